@@ -1,0 +1,291 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	wmjs "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/jetstream"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Metadata keys (NATS headers) every Fairway event carries.
+const (
+	// HeaderKey holds the dataset (or feed) key of the event.
+	HeaderKey = "Fairway-Key"
+	// HeaderHash holds the content hash of the event.
+	HeaderHash = "Fairway-Hash"
+	// HeaderOrigin holds the stage that emitted the event.
+	HeaderOrigin = "Fairway-Origin"
+	// HeaderSubject holds the subject a consumed message was read from; it
+	// is kept on dead letters so that they can be redriven.
+	HeaderSubject = "Fairway-Subject"
+	// HeaderStage holds the stage that dead-lettered a message.
+	HeaderStage = "Fairway-Stage"
+	// HeaderAttempts holds how many times the stage tried a message.
+	HeaderAttempts = "Fairway-Attempts"
+	// HeaderReason holds why a message was dead-lettered.
+	HeaderReason = middleware.ReasonForPoisonedKey
+	// HeaderCorrelation holds the correlation id of the harvest that caused
+	// the event; it is carried from stage to stage.
+	HeaderCorrelation = middleware.CorrelationIDMetadataKey
+)
+
+// Config configures a connection to the bus.
+type Config struct {
+	// URL of the NATS server(s), comma separated. Default nats.DefaultURL.
+	// Ignored when InProcess is set.
+	URL string
+	// InProcess connects to an embedded server without a network listener.
+	InProcess nats.InProcessConnProvider
+	// Name identifies the connection in server monitoring. Default "fairway".
+	Name string
+	// Topology tunes streams, consumers and buckets.
+	Topology Topology
+	// Provision creates or updates streams, consumers and buckets at
+	// connect time. Default true (set SkipProvision to turn it off).
+	SkipProvision bool
+	// Logger receives the bus's logs. Default slog.Default().
+	Logger *slog.Logger
+	// ConnectTimeout bounds the initial connection. Default 10s.
+	ConnectTimeout time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.URL == "" {
+		c.URL = nats.DefaultURL
+	}
+	if c.Name == "" {
+		c.Name = "fairway"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = 10 * time.Second
+	}
+	c.Topology.setDefaults()
+}
+
+// Validate reports whether the configuration is usable.
+func (c Config) Validate() error {
+	if c.Topology.Replicas > 5 {
+		return fmt.Errorf("bus: replicas %d: at most 5", c.Topology.Replicas)
+	}
+	return nil
+}
+
+// Event is one message a stage emits.
+type Event struct {
+	// Stream the event goes to.
+	Stream Stream
+	// Key of the dataset (or feed) the event is about; it selects the subject.
+	Key string
+	// Hash of the content; with the emitting stage and the key it forms the
+	// message id used for deduplication.
+	Hash string
+	// Payload is the serialised event (protobuf).
+	Payload []byte
+	// Metadata is carried as NATS headers.
+	Metadata map[string]string
+	// SkipUnchanged drops the event when the origin already emitted the
+	// same hash for the same key, however long ago (the dedup window is only
+	// minutes): an unchanged record re-harvested weeks later does not ripple
+	// through the pipeline. The last hash per origin and key is kept in the
+	// hashes bucket once the event is stored.
+	SkipUnchanged bool
+}
+
+// Bus is a connection to the pipeline's JetStream.
+type Bus struct {
+	cfg    Config
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	pub    *wmjs.Publisher
+	log    *slog.Logger
+	wmLog  watermill.LoggerAdapter
+	bucket map[Bucket]jetstream.KeyValue
+}
+
+// Connect connects to NATS, provisions the topology and returns the bus.
+func Connect(ctx context.Context, cfg Config) (*Bus, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	b := &Bus{cfg: cfg, log: cfg.Logger, bucket: map[Bucket]jetstream.KeyValue{}}
+	b.wmLog = watermill.NewSlogLoggerWithLevelMapping(cfg.Logger, map[slog.Level]slog.Level{
+		slog.LevelInfo: slog.LevelDebug, // watermill logs every message at info
+	})
+	nc, err := b.dial("")
+	if err != nil {
+		return nil, err
+	}
+	b.nc = nc
+	if b.js, err = jetstream.New(nc); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("bus: jetstream: %w", err)
+	}
+	if !cfg.SkipProvision {
+		if err := b.Provision(ctx); err != nil {
+			nc.Close()
+			return nil, err
+		}
+	}
+	for _, name := range Buckets {
+		kv, err := b.js.KeyValue(ctx, string(name))
+		if err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("bus: bucket %s: %w", name, err)
+		}
+		b.bucket[name] = kv
+	}
+	b.pub, err = wmjs.NewPublisher(wmjs.PublisherConfig{
+		Conn:   nc,
+		Logger: b.wmLog,
+		// The publisher sends to the "stream name" its configurator returns;
+		// Fairway topics are full subjects and streams are provisioned here,
+		// so the subject is passed through unchanged.
+		ConfigureStream: subjectAsIs,
+		TrackMessageID:  true,
+	})
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("bus: publisher: %w", err)
+	}
+	return b, nil
+}
+
+func subjectAsIs(subject string) jetstream.StreamConfig {
+	return jetstream.StreamConfig{Name: subject}
+}
+
+// dial opens a new connection; every subscriber has its own, because a
+// watermill subscriber drains its connection when it closes.
+func (b *Bus) dial(suffix string) (*nats.Conn, error) {
+	opts := []nats.Option{
+		nats.Name(b.cfg.Name + suffix),
+		nats.Timeout(b.cfg.ConnectTimeout),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(time.Second),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				b.log.Warn("nats disconnected", "conn", b.cfg.Name+suffix, "err", err)
+			}
+		}),
+	}
+	if b.cfg.InProcess != nil {
+		opts = append(opts, nats.InProcessServer(b.cfg.InProcess))
+	}
+	nc, err := nats.Connect(b.cfg.URL, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("bus: connect %s: %w", b.cfg.URL, err)
+	}
+	return nc, nil
+}
+
+// Provision creates or updates every stream, consumer and KV bucket of the
+// topology. It is idempotent.
+func (b *Bus) Provision(ctx context.Context) error {
+	t := b.cfg.Topology
+	for _, s := range Streams {
+		if _, err := b.js.CreateOrUpdateStream(ctx, t.StreamConfig(s)); err != nil {
+			return fmt.Errorf("bus: stream %s: %w", s, err)
+		}
+	}
+	for _, c := range Consumers {
+		if _, err := b.js.CreateOrUpdateConsumer(ctx, string(c.Stream), t.ConsumerConfig(c)); err != nil {
+			return fmt.Errorf("bus: consumer %s on %s: %w", c.Stage, c.Stream, err)
+		}
+	}
+	for _, name := range Buckets {
+		if _, err := b.js.CreateOrUpdateKeyValue(ctx, t.KVConfig(name)); err != nil {
+			return fmt.Errorf("bus: bucket %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// JetStream returns the JetStream API of the bus connection.
+func (b *Bus) JetStream() jetstream.JetStream { return b.js }
+
+// Conn returns the bus's NATS connection.
+func (b *Bus) Conn() *nats.Conn { return b.nc }
+
+// KV returns one of the topology's KV buckets.
+func (b *Bus) KV(name Bucket) jetstream.KeyValue { return b.bucket[name] }
+
+// Logger returns the bus's logger.
+func (b *Bus) Logger() *slog.Logger { return b.log }
+
+// Publish sends events emitted by origin (a stage or the harvester). Each
+// event gets the message id MsgID(origin, key, hash), so duplicates within
+// the dedup window are dropped by the server. It returns after the server
+// has stored every event.
+func (b *Bus) Publish(ctx context.Context, origin string, events ...Event) error {
+	for _, ev := range events {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		hashKey := origin + "." + EncodeToken(ev.Key)
+		if ev.SkipUnchanged {
+			last, err := b.bucket[BucketHashes].Get(ctx, hashKey)
+			if err == nil && string(last.Value()) == ev.Hash {
+				continue
+			}
+			if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+				return Transient(fmt.Errorf("bus: last hash of %s: %w", ev.Key, err))
+			}
+		}
+		msg := message.NewMessage(MsgID(origin, ev.Key, ev.Hash), ev.Payload)
+		for k, v := range ev.Metadata {
+			msg.Metadata.Set(k, v)
+		}
+		msg.Metadata.Set(HeaderKey, ev.Key)
+		msg.Metadata.Set(HeaderHash, ev.Hash)
+		msg.Metadata.Set(HeaderOrigin, origin)
+		if err := b.pub.Publish(Subject(ev.Stream, ev.Key), msg); err != nil {
+			return Transient(fmt.Errorf("bus: publish %s to %s: %w", ev.Key, ev.Stream, err))
+		}
+		if ev.SkipUnchanged {
+			if _, err := b.bucket[BucketHashes].Put(ctx, hashKey, []byte(ev.Hash)); err != nil {
+				return Transient(fmt.Errorf("bus: remember hash of %s: %w", ev.Key, err))
+			}
+		}
+	}
+	return nil
+}
+
+// LastEntry returns the payload of the last message about key in stream s
+// (the live catalogue entry of a dataset), or jetstream.ErrMsgNotFound.
+func (b *Bus) LastEntry(ctx context.Context, s Stream, key string) (*jetstream.RawStreamMsg, error) {
+	str, err := b.js.Stream(ctx, string(s))
+	if err != nil {
+		return nil, fmt.Errorf("bus: stream %s: %w", s, err)
+	}
+	m, err := str.GetLastMsgForSubject(ctx, Subject(s, key))
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// IsNotFound reports whether err says a message or key does not exist.
+func IsNotFound(err error) bool {
+	return errors.Is(err, jetstream.ErrMsgNotFound) || errors.Is(err, jetstream.ErrKeyNotFound)
+}
+
+// Close closes the bus connection after flushing what it sent.
+func (b *Bus) Close() error {
+	if b.nc == nil {
+		return nil
+	}
+	err := b.nc.Drain()
+	return err
+}

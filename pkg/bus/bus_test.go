@@ -1,0 +1,182 @@
+package bus_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/panosc/fairway/pkg/bus"
+	"github.com/panosc/fairway/pkg/natsembed"
+)
+
+func newBus(t *testing.T) *bus.Bus {
+	t.Helper()
+	ns, err := natsembed.Start(natsembed.Config{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ns.Shutdown)
+	b, err := bus.Connect(context.Background(), bus.Config{InProcess: ns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	return b
+}
+
+func TestSubjectTokens(t *testing.T) {
+	for _, key := range []string{"doi:10.5072/esrf.1", "src:ill:oai:ill.eu:a.b*c>d e", "", "ü/ß"} {
+		subj := bus.Subject(bus.Catalogue, key)
+		if strings.ContainsAny(subj[len("fairway.catalogue."):], ". *>") {
+			t.Errorf("subject %q for %q has a bad token", subj, key)
+		}
+		got, err := bus.KeyFromSubject(subj)
+		if err != nil || got != key {
+			t.Errorf("KeyFromSubject(%q) = %q, %v; want %q", subj, got, err, key)
+		}
+	}
+}
+
+func TestProvisionIdempotentAndDedup(t *testing.T) {
+	ctx := context.Background()
+	b := newBus(t)
+	if err := b.Provision(ctx); err != nil {
+		t.Fatalf("second provision: %v", err)
+	}
+	ev := bus.Event{Stream: bus.Catalogue, Key: "doi:10.1/a", Hash: "h1", Payload: []byte("one")}
+	for range 3 {
+		if err := b.Publish(ctx, "test", ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ev2 := ev
+	ev2.Hash, ev2.Payload = "h2", []byte("two")
+	if err := b.Publish(ctx, "test", ev2); err != nil {
+		t.Fatal(err)
+	}
+	s, err := b.JetStream().Stream(ctx, string(bus.Catalogue))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Three identical publishes are one message; the catalogue keeps only the
+	// last message per dataset.
+	if info.State.LastSeq != 2 || info.State.Msgs != 1 {
+		t.Fatalf("last seq %d, msgs %d; want 2 and 1", info.State.LastSeq, info.State.Msgs)
+	}
+	m, err := b.LastEntry(ctx, bus.Catalogue, "doi:10.1/a")
+	if err != nil || string(m.Data) != "two" {
+		t.Fatalf("last entry %v %v", m, err)
+	}
+	if _, err := b.LastEntry(ctx, bus.Catalogue, "nope"); !bus.IsNotFound(err) {
+		t.Fatalf("missing entry error = %v", err)
+	}
+}
+
+func TestRunRoutesFailuresToDeadLetters(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b := newBus(t)
+	var transientOnce atomic.Bool
+	h := func(ctx context.Context, m *bus.Message) ([]bus.Event, error) {
+		switch string(m.Payload) {
+		case "bad":
+			return nil, bus.Permanent(errors.New("cannot parse record"))
+		case "panic":
+			panic("boom")
+		case "flaky":
+			if !transientOnce.Swap(true) {
+				return nil, bus.Transient(errors.New("destination down"))
+			}
+		}
+		return []bus.Event{{Stream: bus.Normalised, Key: m.Key, Hash: "x", Payload: append([]byte("n:"), m.Payload...)}}, nil
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- b.Run(ctx, bus.RunConfig{Stage: bus.StageNormaliser, RetryInterval: time.Millisecond, TransientDelay: 100 * time.Millisecond}, h)
+	}()
+	inputs := []string{"good1", "bad", "panic", "flaky", "good2"}
+	for i, p := range inputs {
+		ev := bus.Event{Stream: bus.Raw, Key: fmt.Sprintf("k%d", i), Hash: "h", Payload: []byte(p)}
+		if err := b.Publish(ctx, "harvester", ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitMsgs(t, b, bus.Normalised, 3)
+	waitMsgs(t, b, bus.DeadLetters, 2)
+	letters := readAll(t, b, bus.DeadLetters)
+	reasons := map[string]string{}
+	for _, m := range letters {
+		reasons[string(m.Data())] = m.Headers().Get(bus.HeaderReason)
+		if m.Headers().Get(bus.HeaderStage) != string(bus.StageNormaliser) {
+			t.Errorf("dead letter without stage: %v", m.Headers())
+		}
+		if m.Headers().Get(bus.HeaderSubject) == "" || m.Headers().Get(bus.HeaderAttempts) == "" {
+			t.Errorf("dead letter without subject or attempts: %v", m.Headers())
+		}
+	}
+	if !strings.Contains(reasons["bad"], "cannot parse record") {
+		t.Errorf("reason for bad = %q", reasons["bad"])
+	}
+	if !strings.Contains(reasons["panic"], "boom") {
+		t.Errorf("reason for panic = %q", reasons["panic"])
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+}
+
+func waitMsgs(t *testing.T, b *bus.Bus, s bus.Stream, n uint64) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		str, err := b.JetStream().Stream(context.Background(), string(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := str.Info(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.State.Msgs == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s has %d messages, want %d", s, info.State.Msgs, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func readAll(t *testing.T, b *bus.Bus, s bus.Stream) []jetstream.Msg {
+	t.Helper()
+	ctx := context.Background()
+	c, err := b.JetStream().OrderedConsumer(ctx, string(s), jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []jetstream.Msg
+	batch, err := c.FetchNoWait(1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for m := range batch.Messages() {
+		out = append(out, m)
+	}
+	return out
+}

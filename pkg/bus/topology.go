@@ -1,0 +1,254 @@
+// Package bus owns everything JetStream in Fairway: the streams, consumers
+// and KV buckets of the pipeline (defined here, in one place), the subjects
+// and message ids of every event, the watermill router that runs a stage's
+// handlers with retries, panic recovery, correlation ids and dead letters.
+// A stage never spells a subject or a stream name itself.
+package bus
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Stream names one of the pipeline's streams.
+type Stream string
+
+// The pipeline's streams.
+const (
+	// Raw holds harvested records exactly as received.
+	Raw Stream = "FAIRWAY_RAW"
+	// Normalised holds canonical datasets.
+	Normalised Stream = "FAIRWAY_NORMALISED"
+	// Enriched holds datasets with techniques, links and quality.
+	Enriched Stream = "FAIRWAY_ENRICHED"
+	// Catalogue is the live catalogue: the last entry per dataset.
+	Catalogue Stream = "FAIRWAY_CATALOGUE"
+	// Ops holds operational events such as harvest-run reports.
+	Ops Stream = "FAIRWAY_OPS"
+	// DeadLetters holds the messages a stage gave up on, with the reason.
+	DeadLetters Stream = "FAIRWAY_DLQ"
+)
+
+// Streams lists every stream in pipeline order.
+var Streams = []Stream{Raw, Normalised, Enriched, Catalogue, Ops, DeadLetters}
+
+// subjectRoot is the first token of a stream's subjects.
+var subjectRoot = map[Stream]string{
+	Raw:         "fairway.raw",
+	Normalised:  "fairway.normalised",
+	Enriched:    "fairway.enriched",
+	Catalogue:   "fairway.catalogue",
+	Ops:         "fairway.ops",
+	DeadLetters: "fairway.dlq",
+}
+
+// Subject returns the subject an event about key is published on in stream
+// s. The key is encoded as one subject token (URL-safe base64), so any key
+// (a DOI, an OAI identifier with dots and colons) gives a valid subject, and
+// each dataset has a subject of its own in the catalogue.
+func Subject(s Stream, key string) string {
+	return subjectRoot[s] + "." + EncodeToken(key)
+}
+
+// SubjectFilter returns the wildcard matching every subject of stream s.
+func SubjectFilter(s Stream) string { return subjectRoot[s] + ".>" }
+
+// EncodeToken encodes an arbitrary string as one NATS subject token.
+func EncodeToken(key string) string {
+	if key == "" {
+		return "_"
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(key))
+}
+
+// DecodeToken reverses EncodeToken.
+func DecodeToken(tok string) (string, error) {
+	if tok == "_" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	return string(b), err
+}
+
+// KeyFromSubject returns the key encoded in the last token of subject.
+func KeyFromSubject(subject string) (string, error) {
+	return DecodeToken(subject[strings.LastIndexByte(subject, '.')+1:])
+}
+
+// MsgID builds the Nats-Msg-Id of an event from the stage that emits it, the
+// dataset key and the content hash, so a redelivery or an overlapping
+// re-harvest inside the stream's dedup window is dropped by JetStream.
+func MsgID(stage, key, contentHash string) string {
+	h := sha256.Sum256([]byte(key))
+	return stage + ":" + hex.EncodeToString(h[:12]) + ":" + contentHash
+}
+
+// Stage names a pipeline stage and the durable consumer it reads with.
+type Stage string
+
+// The pipeline's consuming stages.
+const (
+	// StageNormaliser reads Raw and writes Normalised.
+	StageNormaliser Stage = "normaliser"
+	// StageEnricher reads Normalised and writes Enriched.
+	StageEnricher Stage = "enricher"
+	// StagePublisher reads Enriched and writes Catalogue.
+	StagePublisher Stage = "publisher"
+	// StageAnalytics reads Catalogue and writes ClickHouse.
+	StageAnalytics Stage = "analytics"
+	// StageAnalyticsOps reads Ops and writes ClickHouse.
+	StageAnalyticsOps Stage = "analytics-ops"
+)
+
+// ConsumerSpec defines the durable pull consumer of a stage.
+type ConsumerSpec struct {
+	Stage  Stage
+	Stream Stream
+}
+
+// Consumers lists the durable consumers the bus provisions.
+var Consumers = []ConsumerSpec{
+	{StageNormaliser, Raw},
+	{StageEnricher, Normalised},
+	{StagePublisher, Enriched},
+	{StageAnalytics, Catalogue},
+	{StageAnalyticsOps, Ops},
+}
+
+// InputOf returns the stream a stage consumes.
+func InputOf(stage Stage) (Stream, bool) {
+	for _, c := range Consumers {
+		if c.Stage == stage {
+			return c.Stream, true
+		}
+	}
+	return "", false
+}
+
+// Bucket names a KV bucket.
+type Bucket string
+
+// The pipeline's KV buckets.
+const (
+	// BucketFeeds is the feed registry.
+	BucketFeeds Bucket = "fairway_feeds"
+	// BucketCheckpoints holds harvest checkpoints per feed.
+	BucketCheckpoints Bucket = "fairway_checkpoints"
+	// BucketHashes holds the last content hash each stage emitted per key.
+	BucketHashes Bucket = "fairway_hashes"
+	// BucketKeys maps a feed's source identifiers to dataset keys, so that a
+	// deletion (which carries no DOI) finds the dataset it withdraws.
+	BucketKeys Bucket = "fairway_keys"
+)
+
+// Buckets lists every KV bucket.
+var Buckets = []Bucket{BucketFeeds, BucketCheckpoints, BucketHashes, BucketKeys}
+
+// Topology holds the tunables of the streams and consumers.
+type Topology struct {
+	// Replicas of every stream and bucket (1 for a single server, 3 in a
+	// cluster). Default 1.
+	Replicas int
+	// DedupWindow is the streams' duplicate window. Default 2m.
+	DedupWindow time.Duration
+	// MaxAge bounds how long Raw, Normalised and Enriched keep messages
+	// (the catalogue keeps its last entry per dataset forever). Default 30 days.
+	MaxAge time.Duration
+	// AckWait is how long a consumer waits for an ack before redelivering.
+	// Default 60s.
+	AckWait time.Duration
+	// MaxAckPending bounds the unacknowledged messages per consumer.
+	// Default 2048.
+	MaxAckPending int
+	// MaxMsgSize bounds one message. Default 8 MiB.
+	MaxMsgSize int32
+}
+
+func (t *Topology) setDefaults() {
+	if t.Replicas <= 0 {
+		t.Replicas = 1
+	}
+	if t.DedupWindow <= 0 {
+		t.DedupWindow = 2 * time.Minute
+	}
+	if t.MaxAge <= 0 {
+		t.MaxAge = 30 * 24 * time.Hour
+	}
+	if t.AckWait <= 0 {
+		t.AckWait = 60 * time.Second
+	}
+	if t.MaxAckPending <= 0 {
+		t.MaxAckPending = 2048
+	}
+	if t.MaxMsgSize <= 0 {
+		t.MaxMsgSize = 8 << 20
+	}
+}
+
+// StreamConfig returns the JetStream configuration of stream s.
+func (t Topology) StreamConfig(s Stream) jetstream.StreamConfig {
+	t.setDefaults()
+	cfg := jetstream.StreamConfig{
+		Name:       string(s),
+		Subjects:   []string{SubjectFilter(s)},
+		Storage:    jetstream.FileStorage,
+		Replicas:   t.Replicas,
+		Duplicates: t.DedupWindow,
+		MaxAge:     t.MaxAge,
+		MaxMsgSize: t.MaxMsgSize,
+		Retention:  jetstream.LimitsPolicy,
+		Discard:    jetstream.DiscardOld,
+	}
+	switch s {
+	case Catalogue:
+		cfg.Description = "live DCAT-AP catalogue: last entry per dataset, tombstones for deletions"
+		cfg.MaxMsgsPerSubject = 1
+		cfg.MaxAge = 0
+		cfg.AllowDirect = true
+	case DeadLetters:
+		cfg.Description = "dead letters of every stage, with stage, reason and attempts"
+		cfg.MaxAge = 0
+	case Ops:
+		cfg.Description = "operational events: harvest runs"
+		cfg.MaxAge = 90 * 24 * time.Hour
+	}
+	return cfg
+}
+
+// ConsumerConfig returns the durable pull consumer configuration of a stage.
+func (t Topology) ConsumerConfig(c ConsumerSpec) jetstream.ConsumerConfig {
+	t.setDefaults()
+	return jetstream.ConsumerConfig{
+		Durable:       string(c.Stage),
+		Description:   "stage " + string(c.Stage) + " reading " + string(c.Stream),
+		FilterSubject: SubjectFilter(c.Stream),
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       t.AckWait,
+		// Unlimited: a message is never dropped by JetStream; the router's
+		// retry and dead-letter middleware decide what happens to it.
+		MaxDeliver:    -1,
+		MaxAckPending: t.MaxAckPending,
+		Replicas:      t.Replicas,
+	}
+}
+
+// KVConfig returns the configuration of a KV bucket.
+func (t Topology) KVConfig(b Bucket) jetstream.KeyValueConfig {
+	t.setDefaults()
+	cfg := jetstream.KeyValueConfig{
+		Bucket:   string(b),
+		Storage:  jetstream.FileStorage,
+		Replicas: t.Replicas,
+		History:  1,
+	}
+	if b == BucketFeeds || b == BucketCheckpoints {
+		cfg.History = 5
+	}
+	return cfg
+}

@@ -1,0 +1,84 @@
+// Package natsembed runs a NATS server with JetStream inside the process,
+// for the all-in-one node and for tests.
+package natsembed
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// Config configures an embedded server.
+type Config struct {
+	// StoreDir is where JetStream keeps its file store. Required.
+	StoreDir string
+	// Listen is the client address ("127.0.0.1:4222"); empty means no
+	// network listener at all (connect in-process).
+	Listen string
+	// ReadyTimeout bounds the start. Default 10s.
+	ReadyTimeout time.Duration
+	// MaxMemory and MaxStore bound JetStream (0: server defaults).
+	MaxMemory, MaxStore int64
+}
+
+// Validate reports whether the configuration is usable.
+func (c Config) Validate() error {
+	if c.StoreDir == "" {
+		return errors.New("natsembed: StoreDir is required")
+	}
+	return nil
+}
+
+// Start starts the server and waits until it accepts connections.
+func Start(cfg Config) (*server.Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.ReadyTimeout <= 0 {
+		cfg.ReadyTimeout = 10 * time.Second
+	}
+	opts := &server.Options{
+		ServerName:         "fairway",
+		JetStream:          true,
+		StoreDir:           cfg.StoreDir,
+		JetStreamMaxMemory: cfg.MaxMemory,
+		JetStreamMaxStore:  cfg.MaxStore,
+		NoSigs:             true,
+		NoLog:              true,
+	}
+	if cfg.Listen == "" {
+		opts.DontListen = true
+	} else {
+		host, port, err := splitHostPort(cfg.Listen)
+		if err != nil {
+			return nil, err
+		}
+		opts.Host, opts.Port = host, port
+	}
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("natsembed: %w", err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(cfg.ReadyTimeout) {
+		ns.Shutdown()
+		return nil, fmt.Errorf("natsembed: server not ready after %s", cfg.ReadyTimeout)
+	}
+	return ns, nil
+}
+
+func splitHostPort(addr string) (string, int, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("natsembed: listen %q: %w", addr, err)
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		return "", 0, fmt.Errorf("natsembed: listen %q: bad port: %w", addr, err)
+	}
+	return host, port, nil
+}
