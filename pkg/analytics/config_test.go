@@ -1,0 +1,53 @@
+package analytics
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     Config
+		wantErr string // substring; empty for valid
+	}{
+		{"defaults", Config{}, ""},
+		{"explicit", Config{Addr: "ch.example.org:9440", Database: "fairway_prod", BatchSize: 5000, FlushInterval: 5 * time.Second}, ""},
+		{"ipv6", Config{Addr: "[::1]:9000"}, ""},
+		{"no port", Config{Addr: "127.0.0.1"}, "addr"},
+		{"no host", Config{Addr: ":9000"}, "addr"},
+		{"database with dash", Config{Database: "fair-way"}, "database"},
+		{"database with quote", Config{Database: "a`; DROP DATABASE system"}, "database"},
+		{"database starting with a digit", Config{Database: "1fairway"}, "database"},
+		{"database too long", Config{Database: strings.Repeat("a", 65)}, "database"},
+		{"negative batch size", Config{BatchSize: -1}, "batch size"},
+		{"huge batch size", Config{BatchSize: 2_000_000}, "batch size"},
+		{"negative flush interval", Config{FlushInterval: -time.Second}, "flush interval"},
+		{"negative dial timeout", Config{DialTimeout: -time.Second}, "dial timeout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.cfg.Validate()
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Validate = %v, want nil", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Validate = %v, want ErrInvalidConfig about %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestConfigDefaults(t *testing.T) {
+	got := Config{}.withDefaults()
+	if got.Addr != DefaultAddr || got.Database != DefaultDatabase || got.Username != DefaultUsername ||
+		got.Password != "" || got.DialTimeout != DefaultDialTimeout || got.BatchSize != DefaultBatchSize ||
+		got.FlushInterval != DefaultFlushInterval || got.Logger == nil {
+		t.Fatalf("defaults = %+v", got)
+	}
+}

@@ -1,0 +1,236 @@
+package analytics
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
+)
+
+// PaNETNamespace is the IRI prefix of PaNET techniques; RowFromEntry uses it
+// for a technique that carries only its bare id.
+const PaNETNamespace = "http://purl.org/pan-science/PaNET/"
+
+// The range of times the Date and DateTime columns hold on every ClickHouse
+// version; times outside it (and unknown times) are stored as 1970-01-01.
+var (
+	minStoredTime = time.Unix(0, 0).UTC()
+	maxStoredTime = time.Date(2105, time.December, 31, 23, 59, 59, 0, time.UTC)
+)
+
+// DatasetRow is one version of one dataset in the datasets table.
+type DatasetRow struct {
+	// Key is the dataset's identity (see fairwayv1.Dataset.key).
+	Key string
+	// DOI without resolver prefix, lower case; empty when there is none.
+	DOI      string
+	Facility string
+	FeedID   string
+	Title    string
+	// PublicationYear is 0 when unknown.
+	PublicationYear uint16
+	// Issued is stored as a date (UTC); unknown is the zero time.
+	Issued       time.Time
+	AccessRights string
+	License      string
+	// Techniques are PaNET IRIs, without duplicates.
+	Techniques []string
+	// TechniqueLabels are the labels of Techniques, index by index.
+	TechniqueLabels []string
+	// Creators is the number of creators.
+	Creators uint16
+	// ORCIDs is the number of creators with an ORCID iD.
+	ORCIDs uint16
+	// Quality is the FAIR quality score in [0,1].
+	Quality float64
+	// Deleted marks a tombstone: the dataset was withdrawn.
+	Deleted     bool
+	ContentHash string
+	// Version orders the versions of a dataset: the catalogue stream's
+	// sequence number of the entry. The highest version of a key wins.
+	Version uint64
+	// PublishedAt is when the publisher put this version in the catalogue.
+	PublishedAt time.Time
+}
+
+// RowFromEntry flattens a catalogue entry into the row of its version.
+// A nil entry or missing parts give empty fields; InsertDatasets rejects a
+// row without a key. Counts beyond the column range are capped, a quality
+// score that is not a number is stored as 0, and techniques are
+// deduplicated by IRI (a technique with only a bare id gets the PaNET IRI).
+func RowFromEntry(e *fairwayv1.CatalogueEntry, version uint64) DatasetRow {
+	enriched := e.GetDataset()
+	d := enriched.GetDataset()
+	row := DatasetRow{
+		Key:             firstNonEmpty(e.GetKey(), d.GetKey()),
+		DOI:             d.GetDoi(),
+		Facility:        d.GetFacility(),
+		FeedID:          d.GetFeedId(),
+		Title:           d.GetTitle(),
+		PublicationYear: clampUint16(int64(d.GetPublicationYear())),
+		Issued:          timeOf(d.GetIssued()),
+		AccessRights:    d.GetAccessRights(),
+		License:         d.GetLicense(),
+		Techniques:      []string{},
+		TechniqueLabels: []string{},
+		Creators:        clampUint16(int64(len(d.GetCreators()))),
+		Quality:         enriched.GetQualityScore(),
+		Deleted:         e.GetDeleted() || d.GetDeleted(),
+		ContentHash:     firstNonEmpty(e.GetContentHash(), d.GetContentHash()),
+		Version:         version,
+		PublishedAt:     timeOf(e.GetPublishedAt()),
+	}
+	var orcids int64
+	for _, p := range d.GetCreators() {
+		if strings.TrimSpace(p.GetOrcid()) != "" {
+			orcids++
+		}
+	}
+	row.ORCIDs = clampUint16(orcids)
+	if math.IsNaN(row.Quality) || math.IsInf(row.Quality, 0) {
+		row.Quality = 0
+	}
+	seen := make(map[string]bool)
+	for _, t := range enriched.GetTechniques() {
+		iri := strings.TrimSpace(t.GetIri())
+		if iri == "" && strings.TrimSpace(t.GetId()) != "" {
+			iri = PaNETNamespace + strings.TrimSpace(t.GetId())
+		}
+		if iri == "" || seen[iri] {
+			continue
+		}
+		seen[iri] = true
+		row.Techniques = append(row.Techniques, iri)
+		row.TechniqueLabels = append(row.TechniqueLabels, t.GetLabel())
+	}
+	return row
+}
+
+// validate reports why the row cannot be stored, wrapping ErrInvalidRow.
+func (r DatasetRow) validate() error {
+	switch {
+	case strings.TrimSpace(r.Key) == "":
+		return fmt.Errorf("%w: empty key", ErrInvalidRow)
+	case len(r.Techniques) != len(r.TechniqueLabels):
+		return fmt.Errorf("%w: key %q: %d techniques but %d technique labels",
+			ErrInvalidRow, r.Key, len(r.Techniques), len(r.TechniqueLabels))
+	case math.IsNaN(r.Quality) || math.IsInf(r.Quality, 0):
+		return fmt.Errorf("%w: key %q: quality %v is not a number", ErrInvalidRow, r.Key, r.Quality)
+	}
+	return nil
+}
+
+// datasetColumns is the column list of every datasets insert, in the order
+// of datasetRow.values.
+const datasetColumns = "key, doi, facility, feed_id, title, publication_year, issued, access_rights, " +
+	"license, techniques, technique_labels, creators, orcids, quality, deleted, content_hash, version, published_at"
+
+// values returns the row's values in the order of datasetColumns, with the
+// Go types the driver maps to the column types.
+func (r DatasetRow) values() []any {
+	return []any{
+		r.Key, r.DOI, r.Facility, r.FeedID, r.Title,
+		r.PublicationYear, storedDate(r.Issued), r.AccessRights, r.License,
+		nonNil(r.Techniques), nonNil(r.TechniqueLabels),
+		r.Creators, r.ORCIDs, r.Quality, boolToUint8(r.Deleted),
+		r.ContentHash, r.Version, storedTime(r.PublishedAt),
+	}
+}
+
+// runColumns is the column list of every harvest_runs insert, in the order
+// of runValues.
+const runColumns = "run_id, feed_id, facility, status, started_at, finished_at, pages, records, deleted, rejected, error"
+
+// runValues validates a harvest run and returns its values in the order of
+// runColumns.
+func runValues(r *fairwayv1.HarvestRun) ([]any, error) {
+	if r == nil {
+		return nil, fmt.Errorf("%w: nil harvest run", ErrInvalidRow)
+	}
+	if strings.TrimSpace(r.GetRunId()) == "" {
+		return nil, fmt.Errorf("%w: harvest run of feed %q without run id", ErrInvalidRow, r.GetFeedId())
+	}
+	counts := []struct {
+		name string
+		v    int64
+	}{{"pages", r.GetPages()}, {"records", r.GetRecords()}, {"deleted", r.GetDeleted()}, {"rejected", r.GetRejected()}}
+	for _, c := range counts {
+		if c.v < 0 {
+			return nil, fmt.Errorf("%w: harvest run %q: negative %s %d", ErrInvalidRow, r.GetRunId(), c.name, c.v)
+		}
+	}
+	return []any{
+		r.GetRunId(), r.GetFeedId(), r.GetFacility(), RunStatus(r.GetStatus()),
+		storedTime(timeOf(r.GetStartedAt())), storedTime(timeOf(r.GetFinishedAt())),
+		uint64(r.GetPages()), uint64(r.GetRecords()), uint64(r.GetDeleted()), uint64(r.GetRejected()),
+		r.GetError(),
+	}, nil
+}
+
+// RunStatus is how a harvest status is stored in harvest_runs.status:
+// "running", "complete", "failed" or "unspecified" (and the number of a
+// status this version does not know).
+func RunStatus(s fairwayv1.HarvestStatus) string {
+	return strings.ToLower(strings.TrimPrefix(s.String(), "HARVEST_STATUS_"))
+}
+
+// timeOf converts a protobuf timestamp; nil or invalid gives the zero time.
+func timeOf(ts *timestamppb.Timestamp) time.Time {
+	if ts == nil || ts.CheckValid() != nil {
+		return time.Time{}
+	}
+	return ts.AsTime()
+}
+
+// storedTime returns t in UTC, or the Unix epoch when t is unknown or
+// outside what a DateTime column holds.
+func storedTime(t time.Time) time.Time {
+	if t.IsZero() || t.Before(minStoredTime) || t.After(maxStoredTime) {
+		return minStoredTime
+	}
+	return t.UTC()
+}
+
+// storedDate returns midnight UTC of t's UTC calendar day, or the Unix epoch
+// when t is unknown or outside what a Date column holds.
+func storedDate(t time.Time) time.Time {
+	t = storedTime(t)
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+func clampUint16(v int64) uint16 {
+	switch {
+	case v < 0:
+		return 0
+	case v > math.MaxUint16:
+		return math.MaxUint16
+	}
+	return uint16(v)
+}
+
+func boolToUint8(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
