@@ -1,0 +1,631 @@
+// Package dcat renders enriched datasets and the node's catalogue as
+// DCAT-AP 3.0 RDF in Turtle, with github.com/knakk/rdf's encoder.
+//
+// One dataset is a dcat:Dataset with its title, description, identifiers
+// (dct:identifier, and adms:identifier for a DOI), dates, publisher,
+// creators (ORCID IRIs when known), contact point, keywords, themes,
+// landing page, access rights, language, related publications, provenance
+// and one dcat:Distribution that carries the licence. PaNET techniques are
+// dcat:theme values, each described as a skos:Concept of the PaNET scheme,
+// next to the EU data theme of the catalogue (TECH by default); free
+// subjects are dcat:keyword literals (and dct:subject when they have an
+// IRI of another vocabulary).
+//
+// Nodes that have no IRI of their own (publisher, distribution, identifier,
+// contact point) are blank nodes whose labels derive from the dataset IRI,
+// so that the Turtle of many datasets can be concatenated into one
+// document without two datasets sharing a blank node.
+package dcat
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/knakk/rdf"
+	"github.com/panosc/fairway/proto/fairwayv1"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+var (
+	// ErrNoDataset is returned when there is no dataset to render.
+	ErrNoDataset = errors.New("dcat: no dataset")
+	// ErrDeleted is returned for a tombstone: a withdrawn dataset has no
+	// DCAT description.
+	ErrDeleted = errors.New("dcat: dataset is deleted")
+	// ErrInvalidOptions is returned by Options.Validate.
+	ErrInvalidOptions = errors.New("dcat: invalid options")
+)
+
+// Defaults of Options.
+const (
+	DefaultBaseURL              = "http://127.0.0.1:8080"
+	DefaultCatalogueTitle       = "Fairway photon and neutron data catalogue"
+	DefaultCatalogueDescription = "Datasets published by photon and neutron facilities, harvested and described in DCAT-AP by a Fairway PaNOSC node."
+	DefaultPublisherName        = "Fairway PaNOSC node"
+	DefaultCatalogueLicense     = "https://creativecommons.org/publicdomain/zero/1.0/"
+	DefaultCatalogueLanguage    = "en"
+	DefaultDataTheme            = "TECH"
+)
+
+// Options configures the rendering. The zero value renders with the
+// documented defaults.
+type Options struct {
+	// BaseURL of the node, an absolute http(s) URL. Datasets without a DOI
+	// get the IRI <BaseURL>/datasets/<path-escaped key>. Default
+	// DefaultBaseURL.
+	BaseURL string
+	// CatalogueIRI is the IRI of the dcat:Catalog. Default
+	// <BaseURL>/catalogue.
+	CatalogueIRI string
+	// CatalogueTitle and CatalogueDescription describe the catalogue.
+	// Defaults DefaultCatalogueTitle and DefaultCatalogueDescription.
+	CatalogueTitle, CatalogueDescription string
+	// PublisherName is the foaf:name of the catalogue's publisher (the
+	// organisation running the node). Default DefaultPublisherName.
+	PublisherName string
+	// PublisherIRI identifies the catalogue's publisher (a ROR id, a
+	// homepage); a blank node when empty.
+	PublisherIRI string
+	// Homepage is the catalogue's foaf:homepage. Default BaseURL.
+	Homepage string
+	// CatalogueLicense is the licence of the catalogue's metadata (an IRI or
+	// a name LicenseIRI knows). Default CC0 1.0 (DefaultCatalogueLicense).
+	CatalogueLicense string
+	// CatalogueLanguage is the language of the catalogue's texts. Default
+	// "en".
+	CatalogueLanguage string
+	// DataTheme is the code in the EU data-theme table (AGRI … TRAN) given
+	// to every dataset next to its PaNET themes, as DCAT-AP asks for one.
+	// Default "TECH" (science and technology); "-" gives none.
+	DataTheme string
+	// Now tells the time used to decide whether an embargo has ended.
+	// Default time.Now.
+	Now func() time.Time
+}
+
+func (o Options) withDefaults() Options {
+	o.BaseURL = strings.TrimRight(strings.TrimSpace(o.BaseURL), "/")
+	if o.BaseURL == "" {
+		o.BaseURL = DefaultBaseURL
+	}
+	if o.CatalogueIRI == "" {
+		o.CatalogueIRI = o.BaseURL + "/catalogue"
+	}
+	if o.CatalogueTitle == "" {
+		o.CatalogueTitle = DefaultCatalogueTitle
+	}
+	if o.CatalogueDescription == "" {
+		o.CatalogueDescription = DefaultCatalogueDescription
+	}
+	if o.PublisherName == "" {
+		o.PublisherName = DefaultPublisherName
+	}
+	if o.Homepage == "" {
+		o.Homepage = o.BaseURL
+	}
+	if o.CatalogueLicense == "" {
+		o.CatalogueLicense = DefaultCatalogueLicense
+	}
+	if o.CatalogueLanguage == "" {
+		o.CatalogueLanguage = DefaultCatalogueLanguage
+	}
+	if o.DataTheme == "" {
+		o.DataTheme = DefaultDataTheme
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// Validate reports whether the options, completed with their defaults, are
+// usable.
+func (o Options) Validate() error {
+	o = o.withDefaults()
+	if u, err := url.Parse(o.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%w: BaseURL %q: want an absolute http(s) URL without query or fragment", ErrInvalidOptions, o.BaseURL)
+	}
+	for _, f := range []struct{ name, value string }{{"CatalogueIRI", o.CatalogueIRI}, {"Homepage", o.Homepage}, {"PublisherIRI", o.PublisherIRI}} {
+		if f.value == "" && f.name == "PublisherIRI" {
+			continue
+		}
+		if _, ok := dataIRI(f.value); !ok {
+			return fmt.Errorf("%w: %s %q is not an absolute IRI", ErrInvalidOptions, f.name, f.value)
+		}
+	}
+	if _, ok := LicenseIRI(o.CatalogueLicense); !ok {
+		return fmt.Errorf("%w: CatalogueLicense %q is neither an IRI nor a known licence", ErrInvalidOptions, o.CatalogueLicense)
+	}
+	if _, ok := LanguageIRI(o.CatalogueLanguage); !ok {
+		return fmt.Errorf("%w: CatalogueLanguage %q is not a known language", ErrInvalidOptions, o.CatalogueLanguage)
+	}
+	if _, ok := dataThemes[o.DataTheme]; !ok && o.DataTheme != "-" {
+		return fmt.Errorf("%w: DataTheme %q is not a code of the EU data-theme table", ErrInvalidOptions, o.DataTheme)
+	}
+	return nil
+}
+
+// DatasetIRI returns the IRI of a dataset: https://doi.org/<doi> when it has
+// a DOI, else <BaseURL>/datasets/<path-escaped key>.
+func DatasetIRI(d *fairwayv1.Dataset, opts Options) (string, error) {
+	if d == nil {
+		return "", ErrNoDataset
+	}
+	if err := opts.Validate(); err != nil {
+		return "", err
+	}
+	return datasetIRI(d, opts.withDefaults())
+}
+
+func datasetIRI(d *fairwayv1.Dataset, o Options) (string, error) {
+	if doi := bareDOI(validUTF8(d.GetDoi())); doi != "" {
+		return doiIRI(doi), nil
+	}
+	key := strings.TrimSpace(validUTF8(d.GetKey()))
+	if key == "" {
+		return "", fmt.Errorf("%w: dataset has neither a DOI nor a key", ErrNoDataset)
+	}
+	return o.BaseURL + "/datasets/" + url.PathEscape(key), nil
+}
+
+// DatasetTurtle renders one enriched dataset as a Turtle document. A
+// dataset without a title is given its DOI, source identifier or key as
+// title, and one without a description its title, since DCAT-AP requires
+// both. Values that cannot be IRIs (a landing page with a blank in its
+// host, an ORCID iD that is not one) are left out rather than failing the
+// dataset. Tombstones give ErrDeleted.
+func DatasetTurtle(e *fairwayv1.EnrichedDataset, opts Options) (string, error) {
+	if e.GetDataset() == nil {
+		return "", ErrNoDataset
+	}
+	if e.GetDataset().GetDeleted() {
+		return "", fmt.Errorf("%w: %s", ErrDeleted, e.GetDataset().GetKey())
+	}
+	if err := opts.Validate(); err != nil {
+		return "", err
+	}
+	o := opts.withDefaults()
+	iri, err := datasetIRI(e.GetDataset(), o)
+	if err != nil {
+		return "", err
+	}
+	g, err := newGraph(iri)
+	if err != nil {
+		return "", fmt.Errorf("dcat: dataset IRI %q: %w", iri, err)
+	}
+	g.dataset(e, o)
+	var buf bytes.Buffer
+	if err := g.encode(&buf); err != nil {
+		return "", fmt.Errorf("dcat: encode %s: %w", e.GetDataset().GetKey(), err)
+	}
+	return buf.String(), nil
+}
+
+// graph collects the triples of one document: the main node's first, then
+// the nodes it points to, each node's triples contiguous so that the
+// encoder can write predicate lists.
+type graph struct {
+	subject rdf.IRI
+	main    []rdf.Triple
+	nodes   []rdf.Triple
+	bprefix string // blank node label prefix
+	blanks  int
+	typed   map[string]bool // IRI nodes already described
+}
+
+func newGraph(subject string) (*graph, error) {
+	s, ok := dataIRI(subject)
+	if !ok {
+		return nil, errors.New("not an IRI that Turtle can hold")
+	}
+	sum := sha256.Sum256([]byte(subject))
+	return &graph{subject: s, bprefix: "n" + hex.EncodeToString(sum[:8]), typed: map[string]bool{}}, nil
+}
+
+// blank returns a new blank node, unique within a document made of many
+// graphs.
+func (g *graph) blank(role string) rdf.Blank {
+	g.blanks++
+	b, _ := rdf.NewBlank(fmt.Sprintf("%s%s%d", g.bprefix, role, g.blanks)) // label is never empty
+	return b
+}
+
+func (g *graph) add(p rdf.IRI, o rdf.Object) {
+	g.main = append(g.main, rdf.Triple{Subj: g.subject, Pred: p, Obj: o})
+}
+
+func (g *graph) node(s rdf.Subject, p rdf.IRI, o rdf.Object) {
+	g.nodes = append(g.nodes, rdf.Triple{Subj: s, Pred: p, Obj: o})
+}
+
+// once reports whether an IRI node is described for the first time.
+func (g *graph) once(i rdf.IRI) bool {
+	if g.typed[i.String()] {
+		return false
+	}
+	g.typed[i.String()] = true
+	return true
+}
+
+// text adds a literal value to the main node when it is not blank.
+func (g *graph) text(p rdf.IRI, s string) {
+	if l, ok := literal(s); ok {
+		g.add(p, l)
+	}
+}
+
+func (g *graph) encode(buf *bytes.Buffer) error {
+	enc := rdf.NewTripleEncoder(buf, rdf.Turtle)
+	enc.GenerateNamespaces = false
+	for ns, p := range prefixes {
+		enc.Namespaces[ns] = p
+	}
+	for _, ts := range [][]rdf.Triple{g.main, g.nodes} {
+		for _, t := range ts {
+			if err := enc.Encode(t); err != nil {
+				return err
+			}
+		}
+	}
+	if err := enc.Close(); err != nil {
+		return err
+	}
+	buf.WriteByte('\n')
+	return nil
+}
+
+// dataset adds the description of a dataset.
+func (g *graph) dataset(e *fairwayv1.EnrichedDataset, o Options) {
+	d := e.GetDataset()
+	g.add(rdfType, dcatDataset)
+
+	title := firstText(d.GetTitle(), d.GetDoi(), d.GetSourceIdentifier(), d.GetKey())
+	g.text(dctTitle, title)
+	g.text(dctDescription, firstText(d.GetDescription(), title))
+
+	doi := bareDOI(validUTF8(d.GetDoi()))
+	if doi != "" {
+		g.text(dctIdentifier, doiIRI(doi))
+		id := g.blank("id")
+		g.add(admsIdentifier, id)
+		g.node(id, rdfType, admsIdentifierC)
+		g.node(id, skosNotation, mustLiteral(doi))
+		g.node(id, admsSchemaAgency, mustLiteral("International DOI Foundation"))
+	}
+	if s := strings.TrimSpace(d.GetSourceIdentifier()); s != "" && s != doi {
+		g.text(dctIdentifier, s)
+	}
+
+	if l, ok := dateLiteral(d.GetIssued()); ok {
+		g.add(dctIssued, l)
+	} else if y := d.GetPublicationYear(); y > 0 && y < 10000 {
+		g.add(dctIssued, rdf.NewTypedLiteral(fmt.Sprintf("%04d", y), xsdGYear))
+	}
+	if l, ok := dateLiteral(d.GetModified()); ok {
+		g.add(dctModified, l)
+	}
+
+	landing, hasLanding := dataIRI(d.GetLandingPage())
+	publisher := firstText(d.GetPublisher(), d.GetFacility())
+	if name, ok := literal(publisher); ok {
+		p := g.blank("publisher")
+		g.add(dctPublisher, p)
+		g.node(p, rdfType, foafAgent)
+		g.node(p, rdfType, foafOrganization)
+		g.node(p, foafName, name)
+
+		cp := g.blank("contact")
+		g.add(dcatContactPoint, cp)
+		g.node(cp, rdfType, vcardKind)
+		g.node(cp, rdfType, vcardOrganization)
+		g.node(cp, vcardFn, name)
+		if hasLanding {
+			g.node(cp, vcardHasURL, landing)
+		}
+	}
+	for _, p := range d.GetCreators() {
+		g.creator(p)
+	}
+
+	g.subjects(e)
+	g.themes(e, o)
+
+	if hasLanding {
+		g.add(dcatLandingPage, landing)
+		if g.once(landing) {
+			g.node(landing, rdfType, foafDocument)
+		}
+	}
+	if ar := AccessRightsIRI(d, o.Now()); ar != "" {
+		g.concept(dctAccessRights, ar, dctRightsStmt, accessRightCS, "")
+		if end, ok := dateLiteral(d.GetEmbargoUntil()); ok && strings.EqualFold(strings.TrimSpace(d.GetAccessRights()), "embargoed") {
+			g.add(dctAvailable, end)
+		}
+	}
+	if lang, ok := LanguageIRI(d.GetLanguage()); ok {
+		g.concept(dctLanguage, lang, dctLinguisticSys, languageCS, "")
+	}
+	for _, r := range d.GetRelated() {
+		if i, ok := dataIRI(relatedIRI(r)); ok {
+			g.add(relationPredicate(r.GetRelation()), i)
+		}
+	}
+	g.provenance(d)
+	g.distribution(d, doi, landing, hasLanding)
+}
+
+// creator adds a dct:creator: the ORCID IRI when known, else a blank node.
+func (g *graph) creator(p *fairwayv1.Person) {
+	name := firstText(p.GetName(), strings.TrimSpace(p.GetGivenName()+" "+p.GetFamilyName()))
+	nameLit, ok := literal(name)
+	if !ok {
+		return
+	}
+	var node rdf.Subject
+	orcid, hasORCID := dataIRI(orcidIRI(p.GetOrcid()))
+	if hasORCID {
+		if !g.once(orcid) {
+			return // the same person twice
+		}
+		g.add(dctCreator, orcid)
+		node = orcid
+	} else {
+		b := g.blank("creator")
+		g.add(dctCreator, b)
+		node = b
+	}
+	g.node(node, rdfType, foafAgent)
+	if hasORCID || p.GetGivenName() != "" || p.GetFamilyName() != "" {
+		g.node(node, rdfType, foafPerson)
+	}
+	g.node(node, foafName, nameLit)
+	if l, ok := literal(p.GetGivenName()); ok {
+		g.node(node, foafGivenName, l)
+	}
+	if l, ok := literal(p.GetFamilyName()); ok {
+		g.node(node, foafFamilyName, l)
+	}
+}
+
+// subjects adds the free subjects as keywords: every subject that is not
+// the text a PaNET technique was matched from, nor a PaNET term.
+func (g *graph) subjects(e *fairwayv1.EnrichedDataset) {
+	matched := map[string]bool{}
+	for _, t := range e.GetTechniques() {
+		matched[strings.TrimSpace(t.GetMatchedText())] = true
+	}
+	seen := map[string]bool{}
+	for _, s := range e.GetDataset().GetSubjects() {
+		v, uri := strings.TrimSpace(s.GetValue()), strings.TrimSpace(s.GetValueUri())
+		if matched[v] || (uri != "" && matched[uri]) || strings.EqualFold(strings.TrimSpace(s.GetScheme()), "panet") ||
+			strings.HasPrefix(uri, "http://purl.org/pan-science/PaNET/") {
+			continue
+		}
+		if k := strings.ToLower(v); v != "" && !seen[k] {
+			seen[k] = true
+			g.text(dcatKeyword, v)
+		}
+		if i, ok := dataIRI(uri); ok && !seen[uri] {
+			seen[uri] = true
+			g.add(dctSubject, i)
+		}
+	}
+}
+
+// themes adds the PaNET techniques, and the EU data theme, as dcat:theme
+// concepts.
+func (g *graph) themes(e *fairwayv1.EnrichedDataset, o Options) {
+	for _, t := range e.GetTechniques() {
+		i, ok := dataIRI(t.GetIri())
+		if !ok || !g.once(i) {
+			continue
+		}
+		g.add(dcatTheme, i)
+		g.node(i, rdfType, skosConcept)
+		if l, ok := literal(firstText(t.GetLabel(), t.GetId())); ok {
+			if ll, err := rdf.NewLangLiteral(l.String(), "en"); err == nil {
+				g.node(i, skosPrefLabel, ll)
+			}
+		}
+		g.node(i, skosInScheme, panetCS)
+	}
+	if o.DataTheme != "-" {
+		g.concept(dcatTheme, DataThemeAuthority+"/"+o.DataTheme, skosConcept, dataThemeCS, dataThemes[o.DataTheme])
+	}
+}
+
+// concept adds a value from an EU authority table, typed as the DCAT-AP
+// range class and placed in its scheme. A skos:Concept gets its English
+// prefLabel, which DCAT-AP requires of concepts.
+func (g *graph) concept(p rdf.IRI, value string, class rdf.IRI, scheme rdf.IRI, prefLabel string) {
+	i, ok := dataIRI(value)
+	if !ok {
+		return
+	}
+	g.add(p, i)
+	if !g.once(i) {
+		return
+	}
+	g.node(i, rdfType, class)
+	if class == skosConcept {
+		if l, err := rdf.NewLangLiteral(prefLabel, "en"); err == nil && prefLabel != "" {
+			g.node(i, skosPrefLabel, l)
+		}
+	}
+	g.node(i, skosInScheme, scheme)
+}
+
+// provenance adds a dct:provenance statement naming where the record came
+// from (facility, instrument, feed and format; no harvest time, so that the
+// description depends on the content only).
+func (g *graph) provenance(d *fairwayv1.Dataset) {
+	var parts []string
+	if f := strings.TrimSpace(d.GetFacility()); f != "" {
+		parts = append(parts, "facility "+f)
+	}
+	if i := strings.TrimSpace(d.GetInstrument()); i != "" {
+		parts = append(parts, "instrument "+i)
+	}
+	if f := strings.TrimSpace(d.GetFeedId()); f != "" {
+		parts = append(parts, "feed "+f)
+	}
+	if m := strings.TrimSpace(d.GetMetadataFormat()); m != "" {
+		parts = append(parts, "metadata format "+m)
+	}
+	if len(parts) == 0 {
+		return
+	}
+	l, ok := literal("Harvested by Fairway from " + strings.Join(parts, ", ") + ".")
+	if !ok {
+		return
+	}
+	p := g.blank("provenance")
+	g.add(dctProvenance, p)
+	g.node(p, rdfType, dctProvenanceStmt)
+	g.node(p, rdfsLabel, l)
+}
+
+// distribution adds the dataset's one distribution: access URL the landing
+// page (else the DOI, else the dataset IRI), with the licence.
+func (g *graph) distribution(d *fairwayv1.Dataset, doi string, landing rdf.IRI, hasLanding bool) {
+	access := g.subject
+	switch {
+	case hasLanding:
+		access = landing
+	case doi != "":
+		if i, ok := dataIRI(doiIRI(doi)); ok {
+			access = i
+		}
+	}
+	dist := g.blank("distribution")
+	g.add(dcatDistribProp, dist)
+	g.node(dist, rdfType, dcatDistribution)
+	g.node(dist, dcatAccessURL, access)
+	lic := strings.TrimSpace(validUTF8(d.GetLicense()))
+	if lic == "" {
+		return
+	}
+	if iri, ok := LicenseIRI(lic); ok {
+		if i, ok := dataIRI(iri); ok {
+			g.node(dist, dctLicense, i)
+			if g.once(i) {
+				g.node(i, rdfType, dctLicenseDoc)
+			}
+			return
+		}
+	}
+	if l, ok := literal(lic); ok {
+		b := g.blank("licence")
+		g.node(dist, dctLicense, b)
+		g.node(b, rdfType, dctLicenseDoc)
+		g.node(b, rdfsLabel, l)
+	}
+}
+
+// dataIRI turns a string from the data into an IRI the encoder writes
+// safely: an absolute IRI that rdf.NewIRI accepts and that the encoder will
+// not abbreviate to an invalid prefixed name (an IRI in a declared
+// vocabulary namespace whose local part is not a plain name).
+func dataIRI(s string) (rdf.IRI, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" || !utf8.ValidString(s) {
+		return rdf.IRI{}, false
+	}
+	if u, err := url.Parse(s); err != nil || u.Scheme == "" || (u.Opaque == "" && u.Host == "" && u.Path == "") {
+		return rdf.IRI{}, false
+	}
+	i, err := rdf.NewIRI(s)
+	if err != nil {
+		return rdf.IRI{}, false
+	}
+	if ns, local := i.Split(); prefixes[ns] != "" && !plainLocal(local) {
+		return rdf.IRI{}, false
+	}
+	return i, true
+}
+
+// plainLocal reports whether a local name needs no escaping in Turtle.
+func plainLocal(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r == '_':
+		case (r >= '0' && r <= '9') || r == '-':
+			if i == 0 && r == '-' {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// validUTF8 replaces invalid UTF-8 sequences.
+func validUTF8(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
+
+// cleanText makes a string safe for a Turtle literal: valid UTF-8, without
+// control characters other than tab and newlines, trimmed.
+func cleanText(s string) string {
+	s = validUTF8(s)
+	if strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' }) >= 0 {
+		s = strings.Map(func(r rune) rune {
+			if unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' {
+				return -1
+			}
+			return r
+		}, s)
+	}
+	return strings.TrimSpace(s)
+}
+
+// literal returns a plain string literal of s, false when s is blank.
+func literal(s string) (rdf.Literal, bool) {
+	s = cleanText(s)
+	if s == "" {
+		return rdf.Literal{}, false
+	}
+	l, err := rdf.NewLiteral(s)
+	return l, err == nil
+}
+
+// mustLiteral is literal for values known not to be blank.
+func mustLiteral(s string) rdf.Literal {
+	l, _ := literal(s)
+	return l
+}
+
+func firstText(ss ...string) string {
+	for _, s := range ss {
+		if s = cleanText(s); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// dateLiteral renders a timestamp as xsd:date when it is midnight UTC (a
+// date without time), else as xsd:dateTime in UTC.
+func dateLiteral(ts *timestamppb.Timestamp) (rdf.Literal, bool) {
+	if ts == nil || !ts.IsValid() {
+		return rdf.Literal{}, false
+	}
+	t := ts.AsTime().UTC()
+	if t.Year() < 1 || t.Year() > 9999 {
+		return rdf.Literal{}, false
+	}
+	if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0 {
+		return rdf.NewTypedLiteral(t.Format(time.DateOnly), xsdDate), true
+	}
+	return rdf.NewTypedLiteral(t.Format(time.RFC3339Nano), xsdDateTime), true
+}

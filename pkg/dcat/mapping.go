@@ -1,0 +1,234 @@
+package dcat
+
+import (
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/knakk/rdf"
+	"github.com/panosc/fairway/proto/fairwayv1"
+)
+
+// licenceNames maps normalised licence names and SPDX ids to their IRIs.
+var licenceNames = func() map[string]string {
+	m := map[string]string{}
+	add := func(iri string, names ...string) {
+		for _, n := range names {
+			m[normName(n)] = iri
+		}
+	}
+	add("https://creativecommons.org/publicdomain/zero/1.0/", "CC0", "CC0-1.0", "CC0 1.0", "CC0 1.0 Universal", "Creative Commons Zero v1.0 Universal", "public domain")
+	add("https://creativecommons.org/licenses/by/4.0/", "CC-BY-4.0", "CC BY 4.0", "CC-BY", "CC BY", "Creative Commons Attribution 4.0 International", "Creative Commons Attribution 4.0")
+	add("https://creativecommons.org/licenses/by-sa/4.0/", "CC-BY-SA-4.0", "CC BY-SA 4.0", "Creative Commons Attribution Share Alike 4.0 International", "Creative Commons Attribution-ShareAlike 4.0 International")
+	add("https://creativecommons.org/licenses/by-nc/4.0/", "CC-BY-NC-4.0", "CC BY-NC 4.0", "Creative Commons Attribution Non Commercial 4.0 International", "Creative Commons Attribution-NonCommercial 4.0 International")
+	add("https://creativecommons.org/licenses/by-nc-sa/4.0/", "CC-BY-NC-SA-4.0", "CC BY-NC-SA 4.0")
+	add("https://creativecommons.org/licenses/by-nd/4.0/", "CC-BY-ND-4.0", "CC BY-ND 4.0")
+	add("https://creativecommons.org/licenses/by-nc-nd/4.0/", "CC-BY-NC-ND-4.0", "CC BY-NC-ND 4.0")
+	add("https://creativecommons.org/licenses/by/3.0/", "CC-BY-3.0", "CC BY 3.0")
+	add("https://opensource.org/licenses/MIT", "MIT", "MIT License")
+	add("https://www.apache.org/licenses/LICENSE-2.0", "Apache-2.0", "Apache License 2.0")
+	add("https://opendatacommons.org/licenses/odbl/1-0/", "ODbL-1.0", "ODbL")
+	return m
+}()
+
+func normName(s string) string {
+	return strings.Join(strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return r == ' ' || r == '-' || r == '_' || r == '\t' || r == '\n'
+	}), " ")
+}
+
+// LicenseIRI returns the IRI of a licence given as an http(s) IRI or as a
+// well-known name or SPDX id (CC0-1.0, CC-BY-4.0, "CC BY 4.0", MIT…), and
+// whether it found one.
+func LicenseIRI(licence string) (string, bool) {
+	l := strings.TrimSpace(licence)
+	if l == "" {
+		return "", false
+	}
+	if isHTTPIRI(l) {
+		return l, true
+	}
+	iri, ok := licenceNames[normName(l)]
+	return iri, ok
+}
+
+// isHTTPIRI reports whether s is an absolute http(s) IRI with a host that
+// Turtle can hold.
+func isHTTPIRI(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return false
+	}
+	_, err = rdf.NewIRI(s)
+	return err == nil
+}
+
+// languages maps ISO 639-1 codes, ISO 639-2 codes and English names to the
+// EU language table's codes.
+var languages = func() map[string]string {
+	m := map[string]string{}
+	for _, row := range [][]string{
+		{"ENG", "en", "eng", "english"}, {"DEU", "de", "deu", "ger", "german"}, {"FRA", "fr", "fra", "fre", "french"},
+		{"ITA", "it", "ita", "italian"}, {"SPA", "es", "spa", "spanish"}, {"NLD", "nl", "nld", "dut", "dutch"},
+		{"POR", "pt", "por", "portuguese"}, {"POL", "pl", "pol", "polish"}, {"SWE", "sv", "swe", "swedish"},
+		{"DAN", "da", "dan", "danish"}, {"FIN", "fi", "fin", "finnish"}, {"CES", "cs", "ces", "cze", "czech"},
+		{"SLK", "sk", "slk", "slo", "slovak"}, {"SLV", "sl", "slv", "slovenian"}, {"HUN", "hu", "hun", "hungarian"},
+		{"RON", "ro", "ron", "rum", "romanian"}, {"BUL", "bg", "bul", "bulgarian"}, {"ELL", "el", "ell", "gre", "greek"},
+		{"EST", "et", "est", "estonian"}, {"LAV", "lv", "lav", "latvian"}, {"LIT", "lt", "lit", "lithuanian"},
+		{"HRV", "hr", "hrv", "croatian"}, {"GLE", "ga", "gle", "irish"}, {"MLT", "mt", "mlt", "maltese"},
+		{"NOR", "no", "nor", "norwegian"}, {"NOB", "nb", "nob"}, {"NNO", "nn", "nno"}, {"ISL", "is", "isl", "ice", "icelandic"},
+		{"RUS", "ru", "rus", "russian"}, {"UKR", "uk", "ukr", "ukrainian"}, {"ZHO", "zh", "zho", "chi", "chinese"},
+		{"JPN", "ja", "jpn", "japanese"}, {"LAT", "la", "lat", "latin"},
+	} {
+		for _, k := range row[1:] {
+			m[k] = row[0]
+		}
+	}
+	return m
+}()
+
+// LanguageIRI maps a language code (en, en-GB, eng, ger) or English name to
+// its EU language table IRI
+// (http://publications.europa.eu/resource/authority/language/ENG), and
+// reports whether it could.
+func LanguageIRI(lang string) (string, bool) {
+	l := strings.ToLower(strings.TrimSpace(lang))
+	if i := strings.IndexAny(l, "-_"); i > 0 {
+		l = l[:i]
+	}
+	code, ok := languages[l]
+	if !ok {
+		return "", false
+	}
+	return LanguageAuthority + "/" + code, true
+}
+
+// AccessRightsIRI maps a dataset's access rights to the EU access-right
+// table: "open" is PUBLIC, "restricted" RESTRICTED, "closed" NON_PUBLIC,
+// and "embargoed" NON_PUBLIC until its embargo date, PUBLIC from then on
+// (at now). The info:eu-repo/semantics access terms are understood too.
+// It returns "" when the access rights are unknown.
+func AccessRightsIRI(d *fairwayv1.Dataset, now time.Time) string {
+	a := strings.ToLower(strings.TrimSpace(d.GetAccessRights()))
+	a = strings.TrimPrefix(a, "info:eu-repo/semantics/")
+	switch a {
+	case "open", "public", "openaccess":
+		return AccessPublic
+	case "restricted", "restrictedaccess":
+		return AccessRestricted
+	case "closed", "closedaccess", "non_public", "non-public", "metadataonlyaccess":
+		return AccessNonPublic
+	case "embargoed", "embargoedaccess":
+		if e := d.GetEmbargoUntil(); e != nil && e.IsValid() && !now.Before(e.AsTime()) {
+			return AccessPublic
+		}
+		return AccessNonPublic
+	}
+	return ""
+}
+
+// relationPredicate maps a DataCite relation type to a Dublin Core term:
+// publications about the dataset become dct:isReferencedBy.
+func relationPredicate(relation string) rdf.IRI {
+	switch strings.ToLower(strings.TrimSpace(relation)) {
+	case "iscitedby", "isreferencedby", "issupplementto", "isdocumentedby", "isdescribedby", "isreviewedby":
+		return dctIsReferencedBy
+	case "cites", "references":
+		return dctReferences
+	case "ispartof":
+		return dctIsPartOf
+	case "haspart":
+		return dctHasPart
+	case "isversionof":
+		return dctIsVersionOf
+	}
+	return dctRelation
+}
+
+var (
+	doiPattern   = regexp.MustCompile(`^10\.[0-9][0-9.]*/.+$`)
+	orcidPattern = regexp.MustCompile(`^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$`)
+)
+
+// relatedIRI resolves a related identifier to an IRI: DOIs to
+// https://doi.org/, handles to https://hdl.handle.net/, arXiv and PubMed ids
+// to their pages, URLs as they are. Other identifiers (ISBN, URN…) give "".
+func relatedIRI(r *fairwayv1.RelatedIdentifier) string {
+	id := strings.TrimSpace(r.GetIdentifier())
+	if id == "" {
+		return ""
+	}
+	if doi := bareDOI(id); doi != "" {
+		return doiIRI(doi)
+	}
+	switch strings.ToLower(strings.TrimSpace(r.GetType())) {
+	case "handle":
+		return "https://hdl.handle.net/" + escapeIRI(strings.TrimPrefix(id, "hdl:"))
+	case "arxiv":
+		return "https://arxiv.org/abs/" + escapeIRI(strings.TrimPrefix(strings.ToLower(id), "arxiv:"))
+	case "pmid":
+		return "https://pubmed.ncbi.nlm.nih.gov/" + escapeIRI(id) + "/"
+	}
+	if isHTTPIRI(id) {
+		return id
+	}
+	return ""
+}
+
+// bareDOI returns the DOI in s (a bare DOI, doi:…, or a doi.org URL), or "".
+func bareDOI(s string) string {
+	s = strings.TrimSpace(s)
+	l := strings.ToLower(s)
+	for _, p := range []string{"https://doi.org/", "http://doi.org/", "https://dx.doi.org/", "http://dx.doi.org/", "doi:"} {
+		if strings.HasPrefix(l, p) {
+			s = s[len(p):]
+			if u, err := url.PathUnescape(s); err == nil {
+				s = u
+			}
+			break
+		}
+	}
+	if doiPattern.MatchString(s) {
+		return s
+	}
+	return ""
+}
+
+// doiIRI returns the https://doi.org/ IRI of a DOI.
+func doiIRI(doi string) string { return "https://doi.org/" + escapeIRI(doi) }
+
+// orcidIRI returns the https://orcid.org/ IRI of an ORCID iD given bare or
+// as a URL, or "" when it is not a well-formed iD.
+func orcidIRI(orcid string) string {
+	o := strings.TrimSpace(orcid)
+	for _, p := range []string{"https://orcid.org/", "http://orcid.org/", "orcid:"} {
+		if len(o) > len(p) && strings.EqualFold(o[:len(p)], p) {
+			o = o[len(p):]
+			break
+		}
+	}
+	o = strings.ToUpper(o)
+	if !orcidPattern.MatchString(o) {
+		return ""
+	}
+	return "https://orcid.org/" + o
+}
+
+// escapeIRI percent-encodes the characters an IRI may not hold (controls,
+// space, <>"{}|^`\ and '%' itself), leaving every other character as is.
+func escapeIRI(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= 0x20 || c == 0x7f || strings.IndexByte("<>\"{}|^`\\%", c) >= 0 {
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}

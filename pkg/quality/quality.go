@@ -1,0 +1,218 @@
+// Package quality scores how FAIR a dataset's metadata is.
+//
+// The score is a weighted rubric of fourteen checks, grouped by FAIR
+// principle, each principle weighing a quarter of the score:
+//
+//	F  doi                   0.10  the dataset has a DOI (a persistent identifier)
+//	F  title                 0.05  a title of at least 10 characters that is not just an identifier
+//	F  description           0.05  a description of at least 100 characters that is not the title
+//	F  keywords              0.05  at least one subject (keyword) or PaNET technique
+//	A  landing-page          0.10  an http(s) landing page
+//	A  access-rights         0.05  access rights stated as open, embargoed, restricted or closed
+//	A  open-access           0.10  access rights open
+//	I  panet-technique       0.10  at least one PaNET technique tagged
+//	I  creator-orcid         0.10  every creator (at least one) has a valid ORCID iD (check digit included)
+//	I  licence-iri           0.05  the licence is an IRI or a licence id that maps to one (CC-BY-4.0)
+//	R  licence               0.10  a licence is stated
+//	R  provenance            0.05  creators and a publisher (or facility) are named
+//	R  publication-date      0.05  an issue date or a publication year
+//	R  related-publications  0.05  at least one related identifier (publication, other dataset)
+//
+// Score is the sum of the weights of the passed checks, in [0, 1], rounded
+// to four decimals. It reads the dataset only (no clock, no network), so the
+// same content always gets the same score.
+package quality
+
+import (
+	"math"
+	"net/url"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/panosc/fairway/pkg/dcat"
+	"github.com/panosc/fairway/proto/fairwayv1"
+)
+
+// Principle is a FAIR principle: "F", "A", "I" or "R".
+type Principle string
+
+// The FAIR principles.
+const (
+	Findable      Principle = "F"
+	Accessible    Principle = "A"
+	Interoperable Principle = "I"
+	Reusable      Principle = "R"
+)
+
+// Check is the outcome of one rubric check.
+type Check struct {
+	// Name identifies the check (see the package documentation).
+	Name string
+	// Principle is the FAIR principle the check belongs to.
+	Principle Principle
+	// Passed tells whether the dataset passed.
+	Passed bool
+	// Weight is the share of the score the check is worth.
+	Weight float64
+	// Hint says what the metadata needs to pass, for facilities fixing it.
+	Hint string
+}
+
+// Thresholds of the title and description checks, in characters.
+const (
+	MinTitleLength       = 10
+	MinDescriptionLength = 100
+)
+
+type rule struct {
+	name      string
+	principle Principle
+	weight    float64
+	hint      string
+	pass      func(e *fairwayv1.EnrichedDataset) bool
+}
+
+var rubric = []rule{
+	{"doi", Findable, 0.10, "register a DOI for the dataset", func(e *fairwayv1.EnrichedDataset) bool {
+		return strings.TrimSpace(e.GetDataset().GetDoi()) != ""
+	}},
+	{"title", Findable, 0.05, "give a title of at least 10 characters that says what the data is", goodTitle},
+	{"description", Findable, 0.05, "describe the dataset in at least 100 characters, beyond its title", func(e *fairwayv1.EnrichedDataset) bool {
+		d := e.GetDataset()
+		desc := strings.TrimSpace(d.GetDescription())
+		return utf8.RuneCountInString(desc) >= MinDescriptionLength && !strings.EqualFold(desc, strings.TrimSpace(d.GetTitle()))
+	}},
+	{"keywords", Findable, 0.05, "add subjects (keywords) or PaNET techniques", func(e *fairwayv1.EnrichedDataset) bool {
+		if len(e.GetTechniques()) > 0 {
+			return true
+		}
+		for _, s := range e.GetDataset().GetSubjects() {
+			if strings.TrimSpace(s.GetValue()) != "" || strings.TrimSpace(s.GetValueUri()) != "" {
+				return true
+			}
+		}
+		return false
+	}},
+	{"landing-page", Accessible, 0.10, "give an http(s) landing page", func(e *fairwayv1.EnrichedDataset) bool {
+		u, err := url.Parse(strings.TrimSpace(e.GetDataset().GetLandingPage()))
+		return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+	}},
+	{"access-rights", Accessible, 0.05, "state the access rights (open, embargoed, restricted or closed)", func(e *fairwayv1.EnrichedDataset) bool {
+		switch accessRights(e) {
+		case "open", "embargoed", "restricted", "closed":
+			return true
+		}
+		return false
+	}},
+	{"open-access", Accessible, 0.10, "make the data openly accessible", func(e *fairwayv1.EnrichedDataset) bool {
+		return accessRights(e) == "open"
+	}},
+	{"panet-technique", Interoperable, 0.10, "name the experimental technique with a PaNET IRI, id or label", func(e *fairwayv1.EnrichedDataset) bool {
+		return len(e.GetTechniques()) > 0
+	}},
+	{"creator-orcid", Interoperable, 0.10, "give every creator's ORCID iD", func(e *fairwayv1.EnrichedDataset) bool {
+		cs := e.GetDataset().GetCreators()
+		for _, c := range cs {
+			if !ValidORCID(c.GetOrcid()) {
+				return false
+			}
+		}
+		return len(cs) > 0
+	}},
+	{"licence-iri", Interoperable, 0.05, "give the licence as an IRI or an SPDX id (https://creativecommons.org/licenses/by/4.0/, CC-BY-4.0)", func(e *fairwayv1.EnrichedDataset) bool {
+		_, ok := dcat.LicenseIRI(e.GetDataset().GetLicense())
+		return ok
+	}},
+	{"licence", Reusable, 0.10, "state a licence", func(e *fairwayv1.EnrichedDataset) bool {
+		return strings.TrimSpace(e.GetDataset().GetLicense()) != ""
+	}},
+	{"provenance", Reusable, 0.05, "name the creators and the publisher", func(e *fairwayv1.EnrichedDataset) bool {
+		d := e.GetDataset()
+		named := false
+		for _, c := range d.GetCreators() {
+			if strings.TrimSpace(c.GetName()+c.GetGivenName()+c.GetFamilyName()) != "" {
+				named = true
+				break
+			}
+		}
+		return named && strings.TrimSpace(d.GetPublisher()+d.GetFacility()) != ""
+	}},
+	{"publication-date", Reusable, 0.05, "give the publication date or year", func(e *fairwayv1.EnrichedDataset) bool {
+		d := e.GetDataset()
+		return (d.GetIssued() != nil && d.GetIssued().IsValid()) || d.GetPublicationYear() > 0
+	}},
+	{"related-publications", Reusable, 0.05, "link the publications that use the data (related identifiers)", func(e *fairwayv1.EnrichedDataset) bool {
+		for _, r := range e.GetDataset().GetRelated() {
+			if strings.TrimSpace(r.GetIdentifier()) != "" {
+				return true
+			}
+		}
+		return false
+	}},
+}
+
+// Score rates an enriched dataset against the rubric and returns the score
+// in [0, 1] with every check, in rubric order. A nil dataset fails every
+// check.
+func Score(e *fairwayv1.EnrichedDataset) (float64, []Check) {
+	checks := make([]Check, len(rubric))
+	var total, passed float64
+	for i, r := range rubric {
+		ok := e.GetDataset() != nil && r.pass(e)
+		checks[i] = Check{Name: r.name, Principle: r.principle, Passed: ok, Weight: r.weight, Hint: r.hint}
+		total += r.weight
+		if ok {
+			passed += r.weight
+		}
+	}
+	return math.Round(passed/total*1e4) / 1e4, checks
+}
+
+func accessRights(e *fairwayv1.EnrichedDataset) string {
+	return strings.ToLower(strings.TrimSpace(e.GetDataset().GetAccessRights()))
+}
+
+func goodTitle(e *fairwayv1.EnrichedDataset) bool {
+	d := e.GetDataset()
+	t := strings.TrimSpace(d.GetTitle())
+	if utf8.RuneCountInString(t) < MinTitleLength {
+		return false
+	}
+	for _, id := range []string{d.GetDoi(), d.GetSourceIdentifier(), d.GetKey()} {
+		if id = strings.TrimSpace(id); id != "" && (strings.EqualFold(t, id) || strings.EqualFold(t, "doi:"+id)) {
+			return false
+		}
+	}
+	return true
+}
+
+var orcidForm = regexp.MustCompile(`^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$`)
+
+// ValidORCID reports whether s is an ORCID iD (bare, or as an orcid.org
+// URL) whose check digit (ISO 7064 MOD 11-2) is right.
+func ValidORCID(s string) bool {
+	s = strings.TrimSpace(s)
+	for _, p := range []string{"https://orcid.org/", "http://orcid.org/"} {
+		if len(s) > len(p) && strings.EqualFold(s[:len(p)], p) {
+			s = s[len(p):]
+		}
+	}
+	s = strings.ToUpper(s)
+	if !orcidForm.MatchString(s) {
+		return false
+	}
+	total := 0
+	for i := 0; i < len(s)-1; i++ {
+		if s[i] == '-' {
+			continue
+		}
+		total = (total + int(s[i]-'0')) * 2
+	}
+	check := (12 - total%11) % 11
+	want := byte('0' + check)
+	if check == 10 {
+		want = 'X'
+	}
+	return s[len(s)-1] == want
+}
