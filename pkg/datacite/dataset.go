@@ -1,0 +1,259 @@
+package datacite
+
+import (
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/panosc/fairway/pkg/panet"
+	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
+)
+
+// Date types used by the mapping.
+const (
+	DateIssued    = "Issued"
+	DateAvailable = "Available"
+	DateUpdated   = "Updated"
+)
+
+// ToDataset maps the record to a canonical dataset, judging embargoes
+// relative to now. It fills the descriptive fields only; identity, source
+// and provenance fields are the caller's (see package normalise).
+//
+//   - DOI: the identifier (or a DOI alternate identifier), lower case
+//     without resolver; landing page https://doi.org/<doi>.
+//   - Title: the first title without titleType, else the first title.
+//     Description: the first Abstract, else the first description.
+//   - Creators and contributors become Persons: the ORCID as a bare iD,
+//     affiliations joined with "; ", and given and family names split from
+//     "Family, Given" when the record does not give them and the name is not
+//     an organisation's.
+//   - Issued: the first valid Issued date, else 1 January of
+//     publicationYear; publication year: publicationYear, else the issued
+//     year. Modified: the latest Updated date.
+//   - Access: see DecideAccess; the Available date is the embargo end, and
+//     rights statements that are access statements (AccessStatement) give
+//     the stated access. The licence is the first other rights entry: its
+//     rightsURI, else its rightsIdentifier (SPDX), else its text.
+//   - Subjects keep scheme, scheme URI and value URI; a PaNET IRI or bare
+//     id without a value URI gets the canonical PaNET IRI and scheme.
+//   - Resource type: resourceTypeGeneral, else the free-text resourceType.
+//   - Instrument, best effort: the value of the first subject whose scheme
+//     names an instrument or a beamline; else the first related identifier
+//     that is an instrument (resourceTypeGeneral "Instrument", relation
+//     "IsCollectedBy", or a PIDINST w3id.org/pidinst IRI). DataCite has no
+//     instrument field before kernel 4.4, so records without such hints get
+//     none.
+func (r *Resource) ToDataset(now time.Time) *fairwayv1.Dataset {
+	d := &fairwayv1.Dataset{
+		Doi:         r.DOI(),
+		Title:       r.Title(),
+		Description: r.Description(),
+		Publisher:   r.Publisher,
+		Language:    r.Language,
+	}
+	if d.Doi != "" {
+		d.LandingPage = DOIResolver + d.Doi
+	} else if strings.EqualFold(r.IdentifierType, TypeURL) {
+		d.LandingPage = r.Identifier
+	}
+	for _, c := range r.Creators {
+		d.Creators = append(d.Creators, c.person())
+	}
+	for _, c := range r.Contributors {
+		d.Contributors = append(d.Contributors, c.person())
+	}
+
+	issued := r.firstDate(DateIssued)
+	year := r.PublicationYear
+	if issued.IsZero() && year > 0 {
+		issued = time.Date(year, time.January, 1, 0, 0, 0, 0, time.UTC)
+	}
+	if year == 0 && !issued.IsZero() {
+		year = issued.Year()
+	}
+	d.PublicationYear = int32(year)
+	d.Issued = stamp(issued)
+	d.Modified = stamp(r.latestDate(DateUpdated))
+
+	stated, license := "", ""
+	for _, rt := range r.RightsList {
+		if a := AccessStatement(rt.URI); a != "" {
+			stated = firstNonEmpty(stated, a)
+			continue
+		}
+		candidate := firstNonEmpty(rt.URI, rt.Identifier, rt.Value)
+		if a := AccessStatement(rt.Value); a != "" {
+			// "Open Access" with a licence URI states both.
+			stated = firstNonEmpty(stated, a)
+			candidate = firstNonEmpty(rt.URI, rt.Identifier)
+		}
+		license = firstNonEmpty(license, candidate)
+	}
+	access, until := DecideAccess(stated, r.firstDate(DateAvailable), license != "", now)
+	d.License, d.AccessRights, d.EmbargoUntil = license, access, stamp(until)
+
+	for _, s := range r.Subjects {
+		d.Subjects = append(d.Subjects, s.subject())
+	}
+	d.ResourceType = firstNonEmpty(r.ResourceTypeGeneral, r.ResourceType)
+	for _, ri := range r.RelatedIdentifiers {
+		id := ri.Value
+		if strings.EqualFold(ri.Type, TypeDOI) {
+			if doi, ok := NormaliseDOI(id); ok {
+				id = doi
+			}
+		}
+		d.Related = append(d.Related, &fairwayv1.RelatedIdentifier{Identifier: id, Type: ri.Type, Relation: ri.RelationType})
+	}
+	d.Instrument = r.instrument()
+	return d
+}
+
+// DOI returns the record's DOI, lower case without resolver: the identifier
+// when it is a DOI (whatever identifierType says, when that is empty), else
+// the first DOI among the alternate identifiers; "" when there is none.
+func (r *Resource) DOI() string {
+	if r.IdentifierType == "" || strings.EqualFold(r.IdentifierType, TypeDOI) {
+		if doi, ok := NormaliseDOI(r.Identifier); ok {
+			return doi
+		}
+	}
+	for _, a := range r.AlternateIdentifiers {
+		if strings.EqualFold(a.Type, TypeDOI) {
+			if doi, ok := NormaliseDOI(a.Value); ok {
+				return doi
+			}
+		}
+	}
+	return ""
+}
+
+// Title returns the main title: the first title without titleType, else the
+// first title, else "".
+func (r *Resource) Title() string {
+	for _, t := range r.Titles {
+		if t.Type == "" {
+			return t.Value
+		}
+	}
+	if len(r.Titles) > 0 {
+		return r.Titles[0].Value
+	}
+	return ""
+}
+
+// Description returns the first Abstract, else the first description, else "".
+func (r *Resource) Description() string {
+	for _, d := range r.Descriptions {
+		if strings.EqualFold(d.Type, "Abstract") {
+			return d.Value
+		}
+	}
+	if len(r.Descriptions) > 0 {
+		return r.Descriptions[0].Value
+	}
+	return ""
+}
+
+// firstDate returns the first valid date of the given type, or the zero time.
+func (r *Resource) firstDate(typ string) time.Time {
+	for _, d := range r.Dates {
+		if strings.EqualFold(d.Type, typ) {
+			if t, err := ParseDate(d.Value); err == nil {
+				return t
+			}
+		}
+	}
+	return time.Time{}
+}
+
+// latestDate returns the latest valid date of the given type, or the zero time.
+func (r *Resource) latestDate(typ string) time.Time {
+	var latest time.Time
+	for _, d := range r.Dates {
+		if strings.EqualFold(d.Type, typ) {
+			if t, err := ParseDate(d.Value); err == nil && t.After(latest) {
+				latest = t
+			}
+		}
+	}
+	return latest
+}
+
+// instrument implements the best-effort instrument rule of ToDataset.
+func (r *Resource) instrument() string {
+	for _, s := range r.Subjects {
+		scheme := strings.ToLower(s.Scheme)
+		if (strings.Contains(scheme, "instrument") || strings.Contains(scheme, "beamline")) && s.Value != "" {
+			return s.Value
+		}
+	}
+	for _, ri := range r.RelatedIdentifiers {
+		if strings.EqualFold(ri.ResourceTypeGeneral, "Instrument") || strings.EqualFold(ri.RelationType, "IsCollectedBy") ||
+			strings.Contains(strings.ToLower(ri.Value), "w3id.org/pidinst") {
+			if doi, ok := NormaliseDOI(ri.Value); ok && strings.EqualFold(ri.Type, TypeDOI) {
+				return doi
+			}
+			return ri.Value
+		}
+	}
+	return ""
+}
+
+// person maps a creator or contributor.
+func (n Name) person() *fairwayv1.Person {
+	p := &fairwayv1.Person{
+		Name: n.Name, GivenName: n.GivenName, FamilyName: n.FamilyName, Orcid: n.ORCID,
+		Affiliation: strings.Join(n.Affiliations, "; "), Role: n.ContributorType,
+	}
+	if p.GivenName == "" && p.FamilyName == "" && !strings.EqualFold(n.NameType, "Organizational") {
+		if g, f, ok := SplitPersonalName(p.Name); ok {
+			p.GivenName, p.FamilyName = g, f
+		}
+	}
+	if p.Name == "" {
+		switch {
+		case p.FamilyName != "" && p.GivenName != "":
+			p.Name = p.FamilyName + ", " + p.GivenName
+		default:
+			p.Name = firstNonEmpty(p.FamilyName, p.GivenName)
+		}
+	}
+	return p
+}
+
+// subject maps a subject, recognising PaNET terms.
+func (s Subject) subject() *fairwayv1.Subject {
+	out := &fairwayv1.Subject{Value: s.Value, Scheme: s.Scheme, SchemeUri: s.SchemeURI, ValueUri: s.ValueURI}
+	if out.Value == "" {
+		out.Value = s.ValueURI
+	}
+	if out.ValueUri == "" {
+		if iri, ok := PaNETIRI(s.Value); ok {
+			out.ValueUri = iri
+			if out.Scheme == "" {
+				out.Scheme, out.SchemeUri = PaNETScheme, panet.Namespace
+			}
+		}
+	}
+	return out
+}
+
+// stamp converts t to a timestamp, nil for the zero time.
+func stamp(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}

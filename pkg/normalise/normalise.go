@@ -1,0 +1,179 @@
+// Package normalise turns one raw harvested record (fairwayv1.RawRecord)
+// into one canonical dataset (fairwayv1.Dataset): it picks the reader for the
+// record's metadata format (DataCite, oai_dc, SciCat JSON), maps the record,
+// fills identity, source and provenance, checks what is mandatory and
+// computes the content hash.
+//
+// It is pure: the only clock is the now passed in, which decides whether an
+// embargo is still running.
+package normalise
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/panosc/fairway/pkg/datacite"
+	"github.com/panosc/fairway/pkg/dublincore"
+	"github.com/panosc/fairway/pkg/scicat"
+	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
+)
+
+var (
+	// ErrUnsupportedFormat is returned for a metadata format no reader
+	// handles.
+	ErrUnsupportedFormat = errors.New("normalise: unsupported metadata format")
+	// ErrMalformedRecord is returned when the payload cannot be read in its
+	// format; the reader's error is wrapped too and says what is wrong.
+	ErrMalformedRecord = errors.New("normalise: malformed record")
+	// ErrInvalidRecord is returned when the payload can be read but lacks
+	// what a dataset must have (a title; a DOI or a source identifier).
+	ErrInvalidRecord = errors.New("normalise: invalid record")
+)
+
+// Metadata formats, as RawRecord.MetadataFormat spells them. Any format
+// whose name contains "datacite" is read as DataCite.
+const (
+	FormatOAIDataCite = "oai_datacite"
+	FormatDataCite    = "datacite"
+	FormatOAIDC       = "oai_dc"
+	FormatSciCat      = "scicat"
+)
+
+// Normalise maps one raw record to a canonical dataset, judging embargoes
+// relative to now.
+//
+// The reader is chosen by raw.MetadataFormat (case-insensitive): any format
+// containing "datacite" (oai_datacite, datacite, oai_datacite3, …) is read by
+// package datacite, "oai_dc" by package dublincore, "scicat" by package
+// scicat; anything else is ErrUnsupportedFormat. A payload the reader rejects
+// is ErrMalformedRecord; a dataset without a title, or without both a DOI
+// and a source identifier, is ErrInvalidRecord.
+//
+// The dataset gets facility, feed, source identifier, metadata format and
+// (a copy of) the provenance of the raw record, its Key and its ContentHash.
+//
+// A deleted raw record gives a tombstone: Deleted set, the source fields,
+// and Key("", facility, source identifier) — the payload of a deletion is
+// empty, so the DOI is unknown here. The normaliser stage must replace that
+// key by the one it recorded for the same source identifier when the record
+// was last normalised, so that the tombstone withdraws the right dataset.
+func Normalise(raw *fairwayv1.RawRecord, now time.Time) (*fairwayv1.Dataset, error) {
+	if raw == nil {
+		return nil, fmt.Errorf("%w: no record", ErrMalformedRecord)
+	}
+	var d *fairwayv1.Dataset
+	if raw.GetDeleted() {
+		d = &fairwayv1.Dataset{Deleted: true}
+	} else {
+		var err error
+		if d, err = read(raw, now); err != nil {
+			return nil, err
+		}
+	}
+	d.Facility = raw.GetFacility()
+	d.FeedId = raw.GetFeedId()
+	d.SourceIdentifier = raw.GetSourceIdentifier()
+	d.MetadataFormat = raw.GetMetadataFormat()
+	if p := raw.GetProvenance(); p != nil {
+		d.Provenance = proto.CloneOf(p)
+	}
+	d.Key = Key(d.Doi, d.Facility, d.SourceIdentifier)
+	if !d.Deleted {
+		if err := validate(d); err != nil {
+			return nil, err
+		}
+	}
+	h, err := contentHash(d)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
+	}
+	d.ContentHash = h
+	return d, nil
+}
+
+// read parses the payload with the reader of its format and maps it.
+func read(raw *fairwayv1.RawRecord, now time.Time) (*fairwayv1.Dataset, error) {
+	format := strings.ToLower(strings.TrimSpace(raw.GetMetadataFormat()))
+	payload := raw.GetPayload()
+	switch {
+	case strings.Contains(format, "datacite"):
+		r, err := datacite.Parse(payload)
+		if err != nil {
+			return nil, malformed(raw, err)
+		}
+		return r.ToDataset(now), nil
+	case format == FormatOAIDC:
+		r, err := dublincore.Parse(payload)
+		if err != nil {
+			return nil, malformed(raw, err)
+		}
+		return r.ToDataset(now), nil
+	case format == FormatSciCat:
+		r, err := scicat.ParseDataset(payload)
+		if err != nil {
+			return nil, malformed(raw, err)
+		}
+		return r.ToDataset(now), nil
+	}
+	return nil, fmt.Errorf("%w: %q", ErrUnsupportedFormat, raw.GetMetadataFormat())
+}
+
+func malformed(raw *fairwayv1.RawRecord, err error) error {
+	return fmt.Errorf("%w: %s record %q: %w", ErrMalformedRecord, raw.GetMetadataFormat(), raw.GetSourceIdentifier(), err)
+}
+
+// validate checks what every dataset must have.
+func validate(d *fairwayv1.Dataset) error {
+	if strings.TrimSpace(d.Title) == "" {
+		return fmt.Errorf("%w: %s record %q has no title", ErrInvalidRecord, d.MetadataFormat, d.SourceIdentifier)
+	}
+	if d.Doi == "" && strings.TrimSpace(d.SourceIdentifier) == "" {
+		return fmt.Errorf("%w: %s record has neither a DOI nor a source identifier", ErrInvalidRecord, d.MetadataFormat)
+	}
+	return nil
+}
+
+// Key returns the identity of a dataset: "doi:"+doi when there is a DOI
+// (already normalised: lower case, no resolver), else
+// "src:"+lower-case facility+":"+source identifier.
+func Key(doi, facility, sourceID string) string {
+	if doi != "" {
+		return "doi:" + doi
+	}
+	return "src:" + strings.ToLower(facility) + ":" + sourceID
+}
+
+// ContentHash returns the hex SHA-256 of the canonical content of d: its
+// deterministic protobuf encoding without Provenance and ContentHash, the
+// only fields that depend on when and how the record was harvested. Two
+// harvests of an unchanged record hash the same. It returns "" when d is nil
+// or cannot be encoded (a string that is not valid UTF-8), which Normalise
+// never produces.
+func ContentHash(d *fairwayv1.Dataset) string {
+	h, err := contentHash(d)
+	if err != nil {
+		return ""
+	}
+	return h
+}
+
+func contentHash(d *fairwayv1.Dataset) (string, error) {
+	if d == nil {
+		return "", errors.New("no dataset")
+	}
+	c := proto.CloneOf(d)
+	c.Provenance = nil
+	c.ContentHash = ""
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(c)
+	if err != nil {
+		return "", fmt.Errorf("encode dataset %s: %w", d.GetKey(), err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}

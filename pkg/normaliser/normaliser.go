@@ -1,0 +1,88 @@
+// Package normaliser is the stage that turns raw harvested records into
+// canonical datasets (see package normalise for the formats).
+package normaliser
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/panosc/fairway/pkg/bus"
+	"github.com/panosc/fairway/pkg/normalise"
+	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
+)
+
+// Config configures the normaliser stage.
+type Config struct {
+	// Concurrency is how many records are normalised at once. Default 2.
+	Concurrency int
+}
+
+// Validate reports whether the configuration is usable.
+func (c Config) Validate() error {
+	if c.Concurrency < 0 {
+		return errors.New("normaliser: negative concurrency")
+	}
+	return nil
+}
+
+// Stage is the normaliser.
+type Stage struct {
+	cfg  Config
+	bus  *bus.Bus
+	keys jetstream.KeyValue
+	log  *slog.Logger
+	now  func() time.Time
+}
+
+// New returns the normaliser stage. keys maps a feed's source identifiers
+// to dataset keys (bus.BucketKeys), so that a deletion finds its dataset.
+func New(cfg Config, b *bus.Bus, log *slog.Logger) (*Stage, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Concurrency == 0 {
+		cfg.Concurrency = 2
+	}
+	return &Stage{cfg: cfg, bus: b, keys: b.KV(bus.BucketKeys), log: log, now: time.Now}, nil
+}
+
+// Run consumes raw records until ctx ends.
+func (s *Stage) Run(ctx context.Context) error {
+	return s.bus.Run(ctx, bus.RunConfig{Stage: bus.StageNormaliser, Concurrency: s.cfg.Concurrency}, s.Handle)
+}
+
+// Handle turns one raw record into a canonical dataset event (or a
+// tombstone for a deletion). A record it cannot read is a permanent error:
+// it goes to the dead letters with the reason.
+func (s *Stage) Handle(ctx context.Context, m *bus.Message) ([]bus.Event, error) {
+	var raw fairwayv1.RawRecord
+	if err := proto.Unmarshal(m.Payload, &raw); err != nil {
+		return nil, bus.Permanent(fmt.Errorf("normaliser: not a raw record: %w", err))
+	}
+	ds, err := normalise.Normalise(&raw, s.now().UTC())
+	if err != nil {
+		return nil, bus.Permanent(fmt.Errorf("normaliser: %s %s: %w", raw.FeedId, raw.SourceIdentifier, err))
+	}
+	sourceKey := bus.EncodeToken(raw.FeedId + "\x00" + raw.SourceIdentifier)
+	if raw.Deleted {
+		if e, err := s.keys.Get(ctx, sourceKey); err == nil {
+			ds.Key = string(e.Value())
+		} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
+			return nil, bus.Transient(fmt.Errorf("normaliser: key of %s: %w", raw.SourceIdentifier, err))
+		}
+		ds.ContentHash = "deleted"
+	} else if _, err := s.keys.Put(ctx, sourceKey, []byte(ds.Key)); err != nil {
+		return nil, bus.Transient(fmt.Errorf("normaliser: remember key of %s: %w", raw.SourceIdentifier, err))
+	}
+	b, err := proto.Marshal(ds)
+	if err != nil {
+		return nil, bus.Permanent(fmt.Errorf("normaliser: encode %s: %w", ds.Key, err))
+	}
+	return []bus.Event{{Stream: bus.Normalised, Key: ds.Key, Hash: ds.ContentHash, Payload: b, SkipUnchanged: true}}, nil
+}

@@ -1,0 +1,163 @@
+package normaliser_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/panosc/fairway/pkg/bus"
+	"github.com/panosc/fairway/pkg/natsembed"
+	"github.com/panosc/fairway/pkg/normaliser"
+	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
+)
+
+const goodDataCite = `<resource xmlns="http://datacite.org/schema/kernel-4">
+  <identifier identifierType="DOI">10.5072/TEST.%s</identifier>
+  <creators><creator><creatorName>Doe, Jane</creatorName></creator></creators>
+  <titles><title>Powder diffraction of %s</title></titles>
+  <publisher>ESRF</publisher><publicationYear>2024</publicationYear>
+  <resourceType resourceTypeGeneral="Dataset">Dataset</resourceType>
+</resource>`
+
+func raw(t *testing.T, id, format, payload string, deleted bool) bus.Event {
+	t.Helper()
+	b, err := proto.Marshal(&fairwayv1.RawRecord{
+		FeedId: "f1", Facility: "ESRF", SourceKind: "oai-pmh", SourceIdentifier: id,
+		MetadataFormat: format, Payload: []byte(payload), Deleted: deleted,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bus.Event{Stream: bus.Raw, Key: "f1:" + id, Hash: fmt.Sprintf("%s/%t", id, deleted), Payload: b}
+}
+
+// TestUnreadableRecordGoesToDeadLetters runs the stage on a real JetStream:
+// the record it cannot parse lands in the dead letters with its reason, the
+// others go through, and a deletion finds the key of the dataset it withdraws.
+func TestUnreadableRecordGoesToDeadLetters(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ns, err := natsembed.Start(natsembed.Config{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Shutdown()
+	b, err := bus.Connect(ctx, bus.Config{InProcess: ns, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	st, err := normaliser.New(normaliser.Config{}, b, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- st.Run(ctx) }()
+
+	events := []bus.Event{
+		raw(t, "oai:x:1", "oai_datacite", strings.ReplaceAll(goodDataCite, "%s", "1"), false),
+		raw(t, "oai:x:2", "oai_datacite", "<resource><titles><title>broken", false),
+		raw(t, "oai:x:3", "oai_datacite", strings.ReplaceAll(goodDataCite, "%s", "3"), false),
+		raw(t, "oai:x:4", "marcxml", "<record/>", false),
+	}
+	if err := b.Publish(ctx, "harvester", events...); err != nil {
+		t.Fatal(err)
+	}
+	// Same record again, unchanged: nothing new downstream.
+	if err := b.Publish(ctx, "harvester2", events[0]); err != nil {
+		t.Fatal(err)
+	}
+	// Then record 1 is withdrawn at the source.
+	if err := b.Publish(ctx, "harvester", raw(t, "oai:x:1", "oai_datacite", "", true)); err != nil {
+		t.Fatal(err)
+	}
+
+	normalised := waitFor(t, b, bus.Normalised, 3)
+	keys := map[string]bool{}
+	for _, m := range normalised {
+		var ds fairwayv1.Dataset
+		if err := proto.Unmarshal(m.Data(), &ds); err != nil {
+			t.Fatal(err)
+		}
+		if ds.Deleted {
+			if ds.Key != "doi:10.5072/test.1" {
+				t.Errorf("tombstone key %q, want the DOI key of the withdrawn dataset", ds.Key)
+			}
+			continue
+		}
+		keys[ds.Key] = true
+	}
+	if !keys["doi:10.5072/test.1"] || !keys["doi:10.5072/test.3"] {
+		t.Errorf("normalised keys %v", keys)
+	}
+	letters := waitFor(t, b, bus.DeadLetters, 2)
+	reasons := map[string]string{}
+	for _, m := range letters {
+		var r fairwayv1.RawRecord
+		if err := proto.Unmarshal(m.Data(), &r); err != nil {
+			t.Fatalf("dead letter does not keep the original message: %v", err)
+		}
+		reasons[r.SourceIdentifier] = m.Headers().Get(bus.HeaderReason)
+		if m.Headers().Get(bus.HeaderStage) != "normaliser" {
+			t.Errorf("dead letter stage %q", m.Headers().Get(bus.HeaderStage))
+		}
+	}
+	if !strings.Contains(reasons["oai:x:2"], "oai:x:2") || reasons["oai:x:2"] == "" {
+		t.Errorf("reason for the broken record: %q", reasons["oai:x:2"])
+	}
+	if !strings.Contains(strings.ToLower(reasons["oai:x:4"]), "format") {
+		t.Errorf("reason for the unknown format: %q", reasons["oai:x:4"])
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitFor waits until stream s holds n messages and returns them.
+func waitFor(t *testing.T, b *bus.Bus, s bus.Stream, n int) []jetstream.Msg {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		str, err := b.JetStream().Stream(ctx, string(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := str.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if int(info.State.Msgs) >= n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s holds %d messages, want %d", s, info.State.Msgs, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Give a stray extra message the chance to show up.
+	time.Sleep(300 * time.Millisecond)
+	c, err := b.JetStream().OrderedConsumer(ctx, string(s), jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, err := c.Fetch(n+10, jetstream.FetchMaxWait(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []jetstream.Msg
+	for m := range batch.Messages() {
+		out = append(out, m)
+	}
+	if len(out) != n {
+		t.Fatalf("%s holds %d messages, want exactly %d", s, len(out), n)
+	}
+	return out
+}

@@ -1,0 +1,579 @@
+// Package scicat reads SciCat catalogue documents and maps published
+// datasets to the canonical dataset of the pipeline (fairwayv1.Dataset).
+//
+// ParseDataset accepts the shapes a SciCat dataset document comes in: the
+// REST API's (v3 and v4: "pid", ISO 8601 date strings, v4's list fields
+// principalInvestigators, instrumentIds, proposalIds and the included
+// instruments) and MongoDB extended JSON as in a SciCat seed or dump ("_id",
+// {"$date": …} dates). A legacy PublishedData document (doi as "_id"/"doi",
+// creator[], title, abstract, publicationYear, pidArray) is read too, so a
+// published DOI can be normalised from the same feed.
+package scicat
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/panosc/fairway/pkg/datacite"
+	"github.com/panosc/fairway/pkg/panet"
+	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
+)
+
+// ErrMalformedDataset is wrapped by every error of ParseDataset.
+var ErrMalformedDataset = errors.New("scicat: malformed dataset document")
+
+// Dataset is a SciCat dataset (or legacy PublishedData) document. Only the
+// fields the mapping uses are kept.
+type Dataset struct {
+	// ID is the MongoDB "_id" (the pid in a seed, the DOI in PublishedData).
+	ID  string `json:"_id"`
+	PID string `json:"pid"`
+	DOI string `json:"doi"`
+
+	DatasetName string `json:"datasetName"`
+	// Title is PublishedData's title.
+	Title       string `json:"title"`
+	Description string `json:"description"`
+	// Abstract and DataDescription are PublishedData's descriptions.
+	Abstract        string `json:"abstract"`
+	DataDescription string `json:"dataDescription"`
+
+	// Owner is the owner or custodian; several are separated by ";", and
+	// OrcidOfOwner then lists their ORCIDs in the same order.
+	Owner        string `json:"owner"`
+	OrcidOfOwner string `json:"orcidOfOwner"`
+	// PrincipalInvestigator (v3, raw datasets), PrincipalInvestigators (v4)
+	// and Investigator (v3, derived datasets) name the creators; SciCat
+	// allows ";"-separated lists and e-mail addresses here.
+	PrincipalInvestigator  string     `json:"principalInvestigator"`
+	PrincipalInvestigators stringList `json:"principalInvestigators"`
+	Investigator           string     `json:"investigator"`
+	// Creator is PublishedData's creator list.
+	Creator         stringList `json:"creator"`
+	Publisher       string     `json:"publisher"`
+	PublicationYear flexInt    `json:"publicationYear"`
+
+	CreationTime   Time `json:"creationTime"`
+	CreatedAt      Time `json:"createdAt"`
+	UpdatedAt      Time `json:"updatedAt"`
+	RegisteredTime Time `json:"registeredTime"`
+
+	// Type is "raw" or "derived"; ResourceType is PublishedData's.
+	Type         string     `json:"type"`
+	ResourceType string     `json:"resourceType"`
+	Keywords     stringList `json:"keywords"`
+	License      string     `json:"license"`
+	// IsPublished is nil when the document does not say.
+	IsPublished *bool       `json:"isPublished"`
+	Techniques  []Technique `json:"techniques"`
+
+	InstrumentID  string     `json:"instrumentId"`
+	InstrumentIDs stringList `json:"instrumentIds"`
+	// Instruments are the v4 included instruments (?include=instruments);
+	// a client may also fill them from the Instrument collection so that the
+	// mapping has a name rather than an id.
+	Instruments      []Instrument `json:"instruments"`
+	CreationLocation string       `json:"creationLocation"`
+	ProposalID       string       `json:"proposalId"`
+	ProposalIDs      stringList   `json:"proposalIds"`
+
+	InputDatasets       stringList     `json:"inputDatasets"`
+	UsedSoftware        stringList     `json:"usedSoftware"`
+	Relationships       []Relationship `json:"relationships"`
+	PIDArray            stringList     `json:"pidArray"`
+	RelatedPublications stringList     `json:"relatedPublications"`
+	// URL is PublishedData's landing page.
+	URL       string     `json:"url"`
+	Status    string     `json:"status"`
+	Lifecycle *Lifecycle `json:"datasetlifecycle"`
+}
+
+// Technique is an experimental technique of a dataset. PID is a PaNET id
+// ("PaNET01168") or IRI in practice; Name may be a label or, in older
+// catalogues, ";"-joined dotted paths of labels.
+type Technique struct {
+	PID  string `json:"pid"`
+	Name string `json:"name"`
+}
+
+// Instrument is an instrument as SciCat's v4 API includes it.
+type Instrument struct {
+	PID        string `json:"pid"`
+	UniqueName string `json:"uniqueName"`
+	Name       string `json:"name"`
+}
+
+// Relationship is a v4 relationship to another dataset.
+type Relationship struct {
+	PID          string `json:"pid"`
+	Relationship string `json:"relationship"`
+}
+
+// Lifecycle is the part of datasetlifecycle the mapping uses.
+type Lifecycle struct {
+	// DateOfPublishing is the day the dataset is to become public: the end
+	// of its embargo.
+	DateOfPublishing Time `json:"dateOfPublishing"`
+}
+
+// Time is a date in any of SciCat's spellings: an ISO 8601 string, MongoDB
+// extended JSON {"$date": "…"} or {"$date": {"$numberLong": "…"}}, or
+// milliseconds since the epoch. A value that cannot be read leaves the zero
+// time and keeps its text in Raw.
+type Time struct {
+	time.Time
+	// Raw is the text of a value that could not be read as a date.
+	Raw string
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (t *Time) UnmarshalJSON(b []byte) error {
+	*t = Time{}
+	var v any
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	if err := d.Decode(&v); err != nil {
+		return err
+	}
+	if m, ok := v.(map[string]any); ok {
+		v = m["$date"]
+		if inner, ok := v.(map[string]any); ok {
+			v = inner["$numberLong"]
+		}
+	}
+	switch x := v.(type) {
+	case nil:
+	case string:
+		if ms, err := strconv.ParseInt(x, 10, 64); err == nil && len(x) > 8 {
+			t.Time = time.UnixMilli(ms).UTC()
+		} else if p, err := datacite.ParseDate(x); err == nil {
+			t.Time = p
+		} else {
+			t.Raw = x
+		}
+	case json.Number:
+		if ms, err := x.Int64(); err == nil {
+			t.Time = time.UnixMilli(ms).UTC()
+		} else {
+			t.Raw = x.String()
+		}
+	default:
+		t.Raw = string(b)
+	}
+	return nil
+}
+
+// stringList is a list of strings that also accepts a single string or null.
+type stringList []string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (l *stringList) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*l = nil
+		if strings.TrimSpace(one) != "" {
+			*l = stringList{one}
+		}
+		return nil
+	}
+	var many []*string
+	if err := json.Unmarshal(b, &many); err != nil {
+		// encoding/json adds the field name to this error type.
+		return &json.UnmarshalTypeError{Value: jsonKind(b), Type: reflect.TypeFor[[]string]()}
+	}
+	*l = nil
+	for _, s := range many {
+		if s != nil && strings.TrimSpace(*s) != "" {
+			*l = append(*l, *s)
+		}
+	}
+	return nil
+}
+
+// flexInt is an integer that also accepts a numeric string or null; a
+// string that is not a number reads as 0.
+type flexInt int
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (n *flexInt) UnmarshalJSON(b []byte) error {
+	*n = 0
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	switch x := v.(type) {
+	case nil:
+	case float64:
+		*n = flexInt(x)
+	case string:
+		if i, err := strconv.Atoi(strings.TrimSpace(x)); err == nil {
+			*n = flexInt(i)
+		}
+	default:
+		// encoding/json adds the field name to this error type.
+		return &json.UnmarshalTypeError{Value: jsonKind(b), Type: reflect.TypeFor[int]()}
+	}
+	return nil
+}
+
+// jsonKind names the kind of a JSON value for an error message.
+func jsonKind(b []byte) string {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return "nothing"
+	}
+	switch b[0] {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "bool"
+	}
+	return "number"
+}
+
+// ParseDataset reads one SciCat dataset document (a JSON object). Errors wrap
+// ErrMalformedDataset: not JSON, not an object, a field of the wrong type, or
+// an object with neither an identifier nor a name.
+func ParseDataset(payload []byte) (*Dataset, error) {
+	b := bytes.TrimSpace(payload)
+	if len(b) == 0 {
+		return nil, fmt.Errorf("%w: empty payload", ErrMalformedDataset)
+	}
+	if b[0] != '{' {
+		return nil, fmt.Errorf("%w: want a JSON object", ErrMalformedDataset)
+	}
+	var ds Dataset
+	if err := json.Unmarshal(b, &ds); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformedDataset, err)
+	}
+	if ds.PID == "" && ds.ID == "" && ds.DOI == "" && ds.DatasetName == "" && ds.Title == "" {
+		return nil, fmt.Errorf("%w: no pid, _id, doi, datasetName or title", ErrMalformedDataset)
+	}
+	return &ds, nil
+}
+
+// Relation types the mapping gives to SciCat links (DataCite relationType
+// values).
+const (
+	RelationIsDerivedFrom  = "IsDerivedFrom"
+	RelationIsCompiledBy   = "IsCompiledBy"
+	RelationHasPart        = "HasPart"
+	RelationIsSupplementTo = "IsSupplementTo"
+)
+
+// RoleOwner is the role given to an owner who is not also a creator.
+const RoleOwner = "ContactPerson"
+
+// SourceID returns the dataset's identifier at the source: pid, else _id.
+func (ds *Dataset) SourceID() string {
+	return firstNonEmpty(ds.PID, ds.ID)
+}
+
+// ToDataset maps the document to a canonical dataset, judging embargoes
+// relative to now. It fills the descriptive fields only; identity, source
+// and provenance fields are the caller's (see package normalise).
+//
+//   - DOI: "doi", else the pid or _id when it is a DOI (PublishedData, or a
+//     catalogue minting DOIs as pids). Landing page: https://doi.org/<doi>,
+//     else PublishedData's url.
+//   - Title: datasetName, else title. Description: description, else
+//     abstract, else dataDescription.
+//   - Creators: principalInvestigators, principalInvestigator, investigator
+//     and PublishedData's creator (";"-separated lists split, e-mail
+//     addresses and "et al." dropped, duplicates merged); when there are
+//     none, the owners. A creator who is an owner gets the owner's ORCID
+//     (orcidOfOwner, position for position). Owners who are not creators
+//     are contributors with role ContactPerson.
+//   - Issued: creationTime (SciCat has no separate issue date), else
+//     PublishedData's registeredTime; 1 January of publicationYear instead
+//     when there is a publicationYear the date does not fall in. Publication
+//     year: publicationYear, else the issued year. Modified: updatedAt.
+//   - Access: datasetlifecycle.dateOfPublishing is the embargo end;
+//     isPublished true (or PublishedData status "registered" or "public")
+//     states "open", isPublished false (or status "private") "restricted"
+//     (see datacite.DecideAccess). Licence: license.
+//   - Subjects: keywords; techniques become PaNET subjects (scheme
+//     "PaNET", value URI http://purl.org/pan-science/PaNET/<id>) when their
+//     pid is a PaNET id or IRI, with the technique's label as value (the
+//     last label of the first path when the name is a dotted label path).
+//   - Resource type: "Dataset" (or PublishedData's resourceType when it is a
+//     DataCite resourceTypeGeneral).
+//   - Instrument: the name of the first included instrument, else
+//     instrumentId / instrumentIds[0], else the last segment of
+//     creationLocation (/PSI/SLS/TOMCAT → TOMCAT).
+//   - Related: inputDatasets (IsDerivedFrom), usedSoftware (IsCompiledBy),
+//     v4 relationships (as given), pidArray (HasPart) and the DOIs or URLs
+//     found in relatedPublications (IsSupplementTo). Proposal and sample ids
+//     are local to the catalogue and are not mapped.
+func (ds *Dataset) ToDataset(now time.Time) *fairwayv1.Dataset {
+	d := &fairwayv1.Dataset{
+		Title:       strings.TrimSpace(firstNonEmpty(ds.DatasetName, ds.Title)),
+		Description: strings.TrimSpace(firstNonEmpty(ds.Description, ds.Abstract, ds.DataDescription)),
+		Publisher:   strings.TrimSpace(ds.Publisher),
+		License:     strings.TrimSpace(ds.License),
+	}
+	for _, cand := range []string{ds.DOI, ds.PID, ds.ID} {
+		if doi, ok := datacite.NormaliseDOI(cand); ok {
+			d.Doi = doi
+			break
+		}
+	}
+	if d.Doi != "" {
+		d.LandingPage = datacite.DOIResolver + d.Doi
+	} else if _, typ := datacite.ClassifyIdentifier(ds.URL); typ == datacite.TypeURL {
+		d.LandingPage = strings.TrimSpace(ds.URL)
+	}
+	d.Creators, d.Contributors = ds.people()
+
+	issued := ds.CreationTime.Time
+	if issued.IsZero() {
+		issued = ds.RegisteredTime.Time
+	}
+	year := int(ds.PublicationYear)
+	if year > 0 && (issued.IsZero() || issued.Year() != year) {
+		issued = time.Date(year, time.January, 1, 0, 0, 0, 0, time.UTC)
+	}
+	if year <= 0 && !issued.IsZero() {
+		year = issued.Year()
+	}
+	d.PublicationYear = int32(year)
+	d.Issued = stamp(issued)
+	d.Modified = stamp(ds.UpdatedAt.Time)
+
+	stated := ""
+	switch {
+	case ds.IsPublished != nil && *ds.IsPublished:
+		stated = datacite.AccessOpen
+	case ds.IsPublished != nil:
+		stated = datacite.AccessRestricted
+	case strings.EqualFold(ds.Status, "registered"), strings.EqualFold(ds.Status, "public"):
+		stated = datacite.AccessOpen
+	case strings.EqualFold(ds.Status, "private"):
+		stated = datacite.AccessRestricted
+	}
+	var embargoEnd time.Time
+	if ds.Lifecycle != nil {
+		embargoEnd = ds.Lifecycle.DateOfPublishing.Time
+	}
+	access, until := datacite.DecideAccess(stated, embargoEnd, d.License != "", now)
+	d.AccessRights, d.EmbargoUntil = access, stamp(until)
+
+	for _, k := range ds.Keywords {
+		if k = strings.TrimSpace(k); k != "" {
+			d.Subjects = append(d.Subjects, &fairwayv1.Subject{Value: k})
+		}
+	}
+	for _, t := range ds.Techniques {
+		if s := t.subject(); s != nil {
+			d.Subjects = append(d.Subjects, s)
+		}
+	}
+	d.ResourceType = "Dataset"
+	if g, ok := datacite.ResourceTypeGeneral(ds.ResourceType); ok {
+		d.ResourceType = g
+	}
+	d.Instrument = ds.instrument()
+	d.Related = ds.related()
+	return d
+}
+
+// people returns the creators and the contributors.
+func (ds *Dataset) people() (creators, contributors []*fairwayv1.Person) {
+	owners := splitList(ds.Owner)
+	orcids := splitList(ds.OrcidOfOwner)
+	orcidOf := map[string]string{}
+	for i, o := range owners {
+		if i < len(orcids) {
+			if id, ok := datacite.NormaliseORCID(orcids[i]); ok {
+				orcidOf[strings.ToLower(o)] = id
+			}
+		}
+	}
+	var names []string
+	names = append(names, ds.PrincipalInvestigators...)
+	names = append(names, ds.PrincipalInvestigator, ds.Investigator)
+	names = append(names, ds.Creator...)
+	seen := map[string]bool{}
+	add := func(list *[]*fairwayv1.Person, name, role string) {
+		key := strings.ToLower(name)
+		if seen[key] {
+			return
+		}
+		seen[key] = true
+		p := &fairwayv1.Person{Name: name, Orcid: orcidOf[key], Role: role}
+		if g, f, ok := datacite.SplitPersonalName(name); ok {
+			p.GivenName, p.FamilyName = g, f
+		}
+		*list = append(*list, p)
+	}
+	for _, field := range names {
+		for _, n := range splitList(field) {
+			if isPersonName(n) {
+				add(&creators, n, "")
+			}
+		}
+	}
+	if len(creators) == 0 {
+		for _, o := range owners {
+			if isPersonName(o) {
+				add(&creators, o, "")
+			}
+		}
+	}
+	for _, o := range owners {
+		if isPersonName(o) {
+			add(&contributors, o, RoleOwner)
+		}
+	}
+	return creators, contributors
+}
+
+// isPersonName reports whether a creator entry is a name, not an e-mail
+// address or an "et al.".
+func isPersonName(s string) bool {
+	if s == "" || (strings.Contains(s, "@") && !strings.Contains(s, " ")) {
+		return false
+	}
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "al.", "et al.", "et al", "al", "et. al.":
+		return false
+	}
+	return true
+}
+
+// subject maps a technique: a PaNET subject when its pid is a PaNET term,
+// else a plain subject (with the pid as value URI when it is a URL).
+func (t Technique) subject() *fairwayv1.Subject {
+	pid := strings.TrimSpace(t.PID)
+	label := techniqueLabel(t.Name)
+	if iri, ok := datacite.PaNETIRI(pid); ok {
+		return &fairwayv1.Subject{Value: firstNonEmpty(label, pid), Scheme: datacite.PaNETScheme, SchemeUri: panet.Namespace, ValueUri: iri}
+	}
+	if label == "" && pid == "" {
+		return nil
+	}
+	s := &fairwayv1.Subject{Value: firstNonEmpty(label, pid)}
+	if _, typ := datacite.ClassifyIdentifier(pid); typ == datacite.TypeURL {
+		s.ValueUri = pid
+	}
+	return s
+}
+
+// techniqueLabel returns a technique's label. Older SciCat catalogues store
+// the PaNET class paths ("photon_and_neutron_technique.….x-ray_diffraction;…")
+// as the name: then the last label of the first path, with "_" as blanks.
+func techniqueLabel(name string) string {
+	name = strings.TrimSpace(name)
+	if strings.ContainsAny(name, " \t\n") && !strings.Contains(name, ";") {
+		return name
+	}
+	path := strings.TrimSpace(strings.SplitN(name, ";", 2)[0])
+	if strings.ContainsAny(path, " \t\n") || !strings.Contains(path, ".") {
+		return strings.Join(strings.Fields(path), " ")
+	}
+	last := path[strings.LastIndex(path, ".")+1:]
+	return strings.ReplaceAll(last, "_", " ")
+}
+
+// instrument implements the instrument rule of ToDataset.
+func (ds *Dataset) instrument() string {
+	for _, in := range ds.Instruments {
+		if n := strings.TrimSpace(firstNonEmpty(in.Name, in.UniqueName, in.PID)); n != "" {
+			return n
+		}
+	}
+	if id := strings.TrimSpace(ds.InstrumentID); id != "" {
+		return id
+	}
+	for _, id := range ds.InstrumentIDs {
+		if id = strings.TrimSpace(id); id != "" {
+			return id
+		}
+	}
+	segs := strings.FieldsFunc(ds.CreationLocation, func(r rune) bool { return r == '/' })
+	if len(segs) > 0 {
+		return strings.TrimSpace(segs[len(segs)-1])
+	}
+	return ""
+}
+
+// embeddedRef finds a DOI or a URL inside a citation text.
+var (
+	embeddedDOI = regexp.MustCompile(`10\.[0-9]{4,9}/[^\s"'<>]+`)
+	embeddedURL = regexp.MustCompile(`https?://[^\s"'<>]+`)
+)
+
+// related implements the related-identifier rule of ToDataset.
+func (ds *Dataset) related() []*fairwayv1.RelatedIdentifier {
+	var out []*fairwayv1.RelatedIdentifier
+	seen := map[[2]string]bool{}
+	add := func(raw, relation string) {
+		id, typ := datacite.ClassifyIdentifier(raw)
+		if id == "" || seen[[2]string{id, relation}] {
+			return
+		}
+		seen[[2]string{id, relation}] = true
+		out = append(out, &fairwayv1.RelatedIdentifier{Identifier: id, Type: typ, Relation: relation})
+	}
+	for _, id := range ds.InputDatasets {
+		add(id, RelationIsDerivedFrom)
+	}
+	for _, id := range ds.UsedSoftware {
+		add(id, RelationIsCompiledBy)
+	}
+	for _, r := range ds.Relationships {
+		add(r.PID, strings.TrimSpace(r.Relationship))
+	}
+	for _, id := range ds.PIDArray {
+		add(id, RelationHasPart)
+	}
+	for _, cite := range ds.RelatedPublications {
+		if m := embeddedDOI.FindString(cite); m != "" {
+			add(strings.TrimRight(m, ".,;)]"), RelationIsSupplementTo)
+		} else if m := embeddedURL.FindString(cite); m != "" {
+			add(strings.TrimRight(m, ".,;)]"), RelationIsSupplementTo)
+		}
+	}
+	return out
+}
+
+// splitList splits a ";"-separated SciCat list, trimming and dropping empty
+// entries.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ";") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func stamp(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if strings.TrimSpace(s) != "" {
+			return s
+		}
+	}
+	return ""
+}
