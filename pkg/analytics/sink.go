@@ -50,6 +50,9 @@ type Sink struct {
 
 // NewSink returns the analytics writer.
 func NewSink(cfg SinkConfig, b *bus.Bus, log *slog.Logger) (*Sink, error) {
+	if cfg.Store.Logger == nil {
+		cfg.Store.Logger = log
+	}
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -111,6 +112,8 @@ type Bus struct {
 	log    *slog.Logger
 	wmLog  watermill.LoggerAdapter
 	bucket map[Bucket]jetstream.KeyValue
+	mu     sync.Mutex
+	conns  []*nats.Conn // every connection dialled, closed by Close
 }
 
 // Connect connects to NATS, provisions the topology and returns the bus.
@@ -187,6 +190,9 @@ func (b *Bus) dial(suffix string) (*nats.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bus: connect %s: %w", b.cfg.URL, err)
 	}
+	b.mu.Lock()
+	b.conns = append(b.conns, nc)
+	b.mu.Unlock()
 	return nc, nil
 }
 
@@ -281,11 +287,28 @@ func IsNotFound(err error) bool {
 	return errors.Is(err, jetstream.ErrMsgNotFound) || errors.Is(err, jetstream.ErrKeyNotFound)
 }
 
-// Close closes the bus connection after flushing what it sent.
+// Close closes every connection of the bus, draining what it sent.
 func (b *Bus) Close() error {
-	if b.nc == nil {
-		return nil
+	b.mu.Lock()
+	conns := b.conns
+	b.conns = nil
+	b.mu.Unlock()
+	var errs []error
+	for _, nc := range conns {
+		if nc.IsClosed() {
+			continue
+		}
+		if err := nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+			errs = append(errs, err)
+		}
 	}
-	err := b.nc.Drain()
-	return err
+	// Drain is asynchronous: wait (bounded) for the connections to close, so
+	// that an embedded server shut down next sees no live client.
+	deadline := time.Now().Add(5 * time.Second)
+	for _, nc := range conns {
+		for !nc.IsClosed() && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -136,6 +136,7 @@ func (b *Bus) Run(ctx context.Context, cfg RunConfig, h Handler) error {
 		if err != nil {
 			return err
 		}
+		defer sub.Close() // idempotent; the router may have closed it
 		router.AddConsumerHandler(fmt.Sprintf("%s-%d", cfg.Stage, i), string(input), sub, handler)
 	}
 	b.log.Info("stage running", "stage", cfg.Stage, "input", input, "concurrency", cfg.Concurrency)

@@ -1,0 +1,59 @@
+package integration
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/panosc/fairway/pkg/node"
+)
+
+// TestFairwayUpDemo runs `fairway up --demo` as a user would and checks
+// that GET /catalogue returns valid Turtle with every live demo dataset.
+func TestFairwayUpDemo(t *testing.T) {
+	const records = 150
+	corpus := node.DemoCorpus(records)
+	live := 0
+	for i := range records {
+		if !corpus.Record(i).Deleted {
+			live++
+		}
+	}
+	httpAddr := freeAddr(t)
+	p := start(t, "fairway", "up", "--demo", "--demo-records", fmt.Sprint(records), "--demo-page-size", "25",
+		"--data", t.TempDir(), "--http", httpAddr, "--poll", "200ms",
+		"--clickhouse", clickhouseAddr(), "--clickhouse-db", fmt.Sprintf("fairway_up_%d", rand.Uint32()),
+		"--panet", sharedData(t, "panet", "PaNET-v1.3.0-reasoned.owl"))
+
+	var body string
+	eventually(t, 2*time.Minute, "the demo datasets in GET /catalogue", func() (bool, string) {
+		resp, err := http.Get("http://" + httpAddr + "/catalogue")
+		if err != nil {
+			return false, err.Error()
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			return false, fmt.Sprintf("%d %v", resp.StatusCode, err)
+		}
+		body = string(b)
+		n, err := parseDatasets(body)
+		if err != nil {
+			return false, "invalid Turtle: " + err.Error()
+		}
+		return n >= live, fmt.Sprintf("%d datasets", n)
+	})
+	if n := countDatasets(t, body); n != live {
+		t.Errorf("catalogue describes %d datasets, want %d", n, live)
+	}
+	if !strings.Contains(body, "http://purl.org/pan-science/PaNET/PaNET") {
+		t.Error("catalogue has no PaNET technique")
+	}
+	if err := p.stop(t); err != nil {
+		t.Errorf("fairway up exited with %v after SIGTERM", err)
+	}
+}

@@ -1,0 +1,125 @@
+// Package enricher is the stage that adds PaNET techniques and a FAIR
+// quality score to canonical datasets.
+package enricher
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/panosc/fairway/pkg/bus"
+	"github.com/panosc/fairway/pkg/panet"
+	"github.com/panosc/fairway/pkg/quality"
+	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
+)
+
+// DefaultPaNET is the official PaNET release the enricher loads when no
+// other source is configured.
+const DefaultPaNET = "https://raw.githubusercontent.com/ExPaNDS-eu/ExPaNDS-experimental-techniques-ontology/master/docs/_data/PaNET_reasoned.owl"
+
+// Config configures the enricher stage.
+type Config struct {
+	// PaNET is the path or URL of the PaNET OWL file. Default DefaultPaNET.
+	PaNET string
+	// Concurrency is how many datasets are enriched at once. Default 2.
+	Concurrency int
+}
+
+func (c *Config) setDefaults() {
+	if c.PaNET == "" {
+		c.PaNET = DefaultPaNET
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = 2
+	}
+}
+
+// Validate reports whether the configuration is usable.
+func (c Config) Validate() error {
+	if c.Concurrency < 0 {
+		return errors.New("enricher: negative concurrency")
+	}
+	return nil
+}
+
+// Stage is the enricher.
+type Stage struct {
+	cfg     Config
+	bus     *bus.Bus
+	matcher *panet.Matcher
+	version string
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+// New loads the ontology and returns the enricher stage.
+func New(ctx context.Context, cfg Config, b *bus.Bus, log *slog.Logger) (*Stage, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	ont, err := panet.Load(ctx, cfg.PaNET)
+	if err != nil {
+		return nil, fmt.Errorf("enricher: load PaNET from %s: %w", cfg.PaNET, err)
+	}
+	log.Info("PaNET loaded", "source", cfg.PaNET, "classes", ont.Len(), "version", ont.Version())
+	return NewWithOntology(cfg, b, ont, log), nil
+}
+
+// NewWithOntology returns the enricher stage over an ontology already
+// loaded.
+func NewWithOntology(cfg Config, b *bus.Bus, ont *panet.Ontology, log *slog.Logger) *Stage {
+	cfg.setDefaults()
+	return &Stage{cfg: cfg, bus: b, matcher: panet.NewMatcher(ont), version: ont.Version(), log: log, now: time.Now}
+}
+
+// Run consumes canonical datasets until ctx ends.
+func (s *Stage) Run(ctx context.Context) error {
+	return s.bus.Run(ctx, bus.RunConfig{Stage: bus.StageEnricher, Concurrency: s.cfg.Concurrency}, s.Handle)
+}
+
+// Handle enriches one dataset. A tombstone passes through as a tombstone.
+func (s *Stage) Handle(_ context.Context, m *bus.Message) ([]bus.Event, error) {
+	var ds fairwayv1.Dataset
+	if err := proto.Unmarshal(m.Payload, &ds); err != nil {
+		return nil, bus.Permanent(fmt.Errorf("enricher: not a dataset: %w", err))
+	}
+	e := s.Enrich(&ds)
+	b, err := proto.Marshal(e)
+	if err != nil {
+		return nil, bus.Permanent(fmt.Errorf("enricher: encode %s: %w", ds.Key, err))
+	}
+	return []bus.Event{{Stream: bus.Enriched, Key: ds.Key, Hash: Hash(e), Payload: b, SkipUnchanged: true}}, nil
+}
+
+// Enrich returns ds with its techniques and quality score.
+func (s *Stage) Enrich(ds *fairwayv1.Dataset) *fairwayv1.EnrichedDataset {
+	e := &fairwayv1.EnrichedDataset{Dataset: ds, PanetVersion: s.version, EnrichedAt: timestamppb.New(s.now().UTC())}
+	if ds.Deleted {
+		return e
+	}
+	e.Techniques = s.matcher.Match(ds.Subjects)
+	e.QualityScore, _ = quality.Score(e)
+	return e
+}
+
+// Hash identifies an enriched dataset's content: the dataset's content
+// hash, the techniques found and the ontology version.
+func Hash(e *fairwayv1.EnrichedDataset) string {
+	h := sha256.New()
+	h.Write([]byte(e.GetDataset().GetContentHash()))
+	h.Write([]byte{0})
+	h.Write([]byte(e.PanetVersion))
+	for _, t := range e.Techniques {
+		h.Write([]byte{0})
+		h.Write([]byte(t.Iri))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}

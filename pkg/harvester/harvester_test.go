@@ -1,0 +1,243 @@
+package harvester_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/panosc/fairway/pkg/bus"
+	"github.com/panosc/fairway/pkg/feeds"
+	"github.com/panosc/fairway/pkg/harvester"
+	"github.com/panosc/fairway/pkg/natsembed"
+	"github.com/panosc/fairway/pkg/samplefeed"
+	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
+)
+
+type env struct {
+	bus    *bus.Bus
+	h      *harvester.Harvester
+	corpus samplefeed.Corpus
+	url    string
+	// requests counts the list requests the feed served.
+	requests atomic.Int64
+	// onRequest, when set, sees every request before the feed answers it.
+	onRequest atomic.Pointer[func(n int64, r *http.Request) bool]
+}
+
+func newEnv(t *testing.T, records, pageSize int) *env {
+	t.Helper()
+	ctx := context.Background()
+	ns, err := natsembed.Start(natsembed.Config{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ns.Shutdown)
+	log := slog.New(slog.DiscardHandler)
+	b, err := bus.Connect(ctx, bus.Config{InProcess: ns, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	e := &env{bus: b, corpus: samplefeed.NewCorpus(3, records)}
+	srv, err := samplefeed.NewServer(samplefeed.ServerConfig{Corpus: e.corpus, PageSize: pageSize, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrapped := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("verb") == "ListRecords" {
+			n := e.requests.Add(1)
+			if f := e.onRequest.Load(); f != nil && !(*f)(n, r) {
+				http.Error(w, "refused by test", http.StatusServiceUnavailable)
+				return
+			}
+		}
+		srv.ServeHTTP(w, r)
+	})
+	url, stop, err := samplefeed.Start(ctx, "127.0.0.1:0", wrapped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stop(context.Background()) })
+	e.url = url
+	e.h, err = harvester.New(harvester.Config{MaxRetries: 1}, b, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func (e *env) feed() feeds.Feed {
+	return feeds.Feed{ID: "sample", Facility: "ESRF", Kind: feeds.KindOAIPMH, URL: e.url, Format: "oai_datacite", Enabled: true}
+}
+
+// raw returns the raw records in the stream, by source identifier, and the
+// number of messages.
+func raw(t *testing.T, b *bus.Bus) (map[string]*fairwayv1.RawRecord, int) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := b.JetStream().OrderedConsumer(ctx, string(bus.Raw), jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*fairwayv1.RawRecord{}
+	n := 0
+	for {
+		batch, err := c.FetchNoWait(500)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			var r fairwayv1.RawRecord
+			if err := proto.Unmarshal(m.Data(), &r); err != nil {
+				t.Fatal(err)
+			}
+			out[r.SourceIdentifier] = &r
+		}
+		n += got
+		if got == 0 {
+			return out, n
+		}
+	}
+}
+
+func TestFullHarvestWritesEveryRecordOnce(t *testing.T) {
+	e := newEnv(t, 230, 50)
+	run, err := e.h.Harvest(context.Background(), e.feed(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Status != fairwayv1.HarvestStatus_HARVEST_STATUS_COMPLETE || run.Records != 230 || run.Pages != 5 {
+		t.Fatalf("run = %v", run)
+	}
+	if want := int64(e.corpus.DeletedCount()); run.Deleted != want {
+		t.Errorf("deleted %d, want %d", run.Deleted, want)
+	}
+	recs, n := raw(t, e.bus)
+	if n != 230 || len(recs) != 230 {
+		t.Fatalf("raw stream holds %d messages for %d records", n, len(recs))
+	}
+	for i := range 230 {
+		want := e.corpus.Record(i)
+		r, ok := recs[want.Identifier]
+		if !ok {
+			t.Fatalf("record %s missing", want.Identifier)
+		}
+		if r.Deleted != want.Deleted || r.FeedId != "sample" || r.Facility != "ESRF" || r.MetadataFormat != "oai_datacite" {
+			t.Errorf("record %s: %v", want.Identifier, r)
+		}
+		if !want.Deleted && !strings.Contains(string(r.Payload), want.DOI) {
+			t.Errorf("record %s: payload lacks its DOI", want.Identifier)
+		}
+		if r.Provenance.GetRunId() != run.RunId || r.Provenance.GetRequestUrl() == "" || r.Provenance.GetPage() < 1 {
+			t.Errorf("record %s: provenance %v", want.Identifier, r.Provenance)
+		}
+	}
+}
+
+func TestIncrementalRunAsksFromLastResponseDate(t *testing.T) {
+	e := newEnv(t, 60, 50)
+	ctx := context.Background()
+	if _, err := e.h.Harvest(ctx, e.feed(), false); err != nil {
+		t.Fatal(err)
+	}
+	var from atomic.Value
+	f := func(_ int64, r *http.Request) bool {
+		if v := r.URL.Query().Get("from"); v != "" {
+			from.Store(v)
+		}
+		return true
+	}
+	e.onRequest.Store(&f)
+	run, err := e.h.Harvest(ctx, e.feed(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := from.Load().(string)
+	if got == "" || run.From != got {
+		t.Fatalf("second run asked from=%q (run says %q); want the last responseDate minus the overlap", got, run.From)
+	}
+	ts, err := time.Parse("2006-01-02T15:04:05Z", got)
+	if err != nil || time.Since(ts) < 50*time.Minute || time.Since(ts) > 70*time.Minute {
+		t.Errorf("from %q is not about an hour before now", got)
+	}
+	// The re-harvested overlap is dropped by message-id dedup.
+	if _, n := raw(t, e.bus); n != 60 {
+		t.Errorf("raw stream holds %d messages after two runs of 60 records", n)
+	}
+}
+
+func TestInterruptedRunResumesFromCheckpoint(t *testing.T) {
+	e := newEnv(t, 200, 40)
+	ctx, cancel := context.WithCancel(context.Background())
+	// Stop the harvester when it asks for the third page.
+	f := func(n int64, _ *http.Request) bool {
+		if n == 3 {
+			cancel()
+			return false
+		}
+		return true
+	}
+	e.onRequest.Store(&f)
+	if _, err := e.h.Harvest(ctx, e.feed(), false); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	if _, n := raw(t, e.bus); n != 80 {
+		t.Fatalf("after two pages the raw stream holds %d", n)
+	}
+	e.onRequest.Store(nil)
+	before := e.requests.Load()
+	run, err := e.h.Harvest(context.Background(), e.feed(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if served := e.requests.Load() - before; served != 3 {
+		t.Errorf("resumed run fetched %d pages, want the 3 left", served)
+	}
+	if run.Status != fairwayv1.HarvestStatus_HARVEST_STATUS_COMPLETE {
+		t.Fatalf("resumed run: %v", run)
+	}
+	if recs, n := raw(t, e.bus); n != 200 || len(recs) != 200 {
+		t.Fatalf("raw stream holds %d messages for %d records, want 200 once each", n, len(recs))
+	}
+}
+
+func TestFailedRunIsReported(t *testing.T) {
+	e := newEnv(t, 100, 40)
+	f := func(n int64, _ *http.Request) bool { return n < 2 }
+	e.onRequest.Store(&f)
+	run, err := e.h.Harvest(context.Background(), e.feed(), false)
+	if err == nil || run == nil || run.Status != fairwayv1.HarvestStatus_HARVEST_STATUS_FAILED || run.Error == "" {
+		t.Fatalf("run %v, err %v: want a failed run with its reason", run, err)
+	}
+	ctx := context.Background()
+	m, err := e.bus.LastEntry(ctx, bus.Ops, "run.sample")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reported fairwayv1.HarvestRun
+	if err := proto.Unmarshal(m.Data, &reported); err != nil {
+		t.Fatal(err)
+	}
+	if reported.Status != fairwayv1.HarvestStatus_HARVEST_STATUS_FAILED || reported.Records != 40 {
+		t.Errorf("ops report %v", &reported)
+	}
+}
+
+func TestUnsupportedKind(t *testing.T) {
+	e := newEnv(t, 1, 1)
+	f := e.feed()
+	f.Kind = feeds.KindSciCat
+	if _, err := e.h.Harvest(context.Background(), f, false); !errors.Is(err, harvester.ErrUnsupportedKind) {
+		t.Fatalf("err = %v", err)
+	}
+}

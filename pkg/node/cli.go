@@ -1,0 +1,115 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// LogConfig selects the log level and format.
+type LogConfig struct {
+	// Level is debug, info, warn or error. Default info.
+	Level string
+	// Format is text or json. Default text.
+	Format string
+}
+
+// Logger returns the slog logger the configuration describes.
+func (c LogConfig) Logger() (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.Level)); err != nil {
+		return nil, fmt.Errorf("log level %q: %w", c.Level, err)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch strings.ToLower(c.Format) {
+	case "", "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("log format %q: want text or json", c.Format)
+}
+
+// BindFlags registers the node's flags for target on fs, with defaults.
+func (c *Config) BindFlags(fs *pflag.FlagSet, target string) {
+	c.Target = target
+	fs.StringVar(&c.NATSURL, "nats", c.NATSURL, "NATS server URL (target all: empty starts an embedded server)")
+	if target == TargetAll {
+		fs.StringVar(&c.DataDir, "data", ".fairway", "data directory (embedded NATS store)")
+		fs.StringVar(&c.NATSListen, "nats-listen", "", "also let clients reach the embedded NATS at this address")
+	}
+	if target == TargetAll || target == TargetPublisher {
+		fs.StringVar(&c.HTTPAddr, "http", "127.0.0.1:8080", "HTTP listen address (catalogue); empty disables")
+		fs.StringVar(&c.BaseURL, "base-url", "", "public base URL of the node (default http://<http>)")
+		fs.StringVar(&c.ClickHouse.Addr, "clickhouse", "127.0.0.1:9000", "ClickHouse native address")
+		fs.StringVar(&c.ClickHouse.Database, "clickhouse-db", "fairway", "ClickHouse database")
+		fs.BoolVar(&c.NoAnalytics, "no-analytics", false, "do not write analytics to ClickHouse")
+	}
+	if target == TargetAll || target == TargetEnricher {
+		fs.StringVar(&c.PaNET, "panet", envOr("FAIRWAY_PANET", ""), "path or URL of the PaNET OWL file (default: the official release; env FAIRWAY_PANET)")
+	}
+	if target == TargetAll || target == TargetHarvester {
+		fs.BoolVar(&c.Demo, "demo", false, "start the built-in sample facility and register it as feed \"demo\"")
+		fs.IntVar(&c.DemoRecords, "demo-records", 500, "records in the demo corpus")
+		fs.IntVar(&c.DemoPageSize, "demo-page-size", 100, "page size of the demo feed")
+		fs.DurationVar(&c.Harvester.PollInterval, "poll", 0, "how often the feed registry is checked (default 5s)")
+	}
+	if target != TargetHarvester {
+		fs.IntVar(&c.Concurrency, "concurrency", 2, "messages each stage handles at once")
+	}
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// Command returns the command that runs target until SIGINT or SIGTERM,
+// draining in-flight messages before it exits.
+func Command(use, target, short string) *cobra.Command {
+	var cfg Config
+	var logc LogConfig
+	cmd := &cobra.Command{
+		Use:           use,
+		Short:         short,
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: false,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := logc.Logger()
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return Run(ctx, cfg, log)
+		},
+	}
+	cfg.BindFlags(cmd.Flags(), target)
+	BindLogFlags(cmd.Flags(), &logc)
+	return cmd
+}
+
+// BindLogFlags registers --log-level and --log-format.
+func BindLogFlags(fs *pflag.FlagSet, c *LogConfig) {
+	fs.StringVar(&c.Level, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&c.Format, "log-format", "text", "log format: text or json")
+}
+
+// Main runs one service's command and returns the process exit code.
+func Main(target string) int {
+	cmd := Command("fairway-"+target, target, "Fairway "+target+" service")
+	if err := cmd.ExecuteContext(context.Background()); err != nil {
+		return 1
+	}
+	return 0
+}

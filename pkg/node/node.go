@@ -1,0 +1,281 @@
+// Package node wires Fairway's stages into a running process. One binary
+// runs as the whole node (target "all": embedded NATS, every stage, one
+// HTTP listener) or as one service per process (targets "harvester",
+// "normaliser", "enricher", "publisher") against an external NATS.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/panosc/fairway/pkg/analytics"
+	"github.com/panosc/fairway/pkg/bus"
+	"github.com/panosc/fairway/pkg/enricher"
+	"github.com/panosc/fairway/pkg/feeds"
+	"github.com/panosc/fairway/pkg/harvester"
+	"github.com/panosc/fairway/pkg/natsembed"
+	"github.com/panosc/fairway/pkg/normaliser"
+	"github.com/panosc/fairway/pkg/publisher"
+	"github.com/panosc/fairway/pkg/samplefeed"
+)
+
+// Targets a process can run.
+const (
+	TargetAll        = "all"
+	TargetHarvester  = "harvester"
+	TargetNormaliser = "normaliser"
+	TargetEnricher   = "enricher"
+	TargetPublisher  = "publisher"
+)
+
+// Targets lists the valid targets.
+var Targets = []string{TargetAll, TargetHarvester, TargetNormaliser, TargetEnricher, TargetPublisher}
+
+// Config configures a node process.
+type Config struct {
+	// Target selects what the process runs. Default "all".
+	Target string
+	// NATSURL is the external NATS server. Empty with target "all" starts an
+	// embedded server (file store under DataDir/nats).
+	NATSURL string
+	// NATSListen, with an embedded server, also listens for clients there
+	// (e.g. 127.0.0.1:4222); empty means in-process only.
+	NATSListen string
+	// DataDir holds the embedded server's store. Default ".fairway".
+	DataDir string
+	// HTTPAddr is where the catalogue is served (targets all and
+	// publisher); "" disables HTTP. Default 127.0.0.1:8080.
+	HTTPAddr string
+	// BaseURL is the node's public URL. Default http://<HTTPAddr>.
+	BaseURL string
+	// ClickHouse is where analytics go (targets all and publisher).
+	ClickHouse analytics.Config
+	// NoAnalytics turns the analytics writer off.
+	NoAnalytics bool
+	// PaNET is the path or URL of the PaNET OWL file.
+	PaNET string
+	// Demo starts the built-in sample facility and registers it as a feed.
+	Demo bool
+	// DemoRecords is the size of the demo corpus. Default 500.
+	DemoRecords int
+	// DemoPageSize is the demo feed's page size. Default 100.
+	DemoPageSize int
+	// Concurrency of each consuming stage. Default 2.
+	Concurrency int
+	// Harvester tunes the harvester.
+	Harvester harvester.Config
+	// Topology tunes streams and consumers.
+	Topology bus.Topology
+	// Ready, when set, is closed once every stage runs.
+	Ready chan struct{}
+}
+
+func (c *Config) setDefaults() {
+	if c.Target == "" {
+		c.Target = TargetAll
+	}
+	if c.DataDir == "" {
+		c.DataDir = ".fairway"
+	}
+	if c.BaseURL == "" && c.HTTPAddr != "" {
+		c.BaseURL = "http://" + c.HTTPAddr
+	}
+	if c.DemoRecords <= 0 {
+		c.DemoRecords = 500
+	}
+	if c.DemoPageSize <= 0 {
+		c.DemoPageSize = 100
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = 2
+	}
+}
+
+// Validate reports whether the configuration is usable.
+func (c Config) Validate() error {
+	if !slices.Contains(Targets, c.Target) {
+		return fmt.Errorf("node: target %q: want one of %v", c.Target, Targets)
+	}
+	if c.Target != TargetAll && c.NATSURL == "" {
+		return fmt.Errorf("node: target %s needs a NATS URL", c.Target)
+	}
+	if c.Demo && c.Target != TargetAll && c.Target != TargetHarvester {
+		return errors.New("node: --demo needs target all or harvester")
+	}
+	return nil
+}
+
+func (c Config) runs(target string) bool { return c.Target == TargetAll || c.Target == target }
+
+// Run runs the node until ctx ends, then drains every stage and returns.
+func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	bcfg := bus.Config{URL: cfg.NATSURL, Name: "fairway-" + cfg.Target, Topology: cfg.Topology, Logger: log}
+	if cfg.NATSURL == "" {
+		dir := filepath.Join(cfg.DataDir, "nats")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("node: data dir: %w", err)
+		}
+		ns, err := natsembed.Start(natsembed.Config{StoreDir: dir, Listen: cfg.NATSListen})
+		if err != nil {
+			return err
+		}
+		defer ns.Shutdown()
+		bcfg.InProcess = ns
+		log.Info("embedded NATS started", "store", dir, "listen", cfg.NATSListen)
+	}
+	b, err := bus.Connect(ctx, bcfg)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	start := func(name string, run func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				errs <- fmt.Errorf("%s: %w", name, err)
+				cancel()
+			}
+		}()
+	}
+
+	if cfg.runs(TargetHarvester) {
+		h, err := harvester.New(cfg.Harvester, b, log.With("stage", "harvester"))
+		if err != nil {
+			return err
+		}
+		if cfg.Demo {
+			stop, err := startDemo(ctx, cfg, h.Registry(), log)
+			if err != nil {
+				return err
+			}
+			defer stop()
+		}
+		start("harvester", h.Run)
+	}
+	if cfg.runs(TargetNormaliser) {
+		n, err := normaliser.New(normaliser.Config{Concurrency: cfg.Concurrency}, b, log.With("stage", "normaliser"))
+		if err != nil {
+			return err
+		}
+		start("normaliser", n.Run)
+	}
+	if cfg.runs(TargetEnricher) {
+		e, err := enricher.New(ctx, enricher.Config{PaNET: cfg.PaNET, Concurrency: cfg.Concurrency}, b, log.With("stage", "enricher"))
+		if err != nil {
+			return err
+		}
+		start("enricher", e.Run)
+	}
+	var srv *http.Server
+	if cfg.runs(TargetPublisher) {
+		p, err := publisher.New(publisher.Config{BaseURL: cfg.BaseURL, Concurrency: cfg.Concurrency}, b, log.With("stage", "publisher"))
+		if err != nil {
+			return err
+		}
+		start("publisher", p.Run)
+		if !cfg.NoAnalytics {
+			sink, err := analytics.NewSink(analytics.SinkConfig{Store: cfg.ClickHouse}, b, log.With("stage", "analytics"))
+			if err != nil {
+				return err
+			}
+			start("analytics", sink.Run)
+		}
+		if cfg.HTTPAddr != "" {
+			h := publisher.NewHandler(publisher.NewCatalogue(b.JetStream()), p.Options(), log.With("component", "http"))
+			ln, err := net.Listen("tcp", cfg.HTTPAddr)
+			if err != nil {
+				return fmt.Errorf("node: http: %w", err)
+			}
+			srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+			go func() {
+				if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+					errs <- fmt.Errorf("http: %w", err)
+					cancel()
+				}
+			}()
+			log.Info("serving", "catalogue", cfg.BaseURL+"/catalogue")
+		}
+	}
+	if cfg.Ready != nil {
+		close(cfg.Ready)
+	}
+	log.Info("node running", "target", cfg.Target)
+	<-ctx.Done()
+	log.Info("node draining", "target", cfg.Target)
+	if srv != nil {
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_ = srv.Shutdown(sctx)
+		scancel()
+	}
+	wg.Wait()
+	close(errs)
+	var all []error
+	for err := range errs {
+		all = append(all, err)
+	}
+	log.Info("node stopped", "target", cfg.Target)
+	return errors.Join(all...)
+}
+
+// DemoCorpus is the corpus the demo facility serves: records of several
+// facilities, one OAI-PMH set per facility.
+func DemoCorpus(records int) samplefeed.Corpus {
+	return samplefeed.NewCorpus(1, records)
+}
+
+// DemoFeeds returns the feeds the demo registers for the sample server at
+// url: one per facility (its set), most in oai_datacite, some in oai_dc.
+func DemoFeeds(url string) []feeds.Feed {
+	var out []feeds.Feed
+	for i, f := range samplefeed.Facilities {
+		format := "oai_datacite"
+		if i%3 == 2 {
+			format = "oai_dc"
+		}
+		out = append(out, feeds.Feed{
+			ID: "demo-" + f.Slug, Facility: f.Acronym, Kind: feeds.KindOAIPMH, URL: url, Format: format,
+			Set: f.Slug, Every: feeds.Duration(time.Hour), Enabled: true,
+		})
+	}
+	return out
+}
+
+// startDemo serves the built-in sample facility on loopback and registers
+// its feeds.
+func startDemo(ctx context.Context, cfg Config, reg *feeds.Registry, log *slog.Logger) (func(), error) {
+	srv, err := samplefeed.NewServer(samplefeed.ServerConfig{Corpus: DemoCorpus(cfg.DemoRecords), PageSize: cfg.DemoPageSize, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("node: demo feed: %w", err)
+	}
+	url, stop, err := samplefeed.Start(ctx, "127.0.0.1:0", srv)
+	if err != nil {
+		return nil, fmt.Errorf("node: demo feed: %w", err)
+	}
+	for _, f := range DemoFeeds(url) {
+		if _, err := reg.Put(ctx, f); err != nil {
+			_ = stop(context.Background())
+			return nil, err
+		}
+	}
+	log.Info("demo facility serving", "url", url, "records", cfg.DemoRecords, "feeds", len(samplefeed.Facilities))
+	return func() { _ = stop(context.Background()) }, nil
+}

@@ -1,0 +1,664 @@
+package oaipmh
+
+import (
+	"bufio"
+	"compress/flate"
+	"compress/gzip"
+	"compress/zlib"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/go-resty/resty/v2"
+)
+
+// Defaults applied by NewClient to zero-valued Config fields.
+const (
+	DefaultMetadataPrefix       = "oai_dc"
+	DefaultPageTimeout          = 60 * time.Second
+	DefaultMaxRetries           = 5
+	DefaultMaxPageBytes         = 64 << 20
+	DefaultMaxRecordBytes       = 4 << 20
+	DefaultUserAgent            = "fairway-oaipmh/1.0 (+https://github.com/panosc/fairway)"
+	DefaultRetryAfterCap        = 5 * time.Minute
+	DefaultRetryInitialInterval = time.Second
+	DefaultRetryMaxInterval     = time.Minute
+)
+
+// Config configures a Client. Zero values mean the documented default.
+type Config struct {
+	// BaseURL is the repository's OAI-PMH base URL (http or https). Required.
+	// Query parameters already in it are kept on every request.
+	BaseURL string
+	// MetadataPrefix is requested by ListRecords, ListIdentifiers and
+	// GetRecord. Default "oai_dc".
+	MetadataPrefix string
+	// Set restricts ListRecords and ListIdentifiers to a set, unless the
+	// ListRequest names one. Default: no set.
+	Set string
+	// PageTimeout bounds one HTTP attempt, body and parsing included.
+	// Default 60s.
+	PageTimeout time.Duration
+	// MaxRetries is the number of retries after a failed attempt (connection
+	// errors, HTTP 408, 429 and 5xx). Default 5; negative disables retries.
+	MaxRetries int
+	// MaxPageBytes bounds the (decompressed) size of one response.
+	// Default 64 MiB.
+	MaxPageBytes int64
+	// MaxRecordBytes bounds the metadata payload of one record; larger records
+	// are reported in Page.Oversized. Default 4 MiB.
+	MaxRecordBytes int
+	// UserAgent is sent with every request. Default DefaultUserAgent.
+	UserAgent string
+	// RateLimit is the minimum interval between the starts of two requests
+	// (retries included). Default 0: no limit.
+	RateLimit time.Duration
+	// RetryAfterCap caps the wait a Retry-After header may impose.
+	// Default 5 min.
+	RetryAfterCap time.Duration
+	// RetryInitialInterval is the first backoff interval when the server gives
+	// no Retry-After. Default 1s.
+	RetryInitialInterval time.Duration
+	// RetryMaxInterval caps the exponential backoff interval. Default 1 min.
+	RetryMaxInterval time.Duration
+}
+
+// WithDefaults returns a copy of c with the defaults filled in.
+func (c Config) WithDefaults() Config {
+	if c.MetadataPrefix == "" {
+		c.MetadataPrefix = DefaultMetadataPrefix
+	}
+	if c.PageTimeout == 0 {
+		c.PageTimeout = DefaultPageTimeout
+	}
+	if c.MaxRetries == 0 {
+		c.MaxRetries = DefaultMaxRetries
+	}
+	if c.MaxPageBytes == 0 {
+		c.MaxPageBytes = DefaultMaxPageBytes
+	}
+	if c.MaxRecordBytes == 0 {
+		c.MaxRecordBytes = DefaultMaxRecordBytes
+	}
+	if c.UserAgent == "" {
+		c.UserAgent = DefaultUserAgent
+	}
+	if c.RetryAfterCap == 0 {
+		c.RetryAfterCap = DefaultRetryAfterCap
+	}
+	if c.RetryInitialInterval == 0 {
+		c.RetryInitialInterval = DefaultRetryInitialInterval
+	}
+	if c.RetryMaxInterval == 0 {
+		c.RetryMaxInterval = DefaultRetryMaxInterval
+	}
+	return c
+}
+
+// Validate reports the first invalid field of c (zero values are valid: they
+// mean the default).
+func (c Config) Validate() error {
+	if c.BaseURL == "" {
+		return errors.New("oaipmh: config: BaseURL is required")
+	}
+	u, err := url.Parse(c.BaseURL)
+	if err != nil {
+		return fmt.Errorf("oaipmh: config: BaseURL: %w", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("oaipmh: config: BaseURL %q is not an absolute http(s) URL", c.BaseURL)
+	}
+	if u.Fragment != "" {
+		return fmt.Errorf("oaipmh: config: BaseURL %q has a fragment", c.BaseURL)
+	}
+	for name, d := range map[string]time.Duration{
+		"PageTimeout": c.PageTimeout, "RateLimit": c.RateLimit, "RetryAfterCap": c.RetryAfterCap,
+		"RetryInitialInterval": c.RetryInitialInterval, "RetryMaxInterval": c.RetryMaxInterval,
+	} {
+		if d < 0 {
+			return fmt.Errorf("oaipmh: config: %s must not be negative", name)
+		}
+	}
+	if c.MaxPageBytes < 0 {
+		return errors.New("oaipmh: config: MaxPageBytes must not be negative")
+	}
+	if c.MaxRecordBytes < 0 {
+		return errors.New("oaipmh: config: MaxRecordBytes must not be negative")
+	}
+	if strings.ContainsAny(c.MetadataPrefix, " \t\r\n") {
+		return fmt.Errorf("oaipmh: config: MetadataPrefix %q contains whitespace", c.MetadataPrefix)
+	}
+	return nil
+}
+
+// Option customises a Client.
+type Option func(*clientOptions)
+
+type clientOptions struct {
+	logger     *slog.Logger
+	httpClient *http.Client
+}
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option {
+	return func(o *clientOptions) { o.logger = l }
+}
+
+// WithHTTPClient sets the underlying *http.Client (its Timeout should be 0:
+// Config.PageTimeout applies).
+func WithHTTPClient(hc *http.Client) Option {
+	return func(o *clientOptions) { o.httpClient = hc }
+}
+
+// Client is an OAI-PMH 2.0 client for one repository. It is safe for
+// concurrent use; RateLimit applies across all its requests.
+type Client struct {
+	cfg  Config
+	base *url.URL
+	http *resty.Client
+	log  *slog.Logger
+
+	mu       sync.Mutex
+	nextSlot time.Time // earliest start of the next request (rate limit)
+}
+
+// NewClient returns a Client for cfg (defaults applied, then validated).
+func NewClient(cfg Config, opts ...Option) (*Client, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	base, _ := url.Parse(cfg.BaseURL)
+	o := clientOptions{logger: slog.Default()}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	var rc *resty.Client
+	if o.httpClient != nil {
+		rc = resty.NewWithClient(o.httpClient)
+	} else {
+		rc = resty.New()
+	}
+	log := o.logger.With(slog.String("component", "oaipmh"), slog.String("base_url", cfg.BaseURL))
+	// Retries are owned by backoff (see fetch): resty must not retry, and
+	// must hand over the raw body, which ParsePage streams.
+	rc.SetRetryCount(0)
+	rc.SetDoNotParseResponse(true)
+	rc.SetLogger(restyLogger{log})
+	rc.SetHeader("User-Agent", cfg.UserAgent)
+	rc.SetHeader("Accept", "text/xml, application/xml;q=0.9, */*;q=0.1")
+	// Set explicitly, so net/http does not decompress transparently and
+	// decodeBody handles both gzip and deflate.
+	rc.SetHeader("Accept-Encoding", "gzip, deflate")
+	return &Client{cfg: cfg, base: base, http: rc, log: log}, nil
+}
+
+// Config returns the client's configuration, defaults applied.
+func (c *Client) Config() Config { return c.cfg }
+
+// ListRequest selects the records of ListRecords and ListIdentifiers.
+type ListRequest struct {
+	// From and Until are sent as given: format them at the repository's
+	// granularity (see FormatDate). Empty means unbounded.
+	From, Until string
+	// Set overrides Config.Set when not empty.
+	Set string
+	// ResumeToken, when not empty, resumes an interrupted list: the first
+	// request sends only this token (From, Until and Set are then ignored).
+	ResumeToken string
+}
+
+// PageFunc receives each page of a list, with the URL that was requested for it.
+type PageFunc func(ctx context.Context, p *Page, requestURL string) error
+
+// Identify issues the Identify verb.
+func (c *Client) Identify(ctx context.Context) (*Identify, error) {
+	page, u, err := c.fetch(ctx, url.Values{"verb": {VerbIdentify}})
+	if err != nil {
+		return nil, err
+	}
+	if err := page.Err(); err != nil {
+		return nil, fmt.Errorf("oaipmh: Identify %s: %w", u, err)
+	}
+	if page.Identify == nil {
+		return nil, fmt.Errorf("%w: %s: no <Identify> element", ErrMalformedResponse, u)
+	}
+	return page.Identify, nil
+}
+
+// ListMetadataFormats issues the ListMetadataFormats verb, for one item when
+// identifier is not empty.
+func (c *Client) ListMetadataFormats(ctx context.Context, identifier string) ([]MetadataFormat, error) {
+	params := url.Values{"verb": {VerbListMetadataFormats}}
+	if identifier != "" {
+		params.Set("identifier", identifier)
+	}
+	page, u, err := c.fetch(ctx, params)
+	if err != nil {
+		return nil, err
+	}
+	if err := page.Err(); err != nil {
+		return nil, fmt.Errorf("oaipmh: ListMetadataFormats %s: %w", u, err)
+	}
+	if page.Verb != VerbListMetadataFormats {
+		return nil, fmt.Errorf("%w: %s: no <ListMetadataFormats> element", ErrMalformedResponse, u)
+	}
+	return page.MetadataFormats, nil
+}
+
+// ListSets issues the ListSets verb and follows its resumption tokens. A
+// repository without sets yields an error matching ErrNoSetHierarchy.
+func (c *Client) ListSets(ctx context.Context) ([]Set, error) {
+	var sets []Set
+	err := c.walk(ctx, VerbListSets, url.Values{}, "", func(_ context.Context, p *Page, _ string) error {
+		sets = append(sets, p.Sets...)
+		return nil
+	})
+	return sets, err
+}
+
+// GetRecord issues the GetRecord verb with Config.MetadataPrefix. A record
+// larger than Config.MaxRecordBytes yields an error matching ErrRecordTooLarge.
+func (c *Client) GetRecord(ctx context.Context, identifier string) (*Record, error) {
+	page, u, err := c.fetch(ctx, url.Values{
+		"verb": {VerbGetRecord}, "identifier": {identifier}, "metadataPrefix": {c.cfg.MetadataPrefix},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := page.Err(); err != nil {
+		return nil, fmt.Errorf("oaipmh: GetRecord %s: %w", u, err)
+	}
+	if len(page.Oversized) > 0 {
+		return nil, fmt.Errorf("%w: %s: %d bytes", ErrRecordTooLarge, u, page.Oversized[0].Size)
+	}
+	if len(page.Records) == 0 {
+		return nil, fmt.Errorf("%w: %s: no <record> element", ErrMalformedResponse, u)
+	}
+	return &page.Records[0], nil
+}
+
+// ListRecords walks a ListRecords list, following resumption tokens, and calls
+// fn once per page, in order, with the URL requested for that page.
+//
+// The list ends with a page whose resumption token is empty or absent. When the
+// repository answers noRecordsMatch (on the first page, or on a later page
+// instead of an empty last page), fn is still called once with that page — it
+// has no records and Page.Errors holds the noRecordsMatch error, so that a
+// harvester can keep its ResponseDate — and ListRecords returns nil.
+//
+// It returns an error wrapping: fn's error when fn fails (the walk stops);
+// ErrTokenLoop when a token repeats; ErrMalformedResponse (with the URL) for a
+// page that is not an OAI-PMH response; the ProtocolError for any other
+// protocol error; the transport error after retries are exhausted; ctx.Err()
+// when ctx ends.
+func (c *Client) ListRecords(ctx context.Context, req ListRequest, fn PageFunc) error {
+	return c.list(ctx, VerbListRecords, req, fn)
+}
+
+// ListIdentifiers is ListRecords for the ListIdentifiers verb: the pages hold
+// headers only (Record.Metadata is nil).
+func (c *Client) ListIdentifiers(ctx context.Context, req ListRequest, fn PageFunc) error {
+	return c.list(ctx, VerbListIdentifiers, req, fn)
+}
+
+func (c *Client) list(ctx context.Context, verb string, req ListRequest, fn PageFunc) error {
+	if fn == nil {
+		return errors.New("oaipmh: nil PageFunc")
+	}
+	params := url.Values{"metadataPrefix": {c.cfg.MetadataPrefix}}
+	if req.From != "" {
+		params.Set("from", req.From)
+	}
+	if req.Until != "" {
+		params.Set("until", req.Until)
+	}
+	set := req.Set
+	if set == "" {
+		set = c.cfg.Set
+	}
+	if set != "" {
+		params.Set("set", set)
+	}
+	return c.walk(ctx, verb, params, req.ResumeToken, fn)
+}
+
+// walk requests verb with params (or with resumeToken alone) and follows the
+// resumption tokens.
+func (c *Client) walk(ctx context.Context, verb string, params url.Values, resumeToken string, fn PageFunc) error {
+	seen := map[string]struct{}{}
+	token := resumeToken
+	if token != "" {
+		seen[token] = struct{}{}
+	}
+	for page := 1; ; page++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		q := url.Values{"verb": {verb}}
+		if token != "" {
+			q.Set("resumptionToken", token)
+		} else {
+			for k, v := range params {
+				q[k] = v
+			}
+		}
+		p, u, err := c.fetch(ctx, q)
+		if err != nil {
+			return err
+		}
+		if perr := p.Err(); perr != nil {
+			if errors.Is(perr, ErrNoRecordsMatch) && len(p.Errors) == 1 {
+				c.log.DebugContext(ctx, "no records match", slog.String("verb", verb), slog.String("url", u), slog.Int("page", page))
+				if err := fn(ctx, p, u); err != nil {
+					return fmt.Errorf("oaipmh: page handler for %s: %w", u, err)
+				}
+				return nil
+			}
+			return fmt.Errorf("oaipmh: %s %s: %w", verb, u, perr)
+		}
+		if p.Verb != verb {
+			return fmt.Errorf("%w: %s: expected a <%s> element, got %q", ErrMalformedResponse, u, verb, p.Verb)
+		}
+		if err := fn(ctx, p, u); err != nil {
+			return fmt.Errorf("oaipmh: page handler for %s: %w", u, err)
+		}
+		if p.Token == nil || p.Token.Value == "" {
+			return nil
+		}
+		if _, dup := seen[p.Token.Value]; dup {
+			return fmt.Errorf("%w: token %q repeated by %s (page %d)", ErrTokenLoop, p.Token.Value, u, page)
+		}
+		seen[p.Token.Value] = struct{}{}
+		token = p.Token.Value
+	}
+}
+
+// requestURL builds the request URL: the base URL with params added to its
+// query. url.Values encodes each value once, so a token that arrived
+// URL-encoded reaches the server exactly as it was handed out.
+func (c *Client) requestURL(params url.Values) string {
+	u := *c.base
+	q := u.Query()
+	for k, v := range params {
+		q[k] = v
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// retryableError marks an attempt that may be retried, after at least wait
+// when the server said so (Retry-After).
+type retryableError struct {
+	err  error
+	wait time.Duration
+	has  bool
+}
+
+func (e *retryableError) Error() string { return e.err.Error() }
+func (e *retryableError) Unwrap() error { return e.err }
+
+// retryAfterBackOff returns the server's Retry-After delay, when there is one,
+// instead of the next exponential interval.
+type retryAfterBackOff struct {
+	backoff.BackOff
+	next    time.Duration
+	hasNext bool
+}
+
+func (b *retryAfterBackOff) NextBackOff() time.Duration {
+	d := b.BackOff.NextBackOff()
+	if d == backoff.Stop {
+		return d
+	}
+	if b.hasNext {
+		d, b.hasNext = b.next, false
+	}
+	return d
+}
+
+// fetch requests one page with retries and returns it with the requested URL.
+// Protocol errors are in the page; the error is for transport failures,
+// malformed responses and HTTP errors.
+func (c *Client) fetch(ctx context.Context, params url.Values) (*Page, string, error) {
+	u := c.requestURL(params)
+	exp := backoff.NewExponentialBackOff()
+	exp.InitialInterval = c.cfg.RetryInitialInterval
+	exp.MaxInterval = c.cfg.RetryMaxInterval
+	exp.MaxElapsedTime = 0
+	ra := &retryAfterBackOff{BackOff: exp}
+	var b backoff.BackOff = ra
+	maxRetries := c.cfg.MaxRetries
+	if maxRetries < 0 {
+		maxRetries = 0
+	}
+	b = backoff.WithContext(backoff.WithMaxRetries(b, uint64(maxRetries)), ctx)
+
+	var page *Page
+	attempts := 0
+	op := func() error {
+		attempts++
+		p, err := c.attempt(ctx, u)
+		if err == nil {
+			page = p
+			return nil
+		}
+		var re *retryableError
+		if errors.As(err, &re) {
+			ra.next, ra.hasNext = re.wait, re.has
+			return err
+		}
+		return backoff.Permanent(err)
+	}
+	notify := func(err error, wait time.Duration) {
+		c.log.WarnContext(ctx, "OAI-PMH request failed, retrying",
+			slog.String("url", u), slog.Int("attempt", attempts), slog.Duration("wait", wait), slog.Any("error", err))
+	}
+	err := backoff.RetryNotify(op, b, notify)
+	if err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, u, fmt.Errorf("oaipmh: GET %s: %w", u, cerr)
+		}
+		var re *retryableError
+		if errors.As(err, &re) {
+			return nil, u, fmt.Errorf("oaipmh: GET %s: giving up after %d attempts: %w", u, attempts, re.err)
+		}
+		return nil, u, err
+	}
+	return page, u, nil
+}
+
+// attempt performs one HTTP request and parses the response.
+func (c *Client) attempt(ctx context.Context, u string) (*Page, error) {
+	if err := c.waitRateLimit(ctx); err != nil {
+		return nil, err
+	}
+	actx, cancel := context.WithTimeout(ctx, c.cfg.PageTimeout)
+	defer cancel()
+	start := time.Now()
+	resp, err := c.http.R().SetContext(actx).Get(u)
+	if err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, cerr
+		}
+		return nil, &retryableError{err: fmt.Errorf("oaipmh: GET %s: %w", u, err)}
+	}
+	body := resp.RawBody()
+	defer func() {
+		// Drain a little so that the connection can be reused.
+		_, _ = io.CopyN(io.Discard, body, 4<<10)
+		_ = body.Close()
+	}()
+	status := resp.StatusCode()
+	switch {
+	case status == http.StatusTooManyRequests || status == http.StatusRequestTimeout || status >= 500:
+		wait, ok := parseRetryAfter(resp.Header().Get("Retry-After"), time.Now(), c.cfg.RetryAfterCap)
+		return nil, &retryableError{err: &HTTPError{StatusCode: status, URL: u}, wait: wait, has: ok}
+	case status < 200 || status >= 300:
+		// Some repositories send their OAI-PMH errors with a 4xx status.
+		if r, derr := decodeBody(resp.Header().Get("Content-Encoding"), body); derr == nil {
+			if p, perr := ParsePage(&limitedReader{r: r, n: c.cfg.MaxPageBytes}, c.cfg.MaxRecordBytes); perr == nil && len(p.Errors) > 0 {
+				return p, nil
+			}
+		}
+		return nil, &HTTPError{StatusCode: status, URL: u}
+	}
+	r, err := decodeBody(resp.Header().Get("Content-Encoding"), body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrMalformedResponse, u, err)
+	}
+	lr := &limitedReader{r: r, n: c.cfg.MaxPageBytes}
+	p, err := ParsePage(lr, c.cfg.MaxRecordBytes)
+	if err == nil && lr.n > 0 && lr.read > lr.n {
+		// The document ended within the bytes read, but the body did not.
+		err = fmt.Errorf("%w: more than %d bytes", ErrPageTooLarge, lr.n)
+	}
+	if err != nil {
+		switch {
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case errors.Is(err, ErrMalformedResponse), errors.Is(err, ErrPageTooLarge):
+			return nil, fmt.Errorf("%w (GET %s)", err, u)
+		default: // the body could not be read: network trouble or page timeout
+			return nil, &retryableError{err: fmt.Errorf("oaipmh: GET %s: %w", u, err)}
+		}
+	}
+	c.log.DebugContext(ctx, "OAI-PMH page",
+		slog.String("url", u), slog.String("verb", p.Verb), slog.Int("records", len(p.Records)),
+		slog.Int("oversized", len(p.Oversized)), slog.Duration("elapsed", time.Since(start)))
+	if p.Repairs > 0 {
+		c.log.WarnContext(ctx, "OAI-PMH page needed repairs (illegal characters or bare ampersands)",
+			slog.String("url", u), slog.Int("repairs", p.Repairs))
+	}
+	return p, nil
+}
+
+// waitRateLimit reserves the next request slot and waits for it.
+func (c *Client) waitRateLimit(ctx context.Context) error {
+	if c.cfg.RateLimit <= 0 {
+		return nil
+	}
+	c.mu.Lock()
+	now := time.Now()
+	slot := c.nextSlot
+	if slot.Before(now) {
+		slot = now
+	}
+	c.nextSlot = slot.Add(c.cfg.RateLimit)
+	c.mu.Unlock()
+	wait := time.Until(slot)
+	if wait <= 0 {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// parseRetryAfter parses a Retry-After header value (delay in seconds or an
+// HTTP date), capped at limit. ok is false when the header is absent or invalid.
+func parseRetryAfter(v string, now time.Time, limit time.Duration) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	var d time.Duration
+	if secs, err := parseUint(v); err == nil {
+		if secs > uint64(limit/time.Second) {
+			return limit, true
+		}
+		d = time.Duration(secs) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+		if d < 0 {
+			d = 0
+		}
+	} else {
+		return 0, false
+	}
+	if d > limit {
+		d = limit
+	}
+	return d, true
+}
+
+func parseUint(s string) (uint64, error) {
+	if s == "" || len(s) > 19 {
+		return 0, errors.New("not a number")
+	}
+	var n uint64
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return 0, errors.New("not a number")
+		}
+		n = n*10 + uint64(s[i]-'0')
+	}
+	return n, nil
+}
+
+// decodeBody undoes the Content-Encoding of a response. "deflate" accepts both
+// zlib streams (as the RFC says) and raw deflate streams (as some servers send).
+func decodeBody(encoding string, body io.Reader) (io.Reader, error) {
+	switch strings.ToLower(strings.TrimSpace(encoding)) {
+	case "", "identity":
+		return body, nil
+	case "gzip", "x-gzip":
+		return gzip.NewReader(body)
+	case "deflate":
+		br := bufio.NewReader(body)
+		hdr, err := br.Peek(2)
+		if err == nil && hdr[0]&0x0f == 8 && (uint16(hdr[0])<<8|uint16(hdr[1]))%31 == 0 {
+			return zlib.NewReader(br)
+		}
+		return flate.NewReader(br), nil
+	default:
+		return nil, fmt.Errorf("unsupported Content-Encoding %q", encoding)
+	}
+}
+
+// limitedReader fails with ErrPageTooLarge once more than n bytes were read
+// (n <= 0: no limit).
+type limitedReader struct {
+	r    io.Reader
+	n    int64
+	read int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return l.r.Read(p)
+	}
+	if l.read > l.n {
+		return 0, fmt.Errorf("%w: more than %d bytes", ErrPageTooLarge, l.n)
+	}
+	// Read at most one byte past the limit, to tell "exactly n" from "more".
+	if rem := l.n + 1 - l.read; int64(len(p)) > rem {
+		p = p[:rem]
+	}
+	k, err := l.r.Read(p)
+	l.read += int64(k)
+	if l.read > l.n {
+		return k, fmt.Errorf("%w: more than %d bytes", ErrPageTooLarge, l.n)
+	}
+	return k, err
+}
+
+// restyLogger sends resty's own log lines to slog.
+type restyLogger struct{ l *slog.Logger }
+
+func (r restyLogger) Errorf(format string, v ...any) { r.l.Error(fmt.Sprintf(format, v...)) }
+func (r restyLogger) Warnf(format string, v ...any)  { r.l.Warn(fmt.Sprintf(format, v...)) }
+func (r restyLogger) Debugf(format string, v ...any) { r.l.Debug(fmt.Sprintf(format, v...)) }

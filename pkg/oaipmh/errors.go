@@ -1,0 +1,101 @@
+package oaipmh
+
+import (
+	"errors"
+	"fmt"
+)
+
+// OAI-PMH 2.0 error codes (section 3.6 of the protocol).
+const (
+	CodeBadArgument             = "badArgument"
+	CodeBadResumptionToken      = "badResumptionToken"
+	CodeBadVerb                 = "badVerb"
+	CodeCannotDisseminateFormat = "cannotDisseminateFormat"
+	CodeIDDoesNotExist          = "idDoesNotExist"
+	CodeNoRecordsMatch          = "noRecordsMatch"
+	CodeNoMetadataFormats       = "noMetadataFormats"
+	CodeNoSetHierarchy          = "noSetHierarchy"
+)
+
+// ProtocolError is an <error> element of an OAI-PMH response. It matches the
+// sentinel of its code with errors.Is (two ProtocolErrors match when their codes
+// are equal) and it matches [ErrProtocol].
+type ProtocolError struct {
+	// Code is the value of the code attribute, e.g. "noRecordsMatch".
+	Code string
+	// Message is the element's text with whitespace collapsed; often empty.
+	Message string
+}
+
+// Error implements error.
+func (e ProtocolError) Error() string {
+	if e.Message == "" {
+		return "oaipmh: " + e.Code
+	}
+	return "oaipmh: " + e.Code + ": " + e.Message
+}
+
+// Is reports whether target is a ProtocolError with the same code, or ErrProtocol.
+func (e ProtocolError) Is(target error) bool {
+	if target == ErrProtocol {
+		return true
+	}
+	switch t := target.(type) {
+	case ProtocolError:
+		return t.Code == e.Code
+	case *ProtocolError:
+		return t != nil && t.Code == e.Code
+	}
+	return false
+}
+
+// Sentinels for the OAI-PMH error codes; use them with errors.Is.
+var (
+	ErrBadArgument             error = ProtocolError{Code: CodeBadArgument}
+	ErrBadResumptionToken      error = ProtocolError{Code: CodeBadResumptionToken}
+	ErrBadVerb                 error = ProtocolError{Code: CodeBadVerb}
+	ErrCannotDisseminateFormat error = ProtocolError{Code: CodeCannotDisseminateFormat}
+	ErrIDDoesNotExist          error = ProtocolError{Code: CodeIDDoesNotExist}
+	ErrNoRecordsMatch          error = ProtocolError{Code: CodeNoRecordsMatch}
+	ErrNoMetadataFormats       error = ProtocolError{Code: CodeNoMetadataFormats}
+	ErrNoSetHierarchy          error = ProtocolError{Code: CodeNoSetHierarchy}
+)
+
+var (
+	// ErrProtocol matches every ProtocolError, whatever its code.
+	ErrProtocol = errors.New("oaipmh: protocol error")
+	// ErrMalformedResponse is wrapped by errors for responses that are not
+	// well-formed XML, are truncated, or are not OAI-PMH responses at all.
+	ErrMalformedResponse = errors.New("oaipmh: malformed response")
+	// ErrTokenLoop is wrapped when a repository hands out a resumption token it
+	// has already handed out during the same list.
+	ErrTokenLoop = errors.New("oaipmh: resumption token loop")
+	// ErrPageTooLarge is wrapped when a response body exceeds Config.MaxPageBytes.
+	ErrPageTooLarge = errors.New("oaipmh: page too large")
+	// ErrRecordTooLarge is returned by GetRecord when the record exceeds
+	// Config.MaxRecordBytes.
+	ErrRecordTooLarge = errors.New("oaipmh: record too large")
+	// ErrHTTPStatus matches every *HTTPError.
+	ErrHTTPStatus = errors.New("oaipmh: unexpected HTTP status")
+)
+
+// HTTPError is returned for an HTTP response whose status is not a success and
+// whose body is not an OAI-PMH error response.
+type HTTPError struct {
+	// StatusCode is the HTTP status code.
+	StatusCode int
+	// URL is the requested URL.
+	URL string
+}
+
+// Error implements error.
+func (e *HTTPError) Error() string {
+	return fmt.Sprintf("oaipmh: HTTP %d from %s", e.StatusCode, e.URL)
+}
+
+// Is makes errors.Is(err, ErrHTTPStatus) true for every *HTTPError.
+func (e *HTTPError) Is(target error) bool { return target == ErrHTTPStatus }
+
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrMalformedResponse}, args...)...)
+}

@@ -1,0 +1,75 @@
+package publisher
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/panosc/fairway/pkg/bus"
+	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
+)
+
+// Catalogue reads the live catalogue from its stream.
+type Catalogue struct {
+	js jetstream.JetStream
+}
+
+// NewCatalogue returns a reader of the live catalogue.
+func NewCatalogue(js jetstream.JetStream) *Catalogue { return &Catalogue{js: js} }
+
+// Each calls fn with every entry of the live catalogue (the last entry of
+// every dataset, tombstones included), in stream order, until fn returns an
+// error or the entries end.
+func (c *Catalogue) Each(ctx context.Context, fn func(*fairwayv1.CatalogueEntry) error) error {
+	str, err := c.js.Stream(ctx, string(bus.Catalogue))
+	if err != nil {
+		return fmt.Errorf("catalogue: %w", err)
+	}
+	info, err := str.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("catalogue: %w", err)
+	}
+	if info.State.Msgs == 0 {
+		return nil
+	}
+	cons, err := str.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{bus.SubjectFilter(bus.Catalogue)},
+		DeliverPolicy:  jetstream.DeliverLastPerSubjectPolicy,
+	})
+	if err != nil {
+		return fmt.Errorf("catalogue: consumer: %w", err)
+	}
+	for {
+		batch, err := cons.Fetch(500, jetstream.FetchMaxWait(2*time.Second))
+		if err != nil {
+			return fmt.Errorf("catalogue: fetch: %w", err)
+		}
+		n := 0
+		for m := range batch.Messages() {
+			n++
+			var e fairwayv1.CatalogueEntry
+			if err := proto.Unmarshal(m.Data(), &e); err != nil {
+				return fmt.Errorf("catalogue: entry on %s: %w", m.Subject(), err)
+			}
+			if err := fn(&e); err != nil {
+				return err
+			}
+			md, err := m.Metadata()
+			if err != nil {
+				return fmt.Errorf("catalogue: metadata: %w", err)
+			}
+			if md.NumPending == 0 {
+				return nil
+			}
+		}
+		if err := batch.Error(); err != nil {
+			return fmt.Errorf("catalogue: fetch: %w", err)
+		}
+		if n == 0 {
+			return nil
+		}
+	}
+}

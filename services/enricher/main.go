@@ -1,0 +1,11 @@
+// Command enricher runs Fairway's enricher stage as a service of its own against an
+// external NATS server (see --help).
+package main
+
+import (
+	"os"
+
+	"github.com/panosc/fairway/pkg/node"
+)
+
+func main() { os.Exit(node.Main(node.TargetEnricher)) }
