@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/analytics"
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/samplefeed"
@@ -84,7 +85,7 @@ func TestPipelineAsSeparateServices(t *testing.T) {
 	services := []*proc{
 		start(t, "harvester", append(common, "--poll", "200ms")...),
 		start(t, "normaliser", common...),
-		start(t, "enricher", append(common, "--panet", sharedData(t, "panet", "PaNET-v1.3.0-reasoned.owl"))...),
+		start(t, "enricher", append(common, "--panet", testenv.PaNET(t))...),
 		start(t, "publisher", append(common, "--http", httpAddr, "--clickhouse", clickhouseAddr(), "--clickhouse-db", db)...),
 	}
 

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -137,22 +136,6 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
-}
-
-// sharedData returns the path of ../shared/data relative to the checkout.
-func sharedData(t *testing.T, parts ...string) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Dir(file)
-	for range 6 {
-		p := filepath.Join(append([]string{dir, "shared", "data"}, parts...)...)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-		dir = filepath.Dir(dir)
-	}
-	t.Fatalf("shared/data/%s not found above the checkout", filepath.Join(parts...))
-	return ""
 }
 
 // eventually polls cond until it holds or the timeout passes.

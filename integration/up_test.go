@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/node"
 )
 
@@ -27,7 +28,7 @@ func TestFairwayUpDemo(t *testing.T) {
 	p := start(t, "fairway", "up", "--demo", "--demo-records", fmt.Sprint(records), "--demo-page-size", "25",
 		"--data", t.TempDir(), "--http", httpAddr, "--poll", "200ms",
 		"--clickhouse", clickhouseAddr(), "--clickhouse-db", fmt.Sprintf("fairway_up_%d", rand.Uint32()),
-		"--panet", sharedData(t, "panet", "PaNET-v1.3.0-reasoned.owl"))
+		"--panet", testenv.PaNET(t))
 
 	var body string
 	eventually(t, 2*time.Minute, "the demo datasets in GET /catalogue", func() (bool, string) {

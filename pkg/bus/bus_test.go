@@ -11,24 +11,9 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/bus"
-	"github.com/panosc/fairway/pkg/natsembed"
 )
-
-func newBus(t *testing.T) *bus.Bus {
-	t.Helper()
-	ns, err := natsembed.Start(natsembed.Config{StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ns.Shutdown)
-	b, err := bus.Connect(context.Background(), bus.Config{InProcess: ns})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
-	return b
-}
 
 func TestSubjectTokens(t *testing.T) {
 	for _, key := range []string{"doi:10.5072/esrf.1", "src:ill:oai:ill.eu:a.b*c>d e", "", "ü/ß"} {
@@ -45,7 +30,7 @@ func TestSubjectTokens(t *testing.T) {
 
 func TestProvisionIdempotentAndDedup(t *testing.T) {
 	ctx := context.Background()
-	b := newBus(t)
+	b := testenv.Bus(t)
 	if err := b.Provision(ctx); err != nil {
 		t.Fatalf("second provision: %v", err)
 	}
@@ -85,7 +70,7 @@ func TestProvisionIdempotentAndDedup(t *testing.T) {
 func TestRunRoutesFailuresToDeadLetters(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	b := newBus(t)
+	b := testenv.Bus(t)
 	var transientOnce atomic.Bool
 	h := func(ctx context.Context, m *bus.Message) ([]bus.Event, error) {
 		switch string(m.Payload) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/datacite"
 	"github.com/panosc/fairway/pkg/normalise/xmltree"
 )
@@ -131,7 +132,7 @@ const kernel4 = `<oai:oai_datacite xmlns:oai="http://schema.datacite.org/oai/oai
 func TestParseSamples(t *testing.T) {
 	for _, file := range []string{"oai_getrecord_datacite.xml", "oai_getrecord_oaidatacite.xml"} {
 		t.Run(file, func(t *testing.T) {
-			payloads := metadataPayloads(t, "oai-samples", "datacite-viringo", file)
+			payloads := testenv.MetadataPayloads(t, "oai-samples", "datacite-viringo", file)
 			r, err := datacite.Parse(payloads[0])
 			if err != nil {
 				t.Fatal(err)

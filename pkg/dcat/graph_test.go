@@ -3,7 +3,6 @@ package dcat
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,28 +10,9 @@ import (
 	"testing"
 
 	"github.com/knakk/rdf"
-)
 
-// sharedData returns the path of a file under ../shared/data, found by
-// walking up from the package directory. It fails the test when absent.
-func sharedData(t testing.TB, parts ...string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		cand := filepath.Join(dir, "shared", "data")
-		if st, err := os.Stat(cand); err == nil && st.IsDir() {
-			return filepath.Join(append([]string{cand}, parts...)...)
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("shared/data not found above the package directory")
-		}
-		dir = parent
-	}
-}
+	"github.com/panosc/fairway/internal/testenv"
+)
 
 // testGraph is a decoded Turtle document with lookups by N-Triples terms
 // (<iri>, _:label, "literal", "v"^^<datatype>, "v"@lang).
@@ -118,7 +98,7 @@ var (
 func dcatAPShapes(t testing.TB) []propertyShape {
 	t.Helper()
 	shapesOnce.Do(func() {
-		f, err := os.Open(sharedData(t, "dcat-ap", "3.0.1_shacl_dcat-ap-SHACL.ttl"))
+		f, err := os.Open(testenv.SharedData(t, "dcat-ap", "3.0.1_shacl_dcat-ap-SHACL.ttl"))
 		if err != nil {
 			shapesErr = err
 			return

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/dublincore"
 )
 
@@ -32,7 +33,7 @@ func TestParseSamples(t *testing.T) {
 	now := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, tt := range tests {
 		t.Run(tt.dir+"/"+tt.file, func(t *testing.T) {
-			for _, p := range metadataPayloads(t, "oai-samples", tt.dir, tt.file) {
+			for _, p := range testenv.MetadataPayloads(t, "oai-samples", tt.dir, tt.file) {
 				r, err := dublincore.Parse(p)
 				if err != nil {
 					t.Fatal(err)
@@ -53,7 +54,7 @@ func TestParseSamples(t *testing.T) {
 }
 
 func TestParseSickleDescriptionAndPublisher(t *testing.T) {
-	r, err := dublincore.Parse(metadataPayloads(t, "oai-samples", "sickle", "ListRecords.xml")[0])
+	r, err := dublincore.Parse(testenv.MetadataPayloads(t, "oai-samples", "sickle", "ListRecords.xml")[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +72,7 @@ func TestParseSickleDescriptionAndPublisher(t *testing.T) {
 }
 
 func TestParseDataCiteDates(t *testing.T) {
-	r, err := dublincore.Parse(metadataPayloads(t, "oai-samples", "datacite-viringo", "oai_getrecord_dc.xml")[0])
+	r, err := dublincore.Parse(testenv.MetadataPayloads(t, "oai-samples", "datacite-viringo", "oai_getrecord_dc.xml")[0])
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,13 +3,12 @@ package feeds_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"testing"
 	"time"
 
+	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/feeds"
-	"github.com/panosc/fairway/pkg/natsembed"
 )
 
 func valid() feeds.Feed {
@@ -50,16 +49,7 @@ func TestValidate(t *testing.T) {
 
 func TestRegistryRoundTrip(t *testing.T) {
 	ctx := context.Background()
-	ns, err := natsembed.Start(natsembed.Config{StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Shutdown()
-	b, err := bus.Connect(ctx, bus.Config{InProcess: ns, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := testenv.Bus(t)
 	r := feeds.NewRegistry(b.KV(bus.BucketFeeds))
 
 	f := valid()

@@ -13,10 +13,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/feeds"
 	"github.com/panosc/fairway/pkg/harvester"
-	"github.com/panosc/fairway/pkg/natsembed"
 	"github.com/panosc/fairway/pkg/samplefeed"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
@@ -35,17 +35,8 @@ type env struct {
 func newEnv(t *testing.T, records, pageSize int) *env {
 	t.Helper()
 	ctx := context.Background()
-	ns, err := natsembed.Start(natsembed.Config{StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ns.Shutdown)
 	log := slog.New(slog.DiscardHandler)
-	b, err := bus.Connect(ctx, bus.Config{InProcess: ns, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
+	b := testenv.Bus(t)
 	e := &env{bus: b, corpus: samplefeed.NewCorpus(3, records)}
 	srv, err := samplefeed.NewServer(samplefeed.ServerConfig{Corpus: e.corpus, PageSize: pageSize, Logger: log})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/datacite"
 	"github.com/panosc/fairway/pkg/dublincore"
 	"github.com/panosc/fairway/pkg/normalise"
@@ -52,12 +53,12 @@ func TestNormaliseSamples(t *testing.T) {
 		payload      []byte
 		key, title   string
 	}{
-		{"viringo datacite", "datacite", metadataPayloads(t, "oai-samples", "datacite-viringo", "oai_getrecord_datacite.xml")[0], "doi:10.5072/not-a-real-doi", "This is a fake DOI with fake metadata."},
-		{"viringo oai_datacite", "oai_datacite", metadataPayloads(t, "oai-samples", "datacite-viringo", "oai_getrecord_oaidatacite.xml")[0], "doi:10.5072/not-a-real-doi", "This is a fake DOI with fake metadata."},
-		{"viringo oai_dc", "oai_dc", metadataPayloads(t, "oai-samples", "datacite-viringo", "oai_getrecord_dc.xml")[0], "doi:10.5072/not-a-real-doi", "This is a fake DOI with fake metadata."},
-		{"sickle oai_dc", "oai_dc", metadataPayloads(t, "oai-samples", "sickle", "ListRecords.xml")[0], "src:esrf:oai:x:1", "Sample Title"},
-		{"sickle utf-8", "oai_dc", metadataPayloads(t, "oai-samples", "sickle", "GetRecord_utf8test.xml")[0], "src:esrf:oai:x:1", "Sample Title"},
-		{"format in upper case", "OAI_DATACITE", metadataPayloads(t, "oai-samples", "datacite-viringo", "oai_getrecord_oaidatacite.xml")[0], "doi:10.5072/not-a-real-doi", "This is a fake DOI with fake metadata."},
+		{"viringo datacite", "datacite", testenv.MetadataPayloads(t, "oai-samples", "datacite-viringo", "oai_getrecord_datacite.xml")[0], "doi:10.5072/not-a-real-doi", "This is a fake DOI with fake metadata."},
+		{"viringo oai_datacite", "oai_datacite", testenv.MetadataPayloads(t, "oai-samples", "datacite-viringo", "oai_getrecord_oaidatacite.xml")[0], "doi:10.5072/not-a-real-doi", "This is a fake DOI with fake metadata."},
+		{"viringo oai_dc", "oai_dc", testenv.MetadataPayloads(t, "oai-samples", "datacite-viringo", "oai_getrecord_dc.xml")[0], "doi:10.5072/not-a-real-doi", "This is a fake DOI with fake metadata."},
+		{"sickle oai_dc", "oai_dc", testenv.MetadataPayloads(t, "oai-samples", "sickle", "ListRecords.xml")[0], "src:esrf:oai:x:1", "Sample Title"},
+		{"sickle utf-8", "oai_dc", testenv.MetadataPayloads(t, "oai-samples", "sickle", "GetRecord_utf8test.xml")[0], "src:esrf:oai:x:1", "Sample Title"},
+		{"format in upper case", "OAI_DATACITE", testenv.MetadataPayloads(t, "oai-samples", "datacite-viringo", "oai_getrecord_oaidatacite.xml")[0], "doi:10.5072/not-a-real-doi", "This is a fake DOI with fake metadata."},
 		{"oai_datacite3", "oai_datacite3", dataciteRecord("http://datacite.org/schema/kernel-3", "10.5072/K3", "Kernel 3", ""), "doi:10.5072/k3", "Kernel 3"},
 	}
 	for _, doc := range seedDocs(t, "Dataset.json") {
@@ -99,7 +100,7 @@ func TestNormaliseSamples(t *testing.T) {
 
 func seedDocs(t testing.TB, name string) []json.RawMessage {
 	t.Helper()
-	b, err := os.ReadFile(sharedData(t, "scicat-samples", "scicatlive-seed", name))
+	b, err := os.ReadFile(testenv.SharedData(t, "scicat-samples", "scicatlive-seed", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +251,7 @@ func TestKey(t *testing.T) {
 }
 
 func TestContentHash(t *testing.T) {
-	payload := metadataPayloads(t, "oai-samples", "datacite-viringo", "oai_getrecord_oaidatacite.xml")[0]
+	payload := testenv.MetadataPayloads(t, "oai-samples", "datacite-viringo", "oai_getrecord_oaidatacite.xml")[0]
 	a, err := normalise.Normalise(rawRecord("oai_datacite", "oai:1", payload), now)
 	if err != nil {
 		t.Fatal(err)
@@ -310,7 +311,7 @@ func TestNormaliseInvalidUTF8SourceField(t *testing.T) {
 }
 
 func BenchmarkNormaliseDataCite(b *testing.B) {
-	raw := rawRecord("oai_datacite", "oai:1", metadataPayloads(b, "oai-samples", "datacite-viringo", "oai_getrecord_oaidatacite.xml")[0])
+	raw := rawRecord("oai_datacite", "oai:1", testenv.MetadataPayloads(b, "oai-samples", "datacite-viringo", "oai_getrecord_oaidatacite.xml")[0])
 	b.ReportAllocs()
 	b.SetBytes(int64(len(raw.Payload)))
 	b.ResetTimer()
@@ -325,10 +326,10 @@ func BenchmarkNormaliseDataCite(b *testing.B) {
 // FuzzNormalise checks that no payload makes Normalise panic, and that every
 // error it returns is one of its sentinels.
 func FuzzNormalise(f *testing.F) {
-	f.Add("oai_datacite", metadataPayloads(f, "oai-samples", "datacite-viringo", "oai_getrecord_oaidatacite.xml")[0])
-	f.Add("datacite", metadataPayloads(f, "oai-samples", "datacite-viringo", "oai_getrecord_datacite.xml")[0])
-	f.Add("oai_dc", metadataPayloads(f, "oai-samples", "datacite-viringo", "oai_getrecord_dc.xml")[0])
-	f.Add("oai_dc", metadataPayloads(f, "oai-samples", "sickle", "ListRecords.xml")[0])
+	f.Add("oai_datacite", testenv.MetadataPayloads(f, "oai-samples", "datacite-viringo", "oai_getrecord_oaidatacite.xml")[0])
+	f.Add("datacite", testenv.MetadataPayloads(f, "oai-samples", "datacite-viringo", "oai_getrecord_datacite.xml")[0])
+	f.Add("oai_dc", testenv.MetadataPayloads(f, "oai-samples", "datacite-viringo", "oai_getrecord_dc.xml")[0])
+	f.Add("oai_dc", testenv.MetadataPayloads(f, "oai-samples", "sickle", "ListRecords.xml")[0])
 	f.Add("scicat", []byte(seedDocs(f, "Dataset.json")[0]))
 	f.Add("scicat", []byte(seedDocs(f, "PublishedData.json")[0]))
 	f.Add("datacite", dataciteRecord("", "10.5072/X", "T", `<dates><date dateType="Available">2025-00-00/2026</date></dates>`))

@@ -11,8 +11,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/bus"
-	"github.com/panosc/fairway/pkg/natsembed"
 	"github.com/panosc/fairway/pkg/normaliser"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
@@ -43,16 +43,7 @@ func raw(t *testing.T, id, format, payload string, deleted bool) bus.Event {
 func TestUnreadableRecordGoesToDeadLetters(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ns, err := natsembed.Start(natsembed.Config{StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Shutdown()
-	b, err := bus.Connect(ctx, bus.Config{InProcess: ns, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := testenv.Bus(t)
 	st, err := normaliser.New(normaliser.Config{}, b, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

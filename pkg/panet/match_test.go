@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/proto/fairwayv1"
 )
 
@@ -119,7 +120,7 @@ func BenchmarkMatch(b *testing.B) {
 }
 
 func BenchmarkLoad(b *testing.B) {
-	path := sharedData(b, "panet", v130)
+	path := testenv.SharedData(b, "panet", v130)
 	for b.Loop() {
 		if _, err := Load(b.Context(), path); err != nil {
 			b.Fatal(err)

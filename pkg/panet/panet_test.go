@@ -12,28 +12,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
-)
 
-// sharedData returns the path of a file under ../shared/data, found by
-// walking up from the package directory. It fails the test when absent.
-func sharedData(t testing.TB, parts ...string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		cand := filepath.Join(dir, "shared", "data")
-		if st, err := os.Stat(cand); err == nil && st.IsDir() {
-			return filepath.Join(append([]string{cand}, parts...)...)
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("shared/data not found above the package directory")
-		}
-		dir = parent
-	}
-}
+	"github.com/panosc/fairway/internal/testenv"
+)
 
 const (
 	v130 = "PaNET-v1.3.0-reasoned.owl"
@@ -50,7 +31,7 @@ func release(t testing.TB, name string) *Ontology {
 	if o, ok := loadOnce.Load(name); ok {
 		return o.(*Ontology)
 	}
-	o, err := Load(context.Background(), sharedData(t, "panet", name))
+	o, err := Load(context.Background(), testenv.SharedData(t, "panet", name))
 	if err != nil {
 		t.Fatalf("Load %s: %v", name, err)
 	}
@@ -231,7 +212,7 @@ func TestClassUnknown(t *testing.T) {
 }
 
 func TestLoadSources(t *testing.T) {
-	path := sharedData(t, "panet", v130)
+	path := testenv.SharedData(t, "panet", v130)
 	body, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/panosc/fairway/internal/testenv"
 )
 
 func TestORCIDCheckDigit(t *testing.T) {
@@ -227,7 +229,7 @@ func TestCorpusIndexOf(t *testing.T) {
 
 // The PaNET ids and labels must be those of the ontology.
 func TestTechniquesMatchPaNET(t *testing.T) {
-	f, err := os.Open(filepath.Join(sharedData(t), "panet", "PaNET-v1.3.0-reasoned.owl"))
+	f, err := os.Open(filepath.Join(testenv.SharedData(t), "panet", "PaNET-v1.3.0-reasoned.owl"))
 	if err != nil {
 		t.Fatal(err)
 	}

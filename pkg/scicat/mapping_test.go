@@ -4,40 +4,18 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/scicat"
 )
-
-// sharedData returns the path of a file under the reference data directory
-// (shared/data, found by walking up from the package directory). It fails
-// the test when the directory is missing.
-func sharedData(t testing.TB, rel ...string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		cand := filepath.Join(dir, "shared", "data")
-		if st, err := os.Stat(cand); err == nil && st.IsDir() {
-			return filepath.Join(append([]string{cand}, rel...)...)
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("reference data directory shared/data not found above the package directory")
-		}
-		dir = parent
-	}
-}
 
 // seed returns the documents of a SciCat seed collection, one JSON object each.
 func seed(t testing.TB, name string) []json.RawMessage {
 	t.Helper()
-	b, err := os.ReadFile(sharedData(t, "scicat-samples", "scicatlive-seed", name))
+	b, err := os.ReadFile(testenv.SharedData(t, "scicat-samples", "scicatlive-seed", name))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"time"
@@ -33,10 +34,21 @@ func main() {
 	clickhouse := flag.String("clickhouse", "127.0.0.1:9000", "ClickHouse address ('' disables analytics)")
 	concurrency := flag.Int("concurrency", 2, "messages each stage handles at once")
 	timeout := flag.Duration("timeout", 30*time.Minute, "give up after this long")
+	memprofile := flag.String("memprofile", "", "write a heap profile here at the end")
 	flag.Parse()
+	if *memprofile != "" {
+		defer func() {
+			f, err := os.Create(*memprofile)
+			if err == nil {
+				_ = pprof.WriteHeapProfile(f)
+				f.Close()
+			}
+		}()
+	}
 	if err := run(*records, *pageSize, *panet, *clickhouse, *concurrency, *timeout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
+		os.Exit(1) //nolint:gocritic // the profile is of no use after a failure
+
 	}
 }
 
@@ -101,6 +113,7 @@ func run(records, pageSize int, panet, clickhouse string, concurrency int, timeo
 	if err != nil {
 		return err
 	}
+	_ = b.Close()
 	stopNode()
 	if err := <-nodeDone; err != nil {
 		return fmt.Errorf("node: %w", err)

@@ -1,0 +1,108 @@
+// Package testenv holds what tests across packages share: the location of
+// the reference data beside the checkout and an embedded JetStream bus.
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/panosc/fairway/pkg/bus"
+	"github.com/panosc/fairway/pkg/natsembed"
+)
+
+// SharedData returns the path of shared/data/<parts...>, found by walking up
+// from this file; the test fails when it is not there.
+func SharedData(t testing.TB, parts ...string) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	dir := filepath.Dir(file)
+	for range 8 {
+		p := filepath.Join(append([]string{dir, "shared", "data"}, parts...)...)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+		dir = filepath.Dir(dir)
+	}
+	t.Fatalf("shared/data/%s not found above the checkout", filepath.Join(parts...))
+	return ""
+}
+
+// PaNET returns the path of the reference PaNET OWL file.
+func PaNET(t testing.TB) string {
+	return SharedData(t, "panet", "PaNET-v1.3.0-reasoned.owl")
+}
+
+// Bus starts an embedded JetStream server with a file store in a temporary
+// directory and returns a provisioned bus on it; both stop with the test.
+func Bus(t testing.TB) *bus.Bus {
+	t.Helper()
+	ns, err := natsembed.Start(natsembed.Config{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ns.Shutdown)
+	b, err := bus.Connect(context.Background(), bus.Config{InProcess: ns, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	return b
+}
+
+// MetadataPayloads returns the element inside each <metadata> of an OAI-PMH
+// response, byte for byte as in the document — what a harvester hands on.
+func MetadataPayloads(t testing.TB, rel ...string) [][]byte {
+	t.Helper()
+	doc, err := os.ReadFile(SharedData(t, rel...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := xml.NewDecoder(bytes.NewReader(doc))
+	var out [][]byte
+	inMetadata, depth, start := false, 0, int64(0)
+	for {
+		off := d.InputOffset()
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("%v: %v", rel, err)
+		}
+		switch x := tok.(type) {
+		case xml.StartElement:
+			switch {
+			case inMetadata:
+				if depth == 0 {
+					start = off
+				}
+				depth++
+			case x.Name.Local == "metadata":
+				inMetadata = true
+			}
+		case xml.EndElement:
+			if !inMetadata {
+				continue
+			}
+			if depth == 0 {
+				inMetadata = false
+				continue
+			}
+			depth--
+			if depth == 0 {
+				out = append(out, doc[start:d.InputOffset()])
+			}
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("%v: no <metadata> payload", rel)
+	}
+	return out
+}

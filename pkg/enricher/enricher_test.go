@@ -1,0 +1,91 @@
+package enricher_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/panosc/fairway/internal/testenv"
+	"github.com/panosc/fairway/pkg/bus"
+	"github.com/panosc/fairway/pkg/enricher"
+	"github.com/panosc/fairway/pkg/panet"
+	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
+)
+
+func stage(t *testing.T) *enricher.Stage {
+	t.Helper()
+	ont, err := panet.Load(context.Background(), testenv.PaNET(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return enricher.NewWithOntology(enricher.Config{}, nil, ont, slog.New(slog.DiscardHandler))
+}
+
+func TestHandle(t *testing.T) {
+	st := stage(t)
+	const saxs = "http://purl.org/pan-science/PaNET/PaNET01188"
+	tests := []struct {
+		name     string
+		subjects []*fairwayv1.Subject
+		deleted  bool
+		want     []string
+	}{
+		{"iri", []*fairwayv1.Subject{{Value: "SAXS", Scheme: "PaNET", ValueUri: saxs}}, false, []string{saxs}},
+		{"bare id", []*fairwayv1.Subject{{Value: "PaNET01188"}}, false, []string{saxs}},
+		{"label", []*fairwayv1.Subject{{Value: "Small angle X-ray scattering"}}, false, []string{saxs}},
+		{"free keywords only", []*fairwayv1.Subject{{Value: "batteries"}}, false, nil},
+		{"tombstone", []*fairwayv1.Subject{{Value: "PaNET01188"}}, true, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ds := &fairwayv1.Dataset{Key: "doi:10.1/x", Title: "A dataset", Subjects: tt.subjects, Deleted: tt.deleted, ContentHash: "h"}
+			in, _ := proto.Marshal(ds)
+			evs, err := st.Handle(context.Background(), &bus.Message{Key: ds.Key, Payload: in})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(evs) != 1 || evs[0].Stream != bus.Enriched || evs[0].Key != ds.Key || !evs[0].SkipUnchanged {
+				t.Fatalf("events %+v", evs)
+			}
+			var e fairwayv1.EnrichedDataset
+			if err := proto.Unmarshal(evs[0].Payload, &e); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, tech := range e.Techniques {
+				got = append(got, tech.Iri)
+			}
+			if len(got) != len(tt.want) || (len(got) > 0 && got[0] != tt.want[0]) {
+				t.Errorf("techniques %v, want %v", got, tt.want)
+			}
+			if e.PanetVersion == "" {
+				t.Error("no PaNET version recorded")
+			}
+			if !tt.deleted && (e.QualityScore <= 0 || e.QualityScore > 1) {
+				t.Errorf("quality %v", e.QualityScore)
+			}
+		})
+	}
+}
+
+func TestHashFollowsTechniques(t *testing.T) {
+	st := stage(t)
+	a := st.Enrich(&fairwayv1.Dataset{Key: "k", ContentHash: "h", Subjects: []*fairwayv1.Subject{{Value: "PaNET01188"}}})
+	b := st.Enrich(&fairwayv1.Dataset{Key: "k", ContentHash: "h"})
+	if enricher.Hash(a) == enricher.Hash(b) {
+		t.Error("hash ignores the techniques: a new ontology would not ripple to the catalogue")
+	}
+	if enricher.Hash(a) != enricher.Hash(st.Enrich(&fairwayv1.Dataset{Key: "k", ContentHash: "h", Subjects: []*fairwayv1.Subject{{Value: "PaNET01188"}}})) {
+		t.Error("hash is not stable")
+	}
+}
+
+func TestGarbageIsPermanent(t *testing.T) {
+	_, err := stage(t).Handle(context.Background(), &bus.Message{Payload: []byte{0xff, 0xff, 0xff}})
+	if !errors.Is(err, bus.ErrPermanent) {
+		t.Fatalf("err = %v, want a permanent error", err)
+	}
+}

@@ -1,0 +1,144 @@
+package publisher_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/knakk/rdf"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/panosc/fairway/internal/testenv"
+	"github.com/panosc/fairway/pkg/bus"
+	"github.com/panosc/fairway/pkg/publisher"
+	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
+)
+
+func enriched(key, title string, deleted bool) *fairwayv1.EnrichedDataset {
+	return &fairwayv1.EnrichedDataset{
+		Dataset: &fairwayv1.Dataset{
+			Key: key, Doi: strings.TrimPrefix(key, "doi:"), Title: title, Description: "About " + title,
+			Facility: "ESRF", Publisher: "ESRF", Deleted: deleted, ContentHash: "h-" + title,
+		},
+		Techniques:   []*fairwayv1.Technique{{Iri: "http://purl.org/pan-science/PaNET/PaNET01188", Id: "PaNET01188", Label: "small angle x-ray scattering"}},
+		PanetVersion: "1.3.0",
+	}
+}
+
+func newStage(t *testing.T, b *bus.Bus) *publisher.Stage {
+	t.Helper()
+	st, err := publisher.New(publisher.Config{BaseURL: "http://node.test"}, b, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestHandle(t *testing.T) {
+	st := newStage(t, nil)
+	tests := []struct {
+		name    string
+		in      []byte
+		tomb    bool
+		wantErr error
+	}{
+		{"live", mustMarshal(t, enriched("doi:10.1/a", "Powder diffraction", false)), false, nil},
+		{"tombstone", mustMarshal(t, enriched("doi:10.1/b", "Gone", true)), true, nil},
+		{"garbage", []byte{0xff, 0xff}, false, bus.ErrPermanent},
+		{"no key", mustMarshal(t, &fairwayv1.EnrichedDataset{Dataset: &fairwayv1.Dataset{Title: "x"}}), false, bus.ErrPermanent},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			evs, err := st.Handle(context.Background(), &bus.Message{Payload: tt.in})
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || len(evs) != 1 || evs[0].Stream != bus.Catalogue {
+				t.Fatalf("events %+v, err %v", evs, err)
+			}
+			var e fairwayv1.CatalogueEntry
+			if err := proto.Unmarshal(evs[0].Payload, &e); err != nil {
+				t.Fatal(err)
+			}
+			if e.Deleted != tt.tomb || (e.Turtle == "") != tt.tomb {
+				t.Fatalf("entry deleted=%v turtle=%q", e.Deleted, e.Turtle)
+			}
+			if !tt.tomb {
+				if _, err := rdf.NewTripleDecoder(strings.NewReader(e.Turtle), rdf.Turtle).DecodeAll(); err != nil {
+					t.Fatalf("entry Turtle does not parse: %v", err)
+				}
+			}
+		})
+	}
+}
+
+// TestCatalogueOverHTTP publishes entries into a real catalogue stream and
+// reads them back through GET /catalogue: only the last entry of each
+// dataset counts, tombstones hide datasets, and the document parses.
+func TestCatalogueOverHTTP(t *testing.T) {
+	ctx := context.Background()
+	b := testenv.Bus(t)
+	st := newStage(t, b)
+	for _, e := range []*fairwayv1.EnrichedDataset{
+		enriched("doi:10.1/a", "First title", false),
+		enriched("doi:10.1/b", "Second", false),
+		enriched("doi:10.1/c", "Third", false),
+		enriched("doi:10.1/a", "Retitled", false),
+		enriched("doi:10.1/c", "Third", true),
+	} {
+		evs, err := st.Handle(ctx, &bus.Message{Payload: mustMarshal(t, e)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Publish(ctx, "publisher", evs...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := httptest.NewServer(publisher.NewHandler(publisher.NewCatalogue(b.JetStream()), st.Options(), slog.New(slog.DiscardHandler)))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/catalogue")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	triples, err := rdf.NewTripleDecoder(strings.NewReader(string(body)), rdf.Turtle).DecodeAll()
+	if err != nil {
+		t.Fatalf("catalogue does not parse: %v\n%s", err, body)
+	}
+	titles := map[string]bool{}
+	datasets := 0
+	for _, tr := range triples {
+		switch {
+		case tr.Pred.String() == "http://purl.org/dc/terms/title":
+			titles[tr.Obj.String()] = true
+		case tr.Pred.String() == "http://www.w3.org/ns/dcat#dataset":
+			datasets++
+		}
+	}
+	if datasets != 2 || !titles["Retitled"] || !titles["Second"] || titles["First title"] || titles["Third"] {
+		t.Errorf("catalogue links %d datasets with titles %v; want Retitled and Second", datasets, titles)
+	}
+	resp, err = http.Get(srv.URL + "/healthz")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("healthz: %v %v", resp, err)
+	}
+	resp.Body.Close()
+}
+
+func mustMarshal(t *testing.T, m proto.Message) []byte {
+	t.Helper()
+	b, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
