@@ -79,8 +79,15 @@ func (s *syncBuffer) String() string {
 // and prints its output if the test failed.
 func start(t *testing.T, name string, args ...string) *proc {
 	t.Helper()
+	return startEnv(t, nil, name, args...)
+}
+
+// startEnv is start with extra environment variables.
+func startEnv(t *testing.T, env []string, name string, args ...string) *proc {
+	t.Helper()
 	p := &proc{name: name, out: &syncBuffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(filepath.Join(binDir, name), args...)
+	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
@@ -97,10 +104,15 @@ func start(t *testing.T, name string, args ...string) *proc {
 
 // stop sends SIGTERM and waits for a clean exit; it returns the exit error.
 func (p *proc) stop(t *testing.T) error {
+	return p.signal(t, syscall.SIGTERM)
+}
+
+// signal sends sig and waits for the process to end.
+func (p *proc) signal(t *testing.T, sig os.Signal) error {
 	if p.cmd.ProcessState != nil {
 		return nil
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.cmd.Process.Signal(sig)
 	select {
 	case err := <-p.done:
 		p.done <- err

@@ -126,7 +126,7 @@ func (s *Sink) consume(ctx context.Context, stage bus.Stage, write func(context.
 			if ctx.Err() != nil {
 				return nil
 			}
-			s.log.Warn("analytics fetch", "stage", stage, "err", err)
+			s.log.Warn("analytics fetch", "consumer", stage, "err", err)
 			sleep(ctx, time.Second)
 			continue
 		}
@@ -145,6 +145,12 @@ func (s *Sink) consume(ctx context.Context, stage bus.Stage, write func(context.
 func (s *Sink) writeOrSplit(ctx context.Context, stage bus.Stage, msgs []jetstream.Msg, write func(context.Context, []jetstream.Msg) error) {
 	err := write(ctx, msgs)
 	switch {
+	case err != nil && ctx.Err() != nil:
+		// Shutting down: the batch is not the problem; it is delivered
+		// again to the next writer.
+		for _, m := range msgs {
+			_ = m.Nak()
+		}
 	case err == nil:
 		for _, m := range msgs {
 			_ = m.Ack()
@@ -161,7 +167,7 @@ func (s *Sink) writeOrSplit(ctx context.Context, stage bus.Stage, msgs []jetstre
 		s.writeOrSplit(ctx, stage, msgs[:half], write)
 		s.writeOrSplit(ctx, stage, msgs[half:], write)
 	default:
-		s.log.Warn("ClickHouse unavailable; analytics lag and retry", "stage", stage, "batch", len(msgs), "err", err)
+		s.log.Warn("ClickHouse unavailable; analytics lag and retry", "consumer", stage, "batch", len(msgs), "err", err)
 		for _, m := range msgs {
 			_ = m.NakWithDelay(s.cfg.RetryDelay)
 		}
@@ -172,7 +178,7 @@ func (s *Sink) writeOrSplit(ctx context.Context, stage bus.Stage, msgs []jetstre
 // deadLetter moves a message the writer cannot use into the dead letters,
 // with its reason, and acknowledges it.
 func (s *Sink) deadLetter(ctx context.Context, stage bus.Stage, m jetstream.Msg, cause error) {
-	s.log.Error("analytics dead-lettered a message", "stage", stage, "subject", m.Subject(), "err", cause)
+	s.log.Error("analytics dead-lettered a message", "consumer", stage, "subject", m.Subject(), "err", cause)
 	md := map[string]string{
 		bus.HeaderStage: string(stage), bus.HeaderReason: cause.Error(),
 		bus.HeaderSubject: m.Subject(), bus.HeaderAttempts: "1",

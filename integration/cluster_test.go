@@ -1,0 +1,123 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/panosc/fairway/internal/testenv"
+	"github.com/panosc/fairway/pkg/bus"
+	"github.com/panosc/fairway/pkg/node"
+)
+
+// TestClusterSurvivesLosingAServer runs the node against a 3-node NATS
+// cluster started from deploy/nats/cluster.conf, with every stream
+// replicated three times, then kills one server: the catalogue stays whole
+// and served.
+func TestClusterSurvivesLosingAServer(t *testing.T) {
+	const records = 120
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	conf, err := filepath.Abs(filepath.Join("..", "deploy", "nats", "cluster.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clients, routes []string
+	for range 3 {
+		clients = append(clients, freeAddr(t))
+		routes = append(routes, freeAddr(t))
+	}
+	var servers []*proc
+	for i := range 3 {
+		host, port, _ := strings.Cut(clients[i], ":")
+		_, cport, _ := strings.Cut(routes[i], ":")
+		env := []string{
+			fmt.Sprintf("FAIRWAY_NATS_NAME=fairway-%d", i+1), "FAIRWAY_NATS_HOST=" + host,
+			"FAIRWAY_NATS_PORT=" + port, "FAIRWAY_NATS_CLUSTER_PORT=" + cport,
+			"FAIRWAY_NATS_STORE=" + t.TempDir(),
+		}
+		for j, r := range routes {
+			env = append(env, fmt.Sprintf("FAIRWAY_NATS_ROUTE_%d=nats://%s", j+1, r))
+		}
+		servers = append(servers, startEnv(t, env, "nats-server", "-c", conf))
+	}
+	urls := "nats://" + strings.Join(clients, ",nats://")
+	nc, err := nats.Connect(urls)
+	for i := 0; err != nil && i < 100; i++ {
+		time.Sleep(100 * time.Millisecond)
+		nc, err = nats.Connect(urls)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the cluster to elect a JetStream leader", func() (bool, string) {
+		actx, acancel := context.WithTimeout(ctx, 2*time.Second)
+		defer acancel()
+		_, err := js.AccountInfo(actx)
+		return err == nil, fmt.Sprint(err)
+	})
+
+	corpus := node.DemoCorpus(records)
+	httpAddr := freeAddr(t)
+	up := start(t, "fairway", "up", "--nats", urls, "--replicas", "3", "--demo", "--demo-records", fmt.Sprint(records),
+		"--demo-page-size", "20", "--http", httpAddr, "--no-analytics", "--poll", "200ms", "--panet", testenv.PaNET(t))
+
+	var str jetstream.Stream
+	eventually(t, 2*time.Minute, "every record in the replicated catalogue", func() (bool, string) {
+		str, err = js.Stream(ctx, string(bus.Catalogue))
+		if err != nil {
+			return false, err.Error()
+		}
+		info, err := str.Info(ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		return info.State.Msgs == records, fmt.Sprintf("%d entries", info.State.Msgs)
+	})
+	info, err := str.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Config.Replicas != 3 || info.Cluster == nil || len(info.Cluster.Replicas) != 2 {
+		t.Fatalf("catalogue replicas %d, cluster %+v; want 3 replicas", info.Config.Replicas, info.Cluster)
+	}
+
+	// One server dies; the catalogue is still whole and served.
+	if err := servers[0].signal(t, syscall.SIGKILL); err == nil {
+		t.Log("first server exited cleanly after SIGKILL?")
+	}
+	live := records - corpus.DeletedCount()
+	eventually(t, time.Minute, "GET /catalogue with one server down", func() (bool, string) {
+		resp, err := http.Get("http://" + httpAddr + "/catalogue")
+		if err != nil {
+			return false, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			return false, resp.Status
+		}
+		n, err := parseDatasets(string(b))
+		if err != nil {
+			return false, err.Error()
+		}
+		return n == live, fmt.Sprintf("%d datasets, want %d", n, live)
+	})
+	if err := up.stop(t); err != nil {
+		t.Errorf("fairway up exited with %v", err)
+	}
+}
