@@ -35,7 +35,14 @@ func main() {
 	concurrency := flag.Int("concurrency", 2, "messages each stage handles at once")
 	timeout := flag.Duration("timeout", 30*time.Minute, "give up after this long")
 	memprofile := flag.String("memprofile", "", "write a heap profile here at the end")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run here")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
 	if *memprofile != "" {
 		defer func() {
 			f, err := os.Create(*memprofile)
