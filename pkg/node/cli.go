@@ -59,7 +59,7 @@ func (c *Config) BindFlags(fs *pflag.FlagSet, target string) {
 	if target == TargetAll || target == TargetHarvester {
 		fs.BoolVar(&c.Demo, "demo", false, "start the built-in sample facility and register it as feed \"demo\"")
 		fs.IntVar(&c.DemoRecords, "demo-records", 500, "records in the demo corpus")
-		fs.IntVar(&c.DemoPageSize, "demo-page-size", 100, "page size of the demo feed")
+		fs.IntVar(&c.DemoPageSize, "demo-page-size", 25, "page size of the demo feeds")
 		fs.DurationVar(&c.Harvester.PollInterval, "poll", 0, "how often the feed registry is checked (default 5s)")
 	}
 	if target != TargetHarvester {

@@ -67,7 +67,7 @@ type Config struct {
 	Demo bool
 	// DemoRecords is the size of the demo corpus. Default 500.
 	DemoRecords int
-	// DemoPageSize is the demo feed's page size. Default 100.
+	// DemoPageSize is the demo feeds' page size. Default 25.
 	DemoPageSize int
 	// Concurrency of each consuming stage. Default 2.
 	Concurrency int
@@ -93,7 +93,7 @@ func (c *Config) setDefaults() {
 		c.DemoRecords = 500
 	}
 	if c.DemoPageSize <= 0 {
-		c.DemoPageSize = 100
+		c.DemoPageSize = 25
 	}
 	if c.Concurrency <= 0 {
 		c.Concurrency = 2
