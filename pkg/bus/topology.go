@@ -144,10 +144,13 @@ const (
 	// BucketKeys maps a feed's source identifiers to dataset keys, so that a
 	// deletion (which carries no DOI) finds the dataset it withdraws.
 	BucketKeys Bucket = "fairway_keys"
+	// BucketRequests holds harvest requests (run this feed now) until a
+	// harvester takes them.
+	BucketRequests Bucket = "fairway_requests"
 )
 
 // Buckets lists every KV bucket.
-var Buckets = []Bucket{BucketFeeds, BucketCheckpoints, BucketHashes, BucketKeys}
+var Buckets = []Bucket{BucketFeeds, BucketCheckpoints, BucketHashes, BucketKeys, BucketRequests}
 
 // Topology holds the tunables of the streams and consumers.
 type Topology struct {

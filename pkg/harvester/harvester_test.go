@@ -103,7 +103,7 @@ func raw(t *testing.T, b *bus.Bus) (map[string]*fairwayv1.RawRecord, int) {
 
 func TestFullHarvestWritesEveryRecordOnce(t *testing.T) {
 	e := newEnv(t, 230, 50)
-	run, err := e.h.Harvest(context.Background(), e.feed(), false)
+	run, err := e.h.Harvest(context.Background(), e.feed(), harvester.RunRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestFullHarvestWritesEveryRecordOnce(t *testing.T) {
 func TestIncrementalRunAsksFromLastResponseDate(t *testing.T) {
 	e := newEnv(t, 60, 50)
 	ctx := context.Background()
-	if _, err := e.h.Harvest(ctx, e.feed(), false); err != nil {
+	if _, err := e.h.Harvest(ctx, e.feed(), harvester.RunRequest{}); err != nil {
 		t.Fatal(err)
 	}
 	var from atomic.Value
@@ -149,7 +149,7 @@ func TestIncrementalRunAsksFromLastResponseDate(t *testing.T) {
 		return true
 	}
 	e.onRequest.Store(&f)
-	run, err := e.h.Harvest(ctx, e.feed(), false)
+	run, err := e.h.Harvest(ctx, e.feed(), harvester.RunRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +179,7 @@ func TestInterruptedRunResumesFromCheckpoint(t *testing.T) {
 		return true
 	}
 	e.onRequest.Store(&f)
-	if _, err := e.h.Harvest(ctx, e.feed(), false); !errors.Is(err, context.Canceled) {
+	if _, err := e.h.Harvest(ctx, e.feed(), harvester.RunRequest{}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("interrupted run: %v", err)
 	}
 	if _, n := raw(t, e.bus); n != 80 {
@@ -187,7 +187,7 @@ func TestInterruptedRunResumesFromCheckpoint(t *testing.T) {
 	}
 	e.onRequest.Store(nil)
 	before := e.requests.Load()
-	run, err := e.h.Harvest(context.Background(), e.feed(), false)
+	run, err := e.h.Harvest(context.Background(), e.feed(), harvester.RunRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +206,7 @@ func TestFailedRunIsReported(t *testing.T) {
 	e := newEnv(t, 100, 40)
 	f := func(n int64, _ *http.Request) bool { return n < 2 }
 	e.onRequest.Store(&f)
-	run, err := e.h.Harvest(context.Background(), e.feed(), false)
+	run, err := e.h.Harvest(context.Background(), e.feed(), harvester.RunRequest{})
 	if err == nil || run == nil || run.Status != fairwayv1.HarvestStatus_HARVEST_STATUS_FAILED || run.Error == "" {
 		t.Fatalf("run %v, err %v: want a failed run with its reason", run, err)
 	}
@@ -228,7 +228,59 @@ func TestUnsupportedKind(t *testing.T) {
 	e := newEnv(t, 1, 1)
 	f := e.feed()
 	f.Kind = feeds.KindSciCat
-	if _, err := e.h.Harvest(context.Background(), f, false); !errors.Is(err, harvester.ErrUnsupportedKind) {
+	if _, err := e.h.Harvest(context.Background(), f, harvester.RunRequest{}); !errors.Is(err, harvester.ErrUnsupportedKind) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestRequestRunsADisabledFeedOnce asks for a harvest of a feed that is not
+// scheduled: the running harvester takes the request, runs it once, and the
+// run shows in the feed's last runs.
+func TestRequestRunsADisabledFeedOnce(t *testing.T) {
+	e := newEnv(t, 30, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f := e.feed()
+	f.Enabled = false
+	if _, err := e.h.Registry().Put(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	h, err := harvester.New(harvester.Config{PollInterval: 50 * time.Millisecond}, e.bus, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- h.Run(ctx) }()
+	time.Sleep(200 * time.Millisecond)
+	if e.requests.Load() != 0 {
+		t.Fatal("a disabled feed was harvested without a request")
+	}
+	if err := harvester.Request(ctx, e.bus, "sample", harvester.RunRequest{Full: true}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		runs, err := harvester.LastRuns(ctx, e.bus, "sample", 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(runs) == 1 && runs[0].Status == fairwayv1.HarvestStatus_HARVEST_STATUS_COMPLETE {
+			if runs[0].Records != 30 {
+				t.Errorf("run %v", runs[0])
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("runs %v", runs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := e.requests.Load(); n != 3 {
+		t.Errorf("feed served %d list requests, want the 3 pages of one run", n)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
