@@ -268,4 +268,3 @@ func (h *Harvester) report(ctx context.Context, run *fairwayv1.HarvestRun) {
 		h.log.Warn("cannot report harvest run", "feed", run.FeedId, "err", err)
 	}
 }
-
