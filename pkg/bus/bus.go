@@ -10,6 +10,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 	wmjs "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/jetstream"
+	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/nats-io/nats.go"
@@ -56,6 +57,9 @@ type Config struct {
 	Logger *slog.Logger
 	// ConnectTimeout bounds the initial connection. Default 10s.
 	ConnectTimeout time.Duration
+	// MaxPendingPublishes bounds the events PublishBatch has in flight.
+	// Default 1024.
+	MaxPendingPublishes int
 }
 
 func (c *Config) setDefaults() {
@@ -70,6 +74,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.ConnectTimeout <= 0 {
 		c.ConnectTimeout = 10 * time.Second
+	}
+	if c.MaxPendingPublishes <= 0 {
+		c.MaxPendingPublishes = 1024
 	}
 	c.Topology.setDefaults()
 }
@@ -131,7 +138,7 @@ func Connect(ctx context.Context, cfg Config) (*Bus, error) {
 		return nil, err
 	}
 	b.nc = nc
-	if b.js, err = jetstream.New(nc); err != nil {
+	if b.js, err = jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(cfg.MaxPendingPublishes)); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("bus: jetstream: %w", err)
 	}
@@ -233,37 +240,127 @@ func (b *Bus) Logger() *slog.Logger { return b.log }
 // Publish sends events emitted by origin (a stage or the harvester). Each
 // event gets the message id MsgID(origin, key, hash), so duplicates within
 // the dedup window are dropped by the server. It returns after the server
-// has stored every event.
+// has stored every event, one after the other.
 func (b *Bus) Publish(ctx context.Context, origin string, events ...Event) error {
 	for _, ev := range events {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		hashKey := origin + "." + EncodeToken(ev.Key)
-		if ev.SkipUnchanged {
-			last, err := b.bucket[BucketHashes].Get(ctx, hashKey)
-			if err == nil && string(last.Value()) == ev.Hash {
-				continue
-			}
-			if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
-				return Transient(fmt.Errorf("bus: last hash of %s: %w", ev.Key, err))
-			}
+		skip, err := b.unchanged(ctx, origin, ev)
+		if err != nil {
+			return err
+		}
+		if skip {
+			continue
 		}
 		msg := message.NewMessage(MsgID(origin, ev.Key, ev.Hash), ev.Payload)
-		for k, v := range ev.Metadata {
+		for k, v := range headers(origin, ev) {
 			msg.Metadata.Set(k, v)
 		}
-		msg.Metadata.Set(HeaderKey, ev.Key)
-		msg.Metadata.Set(HeaderHash, ev.Hash)
-		msg.Metadata.Set(HeaderOrigin, origin)
 		if err := b.pub.Publish(Subject(ev.Stream, ev.Key), msg); err != nil {
 			return Transient(fmt.Errorf("bus: publish %s to %s: %w", ev.Key, ev.Stream, err))
 		}
-		if ev.SkipUnchanged {
-			if _, err := b.bucket[BucketHashes].Put(ctx, hashKey, []byte(ev.Hash)); err != nil {
-				return Transient(fmt.Errorf("bus: remember hash of %s: %w", ev.Key, err))
-			}
+		if err := b.remember(ctx, origin, ev); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// PublishBatch sends events like Publish, but without waiting for each
+// acknowledgement before the next send: the server stores them while more
+// are on the way. It returns once every event is stored, or with the first
+// error (events sent before it may be stored: a retry is safe, message ids
+// deduplicate). It is the harvester's path, where a page holds hundreds of
+// records.
+func (b *Bus) PublishBatch(ctx context.Context, origin string, events []Event) error {
+	// In chunks of half the async window, so that a large page never stalls.
+	chunk := max(b.cfg.MaxPendingPublishes/2, 1)
+	for len(events) > 0 {
+		n := min(chunk, len(events))
+		if err := b.publishChunk(ctx, origin, events[:n]); err != nil {
+			return err
+		}
+		events = events[n:]
+	}
+	return nil
+}
+
+func (b *Bus) publishChunk(ctx context.Context, origin string, events []Event) error {
+	futures := make([]jetstream.PubAckFuture, 0, len(events))
+	sent := make([]Event, 0, len(events))
+	for _, ev := range events {
+		skip, err := b.unchanged(ctx, origin, ev)
+		if err != nil {
+			return err
+		}
+		if skip {
+			continue
+		}
+		m := nats.NewMsg(Subject(ev.Stream, ev.Key))
+		m.Data = ev.Payload
+		for k, v := range headers(origin, ev) {
+			m.Header.Set(k, v)
+		}
+		id := MsgID(origin, ev.Key, ev.Hash)
+		m.Header.Set(wmnats.WatermillUUIDHdr, id)
+		f, err := b.js.PublishMsgAsync(m, jetstream.WithMsgID(id))
+		if err != nil {
+			return Transient(fmt.Errorf("bus: publish %s to %s: %w", ev.Key, ev.Stream, err))
+		}
+		futures = append(futures, f)
+		sent = append(sent, ev)
+	}
+	for i, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return Transient(fmt.Errorf("bus: publish %s to %s: %w", sent[i].Key, sent[i].Stream, err))
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if err := b.remember(ctx, origin, sent[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// headers returns the headers every event carries.
+func headers(origin string, ev Event) map[string]string {
+	h := make(map[string]string, len(ev.Metadata)+3)
+	for k, v := range ev.Metadata {
+		h[k] = v
+	}
+	h[HeaderKey], h[HeaderHash], h[HeaderOrigin] = ev.Key, ev.Hash, origin
+	return h
+}
+
+func hashKey(origin, key string) string { return origin + "." + EncodeToken(key) }
+
+// unchanged reports whether ev is marked SkipUnchanged and origin already
+// emitted its hash for its key.
+func (b *Bus) unchanged(ctx context.Context, origin string, ev Event) (bool, error) {
+	if !ev.SkipUnchanged {
+		return false, nil
+	}
+	last, err := b.bucket[BucketHashes].Get(ctx, hashKey(origin, ev.Key))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, Transient(fmt.Errorf("bus: last hash of %s: %w", ev.Key, err))
+	}
+	return string(last.Value()) == ev.Hash, nil
+}
+
+// remember records the hash of a stored SkipUnchanged event.
+func (b *Bus) remember(ctx context.Context, origin string, ev Event) error {
+	if !ev.SkipUnchanged {
+		return nil
+	}
+	if _, err := b.bucket[BucketHashes].Put(ctx, hashKey(origin, ev.Key), []byte(ev.Hash)); err != nil {
+		return Transient(fmt.Errorf("bus: remember hash of %s: %w", ev.Key, err))
 	}
 	return nil
 }

@@ -165,3 +165,35 @@ func readAll(t *testing.T, b *bus.Bus, s bus.Stream) []jetstream.Msg {
 	}
 	return out
 }
+
+func TestPublishBatch(t *testing.T) {
+	ctx := context.Background()
+	b := testenv.Bus(t)
+	var evs []bus.Event
+	for i := range 1500 {
+		evs = append(evs, bus.Event{Stream: bus.Raw, Key: fmt.Sprintf("f:%d", i), Hash: "h", Payload: []byte("x")})
+	}
+	// Twice: the second batch is dropped by message-id dedup.
+	for range 2 {
+		if err := b.PublishBatch(ctx, "harvester", evs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitMsgs(t, b, bus.Raw, 1500)
+	m, err := b.LastEntry(ctx, bus.Raw, "f:7")
+	if err != nil || m.Header.Get(bus.HeaderKey) != "f:7" || m.Header.Get(bus.HeaderOrigin) != "harvester" {
+		t.Fatalf("entry %v, %v", m, err)
+	}
+	// SkipUnchanged: a second origin's unchanged events are not sent again.
+	skip := []bus.Event{{Stream: bus.Normalised, Key: "k", Hash: "h1", Payload: []byte("1"), SkipUnchanged: true}}
+	for range 2 {
+		if err := b.PublishBatch(ctx, "scicat", skip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	skip[0].Hash = "h2"
+	if err := b.PublishBatch(ctx, "scicat", skip); err != nil {
+		t.Fatal(err)
+	}
+	waitMsgs(t, b, bus.Normalised, 2)
+}

@@ -1,9 +1,12 @@
-// Command bench drives the whole pipeline in all-in-one mode (embedded
-// NATS, every stage in one process) over the sample facility and prints
-// records per second end to end, the p50/p99 latency from harvest to
-// catalogue, and the peak RSS of the process.
+// Command bench measures Fairway. By default it drives the whole pipeline in
+// all-in-one mode (embedded NATS, every stage in one process) over the
+// sample facility and prints records per second end to end, the p50/p99
+// latency from harvest to catalogue, and the peak RSS of the process. With
+// -stage harvest it measures the harvester alone against a nats-server of
+// its own, and the parse-only rate of the same pages.
 //
 //	go run ./scripts/bench -records 50000 -panet PATH
+//	go run ./scripts/bench -stage harvest -records 100000
 package main
 
 import (
@@ -28,6 +31,7 @@ import (
 )
 
 func main() {
+	stage := flag.String("stage", "pipeline", "what to measure: pipeline (every stage, end to end) or harvest (the harvester alone)")
 	records := flag.Int("records", 50000, "records in the sample corpus")
 	pageSize := flag.Int("page-size", 500, "page size of the sample feed")
 	panet := flag.String("panet", os.Getenv("FAIRWAY_PANET"), "path or URL of the PaNET OWL file")
@@ -52,7 +56,16 @@ func main() {
 			}
 		}()
 	}
-	if err := run(*records, *pageSize, *panet, *clickhouse, *concurrency, *timeout); err != nil {
+	var err error
+	switch *stage {
+	case "pipeline":
+		err = run(*records, *pageSize, *panet, *clickhouse, *concurrency, *timeout)
+	case "harvest":
+		err = runHarvest(*records, *pageSize, *timeout)
+	default:
+		err = fmt.Errorf("unknown stage %q", *stage)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1) //nolint:gocritic // the profile is of no use after a failure
 
