@@ -55,7 +55,7 @@ func (h *Harvester) publishPage(ctx context.Context, f feeds.Feed, mark *RunMark
 			Metadata: map[string]string{bus.HeaderReason: reason, bus.HeaderStage: Origin, bus.HeaderCorrelation: mark.RunID},
 		})
 	}
-	return h.bus.Publish(ctx, Origin, events...)
+	return h.bus.PublishBatch(ctx, Origin, events)
 }
 
 // rawHash identifies a record's content as received.
