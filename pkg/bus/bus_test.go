@@ -197,3 +197,48 @@ func TestPublishBatch(t *testing.T) {
 	}
 	waitMsgs(t, b, bus.Normalised, 2)
 }
+
+// TestRedrive dead-letters a message, fixes the cause, and redrives it: the
+// stage handles it again and the dead letters are empty.
+func TestRedrive(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b := testenv.Bus(t)
+	var fixed atomic.Bool
+	h := func(ctx context.Context, m *bus.Message) ([]bus.Event, error) {
+		if !fixed.Load() {
+			return nil, bus.Permanent(errors.New("mapping cannot read it"))
+		}
+		return []bus.Event{{Stream: bus.Normalised, Key: m.Key, Hash: "n", Payload: m.Payload}}, nil
+	}
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx, bus.RunConfig{Stage: bus.StageNormaliser}, h) }()
+	if err := b.Publish(ctx, "harvester", bus.Event{Stream: bus.Raw, Key: "f:1", Hash: "h", Payload: []byte("rec")}); err != nil {
+		t.Fatal(err)
+	}
+	waitMsgs(t, b, bus.DeadLetters, 1)
+	letters, err := b.DeadLetters(ctx, string(bus.StageNormaliser), 0)
+	if err != nil || len(letters) != 1 {
+		t.Fatalf("dead letters %v, %v", letters, err)
+	}
+	d := letters[0]
+	if d.Stage != "normaliser" || d.Key != "f:1" || string(d.Payload) != "rec" || !strings.Contains(d.Reason, "cannot read") || d.Attempts < 1 {
+		t.Fatalf("dead letter %+v", d)
+	}
+	if other, _ := b.DeadLetters(ctx, "enricher", 0); len(other) != 0 {
+		t.Fatalf("enricher has %d dead letters", len(other))
+	}
+	fixed.Store(true)
+	if err := b.Redrive(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	waitMsgs(t, b, bus.Normalised, 1)
+	waitMsgs(t, b, bus.DeadLetters, 0)
+	if err := b.Redrive(ctx, bus.DeadLetter{Seq: 99}); !errors.Is(err, bus.ErrNotRedrivable) {
+		t.Fatalf("redrive without subject: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,126 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ErrNotRedrivable is returned for a dead letter that does not say where it
+// came from (a record the harvester rejected before it reached a stream).
+var ErrNotRedrivable = errors.New("dead letter cannot be redriven")
+
+// DeadLetter is a message a stage gave up on.
+type DeadLetter struct {
+	// Seq is its sequence in the dead-letter stream.
+	Seq uint64
+	// Stage that gave up.
+	Stage string
+	// Reason it gave.
+	Reason string
+	// Attempts the stage made.
+	Attempts int
+	// Subject the message was read from (where a redrive sends it).
+	Subject string
+	// Key of the dataset.
+	Key string
+	// Time it was dead-lettered.
+	Time time.Time
+	// Payload is the original message.
+	Payload []byte
+	header  nats.Header
+}
+
+// DeadLetters returns up to limit dead letters of stage ("" for every
+// stage), oldest first.
+func (b *Bus) DeadLetters(ctx context.Context, stage string, limit int) ([]DeadLetter, error) {
+	filter := SubjectFilter(DeadLetters)
+	if stage != "" {
+		filter = Subject(DeadLetters, stage)
+	}
+	str, err := b.js.Stream(ctx, string(DeadLetters))
+	if err != nil {
+		return nil, fmt.Errorf("bus: dead letters: %w", err)
+	}
+	info, err := str.Info(ctx, jetstream.WithSubjectFilter(filter))
+	if err != nil {
+		return nil, fmt.Errorf("bus: dead letters: %w", err)
+	}
+	if info.State.Msgs == 0 {
+		return nil, nil
+	}
+	c, err := str.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
+	if err != nil {
+		return nil, fmt.Errorf("bus: dead letters: %w", err)
+	}
+	var out []DeadLetter
+	for limit <= 0 || len(out) < limit {
+		batch, err := c.Fetch(256, jetstream.FetchMaxWait(500*time.Millisecond))
+		if err != nil {
+			return nil, fmt.Errorf("bus: dead letters: %w", err)
+		}
+		n := 0
+		last := false
+		for m := range batch.Messages() {
+			n++
+			md, err := m.Metadata()
+			if err != nil {
+				return nil, fmt.Errorf("bus: dead letters: %w", err)
+			}
+			h := m.Headers()
+			attempts, _ := strconv.Atoi(h.Get(HeaderAttempts))
+			out = append(out, DeadLetter{
+				Seq: md.Sequence.Stream, Stage: h.Get(HeaderStage), Reason: h.Get(HeaderReason), Attempts: attempts,
+				Subject: h.Get(HeaderSubject), Key: h.Get(HeaderKey), Time: md.Timestamp, Payload: m.Data(), header: h,
+			})
+			last = md.NumPending == 0
+			if limit > 0 && len(out) >= limit {
+				break
+			}
+		}
+		if n == 0 || last {
+			break
+		}
+	}
+	return out, nil
+}
+
+// Redrive sends a dead letter back to the subject it was read from, as a new
+// message (a fresh message id, so that dedup does not drop it), and removes
+// it from the dead letters. The stage then tries it again.
+func (b *Bus) Redrive(ctx context.Context, d DeadLetter) error {
+	if d.Subject == "" {
+		return fmt.Errorf("bus: dead letter %d: %w", d.Seq, ErrNotRedrivable)
+	}
+	m := nats.NewMsg(d.Subject)
+	m.Data = d.Payload
+	for k, vs := range d.header {
+		switch k {
+		case HeaderReason, HeaderAttempts, HeaderStage, HeaderSubject, nats.MsgIdHdr,
+			"topic_poisoned", "handler_poisoned", "subscriber_poisoned", "Fairway-Delivered":
+			continue
+		}
+		for _, v := range vs {
+			m.Header.Add(k, v)
+		}
+	}
+	id := "redrive:" + strconv.FormatUint(d.Seq, 10) + ":" + d.header.Get(wmnats.WatermillUUIDHdr)
+	m.Header.Set(wmnats.WatermillUUIDHdr, id)
+	if _, err := b.js.PublishMsg(ctx, m, jetstream.WithMsgID(id)); err != nil {
+		return Transient(fmt.Errorf("bus: redrive %d to %s: %w", d.Seq, d.Subject, err))
+	}
+	str, err := b.js.Stream(ctx, string(DeadLetters))
+	if err != nil {
+		return fmt.Errorf("bus: redrive %d: %w", d.Seq, err)
+	}
+	if err := str.DeleteMsg(ctx, d.Seq); err != nil {
+		return fmt.Errorf("bus: redrive %d: sent, but not removed from the dead letters: %w", d.Seq, err)
+	}
+	return nil
+}
