@@ -26,11 +26,22 @@ var (
 	ErrNotFound = errors.New("feed not found")
 	// ErrInvalid wraps every validation failure.
 	ErrInvalid = errors.New("invalid feed")
+	// ErrExists is returned when creating a feed whose id is registered.
+	ErrExists = errors.New("feed already registered")
+	// ErrConflict is returned when a feed changed while it was updated.
+	ErrConflict = errors.New("feed changed concurrently")
 )
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
+// DefaultEvery is the interval between harvests of a feed registered
+// without one.
+const DefaultEvery = 6 * time.Hour
+
 // Feed is one registered source of dataset metadata.
+//
+// Its JSON encoding (what the API and the CLI show) never contains Token:
+// it says "has_token" instead. The registry stores the token beside it.
 type Feed struct {
 	// ID is the feed's unique, lower-case name (a-z, 0-9, -, _).
 	ID string `json:"id"`
@@ -46,11 +57,57 @@ type Feed struct {
 	Set string `json:"set,omitempty"`
 	// Every is the interval between harvests; 0 means harvest once.
 	Every Duration `json:"every,omitempty"`
+	// RateLimit is the minimum interval between two requests to the
+	// source; 0 means no limit.
+	RateLimit Duration `json:"rate_limit,omitempty"`
+	// Token is the credential sent to the source (a SciCat access token).
+	// It is stored in the registry and never encoded with the feed, printed
+	// or logged: see Secret.
+	Token Secret `json:"-"`
 	// Enabled feeds are harvested.
 	Enabled bool `json:"enabled"`
+	// Source is what the last successful check learnt of the source; nil
+	// before the first check.
+	Source *SourceInfo `json:"source,omitempty"`
 	// Created and Updated are set by the registry.
 	Created time.Time `json:"created"`
 	Updated time.Time `json:"updated"`
+}
+
+// SourceInfo is what a check of a feed's source records.
+type SourceInfo struct {
+	// CheckedAt is when the check ran.
+	CheckedAt time.Time `json:"checked_at"`
+	// RepositoryName is the name an OAI-PMH repository gives itself.
+	RepositoryName string `json:"repository_name,omitempty"`
+	// Granularity of the OAI-PMH repository's datestamps: "YYYY-MM-DD" or
+	// "YYYY-MM-DDThh:mm:ssZ".
+	Granularity string `json:"granularity,omitempty"`
+	// EarliestDatestamp of the OAI-PMH repository, as given.
+	EarliestDatestamp string `json:"earliest_datestamp,omitempty"`
+	// DeletedRecord is the OAI-PMH repository's deletion policy: "no",
+	// "transient" or "persistent".
+	DeletedRecord string `json:"deleted_record,omitempty"`
+	// APIVersion is the SciCat API version that answered: "v4" or "v3".
+	APIVersion string `json:"api_version,omitempty"`
+}
+
+// MarshalJSON encodes the feed without its token, with "has_token" saying
+// whether it has one.
+func (f Feed) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		plainFeed
+		HasToken bool `json:"has_token"`
+	}{plainFeed(f), f.Token != ""})
+}
+
+// plainFeed is Feed without its methods, so that it encodes field by field.
+type plainFeed Feed
+
+// record is how a feed is stored: its fields and its token.
+type record struct {
+	plainFeed
+	Token string `json:"token,omitempty"`
 }
 
 // Duration is a time.Duration written as "6h" in JSON.
@@ -91,16 +148,28 @@ func (f Feed) Validate() error {
 		return fmt.Errorf("%w: %s: kind %q: want oai-pmh or scicat", ErrInvalid, f.ID, f.Kind)
 	}
 	u, err := url.Parse(f.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%w: %s: url %q: want an http or https URL", ErrInvalid, f.ID, f.URL)
+	if err != nil {
+		return fmt.Errorf("%w: %s: url: %v", ErrInvalid, f.ID, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%w: %s: url %q: want an http or https URL", ErrInvalid, f.ID, u.Redacted())
+	}
+	if u.User != nil {
+		return fmt.Errorf("%w: %s: url: put credentials in the feed's token, not in its URL", ErrInvalid, f.ID)
+	}
+	if u.Fragment != "" {
+		return fmt.Errorf("%w: %s: url %q has a fragment", ErrInvalid, f.ID, f.URL)
 	}
 	if f.Every < 0 {
 		return fmt.Errorf("%w: %s: negative interval", ErrInvalid, f.ID)
 	}
+	if f.RateLimit < 0 {
+		return fmt.Errorf("%w: %s: negative rate limit", ErrInvalid, f.ID)
+	}
 	return nil
 }
 
-// Registry stores feeds in a KV bucket.
+// Registry stores feeds in a KV bucket, one key per feed id.
 type Registry struct {
 	kv  jetstream.KeyValue
 	now func() time.Time
@@ -125,9 +194,9 @@ func (r *Registry) Put(ctx context.Context, f Feed) (Feed, error) {
 		return Feed{}, err
 	}
 	f.Updated = now
-	b, err := json.Marshal(f)
+	b, err := encode(f)
 	if err != nil {
-		return Feed{}, fmt.Errorf("feeds: encode %s: %w", f.ID, err)
+		return Feed{}, err
 	}
 	if _, err := r.kv.Put(ctx, f.ID, b); err != nil {
 		return Feed{}, fmt.Errorf("feeds: store %s: %w", f.ID, err)
@@ -135,20 +204,92 @@ func (r *Registry) Put(ctx context.Context, f Feed) (Feed, error) {
 	return f, nil
 }
 
-// Get returns the feed with id, or ErrNotFound.
-func (r *Registry) Get(ctx context.Context, id string) (Feed, error) {
-	e, err := r.kv.Get(ctx, id)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return Feed{}, fmt.Errorf("%w: %s", ErrNotFound, id)
+// Create validates and stores a new feed; it fails with ErrExists when a
+// feed with the same id is registered.
+func (r *Registry) Create(ctx context.Context, f Feed) (Feed, error) {
+	if err := f.Validate(); err != nil {
+		return Feed{}, err
 	}
+	f.Created = r.now().UTC()
+	f.Updated = f.Created
+	b, err := encode(f)
 	if err != nil {
-		return Feed{}, fmt.Errorf("feeds: get %s: %w", id, err)
+		return Feed{}, err
 	}
-	var f Feed
-	if err := json.Unmarshal(e.Value(), &f); err != nil {
-		return Feed{}, fmt.Errorf("feeds: decode %s: %w", id, err)
+	if _, err := r.kv.Create(ctx, f.ID, b); err != nil {
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			return Feed{}, fmt.Errorf("%w: %s", ErrExists, f.ID)
+		}
+		return Feed{}, fmt.Errorf("feeds: store %s: %w", f.ID, err)
 	}
 	return f, nil
+}
+
+// Update changes the feed with id: change receives the stored feed and
+// edits it in place; the result is validated and stored only if nobody
+// stored the feed in between (ErrConflict otherwise). An error from change
+// is returned as is and nothing is stored. The id cannot change.
+func (r *Registry) Update(ctx context.Context, id string, change func(*Feed) error) (Feed, error) {
+	f, rev, err := r.get(ctx, id)
+	if err != nil {
+		return Feed{}, err
+	}
+	created := f.Created
+	if err := change(&f); err != nil {
+		return Feed{}, err
+	}
+	if f.ID != id {
+		return Feed{}, fmt.Errorf("%w: %s: the id of a feed cannot change", ErrInvalid, id)
+	}
+	if err := f.Validate(); err != nil {
+		return Feed{}, err
+	}
+	f.Created, f.Updated = created, r.now().UTC()
+	b, err := encode(f)
+	if err != nil {
+		return Feed{}, err
+	}
+	if _, err := r.kv.Update(ctx, id, b, rev); err != nil {
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			return Feed{}, fmt.Errorf("%w: %s", ErrConflict, id)
+		}
+		return Feed{}, fmt.Errorf("feeds: store %s: %w", id, err)
+	}
+	return f, nil
+}
+
+// Get returns the feed with id, or ErrNotFound.
+func (r *Registry) Get(ctx context.Context, id string) (Feed, error) {
+	f, _, err := r.get(ctx, id)
+	return f, err
+}
+
+func (r *Registry) get(ctx context.Context, id string) (Feed, uint64, error) {
+	if !idPattern.MatchString(id) {
+		return Feed{}, 0, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	e, err := r.kv.Get(ctx, id)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return Feed{}, 0, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return Feed{}, 0, fmt.Errorf("feeds: get %s: %w", id, err)
+	}
+	var rec record
+	if err := json.Unmarshal(e.Value(), &rec); err != nil {
+		return Feed{}, 0, fmt.Errorf("feeds: decode %s: %w", id, err)
+	}
+	f := Feed(rec.plainFeed)
+	f.Token = Secret(rec.Token)
+	return f, e.Revision(), nil
+}
+
+func encode(f Feed) ([]byte, error) {
+	b, err := json.Marshal(record{plainFeed: plainFeed(f), Token: string(f.Token)})
+	if err != nil {
+		return nil, fmt.Errorf("feeds: encode %s: %w", f.ID, err)
+	}
+	return b, nil
 }
 
 // List returns every feed, ordered by id.
