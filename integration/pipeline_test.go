@@ -74,19 +74,33 @@ func TestPipelineAsSeparateServices(t *testing.T) {
 			want++
 		}
 	}
-	for slug, format := range harvested {
-		run(t, "fairway", "feeds", "add", "--nats", natsURL, "--id", "sample-"+slug, "--facility", strings.ToUpper(slug),
-			"--url", feedURL, "--format", format, "--set", slug, "--every", "0")
-	}
 
+	// The publisher serves the feed API; the feeds are registered through
+	// it with the CLI, as an operator would.
+	const operatorToken = "pipeline-operator-token-0123456789"
 	db := fmt.Sprintf("fairway_it_%d", rand.Uint32())
 	httpAddr := freeAddr(t)
 	common := []string{"--nats", natsURL, "--log-format", "json"}
+	publisher := startEnv(t, []string{"FAIRWAY_OPERATOR_TOKEN=" + operatorToken}, "publisher",
+		append(common, "--http", httpAddr, "--clickhouse", clickhouseAddr(), "--clickhouse-db", db, "--allow-private-feeds")...)
 	services := []*proc{
 		start(t, "harvester", append(common, "--poll", "200ms")...),
 		start(t, "normaliser", common...),
 		start(t, "enricher", append(common, "--panet", testenv.PaNET(t))...),
-		start(t, "publisher", append(common, "--http", httpAddr, "--clickhouse", clickhouseAddr(), "--clickhouse-db", db)...),
+		publisher,
+	}
+	eventually(t, 30*time.Second, "the feed API", func() (bool, string) {
+		resp, err := http.Get("http://" + httpAddr + "/api/v1/feeds")
+		if err != nil {
+			return false, err.Error()
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, resp.Status
+	})
+	cli := []string{"FAIRWAY_TOKEN=" + operatorToken}
+	for slug, format := range harvested {
+		runEnv(t, cli, "fairway", "feeds", "add", "--server", "http://"+httpAddr, "--id", "sample-"+slug, "--facility", strings.ToUpper(slug),
+			"--url", feedURL, "--format", format, "--set", slug, "--every", "0")
 	}
 
 	js, err := jetstream.New(nc)
@@ -200,6 +214,9 @@ func TestPipelineAsSeparateServices(t *testing.T) {
 		if err := p.stop(t); err != nil {
 			t.Errorf("%s exited with %v after SIGTERM", p.name, err)
 		}
+	}
+	if !strings.Contains(publisher.out.String(), "feed registered") || strings.Contains(publisher.out.String(), operatorToken) {
+		t.Error("the publisher's log does not show the registrations, or shows the operator token")
 	}
 }
 

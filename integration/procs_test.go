@@ -127,16 +127,30 @@ func (p *proc) signal(t *testing.T, sig os.Signal) error {
 // run runs binary name to completion and returns its stdout.
 func run(t *testing.T, name string, args ...string) []byte {
 	t.Helper()
+	return runEnv(t, nil, name, args...)
+}
+
+// runEnv is run with extra environment variables.
+func runEnv(t *testing.T, env []string, name string, args ...string) []byte {
+	t.Helper()
+	out, stderr, err := runResult(env, name, args...)
+	if err != nil {
+		t.Fatalf("%s %v: %v\n%s", name, args, err, stderr)
+	}
+	return out
+}
+
+// runResult runs binary name to completion with extra environment
+// variables and returns its stdout, its stderr and its exit error.
+func runResult(env []string, name string, args ...string) ([]byte, string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(binDir, name), args...)
+	cmd.Env = append(os.Environ(), env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%s %v: %v\n%s", name, args, err, stderr.String())
-	}
-	return out
+	return out, stderr.String(), err
 }
 
 // freeAddr returns a loopback address nobody listens on.

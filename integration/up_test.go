@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -53,6 +54,29 @@ func TestFairwayUpDemo(t *testing.T) {
 	}
 	if !strings.Contains(body, "http://purl.org/pan-science/PaNET/PaNET") {
 		t.Error("catalogue has no PaNET technique")
+	}
+
+	// The demo's feed API, through the CLI: open to writes on loopback.
+	server := "http://" + httpAddr
+	if out := string(run(t, "fairway", "feeds", "list", "--server", server)); !strings.Contains(out, "demo-esrf") || !strings.Contains(out, "demo-desy") {
+		t.Errorf("feeds list:\n%s", out)
+	}
+	var demo struct{ URL string }
+	if err := json.Unmarshal(run(t, "fairway", "feeds", "show", "demo-esrf", "--server", server), &demo); err != nil || demo.URL == "" {
+		t.Fatalf("feeds show: %+v %v", demo, err)
+	}
+	out := string(run(t, "fairway", "harvest", "demo-esrf", "--full", "--server", server, "--interval", "100ms", "--timeout", "1m"))
+	if !strings.Contains(out, "requested (the whole list)") || !strings.Contains(out, " complete: ") {
+		t.Errorf("harvest:\n%s", out)
+	}
+	_, stderr, err := runResult(nil, "fairway", "feeds", "add", "--server", server, "--id", "extra", "--facility", "ESRF",
+		"--url", demo.URL, "--format", "marc21")
+	if err == nil || !strings.Contains(stderr, `metadata format "marc21" is not offered`) {
+		t.Errorf("adding a feed in a format the source lacks: %v\n%s", err, stderr)
+	}
+	run(t, "fairway", "feeds", "add", "--server", server, "--id", "extra", "--facility", "ESRF", "--url", demo.URL, "--format", "oai_dc", "--set", "esrf", "--disabled")
+	if !strings.Contains(p.out.String(), "writes are open") {
+		t.Error("the log does not say that the demo's API is open")
 	}
 	if err := p.stop(t); err != nil {
 		t.Errorf("fairway up exited with %v after SIGTERM", err)

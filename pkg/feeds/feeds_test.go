@@ -1,8 +1,13 @@
 package feeds_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,6 +36,10 @@ func TestValidate(t *testing.T) {
 		{"ftp url", func(f *feeds.Feed) { f.URL = "ftp://x/oai" }, false},
 		{"relative url", func(f *feeds.Feed) { f.URL = "/oai" }, false},
 		{"negative interval", func(f *feeds.Feed) { f.Every = -1 }, false},
+		{"negative rate limit", func(f *feeds.Feed) { f.RateLimit = -1 }, false},
+		{"rate limit", func(f *feeds.Feed) { f.RateLimit = feeds.Duration(time.Second) }, true},
+		{"credentials in url", func(f *feeds.Feed) { f.URL = "https://u:pw@data.esrf.fr/oai" }, false},
+		{"url with fragment", func(f *feeds.Feed) { f.URL = "https://data.esrf.fr/oai#x" }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,5 +99,110 @@ func TestRegistryRoundTrip(t *testing.T) {
 	}
 	if err := r.Delete(ctx, "ill"); !errors.Is(err, feeds.ErrNotFound) {
 		t.Fatalf("deleting twice: %v", err)
+	}
+}
+
+const secret = "s3cr3t-scicat-token"
+
+// TestTokenNeverShown checks that a feed's token stays out of its JSON,
+// of fmt's verbs and of slog's handlers, and that has_token says it is there.
+func TestTokenNeverShown(t *testing.T) {
+	f := valid()
+	f.Kind, f.Format, f.Token = feeds.KindSciCat, "", secret
+	b, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m["has_token"] != true {
+		t.Errorf("JSON %s: want has_token true", b)
+	}
+	var logs bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("feed", "feed", f, "token", f.Token)
+	slog.New(slog.NewTextHandler(&logs, nil)).Info("feed", "feed", f, "token", f.Token)
+	outputs := map[string]string{
+		"json": string(b), "%v": fmt.Sprintf("%v", f), "%+v": fmt.Sprintf("%+v", f), "%#v": fmt.Sprintf("%#v", f),
+		"%s": fmt.Sprintf("%s", f.Token), "%q": fmt.Sprintf("%q", f.Token), "%x": fmt.Sprintf("%x", f.Token),
+		"slog": logs.String(),
+	}
+	for name, out := range outputs {
+		if strings.Contains(out, secret) || strings.Contains(out, fmt.Sprintf("%x", secret)) {
+			t.Errorf("%s shows the token: %s", name, out)
+		}
+	}
+	if f.Token.Reveal() != secret {
+		t.Error("Reveal lost the token")
+	}
+	f.Token = ""
+	b, _ = json.Marshal(f)
+	if !strings.Contains(string(b), `"has_token":false`) {
+		t.Errorf("JSON %s: want has_token false", b)
+	}
+}
+
+func TestRegistryCreateUpdate(t *testing.T) {
+	ctx := context.Background()
+	b := testenv.Bus(t)
+	kv := b.KV(bus.BucketFeeds)
+	r := feeds.NewRegistry(kv)
+
+	f := valid()
+	f.Kind, f.Format, f.Token = feeds.KindSciCat, "", secret
+	created, err := r.Create(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Create(ctx, f); !errors.Is(err, feeds.ErrExists) {
+		t.Fatalf("second Create: %v", err)
+	}
+	got, err := r.Get(ctx, f.ID)
+	if err != nil || got.Token.Reveal() != secret {
+		t.Fatalf("token not stored: %+v %v", got, err)
+	}
+	updated, err := r.Update(ctx, f.ID, func(f *feeds.Feed) error {
+		f.Every = feeds.Duration(time.Hour)
+		f.Source = &feeds.SourceInfo{APIVersion: feeds.SciCatV4}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !updated.Created.Equal(created.Created) || updated.Token.Reveal() != secret || updated.Source.APIVersion != "v4" {
+		t.Fatalf("Update = %+v", updated)
+	}
+	tests := []struct {
+		name   string
+		change func(*feeds.Feed) error
+		want   error
+	}{
+		{"invalid result", func(f *feeds.Feed) error { f.Kind = "ftp"; return nil }, feeds.ErrInvalid},
+		{"id changed", func(f *feeds.Feed) error { f.ID = "other"; return nil }, feeds.ErrInvalid},
+		{"change refused", func(*feeds.Feed) error { return context.Canceled }, context.Canceled},
+		{"stored in between", func(f *feeds.Feed) error {
+			_, err := r.Put(ctx, *f)
+			return err
+		}, feeds.ErrConflict},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := r.Update(ctx, f.ID, tt.change); !errors.Is(err, tt.want) {
+				t.Fatalf("Update = %v, want %v", err, tt.want)
+			}
+		})
+	}
+	if _, err := r.Update(ctx, "nope", func(*feeds.Feed) error { return nil }); !errors.Is(err, feeds.ErrNotFound) {
+		t.Fatalf("Update of an unknown feed: %v", err)
+	}
+
+	// A feed stored before tokens existed still reads.
+	if _, err := kv.Put(ctx, "old", []byte(`{"id":"old","facility":"ILL","kind":"oai-pmh","url":"https://x.org/oai","format":"oai_dc","every":"1h0m0s","enabled":true}`)); err != nil {
+		t.Fatal(err)
+	}
+	old, err := r.Get(ctx, "old")
+	if err != nil || old.Token != "" || old.Format != "oai_dc" || time.Duration(old.Every) != time.Hour {
+		t.Fatalf("old feed = %+v, %v", old, err)
 	}
 }

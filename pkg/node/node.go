@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/panosc/fairway/pkg/analytics"
+	"github.com/panosc/fairway/pkg/api"
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/enricher"
 	"github.com/panosc/fairway/pkg/feeds"
@@ -26,6 +27,7 @@ import (
 	"github.com/panosc/fairway/pkg/normaliser"
 	"github.com/panosc/fairway/pkg/publisher"
 	"github.com/panosc/fairway/pkg/samplefeed"
+	"github.com/panosc/fairway/pkg/urlguard"
 )
 
 // Targets a process can run.
@@ -57,6 +59,15 @@ type Config struct {
 	HTTPAddr string
 	// BaseURL is the node's public URL. Default http://<HTTPAddr>.
 	BaseURL string
+	// TokensFile is the JSON file of the API's tokens (see api.TokensFile);
+	// empty means none.
+	TokensFile string
+	// OperatorToken is one more operator token of the API; Command reads
+	// it from FAIRWAY_OPERATOR_TOKEN (never from a flag: ps shows flags).
+	OperatorToken string
+	// AllowPrivateFeeds lets feeds point at loopback, private and
+	// link-local addresses (implied by Demo).
+	AllowPrivateFeeds bool
 	// ClickHouse is where analytics go (targets all and publisher).
 	ClickHouse analytics.Config
 	// NoAnalytics turns the analytics writer off.
@@ -200,19 +211,25 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			start("analytics", sink.Run)
 		}
 		if cfg.HTTPAddr != "" {
-			h := publisher.NewHandler(publisher.NewCatalogue(b.JetStream()), p.Options(), log.With("component", "http"))
+			feedAPI, err := newAPI(cfg, b, log.With("component", "api"))
+			if err != nil {
+				return err
+			}
+			mux := http.NewServeMux()
+			mux.Handle(api.Prefix, feedAPI)
+			mux.Handle("/", publisher.NewHandler(publisher.NewCatalogue(b.JetStream()), p.Options(), log.With("component", "http")))
 			ln, err := net.Listen("tcp", cfg.HTTPAddr)
 			if err != nil {
 				return fmt.Errorf("node: http: %w", err)
 			}
-			srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+			srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 			go func() {
 				if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 					errs <- fmt.Errorf("http: %w", err)
 					cancel()
 				}
 			}()
-			log.Info("serving", "catalogue", cfg.BaseURL+"/catalogue")
+			log.Info("serving", "catalogue", cfg.BaseURL+"/catalogue", "feeds", cfg.BaseURL+api.Prefix+"feeds")
 		}
 	}
 	if cfg.Ready != nil {
@@ -234,6 +251,48 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	log.Info("node stopped", "target", cfg.Target)
 	return errors.Join(all...)
+}
+
+// newAPI returns the feed registry's HTTP API: its tokens come from the
+// tokens file and FAIRWAY_OPERATOR_TOKEN, else (target all) from the data
+// directory, where one is generated the first time; the demo on loopback
+// runs open.
+func newAPI(cfg Config, b *bus.Bus, log *slog.Logger) (*api.Server, error) {
+	tokens, err := api.LoadTokensFile(cfg.TokensFile)
+	if err != nil {
+		return nil, err
+	}
+	ac := api.AccessConfig{Tokens: tokens, OperatorToken: cfg.OperatorToken, OpenOnLoopback: cfg.Demo, Listen: cfg.HTTPAddr}
+	if cfg.Target == TargetAll {
+		ac.DataDir = cfg.DataDir
+	}
+	access, err := api.SetupAccess(ac, log)
+	if err != nil {
+		return nil, err
+	}
+	policy, err := feedPolicy(cfg, tokens)
+	if err != nil {
+		return nil, err
+	}
+	if policy.AllowPrivate {
+		log.Info("feeds may point at loopback, private and link-local addresses")
+	}
+	checker, err := feeds.NewChecker(feeds.CheckerConfig{Policy: policy, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return api.New(api.Config{Access: access, Checker: checker}, b, log)
+}
+
+// feedPolicy is the address policy of feed URLs: private addresses are
+// refused unless --allow-private-feeds, the demo or the tokens file allow
+// them.
+func feedPolicy(cfg Config, tokens api.TokensFile) (urlguard.Policy, error) {
+	nets, err := tokens.Networks()
+	if err != nil {
+		return urlguard.Policy{}, err
+	}
+	return urlguard.Policy{AllowPrivate: cfg.AllowPrivateFeeds || cfg.Demo || tokens.AllowPrivateFeeds, Allow: nets}, nil
 }
 
 // DemoCorpus is the corpus the demo facility serves: records of several

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/spf13/pflag"
+
+	"github.com/panosc/fairway/pkg/api"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -38,11 +40,11 @@ func TestFlagsPerTarget(t *testing.T) {
 		target       string
 		want, absent []string
 	}{
-		{TargetAll, []string{"nats", "data", "http", "clickhouse", "panet", "demo", "concurrency"}, nil},
-		{TargetHarvester, []string{"nats", "demo", "poll"}, []string{"http", "panet", "concurrency"}},
-		{TargetNormaliser, []string{"nats", "concurrency"}, []string{"http", "panet", "demo"}},
-		{TargetEnricher, []string{"nats", "panet"}, []string{"http", "demo"}},
-		{TargetPublisher, []string{"nats", "http", "clickhouse", "base-url"}, []string{"panet", "demo"}},
+		{TargetAll, []string{"nats", "data", "http", "clickhouse", "panet", "demo", "concurrency", "tokens", "allow-private-feeds"}, []string{"operator-token"}},
+		{TargetHarvester, []string{"nats", "demo", "poll"}, []string{"http", "panet", "concurrency", "tokens"}},
+		{TargetNormaliser, []string{"nats", "concurrency"}, []string{"http", "panet", "demo", "tokens"}},
+		{TargetEnricher, []string{"nats", "panet"}, []string{"http", "demo", "tokens"}},
+		{TargetPublisher, []string{"nats", "http", "clickhouse", "base-url", "tokens", "allow-private-feeds"}, []string{"panet", "demo", "operator-token"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.target, func(t *testing.T) {
@@ -86,5 +88,31 @@ func TestLogConfig(t *testing.T) {
 		if _, err := c.Logger(); err == nil {
 			t.Errorf("%v: want an error", c)
 		}
+	}
+}
+
+func TestFeedPolicy(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     Config
+		tokens  api.TokensFile
+		private bool
+		allow   int
+		err     bool
+	}{
+		{"default refuses private feeds", Config{}, api.TokensFile{}, false, 0, false},
+		{"flag", Config{AllowPrivateFeeds: true}, api.TokensFile{}, true, 0, false},
+		{"demo", Config{Demo: true}, api.TokensFile{}, true, 0, false},
+		{"tokens file", Config{}, api.TokensFile{AllowPrivateFeeds: true}, true, 0, false},
+		{"allowed networks", Config{}, api.TokensFile{AllowNetworks: []string{"10.1.0.0/16", "fd00::/8"}}, false, 2, false},
+		{"bad network", Config{}, api.TokensFile{AllowNetworks: []string{"10.1.0.0"}}, false, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := feedPolicy(tt.cfg, tt.tokens)
+			if tt.err != (err != nil) || p.AllowPrivate != tt.private || len(p.Allow) != tt.allow {
+				t.Fatalf("feedPolicy = %+v, %v", p, err)
+			}
+		})
 	}
 }

@@ -21,6 +21,7 @@ func main() {
 	root.AddCommand(
 		node.Command("up", node.TargetAll, "Run the whole pipeline in one process until interrupted"),
 		node.FeedsCommand(),
+		node.HarvestCommand(),
 	)
 	if err := root.ExecuteContext(context.Background()); err != nil {
 		os.Exit(1)

@@ -1,0 +1,561 @@
+// Package api is the node's HTTP API for the feed registry, under
+// /api/v1/feeds:
+//
+//	GET    /api/v1/feeds                 list feeds (?facility=NAME)
+//	POST   /api/v1/feeds                 register a feed (checked first)
+//	GET    /api/v1/feeds/{id}            one feed
+//	PATCH  /api/v1/feeds/{id}            change the fields given (re-checked when the source changes)
+//	DELETE /api/v1/feeds/{id}            remove a feed
+//	POST   /api/v1/feeds/{id}/check      check the source again and record what it says
+//	POST   /api/v1/feeds/{id}/harvest    harvest now ({"full":true} or {"from":"2024-01-01"})
+//	GET    /api/v1/feeds/{id}/runs       last harvest runs, newest first (?limit=N)
+//
+// Reads are open. Every write needs "Authorization: Bearer <token>": an
+// operator token manages every feed, a facility token the feeds of its own
+// facility only. Bodies and answers are JSON; an error is
+// {"error": "what is wrong"} with status 400 (unreadable request), 401 (no
+// valid token), 403 (token not allowed), 404, 409 (id taken, or concurrent
+// change) or 422 (invalid feed, or the check of its source failed). A
+// feed's token is accepted on input and never returned: answers say
+// "has_token".
+//
+// The package also holds the Client that the CLI uses.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/panosc/fairway/pkg/bus"
+	"github.com/panosc/fairway/pkg/feeds"
+	"github.com/panosc/fairway/pkg/harvester"
+)
+
+// Prefix is the path under which the API is served.
+const Prefix = "/api/v1/"
+
+// Config configures the API.
+type Config struct {
+	// Access decides who may write. Required.
+	Access *Access
+	// Checker checks a feed's source before it is registered. Required.
+	Checker feeds.Checker
+	// MaxBodyBytes bounds a request body. Default 1 MiB.
+	MaxBodyBytes int64
+	// MaxRuns bounds ?limit= of the runs endpoint. Default 100.
+	MaxRuns int
+	// KnownRuns is how many of a feed's last runs a harvest request
+	// returns, for a client to tell them from the run it started.
+	// Default 100.
+	KnownRuns int
+}
+
+// Validate reports whether the configuration is usable.
+func (c Config) Validate() error {
+	if c.Access == nil {
+		return errors.New("api: Access is required")
+	}
+	if c.Checker == nil {
+		return errors.New("api: Checker is required")
+	}
+	if c.MaxBodyBytes < 0 || c.MaxRuns < 0 || c.KnownRuns < 0 {
+		return errors.New("api: negative limit")
+	}
+	return nil
+}
+
+func (c *Config) setDefaults() {
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = 1 << 20
+	}
+	if c.MaxRuns == 0 {
+		c.MaxRuns = 100
+	}
+	if c.KnownRuns == 0 {
+		c.KnownRuns = 100
+	}
+}
+
+// Server serves the API; it is an http.Handler for paths under Prefix.
+type Server struct {
+	cfg Config
+	bus *bus.Bus
+	reg *feeds.Registry
+	log *slog.Logger
+	mux *http.ServeMux
+	now func() time.Time
+}
+
+// New returns the API over the registry, harvest requests and runs of b.
+func New(cfg Config, b *bus.Bus, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.setDefaults()
+	s := &Server{cfg: cfg, bus: b, reg: feeds.NewRegistry(b.KV(bus.BucketFeeds)), log: log, mux: http.NewServeMux(), now: time.Now}
+	s.mux.HandleFunc("GET /api/v1/feeds", s.list)
+	s.mux.HandleFunc("POST /api/v1/feeds", s.write(s.create))
+	s.mux.HandleFunc("GET /api/v1/feeds/{id}", s.get)
+	s.mux.HandleFunc("PATCH /api/v1/feeds/{id}", s.write(s.update))
+	s.mux.HandleFunc("DELETE /api/v1/feeds/{id}", s.write(s.remove))
+	s.mux.HandleFunc("POST /api/v1/feeds/{id}/check", s.write(s.check))
+	s.mux.HandleFunc("POST /api/v1/feeds/{id}/harvest", s.write(s.harvest))
+	s.mux.HandleFunc("GET /api/v1/feeds/{id}/runs", s.runs)
+	s.mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, fmt.Errorf("%w: %s %s", errNoRoute, r.Method, r.URL.Path))
+	})
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+var (
+	errBadRequest = errors.New("bad request")
+	errNoRoute    = errors.New("no such endpoint")
+)
+
+// FeedInput is the body of a registration (POST) or a change (PATCH):
+// fields left out (or null) are not changed; on registration they take
+// their defaults (kind oai-pmh, every 6h, enabled, facility: the facility
+// of a facility token).
+type FeedInput struct {
+	ID        *string         `json:"id,omitempty"`
+	Facility  *string         `json:"facility,omitempty"`
+	Kind      *string         `json:"kind,omitempty"`
+	URL       *string         `json:"url,omitempty"`
+	Format    *string         `json:"format,omitempty"`
+	Set       *string         `json:"set,omitempty"`
+	Every     *feeds.Duration `json:"every,omitempty"`
+	RateLimit *feeds.Duration `json:"rate_limit,omitempty"`
+	// Token is the credential for the source (SciCat); "" removes it. It is
+	// stored and never returned.
+	Token   *string `json:"token,omitempty"`
+	Enabled *bool   `json:"enabled,omitempty"`
+}
+
+// apply sets the fields of in on f and reports whether one of them changes
+// what the source is (so that it must be checked again).
+func (in FeedInput) apply(f *feeds.Feed) (sourceChanged bool) {
+	set := func(dst *string, v *string, source bool) {
+		if v != nil && *dst != *v {
+			*dst = *v
+			sourceChanged = sourceChanged || source
+		}
+	}
+	set(&f.Facility, in.Facility, false)
+	set(&f.Kind, in.Kind, true)
+	set(&f.URL, in.URL, true)
+	set(&f.Format, in.Format, true)
+	set(&f.Set, in.Set, true)
+	if in.Every != nil {
+		f.Every = *in.Every
+	}
+	if in.RateLimit != nil {
+		f.RateLimit = *in.RateLimit
+	}
+	if in.Enabled != nil {
+		f.Enabled = *in.Enabled
+	}
+	if in.Token != nil && f.Token.Reveal() != *in.Token {
+		f.Token = feeds.Secret(*in.Token)
+		sourceChanged = true
+	}
+	return sourceChanged
+}
+
+// Feed is a feed as the API shows it: every field but the token, and
+// whether it has one.
+type Feed struct {
+	ID        string            `json:"id"`
+	Facility  string            `json:"facility"`
+	Kind      string            `json:"kind"`
+	URL       string            `json:"url"`
+	Format    string            `json:"format,omitempty"`
+	Set       string            `json:"set,omitempty"`
+	Every     feeds.Duration    `json:"every"`
+	RateLimit feeds.Duration    `json:"rate_limit,omitempty"`
+	HasToken  bool              `json:"has_token"`
+	Enabled   bool              `json:"enabled"`
+	Source    *feeds.SourceInfo `json:"source,omitempty"`
+	Created   time.Time         `json:"created"`
+	Updated   time.Time         `json:"updated"`
+}
+
+// View returns what the API shows of f.
+func View(f feeds.Feed) Feed {
+	return Feed{
+		ID: f.ID, Facility: f.Facility, Kind: f.Kind, URL: f.URL, Format: f.Format, Set: f.Set,
+		Every: f.Every, RateLimit: f.RateLimit, HasToken: f.Token != "", Enabled: f.Enabled,
+		Source: f.Source, Created: f.Created, Updated: f.Updated,
+	}
+}
+
+// write wraps a handler that changes something: it authenticates the
+// request first.
+func (s *Server) write(h func(http.ResponseWriter, *http.Request, Principal) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.cfg.Access.Authenticate(r.Header.Get("Authorization"))
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="fairway"`)
+			s.fail(w, r, err)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		if err := h(w, r, p); err != nil {
+			s.fail(w, r, err)
+		}
+	}
+}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request) {
+	all, err := s.reg.List(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	facility := r.URL.Query().Get("facility")
+	out := make([]Feed, 0, len(all))
+	for _, f := range all {
+		if facility == "" || f.Facility == facility {
+			out = append(out, View(f))
+		}
+	}
+	s.reply(w, http.StatusOK, out)
+}
+
+func (s *Server) get(w http.ResponseWriter, r *http.Request) {
+	f, err := s.reg.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.reply(w, http.StatusOK, View(f))
+}
+
+func (s *Server) create(w http.ResponseWriter, r *http.Request, p Principal) error {
+	var in FeedInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.ID == nil || *in.ID == "" {
+		return fmt.Errorf("%w: id is required", feeds.ErrInvalid)
+	}
+	f := feeds.Feed{ID: *in.ID, Kind: feeds.KindOAIPMH, Every: feeds.Duration(feeds.DefaultEvery), Enabled: true}
+	if !p.Operator {
+		f.Facility = p.Facility
+	}
+	in.apply(&f)
+	if !p.CanManage(f.Facility) {
+		return fmt.Errorf("%w: %s cannot register a feed of facility %q", ErrForbidden, p, f.Facility)
+	}
+	if err := f.Validate(); err != nil {
+		return err
+	}
+	if _, err := s.reg.Get(r.Context(), f.ID); err == nil {
+		return fmt.Errorf("%w: %s", feeds.ErrExists, f.ID)
+	} else if !errors.Is(err, feeds.ErrNotFound) {
+		return err
+	}
+	info, err := s.cfg.Checker.Check(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	f.Source = &info
+	saved, err := s.reg.Create(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	s.log.Info("feed registered", "feed", saved.ID, "facility", saved.Facility, "kind", saved.Kind, "url", saved.URL, "by", p.String())
+	s.reply(w, http.StatusCreated, View(saved))
+	return nil
+}
+
+// manageable returns the feed with the request's id if p may manage it.
+func (s *Server) manageable(r *http.Request, p Principal) (feeds.Feed, error) {
+	f, err := s.reg.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return feeds.Feed{}, err
+	}
+	if !p.CanManage(f.Facility) {
+		return feeds.Feed{}, fmt.Errorf("%w: %s cannot manage feed %s of facility %q", ErrForbidden, p, f.ID, f.Facility)
+	}
+	return f, nil
+}
+
+func (s *Server) update(w http.ResponseWriter, r *http.Request, p Principal) error {
+	old, err := s.manageable(r, p)
+	if err != nil {
+		return err
+	}
+	var in FeedInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.ID != nil && *in.ID != old.ID {
+		return fmt.Errorf("%w: %s: the id of a feed cannot change", feeds.ErrInvalid, old.ID)
+	}
+	f := old
+	recheck := in.apply(&f)
+	if f.Facility != old.Facility && !p.CanManage(f.Facility) {
+		return fmt.Errorf("%w: %s cannot move feed %s to facility %q", ErrForbidden, p, f.ID, f.Facility)
+	}
+	if err := f.Validate(); err != nil {
+		return err
+	}
+	if recheck {
+		info, err := s.cfg.Checker.Check(r.Context(), f)
+		if err != nil {
+			return err
+		}
+		f.Source = &info
+	}
+	saved, err := s.reg.Update(r.Context(), f.ID, func(cur *feeds.Feed) error {
+		if !cur.Updated.Equal(old.Updated) {
+			return fmt.Errorf("%w: %s", feeds.ErrConflict, f.ID)
+		}
+		*cur = f
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.log.Info("feed updated", "feed", saved.ID, "facility", saved.Facility, "rechecked", recheck, "by", p.String())
+	s.reply(w, http.StatusOK, View(saved))
+	return nil
+}
+
+func (s *Server) remove(w http.ResponseWriter, r *http.Request, p Principal) error {
+	f, err := s.manageable(r, p)
+	if err != nil {
+		return err
+	}
+	if err := s.reg.Delete(r.Context(), f.ID); err != nil {
+		return err
+	}
+	s.log.Info("feed removed", "feed", f.ID, "facility", f.Facility, "by", p.String())
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) check(w http.ResponseWriter, r *http.Request, p Principal) error {
+	f, err := s.manageable(r, p)
+	if err != nil {
+		return err
+	}
+	info, err := s.cfg.Checker.Check(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	saved, err := s.reg.Update(r.Context(), f.ID, func(cur *feeds.Feed) error {
+		if cur.Kind != f.Kind || cur.URL != f.URL || cur.Format != f.Format || cur.Set != f.Set || cur.Token != f.Token {
+			return fmt.Errorf("%w: %s", feeds.ErrConflict, f.ID)
+		}
+		cur.Source = &info
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.reply(w, http.StatusOK, View(saved))
+	return nil
+}
+
+// HarvestRequest is the body of POST /api/v1/feeds/{id}/harvest (it may be
+// empty: an incremental harvest).
+type HarvestRequest struct {
+	// Full harvests the whole list.
+	Full bool `json:"full,omitempty"`
+	// From harvests the changes since this date: YYYY-MM-DD or
+	// YYYY-MM-DDThh:mm:ssZ (written at the source's granularity).
+	From string `json:"from,omitempty"`
+}
+
+// HarvestAccepted answers a harvest request (status 202).
+type HarvestAccepted struct {
+	FeedID      string    `json:"feed_id"`
+	RequestedAt time.Time `json:"requested_at"`
+	Full        bool      `json:"full,omitempty"`
+	From        string    `json:"from,omitempty"`
+	// PreviousRuns are the ids of the feed's last runs before the request:
+	// the run that serves the request is the first one not among them.
+	PreviousRuns []string `json:"previous_runs"`
+}
+
+func (s *Server) harvest(w http.ResponseWriter, r *http.Request, p Principal) error {
+	f, err := s.manageable(r, p)
+	if err != nil {
+		return err
+	}
+	var in HarvestRequest
+	if err := decodeOptional(r, &in); err != nil {
+		return err
+	}
+	from, err := normaliseFrom(in.From, f.Source)
+	if err != nil {
+		return err
+	}
+	prev, err := harvester.LastRuns(r.Context(), s.bus, f.ID, s.cfg.KnownRuns)
+	if err != nil {
+		return err
+	}
+	acc := HarvestAccepted{FeedID: f.ID, RequestedAt: s.now().UTC(), Full: in.Full, From: from, PreviousRuns: []string{}}
+	for _, run := range prev {
+		acc.PreviousRuns = append(acc.PreviousRuns, run.GetRunId())
+	}
+	if err := harvester.Request(r.Context(), s.bus, f.ID, harvester.RunRequest{Full: in.Full, From: from}); err != nil {
+		return err
+	}
+	s.log.Info("harvest requested", "feed", f.ID, "full", in.Full, "from", from, "by", p.String())
+	s.reply(w, http.StatusAccepted, acc)
+	return nil
+}
+
+// normaliseFrom checks a requested from date and writes it at the
+// source's granularity when it is known.
+func normaliseFrom(from string, src *feeds.SourceInfo) (string, error) {
+	if from == "" {
+		return "", nil
+	}
+	t, err := time.Parse("2006-01-02", from)
+	day := err == nil
+	if err != nil {
+		if t, err = time.Parse(time.RFC3339, from); err != nil {
+			return "", fmt.Errorf("%w: from %q: want YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ", feeds.ErrInvalid, from)
+		}
+	}
+	if day || src != nil && src.Granularity == "YYYY-MM-DD" {
+		return t.UTC().Format("2006-01-02"), nil
+	}
+	return t.UTC().Format("2006-01-02T15:04:05Z"), nil
+}
+
+func (s *Server) runs(w http.ResponseWriter, r *http.Request) {
+	f, err := s.reg.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	limit := 10
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			s.fail(w, r, fmt.Errorf("%w: limit %q: want a positive number", errBadRequest, v))
+			return
+		}
+		limit = min(n, s.cfg.MaxRuns)
+	}
+	runs, err := harvester.LastRuns(r.Context(), s.bus, f.ID, limit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]Run, 0, len(runs))
+	for _, run := range runs {
+		out = append(out, RunView(run))
+	}
+	s.addProgress(r.Context(), f.ID, out)
+	s.reply(w, http.StatusOK, out)
+}
+
+// addProgress fills the counts of a run under way from the harvester's
+// checkpoint, which it saves after every page (a run reports its counts
+// only when it ends).
+func (s *Server) addProgress(ctx context.Context, feedID string, runs []Run) {
+	e, err := s.bus.KV(bus.BucketCheckpoints).Get(ctx, feedID)
+	if err != nil {
+		if !errors.Is(err, jetstream.ErrKeyNotFound) {
+			s.log.Warn("reading harvest progress", "feed", feedID, "err", err)
+		}
+		return
+	}
+	var cp harvester.Checkpoint
+	if err := json.Unmarshal(e.Value(), &cp); err != nil || cp.Current == nil {
+		return
+	}
+	for i := range runs {
+		if runs[i].RunID == cp.Current.RunID && runs[i].Status == StatusRunning {
+			runs[i].Pages, runs[i].Records = cp.Current.Pages, cp.Current.Records
+			runs[i].Deleted, runs[i].Rejected = cp.Current.Deleted, cp.Current.Rejected
+		}
+	}
+}
+
+// decode reads a JSON body into v; unknown fields are an error (a typo
+// must not pass silently).
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: body: %w", errBadRequest, err)
+	}
+	if dec.More() {
+		return fmt.Errorf("%w: body: more than one JSON value", errBadRequest)
+	}
+	return nil
+}
+
+// decodeOptional is decode for a body that may be empty.
+func decodeOptional(r *http.Request, v any) error {
+	err := decode(r, v)
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	return err
+}
+
+// errorBody is the JSON of every error answer.
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status := http.StatusInternalServerError
+	msg := err.Error()
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.Is(err, ErrUnauthenticated):
+		status = http.StatusUnauthorized
+	case errors.Is(err, ErrForbidden):
+		status = http.StatusForbidden
+	case errors.Is(err, feeds.ErrNotFound), errors.Is(err, errNoRoute):
+		status = http.StatusNotFound
+	case errors.Is(err, feeds.ErrExists), errors.Is(err, feeds.ErrConflict):
+		status = http.StatusConflict
+	case errors.Is(err, feeds.ErrInvalid), errors.Is(err, feeds.ErrCheckFailed):
+		status = http.StatusUnprocessableEntity
+	case errors.As(err, &tooBig):
+		status, msg = http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", tooBig.Limit)
+	case errors.Is(err, errBadRequest):
+		status = http.StatusBadRequest
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		status = http.StatusServiceUnavailable
+	}
+	if status >= 500 {
+		s.log.Error("api", "method", r.Method, "path", r.URL.Path, "err", err)
+		msg = http.StatusText(status) + ": " + msg
+	} else if status == http.StatusUnauthorized || status == http.StatusForbidden {
+		s.log.Warn("api write refused", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "reason", msg)
+	}
+	s.reply(w, status, errorBody{Error: msg})
+}
+
+func (s *Server) reply(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		s.log.Debug("api: writing answer", "err", err)
+	}
+}

@@ -1,0 +1,181 @@
+package urlguard_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"testing"
+
+	"github.com/panosc/fairway/pkg/urlguard"
+)
+
+func TestCheckAddr(t *testing.T) {
+	tests := []struct {
+		addr    string
+		public  bool // allowed by the zero policy
+		comment string
+	}{
+		{"93.184.215.14", true, "public IPv4"},
+		{"2606:2800:21f:cb07:6820:80da:af6b:8b2c", true, "public IPv6"},
+		{"127.0.0.1", false, "loopback"},
+		{"127.8.9.10", false, "loopback /8"},
+		{"::1", false, "IPv6 loopback"},
+		{"::ffff:127.0.0.1", false, "IPv4-mapped loopback"},
+		{"10.1.2.3", false, "RFC 1918"},
+		{"172.16.0.1", false, "RFC 1918"},
+		{"172.31.255.255", false, "RFC 1918"},
+		{"172.32.0.1", true, "just outside 172.16/12"},
+		{"192.168.1.1", false, "RFC 1918"},
+		{"169.254.169.254", false, "link-local: cloud metadata"},
+		{"fe80::1", false, "IPv6 link-local"},
+		{"fe80::1%eth0", false, "IPv6 link-local with zone"},
+		{"fd00::1", false, "unique-local"},
+		{"100.64.0.1", false, "carrier-grade NAT"},
+		{"0.0.0.0", false, "unspecified"},
+		{"::", false, "IPv6 unspecified"},
+		{"224.0.0.1", false, "multicast"},
+		{"64:ff9b::a00:1", false, "NAT64 of 10.0.0.1"},
+		{"64:ff9b::5db8:d70e", true, "NAT64 of a public address"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.addr, func(t *testing.T) {
+			ip := netip.MustParseAddr(tt.addr)
+			err := urlguard.Policy{}.CheckAddr(ip)
+			if tt.public != (err == nil) {
+				t.Fatalf("%s (%s): CheckAddr = %v, want allowed=%v", tt.addr, tt.comment, err, tt.public)
+			}
+			if err != nil && !errors.Is(err, urlguard.ErrForbiddenAddress) {
+				t.Fatalf("error %v does not wrap ErrForbiddenAddress", err)
+			}
+			if err := (urlguard.Policy{AllowPrivate: true}).CheckAddr(ip); err != nil {
+				t.Fatalf("AllowPrivate: %v", err)
+			}
+		})
+	}
+	p := urlguard.Policy{Allow: []netip.Prefix{netip.MustParsePrefix("10.20.0.0/16")}}
+	if err := p.CheckAddr(netip.MustParseAddr("10.20.3.4")); err != nil {
+		t.Errorf("allowed network refused: %v", err)
+	}
+	if err := p.CheckAddr(netip.MustParseAddr("10.21.3.4")); !errors.Is(err, urlguard.ErrForbiddenAddress) {
+		t.Errorf("address outside the allowed network: %v", err)
+	}
+}
+
+func TestCheckURL(t *testing.T) {
+	tests := []struct {
+		url     string
+		private bool  // policy
+		want    error // nil: allowed
+	}{
+		{"https://93.184.215.14/oai", false, nil},
+		{"http://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]:8080/oai", false, nil},
+		{"http://127.0.0.1:8080/oai", false, urlguard.ErrForbiddenAddress},
+		{"http://127.0.0.1:8080/oai", true, nil},
+		{"http://localhost/oai", false, urlguard.ErrForbiddenAddress},
+		{"http://localhost/oai", true, nil},
+		{"http://[::1]/oai", false, urlguard.ErrForbiddenAddress},
+		{"http://169.254.169.254/latest/meta-data", false, urlguard.ErrForbiddenAddress},
+		{"http://10.0.0.5/oai", false, urlguard.ErrForbiddenAddress},
+		{"ftp://93.184.215.14/oai", true, urlguard.ErrUnsupportedURL},
+		{"file:///etc/passwd", true, urlguard.ErrUnsupportedURL},
+		{"/oai", true, urlguard.ErrUnsupportedURL},
+		{"http://user:pw@93.184.215.14/oai", true, urlguard.ErrUnsupportedURL},
+	}
+	for _, tt := range tests {
+		t.Run(tt.url, func(t *testing.T) {
+			err := urlguard.Policy{AllowPrivate: tt.private}.CheckURL(context.Background(), tt.url)
+			if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
+				t.Fatalf("CheckURL = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+// serve starts an HTTP server on addr (a loopback address) that answers
+// "ok" or redirects to redirect when it is not empty.
+func serve(t *testing.T, addr, redirect string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if redirect != "" {
+			http.Redirect(w, r, redirect, http.StatusFound)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	s.Listener.Close()
+	s.Listener = ln
+	s.Start()
+	t.Cleanup(s.Close)
+	return s.URL
+}
+
+func get(c *http.Client, u string) (string, error) {
+	resp, err := c.Get(u)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}
+
+// TestHTTPClient checks the guard at connect time and on redirects. The
+// policies allow 127.0.0.1 only, so that 127.0.0.2 stands for a forbidden
+// address that a loopback test can still reach.
+func TestHTTPClient(t *testing.T) {
+	only1 := urlguard.Policy{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
+	target := serve(t, "127.0.0.2:0", "")
+	redirecting := serve(t, "127.0.0.1:0", target+"/elsewhere")
+	plain := serve(t, "127.0.0.1:0", "")
+
+	tests := []struct {
+		name   string
+		policy urlguard.Policy
+		url    string
+		want   error
+	}{
+		{"allowed address", only1, plain, nil},
+		{"forbidden address, refused at connect time", only1, target, urlguard.ErrForbiddenAddress},
+		{"redirect to a forbidden address", only1, redirecting, urlguard.ErrForbiddenAddress},
+		{"zero policy refuses loopback", urlguard.Policy{}, plain, urlguard.ErrForbiddenAddress},
+		{"private allowed: redirect followed", urlguard.Policy{AllowPrivate: true}, redirecting, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body, err := get(tt.policy.HTTPClient(nil), tt.url)
+			if tt.want == nil {
+				if err != nil || body != "ok" {
+					t.Fatalf("GET %s = %q, %v", tt.url, body, err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("GET %s = %q, %v; want %v", tt.url, body, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestHTTPClientKeepsBase checks that the guarded client keeps base's
+// settings and its redirect rule, and does not change base.
+func TestHTTPClientKeepsBase(t *testing.T) {
+	target := serve(t, "127.0.0.1:0", "")
+	redirecting := serve(t, "127.0.0.1:0", target)
+	stop := errors.New("no redirects")
+	base := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return stop }}
+	c := urlguard.Policy{AllowPrivate: true}.HTTPClient(base)
+	if _, err := get(c, redirecting); !errors.Is(err, stop) {
+		t.Fatalf("base's CheckRedirect not applied: %v", err)
+	}
+	if base.Transport != nil {
+		t.Fatal("base client changed")
+	}
+}
