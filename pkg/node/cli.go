@@ -59,7 +59,7 @@ func (c *Config) BindFlags(fs *pflag.FlagSet, target string) {
 		fs.StringVar(&c.PaNET, "panet", envOr("FAIRWAY_PANET", ""), "path or URL of the PaNET OWL file (default: the official release; env FAIRWAY_PANET)")
 	}
 	if target == TargetAll || target == TargetHarvester {
-		fs.BoolVar(&c.Demo, "demo", false, "start the built-in sample facility and register it as feed \"demo\"")
+		fs.BoolVar(&c.Demo, "demo", false, "start the built-in sample facility and register its feeds (demo-<facility>)")
 		fs.IntVar(&c.DemoRecords, "demo-records", 500, "records in the demo corpus")
 		fs.IntVar(&c.DemoPageSize, "demo-page-size", 25, "page size of the demo feeds")
 		fs.DurationVar(&c.Harvester.PollInterval, "poll", 0, "how often the feed registry is checked (default 5s)")

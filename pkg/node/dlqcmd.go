@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"text/tabwriter"
 	"time"
 
@@ -43,7 +42,7 @@ func DeadLettersCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 				fmt.Fprintln(w, "SEQ\tSTAGE\tATTEMPTS\tTIME\tKEY\tREASON")
 				for _, d := range letters {
 					fmt.Fprintf(w, "%d\t%s\t%d\t%s\t%s\t%s\n", d.Seq, d.Stage, d.Attempts, d.Time.UTC().Format(time.RFC3339), d.Key, d.Reason)
@@ -65,13 +64,13 @@ func DeadLettersCommand() *cobra.Command {
 				sent, skipped := 0, 0
 				for _, d := range letters {
 					if err := b.Redrive(cmd.Context(), d); err != nil {
-						fmt.Fprintf(os.Stderr, "dead letter %d: %v\n", d.Seq, err)
+						fmt.Fprintf(cmd.ErrOrStderr(), "dead letter %d: %v\n", d.Seq, err)
 						skipped++
 						continue
 					}
 					sent++
 				}
-				fmt.Printf("redriven: %d, left: %d\n", sent, skipped)
+				fmt.Fprintf(cmd.OutOrStdout(), "redriven: %d, left: %d\n", sent, skipped)
 				return nil
 			})
 		},

@@ -22,6 +22,7 @@ func main() {
 		node.Command("up", node.TargetAll, "Run the whole pipeline in one process until interrupted"),
 		node.FeedsCommand(),
 		node.HarvestCommand(),
+		node.DeadLettersCommand(),
 	)
 	if err := root.ExecuteContext(context.Background()); err != nil {
 		os.Exit(1)
