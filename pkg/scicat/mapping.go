@@ -1,13 +1,3 @@
-// Package scicat reads SciCat catalogue documents and maps published
-// datasets to the canonical dataset of the pipeline (fairwayv1.Dataset).
-//
-// ParseDataset accepts the shapes a SciCat dataset document comes in: the
-// REST API's (v3 and v4: "pid", ISO 8601 date strings, v4's list fields
-// principalInvestigators, instrumentIds, proposalIds and the included
-// instruments) and MongoDB extended JSON as in a SciCat seed or dump ("_id",
-// {"$date": …} dates). A legacy PublishedData document (doi as "_id"/"doi",
-// creator[], title, abstract, publicationYear, pidArray) is read too, so a
-// published DOI can be normalised from the same feed.
 package scicat
 
 import (

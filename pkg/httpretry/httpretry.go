@@ -1,0 +1,221 @@
+// Package httpretry retries HTTP requests with exponential backoff
+// (cenkalti/backoff/v4) and honours the server's Retry-After header.
+//
+// It is meant to be the single owner of retries around an HTTP client whose
+// own retries are off (resty retries 429 only when told to and caps
+// Retry-After at 2 s): an attempt function performs one request and marks
+// the failures worth retrying with Retryable, RetryAfter or StatusError;
+// Do runs it.
+package httpretry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+)
+
+// Defaults applied by Policy.WithDefaults to zero-valued fields.
+const (
+	DefaultMaxRetries      = 5
+	DefaultInitialInterval = time.Second
+	DefaultMaxInterval     = time.Minute
+	DefaultRetryAfterCap   = 5 * time.Minute
+)
+
+// ErrGaveUp is wrapped, together with the last attempt's error, when the
+// retries are exhausted.
+var ErrGaveUp = errors.New("httpretry: gave up")
+
+// Policy says how often and how long to retry. Zero values mean the
+// documented default.
+type Policy struct {
+	// MaxRetries is the number of retries after the first attempt.
+	// Default 5; negative disables retries.
+	MaxRetries int
+	// InitialInterval is the first backoff interval when the server gives
+	// no Retry-After. Default 1s.
+	InitialInterval time.Duration
+	// MaxInterval caps the exponential backoff interval. Default 1 min.
+	MaxInterval time.Duration
+	// RetryAfterCap caps the wait a Retry-After header may impose.
+	// Default 5 min.
+	RetryAfterCap time.Duration
+}
+
+// WithDefaults returns a copy of p with the defaults filled in.
+func (p Policy) WithDefaults() Policy {
+	if p.MaxRetries == 0 {
+		p.MaxRetries = DefaultMaxRetries
+	}
+	if p.InitialInterval == 0 {
+		p.InitialInterval = DefaultInitialInterval
+	}
+	if p.MaxInterval == 0 {
+		p.MaxInterval = DefaultMaxInterval
+	}
+	if p.RetryAfterCap == 0 {
+		p.RetryAfterCap = DefaultRetryAfterCap
+	}
+	return p
+}
+
+// Validate reports a negative duration.
+func (p Policy) Validate() error {
+	for name, d := range map[string]time.Duration{
+		"InitialInterval": p.InitialInterval, "MaxInterval": p.MaxInterval, "RetryAfterCap": p.RetryAfterCap,
+	} {
+		if d < 0 {
+			return fmt.Errorf("httpretry: %s must not be negative", name)
+		}
+	}
+	return nil
+}
+
+// RetryableError marks a failed attempt that may be retried, after the
+// server's Retry-After delay when it gave one.
+type RetryableError struct {
+	// Err is the attempt's error.
+	Err error
+	// After is the server's Retry-After delay, meaningful when HasAfter.
+	After    time.Duration
+	HasAfter bool
+}
+
+// Error implements error.
+func (e *RetryableError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the attempt's error.
+func (e *RetryableError) Unwrap() error { return e.Err }
+
+// Retryable marks err as worth retrying after the next backoff interval.
+func Retryable(err error) error { return &RetryableError{Err: err} }
+
+// RetryAfter marks err as worth retrying after d (the server's Retry-After).
+func RetryAfter(err error, d time.Duration) error {
+	return &RetryableError{Err: err, After: d, HasAfter: true}
+}
+
+// RetryableStatus reports whether an HTTP status is worth retrying: 408,
+// 429 and every 5xx.
+func RetryableStatus(code int) bool {
+	return code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500
+}
+
+// StatusError returns err marked retryable when status is (see
+// RetryableStatus), with the Retry-After of header h capped at limit; else
+// err unchanged.
+func StatusError(err error, status int, h http.Header, limit time.Duration) error {
+	if !RetryableStatus(status) {
+		return err
+	}
+	if d, ok := ParseRetryAfter(h.Get("Retry-After"), time.Now(), limit); ok {
+		return RetryAfter(err, d)
+	}
+	return Retryable(err)
+}
+
+// ParseRetryAfter parses a Retry-After header value (a delay in seconds or
+// an HTTP date), capped at limit (limit <= 0: no cap). ok is false when the
+// value is absent or invalid.
+func ParseRetryAfter(v string, now time.Time, limit time.Duration) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	var d time.Duration
+	if secs, err := strconv.ParseUint(v, 10, 64); err == nil {
+		if limit > 0 && secs > uint64(limit/time.Second) {
+			return limit, true
+		}
+		d = time.Duration(secs) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = max(t.Sub(now), 0)
+	} else {
+		return 0, false
+	}
+	if limit > 0 && d > limit {
+		d = limit
+	}
+	return d, true
+}
+
+// NotifyFunc is told about a failed attempt (counted from 1) before the
+// wait that precedes the next one.
+type NotifyFunc func(err error, attempt int, wait time.Duration)
+
+// Do calls attempt until it succeeds, fails with an error that is not a
+// *RetryableError, the retries of p are exhausted, or ctx ends. Before each
+// retry it waits for the server's Retry-After when the failed attempt
+// carried one, else for the next exponential backoff interval; notify, when
+// not nil, is called before each wait.
+//
+// It returns nil, the permanent error as attempt returned it, an error
+// wrapping ErrGaveUp and the last attempt's error, or one wrapping ctx.Err().
+func Do(ctx context.Context, p Policy, attempt func(ctx context.Context) error, notify NotifyFunc) error {
+	p = p.WithDefaults()
+	exp := backoff.NewExponentialBackOff()
+	exp.InitialInterval = p.InitialInterval
+	exp.MaxInterval = p.MaxInterval
+	exp.MaxElapsedTime = 0
+	ra := &retryAfterBackOff{BackOff: exp}
+	b := backoff.WithContext(backoff.WithMaxRetries(ra, uint64(max(p.MaxRetries, 0))), ctx)
+
+	attempts := 0
+	op := func() error {
+		attempts++
+		err := attempt(ctx)
+		if err == nil {
+			return nil
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			return backoff.Permanent(cerr)
+		}
+		var re *RetryableError
+		if errors.As(err, &re) {
+			ra.next, ra.hasNext = re.After, re.HasAfter
+			return err
+		}
+		return backoff.Permanent(err)
+	}
+	var n backoff.Notify
+	if notify != nil {
+		n = func(err error, wait time.Duration) { notify(err, attempts, wait) }
+	}
+	err := backoff.RetryNotify(op, b, n)
+	if err == nil {
+		return nil
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("httpretry: %w", cerr)
+	}
+	var re *RetryableError
+	if errors.As(err, &re) {
+		return fmt.Errorf("%w after %d attempts: %w", ErrGaveUp, attempts, re.Err)
+	}
+	return err
+}
+
+// retryAfterBackOff returns the server's Retry-After delay, when the last
+// attempt carried one, instead of the next exponential interval.
+type retryAfterBackOff struct {
+	backoff.BackOff
+	next    time.Duration
+	hasNext bool
+}
+
+func (b *retryAfterBackOff) NextBackOff() time.Duration {
+	d := b.BackOff.NextBackOff()
+	if d == backoff.Stop {
+		return d
+	}
+	if b.hasNext {
+		d, b.hasNext = b.next, false
+	}
+	return d
+}

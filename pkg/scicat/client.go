@@ -1,0 +1,792 @@
+package scicat
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"github.com/go-resty/resty/v2"
+
+	"github.com/panosc/fairway/pkg/httpretry"
+)
+
+// MetadataFormat is the metadata format of a SciCat document in a raw
+// record: the normaliser reads it with ParseDataset.
+const MetadataFormat = "scicat"
+
+// API versions of the SciCat backend.
+const (
+	APIv3 = "v3"
+	APIv4 = "v4"
+)
+
+// Defaults applied by NewClient to zero-valued Config fields.
+const (
+	DefaultPageSize     = 100
+	DefaultPageTimeout  = 60 * time.Second
+	DefaultMaxRetries   = httpretry.DefaultMaxRetries
+	DefaultMaxPageBytes = 64 << 20
+	DefaultUserAgent    = "fairway-scicat/1.0 (+https://github.com/panosc/fairway)"
+)
+
+var (
+	// ErrInvalidConfig wraps every error of Config.Validate.
+	ErrInvalidConfig = errors.New("scicat: invalid config")
+	// ErrHTTPStatus matches every *HTTPError.
+	ErrHTTPStatus = errors.New("scicat: unexpected HTTP status")
+	// ErrUnauthorized matches an *HTTPError with status 401 or 403: the
+	// token is missing, wrong or expired. It is not retried.
+	ErrUnauthorized = errors.New("scicat: unauthorized")
+	// ErrMalformedResponse is wrapped when a response is not a JSON array.
+	ErrMalformedResponse = errors.New("scicat: malformed response")
+	// ErrPageTooLarge is wrapped when a response exceeds Config.MaxPageBytes.
+	ErrPageTooLarge = errors.New("scicat: page too large")
+	// ErrPagingIgnored is wrapped when the server returns more documents
+	// than a page may hold, or the same page again: it does not understand
+	// the paging filter, and the list would never end.
+	ErrPagingIgnored = errors.New("scicat: server ignores paging")
+	// ErrNoAPI is wrapped when neither the v4 nor the v3 API answers.
+	ErrNoAPI = errors.New("scicat: no SciCat API found")
+	// ErrNoIdentifier is wrapped by DocumentID for a document without one.
+	ErrNoIdentifier = errors.New("scicat: document has no identifier")
+)
+
+// HTTPError is an HTTP response whose status is not a success.
+type HTTPError struct {
+	// StatusCode is the HTTP status code.
+	StatusCode int
+	// URL is the requested URL.
+	URL string
+	// Body is the start of the response body (up to 256 bytes), which
+	// usually says what the server disliked.
+	Body string
+}
+
+// Error implements error.
+func (e *HTTPError) Error() string {
+	msg := fmt.Sprintf("scicat: HTTP %d from %s", e.StatusCode, e.URL)
+	if e.Body != "" {
+		msg += ": " + e.Body
+	}
+	return msg
+}
+
+// Is makes errors.Is(err, ErrHTTPStatus) true for every *HTTPError, and
+// errors.Is(err, ErrUnauthorized) for statuses 401 and 403.
+func (e *HTTPError) Is(target error) bool {
+	switch target {
+	case ErrHTTPStatus:
+		return true
+	case ErrUnauthorized:
+		return e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden
+	}
+	return false
+}
+
+// Collection is a list of documents the client reads.
+type Collection string
+
+// Collections of published documents.
+const (
+	// Datasets are the published datasets (isPublished true).
+	Datasets Collection = "datasets"
+	// PublishedData are the published data: DOIs minted for groups of
+	// datasets, with status registered, public or amended.
+	PublishedData Collection = "publisheddata"
+)
+
+// ParseCollection reads a collection name as a feed may spell it: "",
+// "scicat", "dataset" or "datasets" for Datasets; "publisheddata",
+// "published_data" or "published-data" for PublishedData (any case).
+func ParseCollection(s string) (Collection, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", MetadataFormat, "dataset", "datasets":
+		return Datasets, nil
+	case "publisheddata", "published_data", "published-data":
+		return PublishedData, nil
+	}
+	return "", fmt.Errorf("scicat: unknown collection %q: want datasets or publisheddata", s)
+}
+
+// Config configures a Client. Zero values mean the documented default.
+type Config struct {
+	// BaseURL is the root of the SciCat backend (http or https), e.g.
+	// https://scicat.example.org. A trailing /api, /api/v3 or /api/v4 is
+	// accepted; the version then fixes APIVersion when it is empty.
+	// Required; it must not hold credentials (use Token).
+	BaseURL string
+	// Token is sent as "Authorization: Bearer <Token>"; empty means
+	// anonymous access, which lists what the catalogue publishes to
+	// everyone. It is never logged.
+	Token string
+	// APIVersion is "v3" or "v4"; empty means detect: v4 if it answers,
+	// else v3 (see Client.Version).
+	APIVersion string
+	// PageSize is the number of documents asked for per request.
+	// Default 100.
+	PageSize int
+	// PageTimeout bounds one HTTP attempt, body included. Default 60s.
+	PageTimeout time.Duration
+	// MaxRetries is the number of retries after a failed attempt
+	// (connection errors, HTTP 408, 429 and 5xx). Default 5; negative
+	// disables retries.
+	MaxRetries int
+	// MaxPageBytes bounds the size of one response. Default 64 MiB.
+	MaxPageBytes int64
+	// UserAgent is sent with every request. Default DefaultUserAgent.
+	UserAgent string
+	// RateLimit is the minimum interval between the starts of two requests
+	// (retries included). Default 0: no limit.
+	RateLimit time.Duration
+	// RetryInitialInterval is the first backoff interval when the server
+	// gives no Retry-After. Default 1s.
+	RetryInitialInterval time.Duration
+	// RetryMaxInterval caps the exponential backoff interval. Default 1 min.
+	RetryMaxInterval time.Duration
+	// RetryAfterCap caps the wait a Retry-After header may impose.
+	// Default 5 min.
+	RetryAfterCap time.Duration
+}
+
+// WithDefaults returns a copy of c with the defaults filled in.
+func (c Config) WithDefaults() Config {
+	c.APIVersion = strings.ToLower(strings.TrimSpace(c.APIVersion))
+	if c.PageSize == 0 {
+		c.PageSize = DefaultPageSize
+	}
+	if c.PageTimeout == 0 {
+		c.PageTimeout = DefaultPageTimeout
+	}
+	if c.MaxRetries == 0 {
+		c.MaxRetries = DefaultMaxRetries
+	}
+	if c.MaxPageBytes == 0 {
+		c.MaxPageBytes = DefaultMaxPageBytes
+	}
+	if c.UserAgent == "" {
+		c.UserAgent = DefaultUserAgent
+	}
+	p := c.retryPolicy().WithDefaults()
+	c.RetryInitialInterval, c.RetryMaxInterval, c.RetryAfterCap = p.InitialInterval, p.MaxInterval, p.RetryAfterCap
+	return c
+}
+
+func (c Config) retryPolicy() httpretry.Policy {
+	return httpretry.Policy{
+		MaxRetries: c.MaxRetries, InitialInterval: c.RetryInitialInterval,
+		MaxInterval: c.RetryMaxInterval, RetryAfterCap: c.RetryAfterCap,
+	}
+}
+
+// Validate reports the first invalid field of c (zero values are valid:
+// they mean the default). Errors wrap ErrInvalidConfig and never quote the
+// token.
+func (c Config) Validate() error {
+	if c.BaseURL == "" {
+		return fmt.Errorf("%w: BaseURL is required", ErrInvalidConfig)
+	}
+	u, err := url.Parse(c.BaseURL)
+	if err != nil {
+		return fmt.Errorf("%w: BaseURL: %w", ErrInvalidConfig, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%w: BaseURL %q is not an absolute http(s) URL", ErrInvalidConfig, c.BaseURL)
+	}
+	if u.User != nil {
+		return fmt.Errorf("%w: BaseURL must not hold credentials: use Token", ErrInvalidConfig)
+	}
+	if u.Fragment != "" {
+		return fmt.Errorf("%w: BaseURL %q has a fragment", ErrInvalidConfig, c.BaseURL)
+	}
+	_, hint := splitBase(u)
+	switch v := strings.ToLower(strings.TrimSpace(c.APIVersion)); {
+	case v != "" && v != APIv3 && v != APIv4:
+		return fmt.Errorf("%w: APIVersion %q: want v3, v4 or empty", ErrInvalidConfig, c.APIVersion)
+	case v != "" && hint != "" && v != hint:
+		return fmt.Errorf("%w: APIVersion %s contradicts BaseURL %q", ErrInvalidConfig, v, c.BaseURL)
+	}
+	if strings.IndexFunc(c.Token, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+		return fmt.Errorf("%w: Token contains blanks or control characters", ErrInvalidConfig)
+	}
+	if c.PageSize < 0 {
+		return fmt.Errorf("%w: PageSize must not be negative", ErrInvalidConfig)
+	}
+	if c.PageTimeout < 0 {
+		return fmt.Errorf("%w: PageTimeout must not be negative", ErrInvalidConfig)
+	}
+	if c.RateLimit < 0 {
+		return fmt.Errorf("%w: RateLimit must not be negative", ErrInvalidConfig)
+	}
+	if c.MaxPageBytes < 0 {
+		return fmt.Errorf("%w: MaxPageBytes must not be negative", ErrInvalidConfig)
+	}
+	if err := c.retryPolicy().Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	return nil
+}
+
+// LogValue implements slog.LogValuer: the configuration without its token.
+func (c Config) LogValue() slog.Value {
+	auth := "anonymous"
+	if c.Token != "" {
+		auth = "bearer token (redacted)"
+	}
+	return slog.GroupValue(
+		slog.String("base_url", c.BaseURL), slog.String("api_version", c.APIVersion),
+		slog.Int("page_size", c.PageSize), slog.String("auth", auth),
+	)
+}
+
+// String describes the configuration without its token, so that printing a
+// Config by mistake does not leak it.
+func (c Config) String() string { return c.LogValue().String() }
+
+// splitBase returns the backend root of a base URL (without a trailing
+// /api, /api/v3 or /api/v4) and the version its path names, if any.
+func splitBase(u *url.URL) (*url.URL, string) {
+	root := *u
+	p := strings.TrimRight(root.Path, "/")
+	version := ""
+	lower := strings.ToLower(p)
+	for _, v := range []string{APIv3, APIv4} {
+		if strings.HasSuffix(lower, "/api/"+v) {
+			p, version = p[:len(p)-len("/api/"+v)], v
+			break
+		}
+	}
+	if version == "" && strings.HasSuffix(lower, "/api") {
+		p = p[:len(p)-len("/api")]
+	}
+	root.Path, root.RawPath = p, ""
+	return &root, version
+}
+
+// Option customises a Client.
+type Option func(*clientOptions)
+
+type clientOptions struct {
+	logger     *slog.Logger
+	httpClient *http.Client
+}
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option {
+	return func(o *clientOptions) { o.logger = l }
+}
+
+// WithHTTPClient sets the underlying *http.Client, e.g. one whose dialer
+// refuses private addresses (its Timeout should be 0: Config.PageTimeout
+// applies).
+func WithHTTPClient(hc *http.Client) Option {
+	return func(o *clientOptions) { o.httpClient = hc }
+}
+
+// Client reads the published documents of one SciCat catalogue. It is safe
+// for concurrent use.
+type Client struct {
+	cfg   Config
+	root  *url.URL
+	token string
+	http  *resty.Client
+	log   *slog.Logger
+
+	mu       sync.Mutex
+	version  string    // detected or configured API version
+	nextSlot time.Time // earliest start of the next request (rate limit)
+}
+
+// NewClient returns a Client for cfg (defaults applied, then validated).
+func NewClient(cfg Config, opts ...Option) (*Client, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	u, _ := url.Parse(cfg.BaseURL)
+	root, hint := splitBase(u)
+	o := clientOptions{logger: slog.Default()}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	var rc *resty.Client
+	if o.httpClient != nil {
+		rc = resty.NewWithClient(o.httpClient)
+	} else {
+		rc = resty.New()
+	}
+	log := o.logger.With(slog.String("component", "scicat"), slog.String("base_url", root.String()))
+	// Retries are owned by httpretry (see fetch): resty must not retry, and
+	// must hand over the raw body, which attempt streams.
+	rc.SetRetryCount(0)
+	rc.SetDoNotParseResponse(true)
+	rc.SetLogger(restyLogger{log})
+	rc.SetHeader("User-Agent", cfg.UserAgent)
+	rc.SetHeader("Accept", "application/json")
+	c := &Client{cfg: cfg, root: root, token: cfg.Token, http: rc, log: log, version: cfg.APIVersion}
+	if c.version == "" {
+		c.version = hint
+	}
+	return c, nil
+}
+
+// Config returns the client's configuration, defaults applied.
+func (c *Client) Config() Config { return c.cfg }
+
+// Version returns the API version the client uses: the configured one (or
+// the one BaseURL names), else the one detected by asking for one published
+// dataset from the v4 API and then, when v4 does not answer with a JSON
+// array, from the v3 API. The detected version is kept. Errors wrap
+// ErrUnauthorized as soon as a server refuses the credentials, ErrNoAPI
+// (with both causes) when neither API answers.
+func (c *Client) Version(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	v := c.version
+	c.mu.Unlock()
+	if v != "" {
+		return v, nil
+	}
+	var errs []error
+	for _, try := range []string{APIv4, APIv3} {
+		_, _, err := c.fetch(ctx, try, Datasets, 0, 1)
+		if err == nil {
+			c.mu.Lock()
+			c.version = try
+			c.mu.Unlock()
+			c.log.InfoContext(ctx, "SciCat API detected", slog.String("api_version", try))
+			return try, nil
+		}
+		if errors.Is(err, ErrUnauthorized) || ctx.Err() != nil {
+			return "", err
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", try, err))
+	}
+	return "", fmt.Errorf("%w at %s: %w", ErrNoAPI, c.root, errors.Join(errs...))
+}
+
+// Page is one page of a list.
+type Page struct {
+	// Documents are the published documents of the page, each exactly as
+	// the server sent it, in the server's order.
+	Documents []json.RawMessage
+	// Offset is the skip of this page; Next the skip of the next one
+	// (Offset plus every document the server returned).
+	Offset, Next int
+	// Last is set on the last page (the server returned fewer documents
+	// than asked for).
+	Last bool
+	// Unpublished counts the documents the server returned that are not
+	// published (isPublished not true; a published data status other than
+	// registered, public or amended): they are left out of Documents.
+	Unpublished int
+	// RequestURL is the URL requested for the page (it holds no
+	// credentials).
+	RequestURL string
+}
+
+// ListRequest selects the documents of List.
+type ListRequest struct {
+	// Collection to list. Default Datasets.
+	Collection Collection
+	// Offset is the skip of the first page: 0 for a full list, or a Page's
+	// Next to resume an interrupted one.
+	Offset int
+}
+
+// PageFunc receives the documents of each page, each exactly as the server
+// sent it, with the URL requested for the page.
+type PageFunc func(ctx context.Context, page []json.RawMessage, requestURL string) error
+
+// ListPublishedDatasets lists every published dataset, page by page (see
+// List).
+func (c *Client) ListPublishedDatasets(ctx context.Context, fn PageFunc) error {
+	return c.listDocs(ctx, Datasets, fn)
+}
+
+// ListPublishedData lists every published data document (registered,
+// public or amended DOIs), page by page (see List).
+func (c *Client) ListPublishedData(ctx context.Context, fn PageFunc) error {
+	return c.listDocs(ctx, PublishedData, fn)
+}
+
+func (c *Client) listDocs(ctx context.Context, coll Collection, fn PageFunc) error {
+	if fn == nil {
+		return errors.New("scicat: nil PageFunc")
+	}
+	return c.List(ctx, ListRequest{Collection: coll}, func(ctx context.Context, p *Page) error {
+		return fn(ctx, p.Documents, p.RequestURL)
+	})
+}
+
+// List walks the published documents of a collection from req.Offset and
+// calls fn once per page, in order, until a page comes back shorter than
+// Config.PageSize (fn sees that last page too, even when it is empty).
+//
+// v3: GET {base}/api/v3/Datasets or /api/v3/PublishedData; v4: GET
+// {base}/api/v4/datasets/public (anonymous) or /api/v4/datasets (with a
+// token), or /api/v4/publisheddata; each with
+// filter={"where":{"isPublished":true},"limits":{"skip":N,"limit":M}}
+// (published data: no where; the server shows only published DOIs to the
+// public, and the client leaves out the others).
+//
+// It returns an error wrapping fn's error when fn fails (the walk stops),
+// ErrPagingIgnored, ErrMalformedResponse or ErrPageTooLarge (with the URL),
+// an *HTTPError (ErrUnauthorized for 401 and 403), the transport error
+// after the retries are exhausted (httpretry.ErrGaveUp), or ctx.Err().
+func (c *Client) List(ctx context.Context, req ListRequest, fn func(ctx context.Context, p *Page) error) error {
+	if fn == nil {
+		return errors.New("scicat: nil page function")
+	}
+	coll := req.Collection
+	if coll == "" {
+		coll = Datasets
+	}
+	if coll != Datasets && coll != PublishedData {
+		return fmt.Errorf("scicat: unknown collection %q", coll)
+	}
+	if req.Offset < 0 {
+		return fmt.Errorf("scicat: negative offset %d", req.Offset)
+	}
+	version, err := c.Version(ctx)
+	if err != nil {
+		return err
+	}
+	limit := c.cfg.PageSize
+	offset := req.Offset
+	var previousFirst json.RawMessage
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		docs, u, err := c.fetch(ctx, version, coll, offset, limit)
+		if err != nil {
+			return err
+		}
+		if len(docs) > limit {
+			return fmt.Errorf("%w: %d documents from %s, asked for %d", ErrPagingIgnored, len(docs), u, limit)
+		}
+		if len(docs) > 0 && previousFirst != nil && bytes.Equal(docs[0], previousFirst) {
+			return fmt.Errorf("%w: %s returned the previous page again", ErrPagingIgnored, u)
+		}
+		p := &Page{Offset: offset, Next: offset + len(docs), Last: len(docs) < limit, RequestURL: u}
+		for _, d := range docs {
+			if Published(coll, d) {
+				p.Documents = append(p.Documents, d)
+			} else {
+				p.Unpublished++
+			}
+		}
+		if p.Unpublished > 0 {
+			c.log.WarnContext(ctx, "SciCat returned documents that are not published; they are left out",
+				slog.String("url", u), slog.Int("unpublished", p.Unpublished))
+		}
+		if err := fn(ctx, p); err != nil {
+			return fmt.Errorf("scicat: page handler for %s: %w", u, err)
+		}
+		if p.Last {
+			return nil
+		}
+		previousFirst, offset = docs[0], p.Next
+	}
+}
+
+// endpoint returns the list URL of a collection for an API version.
+func (c *Client) endpoint(version string, coll Collection, skip, limit int) string {
+	var path, filter string
+	limits := fmt.Sprintf(`"limits":{"skip":%d,"limit":%d}`, skip, limit)
+	switch coll {
+	case PublishedData:
+		path = "/api/v3/PublishedData"
+		if version == APIv4 {
+			path = "/api/v4/publisheddata"
+		}
+		filter = "{" + limits + "}"
+	default:
+		path = "/api/v3/Datasets"
+		if version == APIv4 {
+			path = "/api/v4/datasets"
+			if c.token == "" {
+				path += "/public"
+			}
+		}
+		filter = `{"where":{"isPublished":true},` + limits + "}"
+	}
+	u := *c.root
+	u.Path += path
+	q := u.Query()
+	q.Set("filter", filter)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// fetch requests one page with retries and returns its documents with the
+// requested URL.
+func (c *Client) fetch(ctx context.Context, version string, coll Collection, skip, limit int) ([]json.RawMessage, string, error) {
+	u := c.endpoint(version, coll, skip, limit)
+	var docs []json.RawMessage
+	err := httpretry.Do(ctx, c.cfg.retryPolicy(), func(ctx context.Context) error {
+		var err error
+		docs, err = c.attempt(ctx, u)
+		return err
+	}, func(err error, attempt int, wait time.Duration) {
+		c.log.WarnContext(ctx, "SciCat request failed, retrying",
+			slog.String("url", u), slog.Int("attempt", attempt), slog.Duration("wait", wait), slog.Any("error", err))
+	})
+	if err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, u, fmt.Errorf("scicat: GET %s: %w", u, cerr)
+		}
+		if errors.Is(err, httpretry.ErrGaveUp) {
+			return nil, u, fmt.Errorf("scicat: GET %s: %w", u, err)
+		}
+		return nil, u, err
+	}
+	return docs, u, nil
+}
+
+// attempt performs one request and splits the JSON array it returns.
+func (c *Client) attempt(ctx context.Context, u string) ([]json.RawMessage, error) {
+	if err := c.waitRateLimit(ctx); err != nil {
+		return nil, err
+	}
+	actx, cancel := context.WithTimeout(ctx, c.cfg.PageTimeout)
+	defer cancel()
+	start := time.Now()
+	r := c.http.R().SetContext(actx)
+	if c.token != "" {
+		r.SetHeader("Authorization", "Bearer "+c.token)
+	}
+	resp, err := r.Get(u)
+	if err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, cerr
+		}
+		return nil, httpretry.Retryable(fmt.Errorf("scicat: GET %s: %w", u, err))
+	}
+	body := resp.RawBody()
+	defer func() {
+		// Drain a little so that the connection can be reused.
+		_, _ = io.CopyN(io.Discard, body, 4<<10)
+		_ = body.Close()
+	}()
+	if status := resp.StatusCode(); status < 200 || status >= 300 {
+		snippet, _ := io.ReadAll(io.LimitReader(body, 256))
+		herr := &HTTPError{StatusCode: status, URL: u, Body: c.redact(strings.TrimSpace(strings.ToValidUTF8(string(snippet), "?")))}
+		return nil, httpretry.StatusError(herr, status, resp.Header(), c.cfg.RetryAfterCap)
+	}
+	lr := &limitedReader{r: body, n: c.cfg.MaxPageBytes}
+	docs, err := splitArray(lr)
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case errors.Is(err, ErrPageTooLarge), errors.Is(err, ErrMalformedResponse):
+		return nil, fmt.Errorf("%w (GET %s)", err, u)
+	default: // the body could not be read: network trouble or page timeout
+		return nil, httpretry.Retryable(fmt.Errorf("scicat: GET %s: reading the body: %w", u, err))
+	}
+	c.log.DebugContext(ctx, "SciCat page", slog.String("url", u), slog.Int("documents", len(docs)),
+		slog.Duration("elapsed", time.Since(start)))
+	return docs, nil
+}
+
+// waitRateLimit reserves the next request slot and waits for it.
+func (c *Client) waitRateLimit(ctx context.Context) error {
+	if c.cfg.RateLimit <= 0 {
+		return nil
+	}
+	c.mu.Lock()
+	slot := c.nextSlot
+	if now := time.Now(); slot.Before(now) {
+		slot = now
+	}
+	c.nextSlot = slot.Add(c.cfg.RateLimit)
+	c.mu.Unlock()
+	wait := time.Until(slot)
+	if wait <= 0 {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// redact removes the token from a text that is about to become part of an
+// error message (a server that echoes the request's headers).
+func (c *Client) redact(s string) string {
+	if c.token != "" {
+		s = strings.ReplaceAll(s, c.token, "[redacted]")
+	}
+	return s
+}
+
+// splitArray reads a JSON array and returns its elements, each exactly as
+// in the input (no re-encoding).
+func splitArray(r io.Reader) ([]json.RawMessage, error) {
+	d := json.NewDecoder(r)
+	tok, err := d.Token()
+	if err != nil {
+		return nil, readError(err)
+	}
+	if delim, ok := tok.(json.Delim); !ok || delim != '[' {
+		return nil, fmt.Errorf("%w: want a JSON array, got %s", ErrMalformedResponse, describeToken(tok))
+	}
+	docs := []json.RawMessage{}
+	for d.More() {
+		var doc json.RawMessage
+		if err := d.Decode(&doc); err != nil {
+			return nil, readError(err)
+		}
+		docs = append(docs, doc)
+	}
+	if _, err := d.Token(); err != nil { // the closing ']'
+		return nil, readError(err)
+	}
+	if _, err := d.Token(); err != io.EOF {
+		if err == nil {
+			return nil, fmt.Errorf("%w: data after the JSON array", ErrMalformedResponse)
+		}
+		return nil, readError(err)
+	}
+	return docs, nil
+}
+
+// readError classifies an error of the JSON decoder: syntax errors and an
+// empty body make a malformed response; anything else (a read error, a
+// truncated body) is returned as is.
+func readError(err error) error {
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		return fmt.Errorf("%w: %w", ErrMalformedResponse, err)
+	}
+	if err == io.EOF {
+		return fmt.Errorf("%w: empty body", ErrMalformedResponse)
+	}
+	return err
+}
+
+func describeToken(tok json.Token) string {
+	switch t := tok.(type) {
+	case json.Delim:
+		if t == '{' {
+			return "an object"
+		}
+		return string(t)
+	case string:
+		return "a string"
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	}
+	return "a number"
+}
+
+// limitedReader fails with ErrPageTooLarge once more than n bytes were read
+// (n <= 0: no limit).
+type limitedReader struct {
+	r    io.Reader
+	n    int64
+	read int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return l.r.Read(p)
+	}
+	if l.read > l.n {
+		return 0, fmt.Errorf("%w: more than %d bytes", ErrPageTooLarge, l.n)
+	}
+	if rem := l.n + 1 - l.read; int64(len(p)) > rem {
+		p = p[:rem]
+	}
+	k, err := l.r.Read(p)
+	l.read += int64(k)
+	if l.read > l.n {
+		return k, fmt.Errorf("%w: more than %d bytes", ErrPageTooLarge, l.n)
+	}
+	return k, err
+}
+
+// stringField reads a JSON string; anything else (absent, null, a number)
+// reads as "".
+func stringField(raw json.RawMessage) string {
+	var s string
+	if len(raw) == 0 || json.Unmarshal(raw, &s) != nil {
+		return ""
+	}
+	return strings.TrimSpace(s)
+}
+
+// DocumentID returns the identifier of a document at the source: a
+// dataset's pid (else its _id), a published data document's doi (else its
+// _id). It reads only those fields, so a document whose other fields are
+// odd still has its identifier. Errors wrap ErrMalformedDataset (not a JSON
+// object) or ErrNoIdentifier.
+func DocumentID(coll Collection, doc []byte) (string, error) {
+	var ids struct {
+		PID json.RawMessage `json:"pid"`
+		ID  json.RawMessage `json:"_id"`
+		DOI json.RawMessage `json:"doi"`
+	}
+	if b := bytes.TrimSpace(doc); len(b) == 0 || b[0] != '{' {
+		return "", fmt.Errorf("%w: want a JSON object", ErrMalformedDataset)
+	}
+	if err := json.Unmarshal(doc, &ids); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrMalformedDataset, err)
+	}
+	first := ids.PID
+	if coll == PublishedData {
+		first = ids.DOI
+	}
+	if id := firstNonEmpty(stringField(first), stringField(ids.ID)); id != "" {
+		return id, nil
+	}
+	if coll == PublishedData {
+		return "", fmt.Errorf("%w: no doi or _id", ErrNoIdentifier)
+	}
+	return "", fmt.Errorf("%w: no pid or _id", ErrNoIdentifier)
+}
+
+// Published reports whether a document of the collection is published: a
+// dataset whose isPublished is true, a published data document whose
+// status is registered, public or amended. A document that is not a JSON
+// object is not.
+func Published(coll Collection, doc []byte) bool {
+	var st struct {
+		IsPublished *bool           `json:"isPublished"`
+		Status      json.RawMessage `json:"status"`
+	}
+	if b := bytes.TrimSpace(doc); len(b) == 0 || b[0] != '{' || json.Unmarshal(b, &st) != nil {
+		return false
+	}
+	if coll == PublishedData {
+		switch strings.ToLower(stringField(st.Status)) {
+		case "registered", "public", "amended":
+			return true
+		}
+		return false
+	}
+	return st.IsPublished != nil && *st.IsPublished
+}
+
+// restyLogger sends resty's own log lines to slog.
+type restyLogger struct{ l *slog.Logger }
+
+func (r restyLogger) Errorf(format string, v ...any) { r.l.Error(fmt.Sprintf(format, v...)) }
+func (r restyLogger) Warnf(format string, v ...any)  { r.l.Warn(fmt.Sprintf(format, v...)) }
+func (r restyLogger) Debugf(format string, v ...any) { r.l.Debug(fmt.Sprintf(format, v...)) }
