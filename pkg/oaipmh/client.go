@@ -266,7 +266,8 @@ func (c *Client) ListSets(ctx context.Context) ([]Set, error) {
 }
 
 // GetRecord issues the GetRecord verb with Config.MetadataPrefix. A record
-// larger than Config.MaxRecordBytes yields an error matching ErrRecordTooLarge.
+// larger than Config.MaxRecordBytes yields a *RecordTooLargeError (it matches
+// ErrRecordTooLarge).
 func (c *Client) GetRecord(ctx context.Context, identifier string) (*Record, error) {
 	page, u, err := c.fetch(ctx, url.Values{
 		"verb": {VerbGetRecord}, "identifier": {identifier}, "metadataPrefix": {c.cfg.MetadataPrefix},
@@ -278,7 +279,8 @@ func (c *Client) GetRecord(ctx context.Context, identifier string) (*Record, err
 		return nil, fmt.Errorf("oaipmh: GetRecord %s: %w", u, err)
 	}
 	if len(page.Oversized) > 0 {
-		return nil, fmt.Errorf("%w: %s: %d bytes", ErrRecordTooLarge, u, page.Oversized[0].Size)
+		o := page.Oversized[0]
+		return nil, &RecordTooLargeError{Identifier: o.Identifier, Datestamp: o.Datestamp, Size: o.Size, URL: u}
 	}
 	if len(page.Records) == 0 {
 		return nil, fmt.Errorf("%w: %s: no <record> element", ErrMalformedResponse, u)

@@ -99,3 +99,22 @@ func (e *HTTPError) Is(target error) bool { return target == ErrHTTPStatus }
 func malformed(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrMalformedResponse}, args...)...)
 }
+
+// RecordTooLargeError is returned by GetRecord for a record whose metadata
+// exceeds Config.MaxRecordBytes. It matches ErrRecordTooLarge.
+type RecordTooLargeError struct {
+	// Identifier and Datestamp are the record's header fields.
+	Identifier, Datestamp string
+	// Size is the size of the metadata payload in bytes.
+	Size int64
+	// URL is the requested URL.
+	URL string
+}
+
+// Error implements error.
+func (e *RecordTooLargeError) Error() string {
+	return fmt.Sprintf("%v: %s: record %s is %d bytes", ErrRecordTooLarge, e.URL, e.Identifier, e.Size)
+}
+
+// Is makes errors.Is(err, ErrRecordTooLarge) true.
+func (e *RecordTooLargeError) Is(target error) bool { return target == ErrRecordTooLarge }
