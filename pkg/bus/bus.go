@@ -112,15 +112,16 @@ type Event struct {
 
 // Bus is a connection to the pipeline's JetStream.
 type Bus struct {
-	cfg    Config
-	nc     *nats.Conn
-	js     jetstream.JetStream
-	pub    *wmjs.Publisher
-	log    *slog.Logger
-	wmLog  watermill.LoggerAdapter
-	bucket map[Bucket]jetstream.KeyValue
-	mu     sync.Mutex
-	conns  []*nats.Conn // every connection dialled, closed by Close
+	cfg     Config
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	pub     *wmjs.Publisher
+	log     *slog.Logger
+	wmLog   watermill.LoggerAdapter
+	bucket  map[Bucket]jetstream.KeyValue
+	objects map[ObjectStore]jetstream.ObjectStore
+	mu      sync.Mutex
+	conns   []*nats.Conn // every connection dialled, closed by Close
 }
 
 // Connect connects to NATS, provisions the topology and returns the bus.
@@ -129,7 +130,7 @@ func Connect(ctx context.Context, cfg Config) (*Bus, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	b := &Bus{cfg: cfg, log: cfg.Logger, bucket: map[Bucket]jetstream.KeyValue{}}
+	b := &Bus{cfg: cfg, log: cfg.Logger, bucket: map[Bucket]jetstream.KeyValue{}, objects: map[ObjectStore]jetstream.ObjectStore{}}
 	b.wmLog = watermill.NewSlogLoggerWithLevelMapping(cfg.Logger, map[slog.Level]slog.Level{
 		slog.LevelInfo: slog.LevelDebug, // watermill logs every message at info
 	})
@@ -155,6 +156,14 @@ func Connect(ctx context.Context, cfg Config) (*Bus, error) {
 			return nil, fmt.Errorf("bus: bucket %s: %w", name, err)
 		}
 		b.bucket[name] = kv
+	}
+	for _, name := range ObjectStores {
+		st, err := b.js.ObjectStore(ctx, string(name))
+		if err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("bus: object store %s: %w", name, err)
+		}
+		b.objects[name] = st
 	}
 	b.pub, err = wmjs.NewPublisher(wmjs.PublisherConfig{
 		Conn:   nc,
@@ -222,6 +231,11 @@ func (b *Bus) Provision(ctx context.Context) error {
 			return fmt.Errorf("bus: bucket %s: %w", name, err)
 		}
 	}
+	for _, name := range ObjectStores {
+		if _, err := b.js.CreateOrUpdateObjectStore(ctx, t.ObjectStoreConfig(name)); err != nil {
+			return fmt.Errorf("bus: object store %s: %w", name, err)
+		}
+	}
 	return nil
 }
 
@@ -233,6 +247,9 @@ func (b *Bus) Conn() *nats.Conn { return b.nc }
 
 // KV returns one of the topology's KV buckets.
 func (b *Bus) KV(name Bucket) jetstream.KeyValue { return b.bucket[name] }
+
+// ObjectStore returns one of the topology's object stores.
+func (b *Bus) ObjectStore(name ObjectStore) jetstream.ObjectStore { return b.objects[name] }
 
 // Logger returns the bus's logger.
 func (b *Bus) Logger() *slog.Logger { return b.log }

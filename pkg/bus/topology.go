@@ -255,3 +255,29 @@ func (t Topology) KVConfig(b Bucket) jetstream.KeyValueConfig {
 	}
 	return cfg
 }
+
+// ObjectStore names a JetStream object store.
+type ObjectStore string
+
+// The pipeline's object stores.
+const (
+	// ObjectStoreSeen holds, per feed, the source identifiers seen by its
+	// last complete full harvest, to find deletions at sources that keep
+	// none.
+	ObjectStoreSeen ObjectStore = "fairway_seen"
+)
+
+// ObjectStores lists every object store.
+var ObjectStores = []ObjectStore{ObjectStoreSeen}
+
+// ObjectStoreConfig returns the configuration of an object store.
+func (t Topology) ObjectStoreConfig(o ObjectStore) jetstream.ObjectStoreConfig {
+	t.setDefaults()
+	return jetstream.ObjectStoreConfig{
+		Bucket:      string(o),
+		Description: "source identifiers seen by complete full harvests, to find deletions",
+		Storage:     jetstream.FileStorage,
+		Replicas:    t.Replicas,
+		Compression: true,
+	}
+}
