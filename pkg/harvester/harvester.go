@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/feeds"
+	"github.com/panosc/fairway/pkg/oaipmh"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
 
@@ -25,6 +27,21 @@ const Origin = "harvester"
 
 // ErrUnsupportedKind is returned for a feed kind the harvester cannot read.
 var ErrUnsupportedKind = errors.New("unsupported feed kind")
+
+// Strategies of an OAI-PMH harvest (Config.Strategy).
+const (
+	// StrategyAuto lists with ListRecords and, when the repository refuses
+	// the verb on the first page (badVerb, badArgument or
+	// cannotDisseminateFormat) but answers ListIdentifiers with the same
+	// arguments, switches to StrategyIdentifiers for that run.
+	StrategyAuto = "auto"
+	// StrategyRecords lists with ListRecords only.
+	StrategyRecords = "records"
+	// StrategyIdentifiers lists headers with ListIdentifiers and fetches
+	// every live record with GetRecord, for repositories that cannot list
+	// records.
+	StrategyIdentifiers = "identifiers"
+)
 
 // Config configures the harvester.
 type Config struct {
@@ -41,8 +58,50 @@ type Config struct {
 	PageTimeout time.Duration
 	// MaxRetries per page before a run fails. Default 5.
 	MaxRetries int
+	// RetryInitialInterval is the first backoff interval between retries of
+	// a page when the server gives no Retry-After. Default 1s.
+	RetryInitialInterval time.Duration
+	// RetryMaxInterval caps the backoff interval between retries. Default 1m.
+	RetryMaxInterval time.Duration
+	// RetryAfterCap caps the wait a server's Retry-After may impose.
+	// Default 5m.
+	RetryAfterCap time.Duration
+	// RateLimit is the minimum interval between two requests to one feed
+	// (0: no limit). Default 0.
+	RateLimit time.Duration
 	// Parallel is how many feeds are harvested at once. Default 2.
 	Parallel int
+	// Strategy is how OAI-PMH feeds are listed: StrategyAuto,
+	// StrategyRecords or StrategyIdentifiers. Default StrategyAuto.
+	Strategy string
+	// GetRecordParallel is how many GetRecord requests one feed has in
+	// flight under StrategyIdentifiers (RateLimit still applies). Default 4.
+	GetRecordParallel int
+	// MaxRestarts bounds how often one run restarts its window from the
+	// first page after the repository rejected (badResumptionToken) or
+	// expired its resumption token. Default 3.
+	MaxRestarts int
+	// FullEvery is how old the last complete full run of a feed whose
+	// repository keeps no deletions (Identify deletedRecord "no" or
+	// "transient") may get before a scheduled run lists the whole feed
+	// again instead of the changes, so that deletions are found by
+	// comparing complete runs. Default 7 days.
+	FullEvery time.Duration
+	// MaxDeleteShare is the largest share (0 < share <= 1) of a feed's
+	// identifiers that one reconciliation may delete; a run that would
+	// delete more is held and reported instead (see reconcile). 1 turns
+	// the guard off. Default 0.10.
+	MaxDeleteShare float64
+	// FailureBackoff is how long the scheduler waits before it retries a
+	// feed whose last run failed; it doubles with every consecutive
+	// failure up to MaxFailureBackoff. Default 1m.
+	FailureBackoff time.Duration
+	// MaxFailureBackoff caps FailureBackoff. Default 1h.
+	MaxFailureBackoff time.Duration
+	// HTTPClient, when set, makes the requests to the feeds (e.g. one that
+	// refuses private addresses: urlguard.Policy.HTTPClient); its Timeout
+	// should be 0, PageTimeout applies. Default: the client's own.
+	HTTPClient *http.Client
 }
 
 func (c *Config) setDefaults() {
@@ -61,15 +120,56 @@ func (c *Config) setDefaults() {
 	if c.MaxRetries <= 0 {
 		c.MaxRetries = 5
 	}
+	if c.RetryInitialInterval <= 0 {
+		c.RetryInitialInterval = oaipmh.DefaultRetryInitialInterval
+	}
+	if c.RetryMaxInterval <= 0 {
+		c.RetryMaxInterval = oaipmh.DefaultRetryMaxInterval
+	}
+	if c.RetryAfterCap <= 0 {
+		c.RetryAfterCap = oaipmh.DefaultRetryAfterCap
+	}
 	if c.Parallel <= 0 {
 		c.Parallel = 2
 	}
+	if c.Strategy == "" {
+		c.Strategy = StrategyAuto
+	}
+	if c.GetRecordParallel <= 0 {
+		c.GetRecordParallel = 4
+	}
+	if c.MaxRestarts <= 0 {
+		c.MaxRestarts = 3
+	}
+	if c.FullEvery <= 0 {
+		c.FullEvery = 7 * 24 * time.Hour
+	}
+	if c.MaxDeleteShare <= 0 {
+		c.MaxDeleteShare = 0.10
+	}
+	if c.FailureBackoff <= 0 {
+		c.FailureBackoff = time.Minute
+	}
+	if c.MaxFailureBackoff <= 0 {
+		c.MaxFailureBackoff = time.Hour
+	}
 }
 
-// Validate reports whether the configuration is usable.
+// Validate reports whether the configuration is usable (zero values mean
+// the documented defaults).
 func (c Config) Validate() error {
-	if c.Overlap < 0 || c.PollInterval < 0 {
+	if c.Overlap < 0 || c.PollInterval < 0 || c.RateLimit < 0 || c.FullEvery < 0 ||
+		c.RetryInitialInterval < 0 || c.RetryMaxInterval < 0 || c.RetryAfterCap < 0 ||
+		c.FailureBackoff < 0 || c.MaxFailureBackoff < 0 {
 		return errors.New("harvester: negative durations")
+	}
+	switch c.Strategy {
+	case "", StrategyAuto, StrategyRecords, StrategyIdentifiers:
+	default:
+		return fmt.Errorf("harvester: strategy %q: want %s, %s or %s", c.Strategy, StrategyAuto, StrategyRecords, StrategyIdentifiers)
+	}
+	if c.MaxDeleteShare < 0 || c.MaxDeleteShare > 1 {
+		return fmt.Errorf("harvester: MaxDeleteShare %v: want a share in (0, 1]", c.MaxDeleteShare)
 	}
 	return nil
 }
@@ -79,25 +179,71 @@ func (c Config) Validate() error {
 type Checkpoint struct {
 	// LastComplete describes the last run that reached the end of its list.
 	LastComplete *RunMark `json:"last_complete,omitempty"`
-	// Current describes a run under way (or interrupted).
+	// Current describes a run under way (or interrupted, or failed in a
+	// way a later run can resume from).
 	Current *RunMark `json:"current,omitempty"`
+	// LastFull is when the last complete run that listed the whole feed
+	// finished.
+	LastFull time.Time `json:"last_full,omitempty"`
+	// Failures counts the runs that failed since the last complete one.
+	Failures int `json:"failures,omitempty"`
+	// FailedAt is when the last run failed.
+	FailedAt time.Time `json:"failed_at,omitempty"`
 }
 
 // RunMark is the position of a run.
 type RunMark struct {
 	RunID string `json:"run_id"`
-	// From is the lower bound the run asked for.
-	From string `json:"from,omitempty"`
+	// From and Until are the bounds the run asks for, at the server's
+	// granularity; both empty for a run over the whole feed.
+	From  string `json:"from,omitempty"`
+	Until string `json:"until,omitempty"`
+	// Full is set for a run over the whole feed (no from, no until): only
+	// such a run may reconcile deletions.
+	Full bool `json:"full,omitempty"`
+	// Strategy is the listing strategy in effect (StrategyRecords or
+	// StrategyIdentifiers).
+	Strategy string `json:"strategy,omitempty"`
+	// Granularity and DeletedRecord are what the repository's Identify
+	// declared when the run started.
+	Granularity   string `json:"granularity,omitempty"`
+	DeletedRecord string `json:"deleted_record,omitempty"`
+	// TrackSeen is set when the run records the identifiers it sees, to
+	// find deletions by comparing complete full runs.
+	TrackSeen bool `json:"track_seen,omitempty"`
+	// ConfirmDeletions applies the deletions found by the run even over
+	// Config.MaxDeleteShare.
+	ConfirmDeletions bool `json:"confirm_deletions,omitempty"`
 	// Token is the resumption token of the next page.
 	Token string `json:"token,omitempty"`
+	// TokenExpires is the token's expirationDate, when the server gave one.
+	TokenExpires time.Time `json:"token_expires,omitempty"`
+	// ListSize is the last completeListSize the server announced (0: none).
+	ListSize int64 `json:"list_size,omitempty"`
+	// Listed counts the records and headers listed since the window
+	// (re)started, rejected ones included.
+	Listed int64 `json:"listed,omitempty"`
+	// Restarts counts how often the window restarted from its first page.
+	Restarts int `json:"restarts,omitempty"`
+	// ListDone is set once the list reached its end; what is left is
+	// finishing the run (reconciling deletions).
+	ListDone bool `json:"list_done,omitempty"`
 	// ResponseDate of the run's first page.
 	ResponseDate time.Time `json:"response_date"`
 	Pages        int64     `json:"pages"`
-	Records      int64     `json:"records"`
-	Deleted      int64     `json:"deleted"`
-	Rejected     int64     `json:"rejected"`
-	Started      time.Time `json:"started"`
-	Finished     time.Time `json:"finished,omitempty"`
+	// Records counts the records written (pages harvested again after a
+	// restart count again), Deleted those marked deleted (including
+	// Reconciled), Rejected those that could not be written.
+	Records  int64 `json:"records"`
+	Deleted  int64 `json:"deleted"`
+	Rejected int64 `json:"rejected"`
+	// Reconciled counts the deletions found by comparing complete runs.
+	Reconciled int64 `json:"reconciled,omitempty"`
+	// Warning is what the run reports without failing (a truncated list,
+	// deletions held).
+	Warning  string    `json:"warning,omitempty"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished,omitempty"`
 }
 
 // Harvester schedules and runs feed harvests.
@@ -204,10 +350,24 @@ func (h *Harvester) due(ctx context.Context, f feeds.Feed) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	now := h.now()
+	if cp.Failures > 0 {
+		// The last run failed: try again once its backoff has passed.
+		return !now.Before(cp.FailedAt.Add(h.failureBackoff(cp.Failures))), nil
+	}
 	if cp.Current != nil || cp.LastComplete == nil {
 		return true, nil // never complete, or interrupted: go on
 	}
-	return f.Every > 0 && h.now().Sub(cp.LastComplete.Finished) >= time.Duration(f.Every), nil
+	return f.Every > 0 && now.Sub(cp.LastComplete.Finished) >= time.Duration(f.Every), nil
+}
+
+// failureBackoff is the wait after the n-th consecutive failed run.
+func (h *Harvester) failureBackoff(n int) time.Duration {
+	d := h.cfg.FailureBackoff
+	for i := 1; i < n && d < h.cfg.MaxFailureBackoff; i++ {
+		d *= 2
+	}
+	return min(d, h.cfg.MaxFailureBackoff)
 }
 
 func (h *Harvester) checkpoint(ctx context.Context, feedID string) (Checkpoint, error) {
@@ -241,9 +401,16 @@ type RunRequest struct {
 	// Full harvests the whole list instead of the changes since the last
 	// complete run.
 	Full bool `json:"full,omitempty"`
-	// From harvests the changes since this date (at the server's
-	// granularity); it implies a new run.
+	// From harvests the changes since this date; it implies a new run. Any
+	// date ParseDate reads is accepted; it is sent at the server's
+	// granularity.
 	From string `json:"from,omitempty"`
+	// Until bounds the run's list like From (inclusive).
+	Until string `json:"until,omitempty"`
+	// ConfirmDeletions applies the deletions a full run finds even when
+	// they exceed the harvester's MaxDeleteShare (a held reconciliation is
+	// confirmed this way); it implies a full run.
+	ConfirmDeletions bool `json:"confirm_deletions,omitempty"`
 }
 
 // Harvest runs one harvest of f now.

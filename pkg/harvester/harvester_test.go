@@ -3,6 +3,7 @@ package harvester_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/panosc/fairway/pkg/feeds"
 	"github.com/panosc/fairway/pkg/harvester"
 	"github.com/panosc/fairway/pkg/samplefeed"
+	"github.com/panosc/fairway/pkg/urlguard"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
 
@@ -227,7 +229,7 @@ func TestFailedRunIsReported(t *testing.T) {
 func TestUnsupportedKind(t *testing.T) {
 	e := newEnv(t, 1, 1)
 	f := e.feed()
-	f.Kind = feeds.KindSciCat
+	f.Kind = "gopher" // neither oai-pmh nor scicat
 	if _, err := e.h.Harvest(context.Background(), f, harvester.RunRequest{}); !errors.Is(err, harvester.ErrUnsupportedKind) {
 		t.Fatalf("err = %v", err)
 	}
@@ -282,5 +284,29 @@ func TestRequestRunsADisabledFeedOnce(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestGuardedClientRefusesPrivateFeeds harvests through the address policy's
+// client: a feed on loopback is refused unless private addresses are allowed.
+func TestGuardedClientRefusesPrivateFeeds(t *testing.T) {
+	for _, allow := range []bool{false, true} {
+		t.Run(fmt.Sprintf("allow=%v", allow), func(t *testing.T) {
+			e := newEnv(t, 10, 10)
+			h, err := harvester.New(harvester.Config{MaxRetries: 1, HTTPClient: urlguard.Policy{AllowPrivate: allow}.HTTPClient(nil)}, e.bus, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			run, err := h.Harvest(context.Background(), e.feed(), harvester.RunRequest{})
+			if allow {
+				if err != nil || run.Records != 10 {
+					t.Fatalf("run %v, err %v", run, err)
+				}
+				return
+			}
+			if !errors.Is(err, urlguard.ErrForbiddenAddress) || e.requests.Load() != 0 {
+				t.Fatalf("err = %v after %d requests; want ErrForbiddenAddress before any request", err, e.requests.Load())
+			}
+		})
 	}
 }
