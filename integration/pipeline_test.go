@@ -84,7 +84,7 @@ func TestPipelineAsSeparateServices(t *testing.T) {
 	publisher := startEnv(t, []string{"FAIRWAY_OPERATOR_TOKEN=" + operatorToken}, "publisher",
 		append(common, "--http", httpAddr, "--clickhouse", clickhouseAddr(), "--clickhouse-db", db, "--allow-private-feeds")...)
 	services := []*proc{
-		start(t, "harvester", append(common, "--poll", "200ms")...),
+		start(t, "harvester", append(common, "--poll", "200ms", "--allow-private-feeds")...),
 		start(t, "normaliser", common...),
 		start(t, "enricher", append(common, "--panet", testenv.PaNET(t))...),
 		publisher,

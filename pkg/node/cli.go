@@ -52,8 +52,10 @@ func (c *Config) BindFlags(fs *pflag.FlagSet, target string) {
 		fs.StringVar(&c.ClickHouse.Addr, "clickhouse", "127.0.0.1:9000", "ClickHouse native address")
 		fs.StringVar(&c.ClickHouse.Database, "clickhouse-db", "fairway", "ClickHouse database")
 		fs.BoolVar(&c.NoAnalytics, "no-analytics", false, "do not write analytics to ClickHouse")
-		fs.StringVar(&c.TokensFile, "tokens", "", "JSON file of the feed API's tokens: {\"operator\": [...], \"facilities\": {\"ESRF\": [...]}} (also env FAIRWAY_OPERATOR_TOKEN)")
-		fs.BoolVar(&c.AllowPrivateFeeds, "allow-private-feeds", false, "let feeds point at loopback, private and link-local addresses")
+	}
+	if target == TargetAll || target == TargetPublisher || target == TargetHarvester {
+		fs.StringVar(&c.TokensFile, "tokens", "", "JSON file of the feed API's tokens and address rules: {\"operator\": [...], \"facilities\": {\"ESRF\": [...]}} (also env FAIRWAY_OPERATOR_TOKEN)")
+		fs.BoolVar(&c.AllowPrivateFeeds, "allow-private-feeds", false, "let feeds point at loopback, private and link-local addresses (registration and harvests)")
 	}
 	if target == TargetAll || target == TargetEnricher {
 		fs.StringVar(&c.PaNET, "panet", envOr("FAIRWAY_PANET", ""), "path or URL of the PaNET OWL file (default: the official release; env FAIRWAY_PANET)")

@@ -169,6 +169,17 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 
 	if cfg.runs(TargetHarvester) {
+		tokens, err := api.LoadTokensFile(cfg.TokensFile)
+		if err != nil {
+			return err
+		}
+		policy, err := feedPolicy(cfg, tokens)
+		if err != nil {
+			return err
+		}
+		// Every request to a feed, redirects included, obeys the address
+		// policy, checked again when the connection is made.
+		cfg.Harvester.HTTPClient = policy.HTTPClient(nil)
 		h, err := harvester.New(cfg.Harvester, b, log.With("stage", "harvester"))
 		if err != nil {
 			return err

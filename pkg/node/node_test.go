@@ -41,7 +41,7 @@ func TestFlagsPerTarget(t *testing.T) {
 		want, absent []string
 	}{
 		{TargetAll, []string{"nats", "data", "http", "clickhouse", "panet", "demo", "concurrency", "tokens", "allow-private-feeds"}, []string{"operator-token"}},
-		{TargetHarvester, []string{"nats", "demo", "poll"}, []string{"http", "panet", "concurrency", "tokens"}},
+		{TargetHarvester, []string{"nats", "demo", "poll", "tokens", "allow-private-feeds"}, []string{"http", "panet", "concurrency"}},
 		{TargetNormaliser, []string{"nats", "concurrency"}, []string{"http", "panet", "demo", "tokens"}},
 		{TargetEnricher, []string{"nats", "panet"}, []string{"http", "demo", "tokens"}},
 		{TargetPublisher, []string{"nats", "http", "clickhouse", "base-url", "tokens", "allow-private-feeds"}, []string{"panet", "demo", "operator-token"}},
