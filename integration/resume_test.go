@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
 
+	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/feeds"
 	"github.com/panosc/fairway/pkg/harvester"
@@ -25,7 +27,8 @@ import (
 // (SIGKILL: no draining, no last checkpoint) while it harvests a slow
 // OAI-PMH repository, starts it again, and checks that the run resumes from
 // its checkpoint and completes, with every record exactly once in the raw
-// stream.
+// stream and in the catalogue that the other services, running as
+// separate processes, build from it.
 func TestHarvesterResumesAfterSIGKILL(t *testing.T) {
 	const records, pageSize = 600, 20
 	const pages = records / pageSize
@@ -79,7 +82,13 @@ func TestHarvesterResumesAfterSIGKILL(t *testing.T) {
 		return info.State.Msgs
 	}
 
-	args := []string{"--nats", natsURL, "--poll", "100ms", "--log-format", "json", "--allow-private-feeds"}
+	// The rest of the pipeline runs throughout, as separate services.
+	common := []string{"--nats", natsURL, "--log-format", "json"}
+	start(t, "normaliser", common...)
+	start(t, "enricher", append(common, "--panet", testenv.PaNET(t))...)
+	start(t, "publisher", append(common, "--http", "", "--no-analytics")...)
+
+	args := append(common, "--poll", "100ms", "--allow-private-feeds")
 	first := start(t, "harvester", args...)
 	eventually(t, time.Minute, "a third of the records in the raw stream", func() (bool, string) {
 		n := rawMsgs()
@@ -152,6 +161,46 @@ func TestHarvesterResumesAfterSIGKILL(t *testing.T) {
 	}
 	if len(runs) != 1 || runs[0].Status != fairwayv1.HarvestStatus_HARVEST_STATUS_COMPLETE || runs[0].Records < records {
 		t.Errorf("runs %v: want the one run, complete", runs)
+	}
+
+	// The catalogue is what a clean run gives: one entry per record, each
+	// published once, tombstones for the deleted ones.
+	catalogue, err := b.JetStream().Stream(ctx, string(bus.Catalogue))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 2*time.Minute, "every record in the catalogue", func() (bool, string) {
+		info, err := catalogue.Info(ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		return info.State.Msgs == records, fmt.Sprintf("%d entries", info.State.Msgs)
+	})
+	info, err := catalogue.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.LastSeq != records {
+		t.Errorf("catalogue received %d messages for %d records: the resume published some twice", info.State.LastSeq, records)
+	}
+	for i := range records {
+		rec := corpus.Record(i)
+		key := "doi:" + strings.ToLower(rec.DOI)
+		if rec.Deleted {
+			key = "src:esrf:" + rec.Identifier
+		}
+		m, err := catalogue.GetLastMsgForSubject(ctx, bus.Subject(bus.Catalogue, key))
+		if err != nil {
+			t.Errorf("record %d (%s): not in the catalogue: %v", i, key, err)
+			continue
+		}
+		var e fairwayv1.CatalogueEntry
+		if err := proto.Unmarshal(m.Data, &e); err != nil {
+			t.Fatal(err)
+		}
+		if e.Deleted != rec.Deleted || (!rec.Deleted && e.GetDataset().GetDataset().GetTitle() != rec.Title) {
+			t.Errorf("record %d: entry deleted=%v title %q", i, e.Deleted, e.GetDataset().GetDataset().GetTitle())
+		}
 	}
 }
 
