@@ -7,7 +7,7 @@
 //	PATCH  /api/v1/feeds/{id}            change the fields given (re-checked when the source changes)
 //	DELETE /api/v1/feeds/{id}            remove a feed
 //	POST   /api/v1/feeds/{id}/check      check the source again and record what it says
-//	POST   /api/v1/feeds/{id}/harvest    harvest now ({"full":true} or {"from":"2024-01-01"})
+//	POST   /api/v1/feeds/{id}/harvest    harvest now ({"full":true}, {"from":"2024-01-01","until":"2024-06-30"}, {"full":true,"confirm_deletions":true})
 //	GET    /api/v1/feeds/{id}/runs       last harvest runs, newest first (?limit=N)
 //
 // Reads are open. Every write needs "Authorization: Bearer <token>": an
@@ -378,6 +378,11 @@ type HarvestRequest struct {
 	// From harvests the changes since this date: YYYY-MM-DD or
 	// YYYY-MM-DDThh:mm:ssZ (written at the source's granularity).
 	From string `json:"from,omitempty"`
+	// Until bounds the harvest at this date (same forms as From).
+	Until string `json:"until,omitempty"`
+	// ConfirmDeletions applies deletions that an earlier run held back
+	// because they exceeded the feed's share guard (with Full).
+	ConfirmDeletions bool `json:"confirm_deletions,omitempty"`
 }
 
 // HarvestAccepted answers a harvest request (status 202).
@@ -386,6 +391,9 @@ type HarvestAccepted struct {
 	RequestedAt time.Time `json:"requested_at"`
 	Full        bool      `json:"full,omitempty"`
 	From        string    `json:"from,omitempty"`
+	Until       string    `json:"until,omitempty"`
+	// ConfirmDeletions says held deletions will be applied.
+	ConfirmDeletions bool `json:"confirm_deletions,omitempty"`
 	// PreviousRuns are the ids of the feed's last runs before the request:
 	// the run that serves the request is the first one not among them.
 	PreviousRuns []string `json:"previous_runs"`
@@ -400,7 +408,11 @@ func (s *Server) harvest(w http.ResponseWriter, r *http.Request, p Principal) er
 	if err := decodeOptional(r, &in); err != nil {
 		return err
 	}
-	from, err := normaliseFrom(in.From, f.Source)
+	from, err := normaliseDate("from", in.From, f.Source)
+	if err != nil {
+		return err
+	}
+	until, err := normaliseDate("until", in.Until, f.Source)
 	if err != nil {
 		return err
 	}
@@ -408,21 +420,26 @@ func (s *Server) harvest(w http.ResponseWriter, r *http.Request, p Principal) er
 	if err != nil {
 		return err
 	}
-	acc := HarvestAccepted{FeedID: f.ID, RequestedAt: s.now().UTC(), Full: in.Full, From: from, PreviousRuns: []string{}}
+	acc := HarvestAccepted{
+		FeedID: f.ID, RequestedAt: s.now().UTC(), Full: in.Full, From: from, Until: until,
+		ConfirmDeletions: in.ConfirmDeletions, PreviousRuns: []string{},
+	}
 	for _, run := range prev {
 		acc.PreviousRuns = append(acc.PreviousRuns, run.GetRunId())
 	}
-	if err := harvester.Request(r.Context(), s.bus, f.ID, harvester.RunRequest{Full: in.Full, From: from}); err != nil {
+	req := harvester.RunRequest{Full: in.Full, From: from, Until: until, ConfirmDeletions: in.ConfirmDeletions}
+	if err := harvester.Request(r.Context(), s.bus, f.ID, req); err != nil {
 		return err
 	}
-	s.log.Info("harvest requested", "feed", f.ID, "full", in.Full, "from", from, "by", p.String())
+	s.log.Info("harvest requested", "feed", f.ID, "full", in.Full, "from", from, "until", until,
+		"confirm_deletions", in.ConfirmDeletions, "by", p.String())
 	s.reply(w, http.StatusAccepted, acc)
 	return nil
 }
 
-// normaliseFrom checks a requested from date and writes it at the
-// source's granularity when it is known.
-func normaliseFrom(from string, src *feeds.SourceInfo) (string, error) {
+// normaliseDate checks a requested from or until date and writes it at
+// the source's granularity when it is known.
+func normaliseDate(name, from string, src *feeds.SourceInfo) (string, error) {
 	if from == "" {
 		return "", nil
 	}
@@ -430,7 +447,7 @@ func normaliseFrom(from string, src *feeds.SourceInfo) (string, error) {
 	day := err == nil
 	if err != nil {
 		if t, err = time.Parse(time.RFC3339, from); err != nil {
-			return "", fmt.Errorf("%w: from %q: want YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ", feeds.ErrInvalid, from)
+			return "", fmt.Errorf("%w: %s %q: want YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ", feeds.ErrInvalid, name, from)
 		}
 	}
 	if day || src != nil && src.Granularity == "YYYY-MM-DD" {

@@ -548,3 +548,33 @@ func TestFollowFailedRun(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestHarvestRequestCarriesUntilAndConfirmation checks that a request's
+// bounds and its confirmation of held deletions reach the harvester.
+func TestHarvestRequestCarriesUntilAndConfirmation(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, urlguard.Policy{AllowPrivate: true})
+	c := e.client(opToken)
+	no := false
+	if _, err := c.CreateFeed(ctx, api.FeedInput{ID: ptr("all"), Facility: ptr("ESRF"), URL: &e.sample, Format: ptr("oai_dc"), Enabled: &no}); err != nil {
+		t.Fatal(err)
+	}
+	acc, err := c.Harvest(ctx, "all", api.HarvestRequest{Full: true, Until: "2025-06-30", ConfirmDeletions: true})
+	if err != nil || acc.Until != "2025-06-30" || !acc.ConfirmDeletions {
+		t.Fatalf("accepted %+v, %v", acc, err)
+	}
+	entry, err := e.bus.KV(bus.BucketRequests).Get(ctx, "all")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req harvester.RunRequest
+	if err := json.Unmarshal(entry.Value(), &req); err != nil {
+		t.Fatal(err)
+	}
+	if !req.Full || req.Until != "2025-06-30" || !req.ConfirmDeletions {
+		t.Errorf("harvester request %+v", req)
+	}
+	if status, answer := e.do(opToken, "POST", "/api/v1/feeds/all/harvest", `{"until":"soon"}`); status != 422 || !strings.Contains(answer, "until") {
+		t.Errorf("bad until: %d %s", status, answer)
+	}
+}

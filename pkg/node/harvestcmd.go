@@ -19,7 +19,7 @@ func HarvestCommand() *cobra.Command {
 	var detach bool
 	var interval, timeout time.Duration
 	cmd := &cobra.Command{
-		Use:   "harvest FEED [--full] [--from DATE] [--detach]",
+		Use:   "harvest FEED [--full] [--from DATE] [--until DATE] [--confirm-deletions] [--detach]",
 		Short: "Harvest a feed now and follow the run to its end",
 		Long: "Ask the node (--server) to harvest FEED now, outside its schedule: the changes since the\n" +
 			"last complete run, the whole list (--full), or the changes since a date (--from\n" +
@@ -42,6 +42,12 @@ func HarvestCommand() *cobra.Command {
 				what = "changes since " + acc.From
 			case acc.Full:
 				what = "the whole list"
+			}
+			if acc.Until != "" {
+				what += ", until " + acc.Until
+			}
+			if acc.ConfirmDeletions {
+				what += ", applying held deletions"
 			}
 			fmt.Fprintf(out, "harvest of %s requested (%s)\n", acc.FeedID, what)
 			if detach {
@@ -77,6 +83,8 @@ func HarvestCommand() *cobra.Command {
 	af.bind(cmd.Flags())
 	cmd.Flags().BoolVar(&req.Full, "full", false, "harvest the whole list, not the changes since the last run")
 	cmd.Flags().StringVar(&req.From, "from", "", "harvest the changes since this date (YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ)")
+	cmd.Flags().StringVar(&req.Until, "until", "", "harvest the changes up to this date (same forms as --from)")
+	cmd.Flags().BoolVar(&req.ConfirmDeletions, "confirm-deletions", false, "with --full: apply the deletions an earlier run held back because there were too many")
 	cmd.Flags().BoolVar(&detach, "detach", false, "do not follow the run")
 	cmd.Flags().DurationVar(&interval, "interval", time.Second, "how often to poll the run's state")
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "stop following after this long (0: until the run ends; the run goes on)")
