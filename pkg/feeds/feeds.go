@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/panosc/fairway/pkg/scicat"
 )
 
 // Kinds of feed.
@@ -144,6 +146,9 @@ func (f Feed) Validate() error {
 			return fmt.Errorf("%w: %s: an oai-pmh feed needs a metadata format", ErrInvalid, f.ID)
 		}
 	case KindSciCat:
+		if _, err := scicat.ParseCollection(f.Format); err != nil {
+			return fmt.Errorf("%w: %s: a scicat feed's format is datasets (the default) or publisheddata, not %q", ErrInvalid, f.ID, f.Format)
+		}
 	default:
 		return fmt.Errorf("%w: %s: kind %q: want oai-pmh or scicat", ErrInvalid, f.ID, f.Kind)
 	}

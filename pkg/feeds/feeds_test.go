@@ -28,6 +28,8 @@ func TestValidate(t *testing.T) {
 	}{
 		{"valid", func(*feeds.Feed) {}, true},
 		{"scicat without format", func(f *feeds.Feed) { f.Kind, f.Format = feeds.KindSciCat, "" }, true},
+		{"scicat published data", func(f *feeds.Feed) { f.Kind, f.Format = feeds.KindSciCat, "publisheddata" }, true},
+		{"scicat with an OAI format", func(f *feeds.Feed) { f.Kind, f.Format = feeds.KindSciCat, "oai_dc" }, false},
 		{"upper-case id", func(f *feeds.Feed) { f.ID = "ESRF" }, false},
 		{"id with dot", func(f *feeds.Feed) { f.ID = "esrf.dc" }, false},
 		{"no facility", func(f *feeds.Feed) { f.Facility = "" }, false},
