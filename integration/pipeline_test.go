@@ -90,7 +90,7 @@ func TestPipelineAsSeparateServices(t *testing.T) {
 		publisher,
 	}
 	eventually(t, 30*time.Second, "the feed API", func() (bool, string) {
-		resp, err := http.Get("http://" + httpAddr + "/api/v1/feeds")
+		resp, err := httpClient.Get("http://" + httpAddr + "/api/v1/feeds")
 		if err != nil {
 			return false, err.Error()
 		}
@@ -191,7 +191,7 @@ func TestPipelineAsSeparateServices(t *testing.T) {
 	})
 
 	// The Turtle export parses and describes every live dataset.
-	resp, err := http.Get("http://" + httpAddr + "/catalogue")
+	resp, err := httpClient.Get("http://" + httpAddr + "/catalogue")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,14 +5,20 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/panosc/fairway/internal/testenv"
 )
+
+// httpClient is what the tests ask the node with: a request that hangs
+// fails the poll instead of the whole test.
+var httpClient = &http.Client{Timeout: 30 * time.Second}
 
 // binDir holds the binaries TestMain builds once for every test.
 var binDir string
@@ -54,25 +60,8 @@ func TestMain(m *testing.M) {
 type proc struct {
 	name string
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *testenv.Buffer
 	done chan error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // start runs binary name from binDir with args; the test stops it at the end
@@ -85,7 +74,7 @@ func start(t *testing.T, name string, args ...string) *proc {
 // startEnv is start with extra environment variables.
 func startEnv(t *testing.T, env []string, name string, args ...string) *proc {
 	t.Helper()
-	p := &proc{name: name, out: &syncBuffer{}, done: make(chan error, 1)}
+	p := &proc{name: name, out: &testenv.Buffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(filepath.Join(binDir, name), args...)
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out

@@ -33,7 +33,7 @@ func TestFairwayUpDemo(t *testing.T) {
 
 	var body string
 	eventually(t, 2*time.Minute, "the demo datasets in GET /catalogue", func() (bool, string) {
-		resp, err := http.Get("http://" + httpAddr + "/catalogue")
+		resp, err := httpClient.Get("http://" + httpAddr + "/catalogue")
 		if err != nil {
 			return false, err.Error()
 		}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 
 	"github.com/panosc/fairway/pkg/bus"
@@ -105,4 +106,32 @@ func MetadataPayloads(t testing.TB, rel ...string) [][]byte {
 		t.Fatalf("%v: no <metadata> payload", rel)
 	}
 	return out
+}
+
+// Buffer is a bytes.Buffer safe for concurrent writers: a log sink, or a
+// process's output.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p.
+func (s *Buffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns what was written so far.
+func (s *Buffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// CaptureLog returns a debug-level logger writing into the returned buffer,
+// for tests that assert on what is (and is not) logged.
+func CaptureLog() (*slog.Logger, *Buffer) {
+	buf := &Buffer{}
+	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/api"
 )
 
@@ -129,7 +130,7 @@ func TestSetupAccess(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			log, logs := captureLog()
+			log, logs := testenv.CaptureLog()
 			a, err := api.SetupAccess(tt.cfg, log)
 			if err != nil {
 				t.Fatal(err)

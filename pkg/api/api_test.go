@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -26,30 +25,6 @@ import (
 	"github.com/panosc/fairway/pkg/urlguard"
 )
 
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// captureLog returns a debug-level logger writing into the returned buffer.
-func captureLog() (*slog.Logger, *syncBuffer) {
-	buf := &syncBuffer{}
-	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
-}
-
 const (
 	records  = 60
 	pageSize = 10
@@ -60,7 +35,7 @@ type env struct {
 	t      *testing.T
 	bus    *bus.Bus
 	url    string
-	logs   *syncBuffer
+	logs   *testenv.Buffer
 	sample string
 	// gate, when set, holds every request for a page after the first
 	// until it is closed.
@@ -71,7 +46,7 @@ type env struct {
 func newEnv(t *testing.T, policy urlguard.Policy) *env {
 	t.Helper()
 	e := &env{t: t, bus: testenv.Bus(t)}
-	log, logs := captureLog()
+	log, logs := testenv.CaptureLog()
 	e.logs = logs
 	srv, err := samplefeed.NewServer(samplefeed.ServerConfig{Corpus: samplefeed.NewCorpus(3, records), PageSize: pageSize, Logger: log})
 	if err != nil {

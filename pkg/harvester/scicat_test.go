@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -75,25 +74,7 @@ type scicatEnv struct {
 	bus  *bus.Bus
 	h    *harvester.Harvester
 	srv  *scicattest.Server
-	logs *syncBuffer
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers (a log sink).
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs *testenv.Buffer
 }
 
 // newSciCatEnv starts the environment; srvCfg.Datasets are served after the
@@ -110,7 +91,7 @@ func newSciCatEnv(t *testing.T, extra int, srvCfg scicattest.Config, cfg harvest
 	srvCfg.PublishedData = scicatSeed(t, scicat.PublishedData)
 	srv := scicattest.Start(srvCfg)
 	t.Cleanup(srv.Close)
-	logs := &syncBuffer{}
+	logs := &testenv.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	b := scicatBus(t)
 	if cfg.MaxRetries == 0 {

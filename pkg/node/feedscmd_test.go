@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,13 +32,13 @@ const (
 // and a SciCat endpoint that wants cliSourceToken.
 type cliNode struct {
 	server, sample, scicat string
-	logs                   *syncBuffer
+	logs                   *testenv.Buffer
 }
 
 func startCLINode(t *testing.T) cliNode {
 	t.Helper()
 	b := testenv.Bus(t)
-	logs := &syncBuffer{}
+	logs := &testenv.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	srv, err := samplefeed.NewServer(samplefeed.ServerConfig{Corpus: samplefeed.NewCorpus(5, 48), PageSize: 12, Logger: log})
 	if err != nil {
@@ -89,24 +88,6 @@ func startCLINode(t *testing.T) cliNode {
 		<-done
 	})
 	return cliNode{server: s.URL, sample: sample, scicat: scicat.URL, logs: logs}
-}
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // runCLI runs `fairway <args>` (feeds or harvest) and returns its output.

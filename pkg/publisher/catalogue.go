@@ -2,6 +2,7 @@ package publisher
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,6 +11,15 @@ import (
 
 	"github.com/panosc/fairway/pkg/bus"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
+)
+
+// ErrStalled is returned when the server stops answering in the middle of
+// reading the catalogue (it went away, a leader is being elected).
+var ErrStalled = errors.New("catalogue read stalled")
+
+const (
+	fetchWait   = 2 * time.Second
+	stallMargin = 5 * time.Second
 )
 
 // Catalogue reads the live catalogue from its stream.
@@ -42,13 +52,31 @@ func (c *Catalogue) Each(ctx context.Context, fn func(*fairwayv1.CatalogueEntry)
 	if err != nil {
 		return fmt.Errorf("catalogue: consumer: %w", err)
 	}
+	stall := time.NewTimer(fetchWait + stallMargin)
+	defer stall.Stop()
 	for {
-		batch, err := cons.Fetch(500, jetstream.FetchMaxWait(2*time.Second))
+		batch, err := cons.Fetch(500, jetstream.FetchMaxWait(fetchWait))
 		if err != nil {
 			return fmt.Errorf("catalogue: fetch: %w", err)
 		}
 		n := 0
-		for m := range batch.Messages() {
+		msgs := batch.Messages()
+		for {
+			// A fetch whose server went away may never close its channel:
+			// give up on it rather than hang the reader.
+			stall.Reset(fetchWait + stallMargin)
+			var m jetstream.Msg
+			var ok bool
+			select {
+			case m, ok = <-msgs:
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-stall.C:
+				return fmt.Errorf("catalogue: %w", ErrStalled)
+			}
+			if !ok {
+				break
+			}
 			n++
 			var e fairwayv1.CatalogueEntry
 			if err := proto.Unmarshal(m.Data(), &e); err != nil {
