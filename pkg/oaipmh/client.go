@@ -16,8 +16,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cenkalti/backoff/v4"
 	"github.com/go-resty/resty/v2"
+
+	"github.com/panosc/fairway/pkg/httpretry"
 )
 
 // Defaults applied by NewClient to zero-valued Config fields.
@@ -397,81 +398,30 @@ func (c *Client) requestURL(params url.Values) string {
 	return u.String()
 }
 
-// retryableError marks an attempt that may be retried, after at least wait
-// when the server said so (Retry-After).
-type retryableError struct {
-	err  error
-	wait time.Duration
-	has  bool
-}
-
-func (e *retryableError) Error() string { return e.err.Error() }
-func (e *retryableError) Unwrap() error { return e.err }
-
-// retryAfterBackOff returns the server's Retry-After delay, when there is one,
-// instead of the next exponential interval.
-type retryAfterBackOff struct {
-	backoff.BackOff
-	next    time.Duration
-	hasNext bool
-}
-
-func (b *retryAfterBackOff) NextBackOff() time.Duration {
-	d := b.BackOff.NextBackOff()
-	if d == backoff.Stop {
-		return d
-	}
-	if b.hasNext {
-		d, b.hasNext = b.next, false
-	}
-	return d
-}
-
 // fetch requests one page with retries and returns it with the requested URL.
 // Protocol errors are in the page; the error is for transport failures,
 // malformed responses and HTTP errors.
 func (c *Client) fetch(ctx context.Context, params url.Values) (*Page, string, error) {
 	u := c.requestURL(params)
-	exp := backoff.NewExponentialBackOff()
-	exp.InitialInterval = c.cfg.RetryInitialInterval
-	exp.MaxInterval = c.cfg.RetryMaxInterval
-	exp.MaxElapsedTime = 0
-	ra := &retryAfterBackOff{BackOff: exp}
-	var b backoff.BackOff = ra
-	maxRetries := c.cfg.MaxRetries
-	if maxRetries < 0 {
-		maxRetries = 0
+	policy := httpretry.Policy{
+		MaxRetries: c.cfg.MaxRetries, InitialInterval: c.cfg.RetryInitialInterval,
+		MaxInterval: c.cfg.RetryMaxInterval, RetryAfterCap: c.cfg.RetryAfterCap,
 	}
-	b = backoff.WithContext(backoff.WithMaxRetries(b, uint64(maxRetries)), ctx)
-
 	var page *Page
-	attempts := 0
-	op := func() error {
-		attempts++
+	err := httpretry.Do(ctx, policy, func(ctx context.Context) error {
 		p, err := c.attempt(ctx, u)
-		if err == nil {
-			page = p
-			return nil
-		}
-		var re *retryableError
-		if errors.As(err, &re) {
-			ra.next, ra.hasNext = re.wait, re.has
-			return err
-		}
-		return backoff.Permanent(err)
-	}
-	notify := func(err error, wait time.Duration) {
+		page = p
+		return err
+	}, func(err error, attempt int, wait time.Duration) {
 		c.log.WarnContext(ctx, "OAI-PMH request failed, retrying",
-			slog.String("url", u), slog.Int("attempt", attempts), slog.Duration("wait", wait), slog.Any("error", err))
-	}
-	err := backoff.RetryNotify(op, b, notify)
+			slog.String("url", u), slog.Int("attempt", attempt), slog.Duration("wait", wait), slog.Any("error", err))
+	})
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil {
 			return nil, u, fmt.Errorf("oaipmh: GET %s: %w", u, cerr)
 		}
-		var re *retryableError
-		if errors.As(err, &re) {
-			return nil, u, fmt.Errorf("oaipmh: GET %s: giving up after %d attempts: %w", u, attempts, re.err)
+		if errors.Is(err, httpretry.ErrGaveUp) {
+			return nil, u, fmt.Errorf("oaipmh: GET %s: giving up: %w", u, err)
 		}
 		return nil, u, err
 	}
@@ -491,7 +441,7 @@ func (c *Client) attempt(ctx context.Context, u string) (*Page, error) {
 		if cerr := ctx.Err(); cerr != nil {
 			return nil, cerr
 		}
-		return nil, &retryableError{err: fmt.Errorf("oaipmh: GET %s: %w", u, err)}
+		return nil, httpretry.Retryable(fmt.Errorf("oaipmh: GET %s: %w", u, err))
 	}
 	body := resp.RawBody()
 	defer func() {
@@ -501,9 +451,8 @@ func (c *Client) attempt(ctx context.Context, u string) (*Page, error) {
 	}()
 	status := resp.StatusCode()
 	switch {
-	case status == http.StatusTooManyRequests || status == http.StatusRequestTimeout || status >= 500:
-		wait, ok := parseRetryAfter(resp.Header().Get("Retry-After"), time.Now(), c.cfg.RetryAfterCap)
-		return nil, &retryableError{err: &HTTPError{StatusCode: status, URL: u}, wait: wait, has: ok}
+	case httpretry.RetryableStatus(status):
+		return nil, httpretry.StatusError(&HTTPError{StatusCode: status, URL: u}, status, resp.Header(), c.cfg.RetryAfterCap)
 	case status < 200 || status >= 300:
 		// Some repositories send their OAI-PMH errors with a 4xx status.
 		if r, derr := decodeBody(resp.Header().Get("Content-Encoding"), body); derr == nil {
@@ -530,7 +479,7 @@ func (c *Client) attempt(ctx context.Context, u string) (*Page, error) {
 		case errors.Is(err, ErrMalformedResponse), errors.Is(err, ErrPageTooLarge):
 			return nil, fmt.Errorf("%w (GET %s)", err, u)
 		default: // the body could not be read: network trouble or page timeout
-			return nil, &retryableError{err: fmt.Errorf("oaipmh: GET %s: %w", u, err)}
+			return nil, httpretry.Retryable(fmt.Errorf("oaipmh: GET %s: %w", u, err))
 		}
 	}
 	c.log.DebugContext(ctx, "OAI-PMH page",
@@ -568,47 +517,6 @@ func (c *Client) waitRateLimit(ctx context.Context) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-// parseRetryAfter parses a Retry-After header value (delay in seconds or an
-// HTTP date), capped at limit. ok is false when the header is absent or invalid.
-func parseRetryAfter(v string, now time.Time, limit time.Duration) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	var d time.Duration
-	if secs, err := parseUint(v); err == nil {
-		if secs > uint64(limit/time.Second) {
-			return limit, true
-		}
-		d = time.Duration(secs) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-		if d < 0 {
-			d = 0
-		}
-	} else {
-		return 0, false
-	}
-	if d > limit {
-		d = limit
-	}
-	return d, true
-}
-
-func parseUint(s string) (uint64, error) {
-	if s == "" || len(s) > 19 {
-		return 0, errors.New("not a number")
-	}
-	var n uint64
-	for i := 0; i < len(s); i++ {
-		if !isDigit(s[i]) {
-			return 0, errors.New("not a number")
-		}
-		n = n*10 + uint64(s[i]-'0')
-	}
-	return n, nil
 }
 
 // decodeBody undoes the Content-Encoding of a response. "deflate" accepts both

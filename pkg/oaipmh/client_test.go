@@ -711,34 +711,6 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC)
-	tests := []struct {
-		in     string
-		want   time.Duration
-		wantOK bool
-	}{
-		{"", 0, false},
-		{"0", 0, true},
-		{" 7 ", 7 * time.Second, true},
-		{"600", 5 * time.Minute, true},
-		{"99999999999999999999", 0, false},
-		{"9999999999999999", 5 * time.Minute, true},
-		{"-5", 0, false},
-		{"1.5", 0, false},
-		{"Mon, 01 Jan 2024 12:00:30 GMT", 30 * time.Second, true},
-		{"Mon, 01 Jan 2024 11:00:00 GMT", 0, true},
-		{"Tue, 02 Jan 2024 12:00:00 GMT", 5 * time.Minute, true},
-		{"soon", 0, false},
-	}
-	for _, tt := range tests {
-		got, ok := parseRetryAfter(tt.in, now, 5*time.Minute)
-		if got != tt.want || ok != tt.wantOK {
-			t.Errorf("parseRetryAfter(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.wantOK)
-		}
-	}
-}
-
 func TestRequestURLEncodesTokenOnce(t *testing.T) {
 	c := testClient(t, "https://example.org/oai?a=1", nil)
 	got := c.requestURL(url.Values{"verb": {"ListRecords"}, "resumptionToken": {"a%3Db&c d"}})
