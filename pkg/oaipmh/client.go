@@ -13,12 +13,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-resty/resty/v2"
 
-	"github.com/panosc/fairway/pkg/httpretry"
+	"github.com/panosc/fairway/pkg/fetch"
 )
 
 // Defaults applied by NewClient to zero-valued Config fields.
@@ -167,8 +166,7 @@ type Client struct {
 	http *resty.Client
 	log  *slog.Logger
 
-	mu       sync.Mutex
-	nextSlot time.Time // earliest start of the next request (rate limit)
+	pacer *fetch.Pacer // the feed's rate limit
 }
 
 // NewClient returns a Client for cfg (defaults applied, then validated).
@@ -193,13 +191,13 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	// must hand over the raw body, which ParsePage streams.
 	rc.SetRetryCount(0)
 	rc.SetDoNotParseResponse(true)
-	rc.SetLogger(restyLogger{log})
+	rc.SetLogger(fetch.RestyLogger{L: log})
 	rc.SetHeader("User-Agent", cfg.UserAgent)
 	rc.SetHeader("Accept", "text/xml, application/xml;q=0.9, */*;q=0.1")
 	// Set explicitly, so net/http does not decompress transparently and
 	// decodeBody handles both gzip and deflate.
 	rc.SetHeader("Accept-Encoding", "gzip, deflate")
-	return &Client{cfg: cfg, base: base, http: rc, log: log}, nil
+	return &Client{cfg: cfg, base: base, http: rc, log: log, pacer: &fetch.Pacer{Interval: cfg.RateLimit}}, nil
 }
 
 // Config returns the client's configuration, defaults applied.
@@ -403,12 +401,12 @@ func (c *Client) requestURL(params url.Values) string {
 // malformed responses and HTTP errors.
 func (c *Client) fetch(ctx context.Context, params url.Values) (*Page, string, error) {
 	u := c.requestURL(params)
-	policy := httpretry.Policy{
+	policy := fetch.Policy{
 		MaxRetries: c.cfg.MaxRetries, InitialInterval: c.cfg.RetryInitialInterval,
 		MaxInterval: c.cfg.RetryMaxInterval, RetryAfterCap: c.cfg.RetryAfterCap,
 	}
 	var page *Page
-	err := httpretry.Do(ctx, policy, func(ctx context.Context) error {
+	err := fetch.Do(ctx, policy, func(ctx context.Context) error {
 		p, err := c.attempt(ctx, u)
 		page = p
 		return err
@@ -420,7 +418,7 @@ func (c *Client) fetch(ctx context.Context, params url.Values) (*Page, string, e
 		if cerr := ctx.Err(); cerr != nil {
 			return nil, u, fmt.Errorf("oaipmh: GET %s: %w", u, cerr)
 		}
-		if errors.Is(err, httpretry.ErrGaveUp) {
+		if errors.Is(err, fetch.ErrGaveUp) {
 			return nil, u, fmt.Errorf("oaipmh: GET %s: giving up: %w", u, err)
 		}
 		return nil, u, err
@@ -430,7 +428,7 @@ func (c *Client) fetch(ctx context.Context, params url.Values) (*Page, string, e
 
 // attempt performs one HTTP request and parses the response.
 func (c *Client) attempt(ctx context.Context, u string) (*Page, error) {
-	if err := c.waitRateLimit(ctx); err != nil {
+	if err := c.pacer.Wait(ctx); err != nil {
 		return nil, err
 	}
 	actx, cancel := context.WithTimeout(ctx, c.cfg.PageTimeout)
@@ -441,7 +439,7 @@ func (c *Client) attempt(ctx context.Context, u string) (*Page, error) {
 		if cerr := ctx.Err(); cerr != nil {
 			return nil, cerr
 		}
-		return nil, httpretry.Retryable(fmt.Errorf("oaipmh: GET %s: %w", u, err))
+		return nil, fetch.Retryable(fmt.Errorf("oaipmh: GET %s: %w", u, err))
 	}
 	body := resp.RawBody()
 	defer func() {
@@ -451,12 +449,12 @@ func (c *Client) attempt(ctx context.Context, u string) (*Page, error) {
 	}()
 	status := resp.StatusCode()
 	switch {
-	case httpretry.RetryableStatus(status):
-		return nil, httpretry.StatusError(&HTTPError{StatusCode: status, URL: u}, status, resp.Header(), c.cfg.RetryAfterCap)
+	case fetch.RetryableStatus(status):
+		return nil, fetch.StatusError(&HTTPError{StatusCode: status, URL: u}, status, resp.Header(), c.cfg.RetryAfterCap)
 	case status < 200 || status >= 300:
 		// Some repositories send their OAI-PMH errors with a 4xx status.
 		if r, derr := decodeBody(resp.Header().Get("Content-Encoding"), body); derr == nil {
-			if p, perr := ParsePage(&limitedReader{r: r, n: c.cfg.MaxPageBytes}, c.cfg.MaxRecordBytes); perr == nil && len(p.Errors) > 0 {
+			if p, perr := ParsePage(&fetch.LimitedReader{R: r, N: c.cfg.MaxPageBytes, TooLarge: ErrPageTooLarge}, c.cfg.MaxRecordBytes); perr == nil && len(p.Errors) > 0 {
 				return p, nil
 			}
 		}
@@ -466,11 +464,11 @@ func (c *Client) attempt(ctx context.Context, u string) (*Page, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrMalformedResponse, u, err)
 	}
-	lr := &limitedReader{r: r, n: c.cfg.MaxPageBytes}
+	lr := &fetch.LimitedReader{R: r, N: c.cfg.MaxPageBytes, TooLarge: ErrPageTooLarge}
 	p, err := ParsePage(lr, c.cfg.MaxRecordBytes)
-	if err == nil && lr.n > 0 && lr.read > lr.n {
+	if err == nil && lr.Exceeded() {
 		// The document ended within the bytes read, but the body did not.
-		err = fmt.Errorf("%w: more than %d bytes", ErrPageTooLarge, lr.n)
+		err = fmt.Errorf("%w: more than %d bytes", ErrPageTooLarge, lr.N)
 	}
 	if err != nil {
 		switch {
@@ -479,7 +477,7 @@ func (c *Client) attempt(ctx context.Context, u string) (*Page, error) {
 		case errors.Is(err, ErrMalformedResponse), errors.Is(err, ErrPageTooLarge):
 			return nil, fmt.Errorf("%w (GET %s)", err, u)
 		default: // the body could not be read: network trouble or page timeout
-			return nil, httpretry.Retryable(fmt.Errorf("oaipmh: GET %s: %w", u, err))
+			return nil, fetch.Retryable(fmt.Errorf("oaipmh: GET %s: %w", u, err))
 		}
 	}
 	c.log.DebugContext(ctx, "OAI-PMH page",
@@ -490,33 +488,6 @@ func (c *Client) attempt(ctx context.Context, u string) (*Page, error) {
 			slog.String("url", u), slog.Int("repairs", p.Repairs))
 	}
 	return p, nil
-}
-
-// waitRateLimit reserves the next request slot and waits for it.
-func (c *Client) waitRateLimit(ctx context.Context) error {
-	if c.cfg.RateLimit <= 0 {
-		return nil
-	}
-	c.mu.Lock()
-	now := time.Now()
-	slot := c.nextSlot
-	if slot.Before(now) {
-		slot = now
-	}
-	c.nextSlot = slot.Add(c.cfg.RateLimit)
-	c.mu.Unlock()
-	wait := time.Until(slot)
-	if wait <= 0 {
-		return nil
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // decodeBody undoes the Content-Encoding of a response. "deflate" accepts both
@@ -538,37 +509,3 @@ func decodeBody(encoding string, body io.Reader) (io.Reader, error) {
 		return nil, fmt.Errorf("unsupported Content-Encoding %q", encoding)
 	}
 }
-
-// limitedReader fails with ErrPageTooLarge once more than n bytes were read
-// (n <= 0: no limit).
-type limitedReader struct {
-	r    io.Reader
-	n    int64
-	read int64
-}
-
-func (l *limitedReader) Read(p []byte) (int, error) {
-	if l.n <= 0 {
-		return l.r.Read(p)
-	}
-	if l.read > l.n {
-		return 0, fmt.Errorf("%w: more than %d bytes", ErrPageTooLarge, l.n)
-	}
-	// Read at most one byte past the limit, to tell "exactly n" from "more".
-	if rem := l.n + 1 - l.read; int64(len(p)) > rem {
-		p = p[:rem]
-	}
-	k, err := l.r.Read(p)
-	l.read += int64(k)
-	if l.read > l.n {
-		return k, fmt.Errorf("%w: more than %d bytes", ErrPageTooLarge, l.n)
-	}
-	return k, err
-}
-
-// restyLogger sends resty's own log lines to slog.
-type restyLogger struct{ l *slog.Logger }
-
-func (r restyLogger) Errorf(format string, v ...any) { r.l.Error(fmt.Sprintf(format, v...)) }
-func (r restyLogger) Warnf(format string, v ...any)  { r.l.Warn(fmt.Sprintf(format, v...)) }
-func (r restyLogger) Debugf(format string, v ...any) { r.l.Debug(fmt.Sprintf(format, v...)) }

@@ -17,7 +17,7 @@ import (
 
 	"github.com/go-resty/resty/v2"
 
-	"github.com/panosc/fairway/pkg/httpretry"
+	"github.com/panosc/fairway/pkg/fetch"
 )
 
 // MetadataFormat is the metadata format of a SciCat document in a raw
@@ -34,7 +34,7 @@ const (
 const (
 	DefaultPageSize     = 100
 	DefaultPageTimeout  = 60 * time.Second
-	DefaultMaxRetries   = httpretry.DefaultMaxRetries
+	DefaultMaxRetries   = fetch.DefaultMaxRetries
 	DefaultMaxPageBytes = 64 << 20
 	DefaultUserAgent    = "fairway-scicat/1.0 (+https://github.com/panosc/fairway)"
 )
@@ -181,8 +181,8 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
-func (c Config) retryPolicy() httpretry.Policy {
-	return httpretry.Policy{
+func (c Config) retryPolicy() fetch.Policy {
+	return fetch.Policy{
 		MaxRetries: c.MaxRetries, InitialInterval: c.RetryInitialInterval,
 		MaxInterval: c.RetryMaxInterval, RetryAfterCap: c.RetryAfterCap,
 	}
@@ -301,9 +301,9 @@ type Client struct {
 	http  *resty.Client
 	log   *slog.Logger
 
-	mu       sync.Mutex
-	version  string    // detected or configured API version
-	nextSlot time.Time // earliest start of the next request (rate limit)
+	mu      sync.Mutex
+	version string       // detected or configured API version
+	pacer   *fetch.Pacer // the feed's rate limit
 }
 
 // NewClient returns a Client for cfg (defaults applied, then validated).
@@ -325,14 +325,14 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 		rc = resty.New()
 	}
 	log := o.logger.With(slog.String("component", "scicat"), slog.String("base_url", root.String()))
-	// Retries are owned by httpretry (see fetch): resty must not retry, and
+	// Retries are owned by fetch.Do (see the fetch method): resty must not retry, and
 	// must hand over the raw body, which attempt streams.
 	rc.SetRetryCount(0)
 	rc.SetDoNotParseResponse(true)
-	rc.SetLogger(restyLogger{log})
+	rc.SetLogger(fetch.RestyLogger{L: log})
 	rc.SetHeader("User-Agent", cfg.UserAgent)
 	rc.SetHeader("Accept", "application/json")
-	c := &Client{cfg: cfg, root: root, token: cfg.Token, http: rc, log: log, version: cfg.APIVersion}
+	c := &Client{cfg: cfg, root: root, token: cfg.Token, http: rc, log: log, version: cfg.APIVersion, pacer: &fetch.Pacer{Interval: cfg.RateLimit}}
 	if c.version == "" {
 		c.version = hint
 	}
@@ -441,7 +441,7 @@ func (c *Client) listDocs(ctx context.Context, coll Collection, fn PageFunc) err
 // It returns an error wrapping fn's error when fn fails (the walk stops),
 // ErrPagingIgnored, ErrMalformedResponse or ErrPageTooLarge (with the URL),
 // an *HTTPError (ErrUnauthorized for 401 and 403), the transport error
-// after the retries are exhausted (httpretry.ErrGaveUp), or ctx.Err().
+// after the retries are exhausted (fetch.ErrGaveUp), or ctx.Err().
 func (c *Client) List(ctx context.Context, req ListRequest, fn func(ctx context.Context, p *Page) error) error {
 	if fn == nil {
 		return errors.New("scicat: nil page function")
@@ -533,7 +533,7 @@ func (c *Client) endpoint(version string, coll Collection, skip, limit int) stri
 func (c *Client) fetch(ctx context.Context, version string, coll Collection, skip, limit int) ([]json.RawMessage, string, error) {
 	u := c.endpoint(version, coll, skip, limit)
 	var docs []json.RawMessage
-	err := httpretry.Do(ctx, c.cfg.retryPolicy(), func(ctx context.Context) error {
+	err := fetch.Do(ctx, c.cfg.retryPolicy(), func(ctx context.Context) error {
 		var err error
 		docs, err = c.attempt(ctx, u)
 		return err
@@ -545,7 +545,7 @@ func (c *Client) fetch(ctx context.Context, version string, coll Collection, ski
 		if cerr := ctx.Err(); cerr != nil {
 			return nil, u, fmt.Errorf("scicat: GET %s: %w", u, cerr)
 		}
-		if errors.Is(err, httpretry.ErrGaveUp) {
+		if errors.Is(err, fetch.ErrGaveUp) {
 			return nil, u, fmt.Errorf("scicat: GET %s: %w", u, err)
 		}
 		return nil, u, err
@@ -555,7 +555,7 @@ func (c *Client) fetch(ctx context.Context, version string, coll Collection, ski
 
 // attempt performs one request and splits the JSON array it returns.
 func (c *Client) attempt(ctx context.Context, u string) ([]json.RawMessage, error) {
-	if err := c.waitRateLimit(ctx); err != nil {
+	if err := c.pacer.Wait(ctx); err != nil {
 		return nil, err
 	}
 	actx, cancel := context.WithTimeout(ctx, c.cfg.PageTimeout)
@@ -570,7 +570,7 @@ func (c *Client) attempt(ctx context.Context, u string) ([]json.RawMessage, erro
 		if cerr := ctx.Err(); cerr != nil {
 			return nil, cerr
 		}
-		return nil, httpretry.Retryable(fmt.Errorf("scicat: GET %s: %w", u, err))
+		return nil, fetch.Retryable(fmt.Errorf("scicat: GET %s: %w", u, err))
 	}
 	body := resp.RawBody()
 	defer func() {
@@ -581,9 +581,9 @@ func (c *Client) attempt(ctx context.Context, u string) ([]json.RawMessage, erro
 	if status := resp.StatusCode(); status < 200 || status >= 300 {
 		snippet, _ := io.ReadAll(io.LimitReader(body, 256))
 		herr := &HTTPError{StatusCode: status, URL: u, Body: c.redact(strings.TrimSpace(strings.ToValidUTF8(string(snippet), "?")))}
-		return nil, httpretry.StatusError(herr, status, resp.Header(), c.cfg.RetryAfterCap)
+		return nil, fetch.StatusError(herr, status, resp.Header(), c.cfg.RetryAfterCap)
 	}
-	lr := &limitedReader{r: body, n: c.cfg.MaxPageBytes}
+	lr := &fetch.LimitedReader{R: body, N: c.cfg.MaxPageBytes, TooLarge: ErrPageTooLarge}
 	docs, err := splitArray(lr)
 	switch {
 	case err == nil:
@@ -592,37 +592,11 @@ func (c *Client) attempt(ctx context.Context, u string) ([]json.RawMessage, erro
 	case errors.Is(err, ErrPageTooLarge), errors.Is(err, ErrMalformedResponse):
 		return nil, fmt.Errorf("%w (GET %s)", err, u)
 	default: // the body could not be read: network trouble or page timeout
-		return nil, httpretry.Retryable(fmt.Errorf("scicat: GET %s: reading the body: %w", u, err))
+		return nil, fetch.Retryable(fmt.Errorf("scicat: GET %s: reading the body: %w", u, err))
 	}
 	c.log.DebugContext(ctx, "SciCat page", slog.String("url", u), slog.Int("documents", len(docs)),
 		slog.Duration("elapsed", time.Since(start)))
 	return docs, nil
-}
-
-// waitRateLimit reserves the next request slot and waits for it.
-func (c *Client) waitRateLimit(ctx context.Context) error {
-	if c.cfg.RateLimit <= 0 {
-		return nil
-	}
-	c.mu.Lock()
-	slot := c.nextSlot
-	if now := time.Now(); slot.Before(now) {
-		slot = now
-	}
-	c.nextSlot = slot.Add(c.cfg.RateLimit)
-	c.mu.Unlock()
-	wait := time.Until(slot)
-	if wait <= 0 {
-		return nil
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // redact removes the token from a text that is about to become part of an
@@ -696,32 +670,6 @@ func describeToken(tok json.Token) string {
 	return "a number"
 }
 
-// limitedReader fails with ErrPageTooLarge once more than n bytes were read
-// (n <= 0: no limit).
-type limitedReader struct {
-	r    io.Reader
-	n    int64
-	read int64
-}
-
-func (l *limitedReader) Read(p []byte) (int, error) {
-	if l.n <= 0 {
-		return l.r.Read(p)
-	}
-	if l.read > l.n {
-		return 0, fmt.Errorf("%w: more than %d bytes", ErrPageTooLarge, l.n)
-	}
-	if rem := l.n + 1 - l.read; int64(len(p)) > rem {
-		p = p[:rem]
-	}
-	k, err := l.r.Read(p)
-	l.read += int64(k)
-	if l.read > l.n {
-		return k, fmt.Errorf("%w: more than %d bytes", ErrPageTooLarge, l.n)
-	}
-	return k, err
-}
-
 // stringField reads a JSON string; anything else (absent, null, a number)
 // reads as "".
 func stringField(raw json.RawMessage) string {
@@ -783,10 +731,3 @@ func Published(coll Collection, doc []byte) bool {
 	}
 	return st.IsPublished != nil && *st.IsPublished
 }
-
-// restyLogger sends resty's own log lines to slog.
-type restyLogger struct{ l *slog.Logger }
-
-func (r restyLogger) Errorf(format string, v ...any) { r.l.Error(fmt.Sprintf(format, v...)) }
-func (r restyLogger) Warnf(format string, v ...any)  { r.l.Warn(fmt.Sprintf(format, v...)) }
-func (r restyLogger) Debugf(format string, v ...any) { r.l.Debug(fmt.Sprintf(format, v...)) }

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/panosc/fairway/internal/testenv"
-	"github.com/panosc/fairway/pkg/httpretry"
+	"github.com/panosc/fairway/pkg/fetch"
 	"github.com/panosc/fairway/pkg/scicat"
 	"github.com/panosc/fairway/pkg/scicat/scicattest"
 )
@@ -256,7 +256,7 @@ func TestErrors(t *testing.T) {
 		{
 			name: "retries exhausted", cfg: scicat.Config{APIVersion: "v3", MaxRetries: 2},
 			faults: []scicattest.Fault{{Status: 503}, {Status: 502}, {Status: 500}},
-			want:   []error{httpretry.ErrGaveUp, scicat.ErrHTTPStatus}, reqs: 3, message: "HTTP 500",
+			want:   []error{fetch.ErrGaveUp, scicat.ErrHTTPStatus}, reqs: 3, message: "HTTP 500",
 		},
 		{
 			name: "not found is not retried", cfg: scicat.Config{APIVersion: "v3"},
@@ -453,7 +453,7 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg := c.Config(); cfg.PageSize != scicat.DefaultPageSize || cfg.PageTimeout != scicat.DefaultPageTimeout ||
-		cfg.MaxRetries != scicat.DefaultMaxRetries || cfg.RetryAfterCap != httpretry.DefaultRetryAfterCap {
+		cfg.MaxRetries != scicat.DefaultMaxRetries || cfg.RetryAfterCap != fetch.DefaultRetryAfterCap {
 		t.Errorf("defaults not applied: %+v", cfg)
 	}
 }

@@ -1,12 +1,14 @@
-// Package httpretry retries HTTP requests with exponential backoff
-// (cenkalti/backoff/v4) and honours the server's Retry-After header.
+// Package fetch is what the harvest clients (OAI-PMH, SciCat) share to fetch
+// pages politely and safely: retries with exponential backoff
+// (cenkalti/backoff/v4) that honour the server's Retry-After header, a
+// request pacer for per-feed rate limits, and bounded response bodies.
 //
-// It is meant to be the single owner of retries around an HTTP client whose
+// Do is meant to be the single owner of retries around an HTTP client whose
 // own retries are off (resty retries 429 only when told to and caps
 // Retry-After at 2 s): an attempt function performs one request and marks
 // the failures worth retrying with Retryable, RetryAfter or StatusError;
 // Do runs it.
-package httpretry
+package fetch
 
 import (
 	"context"
@@ -30,7 +32,7 @@ const (
 
 // ErrGaveUp is wrapped, together with the last attempt's error, when the
 // retries are exhausted.
-var ErrGaveUp = errors.New("httpretry: gave up")
+var ErrGaveUp = errors.New("fetch: gave up")
 
 // Policy says how often and how long to retry. Zero values mean the
 // documented default.
@@ -71,7 +73,7 @@ func (p Policy) Validate() error {
 		"InitialInterval": p.InitialInterval, "MaxInterval": p.MaxInterval, "RetryAfterCap": p.RetryAfterCap,
 	} {
 		if d < 0 {
-			return fmt.Errorf("httpretry: %s must not be negative", name)
+			return fmt.Errorf("fetch: %s must not be negative", name)
 		}
 	}
 	return nil
@@ -192,7 +194,7 @@ func Do(ctx context.Context, p Policy, attempt func(ctx context.Context) error, 
 		return nil
 	}
 	if cerr := ctx.Err(); cerr != nil {
-		return fmt.Errorf("httpretry: %w", cerr)
+		return fmt.Errorf("fetch: %w", cerr)
 	}
 	var re *RetryableError
 	if errors.As(err, &re) {

@@ -1,4 +1,4 @@
-package httpretry_test
+package fetch_test
 
 import (
 	"context"
@@ -7,20 +7,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/panosc/fairway/pkg/httpretry"
+	"github.com/panosc/fairway/pkg/fetch"
 )
 
 var errBoom = errors.New("boom")
 
-func fast(maxRetries int) httpretry.Policy {
-	return httpretry.Policy{MaxRetries: maxRetries, InitialInterval: time.Millisecond, MaxInterval: 2 * time.Millisecond}
+func fast(maxRetries int) fetch.Policy {
+	return fetch.Policy{MaxRetries: maxRetries, InitialInterval: time.Millisecond, MaxInterval: 2 * time.Millisecond}
 }
 
 func TestDo(t *testing.T) {
 	permanent := errors.New("permanent")
 	tests := []struct {
 		name     string
-		policy   httpretry.Policy
+		policy   fetch.Policy
 		failures []error // returned by the first attempts, then success
 		wantErr  error
 		attempts int
@@ -28,17 +28,17 @@ func TestDo(t *testing.T) {
 		minElapsed time.Duration
 	}{
 		{name: "first attempt", policy: fast(3), attempts: 1},
-		{name: "two retryable failures", policy: fast(3), failures: []error{httpretry.Retryable(errBoom), httpretry.Retryable(errBoom)}, attempts: 3},
+		{name: "two retryable failures", policy: fast(3), failures: []error{fetch.Retryable(errBoom), fetch.Retryable(errBoom)}, attempts: 3},
 		{name: "permanent failure", policy: fast(3), failures: []error{permanent}, wantErr: permanent, attempts: 1},
 		{
 			name: "exhausted", policy: fast(2),
-			failures: []error{httpretry.Retryable(errBoom), httpretry.Retryable(errBoom), httpretry.Retryable(errBoom)},
-			wantErr:  httpretry.ErrGaveUp, attempts: 3,
+			failures: []error{fetch.Retryable(errBoom), fetch.Retryable(errBoom), fetch.Retryable(errBoom)},
+			wantErr:  fetch.ErrGaveUp, attempts: 3,
 		},
-		{name: "no retries", policy: fast(-1), failures: []error{httpretry.Retryable(errBoom)}, wantErr: errBoom, attempts: 1},
+		{name: "no retries", policy: fast(-1), failures: []error{fetch.Retryable(errBoom)}, wantErr: errBoom, attempts: 1},
 		{
 			name: "retry-after honoured", policy: fast(3),
-			failures: []error{httpretry.RetryAfter(errBoom, 300*time.Millisecond)}, attempts: 2, minElapsed: 300 * time.Millisecond,
+			failures: []error{fetch.RetryAfter(errBoom, 300*time.Millisecond)}, attempts: 2, minElapsed: 300 * time.Millisecond,
 		},
 	}
 	for _, tt := range tests {
@@ -46,7 +46,7 @@ func TestDo(t *testing.T) {
 			n := 0
 			var notified []time.Duration
 			start := time.Now()
-			err := httpretry.Do(context.Background(), tt.policy, func(context.Context) error {
+			err := fetch.Do(context.Background(), tt.policy, func(context.Context) error {
 				n++
 				if n <= len(tt.failures) {
 					return tt.failures[n-1]
@@ -80,10 +80,10 @@ func TestDo(t *testing.T) {
 func TestDoStopsWhenContextEnds(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	n := 0
-	err := httpretry.Do(ctx, fast(10), func(context.Context) error {
+	err := fetch.Do(ctx, fast(10), func(context.Context) error {
 		n++
 		cancel()
-		return httpretry.RetryAfter(errBoom, time.Hour)
+		return fetch.RetryAfter(errBoom, time.Hour)
 	}, nil)
 	if !errors.Is(err, context.Canceled) || n != 1 {
 		t.Fatalf("err %v after %d attempts", err, n)
@@ -109,7 +109,7 @@ func TestParseRetryAfter(t *testing.T) {
 		{now.Add(time.Hour).Format(http.TimeFormat), time.Minute, true},
 	}
 	for _, tt := range tests {
-		got, ok := httpretry.ParseRetryAfter(tt.in, now, time.Minute)
+		got, ok := fetch.ParseRetryAfter(tt.in, now, time.Minute)
 		if got != tt.want || ok != tt.ok {
 			t.Errorf("ParseRetryAfter(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
 		}
@@ -133,8 +133,8 @@ func TestStatusError(t *testing.T) {
 		{http.StatusBadGateway, http.Header{"Retry-After": {"600"}}, true, time.Minute, true},
 	}
 	for _, tt := range tests {
-		err := httpretry.StatusError(errBoom, tt.status, tt.header, time.Minute)
-		var re *httpretry.RetryableError
+		err := fetch.StatusError(errBoom, tt.status, tt.header, time.Minute)
+		var re *fetch.RetryableError
 		if got := errors.As(err, &re); got != tt.retryable {
 			t.Errorf("status %d: retryable %v, want %v", tt.status, got, tt.retryable)
 			continue
