@@ -503,6 +503,10 @@ func (s *Server) addProgress(ctx context.Context, feedID string, runs []Run) {
 		if runs[i].RunID == cp.Current.RunID && runs[i].Status == StatusRunning {
 			runs[i].Pages, runs[i].Records = cp.Current.Pages, cp.Current.Records
 			runs[i].Deleted, runs[i].Rejected = cp.Current.Deleted, cp.Current.Rejected
+			runs[i].Bytes, runs[i].Retries, runs[i].ListSize = cp.Current.Bytes, cp.Current.Retries, cp.Current.ListSize
+			if runs[i].StartedAt != nil {
+				runs[i].Seconds = s.now().Sub(*runs[i].StartedAt).Seconds()
+			}
 		}
 	}
 }

@@ -218,6 +218,10 @@ type RunMark struct {
 	Token string `json:"token,omitempty"`
 	// TokenExpires is the token's expirationDate, when the server gave one.
 	TokenExpires time.Time `json:"token_expires,omitempty"`
+	// Bytes counts the bytes of the pages received.
+	Bytes int64 `json:"bytes,omitempty"`
+	// Retries counts the requests that failed and were retried.
+	Retries int64 `json:"retries,omitempty"`
 	// ListSize is the last completeListSize the server announced (0: none).
 	ListSize int64 `json:"list_size,omitempty"`
 	// Listed counts the records and headers listed since the window

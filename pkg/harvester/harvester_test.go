@@ -310,3 +310,18 @@ func TestGuardedClientRefusesPrivateFeeds(t *testing.T) {
 		})
 	}
 }
+
+// TestRunReportCountsBytesRetriesAndListSize checks the run report's
+// figures: the bytes received, the retried requests and the announced size.
+func TestRunReportCountsBytesRetriesAndListSize(t *testing.T) {
+	e := newEnv(t, 50, 20)
+	f := func(n int64, _ *http.Request) bool { return n != 2 } // the second page fails once
+	e.onRequest.Store(&f)
+	run, err := e.h.Harvest(context.Background(), e.feed(), harvester.RunRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Retries != 1 || run.ListSize != 50 || run.Bytes < 50*1000 || run.Records != 50 {
+		t.Fatalf("run report %v: want 1 retry, list size 50, at least 50 KB", run)
+	}
+}

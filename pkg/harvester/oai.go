@@ -283,6 +283,8 @@ func (h *Harvester) takePage(ctx context.Context, client *oaipmh.Client, f feeds
 		return fmt.Errorf("%w: %d records listed, %d announced (%s)", ErrRunawayList, mark.Listed, mark.ListSize, requestURL)
 	}
 	mark.Pages++
+	mark.Bytes += p.Bytes
+	mark.Retries += int64(p.Retries)
 	page, unkeyed := withoutUnkeyed(p)
 	var seen []string
 	if mark.TrackSeen {
@@ -545,6 +547,7 @@ func (h *Harvester) completeRun(ctx context.Context, f feeds.Feed, cp *Checkpoin
 // fillRun copies the run's counters into its report.
 func fillRun(run *fairwayv1.HarvestRun, mark *RunMark) {
 	run.Pages, run.Records, run.Deleted, run.Rejected = mark.Pages, mark.Records, mark.Deleted, mark.Rejected
+	run.Bytes, run.Retries, run.ListSize = mark.Bytes, mark.Retries, mark.ListSize
 	if !mark.ResponseDate.IsZero() {
 		run.ResponseDate = timestamppb.New(mark.ResponseDate)
 	}

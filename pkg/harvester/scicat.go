@@ -160,6 +160,9 @@ func scicatResumable(err error) bool {
 func (h *Harvester) takeSciCatPage(ctx context.Context, f feeds.Feed, cp *Checkpoint, mark *RunMark, coll scicat.Collection, p *scicat.Page, log *slog.Logger) error {
 	mark.Pages++
 	mark.Listed += int64(p.Next - p.Offset)
+	for _, d := range p.Documents {
+		mark.Bytes += int64(len(d))
+	}
 	seen, err := h.publishSciCatPage(ctx, f, mark, coll, p, log)
 	if err != nil {
 		return err

@@ -212,7 +212,7 @@ func FeedsCommand() *cobra.Command {
 
 	show := &cobra.Command{
 		Use:   "show ID",
-		Short: "Show a feed, with what the last check learnt of its source",
+		Short: "Show a feed, with what the last check learnt of its source and its last run's report",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := af.client()
@@ -223,7 +223,18 @@ func FeedsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printJSON(cmd.OutOrStdout(), f)
+			rs, err := c.Runs(cmd.Context(), args[0], 1)
+			if err != nil {
+				return err
+			}
+			view := struct {
+				api.Feed
+				LastRun *api.Run `json:"last_run,omitempty"`
+			}{Feed: f}
+			if len(rs) > 0 {
+				view.LastRun = &rs[0]
+			}
+			return printJSON(cmd.OutOrStdout(), view)
 		},
 	}
 

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/panosc/fairway/pkg/api"
@@ -60,17 +62,9 @@ func HarvestCommand() *cobra.Command {
 				ctx, cancel = context.WithTimeout(ctx, timeout)
 				defer cancel()
 			}
-			last := ""
-			run, err := c.Follow(ctx, acc, interval, func(r api.Run) {
-				line := fmt.Sprintf("run %s %s: %d pages, %d records", r.RunID, r.Status, r.Pages, r.Records)
-				if r.Done() {
-					line += fmt.Sprintf(" (%d deleted, %d rejected)", r.Deleted, r.Rejected)
-				}
-				if line != last {
-					fmt.Fprintln(out, line)
-					last = line
-				}
-			})
+			bar := newRunBar(out)
+			run, err := c.Follow(ctx, acc, interval, bar.update)
+			bar.finish(run)
 			if errors.Is(err, context.DeadlineExceeded) && timeout > 0 {
 				if run.RunID == "" {
 					return fmt.Errorf("no run of %s started within %s (is a harvester running?)", acc.FeedID, timeout)
@@ -89,4 +83,71 @@ func HarvestCommand() *cobra.Command {
 	cmd.Flags().DurationVar(&interval, "interval", time.Second, "how often to poll the run's state")
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "stop following after this long (0: until the run ends; the run goes on)")
 	return cmd
+}
+
+// runBar shows the progress of a run: a bar over the complete list when the
+// source announced its size (completeListSize), a running count otherwise;
+// then one summary line.
+type runBar struct {
+	out   io.Writer
+	bar   *progressbar.ProgressBar
+	max   int64
+	runID string
+}
+
+func newRunBar(out io.Writer) *runBar { return &runBar{out: out} }
+
+func (b *runBar) update(r api.Run) {
+	if r.RunID == "" || r.Done() {
+		return
+	}
+	if b.bar == nil || r.ListSize != b.max || r.RunID != b.runID {
+		if b.bar != nil {
+			_ = b.bar.Exit()
+		}
+		total := r.ListSize
+		if total <= 0 {
+			total = -1 // unknown: a spinner with the count
+		}
+		b.max, b.runID = r.ListSize, r.RunID
+		b.bar = progressbar.NewOptions64(total,
+			progressbar.OptionSetWriter(b.out),
+			progressbar.OptionSetDescription("run "+r.RunID),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetItsString("records"),
+			progressbar.OptionShowIts(),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionClearOnFinish(),
+		)
+	}
+	_ = b.bar.Set64(r.Records)
+}
+
+func (b *runBar) finish(r api.Run) {
+	if b.bar != nil {
+		_ = b.bar.Exit()
+		fmt.Fprintln(b.out)
+	}
+	if r.RunID == "" {
+		return
+	}
+	fmt.Fprintf(b.out, "run %s %s: %d pages, %d records (%d deleted, %d rejected), %s, %d retries, %.1f s\n",
+		r.RunID, r.Status, r.Pages, r.Records, r.Deleted, r.Rejected, humanBytes(r.Bytes), r.Retries, r.Seconds)
+	if r.Error != "" {
+		fmt.Fprintf(b.out, "  %s\n", r.Error)
+	}
+}
+
+// humanBytes writes n bytes for people.
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

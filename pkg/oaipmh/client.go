@@ -406,11 +406,13 @@ func (c *Client) fetch(ctx context.Context, params url.Values) (*Page, string, e
 		MaxInterval: c.cfg.RetryMaxInterval, RetryAfterCap: c.cfg.RetryAfterCap,
 	}
 	var page *Page
+	retries := 0
 	err := fetch.Do(ctx, policy, func(ctx context.Context) error {
 		p, err := c.attempt(ctx, u)
 		page = p
 		return err
 	}, func(err error, attempt int, wait time.Duration) {
+		retries++
 		c.log.WarnContext(ctx, "OAI-PMH request failed, retrying",
 			slog.String("url", u), slog.Int("attempt", attempt), slog.Duration("wait", wait), slog.Any("error", err))
 	})
@@ -423,6 +425,7 @@ func (c *Client) fetch(ctx context.Context, params url.Values) (*Page, string, e
 		}
 		return nil, u, err
 	}
+	page.Retries = retries
 	return page, u, nil
 }
 
@@ -466,6 +469,9 @@ func (c *Client) attempt(ctx context.Context, u string) (*Page, error) {
 	}
 	lr := &fetch.LimitedReader{R: r, N: c.cfg.MaxPageBytes, TooLarge: ErrPageTooLarge}
 	p, err := ParsePage(lr, c.cfg.MaxRecordBytes)
+	if p != nil {
+		p.Bytes = lr.Count
+	}
 	if err == nil && lr.Exceeded() {
 		// The document ended within the bytes read, but the body did not.
 		err = fmt.Errorf("%w: more than %d bytes", ErrPageTooLarge, lr.N)

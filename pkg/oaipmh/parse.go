@@ -59,6 +59,12 @@ type Page struct {
 	// characters illegal in XML 1.0, invalid UTF-8 and references to illegal
 	// characters replaced by U+FFFD, and bare "&" escaped as "&amp;".
 	Repairs int
+	// Bytes is the size of the response body as read (after
+	// decompression); set by the Client.
+	Bytes int64
+	// Retries counts the failed requests for this page before the one that
+	// answered; set by the Client.
+	Retries int
 }
 
 // Err returns nil when the page has no protocol error, the ProtocolError when

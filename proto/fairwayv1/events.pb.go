@@ -1040,8 +1040,16 @@ type HarvestRun struct {
 	Records      int64                  `protobuf:"varint,10,opt,name=records,proto3" json:"records,omitempty"`
 	Deleted      int64                  `protobuf:"varint,11,opt,name=deleted,proto3" json:"deleted,omitempty"`
 	// Records that could not be published or were rejected as too large.
-	Rejected      int64  `protobuf:"varint,12,opt,name=rejected,proto3" json:"rejected,omitempty"`
-	Error         string `protobuf:"bytes,13,opt,name=error,proto3" json:"error,omitempty"`
+	Rejected int64 `protobuf:"varint,12,opt,name=rejected,proto3" json:"rejected,omitempty"`
+	// Why the run failed, or what it warns of when it completed.
+	Error string `protobuf:"bytes,13,opt,name=error,proto3" json:"error,omitempty"`
+	// Bytes of the pages received (after decompression).
+	Bytes int64 `protobuf:"varint,14,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	// Requests that failed and were retried.
+	Retries int64 `protobuf:"varint,15,opt,name=retries,proto3" json:"retries,omitempty"`
+	// Size of the complete list, when the source announced it
+	// (completeListSize); 0 when unknown.
+	ListSize      int64 `protobuf:"varint,16,opt,name=list_size,json=listSize,proto3" json:"list_size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1167,6 +1175,27 @@ func (x *HarvestRun) GetError() string {
 	return ""
 }
 
+func (x *HarvestRun) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+func (x *HarvestRun) GetRetries() int64 {
+	if x != nil {
+		return x.Retries
+	}
+	return 0
+}
+
+func (x *HarvestRun) GetListSize() int64 {
+	if x != nil {
+		return x.ListSize
+	}
+	return 0
+}
+
 var File_fairway_v1_events_proto protoreflect.FileDescriptor
 
 const file_fairway_v1_events_proto_rawDesc = "" +
@@ -1272,7 +1301,7 @@ const file_fairway_v1_events_proto_rawDesc = "" +
 	"\x06turtle\x18\x03 \x01(\tR\x06turtle\x125\n" +
 	"\adataset\x18\x04 \x01(\v2\x1b.fairway.v1.EnrichedDatasetR\adataset\x12!\n" +
 	"\fcontent_hash\x18\x05 \x01(\tR\vcontentHash\x12=\n" +
-	"\fpublished_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\vpublishedAt\"\xd4\x03\n" +
+	"\fpublished_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\vpublishedAt\"\xa1\x04\n" +
 	"\n" +
 	"HarvestRun\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x17\n" +
@@ -1290,7 +1319,10 @@ const file_fairway_v1_events_proto_rawDesc = "" +
 	" \x01(\x03R\arecords\x12\x18\n" +
 	"\adeleted\x18\v \x01(\x03R\adeleted\x12\x1a\n" +
 	"\brejected\x18\f \x01(\x03R\brejected\x12\x14\n" +
-	"\x05error\x18\r \x01(\tR\x05error*\x83\x01\n" +
+	"\x05error\x18\r \x01(\tR\x05error\x12\x14\n" +
+	"\x05bytes\x18\x0e \x01(\x03R\x05bytes\x12\x18\n" +
+	"\aretries\x18\x0f \x01(\x03R\aretries\x12\x1b\n" +
+	"\tlist_size\x18\x10 \x01(\x03R\blistSize*\x83\x01\n" +
 	"\rHarvestStatus\x12\x1e\n" +
 	"\x1aHARVEST_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16HARVEST_STATUS_RUNNING\x10\x01\x12\x1b\n" +
