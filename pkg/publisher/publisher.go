@@ -72,11 +72,17 @@ func (s *Stage) Run(ctx context.Context) error {
 	return s.bus.Run(ctx, bus.RunConfig{Stage: bus.StagePublisher, Concurrency: s.cfg.Concurrency}, s.Handle)
 }
 
-// Handle renders one enriched dataset into its catalogue entry.
-func (s *Stage) Handle(_ context.Context, m *bus.Message) ([]bus.Event, error) {
+// Handle renders one enriched dataset into its catalogue entry. A version
+// harvested before the one the catalogue already holds is dropped: stage
+// workers do not keep the order of two messages about one dataset, and a
+// replay must not roll the catalogue back.
+func (s *Stage) Handle(ctx context.Context, m *bus.Message) ([]bus.Event, error) {
 	var e fairwayv1.EnrichedDataset
 	if err := proto.Unmarshal(m.Payload, &e); err != nil {
 		return nil, bus.Permanent(fmt.Errorf("publisher: not an enriched dataset: %w", err))
+	}
+	if stale, err := s.stale(ctx, &e); err != nil || stale {
+		return nil, err
 	}
 	entry, err := s.Entry(&e)
 	if err != nil {
@@ -87,6 +93,33 @@ func (s *Stage) Handle(_ context.Context, m *bus.Message) ([]bus.Event, error) {
 		return nil, bus.Permanent(fmt.Errorf("publisher: encode %s: %w", entry.Key, err))
 	}
 	return []bus.Event{{Stream: bus.Catalogue, Key: entry.Key, Hash: entry.ContentHash, Payload: b, SkipUnchanged: true}}, nil
+}
+
+// stale reports whether the catalogue holds a version of e's dataset that
+// was harvested after e.
+func (s *Stage) stale(ctx context.Context, e *fairwayv1.EnrichedDataset) (bool, error) {
+	key := e.GetDataset().GetKey()
+	in := e.GetDataset().GetProvenance().GetHarvestedAt()
+	if s.bus == nil || key == "" || in == nil {
+		return false, nil
+	}
+	last, err := s.bus.LastEntry(ctx, bus.Catalogue, key)
+	if bus.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, bus.Transient(fmt.Errorf("publisher: catalogue entry of %s: %w", key, err))
+	}
+	var cur fairwayv1.CatalogueEntry
+	if err := proto.Unmarshal(last.Data, &cur); err != nil {
+		return false, nil // an unreadable entry is replaced
+	}
+	held := cur.GetDataset().GetDataset().GetProvenance().GetHarvestedAt()
+	if held != nil && held.AsTime().After(in.AsTime()) {
+		s.log.Debug("older version dropped", "key", key, "harvested", in.AsTime(), "catalogue", held.AsTime())
+		return true, nil
+	}
+	return false, nil
 }
 
 // Entry returns the catalogue entry of e.

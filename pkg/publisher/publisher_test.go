@@ -9,9 +9,11 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/knakk/rdf"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/bus"
@@ -141,4 +143,31 @@ func mustMarshal(t *testing.T, m proto.Message) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestOlderVersionDoesNotRollBack publishes a dataset harvested at t2, then
+// handles the version harvested at t1 < t2 (a reordered or replayed
+// message): the catalogue keeps t2's.
+func TestOlderVersionDoesNotRollBack(t *testing.T) {
+	ctx := context.Background()
+	b := testenv.Bus(t)
+	st := newStage(t, b)
+	at := func(title string, sec int64) *fairwayv1.EnrichedDataset {
+		e := enriched("doi:10.1/x", title, false)
+		e.Dataset.Provenance = &fairwayv1.Provenance{HarvestedAt: timestamppb.New(time.Unix(sec, 0))}
+		return e
+	}
+	evs, err := st.Handle(ctx, &bus.Message{Payload: mustMarshal(t, at("New title", 2000))})
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("newer version: %v %v", evs, err)
+	}
+	if err := b.Publish(ctx, "publisher", evs...); err != nil {
+		t.Fatal(err)
+	}
+	if evs, err := st.Handle(ctx, &bus.Message{Payload: mustMarshal(t, at("Old title", 1000))}); err != nil || len(evs) != 0 {
+		t.Fatalf("older version produced %v, %v; want nothing", evs, err)
+	}
+	if evs, err := st.Handle(ctx, &bus.Message{Payload: mustMarshal(t, at("Newest title", 3000))}); err != nil || len(evs) != 1 {
+		t.Fatalf("newest version produced %v, %v; want its entry", evs, err)
+	}
 }
