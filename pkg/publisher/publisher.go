@@ -27,9 +27,20 @@ type Config struct {
 	BaseURL string
 	// Concurrency is how many datasets are rendered at once. Default 2.
 	Concurrency int
+	// EmbargoCheck is how often the catalogue is searched for embargoes
+	// that ended, whose datasets are rendered again as public. Default 1h.
+	EmbargoCheck time.Duration
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
 }
 
 func (c *Config) setDefaults() {
+	if c.EmbargoCheck <= 0 {
+		c.EmbargoCheck = time.Hour
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
 	if c.BaseURL == "" {
 		c.BaseURL = "http://127.0.0.1:8080"
 	}
@@ -61,15 +72,72 @@ func New(cfg Config, b *bus.Bus, log *slog.Logger) (*Stage, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Stage{cfg: cfg, bus: b, opts: dcat.Options{BaseURL: cfg.BaseURL}, log: log, now: time.Now}, nil
+	return &Stage{cfg: cfg, bus: b, opts: dcat.Options{BaseURL: cfg.BaseURL, Now: cfg.Now}, log: log, now: cfg.Now}, nil
 }
 
 // Options returns the DCAT rendering options of the stage.
 func (s *Stage) Options() dcat.Options { return s.opts }
 
-// Run consumes enriched datasets until ctx ends.
+// Run consumes enriched datasets until ctx ends, and lifts the embargoes
+// that end meanwhile.
 func (s *Stage) Run(ctx context.Context) error {
-	return s.bus.Run(ctx, bus.RunConfig{Stage: bus.StagePublisher, Concurrency: s.cfg.Concurrency}, s.Handle)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(s.cfg.EmbargoCheck)
+		defer t.Stop()
+		for {
+			if n, err := s.LiftEmbargoes(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("lifting ended embargoes", "err", err)
+			} else if n > 0 {
+				s.log.Info("ended embargoes lifted", "datasets", n)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	err := s.bus.Run(ctx, bus.RunConfig{Stage: bus.StagePublisher, Concurrency: s.cfg.Concurrency}, s.Handle)
+	<-done
+	return err
+}
+
+// LiftEmbargoes renders again every catalogue entry whose embargo ended
+// after it was rendered, so that the catalogue shows it as public, and
+// returns how many it published.
+func (s *Stage) LiftEmbargoes(ctx context.Context) (int, error) {
+	now := s.now()
+	var due []*fairwayv1.EnrichedDataset
+	err := NewCatalogue(s.bus.JetStream()).Each(ctx, func(e *fairwayv1.CatalogueEntry) error {
+		end := e.GetDataset().GetDataset().GetEmbargoUntil()
+		if e.Deleted || end == nil || end.AsTime().After(now) {
+			return nil
+		}
+		if p := e.GetPublishedAt(); p == nil || p.AsTime().Before(end.AsTime()) {
+			due = append(due, e.Dataset)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for i, e := range due {
+		entry, err := s.Entry(e)
+		if err != nil {
+			return i, err
+		}
+		b, err := proto.Marshal(entry)
+		if err != nil {
+			return i, fmt.Errorf("publisher: encode %s: %w", entry.Key, err)
+		}
+		ev := bus.Event{Stream: bus.Catalogue, Key: entry.Key, Hash: entry.ContentHash, Payload: b, SkipUnchanged: true}
+		if err := s.bus.Publish(ctx, string(bus.StagePublisher), ev); err != nil {
+			return i, err
+		}
+	}
+	return len(due), nil
 }
 
 // Handle renders one enriched dataset into its catalogue entry. A version
@@ -128,9 +196,10 @@ func (s *Stage) Entry(e *fairwayv1.EnrichedDataset) (*fairwayv1.CatalogueEntry, 
 	if ds.GetKey() == "" {
 		return nil, errors.New("publisher: dataset without key")
 	}
+	now := s.now()
 	entry := &fairwayv1.CatalogueEntry{
 		Key: ds.Key, Deleted: ds.Deleted, Dataset: e,
-		ContentHash: entryHash(e), PublishedAt: timestamppb.New(s.now().UTC()),
+		ContentHash: entryHash(e, now), PublishedAt: timestamppb.New(now.UTC()),
 	}
 	if ds.Deleted {
 		return entry, nil
@@ -143,7 +212,9 @@ func (s *Stage) Entry(e *fairwayv1.EnrichedDataset) (*fairwayv1.CatalogueEntry, 
 	return entry, nil
 }
 
-func entryHash(e *fairwayv1.EnrichedDataset) string {
+// entryHash identifies what an entry says: the dataset, the ontology, the
+// techniques, and whether its embargo has ended at render time.
+func entryHash(e *fairwayv1.EnrichedDataset, now time.Time) string {
 	if e.GetDataset().GetDeleted() {
 		return "deleted"
 	}
@@ -151,6 +222,9 @@ func entryHash(e *fairwayv1.EnrichedDataset) string {
 	h.Write([]byte(e.GetDataset().GetContentHash() + "\x00" + e.GetPanetVersion()))
 	for _, t := range e.Techniques {
 		h.Write([]byte("\x00" + t.Iri))
+	}
+	if end := e.GetDataset().GetEmbargoUntil(); end != nil && !end.AsTime().After(now) {
+		h.Write([]byte("\x00embargo-ended"))
 	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }

@@ -171,3 +171,54 @@ func TestOlderVersionDoesNotRollBack(t *testing.T) {
 		t.Fatalf("newest version produced %v, %v; want its entry", evs, err)
 	}
 }
+
+// TestLiftEmbargoes renders an embargoed dataset while its embargo runs,
+// moves the clock past its end, and checks that the catalogue is rendered
+// again, public, once.
+func TestLiftEmbargoes(t *testing.T) {
+	ctx := context.Background()
+	b := testenv.Bus(t)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	st, err := publisher.New(publisher.Config{BaseURL: "http://node.test", Now: func() time.Time { return now }}, b, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := enriched("doi:10.1/emb", "Embargoed", false)
+	e.Dataset.EmbargoUntil = timestamppb.New(time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC))
+	e.Dataset.AccessRights = "embargoed"
+	evs, err := st.Handle(ctx, &bus.Message{Payload: mustMarshal(t, e)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Publish(ctx, "publisher", evs...); err != nil {
+		t.Fatal(err)
+	}
+	turtle := func() string {
+		m, err := b.LastEntry(ctx, bus.Catalogue, "doi:10.1/emb")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var entry fairwayv1.CatalogueEntry
+		if err := proto.Unmarshal(m.Data, &entry); err != nil {
+			t.Fatal(err)
+		}
+		return entry.Turtle
+	}
+	const public = "http://publications.europa.eu/resource/authority/access-right/PUBLIC"
+	if strings.Contains(turtle(), public) {
+		t.Fatal("an embargoed dataset is public")
+	}
+	if n, err := st.LiftEmbargoes(ctx); err != nil || n != 0 {
+		t.Fatalf("lifted %d (%v) while the embargo runs", n, err)
+	}
+	now = time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
+	if n, err := st.LiftEmbargoes(ctx); err != nil || n != 1 {
+		t.Fatalf("lifted %d (%v) after the embargo; want 1", n, err)
+	}
+	if !strings.Contains(turtle(), public) {
+		t.Fatal("the dataset is not public after its embargo")
+	}
+	if n, err := st.LiftEmbargoes(ctx); err != nil || n != 0 {
+		t.Fatalf("lifted %d (%v) again; want 0", n, err)
+	}
+}
