@@ -46,6 +46,8 @@ type Sink struct {
 	cfg SinkConfig
 	bus *bus.Bus
 	log *slog.Logger
+	// ensure creates the schema again (set once the store is open).
+	ensure func(context.Context) error
 }
 
 // NewSink returns the analytics writer.
@@ -69,15 +71,14 @@ func (s *Sink) Run(ctx context.Context) error {
 			store = st
 			break
 		}
-		if !errors.Is(err, ErrUnavailable) {
-			return fmt.Errorf("analytics: %w", err)
-		}
+		// Whatever the reason, analytics never stop the node: they wait.
 		s.log.Warn("ClickHouse unavailable; analytics wait", "addr", s.cfg.Store.Addr, "err", err)
 		if !sleep(ctx, s.cfg.RetryDelay) {
 			return nil
 		}
 	}
 	defer store.Close()
+	s.ensure = store.EnsureSchema
 	s.log.Info("analytics writing", "addr", s.cfg.Store.Addr, "database", store.Database())
 	done := make(chan error, 1)
 	go func() {
@@ -116,9 +117,20 @@ func (s *Sink) Run(ctx context.Context) error {
 // unreadable message is dead-lettered and the others are written.
 func (s *Sink) consume(ctx context.Context, stage bus.Stage, write func(context.Context, []jetstream.Msg) error) error {
 	stream, _ := bus.InputOf(stage)
-	cons, err := s.bus.JetStream().Consumer(ctx, string(stream), string(stage))
-	if err != nil {
-		return fmt.Errorf("analytics: consumer %s: %w", stage, err)
+	var cons jetstream.Consumer
+	for {
+		c, err := s.bus.JetStream().Consumer(ctx, string(stream), string(stage))
+		if err == nil {
+			cons = c
+			break
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		s.log.Warn("analytics consumer", "consumer", stage, "err", err)
+		if !sleep(ctx, s.cfg.RetryDelay) {
+			return nil
+		}
 	}
 	for ctx.Err() == nil {
 		batch, err := cons.Fetch(s.cfg.Store.BatchSize, jetstream.FetchMaxWait(s.cfg.Store.FlushInterval))
@@ -155,19 +167,23 @@ func (s *Sink) writeOrSplit(ctx context.Context, stage bus.Stage, msgs []jetstre
 		for _, m := range msgs {
 			_ = m.Ack()
 		}
-	case errors.Is(err, bus.ErrPermanent) && len(msgs) > 1:
-		half := len(msgs) / 2
-		s.writeOrSplit(ctx, stage, msgs[:half], write)
-		s.writeOrSplit(ctx, stage, msgs[half:], write)
-	case errors.Is(err, bus.ErrPermanent) || (!errors.Is(err, ErrUnavailable) && len(msgs) == 1):
+	case badData(err) && len(msgs) == 1:
 		s.deadLetter(ctx, stage, msgs[0], err)
-	case !errors.Is(err, ErrUnavailable) && len(msgs) > 1:
+	case badData(err):
 		// Bad data somewhere in the batch: find it.
 		half := len(msgs) / 2
 		s.writeOrSplit(ctx, stage, msgs[:half], write)
 		s.writeOrSplit(ctx, stage, msgs[half:], write)
 	default:
-		s.log.Warn("ClickHouse unavailable; analytics lag and retry", "consumer", stage, "batch", len(msgs), "err", err)
+		// ClickHouse away, or failing for a reason of its own: the batch
+		// waits in its stream. A database or table that went missing is
+		// created again before the retry.
+		s.log.Warn("ClickHouse cannot take the batch; analytics lag and retry", "consumer", stage, "batch", len(msgs), "err", err)
+		if s.ensure != nil {
+			if err := s.ensure(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("analytics schema", "err", err)
+			}
+		}
 		for _, m := range msgs {
 			_ = m.NakWithDelay(s.cfg.RetryDelay)
 		}
@@ -175,13 +191,21 @@ func (s *Sink) writeOrSplit(ctx context.Context, stage bus.Stage, msgs []jetstre
 	}
 }
 
+// badData reports whether a write failed because of what it wrote (a row
+// that cannot be converted or stored), not because of the server.
+func badData(err error) bool {
+	return errors.Is(err, bus.ErrPermanent) || errors.Is(err, ErrInvalidRow)
+}
+
 // deadLetter moves a message the writer cannot use into the dead letters,
-// with its reason, and acknowledges it.
+// with its reason, and acknowledges it. It is not redrivable to its
+// subject (that would put an old entry back into the live catalogue): once
+// the cause is fixed, replay the analytics consumer instead.
 func (s *Sink) deadLetter(ctx context.Context, stage bus.Stage, m jetstream.Msg, cause error) {
 	s.log.Error("analytics dead-lettered a message", "consumer", stage, "subject", m.Subject(), "err", cause)
 	md := map[string]string{
-		bus.HeaderStage: string(stage), bus.HeaderReason: cause.Error(),
-		bus.HeaderSubject: m.Subject(), bus.HeaderAttempts: "1",
+		bus.HeaderStage: string(stage), bus.HeaderReason: cause.Error(), bus.HeaderAttempts: "1",
+		"Fairway-Source-Subject": m.Subject(),
 	}
 	ev := bus.Event{Stream: bus.DeadLetters, Key: string(stage), Hash: m.Reply(), Payload: m.Data(), Metadata: md}
 	if err := s.bus.Publish(ctx, string(stage), ev); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -263,19 +264,19 @@ func (b *Bus) Publish(ctx context.Context, origin string, events ...Event) error
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		skip, err := b.unchanged(ctx, origin, ev)
+		skip, prev, err := b.unchanged(ctx, origin, ev)
 		if err != nil {
 			return err
 		}
 		if skip {
 			continue
 		}
-		msg := message.NewMessage(MsgID(origin, ev.Key, ev.Hash), ev.Payload)
+		msg := message.NewMessage(eventID(origin, ev, prev), ev.Payload)
 		for k, v := range headers(origin, ev) {
 			msg.Metadata.Set(k, v)
 		}
 		if err := b.pub.Publish(Subject(ev.Stream, ev.Key), msg); err != nil {
-			return Transient(fmt.Errorf("bus: publish %s to %s: %w", ev.Key, ev.Stream, err))
+			return publishError(ev, err)
 		}
 		if err := b.remember(ctx, origin, ev); err != nil {
 			return err
@@ -307,7 +308,7 @@ func (b *Bus) publishChunk(ctx context.Context, origin string, events []Event) e
 	futures := make([]jetstream.PubAckFuture, 0, len(events))
 	sent := make([]Event, 0, len(events))
 	for _, ev := range events {
-		skip, err := b.unchanged(ctx, origin, ev)
+		skip, prev, err := b.unchanged(ctx, origin, ev)
 		if err != nil {
 			return err
 		}
@@ -319,11 +320,11 @@ func (b *Bus) publishChunk(ctx context.Context, origin string, events []Event) e
 		for k, v := range headers(origin, ev) {
 			m.Header.Set(k, v)
 		}
-		id := MsgID(origin, ev.Key, ev.Hash)
+		id := eventID(origin, ev, prev)
 		m.Header.Set(wmnats.WatermillUUIDHdr, id)
 		f, err := b.js.PublishMsgAsync(m, jetstream.WithMsgID(id))
 		if err != nil {
-			return Transient(fmt.Errorf("bus: publish %s to %s: %w", ev.Key, ev.Stream, err))
+			return publishError(ev, err)
 		}
 		futures = append(futures, f)
 		sent = append(sent, ev)
@@ -332,7 +333,7 @@ func (b *Bus) publishChunk(ctx context.Context, origin string, events []Event) e
 		select {
 		case <-f.Ok():
 		case err := <-f.Err():
-			return Transient(fmt.Errorf("bus: publish %s to %s: %w", sent[i].Key, sent[i].Stream, err))
+			return publishError(sent[i], err)
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -341,6 +342,19 @@ func (b *Bus) publishChunk(ctx context.Context, origin string, events []Event) e
 		}
 	}
 	return nil
+}
+
+// publishError classifies a failed publish: a message too large for the
+// server or the stream can never be stored (permanent); anything else (the
+// server away, a leader election, a conflicting concurrent write) may pass
+// later (transient).
+func publishError(ev Event, err error) error {
+	err = fmt.Errorf("bus: publish %s to %s: %w", ev.Key, ev.Stream, err)
+	if errors.Is(err, nats.ErrMaxPayload) || errors.Is(err, jetstream.ErrStreamMessageExceedsMaximum) ||
+		strings.Contains(err.Error(), "maximum payload") || strings.Contains(err.Error(), "message size exceeds maximum") {
+		return Permanent(err)
+	}
+	return Transient(err)
 }
 
 // headers returns the headers every event carries.
@@ -356,19 +370,30 @@ func headers(origin string, ev Event) map[string]string {
 func hashKey(origin, key string) string { return origin + "." + EncodeToken(key) }
 
 // unchanged reports whether ev is marked SkipUnchanged and origin already
-// emitted its hash for its key.
-func (b *Bus) unchanged(ctx context.Context, origin string, ev Event) (bool, error) {
+// emitted its hash for its key; prev is the hash origin emitted last.
+func (b *Bus) unchanged(ctx context.Context, origin string, ev Event) (skip bool, prev string, err error) {
 	if !ev.SkipUnchanged {
-		return false, nil
+		return false, "", nil
 	}
 	last, err := b.bucket[BucketHashes].Get(ctx, hashKey(origin, ev.Key))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return false, nil
+		return false, "", nil
 	}
 	if err != nil {
-		return false, Transient(fmt.Errorf("bus: last hash of %s: %w", ev.Key, err))
+		return false, "", Transient(fmt.Errorf("bus: last hash of %s: %w", ev.Key, err))
 	}
-	return string(last.Value()) == ev.Hash, nil
+	return string(last.Value()) == ev.Hash, string(last.Value()), nil
+}
+
+// eventID is the message id of ev. For a SkipUnchanged event it names the
+// change from the previous hash, so that a dataset that changes A, B, then
+// back to A within the dedup window is not dropped as a duplicate of the
+// first A, while a redelivery of the same change still is.
+func eventID(origin string, ev Event, prev string) string {
+	if ev.SkipUnchanged {
+		return MsgID(origin, ev.Key, prev+">"+ev.Hash)
+	}
+	return MsgID(origin, ev.Key, ev.Hash)
 }
 
 // remember records the hash of a stored SkipUnchanged event.

@@ -185,7 +185,7 @@ func TestPublishBatch(t *testing.T) {
 		t.Fatalf("entry %v, %v", m, err)
 	}
 	// SkipUnchanged: a second origin's unchanged events are not sent again.
-	skip := []bus.Event{{Stream: bus.Normalised, Key: "k", Hash: "h1", Payload: []byte("1"), SkipUnchanged: true}}
+	skip := []bus.Event{{Stream: bus.Raw, Key: "k", Hash: "h1", Payload: []byte("1"), SkipUnchanged: true}}
 	for range 2 {
 		if err := b.PublishBatch(ctx, "scicat", skip); err != nil {
 			t.Fatal(err)
@@ -195,7 +195,7 @@ func TestPublishBatch(t *testing.T) {
 	if err := b.PublishBatch(ctx, "scicat", skip); err != nil {
 		t.Fatal(err)
 	}
-	waitMsgs(t, b, bus.Normalised, 2)
+	waitMsgs(t, b, bus.Raw, 1502)
 }
 
 // TestRedrive dead-letters a message, fixes the cause, and redrives it: the
@@ -240,5 +240,22 @@ func TestRedrive(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestChangeBackWithinDedupWindow changes a dataset A, B, then back to A
+// within the dedup window: the last version stored must be A again.
+func TestChangeBackWithinDedupWindow(t *testing.T) {
+	ctx := context.Background()
+	b := testenv.Bus(t)
+	for _, v := range []string{"A", "B", "A"} {
+		ev := bus.Event{Stream: bus.Normalised, Key: "doi:10.1/x", Hash: v, Payload: []byte(v), SkipUnchanged: true}
+		if err := b.Publish(ctx, "normaliser", ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := b.LastEntry(ctx, bus.Normalised, "doi:10.1/x")
+	if err != nil || string(m.Data) != "A" {
+		t.Fatalf("last version %q (%v), want A", m.Data, err)
 	}
 }

@@ -159,8 +159,9 @@ type Topology struct {
 	Replicas int
 	// DedupWindow is the streams' duplicate window. Default 2m.
 	DedupWindow time.Duration
-	// MaxAge bounds how long Raw, Normalised and Enriched keep messages
-	// (the catalogue keeps its last entry per dataset forever). Default 30 days.
+	// MaxAge bounds how long Raw keeps messages (Normalised, Enriched and
+	// the catalogue keep the last message per dataset forever). Default 30
+	// days.
 	MaxAge time.Duration
 	// AckWait is how long a consumer waits for an ack before redelivering.
 	// Default 60s.
@@ -208,6 +209,12 @@ func (t Topology) StreamConfig(s Stream) jetstream.StreamConfig {
 		Discard:    jetstream.DiscardOld,
 	}
 	switch s {
+	case Normalised, Enriched:
+		// The last version of every dataset stays, however old: replaying
+		// a stage (a new PaNET release applied to every dataset) reaches
+		// them all.
+		cfg.MaxMsgsPerSubject = 1
+		cfg.MaxAge = 0
 	case Catalogue:
 		cfg.Description = "live DCAT-AP catalogue: last entry per dataset, tombstones for deletions"
 		cfg.MaxMsgsPerSubject = 1

@@ -12,6 +12,10 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 )
 
+// MaxPayload is the largest message the embedded server accepts (8 MiB,
+// the streams' limit); deploy/nats/cluster.conf sets the same.
+const MaxPayload = 8 << 20
+
 // Config configures an embedded server.
 type Config struct {
 	// StoreDir is where JetStream keeps its file store. Required.
@@ -49,6 +53,9 @@ func Start(cfg Config) (*server.Server, error) {
 		JetStreamMaxStore:  cfg.MaxStore,
 		NoSigs:             true,
 		NoLog:              true,
+		// Records up to the harvester's limit (4 MiB) and catalogue entries
+		// must fit: the server's default is 1 MiB.
+		MaxPayload: MaxPayload,
 	}
 	if cfg.Listen == "" {
 		opts.DontListen = true

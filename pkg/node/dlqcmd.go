@@ -25,7 +25,8 @@ func DeadLettersCommand() *cobra.Command {
 	withBus := func(ctx context.Context, fn func(*bus.Bus) error) error {
 		ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 		defer cancel()
-		b, err := bus.Connect(ctx, bus.Config{URL: natsURL, Name: "fairway-dlq", Logger: slog.New(slog.DiscardHandler)})
+		// No provisioning: the node owns the topology (and its replicas).
+		b, err := bus.Connect(ctx, bus.Config{URL: natsURL, Name: "fairway-dlq", Logger: slog.New(slog.DiscardHandler), SkipProvision: true})
 		if err != nil {
 			return err
 		}

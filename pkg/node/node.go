@@ -156,6 +156,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
+	// A set-up error after some stages started stops them before returning.
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
 	errs := make(chan error, 8)
 	start := func(name string, run func(context.Context) error) {
 		wg.Add(1)

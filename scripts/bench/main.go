@@ -90,6 +90,14 @@ func run(records, pageSize int, panet, clickhouse string, concurrency int, timeo
 		Ready: make(chan struct{}),
 	}
 	cfg.Harvester.PollInterval = 100 * time.Millisecond
+	if clickhouse != "" {
+		defer func() {
+			if st, err := analytics.Open(context.Background(), analytics.Config{Addr: clickhouse, Database: db}); err == nil {
+				_ = st.DropDatabase(context.Background())
+				_ = st.Close()
+			}
+		}()
+	}
 	nodeCtx, stopNode := context.WithCancel(ctx)
 	defer stopNode()
 	nodeDone := make(chan error, 1)
