@@ -30,6 +30,18 @@ type Catalogue struct {
 // NewCatalogue returns a reader of the live catalogue.
 func NewCatalogue(js jetstream.JetStream) *Catalogue { return &Catalogue{js: js} }
 
+// Ping reports whether the catalogue stream answers.
+func (c *Catalogue) Ping(ctx context.Context) error {
+	str, err := c.js.Stream(ctx, string(bus.Catalogue))
+	if err == nil {
+		_, err = str.Info(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("catalogue: %w", err)
+	}
+	return nil
+}
+
 // Each calls fn with every entry of the live catalogue (the last entry of
 // every dataset, tombstones included), in stream order, until fn returns an
 // error or the entries end.
@@ -48,6 +60,11 @@ func (c *Catalogue) Each(ctx context.Context, fn func(*fairwayv1.CatalogueEntry)
 	cons, err := str.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{bus.SubjectFilter(bus.Catalogue)},
 		DeliverPolicy:  jetstream.DeliverLastPerSubjectPolicy,
+		// The server forgets the reader soon after it is done, and a
+		// reader whose server went away gives up instead of resetting
+		// forever.
+		InactiveThreshold: 10 * time.Second,
+		MaxResetAttempts:  3,
 	})
 	if err != nil {
 		return fmt.Errorf("catalogue: consumer: %w", err)
@@ -97,7 +114,10 @@ func (c *Catalogue) Each(ctx context.Context, fn func(*fairwayv1.CatalogueEntry)
 			return fmt.Errorf("catalogue: fetch: %w", err)
 		}
 		if n == 0 {
-			return nil
+			// Entries were pending (the last one read said so, or none was
+			// read yet) but the fetch brought nothing: the read is cut
+			// short, and a short catalogue must not pass for a whole one.
+			return fmt.Errorf("catalogue: %w: no entries within %s", ErrStalled, fetchWait)
 		}
 	}
 }

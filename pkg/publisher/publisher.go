@@ -10,8 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -123,21 +125,38 @@ func (s *Stage) LiftEmbargoes(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	for i, e := range due {
-		entry, err := s.Entry(e)
+	lifted := 0
+	for _, e := range due {
+		// Read the entry again: a newer version may have been written
+		// since the scan, and the write must not replace it.
+		key := e.GetDataset().GetKey()
+		last, err := s.bus.LastEntry(ctx, bus.Catalogue, key)
 		if err != nil {
-			return i, err
+			return lifted, fmt.Errorf("publisher: catalogue entry of %s: %w", key, err)
+		}
+		var cur fairwayv1.CatalogueEntry
+		if err := proto.Unmarshal(last.Data, &cur); err != nil || cur.Deleted ||
+			!cur.GetPublishedAt().AsTime().Before(e.GetDataset().GetEmbargoUntil().AsTime()) {
+			continue
+		}
+		entry, err := s.Entry(cur.Dataset)
+		if err != nil {
+			return lifted, err
 		}
 		b, err := proto.Marshal(entry)
 		if err != nil {
-			return i, fmt.Errorf("publisher: encode %s: %w", entry.Key, err)
+			return lifted, fmt.Errorf("publisher: encode %s: %w", entry.Key, err)
 		}
-		ev := bus.Event{Stream: bus.Catalogue, Key: entry.Key, Hash: entry.ContentHash, Payload: b, SkipUnchanged: true}
+		ev := bus.Event{
+			Stream: bus.Catalogue, Key: entry.Key, Hash: entry.ContentHash, Payload: b, SkipUnchanged: true,
+			Metadata: map[string]string{nats.ExpectedLastSubjSeqHdr: strconv.FormatUint(last.Sequence, 10)},
+		}
 		if err := s.bus.Publish(ctx, string(bus.StagePublisher), ev); err != nil {
-			return i, err
+			return lifted, err
 		}
+		lifted++
 	}
-	return len(due), nil
+	return lifted, nil
 }
 
 // Handle renders one enriched dataset into its catalogue entry. A version
@@ -149,7 +168,8 @@ func (s *Stage) Handle(ctx context.Context, m *bus.Message) ([]bus.Event, error)
 	if err := proto.Unmarshal(m.Payload, &e); err != nil {
 		return nil, bus.Permanent(fmt.Errorf("publisher: not an enriched dataset: %w", err))
 	}
-	if stale, err := s.stale(ctx, &e); err != nil || stale {
+	stale, seq, err := s.stale(ctx, &e)
+	if err != nil || stale {
 		return nil, err
 	}
 	entry, err := s.Entry(&e)
@@ -160,34 +180,40 @@ func (s *Stage) Handle(ctx context.Context, m *bus.Message) ([]bus.Event, error)
 	if err != nil {
 		return nil, bus.Permanent(fmt.Errorf("publisher: encode %s: %w", entry.Key, err))
 	}
-	return []bus.Event{{Stream: bus.Catalogue, Key: entry.Key, Hash: entry.ContentHash, Payload: b, SkipUnchanged: true}}, nil
+	return []bus.Event{{
+		Stream: bus.Catalogue, Key: entry.Key, Hash: entry.ContentHash, Payload: b, SkipUnchanged: true,
+		// Stored only if the catalogue still holds the entry the check
+		// read: a concurrent write makes this one fail and come again.
+		Metadata: map[string]string{nats.ExpectedLastSubjSeqHdr: strconv.FormatUint(seq, 10)},
+	}}, nil
 }
 
 // stale reports whether the catalogue holds a version of e's dataset that
-// was harvested after e.
-func (s *Stage) stale(ctx context.Context, e *fairwayv1.EnrichedDataset) (bool, error) {
+// was harvested after e; seq is the stream sequence of the entry it holds
+// (0: none).
+func (s *Stage) stale(ctx context.Context, e *fairwayv1.EnrichedDataset) (stale bool, seq uint64, err error) {
 	key := e.GetDataset().GetKey()
-	in := e.GetDataset().GetProvenance().GetHarvestedAt()
-	if s.bus == nil || key == "" || in == nil {
-		return false, nil
+	if s.bus == nil || key == "" {
+		return false, 0, nil
 	}
 	last, err := s.bus.LastEntry(ctx, bus.Catalogue, key)
 	if bus.IsNotFound(err) {
-		return false, nil
+		return false, 0, nil
 	}
 	if err != nil {
-		return false, bus.Transient(fmt.Errorf("publisher: catalogue entry of %s: %w", key, err))
+		return false, 0, bus.Transient(fmt.Errorf("publisher: catalogue entry of %s: %w", key, err))
 	}
 	var cur fairwayv1.CatalogueEntry
 	if err := proto.Unmarshal(last.Data, &cur); err != nil {
-		return false, nil // an unreadable entry is replaced
+		return false, last.Sequence, nil // an unreadable entry is replaced
 	}
+	in := e.GetDataset().GetProvenance().GetHarvestedAt()
 	held := cur.GetDataset().GetDataset().GetProvenance().GetHarvestedAt()
-	if held != nil && held.AsTime().After(in.AsTime()) {
+	if in != nil && held != nil && held.AsTime().After(in.AsTime()) {
 		s.log.Debug("older version dropped", "key", key, "harvested", in.AsTime(), "catalogue", held.AsTime())
-		return true, nil
+		return true, last.Sequence, nil
 	}
-	return false, nil
+	return false, last.Sequence, nil
 }
 
 // Entry returns the catalogue entry of e.

@@ -222,3 +222,44 @@ func TestLiftEmbargoes(t *testing.T) {
 		t.Fatalf("lifted %d (%v) again; want 0", n, err)
 	}
 }
+
+// TestConcurrentVersionsDoNotRollBack handles two versions of a dataset
+// before either is stored (two workers): whichever is stored second was
+// checked against an entry that is gone, so the catalogue refuses it.
+func TestConcurrentVersionsDoNotRollBack(t *testing.T) {
+	ctx := context.Background()
+	b := testenv.Bus(t)
+	st := newStage(t, b)
+	at := func(title string, sec int64) *fairwayv1.EnrichedDataset {
+		e := enriched("doi:10.1/y", title, false)
+		e.Dataset.Provenance = &fairwayv1.Provenance{HarvestedAt: timestamppb.New(time.Unix(sec, 0))}
+		return e
+	}
+	older, err := st.Handle(ctx, &bus.Message{Payload: mustMarshal(t, at("Old", 1000))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newer, err := st.Handle(ctx, &bus.Message{Payload: mustMarshal(t, at("New", 2000))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Publish(ctx, "publisher", newer...); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Publish(ctx, "publisher", older...); !errors.Is(err, bus.ErrTransient) {
+		t.Fatalf("the older version was stored over the newer one (err %v)", err)
+	}
+	m, err := b.LastEntry(ctx, bus.Catalogue, "doi:10.1/y")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e fairwayv1.CatalogueEntry
+	if err := proto.Unmarshal(m.Data, &e); err != nil || e.Dataset.Dataset.Title != "New" {
+		t.Fatalf("catalogue holds %q (%v), want New", e.GetDataset().GetDataset().GetTitle(), err)
+	}
+	// Handled again (the redelivery after the refusal), the older version
+	// is now seen as stale.
+	if evs, err := st.Handle(ctx, &bus.Message{Payload: mustMarshal(t, at("Old", 1000))}); err != nil || len(evs) != 0 {
+		t.Fatalf("redelivered older version produced %v, %v", evs, err)
+	}
+}
