@@ -70,19 +70,51 @@ func (s *Stage) Handle(ctx context.Context, m *bus.Message) ([]bus.Event, error)
 		return nil, bus.Permanent(fmt.Errorf("normaliser: %s %s: %w", raw.FeedId, raw.SourceIdentifier, err))
 	}
 	sourceKey := bus.EncodeToken(raw.FeedId + "\x00" + raw.SourceIdentifier)
+	var previous string
+	if e, err := s.keys.Get(ctx, sourceKey); err == nil {
+		previous = string(e.Value())
+	} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, bus.Transient(fmt.Errorf("normaliser: key of %s: %w", raw.SourceIdentifier, err))
+	}
+	var events []bus.Event
 	if raw.Deleted {
-		if e, err := s.keys.Get(ctx, sourceKey); err == nil {
-			ds.Key = string(e.Value())
-		} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
-			return nil, bus.Transient(fmt.Errorf("normaliser: key of %s: %w", raw.SourceIdentifier, err))
+		if previous != "" {
+			ds.Key = previous
 		}
 		ds.ContentHash = "deleted"
-	} else if _, err := s.keys.Put(ctx, sourceKey, []byte(ds.Key)); err != nil {
-		return nil, bus.Transient(fmt.Errorf("normaliser: remember key of %s: %w", raw.SourceIdentifier, err))
+	} else {
+		if previous != "" && previous != ds.Key {
+			// The record's identity changed (a DOI minted after the first
+			// harvest): the dataset under its old key is withdrawn.
+			old, err := tombstone(&raw, ds, previous)
+			if err != nil {
+				return nil, err
+			}
+			events = append(events, old)
+		}
+		if previous != ds.Key {
+			if _, err := s.keys.Put(ctx, sourceKey, []byte(ds.Key)); err != nil {
+				return nil, bus.Transient(fmt.Errorf("normaliser: remember key of %s: %w", raw.SourceIdentifier, err))
+			}
+		}
 	}
 	b, err := proto.Marshal(ds)
 	if err != nil {
 		return nil, bus.Permanent(fmt.Errorf("normaliser: encode %s: %w", ds.Key, err))
 	}
-	return []bus.Event{{Stream: bus.Normalised, Key: ds.Key, Hash: ds.ContentHash, Payload: b, SkipUnchanged: true}}, nil
+	return append(events, bus.Event{Stream: bus.Normalised, Key: ds.Key, Hash: ds.ContentHash, Payload: b, SkipUnchanged: true}), nil
+}
+
+// tombstone returns the deletion of the dataset a record was published as
+// under key.
+func tombstone(raw *fairwayv1.RawRecord, ds *fairwayv1.Dataset, key string) (bus.Event, error) {
+	t := &fairwayv1.Dataset{
+		Key: key, Deleted: true, ContentHash: "deleted", SourceIdentifier: raw.SourceIdentifier,
+		Facility: ds.Facility, FeedId: ds.FeedId, MetadataFormat: ds.MetadataFormat, Provenance: ds.Provenance,
+	}
+	b, err := proto.Marshal(t)
+	if err != nil {
+		return bus.Event{}, bus.Permanent(fmt.Errorf("normaliser: encode tombstone of %s: %w", key, err))
+	}
+	return bus.Event{Stream: bus.Normalised, Key: key, Hash: t.ContentHash, Payload: b, SkipUnchanged: true}, nil
 }
