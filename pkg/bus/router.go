@@ -162,6 +162,10 @@ func (b *Bus) subscriber(cfg RunConfig) (*wmjs.Subscriber, error) {
 		// The local wait for an ack matches the server's redelivery wait.
 		AckWaitTimeout: b.cfg.Topology.AckWait,
 		NakDelay:       wmjs.NewStaticDelay(cfg.TransientDelay),
+		// A small client buffer: messages pulled but not yet handled when
+		// the process stops wait an ack wait before they are delivered
+		// again (to this or another replica).
+		ConsumeOptions: []jetstream.PullConsumeOpt{jetstream.PullMaxMessages(32)},
 		ResourceInitializer: func(ctx context.Context, js jetstream.JetStream, _ string) (jetstream.Consumer, func(context.Context, watermill.LoggerAdapter), error) {
 			c, err := js.Consumer(ctx, string(stream), string(cfg.Stage))
 			return c, nil, err

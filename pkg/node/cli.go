@@ -96,6 +96,12 @@ func Command(use, target, short string) *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			go func() {
+				// After the first signal, a second one ends the process at
+				// once instead of waiting for the drain.
+				<-ctx.Done()
+				stop()
+			}()
 			cfg.OperatorToken = os.Getenv("FAIRWAY_OPERATOR_TOKEN")
 			return Run(ctx, cfg, log)
 		},
