@@ -147,10 +147,17 @@ const (
 	// BucketRequests holds harvest requests (run this feed now) until a
 	// harvester takes them.
 	BucketRequests Bucket = "fairway_requests"
+	// BucketLeases holds which harvester runs which feed: one run of a feed
+	// at a time across every replica. An entry expires (LeaseTTL) when its
+	// holder stops refreshing it.
+	BucketLeases Bucket = "fairway_leases"
 )
 
+// LeaseTTL is how long a harvest lease lives without being refreshed.
+const LeaseTTL = 30 * time.Second
+
 // Buckets lists every KV bucket.
-var Buckets = []Bucket{BucketFeeds, BucketCheckpoints, BucketHashes, BucketKeys, BucketRequests}
+var Buckets = []Bucket{BucketFeeds, BucketCheckpoints, BucketHashes, BucketKeys, BucketRequests, BucketLeases}
 
 // Topology holds the tunables of the streams and consumers.
 type Topology struct {
@@ -259,6 +266,9 @@ func (t Topology) KVConfig(b Bucket) jetstream.KeyValueConfig {
 	}
 	if b == BucketFeeds || b == BucketCheckpoints {
 		cfg.History = 5
+	}
+	if b == BucketLeases {
+		cfg.TTL = LeaseTTL
 	}
 	return cfg
 }

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
@@ -27,6 +28,9 @@ const Origin = "harvester"
 
 // ErrUnsupportedKind is returned for a feed kind the harvester cannot read.
 var ErrUnsupportedKind = errors.New("unsupported feed kind")
+
+// ErrBusy is returned when another harvester runs the feed.
+var ErrBusy = errors.New("feed is being harvested by another harvester")
 
 // Strategies of an OAI-PMH harvest (Config.Strategy).
 const (
@@ -218,6 +222,11 @@ type RunMark struct {
 	Token string `json:"token,omitempty"`
 	// TokenExpires is the token's expirationDate, when the server gave one.
 	TokenExpires time.Time `json:"token_expires,omitempty"`
+	// Signature identifies what the feed listed (kind, URL, format, set).
+	Signature string `json:"signature,omitempty"`
+	// Window marks a run over a window an operator asked for (from,
+	// until); it does not move the next incremental run's start.
+	Window bool `json:"window,omitempty"`
 	// Bytes counts the bytes of the pages received.
 	Bytes int64 `json:"bytes,omitempty"`
 	// Retries counts the requests that failed and were retried.
@@ -260,6 +269,12 @@ type Harvester struct {
 	mu    sync.Mutex
 	busy  map[string]bool
 	slots chan struct{}
+	// id names this harvester in the feeds' leases.
+	id string
+	// leases holds the revision of each lease this harvester holds.
+	leases map[string]uint64
+	// leaseMu serialises lease refreshes.
+	leaseMu sync.Mutex
 }
 
 // New returns a harvester publishing on b and reading feeds from the
@@ -272,6 +287,7 @@ func New(cfg Config, b *bus.Bus, log *slog.Logger) (*Harvester, error) {
 	return &Harvester{
 		cfg: cfg, bus: b, reg: feeds.NewRegistry(b.KV(bus.BucketFeeds)), log: log, now: time.Now,
 		busy: map[string]bool{}, slots: make(chan struct{}, cfg.Parallel),
+		id: watermill.NewULID(), leases: map[string]uint64{},
 	}, nil
 }
 
@@ -288,10 +304,16 @@ func (h *Harvester) Run(ctx context.Context) error {
 	defer tick.Stop()
 	for {
 		list, err := h.reg.List(ctx)
-		if err != nil && ctx.Err() == nil {
-			h.log.Error("listing feeds", "err", err)
+		var requests map[string]RunRequest
+		if err != nil {
+			if ctx.Err() == nil {
+				h.log.Error("listing feeds", "err", err)
+			}
+		} else {
+			// Requests are taken only when the feeds are known: a request
+			// for a feed that could not be listed waits for the next poll.
+			requests = h.takeRequests(ctx)
 		}
-		requests := h.takeRequests(ctx)
 		for _, f := range list {
 			req, requested := requests[f.ID]
 			delete(requests, f.ID)
@@ -306,19 +328,31 @@ func (h *Harvester) Run(ctx context.Context) error {
 				}
 			}
 			wg.Add(1)
-			go func(f feeds.Feed, req RunRequest) {
+			go func(f feeds.Feed, req RunRequest, requested bool) {
 				defer wg.Done()
 				defer h.release(f.ID)
 				select {
 				case h.slots <- struct{}{}:
 					defer func() { <-h.slots }()
 				case <-ctx.Done():
+					if requested {
+						h.requeue(f.ID, req)
+					}
 					return
 				}
-				if _, err := h.Harvest(ctx, f, req); err != nil && ctx.Err() == nil {
+				_, err := h.Harvest(ctx, f, req)
+				switch {
+				case errors.Is(err, ErrBusy):
+					// Another replica runs the feed: a request waits for the
+					// next poll, a scheduled run is its business.
+					h.log.Debug("feed busy elsewhere", "feed", f.ID)
+					if requested {
+						h.requeue(f.ID, req)
+					}
+				case err != nil && ctx.Err() == nil:
 					h.log.Error("harvest failed", "feed", f.ID, "err", err)
 				}
-			}(f, req)
+			}(f, req, requested)
 		}
 		for id := range requests {
 			h.log.Warn("harvest requested for an unknown feed", "feed", id)
@@ -390,6 +424,9 @@ func (h *Harvester) checkpoint(ctx context.Context, feedID string) (Checkpoint, 
 }
 
 func (h *Harvester) saveCheckpoint(ctx context.Context, feedID string, cp Checkpoint) error {
+	if err := h.refreshLease(ctx, feedID); err != nil {
+		return err
+	}
 	b, err := json.Marshal(cp)
 	if err != nil {
 		return fmt.Errorf("harvester: checkpoint %s: %w", feedID, err)
@@ -398,6 +435,15 @@ func (h *Harvester) saveCheckpoint(ctx context.Context, feedID string, cp Checkp
 		return fmt.Errorf("harvester: checkpoint %s: %w", feedID, err)
 	}
 	return nil
+}
+
+// requeue puts back a request this harvester took but could not serve.
+func (h *Harvester) requeue(feedID string, req RunRequest) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := Request(ctx, h.bus, feedID, req); err != nil {
+		h.log.Error("harvest request lost", "feed", feedID, "err", err)
+	}
 }
 
 // RunRequest asks for a harvest of a feed outside its schedule.
@@ -418,14 +464,90 @@ type RunRequest struct {
 }
 
 // Harvest runs one harvest of f now.
+// It holds the feed's lease for the whole run, so that no other harvester
+// replica runs the feed meanwhile: ErrBusy when one does.
 func (h *Harvester) Harvest(ctx context.Context, f feeds.Feed, req RunRequest) (*fairwayv1.HarvestRun, error) {
-	switch f.Kind {
-	case feeds.KindOAIPMH:
-		return h.harvestOAI(ctx, f, req)
-	case feeds.KindSciCat:
+	if f.Kind != feeds.KindOAIPMH && f.Kind != feeds.KindSciCat {
+		return nil, fmt.Errorf("harvester: feed %s: %w: %s", f.ID, ErrUnsupportedKind, f.Kind)
+	}
+	release, err := h.lease(ctx, f.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	if f.Kind == feeds.KindSciCat {
 		return h.harvestSciCat(ctx, f, req)
 	}
-	return nil, fmt.Errorf("harvester: feed %s: %w: %s", f.ID, ErrUnsupportedKind, f.Kind)
+	return h.harvestOAI(ctx, f, req)
+}
+
+// lease takes the feed's lease in the leases bucket, or fails with ErrBusy
+// when another harvester holds it. The lease is refreshed with every
+// checkpoint, and released by the returned function.
+func (h *Harvester) lease(ctx context.Context, feedID string) (func(), error) {
+	kv := h.bus.KV(bus.BucketLeases)
+	rev, err := kv.Create(ctx, feedID, []byte(h.id))
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return nil, fmt.Errorf("harvester: feed %s: %w", feedID, ErrBusy)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("harvester: lease of %s: %w", feedID, err)
+	}
+	h.mu.Lock()
+	h.leases[feedID] = rev
+	h.mu.Unlock()
+	// Refreshed in the background too: a page may take longer than the
+	// lease (a slow server, a long Retry-After).
+	stop := make(chan struct{})
+	go func() {
+		t := time.NewTicker(bus.LeaseTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := h.refreshLease(ctx, feedID); err != nil {
+					h.log.Warn("harvest lease", "feed", feedID, "err", err)
+				}
+			}
+		}
+	}()
+	return func() {
+		close(stop)
+		h.leaseMu.Lock()
+		defer h.leaseMu.Unlock()
+		h.mu.Lock()
+		rev := h.leases[feedID]
+		delete(h.leases, feedID)
+		h.mu.Unlock()
+		_ = kv.Delete(context.WithoutCancel(ctx), feedID, jetstream.LastRevision(rev))
+	}, nil
+}
+
+// refreshLease renews the feed's lease; it fails when the lease was lost
+// (expired and taken by another harvester), which stops the run.
+func (h *Harvester) refreshLease(ctx context.Context, feedID string) error {
+	// One refresh at a time: two with the same revision would see each
+	// other as a lost lease.
+	h.leaseMu.Lock()
+	defer h.leaseMu.Unlock()
+	h.mu.Lock()
+	rev, ok := h.leases[feedID]
+	h.mu.Unlock()
+	if !ok {
+		return nil // a run outside Harvest (tests of the parts)
+	}
+	next, err := h.bus.KV(bus.BucketLeases).Update(ctx, feedID, []byte(h.id), rev)
+	if err != nil {
+		return fmt.Errorf("harvester: lease of %s lost: %w", feedID, err)
+	}
+	h.mu.Lock()
+	h.leases[feedID] = next
+	h.mu.Unlock()
+	return nil
 }
 
 // report publishes the run's state to the ops stream; a failure to report

@@ -2,6 +2,7 @@ package harvester_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -323,5 +324,94 @@ func TestRunReportCountsBytesRetriesAndListSize(t *testing.T) {
 	}
 	if run.Retries != 1 || run.ListSize != 50 || run.Bytes < 50*1000 || run.Records != 50 {
 		t.Fatalf("run report %v: want 1 retry, list size 50, at least 50 KB", run)
+	}
+}
+
+// TestOneRunPerFeedAcrossReplicas runs a feed on one harvester while a
+// second one (another replica on the same bus) tries: it is refused until
+// the first run ends.
+func TestOneRunPerFeedAcrossReplicas(t *testing.T) {
+	e := newEnv(t, 40, 10)
+	other, err := harvester.New(harvester.Config{MaxRetries: 1}, e.bus, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inside := make(chan struct{})
+	release := make(chan struct{})
+	f := func(n int64, _ *http.Request) bool {
+		if n == 2 {
+			close(inside)
+			<-release
+		}
+		return true
+	}
+	e.onRequest.Store(&f)
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.h.Harvest(context.Background(), e.feed(), harvester.RunRequest{})
+		done <- err
+	}()
+	<-inside
+	if _, err := other.Harvest(context.Background(), e.feed(), harvester.RunRequest{Full: true}); !errors.Is(err, harvester.ErrBusy) {
+		t.Errorf("second replica: %v, want ErrBusy", err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if run, err := other.Harvest(context.Background(), e.feed(), harvester.RunRequest{Full: true}); err != nil || run.Records != 40 {
+		t.Fatalf("after the first run: %v, %v", run, err)
+	}
+}
+
+// TestWindowRunKeepsTheSchedule harvests a window an operator asked for
+// after a complete run: the next incremental run still starts from the
+// complete run, not from the window's.
+func TestWindowRunKeepsTheSchedule(t *testing.T) {
+	e := newEnv(t, 30, 10)
+	ctx := context.Background()
+	first, err := e.h.Harvest(ctx, e.feed(), harvester.RunRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.h.Harvest(ctx, e.feed(), harvester.RunRequest{From: "2025-01-01", Until: "2025-01-02"}); err != nil {
+		t.Fatal(err)
+	}
+	entry, err := e.bus.KV(bus.BucketCheckpoints).Get(ctx, "sample")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cp harvester.Checkpoint
+	if err := json.Unmarshal(entry.Value(), &cp); err != nil {
+		t.Fatal(err)
+	}
+	if cp.LastComplete == nil || cp.LastComplete.RunID != first.RunId {
+		t.Fatalf("last complete run %+v, want the scheduled run %s", cp.LastComplete, first.RunId)
+	}
+}
+
+// TestChangedSourceStartsAfresh changes a feed's format after a complete
+// run: the next run lists everything again instead of asking from the old
+// source's date.
+func TestChangedSourceStartsAfresh(t *testing.T) {
+	e := newEnv(t, 30, 10)
+	ctx := context.Background()
+	if _, err := e.h.Harvest(ctx, e.feed(), harvester.RunRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	var from atomic.Value
+	f := func(_ int64, r *http.Request) bool {
+		from.Store(r.URL.Query().Get("from"))
+		return true
+	}
+	e.onRequest.Store(&f)
+	changed := e.feed()
+	changed.Format = "oai_dc"
+	run, err := e.h.Harvest(ctx, changed, harvester.RunRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := from.Load().(string); got != "" || run.From != "" || run.Records != 30 {
+		t.Fatalf("run after the change asked from=%q and listed %d records; want a full run", got, run.Records)
 	}
 }

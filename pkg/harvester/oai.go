@@ -52,10 +52,19 @@ func (h *Harvester) harvestOAI(ctx context.Context, f feeds.Feed, req RunRequest
 	if err != nil {
 		return nil, err
 	}
+	// A feed whose source changed (URL, format, set) starts afresh: the
+	// old source's token and dates mean nothing to the new one.
+	sig := feedSignature(f)
+	if cp.Current != nil && cp.Current.Signature != "" && cp.Current.Signature != sig {
+		cp.Current = nil
+	}
+	if cp.LastComplete != nil && cp.LastComplete.Signature != "" && cp.LastComplete.Signature != sig {
+		cp.LastComplete = nil
+	}
 	mark := cp.Current
 	fresh := mark == nil || req.Full || req.From != "" || req.Until != "" || req.ConfirmDeletions
 	if fresh {
-		mark = &RunMark{RunID: watermill.NewULID(), Started: h.now().UTC(), ConfirmDeletions: req.ConfirmDeletions}
+		mark = &RunMark{RunID: watermill.NewULID(), Started: h.now().UTC(), ConfirmDeletions: req.ConfirmDeletions, Signature: sig}
 	}
 	log := h.log.With("feed", f.ID, "run", mark.RunID)
 	run := &fairwayv1.HarvestRun{
@@ -135,6 +144,7 @@ func (h *Harvester) planOAI(ctx context.Context, client *oaipmh.Client, cp Check
 		if mark.From, mark.Until, err = formatBounds(req.From, req.Until, mark.Granularity); err != nil {
 			return err
 		}
+		mark.Window = true
 	case req.Full || req.ConfirmDeletions:
 	case cp.LastComplete != nil && !cp.LastComplete.ResponseDate.IsZero() && !h.fullDue(cp, mark.DeletedRecord):
 		mark.From = oaipmh.FormatDate(cp.LastComplete.ResponseDate.Add(-h.cfg.Overlap), mark.Granularity)
@@ -526,7 +536,13 @@ func (h *Harvester) completeRun(ctx context.Context, f feeds.Feed, cp *Checkpoin
 	if mark.ResponseDate.IsZero() {
 		mark.ResponseDate = mark.Started
 	}
-	cp.LastComplete, cp.Current = mark, nil
+	// A window an operator asked for (from, until) is not where the
+	// schedule stands: the next incremental run still starts from the last
+	// scheduled or full run.
+	if !mark.Window {
+		cp.LastComplete = mark
+	}
+	cp.Current = nil
 	if mark.Full {
 		cp.LastFull = mark.Finished
 	}
