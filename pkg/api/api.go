@@ -30,6 +30,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -121,7 +122,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 
 var (
 	errBadRequest = errors.New("bad request")
-	errNoRoute    = errors.New("no such endpoint")
+	// errForbiddenOrigin refuses a write a browser sends from another site.
+	errForbiddenOrigin = fmt.Errorf("%w: cross-origin", ErrForbidden)
+	errNoRoute         = errors.New("no such endpoint")
 )
 
 // FeedInput is the body of a registration (POST) or a change (PATCH):
@@ -204,6 +207,19 @@ func View(f feeds.Feed) Feed {
 // request first.
 func (s *Server) write(h func(http.ResponseWriter, *http.Request, Principal) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		// A web page must not drive the API from a browser (an open demo
+		// on loopback has no token to protect it): a browser says where a
+		// request comes from, and writes from another site are refused.
+		if o := r.Header.Get("Origin"); o != "" {
+			if u, err := url.Parse(o); err != nil || u.Host != r.Host {
+				s.fail(w, r, fmt.Errorf("%w: a write from another origin (%s)", errForbiddenOrigin, o))
+				return
+			}
+		}
+		if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+			s.fail(w, r, fmt.Errorf("%w: a write from another site", errForbiddenOrigin))
+			return
+		}
 		p, err := s.cfg.Access.Authenticate(r.Header.Get("Authorization"))
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="fairway"`)

@@ -553,3 +553,35 @@ func TestHarvestRequestCarriesUntilAndConfirmation(t *testing.T) {
 		t.Errorf("bad until: %d %s", status, answer)
 	}
 }
+
+// TestBrowserWritesRefused checks that a web page cannot drive the API: a
+// write from another origin, or with a body that is not JSON, is refused.
+func TestBrowserWritesRefused(t *testing.T) {
+	e := newEnv(t, urlguard.Policy{AllowPrivate: true})
+	body := e.feedJSON("web", "ESRF")
+	for _, tt := range []struct {
+		name, origin, ctype string
+		want                int
+	}{
+		{"another origin", "https://evil.example", "text/plain", 403},
+		{"another origin, JSON", "http://evil.example:8080", "application/json", 403},
+	} {
+		req, err := http.NewRequest("POST", e.url+"/api/v1/feeds", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+opToken)
+		req.Header.Set("Content-Type", tt.ctype)
+		if tt.origin != "" {
+			req.Header.Set("Origin", tt.origin)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("%s: status %d, want %d", tt.name, resp.StatusCode, tt.want)
+		}
+	}
+}
