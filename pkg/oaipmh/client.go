@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -140,23 +139,15 @@ func (c Config) Validate() error {
 }
 
 // Option customises a Client.
-type Option func(*clientOptions)
-
-type clientOptions struct {
-	logger     *slog.Logger
-	httpClient *http.Client
-}
+type Option = fetch.Option
 
 // WithLogger sets the logger (default slog.Default()).
-func WithLogger(l *slog.Logger) Option {
-	return func(o *clientOptions) { o.logger = l }
-}
+var WithLogger = fetch.WithLogger
 
-// WithHTTPClient sets the underlying *http.Client (its Timeout should be 0:
-// Config.PageTimeout applies).
-func WithHTTPClient(hc *http.Client) Option {
-	return func(o *clientOptions) { o.httpClient = hc }
-}
+// WithHTTPClient sets the underlying *http.Client, e.g. one whose dialer
+// refuses private addresses (its Timeout should be 0: Config.PageTimeout
+// applies).
+var WithHTTPClient = fetch.WithHTTPClient
 
 // Client is an OAI-PMH 2.0 client for one repository. It is safe for
 // concurrent use; RateLimit applies across all its requests.
@@ -176,23 +167,7 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	base, _ := url.Parse(cfg.BaseURL)
-	o := clientOptions{logger: slog.Default()}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	var rc *resty.Client
-	if o.httpClient != nil {
-		rc = resty.NewWithClient(o.httpClient)
-	} else {
-		rc = resty.New()
-	}
-	log := o.logger.With(slog.String("component", "oaipmh"), slog.String("base_url", cfg.BaseURL))
-	// Retries are owned by backoff (see fetch): resty must not retry, and
-	// must hand over the raw body, which ParsePage streams.
-	rc.SetRetryCount(0)
-	rc.SetDoNotParseResponse(true)
-	rc.SetLogger(fetch.RestyLogger{L: log})
-	rc.SetHeader("User-Agent", cfg.UserAgent)
+	rc, log := fetch.NewResty(opts, "oaipmh", cfg.BaseURL, cfg.UserAgent)
 	rc.SetHeader("Accept", "text/xml, application/xml;q=0.9, */*;q=0.1")
 	// Set explicitly, so net/http does not decompress transparently and
 	// decodeBody handles both gzip and deflate.

@@ -273,24 +273,15 @@ func splitBase(u *url.URL) (*url.URL, string) {
 }
 
 // Option customises a Client.
-type Option func(*clientOptions)
-
-type clientOptions struct {
-	logger     *slog.Logger
-	httpClient *http.Client
-}
+type Option = fetch.Option
 
 // WithLogger sets the logger (default slog.Default()).
-func WithLogger(l *slog.Logger) Option {
-	return func(o *clientOptions) { o.logger = l }
-}
+var WithLogger = fetch.WithLogger
 
 // WithHTTPClient sets the underlying *http.Client, e.g. one whose dialer
 // refuses private addresses (its Timeout should be 0: Config.PageTimeout
 // applies).
-func WithHTTPClient(hc *http.Client) Option {
-	return func(o *clientOptions) { o.httpClient = hc }
-}
+var WithHTTPClient = fetch.WithHTTPClient
 
 // Client reads the published documents of one SciCat catalogue. It is safe
 // for concurrent use.
@@ -314,23 +305,7 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	}
 	u, _ := url.Parse(cfg.BaseURL)
 	root, hint := splitBase(u)
-	o := clientOptions{logger: slog.Default()}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	var rc *resty.Client
-	if o.httpClient != nil {
-		rc = resty.NewWithClient(o.httpClient)
-	} else {
-		rc = resty.New()
-	}
-	log := o.logger.With(slog.String("component", "scicat"), slog.String("base_url", root.String()))
-	// Retries are owned by fetch.Do (see the fetch method): resty must not retry, and
-	// must hand over the raw body, which attempt streams.
-	rc.SetRetryCount(0)
-	rc.SetDoNotParseResponse(true)
-	rc.SetLogger(fetch.RestyLogger{L: log})
-	rc.SetHeader("User-Agent", cfg.UserAgent)
+	rc, log := fetch.NewResty(opts, "scicat", root.String(), cfg.UserAgent)
 	rc.SetHeader("Accept", "application/json")
 	c := &Client{cfg: cfg, root: root, token: cfg.Token, http: rc, log: log, version: cfg.APIVersion, pacer: &fetch.Pacer{Interval: cfg.RateLimit}}
 	if c.version == "" {
