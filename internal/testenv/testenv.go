@@ -5,6 +5,7 @@ package testenv
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"encoding/xml"
 	"io"
 	"log/slog"
@@ -14,8 +15,12 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/natsembed"
+	"github.com/panosc/fairway/pkg/scicat"
+	"github.com/panosc/fairway/pkg/scicat/scicattest"
 )
 
 // SharedData returns the path of shared/data/<parts...>, found by walking up
@@ -43,18 +48,49 @@ func PaNET(t testing.TB) string {
 // Bus starts an embedded JetStream server with a file store in a temporary
 // directory and returns a provisioned bus on it; both stop with the test.
 func Bus(t testing.TB) *bus.Bus {
+	return BusWith(t, bus.Topology{})
+}
+
+// BusWith is Bus with a topology of the test's own (a short dedup window,
+// say).
+func BusWith(t testing.TB, topology bus.Topology) *bus.Bus {
 	t.Helper()
 	ns, err := natsembed.Start(natsembed.Config{StoreDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(ns.Shutdown)
-	b, err := bus.Connect(context.Background(), bus.Config{InProcess: ns, Logger: slog.New(slog.DiscardHandler)})
+	b, err := bus.Connect(context.Background(), bus.Config{InProcess: ns, Logger: slog.New(slog.DiscardHandler), Topology: topology})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = b.Close() })
 	return b
+}
+
+// Messages returns every message stream s holds now, in order.
+func Messages(t testing.TB, b *bus.Bus, s bus.Stream) []jetstream.Msg {
+	t.Helper()
+	ctx := context.Background()
+	c, err := b.JetStream().OrderedConsumer(ctx, string(s), jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []jetstream.Msg
+	for {
+		batch, err := c.FetchNoWait(500)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for m := range batch.Messages() {
+			out = append(out, m)
+			n++
+		}
+		if n == 0 {
+			return out
+		}
+	}
 }
 
 // MetadataPayloads returns the element inside each <metadata> of an OAI-PMH
@@ -134,4 +170,19 @@ func (s *Buffer) String() string {
 func CaptureLog() (*slog.Logger, *Buffer) {
 	buf := &Buffer{}
 	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
+}
+
+// SciCatSeed returns the scicatlive seed documents of a SciCat collection
+// (published datasets or published data), in the REST API's shape.
+func SciCatSeed(t testing.TB, coll scicat.Collection) []json.RawMessage {
+	t.Helper()
+	file, id := "Dataset.json", "pid"
+	if coll == scicat.PublishedData {
+		file, id = "PublishedData.json", "doi"
+	}
+	docs, err := scicattest.LoadSeed(SharedData(t, "scicat-samples", "scicatlive-seed", file), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return docs
 }

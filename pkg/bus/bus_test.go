@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/bus"
 )
@@ -98,7 +96,7 @@ func TestRunRoutesFailuresToDeadLetters(t *testing.T) {
 	}
 	waitMsgs(t, b, bus.Normalised, 3)
 	waitMsgs(t, b, bus.DeadLetters, 2)
-	letters := readAll(t, b, bus.DeadLetters)
+	letters := testenv.Messages(t, b, bus.DeadLetters)
 	reasons := map[string]string{}
 	for _, m := range letters {
 		reasons[string(m.Data())] = m.Headers().Get(bus.HeaderReason)
@@ -146,24 +144,6 @@ func waitMsgs(t *testing.T, b *bus.Bus, s bus.Stream, n uint64) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-func readAll(t *testing.T, b *bus.Bus, s bus.Stream) []jetstream.Msg {
-	t.Helper()
-	ctx := context.Background()
-	c, err := b.JetStream().OrderedConsumer(ctx, string(s), jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []jetstream.Msg
-	batch, err := c.FetchNoWait(1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for m := range batch.Messages() {
-		out = append(out, m)
-	}
-	return out
 }
 
 func TestPublishBatch(t *testing.T) {

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/panosc/fairway/internal/testenv"
@@ -76,32 +75,16 @@ func (e *env) feed() feeds.Feed {
 // number of messages.
 func raw(t *testing.T, b *bus.Bus) (map[string]*fairwayv1.RawRecord, int) {
 	t.Helper()
-	ctx := context.Background()
-	c, err := b.JetStream().OrderedConsumer(ctx, string(bus.Raw), jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	msgs := testenv.Messages(t, b, bus.Raw)
 	out := map[string]*fairwayv1.RawRecord{}
-	n := 0
-	for {
-		batch, err := c.FetchNoWait(500)
-		if err != nil {
+	for _, m := range msgs {
+		var r fairwayv1.RawRecord
+		if err := proto.Unmarshal(m.Data(), &r); err != nil {
 			t.Fatal(err)
 		}
-		got := 0
-		for m := range batch.Messages() {
-			got++
-			var r fairwayv1.RawRecord
-			if err := proto.Unmarshal(m.Data(), &r); err != nil {
-				t.Fatal(err)
-			}
-			out[r.SourceIdentifier] = &r
-		}
-		n += got
-		if got == 0 {
-			return out, n
-		}
+		out[r.SourceIdentifier] = &r
 	}
+	return out, len(msgs)
 }
 
 func TestFullHarvestWritesEveryRecordOnce(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/feeds"
+	"github.com/panosc/fairway/pkg/fetch"
 	"github.com/panosc/fairway/pkg/oaipmh"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
@@ -103,13 +104,19 @@ func (h *Harvester) harvestOAI(ctx context.Context, f feeds.Feed, req RunRequest
 	return h.completeRun(ctx, f, &cp, mark, run, log)
 }
 
+// clientOptions are the options of a feed's client (OAI-PMH or SciCat): its
+// logger, and the harvester's HTTP client (the address policy) when set.
+func (h *Harvester) clientOptions(f feeds.Feed) []fetch.Option {
+	opts := []fetch.Option{fetch.WithLogger(h.log.With("feed", f.ID))}
+	if h.cfg.HTTPClient != nil {
+		opts = append(opts, fetch.WithHTTPClient(h.cfg.HTTPClient))
+	}
+	return opts
+}
+
 // oaiClient returns the OAI-PMH client of a feed; the stricter of the
 // harvester's and the feed's rate limits applies.
 func (h *Harvester) oaiClient(f feeds.Feed) (*oaipmh.Client, error) {
-	opts := []oaipmh.Option{oaipmh.WithLogger(h.log.With("feed", f.ID))}
-	if h.cfg.HTTPClient != nil {
-		opts = append(opts, oaipmh.WithHTTPClient(h.cfg.HTTPClient))
-	}
 	return oaipmh.NewClient(oaipmh.Config{
 		BaseURL:              f.URL,
 		MetadataPrefix:       f.Format,
@@ -122,7 +129,7 @@ func (h *Harvester) oaiClient(f feeds.Feed) (*oaipmh.Client, error) {
 		RetryAfterCap:        h.cfg.RetryAfterCap,
 		RetryInitialInterval: h.cfg.RetryInitialInterval,
 		RetryMaxInterval:     h.cfg.RetryMaxInterval,
-	}, opts...)
+	}, h.clientOptions(f)...)
 }
 
 // planOAI fills in a new run: what the repository declares (Identify), the

@@ -110,10 +110,6 @@ func (h *Harvester) harvestSciCat(ctx context.Context, f feeds.Feed, req RunRequ
 
 // scicatClient returns the SciCat client of a feed.
 func (h *Harvester) scicatClient(f feeds.Feed) (*scicat.Client, error) {
-	opts := []scicat.Option{scicat.WithLogger(h.log.With("feed", f.ID))}
-	if h.cfg.HTTPClient != nil {
-		opts = append(opts, scicat.WithHTTPClient(h.cfg.HTTPClient))
-	}
 	return scicat.NewClient(scicat.Config{
 		BaseURL:              f.URL,
 		Token:                f.Token.Reveal(),
@@ -124,7 +120,7 @@ func (h *Harvester) scicatClient(f feeds.Feed) (*scicat.Client, error) {
 		RetryAfterCap:        h.cfg.RetryAfterCap,
 		RetryInitialInterval: h.cfg.RetryInitialInterval,
 		RetryMaxInterval:     h.cfg.RetryMaxInterval,
-	}, opts...)
+	}, h.clientOptions(f)...)
 }
 
 // resumeOffset returns where an interrupted run lists again: one page

@@ -12,14 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/feeds"
 	"github.com/panosc/fairway/pkg/harvester"
-	"github.com/panosc/fairway/pkg/natsembed"
 	"github.com/panosc/fairway/pkg/normalise"
 	"github.com/panosc/fairway/pkg/scicat"
 	"github.com/panosc/fairway/pkg/scicat/scicattest"
@@ -36,35 +34,7 @@ const scicatDedupWindow = 100 * time.Millisecond
 // scicatBus starts an embedded JetStream whose streams have a short
 // duplicate window, and returns a provisioned bus on it.
 func scicatBus(t *testing.T) *bus.Bus {
-	t.Helper()
-	ns, err := natsembed.Start(natsembed.Config{StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ns.Shutdown)
-	b, err := bus.Connect(context.Background(), bus.Config{
-		InProcess: ns, Logger: slog.New(slog.DiscardHandler), Topology: bus.Topology{DedupWindow: scicatDedupWindow},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
-	return b
-}
-
-// scicatSeed returns the scicatlive seed documents of a collection in the
-// REST shape.
-func scicatSeed(t testing.TB, coll scicat.Collection) []json.RawMessage {
-	t.Helper()
-	file, id := "Dataset.json", "pid"
-	if coll == scicat.PublishedData {
-		file, id = "PublishedData.json", "doi"
-	}
-	docs, err := scicattest.LoadSeed(testenv.SharedData(t, "scicat-samples", "scicatlive-seed", file), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return docs
+	return testenv.BusWith(t, bus.Topology{DedupWindow: scicatDedupWindow})
 }
 
 // scicatEnv is a harvester on an embedded JetStream and a SciCat test
@@ -81,14 +51,14 @@ type scicatEnv struct {
 // seed's.
 func newSciCatEnv(t *testing.T, extra int, srvCfg scicattest.Config, cfg harvester.Config) *scicatEnv {
 	t.Helper()
-	srvCfg.Datasets = append(append(scicatSeed(t, scicat.Datasets),
+	srvCfg.Datasets = append(append(testenv.SciCatSeed(t, scicat.Datasets),
 		json.RawMessage(`{"pid":"PID.SAMPLE.PREFIX/private","datasetName":"not published","isPublished":false}`)),
 		srvCfg.Datasets...)
 	for i := range extra {
 		srvCfg.Datasets = append(srvCfg.Datasets, json.RawMessage(fmt.Sprintf(
 			`{"pid":"20.500.12345/extra-%04d","datasetName":"extra dataset %d","owner":"Ada Lovelace","isPublished":true,"creationTime":"2024-01-02T03:04:05.000Z"}`, i, i)))
 	}
-	srvCfg.PublishedData = scicatSeed(t, scicat.PublishedData)
+	srvCfg.PublishedData = testenv.SciCatSeed(t, scicat.PublishedData)
 	srv := scicattest.Start(srvCfg)
 	t.Cleanup(srv.Close)
 	logs := &testenv.Buffer{}
@@ -132,40 +102,25 @@ type scicatMessage struct {
 // scicatStream returns the messages of a stream of raw records, in order.
 func scicatStream(t *testing.T, b *bus.Bus, s bus.Stream) []scicatMessage {
 	t.Helper()
-	ctx := context.Background()
-	c, err := b.JetStream().OrderedConsumer(ctx, string(s), jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []scicatMessage
-	for {
-		batch, err := c.FetchNoWait(500)
-		if err != nil {
+	for _, m := range testenv.Messages(t, b, s) {
+		var r fairwayv1.RawRecord
+		if err := proto.Unmarshal(m.Data(), &r); err != nil {
 			t.Fatal(err)
 		}
-		got := 0
-		for m := range batch.Messages() {
-			got++
-			var r fairwayv1.RawRecord
-			if err := proto.Unmarshal(m.Data(), &r); err != nil {
-				t.Fatal(err)
-			}
-			h := map[string]string{}
-			for k := range m.Headers() {
-				h[k] = m.Headers().Get(k)
-			}
-			out = append(out, scicatMessage{raw: &r, headers: h})
+		h := map[string]string{}
+		for k := range m.Headers() {
+			h[k] = m.Headers().Get(k)
 		}
-		if got == 0 {
-			return out
-		}
+		out = append(out, scicatMessage{raw: &r, headers: h})
 	}
+	return out
 }
 
 // TestSciCatHarvest harvests the seed's published datasets over each API
 // version, anonymously and with a token, and checks every raw record.
 func TestSciCatHarvest(t *testing.T) {
-	seed := scicatSeed(t, scicat.Datasets)
+	seed := testenv.SciCatSeed(t, scicat.Datasets)
 	tests := []struct {
 		name     string
 		path     string // appended to the server URL
@@ -437,7 +392,7 @@ func TestSciCatRejectedDocuments(t *testing.T) {
 	doc := json.RawMessage(`{"datasetName":"no identifier","isPublished":true}`)
 	e := newSciCatEnv(t, 0, scicattest.Config{Datasets: []json.RawMessage{doc}}, harvester.Config{MaxRecordBytes: 3000})
 	var large int
-	for _, d := range scicatSeed(t, scicat.Datasets) {
+	for _, d := range testenv.SciCatSeed(t, scicat.Datasets) {
 		if len(d) > 3000 {
 			large++
 		}

@@ -27,26 +27,12 @@ var unpublished = []json.RawMessage{
 	json.RawMessage(`{"pid":"PID.SAMPLE.PREFIX/private2","datasetName":"private two"}`),
 }
 
-// seedDocs returns the seed's documents of a collection in REST shape.
-func seedDocs(t testing.TB, coll scicat.Collection) []json.RawMessage {
-	t.Helper()
-	file, id := "Dataset.json", "pid"
-	if coll == scicat.PublishedData {
-		file, id = "PublishedData.json", "doi"
-	}
-	docs, err := scicattest.LoadSeed(testenv.SharedData(t, "scicat-samples", "scicatlive-seed", file), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return docs
-}
-
 // startServer starts a test server over the seed (plus the unpublished
 // datasets and one private published data document).
 func startServer(t testing.TB, cfg scicattest.Config) *scicattest.Server {
 	t.Helper()
-	cfg.Datasets = append(seedDocs(t, scicat.Datasets), unpublished...)
-	cfg.PublishedData = append(seedDocs(t, scicat.PublishedData),
+	cfg.Datasets = append(testenv.SciCatSeed(t, scicat.Datasets), unpublished...)
+	cfg.PublishedData = append(testenv.SciCatSeed(t, scicat.PublishedData),
 		json.RawMessage(`{"doi":"10.9999/draft","title":"draft","status":"private"}`))
 	s := scicattest.Start(cfg)
 	t.Cleanup(s.Close)
@@ -80,7 +66,7 @@ func listAll(t testing.TB, c *scicat.Client, coll scicat.Collection) ([]json.Raw
 }
 
 func TestListPublishedDatasets(t *testing.T) {
-	seed := seedDocs(t, scicat.Datasets)
+	seed := testenv.SciCatSeed(t, scicat.Datasets)
 	var published int
 	for _, d := range seed {
 		if scicat.Published(scicat.Datasets, d) {
@@ -212,7 +198,7 @@ func TestListResumesFromOffset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if seed := seedDocs(t, scicat.Datasets); len(got) != 9 || !bytes.Equal(got[0], seed[10]) {
+	if seed := testenv.SciCatSeed(t, scicat.Datasets); len(got) != 9 || !bytes.Equal(got[0], seed[10]) {
 		t.Errorf("resumed list gave %d documents", len(got))
 	}
 }
