@@ -5,7 +5,6 @@ package testenv
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"encoding/xml"
 	"io"
 	"log/slog"
@@ -19,8 +18,6 @@ import (
 
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/natsembed"
-	"github.com/panosc/fairway/pkg/scicat"
-	"github.com/panosc/fairway/pkg/scicat/scicattest"
 )
 
 // SharedData returns the path of shared/data/<parts...>, found by walking up
@@ -170,19 +167,4 @@ func (s *Buffer) String() string {
 func CaptureLog() (*slog.Logger, *Buffer) {
 	buf := &Buffer{}
 	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
-}
-
-// SciCatSeed returns the scicatlive seed documents of a SciCat collection
-// (published datasets or published data), in the REST API's shape.
-func SciCatSeed(t testing.TB, coll scicat.Collection) []json.RawMessage {
-	t.Helper()
-	file, id := "Dataset.json", "pid"
-	if coll == scicat.PublishedData {
-		file, id = "PublishedData.json", "doi"
-	}
-	docs, err := scicattest.LoadSeed(SharedData(t, "scicat-samples", "scicatlive-seed", file), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return docs
 }

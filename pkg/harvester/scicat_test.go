@@ -51,14 +51,14 @@ type scicatEnv struct {
 // seed's.
 func newSciCatEnv(t *testing.T, extra int, srvCfg scicattest.Config, cfg harvester.Config) *scicatEnv {
 	t.Helper()
-	srvCfg.Datasets = append(append(testenv.SciCatSeed(t, scicat.Datasets),
+	srvCfg.Datasets = append(append(scicattest.Seed(t, scicat.Datasets),
 		json.RawMessage(`{"pid":"PID.SAMPLE.PREFIX/private","datasetName":"not published","isPublished":false}`)),
 		srvCfg.Datasets...)
 	for i := range extra {
 		srvCfg.Datasets = append(srvCfg.Datasets, json.RawMessage(fmt.Sprintf(
 			`{"pid":"20.500.12345/extra-%04d","datasetName":"extra dataset %d","owner":"Ada Lovelace","isPublished":true,"creationTime":"2024-01-02T03:04:05.000Z"}`, i, i)))
 	}
-	srvCfg.PublishedData = testenv.SciCatSeed(t, scicat.PublishedData)
+	srvCfg.PublishedData = scicattest.Seed(t, scicat.PublishedData)
 	srv := scicattest.Start(srvCfg)
 	t.Cleanup(srv.Close)
 	logs := &testenv.Buffer{}
@@ -120,7 +120,7 @@ func scicatStream(t *testing.T, b *bus.Bus, s bus.Stream) []scicatMessage {
 // TestSciCatHarvest harvests the seed's published datasets over each API
 // version, anonymously and with a token, and checks every raw record.
 func TestSciCatHarvest(t *testing.T) {
-	seed := testenv.SciCatSeed(t, scicat.Datasets)
+	seed := scicattest.Seed(t, scicat.Datasets)
 	tests := []struct {
 		name     string
 		path     string // appended to the server URL
@@ -392,7 +392,7 @@ func TestSciCatRejectedDocuments(t *testing.T) {
 	doc := json.RawMessage(`{"datasetName":"no identifier","isPublished":true}`)
 	e := newSciCatEnv(t, 0, scicattest.Config{Datasets: []json.RawMessage{doc}}, harvester.Config{MaxRecordBytes: 3000})
 	var large int
-	for _, d := range testenv.SciCatSeed(t, scicat.Datasets) {
+	for _, d := range scicattest.Seed(t, scicat.Datasets) {
 		if len(d) > 3000 {
 			large++
 		}

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/fetch"
 	"github.com/panosc/fairway/pkg/scicat"
 	"github.com/panosc/fairway/pkg/scicat/scicattest"
@@ -31,8 +30,8 @@ var unpublished = []json.RawMessage{
 // datasets and one private published data document).
 func startServer(t testing.TB, cfg scicattest.Config) *scicattest.Server {
 	t.Helper()
-	cfg.Datasets = append(testenv.SciCatSeed(t, scicat.Datasets), unpublished...)
-	cfg.PublishedData = append(testenv.SciCatSeed(t, scicat.PublishedData),
+	cfg.Datasets = append(scicattest.Seed(t, scicat.Datasets), unpublished...)
+	cfg.PublishedData = append(scicattest.Seed(t, scicat.PublishedData),
 		json.RawMessage(`{"doi":"10.9999/draft","title":"draft","status":"private"}`))
 	s := scicattest.Start(cfg)
 	t.Cleanup(s.Close)
@@ -66,7 +65,7 @@ func listAll(t testing.TB, c *scicat.Client, coll scicat.Collection) ([]json.Raw
 }
 
 func TestListPublishedDatasets(t *testing.T) {
-	seed := testenv.SciCatSeed(t, scicat.Datasets)
+	seed := scicattest.Seed(t, scicat.Datasets)
 	var published int
 	for _, d := range seed {
 		if scicat.Published(scicat.Datasets, d) {
@@ -198,7 +197,7 @@ func TestListResumesFromOffset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if seed := testenv.SciCatSeed(t, scicat.Datasets); len(got) != 9 || !bytes.Equal(got[0], seed[10]) {
+	if seed := scicattest.Seed(t, scicat.Datasets); len(got) != 9 || !bytes.Equal(got[0], seed[10]) {
 		t.Errorf("resumed list gave %d documents", len(got))
 	}
 }

@@ -20,8 +20,10 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
+	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/scicat"
 )
 
@@ -483,4 +485,20 @@ func LoadSeed(path, idField string) ([]json.RawMessage, error) {
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// Seed returns the scicatlive seed documents of a collection (published
+// datasets or published data) from the reference data beside the checkout,
+// in the REST API's shape.
+func Seed(t testing.TB, coll scicat.Collection) []json.RawMessage {
+	t.Helper()
+	file, id := "Dataset.json", "pid"
+	if coll == scicat.PublishedData {
+		file, id = "PublishedData.json", "doi"
+	}
+	docs, err := LoadSeed(testenv.SharedData(t, "scicat-samples", "scicatlive-seed", file), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return docs
 }
