@@ -12,7 +12,8 @@
 #
 # Environment:
 #   FAIRWAY_CLICKHOUSE_PORT  native TCP port on 127.0.0.1 (default 9000)
-#   FAIRWAY_DATA             state directory (default <repo>/.fairway); the server
+#   FAIRWAY_DATA             state directory (default <repo>/.fairway; a relative one is
+#                            taken from the current directory and made absolute); the server
 #                            keeps its config, data, logs and pid under $FAIRWAY_DATA/clickhouse
 #   FAIRWAY_CLICKHOUSE_WAIT  seconds to wait for the server to answer (default 60)
 #
@@ -24,7 +25,11 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TEMPLATE_DIR="$REPO_ROOT/deploy/clickhouse"
 PORT="${FAIRWAY_CLICKHOUSE_PORT:-9000}"
-CH_HOME="${FAIRWAY_DATA:-$REPO_ROOT/.fairway}/clickhouse"
+# Every path the server is given must be absolute: --daemon changes its
+# working directory, and a relative path makes it exit at once with an empty
+# log. A relative FAIRWAY_DATA is taken from the caller's directory.
+DATA_DIR="$(realpath -m -- "${FAIRWAY_DATA:-$REPO_ROOT/.fairway}")"
+CH_HOME="$DATA_DIR/clickhouse"
 WAIT_SECONDS="${FAIRWAY_CLICKHOUSE_WAIT:-60}"
 HOST=127.0.0.1
 

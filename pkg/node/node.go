@@ -52,7 +52,9 @@ type Config struct {
 	// NATSListen, with an embedded server, also listens for clients there
 	// (e.g. 127.0.0.1:4222); empty means in-process only.
 	NATSListen string
-	// DataDir holds the embedded server's store. Default ".fairway".
+	// DataDir holds the embedded server's store, the generated operator
+	// token and the last PaNET release loaded; a relative one is made
+	// absolute at start. Default ".fairway".
 	DataDir string
 	// HTTPAddr is where the catalogue is served (targets all and
 	// publisher); "" disables HTTP. Default 127.0.0.1:8080.
@@ -133,6 +135,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	// Every path derived from the data directory is absolute, whatever the
+	// user passed: logs name it, and other programs resolve it elsewhere.
+	dataDir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("node: data dir %q: %w", cfg.DataDir, err)
+	}
+	cfg.DataDir = dataDir
 	bcfg := bus.Config{URL: cfg.NATSURL, Name: "fairway-" + cfg.Target, Topology: cfg.Topology, Logger: log}
 	if cfg.NATSURL == "" {
 		dir := filepath.Join(cfg.DataDir, "nats")
@@ -206,7 +215,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		start("normaliser", n.Run)
 	}
 	if cfg.runs(TargetEnricher) {
-		e, err := enricher.New(ctx, enricher.Config{PaNET: cfg.PaNET, Concurrency: cfg.Concurrency}, b, log.With("stage", "enricher"))
+		ecfg := enricher.Config{PaNET: cfg.PaNET, Concurrency: cfg.Concurrency}
+		if cfg.Target == TargetAll {
+			// The last release fetched is kept, for starts without network.
+			ecfg.Copy = filepath.Join(cfg.DataDir, "panet", "PaNET.owl")
+		}
+		e, err := enricher.New(ctx, ecfg, b, log.With("stage", "enricher"))
 		if err != nil {
 			return err
 		}
