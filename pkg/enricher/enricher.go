@@ -3,12 +3,15 @@
 package enricher
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -28,6 +31,10 @@ const DefaultPaNET = "https://raw.githubusercontent.com/ExPaNDS-eu/ExPaNDS-exper
 type Config struct {
 	// PaNET is the path or URL of the PaNET OWL file. Default DefaultPaNET.
 	PaNET string
+	// Copy is a file where the ontology last fetched from a URL is kept;
+	// when the URL cannot be fetched at start, the stage starts from that
+	// copy with a warning. Empty keeps no copy.
+	Copy string
 	// Concurrency is how many datasets are enriched at once. Default 2.
 	Concurrency int
 }
@@ -59,18 +66,73 @@ type Stage struct {
 	now     func() time.Time
 }
 
+// ErrNoOntology is returned by New when PaNET can be read neither from its
+// source nor from the kept copy.
+var ErrNoOntology = errors.New("enricher: no PaNET ontology")
+
 // New loads the ontology and returns the enricher stage.
 func New(ctx context.Context, cfg Config, b *bus.Bus, log *slog.Logger) (*Stage, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	ont, err := panet.Load(ctx, cfg.PaNET)
+	ont, err := loadOntology(ctx, cfg, log)
 	if err != nil {
-		return nil, fmt.Errorf("enricher: load PaNET from %s: %w", cfg.PaNET, err)
+		return nil, err
 	}
 	log.Info("PaNET loaded", "source", cfg.PaNET, "classes", ont.Len(), "version", ont.Version())
 	return NewWithOntology(cfg, b, ont, log), nil
+}
+
+// loadOntology reads PaNET from its source. An ontology fetched from a URL
+// is kept in cfg.Copy; when the URL cannot be fetched (an offline machine,
+// the release host down), the stage starts from that copy.
+func loadOntology(ctx context.Context, cfg Config, log *slog.Logger) (*panet.Ontology, error) {
+	if !panet.IsURL(cfg.PaNET) || cfg.Copy == "" {
+		ont, err := panet.Load(ctx, cfg.PaNET)
+		if err != nil {
+			return nil, fmt.Errorf("%w: load from %s: %w (give a local copy with --panet PATH or FAIRWAY_PANET)", ErrNoOntology, cfg.PaNET, err)
+		}
+		return ont, nil
+	}
+	b, err := panet.Fetch(ctx, cfg.PaNET)
+	var ont *panet.Ontology
+	if err == nil {
+		ont, err = panet.Parse(bytes.NewReader(b))
+	}
+	if err == nil {
+		if werr := writeCopy(cfg.Copy, b); werr != nil {
+			log.Warn("cannot keep a copy of PaNET", "copy", cfg.Copy, "err", werr)
+		}
+		return ont, nil
+	}
+	kept, kerr := panet.Load(ctx, cfg.Copy)
+	if kerr != nil {
+		return nil, fmt.Errorf("%w: load from %s: %w; no usable copy at %s (%w): give a local copy with --panet PATH or FAIRWAY_PANET",
+			ErrNoOntology, cfg.PaNET, err, cfg.Copy, kerr)
+	}
+	log.Warn("PaNET release cannot be fetched: starting from the copy last loaded", "source", cfg.PaNET, "copy", cfg.Copy, "version", kept.Version(), "err", err)
+	return kept, nil
+}
+
+// writeCopy replaces the file at path with b, atomically.
+func writeCopy(path string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".panet-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 // NewWithOntology returns the enricher stage over an ontology already

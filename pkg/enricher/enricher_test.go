@@ -1,9 +1,15 @@
 package enricher_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -87,5 +93,42 @@ func TestGarbageIsPermanent(t *testing.T) {
 	_, err := stage(t).Handle(context.Background(), &bus.Message{Payload: []byte{0xff, 0xff, 0xff}})
 	if !errors.Is(err, bus.ErrPermanent) {
 		t.Fatalf("err = %v, want a permanent error", err)
+	}
+}
+
+// TestNewKeepsACopyOfTheRelease: an ontology fetched from a URL is kept, a
+// start whose URL cannot be fetched uses that copy, and with neither the
+// error says how to give one.
+func TestNewKeepsACopyOfTheRelease(t *testing.T) {
+	owl, err := os.ReadFile(testenv.PaNET(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write(owl) }))
+	url := srv.URL + "/PaNET.owl"
+	copyPath := filepath.Join(t.TempDir(), "panet", "PaNET.owl")
+	ctx := context.Background()
+	quiet := slog.New(slog.DiscardHandler)
+
+	if _, err := enricher.New(ctx, enricher.Config{PaNET: url, Copy: copyPath}, nil, quiet); err != nil {
+		t.Fatalf("online start: %v", err)
+	}
+	if kept, err := os.ReadFile(copyPath); err != nil || !bytes.Equal(kept, owl) {
+		t.Fatalf("copy not kept (err %v, %d of %d bytes)", err, len(kept), len(owl))
+	}
+	srv.Close()
+
+	log, buf := testenv.CaptureLog()
+	st, err := enricher.New(ctx, enricher.Config{PaNET: url, Copy: copyPath}, nil, log)
+	if err != nil {
+		t.Fatalf("offline start with a copy: %v", err)
+	}
+	if st == nil || !strings.Contains(buf.String(), "starting from the copy") {
+		t.Fatalf("offline start did not warn that it used the copy: %s", buf.String())
+	}
+
+	_, err = enricher.New(ctx, enricher.Config{PaNET: url, Copy: filepath.Join(t.TempDir(), "none.owl")}, nil, quiet)
+	if !errors.Is(err, enricher.ErrNoOntology) || !strings.Contains(err.Error(), "--panet") || !strings.Contains(err.Error(), "FAIRWAY_PANET") {
+		t.Fatalf("offline start without a copy: %v", err)
 	}
 }

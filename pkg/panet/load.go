@@ -1,6 +1,7 @@
 package panet
 
 import (
+	"bytes"
 	"context"
 	"encoding/xml"
 	"fmt"
@@ -56,6 +57,21 @@ func loadFile(path string) (*Ontology, error) {
 }
 
 func loadURL(ctx context.Context, source string) (*Ontology, error) {
+	b, err := Fetch(ctx, source)
+	if err != nil {
+		return nil, err
+	}
+	o, err := Parse(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("panet: load %s: %w", source, err)
+	}
+	return o, nil
+}
+
+// Fetch returns the bytes of the OWL file at an http(s) URL, at most
+// MaxOntologySize of them. Any failure (no answer, a status other than 200,
+// a larger file) gives ErrFetch.
+func Fetch(ctx context.Context, source string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, source, nil)
 	if err != nil {
 		return nil, fmt.Errorf("panet: load %s: %w: %w", source, ErrFetch, err)
@@ -69,15 +85,21 @@ func loadURL(ctx context.Context, source string) (*Ontology, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("panet: load %s: status %s: %w", source, resp.Status, ErrFetch)
 	}
-	lr := &io.LimitedReader{R: resp.Body, N: MaxOntologySize + 1}
-	o, err := Parse(lr)
-	if lr.N <= 0 {
+	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxOntologySize+1))
+	if err != nil {
+		return nil, fmt.Errorf("panet: load %s: %w: %w", source, ErrFetch, err)
+	}
+	if len(b) > MaxOntologySize {
 		return nil, fmt.Errorf("panet: load %s: larger than %d bytes: %w", source, MaxOntologySize, ErrFetch)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("panet: load %s: %w", source, err)
-	}
-	return o, nil
+	return b, nil
+}
+
+// IsURL reports whether source names an http(s) URL (which Load fetches)
+// rather than a file.
+func IsURL(source string) bool {
+	u, err := url.Parse(source)
+	return err == nil && (strings.EqualFold(u.Scheme, "http") || strings.EqualFold(u.Scheme, "https"))
 }
 
 // XML namespaces and terms read from the OWL file.
