@@ -136,11 +136,7 @@ func TestHarvesterResumesAfterSIGKILL(t *testing.T) {
 		got := 0
 		for m := range batch.Messages() {
 			got++
-			k, err := bus.KeyFromSubject(m.Subject())
-			if err != nil {
-				t.Fatal(err)
-			}
-			keys[k]++
+			keys[m.Headers().Get(bus.HeaderKey)]++
 		}
 		total += got
 		if got == 0 {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -123,6 +124,43 @@ type Bus struct {
 	objects map[ObjectStore]jetstream.ObjectStore
 	mu      sync.Mutex
 	conns   []*nats.Conn // every connection dialled, closed by Close
+	closing atomic.Bool
+	lost    chan struct{}
+	lostErr error
+	lostOne sync.Once
+}
+
+// ErrConnectionLost is the error Lost reports: the server closed a
+// connection of the bus for good (a protocol error), so the process cannot
+// go on. A connection that drops is reconnected, without limit, and is not
+// lost.
+var ErrConnectionLost = errors.New("bus: connection lost")
+
+// Lost is closed when a connection of the bus is closed for good by
+// anything but Close; Err then says why. A process should stop, report
+// unready and exit non-zero, so that its supervisor restarts it.
+func (b *Bus) Lost() <-chan struct{} { return b.lost }
+
+// Err returns why Lost was closed, or nil.
+func (b *Bus) Err() error {
+	select {
+	case <-b.lost:
+		return b.lostErr
+	default:
+		return nil
+	}
+}
+
+func (b *Bus) closed(name string, nc *nats.Conn) {
+	err := nc.LastError()
+	if b.closing.Load() || err == nil {
+		return // closed on purpose: by Close, or drained by a subscriber that stopped
+	}
+	b.lostOne.Do(func() {
+		b.lostErr = fmt.Errorf("%w: %s: %w", ErrConnectionLost, name, err)
+		b.log.Error("nats connection closed by the server", "conn", name, "err", err)
+		close(b.lost)
+	})
 }
 
 // Connect connects to NATS, provisions the topology and returns the bus.
@@ -131,7 +169,7 @@ func Connect(ctx context.Context, cfg Config) (*Bus, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	b := &Bus{cfg: cfg, log: cfg.Logger, bucket: map[Bucket]jetstream.KeyValue{}, objects: map[ObjectStore]jetstream.ObjectStore{}}
+	b := &Bus{cfg: cfg, log: cfg.Logger, bucket: map[Bucket]jetstream.KeyValue{}, objects: map[ObjectStore]jetstream.ObjectStore{}, lost: make(chan struct{})}
 	b.wmLog = watermill.NewSlogLoggerWithLevelMapping(cfg.Logger, map[slog.Level]slog.Level{
 		slog.LevelInfo: slog.LevelDebug, // watermill logs every message at info
 	})
@@ -199,6 +237,10 @@ func (b *Bus) dial(suffix string) (*nats.Conn, error) {
 				b.log.Warn("nats disconnected", "conn", b.cfg.Name+suffix, "err", err)
 			}
 		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			b.log.Info("nats reconnected", "conn", b.cfg.Name+suffix, "server", nc.ConnectedUrlRedacted())
+		}),
+		nats.ClosedHandler(func(nc *nats.Conn) { b.closed(b.cfg.Name+suffix, nc) }),
 	}
 	if b.cfg.InProcess != nil {
 		opts = append(opts, nats.InProcessServer(b.cfg.InProcess))
@@ -218,6 +260,9 @@ func (b *Bus) dial(suffix string) (*nats.Conn, error) {
 func (b *Bus) Provision(ctx context.Context) error {
 	t := b.cfg.Topology
 	for _, s := range Streams {
+		if err := b.checkLayout(ctx, s); err != nil {
+			return err
+		}
 		if _, err := b.js.CreateOrUpdateStream(ctx, t.StreamConfig(s)); err != nil {
 			return fmt.Errorf("bus: stream %s: %w", s, err)
 		}
@@ -238,6 +283,28 @@ func (b *Bus) Provision(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// ErrOldLayout is returned by Provision for a stream whose messages were
+// written by an older Fairway that spelled keys in subjects: mixing both
+// layouts would show every dataset twice.
+var ErrOldLayout = errors.New("bus: stream holds messages of an older subject layout")
+
+// checkLayout refuses a non-empty stream without this version's layout
+// marker.
+func (b *Bus) checkLayout(ctx context.Context, s Stream) error {
+	str, err := b.js.Stream(ctx, string(s))
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("bus: stream %s: %w", s, err)
+	}
+	info := str.CachedInfo()
+	if info.State.Msgs == 0 || info.Config.Metadata[LayoutKey] == LayoutDigest {
+		return nil
+	}
+	return fmt.Errorf("%w: %s (%d messages); start from an empty store (remove the data directory's nats folder, then harvest again) or delete the stream", ErrOldLayout, s, info.State.Msgs)
 }
 
 // JetStream returns the JetStream API of the bus connection.
@@ -367,7 +434,7 @@ func headers(origin string, ev Event) map[string]string {
 	return h
 }
 
-func hashKey(origin, key string) string { return origin + "." + EncodeToken(key) }
+func hashKey(origin, key string) string { return origin + "." + Digest(key) }
 
 // unchanged reports whether ev is marked SkipUnchanged and origin already
 // emitted its hash for its key; prev is the hash origin emitted last.
@@ -428,6 +495,7 @@ func IsNotFound(err error) bool {
 
 // Close closes every connection of the bus, draining what it sent.
 func (b *Bus) Close() error {
+	b.closing.Store(true)
 	b.mu.Lock()
 	conns := b.conns
 	b.conns = nil

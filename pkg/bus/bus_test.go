@@ -14,15 +14,45 @@ import (
 )
 
 func TestSubjectTokens(t *testing.T) {
-	for _, key := range []string{"doi:10.5072/esrf.1", "src:ill:oai:ill.eu:a.b*c>d e", "", "ü/ß"} {
+	seen := map[string]string{}
+	for _, key := range []string{"doi:10.5072/esrf.1", "src:ill:oai:ill.eu:a.b*c>d e", "", "ü/ß", strings.Repeat("x", 5000)} {
 		subj := bus.Subject(bus.Catalogue, key)
-		if strings.ContainsAny(subj[len("fairway.catalogue."):], ". *>") {
-			t.Errorf("subject %q for %q has a bad token", subj, key)
+		tok := subj[len("fairway.catalogue."):]
+		if strings.ContainsAny(tok, ". *>") || len(tok) != 32 {
+			t.Errorf("subject %q for %.40q: want one token of 32 characters", subj, key)
 		}
-		got, err := bus.KeyFromSubject(subj)
-		if err != nil || got != key {
-			t.Errorf("KeyFromSubject(%q) = %q, %v; want %q", subj, got, err, key)
+		if other, dup := seen[subj]; dup {
+			t.Errorf("keys %.40q and %.40q share subject %q", key, other, subj)
 		}
+		seen[subj] = key
+		if id := bus.MsgID("normaliser", key, strings.Repeat("h", 500)); len(id) > 150 {
+			t.Errorf("message id of %.40q is %d bytes", key, len(id))
+		}
+	}
+}
+
+// TestHugeKey: an event about a key of thousands of bytes (a hostile OAI
+// identifier) is stored, remembered and found again, and the connection
+// stays up: subjects and KV keys are digests, not the key.
+func TestHugeKey(t *testing.T) {
+	ctx := context.Background()
+	b := testenv.Bus(t)
+	key := "src:hostile:" + strings.Repeat("a", 6000)
+	ev := bus.Event{Stream: bus.Catalogue, Key: key, Hash: "h1", Payload: []byte("one"), SkipUnchanged: true}
+	for range 2 { // the second is unchanged: read from the hashes bucket and skipped
+		if err := b.Publish(ctx, "test", ev); err != nil {
+			t.Fatalf("publish: %v", err)
+		}
+	}
+	m, err := b.LastEntry(ctx, bus.Catalogue, key)
+	if err != nil || string(m.Data) != "one" || m.Header.Get(bus.HeaderKey) != key {
+		t.Fatalf("last entry: %v", err)
+	}
+	if !b.Conn().IsConnected() {
+		t.Fatal("connection lost")
+	}
+	if n := len(testenv.Messages(t, b, bus.Catalogue)); n != 1 {
+		t.Fatalf("%d catalogue messages, want 1", n)
 	}
 }
 
@@ -237,5 +267,62 @@ func TestChangeBackWithinDedupWindow(t *testing.T) {
 	m, err := b.LastEntry(ctx, bus.Normalised, "doi:10.1/x")
 	if err != nil || string(m.Data) != "A" {
 		t.Fatalf("last version %q (%v), want A", m.Data, err)
+	}
+}
+
+// TestLost: a connection the server closes for good (here by a control line
+// over its limit, as a raw identifier in a subject once did) is reported,
+// so that the process can stop and be restarted; Close is not.
+func TestLost(t *testing.T) {
+	b := testenv.Bus(t)
+	select {
+	case <-b.Lost():
+		t.Fatal("lost before anything happened")
+	default:
+	}
+	_ = b.Conn().Publish("fairway.test."+strings.Repeat("x", 8000), nil)
+	_ = b.Conn().Flush()
+	select {
+	case <-b.Lost():
+	case <-time.After(10 * time.Second):
+		t.Fatal("closed connection not reported")
+	}
+	if err := b.Err(); !errors.Is(err, bus.ErrConnectionLost) {
+		t.Fatalf("Err() = %v, want ErrConnectionLost", err)
+	}
+}
+
+func TestCloseIsNotLost(t *testing.T) {
+	b := testenv.Bus(t)
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // the closed handler runs asynchronously
+	if err := b.Err(); err != nil {
+		t.Fatalf("Close reported as lost: %v", err)
+	}
+}
+
+// TestOldLayoutRefused: a stream written by a version that spelled keys in
+// subjects is not mixed with digest subjects.
+func TestOldLayoutRefused(t *testing.T) {
+	ctx := context.Background()
+	b := testenv.Bus(t)
+	cfg := bus.Topology{}.StreamConfig(bus.Catalogue)
+	cfg.Metadata = nil
+	if _, err := b.JetStream().UpdateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Provision(ctx); err != nil {
+		t.Fatalf("empty stream without marker: %v", err)
+	}
+	if _, err := b.JetStream().UpdateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.JetStream().Publish(ctx, "fairway.catalogue.ZG9pOjEwLjEvYQ", []byte("old")); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Provision(ctx); !errors.Is(err, bus.ErrOldLayout) {
+		t.Fatalf("Provision = %v, want ErrOldLayout", err)
 	}
 }

@@ -7,9 +7,7 @@ package bus
 
 import (
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -48,44 +46,41 @@ var subjectRoot = map[Stream]string{
 }
 
 // Subject returns the subject an event about key is published on in stream
-// s. The key is encoded as one subject token (URL-safe base64), so any key
-// (a DOI, an OAI identifier with dots and colons) gives a valid subject, and
-// each dataset has a subject of its own in the catalogue.
+// s. The key is never spelled in the subject: its last token is the fixed-
+// size Digest of the key, so that any key (a DOI, an OAI identifier with
+// dots and colons, thousands of bytes of a hostile one) gives a short, valid
+// subject, and each dataset has a subject of its own in the catalogue. The
+// key itself travels in the HeaderKey header.
 func Subject(s Stream, key string) string {
-	return subjectRoot[s] + "." + EncodeToken(key)
+	return subjectRoot[s] + "." + Digest(key)
 }
 
 // SubjectFilter returns the wildcard matching every subject of stream s.
 func SubjectFilter(s Stream) string { return subjectRoot[s] + ".>" }
 
-// EncodeToken encodes an arbitrary string as one NATS subject token.
-func EncodeToken(key string) string {
-	if key == "" {
-		return "_"
-	}
-	return base64.RawURLEncoding.EncodeToString([]byte(key))
+// Digest returns the fixed-size token (32 hexadecimal characters: 128 bits
+// of SHA-256) that stands for key in subjects, KV keys and message ids. A
+// NATS subject or KV key travels in a protocol control line of a few KiB:
+// one built from a raw identifier could make the server close the
+// connection.
+func Digest(key string) string {
+	h := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(h[:16])
 }
 
-// DecodeToken reverses EncodeToken.
-func DecodeToken(tok string) (string, error) {
-	if tok == "_" {
-		return "", nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	return string(b), err
-}
-
-// KeyFromSubject returns the key encoded in the last token of subject.
-func KeyFromSubject(subject string) (string, error) {
-	return DecodeToken(subject[strings.LastIndexByte(subject, '.')+1:])
-}
+// MaxHashLen bounds the content hash MsgID spells as it is; a longer one is
+// replaced by its digest.
+const MaxHashLen = 80
 
 // MsgID builds the Nats-Msg-Id of an event from the stage that emits it, the
 // dataset key and the content hash, so a redelivery or an overlapping
-// re-harvest inside the stream's dedup window is dropped by JetStream.
+// re-harvest inside the stream's dedup window is dropped by JetStream. Its
+// size is bounded whatever the key and the hash.
 func MsgID(stage, key, contentHash string) string {
-	h := sha256.Sum256([]byte(key))
-	return stage + ":" + hex.EncodeToString(h[:12]) + ":" + contentHash
+	if len(contentHash) > MaxHashLen {
+		contentHash = Digest(contentHash)
+	}
+	return stage + ":" + Digest(key)[:24] + ":" + contentHash
 }
 
 // Stage names a pipeline stage and the durable consumer it reads with.
@@ -151,13 +146,16 @@ const (
 	// at a time across every replica. An entry expires (LeaseTTL) when its
 	// holder stops refreshing it.
 	BucketLeases Bucket = "fairway_leases"
+	// BucketOwners holds which facility owns each dataset key: the one
+	// whose feed first published it (see Owners).
+	BucketOwners Bucket = "fairway_owners"
 )
 
 // LeaseTTL is how long a harvest lease lives without being refreshed.
 const LeaseTTL = 30 * time.Second
 
 // Buckets lists every KV bucket.
-var Buckets = []Bucket{BucketFeeds, BucketCheckpoints, BucketHashes, BucketKeys, BucketRequests, BucketLeases}
+var Buckets = []Bucket{BucketFeeds, BucketCheckpoints, BucketHashes, BucketKeys, BucketRequests, BucketLeases, BucketOwners}
 
 // Topology holds the tunables of the streams and consumers.
 type Topology struct {
@@ -201,10 +199,19 @@ func (t *Topology) setDefaults() {
 	}
 }
 
+// LayoutKey is the stream metadata entry that names how subjects are built
+// (LayoutDigest: from digests of keys); a stream without it was written by
+// an older Fairway that spelled keys in subjects.
+const LayoutKey = "fairway_subjects"
+
+// LayoutDigest is the subject layout of this version.
+const LayoutDigest = "digest-v1"
+
 // StreamConfig returns the JetStream configuration of stream s.
 func (t Topology) StreamConfig(s Stream) jetstream.StreamConfig {
 	t.setDefaults()
 	cfg := jetstream.StreamConfig{
+		Metadata:   map[string]string{LayoutKey: LayoutDigest},
 		Name:       string(s),
 		Subjects:   []string{SubjectFilter(s)},
 		Storage:    jetstream.FileStorage,
@@ -264,7 +271,7 @@ func (t Topology) KVConfig(b Bucket) jetstream.KeyValueConfig {
 		Replicas: t.Replicas,
 		History:  1,
 	}
-	if b == BucketFeeds || b == BucketCheckpoints {
+	if b == BucketFeeds || b == BucketCheckpoints || b == BucketOwners {
 		cfg.History = 5
 	}
 	if b == BucketLeases {

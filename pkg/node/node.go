@@ -171,6 +171,19 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		wg.Wait()
 	}()
 	errs := make(chan error, 8)
+	// A connection the server closed for good cannot be recovered here: the
+	// node stops and exits non-zero, so that its supervisor restarts it
+	// (a dropped connection is reconnected by the bus).
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		select {
+		case <-b.Lost():
+			errs <- b.Err()
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	start := func(name string, run func(context.Context) error) {
 		wg.Add(1)
 		go func() {
