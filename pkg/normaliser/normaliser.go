@@ -31,13 +31,21 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// MaxKeyBytes bounds a dataset key ("doi:"+DOI, or "src:"+facility+":"+
+// source identifier); a record whose key is longer goes to the dead letters.
+const MaxKeyBytes = 2048
+
+// ErrKeyTooLong is the reason of a record whose key is over MaxKeyBytes.
+var ErrKeyTooLong = errors.New("dataset key too long")
+
 // Stage is the normaliser.
 type Stage struct {
-	cfg  Config
-	bus  *bus.Bus
-	keys jetstream.KeyValue
-	log  *slog.Logger
-	now  func() time.Time
+	cfg    Config
+	bus    *bus.Bus
+	keys   jetstream.KeyValue
+	owners *bus.Owners
+	log    *slog.Logger
+	now    func() time.Time
 }
 
 // New returns the normaliser stage. keys maps a feed's source identifiers
@@ -49,7 +57,7 @@ func New(cfg Config, b *bus.Bus, log *slog.Logger) (*Stage, error) {
 	if cfg.Concurrency == 0 {
 		cfg.Concurrency = 2
 	}
-	return &Stage{cfg: cfg, bus: b, keys: b.KV(bus.BucketKeys), log: log, now: time.Now}, nil
+	return &Stage{cfg: cfg, bus: b, keys: b.KV(bus.BucketKeys), owners: b.Owners(), log: log, now: time.Now}, nil
 }
 
 // Run consumes raw records until ctx ends.
@@ -67,14 +75,17 @@ func (s *Stage) Handle(ctx context.Context, m *bus.Message) ([]bus.Event, error)
 	}
 	ds, err := normalise.Normalise(&raw, s.now().UTC())
 	if err != nil {
-		return nil, bus.Permanent(fmt.Errorf("normaliser: %s %s: %w", raw.FeedId, raw.SourceIdentifier, err))
+		return nil, bus.Permanent(fmt.Errorf("normaliser: %s %.200s: %w", raw.FeedId, raw.SourceIdentifier, err))
 	}
-	sourceKey := bus.EncodeToken(raw.FeedId + "\x00" + raw.SourceIdentifier)
+	if len(ds.Key) > MaxKeyBytes {
+		return nil, bus.Permanent(fmt.Errorf("%w: %s: key of %d bytes (at most %d): %.200s…", ErrKeyTooLong, raw.FeedId, len(ds.Key), MaxKeyBytes, ds.Key))
+	}
+	sourceKey := bus.Digest(raw.FeedId + "\x00" + raw.SourceIdentifier)
 	var previous string
 	if e, err := s.keys.Get(ctx, sourceKey); err == nil {
 		previous = string(e.Value())
 	} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
-		return nil, bus.Transient(fmt.Errorf("normaliser: key of %s: %w", raw.SourceIdentifier, err))
+		return nil, bus.Transient(fmt.Errorf("normaliser: key of %.200s: %w", raw.SourceIdentifier, err))
 	}
 	var events []bus.Event
 	if raw.Deleted {
@@ -82,19 +93,37 @@ func (s *Stage) Handle(ctx context.Context, m *bus.Message) ([]bus.Event, error)
 			ds.Key = previous
 		}
 		ds.ContentHash = "deleted"
+		// A facility withdraws only its own datasets.
+		if err := s.owners.Check(ctx, ds.Key, raw.Facility); err != nil {
+			return nil, refused(&raw, err)
+		}
 	} else {
+		// The facility whose feed first publishes a key owns it; another
+		// facility's record for it is refused.
+		own, err := s.owners.Claim(ctx, ds.Key, raw.Facility, raw.FeedId)
+		if err != nil {
+			return nil, err
+		}
+		if err := own.Allows(raw.Facility); err != nil {
+			return nil, refused(&raw, err)
+		}
 		if previous != "" && previous != ds.Key {
 			// The record's identity changed (a DOI minted after the first
-			// harvest): the dataset under its old key is withdrawn.
-			old, err := tombstone(&raw, ds, previous)
-			if err != nil {
+			// harvest): the dataset under its old key is withdrawn, unless
+			// it has been transferred to another facility meanwhile.
+			if err := s.owners.Check(ctx, previous, raw.Facility); err == nil {
+				old, err := tombstone(&raw, ds, previous)
+				if err != nil {
+					return nil, err
+				}
+				events = append(events, old)
+			} else if !errors.Is(err, bus.ErrForeignDataset) {
 				return nil, err
 			}
-			events = append(events, old)
 		}
 		if previous != ds.Key {
 			if _, err := s.keys.Put(ctx, sourceKey, []byte(ds.Key)); err != nil {
-				return nil, bus.Transient(fmt.Errorf("normaliser: remember key of %s: %w", raw.SourceIdentifier, err))
+				return nil, bus.Transient(fmt.Errorf("normaliser: remember key of %.200s: %w", raw.SourceIdentifier, err))
 			}
 		}
 	}
@@ -103,6 +132,12 @@ func (s *Stage) Handle(ctx context.Context, m *bus.Message) ([]bus.Event, error)
 		return nil, bus.Permanent(fmt.Errorf("normaliser: encode %s: %w", ds.Key, err))
 	}
 	return append(events, bus.Event{Stream: bus.Normalised, Key: ds.Key, Hash: ds.ContentHash, Payload: b, SkipUnchanged: true}), nil
+}
+
+// refused is the permanent error of a record about another facility's
+// dataset: it goes to the dead letters with the owner named.
+func refused(raw *fairwayv1.RawRecord, err error) error {
+	return bus.Permanent(fmt.Errorf("normaliser: feed %s, record %.200s: %w", raw.FeedId, raw.SourceIdentifier, err))
 }
 
 // tombstone returns the deletion of the dataset a record was published as

@@ -2,8 +2,10 @@ package normaliser_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -167,4 +169,91 @@ func waitFor(t *testing.T, b *bus.Bus, s bus.Stream, n int) []jetstream.Msg {
 		t.Fatalf("%s holds %d messages, want exactly %d", s, len(out), n)
 	}
 	return out
+}
+
+// TestForeignDatasetRefused: a dataset key belongs to the facility whose feed
+// first published it; another facility's record or deletion for it is
+// refused (a permanent error naming the owner), feeds of the same facility
+// share it, and an operator's transfer moves it.
+func TestForeignDatasetRefused(t *testing.T) {
+	ctx := context.Background()
+	b := testenv.Bus(t)
+	st, err := normaliser.New(normaliser.Config{}, b, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const key = "doi:10.5072/test.1"
+	record := func(feed, facility, id string, deleted bool) *bus.Message {
+		payload := ""
+		if !deleted {
+			payload = strings.ReplaceAll(goodDataCite, "%s", "1")
+		}
+		p, err := proto.Marshal(&fairwayv1.RawRecord{
+			FeedId: feed, Facility: facility, SourceKind: "oai-pmh", SourceIdentifier: id,
+			MetadataFormat: "oai_datacite", Payload: []byte(payload), Deleted: deleted,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &bus.Message{Key: feed + ":" + id, Payload: p}
+	}
+	steps := []struct {
+		name     string
+		msg      *bus.Message
+		transfer string // transfer the key to this facility first
+		refused  string // the error names this owner; "" means accepted
+		want     []string
+	}{
+		{name: "first publisher owns it", msg: record("esrf-oai", "ESRF", "oai:esrf:1", false), want: []string{key}},
+		{name: "another facility's record", msg: record("hostile", "ILL", "oai:ill:9", false), refused: "ESRF"},
+		{name: "its deletion finds nothing to withdraw", msg: record("hostile", "ILL", "oai:ill:9", true), want: []string{"src:ill:oai:ill:9"}},
+		{name: "another feed of the owner", msg: record("esrf-scicat", "esrf", "pid:1", false), want: []string{key}},
+		{name: "after a transfer, the new owner", msg: record("hostile", "ILL", "oai:ill:9", false), transfer: "ILL", want: []string{key}},
+		{name: "after a transfer, the old owner's deletion", msg: record("esrf-oai", "ESRF", "oai:esrf:1", true), refused: "ILL"},
+	}
+	for _, s := range steps {
+		if s.transfer != "" {
+			if _, err := b.Owners().Transfer(ctx, key, s.transfer); err != nil {
+				t.Fatalf("%s: transfer: %v", s.name, err)
+			}
+		}
+		events, err := st.Handle(ctx, s.msg)
+		if s.refused != "" {
+			if !errors.Is(err, bus.ErrForeignDataset) || !errors.Is(err, bus.ErrPermanent) || !strings.Contains(err.Error(), s.refused) {
+				t.Errorf("%s: err = %v, want a permanent ErrForeignDataset naming %s", s.name, err, s.refused)
+			}
+			if len(events) != 0 {
+				t.Errorf("%s: refused record emitted %d events", s.name, len(events))
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		var got []string
+		for _, ev := range events {
+			got = append(got, ev.Key)
+		}
+		if !slices.Equal(got, s.want) {
+			t.Errorf("%s: events about %v, want %v", s.name, got, s.want)
+		}
+	}
+	own, err := b.Owners().Get(ctx, key)
+	if err != nil || own.Facility != "ILL" {
+		t.Errorf("owner %+v, %v; want ILL", own, err)
+	}
+}
+
+func TestKeyTooLong(t *testing.T) {
+	b := testenv.Bus(t)
+	st, err := normaliser.New(normaliser.Config{}, b, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := "oai:x:" + strings.Repeat("9", 3000)
+	ev := raw(t, id, "oai_dc", `<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>t</dc:title></oai_dc:dc>`, false)
+	_, err = st.Handle(context.Background(), &bus.Message{Key: ev.Key, Payload: ev.Payload})
+	if !errors.Is(err, normaliser.ErrKeyTooLong) || !errors.Is(err, bus.ErrPermanent) {
+		t.Fatalf("err = %v, want a permanent ErrKeyTooLong", err)
+	}
 }
