@@ -111,6 +111,8 @@ func New(cfg Config, b *bus.Bus, log *slog.Logger) (*Server, error) {
 	s.mux.HandleFunc("POST /api/v1/feeds/{id}/check", s.write(s.check))
 	s.mux.HandleFunc("POST /api/v1/feeds/{id}/harvest", s.write(s.harvest))
 	s.mux.HandleFunc("GET /api/v1/feeds/{id}/runs", s.runs)
+	s.mux.HandleFunc("GET /api/v1/datasets/owner", s.owner)
+	s.mux.HandleFunc("POST /api/v1/datasets/transfer", s.write(s.transfer))
 	s.mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fmt.Errorf("%w: %s %s", errNoRoute, r.Method, r.URL.Path))
 	})
@@ -564,7 +566,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status = http.StatusUnauthorized
 	case errors.Is(err, ErrForbidden):
 		status = http.StatusForbidden
-	case errors.Is(err, feeds.ErrNotFound), errors.Is(err, errNoRoute):
+	case errors.Is(err, feeds.ErrNotFound), errors.Is(err, errNoRoute), errors.Is(err, errNotFound):
 		status = http.StatusNotFound
 	case errors.Is(err, feeds.ErrExists), errors.Is(err, feeds.ErrConflict):
 		status = http.StatusConflict

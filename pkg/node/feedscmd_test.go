@@ -94,7 +94,7 @@ func startCLINode(t *testing.T) cliNode {
 func runCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	root := &cobra.Command{Use: "fairway", SilenceUsage: true, SilenceErrors: true}
-	root.AddCommand(FeedsCommand(), HarvestCommand())
+	root.AddCommand(FeedsCommand(), HarvestCommand(), DatasetsCommand())
 	var out bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&out)

@@ -23,6 +23,7 @@ func main() {
 		node.FeedsCommand(),
 		node.HarvestCommand(),
 		node.DeadLettersCommand(),
+		node.DatasetsCommand(),
 	)
 	if err := root.ExecuteContext(context.Background()); err != nil {
 		os.Exit(1)
