@@ -11,6 +11,10 @@
 // subjects are dcat:keyword literals (and dct:subject when they have an
 // IRI of another vocabulary).
 //
+// Every IRI taken from the data passes one rule, PublishableIRI: http(s)
+// with a host, urn:, and doi: and hdl: written as their resolvers' IRIs;
+// anything else is left out, and DroppedIRIs tells what was.
+//
 // Nodes that have no IRI of their own (publisher, distribution, identifier,
 // contact point) are blank nodes whose labels derive from the dataset IRI,
 // so that the Turtle of many datasets can be concatenated into one
@@ -27,7 +31,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/knakk/rdf"
 	"github.com/panosc/fairway/proto/fairwayv1"
@@ -179,9 +182,10 @@ func datasetIRI(d *fairwayv1.Dataset, o Options) (string, error) {
 // DatasetTurtle renders one enriched dataset as a Turtle document. A
 // dataset without a title is given its DOI, source identifier or key as
 // title, and one without a description its title, since DCAT-AP requires
-// both. Values that cannot be IRIs (a landing page with a blank in its
-// host, an ORCID iD that is not one) are left out rather than failing the
-// dataset. Tombstones give ErrDeleted.
+// both. Values given as IRIs that PublishableIRI refuses (a javascript:
+// landing page, an http URL without a host or with a blank in it) are left
+// out rather than failing the dataset; DroppedIRIs lists them. Tombstones
+// give ErrDeleted.
 func DatasetTurtle(e *fairwayv1.EnrichedDataset, opts Options) (string, error) {
 	if e.GetDataset() == nil {
 		return "", ErrNoDataset
@@ -219,6 +223,7 @@ type graph struct {
 	bprefix string // blank node label prefix
 	blanks  int
 	typed   map[string]bool // IRI nodes already described
+	dropped []DroppedIRI    // values of the data refused as IRIs
 }
 
 func newGraph(subject string) (*graph, error) {
@@ -313,7 +318,7 @@ func (g *graph) dataset(e *fairwayv1.EnrichedDataset, o Options) {
 		g.add(dctModified, l)
 	}
 
-	landing, hasLanding := dataIRI(d.GetLandingPage())
+	landing, hasLanding := g.fromFeed(FieldLandingPage, d.GetLandingPage(), d.GetLandingPage())
 	publisher := firstText(d.GetPublisher(), d.GetFacility())
 	if name, ok := literal(publisher); ok {
 		p := g.blank("publisher")
@@ -354,7 +359,7 @@ func (g *graph) dataset(e *fairwayv1.EnrichedDataset, o Options) {
 		g.concept(dctLanguage, lang, dctLinguisticSys, languageCS, "")
 	}
 	for _, r := range d.GetRelated() {
-		if i, ok := dataIRI(relatedIRI(r)); ok {
+		if i, ok := g.fromFeed(FieldRelated, r.GetIdentifier(), relatedIRI(r)); ok {
 			g.add(relationPredicate(r.GetRelation()), i)
 		}
 	}
@@ -371,6 +376,9 @@ func (g *graph) creator(p *fairwayv1.Person) {
 	}
 	var node rdf.Subject
 	orcid, hasORCID := dataIRI(orcidIRI(p.GetOrcid()))
+	if !hasORCID && looksLikeIRI(p.GetOrcid()) {
+		g.drop(FieldORCID, p.GetOrcid())
+	}
 	if hasORCID {
 		if !g.once(orcid) {
 			return // the same person twice
@@ -405,6 +413,7 @@ func (g *graph) subjects(e *fairwayv1.EnrichedDataset) {
 	seen := map[string]bool{}
 	for _, s := range e.GetDataset().GetSubjects() {
 		v, uri := strings.TrimSpace(s.GetValue()), strings.TrimSpace(s.GetValueUri())
+		subject, hasSubject := g.fromFeed(FieldSubjectURI, s.GetValueUri(), uri)
 		if matched[v] || (uri != "" && matched[uri]) || strings.EqualFold(strings.TrimSpace(s.GetScheme()), "panet") ||
 			strings.HasPrefix(uri, "http://purl.org/pan-science/PaNET/") {
 			continue
@@ -413,9 +422,9 @@ func (g *graph) subjects(e *fairwayv1.EnrichedDataset) {
 			seen[k] = true
 			g.text(dcatKeyword, v)
 		}
-		if i, ok := dataIRI(uri); ok && !seen[uri] {
-			seen[uri] = true
-			g.add(dctSubject, i)
+		if hasSubject && !seen[subject.String()] {
+			seen[subject.String()] = true
+			g.add(dctSubject, subject)
 		}
 	}
 }
@@ -522,53 +531,16 @@ func (g *graph) distribution(d *fairwayv1.Dataset, doi string, landing rdf.IRI, 
 			return
 		}
 	}
+	if looksLikeIRI(lic) {
+		g.drop(FieldLicense, d.GetLicense())
+		return
+	}
 	if l, ok := literal(lic); ok {
 		b := g.blank("licence")
 		g.node(dist, dctLicense, b)
 		g.node(b, rdfType, dctLicenseDoc)
 		g.node(b, rdfsLabel, l)
 	}
-}
-
-// dataIRI turns a string from the data into an IRI the encoder writes
-// safely: an absolute IRI that rdf.NewIRI accepts and that the encoder will
-// not abbreviate to an invalid prefixed name (an IRI in a declared
-// vocabulary namespace whose local part is not a plain name).
-func dataIRI(s string) (rdf.IRI, bool) {
-	s = strings.TrimSpace(s)
-	if s == "" || !utf8.ValidString(s) {
-		return rdf.IRI{}, false
-	}
-	if u, err := url.Parse(s); err != nil || u.Scheme == "" || (u.Opaque == "" && u.Host == "" && u.Path == "") {
-		return rdf.IRI{}, false
-	}
-	i, err := rdf.NewIRI(s)
-	if err != nil {
-		return rdf.IRI{}, false
-	}
-	if ns, local := i.Split(); prefixes[ns] != "" && !plainLocal(local) {
-		return rdf.IRI{}, false
-	}
-	return i, true
-}
-
-// plainLocal reports whether a local name needs no escaping in Turtle.
-func plainLocal(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, r := range s {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r == '_':
-		case (r >= '0' && r <= '9') || r == '-':
-			if i == 0 && r == '-' {
-				return false
-			}
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // validUTF8 replaces invalid UTF-8 sequences.

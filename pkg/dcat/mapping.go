@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/knakk/rdf"
 	"github.com/panosc/fairway/proto/fairwayv1"
@@ -38,30 +39,19 @@ func normName(s string) string {
 	}), " ")
 }
 
-// LicenseIRI returns the IRI of a licence given as an http(s) IRI or as a
-// well-known name or SPDX id (CC0-1.0, CC-BY-4.0, "CC BY 4.0", MIT…), and
-// whether it found one.
+// LicenseIRI returns the IRI of a licence given as an IRI that
+// PublishableIRI accepts or as a well-known name or SPDX id (CC0-1.0,
+// CC-BY-4.0, "CC BY 4.0", MIT…), and whether it found one.
 func LicenseIRI(licence string) (string, bool) {
 	l := strings.TrimSpace(licence)
 	if l == "" {
 		return "", false
 	}
-	if isHTTPIRI(l) {
-		return l, true
+	if iri, ok := PublishableIRI(l); ok {
+		return iri, true
 	}
 	iri, ok := licenceNames[normName(l)]
 	return iri, ok
-}
-
-// isHTTPIRI reports whether s is an absolute http(s) IRI with a host that
-// Turtle can hold.
-func isHTTPIRI(s string) bool {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return false
-	}
-	_, err = rdf.NewIRI(s)
-	return err == nil
 }
 
 // languages maps ISO 639-1 codes, ISO 639-2 codes and English names to the
@@ -151,9 +141,11 @@ var (
 	orcidPattern = regexp.MustCompile(`^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$`)
 )
 
-// relatedIRI resolves a related identifier to an IRI: DOIs to
-// https://doi.org/, handles to https://hdl.handle.net/, arXiv and PubMed ids
-// to their pages, URLs as they are. Other identifiers (ISBN, URN…) give "".
+// relatedIRI resolves a related identifier to the IRI to publish, for
+// PublishableIRI to check: DOIs to https://doi.org/, handles to
+// https://hdl.handle.net/, arXiv and PubMed ids to their pages; an
+// identifier of type URL, URI, URN or PURL, or one given as an IRI
+// (looksLikeIRI), as it is. Other identifiers (a bare ISBN) give "".
 func relatedIRI(r *fairwayv1.RelatedIdentifier) string {
 	id := strings.TrimSpace(r.GetIdentifier())
 	if id == "" {
@@ -170,7 +162,11 @@ func relatedIRI(r *fairwayv1.RelatedIdentifier) string {
 	case "pmid":
 		return "https://pubmed.ncbi.nlm.nih.gov/" + escapeIRI(id) + "/"
 	}
-	if isHTTPIRI(id) {
+	switch strings.ToLower(strings.TrimSpace(r.GetType())) {
+	case "url", "uri", "urn", "purl":
+		return id
+	}
+	if looksLikeIRI(id) {
 		return id
 	}
 	return ""
@@ -215,20 +211,24 @@ func orcidIRI(orcid string) string {
 	return "https://orcid.org/" + o
 }
 
-// escapeIRI percent-encodes the characters an IRI may not hold (controls,
-// space, <>"{}|^`\ and '%' itself), leaving every other character as is.
+// escapeIRI percent-encodes the characters an IRI may not hold (those
+// saneIRIText refuses, and '%' itself), leaving every other character as
+// is, so that an IRI built from an identifier is always publishable.
 func escapeIRI(s string) string {
 	const hex = "0123456789ABCDEF"
 	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= 0x20 || c == 0x7f || strings.IndexByte("<>\"{}|^`\\%", c) >= 0 {
-			b.WriteByte('%')
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&15])
-			continue
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == '%' || !saneIRIText(s[i:i+n]) {
+			for _, c := range []byte(s[i : i+n]) {
+				b.WriteByte('%')
+				b.WriteByte(hex[c>>4])
+				b.WriteByte(hex[c&15])
+			}
+		} else {
+			b.WriteString(s[i : i+n])
 		}
-		b.WriteByte(c)
+		i += n
 	}
 	return b.String()
 }

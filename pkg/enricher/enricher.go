@@ -6,10 +6,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"time"
@@ -173,12 +175,16 @@ func (s *Stage) Enrich(ds *fairwayv1.Dataset) *fairwayv1.EnrichedDataset {
 }
 
 // Hash identifies an enriched dataset's content: the dataset's content
-// hash, the techniques found and the ontology version.
+// hash, the techniques found, the ontology version and the quality score
+// (so that a changed rubric ripples to the datasets whose score it
+// changes).
 func Hash(e *fairwayv1.EnrichedDataset) string {
 	h := sha256.New()
 	h.Write([]byte(e.GetDataset().GetContentHash()))
 	h.Write([]byte{0})
 	h.Write([]byte(e.PanetVersion))
+	h.Write([]byte{0})
+	h.Write(binary.BigEndian.AppendUint64(nil, math.Float64bits(e.QualityScore)))
 	for _, t := range e.Techniques {
 		h.Write([]byte{0})
 		h.Write([]byte(t.Iri))

@@ -89,6 +89,30 @@ func TestHashFollowsTechniques(t *testing.T) {
 	}
 }
 
+// TestHashFollowsQuality: a dataset whose score changes (a new rubric
+// counts a gap it did not see) is emitted again.
+func TestHashFollowsQuality(t *testing.T) {
+	st := stage(t)
+	ds := &fairwayv1.Dataset{Key: "k", ContentHash: "h", Title: "Lysozyme crystallography", LandingPage: "https://data.esrf.fr/1"}
+	a := st.Enrich(ds)
+	b := proto.Clone(a).(*fairwayv1.EnrichedDataset)
+	b.QualityScore += 0.05
+	if enricher.Hash(a) == enricher.Hash(b) {
+		t.Error("hash ignores the quality score: a new rubric would not ripple to the catalogue")
+	}
+}
+
+// TestEnrichCountsDroppedLinks: the score of a dataset with a javascript:
+// landing page misses the landing page and links checks.
+func TestEnrichCountsDroppedLinks(t *testing.T) {
+	st := stage(t)
+	good := st.Enrich(&fairwayv1.Dataset{Key: "k", ContentHash: "h", LandingPage: "https://data.esrf.fr/1"})
+	bad := st.Enrich(&fairwayv1.Dataset{Key: "k", ContentHash: "h", LandingPage: "javascript:alert(1)"})
+	if d := good.QualityScore - bad.QualityScore; d < 0.149 || d > 0.151 {
+		t.Errorf("scores %v and %v, want 0.15 apart", good.QualityScore, bad.QualityScore)
+	}
+}
+
 func TestGarbageIsPermanent(t *testing.T) {
 	_, err := stage(t).Handle(context.Background(), &bus.Message{Payload: []byte{0xff, 0xff, 0xff}})
 	if !errors.Is(err, bus.ErrPermanent) {

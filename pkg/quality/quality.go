@@ -1,15 +1,16 @@
 // Package quality scores how FAIR a dataset's metadata is.
 //
-// The score is a weighted rubric of fourteen checks, grouped by FAIR
+// The score is a weighted rubric of fifteen checks, grouped by FAIR
 // principle, each principle weighing a quarter of the score:
 //
 //	F  doi                   0.10  the dataset has a DOI (a persistent identifier)
 //	F  title                 0.05  a title of at least 10 characters that is not just an identifier
 //	F  description           0.05  a description of at least 100 characters that is not the title
 //	F  keywords              0.05  at least one subject (keyword) or PaNET technique
-//	A  landing-page          0.10  an http(s) landing page
+//	A  landing-page          0.10  a landing page the catalogue can publish (dcat.PublishableIRI)
 //	A  access-rights         0.05  access rights stated as open, embargoed, restricted or closed
-//	A  open-access           0.10  access rights open
+//	A  open-access           0.05  access rights open
+//	A  links                 0.05  no value given as an IRI is left out of the catalogue (dcat.DroppedIRIs)
 //	I  panet-technique       0.10  at least one PaNET technique tagged
 //	I  creator-orcid         0.10  every creator (at least one) has a valid ORCID iD (check digit included)
 //	I  licence-iri           0.05  the licence is an IRI or a licence id that maps to one (CC-BY-4.0)
@@ -18,15 +19,21 @@
 //	R  publication-date      0.05  an issue date or a publication year
 //	R  related-publications  0.05  at least one related identifier (publication, other dataset)
 //
+// The links check fails when the dataset gives a landing page, subject IRI,
+// related identifier, licence or ORCID iD as an IRI that the catalogue
+// does not publish (a javascript: or file: link, an http URL without a
+// host, one with spaces): its hint says how many were left out and where.
+//
 // Score is the sum of the weights of the passed checks, in [0, 1], rounded
 // to four decimals. It reads the dataset only (no clock, no network), so the
 // same content always gets the same score.
 package quality
 
 import (
+	"fmt"
 	"math"
-	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -71,19 +78,22 @@ type rule struct {
 	weight    float64
 	hint      string
 	pass      func(e *fairwayv1.EnrichedDataset) bool
+	// explain, when set, replaces pass: it also says what failed, in place
+	// of the hint.
+	explain func(e *fairwayv1.EnrichedDataset) (bool, string)
 }
 
 var rubric = []rule{
-	{"doi", Findable, 0.10, "register a DOI for the dataset", func(e *fairwayv1.EnrichedDataset) bool {
+	{name: "doi", principle: Findable, weight: 0.10, hint: "register a DOI for the dataset", pass: func(e *fairwayv1.EnrichedDataset) bool {
 		return strings.TrimSpace(e.GetDataset().GetDoi()) != ""
 	}},
-	{"title", Findable, 0.05, "give a title of at least 10 characters that says what the data is", goodTitle},
-	{"description", Findable, 0.05, "describe the dataset in at least 100 characters, beyond its title", func(e *fairwayv1.EnrichedDataset) bool {
+	{name: "title", principle: Findable, weight: 0.05, hint: "give a title of at least 10 characters that says what the data is", pass: goodTitle},
+	{name: "description", principle: Findable, weight: 0.05, hint: "describe the dataset in at least 100 characters, beyond its title", pass: func(e *fairwayv1.EnrichedDataset) bool {
 		d := e.GetDataset()
 		desc := strings.TrimSpace(d.GetDescription())
 		return utf8.RuneCountInString(desc) >= MinDescriptionLength && !strings.EqualFold(desc, strings.TrimSpace(d.GetTitle()))
 	}},
-	{"keywords", Findable, 0.05, "add subjects (keywords) or PaNET techniques", func(e *fairwayv1.EnrichedDataset) bool {
+	{name: "keywords", principle: Findable, weight: 0.05, hint: "add subjects (keywords) or PaNET techniques", pass: func(e *fairwayv1.EnrichedDataset) bool {
 		if len(e.GetTechniques()) > 0 {
 			return true
 		}
@@ -94,24 +104,25 @@ var rubric = []rule{
 		}
 		return false
 	}},
-	{"landing-page", Accessible, 0.10, "give an http(s) landing page", func(e *fairwayv1.EnrichedDataset) bool {
-		u, err := url.Parse(strings.TrimSpace(e.GetDataset().GetLandingPage()))
-		return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+	{name: "landing-page", principle: Accessible, weight: 0.10, hint: "give an http(s) landing page", pass: func(e *fairwayv1.EnrichedDataset) bool {
+		_, ok := dcat.PublishableIRI(e.GetDataset().GetLandingPage())
+		return ok
 	}},
-	{"access-rights", Accessible, 0.05, "state the access rights (open, embargoed, restricted or closed)", func(e *fairwayv1.EnrichedDataset) bool {
+	{name: "access-rights", principle: Accessible, weight: 0.05, hint: "state the access rights (open, embargoed, restricted or closed)", pass: func(e *fairwayv1.EnrichedDataset) bool {
 		switch accessRights(e) {
 		case "open", "embargoed", "restricted", "closed":
 			return true
 		}
 		return false
 	}},
-	{"open-access", Accessible, 0.10, "make the data openly accessible", func(e *fairwayv1.EnrichedDataset) bool {
+	{name: "open-access", principle: Accessible, weight: 0.05, hint: "make the data openly accessible", pass: func(e *fairwayv1.EnrichedDataset) bool {
 		return accessRights(e) == "open"
 	}},
-	{"panet-technique", Interoperable, 0.10, "name the experimental technique with a PaNET IRI, id or label", func(e *fairwayv1.EnrichedDataset) bool {
+	{name: "links", principle: Accessible, weight: 0.05, hint: linksHint, explain: links},
+	{name: "panet-technique", principle: Interoperable, weight: 0.10, hint: "name the experimental technique with a PaNET IRI, id or label", pass: func(e *fairwayv1.EnrichedDataset) bool {
 		return len(e.GetTechniques()) > 0
 	}},
-	{"creator-orcid", Interoperable, 0.10, "give every creator's ORCID iD", func(e *fairwayv1.EnrichedDataset) bool {
+	{name: "creator-orcid", principle: Interoperable, weight: 0.10, hint: "give every creator's ORCID iD", pass: func(e *fairwayv1.EnrichedDataset) bool {
 		cs := e.GetDataset().GetCreators()
 		for _, c := range cs {
 			if !ValidORCID(c.GetOrcid()) {
@@ -120,14 +131,14 @@ var rubric = []rule{
 		}
 		return len(cs) > 0
 	}},
-	{"licence-iri", Interoperable, 0.05, "give the licence as an IRI or an SPDX id (https://creativecommons.org/licenses/by/4.0/, CC-BY-4.0)", func(e *fairwayv1.EnrichedDataset) bool {
+	{name: "licence-iri", principle: Interoperable, weight: 0.05, hint: "give the licence as an IRI or an SPDX id (https://creativecommons.org/licenses/by/4.0/, CC-BY-4.0)", pass: func(e *fairwayv1.EnrichedDataset) bool {
 		_, ok := dcat.LicenseIRI(e.GetDataset().GetLicense())
 		return ok
 	}},
-	{"licence", Reusable, 0.10, "state a licence", func(e *fairwayv1.EnrichedDataset) bool {
+	{name: "licence", principle: Reusable, weight: 0.10, hint: "state a licence", pass: func(e *fairwayv1.EnrichedDataset) bool {
 		return strings.TrimSpace(e.GetDataset().GetLicense()) != ""
 	}},
-	{"provenance", Reusable, 0.05, "name the creators and the publisher", func(e *fairwayv1.EnrichedDataset) bool {
+	{name: "provenance", principle: Reusable, weight: 0.05, hint: "name the creators and the publisher", pass: func(e *fairwayv1.EnrichedDataset) bool {
 		d := e.GetDataset()
 		named := false
 		for _, c := range d.GetCreators() {
@@ -138,11 +149,11 @@ var rubric = []rule{
 		}
 		return named && strings.TrimSpace(d.GetPublisher()+d.GetFacility()) != ""
 	}},
-	{"publication-date", Reusable, 0.05, "give the publication date or year", func(e *fairwayv1.EnrichedDataset) bool {
+	{name: "publication-date", principle: Reusable, weight: 0.05, hint: "give the publication date or year", pass: func(e *fairwayv1.EnrichedDataset) bool {
 		d := e.GetDataset()
 		return (d.GetIssued() != nil && d.GetIssued().IsValid()) || d.GetPublicationYear() > 0
 	}},
-	{"related-publications", Reusable, 0.05, "link the publications that use the data (related identifiers)", func(e *fairwayv1.EnrichedDataset) bool {
+	{name: "related-publications", principle: Reusable, weight: 0.05, hint: "link the publications that use the data (related identifiers)", pass: func(e *fairwayv1.EnrichedDataset) bool {
 		for _, r := range e.GetDataset().GetRelated() {
 			if strings.TrimSpace(r.GetIdentifier()) != "" {
 				return true
@@ -159,14 +170,46 @@ func Score(e *fairwayv1.EnrichedDataset) (float64, []Check) {
 	checks := make([]Check, len(rubric))
 	var total, passed float64
 	for i, r := range rubric {
-		ok := e.GetDataset() != nil && r.pass(e)
-		checks[i] = Check{Name: r.name, Principle: r.principle, Passed: ok, Weight: r.weight, Hint: r.hint}
+		ok, hint := false, r.hint
+		switch {
+		case e.GetDataset() == nil:
+		case r.explain != nil:
+			var why string
+			if ok, why = r.explain(e); !ok && why != "" {
+				hint = why
+			}
+		default:
+			ok = r.pass(e)
+		}
+		checks[i] = Check{Name: r.name, Principle: r.principle, Passed: ok, Weight: r.weight, Hint: hint}
 		total += r.weight
 		if ok {
 			passed += r.weight
 		}
 	}
 	return math.Round(passed/total*1e4) / 1e4, checks
+}
+
+const linksHint = "give every link (landing page, subject IRIs, related identifiers, licence, ORCID iD) as an http(s) IRI with a host, or as a doi:, hdl: or urn: identifier"
+
+// links fails when the catalogue leaves out values given as IRIs, saying
+// how many and where.
+func links(e *fairwayv1.EnrichedDataset) (bool, string) {
+	dropped := dcat.DroppedIRIs(e)
+	if len(dropped) == 0 {
+		return true, ""
+	}
+	var fields []string
+	for _, d := range dropped {
+		if !slices.Contains(fields, d.Field) {
+			fields = append(fields, d.Field)
+		}
+	}
+	noun := "links were"
+	if len(dropped) == 1 {
+		noun = "link was"
+	}
+	return false, fmt.Sprintf("%d %s left out of the catalogue (%s): %s", len(dropped), noun, strings.Join(fields, ", "), linksHint)
 }
 
 func accessRights(e *fairwayv1.EnrichedDataset) string {

@@ -44,7 +44,7 @@ func edit(f func(e *fairwayv1.EnrichedDataset, d *fairwayv1.Dataset)) *fairwayv1
 	return e
 }
 
-var allChecks = []string{"doi", "title", "description", "keywords", "landing-page", "access-rights", "open-access",
+var allChecks = []string{"doi", "title", "description", "keywords", "landing-page", "access-rights", "open-access", "links",
 	"panet-technique", "creator-orcid", "licence-iri", "licence", "provenance", "publication-date", "related-publications"}
 
 func TestScore(t *testing.T) {
@@ -56,7 +56,7 @@ func TestScore(t *testing.T) {
 	}{
 		{name: "nil", in: nil, score: 0, failed: allChecks},
 		{name: "no dataset", in: &fairwayv1.EnrichedDataset{Techniques: full().Techniques}, score: 0, failed: allChecks},
-		{name: "empty dataset", in: &fairwayv1.EnrichedDataset{Dataset: &fairwayv1.Dataset{}}, score: 0, failed: allChecks},
+		{name: "empty dataset", in: &fairwayv1.EnrichedDataset{Dataset: &fairwayv1.Dataset{}}, score: 0.05, failed: slices.DeleteFunc(slices.Clone(allChecks), func(c string) bool { return c == "links" })},
 		{name: "full", in: full(), score: 1},
 		{name: "no DOI", in: edit(func(_ *fairwayv1.EnrichedDataset, d *fairwayv1.Dataset) { d.Doi = "" }), score: 0.9, failed: []string{"doi"}},
 		{name: "short title", in: edit(func(_ *fairwayv1.EnrichedDataset, d *fairwayv1.Dataset) { d.Title = "  Run 7  " }), score: 0.95, failed: []string{"title"}},
@@ -70,9 +70,18 @@ func TestScore(t *testing.T) {
 		{name: "neither subjects nor techniques", in: edit(func(e *fairwayv1.EnrichedDataset, d *fairwayv1.Dataset) {
 			d.Subjects, e.Techniques = []*fairwayv1.Subject{{Value: "  "}}, nil
 		}), score: 0.85, failed: []string{"keywords", "panet-technique"}},
-		{name: "landing page not http", in: edit(func(_ *fairwayv1.EnrichedDataset, d *fairwayv1.Dataset) { d.LandingPage = "ftp://data.esrf.fr/x" }), score: 0.9, failed: []string{"landing-page"}},
-		{name: "embargoed", in: edit(func(_ *fairwayv1.EnrichedDataset, d *fairwayv1.Dataset) { d.AccessRights = "Embargoed" }), score: 0.9, failed: []string{"open-access"}},
-		{name: "access unknown", in: edit(func(_ *fairwayv1.EnrichedDataset, d *fairwayv1.Dataset) { d.AccessRights = "" }), score: 0.85, failed: []string{"access-rights", "open-access"}},
+		{name: "landing page not http", in: edit(func(_ *fairwayv1.EnrichedDataset, d *fairwayv1.Dataset) { d.LandingPage = "ftp://data.esrf.fr/x" }), score: 0.85, failed: []string{"landing-page", "links"}},
+		{name: "no landing page", in: edit(func(_ *fairwayv1.EnrichedDataset, d *fairwayv1.Dataset) { d.LandingPage = "" }), score: 0.9, failed: []string{"landing-page"}},
+		{name: "landing page as DOI", in: edit(func(_ *fairwayv1.EnrichedDataset, d *fairwayv1.Dataset) { d.LandingPage = "doi:10.5281/zenodo.1234" }), score: 1},
+		{name: "landing page http without host", in: edit(func(_ *fairwayv1.EnrichedDataset, d *fairwayv1.Dataset) { d.LandingPage = "https:/data.esrf.fr/x" }), score: 0.85, failed: []string{"landing-page", "links"}},
+		{name: "javascript subject IRI", in: edit(func(_ *fairwayv1.EnrichedDataset, d *fairwayv1.Dataset) {
+			d.Subjects = append(d.Subjects, &fairwayv1.Subject{Value: "x", ValueUri: "JaVaScRiPt:alert(1)"})
+		}), score: 0.95, failed: []string{"links"}},
+		{name: "file related identifier", in: edit(func(_ *fairwayv1.EnrichedDataset, d *fairwayv1.Dataset) {
+			d.Related = append(d.Related, &fairwayv1.RelatedIdentifier{Identifier: "file:///etc/passwd", Type: "URL"})
+		}), score: 0.95, failed: []string{"links"}},
+		{name: "embargoed", in: edit(func(_ *fairwayv1.EnrichedDataset, d *fairwayv1.Dataset) { d.AccessRights = "Embargoed" }), score: 0.95, failed: []string{"open-access"}},
+		{name: "access unknown", in: edit(func(_ *fairwayv1.EnrichedDataset, d *fairwayv1.Dataset) { d.AccessRights = "" }), score: 0.9, failed: []string{"access-rights", "open-access"}},
 		{name: "licence id", in: edit(func(_ *fairwayv1.EnrichedDataset, d *fairwayv1.Dataset) { d.License = "CC-BY-4.0" }), score: 1},
 		{name: "licence text", in: edit(func(_ *fairwayv1.EnrichedDataset, d *fairwayv1.Dataset) { d.License = "ESRF data policy" }), score: 0.95, failed: []string{"licence-iri"}},
 		{name: "no licence", in: edit(func(_ *fairwayv1.EnrichedDataset, d *fairwayv1.Dataset) { d.License = "" }), score: 0.85, failed: []string{"licence-iri", "licence"}},
@@ -110,6 +119,39 @@ func TestScore(t *testing.T) {
 				t.Errorf("failed = %v, want %v", failed, tc.failed)
 			}
 		})
+	}
+}
+
+// TestLinksGap: javascript: links in every place the feed gives one are
+// one failed check whose hint counts them and names the fields.
+func TestLinksGap(t *testing.T) {
+	e := edit(func(_ *fairwayv1.EnrichedDataset, d *fairwayv1.Dataset) {
+		d.LandingPage = "javascript:alert(1)"
+		d.Related = append(d.Related, &fairwayv1.RelatedIdentifier{Identifier: "javascript:alert(1)", Type: "URL", Relation: "IsCitedBy"})
+		d.Subjects = append(d.Subjects, &fairwayv1.Subject{Value: "x", ValueUri: "javascript:alert(1)"})
+	})
+	score, checks := Score(e)
+	if math.Abs(score-0.85) > 1e-9 {
+		t.Errorf("Score = %v, want 0.85 (landing page and links lost)", score)
+	}
+	i := slices.IndexFunc(checks, func(c Check) bool { return c.Name == "links" })
+	if i < 0 {
+		t.Fatal("no links check")
+	}
+	c := checks[i]
+	const want = "3 links were left out of the catalogue (landing_page, subjects.value_uri, related.identifier): "
+	if c.Passed || c.Principle != Accessible || !strings.HasPrefix(c.Hint, want) {
+		t.Errorf("links check = %+v, want failed with hint %q…", c, want)
+	}
+
+	_, checks = Score(edit(func(_ *fairwayv1.EnrichedDataset, d *fairwayv1.Dataset) { d.License = "vbscript:msgbox(1)" }))
+	c = checks[i]
+	if c.Passed || !strings.HasPrefix(c.Hint, "1 link was left out of the catalogue (license): ") {
+		t.Errorf("links check = %+v", c)
+	}
+	_, checks = Score(full())
+	if c = checks[i]; !c.Passed || c.Hint != linksHint {
+		t.Errorf("links check of the full dataset = %+v", c)
 	}
 }
 
