@@ -37,6 +37,13 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
+// MappingVersion names the version of the mapping from the canonical
+// dataset to DCAT-AP. It is part of what a catalogue entry's content hash
+// covers, so that a replay after a change of the mapping renders every
+// dataset again instead of skipping it as unchanged. Raise it with every
+// change of the output.
+const MappingVersion = "2"
+
 var (
 	// ErrNoDataset is returned when there is no dataset to render.
 	ErrNoDataset = errors.New("dcat: no dataset")

@@ -239,13 +239,13 @@ func (s *Stage) Entry(e *fairwayv1.EnrichedDataset) (*fairwayv1.CatalogueEntry, 
 }
 
 // entryHash identifies what an entry says: the dataset, the ontology, the
-// techniques, and whether its embargo has ended at render time.
+// DCAT mapping, the techniques, and whether its embargo has ended at render time.
 func entryHash(e *fairwayv1.EnrichedDataset, now time.Time) string {
 	if e.GetDataset().GetDeleted() {
 		return "deleted"
 	}
 	h := sha256.New()
-	h.Write([]byte(e.GetDataset().GetContentHash() + "\x00" + e.GetPanetVersion()))
+	h.Write([]byte(e.GetDataset().GetContentHash() + "\x00" + e.GetPanetVersion() + "\x00" + dcat.MappingVersion))
 	for _, t := range e.Techniques {
 		h.Write([]byte("\x00" + t.Iri))
 	}
