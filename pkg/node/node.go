@@ -59,6 +59,8 @@ type Config struct {
 	HTTPAddr string
 	// BaseURL is the node's public URL. Default http://<HTTPAddr>.
 	BaseURL string
+	// HTTPTimeouts bound the HTTP server's connections.
+	HTTPTimeouts HTTPTimeouts
 	// TokensFile is the JSON file of the API's tokens (see api.TokensFile);
 	// empty means none.
 	TokensFile string
@@ -122,7 +124,7 @@ func (c Config) Validate() error {
 	if c.Demo && c.Target != TargetAll && c.Target != TargetHarvester {
 		return errors.New("node: --demo needs target all or harvester")
 	}
-	return nil
+	return c.HTTPTimeouts.Validate()
 }
 
 func (c Config) runs(target string) bool { return c.Target == TargetAll || c.Target == target }
@@ -231,14 +233,16 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			if err != nil {
 				return err
 			}
-			mux := http.NewServeMux()
-			mux.Handle(api.Prefix, feedAPI)
-			mux.Handle("/", publisher.NewHandler(publisher.NewCatalogue(b.JetStream()), p.Options(), log.With("component", "http")))
+			catalogue := publisher.NewHandler(publisher.NewCatalogue(b.JetStream()), p.Options(), log.With("component", "http"))
+			handler, err := httpHandler(cfg.BaseURL, feedAPI, catalogue, log.With("component", "http"))
+			if err != nil {
+				return err
+			}
 			ln, err := net.Listen("tcp", cfg.HTTPAddr)
 			if err != nil {
 				return fmt.Errorf("node: http: %w", err)
 			}
-			srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+			srv = newHTTPServer(handler, cfg.HTTPTimeouts)
 			go func() {
 				if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 					errs <- fmt.Errorf("http: %w", err)
