@@ -50,7 +50,9 @@ type Config struct {
 	// embedded server (file store under DataDir/nats).
 	NATSURL string
 	// NATSListen, with an embedded server, also listens for clients there
-	// (e.g. 127.0.0.1:4222); empty means in-process only.
+	// (e.g. 127.0.0.1:4222); empty means in-process only. Clients then
+	// need the user and password of DataDir/nats-credentials (generated
+	// the first time, mode 0600).
 	NATSListen string
 	// DataDir holds the embedded server's store. Default ".fairway".
 	DataDir string
@@ -141,13 +143,22 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("node: data dir: %w", err)
 		}
-		ns, err := natsembed.Start(natsembed.Config{StoreDir: dir, Listen: cfg.NATSListen})
+		ecfg := natsembed.Config{StoreDir: dir, Listen: cfg.NATSListen, CredentialsFile: filepath.Join(cfg.DataDir, natsembed.CredentialsFile)}
+		ns, err := natsembed.Start(ecfg)
 		if err != nil {
 			return err
 		}
 		defer ns.Shutdown()
 		bcfg.InProcess = ns
 		log.Info("embedded NATS started", "store", dir, "listen", cfg.NATSListen)
+		if path := ecfg.CredentialsPath(); path != "" {
+			creds, err := natsembed.ReadCredentials(path)
+			if err != nil {
+				return err
+			}
+			bcfg.Options = append(bcfg.Options, creds.Option())
+			log.Info("embedded NATS: clients need the user and password of the credentials file", "listen", cfg.NATSListen, "user", creds.User, "file", path)
+		}
 	}
 	b, err := bus.Connect(ctx, bcfg)
 	if err != nil {
