@@ -102,7 +102,7 @@ func New(cfg Config, b *bus.Bus, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	cfg.setDefaults()
-	s := &Server{cfg: cfg, bus: b, reg: feeds.NewRegistry(b.KV(bus.BucketFeeds)), log: log, mux: http.NewServeMux(), now: time.Now}
+	s := &Server{cfg: cfg, bus: b, reg: feeds.NewRegistry(b.KV(bus.BucketFeeds), feeds.WithLogger(log)), log: log, mux: http.NewServeMux(), now: time.Now}
 	s.mux.HandleFunc("GET /api/v1/feeds", s.list)
 	s.mux.HandleFunc("POST /api/v1/feeds", s.write(s.create))
 	s.mux.HandleFunc("GET /api/v1/feeds/{id}", s.get)
@@ -121,6 +121,11 @@ func New(cfg Config, b *bus.Bus, log *slog.Logger) (*Server, error) {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Open reports whether the API lets writes through without a token (the
+// demo): such a node must also refuse requests for other hosts
+// (LocalHostsOnly).
+func (s *Server) Open() bool { return s.cfg.Access.Open() }
 
 var (
 	errBadRequest = errors.New("bad request")

@@ -62,6 +62,9 @@ type Config struct {
 	// MaxPendingPublishes bounds the events PublishBatch has in flight.
 	// Default 1024.
 	MaxPendingPublishes int
+	// Options are more connection options, applied to every connection
+	// after the bus's own (credentials, say: nats.UserInfo).
+	Options []nats.Option
 }
 
 func (c *Config) setDefaults() {
@@ -245,6 +248,7 @@ func (b *Bus) dial(suffix string) (*nats.Conn, error) {
 	if b.cfg.InProcess != nil {
 		opts = append(opts, nats.InProcessServer(b.cfg.InProcess))
 	}
+	opts = append(opts, b.cfg.Options...)
 	nc, err := nats.Connect(b.cfg.URL, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("bus: connect %s: %w", b.cfg.URL, err)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"regexp"
 	"sort"
@@ -32,6 +33,9 @@ var (
 	ErrExists = errors.New("feed already registered")
 	// ErrConflict is returned when a feed changed while it was updated.
 	ErrConflict = errors.New("feed changed concurrently")
+	// ErrUndecodable is returned for an entry of the bucket that is not a
+	// feed record (written by something else, or damaged).
+	ErrUndecodable = errors.New("undecodable feed record")
 )
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
@@ -177,12 +181,30 @@ func (f Feed) Validate() error {
 // Registry stores feeds in a KV bucket, one key per feed id.
 type Registry struct {
 	kv  jetstream.KeyValue
+	log *slog.Logger
 	now func() time.Time
 }
 
+// RegistryOption tunes a Registry.
+type RegistryOption func(*Registry)
+
+// WithLogger sets where the registry logs the entries it skips. Default
+// slog.Default().
+func WithLogger(log *slog.Logger) RegistryOption {
+	return func(r *Registry) {
+		if log != nil {
+			r.log = log
+		}
+	}
+}
+
 // NewRegistry returns a registry over kv.
-func NewRegistry(kv jetstream.KeyValue) *Registry {
-	return &Registry{kv: kv, now: time.Now}
+func NewRegistry(kv jetstream.KeyValue, opts ...RegistryOption) *Registry {
+	r := &Registry{kv: kv, log: slog.Default(), now: time.Now}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
 }
 
 // Put validates and stores f, creating or replacing it.
@@ -282,7 +304,10 @@ func (r *Registry) get(ctx context.Context, id string) (Feed, uint64, error) {
 	}
 	var rec record
 	if err := json.Unmarshal(e.Value(), &rec); err != nil {
-		return Feed{}, 0, fmt.Errorf("feeds: decode %s: %w", id, err)
+		return Feed{}, 0, fmt.Errorf("feeds: %w under %s: %w", ErrUndecodable, id, err)
+	}
+	if rec.ID != id {
+		return Feed{}, 0, fmt.Errorf("feeds: %w under %s: it holds feed %q", ErrUndecodable, id, rec.ID)
 	}
 	f := Feed(rec.plainFeed)
 	f.Token = Secret(rec.Token)
@@ -297,7 +322,9 @@ func encode(f Feed) ([]byte, error) {
 	return b, nil
 }
 
-// List returns every feed, ordered by id.
+// List returns every feed, ordered by id. An entry of the bucket that is
+// not a feed (a key that is no feed id, a value that is no feed record) is
+// logged and skipped: one bad entry does not hide every feed.
 func (r *Registry) List(ctx context.Context) ([]Feed, error) {
 	keys, err := r.kv.ListKeys(ctx)
 	if err != nil {
@@ -305,9 +332,17 @@ func (r *Registry) List(ctx context.Context) ([]Feed, error) {
 	}
 	var out []Feed
 	for k := range keys.Keys() {
+		if !idPattern.MatchString(k) {
+			r.log.Warn("feed registry: skipping an entry whose key is no feed id", "key", k)
+			continue
+		}
 		f, err := r.Get(ctx, k)
 		if errors.Is(err, ErrNotFound) {
 			continue // removed while listing
+		}
+		if errors.Is(err, ErrUndecodable) {
+			r.log.Warn("feed registry: skipping an entry that is no feed record", "key", k, "err", err)
+			continue
 		}
 		if err != nil {
 			return nil, err

@@ -208,3 +208,53 @@ func TestRegistryCreateUpdate(t *testing.T) {
 		t.Fatalf("old feed = %+v, %v", old, err)
 	}
 }
+
+// TestListSkipsUndecodableEntries stores entries in the feeds bucket that
+// are not feeds (garbage bytes, JSON of another shape, a record under the
+// wrong key, a key that is no feed id): List logs each and returns the
+// feeds that are there.
+func TestListSkipsUndecodableEntries(t *testing.T) {
+	ctx := context.Background()
+	b := testenv.Bus(t)
+	kv := b.KV(bus.BucketFeeds)
+	log, logs := testenv.CaptureLog()
+	r := feeds.NewRegistry(kv, feeds.WithLogger(log))
+	for _, id := range []string{"esrf", "ill"} {
+		f := valid()
+		f.ID = id
+		if _, err := r.Put(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	esrf, err := kv.Get(ctx, "esrf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := map[string][]byte{
+		"garbage":   {0xff, 0xfe, 0x00, 0x01},
+		"array":     []byte(`[1, 2, 3]`),
+		"null":      []byte(`null`),
+		"elsewhere": esrf.Value(), // the record of feed esrf
+		"Not.An.Id": []byte(`{}`),
+	}
+	for k, v := range bad {
+		if _, err := kv.Put(ctx, k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := r.List(ctx)
+	if err != nil {
+		t.Fatalf("List: %v", err)
+	}
+	if len(all) != 2 || all[0].ID != "esrf" || all[1].ID != "ill" {
+		t.Fatalf("List = %+v; want esrf and ill", all)
+	}
+	for k := range bad {
+		if !strings.Contains(logs.String(), "key="+k) {
+			t.Errorf("nothing logged for the entry under %q:\n%s", k, logs)
+		}
+	}
+	if _, err := r.Get(ctx, "garbage"); !errors.Is(err, feeds.ErrUndecodable) {
+		t.Errorf("Get(garbage) = %v, want ErrUndecodable", err)
+	}
+}

@@ -66,16 +66,38 @@ func (h *Harvester) takeRequests(ctx context.Context) map[string]RunRequest {
 }
 
 // LastRuns returns the last n runs of a feed, newest first, each in its
-// latest reported state.
+// latest reported state. It reads the feed's reports with a consumer of
+// its own, which it deletes before it returns (a reader per request must
+// not leave consumers behind on the server).
 func LastRuns(ctx context.Context, b *bus.Bus, feedID string, n int) ([]*fairwayv1.HarvestRun, error) {
 	subject := bus.Subject(bus.Ops, runKey(feedID))
-	c, err := b.JetStream().OrderedConsumer(ctx, string(bus.Ops), jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
+	js := b.JetStream()
+	c, err := js.CreateConsumer(ctx, string(bus.Ops), jetstream.ConsumerConfig{
+		FilterSubject: subject,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckNonePolicy,
+		MemoryStorage: true,
+		Replicas:      1,
+		// Only for a reader that dies before it deletes its consumer.
+		InactiveThreshold: time.Minute,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("harvester: runs of %s: %w", feedID, err)
 	}
+	name := c.CachedInfo().Name
+	defer func() {
+		// Deleted even when the request ended: its context may be done.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := js.DeleteConsumer(dctx, string(bus.Ops), name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			b.Logger().Warn("deleting the consumer of a runs reader", "feed", feedID, "consumer", name, "err", err)
+		}
+	}()
 	byID := map[string]*fairwayv1.HarvestRun{}
-	for {
-		batch, err := c.Fetch(500, jetstream.FetchMaxWait(200*time.Millisecond))
+	for pending := c.CachedInfo().NumPending; pending > 0; {
+		// Every report is stored already: a fetch that waits for none
+		// brings what is there, and an empty one ends the read.
+		batch, err := c.FetchNoWait(500)
 		if err != nil {
 			return nil, fmt.Errorf("harvester: runs of %s: %w", feedID, err)
 		}
@@ -87,6 +109,12 @@ func LastRuns(ctx context.Context, b *bus.Bus, feedID string, n int) ([]*fairway
 				return nil, fmt.Errorf("harvester: run report on %s: %w", m.Subject(), err)
 			}
 			byID[r.RunId] = &r
+			if md, err := m.Metadata(); err == nil {
+				pending = md.NumPending
+			}
+		}
+		if err := batch.Error(); err != nil {
+			return nil, fmt.Errorf("harvester: runs of %s: %w", feedID, err)
 		}
 		if got == 0 {
 			break

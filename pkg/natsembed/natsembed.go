@@ -1,11 +1,15 @@
 // Package natsembed runs a NATS server with JetStream inside the process,
-// for the all-in-one node and for tests.
+// for the all-in-one node and for tests. A server without a listener
+// accepts only in-process connections and asks for no credentials; a
+// server that listens requires the user and password of its credentials
+// file from every client, in-process ones included.
 package natsembed
 
 import (
 	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -23,6 +27,12 @@ type Config struct {
 	// Listen is the client address ("127.0.0.1:4222"); empty means no
 	// network listener at all (connect in-process).
 	Listen string
+	// CredentialsFile, with Listen, is where the user and password that
+	// every client must present are kept: read when the file exists,
+	// generated there (mode 0600) otherwise, so that they survive a
+	// restart. Default <StoreDir>/nats-credentials. Ignored without
+	// Listen.
+	CredentialsFile string
 	// ReadyTimeout bounds the start. Default 10s.
 	ReadyTimeout time.Duration
 	// MaxMemory and MaxStore bound JetStream (0: server defaults).
@@ -37,7 +47,21 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Start starts the server and waits until it accepts connections.
+// CredentialsPath returns the credentials file the server requires, or ""
+// when it does not listen (and asks for no credentials).
+func (c Config) CredentialsPath() string {
+	if c.Listen == "" {
+		return ""
+	}
+	if c.CredentialsFile != "" {
+		return c.CredentialsFile
+	}
+	return filepath.Join(c.StoreDir, CredentialsFile)
+}
+
+// Start starts the server and waits until it accepts connections. With
+// Listen, it first reads or generates the credentials file
+// (CredentialsPath); clients connect with ReadCredentials(path).Option().
 func Start(cfg Config) (*server.Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -65,6 +89,11 @@ func Start(cfg Config) (*server.Server, error) {
 			return nil, err
 		}
 		opts.Host, opts.Port = host, port
+		creds, err := ensureCredentials(cfg.CredentialsPath())
+		if err != nil {
+			return nil, err
+		}
+		opts.Username, opts.Password = creds.User, creds.Password
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {

@@ -50,7 +50,9 @@ type Config struct {
 	// embedded server (file store under DataDir/nats).
 	NATSURL string
 	// NATSListen, with an embedded server, also listens for clients there
-	// (e.g. 127.0.0.1:4222); empty means in-process only.
+	// (e.g. 127.0.0.1:4222); empty means in-process only. Clients then
+	// need the user and password of DataDir/nats-credentials (generated
+	// the first time, mode 0600).
 	NATSListen string
 	// DataDir holds the embedded server's store, the generated operator
 	// token and the last PaNET release loaded; a relative one is made
@@ -61,6 +63,8 @@ type Config struct {
 	HTTPAddr string
 	// BaseURL is the node's public URL. Default http://<HTTPAddr>.
 	BaseURL string
+	// HTTPTimeouts bound the HTTP server's connections.
+	HTTPTimeouts HTTPTimeouts
 	// TokensFile is the JSON file of the API's tokens (see api.TokensFile);
 	// empty means none.
 	TokensFile string
@@ -124,7 +128,7 @@ func (c Config) Validate() error {
 	if c.Demo && c.Target != TargetAll && c.Target != TargetHarvester {
 		return errors.New("node: --demo needs target all or harvester")
 	}
-	return nil
+	return c.HTTPTimeouts.Validate()
 }
 
 func (c Config) runs(target string) bool { return c.Target == TargetAll || c.Target == target }
@@ -148,13 +152,22 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("node: data dir: %w", err)
 		}
-		ns, err := natsembed.Start(natsembed.Config{StoreDir: dir, Listen: cfg.NATSListen})
+		ecfg := natsembed.Config{StoreDir: dir, Listen: cfg.NATSListen, CredentialsFile: filepath.Join(cfg.DataDir, natsembed.CredentialsFile)}
+		ns, err := natsembed.Start(ecfg)
 		if err != nil {
 			return err
 		}
 		defer ns.Shutdown()
 		bcfg.InProcess = ns
 		log.Info("embedded NATS started", "store", dir, "listen", cfg.NATSListen)
+		if path := ecfg.CredentialsPath(); path != "" {
+			creds, err := natsembed.ReadCredentials(path)
+			if err != nil {
+				return err
+			}
+			bcfg.Options = append(bcfg.Options, creds.Option())
+			log.Info("embedded NATS: clients need the user and password of the credentials file", "listen", cfg.NATSListen, "user", creds.User, "file", path)
+		}
 	}
 	b, err := bus.Connect(ctx, bcfg)
 	if err != nil {
@@ -258,14 +271,16 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			if err != nil {
 				return err
 			}
-			mux := http.NewServeMux()
-			mux.Handle(api.Prefix, feedAPI)
-			mux.Handle("/", publisher.NewHandler(publisher.NewCatalogue(b.JetStream()), p.Options(), log.With("component", "http")))
+			catalogue := publisher.NewHandler(publisher.NewCatalogue(b.JetStream()), p.Options(), log.With("component", "http"))
+			handler, err := httpHandler(cfg.BaseURL, feedAPI, catalogue, log.With("component", "http"))
+			if err != nil {
+				return err
+			}
 			ln, err := net.Listen("tcp", cfg.HTTPAddr)
 			if err != nil {
 				return fmt.Errorf("node: http: %w", err)
 			}
-			srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+			srv = newHTTPServer(handler, cfg.HTTPTimeouts)
 			go func() {
 				if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 					errs <- fmt.Errorf("http: %w", err)

@@ -1,8 +1,10 @@
 package publisher
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/panosc/fairway/pkg/dcat"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
@@ -12,16 +14,23 @@ import (
 //
 //	GET /catalogue   the whole catalogue as one DCAT-AP Turtle document
 //	GET /healthz     200 when the node can read its catalogue
+//
+// The catalogue is streamed, and may take longer to send than the server's
+// WriteTimeout: as each part is written, the connection's write deadline
+// is moved to WriteTimeout from then, so that the document completes while
+// the client keeps reading, and a client that stops reading is still cut
+// off.
 type Handler struct {
 	cat  *Catalogue
 	opts dcat.Options
 	log  *slog.Logger
 	mux  *http.ServeMux
+	now  func() time.Time
 }
 
 // NewHandler returns the HTTP handler of the catalogue.
 func NewHandler(cat *Catalogue, opts dcat.Options, log *slog.Logger) *Handler {
-	h := &Handler{cat: cat, opts: opts, log: log, mux: http.NewServeMux()}
+	h := &Handler{cat: cat, opts: opts, log: log, mux: http.NewServeMux(), now: time.Now}
 	h.mux.HandleFunc("GET /catalogue", h.catalogue)
 	h.mux.HandleFunc("GET /healthz", h.healthz)
 	return h
@@ -32,7 +41,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 
 func (h *Handler) catalogue(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/turtle; charset=utf-8")
-	cw, err := dcat.NewCatalogueWriter(w, h.opts)
+	cw, err := dcat.NewCatalogueWriter(h.streaming(w, r), h.opts)
 	if err != nil {
 		h.fail(w, err)
 		return
@@ -67,3 +76,33 @@ func (h *Handler) fail(w http.ResponseWriter, err error) {
 	h.log.Error("http", "err", err)
 	http.Error(w, err.Error(), http.StatusServiceUnavailable)
 }
+
+// streaming returns w for a streamed answer: when the server has a write
+// timeout, every write first moves the connection's write deadline to that
+// timeout from now.
+func (h *Handler) streaming(w http.ResponseWriter, r *http.Request) http.ResponseWriter {
+	srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
+	if srv == nil || srv.WriteTimeout <= 0 {
+		return w
+	}
+	return &deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: srv.WriteTimeout, now: h.now}
+}
+
+// deadlineWriter extends the write deadline of its connection before each
+// write.
+type deadlineWriter struct {
+	http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+	now     func() time.Time
+}
+
+func (d *deadlineWriter) Write(p []byte) (int, error) {
+	if err := d.rc.SetWriteDeadline(d.now().Add(d.timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return 0, err
+	}
+	return d.ResponseWriter.Write(p)
+}
+
+// Unwrap returns the writer underneath, for http.ResponseController.
+func (d *deadlineWriter) Unwrap() http.ResponseWriter { return d.ResponseWriter }

@@ -16,16 +16,19 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/panosc/fairway/pkg/analytics"
 	"github.com/panosc/fairway/pkg/bus"
+	"github.com/panosc/fairway/pkg/natsembed"
 	"github.com/panosc/fairway/pkg/node"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
@@ -108,7 +111,12 @@ func run(records, pageSize int, panet, clickhouse string, concurrency int, timeo
 	case err := <-nodeDone:
 		return fmt.Errorf("node: %w", err)
 	}
-	b, err := bus.Connect(ctx, bus.Config{URL: "nats://" + natsAddr, Name: "bench", Logger: log})
+	// The node's listening NATS requires the credentials it generated.
+	creds, err := natsembed.ReadCredentials(filepath.Join(dir, natsembed.CredentialsFile))
+	if err != nil {
+		return err
+	}
+	b, err := bus.Connect(ctx, bus.Config{URL: "nats://" + natsAddr, Name: "bench", Logger: log, Options: []nats.Option{creds.Option()}})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,78 @@
+package node
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/panosc/fairway/pkg/api"
+)
+
+// HTTPTimeouts bound the connections of the node's HTTP server (zero means
+// the default).
+type HTTPTimeouts struct {
+	// ReadHeader bounds reading a request's headers. Default 10s.
+	ReadHeader time.Duration
+	// Read bounds reading a whole request, body included. Default 1m.
+	Read time.Duration
+	// Write bounds writing an answer, counted from the end of the
+	// request's headers (so it also bounds the handler: a registration
+	// checks its source, for at most 30s). A streamed answer (the
+	// catalogue) extends it as each part is written, so that it completes
+	// while the client keeps reading. Default 2m.
+	Write time.Duration
+	// Idle bounds how long a keep-alive connection waits for its next
+	// request. Default 2m.
+	Idle time.Duration
+}
+
+// Validate reports whether the timeouts are usable.
+func (t HTTPTimeouts) Validate() error {
+	if t.ReadHeader < 0 || t.Read < 0 || t.Write < 0 || t.Idle < 0 {
+		return errors.New("node: negative HTTP timeout")
+	}
+	return nil
+}
+
+func (t *HTTPTimeouts) setDefaults() {
+	if t.ReadHeader == 0 {
+		t.ReadHeader = 10 * time.Second
+	}
+	if t.Read == 0 {
+		t.Read = time.Minute
+	}
+	if t.Write == 0 {
+		t.Write = 2 * time.Minute
+	}
+	if t.Idle == 0 {
+		t.Idle = 2 * time.Minute
+	}
+}
+
+// newHTTPServer returns the node's HTTP server of h, with the timeouts t
+// (defaults for those left zero).
+func newHTTPServer(h http.Handler, t HTTPTimeouts) *http.Server {
+	t.setDefaults()
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: t.ReadHeader,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
+	}
+}
+
+// httpHandler returns what the node serves: the API and the catalogue on
+// one mux. An open API (the demo) serves only requests addressed to
+// loopback, localhost or the base URL's host, so that no web page reaches
+// it through DNS rebinding.
+func httpHandler(baseURL string, feedAPI *api.Server, catalogue http.Handler, log *slog.Logger) (http.Handler, error) {
+	mux := http.NewServeMux()
+	mux.Handle(api.Prefix, feedAPI)
+	mux.Handle("/", catalogue)
+	if !feedAPI.Open() {
+		return mux, nil
+	}
+	return api.LocalHostsOnly(mux, baseURL, log)
+}

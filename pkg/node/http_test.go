@@ -1,0 +1,174 @@
+package node
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/panosc/fairway/internal/testenv"
+	"github.com/panosc/fairway/pkg/api"
+	"github.com/panosc/fairway/pkg/feeds"
+	"github.com/panosc/fairway/pkg/publisher"
+)
+
+// TestHTTPHandlerHostCheck sends requests for several hosts to every
+// route of the node's handler: an open node (the demo) refuses hosts that
+// are not loopback, localhost or its base URL's; a node with tokens
+// serves them.
+func TestHTTPHandlerHostCheck(t *testing.T) {
+	b := testenv.Bus(t)
+	log := slog.New(slog.DiscardHandler)
+	checker, err := feeds.NewChecker(feeds.CheckerConfig{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := api.NewAccess(api.TokensFile{Operator: []string{"operator-token-0123456789"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := publisher.New(publisher.Config{BaseURL: "http://fairway.test:8080"}, b, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	catalogue := publisher.NewHandler(publisher.NewCatalogue(b.JetStream()), p.Options(), log)
+	tests := []struct {
+		name   string
+		access *api.Access
+		host   string
+		status int
+	}{
+		{"open, foreign host", api.OpenAccess(), "evil.example", http.StatusMisdirectedRequest},
+		{"open, foreign host with port", api.OpenAccess(), "evil.example:8080", http.StatusMisdirectedRequest},
+		{"open, loopback", api.OpenAccess(), "127.0.0.1:8080", http.StatusOK},
+		{"open, localhost", api.OpenAccess(), "localhost:8080", http.StatusOK},
+		{"open, IPv6 loopback", api.OpenAccess(), "[::1]:8080", http.StatusOK},
+		{"open, base URL host", api.OpenAccess(), "fairway.test:8080", http.StatusOK},
+		{"tokens, foreign host", tokens, "evil.example", http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			feedAPI, err := api.New(api.Config{Access: tt.access, Checker: checker}, b, log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, err := httpHandler("http://fairway.test:8080", feedAPI, catalogue, log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, path := range []string{"/api/v1/feeds", "/catalogue", "/healthz"} {
+				r := httptest.NewRequest(http.MethodGet, path, nil)
+				r.Host = tt.host
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				if w.Code != tt.status {
+					t.Errorf("GET %s (Host %s) = %d, want %d: %s", path, tt.host, w.Code, tt.status, w.Body)
+				}
+				if tt.status == http.StatusMisdirectedRequest && !strings.Contains(w.Body.String(), tt.host) {
+					t.Errorf("GET %s: the error does not name the host: %s", path, w.Body)
+				}
+			}
+			// A write through the open API is refused as well.
+			r := httptest.NewRequest(http.MethodPost, "/api/v1/feeds", strings.NewReader(`{"id":"x"}`))
+			r.Host = tt.host
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if tt.status == http.StatusMisdirectedRequest && w.Code != tt.status {
+				t.Errorf("POST /api/v1/feeds (Host %s) = %d, want %d", tt.host, w.Code, tt.status)
+			}
+		})
+	}
+}
+
+// TestHTTPServerTimeouts runs the node's HTTP server with short timeouts
+// and clients that hold a connection: headers that never end, headers sent
+// a byte at a time, a body that never comes, a keep-alive connection left
+// idle. The server closes each connection (the test waits at most 10s,
+// far longer than any timeout, so that only a missing timeout fails it).
+func TestHTTPServerTimeouts(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.Copy(io.Discard, r.Body); err != nil {
+			http.Error(w, err.Error(), http.StatusRequestTimeout)
+			return
+		}
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	srv := newHTTPServer(h, HTTPTimeouts{ReadHeader: 300 * time.Millisecond, Read: 500 * time.Millisecond, Write: 5 * time.Second, Idle: 300 * time.Millisecond})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	addr := ln.Addr().String()
+
+	tests := []struct {
+		name string
+		// client talks on the connection; it returns when it has sent
+		// what it sends.
+		client func(t *testing.T, c net.Conn)
+	}{
+		{"headers never end", func(t *testing.T, c net.Conn) {
+			_, _ = io.WriteString(c, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+		}},
+		{"headers a byte at a time", func(t *testing.T, c net.Conn) {
+			go func() {
+				for _, b := range []byte("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + strings.Repeat("x", 1000)) {
+					if _, err := c.Write([]byte{b}); err != nil {
+						return
+					}
+					time.Sleep(50 * time.Millisecond)
+				}
+			}()
+		}},
+		{"body never sent", func(t *testing.T, c net.Conn) {
+			_, _ = io.WriteString(c, "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n")
+		}},
+		{"idle keep-alive", func(t *testing.T, c net.Conn) {
+			_, _ = io.WriteString(c, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || resp.Close {
+				t.Fatalf("first request: %d, close %v", resp.StatusCode, resp.Close)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			tt.client(t, c)
+			if err := c.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			_, err = io.Copy(io.Discard, c)
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatal("the server kept the connection open")
+			}
+		})
+	}
+}
+
+func TestHTTPTimeoutsDefaults(t *testing.T) {
+	srv := newHTTPServer(http.NotFoundHandler(), HTTPTimeouts{Write: time.Second})
+	if srv.ReadHeaderTimeout != 10*time.Second || srv.ReadTimeout != time.Minute || srv.WriteTimeout != time.Second || srv.IdleTimeout != 2*time.Minute {
+		t.Fatalf("timeouts %v %v %v %v", srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout)
+	}
+	if err := (Config{HTTPTimeouts: HTTPTimeouts{Idle: -1}}).Validate(); err == nil {
+		t.Fatal("a negative timeout passes Validate")
+	}
+}
