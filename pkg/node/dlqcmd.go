@@ -57,7 +57,7 @@ func DeadLettersCommand() *cobra.Command {
 				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 				fmt.Fprintln(w, "SEQ\tSTAGE\tATTEMPTS\tTIME\tKEY\tREASON")
 				for _, d := range letters {
-					fmt.Fprintf(w, "%d\t%s\t%d\t%s\t%s\t%s\n", d.Seq, d.Stage, d.Attempts, d.Time.UTC().Format(time.RFC3339), d.Key, d.Reason)
+					fmt.Fprintf(w, "%d\t%s\t%d\t%s\t%s\t%s\n", d.Seq, d.Stage, d.Attempts, d.Time.UTC().Format(time.RFC3339), clip(d.Key, 120), clip(d.Reason, 2000))
 				}
 				return w.Flush()
 			})
@@ -138,4 +138,14 @@ func natsClient(urls, credentialsFile string) (string, []nats.Option, error) {
 		}
 	}
 	return strings.Join(out, ","), opts, nil
+}
+
+// clip shortens s to at most n runes for a table cell (a hostile key may be
+// thousands of characters long), marking the cut.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
