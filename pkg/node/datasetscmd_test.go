@@ -3,14 +3,10 @@ package node
 import (
 	"context"
 	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/panosc/fairway/internal/testenv"
-	"github.com/panosc/fairway/pkg/api"
-	"github.com/panosc/fairway/pkg/feeds"
-	"github.com/panosc/fairway/pkg/urlguard"
 )
 
 // TestDatasetsCLI: the owner of a dataset is shown, and only an operator
@@ -18,20 +14,7 @@ import (
 func TestDatasetsCLI(t *testing.T) {
 	b := testenv.Bus(t)
 	log := slog.New(slog.DiscardHandler)
-	access, err := api.NewAccess(api.TokensFile{Operator: []string{cliOperatorToken}, Facilities: map[string][]string{"ILL": {cliILLToken}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	checker, err := feeds.NewChecker(feeds.CheckerConfig{Policy: urlguard.Policy{AllowPrivate: true}, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := api.New(api.Config{Access: access, Checker: checker}, b, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := httptest.NewServer(h)
-	t.Cleanup(s.Close)
+	s := startTestAPI(t, b, log)
 	if _, err := b.Owners().Claim(context.Background(), "doi:10.5072/esrf.1", "ESRF", "esrf-oai"); err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/api"
+	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/feeds"
 	"github.com/panosc/fairway/pkg/harvester"
 	"github.com/panosc/fairway/pkg/samplefeed"
@@ -58,20 +59,7 @@ func startCLINode(t *testing.T) cliNode {
 	}))
 	t.Cleanup(scicat.Close)
 
-	access, err := api.NewAccess(api.TokensFile{Operator: []string{cliOperatorToken}, Facilities: map[string][]string{"ILL": {cliILLToken}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	checker, err := feeds.NewChecker(feeds.CheckerConfig{Policy: urlguard.Policy{AllowPrivate: true}, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := api.New(api.Config{Access: access, Checker: checker}, b, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := httptest.NewServer(h)
-	t.Cleanup(s.Close)
+	s := startTestAPI(t, b, log)
 
 	hv, err := harvester.New(harvester.Config{PollInterval: 50 * time.Millisecond}, b, log)
 	if err != nil {
@@ -88,6 +76,27 @@ func startCLINode(t *testing.T) cliNode {
 		<-done
 	})
 	return cliNode{server: s.URL, sample: sample, scicat: scicat.URL, logs: logs}
+}
+
+// startTestAPI serves the API of b, with an operator token and an ILL
+// facility token, on loopback.
+func startTestAPI(t *testing.T, b *bus.Bus, log *slog.Logger) *httptest.Server {
+	t.Helper()
+	access, err := api.NewAccess(api.TokensFile{Operator: []string{cliOperatorToken}, Facilities: map[string][]string{"ILL": {cliILLToken}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checker, err := feeds.NewChecker(feeds.CheckerConfig{Policy: urlguard.Policy{AllowPrivate: true}, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := api.New(api.Config{Access: access, Checker: checker}, b, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := httptest.NewServer(h)
+	t.Cleanup(s.Close)
+	return s
 }
 
 // runCLI runs `fairway <args>` (feeds or harvest) and returns its output.
