@@ -477,6 +477,12 @@ func TestConfigValidate(t *testing.T) {
 		{"negative share", harvester.Config{MaxDeleteShare: -0.1}, false},
 		{"negative rate limit", harvester.Config{RateLimit: -time.Second}, false},
 		{"negative full interval", harvester.Config{FullEvery: -time.Hour}, false},
+		{"caps", harvester.Config{MaxPages: 10, MaxBytes: 1 << 20, MaxDuration: time.Minute, MaxEmptyPages: 3}, true},
+		{"negative page cap", harvester.Config{MaxPages: -1}, false},
+		{"negative byte cap", harvester.Config{MaxBytes: -1}, false},
+		{"negative duration cap", harvester.Config{MaxDuration: -time.Second}, false},
+		{"negative empty pages", harvester.Config{MaxEmptyPages: -1}, false},
+		{"negative feed check interval", harvester.Config{FeedCheckInterval: -time.Second}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
