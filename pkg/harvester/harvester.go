@@ -58,6 +58,11 @@ type Config struct {
 	Overlap time.Duration
 	// MaxRecordBytes bounds one record. Default 4 MiB.
 	MaxRecordBytes int
+	// MaxIdentifierBytes bounds a record's source identifier (an OAI-PMH
+	// header identifier, a SciCat pid or DOI): a record whose identifier is
+	// longer goes to the dead letters with the reason, counted as rejected,
+	// and the run goes on. Default 1024 (DefaultMaxIdentifierBytes).
+	MaxIdentifierBytes int
 	// PageTimeout bounds one page request. Default 60s.
 	PageTimeout time.Duration
 	// MaxRetries per page before a run fails. Default 5.
@@ -144,6 +149,9 @@ func (c *Config) setDefaults() {
 	if c.MaxRecordBytes <= 0 {
 		c.MaxRecordBytes = 4 << 20
 	}
+	if c.MaxIdentifierBytes <= 0 {
+		c.MaxIdentifierBytes = DefaultMaxIdentifierBytes
+	}
 	if c.PageTimeout <= 0 {
 		c.PageTimeout = 60 * time.Second
 	}
@@ -217,7 +225,7 @@ func (c Config) Validate() error {
 		c.FailureBackoff < 0 || c.MaxFailureBackoff < 0 || c.MaxDuration < 0 || c.FeedCheckInterval < 0 {
 		return errors.New("harvester: negative durations")
 	}
-	if c.MaxPages < 0 || c.MaxBytes < 0 || c.MaxEmptyPages < 0 {
+	if c.MaxPages < 0 || c.MaxBytes < 0 || c.MaxEmptyPages < 0 || c.MaxIdentifierBytes < 0 {
 		return errors.New("harvester: negative caps")
 	}
 	switch c.Strategy {

@@ -337,10 +337,10 @@ func (h *Harvester) takePage(ctx context.Context, client *oaipmh.Client, f feeds
 	mark.Pages++
 	mark.Bytes += p.Bytes
 	mark.Retries += int64(p.Retries)
-	page, unkeyed := withoutUnkeyed(p)
+	page, derived, rejects := h.keyPage(p)
 	var seen []string
 	if mark.TrackSeen {
-		seen = liveIdentifiers(page)
+		seen = h.liveIdentifiers(page, derived)
 	}
 	if mark.Strategy == StrategyIdentifiers {
 		var gone map[string]bool
@@ -350,10 +350,10 @@ func (h *Harvester) takePage(ctx context.Context, client *oaipmh.Client, f feeds
 		}
 		seen = without(seen, gone)
 	}
-	if err := h.rejectUnkeyed(ctx, f, mark, unkeyed, requestURL, log); err != nil {
+	if err := h.rejectRecords(ctx, f, mark, rejects, requestURL, log); err != nil {
 		return err
 	}
-	if err := h.publishPage(ctx, f, mark, page, requestURL); err != nil {
+	if err := h.publishPage(ctx, f, mark, page, derived, requestURL); err != nil {
 		return err
 	}
 	if len(seen) > 0 {
@@ -390,37 +390,21 @@ func (h *Harvester) takePage(ctx context.Context, client *oaipmh.Client, f feeds
 	return nil
 }
 
-// withoutUnkeyed returns the page without the records that have no
-// identifier (they cannot be keyed), and those records.
-func withoutUnkeyed(p *oaipmh.Page) (*oaipmh.Page, []oaipmh.Record) {
-	var unkeyed []oaipmh.Record
-	kept := p.Records[:0:0]
-	for _, r := range p.Records {
-		if strings.TrimSpace(r.Identifier) == "" {
-			unkeyed = append(unkeyed, r)
-			continue
-		}
-		kept = append(kept, r)
-	}
-	if unkeyed == nil {
-		return p, nil
-	}
-	q := *p
-	q.Records = kept
-	return &q, unkeyed
-}
-
 // liveIdentifiers returns the identifiers of the page's records that are not
-// marked deleted, oversized ones included (they exist at the source).
-func liveIdentifiers(p *oaipmh.Page) []string {
+// marked deleted, oversized ones included (they exist at the source), for
+// the comparison of complete runs. Derived identifiers are left out: they
+// change with the content, so a record whose content changed must not be
+// taken for a record that went away. So are identifiers over the limit
+// (nothing was written for them).
+func (h *Harvester) liveIdentifiers(p *oaipmh.Page, derived map[string]bool) []string {
 	ids := make([]string, 0, len(p.Records)+len(p.Oversized))
 	for _, r := range p.Records {
-		if !r.Deleted {
+		if !r.Deleted && !derived[r.Identifier] {
 			ids = append(ids, r.Identifier)
 		}
 	}
 	for _, o := range p.Oversized {
-		if o.Identifier != "" {
+		if o.Identifier != "" && len(o.Identifier) <= h.cfg.MaxIdentifierBytes {
 			ids = append(ids, o.Identifier)
 		}
 	}
@@ -440,29 +424,31 @@ func without(ids []string, drop map[string]bool) []string {
 	return out
 }
 
-// rejectUnkeyed reports records without an identifier: counted as rejected,
-// logged and dead-lettered with the feed, the URL and the reason.
-func (h *Harvester) rejectUnkeyed(ctx context.Context, f feeds.Feed, mark *RunMark, unkeyed []oaipmh.Record, requestURL string, log *slog.Logger) error {
-	if len(unkeyed) == 0 {
+// rejectRecords reports the records of a page that cannot be written
+// (keyPage): counted as rejected, logged and dead-lettered with the feed,
+// the URL and the reason. The message id holds no identifier.
+func (h *Harvester) rejectRecords(ctx context.Context, f feeds.Feed, mark *RunMark, rejects []rejected, requestURL string, log *slog.Logger) error {
+	if len(rejects) == 0 {
 		return nil
 	}
-	events := make([]bus.Event, 0, len(unkeyed))
-	for i, r := range unkeyed {
+	events := make([]bus.Event, 0, len(rejects))
+	for i, x := range rejects {
+		r := x.rec
 		mark.Rejected++
-		reason := fmt.Sprintf("record without an identifier (feed %s, %s, page %d)", f.ID, requestURL, mark.Pages)
-		log.Warn("record rejected: no identifier", "url", requestURL, "deleted", r.Deleted, "datestamp", r.Datestamp)
+		reason := fmt.Sprintf("%s (feed %s, %s, page %d)", x.reason, f.ID, requestURL, mark.Pages)
+		log.Warn("record rejected", "reason", x.reason, "url", requestURL, "deleted", r.Deleted, "datestamp", r.Datestamp)
 		stub, err := proto.Marshal(&fairwayv1.RawRecord{
-			FeedId: f.ID, Facility: f.Facility, SourceKind: f.Kind, Datestamp: r.Datestamp, MetadataFormat: f.Format,
-			Deleted: r.Deleted, Payload: r.Metadata, SetSpecs: r.SetSpecs,
+			FeedId: f.ID, Facility: f.Facility, SourceKind: f.Kind, SourceIdentifier: stubID(r.Identifier),
+			Datestamp: r.Datestamp, MetadataFormat: f.Format, Deleted: r.Deleted, Payload: r.Metadata, SetSpecs: r.SetSpecs,
 			Provenance: &fairwayv1.Provenance{FeedId: f.ID, RunId: mark.RunID, RequestUrl: requestURL,
 				HarvestedAt: timestamppb.New(h.now().UTC()), Page: int32(mark.Pages)},
 		})
 		if err != nil {
-			return fmt.Errorf("encode a record without identifier: %w", err)
+			return fmt.Errorf("encode a rejected record: %w", err)
 		}
 		events = append(events, bus.Event{
 			Stream: bus.DeadLetters, Key: Origin,
-			Hash:     mark.RunID + "." + strconv.FormatInt(mark.Pages, 10) + ".unkeyed." + strconv.Itoa(i),
+			Hash:     mark.RunID + "." + strconv.FormatInt(mark.Pages, 10) + ".rejected." + strconv.Itoa(i),
 			Payload:  stub,
 			Metadata: map[string]string{bus.HeaderReason: reason, bus.HeaderStage: Origin, bus.HeaderCorrelation: mark.RunID},
 		})

@@ -378,12 +378,12 @@ func TestSickleSamples(t *testing.T) {
 }
 
 // TestDeadLetterOfUnkeyedRecord checks the stub a record without identifier
-// leaves in the dead letters.
+// nor metadata leaves in the dead letters.
 func TestDeadLetterOfUnkeyedRecord(t *testing.T) {
 	hs := newHarness(t, 10, 10, fastConfig())
 	hs.srv.setMisbehaviour(func(n int64, w http.ResponseWriter, r *http.Request, render func(*http.Request) []byte) {
 		send(w, bytes.Replace(render(r), []byte("<ListRecords>\n"),
-			[]byte("<ListRecords>\n<record><header><datestamp>2025-02-03</datestamp></header><metadata><x>orphan</x></metadata></record>\n"), 1))
+			[]byte("<ListRecords>\n<record><header><datestamp>2025-02-03</datestamp><setSpec>orphans</setSpec></header></record>\n"), 1))
 	})
 	if _, err := hs.h.Harvest(context.Background(), hs.feed, harvester.RunRequest{}); err != nil {
 		t.Fatal(err)
@@ -396,7 +396,8 @@ func TestDeadLetterOfUnkeyedRecord(t *testing.T) {
 	if err := proto.Unmarshal(m.Data, &stub); err != nil {
 		t.Fatal(err)
 	}
-	if stub.FeedId != "misfit" || stub.Datestamp != "2025-02-03" || string(stub.Payload) != "<x>orphan</x>" || stub.Provenance.GetRequestUrl() == "" {
+	if stub.FeedId != "misfit" || stub.Datestamp != "2025-02-03" || len(stub.SetSpecs) != 1 || stub.SetSpecs[0] != "orphans" ||
+		stub.Provenance.GetRequestUrl() == "" || m.Header.Get(bus.HeaderReason) == "" {
 		t.Errorf("dead letter %v", &stub)
 	}
 }

@@ -182,7 +182,8 @@ func (h *Harvester) takeSciCatPage(ctx context.Context, f feeds.Feed, cp *Checkp
 }
 
 // publishSciCatPage writes one raw record per document of the page and
-// dead-letters the documents it cannot write (no identifier, too large). It
+// dead-letters the documents it cannot write (no identifier, an identifier
+// over Config.MaxIdentifierBytes, too large). It
 // returns the identifiers of the documents the source has, written or not.
 func (h *Harvester) publishSciCatPage(ctx context.Context, f feeds.Feed, mark *RunMark, coll scicat.Collection, p *scicat.Page, log *slog.Logger) ([]string, error) {
 	prov := &fairwayv1.Provenance{
@@ -197,15 +198,19 @@ func (h *Harvester) publishSciCatPage(ctx context.Context, f feeds.Feed, mark *R
 		switch {
 		case err != nil:
 			reason = fmt.Sprintf("document %d of the page cannot be keyed: %v (feed %s, %s)", p.Offset+i, err, f.ID, p.RequestURL)
+		case len(id) > h.cfg.MaxIdentifierBytes:
+			// Nothing is written for it: it is not remembered as seen.
+			reason = fmt.Sprintf("document %d of the page: identifier %s is %d bytes, over the limit of %d (feed %s, %s)",
+				p.Offset+i, shownID(id), len(id), h.cfg.MaxIdentifierBytes, f.ID, p.RequestURL)
 		case len(doc) > h.cfg.MaxRecordBytes:
 			seen = append(seen, id) // it exists at the source
 			reason = fmt.Sprintf("document %s is %d bytes, over the limit of %d (feed %s, %s)", id, len(doc), h.cfg.MaxRecordBytes, f.ID, p.RequestURL)
 		}
 		if reason != "" {
 			mark.Rejected++
-			log.Warn("document rejected", "identifier", id, "size", len(doc), "url", p.RequestURL, "reason", reason)
+			log.Warn("document rejected", "identifier", shownID(id), "size", len(doc), "url", p.RequestURL, "reason", reason)
 			dead := &fairwayv1.RawRecord{
-				FeedId: f.ID, Facility: f.Facility, SourceKind: f.Kind, SourceIdentifier: id,
+				FeedId: f.ID, Facility: f.Facility, SourceKind: f.Kind, SourceIdentifier: stubID(id),
 				MetadataFormat: scicat.MetadataFormat, Provenance: prov,
 			}
 			if len(doc) <= h.cfg.MaxRecordBytes {
