@@ -48,12 +48,18 @@ func TestLongIdentifierGoesToTheDeadLetters(t *testing.T) {
 		name     string
 		strategy string
 		inject   string // after the list element's start tag
+		// renamed, when set, is the record whose GetRecord answer names it
+		// by the long identifier instead.
+		renamed int
 	}{
 		{
 			name: "ListRecords", strategy: harvester.StrategyRecords, inject: "<ListRecords>\n",
 		},
 		{
 			name: "ListIdentifiers", strategy: harvester.StrategyIdentifiers, inject: "<ListIdentifiers>\n",
+		},
+		{
+			name: "a GetRecord answer", strategy: harvester.StrategyIdentifiers, renamed: 12,
 		},
 	}
 	for _, tt := range tests {
@@ -67,18 +73,32 @@ func TestLongIdentifierGoesToTheDeadLetters(t *testing.T) {
 			if tt.strategy == harvester.StrategyIdentifiers {
 				rec = `<header><identifier>` + long + `</identifier><datestamp>2025-02-03T00:00:00Z</datestamp></header>` + "\n"
 			}
-			hs.srv.setMisbehaviour(func(n int64, w http.ResponseWriter, r *http.Request, render func(*http.Request) []byte) {
-				body := render(r)
-				if n == 2 {
-					body = bytes.Replace(body, []byte(tt.inject), []byte(tt.inject+rec), 1)
-				}
-				send(w, body)
-			})
-			run := hs.harvest(t, harvester.RunRequest{})
-			if run.Records != 30 || run.Rejected != 1 {
-				t.Errorf("run %v: want the 30 records written and 1 rejected", run)
+			written := 30
+			if tt.inject != "" {
+				hs.srv.setMisbehaviour(func(n int64, w http.ResponseWriter, r *http.Request, render func(*http.Request) []byte) {
+					body := render(r)
+					if n == 2 {
+						body = bytes.Replace(body, []byte(tt.inject), []byte(tt.inject+rec), 1)
+					}
+					send(w, body)
+				})
+			} else {
+				written--
+				renamed := hs.corpus.Identifier(tt.renamed)
+				get := misbehaviour(func(n int64, w http.ResponseWriter, r *http.Request, render func(*http.Request) []byte) {
+					send(w, bytes.Replace(render(r), []byte("<identifier>"+renamed+"</identifier>"), []byte("<identifier>"+long+"</identifier>"), 1))
+				})
+				hs.srv.getRecord.Store(&get)
 			}
-			hs.assertComplete(t)
+			run := hs.harvest(t, harvester.RunRequest{})
+			if run.Records != int64(written) || run.Rejected != 1 {
+				t.Errorf("run %v: want %d records written and 1 rejected", run, written)
+			}
+			if tt.inject != "" {
+				hs.assertComplete(t)
+			} else if _, n := raw(t, hs.bus); n != written {
+				t.Errorf("raw stream holds %d messages, want %d", n, written)
+			}
 			dl := deadLetters(t, hs.bus)
 			if len(dl) != 1 || !strings.Contains(dl[0], "3019 bytes, over the limit of 1024") || strings.Contains(dl[0], long) {
 				t.Errorf("dead letters %.300q: want the long record with its reason (and not its whole identifier)", dl)

@@ -349,6 +349,11 @@ func (h *Harvester) takePage(ctx context.Context, client *oaipmh.Client, f feeds
 			return err
 		}
 		seen = without(seen, gone)
+		// A GetRecord answer may name its record otherwise than the list
+		// did: its identifier is checked again.
+		var more []rejected
+		page, _, more = h.keyPage(page)
+		rejects = append(rejects, more...)
 	}
 	if err := h.rejectRecords(ctx, f, mark, rejects, requestURL, log); err != nil {
 		return err
@@ -494,6 +499,9 @@ func (h *Harvester) getRecords(ctx context.Context, client *oaipmh.Client, f fee
 			var tooLarge *oaipmh.RecordTooLargeError
 			switch {
 			case err == nil:
+				if strings.TrimSpace(rec.Identifier) == "" {
+					rec.Identifier = id // the identifier it was asked by
+				}
 				results[i].rec = rec
 			case errors.As(err, &tooLarge):
 				results[i].over = &oaipmh.OversizedRecord{Identifier: id, Datestamp: tooLarge.Datestamp, Size: tooLarge.Size}
