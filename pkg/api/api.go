@@ -147,6 +147,11 @@ type FeedInput struct {
 	Set       *string         `json:"set,omitempty"`
 	Every     *feeds.Duration `json:"every,omitempty"`
 	RateLimit *feeds.Duration `json:"rate_limit,omitempty"`
+	// MaxPages, MaxBytes and MaxDuration cap one harvest run of the feed
+	// (0: the harvester's default).
+	MaxPages    *int64          `json:"max_pages,omitempty"`
+	MaxBytes    *int64          `json:"max_bytes,omitempty"`
+	MaxDuration *feeds.Duration `json:"max_duration,omitempty"`
 	// Token is the credential for the source (SciCat); "" removes it. It is
 	// stored and never returned.
 	Token   *string `json:"token,omitempty"`
@@ -172,6 +177,15 @@ func (in FeedInput) apply(f *feeds.Feed) (sourceChanged bool) {
 	}
 	if in.RateLimit != nil {
 		f.RateLimit = *in.RateLimit
+	}
+	if in.MaxPages != nil {
+		f.MaxPages = *in.MaxPages
+	}
+	if in.MaxBytes != nil {
+		f.MaxBytes = *in.MaxBytes
+	}
+	if in.MaxDuration != nil {
+		f.MaxDuration = *in.MaxDuration
 	}
 	if in.Enabled != nil {
 		f.Enabled = *in.Enabled
@@ -199,6 +213,12 @@ type Feed struct {
 	Source    *feeds.SourceInfo `json:"source,omitempty"`
 	Created   time.Time         `json:"created"`
 	Updated   time.Time         `json:"updated"`
+
+	// MaxPages, MaxBytes and MaxDuration are the feed's caps on one run
+	// (absent: the harvester's defaults).
+	MaxPages    int64          `json:"max_pages,omitempty"`
+	MaxBytes    int64          `json:"max_bytes,omitempty"`
+	MaxDuration feeds.Duration `json:"max_duration,omitempty"`
 }
 
 // View returns what the API shows of f.
@@ -206,6 +226,7 @@ func View(f feeds.Feed) Feed {
 	return Feed{
 		ID: f.ID, Facility: f.Facility, Kind: f.Kind, URL: f.URL, Format: f.Format, Set: f.Set,
 		Every: f.Every, RateLimit: f.RateLimit, HasToken: f.Token != "", Enabled: f.Enabled,
+		MaxPages: f.MaxPages, MaxBytes: f.MaxBytes, MaxDuration: f.MaxDuration,
 		Source: f.Source, Created: f.Created, Updated: f.Updated,
 	}
 }

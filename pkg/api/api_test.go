@@ -245,6 +245,7 @@ func TestRegistrationValidation(t *testing.T) {
 		{"ftp", feed(func(m map[string]any) { m["url"] = "ftp://127.0.0.1/oai" }), 422, "want an http or https URL"},
 		{"unknown kind", feed(func(m map[string]any) { m["kind"] = "ftp" }), 422, "kind"},
 		{"negative rate limit", feed(func(m map[string]any) { m["rate_limit"] = "-1s" }), 422, "negative rate limit"},
+		{"negative cap", feed(func(m map[string]any) { m["max_pages"] = -1 }), 422, "negative cap"},
 		{"unknown field", feed(func(m map[string]any) { m["formt"] = "oai_dc" }), 400, "unknown field"},
 		{"not JSON", "{", 400, "body"},
 		{"bad duration", feed(func(m map[string]any) { m["every"] = "often" }), 400, "body"},
@@ -274,6 +275,11 @@ func TestRegistrationValidation(t *testing.T) {
 	status, body = e.do(opToken, "PATCH", "/api/v1/feeds/f1", `{"format":"oai_datacite","rate_limit":"500ms"}`)
 	if status != 200 || !strings.Contains(body, `"format": "oai_datacite"`) || !strings.Contains(body, `"rate_limit": "500ms"`) {
 		t.Fatalf("PATCH = %d %s", status, body)
+	}
+	status, body = e.do(opToken, "PATCH", "/api/v1/feeds/f1", `{"max_pages":500,"max_bytes":1048576,"max_duration":"2h"}`)
+	if status != 200 || !strings.Contains(body, `"max_pages": 500`) || !strings.Contains(body, `"max_bytes": 1048576`) ||
+		!strings.Contains(body, `"max_duration": "2h0m0s"`) || !strings.Contains(body, `"rate_limit": "500ms"`) {
+		t.Fatalf("PATCH of the caps = %d %s", status, body)
 	}
 	status, body = e.do(opToken, "PATCH", "/api/v1/feeds/f1", `{"id":"f9"}`)
 	if status != 422 || !strings.Contains(body, "cannot change") {

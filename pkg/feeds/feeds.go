@@ -66,6 +66,14 @@ type Feed struct {
 	// RateLimit is the minimum interval between two requests to the
 	// source; 0 means no limit.
 	RateLimit Duration `json:"rate_limit,omitempty"`
+	// MaxPages, MaxBytes and MaxDuration cap one harvest run of the feed
+	// (pages requested, bytes received, time spent harvesting); a run over
+	// a cap fails. 0 means the harvester's default (its Config's MaxPages,
+	// MaxBytes and MaxDuration); a value replaces that default, larger or
+	// smaller, for a feed known to be larger or expected to be smaller.
+	MaxPages    int64    `json:"max_pages,omitempty"`
+	MaxBytes    int64    `json:"max_bytes,omitempty"`
+	MaxDuration Duration `json:"max_duration,omitempty"`
 	// Token is the credential sent to the source (a SciCat access token).
 	// It is stored in the registry and never encoded with the feed, printed
 	// or logged: see Secret.
@@ -174,6 +182,9 @@ func (f Feed) Validate() error {
 	}
 	if f.RateLimit < 0 {
 		return fmt.Errorf("%w: %s: negative rate limit", ErrInvalid, f.ID)
+	}
+	if f.MaxPages < 0 || f.MaxBytes < 0 || f.MaxDuration < 0 {
+		return fmt.Errorf("%w: %s: negative cap (max_pages, max_bytes, max_duration; 0 means the harvester's default)", ErrInvalid, f.ID)
 	}
 	return nil
 }

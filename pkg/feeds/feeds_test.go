@@ -40,6 +40,10 @@ func TestValidate(t *testing.T) {
 		{"negative interval", func(f *feeds.Feed) { f.Every = -1 }, false},
 		{"negative rate limit", func(f *feeds.Feed) { f.RateLimit = -1 }, false},
 		{"rate limit", func(f *feeds.Feed) { f.RateLimit = feeds.Duration(time.Second) }, true},
+		{"caps", func(f *feeds.Feed) { f.MaxPages, f.MaxBytes, f.MaxDuration = 10, 1<<20, feeds.Duration(time.Hour) }, true},
+		{"negative page cap", func(f *feeds.Feed) { f.MaxPages = -1 }, false},
+		{"negative byte cap", func(f *feeds.Feed) { f.MaxBytes = -1 }, false},
+		{"negative duration cap", func(f *feeds.Feed) { f.MaxDuration = -1 }, false},
 		{"credentials in url", func(f *feeds.Feed) { f.URL = "https://u:pw@data.esrf.fr/oai" }, false},
 		{"url with fragment", func(f *feeds.Feed) { f.URL = "https://data.esrf.fr/oai#x" }, false},
 	}

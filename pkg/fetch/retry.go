@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
+
+	"github.com/panosc/fairway/pkg/urlguard"
 )
 
 // Defaults applied by Policy.WithDefaults to zero-valued fields.
@@ -157,6 +159,11 @@ type NotifyFunc func(err error, attempt int, wait time.Duration)
 // carried one, else for the next exponential backoff interval; notify, when
 // not nil, is called before each wait.
 //
+// A refusal by the address guard (urlguard.Refused: a forbidden address, a
+// redirect it does not accept) is permanent even when attempt marked it
+// retryable, as a client marks every transport error: it is returned at
+// once, without the mark.
+//
 // It returns nil, the permanent error as attempt returned it, an error
 // wrapping ErrGaveUp and the last attempt's error, or one wrapping ctx.Err().
 func Do(ctx context.Context, p Policy, attempt func(ctx context.Context) error, notify NotifyFunc) error {
@@ -180,6 +187,11 @@ func Do(ctx context.Context, p Policy, attempt func(ctx context.Context) error, 
 		}
 		var re *RetryableError
 		if errors.As(err, &re) {
+			if urlguard.Refused(err) {
+				// The address guard refused the connection or a redirect:
+				// no retry can change that.
+				return backoff.Permanent(re.Err)
+			}
 			ra.next, ra.hasNext = re.After, re.HasAfter
 			return err
 		}

@@ -3,11 +3,14 @@ package fetch_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/panosc/fairway/pkg/fetch"
+	"github.com/panosc/fairway/pkg/urlguard"
 )
 
 var errBoom = errors.New("boom")
@@ -34,6 +37,16 @@ func TestDo(t *testing.T) {
 			name: "exhausted", policy: fast(2),
 			failures: []error{fetch.Retryable(errBoom), fetch.Retryable(errBoom), fetch.Retryable(errBoom)},
 			wantErr:  fetch.ErrGaveUp, attempts: 3,
+		},
+		{
+			name: "address refused by the guard", policy: fast(3),
+			failures: []error{fetch.Retryable(fmt.Errorf("dial: %w", urlguard.ErrForbiddenAddress))},
+			wantErr:  urlguard.ErrForbiddenAddress, attempts: 1,
+		},
+		{
+			name: "redirect refused by the guard", policy: fast(3),
+			failures: []error{fetch.Retryable(fmt.Errorf("redirect: %w", urlguard.ErrUnsupportedURL))},
+			wantErr:  urlguard.ErrUnsupportedURL, attempts: 1,
 		},
 		{name: "no retries", policy: fast(-1), failures: []error{fetch.Retryable(errBoom)}, wantErr: errBoom, attempts: 1},
 		{
@@ -74,6 +87,36 @@ func TestDo(t *testing.T) {
 				t.Errorf("waits %v, want the Retry-After %v first", notified, tt.minElapsed)
 			}
 		})
+	}
+}
+
+// TestDoDoesNotRetryGuardRefusals connects through the address guard's
+// client to a loopback server it refuses: the refusal, as it surfaces from
+// the dialer, is returned at once and not retried.
+func TestDoDoesNotRetryGuardRefusals(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
+	defer srv.Close()
+	hc := urlguard.Policy{}.HTTPClient(nil)
+	n := 0
+	err := fetch.Do(context.Background(), fast(5), func(ctx context.Context) error {
+		n++
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return fetch.Retryable(err) // as the harvest clients mark transport errors
+		}
+		_ = resp.Body.Close()
+		return nil
+	}, nil)
+	if !errors.Is(err, urlguard.ErrForbiddenAddress) || n != 1 {
+		t.Fatalf("err %v after %d attempts; want the refusal after one", err, n)
+	}
+	var re *fetch.RetryableError
+	if errors.As(err, &re) || errors.Is(err, fetch.ErrGaveUp) {
+		t.Errorf("the refusal is still marked retryable: %v", err)
 	}
 }
 

@@ -58,6 +58,11 @@ type Config struct {
 	Overlap time.Duration
 	// MaxRecordBytes bounds one record. Default 4 MiB.
 	MaxRecordBytes int
+	// MaxIdentifierBytes bounds a record's source identifier (an OAI-PMH
+	// header identifier, a SciCat pid or DOI): a record whose identifier is
+	// longer goes to the dead letters with the reason, counted as rejected,
+	// and the run goes on. Default 1024 (DefaultMaxIdentifierBytes).
+	MaxIdentifierBytes int
 	// PageTimeout bounds one page request. Default 60s.
 	PageTimeout time.Duration
 	// MaxRetries per page before a run fails. Default 5.
@@ -73,7 +78,11 @@ type Config struct {
 	// RateLimit is the minimum interval between two requests to one feed
 	// (0: no limit). Default 0.
 	RateLimit time.Duration
-	// Parallel is how many feeds are harvested at once. Default 2.
+	// Parallel is how many feeds are harvested at once. The slots are
+	// shared fairly between facilities (see slots): a free slot goes to the
+	// facility holding the fewest, and a facility holding more than its
+	// share while another waits gives slots back at its runs' next pages.
+	// Default 2.
 	Parallel int
 	// Strategy is how OAI-PMH feeds are listed: StrategyAuto,
 	// StrategyRecords or StrategyIdentifiers. Default StrategyAuto.
@@ -102,6 +111,28 @@ type Config struct {
 	FailureBackoff time.Duration
 	// MaxFailureBackoff caps FailureBackoff. Default 1h.
 	MaxFailureBackoff time.Duration
+	// MaxPages caps the pages one run requests: a run whose list goes on
+	// past it fails with ErrRunCap. A feed's max_pages replaces it.
+	// Default 100000.
+	MaxPages int64
+	// MaxBytes caps the bytes one run receives (pages as decoded, SciCat
+	// documents): a run whose list goes on past it fails with ErrRunCap. A
+	// feed's max_bytes replaces it. Default 20 GiB.
+	MaxBytes int64
+	// MaxDuration caps the time one run spends harvesting, summed over its
+	// resumes: a run still going when it is spent fails with ErrRunCap. A
+	// feed's max_duration replaces it. Default 24h.
+	MaxDuration time.Duration
+	// MaxEmptyPages is how many OAI-PMH pages in a row may come without a
+	// single record (or header) while the list goes on: one more fails the
+	// run with ErrRunawayList, whether or not the repository announced a
+	// completeListSize. Default 50.
+	MaxEmptyPages int
+	// FeedCheckInterval is how often a run re-reads its feed in the
+	// registry: a run whose feed was removed stops (ErrFeedRemoved), and
+	// so does a scheduled run whose feed was disabled (ErrFeedDisabled).
+	// Default 5s.
+	FeedCheckInterval time.Duration
 	// HTTPClient, when set, makes the requests to the feeds (e.g. one that
 	// refuses private addresses: urlguard.Policy.HTTPClient); its Timeout
 	// should be 0, PageTimeout applies. Default: the client's own.
@@ -117,6 +148,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxRecordBytes <= 0 {
 		c.MaxRecordBytes = 4 << 20
+	}
+	if c.MaxIdentifierBytes <= 0 {
+		c.MaxIdentifierBytes = DefaultMaxIdentifierBytes
 	}
 	if c.PageTimeout <= 0 {
 		c.PageTimeout = 60 * time.Second
@@ -157,15 +191,42 @@ func (c *Config) setDefaults() {
 	if c.MaxFailureBackoff <= 0 {
 		c.MaxFailureBackoff = time.Hour
 	}
+	if c.MaxPages <= 0 {
+		c.MaxPages = DefaultMaxPages
+	}
+	if c.MaxBytes <= 0 {
+		c.MaxBytes = DefaultMaxBytes
+	}
+	if c.MaxDuration <= 0 {
+		c.MaxDuration = DefaultMaxDuration
+	}
+	if c.MaxEmptyPages <= 0 {
+		c.MaxEmptyPages = DefaultMaxEmptyPages
+	}
+	if c.FeedCheckInterval <= 0 {
+		c.FeedCheckInterval = 5 * time.Second
+	}
 }
+
+// Defaults of the caps on one run (Config.MaxPages, MaxBytes, MaxDuration,
+// MaxEmptyPages).
+const (
+	DefaultMaxPages      = 100_000
+	DefaultMaxBytes      = 20 << 30
+	DefaultMaxDuration   = 24 * time.Hour
+	DefaultMaxEmptyPages = 50
+)
 
 // Validate reports whether the configuration is usable (zero values mean
 // the documented defaults).
 func (c Config) Validate() error {
 	if c.Overlap < 0 || c.PollInterval < 0 || c.RateLimit < 0 || c.FullEvery < 0 ||
 		c.RetryInitialInterval < 0 || c.RetryMaxInterval < 0 || c.RetryAfterCap < 0 ||
-		c.FailureBackoff < 0 || c.MaxFailureBackoff < 0 {
+		c.FailureBackoff < 0 || c.MaxFailureBackoff < 0 || c.MaxDuration < 0 || c.FeedCheckInterval < 0 {
 		return errors.New("harvester: negative durations")
+	}
+	if c.MaxPages < 0 || c.MaxBytes < 0 || c.MaxEmptyPages < 0 || c.MaxIdentifierBytes < 0 {
+		return errors.New("harvester: negative caps")
 	}
 	switch c.Strategy {
 	case "", StrategyAuto, StrategyRecords, StrategyIdentifiers:
@@ -238,6 +299,12 @@ type RunMark struct {
 	Listed int64 `json:"listed,omitempty"`
 	// Restarts counts how often the window restarted from its first page.
 	Restarts int `json:"restarts,omitempty"`
+	// EmptyPages counts the pages in a row without a record, up to the
+	// last one (see Config.MaxEmptyPages).
+	EmptyPages int `json:"empty_pages,omitempty"`
+	// Elapsed is the time the run has spent harvesting so far, over every
+	// resume (see Config.MaxDuration), in nanoseconds.
+	Elapsed time.Duration `json:"elapsed,omitempty"`
 	// ListDone is set once the list reached its end; what is left is
 	// finishing the run (reconciling deletions).
 	ListDone bool `json:"list_done,omitempty"`
@@ -257,6 +324,10 @@ type RunMark struct {
 	Warning  string    `json:"warning,omitempty"`
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished,omitempty"`
+
+	// elapsedBase and resumedAt count Elapsed while the run goes on.
+	elapsedBase time.Duration
+	resumedAt   time.Time
 }
 
 // Harvester schedules and runs feed harvests.
@@ -268,7 +339,7 @@ type Harvester struct {
 	now   func() time.Time
 	mu    sync.Mutex
 	busy  map[string]bool
-	slots chan struct{}
+	slots *slots
 	// id names this harvester in the feeds' leases.
 	id string
 	// leases holds the revision of each lease this harvester holds.
@@ -286,7 +357,7 @@ func New(cfg Config, b *bus.Bus, log *slog.Logger) (*Harvester, error) {
 	}
 	return &Harvester{
 		cfg: cfg, bus: b, reg: feeds.NewRegistry(b.KV(bus.BucketFeeds)), log: log, now: time.Now,
-		busy: map[string]bool{}, slots: make(chan struct{}, cfg.Parallel),
+		busy: map[string]bool{}, slots: newSlots(cfg.Parallel),
 		id: watermill.NewULID(), leases: map[string]uint64{},
 	}, nil
 }
@@ -331,27 +402,7 @@ func (h *Harvester) Run(ctx context.Context) error {
 			go func(f feeds.Feed, req RunRequest, requested bool) {
 				defer wg.Done()
 				defer h.release(f.ID)
-				select {
-				case h.slots <- struct{}{}:
-					defer func() { <-h.slots }()
-				case <-ctx.Done():
-					if requested {
-						h.requeue(f.ID, req)
-					}
-					return
-				}
-				_, err := h.Harvest(ctx, f, req)
-				switch {
-				case errors.Is(err, ErrBusy):
-					// Another replica runs the feed: a request waits for the
-					// next poll, a scheduled run is its business.
-					h.log.Debug("feed busy elsewhere", "feed", f.ID)
-					if requested {
-						h.requeue(f.ID, req)
-					}
-				case err != nil && ctx.Err() == nil:
-					h.log.Error("harvest failed", "feed", f.ID, "err", err)
-				}
+				h.runWhenSlotFree(ctx, f, req, requested)
 			}(f, req, requested)
 		}
 		for id := range requests {
@@ -364,6 +415,56 @@ func (h *Harvester) Run(ctx context.Context) error {
 			return nil
 		case <-tick.C:
 		}
+	}
+}
+
+// runWhenSlotFree waits for a harvest slot (shared fairly between
+// facilities), then harvests the feed as the registry has it by then: a
+// feed removed meanwhile is not harvested, nor one disabled meanwhile
+// unless an operator asked for the run.
+func (h *Harvester) runWhenSlotFree(ctx context.Context, f feeds.Feed, req RunRequest, requested bool) {
+	if err := h.slots.acquire(ctx, f.ID, f.Facility, requested); err != nil {
+		if requested {
+			h.requeue(f.ID, req)
+		}
+		return
+	}
+	defer h.slots.release(f.ID)
+	cur, err := h.reg.Get(ctx, f.ID)
+	switch {
+	case errors.Is(err, feeds.ErrNotFound):
+		h.log.Info("feed removed while it waited for a harvest slot", "feed", f.ID, "requested", requested)
+		return
+	case err != nil:
+		if ctx.Err() == nil {
+			h.log.Error("re-reading the feed", "feed", f.ID, "err", err)
+		}
+		if requested {
+			h.requeue(f.ID, req)
+		}
+		return
+	case !cur.Enabled && !requested:
+		return
+	}
+	_, err = h.Harvest(ctx, cur, req)
+	switch {
+	case errors.Is(err, ErrBusy):
+		// Another replica runs the feed: a request waits for the
+		// next poll, a scheduled run is its business.
+		h.log.Debug("feed busy elsewhere", "feed", f.ID)
+		if requested {
+			h.requeue(f.ID, req)
+		}
+	case errors.Is(err, errYield):
+		// The slot went to another facility. A scheduled run is due again
+		// (it has a checkpoint); a requested one is asked for again, with
+		// an empty request, which resumes it.
+		h.log.Debug("harvest yielded its slot", "feed", f.ID, "requested", requested)
+		if requested {
+			h.requeue(f.ID, RunRequest{})
+		}
+	case err != nil && ctx.Err() == nil:
+		h.log.Error("harvest failed", "feed", f.ID, "err", err)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/feeds"
+	"github.com/panosc/fairway/pkg/fetch"
 	"github.com/panosc/fairway/pkg/harvester"
 	"github.com/panosc/fairway/pkg/samplefeed"
 	"github.com/panosc/fairway/pkg/urlguard"
@@ -292,6 +293,30 @@ func TestGuardedClientRefusesPrivateFeeds(t *testing.T) {
 				t.Fatalf("err = %v after %d requests; want ErrForbiddenAddress before any request", err, e.requests.Load())
 			}
 		})
+	}
+}
+
+// TestAddressRefusalFailsTheRunAtOnce harvests a refused address with
+// retries configured: the run fails on the first refusal, with its reason,
+// and nothing is retried.
+func TestAddressRefusalFailsTheRunAtOnce(t *testing.T) {
+	e := newEnv(t, 10, 10)
+	log, logs := testenv.CaptureLog()
+	cfg := harvester.Config{MaxRetries: 5, RetryInitialInterval: time.Millisecond, RetryMaxInterval: time.Millisecond,
+		HTTPClient: urlguard.Policy{}.HTTPClient(nil)}
+	h, err := harvester.New(cfg, e.bus, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := h.Harvest(context.Background(), e.feed(), harvester.RunRequest{})
+	if !errors.Is(err, urlguard.ErrForbiddenAddress) || errors.Is(err, fetch.ErrGaveUp) {
+		t.Fatalf("err = %v; want the refusal, not a give-up after retries", err)
+	}
+	if run.Status != fairwayv1.HarvestStatus_HARVEST_STATUS_FAILED || !strings.Contains(run.Error, "loopback address") {
+		t.Errorf("run %v: want a failed run naming the refusal", run)
+	}
+	if strings.Contains(logs.String(), "retrying") {
+		t.Errorf("the refusal was retried:\n%s", logs)
 	}
 }
 

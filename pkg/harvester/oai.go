@@ -26,7 +26,9 @@ var (
 	// carry out (e.g. a from date it cannot read).
 	ErrInvalidRequest = errors.New("harvester: invalid run request")
 	// ErrRunawayList is returned when a list goes on far past the size the
-	// repository announced (completeListSize): its tokens lead nowhere.
+	// repository announced (completeListSize), or returns
+	// Config.MaxEmptyPages pages in a row without a record while it goes
+	// on: its tokens lead nowhere. Such a run is not resumed.
 	ErrRunawayList = errors.New("harvester: list runs past its announced size")
 )
 
@@ -43,7 +45,10 @@ var (
 // no fallback applies) fails the run with the reason. A run that fails on a
 // page that is not XML, on the network or on the bus keeps its checkpoint,
 // so that the next run resumes where it stopped; a run that fails on the
-// protocol, a token loop or a runaway list starts afresh next time.
+// protocol, a token loop, a runaway list or one of its caps (ErrRunCap)
+// starts afresh next time. The run also stops when its feed is removed
+// (ErrFeedRemoved; not resumed) or disabled (ErrFeedDisabled; resumed
+// when the feed is enabled again).
 func (h *Harvester) harvestOAI(ctx context.Context, f feeds.Feed, req RunRequest) (*fairwayv1.HarvestRun, error) {
 	client, err := h.oaiClient(f)
 	if err != nil {
@@ -72,13 +77,23 @@ func (h *Harvester) harvestOAI(ctx context.Context, f feeds.Feed, req RunRequest
 		RunId: mark.RunID, FeedId: f.ID, Facility: f.Facility,
 		Status: fairwayv1.HarvestStatus_HARVEST_STATUS_RUNNING, StartedAt: timestamppb.New(mark.Started),
 	}
+	runCtx, stop := h.watchRun(ctx, f, mark, log)
+	defer stop()
 	if fresh {
-		if err := h.planOAI(ctx, client, cp, req, mark); err != nil {
+		if err := h.planOAI(runCtx, client, cp, req, mark); err != nil {
 			if ctx.Err() != nil {
 				return run, ctx.Err()
 			}
-			// Nothing of this run was written: an interrupted run stays as it was.
-			return h.failRun(ctx, f, &cp, mark, run, err, cp.Current, log)
+			// Nothing of this run was written: an interrupted run stays as
+			// it was, unless the feed is gone or the run spent its time.
+			keep := cp.Current
+			if why := runStopped(ctx, runCtx); why != nil {
+				err = why
+				if !resumable(why) {
+					keep = nil
+				}
+			}
+			return h.failRun(ctx, f, &cp, mark, run, err, keep, log)
 		}
 	}
 	run.From = mark.From
@@ -89,19 +104,37 @@ func (h *Harvester) harvestOAI(ctx context.Context, f feeds.Feed, req RunRequest
 	if err := h.saveCheckpoint(ctx, f.ID, cp); err != nil {
 		return nil, err
 	}
-	if err := h.listOAI(ctx, client, f, &cp, mark, log); err != nil {
-		if ctx.Err() != nil {
-			fillRun(run, mark)
-			log.Info("harvest interrupted; it resumes from its checkpoint", "pages", mark.Pages)
-			return run, ctx.Err()
-		}
-		keep := mark
-		if !resumable(err) {
-			keep = nil // the next run starts afresh
-		}
-		return h.failRun(ctx, f, &cp, mark, run, err, keep, log)
+	if err := h.listOAI(runCtx, client, f, &cp, mark, log); err != nil {
+		return h.stopRun(ctx, runCtx, f, &cp, mark, run, err, resumable, log)
 	}
 	return h.completeRun(ctx, f, &cp, mark, run, log)
+}
+
+// stopRun ends a run whose list stopped on err before its end: interrupted
+// (ctx ended) or yielding its slot, it resumes from its checkpoint; stopped
+// by runCtx (a cap, its feed removed or disabled) or failed, it fails, and
+// the checkpoint keeps it for the next run when resumable says so.
+func (h *Harvester) stopRun(ctx, runCtx context.Context, f feeds.Feed, cp *Checkpoint, mark *RunMark, run *fairwayv1.HarvestRun,
+	err error, resumable func(error) bool, log *slog.Logger) (*fairwayv1.HarvestRun, error) {
+	mark.tick()
+	if ctx.Err() != nil {
+		fillRun(run, mark)
+		log.Info("harvest interrupted; it resumes from its checkpoint", "pages", mark.Pages)
+		return run, ctx.Err()
+	}
+	if errors.Is(err, errYield) {
+		fillRun(run, mark)
+		log.Info("harvest yields its slot to another facility; it resumes from its checkpoint", "pages", mark.Pages)
+		return run, err
+	}
+	if why := runStopped(ctx, runCtx); why != nil {
+		err = why
+	}
+	keep := mark
+	if !resumable(err) {
+		keep = nil // the next run starts afresh
+	}
+	return h.failRun(ctx, f, cp, mark, run, err, keep, log)
 }
 
 // clientOptions are the options of a feed's client (OAI-PMH or SciCat): its
@@ -200,11 +233,13 @@ func formatBounds(from, until, granularity string) (string, string, error) {
 }
 
 // resumable reports whether a run that failed with err keeps its checkpoint:
-// yes for the network, pages that are not XML and the bus; no for the
-// protocol, token loops and runaway lists, where resuming would fail again.
+// yes for the network, pages that are not XML, the bus and a feed disabled
+// meanwhile; no for the protocol, token loops, runaway lists and caps,
+// where resuming would fail again, nor for a feed removed meanwhile.
 func resumable(err error) bool {
 	return !errors.Is(err, oaipmh.ErrProtocol) && !errors.Is(err, oaipmh.ErrTokenLoop) &&
-		!errors.Is(err, ErrRunawayList) && !errors.Is(err, ErrInvalidRequest)
+		!errors.Is(err, ErrRunawayList) && !errors.Is(err, ErrInvalidRequest) && !errors.Is(err, ErrRunCap) &&
+		!errors.Is(err, ErrFeedRemoved)
 }
 
 // listOAI walks the run's list to its end, restarting the window when the
@@ -262,7 +297,7 @@ func (h *Harvester) restartWindow(ctx context.Context, f feeds.Feed, cp *Checkpo
 		return fmt.Errorf("giving up after %d restarts of the list: %w", mark.Restarts, why)
 	}
 	mark.Restarts++
-	mark.Token, mark.TokenExpires, mark.Listed, mark.ListSize = "", time.Time{}, 0, 0
+	mark.Token, mark.TokenExpires, mark.Listed, mark.ListSize, mark.EmptyPages = "", time.Time{}, 0, 0, 0
 	log.Warn("restarting the list from its first page", "reason", why, "restart", mark.Restarts, "pages_so_far", mark.Pages)
 	return h.saveCheckpoint(ctx, f.ID, *cp)
 }
@@ -302,10 +337,10 @@ func (h *Harvester) takePage(ctx context.Context, client *oaipmh.Client, f feeds
 	mark.Pages++
 	mark.Bytes += p.Bytes
 	mark.Retries += int64(p.Retries)
-	page, unkeyed := withoutUnkeyed(p)
+	page, derived, rejects := h.keyPage(p)
 	var seen []string
 	if mark.TrackSeen {
-		seen = liveIdentifiers(page)
+		seen = h.liveIdentifiers(page, derived)
 	}
 	if mark.Strategy == StrategyIdentifiers {
 		var gone map[string]bool
@@ -314,11 +349,16 @@ func (h *Harvester) takePage(ctx context.Context, client *oaipmh.Client, f feeds
 			return err
 		}
 		seen = without(seen, gone)
+		// A GetRecord answer may name its record otherwise than the list
+		// did: its identifier is checked again.
+		var more []rejected
+		page, _, more = h.keyPage(page)
+		rejects = append(rejects, more...)
 	}
-	if err := h.rejectUnkeyed(ctx, f, mark, unkeyed, requestURL, log); err != nil {
+	if err := h.rejectRecords(ctx, f, mark, rejects, requestURL, log); err != nil {
 		return err
 	}
-	if err := h.publishPage(ctx, f, mark, page, requestURL); err != nil {
+	if err := h.publishPage(ctx, f, mark, page, derived, requestURL); err != nil {
 		return err
 	}
 	if len(seen) > 0 {
@@ -330,41 +370,46 @@ func (h *Harvester) takePage(ctx context.Context, client *oaipmh.Client, f feeds
 	if p.Token != nil {
 		mark.Token, mark.TokenExpires = p.Token.Value, p.Token.ExpirationDate
 	}
+	more := mark.Token != ""
+	if listed > 0 || !more {
+		mark.EmptyPages = 0
+	} else {
+		mark.EmptyPages++
+	}
+	mark.tick()
 	cp.Current = mark
-	return h.saveCheckpoint(ctx, f.ID, *cp)
-}
-
-// withoutUnkeyed returns the page without the records that have no
-// identifier (they cannot be keyed), and those records.
-func withoutUnkeyed(p *oaipmh.Page) (*oaipmh.Page, []oaipmh.Record) {
-	var unkeyed []oaipmh.Record
-	kept := p.Records[:0:0]
-	for _, r := range p.Records {
-		if strings.TrimSpace(r.Identifier) == "" {
-			unkeyed = append(unkeyed, r)
-			continue
+	if more {
+		if mark.EmptyPages >= h.cfg.MaxEmptyPages {
+			return fmt.Errorf("%w: %d pages in a row without a record and the list goes on (%s)", ErrRunawayList, mark.EmptyPages, requestURL)
 		}
-		kept = append(kept, r)
+		if err := checkCaps(h.limits(f), mark); err != nil {
+			return err
+		}
 	}
-	if unkeyed == nil {
-		return p, nil
+	if err := h.saveCheckpoint(ctx, f.ID, *cp); err != nil {
+		return err
 	}
-	q := *p
-	q.Records = kept
-	return &q, unkeyed
+	if more && h.slots.yielding(f.ID) {
+		return errYield
+	}
+	return nil
 }
 
 // liveIdentifiers returns the identifiers of the page's records that are not
-// marked deleted, oversized ones included (they exist at the source).
-func liveIdentifiers(p *oaipmh.Page) []string {
+// marked deleted, oversized ones included (they exist at the source), for
+// the comparison of complete runs. Derived identifiers are left out: they
+// change with the content, so a record whose content changed must not be
+// taken for a record that went away. So are identifiers over the limit
+// (nothing was written for them).
+func (h *Harvester) liveIdentifiers(p *oaipmh.Page, derived map[string]bool) []string {
 	ids := make([]string, 0, len(p.Records)+len(p.Oversized))
 	for _, r := range p.Records {
-		if !r.Deleted {
+		if !r.Deleted && !derived[r.Identifier] {
 			ids = append(ids, r.Identifier)
 		}
 	}
 	for _, o := range p.Oversized {
-		if o.Identifier != "" {
+		if o.Identifier != "" && len(o.Identifier) <= h.cfg.MaxIdentifierBytes {
 			ids = append(ids, o.Identifier)
 		}
 	}
@@ -384,29 +429,31 @@ func without(ids []string, drop map[string]bool) []string {
 	return out
 }
 
-// rejectUnkeyed reports records without an identifier: counted as rejected,
-// logged and dead-lettered with the feed, the URL and the reason.
-func (h *Harvester) rejectUnkeyed(ctx context.Context, f feeds.Feed, mark *RunMark, unkeyed []oaipmh.Record, requestURL string, log *slog.Logger) error {
-	if len(unkeyed) == 0 {
+// rejectRecords reports the records of a page that cannot be written
+// (keyPage): counted as rejected, logged and dead-lettered with the feed,
+// the URL and the reason. The message id holds no identifier.
+func (h *Harvester) rejectRecords(ctx context.Context, f feeds.Feed, mark *RunMark, rejects []rejected, requestURL string, log *slog.Logger) error {
+	if len(rejects) == 0 {
 		return nil
 	}
-	events := make([]bus.Event, 0, len(unkeyed))
-	for i, r := range unkeyed {
+	events := make([]bus.Event, 0, len(rejects))
+	for i, x := range rejects {
+		r := x.rec
 		mark.Rejected++
-		reason := fmt.Sprintf("record without an identifier (feed %s, %s, page %d)", f.ID, requestURL, mark.Pages)
-		log.Warn("record rejected: no identifier", "url", requestURL, "deleted", r.Deleted, "datestamp", r.Datestamp)
+		reason := fmt.Sprintf("%s (feed %s, %s, page %d)", x.reason, f.ID, requestURL, mark.Pages)
+		log.Warn("record rejected", "reason", x.reason, "url", requestURL, "deleted", r.Deleted, "datestamp", r.Datestamp)
 		stub, err := proto.Marshal(&fairwayv1.RawRecord{
-			FeedId: f.ID, Facility: f.Facility, SourceKind: f.Kind, Datestamp: r.Datestamp, MetadataFormat: f.Format,
-			Deleted: r.Deleted, Payload: r.Metadata, SetSpecs: r.SetSpecs,
+			FeedId: f.ID, Facility: f.Facility, SourceKind: f.Kind, SourceIdentifier: stubID(r.Identifier),
+			Datestamp: r.Datestamp, MetadataFormat: f.Format, Deleted: r.Deleted, Payload: r.Metadata, SetSpecs: r.SetSpecs,
 			Provenance: &fairwayv1.Provenance{FeedId: f.ID, RunId: mark.RunID, RequestUrl: requestURL,
 				HarvestedAt: timestamppb.New(h.now().UTC()), Page: int32(mark.Pages)},
 		})
 		if err != nil {
-			return fmt.Errorf("encode a record without identifier: %w", err)
+			return fmt.Errorf("encode a rejected record: %w", err)
 		}
 		events = append(events, bus.Event{
 			Stream: bus.DeadLetters, Key: Origin,
-			Hash:     mark.RunID + "." + strconv.FormatInt(mark.Pages, 10) + ".unkeyed." + strconv.Itoa(i),
+			Hash:     mark.RunID + "." + strconv.FormatInt(mark.Pages, 10) + ".rejected." + strconv.Itoa(i),
 			Payload:  stub,
 			Metadata: map[string]string{bus.HeaderReason: reason, bus.HeaderStage: Origin, bus.HeaderCorrelation: mark.RunID},
 		})
@@ -452,6 +499,9 @@ func (h *Harvester) getRecords(ctx context.Context, client *oaipmh.Client, f fee
 			var tooLarge *oaipmh.RecordTooLargeError
 			switch {
 			case err == nil:
+				if strings.TrimSpace(rec.Identifier) == "" {
+					rec.Identifier = id // the identifier it was asked by
+				}
 				results[i].rec = rec
 			case errors.As(err, &tooLarge):
 				results[i].over = &oaipmh.OversizedRecord{Identifier: id, Datestamp: tooLarge.Datestamp, Size: tooLarge.Size}
@@ -495,12 +545,15 @@ func (h *Harvester) getRecords(ctx context.Context, client *oaipmh.Client, f fee
 // failRun reports a failed run. keep is the run the checkpoint keeps for the
 // next run to resume (nil: the next run starts afresh).
 func (h *Harvester) failRun(ctx context.Context, f feeds.Feed, cp *Checkpoint, mark *RunMark, run *fairwayv1.HarvestRun, err error, keep *RunMark, log *slog.Logger) (*fairwayv1.HarvestRun, error) {
+	mark.tick()
 	fillRun(run, mark)
 	run.Status, run.Error = fairwayv1.HarvestStatus_HARVEST_STATUS_FAILED, err.Error()
 	run.FinishedAt = timestamppb.New(h.now().UTC())
 	cp.Current = keep
-	cp.Failures++
-	cp.FailedAt = h.now().UTC()
+	if !stopsTheFeed(err) {
+		cp.Failures++
+		cp.FailedAt = h.now().UTC()
+	}
 	if serr := h.saveCheckpoint(ctx, f.ID, *cp); serr != nil {
 		log.Warn("cannot save the checkpoint of a failed run", "err", serr)
 	}
@@ -514,6 +567,7 @@ func (h *Harvester) failRun(ctx context.Context, f feeds.Feed, cp *Checkpoint, m
 // shorter than announced, reconciles deletions after a full run of a
 // repository that keeps none, and records the run as the last complete one.
 func (h *Harvester) completeRun(ctx context.Context, f feeds.Feed, cp *Checkpoint, mark *RunMark, run *fairwayv1.HarvestRun, log *slog.Logger) (*fairwayv1.HarvestRun, error) {
+	mark.tick()
 	truncated := mark.ListSize > 0 && mark.Listed < mark.ListSize
 	if truncated {
 		addWarning(mark, fmt.Sprintf("list truncated: the repository announced %d records (completeListSize) but listed %d", mark.ListSize, mark.Listed))

@@ -378,12 +378,12 @@ func TestSickleSamples(t *testing.T) {
 }
 
 // TestDeadLetterOfUnkeyedRecord checks the stub a record without identifier
-// leaves in the dead letters.
+// nor metadata leaves in the dead letters.
 func TestDeadLetterOfUnkeyedRecord(t *testing.T) {
 	hs := newHarness(t, 10, 10, fastConfig())
 	hs.srv.setMisbehaviour(func(n int64, w http.ResponseWriter, r *http.Request, render func(*http.Request) []byte) {
 		send(w, bytes.Replace(render(r), []byte("<ListRecords>\n"),
-			[]byte("<ListRecords>\n<record><header><datestamp>2025-02-03</datestamp></header><metadata><x>orphan</x></metadata></record>\n"), 1))
+			[]byte("<ListRecords>\n<record><header><datestamp>2025-02-03</datestamp><setSpec>orphans</setSpec></header></record>\n"), 1))
 	})
 	if _, err := hs.h.Harvest(context.Background(), hs.feed, harvester.RunRequest{}); err != nil {
 		t.Fatal(err)
@@ -396,7 +396,8 @@ func TestDeadLetterOfUnkeyedRecord(t *testing.T) {
 	if err := proto.Unmarshal(m.Data, &stub); err != nil {
 		t.Fatal(err)
 	}
-	if stub.FeedId != "misfit" || stub.Datestamp != "2025-02-03" || string(stub.Payload) != "<x>orphan</x>" || stub.Provenance.GetRequestUrl() == "" {
+	if stub.FeedId != "misfit" || stub.Datestamp != "2025-02-03" || len(stub.SetSpecs) != 1 || stub.SetSpecs[0] != "orphans" ||
+		stub.Provenance.GetRequestUrl() == "" || m.Header.Get(bus.HeaderReason) == "" {
 		t.Errorf("dead letter %v", &stub)
 	}
 }
@@ -477,6 +478,12 @@ func TestConfigValidate(t *testing.T) {
 		{"negative share", harvester.Config{MaxDeleteShare: -0.1}, false},
 		{"negative rate limit", harvester.Config{RateLimit: -time.Second}, false},
 		{"negative full interval", harvester.Config{FullEvery: -time.Hour}, false},
+		{"caps", harvester.Config{MaxPages: 10, MaxBytes: 1 << 20, MaxDuration: time.Minute, MaxEmptyPages: 3}, true},
+		{"negative page cap", harvester.Config{MaxPages: -1}, false},
+		{"negative byte cap", harvester.Config{MaxBytes: -1}, false},
+		{"negative duration cap", harvester.Config{MaxDuration: -time.Second}, false},
+		{"negative empty pages", harvester.Config{MaxEmptyPages: -1}, false},
+		{"negative feed check interval", harvester.Config{FeedCheckInterval: -time.Second}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -38,7 +38,9 @@ import (
 // documents shifted by removals at the source while it was stopped are
 // still listed. A run that fails on the network or the bus keeps its
 // checkpoint; one that fails on the API (an HTTP error, a response that is
-// not a JSON array, a server that ignores paging) starts afresh next time.
+// not a JSON array, a server that ignores paging) or on one of its caps
+// (ErrRunCap) starts afresh next time. A run whose feed is removed or
+// disabled meanwhile stops as an OAI-PMH run does.
 func (h *Harvester) harvestSciCat(ctx context.Context, f feeds.Feed, req RunRequest) (*fairwayv1.HarvestRun, error) {
 	coll, err := scicat.ParseCollection(f.Format)
 	if err != nil {
@@ -84,21 +86,14 @@ func (h *Harvester) harvestSciCat(ctx context.Context, f feeds.Feed, req RunRequ
 	if err := h.saveCheckpoint(ctx, f.ID, cp); err != nil {
 		return nil, err
 	}
+	runCtx, stop := h.watchRun(ctx, f, mark, log)
+	defer stop()
 	if !mark.ListDone {
-		err := client.List(ctx, scicat.ListRequest{Collection: coll, Offset: offset}, func(ctx context.Context, p *scicat.Page) error {
+		err := client.List(runCtx, scicat.ListRequest{Collection: coll, Offset: offset}, func(ctx context.Context, p *scicat.Page) error {
 			return h.takeSciCatPage(ctx, f, &cp, mark, coll, p, log)
 		})
 		if err != nil {
-			if ctx.Err() != nil {
-				fillRun(run, mark)
-				log.Info("harvest interrupted; it resumes from its checkpoint", "pages", mark.Pages)
-				return run, ctx.Err()
-			}
-			keep := mark
-			if !scicatResumable(err) {
-				keep = nil // the next run starts afresh
-			}
-			return h.failRun(ctx, f, &cp, mark, run, err, keep, log)
+			return h.stopRun(ctx, runCtx, f, &cp, mark, run, err, scicatResumable, log)
 		}
 		mark.ListDone, mark.Token = true, ""
 		if err := h.saveCheckpoint(ctx, f.ID, cp); err != nil {
@@ -138,11 +133,12 @@ func resumeOffset(token string, pageSize int) (int, error) {
 }
 
 // scicatResumable reports whether a SciCat run that failed with err keeps
-// its checkpoint: yes for the network and the bus, no when the API itself
-// refused or broke (resuming would fail again).
+// its checkpoint: yes for the network, the bus and a feed disabled
+// meanwhile, no when the API itself refused or broke or the run went past a
+// cap (resuming would fail again), nor for a feed removed meanwhile.
 func scicatResumable(err error) bool {
 	for _, e := range []error{scicat.ErrHTTPStatus, scicat.ErrMalformedResponse, scicat.ErrPageTooLarge,
-		scicat.ErrPagingIgnored, scicat.ErrNoAPI} {
+		scicat.ErrPagingIgnored, scicat.ErrNoAPI, ErrRunCap, ErrFeedRemoved} {
 		if errors.Is(err, e) {
 			return false
 		}
@@ -169,12 +165,25 @@ func (h *Harvester) takeSciCatPage(ctx context.Context, f feeds.Feed, cp *Checkp
 		}
 	}
 	mark.Token = strconv.Itoa(p.Next)
+	mark.tick()
 	cp.Current = mark
-	return h.saveCheckpoint(ctx, f.ID, *cp)
+	if !p.Last {
+		if err := checkCaps(h.limits(f), mark); err != nil {
+			return err
+		}
+	}
+	if err := h.saveCheckpoint(ctx, f.ID, *cp); err != nil {
+		return err
+	}
+	if !p.Last && h.slots.yielding(f.ID) {
+		return errYield
+	}
+	return nil
 }
 
 // publishSciCatPage writes one raw record per document of the page and
-// dead-letters the documents it cannot write (no identifier, too large). It
+// dead-letters the documents it cannot write (no identifier, an identifier
+// over Config.MaxIdentifierBytes, too large). It
 // returns the identifiers of the documents the source has, written or not.
 func (h *Harvester) publishSciCatPage(ctx context.Context, f feeds.Feed, mark *RunMark, coll scicat.Collection, p *scicat.Page, log *slog.Logger) ([]string, error) {
 	prov := &fairwayv1.Provenance{
@@ -189,15 +198,19 @@ func (h *Harvester) publishSciCatPage(ctx context.Context, f feeds.Feed, mark *R
 		switch {
 		case err != nil:
 			reason = fmt.Sprintf("document %d of the page cannot be keyed: %v (feed %s, %s)", p.Offset+i, err, f.ID, p.RequestURL)
+		case len(id) > h.cfg.MaxIdentifierBytes:
+			// Nothing is written for it: it is not remembered as seen.
+			reason = fmt.Sprintf("document %d of the page: identifier %s is %d bytes, over the limit of %d (feed %s, %s)",
+				p.Offset+i, shownID(id), len(id), h.cfg.MaxIdentifierBytes, f.ID, p.RequestURL)
 		case len(doc) > h.cfg.MaxRecordBytes:
 			seen = append(seen, id) // it exists at the source
 			reason = fmt.Sprintf("document %s is %d bytes, over the limit of %d (feed %s, %s)", id, len(doc), h.cfg.MaxRecordBytes, f.ID, p.RequestURL)
 		}
 		if reason != "" {
 			mark.Rejected++
-			log.Warn("document rejected", "identifier", id, "size", len(doc), "url", p.RequestURL, "reason", reason)
+			log.Warn("document rejected", "identifier", shownID(id), "size", len(doc), "url", p.RequestURL, "reason", reason)
 			dead := &fairwayv1.RawRecord{
-				FeedId: f.ID, Facility: f.Facility, SourceKind: f.Kind, SourceIdentifier: id,
+				FeedId: f.ID, Facility: f.Facility, SourceKind: f.Kind, SourceIdentifier: stubID(id),
 				MetadataFormat: scicat.MetadataFormat, Provenance: prov,
 			}
 			if len(doc) <= h.cfg.MaxRecordBytes {

@@ -73,6 +73,10 @@ type feedFlags struct {
 	clearToken   bool
 	forUpdate    bool
 	flags        *pflag.FlagSet
+
+	// maxPages, maxBytes and maxDuration are the caps on one run.
+	maxPages, maxBytes int64
+	maxDuration        time.Duration
 }
 
 func (f *feedFlags) bind(fs *pflag.FlagSet, update bool) {
@@ -87,6 +91,9 @@ func (f *feedFlags) bind(fs *pflag.FlagSet, update bool) {
 	fs.StringVar(&f.set, "set", "", "OAI-PMH set to harvest (empty: all)")
 	fs.DurationVar(&f.every, "every", feeds.DefaultEvery, "interval between harvests (0: harvest once)")
 	fs.DurationVar(&f.rate, "rate-limit", 0, "minimum interval between two requests to the source (0: none)")
+	fs.Int64Var(&f.maxPages, "max-pages", 0, "most pages one harvest run may request (0: the harvester's default)")
+	fs.Int64Var(&f.maxBytes, "max-bytes", 0, "most bytes one harvest run may receive (0: the harvester's default)")
+	fs.DurationVar(&f.maxDuration, "max-duration", 0, "longest one harvest run may take (0: the harvester's default)")
 	fs.StringVar(&f.tokenFile, "source-token-file", "", "file holding the source's access token (SciCat); - reads stdin")
 	if update {
 		fs.BoolVar(&f.enabled, "enabled", true, "harvest the feed (--enabled=false pauses it)")
@@ -119,6 +126,16 @@ func (f *feedFlags) input(cmd *cobra.Command) (api.FeedInput, error) {
 	if given("rate-limit") {
 		d := feeds.Duration(f.rate)
 		in.RateLimit = &d
+	}
+	if given("max-pages") {
+		in.MaxPages = &f.maxPages
+	}
+	if given("max-bytes") {
+		in.MaxBytes = &f.maxBytes
+	}
+	if given("max-duration") {
+		d := feeds.Duration(f.maxDuration)
+		in.MaxDuration = &d
 	}
 	if f.forUpdate {
 		if f.flags.Changed("enabled") {

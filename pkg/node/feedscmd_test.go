@@ -147,6 +147,8 @@ func TestFeedsCLI(t *testing.T) {
 		{"list as JSON", []string{"feeds", "list", "--json", "--facility", "PSI"}, "", []string{`"id": "psi"`, `"has_token": true`}},
 		{"show", []string{"feeds", "show", "psi"}, "", []string{`"kind": "scicat"`, `"has_token": true`}},
 		{"update", []string{"feeds", "update", "esrf", "--every", "1h", "--rate-limit", "100ms"}, "", []string{`"every": "1h0m0s"`, `"rate_limit": "100ms"`, `"set": "esrf"`}},
+		{"update the caps", []string{"feeds", "update", "esrf", "--max-pages", "500", "--max-bytes", "1048576", "--max-duration", "2h"}, "",
+			[]string{`"max_pages": 500`, `"max_bytes": 1048576`, `"max_duration": "2h0m0s"`, `"every": "1h0m0s"`}},
 		{"update nothing", []string{"feeds", "update", "esrf"}, "nothing to change", nil},
 		{"check", []string{"feeds", "check", "psi"}, "", []string{`"api_version": "v4"`}},
 		{"clear the source token", []string{"feeds", "update", "psi", "--clear-source-token"}, "the API wants a token", nil},

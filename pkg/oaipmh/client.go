@@ -68,6 +68,13 @@ type Config struct {
 	RetryInitialInterval time.Duration
 	// RetryMaxInterval caps the exponential backoff interval. Default 1 min.
 	RetryMaxInterval time.Duration
+	// TokenHistory is how many of a list's most recent resumption tokens
+	// are remembered (as fixed-size digests) to detect a loop: a token
+	// handed out again among them fails the list with ErrTokenLoop. The
+	// memory of a list stays flat however long it runs; a loop longer than
+	// the history is left to the caller's caps on pages and time.
+	// Default DefaultTokenHistory (4096).
+	TokenHistory int
 }
 
 // WithDefaults returns a copy of c with the defaults filled in.
@@ -98,6 +105,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.RetryMaxInterval == 0 {
 		c.RetryMaxInterval = DefaultRetryMaxInterval
+	}
+	if c.TokenHistory == 0 {
+		c.TokenHistory = DefaultTokenHistory
 	}
 	return c
 }
@@ -131,6 +141,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxRecordBytes < 0 {
 		return errors.New("oaipmh: config: MaxRecordBytes must not be negative")
+	}
+	if c.TokenHistory < 0 {
+		return errors.New("oaipmh: config: TokenHistory must not be negative")
 	}
 	if strings.ContainsAny(c.MetadataPrefix, " \t\r\n") {
 		return fmt.Errorf("oaipmh: config: MetadataPrefix %q contains whitespace", c.MetadataPrefix)
@@ -272,10 +285,10 @@ func (c *Client) GetRecord(ctx context.Context, identifier string) (*Record, err
 // harvester can keep its ResponseDate — and ListRecords returns nil.
 //
 // It returns an error wrapping: fn's error when fn fails (the walk stops);
-// ErrTokenLoop when a token repeats; ErrMalformedResponse (with the URL) for a
-// page that is not an OAI-PMH response; the ProtocolError for any other
-// protocol error; the transport error after retries are exhausted; ctx.Err()
-// when ctx ends.
+// ErrTokenLoop when a token repeats (one of the last Config.TokenHistory);
+// ErrMalformedResponse (with the URL) for a page that is not an OAI-PMH
+// response; the ProtocolError for any other protocol error; the transport
+// error after retries are exhausted; ctx.Err() when ctx ends.
 func (c *Client) ListRecords(ctx context.Context, req ListRequest, fn PageFunc) error {
 	return c.list(ctx, VerbListRecords, req, fn)
 }
@@ -310,10 +323,10 @@ func (c *Client) list(ctx context.Context, verb string, req ListRequest, fn Page
 // walk requests verb with params (or with resumeToken alone) and follows the
 // resumption tokens.
 func (c *Client) walk(ctx context.Context, verb string, params url.Values, resumeToken string, fn PageFunc) error {
-	seen := map[string]struct{}{}
+	seen := newTokenHistory(c.cfg.TokenHistory)
 	token := resumeToken
 	if token != "" {
-		seen[token] = struct{}{}
+		seen.add(token)
 	}
 	for page := 1; ; page++ {
 		if err := ctx.Err(); err != nil {
@@ -350,10 +363,9 @@ func (c *Client) walk(ctx context.Context, verb string, params url.Values, resum
 		if p.Token == nil || p.Token.Value == "" {
 			return nil
 		}
-		if _, dup := seen[p.Token.Value]; dup {
+		if seen.add(p.Token.Value) {
 			return fmt.Errorf("%w: token %q repeated by %s (page %d)", ErrTokenLoop, p.Token.Value, u, page)
 		}
-		seen[p.Token.Value] = struct{}{}
 		token = p.Token.Value
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/go-resty/resty/v2"
 
 	"github.com/panosc/fairway/pkg/fetch"
+	"github.com/panosc/fairway/pkg/urlguard"
 )
 
 // MetadataFormat is the metadata format of a SciCat document in a raw
@@ -321,7 +322,8 @@ func (c *Client) Config() Config { return c.cfg }
 // the one BaseURL names), else the one detected by asking for one published
 // dataset from the v4 API and then, when v4 does not answer with a JSON
 // array, from the v3 API. The detected version is kept. Errors wrap
-// ErrUnauthorized as soon as a server refuses the credentials, ErrNoAPI
+// ErrUnauthorized as soon as a server refuses the credentials, the address
+// guard's refusal (urlguard.Refused) as soon as it refuses, ErrNoAPI
 // (with both causes) when neither API answers.
 func (c *Client) Version(ctx context.Context) (string, error) {
 	c.mu.Lock()
@@ -340,7 +342,8 @@ func (c *Client) Version(ctx context.Context) (string, error) {
 			c.log.InfoContext(ctx, "SciCat API detected", slog.String("api_version", try))
 			return try, nil
 		}
-		if errors.Is(err, ErrUnauthorized) || ctx.Err() != nil {
+		if errors.Is(err, ErrUnauthorized) || urlguard.Refused(err) || ctx.Err() != nil {
+			// Another version would be refused the same way.
 			return "", err
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", try, err))

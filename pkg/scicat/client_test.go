@@ -15,6 +15,7 @@ import (
 	"github.com/panosc/fairway/pkg/fetch"
 	"github.com/panosc/fairway/pkg/scicat"
 	"github.com/panosc/fairway/pkg/scicat/scicattest"
+	"github.com/panosc/fairway/pkg/urlguard"
 )
 
 const secret = "s3cr3t-t0ken-do-not-log"
@@ -199,6 +200,26 @@ func TestListResumesFromOffset(t *testing.T) {
 	}
 	if seed := scicattest.Seed(t, scicat.Datasets); len(got) != 9 || !bytes.Equal(got[0], seed[10]) {
 		t.Errorf("resumed list gave %d documents", len(got))
+	}
+}
+
+// TestAddressRefusalIsFinal lists through the address guard's client from a
+// loopback server it refuses: the refusal comes back at once, without a
+// retry or a try of the other API version.
+func TestAddressRefusalIsFinal(t *testing.T) {
+	s := startServer(t, scicattest.Config{})
+	logs := &bytes.Buffer{}
+	c, err := scicat.NewClient(scicat.Config{BaseURL: s.URL, MaxRetries: 5, RetryInitialInterval: time.Millisecond},
+		scicat.WithLogger(slog.New(slog.NewTextHandler(logs, nil))), scicat.WithHTTPClient(urlguard.Policy{}.HTTPClient(nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = listAll(t, c, scicat.Datasets)
+	if !errors.Is(err, urlguard.ErrForbiddenAddress) || errors.Is(err, scicat.ErrNoAPI) || errors.Is(err, fetch.ErrGaveUp) {
+		t.Fatalf("err = %v; want the address refusal alone", err)
+	}
+	if strings.Contains(logs.String(), "retrying") {
+		t.Errorf("the refusal was retried:\n%s", logs)
 	}
 }
 

@@ -24,10 +24,14 @@ import (
 
 var (
 	// ErrForbiddenAddress is wrapped by every refusal of an address the
-	// policy does not allow.
+	// policy does not allow: by CheckAddr and CheckURL, and by the dialer
+	// and the redirect check of HTTPClient, where it surfaces (through
+	// *net.OpError and *url.Error) in the error of the request. A refusal is
+	// permanent: retrying the request cannot change it (pkg/fetch does not
+	// retry it; see Refused).
 	ErrForbiddenAddress = errors.New("urlguard: forbidden address")
 	// ErrUnsupportedURL is wrapped when a URL is not an absolute http or
-	// https URL.
+	// https URL (a registered URL, or a redirect's).
 	ErrUnsupportedURL = errors.New("urlguard: unsupported URL")
 )
 
@@ -50,9 +54,20 @@ var forbidden = []struct {
 	{netip.MustParsePrefix("240.0.0.0/4"), "reserved"},
 	{netip.MustParsePrefix("::/128"), "unspecified"},
 	{netip.MustParsePrefix("::1/128"), "loopback"},
+	// IPv4-compatible IPv6 (deprecated, RFC 4291): some stacks reach the
+	// embedded IPv4 address. After :: and ::1, which keep their own reason.
+	{netip.MustParsePrefix("::/96"), "IPv4-compatible IPv6 (deprecated)"},
 	{netip.MustParsePrefix("fc00::/7"), "unique-local (private)"},
 	{netip.MustParsePrefix("fe80::/10"), "link-local"},
 	{netip.MustParsePrefix("ff00::/8"), "multicast"},
+}
+
+// Refused reports whether err is (or wraps) a refusal by a Policy: a
+// forbidden address (ErrForbiddenAddress) or a URL it does not accept
+// (ErrUnsupportedURL), e.g. a redirect to another scheme. Retrying a
+// refused request cannot succeed.
+func Refused(err error) bool {
+	return errors.Is(err, ErrForbiddenAddress) || errors.Is(err, ErrUnsupportedURL)
 }
 
 // nat64 is the well-known NAT64 prefix: its last 32 bits are an IPv4

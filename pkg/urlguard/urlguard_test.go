@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/panosc/fairway/pkg/urlguard"
@@ -37,6 +38,10 @@ func TestCheckAddr(t *testing.T) {
 		{"100.64.0.1", false, "carrier-grade NAT"},
 		{"0.0.0.0", false, "unspecified"},
 		{"::", false, "IPv6 unspecified"},
+		{"::127.0.0.1", false, "IPv4-compatible loopback"},
+		{"::10.1.2.3", false, "IPv4-compatible private"},
+		{"::93.184.215.14", false, "IPv4-compatible public: deprecated, refused too"},
+		{"::2", false, "IPv4-compatible 0.0.0.2"},
 		{"224.0.0.1", false, "multicast"},
 		{"64:ff9b::a00:1", false, "NAT64 of 10.0.0.1"},
 		{"64:ff9b::5db8:d70e", true, "NAT64 of a public address"},
@@ -62,6 +67,29 @@ func TestCheckAddr(t *testing.T) {
 	}
 	if err := p.CheckAddr(netip.MustParseAddr("10.21.3.4")); !errors.Is(err, urlguard.ErrForbiddenAddress) {
 		t.Errorf("address outside the allowed network: %v", err)
+	}
+}
+
+// TestCheckAddrReasons checks that each refusal names the right kind of
+// address: :: and ::1 keep theirs inside the IPv4-compatible range.
+func TestCheckAddrReasons(t *testing.T) {
+	for addr, want := range map[string]string{
+		"::":              "unspecified",
+		"::1":             "loopback",
+		"::127.0.0.1":     "IPv4-compatible",
+		"::93.184.215.14": "IPv4-compatible",
+		"127.0.0.1":       "loopback",
+	} {
+		err := urlguard.Policy{}.CheckAddr(netip.MustParseAddr(addr))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want a refusal naming %q", addr, err, want)
+		}
+		if !urlguard.Refused(err) {
+			t.Errorf("%s: Refused(%v) = false", addr, err)
+		}
+	}
+	if urlguard.Refused(errors.New("connection refused")) || urlguard.Refused(nil) {
+		t.Error("Refused is true for an error of another kind")
 	}
 }
 

@@ -92,9 +92,15 @@ type Provenance struct {
 	// When the harvester received the page.
 	HarvestedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=harvested_at,json=harvestedAt,proto3" json:"harvested_at,omitempty"`
 	// Page number within the run, starting at 1.
-	Page          int32 `protobuf:"varint,6,opt,name=page,proto3" json:"page,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Page int32 `protobuf:"varint,6,opt,name=page,proto3" json:"page,omitempty"`
+	// The source gave the record no identifier (an empty OAI-PMH header
+	// identifier) and the harvester derived its source identifier from its
+	// content: "fairway:content:" and the first 32 hex digits of the SHA-256
+	// of its metadata payload. Such an identifier changes when the content
+	// does; the dataset is still keyed by its DOI when it has one.
+	DerivedIdentifier bool `protobuf:"varint,7,opt,name=derived_identifier,json=derivedIdentifier,proto3" json:"derived_identifier,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Provenance) Reset() {
@@ -167,6 +173,13 @@ func (x *Provenance) GetPage() int32 {
 		return x.Page
 	}
 	return 0
+}
+
+func (x *Provenance) GetDerivedIdentifier() bool {
+	if x != nil {
+		return x.DerivedIdentifier
+	}
+	return false
 }
 
 // RawRecord is one record exactly as a facility feed served it.
@@ -1201,7 +1214,7 @@ var File_fairway_v1_events_proto protoreflect.FileDescriptor
 const file_fairway_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"\x17fairway/v1/events.proto\x12\n" +
-	"fairway.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf1\x01\n" +
+	"fairway.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa0\x02\n" +
 	"\n" +
 	"Provenance\x12\x17\n" +
 	"\afeed_id\x18\x01 \x01(\tR\x06feedId\x12\x15\n" +
@@ -1210,7 +1223,8 @@ const file_fairway_v1_events_proto_rawDesc = "" +
 	"requestUrl\x12?\n" +
 	"\rresponse_date\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\fresponseDate\x12=\n" +
 	"\fharvested_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vharvestedAt\x12\x12\n" +
-	"\x04page\x18\x06 \x01(\x05R\x04page\"\xde\x02\n" +
+	"\x04page\x18\x06 \x01(\x05R\x04page\x12-\n" +
+	"\x12derived_identifier\x18\a \x01(\bR\x11derivedIdentifier\"\xde\x02\n" +
 	"\tRawRecord\x12\x17\n" +
 	"\afeed_id\x18\x01 \x01(\tR\x06feedId\x12\x1a\n" +
 	"\bfacility\x18\x02 \x01(\tR\bfacility\x12\x1f\n" +

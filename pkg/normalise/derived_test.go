@@ -1,0 +1,36 @@
+package normalise_test
+
+import (
+	"testing"
+
+	"github.com/panosc/fairway/pkg/normalise"
+)
+
+// TestNormaliseDerivedIdentifier normalises a raw record whose source gave
+// no identifier, so that the harvester derived one from its content and
+// flagged it: the dataset is keyed by its DOI as any other, and keeps the
+// flag in its provenance.
+func TestNormaliseDerivedIdentifier(t *testing.T) {
+	tests := []struct {
+		name    string
+		payload []byte
+		key     string
+	}{
+		{"with a DOI", dataciteRecord("http://datacite.org/schema/kernel-4", "10.17199/ESS.7", "Powder run", ""), "doi:10.17199/ess.7"},
+		{"without a DOI", dataciteRecord("http://datacite.org/schema/kernel-4", "", "Powder run", ""),
+			"src:esrf:fairway:content:0123456789abcdef0123456789abcdef"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := rawRecord("oai_datacite", "fairway:content:0123456789abcdef0123456789abcdef", tt.payload)
+			raw.Provenance.DerivedIdentifier = true
+			d, err := normalise.Normalise(raw, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Key != tt.key || d.SourceIdentifier != raw.SourceIdentifier || !d.GetProvenance().GetDerivedIdentifier() {
+				t.Errorf("key %q, source identifier %q, derived %v; want key %q", d.Key, d.SourceIdentifier, d.GetProvenance().GetDerivedIdentifier(), tt.key)
+			}
+		})
+	}
+}
