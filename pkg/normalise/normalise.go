@@ -53,7 +53,8 @@ const (
 // package datacite, "oai_dc" by package dublincore, "scicat" by package
 // scicat; anything else is ErrUnsupportedFormat. A payload the reader rejects
 // is ErrMalformedRecord; a dataset without a title, or without both a DOI
-// and a source identifier, is ErrInvalidRecord.
+// and a source identifier (one the harvester derived from the content,
+// Provenance.DerivedIdentifier, does not count), is ErrInvalidRecord.
 //
 // The dataset gets facility, feed, source identifier, metadata format and
 // (a copy of) the provenance of the raw record, its Key and its ContentHash.
@@ -135,6 +136,11 @@ func validate(d *fairwayv1.Dataset) error {
 	}
 	if d.Doi == "" && strings.TrimSpace(d.SourceIdentifier) == "" {
 		return fmt.Errorf("%w: %s record has neither a DOI nor a source identifier", ErrInvalidRecord, d.MetadataFormat)
+	}
+	if d.Doi == "" && d.GetProvenance().GetDerivedIdentifier() {
+		// The harvester made the identifier from the content: it changes
+		// with every edit, so without a DOI the record has no identity.
+		return fmt.Errorf("%w: %s record has no header identifier and no DOI", ErrInvalidRecord, d.MetadataFormat)
 	}
 	return nil
 }

@@ -183,19 +183,23 @@ func TestForeignDatasetRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	const key = "doi:10.5072/test.1"
-	record := func(feed, facility, id string, deleted bool) *bus.Message {
-		payload := ""
-		if !deleted {
-			payload = strings.ReplaceAll(goodDataCite, "%s", "1")
-		}
+	const noDOI = `<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>No DOI yet</dc:title></oai_dc:dc>`
+	recordAs := func(feed, facility, id, format, payload string, deleted bool) *bus.Message {
 		p, err := proto.Marshal(&fairwayv1.RawRecord{
 			FeedId: feed, Facility: facility, SourceKind: "oai-pmh", SourceIdentifier: id,
-			MetadataFormat: "oai_datacite", Payload: []byte(payload), Deleted: deleted,
+			MetadataFormat: format, Payload: []byte(payload), Deleted: deleted,
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return &bus.Message{Key: feed + ":" + id, Payload: p}
+	}
+	record := func(feed, facility, id string, deleted bool) *bus.Message {
+		payload := ""
+		if !deleted {
+			payload = strings.ReplaceAll(goodDataCite, "%s", "1")
+		}
+		return recordAs(feed, facility, id, "oai_datacite", payload, deleted)
 	}
 	steps := []struct {
 		name     string
@@ -208,6 +212,9 @@ func TestForeignDatasetRefused(t *testing.T) {
 		{name: "another facility's record", msg: record("hostile", "ILL", "oai:ill:9", false), refused: "ESRF"},
 		{name: "its deletion finds nothing to withdraw", msg: record("hostile", "ILL", "oai:ill:9", true), want: []string{"src:ill:oai:ill:9"}},
 		{name: "another feed of the owner", msg: record("esrf-scicat", "esrf", "pid:1", false), want: []string{key}},
+		{name: "a record under its own key", msg: recordAs("ill-oai", "ILL", "oai:ill:5", "oai_dc", noDOI, false), want: []string{"src:ill:oai:ill:5"}},
+		{name: "the same record claiming the owner's DOI later", msg: record("ill-oai", "ILL", "oai:ill:5", false), refused: "ESRF"},
+		{name: "its deletion withdraws only its own key", msg: record("ill-oai", "ILL", "oai:ill:5", true), want: []string{"src:ill:oai:ill:5"}},
 		{name: "after a transfer, the new owner", msg: record("hostile", "ILL", "oai:ill:9", false), transfer: "ILL", want: []string{key}},
 		{name: "after a transfer, the old owner's deletion", msg: record("esrf-oai", "ESRF", "oai:esrf:1", true), refused: "ILL"},
 	}
