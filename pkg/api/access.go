@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/panosc/fairway/pkg/feeds"
 )
 
 var (
@@ -102,9 +104,10 @@ type Principal struct {
 	Facility string
 }
 
-// CanManage reports whether p may manage the feeds of facility.
+// CanManage reports whether p may manage the feeds of facility (facility
+// names compare without regard to case).
 func (p Principal) CanManage(facility string) bool {
-	return p.Operator || p.Facility != "" && p.Facility == facility
+	return p.Operator || p.Facility != "" && strings.EqualFold(p.Facility, facility)
 }
 
 // String names the principal for logs (never its token).
@@ -164,8 +167,8 @@ func NewAccess(t TokensFile, operatorTokens ...string) (*Access, error) {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		if strings.TrimSpace(name) == "" {
-			return nil, fmt.Errorf("%w: a facility without a name", ErrTokens)
+		if err := feeds.ValidFacility(name); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrTokens, err)
 		}
 		for _, tok := range t.Facilities[name] {
 			if err := add(tok, Principal{Facility: name}); err != nil {

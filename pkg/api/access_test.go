@@ -91,7 +91,7 @@ func TestPrincipalCanManage(t *testing.T) {
 		want     bool
 	}{
 		{op, "ESRF", true}, {op, "ILL", true}, {esrf, "ESRF", true},
-		{esrf, "ILL", false}, {esrf, "esrf", false}, {esrf, "", false}, {api.Principal{}, "", false},
+		{esrf, "ILL", false}, {esrf, "esrf", true}, {esrf, "", false}, {api.Principal{}, "", false},
 	}
 	for _, tt := range tests {
 		if got := tt.p.CanManage(tt.facility); got != tt.want {

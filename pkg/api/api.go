@@ -32,6 +32,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -270,7 +271,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	facility := r.URL.Query().Get("facility")
 	out := make([]Feed, 0, len(all))
 	for _, f := range all {
-		if facility == "" || f.Facility == facility {
+		if facility == "" || strings.EqualFold(f.Facility, facility) {
 			out = append(out, View(f))
 		}
 	}
@@ -302,6 +303,9 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, p Principal) err
 	if !p.CanManage(f.Facility) {
 		return fmt.Errorf("%w: %s cannot register a feed of facility %q", ErrForbidden, p, f.Facility)
 	}
+	if err := capsAllowed(p, feeds.Feed{}, f); err != nil {
+		return err
+	}
 	if err := f.Validate(); err != nil {
 		return err
 	}
@@ -321,6 +325,25 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, p Principal) err
 	}
 	s.log.Info("feed registered", "feed", saved.ID, "facility", saved.Facility, "kind", saved.Kind, "url", saved.URL, "by", p.String())
 	s.reply(w, http.StatusCreated, View(saved))
+	return nil
+}
+
+// capsAllowed refuses a facility's change that raises a cap of its feed's
+// runs above the harvester's defaults: a facility may lower its caps, only
+// an operator may raise them (else a hostile feed could run forever).
+func capsAllowed(p Principal, old, f feeds.Feed) error {
+	if p.Operator {
+		return nil
+	}
+	raised := func(was, is, def int64) bool { return is != was && is > def }
+	switch {
+	case raised(old.MaxPages, f.MaxPages, harvester.DefaultMaxPages):
+		return fmt.Errorf("%w: only an operator may raise max_pages above %d", ErrForbidden, harvester.DefaultMaxPages)
+	case raised(old.MaxBytes, f.MaxBytes, harvester.DefaultMaxBytes):
+		return fmt.Errorf("%w: only an operator may raise max_bytes above %d", ErrForbidden, int64(harvester.DefaultMaxBytes))
+	case raised(int64(old.MaxDuration), int64(f.MaxDuration), int64(harvester.DefaultMaxDuration)):
+		return fmt.Errorf("%w: only an operator may raise max_duration above %s", ErrForbidden, harvester.DefaultMaxDuration)
+	}
 	return nil
 }
 
@@ -352,6 +375,9 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, p Principal) err
 	recheck := in.apply(&f)
 	if f.Facility != old.Facility && !p.CanManage(f.Facility) {
 		return fmt.Errorf("%w: %s cannot move feed %s to facility %q", ErrForbidden, p, f.ID, f.Facility)
+	}
+	if err := capsAllowed(p, old, f); err != nil {
+		return err
 	}
 	if err := f.Validate(); err != nil {
 		return err

@@ -11,12 +11,14 @@ import (
 
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/datacite"
+	"github.com/panosc/fairway/pkg/feeds"
+	"github.com/panosc/fairway/pkg/normalise"
 )
 
 // Dataset ownership, under /api/v1/datasets:
 //
 //	GET  /api/v1/datasets/owner?key=KEY   which facility owns a dataset
-//	POST /api/v1/datasets/transfer        {"key": KEY, "to": FACILITY}: operators only
+//	POST /api/v1/datasets/transfer        {"key": KEY, "to": FACILITY[, "force": true]}: operators only
 //
 // KEY is a dataset key ("doi:10.5072/abc", "src:esrf:oai:…") or a DOI in
 // any of its usual forms.
@@ -41,6 +43,10 @@ type TransferRequest struct {
 	Key string `json:"key"`
 	// To is the facility that owns it from now on.
 	To string `json:"to"`
+	// Force hands over a key that nobody owns yet (a dataset not yet
+	// harvested); without it such a transfer is refused, so that a
+	// misspelt key is not silently assigned.
+	Force bool `json:"force,omitempty"`
 }
 
 var errNoOwner = fmt.Errorf("%w: no facility owns this dataset", errNotFound)
@@ -58,7 +64,12 @@ func DatasetKey(s string) (string, error) {
 	case s == "":
 		return "", fmt.Errorf("%w: no dataset key", errBadRequest)
 	case strings.HasPrefix(s, "src:"):
-		return s, nil
+		// As the normaliser spells it: the facility in lower case.
+		facility, id, ok := strings.Cut(strings.TrimPrefix(s, "src:"), ":")
+		if !ok || facility == "" || id == "" {
+			return "", fmt.Errorf("%w: %.200q: a source key is src:facility:identifier", errBadRequest, s)
+		}
+		return normalise.Key("", facility, id), nil
 	}
 	if doi, ok := datacite.NormaliseDOI(s); ok {
 		return "doi:" + doi, nil
@@ -99,10 +110,18 @@ func (s *Server) transfer(w http.ResponseWriter, r *http.Request, p Principal) e
 	if err != nil {
 		return err
 	}
-	if strings.TrimSpace(in.To) == "" {
-		return fmt.Errorf("%w: no facility to transfer to (\"to\")", errBadRequest)
+	to := strings.TrimSpace(in.To)
+	if err := feeds.ValidFacility(to); err != nil {
+		return fmt.Errorf("%w: to: %w", errBadRequest, err)
 	}
-	prev, err := s.bus.Owners().Transfer(r.Context(), key, strings.TrimSpace(in.To))
+	if !in.Force {
+		if _, err := s.bus.Owners().Get(r.Context(), key); bus.IsNotFound(err) {
+			return fmt.Errorf("%w: %s (check the key; force hands over a key nobody owns yet)", errNoOwner, key)
+		} else if err != nil {
+			return err
+		}
+	}
+	prev, err := s.bus.Owners().Transfer(r.Context(), key, to)
 	if err != nil {
 		return err
 	}
@@ -121,8 +140,9 @@ func (c *Client) DatasetOwner(ctx context.Context, key string) (Ownership, error
 	return out, c.do(ctx, http.MethodGet, "/api/v1/datasets/owner?key="+url.QueryEscape(key), nil, &out)
 }
 
-// TransferDataset makes facility the owner of a dataset (operators only).
-func (c *Client) TransferDataset(ctx context.Context, key, facility string) (Ownership, error) {
+// TransferDataset makes facility the owner of a dataset (operators only);
+// force hands over a key that nobody owns yet.
+func (c *Client) TransferDataset(ctx context.Context, key, facility string, force bool) (Ownership, error) {
 	var out Ownership
-	return out, c.do(ctx, http.MethodPost, "/api/v1/datasets/transfer", TransferRequest{Key: key, To: facility}, &out)
+	return out, c.do(ctx, http.MethodPost, "/api/v1/datasets/transfer", TransferRequest{Key: key, To: facility, Force: force}, &out)
 }

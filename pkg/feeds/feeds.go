@@ -144,13 +144,29 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+var facilityPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$`)
+
+// ValidFacility checks a facility name: 1-64 letters, digits, spaces and
+// . _ - (no colon: facility names are part of dataset keys,
+// src:<facility>:<identifier>). The node compares facility names without
+// regard to case.
+func ValidFacility(name string) error {
+	if name == "" {
+		return errors.New("facility is required")
+	}
+	if !facilityPattern.MatchString(name) {
+		return fmt.Errorf("facility %.80q: use 1-64 of A-Z a-z 0-9 space . _ -, starting with a letter or digit", name)
+	}
+	return nil
+}
+
 // Validate checks the feed's fields.
 func (f Feed) Validate() error {
 	if !idPattern.MatchString(f.ID) {
 		return fmt.Errorf("%w: id %q: use 1-63 of a-z 0-9 - _", ErrInvalid, f.ID)
 	}
-	if f.Facility == "" {
-		return fmt.Errorf("%w: %s: facility is required", ErrInvalid, f.ID)
+	if err := ValidFacility(f.Facility); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrInvalid, f.ID, err)
 	}
 	switch f.Kind {
 	case KindOAIPMH:

@@ -37,8 +37,9 @@ func DatasetsCommand() *cobra.Command {
 	}
 
 	var to string
+	var force bool
 	transfer := &cobra.Command{
-		Use:   "transfer KEY --to FACILITY",
+		Use:   "transfer KEY --to FACILITY [--force]",
 		Short: "Make another facility the owner of a dataset (operator token)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -49,7 +50,7 @@ func DatasetsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			own, err := c.TransferDataset(cmd.Context(), args[0], to)
+			own, err := c.TransferDataset(cmd.Context(), args[0], to, force)
 			if err != nil {
 				return err
 			}
@@ -57,6 +58,7 @@ func DatasetsCommand() *cobra.Command {
 		},
 	}
 	transfer.Flags().StringVar(&to, "to", "", "facility that owns the dataset from now on")
+	transfer.Flags().BoolVar(&force, "force", false, "hand over a key that nobody owns yet (a dataset not yet harvested)")
 	cmd.AddCommand(owner, transfer)
 	return cmd
 }

@@ -34,6 +34,9 @@ func TestDatasetsCLI(t *testing.T) {
 		{"transfer without --to", cliOperatorToken, []string{"datasets", "transfer", "doi:10.5072/esrf.1"}, "--to", nil},
 		{"operator transfers", cliOperatorToken, []string{"datasets", "transfer", "doi:10.5072/esrf.1", "--to", "ILL"}, "", []string{`"facility": "ILL"`, `"previous": "ESRF"`}},
 		{"new owner", "", []string{"datasets", "owner", "10.5072/esrf.1"}, "", []string{`"facility": "ILL"`}},
+		{"transfer of a key nobody owns", cliOperatorToken, []string{"datasets", "transfer", "src:ESRF:oai:x", "--to", "ILL"}, "no facility owns this dataset: src:esrf:oai:x", nil},
+		{"forced transfer of a key nobody owns", cliOperatorToken, []string{"datasets", "transfer", "src:ESRF:oai:x", "--to", "ILL", "--force"}, "", []string{`"key": "src:esrf:oai:x"`, `"facility": "ILL"`}},
+		{"transfer to a facility name with a colon", cliOperatorToken, []string{"datasets", "transfer", "src:esrf:oai:x", "--to", "ILL:x"}, "facility", nil},
 	}
 	for _, st := range steps {
 		t.Setenv("FAIRWAY_TOKEN", st.token)
