@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -23,6 +24,10 @@ import (
 // cluster started from deploy/nats/cluster.conf, with every stream
 // replicated three times, then kills one server: the catalogue stays whole
 // and served.
+// The clients' user and password of the tests' NATS servers
+// (deploy/nats/*.conf require one).
+const clusterUser, clusterPassword = "fairway", "cluster-test-password-0123456789"
+
 func TestClusterSurvivesLosingAServer(t *testing.T) {
 	const records = 120
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -43,7 +48,7 @@ func TestClusterSurvivesLosingAServer(t *testing.T) {
 		env := []string{
 			fmt.Sprintf("FAIRWAY_NATS_NAME=fairway-%d", i+1), "FAIRWAY_NATS_HOST=" + host,
 			"FAIRWAY_NATS_PORT=" + port, "FAIRWAY_NATS_CLUSTER_PORT=" + cport,
-			"FAIRWAY_NATS_STORE=" + t.TempDir(),
+			"FAIRWAY_NATS_STORE=" + t.TempDir(), "FAIRWAY_NATS_USER=" + clusterUser, "FAIRWAY_NATS_PASSWORD=" + clusterPassword,
 		}
 		for j, r := range routes {
 			env = append(env, fmt.Sprintf("FAIRWAY_NATS_ROUTE_%d=nats://%s", j+1, r))
@@ -51,15 +56,23 @@ func TestClusterSurvivesLosingAServer(t *testing.T) {
 		servers = append(servers, startEnv(t, env, "nats-server", "-c", conf))
 	}
 	urls := "nats://" + strings.Join(clients, ",nats://")
-	nc, err := nats.Connect(urls)
+	credentials := filepath.Join(t.TempDir(), "nats-credentials")
+	if err := os.WriteFile(credentials, []byte("user="+clusterUser+"\npassword="+clusterPassword+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(urls, nats.UserInfo(clusterUser, clusterPassword))
 	for i := 0; err != nil && i < 100; i++ {
 		time.Sleep(100 * time.Millisecond)
-		nc, err = nats.Connect(urls)
+		nc, err = nats.Connect(urls, nats.UserInfo(clusterUser, clusterPassword))
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer nc.Close()
+	if anon, err := nats.Connect(urls); err == nil {
+		anon.Close()
+		t.Fatal("the cluster let a client without credentials in")
+	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +86,7 @@ func TestClusterSurvivesLosingAServer(t *testing.T) {
 
 	corpus := node.DemoCorpus(records)
 	httpAddr := freeAddr(t)
-	up := start(t, "fairway", "up", "--nats", urls, "--replicas", "3", "--demo", "--demo-records", fmt.Sprint(records),
+	up := start(t, "fairway", "up", "--nats", urls, "--nats-credentials", credentials, "--replicas", "3", "--demo", "--demo-records", fmt.Sprint(records),
 		"--demo-page-size", "20", "--http", httpAddr, "--no-analytics", "--poll", "200ms", "--panet", testenv.PaNET(t))
 
 	var str jetstream.Stream

@@ -56,14 +56,24 @@ func TestPipelineAsSeparateServices(t *testing.T) {
 	defer stopFeed(context.Background())
 	harvested := map[string]string{"esrf": "oai_datacite", "ill": "oai_dc"}
 
-	// A real nats-server, built from the pinned module.
+	// A real nats-server, built from the pinned module, with the project's
+	// single-server configuration: clients need its user and password.
 	natsAddr := freeAddr(t)
 	host, port, _ := strings.Cut(natsAddr, ":")
-	start(t, "nats-server", "-js", "-a", host, "-p", port, "-sd", t.TempDir())
+	conf, err := filepath.Abs(filepath.Join("..", "deploy", "nats", "single.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	startEnv(t, []string{"FAIRWAY_NATS_HOST=" + host, "FAIRWAY_NATS_PORT=" + port, "FAIRWAY_NATS_STORE=" + t.TempDir(),
+		"FAIRWAY_NATS_USER=" + clusterUser, "FAIRWAY_NATS_PASSWORD=" + clusterPassword}, "nats-server", "-c", conf)
 	natsURL := "nats://" + natsAddr
+	credentials := filepath.Join(t.TempDir(), "nats-credentials")
+	if err := os.WriteFile(credentials, []byte("user="+clusterUser+"\npassword="+clusterPassword+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	var nc *nats.Conn
 	eventually(t, 20*time.Second, "nats-server", func() (bool, string) {
-		nc, err = nats.Connect(natsURL)
+		nc, err = nats.Connect(natsURL, nats.UserInfo(clusterUser, clusterPassword))
 		return err == nil, fmt.Sprint(err)
 	})
 	defer nc.Close()
@@ -80,7 +90,7 @@ func TestPipelineAsSeparateServices(t *testing.T) {
 	const operatorToken = "pipeline-operator-token-0123456789"
 	db := fmt.Sprintf("fairway_it_%d", rand.Uint32())
 	httpAddr := freeAddr(t)
-	common := []string{"--nats", natsURL, "--log-format", "json"}
+	common := []string{"--nats", natsURL, "--nats-credentials", credentials, "--log-format", "json"}
 	publisher := startEnv(t, []string{"FAIRWAY_OPERATOR_TOKEN=" + operatorToken}, "publisher",
 		append(common, "--http", httpAddr, "--clickhouse", clickhouseAddr(), "--clickhouse-db", db, "--allow-private-feeds")...)
 	services := []*proc{

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -251,12 +252,26 @@ func (b *Bus) dial(suffix string) (*nats.Conn, error) {
 	opts = append(opts, b.cfg.Options...)
 	nc, err := nats.Connect(b.cfg.URL, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("bus: connect %s: %w", b.cfg.URL, err)
+		return nil, fmt.Errorf("bus: connect %s: %w", redacted(b.cfg.URL), err)
 	}
 	b.mu.Lock()
 	b.conns = append(b.conns, nc)
 	b.mu.Unlock()
 	return nc, nil
+}
+
+// redacted returns the comma-separated NATS URLs with any password hidden.
+func redacted(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, p := range parts {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
+			u.User = url.User("redacted")
+			parts[i] = u.String()
+		} else if err != nil {
+			parts[i] = "(unreadable URL)"
+		}
+	}
+	return strings.Join(parts, ",")
 }
 
 // Provision creates or updates every stream, consumer and KV bucket of the

@@ -326,3 +326,11 @@ func TestOldLayoutRefused(t *testing.T) {
 		t.Fatalf("Provision = %v, want ErrOldLayout", err)
 	}
 }
+
+// TestConnectErrorHidesPassword: a URL's password never reaches an error.
+func TestConnectErrorHidesPassword(t *testing.T) {
+	_, err := bus.Connect(context.Background(), bus.Config{URL: "nats://fairway:s3cret-pw@127.0.0.1:1", ConnectTimeout: time.Second})
+	if err == nil || strings.Contains(err.Error(), "s3cret-pw") {
+		t.Fatalf("Connect = %v: want an error without the password", err)
+	}
+}

@@ -40,7 +40,8 @@ func (c LogConfig) Logger() (*slog.Logger, error) {
 // BindFlags registers the node's flags for target on fs, with defaults.
 func (c *Config) BindFlags(fs *pflag.FlagSet, target string) {
 	c.Target = target
-	fs.StringVar(&c.NATSURL, "nats", c.NATSURL, "NATS server URL(s), comma separated (target all: empty starts an embedded server)")
+	fs.StringVar(&c.NATSURL, "nats", c.NATSURL, "NATS server URL(s), comma separated, nats://[user:password@]host:port (target all: empty starts an embedded server)")
+	fs.StringVar(&c.NATSCredentials, "nats-credentials", envOr("FAIRWAY_NATS_CREDENTIALS", ""), "file of the NATS user and password (user=… and password=… lines; env FAIRWAY_NATS_CREDENTIALS)")
 	fs.IntVar(&c.Topology.Replicas, "replicas", 1, "replicas of every stream and bucket: 3 on a 3-node NATS cluster (use the same value in every service)")
 	if target == TargetAll {
 		fs.StringVar(&c.DataDir, "data", ".fairway", "data directory (embedded NATS store)")

@@ -104,6 +104,9 @@ func natsClient(urls, credentialsFile string) (string, []nats.Option, error) {
 		if raw == "" {
 			continue
 		}
+		if !strings.Contains(raw, "://") {
+			raw = "nats://" + raw // host:port, as nats.go takes it
+		}
 		u, err := url.Parse(raw)
 		if err != nil || u.Host == "" {
 			// Not quoted: the URL may hold a password.

@@ -105,6 +105,7 @@ func TestDeadLettersCommand(t *testing.T) {
 		{"wrong password in the URL", "", []string{"--nats", "nats://" + creds.User + ":wrong@" + addr}, false},
 		{"credentials file from the environment", credsFile, []string{"--nats", "nats://" + addr}, true},
 		{"credentials given twice", "", []string{"--nats", "nats://" + creds.User + ":" + creds.Password + "@" + addr, "--nats-credentials", credsFile}, false},
+		{"host:port without a scheme", credsFile, []string{"--nats", addr}, true},
 	}
 	for _, c := range conns {
 		t.Run(c.name, func(t *testing.T) {

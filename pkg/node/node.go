@@ -49,6 +49,10 @@ type Config struct {
 	// NATSURL is the external NATS server. Empty with target "all" starts an
 	// embedded server (file store under DataDir/nats).
 	NATSURL string
+	// NATSCredentials is a file of the user and password the external NATS
+	// server wants (as `fairway up --nats-listen` writes it); the URLs may
+	// carry them instead (nats://user:password@host:port).
+	NATSCredentials string
 	// NATSListen, with an embedded server, also listens for clients there
 	// (e.g. 127.0.0.1:4222); empty means in-process only. Clients then
 	// need the user and password of DataDir/nats-credentials (generated
@@ -146,7 +150,14 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return fmt.Errorf("node: data dir %q: %w", cfg.DataDir, err)
 	}
 	cfg.DataDir = dataDir
-	bcfg := bus.Config{URL: cfg.NATSURL, Name: "fairway-" + cfg.Target, Topology: cfg.Topology, Logger: log}
+	bcfg := bus.Config{Name: "fairway-" + cfg.Target, Topology: cfg.Topology, Logger: log}
+	if cfg.NATSURL != "" {
+		// Credentials in the URLs move into options: errors and logs quote
+		// URLs.
+		if bcfg.URL, bcfg.Options, err = natsClient(cfg.NATSURL, cfg.NATSCredentials); err != nil {
+			return err
+		}
+	}
 	if cfg.NATSURL == "" {
 		dir := filepath.Join(cfg.DataDir, "nats")
 		if err := os.MkdirAll(dir, 0o755); err != nil {
