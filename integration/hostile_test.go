@@ -169,7 +169,7 @@ func TestHostileFeed(t *testing.T) {
 		letters = dlq()
 		return strings.Contains(letters, "harvester") && strings.Contains(letters, "owned by ESRF"), letters
 	})
-	if !strings.Contains(letters, "identifier") {
+	if !strings.Contains(letters, "bytes, over the limit of 1024") {
 		t.Errorf("no dead letter says the identifier is too long:\n%s", letters)
 	}
 	if strings.Contains(doc, "javascript:") {

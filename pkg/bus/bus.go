@@ -129,6 +129,8 @@ type Bus struct {
 	mu      sync.Mutex
 	conns   []*nats.Conn // every connection dialled, closed by Close
 	closing atomic.Bool
+	// open counts the connections whose closed handler has not run yet.
+	open    sync.WaitGroup
 	lost    chan struct{}
 	lostErr error
 	lostOne sync.Once
@@ -244,14 +246,19 @@ func (b *Bus) dial(suffix string) (*nats.Conn, error) {
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			b.log.Info("nats reconnected", "conn", b.cfg.Name+suffix, "server", nc.ConnectedUrlRedacted())
 		}),
-		nats.ClosedHandler(func(nc *nats.Conn) { b.closed(b.cfg.Name+suffix, nc) }),
+		nats.ClosedHandler(func(nc *nats.Conn) {
+			defer b.open.Done()
+			b.closed(b.cfg.Name+suffix, nc)
+		}),
 	}
 	if b.cfg.InProcess != nil {
 		opts = append(opts, nats.InProcessServer(b.cfg.InProcess))
 	}
 	opts = append(opts, b.cfg.Options...)
+	b.open.Add(1)
 	nc, err := nats.Connect(b.cfg.URL, opts...)
 	if err != nil {
+		b.open.Done() // a connection that never opened is never closed
 		return nil, fmt.Errorf("bus: connect %s: %w", redacted(b.cfg.URL), err)
 	}
 	b.mu.Lock()
@@ -535,6 +542,17 @@ func (b *Bus) Close() error {
 		for !nc.IsClosed() && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
 		}
+	}
+	// The closed handlers run asynchronously: wait (bounded) for them, so
+	// that none reports a closing on purpose after Close returned.
+	done := make(chan struct{})
+	go func() {
+		b.open.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Until(deadline) + time.Second):
 	}
 	return errors.Join(errs...)
 }

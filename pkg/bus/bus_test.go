@@ -297,7 +297,7 @@ func TestCloseIsNotLost(t *testing.T) {
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond) // the closed handler runs asynchronously
+	// Close waits for the closed handlers, which run asynchronously.
 	if err := b.Err(); err != nil {
 		t.Fatalf("Close reported as lost: %v", err)
 	}

@@ -44,14 +44,20 @@ func (c Credentials) Option() nats.Option { return nats.UserInfo(c.User, c.Passw
 // String names the credentials for logs without their password.
 func (c Credentials) String() string { return "user " + c.User }
 
-// ReadCredentials reads a credentials file. An error never quotes the
-// password.
+// ReadCredentials reads a credentials file. A file that others than its
+// owner may read or write is refused (chmod 600 it). An error never quotes
+// the password.
 func ReadCredentials(path string) (Credentials, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return Credentials{}, fmt.Errorf("%w: %w", ErrCredentials, err)
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err != nil {
+		return Credentials{}, fmt.Errorf("%w: %w", ErrCredentials, err)
+	} else if perm := st.Mode().Perm(); perm&0o077 != 0 {
+		return Credentials{}, fmt.Errorf("%w: %s is open to others (mode %04o): chmod 600 it", ErrCredentials, path, perm)
+	}
 	var c Credentials
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {

@@ -170,17 +170,26 @@ func TestReadCredentials(t *testing.T) {
 		name, content string
 		want          natsembed.Credentials
 		err           bool
+		mode          os.FileMode // 0: 0600
 	}{
-		{"generated form", "# comment\nuser=fairway\npassword=s3cret-and-long\n", natsembed.Credentials{User: "fairway", Password: "s3cret-and-long"}, false},
-		{"spaces", "  user = ops \n\n password = pw \n", natsembed.Credentials{User: "ops", Password: "pw"}, false},
-		{"no password", "user=fairway\n", natsembed.Credentials{}, true},
-		{"unknown key", "user=fairway\npassword=pw\ntoken=x\n", natsembed.Credentials{}, true},
-		{"bare line", "user=fairway\npw-without-key\n", natsembed.Credentials{}, true},
+		{"generated form", "# comment\nuser=fairway\npassword=s3cret-and-long\n", natsembed.Credentials{User: "fairway", Password: "s3cret-and-long"}, false, 0},
+		{"spaces", "  user = ops \n\n password = pw \n", natsembed.Credentials{User: "ops", Password: "pw"}, false, 0},
+		{"no password", "user=fairway\n", natsembed.Credentials{}, true, 0},
+		{"unknown key", "user=fairway\npassword=pw\ntoken=x\n", natsembed.Credentials{}, true, 0},
+		{"bare line", "user=fairway\npw-without-key\n", natsembed.Credentials{}, true, 0},
+		{"readable by others", "user=fairway\npassword=pw\n", natsembed.Credentials{}, true, 0o644},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "creds")
+			mode := tt.mode
+			if mode == 0 {
+				mode = 0o600
+			}
 			if err := os.WriteFile(path, []byte(tt.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(path, mode); err != nil {
 				t.Fatal(err)
 			}
 			got, err := natsembed.ReadCredentials(path)

@@ -159,6 +159,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 	}
 	if cfg.NATSURL == "" {
+		// The data directory holds the operator token and the NATS
+		// credentials: only its owner may enter it.
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return fmt.Errorf("node: data dir: %w", err)
+		}
 		dir := filepath.Join(cfg.DataDir, "nats")
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("node: data dir: %w", err)

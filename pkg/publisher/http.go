@@ -26,11 +26,13 @@ type Handler struct {
 	log  *slog.Logger
 	mux  *http.ServeMux
 	now  func() time.Time
+	// maxStream bounds a streamed answer in all (MaxStream).
+	maxStream time.Duration
 }
 
 // NewHandler returns the HTTP handler of the catalogue.
 func NewHandler(cat *Catalogue, opts dcat.Options, log *slog.Logger) *Handler {
-	h := &Handler{cat: cat, opts: opts, log: log, mux: http.NewServeMux(), now: time.Now}
+	h := &Handler{cat: cat, opts: opts, log: log, mux: http.NewServeMux(), now: time.Now, maxStream: MaxStream}
 	h.mux.HandleFunc("GET /catalogue", h.catalogue)
 	h.mux.HandleFunc("GET /healthz", h.healthz)
 	return h
@@ -77,15 +79,20 @@ func (h *Handler) fail(w http.ResponseWriter, err error) {
 	http.Error(w, err.Error(), http.StatusServiceUnavailable)
 }
 
+// MaxStream bounds the whole transfer of a streamed answer (the catalogue):
+// however steadily a client reads, it cannot hold a handler and its
+// stream reader longer.
+const MaxStream = 30 * time.Minute
+
 // streaming returns w for a streamed answer: when the server has a write
 // timeout, every write first moves the connection's write deadline to that
-// timeout from now.
+// timeout from now, but never past MaxStream from the start.
 func (h *Handler) streaming(w http.ResponseWriter, r *http.Request) http.ResponseWriter {
 	srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
 	if srv == nil || srv.WriteTimeout <= 0 {
 		return w
 	}
-	return &deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: srv.WriteTimeout, now: h.now}
+	return &deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: srv.WriteTimeout, now: h.now, until: h.now().Add(h.maxStream)}
 }
 
 // deadlineWriter extends the write deadline of its connection before each
@@ -95,10 +102,15 @@ type deadlineWriter struct {
 	rc      *http.ResponseController
 	timeout time.Duration
 	now     func() time.Time
+	until   time.Time
 }
 
 func (d *deadlineWriter) Write(p []byte) (int, error) {
-	if err := d.rc.SetWriteDeadline(d.now().Add(d.timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+	deadline := d.now().Add(d.timeout)
+	if deadline.After(d.until) {
+		deadline = d.until
+	}
+	if err := d.rc.SetWriteDeadline(deadline); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return 0, err
 	}
 	return d.ResponseWriter.Write(p)

@@ -70,10 +70,12 @@ func TestCatalogueExtendsWriteDeadline(t *testing.T) {
 		writeTimeout time.Duration
 		perWrite     time.Duration
 		complete     bool
+		maxStream    time.Duration // 0: MaxStream
 	}{
-		{"slow reader, longer than the timeout in all", timeout, 100 * time.Millisecond, true},
-		{"reader stalled longer than the timeout", timeout, 300 * time.Millisecond, false},
-		{"no write timeout", 0, 100 * time.Millisecond, true},
+		{"slow reader, longer than the timeout in all", timeout, 100 * time.Millisecond, true, 0},
+		{"reader stalled longer than the timeout", timeout, 300 * time.Millisecond, false, 0},
+		{"slow reader past the bound of a stream", timeout, 100 * time.Millisecond, false, timeout},
+		{"no write timeout", 0, 100 * time.Millisecond, true, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,6 +83,9 @@ func TestCatalogueExtendsWriteDeadline(t *testing.T) {
 			start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 			clock := start
 			publisher.SetClock(h, func() time.Time { return clock })
+			if tt.maxStream > 0 {
+				publisher.SetMaxStream(h, tt.maxStream)
+			}
 			c := &slowClient{ResponseRecorder: httptest.NewRecorder(), clock: &clock, perWrite: tt.perWrite}
 			if tt.writeTimeout > 0 {
 				c.deadline = start.Add(tt.writeTimeout) // set by the server once it read the request
