@@ -63,6 +63,11 @@ type Config struct {
 	// longer goes to the dead letters with the reason, counted as rejected,
 	// and the run goes on. Default 1024 (DefaultMaxIdentifierBytes).
 	MaxIdentifierBytes int
+	// MaxTokenBytes bounds an OAI-PMH resumption token: a repository that
+	// hands out a longer one fails the run (oaipmh.ErrTokenTooLarge, a
+	// protocol error: not resumed). A token travels in the next request's
+	// URL and the checkpoint. Default 8 KiB (oaipmh.DefaultMaxTokenBytes).
+	MaxTokenBytes int
 	// PageTimeout bounds one page request. Default 60s.
 	PageTimeout time.Duration
 	// MaxRetries per page before a run fails. Default 5.
@@ -152,6 +157,9 @@ func (c *Config) setDefaults() {
 	if c.MaxIdentifierBytes <= 0 {
 		c.MaxIdentifierBytes = DefaultMaxIdentifierBytes
 	}
+	if c.MaxTokenBytes <= 0 {
+		c.MaxTokenBytes = oaipmh.DefaultMaxTokenBytes
+	}
 	if c.PageTimeout <= 0 {
 		c.PageTimeout = 60 * time.Second
 	}
@@ -225,7 +233,7 @@ func (c Config) Validate() error {
 		c.FailureBackoff < 0 || c.MaxFailureBackoff < 0 || c.MaxDuration < 0 || c.FeedCheckInterval < 0 {
 		return errors.New("harvester: negative durations")
 	}
-	if c.MaxPages < 0 || c.MaxBytes < 0 || c.MaxEmptyPages < 0 || c.MaxIdentifierBytes < 0 {
+	if c.MaxPages < 0 || c.MaxBytes < 0 || c.MaxEmptyPages < 0 || c.MaxIdentifierBytes < 0 || c.MaxTokenBytes < 0 {
 		return errors.New("harvester: negative caps")
 	}
 	switch c.Strategy {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/feeds"
+	"github.com/panosc/fairway/pkg/oaipmh"
 	"github.com/panosc/fairway/pkg/scicat"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
@@ -150,6 +151,8 @@ func scicatResumable(err error) bool {
 // identifiers for the comparison of complete runs, and saves the checkpoint
 // with the offset of the next page.
 func (h *Harvester) takeSciCatPage(ctx context.Context, f feeds.Feed, cp *Checkpoint, mark *RunMark, coll scicat.Collection, p *scicat.Page, log *slog.Logger) error {
+	// What the page's records and reports quote of its URL is bounded.
+	p.RequestURL = oaipmh.ShownURL(p.RequestURL)
 	mark.Pages++
 	mark.Listed += int64(p.Next - p.Offset)
 	for _, d := range p.Documents {
