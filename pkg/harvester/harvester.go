@@ -85,8 +85,9 @@ type Config struct {
 	RateLimit time.Duration
 	// Parallel is how many feeds are harvested at once. The slots are
 	// shared fairly between facilities (see slots): a free slot goes to the
-	// facility holding the fewest, and a facility holding more than its
-	// share while another waits gives slots back at its runs' next pages.
+	// facility holding the fewest, a facility holding more than its share
+	// while another waits gives slots back at its runs' next pages, and
+	// scheduled runs give slots back to an operator's request that waits.
 	// Default 2.
 	Parallel int
 	// Strategy is how OAI-PMH feeds are listed: StrategyAuto,
