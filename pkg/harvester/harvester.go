@@ -365,7 +365,7 @@ func New(cfg Config, b *bus.Bus, log *slog.Logger) (*Harvester, error) {
 		return nil, err
 	}
 	return &Harvester{
-		cfg: cfg, bus: b, reg: feeds.NewRegistry(b.KV(bus.BucketFeeds)), log: log, now: time.Now,
+		cfg: cfg, bus: b, reg: feeds.NewRegistry(b.KV(bus.BucketFeeds), feeds.WithLogger(log)), log: log, now: time.Now,
 		busy: map[string]bool{}, slots: newSlots(cfg.Parallel),
 		id: watermill.NewULID(), leases: map[string]uint64{},
 	}, nil
@@ -455,7 +455,7 @@ func (h *Harvester) runWhenSlotFree(ctx context.Context, f feeds.Feed, req RunRe
 	case !cur.Enabled && !requested:
 		return
 	}
-	_, err = h.Harvest(ctx, cur, req)
+	_, err = h.harvest(ctx, cur, req, true)
 	switch {
 	case errors.Is(err, ErrBusy):
 		// Another replica runs the feed: a request waits for the
@@ -575,8 +575,18 @@ type RunRequest struct {
 
 // Harvest runs one harvest of f now.
 // It holds the feed's lease for the whole run, so that no other harvester
-// replica runs the feed meanwhile: ErrBusy when one does.
+// replica runs the feed meanwhile: ErrBusy when one does. The run stops
+// when f is removed from the registry meanwhile (ErrFeedRemoved), once it
+// has found f there: a feed that was never registered is harvested all the
+// same.
 func (h *Harvester) Harvest(ctx context.Context, f feeds.Feed, req RunRequest) (*fairwayv1.HarvestRun, error) {
+	return h.harvest(ctx, f, req, false)
+}
+
+// harvest is Harvest; registered says that f was just read from the
+// registry, so that its absence there from the run's first check on means
+// it was removed (see watchFeed).
+func (h *Harvester) harvest(ctx context.Context, f feeds.Feed, req RunRequest, registered bool) (*fairwayv1.HarvestRun, error) {
 	if f.Kind != feeds.KindOAIPMH && f.Kind != feeds.KindSciCat {
 		return nil, fmt.Errorf("harvester: feed %s: %w: %s", f.ID, ErrUnsupportedKind, f.Kind)
 	}
@@ -586,9 +596,9 @@ func (h *Harvester) Harvest(ctx context.Context, f feeds.Feed, req RunRequest) (
 	}
 	defer release()
 	if f.Kind == feeds.KindSciCat {
-		return h.harvestSciCat(ctx, f, req)
+		return h.harvestSciCat(ctx, f, req, registered)
 	}
-	return h.harvestOAI(ctx, f, req)
+	return h.harvestOAI(ctx, f, req, registered)
 }
 
 // lease takes the feed's lease in the leases bucket, or fails with ErrBusy

@@ -48,8 +48,9 @@ var (
 // protocol, a token loop, a resumption token over Config.MaxTokenBytes, a
 // runaway list or one of its caps (ErrRunCap) starts afresh next time. The run also stops when its feed is removed
 // (ErrFeedRemoved; not resumed) or disabled (ErrFeedDisabled; resumed
-// when the feed is enabled again).
-func (h *Harvester) harvestOAI(ctx context.Context, f feeds.Feed, req RunRequest) (*fairwayv1.HarvestRun, error) {
+// when the feed is enabled again); registered says f was just read from the
+// registry (see watchRun).
+func (h *Harvester) harvestOAI(ctx context.Context, f feeds.Feed, req RunRequest, registered bool) (*fairwayv1.HarvestRun, error) {
 	client, err := h.oaiClient(f)
 	if err != nil {
 		return nil, fmt.Errorf("harvester: feed %s: %w", f.ID, err)
@@ -77,7 +78,7 @@ func (h *Harvester) harvestOAI(ctx context.Context, f feeds.Feed, req RunRequest
 		RunId: mark.RunID, FeedId: f.ID, Facility: f.Facility,
 		Status: fairwayv1.HarvestStatus_HARVEST_STATUS_RUNNING, StartedAt: timestamppb.New(mark.Started),
 	}
-	runCtx, stop := h.watchRun(ctx, f, mark, log)
+	runCtx, stop := h.watchRun(ctx, f, mark, registered, log)
 	defer stop()
 	if fresh {
 		if err := h.planOAI(runCtx, client, cp, req, mark); err != nil {
