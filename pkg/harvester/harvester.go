@@ -59,9 +59,12 @@ type Config struct {
 	// MaxRecordBytes bounds one record. Default 4 MiB.
 	MaxRecordBytes int
 	// MaxIdentifierBytes bounds a record's source identifier (an OAI-PMH
-	// header identifier, a SciCat pid or DOI): a record whose identifier is
-	// longer goes to the dead letters with the reason, counted as rejected,
-	// and the run goes on. Default 1024 (DefaultMaxIdentifierBytes).
+	// header identifier, a SciCat document's pid, or its DOI for published
+	// data): a record whose identifier is longer goes to the dead letters
+	// with the reason, counted as rejected, and the run goes on. A DOI in a
+	// record's metadata is not checked here: the normaliser bounds the
+	// dataset key it becomes (normaliser.MaxKeyBytes). Default 1024
+	// (DefaultMaxIdentifierBytes).
 	MaxIdentifierBytes int
 	// MaxTokenBytes bounds an OAI-PMH resumption token: a repository that
 	// hands out a longer one fails the run (oaipmh.ErrTokenTooLarge, a
