@@ -18,6 +18,7 @@ import (
 
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/feeds"
+	"github.com/panosc/fairway/pkg/oaipmh"
 	"github.com/panosc/fairway/pkg/scicat"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
@@ -246,7 +247,7 @@ const deletionBatch = 500
 // publishDeletions writes a deletion raw record for each identifier.
 func (h *Harvester) publishDeletions(ctx context.Context, f feeds.Feed, mark *RunMark, ids []string) error {
 	now := h.now().UTC()
-	prov := &fairwayv1.Provenance{FeedId: f.ID, RunId: mark.RunID, RequestUrl: f.URL, HarvestedAt: timestamppb.New(now)}
+	prov := &fairwayv1.Provenance{FeedId: f.ID, RunId: mark.RunID, RequestUrl: oaipmh.ShownURL(f.URL), HarvestedAt: timestamppb.New(now)}
 	stamp := now
 	if !mark.ResponseDate.IsZero() {
 		prov.ResponseDate = timestamppb.New(mark.ResponseDate)

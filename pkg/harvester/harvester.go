@@ -59,10 +59,18 @@ type Config struct {
 	// MaxRecordBytes bounds one record. Default 4 MiB.
 	MaxRecordBytes int
 	// MaxIdentifierBytes bounds a record's source identifier (an OAI-PMH
-	// header identifier, a SciCat pid or DOI): a record whose identifier is
-	// longer goes to the dead letters with the reason, counted as rejected,
-	// and the run goes on. Default 1024 (DefaultMaxIdentifierBytes).
+	// header identifier, a SciCat document's pid, or its DOI for published
+	// data): a record whose identifier is longer goes to the dead letters
+	// with the reason, counted as rejected, and the run goes on. A DOI in a
+	// record's metadata is not checked here: the normaliser bounds the
+	// dataset key it becomes (normaliser.MaxKeyBytes). Default 1024
+	// (DefaultMaxIdentifierBytes).
 	MaxIdentifierBytes int
+	// MaxTokenBytes bounds an OAI-PMH resumption token: a repository that
+	// hands out a longer one fails the run (oaipmh.ErrTokenTooLarge, a
+	// protocol error: not resumed). A token travels in the next request's
+	// URL and the checkpoint. Default 8 KiB (oaipmh.DefaultMaxTokenBytes).
+	MaxTokenBytes int
 	// PageTimeout bounds one page request. Default 60s.
 	PageTimeout time.Duration
 	// MaxRetries per page before a run fails. Default 5.
@@ -80,8 +88,9 @@ type Config struct {
 	RateLimit time.Duration
 	// Parallel is how many feeds are harvested at once. The slots are
 	// shared fairly between facilities (see slots): a free slot goes to the
-	// facility holding the fewest, and a facility holding more than its
-	// share while another waits gives slots back at its runs' next pages.
+	// facility holding the fewest, a facility holding more than its share
+	// while another waits gives slots back at its runs' next pages, and
+	// scheduled runs give slots back to an operator's request that waits.
 	// Default 2.
 	Parallel int
 	// Strategy is how OAI-PMH feeds are listed: StrategyAuto,
@@ -151,6 +160,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxIdentifierBytes <= 0 {
 		c.MaxIdentifierBytes = DefaultMaxIdentifierBytes
+	}
+	if c.MaxTokenBytes <= 0 {
+		c.MaxTokenBytes = oaipmh.DefaultMaxTokenBytes
 	}
 	if c.PageTimeout <= 0 {
 		c.PageTimeout = 60 * time.Second
@@ -225,7 +237,7 @@ func (c Config) Validate() error {
 		c.FailureBackoff < 0 || c.MaxFailureBackoff < 0 || c.MaxDuration < 0 || c.FeedCheckInterval < 0 {
 		return errors.New("harvester: negative durations")
 	}
-	if c.MaxPages < 0 || c.MaxBytes < 0 || c.MaxEmptyPages < 0 || c.MaxIdentifierBytes < 0 {
+	if c.MaxPages < 0 || c.MaxBytes < 0 || c.MaxEmptyPages < 0 || c.MaxIdentifierBytes < 0 || c.MaxTokenBytes < 0 {
 		return errors.New("harvester: negative caps")
 	}
 	switch c.Strategy {
@@ -356,7 +368,7 @@ func New(cfg Config, b *bus.Bus, log *slog.Logger) (*Harvester, error) {
 		return nil, err
 	}
 	return &Harvester{
-		cfg: cfg, bus: b, reg: feeds.NewRegistry(b.KV(bus.BucketFeeds)), log: log, now: time.Now,
+		cfg: cfg, bus: b, reg: feeds.NewRegistry(b.KV(bus.BucketFeeds), feeds.WithLogger(log)), log: log, now: time.Now,
 		busy: map[string]bool{}, slots: newSlots(cfg.Parallel),
 		id: watermill.NewULID(), leases: map[string]uint64{},
 	}, nil
@@ -446,7 +458,7 @@ func (h *Harvester) runWhenSlotFree(ctx context.Context, f feeds.Feed, req RunRe
 	case !cur.Enabled && !requested:
 		return
 	}
-	_, err = h.Harvest(ctx, cur, req)
+	_, err = h.harvest(ctx, cur, req, true)
 	switch {
 	case errors.Is(err, ErrBusy):
 		// Another replica runs the feed: a request waits for the
@@ -566,8 +578,18 @@ type RunRequest struct {
 
 // Harvest runs one harvest of f now.
 // It holds the feed's lease for the whole run, so that no other harvester
-// replica runs the feed meanwhile: ErrBusy when one does.
+// replica runs the feed meanwhile: ErrBusy when one does. The run stops
+// when f is removed from the registry meanwhile (ErrFeedRemoved), once it
+// has found f there: a feed that was never registered is harvested all the
+// same.
 func (h *Harvester) Harvest(ctx context.Context, f feeds.Feed, req RunRequest) (*fairwayv1.HarvestRun, error) {
+	return h.harvest(ctx, f, req, false)
+}
+
+// harvest is Harvest; registered says that f was just read from the
+// registry, so that its absence there from the run's first check on means
+// it was removed (see watchFeed).
+func (h *Harvester) harvest(ctx context.Context, f feeds.Feed, req RunRequest, registered bool) (*fairwayv1.HarvestRun, error) {
 	if f.Kind != feeds.KindOAIPMH && f.Kind != feeds.KindSciCat {
 		return nil, fmt.Errorf("harvester: feed %s: %w: %s", f.ID, ErrUnsupportedKind, f.Kind)
 	}
@@ -577,9 +599,9 @@ func (h *Harvester) Harvest(ctx context.Context, f feeds.Feed, req RunRequest) (
 	}
 	defer release()
 	if f.Kind == feeds.KindSciCat {
-		return h.harvestSciCat(ctx, f, req)
+		return h.harvestSciCat(ctx, f, req, registered)
 	}
-	return h.harvestOAI(ctx, f, req)
+	return h.harvestOAI(ctx, f, req, registered)
 }
 
 // lease takes the feed's lease in the leases bucket, or fails with ErrBusy

@@ -1,6 +1,7 @@
 package harvester_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -421,5 +423,44 @@ func TestChangedSourceStartsAfresh(t *testing.T) {
 	}
 	if got, _ := from.Load().(string); got != "" || run.From != "" || run.Records != 30 {
 		t.Fatalf("run after the change asked from=%q and listed %d records; want a full run", got, run.Records)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger's concurrent writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestRegistryLogsWithTheHarvestersLogger checks that the feed registry the
+// harvester reads logs the entries it skips with the harvester's logger.
+func TestRegistryLogsWithTheHarvestersLogger(t *testing.T) {
+	b := testenv.Bus(t)
+	var out syncBuffer
+	h, err := harvester.New(harvester.Config{}, b, slog.New(slog.NewTextHandler(&out, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := b.KV(bus.BucketFeeds).Put(ctx, "NOT_A_FEED_ID", []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Registry().List(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); !strings.Contains(got, "NOT_A_FEED_ID") {
+		t.Errorf("the harvester's log does not report the skipped entry: %q", got)
 	}
 }

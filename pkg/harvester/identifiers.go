@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/oaipmh"
 )
 
@@ -26,23 +27,18 @@ func DerivedIdentifier(metadata []byte) string {
 	return DerivedIdentifierPrefix + hex.EncodeToString(sum[:16])
 }
 
-// idDigest is a fixed-size digest of an identifier, for message ids.
-func idDigest(id string) string {
-	sum := sha256.Sum256([]byte(id))
-	return hex.EncodeToString(sum[:12])
-}
-
 // maxShownIdentifier bounds how much of an identifier a log line or a
 // dead letter's reason quotes.
 const maxShownIdentifier = 120
 
 // shownID returns an identifier as a reason or a log line quotes it: as it
-// is when short, else its start, its length and its digest.
+// is when short, else its start, its length and its digest (bus.Digest, as
+// the pipeline's keys and message ids spell it).
 func shownID(id string) string {
 	if len(id) <= maxShownIdentifier {
 		return id
 	}
-	return fmt.Sprintf("%s… (%d bytes, sha256 %s)", strings.ToValidUTF8(id[:maxShownIdentifier], ""), len(id), idDigest(id))
+	return fmt.Sprintf("%s… (%d bytes, sha256 %s)", strings.ToValidUTF8(id[:maxShownIdentifier], ""), len(id), bus.Digest(id))
 }
 
 // maxStubIdentifier bounds the identifier a dead letter's stub carries

@@ -103,6 +103,11 @@ func TestLongIdentifierGoesToTheDeadLetters(t *testing.T) {
 			if len(dl) != 1 || !strings.Contains(dl[0], "3019 bytes, over the limit of 1024") || strings.Contains(dl[0], long) {
 				t.Errorf("dead letters %.300q: want the long record with its reason (and not its whole identifier)", dl)
 			}
+			// The reason names the identifier by the digest the pipeline's
+			// keys use.
+			if len(dl) == 1 && !strings.Contains(dl[0], "sha256 "+bus.Digest(long)+")") {
+				t.Errorf("dead letter %.300q: want the identifier's bus.Digest %s", dl[0], bus.Digest(long))
+			}
 			ids, _ := hs.storedIDs(t)
 			for _, id := range ids {
 				if id == long {

@@ -490,6 +490,82 @@ func TestMisbehavingFeeds(t *testing.T) {
 			},
 		},
 		{
+			name: "a resumption token of megabytes fails the run, not resumed",
+			misbehave: func(st *state) misbehaviour {
+				return func(n int64, w http.ResponseWriter, r *http.Request, render func(*http.Request) []byte) {
+					body := render(r)
+					if n == 2 {
+						body = withToken(body, strings.Repeat("z", 3<<20))
+					}
+					send(w, body)
+				}
+			},
+			check: func(t *testing.T, hs *harness, o outcome, _ *state) {
+				run, _ := assertFailed(t, o, oaipmh.ErrTokenTooLarge)
+				if !strings.Contains(run.Error, "MaxTokenBytes") || len(run.Error) > 2<<10 {
+					t.Errorf("run error %.300q (%d bytes): want the cap named, the token not quoted", run.Error, len(run.Error))
+				}
+				// The page with the token is not written: its records come
+				// again with the next run, which starts afresh.
+				cp := hs.checkpoint(t)
+				if q := hs.srv.listQueries(); len(q) != 2 || run.Records != 10 || cp.Current != nil || cp.Failures != 1 {
+					t.Errorf("%d list requests, %d records, checkpoint %+v", len(q), run.Records, cp)
+				}
+			},
+		},
+		{
+			name: "a token over the harvester's MaxTokenBytes",
+			cfg:  func(c *harvester.Config) { c.MaxTokenBytes = 8 },
+			misbehave: func(st *state) misbehaviour {
+				return func(n int64, w http.ResponseWriter, r *http.Request, render func(*http.Request) []byte) {
+					send(w, render(r))
+				}
+			},
+			check: func(t *testing.T, hs *harness, o outcome, _ *state) {
+				assertFailed(t, o, oaipmh.ErrTokenTooLarge)
+				if q := hs.srv.listQueries(); len(q) != 1 {
+					t.Errorf("%d list requests, want 1", len(q))
+				}
+			},
+		},
+		{
+			name: "long tokens: what the records quote of the URLs is clipped",
+			misbehave: func(st *state) misbehaviour {
+				pad := strings.Repeat("p", 6<<10) // under the token cap
+				return func(n int64, w http.ResponseWriter, r *http.Request, render func(*http.Request) []byte) {
+					if tok := r.URL.Query().Get("resumptionToken"); tok != "" {
+						r = r.Clone(r.Context())
+						q := r.URL.Query()
+						q.Set("resumptionToken", strings.TrimSuffix(tok, pad))
+						r.URL.RawQuery = q.Encode()
+					}
+					body := render(r)
+					if tok := tokenOf(body); tok != "" {
+						body = withToken(body, tok+pad)
+					}
+					send(w, body)
+				}
+			},
+			check: func(t *testing.T, hs *harness, o outcome, _ *state) {
+				assertRun(t, o, complete, 60)
+				hs.assertComplete(t)
+				recs, _ := raw(t, hs.bus)
+				clipped := 0
+				for id, r := range recs {
+					u := r.GetProvenance().GetRequestUrl()
+					if len(u) > oaipmh.MaxShownURLBytes+64 {
+						t.Fatalf("record %s quotes a URL of %d bytes", id, len(u))
+					}
+					if strings.Contains(u, " bytes, sha256 ") {
+						clipped++
+					}
+				}
+				if clipped != 50 { // every page but the first
+					t.Errorf("%d records quote a clipped URL, want 50", clipped)
+				}
+			},
+		},
+		{
 			name: "tokens that never end",
 			misbehave: func(st *state) misbehaviour {
 				return func(n int64, w http.ResponseWriter, r *http.Request, render func(*http.Request) []byte) {

@@ -45,11 +45,12 @@ var (
 // no fallback applies) fails the run with the reason. A run that fails on a
 // page that is not XML, on the network or on the bus keeps its checkpoint,
 // so that the next run resumes where it stopped; a run that fails on the
-// protocol, a token loop, a runaway list or one of its caps (ErrRunCap)
-// starts afresh next time. The run also stops when its feed is removed
+// protocol, a token loop, a resumption token over Config.MaxTokenBytes, a
+// runaway list or one of its caps (ErrRunCap) starts afresh next time. The run also stops when its feed is removed
 // (ErrFeedRemoved; not resumed) or disabled (ErrFeedDisabled; resumed
-// when the feed is enabled again).
-func (h *Harvester) harvestOAI(ctx context.Context, f feeds.Feed, req RunRequest) (*fairwayv1.HarvestRun, error) {
+// when the feed is enabled again); registered says f was just read from the
+// registry (see watchRun).
+func (h *Harvester) harvestOAI(ctx context.Context, f feeds.Feed, req RunRequest, registered bool) (*fairwayv1.HarvestRun, error) {
 	client, err := h.oaiClient(f)
 	if err != nil {
 		return nil, fmt.Errorf("harvester: feed %s: %w", f.ID, err)
@@ -77,7 +78,7 @@ func (h *Harvester) harvestOAI(ctx context.Context, f feeds.Feed, req RunRequest
 		RunId: mark.RunID, FeedId: f.ID, Facility: f.Facility,
 		Status: fairwayv1.HarvestStatus_HARVEST_STATUS_RUNNING, StartedAt: timestamppb.New(mark.Started),
 	}
-	runCtx, stop := h.watchRun(ctx, f, mark, log)
+	runCtx, stop := h.watchRun(ctx, f, mark, registered, log)
 	defer stop()
 	if fresh {
 		if err := h.planOAI(runCtx, client, cp, req, mark); err != nil {
@@ -157,6 +158,7 @@ func (h *Harvester) oaiClient(f feeds.Feed) (*oaipmh.Client, error) {
 		PageTimeout:          h.cfg.PageTimeout,
 		MaxRetries:           h.cfg.MaxRetries,
 		MaxRecordBytes:       h.cfg.MaxRecordBytes,
+		MaxTokenBytes:        h.cfg.MaxTokenBytes,
 		UserAgent:            "fairway-harvester",
 		RateLimit:            max(h.cfg.RateLimit, time.Duration(f.RateLimit)),
 		RetryAfterCap:        h.cfg.RetryAfterCap,
@@ -309,7 +311,8 @@ func (h *Harvester) listPass(ctx context.Context, client *oaipmh.Client, f feeds
 	list := oaipmh.ListRequest{From: mark.From, Until: mark.Until, Set: f.Set, ResumeToken: mark.Token}
 	fn := func(ctx context.Context, p *oaipmh.Page, requestURL string) error {
 		pages++
-		return h.takePage(ctx, client, f, cp, mark, p, requestURL, log)
+		// What a page's records and reports quote of its URL is bounded.
+		return h.takePage(ctx, client, f, cp, mark, p, oaipmh.ShownURL(requestURL), log)
 	}
 	var err error
 	if mark.Strategy == StrategyIdentifiers {
@@ -321,7 +324,8 @@ func (h *Harvester) listPass(ctx context.Context, client *oaipmh.Client, f feeds
 }
 
 // takePage writes the records of one page, remembers what a full run saw,
-// and saves the checkpoint with the next token.
+// and saves the checkpoint with the next token. requestURL is the page's
+// URL as oaipmh.ShownURL quotes it (provenance, reasons, logs).
 func (h *Harvester) takePage(ctx context.Context, client *oaipmh.Client, f feeds.Feed, cp *Checkpoint, mark *RunMark, p *oaipmh.Page, requestURL string, log *slog.Logger) error {
 	if mark.ResponseDate.IsZero() {
 		mark.ResponseDate = p.ResponseDate

@@ -484,6 +484,7 @@ func TestConfigValidate(t *testing.T) {
 		{"negative duration cap", harvester.Config{MaxDuration: -time.Second}, false},
 		{"negative empty pages", harvester.Config{MaxEmptyPages: -1}, false},
 		{"negative feed check interval", harvester.Config{FeedCheckInterval: -time.Second}, false},
+		{"negative token cap", harvester.Config{MaxTokenBytes: -1}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

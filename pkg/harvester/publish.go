@@ -63,7 +63,7 @@ func (h *Harvester) publishPage(ctx context.Context, f feeds.Feed, mark *RunMark
 		events = append(events, bus.Event{
 			// The message id holds a digest of the identifier, never the
 			// identifier itself.
-			Stream: bus.DeadLetters, Key: Origin, Hash: strconv.FormatInt(mark.Pages, 10) + ".oversized." + idDigest(o.Identifier), Payload: stub,
+			Stream: bus.DeadLetters, Key: Origin, Hash: strconv.FormatInt(mark.Pages, 10) + ".oversized." + bus.Digest(o.Identifier), Payload: stub,
 			Metadata: map[string]string{bus.HeaderReason: reason, bus.HeaderStage: Origin, bus.HeaderCorrelation: mark.RunID},
 		})
 	}

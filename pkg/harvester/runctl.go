@@ -65,16 +65,17 @@ func checkCaps(l runLimits, mark *RunMark) error {
 // watchRun returns the context a run works in: it ends when ctx ends, when
 // the run has spent its duration cap harvesting (counted over every resume
 // of the run, from mark.Elapsed), and when the feed is removed from the
-// registry or, for a run of an enabled feed, disabled. The returned
+// registry or, for a run of an enabled feed, disabled. registered says the
+// feed was just read from the registry (see watchFeed). The returned
 // function releases it. The reason is given by runStopped.
-func (h *Harvester) watchRun(ctx context.Context, f feeds.Feed, mark *RunMark, log *slog.Logger) (context.Context, func()) {
+func (h *Harvester) watchRun(ctx context.Context, f feeds.Feed, mark *RunMark, registered bool, log *slog.Logger) (context.Context, func()) {
 	l := h.limits(f)
 	mark.resume()
 	watched, cancel := context.WithCancelCause(ctx)
 	capped, cancelTimeout := context.WithTimeoutCause(watched, l.duration-mark.Elapsed,
 		fmt.Errorf("%w: max_duration: the run has harvested for %s, the most one run may take", ErrRunCap, l.duration))
 	done := make(chan struct{})
-	go h.watchFeed(watched, f, cancel, done, log)
+	go h.watchFeed(watched, f, registered, cancel, done, log)
 	return capped, func() {
 		cancelTimeout()
 		cancel(nil)
@@ -84,11 +85,14 @@ func (h *Harvester) watchRun(ctx context.Context, f feeds.Feed, mark *RunMark, l
 
 // watchFeed re-reads the feed in the registry every
 // Config.FeedCheckInterval and cancels the run with ErrFeedRemoved or
-// ErrFeedDisabled. A feed that was never in the registry (a run of a feed
-// handed to Harvest directly) is not stopped by its absence.
-func (h *Harvester) watchFeed(ctx context.Context, f feeds.Feed, cancel context.CancelCauseFunc, done chan<- struct{}, log *slog.Logger) {
+// ErrFeedDisabled. A feed is known to the registry when registered says so
+// (the scheduler has just read it there) or once a read finds it: from
+// then on its absence is its removal, even when the reads in between
+// failed. A feed never found there (a run of a feed handed to Harvest
+// directly) is not stopped by its absence.
+func (h *Harvester) watchFeed(ctx context.Context, f feeds.Feed, registered bool, cancel context.CancelCauseFunc, done chan<- struct{}, log *slog.Logger) {
 	defer close(done)
-	known := false
+	known := registered
 	check := func() bool {
 		cur, err := h.reg.Get(ctx, f.ID)
 		switch {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/feeds"
+	"github.com/panosc/fairway/pkg/oaipmh"
 	"github.com/panosc/fairway/pkg/scicat"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
@@ -41,7 +42,7 @@ import (
 // not a JSON array, a server that ignores paging) or on one of its caps
 // (ErrRunCap) starts afresh next time. A run whose feed is removed or
 // disabled meanwhile stops as an OAI-PMH run does.
-func (h *Harvester) harvestSciCat(ctx context.Context, f feeds.Feed, req RunRequest) (*fairwayv1.HarvestRun, error) {
+func (h *Harvester) harvestSciCat(ctx context.Context, f feeds.Feed, req RunRequest, registered bool) (*fairwayv1.HarvestRun, error) {
 	coll, err := scicat.ParseCollection(f.Format)
 	if err != nil {
 		return nil, fmt.Errorf("harvester: feed %s: %w", f.ID, err)
@@ -86,7 +87,7 @@ func (h *Harvester) harvestSciCat(ctx context.Context, f feeds.Feed, req RunRequ
 	if err := h.saveCheckpoint(ctx, f.ID, cp); err != nil {
 		return nil, err
 	}
-	runCtx, stop := h.watchRun(ctx, f, mark, log)
+	runCtx, stop := h.watchRun(ctx, f, mark, registered, log)
 	defer stop()
 	if !mark.ListDone {
 		err := client.List(runCtx, scicat.ListRequest{Collection: coll, Offset: offset}, func(ctx context.Context, p *scicat.Page) error {
@@ -150,6 +151,8 @@ func scicatResumable(err error) bool {
 // identifiers for the comparison of complete runs, and saves the checkpoint
 // with the offset of the next page.
 func (h *Harvester) takeSciCatPage(ctx context.Context, f feeds.Feed, cp *Checkpoint, mark *RunMark, coll scicat.Collection, p *scicat.Page, log *slog.Logger) error {
+	// What the page's records and reports quote of its URL is bounded.
+	p.RequestURL = oaipmh.ShownURL(p.RequestURL)
 	mark.Pages++
 	mark.Listed += int64(p.Next - p.Offset)
 	for _, d := range p.Documents {

@@ -2,6 +2,9 @@ package harvester
 
 import (
 	"context"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 )
 
@@ -17,31 +20,49 @@ import (
 //     its share — ceil(Parallel / facilities with work, running or
 //     waiting) — is asked to give slots back: its most recently started
 //     runs yield at their next page (they resume from their checkpoints
-//     later), one for each waiting facility below its share.
+//     later), one for each waiting facility below its share;
+//   - while an operator's request waits and no slot is free, scheduled
+//     runs yield too until the slots they give back reach every waiting
+//     request (in the order above): the most recently started scheduled
+//     run, whatever its facility, when the request's facility stays within
+//     its share once served, else the most recently started scheduled run
+//     of the request's own facility. So a request does not wait for the end
+//     of scheduled runs, whether their facility is its own or holds no more
+//     than its share. It waits only behind runs started on request (they
+//     do not yield to requests) and, when its facility already holds its
+//     share, behind other facilities' scheduled runs: taking one of their
+//     slots would only make its facility give a slot back at once.
 //
-// A facility alone uses every slot.
+// A facility alone uses every slot. Facilities are told apart without
+// regard to case (as the ownership of datasets does): "ESRF" and "esrf"
+// are one facility.
 type slots struct {
 	size int
 
 	mu      sync.Mutex
 	seq     uint64
-	held    map[string]int    // facility → slots held
+	held    map[string]int    // facility (facilityKey) → slots held
 	grants  map[string]*grant // feed → its slot
 	waiting []*waiter
 }
 
+// facilityKey is how slots tell facilities apart: without regard to case.
+func facilityKey(facility string) string { return strings.ToLower(facility) }
+
 // waiter is a run waiting for a slot.
 type waiter struct {
-	feed, facility string
-	requested      bool
-	seq            uint64
-	ready          chan struct{} // closed once the slot is granted
+	feed      string
+	facility  string // facilityKey
+	requested bool
+	seq       uint64
+	ready     chan struct{} // closed once the slot is granted
 }
 
 // grant is a slot held by a run.
 type grant struct {
-	facility string
-	seq      uint64
+	facility  string // facilityKey
+	requested bool
+	seq       uint64
 	// yield asks the run to give its slot up at its next page.
 	yield bool
 }
@@ -55,7 +76,7 @@ func newSlots(size int) *slots {
 func (s *slots) acquire(ctx context.Context, feed, facility string, requested bool) error {
 	s.mu.Lock()
 	s.seq++
-	w := &waiter{feed: feed, facility: facility, requested: requested, seq: s.seq, ready: make(chan struct{})}
+	w := &waiter{feed: feed, facility: facilityKey(facility), requested: requested, seq: s.seq, ready: make(chan struct{})}
 	s.waiting = append(s.waiting, w)
 	s.rebalance()
 	s.mu.Unlock()
@@ -112,17 +133,12 @@ func (s *slots) yielding(feed string) bool {
 // is held.
 func (s *slots) rebalance() {
 	for len(s.grants) < s.size && len(s.waiting) > 0 {
-		best := 0
-		for i, w := range s.waiting[1:] {
-			if s.before(w, s.waiting[best]) {
-				best = i + 1
-			}
-		}
+		best := nextWaiter(s.held, s.waiting)
 		w := s.waiting[best]
 		s.waiting = append(s.waiting[:best], s.waiting[best+1:]...)
 		s.seq++
 		s.held[w.facility]++
-		s.grants[w.feed] = &grant{facility: w.facility, seq: s.seq}
+		s.grants[w.feed] = &grant{facility: w.facility, requested: w.requested, seq: s.seq}
 		close(w.ready)
 	}
 	for _, g := range s.grants {
@@ -131,15 +147,23 @@ func (s *slots) rebalance() {
 	if len(s.waiting) == 0 {
 		return
 	}
-	work := map[string]bool{}
+	work := map[string]bool{} // facilities with running or waiting runs
 	for f := range s.held {
 		work[f] = true
 	}
-	var needy []string // waiting facilities below their share, in order of arrival
 	for _, w := range s.waiting {
 		work[w.facility] = true
 	}
 	share := (s.size + len(work) - 1) / len(work)
+	s.yieldToFacilities(share)
+	s.yieldToRequests(share)
+}
+
+// yieldToFacilities marks, for each waiting facility below its share, the
+// newest run of the facility holding the most slots over its share; s.mu
+// is held.
+func (s *slots) yieldToFacilities(share int) {
+	var needy []string // waiting facilities below their share, in order of arrival
 	seen := map[string]bool{}
 	for _, w := range s.waiting {
 		if !seen[w.facility] && s.held[w.facility] < share {
@@ -147,10 +171,7 @@ func (s *slots) rebalance() {
 		}
 		seen[w.facility] = true
 	}
-	keeps := map[string]int{} // slots each facility keeps after the yields
-	for f, n := range s.held {
-		keeps[f] = n
-	}
+	keeps := maps.Clone(s.held) // slots each facility keeps after the yields
 	for range needy {
 		victim := ""
 		for f, n := range keeps {
@@ -161,21 +182,99 @@ func (s *slots) rebalance() {
 		if victim == "" {
 			return
 		}
-		var last *grant
-		for _, g := range s.grants {
-			if g.facility == victim && !g.yield && (last == nil || g.seq > last.seq) {
-				last = g
-			}
-		}
-		last.yield = true
+		s.newest(func(g *grant) bool { return g.facility == victim }).yield = true
 		keeps[victim]--
 	}
 }
 
-// before orders two waiters: the facility holding fewer slots first, then
-// a requested run, then the one waiting longest.
-func (s *slots) before(a, b *waiter) bool {
-	if ha, hb := s.held[a.facility], s.held[b.facility]; ha != hb {
+// yieldToRequests marks scheduled runs to yield until the slots given back
+// reach every waiting request (as rebalance would grant them): for each
+// request they would not reach, the newest scheduled run of any facility
+// yields when the request's facility stays within its share once served,
+// else the newest scheduled run of the request's own facility (so that
+// requests do not take from other facilities the slots their share gives
+// them back at once); a request for which neither exists waits. s.mu is
+// held.
+func (s *slots) yieldToRequests(share int) {
+	skip := map[*waiter]bool{}
+	for {
+		unserved, held := s.unservedRequests()
+		var r *waiter
+		for _, w := range unserved {
+			if !skip[w] {
+				r = w
+				break
+			}
+		}
+		if r == nil {
+			return
+		}
+		anyFacility := held[r.facility]+1 <= share
+		g := s.newest(func(g *grant) bool { return !g.requested && (anyFacility || g.facility == r.facility) })
+		if g == nil {
+			skip[r] = true
+			continue
+		}
+		g.yield = true
+	}
+}
+
+// newest returns the most recently granted slot that does not yield yet and
+// that match accepts, nil when there is none; s.mu is held.
+func (s *slots) newest(match func(*grant) bool) *grant {
+	var last *grant
+	for _, g := range s.grants {
+		if !g.yield && match(g) && (last == nil || g.seq > last.seq) {
+			last = g
+		}
+	}
+	return last
+}
+
+// unservedRequests returns the waiting requests that the slots marked to
+// yield, once given back and granted in order, would not reach, and the
+// slots each facility would hold then; s.mu is held.
+func (s *slots) unservedRequests() ([]*waiter, map[string]int) {
+	held := maps.Clone(s.held)
+	free := 0
+	for _, g := range s.grants {
+		if g.yield {
+			held[g.facility]--
+			free++
+		}
+	}
+	waiting := slices.Clone(s.waiting)
+	for ; free > 0 && len(waiting) > 0; free-- {
+		best := nextWaiter(held, waiting)
+		held[waiting[best].facility]++
+		waiting = append(waiting[:best], waiting[best+1:]...)
+	}
+	var unserved []*waiter
+	for _, w := range waiting {
+		if w.requested {
+			unserved = append(unserved, w)
+		}
+	}
+	return unserved, held
+}
+
+// nextWaiter returns the index of the waiter a free slot goes to, held
+// counting the slots of each facility: the facility holding fewer slots
+// first, then a requested run, then the one waiting longest. waiting is not
+// empty.
+func nextWaiter(held map[string]int, waiting []*waiter) int {
+	best := 0
+	for i, w := range waiting[1:] {
+		if before(held, w, waiting[best]) {
+			best = i + 1
+		}
+	}
+	return best
+}
+
+// before orders two waiters (see nextWaiter).
+func before(held map[string]int, a, b *waiter) bool {
+	if ha, hb := held[a.facility], held[b.facility]; ha != hb {
 		return ha < hb
 	}
 	if a.requested != b.requested {

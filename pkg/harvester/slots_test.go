@@ -46,12 +46,65 @@ func TestSlotsShareBetweenFacilities(t *testing.T) {
 			steps: []string{"+a/1", "+a/2", "+a/3!", "-a/1"}, holding: []string{"a/3"},
 		},
 		{
+			// ... then the request's facility, at its share, gives its own
+			// scheduled run up for it.
 			name: "the facility holding fewer slots goes before a request", size: 2,
-			steps: []string{"+a/1", "+b/1", "+b/2!", "+c/1", "-a/1"}, holding: []string{"b/1", "c/1"},
+			steps: []string{"+a/1", "+b/1", "+b/2!", "+c/1", "-a/1"}, holding: []string{"b/1", "c/1"}, yield: []string{"b/1"},
 		},
 		{
 			name: "the yield is withdrawn when the waiting facility gives up", size: 2,
 			steps: []string{"+a/1", "+a/2", "+b/1", "~b/1"}, holding: []string{"a/1", "a/2"},
+		},
+		{
+			name: "a request of the facility holding every slot: its newest scheduled run yields", size: 2,
+			steps: []string{"+a/1", "+a/2", "+a/3!"}, holding: []string{"a/1", "a/2"}, yield: []string{"a/2"},
+		},
+		{
+			name: "the slot given back goes to the request", size: 2,
+			steps: []string{"+a/1", "+a/2", "+a/3", "+a/4!", "-a/2"}, holding: []string{"a/1", "a/4"},
+		},
+		{
+			name: "a request of a third facility while two hold their share: the newest run yields", size: 2,
+			steps: []string{"+a/1", "+b/1", "+c/1!"}, holding: []string{"a/1", "b/1"}, yield: []string{"b/1"},
+		},
+		{
+			name: "one yield per waiting request", size: 3,
+			steps:   []string{"+a/1", "+b/1", "+c/1", "+d/1!", "+e/1!"},
+			holding: []string{"a/1", "b/1", "c/1"}, yield: []string{"b/1", "c/1"},
+		},
+		{
+			name: "no yield to a request that a facility's yield already serves", size: 2,
+			steps: []string{"+a/1", "+a/2", "+b/1!"}, holding: []string{"a/1", "a/2"}, yield: []string{"a/2"},
+		},
+		{
+			name: "more yields when a facility's yield goes to another's scheduled run", size: 2,
+			steps:   []string{"+a/1", "+a/2", "+b/1", "+a/3!"},
+			holding: []string{"a/1", "a/2"}, yield: []string{"a/1", "a/2"},
+		},
+		{
+			name: "a run started on request does not yield to a request", size: 1,
+			steps: []string{"+a/1!", "+a/2!", "+b/1!"}, holding: []string{"a/1"},
+		},
+		{
+			name: "a request beyond its facility's share: its own facility's scheduled run yields", size: 2,
+			steps: []string{"+a/1", "+b/1", "+a/2!"}, holding: []string{"a/1", "b/1"}, yield: []string{"a/1"},
+		},
+		{
+			name: "a request beyond its facility's share waits behind its facility's requests", size: 2,
+			steps: []string{"+a/1!", "+b/1", "+a/2!"}, holding: []string{"a/1", "b/1"},
+		},
+		{
+			name: "the yield to a request is withdrawn when it gives up", size: 1,
+			steps: []string{"+a/1", "+a/2!", "~a/2"}, holding: []string{"a/1"},
+		},
+		{
+			name: "facilities are told apart without regard to case", size: 2,
+			steps: []string{"+ESRF/1", "+esrf/2", "+ill/1"}, holding: []string{"ESRF/1", "esrf/2"}, yield: []string{"esrf/2"},
+		},
+		{
+			name: "a slot given back goes to the facility holding fewer, whatever the case", size: 3,
+			steps:   []string{"+esrf/1", "+ESRF/2", "+ill/1", "+Esrf/3", "+ILL/2", "-ill/1"},
+			holding: []string{"ESRF/2", "ILL/2", "esrf/1"},
 		},
 	}
 	for _, tt := range tests {

@@ -6,11 +6,14 @@ import (
 	"compress/gzip"
 	"compress/zlib"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,6 +33,7 @@ const (
 	DefaultRetryAfterCap        = 5 * time.Minute
 	DefaultRetryInitialInterval = time.Second
 	DefaultRetryMaxInterval     = time.Minute
+	DefaultMaxTokenBytes        = 8 << 10
 )
 
 // Config configures a Client. Zero values mean the documented default.
@@ -75,6 +79,13 @@ type Config struct {
 	// the history is left to the caller's caps on pages and time.
 	// Default DefaultTokenHistory (4096).
 	TokenHistory int
+	// MaxTokenBytes bounds a resumption token: a list whose repository
+	// hands out a longer one (or resumed with a longer one) fails with
+	// ErrTokenTooLarge before the page is handed to the PageFunc. A token
+	// travels in the next request's URL, and a harvester keeps it in its
+	// checkpoint and its records' provenance: a token of megabytes would
+	// make those fail. Default DefaultMaxTokenBytes (8 KiB).
+	MaxTokenBytes int
 }
 
 // WithDefaults returns a copy of c with the defaults filled in.
@@ -108,6 +119,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.TokenHistory == 0 {
 		c.TokenHistory = DefaultTokenHistory
+	}
+	if c.MaxTokenBytes == 0 {
+		c.MaxTokenBytes = DefaultMaxTokenBytes
 	}
 	return c
 }
@@ -144,6 +158,9 @@ func (c Config) Validate() error {
 	}
 	if c.TokenHistory < 0 {
 		return errors.New("oaipmh: config: TokenHistory must not be negative")
+	}
+	if c.MaxTokenBytes < 0 {
+		return errors.New("oaipmh: config: MaxTokenBytes must not be negative")
 	}
 	if strings.ContainsAny(c.MetadataPrefix, " \t\r\n") {
 		return fmt.Errorf("oaipmh: config: MetadataPrefix %q contains whitespace", c.MetadataPrefix)
@@ -203,7 +220,8 @@ type ListRequest struct {
 	ResumeToken string
 }
 
-// PageFunc receives each page of a list, with the URL that was requested for it.
+// PageFunc receives each page of a list, with the URL that was requested
+// for it, in full (quote it with ShownURL).
 type PageFunc func(ctx context.Context, p *Page, requestURL string) error
 
 // Identify issues the Identify verb.
@@ -213,10 +231,10 @@ func (c *Client) Identify(ctx context.Context) (*Identify, error) {
 		return nil, err
 	}
 	if err := page.Err(); err != nil {
-		return nil, fmt.Errorf("oaipmh: Identify %s: %w", u, err)
+		return nil, fmt.Errorf("oaipmh: Identify %s: %w", ShownURL(u), err)
 	}
 	if page.Identify == nil {
-		return nil, fmt.Errorf("%w: %s: no <Identify> element", ErrMalformedResponse, u)
+		return nil, fmt.Errorf("%w: %s: no <Identify> element", ErrMalformedResponse, ShownURL(u))
 	}
 	return page.Identify, nil
 }
@@ -233,10 +251,10 @@ func (c *Client) ListMetadataFormats(ctx context.Context, identifier string) ([]
 		return nil, err
 	}
 	if err := page.Err(); err != nil {
-		return nil, fmt.Errorf("oaipmh: ListMetadataFormats %s: %w", u, err)
+		return nil, fmt.Errorf("oaipmh: ListMetadataFormats %s: %w", ShownURL(u), err)
 	}
 	if page.Verb != VerbListMetadataFormats {
-		return nil, fmt.Errorf("%w: %s: no <ListMetadataFormats> element", ErrMalformedResponse, u)
+		return nil, fmt.Errorf("%w: %s: no <ListMetadataFormats> element", ErrMalformedResponse, ShownURL(u))
 	}
 	return page.MetadataFormats, nil
 }
@@ -263,14 +281,14 @@ func (c *Client) GetRecord(ctx context.Context, identifier string) (*Record, err
 		return nil, err
 	}
 	if err := page.Err(); err != nil {
-		return nil, fmt.Errorf("oaipmh: GetRecord %s: %w", u, err)
+		return nil, fmt.Errorf("oaipmh: GetRecord %s: %w", ShownURL(u), err)
 	}
 	if len(page.Oversized) > 0 {
 		o := page.Oversized[0]
-		return nil, &RecordTooLargeError{Identifier: o.Identifier, Datestamp: o.Datestamp, Size: o.Size, URL: u}
+		return nil, &RecordTooLargeError{Identifier: o.Identifier, Datestamp: o.Datestamp, Size: o.Size, URL: ShownURL(u)}
 	}
 	if len(page.Records) == 0 {
-		return nil, fmt.Errorf("%w: %s: no <record> element", ErrMalformedResponse, u)
+		return nil, fmt.Errorf("%w: %s: no <record> element", ErrMalformedResponse, ShownURL(u))
 	}
 	return &page.Records[0], nil
 }
@@ -286,6 +304,8 @@ func (c *Client) GetRecord(ctx context.Context, identifier string) (*Record, err
 //
 // It returns an error wrapping: fn's error when fn fails (the walk stops);
 // ErrTokenLoop when a token repeats (one of the last Config.TokenHistory);
+// ErrTokenTooLarge when a token is over Config.MaxTokenBytes (the page that
+// carries it is not handed to fn);
 // ErrMalformedResponse (with the URL) for a page that is not an OAI-PMH
 // response; the ProtocolError for any other protocol error; the transport
 // error after retries are exhausted; ctx.Err() when ctx ends.
@@ -326,6 +346,10 @@ func (c *Client) walk(ctx context.Context, verb string, params url.Values, resum
 	seen := newTokenHistory(c.cfg.TokenHistory)
 	token := resumeToken
 	if token != "" {
+		if len(token) > c.cfg.MaxTokenBytes {
+			return fmt.Errorf("%w: cannot resume %s with a token of %d bytes, over the cap of %d bytes (MaxTokenBytes)",
+				ErrTokenTooLarge, verb, len(token), c.cfg.MaxTokenBytes)
+		}
 		seen.add(token)
 	}
 	for page := 1; ; page++ {
@@ -344,30 +368,61 @@ func (c *Client) walk(ctx context.Context, verb string, params url.Values, resum
 		if err != nil {
 			return err
 		}
+		shown := ShownURL(u)
 		if perr := p.Err(); perr != nil {
 			if errors.Is(perr, ErrNoRecordsMatch) && len(p.Errors) == 1 {
-				c.log.DebugContext(ctx, "no records match", slog.String("verb", verb), slog.String("url", u), slog.Int("page", page))
+				c.log.DebugContext(ctx, "no records match", slog.String("verb", verb), slog.String("url", shown), slog.Int("page", page))
 				if err := fn(ctx, p, u); err != nil {
-					return fmt.Errorf("oaipmh: page handler for %s: %w", u, err)
+					return fmt.Errorf("oaipmh: page handler for %s: %w", shown, err)
 				}
 				return nil
 			}
-			return fmt.Errorf("oaipmh: %s %s: %w", verb, u, perr)
+			return fmt.Errorf("oaipmh: %s %s: %w", verb, shown, perr)
 		}
 		if p.Verb != verb {
-			return fmt.Errorf("%w: %s: expected a <%s> element, got %q", ErrMalformedResponse, u, verb, p.Verb)
+			return fmt.Errorf("%w: %s: expected a <%s> element, got %q", ErrMalformedResponse, shown, verb, p.Verb)
+		}
+		// Checked before the page is handed on: a caller keeps the token
+		// (a checkpoint) once it has the page.
+		if p.Token != nil && len(p.Token.Value) > c.cfg.MaxTokenBytes {
+			return fmt.Errorf("%w: %s %s (page %d) hands out a token of %d bytes, over the cap of %d bytes (MaxTokenBytes)",
+				ErrTokenTooLarge, verb, shown, page, len(p.Token.Value), c.cfg.MaxTokenBytes)
 		}
 		if err := fn(ctx, p, u); err != nil {
-			return fmt.Errorf("oaipmh: page handler for %s: %w", u, err)
+			return fmt.Errorf("oaipmh: page handler for %s: %w", shown, err)
 		}
 		if p.Token == nil || p.Token.Value == "" {
 			return nil
 		}
 		if seen.add(p.Token.Value) {
-			return fmt.Errorf("%w: token %q repeated by %s (page %d)", ErrTokenLoop, p.Token.Value, u, page)
+			return fmt.Errorf("%w: token %s repeated by %s (page %d)", ErrTokenLoop, clip(strconv.Quote(p.Token.Value), maxShownToken), shown, page)
 		}
 		token = p.Token.Value
 	}
+}
+
+// MaxShownURLBytes bounds how much of a URL an error message, a log line,
+// a dead letter's reason or a record's provenance quotes (see ShownURL).
+const MaxShownURLBytes = 1024
+
+// maxShownToken bounds how much of a resumption token an error quotes.
+const maxShownToken = 256
+
+// ShownURL returns u as error messages, log lines, dead letters' reasons
+// and records' provenance quote it: as it is when it is at most
+// MaxShownURLBytes long, else its first MaxShownURLBytes bytes followed by
+// its length and a digest, so that a URL holding a huge token or query
+// cannot blow up what quotes it.
+func ShownURL(u string) string { return clip(u, MaxShownURLBytes) }
+
+// clip returns s when it is at most n bytes long, else its first n bytes
+// (valid UTF-8), its length and the first 16 hex digits of its SHA-256.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	sum := sha256.Sum256([]byte(s))
+	return fmt.Sprintf("%s… (%d bytes, sha256 %s)", strings.ToValidUTF8(s[:n], ""), len(s), hex.EncodeToString(sum[:8]))
 }
 
 // requestURL builds the request URL: the base URL with params added to its
@@ -388,6 +443,7 @@ func (c *Client) requestURL(params url.Values) string {
 // malformed responses and HTTP errors.
 func (c *Client) fetch(ctx context.Context, params url.Values) (*Page, string, error) {
 	u := c.requestURL(params)
+	shown := ShownURL(u)
 	policy := fetch.Policy{
 		MaxRetries: c.cfg.MaxRetries, InitialInterval: c.cfg.RetryInitialInterval,
 		MaxInterval: c.cfg.RetryMaxInterval, RetryAfterCap: c.cfg.RetryAfterCap,
@@ -395,20 +451,20 @@ func (c *Client) fetch(ctx context.Context, params url.Values) (*Page, string, e
 	var page *Page
 	retries := 0
 	err := fetch.Do(ctx, policy, func(ctx context.Context) error {
-		p, err := c.attempt(ctx, u)
+		p, err := c.attempt(ctx, u, shown)
 		page = p
 		return err
 	}, func(err error, attempt int, wait time.Duration) {
 		retries++
 		c.log.WarnContext(ctx, "OAI-PMH request failed, retrying",
-			slog.String("url", u), slog.Int("attempt", attempt), slog.Duration("wait", wait), slog.Any("error", err))
+			slog.String("url", shown), slog.Int("attempt", attempt), slog.Duration("wait", wait), slog.Any("error", err))
 	})
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil {
-			return nil, u, fmt.Errorf("oaipmh: GET %s: %w", u, cerr)
+			return nil, u, fmt.Errorf("oaipmh: GET %s: %w", shown, cerr)
 		}
 		if errors.Is(err, fetch.ErrGaveUp) {
-			return nil, u, fmt.Errorf("oaipmh: GET %s: giving up: %w", u, err)
+			return nil, u, fmt.Errorf("oaipmh: GET %s: giving up: %w", shown, err)
 		}
 		return nil, u, err
 	}
@@ -416,8 +472,9 @@ func (c *Client) fetch(ctx context.Context, params url.Values) (*Page, string, e
 	return page, u, nil
 }
 
-// attempt performs one HTTP request and parses the response.
-func (c *Client) attempt(ctx context.Context, u string) (*Page, error) {
+// attempt performs one HTTP request of u and parses the response; its
+// errors quote shown (ShownURL of u).
+func (c *Client) attempt(ctx context.Context, u, shown string) (*Page, error) {
 	if err := c.pacer.Wait(ctx); err != nil {
 		return nil, err
 	}
@@ -429,7 +486,11 @@ func (c *Client) attempt(ctx context.Context, u string) (*Page, error) {
 		if cerr := ctx.Err(); cerr != nil {
 			return nil, cerr
 		}
-		return nil, fetch.Retryable(fmt.Errorf("oaipmh: GET %s: %w", u, err))
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = shown // it quotes the URL too
+		}
+		return nil, fetch.Retryable(fmt.Errorf("oaipmh: GET %s: %w", shown, err))
 	}
 	body := resp.RawBody()
 	defer func() {
@@ -440,7 +501,7 @@ func (c *Client) attempt(ctx context.Context, u string) (*Page, error) {
 	status := resp.StatusCode()
 	switch {
 	case fetch.RetryableStatus(status):
-		return nil, fetch.StatusError(&HTTPError{StatusCode: status, URL: u}, status, resp.Header(), c.cfg.RetryAfterCap)
+		return nil, fetch.StatusError(&HTTPError{StatusCode: status, URL: shown}, status, resp.Header(), c.cfg.RetryAfterCap)
 	case status < 200 || status >= 300:
 		// Some repositories send their OAI-PMH errors with a 4xx status.
 		if r, derr := decodeBody(resp.Header().Get("Content-Encoding"), body); derr == nil {
@@ -448,11 +509,11 @@ func (c *Client) attempt(ctx context.Context, u string) (*Page, error) {
 				return p, nil
 			}
 		}
-		return nil, &HTTPError{StatusCode: status, URL: u}
+		return nil, &HTTPError{StatusCode: status, URL: shown}
 	}
 	r, err := decodeBody(resp.Header().Get("Content-Encoding"), body)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrMalformedResponse, u, err)
+		return nil, fmt.Errorf("%w: %s: %v", ErrMalformedResponse, shown, err)
 	}
 	lr := &fetch.LimitedReader{R: r, N: c.cfg.MaxPageBytes, TooLarge: ErrPageTooLarge}
 	p, err := ParsePage(lr, c.cfg.MaxRecordBytes)
@@ -468,17 +529,17 @@ func (c *Client) attempt(ctx context.Context, u string) (*Page, error) {
 		case ctx.Err() != nil:
 			return nil, ctx.Err()
 		case errors.Is(err, ErrMalformedResponse), errors.Is(err, ErrPageTooLarge):
-			return nil, fmt.Errorf("%w (GET %s)", err, u)
+			return nil, fmt.Errorf("%w (GET %s)", err, shown)
 		default: // the body could not be read: network trouble or page timeout
-			return nil, fetch.Retryable(fmt.Errorf("oaipmh: GET %s: %w", u, err))
+			return nil, fetch.Retryable(fmt.Errorf("oaipmh: GET %s: %w", shown, err))
 		}
 	}
 	c.log.DebugContext(ctx, "OAI-PMH page",
-		slog.String("url", u), slog.String("verb", p.Verb), slog.Int("records", len(p.Records)),
+		slog.String("url", shown), slog.String("verb", p.Verb), slog.Int("records", len(p.Records)),
 		slog.Int("oversized", len(p.Oversized)), slog.Duration("elapsed", time.Since(start)))
 	if p.Repairs > 0 {
 		c.log.WarnContext(ctx, "OAI-PMH page needed repairs (illegal characters or bare ampersands)",
-			slog.String("url", u), slog.Int("repairs", p.Repairs))
+			slog.String("url", shown), slog.Int("repairs", p.Repairs))
 	}
 	return p, nil
 }

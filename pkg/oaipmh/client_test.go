@@ -20,6 +20,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // recorder is an http.Handler wrapper that records request URIs and times.
@@ -552,6 +553,90 @@ func TestClientTokenLoop(t *testing.T) {
 	}
 }
 
+// TestClientTokenCap checks that a resumption token over MaxTokenBytes
+// fails the list as a protocol error naming the cap, before the page that
+// carries it reaches the PageFunc, and that resuming with one fails too.
+func TestClientTokenCap(t *testing.T) {
+	huge := strings.Repeat("t", 3<<20) // a few MB, inside a 64 MiB page
+	tests := []struct {
+		name   string
+		next   map[string]string // request token → next token
+		resume string
+		max    int
+		pages  int // pages handed to the PageFunc
+		err    bool
+	}{
+		{"a token at the cap is followed", map[string]string{"": strings.Repeat("a", 8<<10), strings.Repeat("a", 8<<10): "-"}, "", 0, 2, false},
+		{"a token over the default cap", map[string]string{"": "A", "A": huge}, "", 0, 1, true},
+		{"a token over a configured cap", map[string]string{"": "ABCDEFGHIJ"}, "", 9, 0, true},
+		{"resumed with a token over the cap", map[string]string{huge: "-"}, huge, 0, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, rec := serve(t, func(w http.ResponseWriter, r *http.Request) {
+				_, _ = w.Write(listPage(1, tt.next[r.URL.Query().Get("resumptionToken")], ""))
+			})
+			c := testClient(t, srv.URL, func(c *Config) { c.MaxTokenBytes = tt.max })
+			var got collected
+			err := c.ListRecords(context.Background(), ListRequest{ResumeToken: tt.resume}, got.fn)
+			if len(got.pages) != tt.pages {
+				t.Errorf("%d pages handed on, want %d", len(got.pages), tt.pages)
+			}
+			if !tt.err {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrTokenTooLarge) || !errors.Is(err, ErrProtocol) || errors.Is(err, ErrBadResumptionToken) {
+				t.Fatalf("err = %.300v, want ErrTokenTooLarge (a protocol error)", err)
+			}
+			if !strings.Contains(err.Error(), "MaxTokenBytes") || len(err.Error()) > 4<<10 {
+				t.Errorf("error does not name the cap or quotes the token: %.300s (%d bytes)", err, len(err.Error()))
+			}
+			if tt.resume != "" && rec.count() != 0 {
+				t.Errorf("%d requests with a token over the cap", rec.count())
+			}
+		})
+	}
+}
+
+// TestShownURL checks that a URL is quoted whole up to MaxShownURLBytes and
+// clipped, with its length, beyond.
+func TestShownURL(t *testing.T) {
+	short := "https://example.org/oai?verb=ListRecords&resumptionToken=abc"
+	if got := ShownURL(short); got != short {
+		t.Errorf("ShownURL(%q) = %q", short, got)
+	}
+	long := "https://example.org/oai?resumptionToken=" + strings.Repeat("é", 1<<20)
+	got := ShownURL(long)
+	if len(got) > MaxShownURLBytes+64 || !strings.HasPrefix(got, "https://example.org/oai?resumptionToken=") ||
+		!strings.Contains(got, fmt.Sprintf("(%d bytes, sha256 ", len(long))) || !utf8.ValidString(got) {
+		t.Errorf("ShownURL of %d bytes = %.200q… (%d bytes)", len(long), got, len(got))
+	}
+	if other := ShownURL(long + "x"); other[len(other)-20:] == got[len(got)-20:] {
+		t.Errorf("two long URLs are shown alike: %q", other[len(other)-40:])
+	}
+}
+
+// TestClientErrorsClipURLs checks that the errors of a page whose URL is
+// long (a long token) quote it clipped.
+func TestClientErrorsClipURLs(t *testing.T) {
+	token := strings.Repeat("k", 6<<10)
+	srv, _ := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("resumptionToken") == "" {
+			_, _ = w.Write(listPage(1, token, ""))
+			return
+		}
+		w.WriteHeader(http.StatusNotFound)
+	})
+	c := testClient(t, srv.URL, nil)
+	err := c.ListRecords(context.Background(), ListRequest{}, (&collected{}).fn)
+	if !errors.Is(err, ErrHTTPStatus) || len(err.Error()) > MaxShownURLBytes+200 {
+		t.Fatalf("err = %.300v (%d bytes)", err, len(err.Error()))
+	}
+}
+
 func TestClientPageFuncError(t *testing.T) {
 	srv, rec := serve(t, fileHandler(t, sampleDir(t, "sickle")))
 	c := testClient(t, srv.URL+"/ListRecords.xml", nil)
@@ -692,6 +777,7 @@ func TestConfigValidate(t *testing.T) {
 		{"negative rate", Config{BaseURL: "https://example.org/oai", RateLimit: -time.Second}, true},
 		{"prefix with space", Config{BaseURL: "https://example.org/oai", MetadataPrefix: "oai dc"}, true},
 		{"negative retries ok", Config{BaseURL: "https://example.org/oai", MaxRetries: -1}, false},
+		{"negative token bytes", Config{BaseURL: "https://example.org/oai", MaxTokenBytes: -1}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -706,7 +792,8 @@ func TestConfigValidate(t *testing.T) {
 	}
 	d := Config{BaseURL: "https://example.org/oai"}.WithDefaults()
 	if d.MetadataPrefix != "oai_dc" || d.PageTimeout != time.Minute || d.MaxRetries != 5 || d.MaxPageBytes != 64<<20 ||
-		d.MaxRecordBytes != 4<<20 || d.RetryAfterCap != 5*time.Minute || d.RateLimit != 0 || d.UserAgent == "" {
+		d.MaxRecordBytes != 4<<20 || d.RetryAfterCap != 5*time.Minute || d.RateLimit != 0 || d.UserAgent == "" ||
+		d.MaxTokenBytes != 8<<10 {
 		t.Errorf("defaults = %+v", d)
 	}
 }

@@ -70,6 +70,11 @@ var (
 	// ErrTokenLoop is wrapped when a repository hands out a resumption token it
 	// has already handed out during the same list.
 	ErrTokenLoop = errors.New("oaipmh: resumption token loop")
+	// ErrTokenTooLarge is wrapped when a repository hands out a resumption
+	// token longer than Config.MaxTokenBytes (or a list is resumed with
+	// one). It matches ErrProtocol: the repository breaks what a client
+	// can carry, and asking again yields the same token.
+	ErrTokenTooLarge = fmt.Errorf("%w: resumption token too large", ErrProtocol)
 	// ErrPageTooLarge is wrapped when a response body exceeds Config.MaxPageBytes.
 	ErrPageTooLarge = errors.New("oaipmh: page too large")
 	// ErrRecordTooLarge is returned by GetRecord when the record exceeds
@@ -84,7 +89,7 @@ var (
 type HTTPError struct {
 	// StatusCode is the HTTP status code.
 	StatusCode int
-	// URL is the requested URL.
+	// URL is the requested URL, as ShownURL quotes it.
 	URL string
 }
 
@@ -107,7 +112,7 @@ type RecordTooLargeError struct {
 	Identifier, Datestamp string
 	// Size is the size of the metadata payload in bytes.
 	Size int64
-	// URL is the requested URL.
+	// URL is the requested URL, as ShownURL quotes it.
 	URL string
 }
 

@@ -3,7 +3,9 @@
 // A node fetches URLs that facilities register, so a feed must not be able
 // to make the node talk to itself or to its private network (loopback,
 // RFC 1918 and unique-local networks, link-local addresses such as a cloud
-// metadata service). A Policy refuses those addresses unless told
+// metadata service), nor through IPv6 addresses that embed an IPv4 one
+// (IPv4-compatible, 6to4, Teredo; NAT64 ones are checked as the IPv4
+// address they embed). A Policy refuses those addresses unless told
 // otherwise, three times over: when a URL is registered (CheckURL resolves
 // its host), when a connection is made (the dialer of HTTPClient checks the
 // address it actually connects to, so a name that resolves differently later
@@ -18,6 +20,9 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -57,6 +62,10 @@ var forbidden = []struct {
 	// IPv4-compatible IPv6 (deprecated, RFC 4291): some stacks reach the
 	// embedded IPv4 address. After :: and ::1, which keep their own reason.
 	{netip.MustParsePrefix("::/96"), "IPv4-compatible IPv6 (deprecated)"},
+	// 6to4 (RFC 3056) and Teredo (RFC 4380) addresses embed an IPv4
+	// address (a relay may deliver to it): refused whole, whatever it is.
+	{netip.MustParsePrefix("2002::/16"), "6to4 (embeds an IPv4 address)"},
+	{netip.MustParsePrefix("2001::/32"), "Teredo (embeds an IPv4 address)"},
 	{netip.MustParsePrefix("fc00::/7"), "unique-local (private)"},
 	{netip.MustParsePrefix("fe80::/10"), "link-local"},
 	{netip.MustParsePrefix("ff00::/8"), "multicast"},
@@ -75,7 +84,10 @@ func Refused(err error) bool {
 var nat64 = netip.MustParsePrefix("64:ff9b::/96")
 
 // Policy says which addresses feed URLs may reach. The zero value refuses
-// loopback, private, link-local and other non-public addresses.
+// loopback, private, link-local and other non-public addresses, and IPv6
+// addresses that embed an IPv4 address: IPv4-compatible (::/96), 6to4
+// (2002::/16) and Teredo (2001::/32); a NAT64 address (64:ff9b::/96) is
+// checked as the IPv4 address it embeds.
 type Policy struct {
 	// AllowPrivate allows every address (a demo, a test, or a node whose
 	// facilities are on its own private network).
@@ -83,8 +95,8 @@ type Policy struct {
 	// Allow lists networks that are allowed even though they are not
 	// public (e.g. a facility's address inside a private network).
 	Allow []netip.Prefix
-	// Resolver resolves host names for CheckURL. Default
-	// net.DefaultResolver.
+	// Resolver resolves host names for CheckURL and for the connections of
+	// HTTPClient. Default net.DefaultResolver.
 	Resolver *net.Resolver
 }
 
@@ -161,7 +173,10 @@ const maxRedirects = 10
 // connections only reach allowed addresses: its dialer checks the address
 // of every connection it makes, after name resolution, and every redirect is
 // checked with CheckURL before it is followed (then base's CheckRedirect, if
-// any, applies).
+// any, applies). A connection fails with a refusal (ErrForbiddenAddress)
+// only when every address of the host that the dialer tried was refused: a
+// host with an allowed address that could not be reached fails with a
+// connection error, which may be retried, whatever its other addresses.
 //
 // The returned client's transport is a clone of base's *http.Transport (or
 // of http.DefaultTransport when base has no transport or a transport of
@@ -178,9 +193,9 @@ func (p Policy) HTTPClient(base *http.Client) *http.Client {
 	} else {
 		t = http.DefaultTransport.(*http.Transport).Clone()
 	}
-	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: p.control}
+	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Resolver: p.Resolver, ControlContext: p.control}
 	t.Proxy = nil
-	t.DialContext = d.DialContext
+	t.DialContext = dialContext(d)
 	// A TLS dialer of base's would bypass the guard: TLS goes over
 	// DialContext's connections instead.
 	t.DialTLSContext = nil
@@ -202,15 +217,54 @@ func (p Policy) HTTPClient(base *http.Client) *http.Client {
 	return &c
 }
 
+// dialTrace records, for one dial, the addresses the guard let through.
+type dialTrace struct {
+	mu      sync.Mutex
+	allowed []string
+}
+
+type dialTraceKey struct{}
+
+// dialContext dials with d (whose ControlContext is Policy.control) and
+// tells a host whose every address tried was refused (the refusal) from
+// one with an allowed address that could not be reached: the dialer reports
+// the error of the first address it tried, which may be a refused one
+// although the real failure is the allowed one's.
+func dialContext(d *net.Dialer) func(ctx context.Context, network, address string) (net.Conn, error) {
+	return func(ctx context.Context, network, address string) (net.Conn, error) {
+		tr := &dialTrace{}
+		conn, err := d.DialContext(context.WithValue(ctx, dialTraceKey{}, tr), network, address)
+		if err == nil || !errors.Is(err, ErrForbiddenAddress) {
+			return conn, err
+		}
+		tr.mu.Lock()
+		allowed := slices.Clone(tr.allowed)
+		tr.mu.Unlock()
+		if len(allowed) == 0 {
+			return nil, err // every address was refused
+		}
+		// Not wrapped: the refusal is not why the connection failed.
+		return nil, &net.OpError{Op: "dial", Net: network, Err: fmt.Errorf(
+			"%s: the connection to its allowed address %s failed (the dialer reports only the refusal of another address: %v)",
+			address, strings.Join(allowed, ", "), err)}
+	}
+}
+
 // control runs before every connection the guarded dialer makes, with the
-// resolved address.
-func (p Policy) control(_, address string, _ syscall.RawConn) error {
+// resolved address, and records in the dial's trace the addresses it lets
+// through.
+func (p Policy) control(ctx context.Context, _, address string, _ syscall.RawConn) error {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
 		return fmt.Errorf("%w: cannot read address %q", ErrForbiddenAddress, address)
 	}
 	if err := p.CheckAddr(ap.Addr()); err != nil {
 		return fmt.Errorf("connect to %s: %w", address, err)
+	}
+	if tr, ok := ctx.Value(dialTraceKey{}).(*dialTrace); ok {
+		tr.mu.Lock()
+		tr.allowed = append(tr.allowed, address)
+		tr.mu.Unlock()
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package urlguard_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -45,6 +46,12 @@ func TestCheckAddr(t *testing.T) {
 		{"224.0.0.1", false, "multicast"},
 		{"64:ff9b::a00:1", false, "NAT64 of 10.0.0.1"},
 		{"64:ff9b::5db8:d70e", true, "NAT64 of a public address"},
+		{"2002:7f00:1::1", false, "6to4 of 127.0.0.1"},
+		{"2002:5db8:d70e::1", false, "6to4 of a public address: refused too"},
+		{"2001:0:4136:e378:8000:63bf:3fff:fdd2", false, "Teredo"},
+		{"2001:1::1", true, "just outside Teredo's 2001::/32"},
+		{"2003::1", true, "just outside 6to4's 2002::/16"},
+		{"2001:4860:4860::8888", true, "public IPv6 under 2001::/16"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.addr, func(t *testing.T) {
@@ -79,6 +86,8 @@ func TestCheckAddrReasons(t *testing.T) {
 		"::127.0.0.1":     "IPv4-compatible",
 		"::93.184.215.14": "IPv4-compatible",
 		"127.0.0.1":       "loopback",
+		"2002:a00:1::1":   "6to4",
+		"2001::1":         "Teredo",
 	} {
 		err := urlguard.Policy{}.CheckAddr(netip.MustParseAddr(addr))
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -205,5 +214,111 @@ func TestHTTPClientKeepsBase(t *testing.T) {
 	}
 	if base.Transport != nil {
 		t.Fatal("base client changed")
+	}
+}
+
+// dnsServer answers every A query on a loopback UDP port with the IPv4
+// addresses of a, and every other query with no answer; it returns a
+// resolver that asks it.
+func dnsServer(t *testing.T, a ...string) *net.Resolver {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			if resp := dnsAnswer(buf[:n], a); resp != nil {
+				_, _ = pc.WriteTo(resp, from)
+			}
+		}
+	}()
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "udp", pc.LocalAddr().String())
+	}}
+}
+
+// dnsAnswer builds the response to a DNS query: its question, and one A
+// record per address of a when it asks for A records.
+func dnsAnswer(q []byte, a []string) []byte {
+	if len(q) < 12 {
+		return nil
+	}
+	end := 12
+	for end < len(q) && q[end] != 0 {
+		end += int(q[end]) + 1
+	}
+	end += 5 // the root label, QTYPE, QCLASS
+	if end > len(q) {
+		return nil
+	}
+	var answers [][4]byte
+	if binary.BigEndian.Uint16(q[end-4:]) == 1 { // A
+		for _, s := range a {
+			answers = append(answers, netip.MustParseAddr(s).As4())
+		}
+	}
+	resp := append([]byte(nil), q[:2]...) // ID
+	resp = append(resp, 0x81, 0x80, 0, 1) // a response, recursion available, no error; 1 question
+	resp = binary.BigEndian.AppendUint16(resp, uint16(len(answers)))
+	resp = append(resp, 0, 0, 0, 0) // no authority, no additional records
+	resp = append(resp, q[12:end]...)
+	for _, ip := range answers {
+		resp = append(resp, 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4) // the question's name, A, IN, TTL 60 s, 4 bytes
+		resp = append(resp, ip[:]...)
+	}
+	return resp
+}
+
+// TestHTTPClientHostWithForbiddenAndAllowedAddresses checks a host that
+// resolves to a forbidden address first and an allowed one second: the
+// allowed one is used; when it cannot be reached the error is a connection
+// error (retried), not a refusal; a host whose every address is forbidden
+// is refused. The policy allows 127.0.0.1 only.
+func TestHTTPClientHostWithForbiddenAndAllowedAddresses(t *testing.T) {
+	only1 := []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	up := serve(t, "127.0.0.1:0", "")
+	_, upPort, _ := net.SplitHostPort(strings.TrimPrefix(up, "http://"))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, downPort, _ := net.SplitHostPort(ln.Addr().String())
+	ln.Close() // nothing listens there any more
+
+	tests := []struct {
+		name    string
+		addrs   []string
+		port    string
+		refused bool   // a refusal, else a connection error; "" want: success
+		want    string // in the error
+	}{
+		{name: "the allowed address answers", addrs: []string{"127.0.0.2", "127.0.0.1"}, port: upPort},
+		{name: "the allowed address cannot be reached", addrs: []string{"127.0.0.2", "127.0.0.1"}, port: downPort,
+			want: "127.0.0.1:" + downPort},
+		{name: "every address is forbidden", addrs: []string{"127.0.0.2", "127.0.0.3"}, port: upPort, refused: true,
+			want: "127.0.0.2 is a loopback address"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := urlguard.Policy{Allow: only1, Resolver: dnsServer(t, tt.addrs...)}
+			body, err := get(p.HTTPClient(nil), "http://feeds.example.test:"+tt.port+"/oai")
+			if tt.want == "" {
+				if err != nil || body != "ok" {
+					t.Fatalf("GET = %q, %v", body, err)
+				}
+				return
+			}
+			if err == nil || urlguard.Refused(err) != tt.refused || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("GET: %v; want refused %v, naming %q", err, tt.refused, tt.want)
+			}
+		})
 	}
 }
