@@ -99,7 +99,16 @@ func TestClusterSurvivesLosingAServer(t *testing.T) {
 		if err != nil {
 			return false, err.Error()
 		}
-		return info.State.Msgs == records, fmt.Sprintf("%d entries", info.State.Msgs)
+		// Say where records are if they do not arrive.
+		var where []string
+		for _, name := range []bus.Stream{bus.Raw, bus.Normalised, bus.Enriched, bus.DeadLetters} {
+			if s, err := js.Stream(ctx, string(name)); err == nil {
+				if i, err := s.Info(ctx); err == nil {
+					where = append(where, fmt.Sprintf("%s %d", name, i.State.Msgs))
+				}
+			}
+		}
+		return info.State.Msgs == records, fmt.Sprintf("%d entries (%s)", info.State.Msgs, strings.Join(where, ", "))
 	})
 	info, err := str.Info(ctx)
 	if err != nil {
