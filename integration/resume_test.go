@@ -67,7 +67,7 @@ func TestHarvesterResumesAfterSIGKILL(t *testing.T) {
 	})
 	defer b.Close()
 	feed := feeds.Feed{ID: "slow", Facility: "ESRF", Kind: feeds.KindOAIPMH, URL: feedURL, Format: "oai_datacite", Enabled: true}
-	if _, err := feeds.NewRegistry(b.KV(bus.BucketFeeds)).Put(ctx, feed); err != nil {
+	if _, err := feeds.NewRegistry(b.State(bus.BucketFeeds)).Put(ctx, feed); err != nil {
 		t.Fatal(err)
 	}
 	rawStream, err := b.JetStream().Stream(ctx, string(bus.Raw))

@@ -35,8 +35,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/feeds"
 	"github.com/panosc/fairway/pkg/harvester"
@@ -103,7 +101,7 @@ func New(cfg Config, b *bus.Bus, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	cfg.setDefaults()
-	s := &Server{cfg: cfg, bus: b, reg: feeds.NewRegistry(b.KV(bus.BucketFeeds), feeds.WithLogger(log)), log: log, mux: http.NewServeMux(), now: time.Now}
+	s := &Server{cfg: cfg, bus: b, reg: feeds.NewRegistry(b.State(bus.BucketFeeds), feeds.WithLogger(log)), log: log, mux: http.NewServeMux(), now: time.Now}
 	s.mux.HandleFunc("GET /api/v1/feeds", s.list)
 	s.mux.HandleFunc("POST /api/v1/feeds", s.write(s.create))
 	s.mux.HandleFunc("GET /api/v1/feeds/{id}", s.get)
@@ -558,15 +556,15 @@ func (s *Server) runs(w http.ResponseWriter, r *http.Request) {
 // checkpoint, which it saves after every page (a run reports its counts
 // only when it ends).
 func (s *Server) addProgress(ctx context.Context, feedID string, runs []Run) {
-	e, err := s.bus.KV(bus.BucketCheckpoints).Get(ctx, feedID)
+	e, err := s.bus.State(bus.BucketCheckpoints).Get(ctx, feedID)
 	if err != nil {
-		if !errors.Is(err, jetstream.ErrKeyNotFound) {
+		if !errors.Is(err, bus.ErrNotFound) {
 			s.log.Warn("reading harvest progress", "feed", feedID, "err", err)
 		}
 		return
 	}
 	var cp harvester.Checkpoint
-	if err := json.Unmarshal(e.Value(), &cp); err != nil || cp.Current == nil {
+	if err := json.Unmarshal(e.Value, &cp); err != nil || cp.Current == nil {
 		return
 	}
 	for i := range runs {

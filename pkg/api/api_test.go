@@ -385,7 +385,7 @@ func TestSecretsNeverReturned(t *testing.T) {
 	if status, body := record(e.do(esrfToken, "PATCH", "/api/v1/feeds/psi", `{"token":""}`)); status != 422 || !strings.Contains(body, "wants a token") {
 		t.Fatalf("PATCH removing the token = %d %s", status, body)
 	}
-	stored, err := feeds.NewRegistry(e.bus.KV(bus.BucketFeeds)).Get(context.Background(), "psi")
+	stored, err := feeds.NewRegistry(e.bus.State(bus.BucketFeeds)).Get(context.Background(), "psi")
 	if err != nil || stored.Token.Reveal() != secret {
 		t.Fatalf("stored token changed by a refused update: %v", err)
 	}
@@ -520,7 +520,7 @@ func TestFollowFailedRun(t *testing.T) {
 	}
 	dead := "http://" + ln.Addr().String() + "/oai"
 	ln.Close()
-	if _, err := feeds.NewRegistry(e.bus.KV(bus.BucketFeeds)).Update(ctx, "gone", func(f *feeds.Feed) error { f.URL = dead; return nil }); err != nil {
+	if _, err := feeds.NewRegistry(e.bus.State(bus.BucketFeeds)).Update(ctx, "gone", func(f *feeds.Feed) error { f.URL = dead; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	acc, err := c.Harvest(ctx, "gone", api.HarvestRequest{})

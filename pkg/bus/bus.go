@@ -333,16 +333,19 @@ func (b *Bus) checkLayout(ctx context.Context, s Stream) error {
 	return fmt.Errorf("%w: %s (%d messages); start from an empty store (remove the data directory's nats folder, then harvest again) or delete the stream", ErrOldLayout, s, info.State.Msgs)
 }
 
-// JetStream returns the JetStream API of the bus connection.
+// JetStream returns the JetStream API of the bus connection, for tests that
+// look at the streams themselves. Production code uses the bus's types.
 func (b *Bus) JetStream() jetstream.JetStream { return b.js }
 
 // Conn returns the bus's NATS connection.
 func (b *Bus) Conn() *nats.Conn { return b.nc }
 
-// KV returns one of the topology's KV buckets.
+// KV returns the JetStream handle of one of the topology's KV buckets, for
+// tests. Production code uses State.
 func (b *Bus) KV(name Bucket) jetstream.KeyValue { return b.bucket[name] }
 
-// ObjectStore returns one of the topology's object stores.
+// ObjectStore returns the JetStream handle of one of the topology's object
+// stores, for tests. Production code uses Objects.
 func (b *Bus) ObjectStore(name ObjectStore) jetstream.ObjectStore { return b.objects[name] }
 
 // Logger returns the bus's logger.
@@ -468,14 +471,14 @@ func (b *Bus) unchanged(ctx context.Context, origin string, ev Event) (skip bool
 	if !ev.SkipUnchanged {
 		return false, "", nil
 	}
-	last, err := b.bucket[BucketHashes].Get(ctx, hashKey(origin, ev.Key))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
+	last, err := b.State(BucketHashes).Get(ctx, hashKey(origin, ev.Key))
+	if errors.Is(err, ErrNotFound) {
 		return false, "", nil
 	}
 	if err != nil {
 		return false, "", Transient(fmt.Errorf("bus: last hash of %s: %w", ev.Key, err))
 	}
-	return string(last.Value()) == ev.Hash, string(last.Value()), nil
+	return string(last.Value) == ev.Hash, string(last.Value), nil
 }
 
 // eventID is the message id of ev. For a SkipUnchanged event it names the
@@ -494,29 +497,10 @@ func (b *Bus) remember(ctx context.Context, origin string, ev Event) error {
 	if !ev.SkipUnchanged {
 		return nil
 	}
-	if _, err := b.bucket[BucketHashes].Put(ctx, hashKey(origin, ev.Key), []byte(ev.Hash)); err != nil {
+	if _, err := b.State(BucketHashes).Put(ctx, hashKey(origin, ev.Key), []byte(ev.Hash)); err != nil {
 		return Transient(fmt.Errorf("bus: remember hash of %s: %w", ev.Key, err))
 	}
 	return nil
-}
-
-// LastEntry returns the payload of the last message about key in stream s
-// (the live catalogue entry of a dataset), or jetstream.ErrMsgNotFound.
-func (b *Bus) LastEntry(ctx context.Context, s Stream, key string) (*jetstream.RawStreamMsg, error) {
-	str, err := b.js.Stream(ctx, string(s))
-	if err != nil {
-		return nil, fmt.Errorf("bus: stream %s: %w", s, err)
-	}
-	m, err := str.GetLastMsgForSubject(ctx, Subject(s, key))
-	if err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// IsNotFound reports whether err says a message or key does not exist.
-func IsNotFound(err error) bool {
-	return errors.Is(err, jetstream.ErrMsgNotFound) || errors.Is(err, jetstream.ErrKeyNotFound)
 }
 
 // Close closes every connection of the bus, draining what it sent.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"time"
 
@@ -35,6 +36,25 @@ type DeadLetter struct {
 	// Payload is the original message.
 	Payload []byte
 	header  nats.Header
+}
+
+// HeaderSourceSubject holds the subject of a message a batch stage
+// dead-lettered (see RunBatches). Unlike HeaderSubject it does not make the
+// dead letter redrivable.
+const HeaderSourceSubject = "Fairway-Source-Subject"
+
+// DeadLetterEvent returns the event that files payload in the dead letters
+// as given up by stage for reason (the event a stage publishes itself for a
+// message it rejects before it reaches a stream: the harvester's record too
+// large or unreadable). id tells the dead letter apart from the stage's
+// others: it is the event's hash, so that a retry inside the dedup window
+// is dropped; it must not spell a raw identifier (use Digest). metadata
+// holds more headers (HeaderCorrelation, say); it is not changed.
+func DeadLetterEvent(stage, id string, payload []byte, reason string, metadata map[string]string) Event {
+	md := make(map[string]string, len(metadata)+2)
+	maps.Copy(md, metadata)
+	md[HeaderStage], md[HeaderReason] = stage, reason
+	return Event{Stream: DeadLetters, Key: stage, Hash: id, Payload: payload, Metadata: md}
 }
 
 // DeadLetters returns up to limit dead letters of stage ("" for every

@@ -23,17 +23,29 @@ func (e *markedError) Error() string   { return e.err.Error() }
 func (e *markedError) Unwrap() []error { return []error{e.mark, e.err} }
 
 // Permanent marks err so that errors.Is(err, ErrPermanent) holds.
-func Permanent(err error) error {
-	if err == nil {
-		return nil
-	}
-	return &markedError{mark: ErrPermanent, err: err}
-}
+func Permanent(err error) error { return mark(ErrPermanent, err) }
 
 // Transient marks err so that errors.Is(err, ErrTransient) holds.
-func Transient(err error) error {
+func Transient(err error) error { return mark(ErrTransient, err) }
+
+// Errors of the state buckets, stream readers and object stores. Each one
+// returned wraps the JetStream error it stands for as well, so that
+// errors.Is holds for both.
+var (
+	// ErrNotFound is returned for a key, message or object that does not
+	// exist (or was deleted).
+	ErrNotFound = errors.New("not found")
+	// ErrExists is returned by State.Create for a key that exists.
+	ErrExists = errors.New("key exists")
+	// ErrConflict is returned by State.Update and State.DeleteAt when the
+	// key was written since the revision given.
+	ErrConflict = errors.New("revision conflict")
+)
+
+// mark returns err marked with sentinel (nil for a nil err).
+func mark(sentinel, err error) error {
 	if err == nil {
 		return nil
 	}
-	return &markedError{mark: ErrTransient, err: err}
+	return &markedError{mark: sentinel, err: err}
 }

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // ErrForeignDataset is returned when a facility's record or deletion is
@@ -32,12 +30,12 @@ type Owner struct {
 // BucketOwners, one entry per key digest), kept in the bus so that it
 // survives restarts and is shared by every normaliser replica.
 type Owners struct {
-	kv  jetstream.KeyValue
-	now func() time.Time
+	state *State
+	now   func() time.Time
 }
 
 // Owners returns the bus's ownership record.
-func (b *Bus) Owners() *Owners { return &Owners{kv: b.bucket[BucketOwners], now: time.Now} }
+func (b *Bus) Owners() *Owners { return &Owners{state: b.State(BucketOwners), now: time.Now} }
 
 // sameFacility compares facility names as the node does everywhere
 // (registry filters, tokens): without regard to case.
@@ -50,7 +48,7 @@ func (o *Owners) Get(ctx context.Context, key string) (Owner, error) {
 }
 
 func (o *Owners) get(ctx context.Context, key string) (Owner, uint64, error) {
-	e, err := o.kv.Get(ctx, Digest(key))
+	e, err := o.state.Get(ctx, Digest(key))
 	if err != nil {
 		if IsNotFound(err) {
 			return Owner{}, 0, err
@@ -58,10 +56,10 @@ func (o *Owners) get(ctx context.Context, key string) (Owner, uint64, error) {
 		return Owner{}, 0, Transient(fmt.Errorf("bus: owner of %.200s: %w", key, err))
 	}
 	var own Owner
-	if err := json.Unmarshal(e.Value(), &own); err != nil || own.Facility == "" {
-		return Owner{}, e.Revision(), fmt.Errorf("bus: owner of %.200s: unreadable entry: %v", key, err)
+	if err := json.Unmarshal(e.Value, &own); err != nil || own.Facility == "" {
+		return Owner{}, e.Revision, fmt.Errorf("bus: owner of %.200s: unreadable entry: %v", key, err)
 	}
-	return own, e.Revision(), nil
+	return own, e.Revision, nil
 }
 
 // Claim makes facility (through feed) the owner of key when nobody owns it
@@ -81,9 +79,9 @@ func (o *Owners) Claim(ctx context.Context, key, facility, feed string) (Owner, 
 		if err != nil {
 			return Owner{}, err
 		}
-		if _, err := o.kv.Create(ctx, Digest(key), b); err == nil {
+		if _, err := o.state.Create(ctx, Digest(key), b); err == nil {
 			return own, nil
-		} else if !errors.Is(err, jetstream.ErrKeyExists) {
+		} else if !errors.Is(err, ErrExists) {
 			return Owner{}, Transient(fmt.Errorf("bus: claim %.200s: %w", key, err))
 		}
 		// Another replica claimed it meanwhile: read who.
@@ -130,9 +128,9 @@ func (o *Owners) Transfer(ctx context.Context, key, facility string) (previous s
 		return "", err
 	}
 	if rev == 0 {
-		_, err = o.kv.Create(ctx, Digest(key), b)
+		_, err = o.state.Create(ctx, Digest(key), b)
 	} else {
-		_, err = o.kv.Update(ctx, Digest(key), b, rev)
+		_, err = o.state.Update(ctx, Digest(key), b, rev)
 	}
 	if err != nil {
 		return "", Transient(fmt.Errorf("bus: transfer %.200s: %w", key, err))

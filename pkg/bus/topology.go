@@ -1,8 +1,13 @@
 // Package bus owns everything JetStream in Fairway: the streams, consumers
 // and KV buckets of the pipeline (defined here, in one place), the subjects
 // and message ids of every event, the watermill router that runs a stage's
-// handlers with retries, panic recovery, correlation ids and dead letters.
-// A stage never spells a subject or a stream name itself.
+// handlers with retries, panic recovery, correlation ids and dead letters,
+// the batch consumer of the analytics writer, and the types through which
+// the rest of the node reads and writes JetStream: State (a KV bucket of
+// state), StreamReader (the last message about a key, of every key, or
+// every message about one key), Objects (an object store) and Owners (who
+// owns each dataset). A stage never spells a subject or a stream name
+// itself, and no package but this one imports nats.go/jetstream.
 package bus
 
 import (

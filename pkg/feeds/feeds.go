@@ -13,8 +13,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
+	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/scicat"
 )
 
@@ -207,7 +206,7 @@ func (f Feed) Validate() error {
 
 // Registry stores feeds in a KV bucket, one key per feed id.
 type Registry struct {
-	kv  jetstream.KeyValue
+	kv  *bus.State
 	log *slog.Logger
 	now func() time.Time
 }
@@ -225,8 +224,8 @@ func WithLogger(log *slog.Logger) RegistryOption {
 	}
 }
 
-// NewRegistry returns a registry over kv.
-func NewRegistry(kv jetstream.KeyValue, opts ...RegistryOption) *Registry {
+// NewRegistry returns a registry over kv (the bucket bus.BucketFeeds).
+func NewRegistry(kv *bus.State, opts ...RegistryOption) *Registry {
 	r := &Registry{kv: kv, log: slog.Default(), now: time.Now}
 	for _, o := range opts {
 		o(r)
@@ -271,7 +270,7 @@ func (r *Registry) Create(ctx context.Context, f Feed) (Feed, error) {
 		return Feed{}, err
 	}
 	if _, err := r.kv.Create(ctx, f.ID, b); err != nil {
-		if errors.Is(err, jetstream.ErrKeyExists) {
+		if errors.Is(err, bus.ErrExists) {
 			return Feed{}, fmt.Errorf("%w: %s", ErrExists, f.ID)
 		}
 		return Feed{}, fmt.Errorf("feeds: store %s: %w", f.ID, err)
@@ -304,7 +303,7 @@ func (r *Registry) Update(ctx context.Context, id string, change func(*Feed) err
 		return Feed{}, err
 	}
 	if _, err := r.kv.Update(ctx, id, b, rev); err != nil {
-		if errors.Is(err, jetstream.ErrKeyExists) {
+		if errors.Is(err, bus.ErrConflict) {
 			return Feed{}, fmt.Errorf("%w: %s", ErrConflict, id)
 		}
 		return Feed{}, fmt.Errorf("feeds: store %s: %w", id, err)
@@ -323,14 +322,14 @@ func (r *Registry) get(ctx context.Context, id string) (Feed, uint64, error) {
 		return Feed{}, 0, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
 	e, err := r.kv.Get(ctx, id)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
+	if errors.Is(err, bus.ErrNotFound) {
 		return Feed{}, 0, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
 	if err != nil {
 		return Feed{}, 0, fmt.Errorf("feeds: get %s: %w", id, err)
 	}
 	var rec record
-	if err := json.Unmarshal(e.Value(), &rec); err != nil {
+	if err := json.Unmarshal(e.Value, &rec); err != nil {
 		return Feed{}, 0, fmt.Errorf("feeds: %w under %s: %w", ErrUndecodable, id, err)
 	}
 	if rec.ID != id {
@@ -338,7 +337,7 @@ func (r *Registry) get(ctx context.Context, id string) (Feed, uint64, error) {
 	}
 	f := Feed(rec.plainFeed)
 	f.Token = Secret(rec.Token)
-	return f, e.Revision(), nil
+	return f, e.Revision, nil
 }
 
 func encode(f Feed) ([]byte, error) {
@@ -353,12 +352,12 @@ func encode(f Feed) ([]byte, error) {
 // not a feed (a key that is no feed id, a value that is no feed record) is
 // logged and skipped: one bad entry does not hide every feed.
 func (r *Registry) List(ctx context.Context) ([]Feed, error) {
-	keys, err := r.kv.ListKeys(ctx)
+	keys, err := r.kv.Keys(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("feeds: list: %w", err)
 	}
 	var out []Feed
-	for k := range keys.Keys() {
+	for _, k := range keys {
 		if !idPattern.MatchString(k) {
 			r.log.Warn("feed registry: skipping an entry whose key is no feed id", "key", k)
 			continue

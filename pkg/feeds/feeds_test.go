@@ -65,7 +65,7 @@ func TestValidate(t *testing.T) {
 func TestRegistryRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	b := testenv.Bus(t)
-	r := feeds.NewRegistry(b.KV(bus.BucketFeeds))
+	r := feeds.NewRegistry(b.State(bus.BucketFeeds))
 
 	f := valid()
 	f.Every = feeds.Duration(6 * time.Hour)
@@ -152,7 +152,7 @@ func TestTokenNeverShown(t *testing.T) {
 func TestRegistryCreateUpdate(t *testing.T) {
 	ctx := context.Background()
 	b := testenv.Bus(t)
-	kv := b.KV(bus.BucketFeeds)
+	kv := b.State(bus.BucketFeeds)
 	r := feeds.NewRegistry(kv)
 
 	f := valid()
@@ -220,7 +220,7 @@ func TestRegistryCreateUpdate(t *testing.T) {
 func TestListSkipsUndecodableEntries(t *testing.T) {
 	ctx := context.Background()
 	b := testenv.Bus(t)
-	kv := b.KV(bus.BucketFeeds)
+	kv := b.State(bus.BucketFeeds)
 	log, logs := testenv.CaptureLog()
 	r := feeds.NewRegistry(kv, feeds.WithLogger(log))
 	for _, id := range []string{"esrf", "ill"} {
@@ -238,7 +238,7 @@ func TestListSkipsUndecodableEntries(t *testing.T) {
 		"garbage":   {0xff, 0xfe, 0x00, 0x01},
 		"array":     []byte(`[1, 2, 3]`),
 		"null":      []byte(`null`),
-		"elsewhere": esrf.Value(), // the record of feed esrf
+		"elsewhere": esrf.Value, // the record of feed esrf
 		"Not.An.Id": []byte(`{}`),
 	}
 	for k, v := range bad {

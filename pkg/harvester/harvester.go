@@ -368,7 +368,7 @@ func New(cfg Config, b *bus.Bus, log *slog.Logger) (*Harvester, error) {
 		return nil, err
 	}
 	return &Harvester{
-		cfg: cfg, bus: b, reg: feeds.NewRegistry(b.KV(bus.BucketFeeds), feeds.WithLogger(log)), log: log, now: time.Now,
+		cfg: cfg, bus: b, reg: feeds.NewRegistry(b.State(bus.BucketFeeds), feeds.WithLogger(log)), log: log, now: time.Now,
 		busy: map[string]bool{}, slots: newSlots(cfg.Parallel),
 		id: watermill.NewULID(), leases: map[string]uint64{},
 	}, nil

@@ -38,7 +38,7 @@ func TestHTTPHandlerHostCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	catalogue := publisher.NewHandler(publisher.NewCatalogue(b.JetStream()), p.Options(), log)
+	catalogue := publisher.NewHandler(publisher.NewCatalogue(b), p.Options(), log)
 	tests := []struct {
 		name   string
 		access *api.Access

@@ -287,7 +287,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			if err != nil {
 				return err
 			}
-			catalogue := publisher.NewHandler(publisher.NewCatalogue(b.JetStream()), p.Options(), log.With("component", "http"))
+			catalogue := publisher.NewHandler(publisher.NewCatalogue(b), p.Options(), log.With("component", "http"))
 			handler, err := httpHandler(cfg.BaseURL, feedAPI, catalogue, log.With("component", "http"))
 			if err != nil {
 				return err

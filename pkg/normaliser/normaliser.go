@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/panosc/fairway/pkg/bus"
@@ -42,22 +41,29 @@ var ErrKeyTooLong = errors.New("dataset key too long")
 type Stage struct {
 	cfg    Config
 	bus    *bus.Bus
-	keys   jetstream.KeyValue
-	owners *bus.Owners
+	keys   Keys
+	owners Owners
 	log    *slog.Logger
 	now    func() time.Time
 }
 
-// New returns the normaliser stage. keys maps a feed's source identifiers
-// to dataset keys (bus.BucketKeys), so that a deletion finds its dataset.
+// New returns the normaliser stage over the bus's source-key map
+// (bus.BucketKeys) and ownership record.
 func New(cfg Config, b *bus.Bus, log *slog.Logger) (*Stage, error) {
+	return NewWithState(cfg, b, b.State(bus.BucketKeys), b.Owners(), log)
+}
+
+// NewWithState returns the normaliser stage over keys and owners of the
+// caller's choosing. Handle needs nothing else: with in-memory ones and a
+// nil bus, a table test calls it without a server (Run needs the bus).
+func NewWithState(cfg Config, b *bus.Bus, keys Keys, owners Owners, log *slog.Logger) (*Stage, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if cfg.Concurrency == 0 {
 		cfg.Concurrency = 2
 	}
-	return &Stage{cfg: cfg, bus: b, keys: b.KV(bus.BucketKeys), owners: b.Owners(), log: log, now: time.Now}, nil
+	return &Stage{cfg: cfg, bus: b, keys: keys, owners: owners, log: log, now: time.Now}, nil
 }
 
 // Run consumes raw records until ctx ends.
@@ -83,8 +89,8 @@ func (s *Stage) Handle(ctx context.Context, m *bus.Message) ([]bus.Event, error)
 	sourceKey := bus.Digest(raw.FeedId + "\x00" + raw.SourceIdentifier)
 	var previous string
 	if e, err := s.keys.Get(ctx, sourceKey); err == nil {
-		previous = string(e.Value())
-	} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
+		previous = string(e.Value)
+	} else if !errors.Is(err, bus.ErrNotFound) {
 		return nil, bus.Transient(fmt.Errorf("normaliser: key of %.200s: %w", raw.SourceIdentifier, err))
 	}
 	var events []bus.Event

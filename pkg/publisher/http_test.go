@@ -79,7 +79,7 @@ func TestCatalogueExtendsWriteDeadline(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := publisher.NewHandler(publisher.NewCatalogue(b.JetStream()), st.Options(), slog.New(slog.DiscardHandler))
+			h := publisher.NewHandler(publisher.NewCatalogue(b), st.Options(), slog.New(slog.DiscardHandler))
 			start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 			clock := start
 			publisher.SetClock(h, func() time.Time { return clock })

@@ -63,18 +63,33 @@ func (c Config) Validate() error {
 type Stage struct {
 	cfg  Config
 	bus  *bus.Bus
+	cat  LiveCatalogue
 	opts dcat.Options
 	log  *slog.Logger
 	now  func() time.Time
 }
 
-// New returns the publisher stage.
+// New returns the publisher stage over the live catalogue of b. With a nil
+// bus, Handle renders without the check against the catalogue.
 func New(cfg Config, b *bus.Bus, log *slog.Logger) (*Stage, error) {
+	var cat LiveCatalogue
+	if b != nil {
+		cat = NewCatalogue(b)
+	}
+	return NewWithCatalogue(cfg, b, cat, log)
+}
+
+// NewWithCatalogue returns the publisher stage over a live catalogue of the
+// caller's choosing. Handle and EndedEmbargoes need nothing else: with an
+// in-memory one and a nil bus, a table test calls them without a server
+// (Run and LiftEmbargoes need the bus). A nil cat renders every dataset
+// without the check against the catalogue.
+func NewWithCatalogue(cfg Config, b *bus.Bus, cat LiveCatalogue, log *slog.Logger) (*Stage, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Stage{cfg: cfg, bus: b, opts: dcat.Options{BaseURL: cfg.BaseURL, Now: cfg.Now}, log: log, now: cfg.Now}, nil
+	return &Stage{cfg: cfg, bus: b, cat: cat, opts: dcat.Options{BaseURL: cfg.BaseURL, Now: cfg.Now}, log: log, now: cfg.Now}, nil
 }
 
 // Options returns the DCAT rendering options of the stage.
@@ -110,9 +125,28 @@ func (s *Stage) Run(ctx context.Context) error {
 // after it was rendered, so that the catalogue shows it as public, and
 // returns how many it published.
 func (s *Stage) LiftEmbargoes(ctx context.Context) (int, error) {
+	events, err := s.EndedEmbargoes(ctx)
+	lifted := 0
+	for _, ev := range events {
+		if err := s.bus.Publish(ctx, string(bus.StagePublisher), ev); err != nil {
+			return lifted, err
+		}
+		lifted++
+	}
+	return lifted, err
+}
+
+// EndedEmbargoes returns the catalogue entries, rendered again, of the
+// datasets whose embargo ended after they were rendered. Each is stored
+// only if the catalogue still holds the entry it replaces. On an error, it
+// returns the entries rendered before it.
+func (s *Stage) EndedEmbargoes(ctx context.Context) ([]bus.Event, error) {
+	if s.cat == nil {
+		return nil, nil
+	}
 	now := s.now()
 	var due []*fairwayv1.EnrichedDataset
-	err := NewCatalogue(s.bus.JetStream()).Each(ctx, func(e *fairwayv1.CatalogueEntry) error {
+	err := s.cat.Each(ctx, func(e *fairwayv1.CatalogueEntry) error {
 		end := e.GetDataset().GetDataset().GetEmbargoUntil()
 		if e.Deleted || end == nil || end.AsTime().After(now) {
 			return nil
@@ -123,16 +157,16 @@ func (s *Stage) LiftEmbargoes(ctx context.Context) (int, error) {
 		return nil
 	})
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	lifted := 0
+	var events []bus.Event
 	for _, e := range due {
 		// Read the entry again: a newer version may have been written
 		// since the scan, and the write must not replace it.
 		key := e.GetDataset().GetKey()
-		last, err := s.bus.LastEntry(ctx, bus.Catalogue, key)
+		last, err := s.cat.Last(ctx, key)
 		if err != nil {
-			return lifted, fmt.Errorf("publisher: catalogue entry of %s: %w", key, err)
+			return events, fmt.Errorf("publisher: catalogue entry of %s: %w", key, err)
 		}
 		var cur fairwayv1.CatalogueEntry
 		if err := proto.Unmarshal(last.Data, &cur); err != nil || cur.Deleted ||
@@ -141,22 +175,15 @@ func (s *Stage) LiftEmbargoes(ctx context.Context) (int, error) {
 		}
 		entry, err := s.Entry(cur.Dataset)
 		if err != nil {
-			return lifted, err
+			return events, err
 		}
-		b, err := proto.Marshal(entry)
+		ev, err := catalogueEvent(entry, last.Sequence)
 		if err != nil {
-			return lifted, fmt.Errorf("publisher: encode %s: %w", entry.Key, err)
+			return events, err
 		}
-		ev := bus.Event{
-			Stream: bus.Catalogue, Key: entry.Key, Hash: entry.ContentHash, Payload: b, SkipUnchanged: true,
-			Metadata: map[string]string{nats.ExpectedLastSubjSeqHdr: strconv.FormatUint(last.Sequence, 10)},
-		}
-		if err := s.bus.Publish(ctx, string(bus.StagePublisher), ev); err != nil {
-			return lifted, err
-		}
-		lifted++
+		events = append(events, ev)
 	}
-	return lifted, nil
+	return events, nil
 }
 
 // Handle renders one enriched dataset into its catalogue entry. A version
@@ -176,16 +203,26 @@ func (s *Stage) Handle(ctx context.Context, m *bus.Message) ([]bus.Event, error)
 	if err != nil {
 		return nil, bus.Permanent(err)
 	}
+	ev, err := catalogueEvent(entry, seq)
+	if err != nil {
+		return nil, bus.Permanent(err)
+	}
+	return []bus.Event{ev}, nil
+}
+
+// catalogueEvent returns the event that writes entry into the catalogue.
+// It is stored only if the catalogue still holds the entry at stream
+// sequence seq (0: none) that the stage read: a concurrent write makes it
+// fail and come again.
+func catalogueEvent(entry *fairwayv1.CatalogueEntry, seq uint64) (bus.Event, error) {
 	b, err := proto.Marshal(entry)
 	if err != nil {
-		return nil, bus.Permanent(fmt.Errorf("publisher: encode %s: %w", entry.Key, err))
+		return bus.Event{}, fmt.Errorf("publisher: encode %s: %w", entry.Key, err)
 	}
-	return []bus.Event{{
+	return bus.Event{
 		Stream: bus.Catalogue, Key: entry.Key, Hash: entry.ContentHash, Payload: b, SkipUnchanged: true,
-		// Stored only if the catalogue still holds the entry the check
-		// read: a concurrent write makes this one fail and come again.
 		Metadata: map[string]string{nats.ExpectedLastSubjSeqHdr: strconv.FormatUint(seq, 10)},
-	}}, nil
+	}, nil
 }
 
 // stale reports whether the catalogue holds a version of e's dataset that
@@ -193,10 +230,10 @@ func (s *Stage) Handle(ctx context.Context, m *bus.Message) ([]bus.Event, error)
 // (0: none).
 func (s *Stage) stale(ctx context.Context, e *fairwayv1.EnrichedDataset) (stale bool, seq uint64, err error) {
 	key := e.GetDataset().GetKey()
-	if s.bus == nil || key == "" {
+	if s.cat == nil || key == "" {
 		return false, 0, nil
 	}
-	last, err := s.bus.LastEntry(ctx, bus.Catalogue, key)
+	last, err := s.cat.Last(ctx, key)
 	if bus.IsNotFound(err) {
 		return false, 0, nil
 	}

@@ -104,7 +104,7 @@ func TestCatalogueOverHTTP(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	srv := httptest.NewServer(publisher.NewHandler(publisher.NewCatalogue(b.JetStream()), st.Options(), slog.New(slog.DiscardHandler)))
+	srv := httptest.NewServer(publisher.NewHandler(publisher.NewCatalogue(b), st.Options(), slog.New(slog.DiscardHandler)))
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/catalogue")
 	if err != nil {

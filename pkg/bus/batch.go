@@ -1,0 +1,180 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// BatchConfig configures a stage that consumes its input in batches (the
+// analytics writer).
+type BatchConfig struct {
+	// Stage whose durable consumer is read.
+	Stage Stage
+	// Size is the most messages one batch holds. Default 1000.
+	Size int
+	// Wait is the longest a batch waits to fill before it is handled.
+	// Default 1s.
+	Wait time.Duration
+	// RetryDelay is how long a batch that could not be handled waits before
+	// it is tried again; its messages wait in their stream meanwhile.
+	// Default 5s.
+	RetryDelay time.Duration
+	// OnFailure, when set, is called with the size and the error of a batch
+	// that failed for a reason other than its data, before the batch waits
+	// to be tried again (the analytics writer reports it and creates its
+	// tables again there). Unset, the bus logs the error.
+	OnFailure func(ctx context.Context, size int, err error)
+}
+
+func (c *BatchConfig) setDefaults() {
+	if c.Size <= 0 {
+		c.Size = 1000
+	}
+	if c.Wait <= 0 {
+		c.Wait = time.Second
+	}
+	if c.RetryDelay <= 0 {
+		c.RetryDelay = 5 * time.Second
+	}
+}
+
+// BatchHandler handles one batch of messages at once (writes them to a
+// database, say). It knows nothing about NATS. nil acknowledges every
+// message of the batch. An error marked Permanent says the data is at
+// fault: the batch is split and handled again in halves, until the one
+// message at fault is dead-lettered and the others are acknowledged. Any
+// other error leaves the whole batch unacknowledged: the stage lags and
+// tries again after the retry delay, however long that takes.
+type BatchHandler func(ctx context.Context, msgs []StoredMessage) error
+
+// RunBatches consumes the stage's input in batches with h until ctx ends.
+// It never blocks the pipeline: while h fails, the stage's consumer lags,
+// and it catches up later. A message at fault is dead-lettered with the
+// stage, the reason and HeaderSourceSubject, and is not redrivable to its
+// subject (that would put an old entry back into the live catalogue): once
+// the cause is fixed, replay the stage's consumer instead.
+func (b *Bus) RunBatches(ctx context.Context, cfg BatchConfig, h BatchHandler) error {
+	cfg.setDefaults()
+	stream, ok := InputOf(cfg.Stage)
+	if !ok {
+		return fmt.Errorf("bus: %w: %q", ErrUnknownStage, cfg.Stage)
+	}
+	var cons jetstream.Consumer
+	for {
+		c, err := b.js.Consumer(ctx, string(stream), string(cfg.Stage))
+		if err == nil {
+			cons = c
+			break
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		b.log.Warn("batch consumer", "consumer", cfg.Stage, "err", err)
+		if !sleep(ctx, cfg.RetryDelay) {
+			return nil
+		}
+	}
+	for ctx.Err() == nil {
+		batch, err := cons.Fetch(cfg.Size, jetstream.FetchMaxWait(cfg.Wait))
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			b.log.Warn("batch fetch", "consumer", cfg.Stage, "err", err)
+			sleep(ctx, time.Second)
+			continue
+		}
+		var msgs []batchMsg
+		for m := range batch.Messages() {
+			sm, _, err := stored(m)
+			if err != nil {
+				b.deadLetterBatchMsg(ctx, cfg, batchMsg{msg: m}, Permanent(err))
+				continue
+			}
+			msgs = append(msgs, batchMsg{msg: m, stored: sm})
+		}
+		if len(msgs) == 0 {
+			continue
+		}
+		b.handleOrSplit(ctx, cfg, msgs, h)
+	}
+	return nil
+}
+
+// batchMsg is a consumed message and what the handler sees of it.
+type batchMsg struct {
+	msg    jetstream.Msg
+	stored StoredMessage
+}
+
+func (b *Bus) handleOrSplit(ctx context.Context, cfg BatchConfig, msgs []batchMsg, h BatchHandler) {
+	in := make([]StoredMessage, len(msgs))
+	for i, m := range msgs {
+		in[i] = m.stored
+	}
+	err := h(ctx, in)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		// Shutting down: the batch is not the problem; it is delivered
+		// again to the next consumer.
+		for _, m := range msgs {
+			_ = m.msg.Nak()
+		}
+	case err == nil:
+		for _, m := range msgs {
+			_ = m.msg.Ack()
+		}
+	case errors.Is(err, ErrPermanent) && len(msgs) == 1:
+		b.deadLetterBatchMsg(ctx, cfg, msgs[0], err)
+	case errors.Is(err, ErrPermanent):
+		// Bad data somewhere in the batch: find it.
+		half := len(msgs) / 2
+		b.handleOrSplit(ctx, cfg, msgs[:half], h)
+		b.handleOrSplit(ctx, cfg, msgs[half:], h)
+	default:
+		// The destination away, or failing for a reason of its own: the
+		// batch waits in its stream.
+		if cfg.OnFailure != nil {
+			cfg.OnFailure(ctx, len(msgs), err)
+		} else {
+			b.log.Warn("batch not handled; the stage lags and tries again", "consumer", cfg.Stage, "batch", len(msgs), "err", err)
+		}
+		for _, m := range msgs {
+			_ = m.msg.NakWithDelay(cfg.RetryDelay)
+		}
+		sleep(ctx, cfg.RetryDelay)
+	}
+}
+
+// deadLetterBatchMsg moves a message the stage cannot use into the dead
+// letters, with its reason, and acknowledges it.
+func (b *Bus) deadLetterBatchMsg(ctx context.Context, cfg BatchConfig, m batchMsg, cause error) {
+	subject := m.msg.Subject()
+	b.log.Error("batch stage dead-lettered a message", "consumer", cfg.Stage, "subject", subject, "err", cause)
+	// The reply subject names the stream sequence and the delivery: a
+	// dead letter of its own for each.
+	ev := DeadLetterEvent(string(cfg.Stage), m.msg.Reply(), m.msg.Data(), cause.Error(),
+		map[string]string{HeaderAttempts: "1", HeaderSourceSubject: subject})
+	if err := b.Publish(ctx, string(cfg.Stage), ev); err != nil {
+		b.log.Error("cannot dead-letter; the message stays in its stream", "consumer", cfg.Stage, "err", err)
+		_ = m.msg.NakWithDelay(cfg.RetryDelay)
+		return
+	}
+	_ = m.msg.Ack()
+}
+
+// sleep waits d, or until ctx ends; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

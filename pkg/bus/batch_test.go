@@ -1,0 +1,139 @@
+package bus_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/panosc/fairway/internal/testenv"
+	"github.com/panosc/fairway/pkg/bus"
+)
+
+// TestRunBatches runs a batch stage whose destination is down at first:
+// the stage lags (nothing acknowledged), then catches up with every
+// message handled once, and the one message at fault is found by splitting
+// its batch and dead-lettered, not redrivable.
+func TestRunBatches(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b := testenv.Bus(t)
+	const n = 10
+	for i := range n {
+		payload := fmt.Sprintf("m%d", i)
+		if i == 5 {
+			payload = "bad"
+		}
+		if err := b.Publish(ctx, "publisher", bus.Event{Stream: bus.Catalogue, Key: fmt.Sprintf("k%d", i), Hash: payload, Payload: []byte(payload)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var up atomic.Bool
+	var failures atomic.Int64
+	var mu sync.Mutex
+	handled := map[string]int{}
+	seqs := map[string]uint64{}
+	h := func(_ context.Context, msgs []bus.StoredMessage) error {
+		if !up.Load() {
+			return errors.New("destination down")
+		}
+		for _, m := range msgs {
+			if string(m.Data) == "bad" {
+				return bus.Permanent(errors.New("bad entry"))
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, m := range msgs {
+			handled[string(m.Data)]++
+			seqs[string(m.Data)] = m.Sequence
+		}
+		return nil
+	}
+	cfg := bus.BatchConfig{
+		Stage: bus.StageAnalytics, Size: 4, Wait: 100 * time.Millisecond, RetryDelay: 100 * time.Millisecond,
+		OnFailure: func(_ context.Context, size int, err error) {
+			if size > 0 && err != nil {
+				failures.Add(1)
+			}
+		},
+	}
+	done := make(chan error, 1)
+	go func() { done <- b.RunBatches(ctx, cfg, h) }()
+
+	cons, err := b.JetStream().Consumer(ctx, string(bus.Catalogue), string(bus.StageAnalytics))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	info, err := cons.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.AckFloor.Stream != 0 || failures.Load() == 0 {
+		t.Fatalf("while the destination is down: ack floor %d, %d failures reported", info.AckFloor.Stream, failures.Load())
+	}
+
+	up.Store(true)
+	waitMsgs(t, b, bus.DeadLetters, 1)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		info, err := cons.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.AckFloor.Stream == n && info.NumAckPending == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ack floor %d, %d pending; want %d, 0", info.AckFloor.Stream, info.NumAckPending, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	mu.Lock()
+	for i := range n {
+		p := fmt.Sprintf("m%d", i)
+		if i == 5 {
+			if handled["bad"] != 0 {
+				t.Errorf("the message at fault was handled")
+			}
+			continue
+		}
+		if handled[p] != 1 || seqs[p] != uint64(i+1) {
+			t.Errorf("%s handled %d times, at sequence %d; want once, at %d", p, handled[p], seqs[p], i+1)
+		}
+	}
+	mu.Unlock()
+
+	letters, err := b.DeadLetters(ctx, string(bus.StageAnalytics), 0)
+	if err != nil || len(letters) != 1 {
+		t.Fatalf("dead letters %+v, %v", letters, err)
+	}
+	d := letters[0]
+	if string(d.Payload) != "bad" || d.Stage != "analytics" || d.Attempts != 1 || !strings.Contains(d.Reason, "bad entry") {
+		t.Errorf("dead letter %+v", d)
+	}
+	if err := b.Redrive(ctx, d); !errors.Is(err, bus.ErrNotRedrivable) {
+		t.Errorf("redrive of a batch stage's dead letter: %v, want ErrNotRedrivable", err)
+	}
+	raw := testenv.Messages(t, b, bus.DeadLetters)
+	if got := raw[0].Headers().Get(bus.HeaderSourceSubject); got != bus.Subject(bus.Catalogue, "k5") {
+		t.Errorf("source subject %q, want %q", got, bus.Subject(bus.Catalogue, "k5"))
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRunBatchesUnknownStage(t *testing.T) {
+	b := testenv.Bus(t)
+	err := b.RunBatches(context.Background(), bus.BatchConfig{Stage: "nope"}, func(context.Context, []bus.StoredMessage) error { return nil })
+	if !errors.Is(err, bus.ErrUnknownStage) {
+		t.Fatalf("err = %v, want ErrUnknownStage", err)
+	}
+}

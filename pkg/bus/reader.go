@@ -1,0 +1,237 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// StoredMessage is a message as its stream stores it.
+type StoredMessage struct {
+	// Subject it was published on.
+	Subject string
+	// Sequence is its sequence in the stream.
+	Sequence uint64
+	// Header holds its headers (HeaderKey, HeaderHash, …).
+	Header nats.Header
+	// Data is its payload.
+	Data []byte
+	// Time it was stored.
+	Time time.Time
+}
+
+// ErrStalled is returned when the server stops answering in the middle of
+// reading a stream (it went away, a leader is being elected).
+var ErrStalled = errors.New("stream read stalled")
+
+const (
+	// readBatch is how many messages a reader fetches at once.
+	readBatch = 500
+	// readWait bounds one fetch of EachLast, and stallMargin how much longer
+	// a fetch may go without a message before the read gives up.
+	readWait    = 2 * time.Second
+	stallMargin = 5 * time.Second
+)
+
+// StreamReader reads one of the pipeline's streams without a durable
+// consumer: the last message about a key, the last message of every key,
+// or every message about one key.
+type StreamReader struct {
+	bus    *Bus
+	stream Stream
+}
+
+// StreamReader returns a reader of stream s.
+func (b *Bus) StreamReader(s Stream) *StreamReader { return &StreamReader{bus: b, stream: s} }
+
+// LastEntry returns the last message about key in stream s (the live
+// catalogue entry of a dataset), or an error satisfying
+// errors.Is(err, ErrNotFound).
+func (b *Bus) LastEntry(ctx context.Context, s Stream, key string) (StoredMessage, error) {
+	return b.StreamReader(s).Last(ctx, key)
+}
+
+// IsNotFound reports whether err says a message, key or object does not
+// exist.
+func IsNotFound(err error) bool {
+	return errors.Is(err, ErrNotFound) || errors.Is(err, jetstream.ErrMsgNotFound) || errors.Is(err, jetstream.ErrKeyNotFound)
+}
+
+// Ping reports whether the stream answers.
+func (r *StreamReader) Ping(ctx context.Context) error {
+	str, err := r.bus.js.Stream(ctx, string(r.stream))
+	if err == nil {
+		_, err = str.Info(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("bus: stream %s: %w", r.stream, err)
+	}
+	return nil
+}
+
+// Last returns the last message about key, or an error satisfying
+// errors.Is(err, ErrNotFound).
+func (r *StreamReader) Last(ctx context.Context, key string) (StoredMessage, error) {
+	str, err := r.bus.js.Stream(ctx, string(r.stream))
+	if err != nil {
+		return StoredMessage{}, fmt.Errorf("bus: stream %s: %w", r.stream, err)
+	}
+	m, err := str.GetLastMsgForSubject(ctx, Subject(r.stream, key))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return StoredMessage{}, mark(ErrNotFound, fmt.Errorf("bus: stream %s: last message of %.200s: %w", r.stream, key, err))
+	}
+	if err != nil {
+		return StoredMessage{}, fmt.Errorf("bus: stream %s: last message of %.200s: %w", r.stream, key, err)
+	}
+	return StoredMessage{Subject: m.Subject, Sequence: m.Sequence, Header: m.Header, Data: m.Data, Time: m.Time}, nil
+}
+
+// EachLast calls fn with the last message of every subject of the stream
+// (the live catalogue: the last entry of every dataset, tombstones
+// included), in stream order, until fn returns an error, which EachLast
+// returns as it is, or the messages end. A read the server stops answering
+// fails with ErrStalled rather than end short: a short catalogue must not
+// pass for a whole one.
+func (r *StreamReader) EachLast(ctx context.Context, fn func(StoredMessage) error) error {
+	str, err := r.bus.js.Stream(ctx, string(r.stream))
+	if err != nil {
+		return fmt.Errorf("bus: stream %s: %w", r.stream, err)
+	}
+	info, err := str.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("bus: stream %s: %w", r.stream, err)
+	}
+	if info.State.Msgs == 0 {
+		return nil
+	}
+	cons, err := str.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{SubjectFilter(r.stream)},
+		DeliverPolicy:  jetstream.DeliverLastPerSubjectPolicy,
+		// The server forgets the reader soon after it is done, and a
+		// reader whose server went away gives up instead of resetting
+		// forever.
+		InactiveThreshold: 10 * time.Second,
+		MaxResetAttempts:  3,
+	})
+	if err != nil {
+		return fmt.Errorf("bus: stream %s: consumer: %w", r.stream, err)
+	}
+	stall := time.NewTimer(readWait + stallMargin)
+	defer stall.Stop()
+	for {
+		batch, err := cons.Fetch(readBatch, jetstream.FetchMaxWait(readWait))
+		if err != nil {
+			return fmt.Errorf("bus: stream %s: fetch: %w", r.stream, err)
+		}
+		n := 0
+		msgs := batch.Messages()
+		for {
+			// A fetch whose server went away may never close its channel:
+			// give up on it rather than hang the reader.
+			stall.Reset(readWait + stallMargin)
+			var m jetstream.Msg
+			var ok bool
+			select {
+			case m, ok = <-msgs:
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-stall.C:
+				return fmt.Errorf("bus: stream %s: %w", r.stream, ErrStalled)
+			}
+			if !ok {
+				break
+			}
+			n++
+			sm, md, err := stored(m)
+			if err != nil {
+				return fmt.Errorf("bus: stream %s: %w", r.stream, err)
+			}
+			if err := fn(sm); err != nil {
+				return err
+			}
+			if md.NumPending == 0 {
+				return nil
+			}
+		}
+		if err := batch.Error(); err != nil {
+			return fmt.Errorf("bus: stream %s: fetch: %w", r.stream, err)
+		}
+		if n == 0 {
+			// Messages were pending (the last one read said so, or none
+			// was read yet) but the fetch brought nothing: the read is cut
+			// short.
+			return fmt.Errorf("bus: stream %s: %w: no messages within %s", r.stream, ErrStalled, readWait)
+		}
+	}
+}
+
+// History calls fn with every message the stream holds about key, oldest
+// first, until fn returns an error, which History returns as it is, or the
+// messages end. It reads with a consumer of its own, which it deletes
+// before it returns (a reader per request must not leave consumers behind
+// on the server).
+func (r *StreamReader) History(ctx context.Context, key string, fn func(StoredMessage) error) error {
+	js := r.bus.js
+	c, err := js.CreateConsumer(ctx, string(r.stream), jetstream.ConsumerConfig{
+		FilterSubject: Subject(r.stream, key),
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckNonePolicy,
+		MemoryStorage: true,
+		Replicas:      1,
+		// Only for a reader that dies before it deletes its consumer.
+		InactiveThreshold: time.Minute,
+	})
+	if err != nil {
+		return fmt.Errorf("bus: stream %s: history of %.200s: %w", r.stream, key, err)
+	}
+	name := c.CachedInfo().Name
+	defer func() {
+		// Deleted even when the caller is done: its context may be.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := js.DeleteConsumer(dctx, string(r.stream), name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			r.bus.log.Warn("deleting the consumer of a history reader", "stream", r.stream, "key", key, "consumer", name, "err", err)
+		}
+	}()
+	for pending := c.CachedInfo().NumPending; pending > 0; {
+		// Every message is stored already: a fetch that waits for none
+		// brings what is there, and an empty one ends the read.
+		batch, err := c.FetchNoWait(readBatch)
+		if err != nil {
+			return fmt.Errorf("bus: stream %s: history of %.200s: %w", r.stream, key, err)
+		}
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			sm, md, err := stored(m)
+			if err != nil {
+				return fmt.Errorf("bus: stream %s: history of %.200s: %w", r.stream, key, err)
+			}
+			if err := fn(sm); err != nil {
+				return err
+			}
+			pending = md.NumPending
+		}
+		if err := batch.Error(); err != nil {
+			return fmt.Errorf("bus: stream %s: history of %.200s: %w", r.stream, key, err)
+		}
+		if got == 0 {
+			break
+		}
+	}
+	return nil
+}
+
+// stored returns a consumed message as its stream stores it, and its
+// delivery metadata.
+func stored(m jetstream.Msg) (StoredMessage, *jetstream.MsgMetadata, error) {
+	md, err := m.Metadata()
+	if err != nil {
+		return StoredMessage{}, nil, fmt.Errorf("metadata of a message on %s: %w", m.Subject(), err)
+	}
+	return StoredMessage{Subject: m.Subject(), Sequence: md.Sequence.Stream, Header: m.Headers(), Data: m.Data(), Time: md.Timestamp}, md, nil
+}
