@@ -18,7 +18,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/panosc/fairway/pkg/normalise/xmltree"
+	"github.com/panosc/fairway/pkg/xmltree"
 )
 
 var (

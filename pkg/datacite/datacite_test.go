@@ -9,7 +9,7 @@ import (
 
 	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/datacite"
-	"github.com/panosc/fairway/pkg/normalise/xmltree"
+	"github.com/panosc/fairway/pkg/xmltree"
 )
 
 // kernel3 is a DataCite kernel-3 record as ESRF-style repositories wrote them.
