@@ -20,6 +20,7 @@ import (
 
 	"github.com/panosc/fairway/pkg/datacite"
 	"github.com/panosc/fairway/pkg/dublincore"
+	"github.com/panosc/fairway/pkg/metadata"
 	"github.com/panosc/fairway/pkg/scicat"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
@@ -57,11 +58,12 @@ const (
 // Provenance.DerivedIdentifier, does not count), is ErrInvalidRecord.
 //
 // The dataset gets facility, feed, source identifier, metadata format and
-// (a copy of) the provenance of the raw record, its Key and its ContentHash.
+// (a copy of) the provenance of the raw record, its Key (metadata.DatasetKey)
+// and its ContentHash.
 //
 // A deleted raw record gives a tombstone: Deleted set, the source fields,
-// and Key("", facility, source identifier) — the payload of a deletion is
-// empty, so the DOI is unknown here. The normaliser stage must replace that
+// and the key metadata.DatasetKey("", facility, source identifier) — the
+// payload of a deletion is empty, so the DOI is unknown here. The normaliser stage must replace that
 // key by the one it recorded for the same source identifier when the record
 // was last normalised, so that the tombstone withdraws the right dataset.
 func Normalise(raw *fairwayv1.RawRecord, now time.Time) (*fairwayv1.Dataset, error) {
@@ -84,7 +86,7 @@ func Normalise(raw *fairwayv1.RawRecord, now time.Time) (*fairwayv1.Dataset, err
 	if p := raw.GetProvenance(); p != nil {
 		d.Provenance = proto.CloneOf(p)
 	}
-	d.Key = Key(d.Doi, d.Facility, d.SourceIdentifier)
+	d.Key = metadata.DatasetKey(d.Doi, d.Facility, d.SourceIdentifier)
 	if !d.Deleted {
 		if err := validate(d); err != nil {
 			return nil, err
@@ -143,16 +145,6 @@ func validate(d *fairwayv1.Dataset) error {
 		return fmt.Errorf("%w: %s record has no header identifier and no DOI", ErrInvalidRecord, d.MetadataFormat)
 	}
 	return nil
-}
-
-// Key returns the identity of a dataset: "doi:"+doi when there is a DOI
-// (already normalised: lower case, no resolver), else
-// "src:"+lower-case facility+":"+source identifier.
-func Key(doi, facility, sourceID string) string {
-	if doi != "" {
-		return "doi:" + doi
-	}
-	return "src:" + strings.ToLower(facility) + ":" + sourceID
 }
 
 // ContentHash returns the hex SHA-256 of the canonical content of d: its

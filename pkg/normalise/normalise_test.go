@@ -237,19 +237,6 @@ func TestNormaliseDeleted(t *testing.T) {
 	}
 }
 
-func TestKey(t *testing.T) {
-	tests := []struct{ doi, facility, source, want string }{
-		{"10.5072/x", "ESRF", "oai:1", "doi:10.5072/x"},
-		{"", "ESRF", "oai:esrf.fr:1", "src:esrf:oai:esrf.fr:1"},
-		{"", "MAX IV", "PID/Ab", "src:max iv:PID/Ab"},
-	}
-	for _, tt := range tests {
-		if got := normalise.Key(tt.doi, tt.facility, tt.source); got != tt.want {
-			t.Errorf("Key(%q, %q, %q) = %q, want %q", tt.doi, tt.facility, tt.source, got, tt.want)
-		}
-	}
-}
-
 func TestContentHash(t *testing.T) {
 	payload := testenv.MetadataPayloads(t, "oai-samples", "datacite-viringo", "oai_getrecord_oaidatacite.xml")[0]
 	a, err := normalise.Normalise(rawRecord("oai_datacite", "oai:1", payload), now)

@@ -11,9 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/protobuf/types/known/timestamppb"
-
-	"github.com/panosc/fairway/pkg/datacite"
+	"github.com/panosc/fairway/pkg/metadata"
 	"github.com/panosc/fairway/pkg/panet"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
@@ -145,7 +143,7 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 	case string:
 		if ms, err := strconv.ParseInt(x, 10, 64); err == nil && len(x) > 8 {
 			t.Time = time.UnixMilli(ms).UTC()
-		} else if p, err := datacite.ParseDate(x); err == nil {
+		} else if p, err := metadata.ParseDate(x); err == nil {
 			t.Time = p
 		} else {
 			t.Raw = x
@@ -274,7 +272,7 @@ func (ds *Dataset) SourceID() string {
 
 // ToDataset maps the document to a canonical dataset, judging embargoes
 // relative to now. It fills the descriptive fields only; identity, source
-// and provenance fields are the caller's (see package normalise).
+// and provenance fields are the caller's (see package normaliser).
 //
 //   - DOI: "doi", else the pid or _id when it is a DOI (PublishedData, or a
 //     catalogue minting DOIs as pids). Landing page: https://doi.org/<doi>,
@@ -294,7 +292,7 @@ func (ds *Dataset) SourceID() string {
 //   - Access: datasetlifecycle.dateOfPublishing is the embargo end;
 //     isPublished true (or PublishedData status "registered" or "public")
 //     states "open", isPublished false (or status "private") "restricted"
-//     (see datacite.DecideAccess). Licence: license.
+//     (see metadata.DecideAccess). Licence: license.
 //   - Subjects: keywords; techniques become PaNET subjects (scheme
 //     "PaNET", value URI http://purl.org/pan-science/PaNET/<id>) when their
 //     pid is a PaNET id or IRI, with the technique's label as value (the
@@ -316,14 +314,14 @@ func (ds *Dataset) ToDataset(now time.Time) *fairwayv1.Dataset {
 		License:     strings.TrimSpace(ds.License),
 	}
 	for _, cand := range []string{ds.DOI, ds.PID, ds.ID} {
-		if doi, ok := datacite.NormaliseDOI(cand); ok {
+		if doi, ok := metadata.NormaliseDOI(cand); ok {
 			d.Doi = doi
 			break
 		}
 	}
 	if d.Doi != "" {
-		d.LandingPage = datacite.DOIResolver + d.Doi
-	} else if _, typ := datacite.ClassifyIdentifier(ds.URL); typ == datacite.TypeURL {
+		d.LandingPage = metadata.DOIResolver + d.Doi
+	} else if _, typ := metadata.ClassifyIdentifier(ds.URL); typ == metadata.TypeURL {
 		d.LandingPage = strings.TrimSpace(ds.URL)
 	}
 	d.Creators, d.Contributors = ds.people()
@@ -340,26 +338,26 @@ func (ds *Dataset) ToDataset(now time.Time) *fairwayv1.Dataset {
 		year = issued.Year()
 	}
 	d.PublicationYear = int32(year)
-	d.Issued = stamp(issued)
-	d.Modified = stamp(ds.UpdatedAt.Time)
+	d.Issued = metadata.Timestamp(issued)
+	d.Modified = metadata.Timestamp(ds.UpdatedAt.Time)
 
 	stated := ""
 	switch {
 	case ds.IsPublished != nil && *ds.IsPublished:
-		stated = datacite.AccessOpen
+		stated = metadata.AccessOpen
 	case ds.IsPublished != nil:
-		stated = datacite.AccessRestricted
+		stated = metadata.AccessRestricted
 	case strings.EqualFold(ds.Status, "registered"), strings.EqualFold(ds.Status, "public"):
-		stated = datacite.AccessOpen
+		stated = metadata.AccessOpen
 	case strings.EqualFold(ds.Status, "private"):
-		stated = datacite.AccessRestricted
+		stated = metadata.AccessRestricted
 	}
 	var embargoEnd time.Time
 	if ds.Lifecycle != nil {
 		embargoEnd = ds.Lifecycle.DateOfPublishing.Time
 	}
-	access, until := datacite.DecideAccess(stated, embargoEnd, d.License != "", now)
-	d.AccessRights, d.EmbargoUntil = access, stamp(until)
+	access, until := metadata.DecideAccess(stated, embargoEnd, d.License != "", now)
+	d.AccessRights, d.EmbargoUntil = access, metadata.Timestamp(until)
 
 	for _, k := range ds.Keywords {
 		if k = strings.TrimSpace(k); k != "" {
@@ -372,7 +370,7 @@ func (ds *Dataset) ToDataset(now time.Time) *fairwayv1.Dataset {
 		}
 	}
 	d.ResourceType = "Dataset"
-	if g, ok := datacite.ResourceTypeGeneral(ds.ResourceType); ok {
+	if g, ok := metadata.ResourceTypeGeneral(ds.ResourceType); ok {
 		d.ResourceType = g
 	}
 	d.Instrument = ds.instrument()
@@ -387,7 +385,7 @@ func (ds *Dataset) people() (creators, contributors []*fairwayv1.Person) {
 	orcidOf := map[string]string{}
 	for i, o := range owners {
 		if i < len(orcids) {
-			if id, ok := datacite.NormaliseORCID(orcids[i]); ok {
+			if id, ok := metadata.NormaliseORCID(orcids[i]); ok {
 				orcidOf[strings.ToLower(o)] = id
 			}
 		}
@@ -404,7 +402,7 @@ func (ds *Dataset) people() (creators, contributors []*fairwayv1.Person) {
 		}
 		seen[key] = true
 		p := &fairwayv1.Person{Name: name, Orcid: orcidOf[key], Role: role}
-		if g, f, ok := datacite.SplitPersonalName(name); ok {
+		if g, f, ok := metadata.SplitPersonalName(name); ok {
 			p.GivenName, p.FamilyName = g, f
 		}
 		*list = append(*list, p)
@@ -449,14 +447,14 @@ func isPersonName(s string) bool {
 func (t Technique) subject() *fairwayv1.Subject {
 	pid := strings.TrimSpace(t.PID)
 	label := techniqueLabel(t.Name)
-	if iri, ok := datacite.PaNETIRI(pid); ok {
-		return &fairwayv1.Subject{Value: firstNonEmpty(label, pid), Scheme: datacite.PaNETScheme, SchemeUri: panet.Namespace, ValueUri: iri}
+	if iri, ok := panet.TermIRI(pid); ok {
+		return &fairwayv1.Subject{Value: firstNonEmpty(label, pid), Scheme: panet.Scheme, SchemeUri: panet.Namespace, ValueUri: iri}
 	}
 	if label == "" && pid == "" {
 		return nil
 	}
 	s := &fairwayv1.Subject{Value: firstNonEmpty(label, pid)}
-	if _, typ := datacite.ClassifyIdentifier(pid); typ == datacite.TypeURL {
+	if _, typ := metadata.ClassifyIdentifier(pid); typ == metadata.TypeURL {
 		s.ValueUri = pid
 	}
 	return s
@@ -511,7 +509,7 @@ func (ds *Dataset) related() []*fairwayv1.RelatedIdentifier {
 	var out []*fairwayv1.RelatedIdentifier
 	seen := map[[2]string]bool{}
 	add := func(raw, relation string) {
-		id, typ := datacite.ClassifyIdentifier(raw)
+		id, typ := metadata.ClassifyIdentifier(raw)
 		if id == "" || seen[[2]string{id, relation}] {
 			return
 		}
@@ -550,13 +548,6 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-func stamp(t time.Time) *timestamppb.Timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return timestamppb.New(t)
 }
 
 func firstNonEmpty(ss ...string) string {
