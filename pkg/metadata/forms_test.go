@@ -40,7 +40,9 @@ func TestValidORCID(t *testing.T) {
 	for in, want := range map[string]bool{
 		"0000-0002-1825-0097":                   true, // ORCID's documentation example
 		"https://orcid.org/0000-0002-1825-0097": true,
+		"https://orcid.org/0000-0003-1419-2405": true, // from the DataCite sample
 		"HTTP://ORCID.ORG/0000-0003-1419-2405":  true,
+		"0000-0001-5109-3700":                   true,
 		"0000-0002-1694-233X":                   true,
 		"0000-0002-1694-233x":                   true,
 		" 0000-0001-5109-3700 ":                 true,
