@@ -21,7 +21,7 @@ import (
 	"github.com/panosc/fairway/pkg/datacite"
 	"github.com/panosc/fairway/pkg/dublincore"
 	"github.com/panosc/fairway/pkg/metadata"
-	"github.com/panosc/fairway/pkg/scicat"
+	"github.com/panosc/fairway/pkg/scicatjson"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
 
@@ -52,10 +52,11 @@ const (
 // The reader is chosen by raw.MetadataFormat (case-insensitive): any format
 // containing "datacite" (oai_datacite, datacite, oai_datacite3, …) is read by
 // package datacite, "oai_dc" by package dublincore, "scicat" by package
-// scicat; anything else is ErrUnsupportedFormat. A payload the reader rejects
-// is ErrMalformedRecord; a dataset without a title, or without both a DOI
-// and a source identifier (one the harvester derived from the content,
-// Provenance.DerivedIdentifier, does not count), is ErrInvalidRecord.
+// scicatjson; anything else is ErrUnsupportedFormat. A payload the reader
+// rejects is ErrMalformedRecord; a dataset without a title, or without both
+// a DOI and a source identifier (one the harvester derived from the
+// content, Provenance.DerivedIdentifier, does not count), is
+// ErrInvalidRecord.
 //
 // The dataset gets facility, feed, source identifier, metadata format and
 // (a copy of) the provenance of the raw record, its Key (metadata.DatasetKey)
@@ -118,7 +119,7 @@ func read(raw *fairwayv1.RawRecord, now time.Time) (*fairwayv1.Dataset, error) {
 		}
 		return r.ToDataset(now), nil
 	case format == FormatSciCat:
-		r, err := scicat.ParseDataset(payload)
+		r, err := scicatjson.Parse(payload)
 		if err != nil {
 			return nil, malformed(raw, err)
 		}

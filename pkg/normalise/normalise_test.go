@@ -15,7 +15,7 @@ import (
 	"github.com/panosc/fairway/pkg/datacite"
 	"github.com/panosc/fairway/pkg/dublincore"
 	"github.com/panosc/fairway/pkg/normalise"
-	"github.com/panosc/fairway/pkg/scicat"
+	"github.com/panosc/fairway/pkg/scicatjson"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
 
@@ -189,7 +189,7 @@ func TestNormaliseErrors(t *testing.T) {
 		{"oai_dc under DataCite", rawRecord("oai_datacite", "x", []byte(`<oai_dc:dc><dc:title>T</dc:title></oai_dc:dc>`)), normalise.ErrMalformedRecord, datacite.ErrNotDataCite, "root element <dc>"},
 		{"empty payload", rawRecord("oai_datacite", "x", nil), normalise.ErrMalformedRecord, datacite.ErrMalformed, "empty payload"},
 		{"garbage oai_dc", rawRecord("oai_dc", "x", []byte("{}")), normalise.ErrMalformedRecord, dublincore.ErrMalformed, "outside the root element"},
-		{"garbage scicat", rawRecord("scicat", "x", []byte("<xml/>")), normalise.ErrMalformedRecord, scicat.ErrMalformedDataset, "JSON object"},
+		{"garbage scicat", rawRecord("scicat", "x", []byte("<xml/>")), normalise.ErrMalformedRecord, scicatjson.ErrMalformed, "JSON object"},
 		{"no title DataCite", rawRecord("datacite", "x", dataciteRecord("", "10.5072/X", "", "")), normalise.ErrInvalidRecord, nil, "no title"},
 		{"blank title oai_dc", rawRecord("oai_dc", "x", []byte(`<oai_dc:dc><dc:title>  </dc:title><dc:creator>A</dc:creator></oai_dc:dc>`)), normalise.ErrInvalidRecord, nil, "no title"},
 		{"no title scicat", rawRecord("scicat", "x", []byte(`{"pid":"p"}`)), normalise.ErrInvalidRecord, nil, "no title"},

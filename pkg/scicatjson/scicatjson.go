@@ -1,4 +1,18 @@
-package scicat
+// Package scicatjson reads SciCat dataset documents (JSON) and maps them to
+// the canonical dataset of the pipeline (fairwayv1.Dataset).
+//
+// Parse accepts the shapes a SciCat dataset document comes in: the REST
+// API's (v3 and v4: "pid", ISO 8601 date strings, v4's list fields
+// principalInvestigators, instrumentIds, proposalIds and the included
+// instruments) and MongoDB extended JSON as in a SciCat seed or dump ("_id",
+// {"$date": …} dates). A legacy PublishedData document (doi as "_id"/"doi",
+// creator[], title, abstract, publicationYear, pidArray) is read too, so a
+// published DOI can be normalised from the same feed. The documents come
+// from package scicat's client, verbatim.
+//
+// Values (DOIs, ORCID iDs, dates, access rights, names) are read with
+// package metadata, as the other readers read them.
+package scicatjson
 
 import (
 	"bytes"
@@ -16,8 +30,8 @@ import (
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
 
-// ErrMalformedDataset is wrapped by every error of ParseDataset.
-var ErrMalformedDataset = errors.New("scicat: malformed dataset document")
+// ErrMalformed is wrapped by every error of Parse.
+var ErrMalformed = errors.New("scicat: malformed dataset document")
 
 // Dataset is a SciCat dataset (or legacy PublishedData) document. Only the
 // fields the mapping uses are kept.
@@ -232,23 +246,23 @@ func jsonKind(b []byte) string {
 	return "number"
 }
 
-// ParseDataset reads one SciCat dataset document (a JSON object). Errors wrap
-// ErrMalformedDataset: not JSON, not an object, a field of the wrong type, or
-// an object with neither an identifier nor a name.
-func ParseDataset(payload []byte) (*Dataset, error) {
+// Parse reads one SciCat dataset document (a JSON object). Errors wrap
+// ErrMalformed: not JSON, not an object, a field of the wrong type, or an
+// object with neither an identifier nor a name.
+func Parse(payload []byte) (*Dataset, error) {
 	b := bytes.TrimSpace(payload)
 	if len(b) == 0 {
-		return nil, fmt.Errorf("%w: empty payload", ErrMalformedDataset)
+		return nil, fmt.Errorf("%w: empty payload", ErrMalformed)
 	}
 	if b[0] != '{' {
-		return nil, fmt.Errorf("%w: want a JSON object", ErrMalformedDataset)
+		return nil, fmt.Errorf("%w: want a JSON object", ErrMalformed)
 	}
 	var ds Dataset
 	if err := json.Unmarshal(b, &ds); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMalformedDataset, err)
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	if ds.PID == "" && ds.ID == "" && ds.DOI == "" && ds.DatasetName == "" && ds.Title == "" {
-		return nil, fmt.Errorf("%w: no pid, _id, doi, datasetName or title", ErrMalformedDataset)
+		return nil, fmt.Errorf("%w: no pid, _id, doi, datasetName or title", ErrMalformed)
 	}
 	return &ds, nil
 }
