@@ -1,12 +1,4 @@
-// Package normalise turns one raw harvested record (fairwayv1.RawRecord)
-// into one canonical dataset (fairwayv1.Dataset): it picks the reader for the
-// record's metadata format (DataCite, oai_dc, SciCat JSON), maps the record,
-// fills identity, source and provenance, checks what is mandatory and
-// computes the content hash.
-//
-// It is pure: the only clock is the now passed in, which decides whether an
-// embargo is still running.
-package normalise
+package normaliser
 
 import (
 	"crypto/sha256"
@@ -67,6 +59,9 @@ const (
 // payload of a deletion is empty, so the DOI is unknown here. The normaliser stage must replace that
 // key by the one it recorded for the same source identifier when the record
 // was last normalised, so that the tombstone withdraws the right dataset.
+//
+// Normalise is pure: the only clock is now, which decides whether an
+// embargo is still running.
 func Normalise(raw *fairwayv1.RawRecord, now time.Time) (*fairwayv1.Dataset, error) {
 	if raw == nil {
 		return nil, fmt.Errorf("%w: no record", ErrMalformedRecord)
