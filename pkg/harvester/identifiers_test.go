@@ -11,11 +11,11 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/panosc/fairway/internal/scicattest"
 	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/harvester"
 	"github.com/panosc/fairway/pkg/normaliser"
-	"github.com/panosc/fairway/pkg/scicat/scicattest"
 )
 
 // assertNoIdentifierInIDs checks that no message of the stream carries one

@@ -14,13 +14,13 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/panosc/fairway/internal/scicattest"
 	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/feeds"
 	"github.com/panosc/fairway/pkg/harvester"
 	"github.com/panosc/fairway/pkg/normaliser"
 	"github.com/panosc/fairway/pkg/scicat"
-	"github.com/panosc/fairway/pkg/scicat/scicattest"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
 
