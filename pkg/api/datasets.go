@@ -10,9 +10,8 @@ import (
 	"time"
 
 	"github.com/panosc/fairway/pkg/bus"
-	"github.com/panosc/fairway/pkg/datacite"
 	"github.com/panosc/fairway/pkg/feeds"
-	"github.com/panosc/fairway/pkg/normalise"
+	"github.com/panosc/fairway/pkg/metadata"
 )
 
 // Dataset ownership, under /api/v1/datasets:
@@ -69,10 +68,10 @@ func DatasetKey(s string) (string, error) {
 		if !ok || facility == "" || id == "" {
 			return "", fmt.Errorf("%w: %.200q: a source key is src:facility:identifier", errBadRequest, s)
 		}
-		return normalise.Key("", facility, id), nil
+		return metadata.DatasetKey("", facility, id), nil
 	}
-	if doi, ok := datacite.NormaliseDOI(s); ok {
-		return "doi:" + doi, nil
+	if doi, ok := metadata.NormaliseDOI(s); ok {
+		return metadata.DatasetKey(doi, "", ""), nil
 	}
 	return "", fmt.Errorf("%w: %.200q is neither a DOI nor a dataset key (doi:… or src:facility:…)", errBadRequest, s)
 }

@@ -8,9 +8,8 @@
 // attributes are matched by local name only, and a prefix declared on an
 // ancestor the payload was cut from is not an error.
 //
-// The package also holds the small vocabulary helpers the other normalisers
-// share: the lenient date parser (ParseDate), DOI and ORCID normalisation,
-// identifier classification, access-right statements and PaNET terms.
+// Values (DOIs, ORCID iDs, dates, access rights, names) are read with
+// package metadata, as the other readers read them.
 package datacite
 
 import (
@@ -18,7 +17,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/panosc/fairway/pkg/normalise/xmltree"
+	"github.com/panosc/fairway/pkg/metadata"
+	"github.com/panosc/fairway/pkg/xmltree"
 )
 
 var (
@@ -267,7 +267,7 @@ func (r *Resource) read(res *xmltree.Element) {
 	rt := res.Child("resourceType")
 	r.ResourceType = rt.Text()
 	r.ResourceTypeGeneral = rt.Attr("resourceTypeGeneral")
-	if t, ok := ResourceTypeGeneral(r.ResourceTypeGeneral); ok {
+	if t, ok := metadata.ResourceTypeGeneral(r.ResourceTypeGeneral); ok {
 		r.ResourceTypeGeneral = t
 	}
 	for _, s := range res.Child("subjects").Children("subject") {
@@ -351,7 +351,7 @@ func readName(el *xmltree.Element, nameElem string) Name {
 		}
 		n.NameIdentifiers = append(n.NameIdentifiers, ni)
 		if n.ORCID == "" && (strings.EqualFold(ni.Scheme, "ORCID") || strings.Contains(strings.ToLower(ni.SchemeURI+ni.Value), "orcid.org")) {
-			n.ORCID, _ = NormaliseORCID(ni.Value)
+			n.ORCID, _ = metadata.NormaliseORCID(ni.Value)
 		}
 	}
 	for _, a := range el.Children("affiliation") {
@@ -377,12 +377,12 @@ func leadingYear(s string) int {
 	}
 	y := 0
 	for i := 0; i < 4; i++ {
-		if !isDigit(s[i]) {
+		if s[i] < '0' || s[i] > '9' {
 			return 0
 		}
 		y = y*10 + int(s[i]-'0')
 	}
-	if len(s) > 4 && isDigit(s[4]) {
+	if len(s) > 4 && s[4] >= '0' && s[4] <= '9' {
 		return 0
 	}
 	return y

@@ -9,7 +9,8 @@ import (
 
 	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/datacite"
-	"github.com/panosc/fairway/pkg/normalise/xmltree"
+	"github.com/panosc/fairway/pkg/metadata"
+	"github.com/panosc/fairway/pkg/xmltree"
 )
 
 // kernel3 is a DataCite kernel-3 record as ESRF-style repositories wrote them.
@@ -320,7 +321,7 @@ func TestToDatasetKernel4(t *testing.T) {
 	if !d.Modified.AsTime().Equal(time.Date(2022, 6, 30, 12, 0, 0, 0, time.UTC)) {
 		t.Errorf("modified = %v, want the latest Updated date", d.Modified.AsTime())
 	}
-	if d.AccessRights != datacite.AccessEmbargoed || !d.EmbargoUntil.AsTime().Equal(time.Date(2024, 3, 4, 0, 0, 0, 0, time.UTC)) {
+	if d.AccessRights != metadata.AccessEmbargoed || !d.EmbargoUntil.AsTime().Equal(time.Date(2024, 3, 4, 0, 0, 0, 0, time.UTC)) {
 		t.Errorf("access %q until %v", d.AccessRights, d.EmbargoUntil)
 	}
 	if d.License != "https://creativecommons.org/licenses/by/4.0/legalcode" {
@@ -338,7 +339,7 @@ func TestToDatasetKernel4(t *testing.T) {
 	}
 	// After the embargo: open, and no embargo end any more.
 	later := r.ToDataset(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
-	if later.AccessRights != datacite.AccessOpen || later.EmbargoUntil != nil {
+	if later.AccessRights != metadata.AccessOpen || later.EmbargoUntil != nil {
 		t.Errorf("after the embargo: access %q until %v", later.AccessRights, later.EmbargoUntil)
 	}
 }
@@ -364,7 +365,7 @@ func TestToDatasetKernel3(t *testing.T) {
 		t.Errorf("year %d issued %v", d.PublicationYear, d.Issued.AsTime())
 	}
 	// Available 2019-00-00 (day and month 00) is past: the stated open access holds.
-	if d.AccessRights != datacite.AccessOpen || d.EmbargoUntil != nil || d.License != "https://creativecommons.org/licenses/by/4.0/" {
+	if d.AccessRights != metadata.AccessOpen || d.EmbargoUntil != nil || d.License != "https://creativecommons.org/licenses/by/4.0/" {
 		t.Errorf("access %q until %v license %q", d.AccessRights, d.EmbargoUntil, d.License)
 	}
 	if d.Instrument != "ID22" || d.ResourceType != "Dataset" {

@@ -4,8 +4,7 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/protobuf/types/known/timestamppb"
-
+	"github.com/panosc/fairway/pkg/metadata"
 	"github.com/panosc/fairway/pkg/panet"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
@@ -19,7 +18,7 @@ const (
 
 // ToDataset maps the record to a canonical dataset, judging embargoes
 // relative to now. It fills the descriptive fields only; identity, source
-// and provenance fields are the caller's (see package normalise).
+// and provenance fields are the caller's (see package normaliser).
 //
 //   - DOI: the identifier (or a DOI alternate identifier), lower case
 //     without resolver; landing page https://doi.org/<doi>.
@@ -32,10 +31,11 @@ const (
 //   - Issued: the first valid Issued date, else 1 January of
 //     publicationYear; publication year: publicationYear, else the issued
 //     year. Modified: the latest Updated date.
-//   - Access: see DecideAccess; the Available date is the embargo end, and
-//     rights statements that are access statements (AccessStatement) give
-//     the stated access. The licence is the first other rights entry: its
-//     rightsURI, else its rightsIdentifier (SPDX), else its text.
+//   - Access: see metadata.DecideAccess; the Available date is the embargo
+//     end, and rights statements that are access statements
+//     (metadata.AccessStatement) give the stated access. The licence is the
+//     first other rights entry: its rightsURI, else its rightsIdentifier
+//     (SPDX), else its text.
 //   - Subjects keep scheme, scheme URI and value URI; a PaNET IRI or bare
 //     id without a value URI gets the canonical PaNET IRI and scheme.
 //   - Resource type: resourceTypeGeneral, else the free-text resourceType.
@@ -54,8 +54,8 @@ func (r *Resource) ToDataset(now time.Time) *fairwayv1.Dataset {
 		Language:    r.Language,
 	}
 	if d.Doi != "" {
-		d.LandingPage = DOIResolver + d.Doi
-	} else if strings.EqualFold(r.IdentifierType, TypeURL) {
+		d.LandingPage = metadata.DOIResolver + d.Doi
+	} else if strings.EqualFold(r.IdentifierType, metadata.TypeURL) {
 		d.LandingPage = r.Identifier
 	}
 	for _, c := range r.Creators {
@@ -74,25 +74,25 @@ func (r *Resource) ToDataset(now time.Time) *fairwayv1.Dataset {
 		year = issued.Year()
 	}
 	d.PublicationYear = int32(year)
-	d.Issued = stamp(issued)
-	d.Modified = stamp(r.latestDate(DateUpdated))
+	d.Issued = metadata.Timestamp(issued)
+	d.Modified = metadata.Timestamp(r.latestDate(DateUpdated))
 
 	stated, license := "", ""
 	for _, rt := range r.RightsList {
-		if a := AccessStatement(rt.URI); a != "" {
+		if a := metadata.AccessStatement(rt.URI); a != "" {
 			stated = firstNonEmpty(stated, a)
 			continue
 		}
 		candidate := firstNonEmpty(rt.URI, rt.Identifier, rt.Value)
-		if a := AccessStatement(rt.Value); a != "" {
+		if a := metadata.AccessStatement(rt.Value); a != "" {
 			// "Open Access" with a licence URI states both.
 			stated = firstNonEmpty(stated, a)
 			candidate = firstNonEmpty(rt.URI, rt.Identifier)
 		}
 		license = firstNonEmpty(license, candidate)
 	}
-	access, until := DecideAccess(stated, r.firstDate(DateAvailable), license != "", now)
-	d.License, d.AccessRights, d.EmbargoUntil = license, access, stamp(until)
+	access, until := metadata.DecideAccess(stated, r.firstDate(DateAvailable), license != "", now)
+	d.License, d.AccessRights, d.EmbargoUntil = license, access, metadata.Timestamp(until)
 
 	for _, s := range r.Subjects {
 		d.Subjects = append(d.Subjects, s.subject())
@@ -100,8 +100,8 @@ func (r *Resource) ToDataset(now time.Time) *fairwayv1.Dataset {
 	d.ResourceType = firstNonEmpty(r.ResourceTypeGeneral, r.ResourceType)
 	for _, ri := range r.RelatedIdentifiers {
 		id := ri.Value
-		if strings.EqualFold(ri.Type, TypeDOI) {
-			if doi, ok := NormaliseDOI(id); ok {
+		if strings.EqualFold(ri.Type, metadata.TypeDOI) {
+			if doi, ok := metadata.NormaliseDOI(id); ok {
 				id = doi
 			}
 		}
@@ -115,14 +115,14 @@ func (r *Resource) ToDataset(now time.Time) *fairwayv1.Dataset {
 // when it is a DOI (whatever identifierType says, when that is empty), else
 // the first DOI among the alternate identifiers; "" when there is none.
 func (r *Resource) DOI() string {
-	if r.IdentifierType == "" || strings.EqualFold(r.IdentifierType, TypeDOI) {
-		if doi, ok := NormaliseDOI(r.Identifier); ok {
+	if r.IdentifierType == "" || strings.EqualFold(r.IdentifierType, metadata.TypeDOI) {
+		if doi, ok := metadata.NormaliseDOI(r.Identifier); ok {
 			return doi
 		}
 	}
 	for _, a := range r.AlternateIdentifiers {
-		if strings.EqualFold(a.Type, TypeDOI) {
-			if doi, ok := NormaliseDOI(a.Value); ok {
+		if strings.EqualFold(a.Type, metadata.TypeDOI) {
+			if doi, ok := metadata.NormaliseDOI(a.Value); ok {
 				return doi
 			}
 		}
@@ -161,7 +161,7 @@ func (r *Resource) Description() string {
 func (r *Resource) firstDate(typ string) time.Time {
 	for _, d := range r.Dates {
 		if strings.EqualFold(d.Type, typ) {
-			if t, err := ParseDate(d.Value); err == nil {
+			if t, err := metadata.ParseDate(d.Value); err == nil {
 				return t
 			}
 		}
@@ -174,7 +174,7 @@ func (r *Resource) latestDate(typ string) time.Time {
 	var latest time.Time
 	for _, d := range r.Dates {
 		if strings.EqualFold(d.Type, typ) {
-			if t, err := ParseDate(d.Value); err == nil && t.After(latest) {
+			if t, err := metadata.ParseDate(d.Value); err == nil && t.After(latest) {
 				latest = t
 			}
 		}
@@ -193,7 +193,7 @@ func (r *Resource) instrument() string {
 	for _, ri := range r.RelatedIdentifiers {
 		if strings.EqualFold(ri.ResourceTypeGeneral, "Instrument") || strings.EqualFold(ri.RelationType, "IsCollectedBy") ||
 			strings.Contains(strings.ToLower(ri.Value), "w3id.org/pidinst") {
-			if doi, ok := NormaliseDOI(ri.Value); ok && strings.EqualFold(ri.Type, TypeDOI) {
+			if doi, ok := metadata.NormaliseDOI(ri.Value); ok && strings.EqualFold(ri.Type, metadata.TypeDOI) {
 				return doi
 			}
 			return ri.Value
@@ -209,7 +209,7 @@ func (n Name) person() *fairwayv1.Person {
 		Affiliation: strings.Join(n.Affiliations, "; "), Role: n.ContributorType,
 	}
 	if p.GivenName == "" && p.FamilyName == "" && !strings.EqualFold(n.NameType, "Organizational") {
-		if g, f, ok := SplitPersonalName(p.Name); ok {
+		if g, f, ok := metadata.SplitPersonalName(p.Name); ok {
 			p.GivenName, p.FamilyName = g, f
 		}
 	}
@@ -231,22 +231,14 @@ func (s Subject) subject() *fairwayv1.Subject {
 		out.Value = s.ValueURI
 	}
 	if out.ValueUri == "" {
-		if iri, ok := PaNETIRI(s.Value); ok {
+		if iri, ok := panet.TermIRI(s.Value); ok {
 			out.ValueUri = iri
 			if out.Scheme == "" {
-				out.Scheme, out.SchemeUri = PaNETScheme, panet.Namespace
+				out.Scheme, out.SchemeUri = panet.Scheme, panet.Namespace
 			}
 		}
 	}
 	return out
-}
-
-// stamp converts t to a timestamp, nil for the zero time.
-func stamp(t time.Time) *timestamppb.Timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return timestamppb.New(t)
 }
 
 func firstNonEmpty(ss ...string) string {

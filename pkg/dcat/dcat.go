@@ -33,6 +33,8 @@ import (
 	"unicode"
 
 	"github.com/knakk/rdf"
+
+	"github.com/panosc/fairway/pkg/metadata"
 	"github.com/panosc/fairway/proto/fairwayv1"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -176,7 +178,7 @@ func DatasetIRI(d *fairwayv1.Dataset, opts Options) (string, error) {
 }
 
 func datasetIRI(d *fairwayv1.Dataset, o Options) (string, error) {
-	if doi := bareDOI(validUTF8(d.GetDoi())); doi != "" {
+	if doi, ok := metadata.LooseDOI(validUTF8(d.GetDoi())); ok {
 		return doiIRI(doi), nil
 	}
 	key := strings.TrimSpace(validUTF8(d.GetKey()))
@@ -303,7 +305,7 @@ func (g *graph) dataset(e *fairwayv1.EnrichedDataset, o Options) {
 	g.text(dctTitle, title)
 	g.text(dctDescription, firstText(d.GetDescription(), title))
 
-	doi := bareDOI(validUTF8(d.GetDoi()))
+	doi, _ := metadata.LooseDOI(validUTF8(d.GetDoi()))
 	if doi != "" {
 		g.text(dctIdentifier, doiIRI(doi))
 		id := g.blank("id")
@@ -382,7 +384,8 @@ func (g *graph) creator(p *fairwayv1.Person) {
 		return
 	}
 	var node rdf.Subject
-	orcid, hasORCID := dataIRI(orcidIRI(p.GetOrcid()))
+	orcidIRI, _ := metadata.ORCIDIRI(p.GetOrcid())
+	orcid, hasORCID := dataIRI(orcidIRI)
 	if !hasORCID && looksLikeIRI(p.GetOrcid()) {
 		g.drop(FieldORCID, p.GetOrcid())
 	}

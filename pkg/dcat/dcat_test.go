@@ -428,6 +428,9 @@ func TestMappings(t *testing.T) {
 		{"embargoed", future, AccessNonPublic},
 		{"embargoed", past, AccessPublic},
 		{"info:eu-repo/semantics/embargoedAccess", future, AccessNonPublic},
+		{"non_public", nil, AccessNonPublic},
+		{"info:eu-repo/semantics/metadataOnlyAccess", nil, AccessNonPublic},
+		{"http://purl.org/coar/access_right/c_abf2", nil, AccessPublic},
 		{"", nil, ""},
 		{"sometimes", nil, ""},
 	} {

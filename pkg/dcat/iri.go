@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/knakk/rdf"
+
+	"github.com/panosc/fairway/pkg/metadata"
 	"github.com/panosc/fairway/proto/fairwayv1"
 )
 
@@ -67,8 +69,8 @@ func dataIRI(s string) (rdf.IRI, bool) {
 		}
 		out = scheme + ":" + rest
 	case "doi":
-		doi := bareDOI("doi:" + rest)
-		if doi == "" {
+		doi, ok := metadata.LooseDOI("doi:" + rest)
+		if !ok {
 			return rdf.IRI{}, false
 		}
 		out = doiIRI(doi)

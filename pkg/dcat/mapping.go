@@ -1,47 +1,20 @@
 package dcat
 
 import (
-	"net/url"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/knakk/rdf"
+
+	"github.com/panosc/fairway/pkg/metadata"
 	"github.com/panosc/fairway/proto/fairwayv1"
 )
 
-// licenceNames maps normalised licence names and SPDX ids to their IRIs.
-var licenceNames = func() map[string]string {
-	m := map[string]string{}
-	add := func(iri string, names ...string) {
-		for _, n := range names {
-			m[normName(n)] = iri
-		}
-	}
-	add("https://creativecommons.org/publicdomain/zero/1.0/", "CC0", "CC0-1.0", "CC0 1.0", "CC0 1.0 Universal", "Creative Commons Zero v1.0 Universal", "public domain")
-	add("https://creativecommons.org/licenses/by/4.0/", "CC-BY-4.0", "CC BY 4.0", "CC-BY", "CC BY", "Creative Commons Attribution 4.0 International", "Creative Commons Attribution 4.0")
-	add("https://creativecommons.org/licenses/by-sa/4.0/", "CC-BY-SA-4.0", "CC BY-SA 4.0", "Creative Commons Attribution Share Alike 4.0 International", "Creative Commons Attribution-ShareAlike 4.0 International")
-	add("https://creativecommons.org/licenses/by-nc/4.0/", "CC-BY-NC-4.0", "CC BY-NC 4.0", "Creative Commons Attribution Non Commercial 4.0 International", "Creative Commons Attribution-NonCommercial 4.0 International")
-	add("https://creativecommons.org/licenses/by-nc-sa/4.0/", "CC-BY-NC-SA-4.0", "CC BY-NC-SA 4.0")
-	add("https://creativecommons.org/licenses/by-nd/4.0/", "CC-BY-ND-4.0", "CC BY-ND 4.0")
-	add("https://creativecommons.org/licenses/by-nc-nd/4.0/", "CC-BY-NC-ND-4.0", "CC BY-NC-ND 4.0")
-	add("https://creativecommons.org/licenses/by/3.0/", "CC-BY-3.0", "CC BY 3.0")
-	add("https://opensource.org/licenses/MIT", "MIT", "MIT License")
-	add("https://www.apache.org/licenses/LICENSE-2.0", "Apache-2.0", "Apache License 2.0")
-	add("https://opendatacommons.org/licenses/odbl/1-0/", "ODbL-1.0", "ODbL")
-	return m
-}()
-
-func normName(s string) string {
-	return strings.Join(strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
-		return r == ' ' || r == '-' || r == '_' || r == '\t' || r == '\n'
-	}), " ")
-}
-
 // LicenseIRI returns the IRI of a licence given as an IRI that
 // PublishableIRI accepts or as a well-known name or SPDX id (CC0-1.0,
-// CC-BY-4.0, "CC BY 4.0", MIT…), and whether it found one.
+// CC-BY-4.0, "CC BY 4.0", MIT…: metadata.KnownLicense), and whether it
+// found one.
 func LicenseIRI(licence string) (string, bool) {
 	l := strings.TrimSpace(licence)
 	if l == "" {
@@ -50,8 +23,7 @@ func LicenseIRI(licence string) (string, bool) {
 	if iri, ok := PublishableIRI(l); ok {
 		return iri, true
 	}
-	iri, ok := licenceNames[normName(l)]
-	return iri, ok
+	return metadata.KnownLicense(l)
 }
 
 // languages maps ISO 639-1 codes, ISO 639-2 codes and English names to the
@@ -97,22 +69,27 @@ func LanguageIRI(lang string) (string, bool) {
 // AccessRightsIRI maps a dataset's access rights to the EU access-right
 // table: "open" is PUBLIC, "restricted" RESTRICTED, "closed" NON_PUBLIC,
 // and "embargoed" NON_PUBLIC until its embargo date, PUBLIC from then on
-// (at now). The info:eu-repo/semantics access terms are understood too.
-// It returns "" when the access rights are unknown.
+// (at now). The other spellings of an access statement
+// (metadata.AccessStatement: info:eu-repo/semantics terms, COAR IRIs) and
+// the table's own "non_public" are understood too. It returns "" when the
+// access rights are unknown.
 func AccessRightsIRI(d *fairwayv1.Dataset, now time.Time) string {
-	a := strings.ToLower(strings.TrimSpace(d.GetAccessRights()))
-	a = strings.TrimPrefix(a, "info:eu-repo/semantics/")
-	switch a {
-	case "open", "public", "openaccess":
+	a := strings.TrimSpace(d.GetAccessRights())
+	switch metadata.AccessStatement(a) {
+	case metadata.AccessOpen:
 		return AccessPublic
-	case "restricted", "restrictedaccess":
+	case metadata.AccessRestricted:
 		return AccessRestricted
-	case "closed", "closedaccess", "non_public", "non-public", "metadataonlyaccess":
+	case metadata.AccessClosed:
 		return AccessNonPublic
-	case "embargoed", "embargoedaccess":
+	case metadata.AccessEmbargoed:
 		if e := d.GetEmbargoUntil(); e != nil && e.IsValid() && !now.Before(e.AsTime()) {
 			return AccessPublic
 		}
+		return AccessNonPublic
+	}
+	switch strings.TrimPrefix(strings.ToLower(a), "info:eu-repo/semantics/") {
+	case "non_public", "non-public":
 		return AccessNonPublic
 	}
 	return ""
@@ -136,11 +113,6 @@ func relationPredicate(relation string) rdf.IRI {
 	return dctRelation
 }
 
-var (
-	doiPattern   = regexp.MustCompile(`^10\.[0-9][0-9.]*/.+$`)
-	orcidPattern = regexp.MustCompile(`^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$`)
-)
-
 // relatedIRI resolves a related identifier to the IRI to publish, for
 // PublishableIRI to check: DOIs to https://doi.org/, handles to
 // https://hdl.handle.net/, arXiv and PubMed ids to their pages; an
@@ -151,7 +123,7 @@ func relatedIRI(r *fairwayv1.RelatedIdentifier) string {
 	if id == "" {
 		return ""
 	}
-	if doi := bareDOI(id); doi != "" {
+	if doi, ok := metadata.LooseDOI(id); ok {
 		return doiIRI(doi)
 	}
 	switch strings.ToLower(strings.TrimSpace(r.GetType())) {
@@ -172,44 +144,8 @@ func relatedIRI(r *fairwayv1.RelatedIdentifier) string {
 	return ""
 }
 
-// bareDOI returns the DOI in s (a bare DOI, doi:…, or a doi.org URL), or "".
-func bareDOI(s string) string {
-	s = strings.TrimSpace(s)
-	l := strings.ToLower(s)
-	for _, p := range []string{"https://doi.org/", "http://doi.org/", "https://dx.doi.org/", "http://dx.doi.org/", "doi:"} {
-		if strings.HasPrefix(l, p) {
-			s = s[len(p):]
-			if u, err := url.PathUnescape(s); err == nil {
-				s = u
-			}
-			break
-		}
-	}
-	if doiPattern.MatchString(s) {
-		return s
-	}
-	return ""
-}
-
 // doiIRI returns the https://doi.org/ IRI of a DOI.
-func doiIRI(doi string) string { return "https://doi.org/" + escapeIRI(doi) }
-
-// orcidIRI returns the https://orcid.org/ IRI of an ORCID iD given bare or
-// as a URL, or "" when it is not a well-formed iD.
-func orcidIRI(orcid string) string {
-	o := strings.TrimSpace(orcid)
-	for _, p := range []string{"https://orcid.org/", "http://orcid.org/", "orcid:"} {
-		if len(o) > len(p) && strings.EqualFold(o[:len(p)], p) {
-			o = o[len(p):]
-			break
-		}
-	}
-	o = strings.ToUpper(o)
-	if !orcidPattern.MatchString(o) {
-		return ""
-	}
-	return "https://orcid.org/" + o
-}
+func doiIRI(doi string) string { return metadata.DOIResolver + escapeIRI(doi) }
 
 // escapeIRI percent-encodes the characters an IRI may not hold (those
 // saneIRIText refuses, and '%' itself), leaving every other character as

@@ -4,37 +4,35 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/protobuf/types/known/timestamppb"
-
-	"github.com/panosc/fairway/pkg/datacite"
+	"github.com/panosc/fairway/pkg/metadata"
 	"github.com/panosc/fairway/pkg/panet"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
 
 // ToDataset maps the record to a canonical dataset, judging embargoes
 // relative to now. It fills the descriptive fields only; identity, source
-// and provenance fields are the caller's (see package normalise).
+// and provenance fields are the caller's (see package normaliser).
 //
 //   - DOI: the first dc:identifier that is a DOI in any form (doi.org URL,
 //     "doi:", "info:doi/", bare 10.x/…). Landing page: https://doi.org/<doi>,
 //     else the first http(s) identifier.
 //   - Title, description, publisher, language: the first of each.
 //   - Creators and contributors: names as given, split into given and
-//     family names when written "Family, Given" (datacite.SplitPersonalName).
+//     family names when written "Family, Given" (metadata.SplitPersonalName).
 //   - Subjects: a PaNET IRI or bare id (PaNET01168) gets scheme "PaNET" and
 //     the canonical IRI as value URI; other subjects are plain values.
-//   - Dates (datacite.ParseDate, leniently): issued is the first valid
+//   - Dates (metadata.ParseDate, leniently): issued is the first valid
 //     "Issued" date, else the first valid untyped date; the publication year
 //     is the issued year; modified is the latest "Updated" date.
 //   - Rights: info:eu-repo/semantics/openAccess, embargoedAccess,
 //     restrictedAccess and closedAccess (and COAR terms) state the access;
 //     info:eu-repo/date/embargoEnd/YYYY-MM-DD (else an "Available" date) is
 //     the embargo end; the first other rights value is the licence,
-//     preferring a URL. See datacite.DecideAccess.
+//     preferring a URL. See metadata.DecideAccess.
 //   - Resource type: the first dc:type that is a DataCite resourceTypeGeneral
 //     in any case ("text" → "Text"), else the first dc:type.
 //   - Relations become related identifiers typed by
-//     datacite.ClassifyIdentifier, with no relation type (Dublin Core has
+//     metadata.ClassifyIdentifier, with no relation type (Dublin Core has
 //     none).
 func (r *Record) ToDataset(now time.Time) *fairwayv1.Dataset {
 	d := &fairwayv1.Dataset{
@@ -44,16 +42,16 @@ func (r *Record) ToDataset(now time.Time) *fairwayv1.Dataset {
 		Language:    first(r.Languages),
 	}
 	for _, id := range r.Identifiers {
-		if doi, ok := datacite.NormaliseDOI(id); ok {
+		if doi, ok := metadata.NormaliseDOI(id); ok {
 			d.Doi = doi
 			break
 		}
 	}
 	if d.Doi != "" {
-		d.LandingPage = datacite.DOIResolver + d.Doi
+		d.LandingPage = metadata.DOIResolver + d.Doi
 	} else {
 		for _, id := range r.Identifiers {
-			if _, typ := datacite.ClassifyIdentifier(id); typ == datacite.TypeURL {
+			if _, typ := metadata.ClassifyIdentifier(id); typ == metadata.TypeURL {
 				d.LandingPage = id
 				break
 			}
@@ -67,8 +65,8 @@ func (r *Record) ToDataset(now time.Time) *fairwayv1.Dataset {
 	}
 	for _, s := range r.Subjects {
 		sub := &fairwayv1.Subject{Value: s}
-		if iri, ok := datacite.PaNETIRI(s); ok {
-			sub.Scheme, sub.SchemeUri, sub.ValueUri = datacite.PaNETScheme, panet.Namespace, iri
+		if iri, ok := panet.TermIRI(s); ok {
+			sub.Scheme, sub.SchemeUri, sub.ValueUri = panet.Scheme, panet.Namespace, iri
 		}
 		d.Subjects = append(d.Subjects, sub)
 	}
@@ -78,31 +76,29 @@ func (r *Record) ToDataset(now time.Time) *fairwayv1.Dataset {
 		issued = r.firstDate("")
 	}
 	if !issued.IsZero() {
-		d.Issued = timestamppb.New(issued)
+		d.Issued = metadata.Timestamp(issued)
 		d.PublicationYear = int32(issued.Year())
 	}
 	var modified time.Time
 	for _, dt := range r.Dates {
 		if dt.Type == "Updated" {
-			if t, err := datacite.ParseDate(dt.Value); err == nil && t.After(modified) {
+			if t, err := metadata.ParseDate(dt.Value); err == nil && t.After(modified) {
 				modified = t
 			}
 		}
 	}
-	if !modified.IsZero() {
-		d.Modified = timestamppb.New(modified)
-	}
+	d.Modified = metadata.Timestamp(modified)
 
 	var stated, license, textLicense string
 	var embargoEnd time.Time
 	for _, v := range r.Rights {
-		if a := datacite.AccessStatement(v); a != "" {
+		if a := metadata.AccessStatement(v); a != "" {
 			if stated == "" {
 				stated = a
 			}
 			continue
 		}
-		if t, ok := datacite.EmbargoEnd(v); ok {
+		if t, ok := metadata.EmbargoEnd(v); ok {
 			if embargoEnd.IsZero() {
 				embargoEnd = t
 			}
@@ -111,7 +107,7 @@ func (r *Record) ToDataset(now time.Time) *fairwayv1.Dataset {
 		if strings.HasPrefix(strings.ToLower(v), "info:eu-repo/") {
 			continue // another OpenAIRE statement, not a licence
 		}
-		if _, typ := datacite.ClassifyIdentifier(v); typ == datacite.TypeURL {
+		if _, typ := metadata.ClassifyIdentifier(v); typ == metadata.TypeURL {
 			if license == "" {
 				license = v
 			}
@@ -125,14 +121,11 @@ func (r *Record) ToDataset(now time.Time) *fairwayv1.Dataset {
 	if embargoEnd.IsZero() {
 		embargoEnd = r.firstDate("Available")
 	}
-	access, until := datacite.DecideAccess(stated, embargoEnd, license != "", now)
-	d.License, d.AccessRights = license, access
-	if !until.IsZero() {
-		d.EmbargoUntil = timestamppb.New(until)
-	}
+	access, until := metadata.DecideAccess(stated, embargoEnd, license != "", now)
+	d.License, d.AccessRights, d.EmbargoUntil = license, access, metadata.Timestamp(until)
 
 	for _, t := range r.Types {
-		if g, ok := datacite.ResourceTypeGeneral(t); ok {
+		if g, ok := metadata.ResourceTypeGeneral(t); ok {
 			d.ResourceType = g
 			break
 		}
@@ -141,7 +134,7 @@ func (r *Record) ToDataset(now time.Time) *fairwayv1.Dataset {
 		d.ResourceType = first(r.Types)
 	}
 	for _, rel := range r.Relations {
-		id, typ := datacite.ClassifyIdentifier(rel)
+		id, typ := metadata.ClassifyIdentifier(rel)
 		d.Related = append(d.Related, &fairwayv1.RelatedIdentifier{Identifier: id, Type: typ})
 	}
 	return d
@@ -152,7 +145,7 @@ func (r *Record) ToDataset(now time.Time) *fairwayv1.Dataset {
 func (r *Record) firstDate(typ string) time.Time {
 	for _, dt := range r.Dates {
 		if dt.Type == typ {
-			if t, err := datacite.ParseDate(dt.Value); err == nil {
+			if t, err := metadata.ParseDate(dt.Value); err == nil {
 				return t
 			}
 		}
@@ -163,7 +156,7 @@ func (r *Record) firstDate(typ string) time.Time {
 // person maps a creator or contributor name.
 func person(name string) *fairwayv1.Person {
 	p := &fairwayv1.Person{Name: name}
-	if g, f, ok := datacite.SplitPersonalName(name); ok {
+	if g, f, ok := metadata.SplitPersonalName(name); ok {
 		p.GivenName, p.FamilyName = g, f
 	}
 	return p

@@ -14,7 +14,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/panosc/fairway/pkg/normalise/xmltree"
+	"github.com/panosc/fairway/pkg/xmltree"
 )
 
 var (

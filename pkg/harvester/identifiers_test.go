@@ -11,11 +11,11 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/panosc/fairway/internal/scicattest"
 	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/harvester"
-	"github.com/panosc/fairway/pkg/normalise"
-	"github.com/panosc/fairway/pkg/scicat/scicattest"
+	"github.com/panosc/fairway/pkg/normaliser"
 )
 
 // assertNoIdentifierInIDs checks that no message of the stream carries one
@@ -206,7 +206,7 @@ func TestRecordWithEmptyIdentifier(t *testing.T) {
 		len(r.SourceIdentifier) != len("fairway:content:")+32 || !strings.Contains(string(r.Payload), want.DOI) {
 		t.Errorf("derived record %q: payload %.100q", r.SourceIdentifier, r.Payload)
 	}
-	d, err := normalise.Normalise(r, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	d, err := normaliser.Normalise(r, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}

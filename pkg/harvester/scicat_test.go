@@ -14,13 +14,13 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/panosc/fairway/internal/scicattest"
 	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/feeds"
 	"github.com/panosc/fairway/pkg/harvester"
-	"github.com/panosc/fairway/pkg/normalise"
+	"github.com/panosc/fairway/pkg/normaliser"
 	"github.com/panosc/fairway/pkg/scicat"
-	"github.com/panosc/fairway/pkg/scicat/scicattest"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
 
@@ -182,7 +182,7 @@ func TestSciCatRawRecordsNormalise(t *testing.T) {
 	keys := map[string]string{} // key → title
 	var dois int
 	for _, m := range scicatStream(t, e.bus, bus.Raw) {
-		d, err := normalise.Normalise(m.raw, now)
+		d, err := normaliser.Normalise(m.raw, now)
 		if err != nil {
 			t.Fatalf("%s: %v", m.raw.SourceIdentifier, err)
 		}

@@ -1,5 +1,5 @@
 // Package normaliser is the stage that turns raw harvested records into
-// canonical datasets (see package normalise for the formats).
+// canonical datasets (see Normalise for the formats).
 package normaliser
 
 import (
@@ -12,7 +12,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/panosc/fairway/pkg/bus"
-	"github.com/panosc/fairway/pkg/normalise"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
 
@@ -79,7 +78,7 @@ func (s *Stage) Handle(ctx context.Context, m *bus.Message) ([]bus.Event, error)
 	if err := proto.Unmarshal(m.Payload, &raw); err != nil {
 		return nil, bus.Permanent(fmt.Errorf("normaliser: not a raw record: %w", err))
 	}
-	ds, err := normalise.Normalise(&raw, s.now().UTC())
+	ds, err := Normalise(&raw, s.now().UTC())
 	if err != nil {
 		return nil, bus.Permanent(fmt.Errorf("normaliser: %s %.200s: %w", raw.FeedId, raw.SourceIdentifier, err))
 	}

@@ -1,6 +1,7 @@
 // Package panet provides the PaNET ontology (Photon and Neutron Experimental
 // Techniques, http://purl.org/pan-science/PaNET/) and the matching of dataset
-// subjects to PaNET techniques.
+// subjects to PaNET techniques; TermIRI recognises a PaNET IRI or id in a
+// subject value without the ontology.
 //
 // The ontology is read from its OWL release file (RDF/XML) with Load or Parse.
 // Only what the pipeline needs is kept: every PaNET class with its label,

@@ -32,12 +32,12 @@ package quality
 import (
 	"fmt"
 	"math"
-	"regexp"
 	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/panosc/fairway/pkg/dcat"
+	"github.com/panosc/fairway/pkg/metadata"
 	"github.com/panosc/fairway/proto/fairwayv1"
 )
 
@@ -110,13 +110,13 @@ var rubric = []rule{
 	}},
 	{name: "access-rights", principle: Accessible, weight: 0.05, hint: "state the access rights (open, embargoed, restricted or closed)", pass: func(e *fairwayv1.EnrichedDataset) bool {
 		switch accessRights(e) {
-		case "open", "embargoed", "restricted", "closed":
+		case metadata.AccessOpen, metadata.AccessEmbargoed, metadata.AccessRestricted, metadata.AccessClosed:
 			return true
 		}
 		return false
 	}},
 	{name: "open-access", principle: Accessible, weight: 0.05, hint: "make the data openly accessible", pass: func(e *fairwayv1.EnrichedDataset) bool {
-		return accessRights(e) == "open"
+		return accessRights(e) == metadata.AccessOpen
 	}},
 	{name: "links", principle: Accessible, weight: 0.05, hint: linksHint, explain: links},
 	{name: "panet-technique", principle: Interoperable, weight: 0.10, hint: "name the experimental technique with a PaNET IRI, id or label", pass: func(e *fairwayv1.EnrichedDataset) bool {
@@ -125,7 +125,7 @@ var rubric = []rule{
 	{name: "creator-orcid", principle: Interoperable, weight: 0.10, hint: "give every creator's ORCID iD", pass: func(e *fairwayv1.EnrichedDataset) bool {
 		cs := e.GetDataset().GetCreators()
 		for _, c := range cs {
-			if !ValidORCID(c.GetOrcid()) {
+			if !metadata.ValidORCID(c.GetOrcid()) {
 				return false
 			}
 		}
@@ -228,34 +228,4 @@ func goodTitle(e *fairwayv1.EnrichedDataset) bool {
 		}
 	}
 	return true
-}
-
-var orcidForm = regexp.MustCompile(`^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$`)
-
-// ValidORCID reports whether s is an ORCID iD (bare, or as an orcid.org
-// URL) whose check digit (ISO 7064 MOD 11-2) is right.
-func ValidORCID(s string) bool {
-	s = strings.TrimSpace(s)
-	for _, p := range []string{"https://orcid.org/", "http://orcid.org/"} {
-		if len(s) > len(p) && strings.EqualFold(s[:len(p)], p) {
-			s = s[len(p):]
-		}
-	}
-	s = strings.ToUpper(s)
-	if !orcidForm.MatchString(s) {
-		return false
-	}
-	total := 0
-	for i := 0; i < len(s)-1; i++ {
-		if s[i] == '-' {
-			continue
-		}
-		total = (total + int(s[i]-'0')) * 2
-	}
-	check := (12 - total%11) % 11
-	want := byte('0' + check)
-	if check == 10 {
-		want = 'X'
-	}
-	return s[len(s)-1] == want
 }

@@ -173,25 +173,6 @@ func TestRubricWeights(t *testing.T) {
 	}
 }
 
-func TestValidORCID(t *testing.T) {
-	for in, want := range map[string]bool{
-		"0000-0002-1825-0097":                   true,
-		"https://orcid.org/0000-0002-1825-0097": true,
-		"0000-0002-1694-233X":                   true,
-		"0000-0002-1694-233x":                   true,
-		" 0000-0001-5109-3700 ":                 true,
-		"0000-0002-1825-0098":                   false,
-		"0000-0002-1694-2330":                   false,
-		"0000000218250097":                      false,
-		"":                                      false,
-		"https://orcid.org/":                    false,
-	} {
-		if got := ValidORCID(in); got != want {
-			t.Errorf("ValidORCID(%q) = %v, want %v", in, got, want)
-		}
-	}
-}
-
 func BenchmarkScore(b *testing.B) {
 	e := full()
 	for b.Loop() {

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/panosc/fairway/pkg/metadata"
 )
 
 // Corpus defaults.
@@ -412,41 +414,7 @@ func randomORCID(r *rng) string {
 	for k := 8; k < 15; k++ {
 		digits[k] = byte('0' + r.intn(10))
 	}
-	check, _ := ORCIDCheckDigit(string(digits[:]))
+	check, _ := metadata.ORCIDCheckDigit(string(digits[:]))
 	s := string(digits[:]) + string(check)
 	return s[0:4] + "-" + s[4:8] + "-" + s[8:12] + "-" + s[12:16]
-}
-
-// ORCIDCheckDigit computes the ISO 7064 MOD 11-2 check character ('0'–'9' or
-// 'X') of the 15 base digits of an ORCID iD.
-func ORCIDCheckDigit(base string) (byte, error) {
-	if len(base) != 15 {
-		return 0, fmt.Errorf("samplefeed: ORCID base %q is not 15 digits", base)
-	}
-	total := 0
-	for k := 0; k < len(base); k++ {
-		c := base[k]
-		if c < '0' || c > '9' {
-			return 0, fmt.Errorf("samplefeed: ORCID base %q is not 15 digits", base)
-		}
-		total = (total + int(c-'0')) * 2
-	}
-	v := (12 - total%11) % 11
-	if v == 10 {
-		return 'X', nil
-	}
-	return byte('0' + v), nil
-}
-
-// ValidORCID reports whether s is a well-formed ORCID iD with a correct check
-// digit, in the form "0000-0002-1825-0097", optionally prefixed by
-// "https://orcid.org/".
-func ValidORCID(s string) bool {
-	s = strings.TrimPrefix(s, "https://orcid.org/")
-	if len(s) != 19 || s[4] != '-' || s[9] != '-' || s[14] != '-' {
-		return false
-	}
-	d := s[0:4] + s[5:9] + s[10:14] + s[15:19]
-	check, err := ORCIDCheckDigit(d[:15])
-	return err == nil && d[15] == check
 }

@@ -11,37 +11,8 @@ import (
 	"time"
 
 	"github.com/panosc/fairway/internal/testenv"
+	"github.com/panosc/fairway/pkg/metadata"
 )
-
-func TestORCIDCheckDigit(t *testing.T) {
-	tests := []struct {
-		id    string
-		valid bool
-	}{
-		{"0000-0002-1825-0097", true}, // ORCID's documentation example
-		{"0000-0001-5109-3700", true},
-		{"0000-0002-1694-233X", true},
-		{"https://orcid.org/0000-0003-1419-2405", true}, // from the DataCite sample
-		{"0000-0002-8599-0773", true},
-		{"0000-0002-1825-0098", false},
-		{"0000-0002-1694-2330", false},
-		{"0000000218250097", false},
-		{"0000-0002-1825-009", false},
-		{"0000-000A-1825-0097", false},
-		{"", false},
-	}
-	for _, tt := range tests {
-		if got := ValidORCID(tt.id); got != tt.valid {
-			t.Errorf("ValidORCID(%q) = %v, want %v", tt.id, got, tt.valid)
-		}
-	}
-	if _, err := ORCIDCheckDigit("12345"); err == nil {
-		t.Error("ORCIDCheckDigit accepted a short base")
-	}
-	if c, err := ORCIDCheckDigit("000000021694233"); err != nil || c != 'X' {
-		t.Errorf("ORCIDCheckDigit = %c, %v; want X", c, err)
-	}
-}
 
 func TestCorpusDeterministic(t *testing.T) {
 	c := NewCorpus(7, 500)
@@ -101,7 +72,7 @@ func TestCorpusStructure(t *testing.T) {
 			if cr.GivenName == "" || cr.FamilyName == "" || cr.Affiliation != r.Facility.Name {
 				t.Errorf("record %d: creator %+v", i, cr)
 			}
-			if cr.ORCID != "" && !ValidORCID(cr.ORCID) {
+			if cr.ORCID != "" && !metadata.ValidORCID(cr.ORCID) {
 				t.Errorf("record %d: invalid ORCID %q", i, cr.ORCID)
 			}
 		}

@@ -1,6 +1,8 @@
-// Package samplefeed is a built-in sample facility: an OAI-PMH 2.0 repository
-// serving a generated corpus of photon and neutron datasets. It drives the
-// demo mode and the benchmarks, and gives tests a realistic feed to harvest.
+// Package samplefeed is the sample facility of the demo and the tests: an
+// OAI-PMH 2.0 repository serving a generated corpus of photon and neutron
+// datasets. The node's demo mode (node.Config.Demo) starts it and registers
+// it as a feed; the tests and the benchmarks harvest it as a realistic feed.
+// It is a production package only because the demo needs it.
 //
 // A [Corpus] generates record i from (Seed, i) on demand, so corpora of any
 // size cost no memory: DataCite DOIs under the test prefix 10.5072, titles and

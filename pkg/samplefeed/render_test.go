@@ -5,6 +5,8 @@ import (
 	"encoding/xml"
 	"strings"
 	"testing"
+
+	"github.com/panosc/fairway/pkg/metadata"
 )
 
 type dataciteResource struct {
@@ -77,7 +79,7 @@ func checkResource(t *testing.T, r SampleRecord, res dataciteResource) {
 		if c.Given != want.GivenName || c.Family != want.FamilyName || c.Name != want.FamilyName+", "+want.GivenName || c.Affiliation != want.Affiliation {
 			t.Errorf("creator %d = %+v, want %+v", k, c, want)
 		}
-		if want.ORCID != "" && (c.NameIdentifier.Scheme != "ORCID" || c.NameIdentifier.Value != "https://orcid.org/"+want.ORCID || !ValidORCID(c.NameIdentifier.Value)) {
+		if want.ORCID != "" && (c.NameIdentifier.Scheme != "ORCID" || c.NameIdentifier.Value != "https://orcid.org/"+want.ORCID || !metadata.ValidORCID(c.NameIdentifier.Value)) {
 			t.Errorf("creator %d ORCID %+v", k, c.NameIdentifier)
 		}
 	}

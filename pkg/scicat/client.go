@@ -22,7 +22,7 @@ import (
 )
 
 // MetadataFormat is the metadata format of a SciCat document in a raw
-// record: the normaliser reads it with ParseDataset.
+// record: the normaliser reads it with scicatjson.Parse.
 const MetadataFormat = "scicat"
 
 // API versions of the SciCat backend.

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/panosc/fairway/internal/scicattest"
 	"github.com/panosc/fairway/pkg/fetch"
 	"github.com/panosc/fairway/pkg/scicat"
-	"github.com/panosc/fairway/pkg/scicat/scicattest"
 	"github.com/panosc/fairway/pkg/urlguard"
 )
 

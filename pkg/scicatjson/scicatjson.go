@@ -1,4 +1,18 @@
-package scicat
+// Package scicatjson reads SciCat dataset documents (JSON) and maps them to
+// the canonical dataset of the pipeline (fairwayv1.Dataset).
+//
+// Parse accepts the shapes a SciCat dataset document comes in: the REST
+// API's (v3 and v4: "pid", ISO 8601 date strings, v4's list fields
+// principalInvestigators, instrumentIds, proposalIds and the included
+// instruments) and MongoDB extended JSON as in a SciCat seed or dump ("_id",
+// {"$date": …} dates). A legacy PublishedData document (doi as "_id"/"doi",
+// creator[], title, abstract, publicationYear, pidArray) is read too, so a
+// published DOI can be normalised from the same feed. The documents come
+// from package scicat's client, verbatim.
+//
+// Values (DOIs, ORCID iDs, dates, access rights, names) are read with
+// package metadata, as the other readers read them.
+package scicatjson
 
 import (
 	"bytes"
@@ -11,15 +25,13 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/protobuf/types/known/timestamppb"
-
-	"github.com/panosc/fairway/pkg/datacite"
+	"github.com/panosc/fairway/pkg/metadata"
 	"github.com/panosc/fairway/pkg/panet"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
 
-// ErrMalformedDataset is wrapped by every error of ParseDataset.
-var ErrMalformedDataset = errors.New("scicat: malformed dataset document")
+// ErrMalformed is wrapped by every error of Parse.
+var ErrMalformed = errors.New("scicat: malformed dataset document")
 
 // Dataset is a SciCat dataset (or legacy PublishedData) document. Only the
 // fields the mapping uses are kept.
@@ -145,7 +157,7 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 	case string:
 		if ms, err := strconv.ParseInt(x, 10, 64); err == nil && len(x) > 8 {
 			t.Time = time.UnixMilli(ms).UTC()
-		} else if p, err := datacite.ParseDate(x); err == nil {
+		} else if p, err := metadata.ParseDate(x); err == nil {
 			t.Time = p
 		} else {
 			t.Raw = x
@@ -234,23 +246,23 @@ func jsonKind(b []byte) string {
 	return "number"
 }
 
-// ParseDataset reads one SciCat dataset document (a JSON object). Errors wrap
-// ErrMalformedDataset: not JSON, not an object, a field of the wrong type, or
-// an object with neither an identifier nor a name.
-func ParseDataset(payload []byte) (*Dataset, error) {
+// Parse reads one SciCat dataset document (a JSON object). Errors wrap
+// ErrMalformed: not JSON, not an object, a field of the wrong type, or an
+// object with neither an identifier nor a name.
+func Parse(payload []byte) (*Dataset, error) {
 	b := bytes.TrimSpace(payload)
 	if len(b) == 0 {
-		return nil, fmt.Errorf("%w: empty payload", ErrMalformedDataset)
+		return nil, fmt.Errorf("%w: empty payload", ErrMalformed)
 	}
 	if b[0] != '{' {
-		return nil, fmt.Errorf("%w: want a JSON object", ErrMalformedDataset)
+		return nil, fmt.Errorf("%w: want a JSON object", ErrMalformed)
 	}
 	var ds Dataset
 	if err := json.Unmarshal(b, &ds); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMalformedDataset, err)
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	if ds.PID == "" && ds.ID == "" && ds.DOI == "" && ds.DatasetName == "" && ds.Title == "" {
-		return nil, fmt.Errorf("%w: no pid, _id, doi, datasetName or title", ErrMalformedDataset)
+		return nil, fmt.Errorf("%w: no pid, _id, doi, datasetName or title", ErrMalformed)
 	}
 	return &ds, nil
 }
@@ -274,7 +286,7 @@ func (ds *Dataset) SourceID() string {
 
 // ToDataset maps the document to a canonical dataset, judging embargoes
 // relative to now. It fills the descriptive fields only; identity, source
-// and provenance fields are the caller's (see package normalise).
+// and provenance fields are the caller's (see package normaliser).
 //
 //   - DOI: "doi", else the pid or _id when it is a DOI (PublishedData, or a
 //     catalogue minting DOIs as pids). Landing page: https://doi.org/<doi>,
@@ -294,7 +306,7 @@ func (ds *Dataset) SourceID() string {
 //   - Access: datasetlifecycle.dateOfPublishing is the embargo end;
 //     isPublished true (or PublishedData status "registered" or "public")
 //     states "open", isPublished false (or status "private") "restricted"
-//     (see datacite.DecideAccess). Licence: license.
+//     (see metadata.DecideAccess). Licence: license.
 //   - Subjects: keywords; techniques become PaNET subjects (scheme
 //     "PaNET", value URI http://purl.org/pan-science/PaNET/<id>) when their
 //     pid is a PaNET id or IRI, with the technique's label as value (the
@@ -316,14 +328,14 @@ func (ds *Dataset) ToDataset(now time.Time) *fairwayv1.Dataset {
 		License:     strings.TrimSpace(ds.License),
 	}
 	for _, cand := range []string{ds.DOI, ds.PID, ds.ID} {
-		if doi, ok := datacite.NormaliseDOI(cand); ok {
+		if doi, ok := metadata.NormaliseDOI(cand); ok {
 			d.Doi = doi
 			break
 		}
 	}
 	if d.Doi != "" {
-		d.LandingPage = datacite.DOIResolver + d.Doi
-	} else if _, typ := datacite.ClassifyIdentifier(ds.URL); typ == datacite.TypeURL {
+		d.LandingPage = metadata.DOIResolver + d.Doi
+	} else if _, typ := metadata.ClassifyIdentifier(ds.URL); typ == metadata.TypeURL {
 		d.LandingPage = strings.TrimSpace(ds.URL)
 	}
 	d.Creators, d.Contributors = ds.people()
@@ -340,26 +352,26 @@ func (ds *Dataset) ToDataset(now time.Time) *fairwayv1.Dataset {
 		year = issued.Year()
 	}
 	d.PublicationYear = int32(year)
-	d.Issued = stamp(issued)
-	d.Modified = stamp(ds.UpdatedAt.Time)
+	d.Issued = metadata.Timestamp(issued)
+	d.Modified = metadata.Timestamp(ds.UpdatedAt.Time)
 
 	stated := ""
 	switch {
 	case ds.IsPublished != nil && *ds.IsPublished:
-		stated = datacite.AccessOpen
+		stated = metadata.AccessOpen
 	case ds.IsPublished != nil:
-		stated = datacite.AccessRestricted
+		stated = metadata.AccessRestricted
 	case strings.EqualFold(ds.Status, "registered"), strings.EqualFold(ds.Status, "public"):
-		stated = datacite.AccessOpen
+		stated = metadata.AccessOpen
 	case strings.EqualFold(ds.Status, "private"):
-		stated = datacite.AccessRestricted
+		stated = metadata.AccessRestricted
 	}
 	var embargoEnd time.Time
 	if ds.Lifecycle != nil {
 		embargoEnd = ds.Lifecycle.DateOfPublishing.Time
 	}
-	access, until := datacite.DecideAccess(stated, embargoEnd, d.License != "", now)
-	d.AccessRights, d.EmbargoUntil = access, stamp(until)
+	access, until := metadata.DecideAccess(stated, embargoEnd, d.License != "", now)
+	d.AccessRights, d.EmbargoUntil = access, metadata.Timestamp(until)
 
 	for _, k := range ds.Keywords {
 		if k = strings.TrimSpace(k); k != "" {
@@ -372,7 +384,7 @@ func (ds *Dataset) ToDataset(now time.Time) *fairwayv1.Dataset {
 		}
 	}
 	d.ResourceType = "Dataset"
-	if g, ok := datacite.ResourceTypeGeneral(ds.ResourceType); ok {
+	if g, ok := metadata.ResourceTypeGeneral(ds.ResourceType); ok {
 		d.ResourceType = g
 	}
 	d.Instrument = ds.instrument()
@@ -387,7 +399,7 @@ func (ds *Dataset) people() (creators, contributors []*fairwayv1.Person) {
 	orcidOf := map[string]string{}
 	for i, o := range owners {
 		if i < len(orcids) {
-			if id, ok := datacite.NormaliseORCID(orcids[i]); ok {
+			if id, ok := metadata.NormaliseORCID(orcids[i]); ok {
 				orcidOf[strings.ToLower(o)] = id
 			}
 		}
@@ -404,7 +416,7 @@ func (ds *Dataset) people() (creators, contributors []*fairwayv1.Person) {
 		}
 		seen[key] = true
 		p := &fairwayv1.Person{Name: name, Orcid: orcidOf[key], Role: role}
-		if g, f, ok := datacite.SplitPersonalName(name); ok {
+		if g, f, ok := metadata.SplitPersonalName(name); ok {
 			p.GivenName, p.FamilyName = g, f
 		}
 		*list = append(*list, p)
@@ -449,14 +461,14 @@ func isPersonName(s string) bool {
 func (t Technique) subject() *fairwayv1.Subject {
 	pid := strings.TrimSpace(t.PID)
 	label := techniqueLabel(t.Name)
-	if iri, ok := datacite.PaNETIRI(pid); ok {
-		return &fairwayv1.Subject{Value: firstNonEmpty(label, pid), Scheme: datacite.PaNETScheme, SchemeUri: panet.Namespace, ValueUri: iri}
+	if iri, ok := panet.TermIRI(pid); ok {
+		return &fairwayv1.Subject{Value: firstNonEmpty(label, pid), Scheme: panet.Scheme, SchemeUri: panet.Namespace, ValueUri: iri}
 	}
 	if label == "" && pid == "" {
 		return nil
 	}
 	s := &fairwayv1.Subject{Value: firstNonEmpty(label, pid)}
-	if _, typ := datacite.ClassifyIdentifier(pid); typ == datacite.TypeURL {
+	if _, typ := metadata.ClassifyIdentifier(pid); typ == metadata.TypeURL {
 		s.ValueUri = pid
 	}
 	return s
@@ -511,7 +523,7 @@ func (ds *Dataset) related() []*fairwayv1.RelatedIdentifier {
 	var out []*fairwayv1.RelatedIdentifier
 	seen := map[[2]string]bool{}
 	add := func(raw, relation string) {
-		id, typ := datacite.ClassifyIdentifier(raw)
+		id, typ := metadata.ClassifyIdentifier(raw)
 		if id == "" || seen[[2]string{id, relation}] {
 			return
 		}
@@ -550,13 +562,6 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-func stamp(t time.Time) *timestamppb.Timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return timestamppb.New(t)
 }
 
 func firstNonEmpty(ss ...string) string {

@@ -1,10 +1,10 @@
-package normalise_test
+package normaliser_test
 
 import (
 	"errors"
 	"testing"
 
-	"github.com/panosc/fairway/pkg/normalise"
+	"github.com/panosc/fairway/pkg/normaliser"
 )
 
 // TestNormaliseDerivedIdentifier normalises a raw record whose source gave
@@ -24,9 +24,9 @@ func TestNormaliseDerivedIdentifier(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			raw := rawRecord("oai_datacite", "fairway:content:0123456789abcdef0123456789abcdef", tt.payload)
 			raw.Provenance.DerivedIdentifier = true
-			d, err := normalise.Normalise(raw, now)
+			d, err := normaliser.Normalise(raw, normaliseAt)
 			if tt.key == "" {
-				if !errors.Is(err, normalise.ErrInvalidRecord) {
+				if !errors.Is(err, normaliser.ErrInvalidRecord) {
 					t.Fatalf("err = %v, want ErrInvalidRecord", err)
 				}
 				return

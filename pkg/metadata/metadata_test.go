@@ -1,11 +1,11 @@
-package datacite_test
+package metadata_test
 
 import (
 	"errors"
 	"testing"
 	"time"
 
-	"github.com/panosc/fairway/pkg/datacite"
+	"github.com/panosc/fairway/pkg/metadata"
 )
 
 func TestParseDate(t *testing.T) {
@@ -38,7 +38,7 @@ func TestParseDate(t *testing.T) {
 		{"2020-02-29", utc(2020, 2, 29, 0, 0, 0, 0)},
 	}
 	for _, tt := range tests {
-		got, err := datacite.ParseDate(tt.in)
+		got, err := metadata.ParseDate(tt.in)
 		if err != nil || !got.Equal(tt.want) || got.Location() != time.UTC {
 			t.Errorf("ParseDate(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
 		}
@@ -48,7 +48,7 @@ func TestParseDate(t *testing.T) {
 		"2018-07-15T10:2", "2018-07-15 garbage", "2018-07-15T10:20:30+2", "2018-07-15T10:20:30+15:00",
 		"0000-01-01", "2018-07-15T10:20:30.Z", "/",
 	} {
-		if got, err := datacite.ParseDate(in); !errors.Is(err, datacite.ErrInvalidDate) {
+		if got, err := metadata.ParseDate(in); !errors.Is(err, metadata.ErrInvalidDate) {
 			t.Errorf("ParseDate(%q) = %v, %v; want ErrInvalidDate", in, got, err)
 		}
 	}
@@ -79,7 +79,7 @@ func TestNormaliseDOI(t *testing.T) {
 		{"", "", false},
 	}
 	for _, tt := range tests {
-		if got, ok := datacite.NormaliseDOI(tt.in); got != tt.want || ok != tt.ok {
+		if got, ok := metadata.NormaliseDOI(tt.in); got != tt.want || ok != tt.ok {
 			t.Errorf("NormaliseDOI(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
 		}
 	}
@@ -104,7 +104,7 @@ func TestNormaliseORCID(t *testing.T) {
 		{"", "", false},
 	}
 	for _, tt := range tests {
-		if got, ok := datacite.NormaliseORCID(tt.in); got != tt.want || ok != tt.ok {
+		if got, ok := metadata.NormaliseORCID(tt.in); got != tt.want || ok != tt.ok {
 			t.Errorf("NormaliseORCID(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
 		}
 	}
@@ -123,22 +123,8 @@ func TestClassifyIdentifier(t *testing.T) {
 		{"", "", ""},
 	}
 	for _, tt := range tests {
-		if id, typ := datacite.ClassifyIdentifier(tt.in); id != tt.id || typ != tt.typ {
+		if id, typ := metadata.ClassifyIdentifier(tt.in); id != tt.id || typ != tt.typ {
 			t.Errorf("ClassifyIdentifier(%q) = %q, %q; want %q, %q", tt.in, id, typ, tt.id, tt.typ)
-		}
-	}
-}
-
-func TestPaNETIRI(t *testing.T) {
-	const iri = "http://purl.org/pan-science/PaNET/PaNET01168"
-	for _, in := range []string{"PaNET01168", " panet01168 ", iri, "https://purl.org/pan-science/PaNET/PaNET01168", "http://purl.org/pan-science/PaNET/PaNET.owl#PaNET01168"} {
-		if got, ok := datacite.PaNETIRI(in); !ok || got != iri {
-			t.Errorf("PaNETIRI(%q) = %q, %v", in, got, ok)
-		}
-	}
-	for _, in := range []string{"", "PaNET", "PaNET1168", "x-ray diffraction", "http://example.org/PaNET01168", "PaNET01168x"} {
-		if got, ok := datacite.PaNETIRI(in); ok {
-			t.Errorf("PaNETIRI(%q) = %q, true", in, got)
 		}
 	}
 }
@@ -159,19 +145,19 @@ func TestAccessStatement(t *testing.T) {
 		{"", ""},
 	}
 	for _, tt := range tests {
-		if got := datacite.AccessStatement(tt.in); got != tt.want {
+		if got := metadata.AccessStatement(tt.in); got != tt.want {
 			t.Errorf("AccessStatement(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
 
 func TestEmbargoEnd(t *testing.T) {
-	got, ok := datacite.EmbargoEnd("info:eu-repo/date/embargoEnd/2025-01-31")
+	got, ok := metadata.EmbargoEnd("info:eu-repo/date/embargoEnd/2025-01-31")
 	if !ok || !got.Equal(time.Date(2025, 1, 31, 0, 0, 0, 0, time.UTC)) {
 		t.Errorf("EmbargoEnd = %v, %v", got, ok)
 	}
 	for _, in := range []string{"info:eu-repo/date/embargoEnd/", "info:eu-repo/date/embargoEnd/soon", "2025-01-31", ""} {
-		if _, ok := datacite.EmbargoEnd(in); ok {
+		if _, ok := metadata.EmbargoEnd(in); ok {
 			t.Errorf("EmbargoEnd(%q) ok", in)
 		}
 	}
@@ -198,7 +184,7 @@ func TestDecideAccess(t *testing.T) {
 		{"nothing", "", past, false, "", false},
 	}
 	for _, tt := range tests {
-		got, end := datacite.DecideAccess(tt.stated, tt.end, tt.license, now)
+		got, end := metadata.DecideAccess(tt.stated, tt.end, tt.license, now)
 		if got != tt.want || end.IsZero() == tt.wantEndSet || (tt.wantEndSet && !end.Equal(tt.end)) {
 			t.Errorf("%s: DecideAccess = %q, %v; want %q (end set %v)", tt.name, got, end, tt.want, tt.wantEndSet)
 		}
@@ -220,7 +206,7 @@ func TestSplitPersonalName(t *testing.T) {
 		{"Beamline 12, ESRF", "", "", false},
 	}
 	for _, tt := range tests {
-		g, f, ok := datacite.SplitPersonalName(tt.in)
+		g, f, ok := metadata.SplitPersonalName(tt.in)
 		if g != tt.given || f != tt.family || ok != tt.ok {
 			t.Errorf("SplitPersonalName(%q) = %q, %q, %v", tt.in, g, f, ok)
 		}
@@ -229,12 +215,12 @@ func TestSplitPersonalName(t *testing.T) {
 
 func TestResourceTypeGeneral(t *testing.T) {
 	for in, want := range map[string]string{"dataset": "Dataset", " TEXT ": "Text", "JournalArticle": "JournalArticle"} {
-		if got, ok := datacite.ResourceTypeGeneral(in); !ok || got != want {
+		if got, ok := metadata.ResourceTypeGeneral(in); !ok || got != want {
 			t.Errorf("ResourceTypeGeneral(%q) = %q, %v", in, got, ok)
 		}
 	}
 	for _, in := range []string{"article", "info:eu-repo/semantics/dataset", ""} {
-		if got, ok := datacite.ResourceTypeGeneral(in); ok {
+		if got, ok := metadata.ResourceTypeGeneral(in); ok {
 			t.Errorf("ResourceTypeGeneral(%q) = %q, true", in, got)
 		}
 	}

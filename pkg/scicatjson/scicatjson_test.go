@@ -1,4 +1,4 @@
-package scicat_test
+package scicatjson_test
 
 import (
 	"encoding/json"
@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/panosc/fairway/internal/testenv"
-	"github.com/panosc/fairway/pkg/scicat"
+	"github.com/panosc/fairway/pkg/scicatjson"
 )
 
 // seed returns the documents of a SciCat seed collection, one JSON object each.
@@ -34,7 +34,7 @@ func TestSeedDatasets(t *testing.T) {
 		t.Fatalf("%d seed datasets, want 19", len(docs))
 	}
 	for _, doc := range docs {
-		ds, err := scicat.ParseDataset(doc)
+		ds, err := scicatjson.Parse(doc)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,7 +69,7 @@ func TestSeedDatasets(t *testing.T) {
 }
 
 func TestSeedDESY(t *testing.T) {
-	ds, err := scicat.ParseDataset(seed(t, "Dataset.json")[0])
+	ds, err := scicatjson.Parse(seed(t, "Dataset.json")[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,9 +101,9 @@ func TestSeedDESY(t *testing.T) {
 }
 
 func TestSeedDerivedRelations(t *testing.T) {
-	var soleil *scicat.Dataset
+	var soleil *scicatjson.Dataset
 	for _, doc := range seed(t, "Dataset.json") {
-		ds, err := scicat.ParseDataset(doc)
+		ds, err := scicatjson.Parse(doc)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -126,7 +126,7 @@ func TestSeedDerivedRelations(t *testing.T) {
 func TestSeedPublishedData(t *testing.T) {
 	docs := seed(t, "PublishedData.json")
 	for _, doc := range docs {
-		ds, err := scicat.ParseDataset(doc)
+		ds, err := scicatjson.Parse(doc)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,7 +149,7 @@ func TestSeedPublishedData(t *testing.T) {
 			t.Errorf("%s: %d HasPart relations for %d pids", ds.SourceID(), parts, len(ds.PIDArray))
 		}
 	}
-	ds, err := scicat.ParseDataset(docs[0])
+	ds, err := scicatjson.Parse(docs[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ const restV4 = `{
 }`
 
 func TestRESTv4(t *testing.T) {
-	ds, err := scicat.ParseDataset([]byte(restV4))
+	ds, err := scicatjson.Parse([]byte(restV4))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func TestRESTv4(t *testing.T) {
 	if c := d.Creators; len(c) != 1 || c[0].Name != "Jane Doe" || c[0].Orcid != "0000-0002-1825-0097" {
 		t.Errorf("Creators = %v (e-mail addresses must be dropped)", c)
 	}
-	if c := d.Contributors; len(c) != 1 || c[0].Name != "Max Mustermann" || c[0].Orcid != "0000-0002-1694-233X" || c[0].Role != scicat.RoleOwner {
+	if c := d.Contributors; len(c) != 1 || c[0].Name != "Max Mustermann" || c[0].Orcid != "0000-0002-1694-233X" || c[0].Role != scicatjson.RoleOwner {
 		t.Errorf("Contributors = %v", c)
 	}
 	if d.AccessRights != "embargoed" || !d.EmbargoUntil.AsTime().Equal(time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)) {
@@ -255,7 +255,7 @@ func TestDatasetVariants(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ds, err := scicat.ParseDataset([]byte(tt.doc))
+			ds, err := scicatjson.Parse([]byte(tt.doc))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -274,7 +274,7 @@ func TestDatasetVariants(t *testing.T) {
 			}
 		})
 	}
-	ds, err := scicat.ParseDataset([]byte(`{"pid":"p1","datasetName":"n","creationTime":"yesterday"}`))
+	ds, err := scicatjson.Parse([]byte(`{"pid":"p1","datasetName":"n","creationTime":"yesterday"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +283,7 @@ func TestDatasetVariants(t *testing.T) {
 	}
 }
 
-func TestParseDatasetErrors(t *testing.T) {
+func TestParseErrors(t *testing.T) {
 	tests := []struct{ name, doc, reason string }{
 		{"empty", "", "empty payload"},
 		{"not JSON", "<resource/>", "want a JSON object"},
@@ -295,9 +295,9 @@ func TestParseDatasetErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ds, err := scicat.ParseDataset([]byte(tt.doc))
-			if ds != nil || !errors.Is(err, scicat.ErrMalformedDataset) {
-				t.Fatalf("ParseDataset = %v, %v; want ErrMalformedDataset", ds, err)
+			ds, err := scicatjson.Parse([]byte(tt.doc))
+			if ds != nil || !errors.Is(err, scicatjson.ErrMalformed) {
+				t.Fatalf("Parse = %v, %v; want ErrMalformed", ds, err)
 			}
 			if !strings.Contains(err.Error(), tt.reason) {
 				t.Errorf("err = %q, want it to say %q", err, tt.reason)
@@ -317,7 +317,7 @@ func TestPublicationYearSpellings(t *testing.T) {
 		{`{"_id":"10.5072/x","title":"t","publicationYear":null}`, 0},
 	}
 	for _, tt := range tests {
-		ds, err := scicat.ParseDataset([]byte(tt.doc))
+		ds, err := scicatjson.Parse([]byte(tt.doc))
 		if err != nil {
 			t.Fatalf("%s: %v", tt.doc, err)
 		}
@@ -325,7 +325,7 @@ func TestPublicationYearSpellings(t *testing.T) {
 			t.Errorf("%s: year %d, want %d", tt.doc, got, tt.want)
 		}
 	}
-	if _, err := scicat.ParseDataset([]byte(`{"_id":"x","publicationYear":[2019]}`)); !errors.Is(err, scicat.ErrMalformedDataset) || !strings.Contains(err.Error(), "publicationYear") {
+	if _, err := scicatjson.Parse([]byte(`{"_id":"x","publicationYear":[2019]}`)); !errors.Is(err, scicatjson.ErrMalformed) || !strings.Contains(err.Error(), "publicationYear") {
 		t.Errorf("array year: err = %v", err)
 	}
 }

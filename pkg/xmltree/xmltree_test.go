@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/panosc/fairway/pkg/normalise/xmltree"
+	"github.com/panosc/fairway/pkg/xmltree"
 )
 
 func TestParseMatchesLocalNames(t *testing.T) {

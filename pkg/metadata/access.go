@@ -1,4 +1,4 @@
-package datacite
+package metadata
 
 import (
 	"strings"

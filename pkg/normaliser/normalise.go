@@ -1,12 +1,4 @@
-// Package normalise turns one raw harvested record (fairwayv1.RawRecord)
-// into one canonical dataset (fairwayv1.Dataset): it picks the reader for the
-// record's metadata format (DataCite, oai_dc, SciCat JSON), maps the record,
-// fills identity, source and provenance, checks what is mandatory and
-// computes the content hash.
-//
-// It is pure: the only clock is the now passed in, which decides whether an
-// embargo is still running.
-package normalise
+package normaliser
 
 import (
 	"crypto/sha256"
@@ -20,7 +12,8 @@ import (
 
 	"github.com/panosc/fairway/pkg/datacite"
 	"github.com/panosc/fairway/pkg/dublincore"
-	"github.com/panosc/fairway/pkg/scicat"
+	"github.com/panosc/fairway/pkg/metadata"
+	"github.com/panosc/fairway/pkg/scicatjson"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
 
@@ -51,19 +44,24 @@ const (
 // The reader is chosen by raw.MetadataFormat (case-insensitive): any format
 // containing "datacite" (oai_datacite, datacite, oai_datacite3, …) is read by
 // package datacite, "oai_dc" by package dublincore, "scicat" by package
-// scicat; anything else is ErrUnsupportedFormat. A payload the reader rejects
-// is ErrMalformedRecord; a dataset without a title, or without both a DOI
-// and a source identifier (one the harvester derived from the content,
-// Provenance.DerivedIdentifier, does not count), is ErrInvalidRecord.
+// scicatjson; anything else is ErrUnsupportedFormat. A payload the reader
+// rejects is ErrMalformedRecord; a dataset without a title, or without both
+// a DOI and a source identifier (one the harvester derived from the
+// content, Provenance.DerivedIdentifier, does not count), is
+// ErrInvalidRecord.
 //
 // The dataset gets facility, feed, source identifier, metadata format and
-// (a copy of) the provenance of the raw record, its Key and its ContentHash.
+// (a copy of) the provenance of the raw record, its Key (metadata.DatasetKey)
+// and its ContentHash.
 //
 // A deleted raw record gives a tombstone: Deleted set, the source fields,
-// and Key("", facility, source identifier) — the payload of a deletion is
-// empty, so the DOI is unknown here. The normaliser stage must replace that
+// and the key metadata.DatasetKey("", facility, source identifier) — the
+// payload of a deletion is empty, so the DOI is unknown here. The normaliser stage must replace that
 // key by the one it recorded for the same source identifier when the record
 // was last normalised, so that the tombstone withdraws the right dataset.
+//
+// Normalise is pure: the only clock is now, which decides whether an
+// embargo is still running.
 func Normalise(raw *fairwayv1.RawRecord, now time.Time) (*fairwayv1.Dataset, error) {
 	if raw == nil {
 		return nil, fmt.Errorf("%w: no record", ErrMalformedRecord)
@@ -84,7 +82,7 @@ func Normalise(raw *fairwayv1.RawRecord, now time.Time) (*fairwayv1.Dataset, err
 	if p := raw.GetProvenance(); p != nil {
 		d.Provenance = proto.CloneOf(p)
 	}
-	d.Key = Key(d.Doi, d.Facility, d.SourceIdentifier)
+	d.Key = metadata.DatasetKey(d.Doi, d.Facility, d.SourceIdentifier)
 	if !d.Deleted {
 		if err := validate(d); err != nil {
 			return nil, err
@@ -116,7 +114,7 @@ func read(raw *fairwayv1.RawRecord, now time.Time) (*fairwayv1.Dataset, error) {
 		}
 		return r.ToDataset(now), nil
 	case format == FormatSciCat:
-		r, err := scicat.ParseDataset(payload)
+		r, err := scicatjson.Parse(payload)
 		if err != nil {
 			return nil, malformed(raw, err)
 		}
@@ -143,16 +141,6 @@ func validate(d *fairwayv1.Dataset) error {
 		return fmt.Errorf("%w: %s record has no header identifier and no DOI", ErrInvalidRecord, d.MetadataFormat)
 	}
 	return nil
-}
-
-// Key returns the identity of a dataset: "doi:"+doi when there is a DOI
-// (already normalised: lower case, no resolver), else
-// "src:"+lower-case facility+":"+source identifier.
-func Key(doi, facility, sourceID string) string {
-	if doi != "" {
-		return "doi:" + doi
-	}
-	return "src:" + strings.ToLower(facility) + ":" + sourceID
 }
 
 // ContentHash returns the hex SHA-256 of the canonical content of d: its

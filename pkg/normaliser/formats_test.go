@@ -1,4 +1,4 @@
-package normalise_test
+package normaliser_test
 
 import (
 	"encoding/json"
@@ -14,12 +14,13 @@ import (
 	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/datacite"
 	"github.com/panosc/fairway/pkg/dublincore"
-	"github.com/panosc/fairway/pkg/normalise"
-	"github.com/panosc/fairway/pkg/scicat"
+	"github.com/panosc/fairway/pkg/normaliser"
+	"github.com/panosc/fairway/pkg/scicatjson"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
 
-var now = time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
+// normaliseAt is the now the tests normalise at.
+var normaliseAt = time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
 
 func rawRecord(format, sourceID string, payload []byte) *fairwayv1.RawRecord {
 	return &fairwayv1.RawRecord{
@@ -78,7 +79,7 @@ func TestNormaliseSamples(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			raw := rawRecord(tt.format, "oai:x:1", tt.payload)
-			d, err := normalise.Normalise(raw, now)
+			d, err := normaliser.Normalise(raw, normaliseAt)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -91,8 +92,8 @@ func TestNormaliseSamples(t *testing.T) {
 			if !proto.Equal(d.Provenance, raw.Provenance) || d.Provenance == raw.Provenance {
 				t.Errorf("provenance %v is not a copy of %v", d.Provenance, raw.Provenance)
 			}
-			if len(d.ContentHash) != 64 || d.ContentHash != normalise.ContentHash(d) {
-				t.Errorf("ContentHash %q, recomputed %q", d.ContentHash, normalise.ContentHash(d))
+			if len(d.ContentHash) != 64 || d.ContentHash != normaliser.ContentHash(d) {
+				t.Errorf("ContentHash %q, recomputed %q", d.ContentHash, normaliser.ContentHash(d))
 			}
 		})
 	}
@@ -159,7 +160,7 @@ func TestNormaliseEdgeCases(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d, err := normalise.Normalise(rawRecord(tt.format, "oai:esrf.fr:42", tt.payload), now)
+			d, err := normaliser.Normalise(rawRecord(tt.format, "oai:esrf.fr:42", tt.payload), normaliseAt)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -181,30 +182,30 @@ func TestNormaliseErrors(t *testing.T) {
 		also   error
 		reason string
 	}{
-		{"nil record", nil, normalise.ErrMalformedRecord, nil, "no record"},
-		{"unknown format", rawRecord("marcxml", "x", []byte("<record/>")), normalise.ErrUnsupportedFormat, nil, `"marcxml"`},
-		{"empty format", rawRecord("", "x", []byte("<record/>")), normalise.ErrUnsupportedFormat, nil, `""`},
-		{"garbage DataCite", rawRecord("oai_datacite", "x", []byte("garbage")), normalise.ErrMalformedRecord, datacite.ErrMalformed, "outside the root element"},
-		{"truncated DataCite", rawRecord("oai_datacite", "x", []byte("<resource><titles><title>broken")), normalise.ErrMalformedRecord, datacite.ErrMalformed, "unexpected EOF"},
-		{"oai_dc under DataCite", rawRecord("oai_datacite", "x", []byte(`<oai_dc:dc><dc:title>T</dc:title></oai_dc:dc>`)), normalise.ErrMalformedRecord, datacite.ErrNotDataCite, "root element <dc>"},
-		{"empty payload", rawRecord("oai_datacite", "x", nil), normalise.ErrMalformedRecord, datacite.ErrMalformed, "empty payload"},
-		{"garbage oai_dc", rawRecord("oai_dc", "x", []byte("{}")), normalise.ErrMalformedRecord, dublincore.ErrMalformed, "outside the root element"},
-		{"garbage scicat", rawRecord("scicat", "x", []byte("<xml/>")), normalise.ErrMalformedRecord, scicat.ErrMalformedDataset, "JSON object"},
-		{"no title DataCite", rawRecord("datacite", "x", dataciteRecord("", "10.5072/X", "", "")), normalise.ErrInvalidRecord, nil, "no title"},
-		{"blank title oai_dc", rawRecord("oai_dc", "x", []byte(`<oai_dc:dc><dc:title>  </dc:title><dc:creator>A</dc:creator></oai_dc:dc>`)), normalise.ErrInvalidRecord, nil, "no title"},
-		{"no title scicat", rawRecord("scicat", "x", []byte(`{"pid":"p"}`)), normalise.ErrInvalidRecord, nil, "no title"},
-		{"no DOI and no source id", rawRecord("datacite", "", dataciteRecord("", "x", "T", "")), normalise.ErrInvalidRecord, nil, "neither a DOI nor a source identifier"},
+		{"nil record", nil, normaliser.ErrMalformedRecord, nil, "no record"},
+		{"unknown format", rawRecord("marcxml", "x", []byte("<record/>")), normaliser.ErrUnsupportedFormat, nil, `"marcxml"`},
+		{"empty format", rawRecord("", "x", []byte("<record/>")), normaliser.ErrUnsupportedFormat, nil, `""`},
+		{"garbage DataCite", rawRecord("oai_datacite", "x", []byte("garbage")), normaliser.ErrMalformedRecord, datacite.ErrMalformed, "outside the root element"},
+		{"truncated DataCite", rawRecord("oai_datacite", "x", []byte("<resource><titles><title>broken")), normaliser.ErrMalformedRecord, datacite.ErrMalformed, "unexpected EOF"},
+		{"oai_dc under DataCite", rawRecord("oai_datacite", "x", []byte(`<oai_dc:dc><dc:title>T</dc:title></oai_dc:dc>`)), normaliser.ErrMalformedRecord, datacite.ErrNotDataCite, "root element <dc>"},
+		{"empty payload", rawRecord("oai_datacite", "x", nil), normaliser.ErrMalformedRecord, datacite.ErrMalformed, "empty payload"},
+		{"garbage oai_dc", rawRecord("oai_dc", "x", []byte("{}")), normaliser.ErrMalformedRecord, dublincore.ErrMalformed, "outside the root element"},
+		{"garbage scicat", rawRecord("scicat", "x", []byte("<xml/>")), normaliser.ErrMalformedRecord, scicatjson.ErrMalformed, "JSON object"},
+		{"no title DataCite", rawRecord("datacite", "x", dataciteRecord("", "10.5072/X", "", "")), normaliser.ErrInvalidRecord, nil, "no title"},
+		{"blank title oai_dc", rawRecord("oai_dc", "x", []byte(`<oai_dc:dc><dc:title>  </dc:title><dc:creator>A</dc:creator></oai_dc:dc>`)), normaliser.ErrInvalidRecord, nil, "no title"},
+		{"no title scicat", rawRecord("scicat", "x", []byte(`{"pid":"p"}`)), normaliser.ErrInvalidRecord, nil, "no title"},
+		{"no DOI and no source id", rawRecord("datacite", "", dataciteRecord("", "x", "T", "")), normaliser.ErrInvalidRecord, nil, "neither a DOI nor a source identifier"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d, err := normalise.Normalise(tt.raw, now)
+			d, err := normaliser.Normalise(tt.raw, normaliseAt)
 			if d != nil || !errors.Is(err, tt.want) {
 				t.Fatalf("Normalise = %v, %v; want %v", d, err, tt.want)
 			}
 			if tt.also != nil && !errors.Is(err, tt.also) {
 				t.Errorf("err = %v, want it to wrap %v", err, tt.also)
 			}
-			for _, other := range []error{normalise.ErrMalformedRecord, normalise.ErrInvalidRecord, normalise.ErrUnsupportedFormat} {
+			for _, other := range []error{normaliser.ErrMalformedRecord, normaliser.ErrInvalidRecord, normaliser.ErrUnsupportedFormat} {
 				if other != tt.want && errors.Is(err, other) {
 					t.Errorf("err = %v also matches %v", err, other)
 				}
@@ -220,7 +221,7 @@ func TestNormaliseDeleted(t *testing.T) {
 	raw := rawRecord("oai_datacite", "oai:esrf.fr:42", nil)
 	raw.Deleted = true
 	raw.Facility = "ESRF"
-	d, err := normalise.Normalise(raw, now)
+	d, err := normaliser.Normalise(raw, normaliseAt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,27 +233,14 @@ func TestNormaliseDeleted(t *testing.T) {
 	}
 	// A deletion is a tombstone whatever its payload or format says.
 	raw.Payload, raw.MetadataFormat = []byte("garbage"), "unknown"
-	if d, err := normalise.Normalise(raw, now); err != nil || !d.Deleted {
+	if d, err := normaliser.Normalise(raw, normaliseAt); err != nil || !d.Deleted {
 		t.Errorf("deleted record with garbage payload: %v, %v", d, err)
-	}
-}
-
-func TestKey(t *testing.T) {
-	tests := []struct{ doi, facility, source, want string }{
-		{"10.5072/x", "ESRF", "oai:1", "doi:10.5072/x"},
-		{"", "ESRF", "oai:esrf.fr:1", "src:esrf:oai:esrf.fr:1"},
-		{"", "MAX IV", "PID/Ab", "src:max iv:PID/Ab"},
-	}
-	for _, tt := range tests {
-		if got := normalise.Key(tt.doi, tt.facility, tt.source); got != tt.want {
-			t.Errorf("Key(%q, %q, %q) = %q, want %q", tt.doi, tt.facility, tt.source, got, tt.want)
-		}
 	}
 }
 
 func TestContentHash(t *testing.T) {
 	payload := testenv.MetadataPayloads(t, "oai-samples", "datacite-viringo", "oai_getrecord_oaidatacite.xml")[0]
-	a, err := normalise.Normalise(rawRecord("oai_datacite", "oai:1", payload), now)
+	a, err := normaliser.Normalise(rawRecord("oai_datacite", "oai:1", payload), normaliseAt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +249,7 @@ func TestContentHash(t *testing.T) {
 	raw := rawRecord("oai_datacite", "oai:1", payload)
 	raw.Provenance = &fairwayv1.Provenance{FeedId: "esrf-oai", RunId: "run-2", Page: 9, HarvestedAt: timestamppb.Now(), ResponseDate: timestamppb.Now()}
 	raw.Datestamp = "2025-01-01T00:00:00Z"
-	b, err := normalise.Normalise(raw, now)
+	b, err := normaliser.Normalise(raw, normaliseAt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,13 +257,13 @@ func TestContentHash(t *testing.T) {
 		t.Errorf("hash changed with provenance: %s vs %s", a.ContentHash, b.ContentHash)
 	}
 	raw.Provenance = nil
-	if c, err := normalise.Normalise(raw, now); err != nil || c.ContentHash != a.ContentHash {
+	if c, err := normaliser.Normalise(raw, normaliseAt); err != nil || c.ContentHash != a.ContentHash {
 		t.Errorf("hash without provenance: %v, %v", c.GetContentHash(), err)
 	}
 
 	// A changed title changes the hash.
 	changed := []byte(strings.Replace(string(payload), "This is a fake DOI with fake metadata.</title>", "Another title</title>", 1))
-	c, err := normalise.Normalise(rawRecord("oai_datacite", "oai:1", changed), now)
+	c, err := normaliser.Normalise(rawRecord("oai_datacite", "oai:1", changed), normaliseAt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,24 +276,24 @@ func TestContentHash(t *testing.T) {
 	d := proto.CloneOf(a)
 	d.ContentHash = "something else"
 	d.Provenance.RunId = "run-3"
-	if normalise.ContentHash(d) != a.ContentHash || d.ContentHash != "something else" || d.Provenance.RunId != "run-3" {
-		t.Errorf("ContentHash(d) = %s, want %s", normalise.ContentHash(d), a.ContentHash)
+	if normaliser.ContentHash(d) != a.ContentHash || d.ContentHash != "something else" || d.Provenance.RunId != "run-3" {
+		t.Errorf("ContentHash(d) = %s, want %s", normaliser.ContentHash(d), a.ContentHash)
 	}
 	d.Subjects = append(d.Subjects, &fairwayv1.Subject{Value: "new"})
-	if normalise.ContentHash(d) == a.ContentHash {
+	if normaliser.ContentHash(d) == a.ContentHash {
 		t.Error("hash unchanged by a new subject")
 	}
-	if normalise.ContentHash(nil) != "" {
+	if normaliser.ContentHash(nil) != "" {
 		t.Error("ContentHash(nil) != \"\"")
 	}
-	if normalise.ContentHash(&fairwayv1.Dataset{Title: "\xff"}) != "" {
+	if normaliser.ContentHash(&fairwayv1.Dataset{Title: "\xff"}) != "" {
 		t.Error("ContentHash of invalid UTF-8 != \"\"")
 	}
 }
 
 func TestNormaliseInvalidUTF8SourceField(t *testing.T) {
 	raw := rawRecord("datacite", "oai:\xff", dataciteRecord("", "x", "T", ""))
-	if _, err := normalise.Normalise(raw, now); !errors.Is(err, normalise.ErrInvalidRecord) {
+	if _, err := normaliser.Normalise(raw, normaliseAt); !errors.Is(err, normaliser.ErrInvalidRecord) {
 		t.Errorf("err = %v, want ErrInvalidRecord", err)
 	}
 }
@@ -316,7 +304,7 @@ func BenchmarkNormaliseDataCite(b *testing.B) {
 	b.SetBytes(int64(len(raw.Payload)))
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := normalise.Normalise(raw, now); err != nil {
+		if _, err := normaliser.Normalise(raw, normaliseAt); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -334,13 +322,13 @@ func FuzzNormalise(f *testing.F) {
 	f.Add("scicat", []byte(seedDocs(f, "PublishedData.json")[0]))
 	f.Add("datacite", dataciteRecord("", "10.5072/X", "T", `<dates><date dateType="Available">2025-00-00/2026</date></dates>`))
 	f.Fuzz(func(t *testing.T, format string, payload []byte) {
-		d, err := normalise.Normalise(rawRecord(format, "oai:x:1", payload), now)
+		d, err := normaliser.Normalise(rawRecord(format, "oai:x:1", payload), normaliseAt)
 		switch {
 		case err == nil:
 			if d.Title == "" || d.Key == "" || len(d.ContentHash) != 64 {
 				t.Fatalf("dataset without title, key or hash: %v", d)
 			}
-		case !errors.Is(err, normalise.ErrMalformedRecord) && !errors.Is(err, normalise.ErrInvalidRecord) && !errors.Is(err, normalise.ErrUnsupportedFormat):
+		case !errors.Is(err, normaliser.ErrMalformedRecord) && !errors.Is(err, normaliser.ErrInvalidRecord) && !errors.Is(err, normaliser.ErrUnsupportedFormat):
 			t.Fatalf("unexpected error %v", err)
 		}
 	})

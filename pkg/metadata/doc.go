@@ -1,0 +1,11 @@
+// Package metadata reads the values of metadata records into the canonical
+// form of the pipeline's dataset (fairwayv1.Dataset): one copy of each rule,
+// shared by the readers (datacite, dublincore, scicatjson), the DCAT
+// renderer, the quality score and the OAI-PMH client.
+//
+// It holds identifiers (NormaliseDOI, LooseDOI, the ORCID iD functions,
+// ClassifyIdentifier, DatasetKey), dates (ParseDate, ParseISODate), access
+// rights (AccessStatement, EmbargoEnd, DecideAccess), licences
+// (KnownLicense), personal names (SplitPersonalName) and resource types
+// (ResourceTypeGeneral). It reads strings only: no XML, JSON or network.
+package metadata

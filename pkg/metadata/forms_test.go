@@ -1,0 +1,173 @@
+package metadata_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/panosc/fairway/pkg/metadata"
+)
+
+func TestLooseDOI(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"10.1107/S1600577525005272", "10.1107/S1600577525005272", true}, // letter case kept
+		{"10.1/a", "10.1/a", true},                                       // a one-digit registrant
+		{"10.1/a<b>", "10.1/a<b>", true},
+		{" doi:10.5281/zenodo.1234 ", "10.5281/zenodo.1234", true},
+		{"DOI:10.1107/S16", "10.1107/S16", true},
+		{"doi:10.1/a%20b", "10.1/a b", true},
+		{"https://doi.org/10.5072%2FX?y", "10.5072/X?y", true},
+		{"http://dx.doi.org/10.5072/x", "10.5072/x", true},
+		{"https://www.doi.org/10.5072/x", "", false}, // not a form the renderer reads
+		{"info:doi/10.5072/x", "", false},
+		{"urn:doi:10.5072/x", "", false},
+		{"doi:11.1/x", "", false},
+		{"doi:javascript:alert(1)", "", false},
+		{"10.5072/", "", false},
+		{"", "", false},
+	}
+	for _, tt := range tests {
+		if got, ok := metadata.LooseDOI(tt.in); got != tt.want || ok != tt.ok {
+			t.Errorf("LooseDOI(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestValidORCID(t *testing.T) {
+	for in, want := range map[string]bool{
+		"0000-0002-1825-0097":                   true, // ORCID's documentation example
+		"https://orcid.org/0000-0002-1825-0097": true,
+		"https://orcid.org/0000-0003-1419-2405": true, // from the DataCite sample
+		"HTTP://ORCID.ORG/0000-0003-1419-2405":  true,
+		"0000-0001-5109-3700":                   true,
+		"0000-0002-1694-233X":                   true,
+		"0000-0002-1694-233x":                   true,
+		" 0000-0001-5109-3700 ":                 true,
+		"0000-0002-8599-0773":                   true,
+		"0000-0002-1825-0098":                   false,
+		"0000-0002-1694-2330":                   false,
+		"0000000218250097":                      false,
+		"0000-0002-1825-009":                    false,
+		"0000-000A-1825-0097":                   false,
+		"orcid:0000-0002-1825-0097":             false,
+		"":                                      false,
+		"https://orcid.org/":                    false,
+	} {
+		if got := metadata.ValidORCID(in); got != want {
+			t.Errorf("ValidORCID(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+func TestORCIDIRI(t *testing.T) {
+	tests := []struct {
+		in, want string
+	}{
+		{"0000-0002-1825-0097", "https://orcid.org/0000-0002-1825-0097"},
+		{"http://orcid.org/0000-0002-1694-233x", "https://orcid.org/0000-0002-1694-233X"},
+		{"ORCID:0000-0002-1825-0097", "https://orcid.org/0000-0002-1825-0097"},
+		{"0000-0002-1825-0098", "https://orcid.org/0000-0002-1825-0098"}, // the check digit is ValidORCID's concern
+		{"0000000218250097", ""},
+		{"0000-0002-1825", ""},
+		{"1234", ""},
+		{"javascript:alert(1)", ""},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got, ok := metadata.ORCIDIRI(tt.in); got != tt.want || ok != (tt.want != "") {
+			t.Errorf("ORCIDIRI(%q) = %q, %v; want %q", tt.in, got, ok, tt.want)
+		}
+	}
+}
+
+func TestORCIDCheckDigit(t *testing.T) {
+	for base, want := range map[string]byte{"000000021825009": '7', "000000021694233": 'X', "000000015109370": '0'} {
+		if got, ok := metadata.ORCIDCheckDigit(base); !ok || got != want {
+			t.Errorf("ORCIDCheckDigit(%q) = %q, %v; want %q", base, got, ok, want)
+		}
+	}
+	for _, base := range []string{"12345", "", "00000002182500A", "0000000218250097"} {
+		if got, ok := metadata.ORCIDCheckDigit(base); ok {
+			t.Errorf("ORCIDCheckDigit(%q) = %q, true", base, got)
+		}
+	}
+}
+
+// TestParseISODate checks where ParseISODate and ParseDate differ; the
+// OAI-PMH client's tests check the rest of ParseISODate.
+func TestParseISODate(t *testing.T) {
+	day := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+	tests := []struct {
+		in           string
+		iso, lenient time.Time // the zero time (not the year 0): an error
+	}{
+		{in: "2018-07-15", iso: day(2018, 7, 15), lenient: day(2018, 7, 15)},
+		{in: "2018-7-5", lenient: day(2018, 7, 5)},
+		{in: "20180715", lenient: day(2018, 7, 15)},
+		{in: "2018-01-01/2018-12-31", lenient: day(2018, 1, 1)},
+		{in: "2018-07T10:00", lenient: time.Date(2018, 7, 1, 10, 0, 0, 0, time.UTC)},
+		{in: "2018-07-15T9:30", lenient: time.Date(2018, 7, 15, 9, 30, 0, 0, time.UTC)},
+		{in: "2018-07-15T 09:30", iso: time.Date(2018, 7, 15, 9, 30, 0, 0, time.UTC)},
+		{in: "2018-07-15 Z", lenient: day(2018, 7, 15)},
+		{in: "0000-01-01", iso: day(0, 1, 1)},
+		{in: "2018-07-15-0130", iso: time.Date(2018, 7, 15, 1, 30, 0, 0, time.UTC), lenient: time.Date(2018, 7, 15, 1, 30, 0, 0, time.UTC)},
+	}
+	for _, tt := range tests {
+		for _, p := range []struct {
+			name  string
+			parse func(string) (time.Time, error)
+			want  time.Time
+		}{{"ParseISODate", metadata.ParseISODate, tt.iso}, {"ParseDate", metadata.ParseDate, tt.lenient}} {
+			got, err := p.parse(tt.in)
+			switch {
+			case p.want.IsZero():
+				if !errors.Is(err, metadata.ErrInvalidDate) {
+					t.Errorf("%s(%q) = %v, %v; want ErrInvalidDate", p.name, tt.in, got, err)
+				}
+			case err != nil || !got.Equal(p.want) || got.Location() != time.UTC:
+				t.Errorf("%s(%q) = %v, %v; want %v", p.name, tt.in, got, err, p.want)
+			}
+		}
+	}
+}
+
+func TestTimestamp(t *testing.T) {
+	if metadata.Timestamp(time.Time{}) != nil {
+		t.Error("Timestamp of the zero time is not nil")
+	}
+	at := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	if ts := metadata.Timestamp(at); ts == nil || !ts.AsTime().Equal(at) {
+		t.Errorf("Timestamp(%v) = %v", at, ts)
+	}
+}
+
+func TestDatasetKey(t *testing.T) {
+	tests := []struct{ doi, facility, source, want string }{
+		{"10.5072/x", "ESRF", "oai:1", "doi:10.5072/x"},
+		{"", "ESRF", "oai:esrf.fr:1", "src:esrf:oai:esrf.fr:1"},
+		{"", "MAX IV", "PID/Ab", "src:max iv:PID/Ab"},
+	}
+	for _, tt := range tests {
+		if got := metadata.DatasetKey(tt.doi, tt.facility, tt.source); got != tt.want {
+			t.Errorf("DatasetKey(%q, %q, %q) = %q, want %q", tt.doi, tt.facility, tt.source, got, tt.want)
+		}
+	}
+}
+
+func TestKnownLicense(t *testing.T) {
+	for in, want := range map[string]string{
+		"CC-BY-4.0":   "https://creativecommons.org/licenses/by/4.0/",
+		" cc by 4.0 ": "https://creativecommons.org/licenses/by/4.0/",
+		"CC0_1.0":     "https://creativecommons.org/publicdomain/zero/1.0/",
+		"mit":         "https://opensource.org/licenses/MIT",
+		"proprietary": "",
+		"":            "",
+	} {
+		if got, ok := metadata.KnownLicense(in); got != want || ok != (want != "") {
+			t.Errorf("KnownLicense(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+}
