@@ -31,15 +31,24 @@ type BatchConfig struct {
 }
 
 func (c *BatchConfig) setDefaults() {
-	if c.Size <= 0 {
+	if c.Size == 0 {
 		c.Size = 1000
 	}
-	if c.Wait <= 0 {
+	if c.Wait == 0 {
 		c.Wait = time.Second
 	}
-	if c.RetryDelay <= 0 {
+	if c.RetryDelay == 0 {
 		c.RetryDelay = 5 * time.Second
 	}
+}
+
+// Validate reports whether the configuration is usable (zero values mean
+// their defaults).
+func (c BatchConfig) Validate() error {
+	if c.Size < 0 || c.Wait < 0 || c.RetryDelay < 0 {
+		return fmt.Errorf("bus: batches of %s: negative size, wait or retry delay", c.Stage)
+	}
+	return nil
 }
 
 // BatchHandler handles one batch of messages at once (writes them to a
@@ -58,6 +67,9 @@ type BatchHandler func(ctx context.Context, msgs []StoredMessage) error
 // subject (that would put an old entry back into the live catalogue): once
 // the cause is fixed, replay the stage's consumer instead.
 func (b *Bus) RunBatches(ctx context.Context, cfg BatchConfig, h BatchHandler) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
 	cfg.setDefaults()
 	stream, ok := InputOf(cfg.Stage)
 	if !ok {

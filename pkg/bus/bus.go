@@ -78,10 +78,10 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	if c.ConnectTimeout <= 0 {
+	if c.ConnectTimeout == 0 {
 		c.ConnectTimeout = 10 * time.Second
 	}
-	if c.MaxPendingPublishes <= 0 {
+	if c.MaxPendingPublishes == 0 {
 		c.MaxPendingPublishes = 1024
 	}
 	c.Topology.setDefaults()
@@ -89,10 +89,10 @@ func (c *Config) setDefaults() {
 
 // Validate reports whether the configuration is usable.
 func (c Config) Validate() error {
-	if c.Topology.Replicas > 5 {
-		return fmt.Errorf("bus: replicas %d: at most 5", c.Topology.Replicas)
+	if c.ConnectTimeout < 0 || c.MaxPendingPublishes < 0 {
+		return errors.New("bus: negative connect timeout or pending publishes")
 	}
-	return nil
+	return c.Topology.Validate()
 }
 
 // Event is one message a stage emits.
@@ -171,10 +171,10 @@ func (b *Bus) closed(name string, nc *nats.Conn) {
 
 // Connect connects to NATS, provisions the topology and returns the bus.
 func Connect(ctx context.Context, cfg Config) (*Bus, error) {
-	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	cfg.setDefaults()
 	b := &Bus{cfg: cfg, log: cfg.Logger, bucket: map[Bucket]jetstream.KeyValue{}, objects: map[ObjectStore]jetstream.ObjectStore{}, lost: make(chan struct{})}
 	b.wmLog = watermill.NewSlogLoggerWithLevelMapping(cfg.Logger, map[slog.Level]slog.Level{
 		slog.LevelInfo: slog.LevelDebug, // watermill logs every message at info

@@ -334,3 +334,35 @@ func TestConnectErrorHidesPassword(t *testing.T) {
 		t.Fatalf("Connect = %v: want an error without the password", err)
 	}
 }
+
+// TestConfigValidate: zero means the default; a value the user gave that
+// cannot work is refused, by Connect and Run alike.
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  bus.Config
+		ok   bool
+	}{
+		{"zero: defaults", bus.Config{}, true},
+		{"three replicas", bus.Config{Topology: bus.Topology{Replicas: 3}}, true},
+		{"six replicas", bus.Config{Topology: bus.Topology{Replicas: 6}}, false},
+		{"negative replicas", bus.Config{Topology: bus.Topology{Replicas: -1}}, false},
+		{"negative ack wait", bus.Config{Topology: bus.Topology{AckWait: -time.Second}}, false},
+		{"negative message size", bus.Config{Topology: bus.Topology{MaxMsgSize: -1}}, false},
+		{"negative connect timeout", bus.Config{ConnectTimeout: -time.Second}, false},
+		{"negative pending publishes", bus.Config{MaxPendingPublishes: -1}, false},
+	}
+	for _, tt := range tests {
+		if err := tt.cfg.Validate(); (err == nil) != tt.ok {
+			t.Errorf("%s: Validate() = %v, want ok=%v", tt.name, err, tt.ok)
+		}
+	}
+	for _, rc := range []bus.RunConfig{{Stage: bus.StageNormaliser, Concurrency: -1}, {Stage: bus.StageNormaliser, MaxRetries: -2}} {
+		if err := rc.Validate(); err == nil {
+			t.Errorf("RunConfig %+v accepted", rc)
+		}
+	}
+	if err := (bus.BatchConfig{Stage: bus.StageAnalytics, Size: -1}).Validate(); err == nil {
+		t.Error("a negative batch size accepted")
+	}
+}

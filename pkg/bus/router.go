@@ -51,21 +51,30 @@ type RunConfig struct {
 }
 
 func (c *RunConfig) setDefaults() {
-	if c.Concurrency <= 0 {
+	if c.Concurrency == 0 {
 		c.Concurrency = 1
 	}
-	if c.MaxRetries <= 0 {
+	if c.MaxRetries == 0 {
 		c.MaxRetries = 3
 	}
-	if c.RetryInterval <= 0 {
+	if c.RetryInterval == 0 {
 		c.RetryInterval = 100 * time.Millisecond
 	}
-	if c.TransientDelay <= 0 {
+	if c.TransientDelay == 0 {
 		c.TransientDelay = 5 * time.Second
 	}
-	if c.CloseTimeout <= 0 {
+	if c.CloseTimeout == 0 {
 		c.CloseTimeout = 30 * time.Second
 	}
+}
+
+// Validate reports whether the configuration is usable (zero values mean
+// their defaults).
+func (c RunConfig) Validate() error {
+	if c.Concurrency < 0 || c.MaxRetries < 0 || c.RetryInterval < 0 || c.TransientDelay < 0 || c.CloseTimeout < 0 {
+		return fmt.Errorf("bus: run %s: negative concurrency, retries or interval", c.Stage)
+	}
+	return nil
 }
 
 // Run consumes the stage's input with h until ctx ends, then drains
@@ -73,6 +82,9 @@ func (c *RunConfig) setDefaults() {
 // stage as origin and the incoming correlation id; a failing message is
 // retried, and then dead-lettered with its reason, stage and attempt count.
 func (b *Bus) Run(ctx context.Context, cfg RunConfig, h Handler) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
 	cfg.setDefaults()
 	input, ok := InputOf(cfg.Stage)
 	if !ok {

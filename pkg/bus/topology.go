@@ -13,6 +13,8 @@ package bus
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -184,24 +186,38 @@ type Topology struct {
 }
 
 func (t *Topology) setDefaults() {
-	if t.Replicas <= 0 {
+	if t.Replicas == 0 {
 		t.Replicas = 1
 	}
-	if t.DedupWindow <= 0 {
+	if t.DedupWindow == 0 {
 		t.DedupWindow = 2 * time.Minute
 	}
-	if t.MaxAge <= 0 {
+	if t.MaxAge == 0 {
 		t.MaxAge = 30 * 24 * time.Hour
 	}
-	if t.AckWait <= 0 {
+	if t.AckWait == 0 {
 		t.AckWait = 60 * time.Second
 	}
-	if t.MaxAckPending <= 0 {
+	if t.MaxAckPending == 0 {
 		t.MaxAckPending = 2048
 	}
-	if t.MaxMsgSize <= 0 {
+	if t.MaxMsgSize == 0 {
 		t.MaxMsgSize = 8 << 20
 	}
+}
+
+// Validate reports whether the topology is usable (zero values mean their
+// defaults).
+func (t Topology) Validate() error {
+	switch {
+	case t.Replicas < 0 || t.Replicas > 5:
+		return fmt.Errorf("bus: replicas %d: want 1 to 5", t.Replicas)
+	case t.DedupWindow < 0, t.MaxAge < 0, t.AckWait < 0:
+		return errors.New("bus: negative dedup window, max age or ack wait")
+	case t.MaxAckPending < 0, t.MaxMsgSize < 0:
+		return errors.New("bus: negative max ack pending or message size")
+	}
+	return nil
 }
 
 // LayoutKey is the stream metadata entry that names how subjects are built

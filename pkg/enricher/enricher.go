@@ -74,10 +74,10 @@ var ErrNoOntology = errors.New("enricher: no PaNET ontology")
 
 // New loads the ontology and returns the enricher stage.
 func New(ctx context.Context, cfg Config, b *bus.Bus, log *slog.Logger) (*Stage, error) {
-	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	cfg.setDefaults()
 	ont, err := loadOntology(ctx, cfg, log)
 	if err != nil {
 		return nil, err

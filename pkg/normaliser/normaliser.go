@@ -21,7 +21,14 @@ type Config struct {
 	Concurrency int
 }
 
-// Validate reports whether the configuration is usable.
+func (c *Config) setDefaults() {
+	if c.Concurrency == 0 {
+		c.Concurrency = 2
+	}
+}
+
+// Validate reports whether the configuration is usable (zero values mean
+// their defaults).
 func (c Config) Validate() error {
 	if c.Concurrency < 0 {
 		return errors.New("normaliser: negative concurrency")
@@ -59,9 +66,7 @@ func NewWithState(cfg Config, b *bus.Bus, keys Keys, owners Owners, log *slog.Lo
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Concurrency == 0 {
-		cfg.Concurrency = 2
-	}
+	cfg.setDefaults()
 	return &Stage{cfg: cfg, bus: b, keys: keys, owners: owners, log: log, now: time.Now}, nil
 }
 

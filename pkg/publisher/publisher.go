@@ -37,7 +37,7 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
-	if c.EmbargoCheck <= 0 {
+	if c.EmbargoCheck == 0 {
 		c.EmbargoCheck = time.Hour
 	}
 	if c.Now == nil {
@@ -53,8 +53,8 @@ func (c *Config) setDefaults() {
 
 // Validate reports whether the configuration is usable.
 func (c Config) Validate() error {
-	if c.Concurrency < 0 {
-		return errors.New("publisher: negative concurrency")
+	if c.Concurrency < 0 || c.EmbargoCheck < 0 {
+		return errors.New("publisher: negative concurrency or embargo check interval")
 	}
 	return nil
 }
@@ -85,10 +85,10 @@ func New(cfg Config, b *bus.Bus, log *slog.Logger) (*Stage, error) {
 // (Run and LiftEmbargoes need the bus). A nil cat renders every dataset
 // without the check against the catalogue.
 func NewWithCatalogue(cfg Config, b *bus.Bus, cat LiveCatalogue, log *slog.Logger) (*Stage, error) {
-	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	cfg.setDefaults()
 	return &Stage{cfg: cfg, bus: b, cat: cat, opts: dcat.Options{BaseURL: cfg.BaseURL, Now: cfg.Now}, log: log, now: cfg.Now}, nil
 }
 
