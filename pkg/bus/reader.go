@@ -61,6 +61,20 @@ func IsNotFound(err error) bool {
 	return errors.Is(err, ErrNotFound) || errors.Is(err, jetstream.ErrMsgNotFound) || errors.Is(err, jetstream.ErrKeyNotFound)
 }
 
+// Count returns how many messages the stream holds (for the catalogue: how
+// many datasets and tombstones).
+func (r *StreamReader) Count(ctx context.Context) (uint64, error) {
+	str, err := r.bus.js.Stream(ctx, string(r.stream))
+	if err != nil {
+		return 0, fmt.Errorf("bus: stream %s: %w", r.stream, err)
+	}
+	info, err := str.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("bus: stream %s: %w", r.stream, err)
+	}
+	return info.State.Msgs, nil
+}
+
 // Ping reports whether the stream answers.
 func (r *StreamReader) Ping(ctx context.Context) error {
 	str, err := r.bus.js.Stream(ctx, string(r.stream))

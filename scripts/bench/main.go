@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/panosc/fairway/pkg/analytics"
@@ -121,31 +120,28 @@ func run(records, pageSize int, panet, clickhouse string, concurrency int, timeo
 		return err
 	}
 	defer b.Close()
-	str, err := b.JetStream().Stream(ctx, string(bus.Catalogue))
-	if err != nil {
-		return err
-	}
+	catalogue := b.StreamReader(bus.Catalogue)
 	fmt.Printf("bench: %d records, page size %d, concurrency %d\n", records, pageSize, concurrency)
 	var peak uint64
 	for {
-		info, err := str.Info(ctx)
+		n, err := catalogue.Count(ctx)
 		if err != nil {
 			return err
 		}
 		if rss := rssKB("VmRSS"); rss > peak {
 			peak = rss
 		}
-		if int(info.State.Msgs) >= records {
+		if int(n) >= records {
 			break
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("timed out with %d of %d in the catalogue", info.State.Msgs, records)
+			return fmt.Errorf("timed out with %d of %d in the catalogue", n, records)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
 	elapsed := time.Since(began)
-	lat, err := latencies(ctx, b.JetStream())
+	lat, err := latencies(ctx, catalogue)
 	if err != nil {
 		return err
 	}
@@ -167,32 +163,21 @@ func run(records, pageSize int, panet, clickhouse string, concurrency int, timeo
 
 // latencies reads the catalogue and returns, per entry, the time from the
 // harvest of its page to its publication.
-func latencies(ctx context.Context, js jetstream.JetStream) ([]time.Duration, error) {
-	c, err := js.OrderedConsumer(ctx, string(bus.Catalogue), jetstream.OrderedConsumerConfig{})
+func latencies(ctx context.Context, catalogue *bus.StreamReader) ([]time.Duration, error) {
+	var out []time.Duration
+	err := catalogue.EachLast(ctx, func(m bus.StoredMessage) error {
+		var e fairwayv1.CatalogueEntry
+		if err := proto.Unmarshal(m.Data, &e); err != nil {
+			return err
+		}
+		h := e.GetDataset().GetDataset().GetProvenance().GetHarvestedAt()
+		if h != nil && e.PublishedAt != nil {
+			out = append(out, e.PublishedAt.AsTime().Sub(h.AsTime()))
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	var out []time.Duration
-	for {
-		batch, err := c.FetchNoWait(1000)
-		if err != nil {
-			return nil, err
-		}
-		n := 0
-		for m := range batch.Messages() {
-			n++
-			var e fairwayv1.CatalogueEntry
-			if err := proto.Unmarshal(m.Data(), &e); err != nil {
-				return nil, err
-			}
-			h := e.GetDataset().GetDataset().GetProvenance().GetHarvestedAt()
-			if h != nil && e.PublishedAt != nil {
-				out = append(out, e.PublishedAt.AsTime().Sub(h.AsTime()))
-			}
-		}
-		if n == 0 {
-			break
-		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out, nil
