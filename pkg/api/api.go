@@ -1,5 +1,7 @@
-// Package api is the node's HTTP API for the feed registry, under
-// /api/v1/feeds:
+// Package api is the node's HTTP API, under /api/v1 — the feed registry and
+// its harvest runs, and dataset ownership (see datasets.go) — with its
+// access rules (tokens, the Host check of an open node) and the Client the
+// CLI uses:
 //
 //	GET    /api/v1/feeds                 list feeds (?facility=NAME)
 //	POST   /api/v1/feeds                 register a feed (checked first)
@@ -9,6 +11,8 @@
 //	POST   /api/v1/feeds/{id}/check      check the source again and record what it says
 //	POST   /api/v1/feeds/{id}/harvest    harvest now ({"full":true}, {"from":"2024-01-01","until":"2024-06-30"}, {"full":true,"confirm_deletions":true})
 //	GET    /api/v1/feeds/{id}/runs       last harvest runs, newest first (?limit=N)
+//	GET    /api/v1/datasets/owner        which facility owns a dataset (?key=KEY)
+//	POST   /api/v1/datasets/transfer     hand a dataset to another facility (operators)
 //
 // Reads are open. Every write needs "Authorization: Bearer <token>": an
 // operator token manages every feed, a facility token the feeds of its own
@@ -18,8 +22,6 @@
 // change) or 422 (invalid feed, or the check of its source failed). A
 // feed's token is accepted on input and never returned: answers say
 // "has_token".
-//
-// The package also holds the Client that the CLI uses.
 package api
 
 import (
