@@ -148,22 +148,23 @@ func (h *Harvester) clientOptions(f feeds.Feed) []fetch.Option {
 	return opts
 }
 
-// oaiClient returns the OAI-PMH client of a feed; the stricter of the
-// harvester's and the feed's rate limits applies.
+// transport is how the pages of f are fetched: the harvester's transport,
+// with the stricter of the harvester's and the feed's rate limits.
+func (h *Harvester) transport(f feeds.Feed) fetch.Transport {
+	t := h.cfg.Transport
+	t.RateLimit = max(t.RateLimit, time.Duration(f.RateLimit))
+	return t
+}
+
+// oaiClient returns the OAI-PMH client of a feed.
 func (h *Harvester) oaiClient(f feeds.Feed) (*oaipmh.Client, error) {
 	return oaipmh.NewClient(oaipmh.Config{
-		BaseURL:              f.URL,
-		MetadataPrefix:       f.Format,
-		Set:                  f.Set,
-		PageTimeout:          h.cfg.PageTimeout,
-		MaxRetries:           h.cfg.MaxRetries,
-		MaxRecordBytes:       h.cfg.MaxRecordBytes,
-		MaxTokenBytes:        h.cfg.MaxTokenBytes,
-		UserAgent:            "fairway-harvester",
-		RateLimit:            max(h.cfg.RateLimit, time.Duration(f.RateLimit)),
-		RetryAfterCap:        h.cfg.RetryAfterCap,
-		RetryInitialInterval: h.cfg.RetryInitialInterval,
-		RetryMaxInterval:     h.cfg.RetryMaxInterval,
+		BaseURL:        f.URL,
+		MetadataPrefix: f.Format,
+		Set:            f.Set,
+		Transport:      h.transport(f),
+		MaxRecordBytes: h.cfg.MaxRecordBytes,
+		MaxTokenBytes:  h.cfg.MaxTokenBytes,
 	}, h.clientOptions(f)...)
 }
 

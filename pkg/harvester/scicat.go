@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	"google.golang.org/protobuf/proto"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/feeds"
+	"github.com/panosc/fairway/pkg/fetch"
 	"github.com/panosc/fairway/pkg/oaipmh"
 	"github.com/panosc/fairway/pkg/scicat"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
@@ -106,17 +106,7 @@ func (h *Harvester) harvestSciCat(ctx context.Context, f feeds.Feed, req RunRequ
 
 // scicatClient returns the SciCat client of a feed.
 func (h *Harvester) scicatClient(f feeds.Feed) (*scicat.Client, error) {
-	return scicat.NewClient(scicat.Config{
-		BaseURL:              f.URL,
-		Token:                f.Token.Reveal(),
-		PageTimeout:          h.cfg.PageTimeout,
-		MaxRetries:           h.cfg.MaxRetries,
-		UserAgent:            "fairway-harvester",
-		RateLimit:            max(h.cfg.RateLimit, time.Duration(f.RateLimit)),
-		RetryAfterCap:        h.cfg.RetryAfterCap,
-		RetryInitialInterval: h.cfg.RetryInitialInterval,
-		RetryMaxInterval:     h.cfg.RetryMaxInterval,
-	}, h.clientOptions(f)...)
+	return scicat.NewClient(scicat.Config{BaseURL: f.URL, Token: f.Token.Reveal(), Transport: h.transport(f)}, h.clientOptions(f)...)
 }
 
 // resumeOffset returns where an interrupted run lists again: one page
@@ -138,7 +128,7 @@ func resumeOffset(token string, pageSize int) (int, error) {
 // meanwhile, no when the API itself refused or broke or the run went past a
 // cap (resuming would fail again), nor for a feed removed meanwhile.
 func scicatResumable(err error) bool {
-	for _, e := range []error{scicat.ErrHTTPStatus, scicat.ErrMalformedResponse, scicat.ErrPageTooLarge,
+	for _, e := range []error{fetch.ErrHTTPStatus, fetch.ErrMalformedResponse, fetch.ErrPageTooLarge,
 		scicat.ErrPagingIgnored, scicat.ErrNoAPI, ErrRunCap, ErrFeedRemoved} {
 		if errors.Is(err, e) {
 			return false
