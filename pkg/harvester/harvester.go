@@ -568,10 +568,16 @@ func (h *Harvester) harvest(ctx context.Context, f feeds.Feed, req RunRequest, r
 		return nil, err
 	}
 	defer release()
+	r := &run{h: h, feed: f, req: req, registered: registered}
 	if f.Kind == feeds.KindSciCat {
-		return h.harvestSciCat(ctx, f, req, registered)
+		r.src, err = h.newSciCatSource(f)
+	} else {
+		r.src, err = h.newOAISource(f)
 	}
-	return h.harvestOAI(ctx, f, req, registered)
+	if err != nil {
+		return nil, fmt.Errorf("harvester: feed %s: %w", f.ID, err)
+	}
+	return r.harvest(ctx)
 }
 
 // lease takes the feed's lease in the leases bucket, or fails with ErrBusy
