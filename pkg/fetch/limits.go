@@ -47,8 +47,9 @@ func (p *Pacer) Wait(ctx context.Context) error {
 }
 
 // LimitedReader reads from R and fails with an error wrapping
-// ErrPageTooLarge once more than N bytes were read (N <= 0: no limit). It reads one byte past the
-// limit, to tell a body of exactly N bytes from a longer one.
+// ErrPageTooLarge once more than N bytes were read (N <= 0: no limit). It
+// reads one byte past the limit, to tell a body of exactly N bytes from a
+// longer one.
 type LimitedReader struct {
 	R io.Reader
 	// N is the limit.

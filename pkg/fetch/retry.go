@@ -11,7 +11,9 @@
 // own retries are off (resty retries 429 only when told to and caps
 // Retry-After at 2 s): an attempt function performs one request and marks
 // the failures worth retrying with Retryable, RetryAfter or StatusError;
-// Do runs it.
+// Do runs it. Client.Get is that loop for one page of a harvest client:
+// pacing, page timeout, retries, and a ReadFunc of the client's that reads
+// the response.
 package fetch
 
 import (

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 )
 
@@ -86,6 +87,27 @@ func (t Transport) Validate() error {
 		return errors.New("MaxPageBytes must not be negative")
 	}
 	return nil
+}
+
+// ParseBaseURL parses the base URL of a harvest client's server: required,
+// absolute, http or https, without a fragment. The error names BaseURL and
+// no package (the configuration that holds it says whose it is), and
+// quotes the URL without its password.
+func ParseBaseURL(raw string) (*url.URL, error) {
+	if raw == "" {
+		return nil, errors.New("BaseURL is required")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("BaseURL: %w", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("BaseURL %q is not an absolute http(s) URL", u.Redacted())
+	}
+	if u.Fragment != "" {
+		return nil, fmt.Errorf("BaseURL %q has a fragment", u.Redacted())
+	}
+	return u, nil
 }
 
 // Pacer returns a new pacer for the requests of one client: it spaces them

@@ -98,3 +98,32 @@ func TestHTTPError(t *testing.T) {
 		}
 	}
 }
+
+func TestParseBaseURL(t *testing.T) {
+	tests := []struct {
+		raw  string
+		want string // a part of the error; "" for a valid URL
+	}{
+		{"https://example.org/oai?set=a", ""},
+		{"http://example.org", ""},
+		{"", "BaseURL is required"},
+		{"http://exa mple.org/%zz", "BaseURL: "},
+		{"/oai", "not an absolute http(s) URL"},
+		{"ftp://example.org/oai", "not an absolute http(s) URL"},
+		{"https://example.org/oai#x", "has a fragment"},
+		{"https://user:secret@example.org/oai#x", "has a fragment"},
+	}
+	for _, tt := range tests {
+		u, err := fetch.ParseBaseURL(tt.raw)
+		if (err != nil) != (tt.want != "") || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("ParseBaseURL(%q) = %v, want an error with %q", tt.raw, err, tt.want)
+			continue
+		}
+		if err != nil && strings.Contains(err.Error(), "secret") {
+			t.Errorf("ParseBaseURL(%q): %v quotes the password", tt.raw, err)
+		}
+		if err == nil && u.String() != tt.raw {
+			t.Errorf("ParseBaseURL(%q) = %s", tt.raw, u)
+		}
+	}
+}

@@ -79,18 +79,8 @@ func (c *Config) SetDefaults() {
 // Validate reports the first invalid field of c (zero values are valid: they
 // mean the default).
 func (c Config) Validate() error {
-	if c.BaseURL == "" {
-		return errors.New("oaipmh: config: BaseURL is required")
-	}
-	u, err := url.Parse(c.BaseURL)
-	if err != nil {
-		return fmt.Errorf("oaipmh: config: BaseURL: %w", err)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("oaipmh: config: BaseURL %q is not an absolute http(s) URL", c.BaseURL)
-	}
-	if u.Fragment != "" {
-		return fmt.Errorf("oaipmh: config: BaseURL %q has a fragment", c.BaseURL)
+	if _, err := fetch.ParseBaseURL(c.BaseURL); err != nil {
+		return fmt.Errorf("oaipmh: config: %w", err)
 	}
 	if err := c.Transport.Validate(); err != nil {
 		return fmt.Errorf("oaipmh: config: %w", err)
@@ -126,10 +116,8 @@ var WithHTTPClient = fetch.WithHTTPClient
 type Client struct {
 	cfg  Config
 	base *url.URL
-	http *resty.Client
+	http *fetch.Client // with the feed's rate limit
 	log  *slog.Logger
-
-	pacer *fetch.Pacer // the feed's rate limit
 }
 
 // NewClient returns a Client for cfg (defaults applied, then validated).
@@ -139,12 +127,12 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	base, _ := url.Parse(cfg.BaseURL)
-	rc, log := fetch.NewResty(opts, "oaipmh", cfg.BaseURL, cfg.UserAgent)
-	rc.SetHeader("Accept", "text/xml, application/xml;q=0.9, */*;q=0.1")
+	hc := fetch.NewClient(cfg.Transport, opts, "oaipmh", "OAI-PMH", cfg.BaseURL)
+	hc.SetHeader("Accept", "text/xml, application/xml;q=0.9, */*;q=0.1")
 	// Set explicitly, so net/http does not decompress transparently and
 	// decodeBody handles both gzip and deflate.
-	rc.SetHeader("Accept-Encoding", "gzip, deflate")
-	return &Client{cfg: cfg, base: base, http: rc, log: log, pacer: cfg.Pacer()}, nil
+	hc.SetHeader("Accept-Encoding", "gzip, deflate")
+	return &Client{cfg: cfg, base: base, http: hc, log: hc.Logger()}, nil
 }
 
 // Config returns the client's configuration, defaults applied.
@@ -389,55 +377,22 @@ func (c *Client) fetch(ctx context.Context, params url.Values) (*Page, string, e
 	u := c.requestURL(params)
 	shown := ShownURL(u)
 	var page *Page
-	retries := 0
-	err := fetch.Do(ctx, c.cfg.Transport, func(ctx context.Context) error {
-		p, err := c.attempt(ctx, u, shown)
+	retries, err := c.http.Get(ctx, u, shown, func(ctx context.Context, resp *resty.Response) error {
+		p, err := c.read(ctx, resp, shown)
 		page = p
 		return err
-	}, func(err error, attempt int, wait time.Duration) {
-		retries++
-		c.log.WarnContext(ctx, "OAI-PMH request failed, retrying",
-			slog.String("url", shown), slog.Int("attempt", attempt), slog.Duration("wait", wait), slog.Any("error", err))
 	})
 	if err != nil {
-		if cerr := ctx.Err(); cerr != nil {
-			return nil, u, fmt.Errorf("oaipmh: GET %s: %w", shown, cerr)
-		}
-		if errors.Is(err, fetch.ErrGaveUp) {
-			return nil, u, fmt.Errorf("oaipmh: GET %s: giving up: %w", shown, err)
-		}
 		return nil, u, err
 	}
 	page.Retries = retries
 	return page, u, nil
 }
 
-// attempt performs one HTTP request of u and parses the response; its
-// errors quote shown (ShownURL of u).
-func (c *Client) attempt(ctx context.Context, u, shown string) (*Page, error) {
-	if err := c.pacer.Wait(ctx); err != nil {
-		return nil, err
-	}
-	actx, cancel := context.WithTimeout(ctx, c.cfg.PageTimeout)
-	defer cancel()
-	start := time.Now()
-	resp, err := c.http.R().SetContext(actx).Get(u)
-	if err != nil {
-		if cerr := ctx.Err(); cerr != nil {
-			return nil, cerr
-		}
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			ue.URL = shown // it quotes the URL too
-		}
-		return nil, fetch.Retryable(fmt.Errorf("oaipmh: GET %s: %w", shown, err))
-	}
+// read parses the response of one attempt; its errors quote shown
+// (ShownURL of the URL).
+func (c *Client) read(ctx context.Context, resp *resty.Response, shown string) (*Page, error) {
 	body := resp.RawBody()
-	defer func() {
-		// Drain a little so that the connection can be reused.
-		_, _ = io.CopyN(io.Discard, body, 4<<10)
-		_ = body.Close()
-	}()
 	status := resp.StatusCode()
 	switch {
 	case fetch.RetryableStatus(status):
@@ -476,7 +431,7 @@ func (c *Client) attempt(ctx context.Context, u, shown string) (*Page, error) {
 	}
 	c.log.DebugContext(ctx, "OAI-PMH page",
 		slog.String("url", shown), slog.String("verb", p.Verb), slog.Int("records", len(p.Records)),
-		slog.Int("oversized", len(p.Oversized)), slog.Duration("elapsed", time.Since(start)))
+		slog.Int("oversized", len(p.Oversized)), slog.Duration("elapsed", time.Since(resp.Request.Time)))
 	if p.Repairs > 0 {
 		c.log.WarnContext(ctx, "OAI-PMH page needed repairs (illegal characters or bare ampersands)",
 			slog.String("url", shown), slog.Int("repairs", p.Repairs))

@@ -117,21 +117,12 @@ func (c *Config) SetDefaults() {
 // they mean the default). Errors wrap ErrInvalidConfig and never quote the
 // token.
 func (c Config) Validate() error {
-	if c.BaseURL == "" {
-		return fmt.Errorf("%w: BaseURL is required", ErrInvalidConfig)
-	}
-	u, err := url.Parse(c.BaseURL)
+	u, err := fetch.ParseBaseURL(c.BaseURL)
 	if err != nil {
-		return fmt.Errorf("%w: BaseURL: %w", ErrInvalidConfig, err)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%w: BaseURL %q is not an absolute http(s) URL", ErrInvalidConfig, c.BaseURL)
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	if u.User != nil {
 		return fmt.Errorf("%w: BaseURL must not hold credentials: use Token", ErrInvalidConfig)
-	}
-	if u.Fragment != "" {
-		return fmt.Errorf("%w: BaseURL %q has a fragment", ErrInvalidConfig, c.BaseURL)
 	}
 	_, hint := splitBase(u)
 	switch v := strings.ToLower(strings.TrimSpace(c.APIVersion)); {
@@ -205,12 +196,11 @@ type Client struct {
 	cfg   Config
 	root  *url.URL
 	token string
-	http  *resty.Client
+	http  *fetch.Client // with the feed's rate limit
 	log   *slog.Logger
 
 	mu      sync.Mutex
-	version string       // detected or configured API version
-	pacer   *fetch.Pacer // the feed's rate limit
+	version string // detected or configured API version
 }
 
 // NewClient returns a Client for cfg (defaults applied, then validated).
@@ -221,9 +211,12 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	}
 	u, _ := url.Parse(cfg.BaseURL)
 	root, hint := splitBase(u)
-	rc, log := fetch.NewResty(opts, "scicat", root.String(), cfg.UserAgent)
-	rc.SetHeader("Accept", "application/json")
-	c := &Client{cfg: cfg, root: root, token: cfg.Token, http: rc, log: log, version: cfg.APIVersion, pacer: cfg.Pacer()}
+	hc := fetch.NewClient(cfg.Transport, opts, "scicat", "SciCat", root.String())
+	hc.SetHeader("Accept", "application/json")
+	if cfg.Token != "" {
+		hc.SetHeader("Authorization", "Bearer "+cfg.Token)
+	}
+	c := &Client{cfg: cfg, root: root, token: cfg.Token, http: hc, log: hc.Logger(), version: cfg.APIVersion}
 	if c.version == "" {
 		c.version = hint
 	}
@@ -427,51 +420,21 @@ func (c *Client) endpoint(version string, coll Collection, skip, limit int) stri
 func (c *Client) fetch(ctx context.Context, version string, coll Collection, skip, limit int) ([]json.RawMessage, string, error) {
 	u := c.endpoint(version, coll, skip, limit)
 	var docs []json.RawMessage
-	err := fetch.Do(ctx, c.cfg.Transport, func(ctx context.Context) error {
+	// The URL holds no credentials: errors and logs quote it whole.
+	_, err := c.http.Get(ctx, u, u, func(ctx context.Context, resp *resty.Response) error {
 		var err error
-		docs, err = c.attempt(ctx, u)
+		docs, err = c.read(ctx, resp, u)
 		return err
-	}, func(err error, attempt int, wait time.Duration) {
-		c.log.WarnContext(ctx, "SciCat request failed, retrying",
-			slog.String("url", u), slog.Int("attempt", attempt), slog.Duration("wait", wait), slog.Any("error", err))
 	})
 	if err != nil {
-		if cerr := ctx.Err(); cerr != nil {
-			return nil, u, fmt.Errorf("scicat: GET %s: %w", u, cerr)
-		}
-		if errors.Is(err, fetch.ErrGaveUp) {
-			return nil, u, fmt.Errorf("scicat: GET %s: %w", u, err)
-		}
 		return nil, u, err
 	}
 	return docs, u, nil
 }
 
-// attempt performs one request and splits the JSON array it returns.
-func (c *Client) attempt(ctx context.Context, u string) ([]json.RawMessage, error) {
-	if err := c.pacer.Wait(ctx); err != nil {
-		return nil, err
-	}
-	actx, cancel := context.WithTimeout(ctx, c.cfg.PageTimeout)
-	defer cancel()
-	start := time.Now()
-	r := c.http.R().SetContext(actx)
-	if c.token != "" {
-		r.SetHeader("Authorization", "Bearer "+c.token)
-	}
-	resp, err := r.Get(u)
-	if err != nil {
-		if cerr := ctx.Err(); cerr != nil {
-			return nil, cerr
-		}
-		return nil, fetch.Retryable(fmt.Errorf("scicat: GET %s: %w", u, err))
-	}
+// read splits the JSON array of one attempt's response from u.
+func (c *Client) read(ctx context.Context, resp *resty.Response, u string) ([]json.RawMessage, error) {
 	body := resp.RawBody()
-	defer func() {
-		// Drain a little so that the connection can be reused.
-		_, _ = io.CopyN(io.Discard, body, 4<<10)
-		_ = body.Close()
-	}()
 	if status := resp.StatusCode(); status < 200 || status >= 300 {
 		snippet, _ := io.ReadAll(io.LimitReader(body, 256))
 		herr := &fetch.HTTPError{StatusCode: status, URL: u, Body: c.redact(strings.TrimSpace(strings.ToValidUTF8(string(snippet), "?")))}
@@ -491,7 +454,7 @@ func (c *Client) attempt(ctx context.Context, u string) ([]json.RawMessage, erro
 		return nil, fetch.Retryable(fmt.Errorf("scicat: GET %s: reading the body: %w", u, err))
 	}
 	c.log.DebugContext(ctx, "SciCat page", slog.String("url", u), slog.Int("documents", len(docs)),
-		slog.Duration("elapsed", time.Since(start)))
+		slog.Duration("elapsed", time.Since(resp.Request.Time)))
 	return docs, nil
 }
 
