@@ -20,6 +20,7 @@ import (
 	"github.com/panosc/fairway/pkg/api"
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/feeds"
+	"github.com/panosc/fairway/pkg/fetch"
 	"github.com/panosc/fairway/pkg/harvester"
 	"github.com/panosc/fairway/pkg/samplefeed"
 	"github.com/panosc/fairway/pkg/urlguard"
@@ -102,7 +103,7 @@ func (e *env) hold() (release func()) {
 
 // runHarvester runs a real harvester on the env's bus until the test ends.
 func (e *env) runHarvester() {
-	h, err := harvester.New(harvester.Config{PollInterval: 50 * time.Millisecond, PageTimeout: 10 * time.Second, MaxRetries: 1}, e.bus, slog.New(slog.NewTextHandler(e.logs, nil)))
+	h, err := harvester.New(harvester.Config{PollInterval: 50 * time.Millisecond, Transport: fetch.Transport{PageTimeout: 10 * time.Second, MaxRetries: 1}}, e.bus, slog.New(slog.NewTextHandler(e.logs, nil)))
 	if err != nil {
 		e.t.Fatal(err)
 	}

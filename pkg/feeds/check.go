@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/panosc/fairway/pkg/fetch"
 	"github.com/panosc/fairway/pkg/oaipmh"
 	"github.com/panosc/fairway/pkg/urlguard"
 )
@@ -112,8 +113,10 @@ func (c *SourceChecker) Check(ctx context.Context, f Feed) (SourceInfo, error) {
 
 func (c *SourceChecker) checkOAI(ctx context.Context, f Feed) (SourceInfo, error) {
 	client, err := oaipmh.NewClient(oaipmh.Config{
-		BaseURL: f.URL, MetadataPrefix: f.Format, Set: f.Set, PageTimeout: c.cfg.Timeout,
-		MaxRetries: -1, MaxPageBytes: 16 << 20, UserAgent: c.cfg.UserAgent, RateLimit: time.Duration(f.RateLimit),
+		BaseURL: f.URL, MetadataPrefix: f.Format, Set: f.Set, Transport: fetch.Transport{
+			PageTimeout: c.cfg.Timeout, MaxRetries: -1, MaxPageBytes: 16 << 20, UserAgent: c.cfg.UserAgent,
+			RateLimit: time.Duration(f.RateLimit),
+		},
 	}, oaipmh.WithHTTPClient(c.http), oaipmh.WithLogger(c.log))
 	if err != nil {
 		return SourceInfo{}, err

@@ -46,15 +46,14 @@ func (p *Pacer) Wait(ctx context.Context) error {
 	}
 }
 
-// LimitedReader reads from R and fails with an error wrapping TooLarge once
-// more than N bytes were read (N <= 0: no limit). It reads one byte past the
-// limit, to tell a body of exactly N bytes from a longer one.
+// LimitedReader reads from R and fails with an error wrapping
+// ErrPageTooLarge once more than N bytes were read (N <= 0: no limit). It
+// reads one byte past the limit, to tell a body of exactly N bytes from a
+// longer one.
 type LimitedReader struct {
 	R io.Reader
 	// N is the limit.
 	N int64
-	// TooLarge is the sentinel the error wraps.
-	TooLarge error
 	// Count is how many bytes were read.
 	Count int64
 }
@@ -84,7 +83,7 @@ func (l *LimitedReader) Read(p []byte) (int, error) {
 func (l *LimitedReader) Exceeded() bool { return l.N > 0 && l.Count > l.N }
 
 func (l *LimitedReader) tooLarge() error {
-	return fmt.Errorf("%w: more than %d bytes", l.TooLarge, l.N)
+	return fmt.Errorf("%w: more than %d bytes", ErrPageTooLarge, l.N)
 }
 
 // RestyLogger sends resty's own log lines to slog.

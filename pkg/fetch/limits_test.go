@@ -11,8 +11,6 @@ import (
 	"github.com/panosc/fairway/pkg/fetch"
 )
 
-var errBig = errors.New("too big")
-
 func TestLimitedReader(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -29,9 +27,9 @@ func TestLimitedReader(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			lr := &fetch.LimitedReader{R: strings.NewReader(tt.body), N: tt.limit, TooLarge: errBig}
+			lr := &fetch.LimitedReader{R: strings.NewReader(tt.body), N: tt.limit}
 			b, err := io.ReadAll(lr)
-			if tt.wantErr != errors.Is(err, errBig) {
+			if tt.wantErr != errors.Is(err, fetch.ErrPageTooLarge) {
 				t.Fatalf("err = %v, want too large: %v", err, tt.wantErr)
 			}
 			if !tt.wantErr && string(b) != tt.body {

@@ -1,13 +1,19 @@
-// Package fetch is what the harvest clients (OAI-PMH, SciCat) share to fetch
-// pages politely and safely: retries with exponential backoff
+// Package fetch is the transport the harvest clients (OAI-PMH, SciCat)
+// share to fetch pages politely and safely: one configuration of it
+// (Transport: page timeout, retries, backoff, Retry-After cap, rate limit,
+// page size, user agent), retries with exponential backoff
 // (cenkalti/backoff/v4) that honour the server's Retry-After header, a
-// request pacer for per-feed rate limits, and bounded response bodies.
+// request pacer for per-feed rate limits, bounded response bodies, and the
+// errors of a page that could not be fetched (HTTPError, ErrHTTPStatus,
+// ErrUnauthorized, ErrPageTooLarge, ErrMalformedResponse).
 //
 // Do is meant to be the single owner of retries around an HTTP client whose
 // own retries are off (resty retries 429 only when told to and caps
 // Retry-After at 2 s): an attempt function performs one request and marks
 // the failures worth retrying with Retryable, RetryAfter or StatusError;
-// Do runs it.
+// Do runs it. Client.Get is that loop for one page of a harvest client:
+// pacing, page timeout, retries, and a ReadFunc of the client's that reads
+// the response.
 package fetch
 
 import (
@@ -24,62 +30,9 @@ import (
 	"github.com/panosc/fairway/pkg/urlguard"
 )
 
-// Defaults applied by Policy.WithDefaults to zero-valued fields.
-const (
-	DefaultMaxRetries      = 5
-	DefaultInitialInterval = time.Second
-	DefaultMaxInterval     = time.Minute
-	DefaultRetryAfterCap   = 5 * time.Minute
-)
-
 // ErrGaveUp is wrapped, together with the last attempt's error, when the
 // retries are exhausted.
 var ErrGaveUp = errors.New("fetch: gave up")
-
-// Policy says how often and how long to retry. Zero values mean the
-// documented default.
-type Policy struct {
-	// MaxRetries is the number of retries after the first attempt.
-	// Default 5; negative disables retries.
-	MaxRetries int
-	// InitialInterval is the first backoff interval when the server gives
-	// no Retry-After. Default 1s.
-	InitialInterval time.Duration
-	// MaxInterval caps the exponential backoff interval. Default 1 min.
-	MaxInterval time.Duration
-	// RetryAfterCap caps the wait a Retry-After header may impose.
-	// Default 5 min.
-	RetryAfterCap time.Duration
-}
-
-// WithDefaults returns a copy of p with the defaults filled in.
-func (p Policy) WithDefaults() Policy {
-	if p.MaxRetries == 0 {
-		p.MaxRetries = DefaultMaxRetries
-	}
-	if p.InitialInterval == 0 {
-		p.InitialInterval = DefaultInitialInterval
-	}
-	if p.MaxInterval == 0 {
-		p.MaxInterval = DefaultMaxInterval
-	}
-	if p.RetryAfterCap == 0 {
-		p.RetryAfterCap = DefaultRetryAfterCap
-	}
-	return p
-}
-
-// Validate reports a negative duration.
-func (p Policy) Validate() error {
-	for name, d := range map[string]time.Duration{
-		"InitialInterval": p.InitialInterval, "MaxInterval": p.MaxInterval, "RetryAfterCap": p.RetryAfterCap,
-	} {
-		if d < 0 {
-			return fmt.Errorf("fetch: %s must not be negative", name)
-		}
-	}
-	return nil
-}
 
 // RetryableError marks a failed attempt that may be retried, after the
 // server's Retry-After delay when it gave one.
@@ -154,7 +107,9 @@ func ParseRetryAfter(v string, now time.Time, limit time.Duration) (time.Duratio
 type NotifyFunc func(err error, attempt int, wait time.Duration)
 
 // Do calls attempt until it succeeds, fails with an error that is not a
-// *RetryableError, the retries of p are exhausted, or ctx ends. Before each
+// *RetryableError, the retries of t are exhausted (t.MaxRetries, backoff
+// from t.RetryInitialInterval up to t.RetryMaxInterval; defaults applied),
+// or ctx ends. Before each
 // retry it waits for the server's Retry-After when the failed attempt
 // carried one, else for the next exponential backoff interval; notify, when
 // not nil, is called before each wait.
@@ -166,14 +121,14 @@ type NotifyFunc func(err error, attempt int, wait time.Duration)
 //
 // It returns nil, the permanent error as attempt returned it, an error
 // wrapping ErrGaveUp and the last attempt's error, or one wrapping ctx.Err().
-func Do(ctx context.Context, p Policy, attempt func(ctx context.Context) error, notify NotifyFunc) error {
-	p = p.WithDefaults()
+func Do(ctx context.Context, t Transport, attempt func(ctx context.Context) error, notify NotifyFunc) error {
+	t.SetDefaults("")
 	exp := backoff.NewExponentialBackOff()
-	exp.InitialInterval = p.InitialInterval
-	exp.MaxInterval = p.MaxInterval
+	exp.InitialInterval = t.RetryInitialInterval
+	exp.MaxInterval = t.RetryMaxInterval
 	exp.MaxElapsedTime = 0
 	ra := &retryAfterBackOff{BackOff: exp}
-	b := backoff.WithContext(backoff.WithMaxRetries(ra, uint64(max(p.MaxRetries, 0))), ctx)
+	b := backoff.WithContext(backoff.WithMaxRetries(ra, uint64(max(t.MaxRetries, 0))), ctx)
 
 	attempts := 0
 	op := func() error {

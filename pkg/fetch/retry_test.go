@@ -15,15 +15,15 @@ import (
 
 var errBoom = errors.New("boom")
 
-func fast(maxRetries int) fetch.Policy {
-	return fetch.Policy{MaxRetries: maxRetries, InitialInterval: time.Millisecond, MaxInterval: 2 * time.Millisecond}
+func fast(maxRetries int) fetch.Transport {
+	return fetch.Transport{MaxRetries: maxRetries, RetryInitialInterval: time.Millisecond, RetryMaxInterval: 2 * time.Millisecond}
 }
 
 func TestDo(t *testing.T) {
 	permanent := errors.New("permanent")
 	tests := []struct {
 		name     string
-		policy   fetch.Policy
+		policy   fetch.Transport
 		failures []error // returned by the first attempts, then success
 		wantErr  error
 		attempts int

@@ -157,7 +157,7 @@ func (h *Harvester) loadBaseline(ctx context.Context, st jetstream.ObjectStore, 
 }
 
 // reconcile finds the deletions of a repository that keeps none, by
-// comparing complete full runs. Call it once a run of f has listed the whole
+// comparing complete full runs. Call it once the run has listed the whole
 // feed (no from, no until) to its end, with seen holding every live source
 // identifier the run saw (loadSeen returns what rememberSeen stored page by
 // page). The OAI-PMH and SciCat harvests share it.
@@ -180,7 +180,8 @@ func (h *Harvester) loadBaseline(ctx context.Context, st jetstream.ObjectStore, 
 // resumed after a crash writes the same deletions again (message ids drop
 // them) or finds that it already stored its identifiers. The per-page
 // identifiers of the feed's runs are dropped at the end.
-func (h *Harvester) reconcile(ctx context.Context, f feeds.Feed, mark *RunMark, seen idSet) (deleted int64, held bool, err error) {
+func (r *run) reconcile(ctx context.Context, seen idSet) (deleted int64, held bool, err error) {
+	h, f, mark, log := r.h, r.feed, r.mark, r.log
 	st, err := h.seenStore(ctx)
 	if err != nil {
 		return 0, false, err
@@ -189,7 +190,6 @@ func (h *Harvester) reconcile(ctx context.Context, f feeds.Feed, mark *RunMark, 
 	if err != nil {
 		return 0, false, err
 	}
-	log := h.log.With("feed", f.ID, "run", mark.RunID)
 	sig := feedSignature(f)
 	switch {
 	case base != nil && base.RunID == mark.RunID:
@@ -217,7 +217,7 @@ func (h *Harvester) reconcile(ctx context.Context, f feeds.Feed, mark *RunMark, 
 					"share", share, "max_share", h.cfg.MaxDeleteShare)
 				return 0, true, h.forgetRunSeen(ctx, f.ID)
 			}
-			if err := h.publishDeletions(ctx, f, mark, gone); err != nil {
+			if err := r.publishDeletions(ctx, gone); err != nil {
 				return 0, false, err
 			}
 			deleted = int64(len(gone))
@@ -245,7 +245,8 @@ func (h *Harvester) reconcile(ctx context.Context, f feeds.Feed, mark *RunMark, 
 const deletionBatch = 500
 
 // publishDeletions writes a deletion raw record for each identifier.
-func (h *Harvester) publishDeletions(ctx context.Context, f feeds.Feed, mark *RunMark, ids []string) error {
+func (r *run) publishDeletions(ctx context.Context, ids []string) error {
+	h, f, mark := r.h, r.feed, r.mark
 	now := h.now().UTC()
 	prov := &fairwayv1.Provenance{FeedId: f.ID, RunId: mark.RunID, RequestUrl: oaipmh.ShownURL(f.URL), HarvestedAt: timestamppb.New(now)}
 	stamp := now
@@ -263,13 +264,9 @@ func (h *Harvester) publishDeletions(ctx context.Context, f feeds.Feed, mark *Ru
 		if err != nil {
 			return fmt.Errorf("encode deletion of %s: %w", id, err)
 		}
-		events = append(events, bus.Event{
-			Stream: bus.Raw, Key: f.ID + ":" + id, Hash: hex.EncodeToString(hash[:16]), Payload: b,
-			Metadata: map[string]string{bus.HeaderCorrelation: mark.RunID},
-			// Remembered like the SciCat path's records, so that a dataset
-			// that comes back unchanged is not taken for unchanged.
-			SkipUnchanged: true,
-		})
+		// Remembered like the SciCat path's records, so that a dataset
+		// that comes back unchanged is not taken for unchanged.
+		events = append(events, r.rawEvent(id, hex.EncodeToString(hash[:16]), b, true))
 		if len(events) == deletionBatch || i == len(ids)-1 {
 			if err := h.bus.PublishBatch(ctx, Origin, events); err != nil {
 				return err

@@ -21,6 +21,7 @@ import (
 	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/feeds"
+	"github.com/panosc/fairway/pkg/fetch"
 	"github.com/panosc/fairway/pkg/harvester"
 	"github.com/panosc/fairway/pkg/samplefeed"
 )
@@ -182,13 +183,15 @@ func gzipped(b []byte) []byte {
 // fastConfig is a harvester configuration with short waits.
 func fastConfig() harvester.Config {
 	return harvester.Config{
-		PollInterval:         50 * time.Millisecond,
-		PageTimeout:          2 * time.Second,
-		MaxRetries:           3,
-		RetryInitialInterval: time.Millisecond,
-		RetryMaxInterval:     10 * time.Millisecond,
-		RetryAfterCap:        150 * time.Millisecond,
-		FailureBackoff:       10 * time.Millisecond,
+		PollInterval: 50 * time.Millisecond,
+		Transport: fetch.Transport{
+			PageTimeout:          2 * time.Second,
+			MaxRetries:           3,
+			RetryInitialInterval: time.Millisecond,
+			RetryMaxInterval:     10 * time.Millisecond,
+			RetryAfterCap:        150 * time.Millisecond,
+		},
+		FailureBackoff: 10 * time.Millisecond,
 	}
 }
 

@@ -4,6 +4,7 @@
 package harvester
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/feeds"
+	"github.com/panosc/fairway/pkg/fetch"
 	"github.com/panosc/fairway/pkg/oaipmh"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
@@ -71,21 +73,14 @@ type Config struct {
 	// protocol error: not resumed). A token travels in the next request's
 	// URL and the checkpoint. Default 8 KiB (oaipmh.DefaultMaxTokenBytes).
 	MaxTokenBytes int
-	// PageTimeout bounds one page request. Default 60s.
-	PageTimeout time.Duration
-	// MaxRetries per page before a run fails. Default 5.
-	MaxRetries int
-	// RetryInitialInterval is the first backoff interval between retries of
-	// a page when the server gives no Retry-After. Default 1s.
-	RetryInitialInterval time.Duration
-	// RetryMaxInterval caps the backoff interval between retries. Default 1m.
-	RetryMaxInterval time.Duration
-	// RetryAfterCap caps the wait a server's Retry-After may impose.
-	// Default 5m.
-	RetryAfterCap time.Duration
-	// RateLimit is the minimum interval between two requests to one feed
-	// (0: no limit). Default 0.
-	RateLimit time.Duration
+	// Transport is how the feeds' pages are fetched, handed on to the
+	// client of every feed: page timeout (default 60s), retries per page
+	// before a run fails (default 5; negative: none) and their backoff,
+	// Retry-After cap, page size in bytes, user agent (default
+	// DefaultUserAgent), and RateLimit, the minimum interval between two
+	// requests to one feed (default 0: no limit; a feed's rate_limit
+	// applies when it is longer).
+	fetch.Transport
 	// Parallel is how many feeds are harvested at once. The slots are
 	// shared fairly between facilities (see slots): a free slot goes to the
 	// facility holding the fewest, a facility holding more than its share
@@ -148,77 +143,8 @@ type Config struct {
 	HTTPClient *http.Client
 }
 
-func (c *Config) setDefaults() {
-	if c.PollInterval <= 0 {
-		c.PollInterval = 5 * time.Second
-	}
-	if c.Overlap <= 0 {
-		c.Overlap = time.Hour
-	}
-	if c.MaxRecordBytes <= 0 {
-		c.MaxRecordBytes = 4 << 20
-	}
-	if c.MaxIdentifierBytes <= 0 {
-		c.MaxIdentifierBytes = DefaultMaxIdentifierBytes
-	}
-	if c.MaxTokenBytes <= 0 {
-		c.MaxTokenBytes = oaipmh.DefaultMaxTokenBytes
-	}
-	if c.PageTimeout <= 0 {
-		c.PageTimeout = 60 * time.Second
-	}
-	if c.MaxRetries <= 0 {
-		c.MaxRetries = 5
-	}
-	if c.RetryInitialInterval <= 0 {
-		c.RetryInitialInterval = oaipmh.DefaultRetryInitialInterval
-	}
-	if c.RetryMaxInterval <= 0 {
-		c.RetryMaxInterval = oaipmh.DefaultRetryMaxInterval
-	}
-	if c.RetryAfterCap <= 0 {
-		c.RetryAfterCap = oaipmh.DefaultRetryAfterCap
-	}
-	if c.Parallel <= 0 {
-		c.Parallel = 2
-	}
-	if c.Strategy == "" {
-		c.Strategy = StrategyAuto
-	}
-	if c.GetRecordParallel <= 0 {
-		c.GetRecordParallel = 4
-	}
-	if c.MaxRestarts <= 0 {
-		c.MaxRestarts = 3
-	}
-	if c.FullEvery <= 0 {
-		c.FullEvery = 7 * 24 * time.Hour
-	}
-	if c.MaxDeleteShare <= 0 {
-		c.MaxDeleteShare = 0.10
-	}
-	if c.FailureBackoff <= 0 {
-		c.FailureBackoff = time.Minute
-	}
-	if c.MaxFailureBackoff <= 0 {
-		c.MaxFailureBackoff = time.Hour
-	}
-	if c.MaxPages <= 0 {
-		c.MaxPages = DefaultMaxPages
-	}
-	if c.MaxBytes <= 0 {
-		c.MaxBytes = DefaultMaxBytes
-	}
-	if c.MaxDuration <= 0 {
-		c.MaxDuration = DefaultMaxDuration
-	}
-	if c.MaxEmptyPages <= 0 {
-		c.MaxEmptyPages = DefaultMaxEmptyPages
-	}
-	if c.FeedCheckInterval <= 0 {
-		c.FeedCheckInterval = 5 * time.Second
-	}
-}
+// DefaultUserAgent is the default of Config.UserAgent.
+const DefaultUserAgent = "fairway-harvester"
 
 // Defaults of the caps on one run (Config.MaxPages, MaxBytes, MaxDuration,
 // MaxEmptyPages).
@@ -229,16 +155,60 @@ const (
 	DefaultMaxEmptyPages = 50
 )
 
-// Validate reports whether the configuration is usable (zero values mean
-// the documented defaults).
+// SetDefaults replaces the zero fields of c with their defaults.
+func (c *Config) SetDefaults() {
+	c.Transport.SetDefaults(DefaultUserAgent)
+	c.PollInterval = cmp.Or(c.PollInterval, 5*time.Second)
+	c.Overlap = cmp.Or(c.Overlap, time.Hour)
+	c.MaxRecordBytes = cmp.Or(c.MaxRecordBytes, oaipmh.DefaultMaxRecordBytes)
+	c.MaxIdentifierBytes = cmp.Or(c.MaxIdentifierBytes, DefaultMaxIdentifierBytes)
+	c.MaxTokenBytes = cmp.Or(c.MaxTokenBytes, oaipmh.DefaultMaxTokenBytes)
+	c.Parallel = cmp.Or(c.Parallel, 2)
+	c.Strategy = cmp.Or(c.Strategy, StrategyAuto)
+	c.GetRecordParallel = cmp.Or(c.GetRecordParallel, 4)
+	c.MaxRestarts = cmp.Or(c.MaxRestarts, 3)
+	c.FullEvery = cmp.Or(c.FullEvery, 7*24*time.Hour)
+	c.MaxDeleteShare = cmp.Or(c.MaxDeleteShare, 0.10)
+	c.FailureBackoff = cmp.Or(c.FailureBackoff, time.Minute)
+	c.MaxFailureBackoff = cmp.Or(c.MaxFailureBackoff, time.Hour)
+	c.MaxPages = cmp.Or(c.MaxPages, DefaultMaxPages)
+	c.MaxBytes = cmp.Or(c.MaxBytes, DefaultMaxBytes)
+	c.MaxDuration = cmp.Or(c.MaxDuration, DefaultMaxDuration)
+	c.MaxEmptyPages = cmp.Or(c.MaxEmptyPages, DefaultMaxEmptyPages)
+	c.FeedCheckInterval = cmp.Or(c.FeedCheckInterval, 5*time.Second)
+}
+
+// Validate reports the first invalid field of c: a negative duration,
+// count or cap (zero values are valid: they mean the documented defaults),
+// an unknown strategy, a delete share outside (0, 1].
 func (c Config) Validate() error {
-	if c.Overlap < 0 || c.PollInterval < 0 || c.RateLimit < 0 || c.FullEvery < 0 ||
-		c.RetryInitialInterval < 0 || c.RetryMaxInterval < 0 || c.RetryAfterCap < 0 ||
-		c.FailureBackoff < 0 || c.MaxFailureBackoff < 0 || c.MaxDuration < 0 || c.FeedCheckInterval < 0 {
-		return errors.New("harvester: negative durations")
+	if err := c.Transport.Validate(); err != nil {
+		return fmt.Errorf("harvester: %w", err)
 	}
-	if c.MaxPages < 0 || c.MaxBytes < 0 || c.MaxEmptyPages < 0 || c.MaxIdentifierBytes < 0 || c.MaxTokenBytes < 0 {
-		return errors.New("harvester: negative caps")
+	for _, f := range []struct {
+		name     string
+		negative bool
+	}{
+		{"PollInterval", c.PollInterval < 0},
+		{"Overlap", c.Overlap < 0},
+		{"MaxRecordBytes", c.MaxRecordBytes < 0},
+		{"MaxIdentifierBytes", c.MaxIdentifierBytes < 0},
+		{"MaxTokenBytes", c.MaxTokenBytes < 0},
+		{"Parallel", c.Parallel < 0},
+		{"GetRecordParallel", c.GetRecordParallel < 0},
+		{"MaxRestarts", c.MaxRestarts < 0},
+		{"FullEvery", c.FullEvery < 0},
+		{"FailureBackoff", c.FailureBackoff < 0},
+		{"MaxFailureBackoff", c.MaxFailureBackoff < 0},
+		{"MaxPages", c.MaxPages < 0},
+		{"MaxBytes", c.MaxBytes < 0},
+		{"MaxDuration", c.MaxDuration < 0},
+		{"MaxEmptyPages", c.MaxEmptyPages < 0},
+		{"FeedCheckInterval", c.FeedCheckInterval < 0},
+	} {
+		if f.negative {
+			return fmt.Errorf("harvester: %s must not be negative", f.name)
+		}
 	}
 	switch c.Strategy {
 	case "", StrategyAuto, StrategyRecords, StrategyIdentifiers:
@@ -363,7 +333,7 @@ type Harvester struct {
 // New returns a harvester publishing on b and reading feeds from the
 // registry in b's feeds bucket.
 func New(cfg Config, b *bus.Bus, log *slog.Logger) (*Harvester, error) {
-	cfg.setDefaults()
+	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -598,10 +568,16 @@ func (h *Harvester) harvest(ctx context.Context, f feeds.Feed, req RunRequest, r
 		return nil, err
 	}
 	defer release()
+	r := &run{h: h, feed: f, req: req, registered: registered}
 	if f.Kind == feeds.KindSciCat {
-		return h.harvestSciCat(ctx, f, req, registered)
+		r.src, err = h.newSciCatSource(f)
+	} else {
+		r.src, err = h.newOAISource(f)
 	}
-	return h.harvestOAI(ctx, f, req, registered)
+	if err != nil {
+		return nil, fmt.Errorf("harvester: feed %s: %w", f.ID, err)
+	}
+	return r.harvest(ctx)
 }
 
 // lease takes the feed's lease in the leases bucket, or fails with ErrBusy

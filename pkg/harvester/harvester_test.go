@@ -63,7 +63,7 @@ func newEnv(t *testing.T, records, pageSize int) *env {
 	}
 	t.Cleanup(func() { _ = stop(context.Background()) })
 	e.url = url
-	e.h, err = harvester.New(harvester.Config{MaxRetries: 1}, b, log)
+	e.h, err = harvester.New(harvester.Config{Transport: fetch.Transport{MaxRetries: 1}}, b, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +280,7 @@ func TestGuardedClientRefusesPrivateFeeds(t *testing.T) {
 	for _, allow := range []bool{false, true} {
 		t.Run(fmt.Sprintf("allow=%v", allow), func(t *testing.T) {
 			e := newEnv(t, 10, 10)
-			h, err := harvester.New(harvester.Config{MaxRetries: 1, HTTPClient: urlguard.Policy{AllowPrivate: allow}.HTTPClient(nil)}, e.bus, slog.New(slog.DiscardHandler))
+			h, err := harvester.New(harvester.Config{Transport: fetch.Transport{MaxRetries: 1}, HTTPClient: urlguard.Policy{AllowPrivate: allow}.HTTPClient(nil)}, e.bus, slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -304,7 +304,7 @@ func TestGuardedClientRefusesPrivateFeeds(t *testing.T) {
 func TestAddressRefusalFailsTheRunAtOnce(t *testing.T) {
 	e := newEnv(t, 10, 10)
 	log, logs := testenv.CaptureLog()
-	cfg := harvester.Config{MaxRetries: 5, RetryInitialInterval: time.Millisecond, RetryMaxInterval: time.Millisecond,
+	cfg := harvester.Config{Transport: fetch.Transport{MaxRetries: 5, RetryInitialInterval: time.Millisecond, RetryMaxInterval: time.Millisecond},
 		HTTPClient: urlguard.Policy{}.HTTPClient(nil)}
 	h, err := harvester.New(cfg, e.bus, log)
 	if err != nil {
@@ -342,7 +342,7 @@ func TestRunReportCountsBytesRetriesAndListSize(t *testing.T) {
 // the first run ends.
 func TestOneRunPerFeedAcrossReplicas(t *testing.T) {
 	e := newEnv(t, 40, 10)
-	other, err := harvester.New(harvester.Config{MaxRetries: 1}, e.bus, slog.New(slog.DiscardHandler))
+	other, err := harvester.New(harvester.Config{Transport: fetch.Transport{MaxRetries: 1}}, e.bus, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

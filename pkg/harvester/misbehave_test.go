@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/panosc/fairway/pkg/fetch"
 	"github.com/panosc/fairway/pkg/harvester"
 	"github.com/panosc/fairway/pkg/oaipmh"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
@@ -215,7 +216,7 @@ func TestMisbehavingFeeds(t *testing.T) {
 			check: func(t *testing.T, hs *harness, o outcome, _ *state) {
 				first := o.runs[0]
 				q := hs.srv.listQueries()
-				if first.Status != failed || !errors.Is(o.errs[0], oaipmh.ErrMalformedResponse) ||
+				if first.Status != failed || !errors.Is(o.errs[0], fetch.ErrMalformedResponse) ||
 					!strings.Contains(first.Error, hs.srv.url+"?"+q[2]) || first.Records != 20 {
 					t.Fatalf("first run %v (%v): want a failure naming the URL after 2 pages", first, o.errs[0])
 				}

@@ -19,6 +19,7 @@ import (
 	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/feeds"
+	"github.com/panosc/fairway/pkg/fetch"
 	"github.com/panosc/fairway/pkg/harvester"
 	"github.com/panosc/fairway/pkg/oaipmh"
 	"github.com/panosc/fairway/pkg/samplefeed"
@@ -464,32 +465,62 @@ func TestIdentifiersStrategyRecords(t *testing.T) {
 	}
 }
 
+// TestConfigValidate checks that every check of Config.Validate fires, on
+// the values given and after the defaults are filled in (they replace only
+// zero values), and that New refuses what Validate refuses.
 func TestConfigValidate(t *testing.T) {
 	tests := []struct {
 		name string
 		cfg  harvester.Config
-		ok   bool
+		want string // a part of the error; "" for a valid config
 	}{
-		{"zero values are the defaults", harvester.Config{}, true},
-		{"identifiers strategy", harvester.Config{Strategy: harvester.StrategyIdentifiers}, true},
-		{"guard off", harvester.Config{MaxDeleteShare: 1}, true},
-		{"unknown strategy", harvester.Config{Strategy: "sometimes"}, false},
-		{"share over one", harvester.Config{MaxDeleteShare: 1.5}, false},
-		{"negative share", harvester.Config{MaxDeleteShare: -0.1}, false},
-		{"negative rate limit", harvester.Config{RateLimit: -time.Second}, false},
-		{"negative full interval", harvester.Config{FullEvery: -time.Hour}, false},
-		{"caps", harvester.Config{MaxPages: 10, MaxBytes: 1 << 20, MaxDuration: time.Minute, MaxEmptyPages: 3}, true},
-		{"negative page cap", harvester.Config{MaxPages: -1}, false},
-		{"negative byte cap", harvester.Config{MaxBytes: -1}, false},
-		{"negative duration cap", harvester.Config{MaxDuration: -time.Second}, false},
-		{"negative empty pages", harvester.Config{MaxEmptyPages: -1}, false},
-		{"negative feed check interval", harvester.Config{FeedCheckInterval: -time.Second}, false},
-		{"negative token cap", harvester.Config{MaxTokenBytes: -1}, false},
+		{"zero values are the defaults", harvester.Config{}, ""},
+		{"identifiers strategy", harvester.Config{Strategy: harvester.StrategyIdentifiers}, ""},
+		{"guard off", harvester.Config{MaxDeleteShare: 1}, ""},
+		{"caps", harvester.Config{MaxPages: 10, MaxBytes: 1 << 20, MaxDuration: time.Minute, MaxEmptyPages: 3}, ""},
+		{"no retries", harvester.Config{Transport: fetch.Transport{MaxRetries: -1}}, ""},
+		{"unknown strategy", harvester.Config{Strategy: "sometimes"}, "strategy"},
+		{"share over one", harvester.Config{MaxDeleteShare: 1.5}, "MaxDeleteShare"},
+		{"negative share", harvester.Config{MaxDeleteShare: -0.1}, "MaxDeleteShare"},
+		{"negative rate limit", harvester.Config{Transport: fetch.Transport{RateLimit: -time.Second}}, "RateLimit"},
+		{"negative page timeout", harvester.Config{Transport: fetch.Transport{PageTimeout: -time.Second}}, "PageTimeout"},
+		{"negative backoff", harvester.Config{Transport: fetch.Transport{RetryInitialInterval: -1}}, "RetryInitialInterval"},
+		{"negative backoff cap", harvester.Config{Transport: fetch.Transport{RetryMaxInterval: -1}}, "RetryMaxInterval"},
+		{"negative Retry-After cap", harvester.Config{Transport: fetch.Transport{RetryAfterCap: -1}}, "RetryAfterCap"},
+		{"negative page bytes", harvester.Config{Transport: fetch.Transport{MaxPageBytes: -1}}, "MaxPageBytes"},
+		{"negative poll interval", harvester.Config{PollInterval: -time.Second}, "PollInterval"},
+		{"negative overlap", harvester.Config{Overlap: -time.Second}, "Overlap"},
+		{"negative record bytes", harvester.Config{MaxRecordBytes: -1}, "MaxRecordBytes"},
+		{"negative identifier bytes", harvester.Config{MaxIdentifierBytes: -1}, "MaxIdentifierBytes"},
+		{"negative token cap", harvester.Config{MaxTokenBytes: -1}, "MaxTokenBytes"},
+		{"negative parallel", harvester.Config{Parallel: -1}, "Parallel"},
+		{"negative GetRecord parallel", harvester.Config{GetRecordParallel: -1}, "GetRecordParallel"},
+		{"negative restarts", harvester.Config{MaxRestarts: -1}, "MaxRestarts"},
+		{"negative full interval", harvester.Config{FullEvery: -time.Hour}, "FullEvery"},
+		{"negative failure backoff", harvester.Config{FailureBackoff: -time.Second}, "FailureBackoff"},
+		{"negative failure backoff cap", harvester.Config{MaxFailureBackoff: -time.Second}, "MaxFailureBackoff"},
+		{"negative page cap", harvester.Config{MaxPages: -1}, "MaxPages"},
+		{"negative byte cap", harvester.Config{MaxBytes: -1}, "MaxBytes"},
+		{"negative duration cap", harvester.Config{MaxDuration: -time.Second}, "MaxDuration"},
+		{"negative empty pages", harvester.Config{MaxEmptyPages: -1}, "MaxEmptyPages"},
+		{"negative feed check interval", harvester.Config{FeedCheckInterval: -time.Second}, "FeedCheckInterval"},
+	}
+	check := func(t *testing.T, what string, err error, want string) {
+		t.Helper()
+		if (err != nil) != (want != "") || (err != nil && !strings.Contains(err.Error(), want)) {
+			t.Errorf("%s = %v, want an error naming %q", what, err, want)
+		}
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := tt.cfg.Validate(); (err == nil) != tt.ok {
-				t.Errorf("Validate() = %v, want ok %v", err, tt.ok)
+			check(t, "Validate()", tt.cfg.Validate(), tt.want)
+			withDefaults := tt.cfg
+			withDefaults.SetDefaults()
+			check(t, "Validate() after SetDefaults()", withDefaults.Validate(), tt.want)
+			if tt.want != "" {
+				// New refuses the configuration before it uses the bus.
+				_, err := harvester.New(tt.cfg, nil, slog.New(slog.DiscardHandler))
+				check(t, "New()", err, tt.want)
 			}
 		})
 	}

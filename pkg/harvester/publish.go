@@ -11,7 +11,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/panosc/fairway/pkg/bus"
-	"github.com/panosc/fairway/pkg/feeds"
 	"github.com/panosc/fairway/pkg/oaipmh"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
@@ -19,11 +18,9 @@ import (
 // publishPage writes one raw message per record of the page; the records
 // whose identifier is in derived carry Provenance.DerivedIdentifier. The
 // page's oversized records go to the dead letters.
-func (h *Harvester) publishPage(ctx context.Context, f feeds.Feed, mark *RunMark, p *oaipmh.Page, derived map[string]bool, requestURL string) error {
-	prov := &fairwayv1.Provenance{
-		FeedId: f.ID, RunId: mark.RunID, RequestUrl: requestURL,
-		HarvestedAt: timestamppb.New(h.now().UTC()), Page: int32(mark.Pages),
-	}
+func (s *oaiSource) publishPage(ctx context.Context, r *run, p *oaipmh.Page, derived map[string]bool, requestURL string) error {
+	f, mark := r.feed, r.mark
+	prov := r.provenance(requestURL)
 	if !p.ResponseDate.IsZero() {
 		prov.ResponseDate = timestamppb.New(p.ResponseDate)
 	}
@@ -33,41 +30,35 @@ func (h *Harvester) publishPage(ctx context.Context, f feeds.Feed, mark *RunMark
 		derivedProv.DerivedIdentifier = true
 	}
 	events := make([]bus.Event, 0, len(p.Records))
-	for _, r := range p.Records {
+	for _, rec := range p.Records {
 		raw := &fairwayv1.RawRecord{
-			FeedId: f.ID, Facility: f.Facility, SourceKind: f.Kind, SourceIdentifier: r.Identifier,
-			Datestamp: r.Datestamp, MetadataFormat: f.Format, Deleted: r.Deleted, Payload: r.Metadata,
-			SetSpecs: r.SetSpecs, Provenance: prov,
+			FeedId: f.ID, Facility: f.Facility, SourceKind: f.Kind, SourceIdentifier: rec.Identifier,
+			Datestamp: rec.Datestamp, MetadataFormat: f.Format, Deleted: rec.Deleted, Payload: rec.Metadata,
+			SetSpecs: rec.SetSpecs, Provenance: prov,
 		}
-		if derived[r.Identifier] {
+		if derived[rec.Identifier] {
 			raw.Provenance = derivedProv
 		}
 		b, err := proto.Marshal(raw)
 		if err != nil {
-			return fmt.Errorf("encode %s: %w", r.Identifier, err)
+			return fmt.Errorf("encode %s: %w", rec.Identifier, err)
 		}
-		events = append(events, bus.Event{
-			Stream: bus.Raw, Key: f.ID + ":" + r.Identifier, Hash: rawHash(r), Payload: b,
-			Metadata: map[string]string{bus.HeaderCorrelation: mark.RunID},
-		})
-		if r.Deleted {
+		events = append(events, r.rawEvent(rec.Identifier, rawHash(rec), b, false))
+		if rec.Deleted {
 			mark.Deleted++
 		}
 		mark.Records++
 	}
 	for _, o := range p.Oversized {
 		mark.Rejected++
-		reason := fmt.Sprintf("record %s is %d bytes, over the limit of %d (feed %s, %s)", shownID(o.Identifier), o.Size, h.cfg.MaxRecordBytes, f.ID, requestURL)
-		h.log.Warn("record rejected", "feed", f.ID, "identifier", shownID(o.Identifier), "size", o.Size, "url", requestURL)
+		reason := fmt.Sprintf("record %s is %d bytes, over the limit of %d (feed %s, %s)", shownID(o.Identifier), o.Size, r.h.cfg.MaxRecordBytes, f.ID, requestURL)
+		r.h.log.Warn("record rejected", "feed", f.ID, "identifier", shownID(o.Identifier), "size", o.Size, "url", requestURL)
 		stub, _ := proto.Marshal(&fairwayv1.RawRecord{FeedId: f.ID, Facility: f.Facility, SourceKind: f.Kind, SourceIdentifier: stubID(o.Identifier), MetadataFormat: f.Format, Provenance: prov})
-		events = append(events, bus.Event{
-			// The message id holds a digest of the identifier, never the
-			// identifier itself.
-			Stream: bus.DeadLetters, Key: Origin, Hash: strconv.FormatInt(mark.Pages, 10) + ".oversized." + bus.Digest(o.Identifier), Payload: stub,
-			Metadata: map[string]string{bus.HeaderReason: reason, bus.HeaderStage: Origin, bus.HeaderCorrelation: mark.RunID},
-		})
+		// The message id holds a digest of the identifier, never the
+		// identifier itself.
+		events = append(events, r.deadLetter(strconv.FormatInt(mark.Pages, 10)+".oversized."+bus.Digest(o.Identifier), stub, reason))
 	}
-	return h.bus.PublishBatch(ctx, Origin, events)
+	return r.h.bus.PublishBatch(ctx, Origin, events)
 }
 
 // rawHash identifies a record's content as received.

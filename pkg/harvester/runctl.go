@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/panosc/fairway/pkg/feeds"
@@ -34,10 +33,11 @@ type runLimits struct {
 	duration     time.Duration
 }
 
-// limits returns the caps of a run of f: the feed's where it sets them,
-// else the harvester's.
-func (h *Harvester) limits(f feeds.Feed) runLimits {
-	l := runLimits{pages: h.cfg.MaxPages, bytes: h.cfg.MaxBytes, duration: h.cfg.MaxDuration}
+// limits returns the caps of the run: the feed's where it sets them, else
+// the harvester's.
+func (r *run) limits() runLimits {
+	f, cfg := r.feed, r.h.cfg
+	l := runLimits{pages: cfg.MaxPages, bytes: cfg.MaxBytes, duration: cfg.MaxDuration}
 	if f.MaxPages > 0 {
 		l.pages = f.MaxPages
 	}
@@ -62,20 +62,19 @@ func checkCaps(l runLimits, mark *RunMark) error {
 	return nil
 }
 
-// watchRun returns the context a run works in: it ends when ctx ends, when
+// watch returns the context the run works in: it ends when ctx ends, when
 // the run has spent its duration cap harvesting (counted over every resume
 // of the run, from mark.Elapsed), and when the feed is removed from the
-// registry or, for a run of an enabled feed, disabled. registered says the
-// feed was just read from the registry (see watchFeed). The returned
-// function releases it. The reason is given by runStopped.
-func (h *Harvester) watchRun(ctx context.Context, f feeds.Feed, mark *RunMark, registered bool, log *slog.Logger) (context.Context, func()) {
-	l := h.limits(f)
-	mark.resume()
+// registry or, for a run of an enabled feed, disabled (see watchFeed). The
+// returned function releases it. The reason is given by runStopped.
+func (r *run) watch(ctx context.Context) (context.Context, func()) {
+	l := r.limits()
+	r.mark.resume()
 	watched, cancel := context.WithCancelCause(ctx)
-	capped, cancelTimeout := context.WithTimeoutCause(watched, l.duration-mark.Elapsed,
+	capped, cancelTimeout := context.WithTimeoutCause(watched, l.duration-r.mark.Elapsed,
 		fmt.Errorf("%w: max_duration: the run has harvested for %s, the most one run may take", ErrRunCap, l.duration))
 	done := make(chan struct{})
-	go h.watchFeed(watched, f, registered, cancel, done, log)
+	go r.watchFeed(watched, cancel, done)
 	return capped, func() {
 		cancelTimeout()
 		cancel(nil)
@@ -85,16 +84,17 @@ func (h *Harvester) watchRun(ctx context.Context, f feeds.Feed, mark *RunMark, r
 
 // watchFeed re-reads the feed in the registry every
 // Config.FeedCheckInterval and cancels the run with ErrFeedRemoved or
-// ErrFeedDisabled. A feed is known to the registry when registered says so
-// (the scheduler has just read it there) or once a read finds it: from
+// ErrFeedDisabled. A feed is known to the registry when r.registered says
+// so (the scheduler has just read it there) or once a read finds it: from
 // then on its absence is its removal, even when the reads in between
 // failed. A feed never found there (a run of a feed handed to Harvest
 // directly) is not stopped by its absence.
-func (h *Harvester) watchFeed(ctx context.Context, f feeds.Feed, registered bool, cancel context.CancelCauseFunc, done chan<- struct{}, log *slog.Logger) {
+func (r *run) watchFeed(ctx context.Context, cancel context.CancelCauseFunc, done chan<- struct{}) {
 	defer close(done)
-	known := registered
+	f, log := r.feed, r.log
+	known := r.registered
 	check := func() bool {
-		cur, err := h.reg.Get(ctx, f.ID)
+		cur, err := r.h.reg.Get(ctx, f.ID)
 		switch {
 		case errors.Is(err, feeds.ErrNotFound):
 			if known {
@@ -119,7 +119,7 @@ func (h *Harvester) watchFeed(ctx context.Context, f feeds.Feed, registered bool
 	if !check() {
 		return
 	}
-	t := time.NewTicker(h.cfg.FeedCheckInterval)
+	t := time.NewTicker(r.h.cfg.FeedCheckInterval)
 	defer t.Stop()
 	for {
 		select {

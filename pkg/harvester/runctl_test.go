@@ -24,7 +24,8 @@ func TestWatchRunOfAFeedReadFromTheRegistry(t *testing.T) {
 	f := feeds.Feed{ID: "removed", Facility: "ESRF", Kind: feeds.KindOAIPMH, URL: "http://127.0.0.1:9/oai", Enabled: true}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	runCtx, stop := h.watchRun(ctx, f, &RunMark{}, true, h.log)
+	r := &run{h: h, feed: f, registered: true, mark: &RunMark{}, log: h.log}
+	runCtx, stop := r.watch(ctx)
 	defer stop()
 	select {
 	case <-runCtx.Done():

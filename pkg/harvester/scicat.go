@@ -6,24 +6,21 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strconv"
-	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/feeds"
+	"github.com/panosc/fairway/pkg/fetch"
 	"github.com/panosc/fairway/pkg/oaipmh"
 	"github.com/panosc/fairway/pkg/scicat"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
 
-// harvestSciCat harvests the published documents of a SciCat catalogue:
-// the published datasets, or the published data when the feed's format
-// says so (see scicat.ParseCollection).
+// scicatSource lists the published documents of a SciCat catalogue: the
+// published datasets, or the published data when the feed's format says
+// so (see scicat.ParseCollection).
 //
 // SciCat's dates cannot be trusted to find what changed, so every run lists
 // the whole catalogue. Each document is written as a raw record exactly as
@@ -42,81 +39,68 @@ import (
 // not a JSON array, a server that ignores paging) or on one of its caps
 // (ErrRunCap) starts afresh next time. A run whose feed is removed or
 // disabled meanwhile stops as an OAI-PMH run does.
-func (h *Harvester) harvestSciCat(ctx context.Context, f feeds.Feed, req RunRequest, registered bool) (*fairwayv1.HarvestRun, error) {
+type scicatSource struct {
+	client *scicat.Client
+	coll   scicat.Collection
+	// offset is where the list starts: 0, or where a resumed run lists
+	// again.
+	offset int
+}
+
+// newSciCatSource returns the source of a SciCat feed.
+func (h *Harvester) newSciCatSource(f feeds.Feed) (*scicatSource, error) {
 	coll, err := scicat.ParseCollection(f.Format)
 	if err != nil {
-		return nil, fmt.Errorf("harvester: feed %s: %w", f.ID, err)
+		return nil, err
 	}
 	client, err := h.scicatClient(f)
 	if err != nil {
-		return nil, fmt.Errorf("harvester: feed %s: %w", f.ID, err)
+		return nil, err
 	}
-	cp, err := h.checkpoint(ctx, f.ID)
+	return &scicatSource{client: client, coll: coll}, nil
+}
+
+// resume goes on with the checkpoint's run unless renew, when it is a
+// SciCat run (a full one that tracks what it sees) with a readable offset.
+func (s *scicatSource) resume(r *run, renew bool) *RunMark {
+	mark := r.cp.Current
+	if renew || mark == nil || !mark.Full || !mark.TrackSeen {
+		return nil
+	}
+	offset, err := resumeOffset(mark.Token, s.client.Config().PageSize)
 	if err != nil {
-		return nil, err
+		r.h.log.Warn("cannot resume the interrupted run; starting afresh", "feed", r.feed.ID, "run", mark.RunID, "err", err)
+		return nil
 	}
-	mark := cp.Current
-	// A run is resumed only when it is a SciCat run (a full one that tracks
-	// what it sees) with a readable offset.
-	fresh := mark == nil || !mark.Full || !mark.TrackSeen || req.Full || req.From != "" || req.Until != "" || req.ConfirmDeletions
-	offset := 0
-	if !fresh {
-		if offset, err = resumeOffset(mark.Token, client.Config().PageSize); err != nil {
-			h.log.Warn("cannot resume the interrupted run; starting afresh", "feed", f.ID, "run", mark.RunID, "err", err)
-			fresh, offset = true, 0
-		}
+	s.offset = offset
+	return mark
+}
+
+// plan makes a new run a full one that tracks what it sees; from and until
+// do not apply.
+func (s *scicatSource) plan(_ context.Context, r *run) error {
+	r.mark.Full, r.mark.TrackSeen = true, true
+	if r.req.From != "" || r.req.Until != "" {
+		addWarning(r.mark, "from and until ignored: a SciCat feed is always harvested in full")
+		r.log.Warn("from and until do not apply to a SciCat feed; harvesting it in full", "from", r.req.From, "until", r.req.Until)
 	}
-	if fresh {
-		mark = &RunMark{
-			RunID: watermill.NewULID(), Started: h.now().UTC(), ConfirmDeletions: req.ConfirmDeletions,
-			Full: true, TrackSeen: true,
-		}
-	}
-	log := h.log.With("feed", f.ID, "run", mark.RunID)
-	if req.From != "" || req.Until != "" {
-		addWarning(mark, "from and until ignored: a SciCat feed is always harvested in full")
-		log.Warn("from and until do not apply to a SciCat feed; harvesting it in full", "from", req.From, "until", req.Until)
-	}
-	run := &fairwayv1.HarvestRun{
-		RunId: mark.RunID, FeedId: f.ID, Facility: f.Facility,
-		Status: fairwayv1.HarvestStatus_HARVEST_STATUS_RUNNING, StartedAt: timestamppb.New(mark.Started),
-	}
-	log.Info("harvest started", "collection", coll, "resume", !fresh, "offset", offset, "list_done", mark.ListDone)
-	h.report(ctx, run)
-	cp.Current = mark
-	if err := h.saveCheckpoint(ctx, f.ID, cp); err != nil {
-		return nil, err
-	}
-	runCtx, stop := h.watchRun(ctx, f, mark, registered, log)
-	defer stop()
-	if !mark.ListDone {
-		err := client.List(runCtx, scicat.ListRequest{Collection: coll, Offset: offset}, func(ctx context.Context, p *scicat.Page) error {
-			return h.takeSciCatPage(ctx, f, &cp, mark, coll, p, log)
-		})
-		if err != nil {
-			return h.stopRun(ctx, runCtx, f, &cp, mark, run, err, scicatResumable, log)
-		}
-		mark.ListDone, mark.Token = true, ""
-		if err := h.saveCheckpoint(ctx, f.ID, cp); err != nil {
-			return nil, err
-		}
-	}
-	return h.completeRun(ctx, f, &cp, mark, run, log)
+	return nil
+}
+
+func (s *scicatSource) describe(*run) []any {
+	return []any{"collection", s.coll, "offset", s.offset}
+}
+
+// list lists the collection from the run's offset, page by page.
+func (s *scicatSource) list(ctx context.Context, r *run) error {
+	return s.client.List(ctx, scicat.ListRequest{Collection: s.coll, Offset: s.offset}, func(ctx context.Context, p *scicat.Page) error {
+		return s.takePage(ctx, r, p)
+	})
 }
 
 // scicatClient returns the SciCat client of a feed.
 func (h *Harvester) scicatClient(f feeds.Feed) (*scicat.Client, error) {
-	return scicat.NewClient(scicat.Config{
-		BaseURL:              f.URL,
-		Token:                f.Token.Reveal(),
-		PageTimeout:          h.cfg.PageTimeout,
-		MaxRetries:           h.cfg.MaxRetries,
-		UserAgent:            "fairway-harvester",
-		RateLimit:            max(h.cfg.RateLimit, time.Duration(f.RateLimit)),
-		RetryAfterCap:        h.cfg.RetryAfterCap,
-		RetryInitialInterval: h.cfg.RetryInitialInterval,
-		RetryMaxInterval:     h.cfg.RetryMaxInterval,
-	}, h.clientOptions(f)...)
+	return scicat.NewClient(scicat.Config{BaseURL: f.URL, Token: f.Token.Reveal(), Transport: h.transport(f)}, h.clientOptions(f)...)
 }
 
 // resumeOffset returns where an interrupted run lists again: one page
@@ -133,12 +117,12 @@ func resumeOffset(token string, pageSize int) (int, error) {
 	return max(n-pageSize, 0), nil
 }
 
-// scicatResumable reports whether a SciCat run that failed with err keeps
+// resumable reports whether a SciCat run that failed with err keeps
 // its checkpoint: yes for the network, the bus and a feed disabled
 // meanwhile, no when the API itself refused or broke or the run went past a
 // cap (resuming would fail again), nor for a feed removed meanwhile.
-func scicatResumable(err error) bool {
-	for _, e := range []error{scicat.ErrHTTPStatus, scicat.ErrMalformedResponse, scicat.ErrPageTooLarge,
+func (s *scicatSource) resumable(err error) bool {
+	for _, e := range []error{fetch.ErrHTTPStatus, fetch.ErrMalformedResponse, fetch.ErrPageTooLarge,
 		scicat.ErrPagingIgnored, scicat.ErrNoAPI, ErrRunCap, ErrFeedRemoved} {
 		if errors.Is(err, e) {
 			return false
@@ -147,10 +131,11 @@ func scicatResumable(err error) bool {
 	return true
 }
 
-// takeSciCatPage writes the documents of one page, remembers their
-// identifiers for the comparison of complete runs, and saves the checkpoint
-// with the offset of the next page.
-func (h *Harvester) takeSciCatPage(ctx context.Context, f feeds.Feed, cp *Checkpoint, mark *RunMark, coll scicat.Collection, p *scicat.Page, log *slog.Logger) error {
+// takePage writes the documents of one page, remembers their identifiers
+// for the comparison of complete runs, and saves the checkpoint with the
+// offset of the next page.
+func (s *scicatSource) takePage(ctx context.Context, r *run, p *scicat.Page) error {
+	mark := r.mark
 	// What the page's records and reports quote of its URL is bounded.
 	p.RequestURL = oaipmh.ShownURL(p.RequestURL)
 	mark.Pages++
@@ -158,45 +143,28 @@ func (h *Harvester) takeSciCatPage(ctx context.Context, f feeds.Feed, cp *Checkp
 	for _, d := range p.Documents {
 		mark.Bytes += int64(len(d))
 	}
-	seen, err := h.publishSciCatPage(ctx, f, mark, coll, p, log)
+	seen, err := s.publishPage(ctx, r, p)
 	if err != nil {
 		return err
 	}
-	if len(seen) > 0 {
-		if err := h.rememberSeen(ctx, f.ID, mark.RunID, mark.Pages, seen); err != nil {
-			return err
-		}
-	}
-	mark.Token = strconv.Itoa(p.Next)
-	mark.tick()
-	cp.Current = mark
-	if !p.Last {
-		if err := checkCaps(h.limits(f), mark); err != nil {
-			return err
-		}
-	}
-	if err := h.saveCheckpoint(ctx, f.ID, *cp); err != nil {
+	if err := r.rememberSeen(ctx, seen); err != nil {
 		return err
 	}
-	if !p.Last && h.slots.yielding(f.ID) {
-		return errYield
-	}
-	return nil
+	mark.Token = strconv.Itoa(p.Next)
+	return r.pageDone(ctx, !p.Last)
 }
 
-// publishSciCatPage writes one raw record per document of the page and
+// publishPage writes one raw record per document of the page and
 // dead-letters the documents it cannot write (no identifier, an identifier
 // over Config.MaxIdentifierBytes, too large). It
 // returns the identifiers of the documents the source has, written or not.
-func (h *Harvester) publishSciCatPage(ctx context.Context, f feeds.Feed, mark *RunMark, coll scicat.Collection, p *scicat.Page, log *slog.Logger) ([]string, error) {
-	prov := &fairwayv1.Provenance{
-		FeedId: f.ID, RunId: mark.RunID, RequestUrl: p.RequestURL,
-		HarvestedAt: timestamppb.New(h.now().UTC()), Page: int32(mark.Pages),
-	}
+func (s *scicatSource) publishPage(ctx context.Context, r *run, p *scicat.Page) ([]string, error) {
+	h, f, mark := r.h, r.feed, r.mark
+	prov := r.provenance(p.RequestURL)
 	seen := make([]string, 0, len(p.Documents))
 	events := make([]bus.Event, 0, len(p.Documents))
 	for i, doc := range p.Documents {
-		id, err := scicat.DocumentID(coll, doc)
+		id, err := scicat.DocumentID(s.coll, doc)
 		reason := ""
 		switch {
 		case err != nil:
@@ -211,7 +179,7 @@ func (h *Harvester) publishSciCatPage(ctx context.Context, f feeds.Feed, mark *R
 		}
 		if reason != "" {
 			mark.Rejected++
-			log.Warn("document rejected", "identifier", shownID(id), "size", len(doc), "url", p.RequestURL, "reason", reason)
+			r.log.Warn("document rejected", "identifier", shownID(id), "size", len(doc), "url", p.RequestURL, "reason", reason)
 			dead := &fairwayv1.RawRecord{
 				FeedId: f.ID, Facility: f.Facility, SourceKind: f.Kind, SourceIdentifier: stubID(id),
 				MetadataFormat: scicat.MetadataFormat, Provenance: prov,
@@ -223,12 +191,7 @@ func (h *Harvester) publishSciCatPage(ctx context.Context, f feeds.Feed, mark *R
 			if err != nil {
 				return nil, fmt.Errorf("encode rejected document %d: %w", p.Offset+i, err)
 			}
-			events = append(events, bus.Event{
-				Stream: bus.DeadLetters, Key: Origin,
-				Hash:     mark.RunID + "." + strconv.FormatInt(mark.Pages, 10) + ".scicat." + strconv.Itoa(i),
-				Payload:  b,
-				Metadata: map[string]string{bus.HeaderReason: reason, bus.HeaderStage: Origin, bus.HeaderCorrelation: mark.RunID},
-			})
+			events = append(events, r.deadLetter(mark.RunID+"."+strconv.FormatInt(mark.Pages, 10)+".scicat."+strconv.Itoa(i), b, reason))
 			continue
 		}
 		seen = append(seen, id)
@@ -239,11 +202,7 @@ func (h *Harvester) publishSciCatPage(ctx context.Context, f feeds.Feed, mark *R
 		if err != nil {
 			return nil, fmt.Errorf("encode %s: %w", id, err)
 		}
-		events = append(events, bus.Event{
-			Stream: bus.Raw, Key: f.ID + ":" + id, Hash: payloadHash(doc), Payload: b,
-			Metadata:      map[string]string{bus.HeaderCorrelation: mark.RunID},
-			SkipUnchanged: true,
-		})
+		events = append(events, r.rawEvent(id, payloadHash(doc), b, true))
 		mark.Records++
 	}
 	if err := h.bus.PublishBatch(ctx, Origin, events); err != nil {

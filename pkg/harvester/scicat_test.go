@@ -18,6 +18,7 @@ import (
 	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/feeds"
+	"github.com/panosc/fairway/pkg/fetch"
 	"github.com/panosc/fairway/pkg/harvester"
 	"github.com/panosc/fairway/pkg/normaliser"
 	"github.com/panosc/fairway/pkg/scicat"
@@ -280,7 +281,7 @@ func TestSciCatTokenAndFailures(t *testing.T) {
 	e := newSciCatEnv(t, 0, scicattest.Config{Token: scicatSecret}, harvester.Config{})
 	f := e.feed("")
 	run, err := e.h.Harvest(context.Background(), f, harvester.RunRequest{})
-	if !errors.Is(err, scicat.ErrUnauthorized) || run.GetStatus() != fairwayv1.HarvestStatus_HARVEST_STATUS_FAILED {
+	if !errors.Is(err, fetch.ErrUnauthorized) || run.GetStatus() != fairwayv1.HarvestStatus_HARVEST_STATUS_FAILED {
 		t.Fatalf("anonymous run: %v, %v", run, err)
 	}
 	if n := len(e.srv.Requests()); n != 1 {
@@ -315,7 +316,7 @@ func TestSciCatTokenAndFailures(t *testing.T) {
 // TestSciCatRetryAfterIsHonoured serves a 503 and a 429, each with
 // Retry-After: 1, where the backoff alone would wait milliseconds.
 func TestSciCatRetryAfterIsHonoured(t *testing.T) {
-	e := newSciCatEnv(t, 0, scicattest.Config{}, harvester.Config{MaxRetries: 3})
+	e := newSciCatEnv(t, 0, scicattest.Config{}, harvester.Config{Transport: fetch.Transport{MaxRetries: 3}})
 	e.srv.Fail(scicattest.Fault{Status: http.StatusServiceUnavailable, RetryAfter: "1"},
 		scicattest.Fault{Status: http.StatusTooManyRequests, RetryAfter: "1"})
 	run := e.harvest(t, e.feed("/api/v3"), harvester.RunRequest{})

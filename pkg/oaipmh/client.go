@@ -2,6 +2,7 @@ package oaipmh
 
 import (
 	"bufio"
+	"cmp"
 	"compress/flate"
 	"compress/gzip"
 	"compress/zlib"
@@ -22,21 +23,17 @@ import (
 	"github.com/panosc/fairway/pkg/fetch"
 )
 
-// Defaults applied by NewClient to zero-valued Config fields.
+// Defaults applied by Config.SetDefaults to zero-valued fields (the
+// transport's are fetch's: see fetch.Transport).
 const (
-	DefaultMetadataPrefix       = "oai_dc"
-	DefaultPageTimeout          = 60 * time.Second
-	DefaultMaxRetries           = 5
-	DefaultMaxPageBytes         = 64 << 20
-	DefaultMaxRecordBytes       = 4 << 20
-	DefaultUserAgent            = "fairway-oaipmh/1.0 (+https://github.com/panosc/fairway)"
-	DefaultRetryAfterCap        = 5 * time.Minute
-	DefaultRetryInitialInterval = time.Second
-	DefaultRetryMaxInterval     = time.Minute
-	DefaultMaxTokenBytes        = 8 << 10
+	DefaultMetadataPrefix = "oai_dc"
+	DefaultMaxRecordBytes = 4 << 20
+	DefaultUserAgent      = "fairway-oaipmh/1.0 (+https://github.com/panosc/fairway)"
+	DefaultMaxTokenBytes  = 8 << 10
 )
 
-// Config configures a Client. Zero values mean the documented default.
+// Config configures a Client. Zero values mean the documented default
+// (SetDefaults); Validate reports the invalid ones.
 type Config struct {
 	// BaseURL is the repository's OAI-PMH base URL (http or https). Required.
 	// Query parameters already in it are kept on every request.
@@ -47,31 +44,13 @@ type Config struct {
 	// Set restricts ListRecords and ListIdentifiers to a set, unless the
 	// ListRequest names one. Default: no set.
 	Set string
-	// PageTimeout bounds one HTTP attempt, body and parsing included.
-	// Default 60s.
-	PageTimeout time.Duration
-	// MaxRetries is the number of retries after a failed attempt (connection
-	// errors, HTTP 408, 429 and 5xx). Default 5; negative disables retries.
-	MaxRetries int
-	// MaxPageBytes bounds the (decompressed) size of one response.
-	// Default 64 MiB.
-	MaxPageBytes int64
+	// Transport is how pages are fetched: page timeout, retries and their
+	// backoff, Retry-After cap, rate limit, page size (decompressed) and
+	// user agent (default DefaultUserAgent).
+	fetch.Transport
 	// MaxRecordBytes bounds the metadata payload of one record; larger records
 	// are reported in Page.Oversized. Default 4 MiB.
 	MaxRecordBytes int
-	// UserAgent is sent with every request. Default DefaultUserAgent.
-	UserAgent string
-	// RateLimit is the minimum interval between the starts of two requests
-	// (retries included). Default 0: no limit.
-	RateLimit time.Duration
-	// RetryAfterCap caps the wait a Retry-After header may impose.
-	// Default 5 min.
-	RetryAfterCap time.Duration
-	// RetryInitialInterval is the first backoff interval when the server gives
-	// no Retry-After. Default 1s.
-	RetryInitialInterval time.Duration
-	// RetryMaxInterval caps the exponential backoff interval. Default 1 min.
-	RetryMaxInterval time.Duration
 	// TokenHistory is how many of a list's most recent resumption tokens
 	// are remembered (as fixed-size digests) to detect a loop: a token
 	// handed out again among them fails the list with ErrTokenLoop. The
@@ -88,70 +67,23 @@ type Config struct {
 	MaxTokenBytes int
 }
 
-// WithDefaults returns a copy of c with the defaults filled in.
-func (c Config) WithDefaults() Config {
-	if c.MetadataPrefix == "" {
-		c.MetadataPrefix = DefaultMetadataPrefix
-	}
-	if c.PageTimeout == 0 {
-		c.PageTimeout = DefaultPageTimeout
-	}
-	if c.MaxRetries == 0 {
-		c.MaxRetries = DefaultMaxRetries
-	}
-	if c.MaxPageBytes == 0 {
-		c.MaxPageBytes = DefaultMaxPageBytes
-	}
-	if c.MaxRecordBytes == 0 {
-		c.MaxRecordBytes = DefaultMaxRecordBytes
-	}
-	if c.UserAgent == "" {
-		c.UserAgent = DefaultUserAgent
-	}
-	if c.RetryAfterCap == 0 {
-		c.RetryAfterCap = DefaultRetryAfterCap
-	}
-	if c.RetryInitialInterval == 0 {
-		c.RetryInitialInterval = DefaultRetryInitialInterval
-	}
-	if c.RetryMaxInterval == 0 {
-		c.RetryMaxInterval = DefaultRetryMaxInterval
-	}
-	if c.TokenHistory == 0 {
-		c.TokenHistory = DefaultTokenHistory
-	}
-	if c.MaxTokenBytes == 0 {
-		c.MaxTokenBytes = DefaultMaxTokenBytes
-	}
-	return c
+// SetDefaults replaces the zero fields of c with their defaults.
+func (c *Config) SetDefaults() {
+	c.Transport.SetDefaults(DefaultUserAgent)
+	c.MetadataPrefix = cmp.Or(c.MetadataPrefix, DefaultMetadataPrefix)
+	c.MaxRecordBytes = cmp.Or(c.MaxRecordBytes, DefaultMaxRecordBytes)
+	c.TokenHistory = cmp.Or(c.TokenHistory, DefaultTokenHistory)
+	c.MaxTokenBytes = cmp.Or(c.MaxTokenBytes, DefaultMaxTokenBytes)
 }
 
 // Validate reports the first invalid field of c (zero values are valid: they
 // mean the default).
 func (c Config) Validate() error {
-	if c.BaseURL == "" {
-		return errors.New("oaipmh: config: BaseURL is required")
+	if _, err := fetch.ParseBaseURL(c.BaseURL); err != nil {
+		return fmt.Errorf("oaipmh: config: %w", err)
 	}
-	u, err := url.Parse(c.BaseURL)
-	if err != nil {
-		return fmt.Errorf("oaipmh: config: BaseURL: %w", err)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("oaipmh: config: BaseURL %q is not an absolute http(s) URL", c.BaseURL)
-	}
-	if u.Fragment != "" {
-		return fmt.Errorf("oaipmh: config: BaseURL %q has a fragment", c.BaseURL)
-	}
-	for name, d := range map[string]time.Duration{
-		"PageTimeout": c.PageTimeout, "RateLimit": c.RateLimit, "RetryAfterCap": c.RetryAfterCap,
-		"RetryInitialInterval": c.RetryInitialInterval, "RetryMaxInterval": c.RetryMaxInterval,
-	} {
-		if d < 0 {
-			return fmt.Errorf("oaipmh: config: %s must not be negative", name)
-		}
-	}
-	if c.MaxPageBytes < 0 {
-		return errors.New("oaipmh: config: MaxPageBytes must not be negative")
+	if err := c.Transport.Validate(); err != nil {
+		return fmt.Errorf("oaipmh: config: %w", err)
 	}
 	if c.MaxRecordBytes < 0 {
 		return errors.New("oaipmh: config: MaxRecordBytes must not be negative")
@@ -184,25 +116,23 @@ var WithHTTPClient = fetch.WithHTTPClient
 type Client struct {
 	cfg  Config
 	base *url.URL
-	http *resty.Client
+	http *fetch.Client // with the feed's rate limit
 	log  *slog.Logger
-
-	pacer *fetch.Pacer // the feed's rate limit
 }
 
 // NewClient returns a Client for cfg (defaults applied, then validated).
 func NewClient(cfg Config, opts ...Option) (*Client, error) {
-	cfg = cfg.WithDefaults()
+	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	base, _ := url.Parse(cfg.BaseURL)
-	rc, log := fetch.NewResty(opts, "oaipmh", cfg.BaseURL, cfg.UserAgent)
-	rc.SetHeader("Accept", "text/xml, application/xml;q=0.9, */*;q=0.1")
+	hc := fetch.NewClient(cfg.Transport, opts, "oaipmh", "OAI-PMH", cfg.BaseURL)
+	hc.SetHeader("Accept", "text/xml, application/xml;q=0.9, */*;q=0.1")
 	// Set explicitly, so net/http does not decompress transparently and
 	// decodeBody handles both gzip and deflate.
-	rc.SetHeader("Accept-Encoding", "gzip, deflate")
-	return &Client{cfg: cfg, base: base, http: rc, log: log, pacer: &fetch.Pacer{Interval: cfg.RateLimit}}, nil
+	hc.SetHeader("Accept-Encoding", "gzip, deflate")
+	return &Client{cfg: cfg, base: base, http: hc, log: hc.Logger()}, nil
 }
 
 // Config returns the client's configuration, defaults applied.
@@ -234,7 +164,7 @@ func (c *Client) Identify(ctx context.Context) (*Identify, error) {
 		return nil, fmt.Errorf("oaipmh: Identify %s: %w", ShownURL(u), err)
 	}
 	if page.Identify == nil {
-		return nil, fmt.Errorf("%w: %s: no <Identify> element", ErrMalformedResponse, ShownURL(u))
+		return nil, malformed("%s: no <Identify> element", ShownURL(u))
 	}
 	return page.Identify, nil
 }
@@ -254,7 +184,7 @@ func (c *Client) ListMetadataFormats(ctx context.Context, identifier string) ([]
 		return nil, fmt.Errorf("oaipmh: ListMetadataFormats %s: %w", ShownURL(u), err)
 	}
 	if page.Verb != VerbListMetadataFormats {
-		return nil, fmt.Errorf("%w: %s: no <ListMetadataFormats> element", ErrMalformedResponse, ShownURL(u))
+		return nil, malformed("%s: no <ListMetadataFormats> element", ShownURL(u))
 	}
 	return page.MetadataFormats, nil
 }
@@ -288,7 +218,7 @@ func (c *Client) GetRecord(ctx context.Context, identifier string) (*Record, err
 		return nil, &RecordTooLargeError{Identifier: o.Identifier, Datestamp: o.Datestamp, Size: o.Size, URL: ShownURL(u)}
 	}
 	if len(page.Records) == 0 {
-		return nil, fmt.Errorf("%w: %s: no <record> element", ErrMalformedResponse, ShownURL(u))
+		return nil, malformed("%s: no <record> element", ShownURL(u))
 	}
 	return &page.Records[0], nil
 }
@@ -306,8 +236,10 @@ func (c *Client) GetRecord(ctx context.Context, identifier string) (*Record, err
 // ErrTokenLoop when a token repeats (one of the last Config.TokenHistory);
 // ErrTokenTooLarge when a token is over Config.MaxTokenBytes (the page that
 // carries it is not handed to fn);
-// ErrMalformedResponse (with the URL) for a page that is not an OAI-PMH
-// response; the ProtocolError for any other protocol error; the transport
+// fetch.ErrMalformedResponse (with the URL) for a page that is not an
+// OAI-PMH response; fetch.ErrPageTooLarge for a page over
+// Config.MaxPageBytes; a *fetch.HTTPError for an HTTP status that is not a
+// success; the ProtocolError for any other protocol error; the transport
 // error after retries are exhausted; ctx.Err() when ctx ends.
 func (c *Client) ListRecords(ctx context.Context, req ListRequest, fn PageFunc) error {
 	return c.list(ctx, VerbListRecords, req, fn)
@@ -380,7 +312,7 @@ func (c *Client) walk(ctx context.Context, verb string, params url.Values, resum
 			return fmt.Errorf("oaipmh: %s %s: %w", verb, shown, perr)
 		}
 		if p.Verb != verb {
-			return fmt.Errorf("%w: %s: expected a <%s> element, got %q", ErrMalformedResponse, shown, verb, p.Verb)
+			return malformed("%s: expected a <%s> element, got %q", shown, verb, p.Verb)
 		}
 		// Checked before the page is handed on: a caller keeps the token
 		// (a checkpoint) once it has the page.
@@ -444,91 +376,54 @@ func (c *Client) requestURL(params url.Values) string {
 func (c *Client) fetch(ctx context.Context, params url.Values) (*Page, string, error) {
 	u := c.requestURL(params)
 	shown := ShownURL(u)
-	policy := fetch.Policy{
-		MaxRetries: c.cfg.MaxRetries, InitialInterval: c.cfg.RetryInitialInterval,
-		MaxInterval: c.cfg.RetryMaxInterval, RetryAfterCap: c.cfg.RetryAfterCap,
-	}
 	var page *Page
-	retries := 0
-	err := fetch.Do(ctx, policy, func(ctx context.Context) error {
-		p, err := c.attempt(ctx, u, shown)
+	retries, err := c.http.Get(ctx, u, shown, func(ctx context.Context, resp *resty.Response) error {
+		p, err := c.read(ctx, resp, shown)
 		page = p
 		return err
-	}, func(err error, attempt int, wait time.Duration) {
-		retries++
-		c.log.WarnContext(ctx, "OAI-PMH request failed, retrying",
-			slog.String("url", shown), slog.Int("attempt", attempt), slog.Duration("wait", wait), slog.Any("error", err))
 	})
 	if err != nil {
-		if cerr := ctx.Err(); cerr != nil {
-			return nil, u, fmt.Errorf("oaipmh: GET %s: %w", shown, cerr)
-		}
-		if errors.Is(err, fetch.ErrGaveUp) {
-			return nil, u, fmt.Errorf("oaipmh: GET %s: giving up: %w", shown, err)
-		}
 		return nil, u, err
 	}
 	page.Retries = retries
 	return page, u, nil
 }
 
-// attempt performs one HTTP request of u and parses the response; its
-// errors quote shown (ShownURL of u).
-func (c *Client) attempt(ctx context.Context, u, shown string) (*Page, error) {
-	if err := c.pacer.Wait(ctx); err != nil {
-		return nil, err
-	}
-	actx, cancel := context.WithTimeout(ctx, c.cfg.PageTimeout)
-	defer cancel()
-	start := time.Now()
-	resp, err := c.http.R().SetContext(actx).Get(u)
-	if err != nil {
-		if cerr := ctx.Err(); cerr != nil {
-			return nil, cerr
-		}
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			ue.URL = shown // it quotes the URL too
-		}
-		return nil, fetch.Retryable(fmt.Errorf("oaipmh: GET %s: %w", shown, err))
-	}
+// read parses the response of one attempt; its errors quote shown
+// (ShownURL of the URL).
+func (c *Client) read(ctx context.Context, resp *resty.Response, shown string) (*Page, error) {
 	body := resp.RawBody()
-	defer func() {
-		// Drain a little so that the connection can be reused.
-		_, _ = io.CopyN(io.Discard, body, 4<<10)
-		_ = body.Close()
-	}()
 	status := resp.StatusCode()
 	switch {
 	case fetch.RetryableStatus(status):
-		return nil, fetch.StatusError(&HTTPError{StatusCode: status, URL: shown}, status, resp.Header(), c.cfg.RetryAfterCap)
+		return nil, fetch.StatusError(httpError(status, shown), status, resp.Header(), c.cfg.RetryAfterCap)
 	case status < 200 || status >= 300:
 		// Some repositories send their OAI-PMH errors with a 4xx status.
 		if r, derr := decodeBody(resp.Header().Get("Content-Encoding"), body); derr == nil {
-			if p, perr := ParsePage(&fetch.LimitedReader{R: r, N: c.cfg.MaxPageBytes, TooLarge: ErrPageTooLarge}, c.cfg.MaxRecordBytes); perr == nil && len(p.Errors) > 0 {
+			if p, perr := ParsePage(&fetch.LimitedReader{R: r, N: c.cfg.MaxPageBytes}, c.cfg.MaxRecordBytes); perr == nil && len(p.Errors) > 0 {
 				return p, nil
 			}
 		}
-		return nil, &HTTPError{StatusCode: status, URL: shown}
+		return nil, httpError(status, shown)
 	}
 	r, err := decodeBody(resp.Header().Get("Content-Encoding"), body)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrMalformedResponse, shown, err)
+		return nil, malformed("%s: %v", shown, err)
 	}
-	lr := &fetch.LimitedReader{R: r, N: c.cfg.MaxPageBytes, TooLarge: ErrPageTooLarge}
+	lr := &fetch.LimitedReader{R: r, N: c.cfg.MaxPageBytes}
 	p, err := ParsePage(lr, c.cfg.MaxRecordBytes)
 	if p != nil {
 		p.Bytes = lr.Count
 	}
 	if err == nil && lr.Exceeded() {
 		// The document ended within the bytes read, but the body did not.
-		err = fmt.Errorf("%w: more than %d bytes", ErrPageTooLarge, lr.N)
+		err = fmt.Errorf("oaipmh: %w: more than %d bytes", fetch.ErrPageTooLarge, lr.N)
 	}
 	if err != nil {
 		switch {
 		case ctx.Err() != nil:
 			return nil, ctx.Err()
-		case errors.Is(err, ErrMalformedResponse), errors.Is(err, ErrPageTooLarge):
+		case errors.Is(err, fetch.ErrMalformedResponse), errors.Is(err, fetch.ErrPageTooLarge):
 			return nil, fmt.Errorf("%w (GET %s)", err, shown)
 		default: // the body could not be read: network trouble or page timeout
 			return nil, fetch.Retryable(fmt.Errorf("oaipmh: GET %s: %w", shown, err))
@@ -536,7 +431,7 @@ func (c *Client) attempt(ctx context.Context, u, shown string) (*Page, error) {
 	}
 	c.log.DebugContext(ctx, "OAI-PMH page",
 		slog.String("url", shown), slog.String("verb", p.Verb), slog.Int("records", len(p.Records)),
-		slog.Int("oversized", len(p.Oversized)), slog.Duration("elapsed", time.Since(start)))
+		slog.Int("oversized", len(p.Oversized)), slog.Duration("elapsed", time.Since(resp.Request.Time)))
 	if p.Repairs > 0 {
 		c.log.WarnContext(ctx, "OAI-PMH page needed repairs (illegal characters or bare ampersands)",
 			slog.String("url", shown), slog.Int("repairs", p.Repairs))

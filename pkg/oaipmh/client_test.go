@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/panosc/fairway/pkg/fetch"
 )
 
 // recorder is an http.Handler wrapper that records request URIs and times.
@@ -73,12 +75,11 @@ func fileHandler(t *testing.T, dir string) http.HandlerFunc {
 
 func testClient(t *testing.T, baseURL string, mutate func(*Config)) *Client {
 	t.Helper()
-	cfg := Config{
-		BaseURL:              baseURL,
+	cfg := Config{BaseURL: baseURL, Transport: fetch.Transport{
 		PageTimeout:          5 * time.Second,
 		RetryInitialInterval: time.Millisecond,
 		RetryMaxInterval:     5 * time.Millisecond,
-	}
+	}}
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -197,8 +198,8 @@ func TestClientProtocolErrors(t *testing.T) {
 		{"idDoesNotExist.xml", ErrIDDoesNotExist},
 		{"noSetHierarchy.xml", ErrNoSetHierarchy},
 		{"undefinedError.xml", ErrProtocol},
-		{"ListRecordsBroken.xml", ErrMalformedResponse},
-		{"Identify.xml", ErrMalformedResponse}, // a response for another verb
+		{"ListRecordsBroken.xml", fetch.ErrMalformedResponse},
+		{"Identify.xml", fetch.ErrMalformedResponse}, // a response for another verb
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -234,7 +235,7 @@ func TestClientBrokenPage(t *testing.T) {
 	srv, rec := serve(t, fileHandler(t, sampleDir(t, "sickle")))
 	c := testClient(t, srv.URL+"/ListRecordsBroken.xml", nil)
 	err := c.ListRecords(context.Background(), ListRequest{}, (&collected{}).fn)
-	if !errors.Is(err, ErrMalformedResponse) || !strings.Contains(err.Error(), srv.URL+"/ListRecordsBroken.xml?metadataPrefix=oai_dc&verb=ListRecords") {
+	if !errors.Is(err, fetch.ErrMalformedResponse) || !strings.Contains(err.Error(), srv.URL+"/ListRecordsBroken.xml?metadataPrefix=oai_dc&verb=ListRecords") {
 		t.Fatalf("err = %v", err)
 	}
 	if rec.count() != 1 {
@@ -421,12 +422,12 @@ func TestClientRetries(t *testing.T) {
 		{
 			name: "exhausted", failures: 100,
 			fail: func(w http.ResponseWriter) { w.WriteHeader(http.StatusBadGateway) },
-			cfg:  func(c *Config) { c.MaxRetries = 2 }, wantErr: ErrHTTPStatus, wantCalls: 3,
+			cfg:  func(c *Config) { c.MaxRetries = 2 }, wantErr: fetch.ErrHTTPStatus, wantCalls: 3,
 		},
 		{
 			name: "retries disabled", failures: 100,
 			fail: func(w http.ResponseWriter) { w.WriteHeader(http.StatusInternalServerError) },
-			cfg:  func(c *Config) { c.MaxRetries = -1 }, wantErr: ErrHTTPStatus, wantCalls: 1,
+			cfg:  func(c *Config) { c.MaxRetries = -1 }, wantErr: fetch.ErrHTTPStatus, wantCalls: 1,
 		},
 		{
 			name: "404 not retried", failures: 100,
@@ -434,7 +435,7 @@ func TestClientRetries(t *testing.T) {
 				w.WriteHeader(http.StatusNotFound)
 				_, _ = w.Write([]byte("<html><body>not found</body></html>"))
 			},
-			wantErr: ErrHTTPStatus, wantCalls: 1,
+			wantErr: fetch.ErrHTTPStatus, wantCalls: 1,
 		},
 		{
 			name: "400 with an OAI-PMH error body", failures: 100,
@@ -479,8 +480,8 @@ func TestClientRetries(t *testing.T) {
 					t.Errorf("gap between attempts %v, want [%v, %v]", gap, tt.minGap, tt.maxGap)
 				}
 			}
-			var he *HTTPError
-			if tt.wantErr == ErrHTTPStatus && (!errors.As(err, &he) || he.URL != srv.URL+"/oai?metadataPrefix=oai_dc&verb=ListRecords") {
+			var he *fetch.HTTPError
+			if tt.wantErr == fetch.ErrHTTPStatus && (!errors.As(err, &he) || he.URL != srv.URL+"/oai?metadataPrefix=oai_dc&verb=ListRecords") {
 				t.Errorf("HTTPError = %+v", he)
 			}
 		})
@@ -632,7 +633,7 @@ func TestClientErrorsClipURLs(t *testing.T) {
 	})
 	c := testClient(t, srv.URL, nil)
 	err := c.ListRecords(context.Background(), ListRequest{}, (&collected{}).fn)
-	if !errors.Is(err, ErrHTTPStatus) || len(err.Error()) > MaxShownURLBytes+200 {
+	if !errors.Is(err, fetch.ErrHTTPStatus) || len(err.Error()) > MaxShownURLBytes+200 {
 		t.Fatalf("err = %.300v (%d bytes)", err, len(err.Error()))
 	}
 }
@@ -725,7 +726,7 @@ func TestClientMaxPageBytes(t *testing.T) {
 	}{{int64(len(page)) - 1, true}, {int64(len(page)), false}} {
 		c := testClient(t, srv.URL, func(c *Config) { c.MaxPageBytes = tt.limit })
 		err := c.ListRecords(context.Background(), ListRequest{}, (&collected{}).fn)
-		if got := errors.Is(err, ErrPageTooLarge); got != tt.wantErr {
+		if got := errors.Is(err, fetch.ErrPageTooLarge); got != tt.wantErr {
 			t.Errorf("limit %d: err = %v", tt.limit, err)
 		}
 	}
@@ -759,41 +760,50 @@ func TestClientUserAgent(t *testing.T) {
 	}
 }
 
+// TestConfigValidate checks that every check of Config.Validate fires: each
+// invalid row names the field its error must name.
 func TestConfigValidate(t *testing.T) {
+	const base = "https://example.org/oai"
 	tests := []struct {
-		name    string
-		cfg     Config
-		wantErr bool
+		name string
+		cfg  Config
+		want string // a part of the error; "" for a valid config
 	}{
-		{"ok", Config{BaseURL: "https://example.org/oai"}, false},
-		{"ok with query", Config{BaseURL: "http://example.org/oai?key=1"}, false},
-		{"missing", Config{}, true},
-		{"relative", Config{BaseURL: "/oai"}, true},
-		{"ftp", Config{BaseURL: "ftp://example.org/oai"}, true},
-		{"fragment", Config{BaseURL: "https://example.org/oai#x"}, true},
-		{"negative timeout", Config{BaseURL: "https://example.org/oai", PageTimeout: -1}, true},
-		{"negative page bytes", Config{BaseURL: "https://example.org/oai", MaxPageBytes: -1}, true},
-		{"negative record bytes", Config{BaseURL: "https://example.org/oai", MaxRecordBytes: -1}, true},
-		{"negative rate", Config{BaseURL: "https://example.org/oai", RateLimit: -time.Second}, true},
-		{"prefix with space", Config{BaseURL: "https://example.org/oai", MetadataPrefix: "oai dc"}, true},
-		{"negative retries ok", Config{BaseURL: "https://example.org/oai", MaxRetries: -1}, false},
-		{"negative token bytes", Config{BaseURL: "https://example.org/oai", MaxTokenBytes: -1}, true},
+		{"ok", Config{BaseURL: base}, ""},
+		{"ok with query", Config{BaseURL: "http://example.org/oai?key=1"}, ""},
+		{"missing", Config{}, "BaseURL is required"},
+		{"unparsable", Config{BaseURL: "http://exa mple.org/%zz"}, "BaseURL"},
+		{"relative", Config{BaseURL: "/oai"}, "not an absolute http(s) URL"},
+		{"ftp", Config{BaseURL: "ftp://example.org/oai"}, "not an absolute http(s) URL"},
+		{"fragment", Config{BaseURL: base + "#x"}, "fragment"},
+		{"negative timeout", Config{BaseURL: base, Transport: fetch.Transport{PageTimeout: -1}}, "PageTimeout"},
+		{"negative page bytes", Config{BaseURL: base, Transport: fetch.Transport{MaxPageBytes: -1}}, "MaxPageBytes"},
+		{"negative rate", Config{BaseURL: base, Transport: fetch.Transport{RateLimit: -time.Second}}, "RateLimit"},
+		{"negative backoff", Config{BaseURL: base, Transport: fetch.Transport{RetryInitialInterval: -1}}, "RetryInitialInterval"},
+		{"negative backoff cap", Config{BaseURL: base, Transport: fetch.Transport{RetryMaxInterval: -1}}, "RetryMaxInterval"},
+		{"negative Retry-After cap", Config{BaseURL: base, Transport: fetch.Transport{RetryAfterCap: -1}}, "RetryAfterCap"},
+		{"negative retries ok", Config{BaseURL: base, Transport: fetch.Transport{MaxRetries: -1}}, ""},
+		{"negative record bytes", Config{BaseURL: base, MaxRecordBytes: -1}, "MaxRecordBytes"},
+		{"negative token history", Config{BaseURL: base, TokenHistory: -1}, "TokenHistory"},
+		{"negative token bytes", Config{BaseURL: base, MaxTokenBytes: -1}, "MaxTokenBytes"},
+		{"prefix with space", Config{BaseURL: base, MetadataPrefix: "oai dc"}, "MetadataPrefix"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.cfg.Validate()
-			if (err != nil) != tt.wantErr {
-				t.Errorf("Validate() = %v, wantErr %v", err, tt.wantErr)
+			if (err != nil) != (tt.want != "") || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+				t.Errorf("Validate() = %v, want an error naming %q", err, tt.want)
 			}
-			if _, nerr := NewClient(tt.cfg); (nerr != nil) != tt.wantErr {
-				t.Errorf("NewClient() = %v, wantErr %v", nerr, tt.wantErr)
+			if _, nerr := NewClient(tt.cfg); (nerr != nil) != (tt.want != "") {
+				t.Errorf("NewClient() = %v, want an error naming %q", nerr, tt.want)
 			}
 		})
 	}
-	d := Config{BaseURL: "https://example.org/oai"}.WithDefaults()
+	d := Config{BaseURL: base}
+	d.SetDefaults()
 	if d.MetadataPrefix != "oai_dc" || d.PageTimeout != time.Minute || d.MaxRetries != 5 || d.MaxPageBytes != 64<<20 ||
-		d.MaxRecordBytes != 4<<20 || d.RetryAfterCap != 5*time.Minute || d.RateLimit != 0 || d.UserAgent == "" ||
-		d.MaxTokenBytes != 8<<10 {
+		d.MaxRecordBytes != 4<<20 || d.RetryAfterCap != 5*time.Minute || d.RateLimit != 0 || d.UserAgent != DefaultUserAgent ||
+		d.MaxTokenBytes != 8<<10 || d.TokenHistory != DefaultTokenHistory {
 		t.Errorf("defaults = %+v", d)
 	}
 }

@@ -15,5 +15,9 @@
 //
 // Protocol errors reported by a repository are returned as [ProtocolError]
 // values that match the sentinel errors of this package with [errors.Is], for
-// example errors.Is(err, oaipmh.ErrBadResumptionToken).
+// example errors.Is(err, oaipmh.ErrBadResumptionToken). A page that could not
+// be fetched fails with the errors of package fetch, which the SciCat client
+// shares: a *fetch.HTTPError (fetch.ErrHTTPStatus), fetch.ErrPageTooLarge,
+// fetch.ErrMalformedResponse for a response that is not an OAI-PMH response
+// (ParsePage returns it too), fetch.ErrGaveUp once the retries are spent.
 package oaipmh

@@ -3,6 +3,8 @@ package oaipmh
 import (
 	"errors"
 	"fmt"
+
+	"github.com/panosc/fairway/pkg/fetch"
 )
 
 // OAI-PMH 2.0 error codes (section 3.6 of the protocol).
@@ -64,9 +66,6 @@ var (
 var (
 	// ErrProtocol matches every ProtocolError, whatever its code.
 	ErrProtocol = errors.New("oaipmh: protocol error")
-	// ErrMalformedResponse is wrapped by errors for responses that are not
-	// well-formed XML, are truncated, or are not OAI-PMH responses at all.
-	ErrMalformedResponse = errors.New("oaipmh: malformed response")
 	// ErrTokenLoop is wrapped when a repository hands out a resumption token it
 	// has already handed out during the same list.
 	ErrTokenLoop = errors.New("oaipmh: resumption token loop")
@@ -75,34 +74,23 @@ var (
 	// one). It matches ErrProtocol: the repository breaks what a client
 	// can carry, and asking again yields the same token.
 	ErrTokenTooLarge = fmt.Errorf("%w: resumption token too large", ErrProtocol)
-	// ErrPageTooLarge is wrapped when a response body exceeds Config.MaxPageBytes.
-	ErrPageTooLarge = errors.New("oaipmh: page too large")
 	// ErrRecordTooLarge is returned by GetRecord when the record exceeds
 	// Config.MaxRecordBytes.
 	ErrRecordTooLarge = errors.New("oaipmh: record too large")
-	// ErrHTTPStatus matches every *HTTPError.
-	ErrHTTPStatus = errors.New("oaipmh: unexpected HTTP status")
 )
 
-// HTTPError is returned for an HTTP response whose status is not a success and
-// whose body is not an OAI-PMH error response.
-type HTTPError struct {
-	// StatusCode is the HTTP status code.
-	StatusCode int
-	// URL is the requested URL, as ShownURL quotes it.
-	URL string
+// httpError is the error of an HTTP response whose status is not a success
+// and whose body is not an OAI-PMH error response: a *fetch.HTTPError
+// (it matches fetch.ErrHTTPStatus) for the URL as ShownURL quotes it.
+func httpError(status int, shown string) error {
+	return fmt.Errorf("oaipmh: %w", &fetch.HTTPError{StatusCode: status, URL: shown})
 }
 
-// Error implements error.
-func (e *HTTPError) Error() string {
-	return fmt.Sprintf("oaipmh: HTTP %d from %s", e.StatusCode, e.URL)
-}
-
-// Is makes errors.Is(err, ErrHTTPStatus) true for every *HTTPError.
-func (e *HTTPError) Is(target error) bool { return target == ErrHTTPStatus }
-
+// malformed returns an error wrapping fetch.ErrMalformedResponse: a
+// response that is not well-formed XML, is truncated, or is not an OAI-PMH
+// response at all.
 func malformed(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrMalformedResponse}, args...)...)
+	return fmt.Errorf("oaipmh: %w: "+format, append([]any{fetch.ErrMalformedResponse}, args...)...)
 }
 
 // RecordTooLargeError is returned by GetRecord for a record whose metadata

@@ -7,10 +7,12 @@ import (
 	"path/filepath"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/panosc/fairway/pkg/fetch"
 )
 
 // FuzzParsePage checks that ParsePage never panics, that every error it returns
-// for in-memory input is ErrMalformedResponse, and that kept payloads are
+// for in-memory input is fetch.ErrMalformedResponse, and that kept payloads are
 // bounded, complete elements of valid UTF-8.
 func FuzzParsePage(f *testing.F) {
 	for _, feed := range []string{"sickle", "datacite-viringo"} {
@@ -31,8 +33,8 @@ func FuzzParsePage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, maxRecord int) {
 		p, err := ParsePage(bytes.NewReader(data), maxRecord)
 		if err != nil {
-			if !errors.Is(err, ErrMalformedResponse) {
-				t.Fatalf("error does not wrap ErrMalformedResponse: %v", err)
+			if !errors.Is(err, fetch.ErrMalformedResponse) {
+				t.Fatalf("error does not wrap fetch.ErrMalformedResponse: %v", err)
 			}
 			return
 		}

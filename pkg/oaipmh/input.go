@@ -61,7 +61,7 @@ var replacementChar = []byte("\uFFFD")
 var encodingDecl = regexp.MustCompile(`encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']`)
 
 // newInput sniffs the XML declaration of r and prepares the sanitising reader.
-// It returns an error wrapping ErrMalformedResponse for encodings it cannot
+// It returns an error wrapping fetch.ErrMalformedResponse for encodings it cannot
 // read.
 func newInput(r io.Reader) (*input, error) {
 	in := &input{src: r, raw: make([]byte, readChunk+maxCarry), capLimit: -1}

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/panosc/fairway/pkg/fetch"
 )
 
 // OAI-PMH verbs.
@@ -254,7 +256,7 @@ type Set struct {
 //
 // Protocol errors are returned in Page.Errors, not as the error. The error is
 // non-nil when the input is not a well-formed OAI-PMH response (it then wraps
-// ErrMalformedResponse) or when reading r fails (it then wraps that error).
+// fetch.ErrMalformedResponse) or when reading r fails (it then wraps that error).
 func ParsePage(r io.Reader, maxRecordBytes int) (*Page, error) {
 	in, err := newInput(r)
 	if err != nil {
@@ -303,14 +305,14 @@ type parser struct {
 }
 
 func (p *parser) classify(err error) error {
-	if errors.Is(err, ErrMalformedResponse) {
+	if errors.Is(err, fetch.ErrMalformedResponse) {
 		return err
 	}
 	if p.in.err != nil && p.in.err != io.EOF && errors.Is(err, p.in.err) {
 		return fmt.Errorf("oaipmh: reading response: %w", err)
 	}
 	line, col := p.d.InputPos()
-	return fmt.Errorf("%w: line %d, column %d: %v", ErrMalformedResponse, line, col, err)
+	return malformed("line %d, column %d: %v", line, col, err)
 }
 
 func (p *parser) top() string {

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"github.com/panosc/fairway/pkg/fetch"
 )
 
 func parseSample(t *testing.T, feed, name string, maxRecord int) (*Page, []byte) {
@@ -145,8 +147,8 @@ func TestParsePageMalformed(t *testing.T) {
 	for name, doc := range tests {
 		t.Run(name, func(t *testing.T) {
 			p, err := ParsePage(strings.NewReader(doc), 0)
-			if !errors.Is(err, ErrMalformedResponse) {
-				t.Fatalf("ParsePage = %+v, %v; want ErrMalformedResponse", p, err)
+			if !errors.Is(err, fetch.ErrMalformedResponse) {
+				t.Fatalf("ParsePage = %+v, %v; want fetch.ErrMalformedResponse", p, err)
 			}
 		})
 	}
@@ -157,8 +159,8 @@ func TestParsePageReadError(t *testing.T) {
 	full := readSample(t, "sickle", "ListRecords.xml")
 	r := io.MultiReader(bytes.NewReader(full[:500]), iotest.ErrReader(boom))
 	_, err := ParsePage(r, 0)
-	if !errors.Is(err, boom) || errors.Is(err, ErrMalformedResponse) {
-		t.Fatalf("err = %v; want the read error, not ErrMalformedResponse", err)
+	if !errors.Is(err, boom) || errors.Is(err, fetch.ErrMalformedResponse) {
+		t.Fatalf("err = %v; want the read error, not fetch.ErrMalformedResponse", err)
 	}
 }
 
@@ -445,7 +447,7 @@ func TestParsePageAllSamples(t *testing.T) {
 			}
 			p, err := ParsePage(bytes.NewReader(raw), 0)
 			if strings.HasSuffix(f, "Broken.xml") {
-				if !errors.Is(err, ErrMalformedResponse) {
+				if !errors.Is(err, fetch.ErrMalformedResponse) {
 					t.Errorf("%s: err = %v", f, err)
 				}
 				continue
@@ -505,7 +507,7 @@ func TestParsePageRepairs(t *testing.T) {
 	// A document that ends right after a lookahead-worthy prefix.
 	for _, tail := range []string{"&", "&am", "&#x", "<![CDA", "\xe2\x82"} {
 		_, err := ParsePage(strings.NewReader("<OAI-PMH>"+tail), 0)
-		if !errors.Is(err, ErrMalformedResponse) {
+		if !errors.Is(err, fetch.ErrMalformedResponse) {
 			t.Errorf("tail %q: %v", tail, err)
 		}
 	}

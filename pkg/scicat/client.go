@@ -2,13 +2,13 @@ package scicat
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -31,27 +31,21 @@ const (
 	APIv4 = "v4"
 )
 
-// Defaults applied by NewClient to zero-valued Config fields.
+// Defaults applied by Config.SetDefaults to zero-valued fields (the
+// transport's are fetch's: see fetch.Transport).
 const (
-	DefaultPageSize     = 100
-	DefaultPageTimeout  = 60 * time.Second
-	DefaultMaxRetries   = fetch.DefaultMaxRetries
-	DefaultMaxPageBytes = 64 << 20
-	DefaultUserAgent    = "fairway-scicat/1.0 (+https://github.com/panosc/fairway)"
+	DefaultPageSize  = 100
+	DefaultUserAgent = "fairway-scicat/1.0 (+https://github.com/panosc/fairway)"
 )
 
+// The errors of the client; a page that could not be fetched fails with
+// the errors of package fetch, which the OAI-PMH client shares: a
+// *fetch.HTTPError (fetch.ErrHTTPStatus; fetch.ErrUnauthorized for 401 and
+// 403), fetch.ErrPageTooLarge, fetch.ErrMalformedResponse for a response
+// that is not a JSON array, fetch.ErrGaveUp once the retries are spent.
 var (
 	// ErrInvalidConfig wraps every error of Config.Validate.
 	ErrInvalidConfig = errors.New("scicat: invalid config")
-	// ErrHTTPStatus matches every *HTTPError.
-	ErrHTTPStatus = errors.New("scicat: unexpected HTTP status")
-	// ErrUnauthorized matches an *HTTPError with status 401 or 403: the
-	// token is missing, wrong or expired. It is not retried.
-	ErrUnauthorized = errors.New("scicat: unauthorized")
-	// ErrMalformedResponse is wrapped when a response is not a JSON array.
-	ErrMalformedResponse = errors.New("scicat: malformed response")
-	// ErrPageTooLarge is wrapped when a response exceeds Config.MaxPageBytes.
-	ErrPageTooLarge = errors.New("scicat: page too large")
 	// ErrPagingIgnored is wrapped when the server returns more documents
 	// than a page may hold, or the same page again: it does not understand
 	// the paging filter, and the list would never end.
@@ -61,38 +55,6 @@ var (
 	// ErrNoIdentifier is wrapped by DocumentID for a document without one.
 	ErrNoIdentifier = errors.New("scicat: document has no identifier")
 )
-
-// HTTPError is an HTTP response whose status is not a success.
-type HTTPError struct {
-	// StatusCode is the HTTP status code.
-	StatusCode int
-	// URL is the requested URL.
-	URL string
-	// Body is the start of the response body (up to 256 bytes), which
-	// usually says what the server disliked.
-	Body string
-}
-
-// Error implements error.
-func (e *HTTPError) Error() string {
-	msg := fmt.Sprintf("scicat: HTTP %d from %s", e.StatusCode, e.URL)
-	if e.Body != "" {
-		msg += ": " + e.Body
-	}
-	return msg
-}
-
-// Is makes errors.Is(err, ErrHTTPStatus) true for every *HTTPError, and
-// errors.Is(err, ErrUnauthorized) for statuses 401 and 403.
-func (e *HTTPError) Is(target error) bool {
-	switch target {
-	case ErrHTTPStatus:
-		return true
-	case ErrUnauthorized:
-		return e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden
-	}
-	return false
-}
 
 // Collection is a list of documents the client reads.
 type Collection string
@@ -119,7 +81,8 @@ func ParseCollection(s string) (Collection, error) {
 	return "", fmt.Errorf("scicat: unknown collection %q: want datasets or publisheddata", s)
 }
 
-// Config configures a Client. Zero values mean the documented default.
+// Config configures a Client. Zero values mean the documented default
+// (SetDefaults); Validate reports the invalid ones.
 type Config struct {
 	// BaseURL is the root of the SciCat backend (http or https), e.g.
 	// https://scicat.example.org. A trailing /api, /api/v3 or /api/v4 is
@@ -136,78 +99,30 @@ type Config struct {
 	// PageSize is the number of documents asked for per request.
 	// Default 100.
 	PageSize int
-	// PageTimeout bounds one HTTP attempt, body included. Default 60s.
-	PageTimeout time.Duration
-	// MaxRetries is the number of retries after a failed attempt
-	// (connection errors, HTTP 408, 429 and 5xx). Default 5; negative
-	// disables retries.
-	MaxRetries int
-	// MaxPageBytes bounds the size of one response. Default 64 MiB.
-	MaxPageBytes int64
-	// UserAgent is sent with every request. Default DefaultUserAgent.
-	UserAgent string
-	// RateLimit is the minimum interval between the starts of two requests
-	// (retries included). Default 0: no limit.
-	RateLimit time.Duration
-	// RetryInitialInterval is the first backoff interval when the server
-	// gives no Retry-After. Default 1s.
-	RetryInitialInterval time.Duration
-	// RetryMaxInterval caps the exponential backoff interval. Default 1 min.
-	RetryMaxInterval time.Duration
-	// RetryAfterCap caps the wait a Retry-After header may impose.
-	// Default 5 min.
-	RetryAfterCap time.Duration
+	// Transport is how pages are fetched: page timeout, retries and their
+	// backoff, Retry-After cap, rate limit, page size in bytes and user
+	// agent (default DefaultUserAgent).
+	fetch.Transport
 }
 
-// WithDefaults returns a copy of c with the defaults filled in.
-func (c Config) WithDefaults() Config {
+// SetDefaults replaces the zero fields of c with their defaults, and
+// writes APIVersion in lower case.
+func (c *Config) SetDefaults() {
+	c.Transport.SetDefaults(DefaultUserAgent)
 	c.APIVersion = strings.ToLower(strings.TrimSpace(c.APIVersion))
-	if c.PageSize == 0 {
-		c.PageSize = DefaultPageSize
-	}
-	if c.PageTimeout == 0 {
-		c.PageTimeout = DefaultPageTimeout
-	}
-	if c.MaxRetries == 0 {
-		c.MaxRetries = DefaultMaxRetries
-	}
-	if c.MaxPageBytes == 0 {
-		c.MaxPageBytes = DefaultMaxPageBytes
-	}
-	if c.UserAgent == "" {
-		c.UserAgent = DefaultUserAgent
-	}
-	p := c.retryPolicy().WithDefaults()
-	c.RetryInitialInterval, c.RetryMaxInterval, c.RetryAfterCap = p.InitialInterval, p.MaxInterval, p.RetryAfterCap
-	return c
-}
-
-func (c Config) retryPolicy() fetch.Policy {
-	return fetch.Policy{
-		MaxRetries: c.MaxRetries, InitialInterval: c.RetryInitialInterval,
-		MaxInterval: c.RetryMaxInterval, RetryAfterCap: c.RetryAfterCap,
-	}
+	c.PageSize = cmp.Or(c.PageSize, DefaultPageSize)
 }
 
 // Validate reports the first invalid field of c (zero values are valid:
 // they mean the default). Errors wrap ErrInvalidConfig and never quote the
 // token.
 func (c Config) Validate() error {
-	if c.BaseURL == "" {
-		return fmt.Errorf("%w: BaseURL is required", ErrInvalidConfig)
-	}
-	u, err := url.Parse(c.BaseURL)
+	u, err := fetch.ParseBaseURL(c.BaseURL)
 	if err != nil {
-		return fmt.Errorf("%w: BaseURL: %w", ErrInvalidConfig, err)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%w: BaseURL %q is not an absolute http(s) URL", ErrInvalidConfig, c.BaseURL)
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	if u.User != nil {
 		return fmt.Errorf("%w: BaseURL must not hold credentials: use Token", ErrInvalidConfig)
-	}
-	if u.Fragment != "" {
-		return fmt.Errorf("%w: BaseURL %q has a fragment", ErrInvalidConfig, c.BaseURL)
 	}
 	_, hint := splitBase(u)
 	switch v := strings.ToLower(strings.TrimSpace(c.APIVersion)); {
@@ -222,16 +137,7 @@ func (c Config) Validate() error {
 	if c.PageSize < 0 {
 		return fmt.Errorf("%w: PageSize must not be negative", ErrInvalidConfig)
 	}
-	if c.PageTimeout < 0 {
-		return fmt.Errorf("%w: PageTimeout must not be negative", ErrInvalidConfig)
-	}
-	if c.RateLimit < 0 {
-		return fmt.Errorf("%w: RateLimit must not be negative", ErrInvalidConfig)
-	}
-	if c.MaxPageBytes < 0 {
-		return fmt.Errorf("%w: MaxPageBytes must not be negative", ErrInvalidConfig)
-	}
-	if err := c.retryPolicy().Validate(); err != nil {
+	if err := c.Transport.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	return nil
@@ -290,25 +196,27 @@ type Client struct {
 	cfg   Config
 	root  *url.URL
 	token string
-	http  *resty.Client
+	http  *fetch.Client // with the feed's rate limit
 	log   *slog.Logger
 
 	mu      sync.Mutex
-	version string       // detected or configured API version
-	pacer   *fetch.Pacer // the feed's rate limit
+	version string // detected or configured API version
 }
 
 // NewClient returns a Client for cfg (defaults applied, then validated).
 func NewClient(cfg Config, opts ...Option) (*Client, error) {
-	cfg = cfg.WithDefaults()
+	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	u, _ := url.Parse(cfg.BaseURL)
 	root, hint := splitBase(u)
-	rc, log := fetch.NewResty(opts, "scicat", root.String(), cfg.UserAgent)
-	rc.SetHeader("Accept", "application/json")
-	c := &Client{cfg: cfg, root: root, token: cfg.Token, http: rc, log: log, version: cfg.APIVersion, pacer: &fetch.Pacer{Interval: cfg.RateLimit}}
+	hc := fetch.NewClient(cfg.Transport, opts, "scicat", "SciCat", root.String())
+	hc.SetHeader("Accept", "application/json")
+	if cfg.Token != "" {
+		hc.SetHeader("Authorization", "Bearer "+cfg.Token)
+	}
+	c := &Client{cfg: cfg, root: root, token: cfg.Token, http: hc, log: hc.Logger(), version: cfg.APIVersion}
 	if c.version == "" {
 		c.version = hint
 	}
@@ -322,8 +230,8 @@ func (c *Client) Config() Config { return c.cfg }
 // the one BaseURL names), else the one detected by asking for one published
 // dataset from the v4 API and then, when v4 does not answer with a JSON
 // array, from the v3 API. The detected version is kept. Errors wrap
-// ErrUnauthorized as soon as a server refuses the credentials, the address
-// guard's refusal (urlguard.Refused) as soon as it refuses, ErrNoAPI
+// fetch.ErrUnauthorized as soon as a server refuses the credentials, the
+// address guard's refusal (urlguard.Refused) as soon as it refuses, ErrNoAPI
 // (with both causes) when neither API answers.
 func (c *Client) Version(ctx context.Context) (string, error) {
 	c.mu.Lock()
@@ -342,7 +250,7 @@ func (c *Client) Version(ctx context.Context) (string, error) {
 			c.log.InfoContext(ctx, "SciCat API detected", slog.String("api_version", try))
 			return try, nil
 		}
-		if errors.Is(err, ErrUnauthorized) || urlguard.Refused(err) || ctx.Err() != nil {
+		if errors.Is(err, fetch.ErrUnauthorized) || urlguard.Refused(err) || ctx.Err() != nil {
 			// Another version would be refused the same way.
 			return "", err
 		}
@@ -417,9 +325,10 @@ func (c *Client) listDocs(ctx context.Context, coll Collection, fn PageFunc) err
 // public, and the client leaves out the others).
 //
 // It returns an error wrapping fn's error when fn fails (the walk stops),
-// ErrPagingIgnored, ErrMalformedResponse or ErrPageTooLarge (with the URL),
-// an *HTTPError (ErrUnauthorized for 401 and 403), the transport error
-// after the retries are exhausted (fetch.ErrGaveUp), or ctx.Err().
+// ErrPagingIgnored, fetch.ErrMalformedResponse or fetch.ErrPageTooLarge
+// (with the URL), a *fetch.HTTPError (fetch.ErrUnauthorized for 401 and
+// 403), the transport error after the retries are exhausted
+// (fetch.ErrGaveUp), or ctx.Err().
 func (c *Client) List(ctx context.Context, req ListRequest, fn func(ctx context.Context, p *Page) error) error {
 	if fn == nil {
 		return errors.New("scicat: nil page function")
@@ -511,69 +420,41 @@ func (c *Client) endpoint(version string, coll Collection, skip, limit int) stri
 func (c *Client) fetch(ctx context.Context, version string, coll Collection, skip, limit int) ([]json.RawMessage, string, error) {
 	u := c.endpoint(version, coll, skip, limit)
 	var docs []json.RawMessage
-	err := fetch.Do(ctx, c.cfg.retryPolicy(), func(ctx context.Context) error {
+	// The URL holds no credentials: errors and logs quote it whole.
+	_, err := c.http.Get(ctx, u, u, func(ctx context.Context, resp *resty.Response) error {
 		var err error
-		docs, err = c.attempt(ctx, u)
+		docs, err = c.read(ctx, resp, u)
 		return err
-	}, func(err error, attempt int, wait time.Duration) {
-		c.log.WarnContext(ctx, "SciCat request failed, retrying",
-			slog.String("url", u), slog.Int("attempt", attempt), slog.Duration("wait", wait), slog.Any("error", err))
 	})
 	if err != nil {
-		if cerr := ctx.Err(); cerr != nil {
-			return nil, u, fmt.Errorf("scicat: GET %s: %w", u, cerr)
-		}
-		if errors.Is(err, fetch.ErrGaveUp) {
-			return nil, u, fmt.Errorf("scicat: GET %s: %w", u, err)
-		}
 		return nil, u, err
 	}
 	return docs, u, nil
 }
 
-// attempt performs one request and splits the JSON array it returns.
-func (c *Client) attempt(ctx context.Context, u string) ([]json.RawMessage, error) {
-	if err := c.pacer.Wait(ctx); err != nil {
-		return nil, err
-	}
-	actx, cancel := context.WithTimeout(ctx, c.cfg.PageTimeout)
-	defer cancel()
-	start := time.Now()
-	r := c.http.R().SetContext(actx)
-	if c.token != "" {
-		r.SetHeader("Authorization", "Bearer "+c.token)
-	}
-	resp, err := r.Get(u)
-	if err != nil {
-		if cerr := ctx.Err(); cerr != nil {
-			return nil, cerr
-		}
-		return nil, fetch.Retryable(fmt.Errorf("scicat: GET %s: %w", u, err))
-	}
+// read splits the JSON array of one attempt's response from u.
+func (c *Client) read(ctx context.Context, resp *resty.Response, u string) ([]json.RawMessage, error) {
 	body := resp.RawBody()
-	defer func() {
-		// Drain a little so that the connection can be reused.
-		_, _ = io.CopyN(io.Discard, body, 4<<10)
-		_ = body.Close()
-	}()
 	if status := resp.StatusCode(); status < 200 || status >= 300 {
 		snippet, _ := io.ReadAll(io.LimitReader(body, 256))
-		herr := &HTTPError{StatusCode: status, URL: u, Body: c.redact(strings.TrimSpace(strings.ToValidUTF8(string(snippet), "?")))}
-		return nil, fetch.StatusError(herr, status, resp.Header(), c.cfg.RetryAfterCap)
+		herr := &fetch.HTTPError{StatusCode: status, URL: u, Body: c.redact(strings.TrimSpace(strings.ToValidUTF8(string(snippet), "?")))}
+		return nil, fetch.StatusError(fmt.Errorf("scicat: %w", herr), status, resp.Header(), c.cfg.RetryAfterCap)
 	}
-	lr := &fetch.LimitedReader{R: body, N: c.cfg.MaxPageBytes, TooLarge: ErrPageTooLarge}
+	lr := &fetch.LimitedReader{R: body, N: c.cfg.MaxPageBytes}
 	docs, err := splitArray(lr)
 	switch {
 	case err == nil:
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
-	case errors.Is(err, ErrPageTooLarge), errors.Is(err, ErrMalformedResponse):
+	case errors.Is(err, fetch.ErrPageTooLarge):
+		return nil, fmt.Errorf("scicat: %w (GET %s)", err, u)
+	case errors.Is(err, fetch.ErrMalformedResponse):
 		return nil, fmt.Errorf("%w (GET %s)", err, u)
 	default: // the body could not be read: network trouble or page timeout
 		return nil, fetch.Retryable(fmt.Errorf("scicat: GET %s: reading the body: %w", u, err))
 	}
 	c.log.DebugContext(ctx, "SciCat page", slog.String("url", u), slog.Int("documents", len(docs)),
-		slog.Duration("elapsed", time.Since(start)))
+		slog.Duration("elapsed", time.Since(resp.Request.Time)))
 	return docs, nil
 }
 
@@ -595,7 +476,7 @@ func splitArray(r io.Reader) ([]json.RawMessage, error) {
 		return nil, readError(err)
 	}
 	if delim, ok := tok.(json.Delim); !ok || delim != '[' {
-		return nil, fmt.Errorf("%w: want a JSON array, got %s", ErrMalformedResponse, describeToken(tok))
+		return nil, malformed("want a JSON array, got %s", describeToken(tok))
 	}
 	docs := []json.RawMessage{}
 	for d.More() {
@@ -610,11 +491,17 @@ func splitArray(r io.Reader) ([]json.RawMessage, error) {
 	}
 	if _, err := d.Token(); err != io.EOF {
 		if err == nil {
-			return nil, fmt.Errorf("%w: data after the JSON array", ErrMalformedResponse)
+			return nil, malformed("data after the JSON array")
 		}
 		return nil, readError(err)
 	}
 	return docs, nil
+}
+
+// malformed returns an error wrapping fetch.ErrMalformedResponse: a
+// response that is not a JSON array.
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("scicat: %w: "+format, append([]any{fetch.ErrMalformedResponse}, args...)...)
 }
 
 // readError classifies an error of the JSON decoder: syntax errors and an
@@ -623,10 +510,10 @@ func splitArray(r io.Reader) ([]json.RawMessage, error) {
 func readError(err error) error {
 	var syn *json.SyntaxError
 	if errors.As(err, &syn) {
-		return fmt.Errorf("%w: %w", ErrMalformedResponse, err)
+		return malformed("%w", err)
 	}
 	if err == io.EOF {
-		return fmt.Errorf("%w: empty body", ErrMalformedResponse)
+		return malformed("empty body")
 	}
 	return err
 }

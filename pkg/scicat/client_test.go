@@ -209,7 +209,7 @@ func TestListResumesFromOffset(t *testing.T) {
 func TestAddressRefusalIsFinal(t *testing.T) {
 	s := startServer(t, scicattest.Config{})
 	logs := &bytes.Buffer{}
-	c, err := scicat.NewClient(scicat.Config{BaseURL: s.URL, MaxRetries: 5, RetryInitialInterval: time.Millisecond},
+	c, err := scicat.NewClient(scicat.Config{BaseURL: s.URL, Transport: fetch.Transport{MaxRetries: 5, RetryInitialInterval: time.Millisecond}},
 		scicat.WithLogger(slog.New(slog.NewTextHandler(logs, nil))), scicat.WithHTTPClient(urlguard.Policy{}.HTTPClient(nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -253,44 +253,44 @@ func TestErrors(t *testing.T) {
 	}{
 		{
 			name: "no token", server: scicattest.Config{Token: secret},
-			want: []error{scicat.ErrUnauthorized, scicat.ErrHTTPStatus}, reqs: 1, message: "401",
+			want: []error{fetch.ErrUnauthorized, fetch.ErrHTTPStatus}, reqs: 1, message: "401",
 		},
 		{
 			name: "wrong token", server: scicattest.Config{Token: secret}, cfg: scicat.Config{Token: "wrong"},
-			want: []error{scicat.ErrUnauthorized}, reqs: 1,
+			want: []error{fetch.ErrUnauthorized}, reqs: 1,
 		},
 		{
-			name: "retries exhausted", cfg: scicat.Config{APIVersion: "v3", MaxRetries: 2},
+			name: "retries exhausted", cfg: scicat.Config{APIVersion: "v3", Transport: fetch.Transport{MaxRetries: 2}},
 			faults: []scicattest.Fault{{Status: 503}, {Status: 502}, {Status: 500}},
-			want:   []error{fetch.ErrGaveUp, scicat.ErrHTTPStatus}, reqs: 3, message: "HTTP 500",
+			want:   []error{fetch.ErrGaveUp, fetch.ErrHTTPStatus}, reqs: 3, message: "HTTP 500",
 		},
 		{
 			name: "not found is not retried", cfg: scicat.Config{APIVersion: "v3"},
-			faults: []scicattest.Fault{{Status: 404}}, want: []error{scicat.ErrHTTPStatus}, reqs: 1,
+			faults: []scicattest.Fault{{Status: 404}}, want: []error{fetch.ErrHTTPStatus}, reqs: 1,
 		},
 		{
 			name: "HTML instead of JSON", cfg: scicat.Config{APIVersion: "v4"},
 			faults: []scicattest.Fault{{Status: 200, Body: "<html><body>maintenance</body></html>"}},
-			want:   []error{scicat.ErrMalformedResponse}, reqs: 1,
+			want:   []error{fetch.ErrMalformedResponse}, reqs: 1,
 		},
 		{
 			name: "object instead of array", cfg: scicat.Config{APIVersion: "v4"},
 			faults: []scicattest.Fault{{Status: 200, Body: `{"data":[]}`}},
-			want:   []error{scicat.ErrMalformedResponse}, reqs: 1, message: "got an object",
+			want:   []error{fetch.ErrMalformedResponse}, reqs: 1, message: "got an object",
 		},
 		{
 			name: "empty body", cfg: scicat.Config{APIVersion: "v4"},
 			faults: []scicattest.Fault{{Status: 200, Body: " "}},
-			want:   []error{scicat.ErrMalformedResponse}, reqs: 1,
+			want:   []error{fetch.ErrMalformedResponse}, reqs: 1,
 		},
 		{
 			name: "trailing data", cfg: scicat.Config{APIVersion: "v4"},
 			faults: []scicattest.Fault{{Status: 200, Body: `[{"pid":"a","isPublished":true}] []`}},
-			want:   []error{scicat.ErrMalformedResponse}, reqs: 1,
+			want:   []error{fetch.ErrMalformedResponse}, reqs: 1,
 		},
 		{
-			name: "page too large", cfg: scicat.Config{APIVersion: "v3", MaxPageBytes: 1000},
-			want: []error{scicat.ErrPageTooLarge}, reqs: 1,
+			name: "page too large", cfg: scicat.Config{APIVersion: "v3", Transport: fetch.Transport{MaxPageBytes: 1000}},
+			want: []error{fetch.ErrPageTooLarge}, reqs: 1,
 		},
 		{
 			name: "paging ignored", server: scicattest.Config{IgnoreLimits: true}, cfg: scicat.Config{APIVersion: "v3", PageSize: 5},
@@ -298,12 +298,12 @@ func TestErrors(t *testing.T) {
 		},
 		{
 			name: "no API", server: scicattest.Config{Versions: []string{"v9"}},
-			want: []error{scicat.ErrNoAPI, scicat.ErrHTTPStatus}, reqs: 2, message: "v3: scicat: HTTP 404",
+			want: []error{scicat.ErrNoAPI, fetch.ErrHTTPStatus}, reqs: 2, message: "v3: scicat: HTTP 404",
 		},
 		{
 			name: "token echoed by the server", server: scicattest.Config{}, cfg: scicat.Config{APIVersion: "v3", Token: secret},
 			faults: []scicattest.Fault{{Status: 400, Body: "bad header Authorization: Bearer " + secret}},
-			want:   []error{scicat.ErrHTTPStatus}, reqs: 1, message: "Bearer [redacted]",
+			want:   []error{fetch.ErrHTTPStatus}, reqs: 1, message: "Bearer [redacted]",
 		},
 	}
 	for _, tt := range tests {
@@ -333,7 +333,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	s := startServer(t, scicattest.Config{})
 	s.Fail(scicattest.Fault{Status: http.StatusServiceUnavailable, RetryAfter: "1"}, scicattest.Fault{Status: http.StatusTooManyRequests, RetryAfter: "1"})
 	// The backoff alone would wait a millisecond (see newClient).
-	c := newClient(t, scicat.Config{BaseURL: s.URL, APIVersion: "v4", MaxRetries: 3}, nil)
+	c := newClient(t, scicat.Config{BaseURL: s.URL, APIVersion: "v4", Transport: fetch.Transport{MaxRetries: 3}}, nil)
 	docs, _, err := listAll(t, c, scicat.Datasets)
 	if err != nil || len(docs) != 19 {
 		t.Fatalf("%d documents, %v", len(docs), err)
@@ -351,7 +351,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 
 func TestRateLimit(t *testing.T) {
 	s := startServer(t, scicattest.Config{})
-	c := newClient(t, scicat.Config{BaseURL: s.URL, PageSize: 8, RateLimit: 150 * time.Millisecond}, nil)
+	c := newClient(t, scicat.Config{BaseURL: s.URL, PageSize: 8, Transport: fetch.Transport{RateLimit: 150 * time.Millisecond}}, nil)
 	if docs, _, err := listAll(t, c, scicat.Datasets); err != nil || len(docs) != 19 {
 		t.Fatalf("%d documents, %v", len(docs), err)
 	}
@@ -404,7 +404,7 @@ func TestTokenIsNeverLogged(t *testing.T) {
 	}
 	s.Fail(scicattest.Fault{Status: 401, Body: "token " + secret + " expired"})
 	_, _, err = listAll(t, c, scicat.PublishedData)
-	if !errors.Is(err, scicat.ErrUnauthorized) {
+	if !errors.Is(err, fetch.ErrUnauthorized) {
 		t.Fatalf("err = %v", err)
 	}
 	log.Info("config", "scicat", cfg)
@@ -418,48 +418,56 @@ func TestTokenIsNeverLogged(t *testing.T) {
 	}
 }
 
+// TestConfigValidate checks that every check of Config.Validate fires: each
+// invalid row names the field its error must name.
 func TestConfigValidate(t *testing.T) {
+	const base = "https://example.org"
 	tests := []struct {
 		name string
 		cfg  scicat.Config
-		ok   bool
+		want string // a part of the error; "" for a valid config
 	}{
-		{"minimal", scicat.Config{BaseURL: "https://scicat.example.org"}, true},
-		{"api suffix", scicat.Config{BaseURL: "https://scicat.example.org/api/v4", APIVersion: "v4"}, true},
-		{"missing URL", scicat.Config{}, false},
-		{"relative URL", scicat.Config{BaseURL: "/api/v3"}, false},
-		{"ftp", scicat.Config{BaseURL: "ftp://example.org"}, false},
-		{"credentials in URL", scicat.Config{BaseURL: "https://user:pw@example.org"}, false},
-		{"fragment", scicat.Config{BaseURL: "https://example.org/#x"}, false},
-		{"unknown version", scicat.Config{BaseURL: "https://example.org", APIVersion: "v5"}, false},
-		{"version contradicts URL", scicat.Config{BaseURL: "https://example.org/api/v3", APIVersion: "v4"}, false},
-		{"token with newline", scicat.Config{BaseURL: "https://example.org", Token: "a\nb"}, false},
-		{"negative page size", scicat.Config{BaseURL: "https://example.org", PageSize: -1}, false},
-		{"negative timeout", scicat.Config{BaseURL: "https://example.org", PageTimeout: -time.Second}, false},
-		{"negative page bytes", scicat.Config{BaseURL: "https://example.org", MaxPageBytes: -1}, false},
-		{"negative retry interval", scicat.Config{BaseURL: "https://example.org", RetryInitialInterval: -1}, false},
-		{"negative rate limit", scicat.Config{BaseURL: "https://example.org", RateLimit: -1}, false},
+		{"minimal", scicat.Config{BaseURL: "https://scicat.example.org"}, ""},
+		{"api suffix", scicat.Config{BaseURL: "https://scicat.example.org/api/v4", APIVersion: "v4"}, ""},
+		{"missing URL", scicat.Config{}, "BaseURL is required"},
+		{"unparsable URL", scicat.Config{BaseURL: "http://exa mple.org/%zz"}, "BaseURL"},
+		{"relative URL", scicat.Config{BaseURL: "/api/v3"}, "not an absolute http(s) URL"},
+		{"ftp", scicat.Config{BaseURL: "ftp://example.org"}, "not an absolute http(s) URL"},
+		{"credentials in URL", scicat.Config{BaseURL: "https://user:pw@example.org"}, "credentials"},
+		{"fragment", scicat.Config{BaseURL: base + "/#x"}, "fragment"},
+		{"unknown version", scicat.Config{BaseURL: base, APIVersion: "v5"}, "want v3, v4 or empty"},
+		{"version contradicts URL", scicat.Config{BaseURL: base + "/api/v3", APIVersion: "v4"}, "contradicts"},
+		{"token with newline", scicat.Config{BaseURL: base, Token: "a\nb"}, "Token"},
+		{"negative page size", scicat.Config{BaseURL: base, PageSize: -1}, "PageSize"},
+		{"negative timeout", scicat.Config{BaseURL: base, Transport: fetch.Transport{PageTimeout: -time.Second}}, "PageTimeout"},
+		{"negative page bytes", scicat.Config{BaseURL: base, Transport: fetch.Transport{MaxPageBytes: -1}}, "MaxPageBytes"},
+		{"negative retry interval", scicat.Config{BaseURL: base, Transport: fetch.Transport{RetryInitialInterval: -1}}, "RetryInitialInterval"},
+		{"negative backoff cap", scicat.Config{BaseURL: base, Transport: fetch.Transport{RetryMaxInterval: -1}}, "RetryMaxInterval"},
+		{"negative Retry-After cap", scicat.Config{BaseURL: base, Transport: fetch.Transport{RetryAfterCap: -1}}, "RetryAfterCap"},
+		{"negative rate limit", scicat.Config{BaseURL: base, Transport: fetch.Transport{RateLimit: -1}}, "RateLimit"},
+		{"negative retries disable them", scicat.Config{BaseURL: base, Transport: fetch.Transport{MaxRetries: -1}}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.cfg.Validate()
-			if (err == nil) != tt.ok {
-				t.Fatalf("Validate() = %v, want ok %v", err, tt.ok)
+			if (err != nil) != (tt.want != "") || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+				t.Fatalf("Validate() = %v, want an error naming %q", err, tt.want)
 			}
 			if err != nil && !errors.Is(err, scicat.ErrInvalidConfig) {
 				t.Errorf("%v does not wrap ErrInvalidConfig", err)
 			}
-			if _, err := scicat.NewClient(tt.cfg); (err == nil) != tt.ok {
+			if _, err := scicat.NewClient(tt.cfg); (err != nil) != (tt.want != "") {
 				t.Errorf("NewClient: %v", err)
 			}
 		})
 	}
-	c, err := scicat.NewClient(scicat.Config{BaseURL: "https://example.org"})
+	c, err := scicat.NewClient(scicat.Config{BaseURL: base})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg := c.Config(); cfg.PageSize != scicat.DefaultPageSize || cfg.PageTimeout != scicat.DefaultPageTimeout ||
-		cfg.MaxRetries != scicat.DefaultMaxRetries || cfg.RetryAfterCap != fetch.DefaultRetryAfterCap {
+	if cfg := c.Config(); cfg.PageSize != scicat.DefaultPageSize || cfg.PageTimeout != fetch.DefaultPageTimeout ||
+		cfg.MaxRetries != fetch.DefaultMaxRetries || cfg.RetryAfterCap != fetch.DefaultRetryAfterCap ||
+		cfg.MaxPageBytes != fetch.DefaultMaxPageBytes || cfg.UserAgent != scicat.DefaultUserAgent {
 		t.Errorf("defaults not applied: %+v", cfg)
 	}
 }
