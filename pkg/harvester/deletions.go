@@ -1,7 +1,6 @@
 package harvester
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -50,28 +48,19 @@ func feedSignature(f feeds.Feed) string {
 	return strings.Join([]string{f.Kind, f.URL, f.Format, f.Set}, "\n")
 }
 
-// seenStore returns the object store of seen identifiers.
-func (h *Harvester) seenStore(_ context.Context) (jetstream.ObjectStore, error) {
-	st := h.bus.ObjectStore(bus.ObjectStoreSeen)
-	if st == nil {
-		return nil, fmt.Errorf("harvester: object store %s is not provisioned", bus.ObjectStoreSeen)
-	}
-	return st, nil
-}
+// seen returns the object store of seen identifiers.
+func (h *Harvester) seen() *bus.Objects { return h.bus.Objects(bus.ObjectStoreSeen) }
 
 // rememberSeen stores the identifiers page n of a full run saw, before the
 // page's checkpoint is saved, so that loadSeen finds them after a crash. A
 // page stored again (a page harvested again after a restart) is replaced.
 func (h *Harvester) rememberSeen(ctx context.Context, feedID, runID string, page int64, ids []string) error {
-	st, err := h.seenStore(ctx)
-	if err != nil {
-		return err
-	}
+	st := h.seen()
 	b, err := json.Marshal(ids)
 	if err != nil {
 		return fmt.Errorf("harvester: seen identifiers of %s: %w", feedID, err)
 	}
-	if _, err := st.PutBytes(ctx, pageObject(feedID, runID, page), b); err != nil {
+	if err := st.Put(ctx, pageObject(feedID, runID, page), b, ""); err != nil {
 		return fmt.Errorf("harvester: seen identifiers of %s: %w", feedID, err)
 	}
 	return nil
@@ -79,17 +68,14 @@ func (h *Harvester) rememberSeen(ctx context.Context, feedID, runID string, page
 
 // loadSeen returns every identifier rememberSeen stored for a run.
 func (h *Harvester) loadSeen(ctx context.Context, feedID, runID string) (idSet, error) {
-	st, err := h.seenStore(ctx)
-	if err != nil {
-		return nil, err
-	}
-	names, err := objectNames(ctx, st, runPrefix(feedID)+runID+"/")
+	st := h.seen()
+	names, err := st.Names(ctx, runPrefix(feedID)+runID+"/")
 	if err != nil {
 		return nil, err
 	}
 	seen := idSet{}
 	for _, name := range names {
-		b, err := st.GetBytes(ctx, name)
+		b, err := st.Get(ctx, name)
 		if err != nil {
 			return nil, fmt.Errorf("harvester: seen identifiers %s: %w", name, err)
 		}
@@ -106,44 +92,22 @@ func (h *Harvester) loadSeen(ctx context.Context, feedID, runID string) (idSet, 
 
 // forgetRunSeen drops the per-page identifiers of every run of a feed.
 func (h *Harvester) forgetRunSeen(ctx context.Context, feedID string) error {
-	st, err := h.seenStore(ctx)
-	if err != nil {
-		return err
-	}
-	names, err := objectNames(ctx, st, runPrefix(feedID))
+	st := h.seen()
+	names, err := st.Names(ctx, runPrefix(feedID))
 	if err != nil {
 		return err
 	}
 	for _, name := range names {
-		if err := st.Delete(ctx, name); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+		if err := st.Delete(ctx, name); err != nil && !errors.Is(err, bus.ErrNotFound) {
 			return fmt.Errorf("harvester: drop %s: %w", name, err)
 		}
 	}
 	return nil
 }
 
-// objectNames lists the names of the live objects that start with prefix.
-func objectNames(ctx context.Context, st jetstream.ObjectStore, prefix string) ([]string, error) {
-	infos, err := st.List(ctx)
-	if errors.Is(err, jetstream.ErrNoObjectsFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("harvester: list %s: %w", bus.ObjectStoreSeen, err)
-	}
-	var names []string
-	for _, info := range infos {
-		if !info.Deleted && strings.HasPrefix(info.Name, prefix) {
-			names = append(names, info.Name)
-		}
-	}
-	slices.Sort(names)
-	return names, nil
-}
-
-func (h *Harvester) loadBaseline(ctx context.Context, st jetstream.ObjectStore, feedID string) (*baseline, error) {
-	b, err := st.GetBytes(ctx, completeObject(feedID))
-	if errors.Is(err, jetstream.ErrObjectNotFound) {
+func (h *Harvester) loadBaseline(ctx context.Context, st *bus.Objects, feedID string) (*baseline, error) {
+	b, err := st.Get(ctx, completeObject(feedID))
+	if errors.Is(err, bus.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
@@ -182,10 +146,7 @@ func (h *Harvester) loadBaseline(ctx context.Context, st jetstream.ObjectStore, 
 // identifiers of the feed's runs are dropped at the end.
 func (r *run) reconcile(ctx context.Context, seen idSet) (deleted int64, held bool, err error) {
 	h, f, mark, log := r.h, r.feed, r.mark, r.log
-	st, err := h.seenStore(ctx)
-	if err != nil {
-		return 0, false, err
-	}
+	st := h.seen()
 	base, err := h.loadBaseline(ctx, st, f.ID)
 	if err != nil {
 		return 0, false, err
@@ -235,7 +196,7 @@ func (r *run) reconcile(ctx context.Context, seen idSet) (deleted int64, held bo
 	if err != nil {
 		return deleted, false, fmt.Errorf("harvester: identifiers of %s: %w", f.ID, err)
 	}
-	if _, err := st.Put(ctx, jetstream.ObjectMeta{Name: completeObject(f.ID), Description: "identifiers of run " + mark.RunID}, bytes.NewReader(b)); err != nil {
+	if err := st.Put(ctx, completeObject(f.ID), b, "identifiers of run "+mark.RunID); err != nil {
 		return deleted, false, fmt.Errorf("harvester: identifiers of %s: %w", f.ID, err)
 	}
 	return deleted, false, h.forgetRunSeen(ctx, f.ID)

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
-	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/panosc/fairway/pkg/bus"
@@ -493,14 +492,14 @@ func (h *Harvester) failureBackoff(n int) time.Duration {
 
 func (h *Harvester) checkpoint(ctx context.Context, feedID string) (Checkpoint, error) {
 	var cp Checkpoint
-	e, err := h.bus.KV(bus.BucketCheckpoints).Get(ctx, feedID)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
+	e, err := h.bus.State(bus.BucketCheckpoints).Get(ctx, feedID)
+	if errors.Is(err, bus.ErrNotFound) {
 		return cp, nil
 	}
 	if err != nil {
 		return cp, fmt.Errorf("harvester: checkpoint %s: %w", feedID, err)
 	}
-	if err := json.Unmarshal(e.Value(), &cp); err != nil {
+	if err := json.Unmarshal(e.Value, &cp); err != nil {
 		return cp, fmt.Errorf("harvester: checkpoint %s: %w", feedID, err)
 	}
 	return cp, nil
@@ -514,7 +513,7 @@ func (h *Harvester) saveCheckpoint(ctx context.Context, feedID string, cp Checkp
 	if err != nil {
 		return fmt.Errorf("harvester: checkpoint %s: %w", feedID, err)
 	}
-	if _, err := h.bus.KV(bus.BucketCheckpoints).Put(ctx, feedID, b); err != nil {
+	if _, err := h.bus.State(bus.BucketCheckpoints).Put(ctx, feedID, b); err != nil {
 		return fmt.Errorf("harvester: checkpoint %s: %w", feedID, err)
 	}
 	return nil
@@ -584,9 +583,9 @@ func (h *Harvester) harvest(ctx context.Context, f feeds.Feed, req RunRequest, r
 // when another harvester holds it. The lease is refreshed with every
 // checkpoint, and released by the returned function.
 func (h *Harvester) lease(ctx context.Context, feedID string) (func(), error) {
-	kv := h.bus.KV(bus.BucketLeases)
-	rev, err := kv.Create(ctx, feedID, []byte(h.id))
-	if errors.Is(err, jetstream.ErrKeyExists) {
+	leases := h.bus.State(bus.BucketLeases)
+	rev, err := leases.Create(ctx, feedID, []byte(h.id))
+	if errors.Is(err, bus.ErrExists) {
 		return nil, fmt.Errorf("harvester: feed %s: %w", feedID, ErrBusy)
 	}
 	if err != nil {
@@ -622,7 +621,7 @@ func (h *Harvester) lease(ctx context.Context, feedID string) (func(), error) {
 		rev := h.leases[feedID]
 		delete(h.leases, feedID)
 		h.mu.Unlock()
-		_ = kv.Delete(context.WithoutCancel(ctx), feedID, jetstream.LastRevision(rev))
+		_ = leases.DeleteAt(context.WithoutCancel(ctx), feedID, rev)
 	}, nil
 }
 
@@ -639,7 +638,12 @@ func (h *Harvester) refreshLease(ctx context.Context, feedID string) error {
 	if !ok {
 		return nil // a run outside Harvest (tests of the parts)
 	}
-	next, err := h.bus.KV(bus.BucketLeases).Update(ctx, feedID, []byte(h.id), rev)
+	// Not cut short by the run's end: an update the server applied but
+	// whose answer a cancelled context lost would leave a stale revision,
+	// and the run's last checkpoint would then find its lease "lost".
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	next, err := h.bus.State(bus.BucketLeases).Update(uctx, feedID, []byte(h.id), rev)
 	if err != nil {
 		return fmt.Errorf("harvester: lease of %s lost: %w", feedID, err)
 	}

@@ -3,12 +3,9 @@ package harvester
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
-	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/panosc/fairway/pkg/bus"
@@ -23,7 +20,7 @@ func Request(ctx context.Context, b *bus.Bus, feedID string, req RunRequest) err
 	if err != nil {
 		return fmt.Errorf("harvester: request %s: %w", feedID, err)
 	}
-	if _, err := b.KV(bus.BucketRequests).Put(ctx, feedID, v); err != nil {
+	if _, err := b.State(bus.BucketRequests).Put(ctx, feedID, v); err != nil {
 		return fmt.Errorf("harvester: request %s: %w", feedID, err)
 	}
 	return nil
@@ -33,30 +30,30 @@ func Request(ctx context.Context, b *bus.Bus, feedID string, req RunRequest) err
 // taken by deleting it at the revision it was read at, so two replicas never
 // run the same one.
 func (h *Harvester) takeRequests(ctx context.Context) map[string]RunRequest {
-	kv := h.bus.KV(bus.BucketRequests)
-	keys, err := kv.ListKeys(ctx)
+	requests := h.bus.State(bus.BucketRequests)
+	keys, err := requests.Keys(ctx)
 	if err != nil {
-		if !errors.Is(err, jetstream.ErrNoKeysFound) && ctx.Err() == nil {
+		if ctx.Err() == nil {
 			h.log.Warn("listing harvest requests", "err", err)
 		}
 		return nil
 	}
 	out := map[string]RunRequest{}
-	for k := range keys.Keys() {
-		e, err := kv.Get(ctx, k)
+	for _, k := range keys {
+		e, err := requests.Get(ctx, k)
 		if err != nil {
 			continue
 		}
 		var req RunRequest
-		if err := json.Unmarshal(e.Value(), &req); err != nil {
+		if err := json.Unmarshal(e.Value, &req); err != nil {
 			h.log.Warn("dropping unreadable harvest request", "feed", k, "err", err)
-			_ = kv.Delete(ctx, k)
+			_ = requests.Delete(ctx, k)
 			continue
 		}
 		if !h.claim(k) {
 			continue // a run of that feed is under way; the request waits
 		}
-		if err := kv.Delete(ctx, k, jetstream.LastRevision(e.Revision())); err != nil {
+		if err := requests.DeleteAt(ctx, k, e.Revision); err != nil {
 			h.release(k) // another harvester took it
 			continue
 		}
@@ -66,59 +63,20 @@ func (h *Harvester) takeRequests(ctx context.Context) map[string]RunRequest {
 }
 
 // LastRuns returns the last n runs of a feed, newest first, each in its
-// latest reported state. It reads the feed's reports with a consumer of
-// its own, which it deletes before it returns (a reader per request must
-// not leave consumers behind on the server).
+// latest reported state. It reads the feed's reports with a reader that
+// leaves no consumer behind on the server.
 func LastRuns(ctx context.Context, b *bus.Bus, feedID string, n int) ([]*fairwayv1.HarvestRun, error) {
-	subject := bus.Subject(bus.Ops, runKey(feedID))
-	js := b.JetStream()
-	c, err := js.CreateConsumer(ctx, string(bus.Ops), jetstream.ConsumerConfig{
-		FilterSubject: subject,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		AckPolicy:     jetstream.AckNonePolicy,
-		MemoryStorage: true,
-		Replicas:      1,
-		// Only for a reader that dies before it deletes its consumer.
-		InactiveThreshold: time.Minute,
+	byID := map[string]*fairwayv1.HarvestRun{}
+	err := b.StreamReader(bus.Ops).History(ctx, runKey(feedID), func(m bus.StoredMessage) error {
+		var r fairwayv1.HarvestRun
+		if err := proto.Unmarshal(m.Data, &r); err != nil {
+			return fmt.Errorf("harvester: run report on %s: %w", m.Subject, err)
+		}
+		byID[r.RunId] = &r
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("harvester: runs of %s: %w", feedID, err)
-	}
-	name := c.CachedInfo().Name
-	defer func() {
-		// Deleted even when the request ended: its context may be done.
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if err := js.DeleteConsumer(dctx, string(bus.Ops), name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-			b.Logger().Warn("deleting the consumer of a runs reader", "feed", feedID, "consumer", name, "err", err)
-		}
-	}()
-	byID := map[string]*fairwayv1.HarvestRun{}
-	for pending := c.CachedInfo().NumPending; pending > 0; {
-		// Every report is stored already: a fetch that waits for none
-		// brings what is there, and an empty one ends the read.
-		batch, err := c.FetchNoWait(500)
-		if err != nil {
-			return nil, fmt.Errorf("harvester: runs of %s: %w", feedID, err)
-		}
-		got := 0
-		for m := range batch.Messages() {
-			got++
-			var r fairwayv1.HarvestRun
-			if err := proto.Unmarshal(m.Data(), &r); err != nil {
-				return nil, fmt.Errorf("harvester: run report on %s: %w", m.Subject(), err)
-			}
-			byID[r.RunId] = &r
-			if md, err := m.Metadata(); err == nil {
-				pending = md.NumPending
-			}
-		}
-		if err := batch.Error(); err != nil {
-			return nil, fmt.Errorf("harvester: runs of %s: %w", feedID, err)
-		}
-		if got == 0 {
-			break
-		}
 	}
 	runs := make([]*fairwayv1.HarvestRun, 0, len(byID))
 	for _, r := range byID {

@@ -331,8 +331,5 @@ func (r *run) rawEvent(id, hash string, payload []byte, skipUnchanged bool) bus.
 // is its stub (an encoded RawRecord), reason says why, hash makes its
 // message id (it holds no raw identifier).
 func (r *run) deadLetter(hash string, payload []byte, reason string) bus.Event {
-	return bus.Event{
-		Stream: bus.DeadLetters, Key: Origin, Hash: hash, Payload: payload,
-		Metadata: map[string]string{bus.HeaderReason: reason, bus.HeaderStage: Origin, bus.HeaderCorrelation: r.mark.RunID},
-	}
+	return bus.DeadLetterEvent(Origin, hash, payload, reason, map[string]string{bus.HeaderCorrelation: r.mark.RunID})
 }
