@@ -1,6 +1,8 @@
-// Package analytics is Fairway's analytics store in ClickHouse: one row per
-// catalogue version of every dataset (deduplicated by key, the latest version
-// wins) and one row per harvest run, with the counts analysts ask for.
+// Package analytics keeps the node's analytics in ClickHouse: the writer
+// (Sink) that copies the catalogue and the harvest runs from the bus, and
+// the store it writes to — one row per catalogue version of every dataset
+// (deduplicated by key, the latest version wins) and one row per harvest
+// run, with the counts analysts ask for.
 //
 // It speaks ClickHouse's native protocol only and keeps its SQL to what both
 // Debian's ClickHouse 18.16 and current releases accept: batch inserts name

@@ -51,3 +51,12 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatalf("defaults = %+v", got)
 	}
 }
+
+func TestSinkConfigValidate(t *testing.T) {
+	if err := (SinkConfig{}).Validate(); err != nil {
+		t.Fatalf("zero SinkConfig: %v", err)
+	}
+	if err := (SinkConfig{RetryDelay: -time.Second}).Validate(); !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("negative retry delay: %v, want ErrInvalidConfig", err)
+	}
+}

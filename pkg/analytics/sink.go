@@ -27,13 +27,18 @@ type SinkConfig struct {
 
 func (c *SinkConfig) setDefaults() {
 	c.Store = c.Store.withDefaults()
-	if c.RetryDelay <= 0 {
+	if c.RetryDelay == 0 {
 		c.RetryDelay = 5 * time.Second
 	}
 }
 
 // Validate reports whether the configuration is usable.
-func (c SinkConfig) Validate() error { return c.Store.Validate() }
+func (c SinkConfig) Validate() error {
+	if c.RetryDelay < 0 {
+		return fmt.Errorf("%w: negative retry delay", ErrInvalidConfig)
+	}
+	return c.Store.Validate()
+}
 
 // Sink is the analytics writer: it reads the catalogue and ops streams in
 // batches, with durable consumers of its own (bus.RunBatches), and writes

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -114,6 +115,11 @@ type Event struct {
 	// through the pipeline. The last hash per origin and key is kept in the
 	// hashes bucket once the event is stored.
 	SkipUnchanged bool
+	// ExpectLast, when set, stores the event only if the last message about
+	// its key in its stream has this sequence (0: there is none): a
+	// concurrent write makes the publish fail, transiently, and the stage
+	// tries again with what it then reads.
+	ExpectLast *uint64
 }
 
 // Bus is a connection to the pipeline's JetStream.
@@ -460,6 +466,9 @@ func headers(origin string, ev Event) map[string]string {
 		h[k] = v
 	}
 	h[HeaderKey], h[HeaderHash], h[HeaderOrigin] = ev.Key, ev.Hash, origin
+	if ev.ExpectLast != nil {
+		h[nats.ExpectedLastSubjSeqHdr] = strconv.FormatUint(*ev.ExpectLast, 10)
+	}
 	return h
 }
 

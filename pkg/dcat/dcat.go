@@ -44,7 +44,7 @@ import (
 // covers, so that a replay after a change of the mapping renders every
 // dataset again instead of skipping it as unchanged. Raise it with every
 // change of the output.
-const MappingVersion = "2"
+const MappingVersion = "3"
 
 var (
 	// ErrNoDataset is returned when there is no dataset to render.

@@ -1,5 +1,7 @@
-// Package feeds is the registry of facility feeds, kept in a JetStream KV
-// bucket so that a node needs no other database.
+// Package feeds is the registry of facility feeds: what a feed is, its
+// validation, its storage in a state bucket of the bus (so that a node needs
+// no other database), and the check of its source before it is registered
+// (Checker).
 package feeds
 
 import (

@@ -44,6 +44,9 @@ func (c Config) Validate() error {
 	if c.StoreDir == "" {
 		return errors.New("natsembed: StoreDir is required")
 	}
+	if c.ReadyTimeout < 0 {
+		return errors.New("natsembed: negative ReadyTimeout")
+	}
 	return nil
 }
 
@@ -66,7 +69,7 @@ func Start(cfg Config) (*server.Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.ReadyTimeout <= 0 {
+	if cfg.ReadyTimeout == 0 {
 		cfg.ReadyTimeout = 10 * time.Second
 	}
 	opts := &server.Options{

@@ -208,3 +208,12 @@ func TestReadCredentials(t *testing.T) {
 		})
 	}
 }
+
+func TestConfigValidate(t *testing.T) {
+	if _, err := natsembed.Start(natsembed.Config{StoreDir: t.TempDir(), ReadyTimeout: -time.Second}); err == nil {
+		t.Fatal("a negative ReadyTimeout was accepted")
+	}
+	if _, err := natsembed.Start(natsembed.Config{}); err == nil {
+		t.Fatal("a server without a store directory was started")
+	}
+}

@@ -1,7 +1,9 @@
-// Package node wires Fairway's stages into a running process. One binary
-// runs as the whole node (target "all": embedded NATS, every stage, one
-// HTTP listener) or as one service per process (targets "harvester",
-// "normaliser", "enricher", "publisher") against an external NATS.
+// Package node is Fairway's command line: it wires the stages into a
+// running process — one binary runs as the whole node (target "all":
+// embedded NATS, every stage, one HTTP listener) or as one service per
+// process (targets "harvester", "normaliser", "enricher", "publisher")
+// against an external NATS — and holds the operator's commands that talk to
+// a running node (feeds, harvest, datasets, dlq).
 package node
 
 import (
@@ -110,13 +112,13 @@ func (c *Config) setDefaults() {
 	if c.BaseURL == "" && c.HTTPAddr != "" {
 		c.BaseURL = "http://" + c.HTTPAddr
 	}
-	if c.DemoRecords <= 0 {
+	if c.DemoRecords == 0 {
 		c.DemoRecords = 500
 	}
-	if c.DemoPageSize <= 0 {
+	if c.DemoPageSize == 0 {
 		c.DemoPageSize = 25
 	}
-	if c.Concurrency <= 0 {
+	if c.Concurrency == 0 {
 		c.Concurrency = 2
 	}
 }
@@ -131,6 +133,9 @@ func (c Config) Validate() error {
 	}
 	if c.Demo && c.Target != TargetAll && c.Target != TargetHarvester {
 		return errors.New("node: --demo needs target all or harvester")
+	}
+	if c.DemoRecords < 0 || c.DemoPageSize < 0 || c.Concurrency < 0 {
+		return errors.New("node: negative demo records, demo page size or concurrency")
 	}
 	return c.HTTPTimeouts.Validate()
 }

@@ -21,6 +21,8 @@ func TestConfigValidate(t *testing.T) {
 		{"unknown target", Config{Target: "indexer"}, "target"},
 		{"demo on enricher", Config{Target: TargetEnricher, NATSURL: "nats://x", Demo: true}, "--demo"},
 		{"demo on harvester", Config{Target: TargetHarvester, NATSURL: "nats://x", Demo: true}, ""},
+		{"negative concurrency", Config{Concurrency: -1}, "negative"},
+		{"negative demo records", Config{Demo: true, DemoRecords: -5}, "negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,10 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -221,7 +219,7 @@ func catalogueEvent(entry *fairwayv1.CatalogueEntry, seq uint64) (bus.Event, err
 	}
 	return bus.Event{
 		Stream: bus.Catalogue, Key: entry.Key, Hash: entry.ContentHash, Payload: b, SkipUnchanged: true,
-		Metadata: map[string]string{nats.ExpectedLastSubjSeqHdr: strconv.FormatUint(seq, 10)},
+		ExpectLast: &seq,
 	}, nil
 }
 
