@@ -211,7 +211,10 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	}
 	u, _ := url.Parse(cfg.BaseURL)
 	root, hint := splitBase(u)
-	hc := fetch.NewClient(cfg.Transport, opts, "scicat", "SciCat", root.String())
+	hc, err := fetch.NewClient(cfg.Transport, opts, "scicat", "SciCat", root.String())
+	if err != nil {
+		return nil, err
+	}
 	hc.SetHeader("Accept", "application/json")
 	if cfg.Token != "" {
 		hc.SetHeader("Authorization", "Bearer "+cfg.Token)
