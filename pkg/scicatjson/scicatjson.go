@@ -512,11 +512,9 @@ func (ds *Dataset) instrument() string {
 	return ""
 }
 
-// embeddedRef finds a DOI or a URL inside a citation text.
-var (
-	embeddedDOI = regexp.MustCompile(`10\.[0-9]{4,9}/[^\s"'<>]+`)
-	embeddedURL = regexp.MustCompile(`https?://[^\s"'<>]+`)
-)
+// embeddedURL finds a URL inside a citation text (that holds no DOI: see
+// metadata.FindDOI).
+var embeddedURL = regexp.MustCompile(`https?://[^\s"'<>]+`)
 
 // related implements the related-identifier rule of ToDataset.
 func (ds *Dataset) related() []*fairwayv1.RelatedIdentifier {
@@ -543,8 +541,8 @@ func (ds *Dataset) related() []*fairwayv1.RelatedIdentifier {
 		add(id, RelationHasPart)
 	}
 	for _, cite := range ds.RelatedPublications {
-		if m := embeddedDOI.FindString(cite); m != "" {
-			add(strings.TrimRight(m, ".,;)]"), RelationIsSupplementTo)
+		if doi, ok := metadata.FindDOI(cite); ok {
+			add(doi, RelationIsSupplementTo)
 		} else if m := embeddedURL.FindString(cite); m != "" {
 			add(strings.TrimRight(m, ".,;)]"), RelationIsSupplementTo)
 		}
