@@ -6,6 +6,6 @@
 // It holds identifiers (NormaliseDOI, LooseDOI, FindDOI, the ORCID iD
 // functions, ClassifyIdentifier, DatasetKey), dates (ParseDate,
 // ParseISODate), access rights (AccessStatement, EmbargoEnd, DecideAccess),
-// licences (KnownLicense), personal names (SplitPersonalName) and resource
-// types (ResourceTypeGeneral). It reads strings only: no XML, JSON or network.
+// licences (KnownLicense), personal names (SplitPersonalName), resource
+// types (ResourceTypeGeneral) and fields spelt several ways (FirstNonBlank). It reads strings only: no XML, JSON or network.
 package metadata

@@ -112,6 +112,23 @@ func TestFindDOI(t *testing.T) {
 	}
 }
 
+func TestFirstNonBlank(t *testing.T) {
+	tests := []struct {
+		in   []string
+		want string
+	}{
+		{nil, ""},
+		{[]string{"", " \t", "\n"}, ""},
+		{[]string{"a", "b"}, "a"},
+		{[]string{"", "  ", " b ", "c"}, " b "},
+	}
+	for _, tt := range tests {
+		if got := metadata.FirstNonBlank(tt.in...); got != tt.want {
+			t.Errorf("FirstNonBlank(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
 func TestNormaliseORCID(t *testing.T) {
 	tests := []struct {
 		in, want string

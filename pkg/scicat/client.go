@@ -594,7 +594,7 @@ func DocumentID(coll Collection, doc []byte) (string, error) {
 	if coll == PublishedData {
 		first = ids.DOI
 	}
-	if id := firstNonEmpty(stringField(first), stringField(ids.ID)); id != "" {
+	if id := cmp.Or(stringField(first), stringField(ids.ID)); id != "" {
 		return id, nil
 	}
 	if coll == PublishedData {

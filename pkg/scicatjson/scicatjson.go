@@ -281,7 +281,7 @@ const RoleOwner = "ContactPerson"
 
 // SourceID returns the dataset's identifier at the source: pid, else _id.
 func (ds *Dataset) SourceID() string {
-	return firstNonEmpty(ds.PID, ds.ID)
+	return metadata.FirstNonBlank(ds.PID, ds.ID)
 }
 
 // ToDataset maps the document to a canonical dataset, judging embargoes
@@ -322,8 +322,8 @@ func (ds *Dataset) SourceID() string {
 //     are local to the catalogue and are not mapped.
 func (ds *Dataset) ToDataset(now time.Time) *fairwayv1.Dataset {
 	d := &fairwayv1.Dataset{
-		Title:       strings.TrimSpace(firstNonEmpty(ds.DatasetName, ds.Title)),
-		Description: strings.TrimSpace(firstNonEmpty(ds.Description, ds.Abstract, ds.DataDescription)),
+		Title:       strings.TrimSpace(metadata.FirstNonBlank(ds.DatasetName, ds.Title)),
+		Description: strings.TrimSpace(metadata.FirstNonBlank(ds.Description, ds.Abstract, ds.DataDescription)),
 		Publisher:   strings.TrimSpace(ds.Publisher),
 		License:     strings.TrimSpace(ds.License),
 	}
@@ -462,12 +462,12 @@ func (t Technique) subject() *fairwayv1.Subject {
 	pid := strings.TrimSpace(t.PID)
 	label := techniqueLabel(t.Name)
 	if iri, ok := panet.TermIRI(pid); ok {
-		return &fairwayv1.Subject{Value: firstNonEmpty(label, pid), Scheme: panet.Scheme, SchemeUri: panet.Namespace, ValueUri: iri}
+		return &fairwayv1.Subject{Value: metadata.FirstNonBlank(label, pid), Scheme: panet.Scheme, SchemeUri: panet.Namespace, ValueUri: iri}
 	}
 	if label == "" && pid == "" {
 		return nil
 	}
-	s := &fairwayv1.Subject{Value: firstNonEmpty(label, pid)}
+	s := &fairwayv1.Subject{Value: metadata.FirstNonBlank(label, pid)}
 	if _, typ := metadata.ClassifyIdentifier(pid); typ == metadata.TypeURL {
 		s.ValueUri = pid
 	}
@@ -493,7 +493,7 @@ func techniqueLabel(name string) string {
 // instrument implements the instrument rule of ToDataset.
 func (ds *Dataset) instrument() string {
 	for _, in := range ds.Instruments {
-		if n := strings.TrimSpace(firstNonEmpty(in.Name, in.UniqueName, in.PID)); n != "" {
+		if n := strings.TrimSpace(metadata.FirstNonBlank(in.Name, in.UniqueName, in.PID)); n != "" {
 			return n
 		}
 	}
@@ -560,13 +560,4 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if strings.TrimSpace(s) != "" {
-			return s
-		}
-	}
-	return ""
 }
