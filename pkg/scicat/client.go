@@ -54,6 +54,11 @@ var (
 	ErrNoAPI = errors.New("scicat: no SciCat API found")
 	// ErrNoIdentifier is wrapped by DocumentID for a document without one.
 	ErrNoIdentifier = errors.New("scicat: document has no identifier")
+	// ErrMalformedDataset is wrapped by DocumentID when a document is not
+	// a JSON object. The normaliser's reader of SciCat documents has its
+	// own (scicatjson.ErrMalformed, with the same text): neither package
+	// imports the other.
+	ErrMalformedDataset = errors.New("scicat: malformed dataset document")
 )
 
 // Collection is a list of documents the client reads.

@@ -30,7 +30,10 @@ import (
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
 
-// ErrMalformed is wrapped by every error of Parse.
+// ErrMalformed is wrapped by every error of Parse. It says what
+// scicat.ErrMalformedDataset says of a document the harvester cannot read
+// an identifier from, but is another error: this reader does not import
+// the REST client (nor the client this reader).
 var ErrMalformed = errors.New("scicat: malformed dataset document")
 
 // Dataset is a SciCat dataset (or legacy PublishedData) document. Only the
