@@ -354,7 +354,7 @@ func TestSecretsNeverReturned(t *testing.T) {
 	const secret = "scicat-secret-9f8e7d6c5b4a"
 	e := newEnv(t, urlguard.Policy{AllowPrivate: true})
 	scicat := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/api/v4/datasets" {
+		if r.URL.Path != "/api/v4/datasets" && r.URL.Path != "/api/v4/datasets/public" {
 			http.NotFound(w, r)
 			return
 		}

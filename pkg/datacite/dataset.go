@@ -1,6 +1,7 @@
 package datacite
 
 import (
+	"cmp"
 	"strings"
 	"time"
 
@@ -80,16 +81,16 @@ func (r *Resource) ToDataset(now time.Time) *fairwayv1.Dataset {
 	stated, license := "", ""
 	for _, rt := range r.RightsList {
 		if a := metadata.AccessStatement(rt.URI); a != "" {
-			stated = firstNonEmpty(stated, a)
+			stated = cmp.Or(stated, a)
 			continue
 		}
-		candidate := firstNonEmpty(rt.URI, rt.Identifier, rt.Value)
+		candidate := cmp.Or(rt.URI, rt.Identifier, rt.Value)
 		if a := metadata.AccessStatement(rt.Value); a != "" {
 			// "Open Access" with a licence URI states both.
-			stated = firstNonEmpty(stated, a)
-			candidate = firstNonEmpty(rt.URI, rt.Identifier)
+			stated = cmp.Or(stated, a)
+			candidate = cmp.Or(rt.URI, rt.Identifier)
 		}
-		license = firstNonEmpty(license, candidate)
+		license = cmp.Or(license, candidate)
 	}
 	access, until := metadata.DecideAccess(stated, r.firstDate(DateAvailable), license != "", now)
 	d.License, d.AccessRights, d.EmbargoUntil = license, access, metadata.Timestamp(until)
@@ -97,7 +98,7 @@ func (r *Resource) ToDataset(now time.Time) *fairwayv1.Dataset {
 	for _, s := range r.Subjects {
 		d.Subjects = append(d.Subjects, s.subject())
 	}
-	d.ResourceType = firstNonEmpty(r.ResourceTypeGeneral, r.ResourceType)
+	d.ResourceType = cmp.Or(r.ResourceTypeGeneral, r.ResourceType)
 	for _, ri := range r.RelatedIdentifiers {
 		id := ri.Value
 		if strings.EqualFold(ri.Type, metadata.TypeDOI) {
@@ -218,7 +219,7 @@ func (n Name) person() *fairwayv1.Person {
 		case p.FamilyName != "" && p.GivenName != "":
 			p.Name = p.FamilyName + ", " + p.GivenName
 		default:
-			p.Name = firstNonEmpty(p.FamilyName, p.GivenName)
+			p.Name = cmp.Or(p.FamilyName, p.GivenName)
 		}
 	}
 	return p
@@ -239,13 +240,4 @@ func (s Subject) subject() *fairwayv1.Subject {
 		}
 	}
 	return out
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

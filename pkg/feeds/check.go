@@ -2,19 +2,17 @@ package feeds
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/panosc/fairway/pkg/fetch"
 	"github.com/panosc/fairway/pkg/oaipmh"
+	"github.com/panosc/fairway/pkg/scicat"
 	"github.com/panosc/fairway/pkg/urlguard"
 )
 
@@ -157,90 +155,28 @@ func (c *SourceChecker) checkOAI(ctx context.Context, f Feed) (SourceInfo, error
 	}, nil
 }
 
-// SciCat API versions, as recorded in SourceInfo.APIVersion.
-const (
-	SciCatV4 = "v4"
-	SciCatV3 = "v3"
-)
-
-// SciCatProbeURLs returns, in the order to try them, the URLs that list one
-// dataset of the SciCat API at base, by API version: base may be the
-// catalogue's root (…/api/vN is appended) or already end in /api/v4 or
-// /api/v3 (then only that version is tried).
-func SciCatProbeURLs(base string) ([][2]string, error) {
-	u, err := url.Parse(base)
-	if err != nil {
-		return nil, err
-	}
-	root := strings.TrimRight(u.Path, "/")
-	v4 := func(prefix string) string {
-		p := *u
-		p.Path = prefix + "/datasets"
-		p.RawQuery = url.Values{"limit": {"1"}}.Encode()
-		return p.String()
-	}
-	v3 := func(prefix string) string {
-		p := *u
-		p.Path = prefix + "/Datasets"
-		p.RawQuery = url.Values{"filter": {`{"limits":{"limit":1}}`}}.Encode()
-		return p.String()
-	}
-	switch {
-	case strings.HasSuffix(strings.ToLower(root), "/api/v4"):
-		return [][2]string{{SciCatV4, v4(root)}}, nil
-	case strings.HasSuffix(strings.ToLower(root), "/api/v3"):
-		return [][2]string{{SciCatV3, v3(root)}}, nil
-	}
-	return [][2]string{{SciCatV4, v4(root + "/api/v4")}, {SciCatV3, v3(root + "/api/v3")}}, nil
-}
-
+// checkSciCat asks f's SciCat catalogue for one published dataset, as the
+// harvester's client lists them (see scicat.Client.Probe), and records the
+// API version that answered.
 func (c *SourceChecker) checkSciCat(ctx context.Context, f Feed) (SourceInfo, error) {
-	probes, err := SciCatProbeURLs(f.URL)
+	client, err := scicat.NewClient(scicat.Config{
+		BaseURL: f.URL, Token: f.Token.Reveal(), Transport: fetch.Transport{
+			PageTimeout: c.cfg.Timeout, MaxRetries: -1, MaxPageBytes: 8 << 20, UserAgent: c.cfg.UserAgent,
+		},
+	}, scicat.WithHTTPClient(c.http), scicat.WithLogger(c.log))
 	if err != nil {
 		return SourceInfo{}, err
 	}
-	var failures []string
-	for _, p := range probes {
-		err := c.probeSciCat(ctx, p[1], f.Token)
-		if err == nil {
-			return SourceInfo{APIVersion: p[0]}, nil
-		}
-		if errors.Is(err, urlguard.ErrForbiddenAddress) || ctx.Err() != nil {
-			return SourceInfo{}, err
-		}
-		failures = append(failures, fmt.Sprintf("%s: %v", p[0], err))
-	}
-	return SourceInfo{}, fmt.Errorf("no SciCat API answers at %s (%s)", f.URL, strings.Join(failures, "; "))
-}
-
-// probeSciCat asks u for one dataset and wants a JSON array back.
-func (c *SourceChecker) probeSciCat(ctx context.Context, u string, token Secret) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.cfg.UserAgent)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token.Reveal())
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
+	version, err := client.Probe(ctx)
 	switch {
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		if token == "" {
-			return fmt.Errorf("GET %s: HTTP %d: the API wants a token", u, resp.StatusCode)
-		}
-		return fmt.Errorf("GET %s: HTTP %d: the API refused the feed's token", u, resp.StatusCode)
-	case resp.StatusCode != http.StatusOK:
-		return fmt.Errorf("GET %s: HTTP %d", u, resp.StatusCode)
+	case err == nil:
+		return SourceInfo{APIVersion: version}, nil
+	case errors.Is(err, fetch.ErrUnauthorized) && f.Token == "":
+		return SourceInfo{}, fmt.Errorf("the API wants a token: %w", err)
+	case errors.Is(err, fetch.ErrUnauthorized):
+		return SourceInfo{}, fmt.Errorf("the API refused the feed's token: %w", err)
+	case urlguard.Refused(err) || ctx.Err() != nil:
+		return SourceInfo{}, err
 	}
-	var page []json.RawMessage
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 8<<20)).Decode(&page); err != nil {
-		return fmt.Errorf("GET %s: not a JSON list of datasets: %v", u, err)
-	}
-	return nil
+	return SourceInfo{}, fmt.Errorf("no SciCat API answers at %s: %w", f.URL, err)
 }

@@ -2,6 +2,7 @@ package feeds_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/panosc/fairway/internal/scicattest"
 	"github.com/panosc/fairway/pkg/feeds"
 	"github.com/panosc/fairway/pkg/samplefeed"
 	"github.com/panosc/fairway/pkg/urlguard"
@@ -97,23 +99,19 @@ func TestCheckOAIPMH(t *testing.T) {
 }
 
 // fakeSciCat serves a SciCat API of version v ("v4", "v3" or "" for none)
-// under /api/<v>, wanting token when it is not empty.
+// with one published dataset, wanting token when it is not empty; seen
+// keeps the Authorization header of the last request.
 func fakeSciCat(t *testing.T, v, token string, seen *atomic.Value) string {
 	t.Helper()
-	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		seen.Store(r.Header.Get("Authorization"))
-		ok := v == "v4" && r.URL.Path == "/api/v4/datasets" && r.URL.Query().Get("limit") == "1" ||
-			v == "v3" && r.URL.Path == "/api/v3/Datasets" && r.URL.Query().Get("filter") == `{"limits":{"limit":1}}`
-		switch {
-		case !ok:
-			http.NotFound(w, r)
-		case token != "" && r.Header.Get("Authorization") != "Bearer "+token:
-			http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
-		default:
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write([]byte(`[{"pid":"20.500.12269/abc","datasetName":"x"}]`))
-		}
-	}))
+	versions := []string{v}
+	if v == "" {
+		versions = []string{"none"}
+	}
+	s := scicattest.Start(scicattest.Config{
+		Versions: versions, Token: token,
+		Datasets:  []json.RawMessage{json.RawMessage(`{"pid":"20.500.12269/abc","datasetName":"x","isPublished":true}`)},
+		OnRequest: func(_ int, r *http.Request) { seen.Store(r.Header.Get("Authorization")) },
+	})
 	t.Cleanup(s.Close)
 	return s.URL
 }
@@ -136,9 +134,12 @@ func TestCheckSciCat(t *testing.T) {
 	}{
 		{"v4 at the root", sc(v4, ""), "v4", ""},
 		{"v4 base given", sc(v4+"/api/v4", ""), "v4", ""},
+		{"api base given", sc(v4+"/api", ""), "v4", ""},
+		{"api base given, any case", sc(v3+"/API/", ""), "v3", ""},
+		{"v4 base in capitals", sc(v4+"/API/V4", ""), "v4", ""},
 		{"v3 after v4 fails", sc(v3, ""), "v3", ""},
 		{"v3 base given", sc(v3+"/api/v3/", ""), "v3", ""},
-		{"v3 base on a v4 server", sc(v4+"/api/v3", ""), "", "v3: GET"},
+		{"v3 base on a v4 server", sc(v4+"/api/v3", ""), "", "v3: scicat: HTTP 404"},
 		{"no API", sc(none, ""), "", "no SciCat API answers"},
 		{"token sent", sc(private, token), "v4", ""},
 		{"token missing", sc(private, ""), "", "the API wants a token"},
@@ -163,34 +164,5 @@ func TestCheckSciCat(t *testing.T) {
 				t.Fatalf("Authorization header %q", got)
 			}
 		})
-	}
-}
-
-func TestSciCatProbeURLs(t *testing.T) {
-	tests := []struct {
-		base string
-		want []string
-	}{
-		{"https://scicat.psi.ch", []string{
-			"https://scicat.psi.ch/api/v4/datasets?limit=1",
-			"https://scicat.psi.ch/api/v3/Datasets?filter=%7B%22limits%22%3A%7B%22limit%22%3A1%7D%7D"}},
-		{"https://x.org/catalogue/", []string{
-			"https://x.org/catalogue/api/v4/datasets?limit=1",
-			"https://x.org/catalogue/api/v3/Datasets?filter=%7B%22limits%22%3A%7B%22limit%22%3A1%7D%7D"}},
-		{"https://x.org/api/v4", []string{"https://x.org/api/v4/datasets?limit=1"}},
-		{"https://x.org/API/V3/", []string{"https://x.org/API/V3/Datasets?filter=%7B%22limits%22%3A%7B%22limit%22%3A1%7D%7D"}},
-	}
-	for _, tt := range tests {
-		got, err := feeds.SciCatProbeURLs(tt.base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var urls []string
-		for _, p := range got {
-			urls = append(urls, p[1])
-		}
-		if strings.Join(urls, " ") != strings.Join(tt.want, " ") {
-			t.Errorf("%s: %v, want %v", tt.base, urls, tt.want)
-		}
 	}
 }

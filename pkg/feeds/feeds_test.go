@@ -14,6 +14,7 @@ import (
 	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/feeds"
+	"github.com/panosc/fairway/pkg/scicat"
 )
 
 func valid() feeds.Feed {
@@ -170,7 +171,7 @@ func TestRegistryCreateUpdate(t *testing.T) {
 	}
 	updated, err := r.Update(ctx, f.ID, func(f *feeds.Feed) error {
 		f.Every = feeds.Duration(time.Hour)
-		f.Source = &feeds.SourceInfo{APIVersion: feeds.SciCatV4}
+		f.Source = &feeds.SourceInfo{APIVersion: scicat.APIv4}
 		return nil
 	})
 	if err != nil {

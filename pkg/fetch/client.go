@@ -53,10 +53,15 @@ type Client struct {
 
 // NewClient returns the Client of the harvest client name (the component
 // of its logs, the prefix of its errors; label names its requests in the
-// logs) for the server at baseURL, with transport t (defaults applied):
-// bodies are handed over raw for streaming, resty's logs go to the
-// options' logger, and every request carries t.UserAgent.
-func NewClient(t Transport, opts []Option, name, label, baseURL string) *Client {
+// logs) for the server at baseURL, with transport t: its defaults applied
+// (an empty UserAgent becomes "fairway-" + name), then validated. Bodies
+// are handed over raw for streaming, resty's logs go to the options'
+// logger, and every request carries t.UserAgent.
+func NewClient(t Transport, opts []Option, name, label, baseURL string) (*Client, error) {
+	t.SetDefaults("fairway-" + name)
+	if err := t.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: transport: %w", name, err)
+	}
 	o := Options{Logger: slog.Default()}
 	for _, opt := range opts {
 		opt(&o)
@@ -72,7 +77,7 @@ func NewClient(t Transport, opts []Option, name, label, baseURL string) *Client 
 	rc.SetDoNotParseResponse(true)
 	rc.SetLogger(RestyLogger{L: log})
 	rc.SetHeader("User-Agent", t.UserAgent)
-	return &Client{transport: t, http: rc, log: log, pacer: t.Pacer(), name: name, label: label}
+	return &Client{transport: t, http: rc, log: log, pacer: t.Pacer(), name: name, label: label}, nil
 }
 
 // SetHeader sets a header every request carries. Call it before the first

@@ -71,7 +71,10 @@ func TestClientGet(t *testing.T) {
 			defer srv.Close()
 			tr := fetch.Transport{PageTimeout: 200 * time.Millisecond, MaxRetries: 2, RetryInitialInterval: time.Millisecond,
 				RetryMaxInterval: time.Millisecond, UserAgent: "test-agent"}
-			c := fetch.NewClient(tr, []fetch.Option{fetch.WithLogger(slog.New(slog.DiscardHandler))}, "test", "Test", srv.URL)
+			c, err := fetch.NewClient(tr, []fetch.Option{fetch.WithLogger(slog.New(slog.DiscardHandler))}, "test", "Test", srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
 			c.SetHeader("X-Test", "yes")
 			var got string
 			retries, err := c.Get(context.Background(), srv.URL+"/page", "shown", func(_ context.Context, resp *resty.Response) error {
@@ -113,15 +116,50 @@ func readOK(resp *resty.Response) error {
 func TestClientGetStopsWhenContextEnds(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
 	defer srv.Close()
-	c := fetch.NewClient(fetch.Transport{PageTimeout: time.Minute, MaxRetries: 5}, nil, "test", "Test", srv.URL)
+	c, err := fetch.NewClient(fetch.Transport{PageTimeout: time.Minute, MaxRetries: 5}, nil, "test", "Test", srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := c.Get(ctx, srv.URL, srv.URL, func(context.Context, *resty.Response) error { return nil })
+	_, err = c.Get(ctx, srv.URL, srv.URL, func(context.Context, *resty.Response) error { return nil })
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.HasPrefix(err.Error(), "test: GET ") {
 		t.Fatalf("err = %v, want the context's deadline", err)
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %v", d)
+	}
+}
+
+// TestNewClientAppliesTheDefaults fetches a page with a zero Transport: the
+// defaults apply (a page timeout, a user agent naming the client), and a
+// negative value is refused.
+func TestNewClientAppliesTheDefaults(t *testing.T) {
+	var agent atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		agent.Store(r.Header.Get("User-Agent"))
+		_, _ = io.WriteString(w, "page")
+	}))
+	defer srv.Close()
+	c, err := fetch.NewClient(fetch.Transport{}, nil, "test", "Test", srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	_, err = c.Get(context.Background(), srv.URL, srv.URL, func(_ context.Context, resp *resty.Response) error {
+		b, err := io.ReadAll(resp.RawBody())
+		got = string(b)
+		return err
+	})
+	if err != nil || got != "page" {
+		t.Fatalf("Get = %q, %v; want the page", got, err)
+	}
+	if a, _ := agent.Load().(string); a != "fairway-test" {
+		t.Errorf("User-Agent %q, want fairway-test", a)
+	}
+	if _, err := fetch.NewClient(fetch.Transport{PageTimeout: -time.Second}, nil, "test", "Test", srv.URL); err == nil ||
+		!strings.Contains(err.Error(), "PageTimeout") {
+		t.Errorf("NewClient with a negative page timeout: %v", err)
 	}
 }

@@ -138,9 +138,11 @@ func (r *run) harvest(ctx context.Context) (*fairwayv1.HarvestRun, error) {
 		if err := r.src.list(runCtx, r); err != nil {
 			return r.stop(ctx, runCtx, err)
 		}
+		// The list is done: neither a cap nor a change of the feed
+		// (runCtx) stops the run from here on.
 		r.mark.ListDone, r.mark.Token, r.mark.TokenExpires = true, "", time.Time{}
-		if err := r.save(runCtx); err != nil {
-			return r.stop(ctx, runCtx, err)
+		if err := r.save(ctx); err != nil {
+			return r.stop(ctx, ctx, err)
 		}
 	}
 	return r.complete(ctx)

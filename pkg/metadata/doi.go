@@ -36,9 +36,15 @@ var doiPrefixes = [...]doiPrefix{
 	{"doi:", false, true},
 }
 
+// doiRegistrant is the start of a DOI: "10." and the registrant code.
+const doiRegistrant = `10\.[0-9]{2,}(?:\.[0-9]+)*`
+
 var (
 	// doiSyntax is a DOI without resolver: "10." registrant code "/" suffix.
-	doiSyntax = regexp.MustCompile(`^10\.[0-9]{2,}(?:\.[0-9]+)*/\S+$`)
+	doiSyntax = regexp.MustCompile(`^` + doiRegistrant + `/\S+$`)
+	// doiInText is a DOI inside a free text: its suffix ends at a blank, a
+	// quote or an angle bracket.
+	doiInText = regexp.MustCompile(doiRegistrant + `/[^\s"'<>]+`)
 	// looseDOISyntax is what LooseDOI takes for a DOI: "10.", digits and
 	// dots, "/" and anything.
 	looseDOISyntax = regexp.MustCompile(`^10\.[0-9][0-9.]*/.+$`)
@@ -98,4 +104,18 @@ func LooseDOI(s string) (string, bool) {
 		return "", false
 	}
 	return s, true
+}
+
+// FindDOI returns the first DOI inside a free text, such as a citation
+// ("J. Doe, Nature 5 (2019), doi:10.1038/xyz."), normalised as NormaliseDOI
+// does, and whether there is one. A DOI's suffix ends at a blank, a quote
+// or an angle bracket, and loses the punctuation that closes a sentence or
+// a bracket (".,;)]").
+func FindDOI(text string) (string, bool) {
+	for _, m := range doiInText.FindAllString(text, -1) {
+		if doi, ok := NormaliseDOI(strings.TrimRight(m, ".,;)]")); ok {
+			return doi, true
+		}
+	}
+	return "", false
 }

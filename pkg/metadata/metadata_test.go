@@ -85,6 +85,50 @@ func TestNormaliseDOI(t *testing.T) {
 	}
 }
 
+func TestFindDOI(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"10.5072/ABC", "10.5072/abc", true},
+		{"J. Doe, Nature 5 (2019), doi:10.1038/Nature.123.", "10.1038/nature.123", true},
+		{"see https://doi.org/10.5072/ABC and more", "10.5072/abc", true},
+		{`<a href="https://doi.org/10.5072/abc">x</a>`, "10.5072/abc", true},
+		{"(10.5072/abc; 10.5072/def)", "10.5072/abc", true},
+		{"[10.5072/abc],", "10.5072/abc", true},
+		{"'10.5072/abc'", "10.5072/abc", true},
+		{"10.1000.10/abc", "10.1000.10/abc", true},
+		{"first 10.5072/. then 10.5072/two", "10.5072/two", true},
+		{"10.5072/", "", false},
+		{"11.5072/abc", "", false},
+		{"PID.SAMPLE.PREFIX/desy_ds1", "", false},
+		{"https://example.org/paper", "", false},
+		{"", "", false},
+	}
+	for _, tt := range tests {
+		if got, ok := metadata.FindDOI(tt.in); got != tt.want || ok != tt.ok {
+			t.Errorf("FindDOI(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestFirstNonBlank(t *testing.T) {
+	tests := []struct {
+		in   []string
+		want string
+	}{
+		{nil, ""},
+		{[]string{"", " \t", "\n"}, ""},
+		{[]string{"a", "b"}, "a"},
+		{[]string{"", "  ", " b ", "c"}, " b "},
+	}
+	for _, tt := range tests {
+		if got := metadata.FirstNonBlank(tt.in...); got != tt.want {
+			t.Errorf("FirstNonBlank(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
 func TestNormaliseORCID(t *testing.T) {
 	tests := []struct {
 		in, want string

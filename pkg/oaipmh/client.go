@@ -127,7 +127,10 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	base, _ := url.Parse(cfg.BaseURL)
-	hc := fetch.NewClient(cfg.Transport, opts, "oaipmh", "OAI-PMH", cfg.BaseURL)
+	hc, err := fetch.NewClient(cfg.Transport, opts, "oaipmh", "OAI-PMH", cfg.BaseURL)
+	if err != nil {
+		return nil, err
+	}
 	hc.SetHeader("Accept", "text/xml, application/xml;q=0.9, */*;q=0.1")
 	// Set explicitly, so net/http does not decompress transparently and
 	// decodeBody handles both gzip and deflate.

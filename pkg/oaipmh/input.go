@@ -4,16 +4,16 @@ import (
 	"bytes"
 	"encoding/xml"
 	"io"
-	"regexp"
-	"strings"
 	"unicode/utf8"
+
+	"github.com/panosc/fairway/pkg/xmlcharset"
 )
 
 // input is the byte source of the XML decoder. It
 //
-//   - converts ISO-8859-1 / windows-1252 documents to UTF-8 (detected from the
-//     XML declaration), so that the decoder and the captured payloads only ever
-//     see UTF-8;
+//   - converts ISO-8859-1 / windows-1252 / ISO-8859-15 documents to UTF-8
+//     (detected from the XML declaration; see package xmlcharset), so that the
+//     decoder and the captured payloads only ever see UTF-8;
 //   - replaces characters that are illegal in XML 1.0 (C0 controls other than
 //     tab, newline and carriage return; U+FFFE, U+FFFF), invalid UTF-8
 //     sequences and character references to illegal characters (&#x1;) by
@@ -58,8 +58,6 @@ const (
 
 var replacementChar = []byte("\uFFFD")
 
-var encodingDecl = regexp.MustCompile(`encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']`)
-
 // newInput sniffs the XML declaration of r and prepares the sanitising reader.
 // It returns an error wrapping fetch.ErrMalformedResponse for encodings it cannot
 // read.
@@ -87,37 +85,23 @@ func newInput(r io.Reader) (*input, error) {
 		return nil, malformed("UTF-16 documents are not supported")
 	}
 	pre = bytes.TrimPrefix(pre, []byte("\xEF\xBB\xBF"))
-	if end := bytes.Index(pre, []byte("?>")); end >= 0 && bytes.HasPrefix(bytes.TrimLeft(pre, " \t\r\n"), []byte("<?xml")) {
-		if m := encodingDecl.FindSubmatch(pre[:end]); m != nil {
-			switch charsetClass(string(m[1])) {
-			case "utf8":
-			case "latin1":
-				in.latin1 = true
-			default:
-				return nil, malformed("unsupported encoding %q", m[1])
-			}
+	if label := xmlcharset.Declared(pre); label != "" {
+		switch xmlcharset.Lookup(label) {
+		case xmlcharset.UTF8, xmlcharset.ASCII:
+		case xmlcharset.Latin1:
+			in.latin1 = true
+		default:
+			return nil, malformed("unsupported encoding %q", label)
 		}
 	}
 	in.pre = pre
 	return in, nil
 }
 
-// charsetClass maps an encoding label to "utf8", "latin1" or "".
-func charsetClass(label string) string {
-	switch strings.ToLower(strings.TrimSpace(label)) {
-	case "utf-8", "utf8", "us-ascii", "ascii", "iso646-us":
-		return "utf8"
-	case "iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "latin-1", "l1",
-		"windows-1252", "cp1252", "iso-8859-15", "iso8859-15", "latin9":
-		return "latin1"
-	}
-	return ""
-}
-
 // charsetReader is installed as the decoder's CharsetReader: newInput has
 // already converted what it accepts, so the stream is passed through.
 func charsetReader(label string, r io.Reader) (io.Reader, error) {
-	if charsetClass(label) == "" {
+	if xmlcharset.Lookup(label) == xmlcharset.Unsupported {
 		return nil, malformed("unsupported encoding %q", label)
 	}
 	return r, nil
@@ -277,7 +261,7 @@ func (in *input) sanitize(data []byte, atEOF bool) {
 			in.repairs++
 			i++
 		case in.latin1:
-			in.buf = utf8.AppendRune(in.buf, cp1252Rune(c))
+			in.buf = utf8.AppendRune(in.buf, xmlcharset.Rune(c))
 			i++
 		case !atEOF && !utf8.FullRune(rest):
 			in.carry = append(in.carry[:0], rest...)
@@ -387,22 +371,6 @@ func isNameByte(c byte) bool {
 func legalXMLChar(v uint64) bool {
 	return v == 0x09 || v == 0x0A || v == 0x0D ||
 		v >= 0x20 && v <= 0xD7FF || v >= 0xE000 && v <= 0xFFFD || v >= 0x10000 && v <= 0x10FFFF
-}
-
-// cp1252High maps the bytes 0x80–0x9F of windows-1252; zero means undefined.
-var cp1252High = [32]rune{
-	0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0,
-	0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
-}
-
-func cp1252Rune(c byte) rune {
-	if c >= 0x80 && c <= 0x9F {
-		if r := cp1252High[c-0x80]; r != 0 {
-			return r
-		}
-		return utf8.RuneError
-	}
-	return rune(c)
 }
 
 // startCapture starts recording consumed bytes from the absolute offset from,

@@ -342,14 +342,16 @@ func TestParsePageControlCharacters(t *testing.T) {
 }
 
 func TestParsePageLatin1(t *testing.T) {
-	doc := "<?xml version='1.0' encoding='ISO-8859-1'?><OAI-PMH><GetRecord><record><header><identifier>oai:x:1</identifier></header>" +
-		"<metadata><dc>Jos\xe9 \x80 \xff</dc></metadata></record></GetRecord></OAI-PMH>"
-	p, err := ParsePage(iotest.OneByteReader(strings.NewReader(doc)), 0)
-	if err != nil {
-		t.Fatalf("ParsePage: %v", err)
-	}
-	if len(p.Records) != 1 || string(p.Records[0].Metadata) != "<dc>José € ÿ</dc>" {
-		t.Errorf("records = %+v", p.Records)
+	for _, label := range []string{"ISO-8859-1", "iso-8859-15", "windows-1252", "latin9"} {
+		doc := "<?xml version='1.0' encoding='" + label + "'?><OAI-PMH><GetRecord><record><header><identifier>oai:x:1</identifier></header>" +
+			"<metadata><dc>Jos\xe9 \x80 \xff</dc></metadata></record></GetRecord></OAI-PMH>"
+		p, err := ParsePage(iotest.OneByteReader(strings.NewReader(doc)), 0)
+		if err != nil {
+			t.Fatalf("%s: ParsePage: %v", label, err)
+		}
+		if len(p.Records) != 1 || string(p.Records[0].Metadata) != "<dc>José € ÿ</dc>" {
+			t.Errorf("%s: records = %+v", label, p.Records)
+		}
 	}
 }
 

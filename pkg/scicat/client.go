@@ -54,6 +54,11 @@ var (
 	ErrNoAPI = errors.New("scicat: no SciCat API found")
 	// ErrNoIdentifier is wrapped by DocumentID for a document without one.
 	ErrNoIdentifier = errors.New("scicat: document has no identifier")
+	// ErrMalformedDataset is wrapped by DocumentID when a document is not
+	// a JSON object. The normaliser's reader of SciCat documents has its
+	// own (scicatjson.ErrMalformed, with the same text): neither package
+	// imports the other.
+	ErrMalformedDataset = errors.New("scicat: malformed dataset document")
 )
 
 // Collection is a list of documents the client reads.
@@ -211,7 +216,10 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	}
 	u, _ := url.Parse(cfg.BaseURL)
 	root, hint := splitBase(u)
-	hc := fetch.NewClient(cfg.Transport, opts, "scicat", "SciCat", root.String())
+	hc, err := fetch.NewClient(cfg.Transport, opts, "scicat", "SciCat", root.String())
+	if err != nil {
+		return nil, err
+	}
 	hc.SetHeader("Accept", "application/json")
 	if cfg.Token != "" {
 		hc.SetHeader("Authorization", "Bearer "+cfg.Token)
@@ -234,20 +242,45 @@ func (c *Client) Config() Config { return c.cfg }
 // address guard's refusal (urlguard.Refused) as soon as it refuses, ErrNoAPI
 // (with both causes) when neither API answers.
 func (c *Client) Version(ctx context.Context) (string, error) {
-	c.mu.Lock()
-	v := c.version
-	c.mu.Unlock()
-	if v != "" {
+	if v := c.knownVersion(); v != "" {
 		return v, nil
 	}
+	return c.detect(ctx, APIv4, APIv3)
+}
+
+// Probe asks the server for one published dataset and returns the API
+// version that answered: the client's version when it is configured or
+// named by BaseURL (asked even so: Version would not ask), else the one
+// Version detects. Its errors are Version's; ErrNoAPI, with the cause, when
+// the client's version does not answer.
+func (c *Client) Probe(ctx context.Context) (string, error) {
+	if v := c.knownVersion(); v != "" {
+		return c.detect(ctx, v)
+	}
+	return c.detect(ctx, APIv4, APIv3)
+}
+
+// knownVersion returns the configured or detected API version, or "".
+func (c *Client) knownVersion() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.version
+}
+
+// detect asks each version in turn for one published dataset and keeps the
+// first that answers (see Version for the errors).
+func (c *Client) detect(ctx context.Context, versions ...string) (string, error) {
 	var errs []error
-	for _, try := range []string{APIv4, APIv3} {
+	for _, try := range versions {
 		_, _, err := c.fetch(ctx, try, Datasets, 0, 1)
 		if err == nil {
 			c.mu.Lock()
+			detected := c.version == ""
 			c.version = try
 			c.mu.Unlock()
-			c.log.InfoContext(ctx, "SciCat API detected", slog.String("api_version", try))
+			if detected {
+				c.log.InfoContext(ctx, "SciCat API detected", slog.String("api_version", try))
+			}
 			return try, nil
 		}
 		if errors.Is(err, fetch.ErrUnauthorized) || urlguard.Refused(err) || ctx.Err() != nil {
@@ -566,7 +599,7 @@ func DocumentID(coll Collection, doc []byte) (string, error) {
 	if coll == PublishedData {
 		first = ids.DOI
 	}
-	if id := firstNonEmpty(stringField(first), stringField(ids.ID)); id != "" {
+	if id := cmp.Or(stringField(first), stringField(ids.ID)); id != "" {
 		return id, nil
 	}
 	if coll == PublishedData {

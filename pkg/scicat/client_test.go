@@ -241,6 +241,49 @@ func TestVersionFromBaseURL(t *testing.T) {
 	}
 }
 
+// TestProbe asks servers for one published dataset: a version the URL or
+// the configuration names is asked all the same, and one that does not
+// answer fails with ErrNoAPI; without one, the version is detected.
+func TestProbe(t *testing.T) {
+	tests := []struct {
+		name     string
+		versions []string // served
+		base     string   // appended to the server's URL
+		cfg      scicat.Config
+		want     string // "" means ErrNoAPI
+		paths    []string
+	}{
+		{name: "detect v4", want: "v4", paths: []string{"/api/v4/datasets/public"}},
+		{name: "detect v3", versions: []string{"v3"}, want: "v3", paths: []string{"/api/v4/datasets/public", "/api/v3/Datasets"}},
+		{name: "api root", base: "/api/", want: "v4", paths: []string{"/api/v4/datasets/public"}},
+		{name: "version in the URL", base: "/api/v3", want: "v3", paths: []string{"/api/v3/Datasets"}},
+		{name: "configured version", cfg: scicat.Config{APIVersion: "v4"}, want: "v4", paths: []string{"/api/v4/datasets/public"}},
+		{name: "named version not served", versions: []string{"v4"}, base: "/api/v3", paths: []string{"/api/v3/Datasets"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := startServer(t, scicattest.Config{Versions: tt.versions})
+			cfg := tt.cfg
+			cfg.BaseURL = s.URL + tt.base
+			v, err := newClient(t, cfg, nil).Probe(context.Background())
+			if tt.want == "" {
+				if !errors.Is(err, scicat.ErrNoAPI) || !errors.Is(err, fetch.ErrHTTPStatus) {
+					t.Fatalf("Probe() = %q, %v; want ErrNoAPI", v, err)
+				}
+			} else if err != nil || v != tt.want {
+				t.Fatalf("Probe() = %q, %v; want %q", v, err, tt.want)
+			}
+			var paths []string
+			for _, r := range s.Requests() {
+				paths = append(paths, r.Path)
+			}
+			if strings.Join(paths, " ") != strings.Join(tt.paths, " ") {
+				t.Errorf("requested %v, want %v", paths, tt.paths)
+			}
+		})
+	}
+}
+
 func TestErrors(t *testing.T) {
 	tests := []struct {
 		name    string

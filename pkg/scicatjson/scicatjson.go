@@ -30,7 +30,10 @@ import (
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
 
-// ErrMalformed is wrapped by every error of Parse.
+// ErrMalformed is wrapped by every error of Parse. It says what
+// scicat.ErrMalformedDataset says of a document the harvester cannot read
+// an identifier from, but is another error: this reader does not import
+// the REST client (nor the client this reader).
 var ErrMalformed = errors.New("scicat: malformed dataset document")
 
 // Dataset is a SciCat dataset (or legacy PublishedData) document. Only the
@@ -281,7 +284,7 @@ const RoleOwner = "ContactPerson"
 
 // SourceID returns the dataset's identifier at the source: pid, else _id.
 func (ds *Dataset) SourceID() string {
-	return firstNonEmpty(ds.PID, ds.ID)
+	return metadata.FirstNonBlank(ds.PID, ds.ID)
 }
 
 // ToDataset maps the document to a canonical dataset, judging embargoes
@@ -322,8 +325,8 @@ func (ds *Dataset) SourceID() string {
 //     are local to the catalogue and are not mapped.
 func (ds *Dataset) ToDataset(now time.Time) *fairwayv1.Dataset {
 	d := &fairwayv1.Dataset{
-		Title:       strings.TrimSpace(firstNonEmpty(ds.DatasetName, ds.Title)),
-		Description: strings.TrimSpace(firstNonEmpty(ds.Description, ds.Abstract, ds.DataDescription)),
+		Title:       strings.TrimSpace(metadata.FirstNonBlank(ds.DatasetName, ds.Title)),
+		Description: strings.TrimSpace(metadata.FirstNonBlank(ds.Description, ds.Abstract, ds.DataDescription)),
 		Publisher:   strings.TrimSpace(ds.Publisher),
 		License:     strings.TrimSpace(ds.License),
 	}
@@ -462,12 +465,12 @@ func (t Technique) subject() *fairwayv1.Subject {
 	pid := strings.TrimSpace(t.PID)
 	label := techniqueLabel(t.Name)
 	if iri, ok := panet.TermIRI(pid); ok {
-		return &fairwayv1.Subject{Value: firstNonEmpty(label, pid), Scheme: panet.Scheme, SchemeUri: panet.Namespace, ValueUri: iri}
+		return &fairwayv1.Subject{Value: metadata.FirstNonBlank(label, pid), Scheme: panet.Scheme, SchemeUri: panet.Namespace, ValueUri: iri}
 	}
 	if label == "" && pid == "" {
 		return nil
 	}
-	s := &fairwayv1.Subject{Value: firstNonEmpty(label, pid)}
+	s := &fairwayv1.Subject{Value: metadata.FirstNonBlank(label, pid)}
 	if _, typ := metadata.ClassifyIdentifier(pid); typ == metadata.TypeURL {
 		s.ValueUri = pid
 	}
@@ -493,7 +496,7 @@ func techniqueLabel(name string) string {
 // instrument implements the instrument rule of ToDataset.
 func (ds *Dataset) instrument() string {
 	for _, in := range ds.Instruments {
-		if n := strings.TrimSpace(firstNonEmpty(in.Name, in.UniqueName, in.PID)); n != "" {
+		if n := strings.TrimSpace(metadata.FirstNonBlank(in.Name, in.UniqueName, in.PID)); n != "" {
 			return n
 		}
 	}
@@ -512,11 +515,9 @@ func (ds *Dataset) instrument() string {
 	return ""
 }
 
-// embeddedRef finds a DOI or a URL inside a citation text.
-var (
-	embeddedDOI = regexp.MustCompile(`10\.[0-9]{4,9}/[^\s"'<>]+`)
-	embeddedURL = regexp.MustCompile(`https?://[^\s"'<>]+`)
-)
+// embeddedURL finds a URL inside a citation text (that holds no DOI: see
+// metadata.FindDOI).
+var embeddedURL = regexp.MustCompile(`https?://[^\s"'<>]+`)
 
 // related implements the related-identifier rule of ToDataset.
 func (ds *Dataset) related() []*fairwayv1.RelatedIdentifier {
@@ -543,8 +544,8 @@ func (ds *Dataset) related() []*fairwayv1.RelatedIdentifier {
 		add(id, RelationHasPart)
 	}
 	for _, cite := range ds.RelatedPublications {
-		if m := embeddedDOI.FindString(cite); m != "" {
-			add(strings.TrimRight(m, ".,;)]"), RelationIsSupplementTo)
+		if doi, ok := metadata.FindDOI(cite); ok {
+			add(doi, RelationIsSupplementTo)
 		} else if m := embeddedURL.FindString(cite); m != "" {
 			add(strings.TrimRight(m, ".,;)]"), RelationIsSupplementTo)
 		}
@@ -562,13 +563,4 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if strings.TrimSpace(s) != "" {
-			return s
-		}
-	}
-	return ""
 }

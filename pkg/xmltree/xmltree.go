@@ -7,9 +7,9 @@
 // used to find anything. The reader is lenient where it costs nothing:
 // HTML entities such as &nbsp; are accepted, characters that are illegal in
 // XML 1.0 and invalid UTF-8 are replaced by U+FFFD, and a payload declaring
-// ISO-8859-1 or windows-1252 that is not valid UTF-8 is converted. It still
-// rejects what is not XML at all or is truncated, with an error wrapping
-// ErrMalformed.
+// ISO-8859-1, windows-1252, ISO-8859-15 or ASCII that is not valid UTF-8 is
+// converted as package xmlcharset says. It still rejects what is not XML at
+// all or is truncated, with an error wrapping ErrMalformed.
 package xmltree
 
 import (
@@ -18,10 +18,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/panosc/fairway/pkg/xmlcharset"
 )
 
 // ErrMalformed is wrapped by every error of Parse.
@@ -231,9 +232,6 @@ func (e *Element) appendText(sb *strings.Builder) {
 	}
 }
 
-// encodingDecl finds the encoding of an XML declaration.
-var encodingDecl = regexp.MustCompile(`^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']`)
-
 // prepare makes payload safe for encoding/xml: UTF-8 only, without the
 // characters XML 1.0 forbids.
 func prepare(payload []byte) ([]byte, error) {
@@ -245,31 +243,18 @@ func prepare(payload []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: empty payload", ErrMalformed)
 	}
 	if !utf8.Valid(b) {
-		if m := encodingDecl.FindSubmatch(bytes.TrimLeft(b, " \t\r\n")); m != nil && isLatin1(string(m[1])) {
-			b = latin1ToUTF8(b)
+		// A payload cut out of a converted document is UTF-8 whatever it
+		// declares; one that is not, and declares a single-byte encoding,
+		// is converted.
+		switch xmlcharset.Lookup(xmlcharset.Declared(b)) {
+		case xmlcharset.Latin1, xmlcharset.ASCII:
+			b = xmlcharset.ToUTF8(b)
 		}
 	}
 	if clean(b) {
 		return b, nil
 	}
 	return sanitise(b), nil
-}
-
-// isLatin1 reports whether an encoding label is one read as ISO-8859-1.
-func isLatin1(label string) bool {
-	switch strings.ToLower(label) {
-	case "iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "windows-1252", "cp1252", "us-ascii", "ascii":
-		return true
-	}
-	return false
-}
-
-func latin1ToUTF8(b []byte) []byte {
-	out := make([]byte, 0, len(b)+len(b)/8)
-	for _, c := range b {
-		out = utf8.AppendRune(out, rune(c))
-	}
-	return out
 }
 
 // legal reports whether r may appear in an XML 1.0 document.
