@@ -1,6 +1,7 @@
 package analytics
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"strings"
@@ -66,7 +67,7 @@ func RowFromEntry(e *fairwayv1.CatalogueEntry, version uint64) DatasetRow {
 	enriched := e.GetDataset()
 	d := enriched.GetDataset()
 	row := DatasetRow{
-		Key:             firstNonEmpty(e.GetKey(), d.GetKey()),
+		Key:             cmp.Or(e.GetKey(), d.GetKey()),
 		DOI:             d.GetDoi(),
 		Facility:        d.GetFacility(),
 		FeedID:          d.GetFeedId(),
@@ -80,7 +81,7 @@ func RowFromEntry(e *fairwayv1.CatalogueEntry, version uint64) DatasetRow {
 		Creators:        clampUint16(int64(len(d.GetCreators()))),
 		Quality:         enriched.GetQualityScore(),
 		Deleted:         e.GetDeleted() || d.GetDeleted(),
-		ContentHash:     firstNonEmpty(e.GetContentHash(), d.GetContentHash()),
+		ContentHash:     cmp.Or(e.GetContentHash(), d.GetContentHash()),
 		Version:         version,
 		PublishedAt:     timeOf(e.GetPublishedAt()),
 	}
@@ -224,13 +225,4 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
-}
-
-func firstNonEmpty(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
