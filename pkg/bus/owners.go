@@ -66,27 +66,26 @@ func (o *Owners) get(ctx context.Context, key string) (Owner, uint64, error) {
 // yet, and returns the owner: a caller whose facility differs from it may
 // not change the dataset (see Check).
 func (o *Owners) Claim(ctx context.Context, key, facility, feed string) (Owner, error) {
-	for range 3 {
-		own, _, err := o.get(ctx, key)
-		if err == nil {
-			return own, nil
-		}
-		if !IsNotFound(err) {
-			return Owner{}, err
-		}
-		own = Owner{Key: key, Facility: facility, Feed: feed, Since: o.now().UTC()}
-		b, err := json.Marshal(own)
-		if err != nil {
-			return Owner{}, err
-		}
-		if _, err := o.state.Create(ctx, Digest(key), b); err == nil {
-			return own, nil
-		} else if !errors.Is(err, ErrExists) {
-			return Owner{}, Transient(fmt.Errorf("bus: claim %.200s: %w", key, err))
-		}
-		// Another replica claimed it meanwhile: read who.
+	// Create first: a dataset is claimed once, and a new key (a first
+	// harvest) then costs one round trip instead of two.
+	own := Owner{Key: key, Facility: facility, Feed: feed, Since: o.now().UTC()}
+	b, err := json.Marshal(own)
+	if err != nil {
+		return Owner{}, err
 	}
-	return Owner{}, Transient(fmt.Errorf("bus: claim %.200s: concurrent claims", key))
+	if _, err := o.state.Create(ctx, Digest(key), b); err == nil {
+		return own, nil
+	} else if !errors.Is(err, ErrExists) {
+		return Owner{}, Transient(fmt.Errorf("bus: claim %.200s: %w", key, err))
+	}
+	// Owned already (or claimed by another replica meanwhile): read who.
+	own, _, err = o.get(ctx, key)
+	if IsNotFound(err) {
+		// Removed between the two calls (an operator's repair): try again
+		// later rather than guess.
+		return Owner{}, Transient(fmt.Errorf("bus: claim %.200s: owner entry vanished", key))
+	}
+	return own, err
 }
 
 // Check returns nil when facility may change key: it owns it, or nobody
