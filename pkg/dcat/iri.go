@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -45,8 +47,44 @@ func PublishableIRI(s string) (string, bool) {
 	return i.String(), true
 }
 
+// known remembers what dataIRI said of the values that recur across
+// datasets (PaNET concepts, licences, resolvers): checking an http(s) IRI
+// parses it, and every dataset is walked twice (rendered, and scored for
+// dropped links). At most knownMax values, of at most knownLen bytes.
+var (
+	known      sync.Map // string → knownIRI
+	knownCount atomic.Int64
+)
+
+const (
+	knownMax = 8192
+	knownLen = 256
+)
+
+type knownIRI struct {
+	iri rdf.IRI
+	ok  bool
+}
+
 // dataIRI is PublishableIRI returning the IRI term the encoder writes.
 func dataIRI(s string) (rdf.IRI, bool) {
+	if len(s) > knownLen {
+		return checkIRI(s)
+	}
+	if k, ok := known.Load(s); ok {
+		return k.(knownIRI).iri, k.(knownIRI).ok
+	}
+	i, ok := checkIRI(s)
+	if knownCount.Load() < knownMax {
+		if _, loaded := known.LoadOrStore(s, knownIRI{i, ok}); !loaded {
+			knownCount.Add(1)
+		}
+	}
+	return i, ok
+}
+
+// checkIRI applies the publishing rule to s.
+func checkIRI(s string) (rdf.IRI, bool) {
 	s = strings.Trim(s, " \t\r\n")
 	if s == "" || !saneIRIText(s) {
 		return rdf.IRI{}, false
