@@ -5,6 +5,7 @@ package testenv
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"encoding/xml"
 	"io"
 	"log/slog"
@@ -167,4 +168,20 @@ func (s *Buffer) String() string {
 func CaptureLog() (*slog.Logger, *Buffer) {
 	buf := &Buffer{}
 	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
+}
+
+// SciCatSeed returns the documents of a scicatlive seed file of the
+// reference data (Dataset.json, PublishedData.json), one raw JSON object
+// each, as the seed holds them.
+func SciCatSeed(t testing.TB, name string) []json.RawMessage {
+	t.Helper()
+	b, err := os.ReadFile(SharedData(t, "scicat-samples", "scicatlive-seed", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var docs []json.RawMessage
+	if err := json.Unmarshal(b, &docs); err != nil {
+		t.Fatal(err)
+	}
+	return docs
 }

@@ -3,7 +3,6 @@ package normaliser_test
 import (
 	"encoding/json"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -62,7 +61,7 @@ func TestNormaliseSamples(t *testing.T) {
 		{"format in upper case", "OAI_DATACITE", testenv.MetadataPayloads(t, "oai-samples", "datacite-viringo", "oai_getrecord_oaidatacite.xml")[0], "doi:10.5072/not-a-real-doi", "This is a fake DOI with fake metadata."},
 		{"oai_datacite3", "oai_datacite3", dataciteRecord("http://datacite.org/schema/kernel-3", "10.5072/K3", "Kernel 3", ""), "doi:10.5072/k3", "Kernel 3"},
 	}
-	for _, doc := range seedDocs(t, "Dataset.json") {
+	for _, doc := range testenv.SciCatSeed(t, "Dataset.json") {
 		var ds struct {
 			ID   string `json:"_id"`
 			Name string `json:"datasetName"`
@@ -97,19 +96,6 @@ func TestNormaliseSamples(t *testing.T) {
 			}
 		})
 	}
-}
-
-func seedDocs(t testing.TB, name string) []json.RawMessage {
-	t.Helper()
-	b, err := os.ReadFile(testenv.SharedData(t, "scicat-samples", "scicatlive-seed", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var docs []json.RawMessage
-	if err := json.Unmarshal(b, &docs); err != nil {
-		t.Fatal(err)
-	}
-	return docs
 }
 
 func TestNormaliseEdgeCases(t *testing.T) {
@@ -318,8 +304,8 @@ func FuzzNormalise(f *testing.F) {
 	f.Add("datacite", testenv.MetadataPayloads(f, "oai-samples", "datacite-viringo", "oai_getrecord_datacite.xml")[0])
 	f.Add("oai_dc", testenv.MetadataPayloads(f, "oai-samples", "datacite-viringo", "oai_getrecord_dc.xml")[0])
 	f.Add("oai_dc", testenv.MetadataPayloads(f, "oai-samples", "sickle", "ListRecords.xml")[0])
-	f.Add("scicat", []byte(seedDocs(f, "Dataset.json")[0]))
-	f.Add("scicat", []byte(seedDocs(f, "PublishedData.json")[0]))
+	f.Add("scicat", []byte(testenv.SciCatSeed(f, "Dataset.json")[0]))
+	f.Add("scicat", []byte(testenv.SciCatSeed(f, "PublishedData.json")[0]))
 	f.Add("datacite", dataciteRecord("", "10.5072/X", "T", `<dates><date dateType="Available">2025-00-00/2026</date></dates>`))
 	f.Fuzz(func(t *testing.T, format string, payload []byte) {
 		d, err := normaliser.Normalise(rawRecord(format, "oai:x:1", payload), normaliseAt)

@@ -1,9 +1,7 @@
 package scicatjson_test
 
 import (
-	"encoding/json"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -12,24 +10,10 @@ import (
 	"github.com/panosc/fairway/pkg/scicatjson"
 )
 
-// seed returns the documents of a SciCat seed collection, one JSON object each.
-func seed(t testing.TB, name string) []json.RawMessage {
-	t.Helper()
-	b, err := os.ReadFile(testenv.SharedData(t, "scicat-samples", "scicatlive-seed", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var docs []json.RawMessage
-	if err := json.Unmarshal(b, &docs); err != nil {
-		t.Fatal(err)
-	}
-	return docs
-}
-
 var now = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func TestSeedDatasets(t *testing.T) {
-	docs := seed(t, "Dataset.json")
+	docs := testenv.SciCatSeed(t, "Dataset.json")
 	if len(docs) != 19 {
 		t.Fatalf("%d seed datasets, want 19", len(docs))
 	}
@@ -69,7 +53,7 @@ func TestSeedDatasets(t *testing.T) {
 }
 
 func TestSeedDESY(t *testing.T) {
-	ds, err := scicatjson.Parse(seed(t, "Dataset.json")[0])
+	ds, err := scicatjson.Parse(testenv.SciCatSeed(t, "Dataset.json")[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +86,7 @@ func TestSeedDESY(t *testing.T) {
 
 func TestSeedDerivedRelations(t *testing.T) {
 	var soleil *scicatjson.Dataset
-	for _, doc := range seed(t, "Dataset.json") {
+	for _, doc := range testenv.SciCatSeed(t, "Dataset.json") {
 		ds, err := scicatjson.Parse(doc)
 		if err != nil {
 			t.Fatal(err)
@@ -124,7 +108,7 @@ func TestSeedDerivedRelations(t *testing.T) {
 }
 
 func TestSeedPublishedData(t *testing.T) {
-	docs := seed(t, "PublishedData.json")
+	docs := testenv.SciCatSeed(t, "PublishedData.json")
 	for _, doc := range docs {
 		ds, err := scicatjson.Parse(doc)
 		if err != nil {
