@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/panosc/fairway/internal/testenv"
@@ -188,19 +186,7 @@ func TestHostileFeed(t *testing.T) {
 	}
 	// The deletion travels the pipeline: it reaches the catalogue as the
 	// tombstone of the hostile facility's own key, not of the ESRF DOI.
-	creds, err := natsembed.ReadCredentials(filepath.Join(data, natsembed.CredentialsFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := nats.Connect("nats://"+natsAddr, creds.Option())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := testenv.NodeJetStream(t, natsAddr, filepath.Join(data, natsembed.CredentialsFile))
 	eventually(t, 30*time.Second, "the hostile deletion in the catalogue", func() (bool, string) {
 		str, err := js.Stream(t.Context(), string(bus.Catalogue))
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/panosc/fairway/pkg/bus"
@@ -184,4 +185,25 @@ func SciCatSeed(t testing.TB, name string) []json.RawMessage {
 		t.Fatal(err)
 	}
 	return docs
+}
+
+// NodeJetStream connects to the NATS a node exposes at addr (host:port)
+// with the credentials file it wrote, as an operator's client would, and
+// returns its JetStream; the connection closes with the test.
+func NodeJetStream(t testing.TB, addr, credentialsFile string) jetstream.JetStream {
+	t.Helper()
+	creds, err := natsembed.ReadCredentials(credentialsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect("nats://"+addr, creds.Option())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
 }

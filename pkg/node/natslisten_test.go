@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/bus"
@@ -66,19 +65,7 @@ func TestRunWithNATSListener(t *testing.T) {
 		}
 		t.Fatalf("anonymous client: err %v, want an authorization violation", err)
 	}
-	creds, err := natsembed.ReadCredentials(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := nats.Connect("nats://"+addr, creds.Option())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := testenv.NodeJetStream(t, addr, path)
 	if _, err := js.Stream(ctx, string(bus.Catalogue)); err != nil {
 		t.Fatalf("the node's catalogue stream: %v", err)
 	}
