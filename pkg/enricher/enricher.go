@@ -174,12 +174,19 @@ func (s *Stage) Enrich(ds *fairwayv1.Dataset) *fairwayv1.EnrichedDataset {
 	return e
 }
 
-// Hash identifies an enriched dataset's content: the dataset's content
-// hash, the techniques found, the ontology version and the quality score
-// (so that a changed rubric ripples to the datasets whose score it
-// changes).
+// OutputVersion names the version of what the enricher adds to a dataset
+// (version 2: every technique carries its broader techniques). Hash covers
+// it, so that a replay after a change emits every dataset again.
+const OutputVersion = "2"
+
+// Hash identifies an enriched dataset's content: the enricher's output
+// version, the dataset's content hash, the techniques found, the ontology
+// version and the quality score (so that a changed rubric ripples to the
+// datasets whose score it changes).
 func Hash(e *fairwayv1.EnrichedDataset) string {
 	h := sha256.New()
+	h.Write([]byte(OutputVersion))
+	h.Write([]byte{0})
 	h.Write([]byte(e.GetDataset().GetContentHash()))
 	h.Write([]byte{0})
 	h.Write([]byte(e.PanetVersion))

@@ -64,7 +64,8 @@ func NewMatcher(o *Ontology) *Matcher {
 func (m *Matcher) Ontology() *Ontology { return m.ont }
 
 // Match returns the techniques named by a dataset's subjects, unique by IRI,
-// in the order of the first subject that names each.
+// in the order of the first subject that names each, each with the IRIs of
+// its broader techniques (Technique.Broader, sorted by id).
 //
 // For every subject, in this order of precedence: the class IRI in
 // value_uri or value ("iri"); the bare id in value_uri or value ("id"); the
@@ -95,7 +96,11 @@ func (m *Matcher) Match(subjects []*fairwayv1.Subject, texts ...string) []*fairw
 		if dup {
 			continue
 		}
-		out = append(out, &fairwayv1.Technique{Iri: c.IRI, Id: c.ID, Label: c.Label, MatchedBy: by, MatchedText: text})
+		t := &fairwayv1.Technique{Iri: c.IRI, Id: c.ID, Label: c.Label, MatchedBy: by, MatchedText: text}
+		for _, a := range m.ont.ancestors[c.ID] {
+			t.Broader = append(t.Broader, a.IRI)
+		}
+		out = append(out, t)
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package panet
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/panosc/fairway/internal/testenv"
@@ -98,6 +99,14 @@ func TestMatchEveryClass(t *testing.T) {
 				}
 				if len(got) != 1 || got[0].Id != c.ID {
 					t.Errorf("%s: Match(%q) = %v, want %s", file, s, got, c.ID)
+					continue
+				}
+				var want []string
+				for _, a := range o.Ancestors(c.ID) {
+					want = append(want, a.IRI)
+				}
+				if !slices.Equal(got[0].Broader, want) {
+					t.Errorf("%s: Match(%q).Broader = %v, want %v", file, s, got[0].Broader, want)
 				}
 			}
 		}

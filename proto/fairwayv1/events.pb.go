@@ -320,7 +320,11 @@ type Person struct {
 	Orcid       string `protobuf:"bytes,4,opt,name=orcid,proto3" json:"orcid,omitempty"`
 	Affiliation string `protobuf:"bytes,5,opt,name=affiliation,proto3" json:"affiliation,omitempty"`
 	// Contributor type or role (DataCite contributorType), empty for creators.
-	Role          string `protobuf:"bytes,6,opt,name=role,proto3" json:"role,omitempty"`
+	Role string `protobuf:"bytes,6,opt,name=role,proto3" json:"role,omitempty"`
+	// ROR IRI of the affiliation (https://ror.org/…), when the source gives one.
+	AffiliationRor string `protobuf:"bytes,7,opt,name=affiliation_ror,json=affiliationRor,proto3" json:"affiliation_ror,omitempty"`
+	// E-mail address, when the source gives one (a contact person's).
+	Email         string `protobuf:"bytes,8,opt,name=email,proto3" json:"email,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -397,6 +401,164 @@ func (x *Person) GetRole() string {
 	return ""
 }
 
+func (x *Person) GetAffiliationRor() string {
+	if x != nil {
+		return x.AffiliationRor
+	}
+	return ""
+}
+
+func (x *Person) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+// Distribution is one way to get a dataset's data: a file, an archive or a
+// service, as the source describes it.
+type Distribution struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// URL the data downloads from directly, when given.
+	DownloadUrl string `protobuf:"bytes,1,opt,name=download_url,json=downloadUrl,proto3" json:"download_url,omitempty"`
+	// URL of a page or service that gives access to the data, when given.
+	AccessUrl string `protobuf:"bytes,2,opt,name=access_url,json=accessUrl,proto3" json:"access_url,omitempty"`
+	Title     string `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
+	// Format as the source names it (e.g. "HDF5", "NeXus", "application/x-hdf5").
+	Format string `protobuf:"bytes,4,opt,name=format,proto3" json:"format,omitempty"`
+	// IANA media type, when the source gives one or the format implies one.
+	MediaType string `protobuf:"bytes,5,opt,name=media_type,json=mediaType,proto3" json:"media_type,omitempty"`
+	// Size in bytes; 0 when unknown.
+	ByteSize      int64 `protobuf:"varint,6,opt,name=byte_size,json=byteSize,proto3" json:"byte_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Distribution) Reset() {
+	*x = Distribution{}
+	mi := &file_fairway_v1_events_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Distribution) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Distribution) ProtoMessage() {}
+
+func (x *Distribution) ProtoReflect() protoreflect.Message {
+	mi := &file_fairway_v1_events_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Distribution.ProtoReflect.Descriptor instead.
+func (*Distribution) Descriptor() ([]byte, []int) {
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Distribution) GetDownloadUrl() string {
+	if x != nil {
+		return x.DownloadUrl
+	}
+	return ""
+}
+
+func (x *Distribution) GetAccessUrl() string {
+	if x != nil {
+		return x.AccessUrl
+	}
+	return ""
+}
+
+func (x *Distribution) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *Distribution) GetFormat() string {
+	if x != nil {
+		return x.Format
+	}
+	return ""
+}
+
+func (x *Distribution) GetMediaType() string {
+	if x != nil {
+		return x.MediaType
+	}
+	return ""
+}
+
+func (x *Distribution) GetByteSize() int64 {
+	if x != nil {
+		return x.ByteSize
+	}
+	return 0
+}
+
+// Contact is whom to ask about a dataset.
+type Contact struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Email         string                 `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Contact) Reset() {
+	*x = Contact{}
+	mi := &file_fairway_v1_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Contact) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Contact) ProtoMessage() {}
+
+func (x *Contact) ProtoReflect() protoreflect.Message {
+	mi := &file_fairway_v1_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Contact.ProtoReflect.Descriptor instead.
+func (*Contact) Descriptor() ([]byte, []int) {
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Contact) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Contact) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
 // Subject is a keyword or a classification term.
 type Subject struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -413,7 +575,7 @@ type Subject struct {
 
 func (x *Subject) Reset() {
 	*x = Subject{}
-	mi := &file_fairway_v1_events_proto_msgTypes[3]
+	mi := &file_fairway_v1_events_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -425,7 +587,7 @@ func (x *Subject) String() string {
 func (*Subject) ProtoMessage() {}
 
 func (x *Subject) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[3]
+	mi := &file_fairway_v1_events_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -438,7 +600,7 @@ func (x *Subject) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subject.ProtoReflect.Descriptor instead.
 func (*Subject) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{3}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Subject) GetValue() string {
@@ -484,7 +646,7 @@ type RelatedIdentifier struct {
 
 func (x *RelatedIdentifier) Reset() {
 	*x = RelatedIdentifier{}
-	mi := &file_fairway_v1_events_proto_msgTypes[4]
+	mi := &file_fairway_v1_events_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -496,7 +658,7 @@ func (x *RelatedIdentifier) String() string {
 func (*RelatedIdentifier) ProtoMessage() {}
 
 func (x *RelatedIdentifier) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[4]
+	mi := &file_fairway_v1_events_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -509,7 +671,7 @@ func (x *RelatedIdentifier) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RelatedIdentifier.ProtoReflect.Descriptor instead.
 func (*RelatedIdentifier) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{4}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *RelatedIdentifier) GetIdentifier() string {
@@ -572,13 +734,26 @@ type Dataset struct {
 	// Metadata format it was normalised from.
 	MetadataFormat string      `protobuf:"bytes,25,opt,name=metadata_format,json=metadataFormat,proto3" json:"metadata_format,omitempty"`
 	Provenance     *Provenance `protobuf:"bytes,26,opt,name=provenance,proto3" json:"provenance,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Distributions of the data, when the source describes them.
+	Distributions []*Distribution `protobuf:"bytes,27,rep,name=distributions,proto3" json:"distributions,omitempty"`
+	// ROR IRI of the publisher (https://ror.org/…), when the source gives one.
+	PublisherRor string `protobuf:"bytes,28,opt,name=publisher_ror,json=publisherRor,proto3" json:"publisher_ror,omitempty"`
+	// Contact points, when the source names them.
+	Contacts []*Contact `protobuf:"bytes,29,rep,name=contacts,proto3" json:"contacts,omitempty"`
+	// Temporal coverage: when the data was collected (start, end), when known.
+	CollectedStart *timestamppb.Timestamp `protobuf:"bytes,30,opt,name=collected_start,json=collectedStart,proto3" json:"collected_start,omitempty"`
+	CollectedEnd   *timestamppb.Timestamp `protobuf:"bytes,31,opt,name=collected_end,json=collectedEnd,proto3" json:"collected_end,omitempty"`
+	// Persistent identifier (an IRI) of the instrument, when given.
+	InstrumentPid string `protobuf:"bytes,32,opt,name=instrument_pid,json=instrumentPid,proto3" json:"instrument_pid,omitempty"`
+	// Identifier of the proposal the data was taken under, when given.
+	ProposalId    string `protobuf:"bytes,33,opt,name=proposal_id,json=proposalId,proto3" json:"proposal_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Dataset) Reset() {
 	*x = Dataset{}
-	mi := &file_fairway_v1_events_proto_msgTypes[5]
+	mi := &file_fairway_v1_events_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -590,7 +765,7 @@ func (x *Dataset) String() string {
 func (*Dataset) ProtoMessage() {}
 
 func (x *Dataset) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[5]
+	mi := &file_fairway_v1_events_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -603,7 +778,7 @@ func (x *Dataset) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dataset.ProtoReflect.Descriptor instead.
 func (*Dataset) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{5}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Dataset) GetKey() string {
@@ -788,6 +963,55 @@ func (x *Dataset) GetProvenance() *Provenance {
 	return nil
 }
 
+func (x *Dataset) GetDistributions() []*Distribution {
+	if x != nil {
+		return x.Distributions
+	}
+	return nil
+}
+
+func (x *Dataset) GetPublisherRor() string {
+	if x != nil {
+		return x.PublisherRor
+	}
+	return ""
+}
+
+func (x *Dataset) GetContacts() []*Contact {
+	if x != nil {
+		return x.Contacts
+	}
+	return nil
+}
+
+func (x *Dataset) GetCollectedStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CollectedStart
+	}
+	return nil
+}
+
+func (x *Dataset) GetCollectedEnd() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CollectedEnd
+	}
+	return nil
+}
+
+func (x *Dataset) GetInstrumentPid() string {
+	if x != nil {
+		return x.InstrumentPid
+	}
+	return ""
+}
+
+func (x *Dataset) GetProposalId() string {
+	if x != nil {
+		return x.ProposalId
+	}
+	return ""
+}
+
 // Technique is a PaNET experimental technique matched for a dataset.
 type Technique struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -799,14 +1023,17 @@ type Technique struct {
 	// How it was matched: "iri", "id" or "label".
 	MatchedBy string `protobuf:"bytes,4,opt,name=matched_by,json=matchedBy,proto3" json:"matched_by,omitempty"`
 	// The text it was matched from.
-	MatchedText   string `protobuf:"bytes,5,opt,name=matched_text,json=matchedText,proto3" json:"matched_text,omitempty"`
+	MatchedText string `protobuf:"bytes,5,opt,name=matched_text,json=matchedText,proto3" json:"matched_text,omitempty"`
+	// IRIs of every broader PaNET technique (the transitive superclasses), so
+	// that a question for a technique finds its narrower techniques too.
+	Broader       []string `protobuf:"bytes,6,rep,name=broader,proto3" json:"broader,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Technique) Reset() {
 	*x = Technique{}
-	mi := &file_fairway_v1_events_proto_msgTypes[6]
+	mi := &file_fairway_v1_events_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -818,7 +1045,7 @@ func (x *Technique) String() string {
 func (*Technique) ProtoMessage() {}
 
 func (x *Technique) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[6]
+	mi := &file_fairway_v1_events_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -831,7 +1058,7 @@ func (x *Technique) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Technique.ProtoReflect.Descriptor instead.
 func (*Technique) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{6}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Technique) GetIri() string {
@@ -869,6 +1096,13 @@ func (x *Technique) GetMatchedText() string {
 	return ""
 }
 
+func (x *Technique) GetBroader() []string {
+	if x != nil {
+		return x.Broader
+	}
+	return nil
+}
+
 // EnrichedDataset is a canonical dataset with what the enricher added.
 type EnrichedDataset struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
@@ -885,7 +1119,7 @@ type EnrichedDataset struct {
 
 func (x *EnrichedDataset) Reset() {
 	*x = EnrichedDataset{}
-	mi := &file_fairway_v1_events_proto_msgTypes[7]
+	mi := &file_fairway_v1_events_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -897,7 +1131,7 @@ func (x *EnrichedDataset) String() string {
 func (*EnrichedDataset) ProtoMessage() {}
 
 func (x *EnrichedDataset) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[7]
+	mi := &file_fairway_v1_events_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -910,7 +1144,7 @@ func (x *EnrichedDataset) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnrichedDataset.ProtoReflect.Descriptor instead.
 func (*EnrichedDataset) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{7}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *EnrichedDataset) GetDataset() *Dataset {
@@ -966,7 +1200,7 @@ type CatalogueEntry struct {
 
 func (x *CatalogueEntry) Reset() {
 	*x = CatalogueEntry{}
-	mi := &file_fairway_v1_events_proto_msgTypes[8]
+	mi := &file_fairway_v1_events_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -978,7 +1212,7 @@ func (x *CatalogueEntry) String() string {
 func (*CatalogueEntry) ProtoMessage() {}
 
 func (x *CatalogueEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[8]
+	mi := &file_fairway_v1_events_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -991,7 +1225,7 @@ func (x *CatalogueEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogueEntry.ProtoReflect.Descriptor instead.
 func (*CatalogueEntry) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{8}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CatalogueEntry) GetKey() string {
@@ -1069,7 +1303,7 @@ type HarvestRun struct {
 
 func (x *HarvestRun) Reset() {
 	*x = HarvestRun{}
-	mi := &file_fairway_v1_events_proto_msgTypes[9]
+	mi := &file_fairway_v1_events_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1081,7 +1315,7 @@ func (x *HarvestRun) String() string {
 func (*HarvestRun) ProtoMessage() {}
 
 func (x *HarvestRun) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[9]
+	mi := &file_fairway_v1_events_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1094,7 +1328,7 @@ func (x *HarvestRun) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HarvestRun.ProtoReflect.Descriptor instead.
 func (*HarvestRun) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{9}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *HarvestRun) GetRunId() string {
@@ -1239,7 +1473,7 @@ const file_fairway_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"provenance\x18\n" +
 	" \x01(\v2\x16.fairway.v1.ProvenanceR\n" +
-	"provenance\"\xa8\x01\n" +
+	"provenance\"\xe7\x01\n" +
 	"\x06Person\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
 	"\n" +
@@ -1248,7 +1482,21 @@ const file_fairway_v1_events_proto_rawDesc = "" +
 	"familyName\x12\x14\n" +
 	"\x05orcid\x18\x04 \x01(\tR\x05orcid\x12 \n" +
 	"\vaffiliation\x18\x05 \x01(\tR\vaffiliation\x12\x12\n" +
-	"\x04role\x18\x06 \x01(\tR\x04role\"s\n" +
+	"\x04role\x18\x06 \x01(\tR\x04role\x12'\n" +
+	"\x0faffiliation_ror\x18\a \x01(\tR\x0eaffiliationRor\x12\x14\n" +
+	"\x05email\x18\b \x01(\tR\x05email\"\xba\x01\n" +
+	"\fDistribution\x12!\n" +
+	"\fdownload_url\x18\x01 \x01(\tR\vdownloadUrl\x12\x1d\n" +
+	"\n" +
+	"access_url\x18\x02 \x01(\tR\taccessUrl\x12\x14\n" +
+	"\x05title\x18\x03 \x01(\tR\x05title\x12\x16\n" +
+	"\x06format\x18\x04 \x01(\tR\x06format\x12\x1d\n" +
+	"\n" +
+	"media_type\x18\x05 \x01(\tR\tmediaType\x12\x1b\n" +
+	"\tbyte_size\x18\x06 \x01(\x03R\bbyteSize\"3\n" +
+	"\aContact\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05email\x18\x02 \x01(\tR\x05email\"s\n" +
 	"\aSubject\x12\x14\n" +
 	"\x05value\x18\x01 \x01(\tR\x05value\x12\x16\n" +
 	"\x06scheme\x18\x02 \x01(\tR\x06scheme\x12\x1d\n" +
@@ -1260,7 +1508,8 @@ const file_fairway_v1_events_proto_rawDesc = "" +
 	"identifier\x18\x01 \x01(\tR\n" +
 	"identifier\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x1a\n" +
-	"\brelation\x18\x03 \x01(\tR\brelation\"\xf0\a\n" +
+	"\brelation\x18\x03 \x01(\tR\brelation\"\xd4\n" +
+	"\n" +
 	"\aDataset\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x10\n" +
 	"\x03doi\x18\x02 \x01(\tR\x03doi\x12+\n" +
@@ -1292,14 +1541,23 @@ const file_fairway_v1_events_proto_rawDesc = "" +
 	"\x0fmetadata_format\x18\x19 \x01(\tR\x0emetadataFormat\x126\n" +
 	"\n" +
 	"provenance\x18\x1a \x01(\v2\x16.fairway.v1.ProvenanceR\n" +
-	"provenance\"\x85\x01\n" +
+	"provenance\x12>\n" +
+	"\rdistributions\x18\x1b \x03(\v2\x18.fairway.v1.DistributionR\rdistributions\x12#\n" +
+	"\rpublisher_ror\x18\x1c \x01(\tR\fpublisherRor\x12/\n" +
+	"\bcontacts\x18\x1d \x03(\v2\x13.fairway.v1.ContactR\bcontacts\x12C\n" +
+	"\x0fcollected_start\x18\x1e \x01(\v2\x1a.google.protobuf.TimestampR\x0ecollectedStart\x12?\n" +
+	"\rcollected_end\x18\x1f \x01(\v2\x1a.google.protobuf.TimestampR\fcollectedEnd\x12%\n" +
+	"\x0einstrument_pid\x18  \x01(\tR\rinstrumentPid\x12\x1f\n" +
+	"\vproposal_id\x18! \x01(\tR\n" +
+	"proposalId\"\x9f\x01\n" +
 	"\tTechnique\x12\x10\n" +
 	"\x03iri\x18\x01 \x01(\tR\x03iri\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x14\n" +
 	"\x05label\x18\x03 \x01(\tR\x05label\x12\x1d\n" +
 	"\n" +
 	"matched_by\x18\x04 \x01(\tR\tmatchedBy\x12!\n" +
-	"\fmatched_text\x18\x05 \x01(\tR\vmatchedText\"\xfe\x01\n" +
+	"\fmatched_text\x18\x05 \x01(\tR\vmatchedText\x12\x18\n" +
+	"\abroader\x18\x06 \x03(\tR\abroader\"\xfe\x01\n" +
 	"\x0fEnrichedDataset\x12-\n" +
 	"\adataset\x18\x01 \x01(\v2\x13.fairway.v1.DatasetR\adataset\x125\n" +
 	"\n" +
@@ -1356,47 +1614,53 @@ func file_fairway_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_fairway_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_fairway_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_fairway_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_fairway_v1_events_proto_goTypes = []any{
 	(HarvestStatus)(0),            // 0: fairway.v1.HarvestStatus
 	(*Provenance)(nil),            // 1: fairway.v1.Provenance
 	(*RawRecord)(nil),             // 2: fairway.v1.RawRecord
 	(*Person)(nil),                // 3: fairway.v1.Person
-	(*Subject)(nil),               // 4: fairway.v1.Subject
-	(*RelatedIdentifier)(nil),     // 5: fairway.v1.RelatedIdentifier
-	(*Dataset)(nil),               // 6: fairway.v1.Dataset
-	(*Technique)(nil),             // 7: fairway.v1.Technique
-	(*EnrichedDataset)(nil),       // 8: fairway.v1.EnrichedDataset
-	(*CatalogueEntry)(nil),        // 9: fairway.v1.CatalogueEntry
-	(*HarvestRun)(nil),            // 10: fairway.v1.HarvestRun
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(*Distribution)(nil),          // 4: fairway.v1.Distribution
+	(*Contact)(nil),               // 5: fairway.v1.Contact
+	(*Subject)(nil),               // 6: fairway.v1.Subject
+	(*RelatedIdentifier)(nil),     // 7: fairway.v1.RelatedIdentifier
+	(*Dataset)(nil),               // 8: fairway.v1.Dataset
+	(*Technique)(nil),             // 9: fairway.v1.Technique
+	(*EnrichedDataset)(nil),       // 10: fairway.v1.EnrichedDataset
+	(*CatalogueEntry)(nil),        // 11: fairway.v1.CatalogueEntry
+	(*HarvestRun)(nil),            // 12: fairway.v1.HarvestRun
+	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
 }
 var file_fairway_v1_events_proto_depIdxs = []int32{
-	11, // 0: fairway.v1.Provenance.response_date:type_name -> google.protobuf.Timestamp
-	11, // 1: fairway.v1.Provenance.harvested_at:type_name -> google.protobuf.Timestamp
+	13, // 0: fairway.v1.Provenance.response_date:type_name -> google.protobuf.Timestamp
+	13, // 1: fairway.v1.Provenance.harvested_at:type_name -> google.protobuf.Timestamp
 	1,  // 2: fairway.v1.RawRecord.provenance:type_name -> fairway.v1.Provenance
 	3,  // 3: fairway.v1.Dataset.creators:type_name -> fairway.v1.Person
 	3,  // 4: fairway.v1.Dataset.contributors:type_name -> fairway.v1.Person
-	11, // 5: fairway.v1.Dataset.issued:type_name -> google.protobuf.Timestamp
-	11, // 6: fairway.v1.Dataset.modified:type_name -> google.protobuf.Timestamp
-	11, // 7: fairway.v1.Dataset.embargo_until:type_name -> google.protobuf.Timestamp
-	4,  // 8: fairway.v1.Dataset.subjects:type_name -> fairway.v1.Subject
-	5,  // 9: fairway.v1.Dataset.related:type_name -> fairway.v1.RelatedIdentifier
+	13, // 5: fairway.v1.Dataset.issued:type_name -> google.protobuf.Timestamp
+	13, // 6: fairway.v1.Dataset.modified:type_name -> google.protobuf.Timestamp
+	13, // 7: fairway.v1.Dataset.embargo_until:type_name -> google.protobuf.Timestamp
+	6,  // 8: fairway.v1.Dataset.subjects:type_name -> fairway.v1.Subject
+	7,  // 9: fairway.v1.Dataset.related:type_name -> fairway.v1.RelatedIdentifier
 	1,  // 10: fairway.v1.Dataset.provenance:type_name -> fairway.v1.Provenance
-	6,  // 11: fairway.v1.EnrichedDataset.dataset:type_name -> fairway.v1.Dataset
-	7,  // 12: fairway.v1.EnrichedDataset.techniques:type_name -> fairway.v1.Technique
-	11, // 13: fairway.v1.EnrichedDataset.enriched_at:type_name -> google.protobuf.Timestamp
-	8,  // 14: fairway.v1.CatalogueEntry.dataset:type_name -> fairway.v1.EnrichedDataset
-	11, // 15: fairway.v1.CatalogueEntry.published_at:type_name -> google.protobuf.Timestamp
-	0,  // 16: fairway.v1.HarvestRun.status:type_name -> fairway.v1.HarvestStatus
-	11, // 17: fairway.v1.HarvestRun.started_at:type_name -> google.protobuf.Timestamp
-	11, // 18: fairway.v1.HarvestRun.finished_at:type_name -> google.protobuf.Timestamp
-	11, // 19: fairway.v1.HarvestRun.response_date:type_name -> google.protobuf.Timestamp
-	20, // [20:20] is the sub-list for method output_type
-	20, // [20:20] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	4,  // 11: fairway.v1.Dataset.distributions:type_name -> fairway.v1.Distribution
+	5,  // 12: fairway.v1.Dataset.contacts:type_name -> fairway.v1.Contact
+	13, // 13: fairway.v1.Dataset.collected_start:type_name -> google.protobuf.Timestamp
+	13, // 14: fairway.v1.Dataset.collected_end:type_name -> google.protobuf.Timestamp
+	8,  // 15: fairway.v1.EnrichedDataset.dataset:type_name -> fairway.v1.Dataset
+	9,  // 16: fairway.v1.EnrichedDataset.techniques:type_name -> fairway.v1.Technique
+	13, // 17: fairway.v1.EnrichedDataset.enriched_at:type_name -> google.protobuf.Timestamp
+	10, // 18: fairway.v1.CatalogueEntry.dataset:type_name -> fairway.v1.EnrichedDataset
+	13, // 19: fairway.v1.CatalogueEntry.published_at:type_name -> google.protobuf.Timestamp
+	0,  // 20: fairway.v1.HarvestRun.status:type_name -> fairway.v1.HarvestStatus
+	13, // 21: fairway.v1.HarvestRun.started_at:type_name -> google.protobuf.Timestamp
+	13, // 22: fairway.v1.HarvestRun.finished_at:type_name -> google.protobuf.Timestamp
+	13, // 23: fairway.v1.HarvestRun.response_date:type_name -> google.protobuf.Timestamp
+	24, // [24:24] is the sub-list for method output_type
+	24, // [24:24] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_fairway_v1_events_proto_init() }
@@ -1410,7 +1674,7 @@ func file_fairway_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fairway_v1_events_proto_rawDesc), len(file_fairway_v1_events_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   10,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
