@@ -289,7 +289,7 @@ func (g *graph) licence(d *fairwayv1.Dataset) node {
 // distribution's dct:description "Format: …".
 func (g *graph) format(dist rdf.Blank, x *fairwayv1.Distribution) {
 	format := cleanText(x.GetFormat())
-	media, hasMedia := mediaType(x.GetMediaType())
+	media, hasMedia := metadata.MediaType(x.GetMediaType())
 	ft, hasFT := fileTypes[strings.ToLower(format)]
 	if !hasFT && hasMedia {
 		ft, hasFT = fileTypes[media]
@@ -298,7 +298,7 @@ func (g *graph) format(dist rdf.Blank, x *fairwayv1.Distribution) {
 		media, hasMedia = ft.media, true
 	}
 	if !hasMedia {
-		if m, ok := mediaType(format); ok {
+		if m, ok := metadata.MediaType(format); ok {
 			media, hasMedia = m, true
 		}
 	}
@@ -323,31 +323,6 @@ func (g *graph) format(dist rdf.Blank, x *fairwayv1.Distribution) {
 			g.node(dist, dctDescription, mustLiteral("Format: "+l.String()))
 		}
 	}
-}
-
-// mediaType returns a media type in lower case without parameters, and
-// whether s is one: a top-level type of RFC 6838 and a subtype of token
-// characters.
-func mediaType(s string) (string, bool) {
-	m := strings.ToLower(strings.TrimSpace(s))
-	if i := strings.IndexByte(m, ';'); i >= 0 {
-		m = strings.TrimSpace(m[:i])
-	}
-	top, sub, ok := strings.Cut(m, "/")
-	if !ok || sub == "" || len(m) > 127 {
-		return "", false
-	}
-	switch top {
-	case "application", "audio", "font", "image", "message", "model", "multipart", "text", "video":
-	default:
-		return "", false
-	}
-	for _, r := range sub {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || strings.ContainsRune("!#$&-^_.+", r)) {
-			return "", false
-		}
-	}
-	return m, true
 }
 
 // fileType is a code of the EU file-type table and the media type it
