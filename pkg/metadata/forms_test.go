@@ -2,6 +2,7 @@ package metadata_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -168,6 +169,51 @@ func TestKnownLicense(t *testing.T) {
 	} {
 		if got, ok := metadata.KnownLicense(in); got != want || ok != (want != "") {
 			t.Errorf("KnownLicense(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+}
+
+func TestRORIRI(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"https://ror.org/02550n095", "https://ror.org/02550n095", true},
+		{"http://www.ror.org/02550N095/", "https://ror.org/02550n095", true},
+		{"ror.org/01xtjs520", "https://ror.org/01xtjs520", true},
+		{" 01xtjs520 ", "https://ror.org/01xtjs520", true},
+		{"https://ror.org/12550n095", "", false}, // must start with 0
+		{"https://ror.org/0255on095", "", false}, // o is not Crockford base 32
+		{"https://example.org/02550n095", "", false},
+		{"", "", false},
+	} {
+		got, ok := metadata.RORIRI(tc.in)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("RORIRI(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestNormaliseEmail(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"jane.doe@esrf.fr", "jane.doe@esrf.fr", true},
+		{" mailto:Data+SciCat@psi.ch ", "Data+SciCat@psi.ch", true},
+		{"MAILTO:a@b.eu", "a@b.eu", true},
+		{"Jane <jane@esrf.fr>", "", false},
+		{"jane@localhost", "", false},
+		{"jane doe@esrf.fr", "", false},
+		{"jane@@esrf.fr", "", false},
+		{"a@b.eu\n", "a@b.eu", true},
+		{"a@b.eu\x00", "", false},
+		{"", "", false},
+		{strings.Repeat("a", 250) + "@b.eu", "", false},
+	} {
+		got, ok := metadata.NormaliseEmail(tc.in)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("NormaliseEmail(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
 		}
 	}
 }
