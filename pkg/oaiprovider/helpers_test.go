@@ -253,15 +253,15 @@ type oaiResponse struct {
 	XMLName      xml.Name `xml:"http://www.openarchives.org/OAI/2.0/ OAI-PMH"`
 	ResponseDate string   `xml:"responseDate"`
 	Request      struct {
-		Verb            string `xml:"verb,attr"`
-		Identifier      string `xml:"identifier,attr"`
-		MetadataPrefix  string `xml:"metadataPrefix,attr"`
-		From            string `xml:"from,attr"`
-		Until           string `xml:"until,attr"`
-		Set             string `xml:"set,attr"`
-		ResumptionToken string `xml:"resumptionToken,attr"`
+		Verb            string     `xml:"verb,attr"`
+		Identifier      string     `xml:"identifier,attr"`
+		MetadataPrefix  string     `xml:"metadataPrefix,attr"`
+		From            string     `xml:"from,attr"`
+		Until           string     `xml:"until,attr"`
+		Set             string     `xml:"set,attr"`
+		ResumptionToken string     `xml:"resumptionToken,attr"`
 		Attrs           []xml.Attr `xml:",any,attr"`
-		URL             string `xml:",chardata"`
+		URL             string     `xml:",chardata"`
 	} `xml:"request"`
 	Errors []struct {
 		Code    string `xml:"code,attr"`
