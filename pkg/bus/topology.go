@@ -132,6 +132,37 @@ func InputOf(stage Stage) (Stream, bool) {
 	return "", false
 }
 
+// ReadModelPrefix begins the name of every read model's follower: one
+// durable consumer on the catalogue per replica (see FollowerName).
+const ReadModelPrefix = "readmodel-"
+
+// maxConsumerName bounds the consumer names the bus builds.
+const maxConsumerName = 64
+
+// FollowerName returns the durable consumer name of the read model of
+// replica: ReadModelPrefix and the replica's name when that is short and
+// made of letters, digits, '-' and '_', else ReadModelPrefix and a digest of
+// it (a consumer name must not hold '.', '*', '>' or spaces).
+func FollowerName(replica string) string {
+	if n := ReadModelPrefix + replica; replica != "" && validConsumerName(n) {
+		return n
+	}
+	return ReadModelPrefix + Digest(replica)
+}
+
+// validConsumerName reports whether name can name a durable consumer.
+func validConsumerName(name string) bool {
+	if name == "" || len(name) > maxConsumerName {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 // Bucket names a KV bucket.
 type Bucket string
 

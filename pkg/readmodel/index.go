@@ -1,0 +1,90 @@
+package readmodel
+
+import (
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
+	"github.com/blevesearch/bleve/v2/analysis/lang/en"
+	"github.com/blevesearch/bleve/v2/mapping"
+)
+
+// document is what the index holds of one record: nothing is stored in the
+// index (the records are in the bbolt file), every field is only indexed,
+// and those the model sorts or counts by keep doc values.
+type document struct {
+	Key          string    `json:"key"`
+	Facility     string    `json:"facility"`
+	Feed         string    `json:"feed"`
+	DOI          string    `json:"doi"`
+	Technique    []string  `json:"technique"`    // IRIs, broader included
+	TechniqueID  []string  `json:"technique_id"` // their bare ids
+	Datestamp    time.Time `json:"datestamp"`
+	Seq          float64   `json:"seq"`
+	Deleted      bool      `json:"deleted"`
+	AccessRights string    `json:"access_rights"`
+	Title        string    `json:"title"`
+	Description  string    `json:"description"`
+	Keywords     []string  `json:"keywords"`
+	Creators     []string  `json:"creators"`
+}
+
+// Field names of the index.
+const (
+	fieldFacility    = "facility"
+	fieldFeed        = "feed"
+	fieldDOI         = "doi"
+	fieldTechnique   = "technique"
+	fieldTechniqueID = "technique_id"
+	fieldDatestamp   = "datestamp"
+	fieldSeq         = "seq"
+	fieldDeleted     = "deleted"
+	fieldAccess      = "access_rights"
+	fieldText        = "_all" // the composite of the text fields
+	textAnalyzer     = en.AnalyzerName
+)
+
+// indexMapping returns the mapping of the index: keywords for the
+// identifiers and facets, a datetime, a number and a boolean for the
+// filters and orders, English text for title, description, keywords and
+// creators (the only fields in the composite _all field that Query.Text
+// searches).
+func indexMapping() mapping.IndexMapping {
+	kw := func(docValues bool) *mapping.FieldMapping {
+		f := bleve.NewKeywordFieldMapping()
+		f.Analyzer = keyword.Name
+		f.Store, f.IncludeTermVectors, f.IncludeInAll, f.DocValues = false, false, false, docValues
+		return f
+	}
+	text := func() *mapping.FieldMapping {
+		f := bleve.NewTextFieldMapping()
+		f.Analyzer = textAnalyzer
+		f.Store, f.IncludeTermVectors, f.IncludeInAll, f.DocValues = false, false, true, false
+		return f
+	}
+	dm := bleve.NewDocumentStaticMapping()
+	dm.AddFieldMappingsAt("key", kw(false))
+	dm.AddFieldMappingsAt(fieldFacility, kw(true))
+	dm.AddFieldMappingsAt(fieldFeed, kw(false))
+	dm.AddFieldMappingsAt(fieldDOI, kw(false))
+	dm.AddFieldMappingsAt(fieldTechnique, kw(true))
+	dm.AddFieldMappingsAt(fieldTechniqueID, kw(false))
+	dm.AddFieldMappingsAt(fieldAccess, kw(false))
+	ts := bleve.NewDateTimeFieldMapping()
+	ts.Store, ts.IncludeInAll, ts.DocValues = false, false, true
+	dm.AddFieldMappingsAt(fieldDatestamp, ts)
+	seq := bleve.NewNumericFieldMapping()
+	seq.Store, seq.IncludeInAll, seq.DocValues = false, false, true
+	dm.AddFieldMappingsAt(fieldSeq, seq)
+	del := bleve.NewBooleanFieldMapping()
+	del.Store, del.IncludeInAll, del.DocValues = false, false, false
+	dm.AddFieldMappingsAt(fieldDeleted, del)
+	for _, name := range []string{"title", "description", "keywords", "creators"} {
+		dm.AddFieldMappingsAt(name, text())
+	}
+	im := bleve.NewIndexMapping()
+	im.DefaultMapping = dm
+	im.DefaultAnalyzer = keyword.Name
+	im.StoreDynamic, im.IndexDynamic, im.DocValuesDynamic = false, false, false
+	return im
+}

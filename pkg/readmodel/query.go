@@ -1,0 +1,510 @@
+package readmodel
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/query"
+	bolt "go.etcd.io/bbolt"
+
+	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
+)
+
+// Record is what the model holds of one dataset.
+type Record struct {
+	// Key of the dataset.
+	Key string
+	// Seq is the catalogue stream sequence of the entry.
+	Seq uint64
+	// Deleted marks a tombstone (kept: OAI-PMH deletions are persistent;
+	// the changes feed lists them).
+	Deleted bool
+	// Facility in lower case.
+	Facility string
+	// Feed the dataset was harvested from.
+	Feed string
+	// DOI as the dataset gives it.
+	DOI string
+	// Datestamp is CatalogueEntry.PublishedAt (the stream's time of the
+	// entry when it has none), UTC, truncated to the second.
+	Datestamp time.Time
+	// Techniques are the IRIs of the dataset's techniques and of their
+	// broader techniques, sorted.
+	Techniques []string
+	// Entry is the whole entry (nil only when the query asked for keys
+	// only).
+	Entry *fairwayv1.CatalogueEntry
+}
+
+// Deletion says which records a query wants by whether they are
+// tombstones.
+type Deletion int
+
+// The deletion filters.
+const (
+	// LiveOnly leaves tombstones out.
+	LiveOnly Deletion = iota
+	// WithDeleted takes live records and tombstones.
+	WithDeleted
+	// DeletedOnly takes only tombstones.
+	DeletedOnly
+)
+
+// Order is the order of a query's records.
+type Order int
+
+// The orders.
+const (
+	// ByKey orders by dataset key.
+	ByKey Order = iota
+	// BySeq orders by catalogue sequence (the changes feed).
+	BySeq
+	// ByDatestamp orders by datestamp, then key.
+	ByDatestamp
+)
+
+// Query asks the model for records. Zero fields do not filter.
+type Query struct {
+	// Facility, case-insensitive.
+	Facility string
+	// Feed id.
+	Feed string
+	// Technique is a PaNET IRI or bare id (PaNET01188): datasets tagged with
+	// it or with a narrower technique.
+	Technique string
+	// AccessRights as the dataset gives them (exactly).
+	AccessRights string
+	// From and Until bound the datestamp, inclusive; zero is open.
+	From, Until time.Time
+	// AfterSeq keeps only entries at catalogue positions > AfterSeq (the
+	// changes feed).
+	AfterSeq uint64
+	// Deleted says whether tombstones are wanted.
+	Deleted Deletion
+	// Text holds words searched over title, description, keywords and
+	// creators (English analysis); every word must match.
+	Text string
+	// Order of the records.
+	Order Order
+	// Offset skips that many records (page-numbered paging), at most
+	// MaxOffset; ignored when After is set.
+	Offset int
+	// After is a cursor from Page.Next: the page continues after the last
+	// record of the page that gave it, stable under inserts and deletes. It
+	// must come from a query of the same Order.
+	After string
+	// Limit is the page size. Default 100, at most MaxLimit.
+	Limit int
+	// KeysOnly leaves Record.Entry nil.
+	KeysOnly bool
+}
+
+// Limits of a query.
+const (
+	// DefaultLimit is the page size of a query without Limit.
+	DefaultLimit = 100
+	// MaxLimit is the largest page.
+	MaxLimit = 10000
+	// MaxOffset is the deepest Offset: deeper pages cost memory in
+	// proportion to their depth; page with After (cursors) instead.
+	MaxOffset = 100000
+	// maxText bounds Query.Text.
+	maxText = 1000
+)
+
+// Page is one page of a query's records.
+type Page struct {
+	// Total is how many records match the query (ignoring Offset, After
+	// and Limit).
+	Total uint64
+	// Records of the page, in the query's order.
+	Records []Record
+	// Next is the cursor of the next page, "" when this page is the last.
+	Next string
+}
+
+// Search returns one page of the records matching q.
+func (m *Model) Search(ctx context.Context, q Query) (Page, error) {
+	req, after, err := m.request(q)
+	if err != nil {
+		return Page{}, err
+	}
+	done, err := m.reading()
+	if err != nil {
+		return Page{}, err
+	}
+	defer done()
+	res, err := m.index.SearchInContext(ctx, req)
+	if err != nil {
+		return Page{}, fmt.Errorf("readmodel: search: %w", err)
+	}
+	page := Page{Total: res.Total}
+	page.Records, err = m.records(res.Hits, q.KeysOnly)
+	if err != nil {
+		return Page{}, err
+	}
+	consumed := uint64(len(res.Hits))
+	if after == nil {
+		consumed += uint64(req.From)
+	}
+	if len(res.Hits) == req.Size && len(res.Hits) > 0 && (after != nil || consumed < res.Total) {
+		page.Next = encodeCursor(q.Order, res.Hits[len(res.Hits)-1].Sort)
+	}
+	return page, nil
+}
+
+// Each calls fn with every record matching q, in q's order (Offset, After
+// and Limit are ignored; Limit sets the batch size), until fn returns an
+// error, which Each returns as it is. It reads in pages continued by
+// cursor, so its memory is bounded by one page whatever the catalogue
+// holds, and writes meanwhile neither repeat nor skip a record that stays
+// in place.
+func (m *Model) Each(ctx context.Context, q Query, fn func(Record) error) error {
+	q.Offset, q.After = 0, ""
+	if q.Limit == 0 {
+		q.Limit = 1000
+	}
+	for {
+		page, err := m.Search(ctx, q)
+		if err != nil {
+			return err
+		}
+		for _, r := range page.Records {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		if page.Next == "" {
+			return nil
+		}
+		q.After = page.Next
+	}
+}
+
+// Get returns the record of key (a tombstone with Deleted), or ErrNotFound.
+func (m *Model) Get(ctx context.Context, key string) (Record, error) {
+	if err := ctx.Err(); err != nil {
+		return Record{}, err
+	}
+	done, err := m.reading()
+	if err != nil {
+		return Record{}, err
+	}
+	defer done()
+	var r Record
+	err = m.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketRecords).Get([]byte(key))
+		if v == nil {
+			return fmt.Errorf("%w: %.200s", ErrNotFound, key)
+		}
+		var err error
+		r, err = decodeRecord(key, v, true)
+		return err
+	})
+	return r, err
+}
+
+// ByDOI returns the record of the dataset with this DOI (case-insensitive;
+// a live one before a tombstone), or ErrNotFound.
+func (m *Model) ByDOI(ctx context.Context, doi string) (Record, error) {
+	doi = strings.ToLower(strings.TrimSpace(doi))
+	if doi == "" || len(doi) > maxKey {
+		return Record{}, fmt.Errorf("%w: DOI %.200q", ErrNotFound, doi)
+	}
+	tq := bleve.NewTermQuery(doi)
+	tq.SetField(fieldDOI)
+	req := bleve.NewSearchRequestOptions(tq, 10, 0, false)
+	req.Score = "none"
+	req.SortBy([]string{"-seq"})
+	done, err := m.reading()
+	if err != nil {
+		return Record{}, err
+	}
+	defer done()
+	res, err := m.index.SearchInContext(ctx, req)
+	if err != nil {
+		return Record{}, fmt.Errorf("readmodel: search: %w", err)
+	}
+	recs, err := m.records(res.Hits, false)
+	if err != nil {
+		return Record{}, err
+	}
+	if len(recs) == 0 {
+		return Record{}, fmt.Errorf("%w: DOI %.200s", ErrNotFound, doi)
+	}
+	for _, r := range recs {
+		if !r.Deleted {
+			return r, nil
+		}
+	}
+	return recs[0], nil
+}
+
+// Count is how many live datasets have one value of a field.
+type Count struct {
+	// Value counted (a facility, a technique IRI).
+	Value string
+	// Count of live datasets.
+	Count uint64
+}
+
+// Facilities returns how many live datasets each facility has, sorted by
+// facility.
+func (m *Model) Facilities(ctx context.Context) ([]Count, error) {
+	return m.facet(ctx, fieldFacility)
+}
+
+// Techniques returns how many live datasets each technique IRI has (a
+// dataset counts for its techniques and every broader one), sorted by IRI.
+func (m *Model) Techniques(ctx context.Context) ([]Count, error) {
+	return m.facet(ctx, fieldTechnique)
+}
+
+// maxFacet bounds the values a facet returns.
+const maxFacet = 100000
+
+func (m *Model) facet(ctx context.Context, field string) ([]Count, error) {
+	req := bleve.NewSearchRequestOptions(liveQuery(), 0, 0, false)
+	req.Score = "none"
+	req.AddFacet(field, bleve.NewFacetRequest(field, maxFacet))
+	done, err := m.reading()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	res, err := m.index.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("readmodel: facet %s: %w", field, err)
+	}
+	var out []Count
+	if f := res.Facets[field]; f != nil && f.Terms != nil {
+		for _, t := range f.Terms.Terms() {
+			if t.Term != "" {
+				out = append(out, Count{Value: t.Term, Count: uint64(t.Count)})
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b Count) int { return strings.Compare(a.Value, b.Value) })
+	return out, nil
+}
+
+// Earliest returns the smallest datestamp the model holds, tombstones
+// included (zero when it holds nothing).
+func (m *Model) Earliest(ctx context.Context) (time.Time, error) {
+	page, err := m.Search(ctx, Query{Deleted: WithDeleted, Order: ByDatestamp, Limit: 1, KeysOnly: true})
+	if err != nil || len(page.Records) == 0 {
+		return time.Time{}, err
+	}
+	return page.Records[0].Datestamp, nil
+}
+
+// liveQuery matches the records that are not tombstones.
+func liveQuery() query.Query {
+	q := bleve.NewBoolFieldQuery(false)
+	q.SetField(fieldDeleted)
+	return q
+}
+
+// sortFields returns the sort of an order: always ending in the key, so
+// that every record has a place of its own and cursors are exact.
+func sortFields(o Order) ([]string, error) {
+	switch o {
+	case ByKey:
+		return []string{"_id"}, nil
+	case BySeq:
+		return []string{fieldSeq, "_id"}, nil
+	case ByDatestamp:
+		return []string{fieldDatestamp, "_id"}, nil
+	}
+	return nil, fmt.Errorf("%w: order %d", ErrBadQuery, o)
+}
+
+// request builds the bleve request of q; after is the decoded cursor.
+func (m *Model) request(q Query) (*bleve.SearchRequest, []string, error) {
+	switch {
+	case q.Limit < 0 || q.Limit > MaxLimit:
+		return nil, nil, fmt.Errorf("%w: limit %d (1 to %d)", ErrBadQuery, q.Limit, MaxLimit)
+	case q.Offset < 0 || q.Offset > MaxOffset:
+		return nil, nil, fmt.Errorf("%w: offset %d (0 to %d; page deeper with cursors)", ErrBadQuery, q.Offset, MaxOffset)
+	case len(q.Text) > maxText:
+		return nil, nil, fmt.Errorf("%w: text of %d bytes (at most %d)", ErrBadQuery, len(q.Text), maxText)
+	case len(q.Facility) > maxKey || len(q.Feed) > maxKey || len(q.Technique) > maxKey || len(q.AccessRights) > maxKey:
+		return nil, nil, fmt.Errorf("%w: filter value over %d bytes", ErrBadQuery, maxKey)
+	case q.Deleted < LiveOnly || q.Deleted > DeletedOnly:
+		return nil, nil, fmt.Errorf("%w: deletion filter %d", ErrBadQuery, q.Deleted)
+	case !q.From.IsZero() && !q.Until.IsZero() && q.Until.Before(q.From):
+		return nil, nil, fmt.Errorf("%w: until %s before from %s", ErrBadQuery, q.Until, q.From)
+	}
+	fields, err := sortFields(q.Order)
+	if err != nil {
+		return nil, nil, err
+	}
+	limit := q.Limit
+	if limit == 0 {
+		limit = DefaultLimit
+	}
+	var after []string
+	if q.After != "" {
+		if after, err = decodeCursor(q.After, q.Order, len(fields)); err != nil {
+			return nil, nil, err
+		}
+	}
+	req := bleve.NewSearchRequestOptions(filter(q), limit, q.Offset, false)
+	req.Score = "none"
+	req.SortBy(fields)
+	if after != nil {
+		req.From = 0
+		req.SetSearchAfter(after)
+	}
+	return req, after, nil
+}
+
+// filter returns the query of q's filters.
+func filter(q Query) query.Query {
+	var must []query.Query
+	term := func(field, value string) {
+		t := bleve.NewTermQuery(value)
+		t.SetField(field)
+		must = append(must, t)
+	}
+	switch q.Deleted {
+	case LiveOnly:
+		must = append(must, liveQuery())
+	case DeletedOnly:
+		d := bleve.NewBoolFieldQuery(true)
+		d.SetField(fieldDeleted)
+		must = append(must, d)
+	}
+	if f := strings.ToLower(strings.TrimSpace(q.Facility)); f != "" {
+		term(fieldFacility, f)
+	}
+	if q.Feed != "" {
+		term(fieldFeed, q.Feed)
+	}
+	if q.AccessRights != "" {
+		term(fieldAccess, q.AccessRights)
+	}
+	if t := strings.TrimSpace(q.Technique); t != "" {
+		if id := normalID(t); id != "" {
+			term(fieldTechniqueID, id)
+		} else {
+			term(fieldTechnique, t)
+		}
+	}
+	from, until := clamp(q.From), clamp(q.Until)
+	if !from.IsZero() || !until.IsZero() {
+		yes := true
+		var r *query.DateRangeQuery
+		switch {
+		case until.IsZero():
+			r = bleve.NewDateRangeInclusiveQuery(from.UTC(), time.Time{}, &yes, nil)
+		case from.IsZero():
+			r = bleve.NewDateRangeInclusiveQuery(time.Time{}, until.UTC(), nil, &yes)
+		default:
+			r = bleve.NewDateRangeInclusiveQuery(from.UTC(), until.UTC(), &yes, &yes)
+		}
+		r.SetField(fieldDatestamp)
+		must = append(must, r)
+	}
+	if q.AfterSeq > 0 {
+		min, no := float64(q.AfterSeq), false
+		r := bleve.NewNumericRangeInclusiveQuery(&min, nil, &no, nil)
+		r.SetField(fieldSeq)
+		must = append(must, r)
+	}
+	if t := strings.TrimSpace(q.Text); t != "" {
+		mq := bleve.NewMatchQuery(t)
+		mq.SetField(fieldText)
+		mq.Analyzer = textAnalyzer
+		mq.SetOperator(query.MatchQueryOperatorAnd)
+		must = append(must, mq)
+	}
+	if len(must) == 0 {
+		return bleve.NewMatchAllQuery()
+	}
+	return bleve.NewConjunctionQuery(must...)
+}
+
+// clamp returns t inside the datetimes the index holds (zero stays zero:
+// no bound).
+func clamp(t time.Time) time.Time {
+	switch {
+	case t.IsZero():
+		return t
+	case !t.After(minTime):
+		return minTime.Add(time.Second)
+	case !t.Before(maxTime):
+		return maxTime.Add(-time.Second)
+	}
+	return t
+}
+
+// records reads the records of hits in one transaction. A hit whose
+// record is gone (it cannot be, under the read lock) is left out.
+func (m *Model) records(hits search.DocumentMatchCollection, keysOnly bool) ([]Record, error) {
+	out := make([]Record, 0, len(hits))
+	err := m.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketRecords)
+		for _, h := range hits {
+			v := b.Get([]byte(h.ID))
+			if v == nil {
+				continue
+			}
+			r, err := decodeRecord(h.ID, v, !keysOnly)
+			if err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// cursorVersion begins every cursor.
+const cursorVersion = 1
+
+// maxCursor bounds a cursor's length.
+const maxCursor = 3 * maxKey
+
+// encodeCursor returns the cursor that continues after a record with these
+// sort values: version, order, the values, length-prefixed, in unpadded
+// URL-safe base64 (a sort value of a number is binary).
+func encodeCursor(o Order, values []string) string {
+	b := []byte{cursorVersion, byte(o)}
+	for _, v := range values {
+		b = binary.AppendUvarint(b, uint64(len(v)))
+		b = append(b, v...)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// errCursor says a cursor was not made by this model for this order.
+var errCursor = errors.New("cursor not made for this query")
+
+func decodeCursor(s string, o Order, n int) ([]string, error) {
+	if len(s) > maxCursor {
+		return nil, fmt.Errorf("%w: %w (%d bytes)", ErrBadQuery, errCursor, len(s))
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) < 2 || b[0] != cursorVersion || b[1] != byte(o) {
+		return nil, fmt.Errorf("%w: %w", ErrBadQuery, errCursor)
+	}
+	d := decoder{b: b[2:]}
+	values := make([]string, n)
+	for i := range values {
+		values[i] = d.string()
+	}
+	if d.err || len(d.b) != 0 {
+		return nil, fmt.Errorf("%w: %w", ErrBadQuery, errCursor)
+	}
+	return values, nil
+}
