@@ -87,7 +87,7 @@ func TestClusterSurvivesLosingAServer(t *testing.T) {
 	corpus := node.DemoCorpus(records)
 	httpAddr := freeAddr(t)
 	up := start(t, "fairway", "up", "--nats", urls, "--nats-credentials", credentials, "--replicas", "3", "--demo", "--demo-records", fmt.Sprint(records),
-		"--demo-page-size", "20", "--http", httpAddr, "--no-analytics", "--poll", "200ms", "--panet", testenv.PaNET(t))
+		"--demo-page-size", "20", "--http", httpAddr, "--data", t.TempDir(), "--no-analytics", "--poll", "200ms", "--panet", testenv.PaNET(t))
 
 	var str jetstream.Stream
 	eventually(t, 2*time.Minute, "every record in the replicated catalogue", func() (bool, string) {
@@ -123,11 +123,11 @@ func TestClusterSurvivesLosingAServer(t *testing.T) {
 		t.Log("first server exited cleanly after SIGKILL?")
 	}
 	live := records - corpus.DeletedCount()
-	eventually(t, time.Minute, "GET /catalogue with one server down", func() (bool, string) {
+	eventually(t, time.Minute, "GET /export with one server down", func() (bool, string) {
 		// A request that met the dying server may fail: the next one is
 		// served by the others.
 		client := http.Client{Timeout: 15 * time.Second}
-		resp, err := client.Get("http://" + httpAddr + "/catalogue")
+		resp, err := client.Get("http://" + httpAddr + "/export")
 		if err != nil {
 			return false, err.Error()
 		}

@@ -139,7 +139,7 @@ func TestHostileFeed(t *testing.T) {
 	runEnv(t, []string{"FAIRWAY_TOKEN=" + esrfToken}, "fairway", "feeds", "add", "--server", server, "--id", "esrf",
 		"--url", sampleURL, "--format", "oai_datacite", "--set", "esrf", "--every", "0")
 	catalogue := func() string {
-		resp, err := httpClient.Get(server + "/catalogue")
+		resp, err := httpClient.Get(server + "/export")
 		if err != nil {
 			return ""
 		}

@@ -92,7 +92,7 @@ func TestPipelineAsSeparateServices(t *testing.T) {
 	httpAddr := freeAddr(t)
 	common := []string{"--nats", natsURL, "--nats-credentials", credentials, "--log-format", "json"}
 	publisher := startEnv(t, []string{"FAIRWAY_OPERATOR_TOKEN=" + operatorToken}, "publisher",
-		append(common, "--http", httpAddr, "--clickhouse", clickhouseAddr(), "--clickhouse-db", db, "--allow-private-feeds")...)
+		append(common, "--http", httpAddr, "--data", t.TempDir(), "--clickhouse", clickhouseAddr(), "--clickhouse-db", db, "--allow-private-feeds")...)
 	services := []*proc{
 		start(t, "harvester", append(common, "--poll", "200ms", "--allow-private-feeds")...),
 		start(t, "normaliser", common...),
@@ -201,14 +201,14 @@ func TestPipelineAsSeparateServices(t *testing.T) {
 	})
 
 	// The Turtle export parses and describes every live dataset.
-	resp, err := httpClient.Get("http://" + httpAddr + "/catalogue")
+	resp, err := httpClient.Get("http://" + httpAddr + "/export")
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /catalogue: %d %v", resp.StatusCode, err)
+		t.Fatalf("GET /export: %d %v", resp.StatusCode, err)
 	}
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/turtle") {
 		t.Errorf("content type %q", ct)

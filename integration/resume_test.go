@@ -86,7 +86,7 @@ func TestHarvesterResumesAfterSIGKILL(t *testing.T) {
 	common := []string{"--nats", natsURL, "--log-format", "json"}
 	start(t, "normaliser", common...)
 	start(t, "enricher", append(common, "--panet", testenv.PaNET(t))...)
-	start(t, "publisher", append(common, "--http", "", "--no-analytics")...)
+	start(t, "publisher", append(common, "--http", "", "--data", t.TempDir(), "--no-analytics")...)
 
 	args := append(common, "--poll", "100ms", "--allow-private-feeds")
 	first := start(t, "harvester", args...)

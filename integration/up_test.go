@@ -15,7 +15,7 @@ import (
 )
 
 // TestFairwayUpDemo runs `fairway up --demo` as a user would and checks
-// that GET /catalogue returns valid Turtle with every live demo dataset.
+// that GET /export returns valid Turtle with every live demo dataset.
 func TestFairwayUpDemo(t *testing.T) {
 	const records = 150
 	corpus := node.DemoCorpus(records)
@@ -32,8 +32,8 @@ func TestFairwayUpDemo(t *testing.T) {
 		"--panet", testenv.PaNET(t))
 
 	var body string
-	eventually(t, 2*time.Minute, "the demo datasets in GET /catalogue", func() (bool, string) {
-		resp, err := httpClient.Get("http://" + httpAddr + "/catalogue")
+	eventually(t, 2*time.Minute, "the demo datasets in GET /export", func() (bool, string) {
+		resp, err := httpClient.Get("http://" + httpAddr + "/export")
 		if err != nil {
 			return false, err.Error()
 		}

@@ -44,12 +44,17 @@ func (c *Config) BindFlags(fs *pflag.FlagSet, target string) {
 	fs.StringVar(&c.NATSCredentials, "nats-credentials", envOr("FAIRWAY_NATS_CREDENTIALS", ""), "file of the NATS user and password (user=… and password=… lines; env FAIRWAY_NATS_CREDENTIALS)")
 	fs.IntVar(&c.Topology.Replicas, "replicas", 1, "replicas of every stream and bucket: 3 on a 3-node NATS cluster (use the same value in every service)")
 	if target == TargetAll {
-		fs.StringVar(&c.DataDir, "data", ".fairway", "data directory (embedded NATS store)")
+		fs.StringVar(&c.DataDir, "data", ".fairway", "data directory (embedded NATS store, read model)")
 		fs.StringVar(&c.NATSListen, "nats-listen", "", "also let clients reach the embedded NATS at this address")
 	}
+	if target == TargetPublisher {
+		fs.StringVar(&c.DataDir, "data", ".fairway", "data directory (the read model of the catalogue, in <data>/readmodel)")
+	}
 	if target == TargetAll || target == TargetPublisher {
-		fs.StringVar(&c.HTTPAddr, "http", "127.0.0.1:8080", "HTTP listen address (catalogue); empty disables")
+		fs.StringVar(&c.Replica, "replica", "", "name of this replica's read model consumer (default: host name and a digest of the data directory)")
+		fs.StringVar(&c.HTTPAddr, "http", "127.0.0.1:8080", "HTTP listen address (catalogue, OAI-PMH); empty disables")
 		fs.StringVar(&c.BaseURL, "base-url", "", "public base URL of the node (default http://<http>)")
+		fs.StringVar(&c.AdminEmail, "admin-email", "", "e-mail address of the node's administrator, in OAI-PMH Identify (default: the provider's)")
 		fs.StringVar(&c.ClickHouse.Addr, "clickhouse", "127.0.0.1:9000", "ClickHouse native address")
 		fs.StringVar(&c.ClickHouse.Database, "clickhouse-db", "fairway", "ClickHouse database")
 		fs.BoolVar(&c.NoAnalytics, "no-analytics", false, "do not write analytics to ClickHouse")

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/panosc/fairway/pkg/api"
 	"github.com/panosc/fairway/pkg/feeds"
 	"github.com/panosc/fairway/pkg/publisher"
+	"github.com/panosc/fairway/pkg/readmodel"
 )
 
 // TestHTTPHandlerHostCheck sends requests for several hosts to every
@@ -38,7 +40,15 @@ func TestHTTPHandlerHostCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	catalogue := publisher.NewHandler(publisher.NewCatalogue(b), p.Options(), log)
+	model, err := readmodel.Open(t.Context(), readmodel.Config{Dir: filepath.Join(t.TempDir(), "readmodel")}, b, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer model.Close()
+	catalogue, err := catalogueHandler(Config{BaseURL: "http://fairway.test:8080"}, model, p.Options(), log)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name   string
 		access *api.Access
@@ -63,7 +73,7 @@ func TestHTTPHandlerHostCheck(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, path := range []string{"/api/v1/feeds", "/catalogue", "/healthz"} {
+			for _, path := range []string{"/api/v1/feeds", "/catalogue", "/healthz", "/oai?verb=Identify"} {
 				r := httptest.NewRequest(http.MethodGet, path, nil)
 				r.Host = tt.host
 				w := httptest.NewRecorder()

@@ -8,6 +8,8 @@ package node
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,18 +18,23 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/panosc/fairway/pkg/analytics"
 	"github.com/panosc/fairway/pkg/api"
 	"github.com/panosc/fairway/pkg/bus"
+	"github.com/panosc/fairway/pkg/catalogue"
+	"github.com/panosc/fairway/pkg/dcat"
 	"github.com/panosc/fairway/pkg/enricher"
 	"github.com/panosc/fairway/pkg/feeds"
 	"github.com/panosc/fairway/pkg/harvester"
 	"github.com/panosc/fairway/pkg/natsembed"
 	"github.com/panosc/fairway/pkg/normaliser"
+	"github.com/panosc/fairway/pkg/oaiprovider"
 	"github.com/panosc/fairway/pkg/publisher"
+	"github.com/panosc/fairway/pkg/readmodel"
 	"github.com/panosc/fairway/pkg/samplefeed"
 	"github.com/panosc/fairway/pkg/urlguard"
 )
@@ -61,9 +68,18 @@ type Config struct {
 	// the first time, mode 0600).
 	NATSListen string
 	// DataDir holds the embedded server's store, the generated operator
-	// token and the last PaNET release loaded; a relative one is made
-	// absolute at start. Default ".fairway".
+	// token, the last PaNET release loaded and the read model of the
+	// catalogue (DataDir/readmodel); a relative one is made absolute at
+	// start. Default ".fairway".
 	DataDir string
+	// Replica names this process's read model consumer on the catalogue
+	// stream: each replica of the publisher keeps a read model of its own.
+	// Default: the host name and a digest of the data directory, so that
+	// it stays the same across restarts.
+	Replica string
+	// AdminEmail is the administrator's address that OAI-PMH Identify
+	// gives. Default: the provider's.
+	AdminEmail string
 	// HTTPAddr is where the catalogue is served (targets all and
 	// publisher); "" disables HTTP. Default 127.0.0.1:8080.
 	HTTPAddr string
@@ -287,12 +303,21 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			}
 			start("analytics", sink.Run)
 		}
+		model, err := openReadModel(ctx, cfg, b, log.With("component", "readmodel"))
+		if err != nil {
+			return err
+		}
+		defer model.Close()
+		start("read model", model.Run)
 		if cfg.HTTPAddr != "" {
 			feedAPI, err := newAPI(cfg, b, log.With("component", "api"))
 			if err != nil {
 				return err
 			}
-			catalogue := publisher.NewHandler(publisher.NewCatalogue(b), p.Options(), log.With("component", "http"))
+			catalogue, err := catalogueHandler(cfg, model, p.Options(), log.With("component", "http"))
+			if err != nil {
+				return err
+			}
 			handler, err := httpHandler(cfg.BaseURL, feedAPI, catalogue, log.With("component", "http"))
 			if err != nil {
 				return err
@@ -308,7 +333,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 					cancel()
 				}
 			}()
-			log.Info("serving", "catalogue", cfg.BaseURL+"/catalogue", "feeds", cfg.BaseURL+api.Prefix+"feeds")
+			log.Info("serving", "catalogue", cfg.BaseURL+"/catalogue", "oai", cfg.BaseURL+"/oai", "feeds", cfg.BaseURL+api.Prefix+"feeds")
 		}
 	}
 	if cfg.Ready != nil {
@@ -330,6 +355,47 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	log.Info("node stopped", "target", cfg.Target)
 	return errors.Join(all...)
+}
+
+// openReadModel opens this replica's read model of the catalogue in
+// DataDir/readmodel (built anew from the stream when missing).
+func openReadModel(ctx context.Context, cfg Config, b *bus.Bus, log *slog.Logger) (*readmodel.Model, error) {
+	replica := cfg.Replica
+	if replica == "" {
+		replica = defaultReplica(cfg.DataDir)
+	}
+	return readmodel.Open(ctx, readmodel.Config{Dir: filepath.Join(cfg.DataDir, "readmodel"), Replica: replica}, b, log)
+}
+
+// defaultReplica names a replica by its host and a digest of its data
+// directory: the same across restarts, different for two replicas on one
+// host.
+func defaultReplica(dataDir string) string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "node"
+	}
+	var b strings.Builder
+	for _, c := range strings.ToLower(host) {
+		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' {
+			b.WriteRune(c)
+		}
+		if b.Len() >= 40 {
+			break
+		}
+	}
+	sum := sha256.Sum256([]byte(dataDir))
+	return b.String() + "-" + hex.EncodeToString(sum[:4])
+}
+
+// catalogueHandler returns the catalogue's HTTP handler over the read
+// model, the OAI-PMH provider mounted at /oai.
+func catalogueHandler(cfg Config, model *readmodel.Model, opts dcat.Options, log *slog.Logger) (http.Handler, error) {
+	oai, err := oaiprovider.New(oaiprovider.Config{BaseURL: cfg.BaseURL, AdminEmail: cfg.AdminEmail, DCAT: opts}, model, log.With("component", "oai"))
+	if err != nil {
+		return nil, err
+	}
+	return catalogue.New(catalogue.Config{DCAT: opts, OAI: oai}, model, log)
 }
 
 // newAPI returns the feed registry's HTTP API: its tokens come from the

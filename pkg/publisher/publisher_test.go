@@ -3,10 +3,7 @@ package publisher_test
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -80,60 +77,6 @@ func TestHandle(t *testing.T) {
 			}
 		})
 	}
-}
-
-// TestCatalogueOverHTTP publishes entries into a real catalogue stream and
-// reads them back through GET /catalogue: only the last entry of each
-// dataset counts, tombstones hide datasets, and the document parses.
-func TestCatalogueOverHTTP(t *testing.T) {
-	ctx := context.Background()
-	b := testenv.Bus(t)
-	st := newStage(t, b)
-	for _, e := range []*fairwayv1.EnrichedDataset{
-		enriched("doi:10.1/a", "First title", false),
-		enriched("doi:10.1/b", "Second", false),
-		enriched("doi:10.1/c", "Third", false),
-		enriched("doi:10.1/a", "Retitled", false),
-		enriched("doi:10.1/c", "Third", true),
-	} {
-		evs, err := st.Handle(ctx, &bus.Message{Payload: mustMarshal(t, e)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := b.Publish(ctx, "publisher", evs...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	srv := httptest.NewServer(publisher.NewHandler(publisher.NewCatalogue(b), st.Options(), slog.New(slog.DiscardHandler)))
-	defer srv.Close()
-	resp, err := http.Get(srv.URL + "/catalogue")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	triples, err := rdf.NewTripleDecoder(strings.NewReader(string(body)), rdf.Turtle).DecodeAll()
-	if err != nil {
-		t.Fatalf("catalogue does not parse: %v\n%s", err, body)
-	}
-	titles := map[string]bool{}
-	datasets := 0
-	for _, tr := range triples {
-		switch {
-		case tr.Pred.String() == "http://purl.org/dc/terms/title":
-			titles[tr.Obj.String()] = true
-		case tr.Pred.String() == "http://www.w3.org/ns/dcat#dataset":
-			datasets++
-		}
-	}
-	if datasets != 2 || !titles["Retitled"] || !titles["Second"] || titles["First title"] || titles["Third"] {
-		t.Errorf("catalogue links %d datasets with titles %v; want Retitled and Second", datasets, titles)
-	}
-	resp, err = http.Get(srv.URL + "/healthz")
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("healthz: %v %v", resp, err)
-	}
-	resp.Body.Close()
 }
 
 func mustMarshal(t *testing.T, m proto.Message) []byte {

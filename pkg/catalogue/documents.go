@@ -1,0 +1,514 @@
+package catalogue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/knakk/rdf"
+
+	"github.com/panosc/fairway/pkg/dcat"
+	"github.com/panosc/fairway/pkg/rdfenc"
+	"github.com/panosc/fairway/pkg/readmodel"
+	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
+)
+
+// Vocabulary of the listings.
+const (
+	nsHydra = "http://www.w3.org/ns/hydra/core#"
+	nsRDF   = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+	nsDCAT  = "http://www.w3.org/ns/dcat#"
+	nsDCT   = "http://purl.org/dc/terms/"
+	nsFOAF  = "http://xmlns.com/foaf/0.1/"
+	nsADMS  = "http://www.w3.org/ns/adms#"
+	nsXSD   = "http://www.w3.org/2001/XMLSchema#"
+	// ChangeType is the ADMS change-type vocabulary the changes feed gives
+	// each catalogue record as its adms:status (created is not told apart
+	// from updated: the catalogue keeps only an entry's last state).
+	ChangeType = "http://purl.org/adms/changetype/"
+)
+
+func iri(s string) rdf.IRI {
+	i, err := rdf.NewIRI(s)
+	if err != nil {
+		// Only the node's own IRIs come here, built from its validated
+		// base URL and escaped values.
+		panic(fmt.Sprintf("catalogue: %q is not an IRI: %v", s, err))
+	}
+	return i
+}
+
+func triple(s rdf.Subject, p string, o rdf.Object) rdf.Triple {
+	return rdf.Triple{Subj: s, Pred: iri(p), Obj: o}
+}
+
+func integer(n uint64) rdf.Literal {
+	return rdf.NewTypedLiteral(strconv.FormatUint(n, 10), iri(nsXSD+"nonNegativeInteger"))
+}
+
+func dateTime(t time.Time) rdf.Literal {
+	return rdf.NewTypedLiteral(t.UTC().Format(time.RFC3339), iri(nsXSD+"dateTime"))
+}
+
+// listing is what a document of many datasets says about its catalogues.
+type listing struct {
+	// node: the datasets are linked from the node's catalogue too (pages
+	// and the export of the node's catalogue; a facility's page links them
+	// from the facility's only).
+	node bool
+}
+
+// header returns the catalogues a listing describes: the node's catalogue
+// with its parts, and every facility's catalogue (a node catalogue's
+// parts must be described in the document for it to be valid DCAT-AP), or
+// only the facility's for a facility listing.
+func (h *Handler) header(ctx context.Context, facility string) ([]rdf.Triple, error) {
+	if facility != "" {
+		return dcat.FacilityCatalogueTriples(facility, h.opts)
+	}
+	counts, err := h.src.Facilities(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, c := range counts {
+		names = append(names, c.Value)
+	}
+	out, err := dcat.CatalogueTriples(h.opts, names)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range names {
+		t, err := dcat.FacilityCatalogueTriples(f, h.opts)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t...)
+	}
+	return out, nil
+}
+
+// datasetTriples returns the description of a live record's dataset as the
+// catalogue holds it (its dataset and catalogue record), linked to its
+// facility's catalogue and, for node listings, to the node's.
+func (h *Handler) datasetTriples(rec readmodel.Record, l listing) ([]rdf.Triple, error) {
+	e := rec.Entry
+	if e == nil || e.GetDataset().GetDataset() == nil {
+		return nil, fmt.Errorf("catalogue: entry of %s has no dataset", rec.Key)
+	}
+	var out []rdf.Triple
+	var err error
+	if e.Turtle != "" {
+		out, err = rdfenc.ParseTurtle(e.Turtle)
+	} else {
+		out, err = dcat.DatasetTriples(e.Dataset, h.opts)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("catalogue: description of %s: %w", rec.Key, err)
+	}
+	ds := e.Dataset.Dataset
+	member, err := dcat.MembershipTriples(ds, h.opts)
+	if err != nil {
+		return nil, fmt.Errorf("catalogue: %s: %w", rec.Key, err)
+	}
+	out = append(out, member...)
+	if l.node {
+		d, err := dcat.DatasetIRI(ds, h.opts)
+		if err != nil {
+			return nil, fmt.Errorf("catalogue: %s: %w", rec.Key, err)
+		}
+		out = append(out, triple(iri(h.catalogueIRI()), nsDCAT+"dataset", iri(d)))
+	}
+	return out, nil
+}
+
+// withdrawnTriples returns the catalogue record of a withdrawn dataset, as
+// the changes feed tells it: its primary topic, when, and the change type
+// deleted.
+func (h *Handler) withdrawnTriples(rec readmodel.Record) ([]rdf.Triple, error) {
+	ds := tombstoneDataset(rec)
+	d, err := dcat.DatasetIRI(ds, h.opts)
+	if err != nil {
+		return nil, err
+	}
+	r, err := dcat.RecordIRI(ds, h.opts)
+	if err != nil {
+		return nil, err
+	}
+	ri := iri(r)
+	return []rdf.Triple{
+		triple(ri, nsRDF+"type", iri(nsDCAT+"CatalogRecord")),
+		triple(ri, nsFOAF+"primaryTopic", iri(d)),
+		triple(ri, nsDCT+"modified", dateTime(rec.Datestamp)),
+		triple(ri, nsADMS+"status", iri(ChangeType+"deleted")),
+	}, nil
+}
+
+// tombstoneDataset returns what is known of a withdrawn dataset: its key,
+// and its DOI when it was keyed by one (a tombstone may carry no more).
+func tombstoneDataset(rec readmodel.Record) *fairwayv1.Dataset {
+	ds := &fairwayv1.Dataset{Key: rec.Key, Doi: rec.DOI, Facility: rec.Facility}
+	if d := rec.Entry.GetDataset().GetDataset(); d != nil {
+		if d.Doi != "" {
+			ds.Doi = d.Doi
+		}
+		if d.Facility != "" {
+			ds.Facility = d.Facility
+		}
+	}
+	if ds.Doi == "" {
+		ds.Doi, _ = strings.CutPrefix(rec.Key, "doi:")
+		if ds.Doi == rec.Key {
+			ds.Doi = ""
+		}
+	}
+	return ds
+}
+
+// catalogueIRI is the IRI of the node's catalogue.
+func (h *Handler) catalogueIRI() string {
+	if h.opts.CatalogueIRI != "" {
+		return h.opts.CatalogueIRI
+	}
+	return h.baseURL() + "/catalogue"
+}
+
+// cataloguePage serves a page of the node's catalogue.
+func (h *Handler) cataloguePage(w http.ResponseWriter, r *http.Request) {
+	h.page(w, r, "", "/catalogue")
+}
+
+// facilityPage serves a page of one facility's catalogue; 404 for a
+// facility without datasets.
+func (h *Handler) facilityPage(w http.ResponseWriter, r *http.Request) {
+	facility := strings.ToLower(r.PathValue("facility"))
+	counts, err := h.src.Facilities(r.Context())
+	if err != nil {
+		h.unavailable(w, err)
+		return
+	}
+	known := false
+	for _, c := range counts {
+		known = known || c.Value == facility
+	}
+	if !known {
+		http.Error(w, fmt.Sprintf("no catalogue of a facility %q here", facility), http.StatusNotFound)
+		return
+	}
+	h.page(w, r, facility, "/catalogue/"+url.PathEscape(facility))
+}
+
+// page serves one page of a catalogue (the node's, or a facility's), with
+// the Hydra view that links the first, previous, next and last pages and
+// tells how many datasets the listing holds.
+func (h *Handler) page(w http.ResponseWriter, r *http.Request, facility, path string) {
+	v := r.URL.Query()
+	q, err := filters(v)
+	if err == nil && facility != "" {
+		if q.Facility != "" && !strings.EqualFold(q.Facility, facility) {
+			err = fmt.Errorf("%w: facility %q asked of the catalogue of %s", errBadRequest, q.Facility, facility)
+		}
+		q.Facility = facility
+	}
+	page, size, perr := h.paging(v)
+	if err == nil {
+		err = perr
+	}
+	if err != nil {
+		badRequest(w, err)
+		return
+	}
+	f, ok := h.format(w, r)
+	if !ok {
+		return
+	}
+	q.Order, q.Offset, q.Limit = readmodel.ByKey, (page-1)*size, size
+	res, err := h.src.Search(r.Context(), q)
+	if err != nil {
+		h.searchFailed(w, err)
+		return
+	}
+	head, err := h.header(r.Context(), facility)
+	if err != nil {
+		h.unavailable(w, err)
+		return
+	}
+	last := int((res.Total + uint64(size) - 1) / uint64(size))
+	if last < 1 {
+		last = 1
+	}
+	view := iri(h.pageURL(path, v, page))
+	collection := iri(h.catalogueIRI())
+	if facility != "" {
+		collection = iri(dcat.FacilityCatalogueIRI(facility, h.opts))
+	}
+	head = append(head,
+		triple(collection, nsHydra+"totalItems", integer(res.Total)),
+		triple(collection, nsHydra+"view", view),
+		triple(view, nsRDF+"type", iri(nsHydra+"PartialCollectionView")),
+		triple(view, nsHydra+"first", iri(h.pageURL(path, v, 1))),
+		triple(view, nsHydra+"last", iri(h.pageURL(path, v, last))),
+	)
+	if page > 1 {
+		head = append(head, triple(view, nsHydra+"previous", iri(h.pageURL(path, v, min(page-1, last)))))
+	}
+	if page < last {
+		head = append(head, triple(view, nsHydra+"next", iri(h.pageURL(path, v, page+1))))
+	}
+	startDocument(w, f)
+	enc := rdfenc.NewEncoder(h.streaming(w, r), f, dcat.Namespaces())
+	if err := enc.Encode(head); err != nil {
+		h.aborted("catalogue page", err)
+	}
+	for _, rec := range res.Records {
+		if err := h.encodeDataset(enc, rec, listing{node: facility == ""}); err != nil {
+			h.aborted("catalogue page", err)
+		}
+	}
+	if err := enc.Close(); err != nil {
+		h.aborted("catalogue page", err)
+	}
+}
+
+// encodeDataset writes a live record's description. A record the model
+// holds that does not render is logged and left out of the listing, rather
+// than cutting every later dataset off.
+func (h *Handler) encodeDataset(enc *rdfenc.Encoder, rec readmodel.Record, l listing) error {
+	t, err := h.datasetTriples(rec, l)
+	if err != nil {
+		h.log.Error("catalogue entry left out of a listing", "key", rec.Key, "seq", rec.Seq, "err", err)
+		return nil
+	}
+	return enc.Encode(t)
+}
+
+// searchFailed answers a failed question to the model: 400 for a query the
+// model refuses, 503 for a model that does not answer.
+func (h *Handler) searchFailed(w http.ResponseWriter, err error) {
+	if errors.Is(err, readmodel.ErrBadQuery) {
+		badRequest(w, err)
+		return
+	}
+	h.unavailable(w, err)
+}
+
+// export serves the whole node catalogue (or what the filters keep) in
+// one document, streamed dataset by dataset: memory stays bounded by a
+// batch of the model, whatever the catalogue's size.
+func (h *Handler) export(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	q, err := filters(v)
+	if err != nil {
+		badRequest(w, err)
+		return
+	}
+	f, ok := h.format(w, r)
+	if !ok {
+		return
+	}
+	head, err := h.header(r.Context(), "")
+	if err != nil {
+		h.unavailable(w, err)
+		return
+	}
+	startDocument(w, f)
+	enc := rdfenc.NewEncoder(h.streaming(w, r), f, dcat.Namespaces())
+	if err := enc.Encode(head); err != nil {
+		h.aborted("export", err)
+	}
+	q.Order = readmodel.ByKey
+	err = h.src.Each(r.Context(), q, func(rec readmodel.Record) error {
+		return h.encodeDataset(enc, rec, listing{node: true})
+	})
+	if err == nil {
+		err = enc.Close()
+	}
+	if err != nil {
+		h.aborted("export", err)
+	}
+}
+
+// PositionHeader is the answer header of the changes feed that gives the
+// position to ask for next (?since=) to see what changes after this page.
+const PositionHeader = "Fairway-Position"
+
+// changes serves what changed in the catalogue after a position (a stream
+// sequence, as the previous page's PositionHeader or hydra:next gave it)
+// or a time, in the order it changed: each changed dataset's description
+// with its catalogue record (adms:status updated), and each withdrawn
+// dataset's record (adms:status deleted). A dataset that changed twice is
+// listed once, at its last change.
+func (h *Handler) changes(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	q, err := filters(v)
+	if err != nil {
+		badRequest(w, err)
+		return
+	}
+	since := strings.TrimSpace(v.Get("since"))
+	switch {
+	case since == "":
+		badRequest(w, fmt.Errorf("%w: since is required: a position (0 for everything) or a time", errBadRequest))
+		return
+	case isDigits(since):
+		if q.AfterSeq, err = strconv.ParseUint(since, 10, 64); err != nil {
+			badRequest(w, fmt.Errorf("%w: since: %v", errBadRequest, err))
+			return
+		}
+	default:
+		t, err := parseTime(since)
+		if err != nil {
+			badRequest(w, fmt.Errorf("%w: since: %v", errBadRequest, err))
+			return
+		}
+		if !q.From.IsZero() && q.From.After(t) {
+			t = q.From
+		}
+		q.From = t
+	}
+	_, size, err := h.paging(v)
+	if err != nil {
+		badRequest(w, err)
+		return
+	}
+	f, ok := h.format(w, r)
+	if !ok {
+		return
+	}
+	q.Deleted, q.Order, q.Limit = readmodel.WithDeleted, readmodel.BySeq, size
+	res, err := h.src.Search(r.Context(), q)
+	if err != nil {
+		h.searchFailed(w, err)
+		return
+	}
+	position := q.AfterSeq
+	if n := len(res.Records); n > 0 {
+		position = res.Records[n-1].Seq
+	}
+	view := iri(h.changesURL(v, since))
+	head := []rdf.Triple{
+		triple(view, nsRDF+"type", iri(nsHydra+"PartialCollectionView")),
+		triple(view, nsHydra+"totalItems", integer(res.Total)),
+	}
+	if res.Next != "" {
+		head = append(head, triple(view, nsHydra+"next", iri(h.changesURL(v, strconv.FormatUint(position, 10)))))
+	}
+	w.Header().Set(PositionHeader, strconv.FormatUint(position, 10))
+	startDocument(w, f)
+	enc := rdfenc.NewEncoder(h.streaming(w, r), f, dcat.Namespaces())
+	if err := enc.Encode(head); err != nil {
+		h.aborted("changes", err)
+	}
+	for _, rec := range res.Records {
+		var t []rdf.Triple
+		if rec.Deleted {
+			t, err = h.withdrawnTriples(rec)
+		} else {
+			t, err = h.datasetTriples(rec, listing{node: true})
+			if err == nil {
+				var ri string
+				if ri, err = dcat.RecordIRI(rec.Entry.Dataset.Dataset, h.opts); err == nil {
+					t = append(t, triple(iri(ri), nsADMS+"status", iri(ChangeType+"updated")))
+				}
+			}
+		}
+		if err != nil {
+			h.log.Error("catalogue change left out of the changes feed", "key", rec.Key, "seq", rec.Seq, "err", err)
+			continue
+		}
+		if err := enc.Encode(t); err != nil {
+			h.aborted("changes", err)
+		}
+	}
+	if err := enc.Close(); err != nil {
+		h.aborted("changes", err)
+	}
+}
+
+// changesURL returns the URL of the changes feed after since, with the
+// request's filters.
+func (h *Handler) changesURL(v url.Values, since string) string {
+	c := url.Values{}
+	for _, name := range []string{"facility", "technique", "modifiedSince", "pageSize", "format"} {
+		if s := v.Get(name); s != "" {
+			c.Set(name, s)
+		}
+	}
+	c.Set("since", since)
+	return h.baseURL() + "/changes?" + c.Encode()
+}
+
+func isDigits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// dataset serves one dataset by its key: 404 when the node never held it,
+// 410 when it was withdrawn.
+func (h *Handler) dataset(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("key")
+	if len(key) > maxParam {
+		http.Error(w, "no dataset with a key this long here", http.StatusNotFound)
+		return
+	}
+	rec, err := h.src.Get(r.Context(), key)
+	h.serveDataset(w, r, rec, err, "key "+key)
+}
+
+// doi serves the dataset of a DOI (bare, doi:-prefixed or as a resolver
+// URL's path).
+func (h *Handler) doi(w http.ResponseWriter, r *http.Request) {
+	doi := strings.TrimPrefix(r.PathValue("doi"), "doi:")
+	if len(doi) > maxParam {
+		http.Error(w, "no dataset with a DOI this long here", http.StatusNotFound)
+		return
+	}
+	rec, err := h.src.ByDOI(r.Context(), doi)
+	h.serveDataset(w, r, rec, err, "DOI "+doi)
+}
+
+func (h *Handler) serveDataset(w http.ResponseWriter, r *http.Request, rec readmodel.Record, err error, what string) {
+	switch {
+	case errors.Is(err, readmodel.ErrNotFound):
+		http.Error(w, "no dataset with "+what+" here", http.StatusNotFound)
+		return
+	case err != nil:
+		h.unavailable(w, err)
+		return
+	case rec.Deleted:
+		http.Error(w, "the dataset with "+what+" was withdrawn", http.StatusGone)
+		return
+	}
+	f, ok := h.format(w, r)
+	if !ok {
+		return
+	}
+	t, err := h.datasetTriples(rec, listing{})
+	if err != nil {
+		h.unavailable(w, err)
+		return
+	}
+	head, err := dcat.FacilityCatalogueTriples(rec.Facility, h.opts)
+	if err != nil {
+		h.unavailable(w, err)
+		return
+	}
+	startDocument(w, f)
+	w.Header().Set("Last-Modified", rec.Datestamp.UTC().Format(http.TimeFormat))
+	enc := rdfenc.NewEncoder(w, f, dcat.Namespaces())
+	if err := enc.Encode(append(head, t...)); err != nil {
+		h.aborted("dataset", err)
+	}
+	if err := enc.Close(); err != nil {
+		h.aborted("dataset", err)
+	}
+}
