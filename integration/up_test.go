@@ -6,6 +6,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,20 @@ import (
 	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/node"
 )
+
+// httpGet returns the body of a 200 answer.
+func httpGet(url string) ([]byte, error) {
+	resp, err := httpClient.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("%s: %s", resp.Status, b)
+	}
+	return b, err
+}
 
 // TestFairwayUpDemo runs `fairway up --demo` as a user would and checks
 // that GET /export returns valid Turtle with every live demo dataset.
@@ -54,6 +70,28 @@ func TestFairwayUpDemo(t *testing.T) {
 	}
 	if !strings.Contains(body, "http://purl.org/pan-science/PaNET/PaNET") {
 		t.Error("catalogue has no PaNET technique")
+	}
+
+	// What the node serves is DCAT-AP 3.0.1 as the official shapes define
+	// it, judged by a SHACL validator nobody here wrote: the export, a
+	// page, the changes feed (deletions included) and one dataset, in
+	// Turtle and JSON-LD.
+	dir := t.TempDir()
+	for i, doc := range []struct{ path, ext string }{
+		{"/export", "ttl"}, {"/export?format=jsonld", "jsonld"}, {"/catalogue?pageSize=50&page=2", "ttl"},
+		{"/catalogue/esrf?format=rdfxml", "rdf"}, {"/changes?since=0&pageSize=1000", "ttl"}, {"/doi/" + corpus.Record(0).DOI, "ttl"},
+	} {
+		b, err := httpGet("http://" + httpAddr + doc.path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", doc.path, err)
+		}
+		file := filepath.Join(dir, fmt.Sprintf("doc%d.%s", i, doc.ext))
+		if err := os.WriteFile(file, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if report, bad := testenv.SHACL(t, file); bad {
+			t.Errorf("GET %s is not valid DCAT-AP 3.0.1:\n%s", doc.path, report)
+		}
 	}
 
 	// The demo's feed API, through the CLI: open to writes on loopback.

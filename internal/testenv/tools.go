@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,4 +39,38 @@ func NodeTools(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return abs
+}
+
+// DCATAPShapes are the shapes files of ../shared/data/dcat-ap that the
+// node's output is validated against: the generated shapes of DCAT-AP
+// 3.0.1 and the hand-written constraints of its HTML edition (why the
+// others are left out: docs/dcat-ap.md).
+var DCATAPShapes = []string{"3.0.1_shacl_dcat-ap-SHACL.ttl", "3.0.1_html_shacl_shapes.ttl"}
+
+// SHACL validates the RDF file data (Turtle .ttl, N-Triples .nt, RDF/XML
+// .rdf or JSON-LD .jsonld) with tools/node/shacl.mjs (rdf-validate-shacl)
+// against shapes files of ../shared/data/dcat-ap (DCATAPShapes when none
+// are given), and returns the validator's report and whether it found
+// violations. A usage or parse error fails the test.
+func SHACL(t testing.TB, data string, shapes ...string) (report string, violations bool) {
+	t.Helper()
+	if len(shapes) == 0 {
+		shapes = DCATAPShapes
+	}
+	args := []string{filepath.Join(NodeTools(t), "shacl.mjs")}
+	for _, s := range shapes {
+		args = append(args, SharedData(t, "dcat-ap", s))
+	}
+	args = append(args, data)
+	out, err := exec.Command("node", args...).CombinedOutput()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return string(out), false
+	case errors.As(err, &exit) && exit.ExitCode() == 1:
+		return string(out), true
+	default:
+		t.Fatalf("shacl.mjs: %v\n%s", err, out)
+		return "", false
+	}
 }

@@ -31,6 +31,9 @@ const (
 	// each catalogue record as its adms:status (created is not told apart
 	// from updated: the catalogue keeps only an entry's last state).
 	ChangeType = "http://purl.org/adms/changetype/"
+	// ChangeTypeScheme is the concept scheme of ChangeType.
+	ChangeTypeScheme = "http://purl.org/adms/changetype/1.0"
+	nsSKOS           = "http://www.w3.org/2004/02/skos/core#"
 )
 
 func iri(s string) rdf.IRI {
@@ -129,7 +132,8 @@ func (h *Handler) datasetTriples(rec readmodel.Record, l listing) ([]rdf.Triple,
 
 // withdrawnTriples returns the catalogue record of a withdrawn dataset, as
 // the changes feed tells it: its primary topic, when, and the change type
-// deleted.
+// deleted. The dataset itself is described by what DCAT-AP asks of any
+// dataset (a title and a description), which say that it was withdrawn.
 func (h *Handler) withdrawnTriples(rec readmodel.Record) ([]rdf.Triple, error) {
 	ds := tombstoneDataset(rec)
 	d, err := dcat.DatasetIRI(ds, h.opts)
@@ -140,12 +144,21 @@ func (h *Handler) withdrawnTriples(rec readmodel.Record) ([]rdf.Triple, error) {
 	if err != nil {
 		return nil, err
 	}
-	ri := iri(r)
+	ri, di := iri(r), iri(d)
+	title, _ := rdf.NewLangLiteral("Withdrawn dataset "+rec.Key, "en")
+	desc, _ := rdf.NewLangLiteral("Withdrawn at its source; the catalogue keeps this record so that harvesters remove the dataset.", "en")
 	return []rdf.Triple{
 		triple(ri, nsRDF+"type", iri(nsDCAT+"CatalogRecord")),
-		triple(ri, nsFOAF+"primaryTopic", iri(d)),
+		triple(ri, nsFOAF+"primaryTopic", di),
 		triple(ri, nsDCT+"modified", dateTime(rec.Datestamp)),
 		triple(ri, nsADMS+"status", iri(ChangeType+"deleted")),
+		triple(di, nsRDF+"type", iri(nsDCAT+"Dataset")),
+		// Typed as the record's primary topic must be (the shapes do not
+		// infer that a dcat:Dataset is a dcat:Resource), as the renderer
+		// types live datasets.
+		triple(di, nsRDF+"type", iri(nsDCAT+"Resource")),
+		triple(di, nsDCT+"title", title),
+		triple(di, nsDCT+"description", desc),
 	}, nil
 }
 
@@ -394,6 +407,17 @@ func (h *Handler) changes(w http.ResponseWriter, r *http.Request) {
 	head := []rdf.Triple{
 		triple(view, nsRDF+"type", iri(nsHydra+"PartialCollectionView")),
 		triple(view, nsHydra+"totalItems", integer(res.Total)),
+	}
+	// The change types are concepts of the ADMS change-type vocabulary,
+	// described as DCAT-AP wants a record's adms:status to be.
+	for _, c := range []string{"updated", "deleted"} {
+		ct := iri(ChangeType + c)
+		label, _ := rdf.NewLangLiteral(c, "en")
+		head = append(head,
+			triple(ct, nsRDF+"type", iri(nsSKOS+"Concept")),
+			triple(ct, nsSKOS+"prefLabel", label),
+			triple(ct, nsSKOS+"inScheme", iri(ChangeTypeScheme)),
+		)
 	}
 	if res.Next != "" {
 		head = append(head, triple(view, nsHydra+"next", iri(h.changesURL(v, strconv.FormatUint(position, 10)))))
