@@ -12,7 +12,7 @@ import (
 // ErrInvalidTriple is wrapped by the error of Encode when a triple of the
 // group cannot be written: a missing term, an IRI that is not absolute or
 // holds characters no syntax allows, a blank node label outside
-// [A-Za-z0-9_.-], text that is not UTF-8, a malformed language tag, or
+// [A-Za-z0-9_-], text that is not UTF-8, a malformed language tag, or
 // (RDF/XML only) a predicate that cannot be written as an XML element name.
 // Nothing of the group is written then.
 var ErrInvalidTriple = errors.New("rdfenc: triple cannot be serialised")
@@ -209,9 +209,10 @@ func xmlChar(r rune) bool {
 // maxBlankLabel bounds a blank node label.
 const maxBlankLabel = 256
 
-// checkBlank accepts the labels every syntax can write as they are: ASCII
-// letters, digits, '_', '-' and '.', not starting with '-' or '.', not
-// ending with '.'.
+// checkBlank accepts the labels every syntax and parser takes as they are:
+// ASCII letters, digits, '_' and '-', not starting with '-'. ('.', which
+// Turtle allows inside a label, is refused: knakk/rdf's decoder, that of
+// ParseTurtle, fails on "a..b" and loops forever on "_:0..0".)
 func checkBlank(b rdf.Blank) (term, error) {
 	label := strings.TrimPrefix(b.Serialize(rdf.NTriples), "_:")
 	if label == "" {
@@ -224,13 +225,10 @@ func checkBlank(b rdf.Blank) (term, error) {
 		c := label[i]
 		switch {
 		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_':
-		case (c == '-' || c == '.') && i > 0:
+		case c == '-' && i > 0:
 		default:
 			return term{}, fmt.Errorf("blank node label %q holds %q", truncate(label, 64), c)
 		}
-	}
-	if label[len(label)-1] == '.' {
-		return term{}, fmt.Errorf("blank node label %q ends with '.'", truncate(label, 64))
 	}
 	return term{kind: kindBlank, value: label}, nil
 }
