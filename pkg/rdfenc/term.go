@@ -159,16 +159,34 @@ func checkIRI(s string) (term, error) {
 	if !hasScheme(s) {
 		return term{}, fmt.Errorf("IRI %q is not absolute", truncate(s, 64))
 	}
-	for i, r := range s {
-		switch {
-		case r == utf8.RuneError && !validRuneAt(s, i):
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if !iriASCII[c] {
+				return term{}, fmt.Errorf("IRI %q holds %q", truncate(s, 64), c)
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
 			return term{}, fmt.Errorf("IRI %q is not UTF-8", truncate(s, 64))
-		case r <= 0x20, strings.ContainsRune("<>\"{}|^`\\", r), !xmlChar(r):
+		}
+		if !xmlChar(r) {
 			return term{}, fmt.Errorf("IRI %q holds %U", truncate(s, 64), r)
 		}
+		i += n
 	}
 	return term{kind: kindIRI, value: s}, nil
 }
+
+// iriASCII marks the ASCII characters an IRI may hold as it is.
+var iriASCII = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x21; c < utf8.RuneSelf; c++ {
+		t[c] = !strings.ContainsRune("<>\"{}|^`\\", rune(c))
+	}
+	return t
+}()
 
 // hasScheme reports whether s starts with a URI scheme and a colon.
 func hasScheme(s string) bool {
@@ -184,11 +202,6 @@ func hasScheme(s string) bool {
 		}
 	}
 	return false
-}
-
-func validRuneAt(s string, i int) bool {
-	r, n := utf8.DecodeRuneInString(s[i:])
-	return r != utf8.RuneError || n > 1
 }
 
 // xmlChar reports whether XML 1.0 allows r in a document.
