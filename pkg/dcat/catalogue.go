@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
+	"strings"
 
 	"github.com/knakk/rdf"
 	"github.com/panosc/fairway/proto/fairwayv1"
@@ -50,6 +52,12 @@ func (g *graph) catalogue(o Options) {
 		g.add(foafHomepage, home)
 		g.node(home, rdfType, foafDocument)
 	}
+	g.catalogueCommon(o)
+}
+
+// catalogueCommon adds what the node's and the facilities' catalogues
+// share: licence, language and theme taxonomies.
+func (g *graph) catalogueCommon(o Options) {
 	if lic, ok := LicenseIRI(o.CatalogueLicense); ok {
 		if i, ok := dataIRI(lic); ok {
 			g.add(dctLicense, i)
@@ -187,3 +195,149 @@ func (c *CatalogueWriter) Close() error {
 	c.err = ErrClosed
 	return nil
 }
+
+// RecordIRI returns the IRI of a dataset's dcat:CatalogRecord:
+// <BaseURL>/datasets/<path-escaped key>#record (a hash IRI: it
+// dereferences to the dataset's document), for datasets with a DOI too.
+func RecordIRI(ds *fairwayv1.Dataset, opts Options) (string, error) {
+	if ds == nil {
+		return "", ErrNoDataset
+	}
+	if err := opts.Validate(); err != nil {
+		return "", err
+	}
+	return recordIRI(ds, opts.withDefaults())
+}
+
+func recordIRI(ds *fairwayv1.Dataset, o Options) (string, error) {
+	key := strings.TrimSpace(validUTF8(ds.GetKey()))
+	if key == "" {
+		return "", fmt.Errorf("%w: dataset has no key", ErrNoDataset)
+	}
+	return o.BaseURL + "/datasets/" + url.PathEscape(key) + "#record", nil
+}
+
+// FacilityCatalogueIRI returns the IRI of a facility's dcat:Catalog:
+// <BaseURL>/catalogue/<facility in lower case, path-escaped>; "" for a
+// blank facility. Options are completed with their defaults, not
+// validated.
+func FacilityCatalogueIRI(facility string, opts Options) string {
+	return facilityCatalogueIRI(facility, opts.withDefaults())
+}
+
+func facilityCatalogueIRI(facility string, o Options) string {
+	slug := strings.ToLower(cleanText(facility))
+	if slug == "" {
+		return ""
+	}
+	return o.BaseURL + "/catalogue/" + url.PathEscape(slug)
+}
+
+// facilityAgentIRI is the IRI the node mints for a facility as an agent:
+// <facility catalogue>#publisher; "" for a blank facility.
+func facilityAgentIRI(facility string, o Options) string {
+	if c := facilityCatalogueIRI(facility, o); c != "" {
+		return c + "#publisher"
+	}
+	return ""
+}
+
+// MembershipTriples links a dataset and its record to the catalogue that
+// lists them: <facility catalogue> dcat:dataset <dataset> ; dcat:record
+// <record> (the node catalogue for a dataset without a facility).
+func MembershipTriples(ds *fairwayv1.Dataset, opts Options) ([]rdf.Triple, error) {
+	if ds == nil {
+		return nil, ErrNoDataset
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	o := opts.withDefaults()
+	d, err := datasetIRI(ds, o)
+	if err != nil {
+		return nil, err
+	}
+	r, err := recordIRI(ds, o)
+	if err != nil {
+		return nil, err
+	}
+	c := facilityCatalogueIRI(ds.GetFacility(), o)
+	if c == "" {
+		c = o.CatalogueIRI
+	}
+	ci, ok1 := dataIRI(c)
+	di, ok2 := dataIRI(d)
+	ri, ok3 := dataIRI(r)
+	if !ok1 || !ok2 || !ok3 {
+		return nil, fmt.Errorf("dcat: membership of %s: an IRI cannot be published", ds.GetKey())
+	}
+	return []rdf.Triple{{Subj: ci, Pred: dcatDatasetProp, Obj: di}, {Subj: ci, Pred: dcatRecord, Obj: ri}}, nil
+}
+
+// CatalogueTriples renders the node's dcat:Catalog (title, description,
+// publisher, homepage, licence, language, theme taxonomies) with
+// dct:hasPart <facility catalogue> for each facility given (blank and
+// repeated ones, in any letter case, once). A document holding it must
+// hold each facility's FacilityCatalogueTriples too, since DCAT-AP wants
+// every part described as a dcat:Catalog.
+func CatalogueTriples(opts Options, facilities []string) ([]rdf.Triple, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	o := opts.withDefaults()
+	g, err := newGraph(o.CatalogueIRI)
+	if err != nil {
+		return nil, fmt.Errorf("dcat: catalogue IRI %q: %w", o.CatalogueIRI, err)
+	}
+	g.catalogue(o)
+	seen := map[string]bool{}
+	for _, f := range facilities {
+		c := facilityCatalogueIRI(f, o)
+		if c == "" || seen[c] {
+			continue
+		}
+		seen[c] = true
+		if i, ok := dataIRI(c); ok {
+			g.add(dctHasPart, i)
+		}
+	}
+	return g.triples(), nil
+}
+
+// FacilityCatalogueTriples renders one facility's dcat:Catalog: dct:isPartOf
+// the node catalogue, its own title and description, the facility as its
+// publisher (a foaf:Organization with the minted agent IRI), and the node
+// catalogue's licence, language and theme taxonomies, so that it is valid
+// on its own. A blank facility is ErrNoFacility.
+func FacilityCatalogueTriples(facility string, opts Options) ([]rdf.Triple, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	o := opts.withDefaults()
+	name := cleanText(facility)
+	c := facilityCatalogueIRI(name, o)
+	if c == "" {
+		return nil, ErrNoFacility
+	}
+	g, err := newGraph(c)
+	if err != nil {
+		return nil, fmt.Errorf("dcat: facility catalogue IRI %q: %w", c, err)
+	}
+	g.add(rdfType, dcatCatalog)
+	g.text(dctTitle, name+" datasets")
+	g.text(dctDescription, "Datasets published by "+name+", harvested from its feeds and described in DCAT-AP by "+o.PublisherName+".")
+	if pub, ok := dataIRI(facilityAgentIRI(name, o)); ok {
+		g.add(dctPublisher, pub)
+		g.node(pub, rdfType, foafAgent)
+		g.node(pub, rdfType, foafOrganization)
+		g.node(pub, foafName, mustLiteral(name))
+	}
+	if cat, ok := dataIRI(o.CatalogueIRI); ok {
+		g.add(dctIsPartOf, cat)
+	}
+	g.catalogueCommon(o)
+	return g.triples(), nil
+}
+
+// ErrNoFacility is returned for a facility catalogue without a facility.
+var ErrNoFacility = errors.New("dcat: no facility")

@@ -1,23 +1,31 @@
-// Package dcat renders enriched datasets and the node's catalogue as
-// DCAT-AP 3.0 RDF in Turtle, with github.com/knakk/rdf's encoder.
+// Package dcat renders enriched datasets and the node's catalogues as
+// DCAT-AP 3.0.1 RDF: triples for every serialisation (DatasetTriples,
+// MembershipTriples, CatalogueTriples, FacilityCatalogueTriples, with the
+// prefixes of Namespaces), and Turtle with github.com/knakk/rdf's encoder
+// (DatasetTurtle, CatalogueWriter). docs/dcat-ap.md is the mapping table.
 //
 // One dataset is a dcat:Dataset with its title, description, identifiers
-// (dct:identifier, and adms:identifier for a DOI), dates, publisher,
-// creators (ORCID IRIs when known), contact point, keywords, themes,
-// landing page, access rights, language, related publications, provenance
-// and one dcat:Distribution that carries the licence. PaNET techniques are
-// dcat:theme values, each described as a skos:Concept of the PaNET scheme,
-// next to the EU data theme of the catalogue (TECH by default); free
-// subjects are dcat:keyword literals (and dct:subject when they have an
-// IRI of another vocabulary).
+// (dct:identifier, and adms:identifier for a DOI), dates, publisher (its
+// ROR IRI, or the facility's minted agent IRI), creators (ORCID IRIs when
+// known), contact points (with vcard:hasEmail), keywords, themes, landing
+// page, access rights, language, related publications, temporal coverage
+// (the collection period), the activity that generated it (instrument and
+// proposal), provenance, and its distributions (format, media type, byte
+// size, download and access URLs, licence); and a dcat:CatalogRecord
+// conforming to DCAT-AP 3.0.1. PaNET techniques are dcat:theme values,
+// each described as a skos:Concept of the PaNET scheme, next to the EU
+// data theme of the catalogue (TECH by default); free subjects are
+// dcat:keyword literals (and dct:subject when they have an IRI of another
+// vocabulary). Each facility has a dcat:Catalog of its own, a dct:hasPart
+// of the node's catalogue, that lists its datasets and their records.
 //
 // Every IRI taken from the data passes one rule, PublishableIRI: http(s)
 // with a host, urn:, and doi: and hdl: written as their resolvers' IRIs;
 // anything else is left out, and DroppedIRIs tells what was.
 //
-// Nodes that have no IRI of their own (publisher, distribution, identifier,
-// contact point) are blank nodes whose labels derive from the dataset IRI,
-// so that the Turtle of many datasets can be concatenated into one
+// Nodes that have no IRI of their own (distributions, identifiers,
+// contact points, periods, activities) are blank nodes whose labels derive
+// from the dataset IRI, so that the triples of many datasets can share one
 // document without two datasets sharing a blank node.
 package dcat
 
@@ -44,7 +52,7 @@ import (
 // covers, so that a replay after a change of the mapping renders every
 // dataset again instead of skipping it as unchanged. Raise it with every
 // change of the output.
-const MappingVersion = "3"
+const MappingVersion = "4"
 
 var (
 	// ErrNoDataset is returned when there is no dataset to render.
@@ -188,38 +196,56 @@ func datasetIRI(d *fairwayv1.Dataset, o Options) (string, error) {
 	return o.BaseURL + "/datasets/" + url.PathEscape(key), nil
 }
 
-// DatasetTurtle renders one enriched dataset as a Turtle document. A
-// dataset without a title is given its DOI, source identifier or key as
-// title, and one without a description its title, since DCAT-AP requires
-// both. Values given as IRIs that PublishableIRI refuses (a javascript:
-// landing page, an http URL without a host or with a blank in it) are left
-// out rather than failing the dataset; DroppedIRIs lists them. Tombstones
-// give ErrDeleted.
+// DatasetTurtle renders one enriched dataset as a Turtle document: the
+// triples of DatasetTriples. A dataset without a title is given its DOI,
+// source identifier or key as title, and one without a description its
+// title, since DCAT-AP requires both. Values given as IRIs that
+// PublishableIRI refuses (a javascript: landing page, an http URL without a
+// host or with a blank in it) are left out rather than failing the dataset;
+// DroppedIRIs lists them. Tombstones give ErrDeleted.
 func DatasetTurtle(e *fairwayv1.EnrichedDataset, opts Options) (string, error) {
+	ts, err := DatasetTriples(e, opts)
+	if err != nil {
+		return "", err
+	}
+	var buf bytes.Buffer
+	buf.Grow(64 * len(ts))
+	if err := encodeTurtle(&buf, ts); err != nil {
+		return "", fmt.Errorf("dcat: encode %s: %w", e.GetDataset().GetKey(), err)
+	}
+	return buf.String(), nil
+}
+
+// DatasetTriples renders one enriched dataset: its dcat:Dataset with the
+// nodes it points to (distributions, agents, contact points, concepts,
+// period of time, activity), each node's triples contiguous, then its
+// dcat:CatalogRecord. Blank node labels derive from the dataset IRI, so
+// the triples of many datasets can share one document. Errors as
+// DatasetTurtle.
+func DatasetTriples(e *fairwayv1.EnrichedDataset, opts Options) ([]rdf.Triple, error) {
 	if e.GetDataset() == nil {
-		return "", ErrNoDataset
+		return nil, ErrNoDataset
 	}
 	if e.GetDataset().GetDeleted() {
-		return "", fmt.Errorf("%w: %s", ErrDeleted, e.GetDataset().GetKey())
+		return nil, fmt.Errorf("%w: %s", ErrDeleted, e.GetDataset().GetKey())
 	}
 	if err := opts.Validate(); err != nil {
-		return "", err
+		return nil, err
 	}
 	o := opts.withDefaults()
 	iri, err := datasetIRI(e.GetDataset(), o)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	g, err := newGraph(iri)
 	if err != nil {
-		return "", fmt.Errorf("dcat: dataset IRI %q: %w", iri, err)
+		return nil, fmt.Errorf("dcat: dataset IRI %q: %w", iri, err)
 	}
 	g.dataset(e, o)
-	var buf bytes.Buffer
-	if err := g.encode(&buf); err != nil {
-		return "", fmt.Errorf("dcat: encode %s: %w", e.GetDataset().GetKey(), err)
+	if err := g.record(e, o); err != nil {
+		return nil, err
 	}
-	return buf.String(), nil
+	return g.triples(), nil
 }
 
 // graph collects the triples of one document: the main node's first, then
@@ -276,17 +302,25 @@ func (g *graph) text(p rdf.IRI, s string) {
 	}
 }
 
-func (g *graph) encode(buf *bytes.Buffer) error {
+// triples returns the graph's triples: the main node's, then the others'.
+func (g *graph) triples() []rdf.Triple {
+	out := make([]rdf.Triple, 0, len(g.main)+len(g.nodes))
+	return append(append(out, g.main...), g.nodes...)
+}
+
+func (g *graph) encode(buf *bytes.Buffer) error { return encodeTurtle(buf, g.triples()) }
+
+// encodeTurtle writes triples as a Turtle document declaring the
+// vocabulary prefixes only (see prefixes).
+func encodeTurtle(buf *bytes.Buffer, ts []rdf.Triple) error {
 	enc := rdf.NewTripleEncoder(buf, rdf.Turtle)
 	enc.GenerateNamespaces = false
 	for ns, p := range prefixes {
 		enc.Namespaces[ns] = p
 	}
-	for _, ts := range [][]rdf.Triple{g.main, g.nodes} {
-		for _, t := range ts {
-			if err := enc.Encode(t); err != nil {
-				return err
-			}
+	for _, t := range ts {
+		if err := enc.Encode(t); err != nil {
+			return err
 		}
 	}
 	if err := enc.Close(); err != nil {
@@ -300,6 +334,9 @@ func (g *graph) encode(buf *bytes.Buffer) error {
 func (g *graph) dataset(e *fairwayv1.EnrichedDataset, o Options) {
 	d := e.GetDataset()
 	g.add(rdfType, dcatDataset)
+	// dcat:Resource too: the record's foaf:primaryTopic must be one, and a
+	// SHACL processor does not infer it from dcat:Dataset.
+	g.add(rdfType, dcatResource)
 
 	title := firstText(d.GetTitle(), d.GetDoi(), d.GetSourceIdentifier(), d.GetKey())
 	g.text(dctTitle, title)
@@ -328,23 +365,8 @@ func (g *graph) dataset(e *fairwayv1.EnrichedDataset, o Options) {
 	}
 
 	landing, hasLanding := g.fromFeed(FieldLandingPage, d.GetLandingPage(), d.GetLandingPage())
-	publisher := firstText(d.GetPublisher(), d.GetFacility())
-	if name, ok := literal(publisher); ok {
-		p := g.blank("publisher")
-		g.add(dctPublisher, p)
-		g.node(p, rdfType, foafAgent)
-		g.node(p, rdfType, foafOrganization)
-		g.node(p, foafName, name)
-
-		cp := g.blank("contact")
-		g.add(dcatContactPoint, cp)
-		g.node(cp, rdfType, vcardKind)
-		g.node(cp, rdfType, vcardOrganization)
-		g.node(cp, vcardFn, name)
-		if hasLanding {
-			g.node(cp, vcardHasURL, landing)
-		}
-	}
+	publisher := g.publisher(d, o)
+	g.contacts(d, publisher, landing, hasLanding)
 	for _, p := range d.GetCreators() {
 		g.creator(p)
 	}
@@ -372,8 +394,10 @@ func (g *graph) dataset(e *fairwayv1.EnrichedDataset, o Options) {
 			g.add(relationPredicate(r.GetRelation()), i)
 		}
 	}
+	g.temporal(d)
+	g.activity(d)
 	g.provenance(d)
-	g.distribution(d, doi, landing, hasLanding)
+	g.distributions(d, doi, landing, hasLanding)
 }
 
 // creator adds a dct:creator: the ORCID IRI when known, else a blank node.
@@ -510,47 +534,6 @@ func (g *graph) provenance(d *fairwayv1.Dataset) {
 	g.add(dctProvenance, p)
 	g.node(p, rdfType, dctProvenanceStmt)
 	g.node(p, rdfsLabel, l)
-}
-
-// distribution adds the dataset's one distribution: access URL the landing
-// page (else the DOI, else the dataset IRI), with the licence.
-func (g *graph) distribution(d *fairwayv1.Dataset, doi string, landing rdf.IRI, hasLanding bool) {
-	access := g.subject
-	switch {
-	case hasLanding:
-		access = landing
-	case doi != "":
-		if i, ok := dataIRI(doiIRI(doi)); ok {
-			access = i
-		}
-	}
-	dist := g.blank("distribution")
-	g.add(dcatDistribProp, dist)
-	g.node(dist, rdfType, dcatDistribution)
-	g.node(dist, dcatAccessURL, access)
-	lic := strings.TrimSpace(validUTF8(d.GetLicense()))
-	if lic == "" {
-		return
-	}
-	if iri, ok := LicenseIRI(lic); ok {
-		if i, ok := dataIRI(iri); ok {
-			g.node(dist, dctLicense, i)
-			if g.once(i) {
-				g.node(i, rdfType, dctLicenseDoc)
-			}
-			return
-		}
-	}
-	if looksLikeIRI(lic) {
-		g.drop(FieldLicense, d.GetLicense())
-		return
-	}
-	if l, ok := literal(lic); ok {
-		b := g.blank("licence")
-		g.node(dist, dctLicense, b)
-		g.node(b, rdfType, dctLicenseDoc)
-		g.node(b, rdfsLabel, l)
-	}
 }
 
 // validUTF8 replaces invalid UTF-8 sequences.

@@ -248,13 +248,20 @@ const (
 	FieldRelated     = "related.identifier"
 	FieldLicense     = "license"
 	FieldORCID       = "creators.orcid"
+	// FieldPublisherROR, FieldInstrumentPID and FieldDistributionURL are
+	// the publisher's ROR, the instrument's PID, and a distribution's
+	// download or access URL.
+	FieldPublisherROR    = "publisher_ror"
+	FieldInstrumentPID   = "instrument_pid"
+	FieldDistributionURL = "distributions.url"
 )
 
 // DroppedIRI is a value of a dataset's metadata given as an IRI that
 // PublishableIRI refuses: the rendering leaves it out.
 type DroppedIRI struct {
 	// Field is where the value was (FieldLandingPage, FieldSubjectURI,
-	// FieldRelated, FieldLicense or FieldORCID).
+	// FieldRelated, FieldLicense, FieldORCID, FieldPublisherROR,
+	// FieldInstrumentPID or FieldDistributionURL).
 	Field string
 	// Value is the value as harvested.
 	Value string

@@ -19,7 +19,10 @@ const (
 	nsSKOS   = "http://www.w3.org/2004/02/skos/core#"
 	nsRDF    = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 	nsRDFS   = "http://www.w3.org/2000/01/rdf-schema#"
+	nsPROV   = "http://www.w3.org/ns/prov#"
+	nsHydra  = "http://www.w3.org/ns/hydra/core#"
 	nsEUAuth = "http://publications.europa.eu/resource/authority/"
+	nsIANA   = "https://www.iana.org/assignments/media-types/"
 )
 
 // prefixes maps each declared namespace to its prefix.
@@ -32,6 +35,22 @@ var prefixes = map[string]string{
 	nsXSD:   "xsd",
 	nsSKOS:  "skos",
 	nsRDFS:  "rdfs",
+	nsPROV:  "prov",
+}
+
+// Namespaces returns prefix → namespace IRI of every vocabulary the output
+// uses, for Turtle prefix declarations and a JSON-LD context: dcat, dct,
+// foaf, vcard, adms, xsd, skos, rdf, rdfs and prov, and hydra (the paging
+// vocabulary of the node's catalogue pages). The map is a new copy each
+// call.
+func Namespaces() map[string]string {
+	m := make(map[string]string, len(prefixes)+2)
+	for ns, p := range prefixes {
+		m[p] = ns
+	}
+	m["rdf"] = nsRDF
+	m["hydra"] = nsHydra
+	return m
 }
 
 // EU authority tables (the controlled vocabularies DCAT-AP asks for).
@@ -47,6 +66,16 @@ const (
 	AccessPublic     = AccessRightAuthority + "/PUBLIC"
 	AccessNonPublic  = AccessRightAuthority + "/NON_PUBLIC"
 	AccessRestricted = AccessRightAuthority + "/RESTRICTED"
+	// FileTypeAuthority is the EU file-type table, the vocabulary of
+	// dct:format.
+	FileTypeAuthority = nsEUAuth + "file-type"
+	// MediaTypes is the namespace of IANA media type IRIs, the vocabulary
+	// of dcat:mediaType.
+	MediaTypes = nsIANA
+	// DCATAP301 is the IRI of the DCAT-AP 3.0.1 release, the dct:Standard
+	// a catalogue record conforms to (the IRI the official SHACL shapes of
+	// the release are members of).
+	DCATAP301 = "https://semiceu.github.io/DCAT-AP/releases/3.0.1"
 	// PaNETScheme is the concept scheme of the PaNET technique themes.
 	PaNETScheme = "http://purl.org/pan-science/PaNET/PaNET.owl"
 )
@@ -75,6 +104,14 @@ var (
 	dcatThemeTaxon   = vocab(nsDCAT, "themeTaxonomy")
 	dcatLandingPage  = vocab(nsDCAT, "landingPage")
 	dcatContactPoint = vocab(nsDCAT, "contactPoint")
+	dcatCatalogRec   = vocab(nsDCAT, "CatalogRecord")
+	dcatResource     = vocab(nsDCAT, "Resource")
+	dcatRecord       = vocab(nsDCAT, "record")
+	dcatDownloadURL  = vocab(nsDCAT, "downloadURL")
+	dcatMediaType    = vocab(nsDCAT, "mediaType")
+	dcatByteSize     = vocab(nsDCAT, "byteSize")
+	dcatStartDate    = vocab(nsDCAT, "startDate")
+	dcatEndDate      = vocab(nsDCAT, "endDate")
 
 	dctTitle          = vocab(nsDCT, "title")
 	dctDescription    = vocab(nsDCT, "description")
@@ -99,6 +136,13 @@ var (
 	dctRightsStmt     = vocab(nsDCT, "RightsStatement")
 	dctLinguisticSys  = vocab(nsDCT, "LinguisticSystem")
 	dctProvenanceStmt = vocab(nsDCT, "ProvenanceStatement")
+	dctConformsTo     = vocab(nsDCT, "conformsTo")
+	dctStandard       = vocab(nsDCT, "Standard")
+	dctTemporal       = vocab(nsDCT, "temporal")
+	dctPeriodOfTime   = vocab(nsDCT, "PeriodOfTime")
+	dctFormat         = vocab(nsDCT, "format")
+	dctMediaTypeC     = vocab(nsDCT, "MediaType")
+	dctMediaTypeOrExt = vocab(nsDCT, "MediaTypeOrExtent")
 
 	foafAgent        = vocab(nsFOAF, "Agent")
 	foafPerson       = vocab(nsFOAF, "Person")
@@ -108,11 +152,18 @@ var (
 	foafGivenName    = vocab(nsFOAF, "givenName")
 	foafFamilyName   = vocab(nsFOAF, "familyName")
 	foafHomepage     = vocab(nsFOAF, "homepage")
+	foafPrimaryTopic = vocab(nsFOAF, "primaryTopic")
 
 	vcardKind         = vocab(nsVCARD, "Kind")
 	vcardOrganization = vocab(nsVCARD, "Organization")
 	vcardFn           = vocab(nsVCARD, "fn")
 	vcardHasURL       = vocab(nsVCARD, "hasURL")
+	vcardHasEmail     = vocab(nsVCARD, "hasEmail")
+	vcardIndividual   = vocab(nsVCARD, "Individual")
+
+	provWasGeneratedBy = vocab(nsPROV, "wasGeneratedBy")
+	provActivity       = vocab(nsPROV, "Activity")
+	provUsed           = vocab(nsPROV, "used")
 
 	admsIdentifier   = vocab(nsADMS, "identifier")
 	admsIdentifierC  = vocab(nsADMS, "Identifier")
@@ -129,6 +180,7 @@ var (
 	xsdDate       = vocab(nsXSD, "date")
 	xsdDateTime   = vocab(nsXSD, "dateTime")
 	xsdGYear      = vocab(nsXSD, "gYear")
+	xsdNonNegInt  = vocab(nsXSD, "nonNegativeInteger")
 	accessRightCS = vocab(AccessRightAuthority, "")
 	languageCS    = vocab(LanguageAuthority, "")
 	dataThemeCS   = vocab(DataThemeAuthority, "")
