@@ -65,7 +65,11 @@ func TestDatasetTurtleIsItsTriples(t *testing.T) {
 	opts := shaclOptions()
 	var all strings.Builder
 	n := 0
-	for _, d := range corpus(t) {
+	ds := corpus(t)
+	for name, e := range dcat.Fixtures() {
+		ds = append(ds[:len(ds):len(ds)], corpusDataset{from: name, e: e})
+	}
+	for _, d := range ds {
 		ts, err := dcat.DatasetTriples(d.e, opts)
 		if err != nil {
 			t.Fatal(err)

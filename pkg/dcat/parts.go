@@ -38,10 +38,16 @@ func (g *graph) publisher(d *fairwayv1.Dataset, o Options) string {
 		p = g.blank("publisher")
 	}
 	g.add(dctPublisher, p)
+	g.organisation(p, nameLit)
+	return name
+}
+
+// organisation describes an agent that is an organisation: foaf:Agent,
+// foaf:Organization, foaf:name.
+func (g *graph) organisation(p node, name rdf.Literal) {
 	g.node(p, rdfType, foafAgent)
 	g.node(p, rdfType, foafOrganization)
-	g.node(p, foafName, nameLit)
-	return name
+	g.node(p, foafName, name)
 }
 
 // contacts adds a dcat:contactPoint per contact the source names (a
