@@ -259,41 +259,37 @@ type Count struct {
 // Facilities returns how many live datasets each facility has, sorted by
 // facility.
 func (m *Model) Facilities(ctx context.Context) ([]Count, error) {
-	return m.facet(ctx, fieldFacility)
+	return m.counts(ctx, countFacility)
 }
 
 // Techniques returns how many live datasets each technique IRI has (a
 // dataset counts for its techniques and every broader one), sorted by IRI.
 func (m *Model) Techniques(ctx context.Context) ([]Count, error) {
-	return m.facet(ctx, fieldTechnique)
+	return m.counts(ctx, countTechnique)
 }
 
-// maxFacet bounds the values a facet returns.
-const maxFacet = 100000
-
-func (m *Model) facet(ctx context.Context, field string) ([]Count, error) {
-	req := bleve.NewSearchRequestOptions(liveQuery(), 0, 0, false)
-	req.Score = "none"
-	req.AddFacet(field, bleve.NewFacetRequest(field, maxFacet))
+// counts reads the live counts kept with the records (each batch adjusts
+// them in its transaction), so that a facet costs one scan of its values,
+// not of the datasets.
+func (m *Model) counts(ctx context.Context, kind byte) ([]Count, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	done, err := m.reading()
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	res, err := m.index.SearchInContext(ctx, req)
-	if err != nil {
-		return nil, fmt.Errorf("readmodel: facet %s: %w", field, err)
-	}
 	var out []Count
-	if f := res.Facets[field]; f != nil && f.Terms != nil {
-		for _, t := range f.Terms.Terms() {
-			if t.Term != "" {
-				out = append(out, Count{Value: t.Term, Count: uint64(t.Count)})
-			}
+	err = m.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketCounts).Cursor()
+		prefix := []byte{kind}
+		for k, v := c.Seek(prefix); k != nil && k[0] == kind; k, v = c.Next() {
+			out = append(out, Count{Value: string(k[1:]), Count: readU64(v)})
 		}
-	}
-	slices.SortFunc(out, func(a, b Count) int { return strings.Compare(a.Value, b.Value) })
-	return out, nil
+		return nil
+	})
+	return out, err
 }
 
 // Earliest returns the smallest datestamp the model holds, tombstones

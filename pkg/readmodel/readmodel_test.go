@@ -166,3 +166,38 @@ func TestQueries(t *testing.T) {
 		}
 	})
 }
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  readmodel.Config
+		ok   bool
+	}{
+		{"defaults", readmodel.Config{Dir: "x"}, true},
+		{"no folder", readmodel.Config{}, false},
+		{"negative batch", readmodel.Config{Dir: "x", BatchSize: -1}, false},
+		{"huge batch", readmodel.Config{Dir: "x", BatchSize: 10001}, false},
+		{"negative inactive", readmodel.Config{Dir: "x", Inactive: -time.Second}, false},
+		{"negative retry", readmodel.Config{Dir: "x", RetryDelay: -time.Second}, false},
+	}
+	for _, tc := range tests {
+		if err := tc.cfg.Validate(); (err == nil) != tc.ok {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+}
+
+func TestWaitFor(t *testing.T) {
+	b := testenv.Bus(t)
+	m := start(t, b, t.TempDir(), "node")
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := m.WaitFor(ctx, 1); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("waiting for a sequence never written: %v", err)
+	}
+	seq := publish(t, b, entry(ds{key: "a"}))
+	caughtUp(t, m.Model, seq)
+	if err := m.WaitFor(context.Background(), seq-1); err != nil {
+		t.Errorf("waiting for a sequence passed: %v", err)
+	}
+}
