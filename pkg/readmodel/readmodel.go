@@ -13,9 +13,11 @@
 // sequence, deleted, access rights, and English text for title,
 // description, keywords and creators) and records.db (bbolt: one record per
 // dataset key, with the catalogue entry's bytes as they came from the
-// stream, and the model's schema version, position and stream identity). A
-// query asks the index for keys and reads their records in one bbolt
-// transaction.
+// stream; the number of live datasets per facility and per technique; the
+// model's schema version, position and stream identity). A query asks the
+// index for keys and reads their records in one bbolt transaction; Get is
+// one bbolt read; Facilities and Techniques read the counts, which every
+// batch adjusts in its transaction.
 //
 // # Feeding
 //
