@@ -133,7 +133,7 @@ type Page struct {
 
 // Search returns one page of the records matching q.
 func (m *Model) Search(ctx context.Context, q Query) (Page, error) {
-	req, after, err := m.request(q)
+	req, err := m.request(q)
 	if err != nil {
 		return Page{}, err
 	}
@@ -146,17 +146,19 @@ func (m *Model) Search(ctx context.Context, q Query) (Page, error) {
 	if err != nil {
 		return Page{}, fmt.Errorf("readmodel: search: %w", err)
 	}
+	// The request asks for one record more than the page holds: there is
+	// a next page exactly when it comes.
+	hits, more := res.Hits, false
+	if len(hits) == req.Size {
+		hits, more = hits[:len(hits)-1], true
+	}
 	page := Page{Total: res.Total}
-	page.Records, err = m.records(res.Hits, q.KeysOnly)
+	page.Records, err = m.records(hits, q.KeysOnly)
 	if err != nil {
 		return Page{}, err
 	}
-	consumed := uint64(len(res.Hits))
-	if after == nil {
-		consumed += uint64(req.From)
-	}
-	if len(res.Hits) == req.Size && len(res.Hits) > 0 && (after != nil || consumed < res.Total) {
-		page.Next = encodeCursor(q.Order, res.Hits[len(res.Hits)-1].Sort)
+	if more && len(hits) > 0 {
+		page.Next = encodeCursor(q.Order, hits[len(hits)-1].Sort)
 	}
 	return page, nil
 }
@@ -323,25 +325,26 @@ func sortFields(o Order) ([]string, error) {
 	return nil, fmt.Errorf("%w: order %d", ErrBadQuery, o)
 }
 
-// request builds the bleve request of q; after is the decoded cursor.
-func (m *Model) request(q Query) (*bleve.SearchRequest, []string, error) {
+// request builds the bleve request of q, for one record more than the
+// page (to know whether a next page exists).
+func (m *Model) request(q Query) (*bleve.SearchRequest, error) {
 	switch {
 	case q.Limit < 0 || q.Limit > MaxLimit:
-		return nil, nil, fmt.Errorf("%w: limit %d (1 to %d)", ErrBadQuery, q.Limit, MaxLimit)
+		return nil, fmt.Errorf("%w: limit %d (1 to %d)", ErrBadQuery, q.Limit, MaxLimit)
 	case q.Offset < 0 || q.Offset > MaxOffset:
-		return nil, nil, fmt.Errorf("%w: offset %d (0 to %d; page deeper with cursors)", ErrBadQuery, q.Offset, MaxOffset)
+		return nil, fmt.Errorf("%w: offset %d (0 to %d; page deeper with cursors)", ErrBadQuery, q.Offset, MaxOffset)
 	case len(q.Text) > maxText:
-		return nil, nil, fmt.Errorf("%w: text of %d bytes (at most %d)", ErrBadQuery, len(q.Text), maxText)
+		return nil, fmt.Errorf("%w: text of %d bytes (at most %d)", ErrBadQuery, len(q.Text), maxText)
 	case len(q.Facility) > maxKey || len(q.Feed) > maxKey || len(q.Technique) > maxKey || len(q.AccessRights) > maxKey:
-		return nil, nil, fmt.Errorf("%w: filter value over %d bytes", ErrBadQuery, maxKey)
+		return nil, fmt.Errorf("%w: filter value over %d bytes", ErrBadQuery, maxKey)
 	case q.Deleted < LiveOnly || q.Deleted > DeletedOnly:
-		return nil, nil, fmt.Errorf("%w: deletion filter %d", ErrBadQuery, q.Deleted)
+		return nil, fmt.Errorf("%w: deletion filter %d", ErrBadQuery, q.Deleted)
 	case !q.From.IsZero() && !q.Until.IsZero() && q.Until.Before(q.From):
-		return nil, nil, fmt.Errorf("%w: until %s before from %s", ErrBadQuery, q.Until, q.From)
+		return nil, fmt.Errorf("%w: until %s before from %s", ErrBadQuery, q.Until, q.From)
 	}
 	fields, err := sortFields(q.Order)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	limit := q.Limit
 	if limit == 0 {
@@ -350,21 +353,21 @@ func (m *Model) request(q Query) (*bleve.SearchRequest, []string, error) {
 	var after []string
 	if q.After != "" {
 		if after, err = decodeCursor(q.After, q.Order, len(fields)); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	words, err := m.words(q.Text)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	req := bleve.NewSearchRequestOptions(filter(q, words), limit, q.Offset, false)
+	req := bleve.NewSearchRequestOptions(filter(q, words), limit+1, q.Offset, false)
 	req.Score = "none"
 	req.SortBy(fields)
 	if after != nil {
 		req.From = 0
 		req.SetSearchAfter(after)
 	}
-	return req, after, nil
+	return req, nil
 }
 
 // filter returns the query of q's filters; words are Query.Text's words

@@ -121,6 +121,29 @@ func TestQueries(t *testing.T) {
 			t.Errorf("unknown DOI: %v", err)
 		}
 	})
+	t.Run("next only when more", func(t *testing.T) {
+		for _, tc := range []struct {
+			q    readmodel.Query
+			more bool
+		}{
+			{readmodel.Query{Limit: 3}, true}, {readmodel.Query{Limit: 4}, false}, {readmodel.Query{Limit: 5}, false},
+			{readmodel.Query{Limit: 2, Offset: 2}, false}, {readmodel.Query{Limit: 1, Offset: 2}, true},
+		} {
+			page, err := m.Search(ctx, tc.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (page.Next != "") != tc.more {
+				t.Errorf("%+v: next %q", tc.q, page.Next)
+			}
+			if tc.more {
+				next, err := m.Search(ctx, readmodel.Query{Limit: 4, After: page.Next})
+				if err != nil || len(next.Records) != 4-tc.q.Offset-tc.q.Limit || next.Next != "" {
+					t.Errorf("%+v: the page after %q, next %q, %v", tc.q, keys(next.Records), next.Next, err)
+				}
+			}
+		}
+	})
 	t.Run("keys only", func(t *testing.T) {
 		page, err := m.Search(ctx, readmodel.Query{KeysOnly: true, Limit: 1})
 		if err != nil || len(page.Records) != 1 || page.Records[0].Entry != nil || page.Records[0].Seq == 0 {
