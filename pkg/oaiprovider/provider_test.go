@@ -490,3 +490,16 @@ func rapperCount(t *testing.T, doc []byte) int {
 	}
 	return bytes.Count(out, []byte("\n"))
 }
+
+// TestExactPages: a list that fills its last page ends there, with an
+// empty token, rather than with a token to an empty page.
+func TestExactPages(t *testing.T) {
+	n := newNode(t, oaiprovider.Config{PageSize: 4})
+	n.corpus(8)
+	for _, verb := range []string{"ListIdentifiers", "ListRecords"} {
+		headers, _ := harvest(t, n, "verb="+verb+"&metadataPrefix=oai_dc", nil)
+		if len(headers) != 8 {
+			t.Errorf("%s: %d records, want 8", verb, len(headers))
+		}
+	}
+}
