@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -131,34 +132,33 @@ func (b *Bus) Follow(ctx context.Context, cfg FollowConfig, h FollowHandler) err
 			}
 			cons = c
 		}
-		batch, err := cons.Fetch(cfg.Batch, jetstream.FetchMaxWait(cfg.Wait))
+		got, err := fetch(cons, cfg)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
+			// Whatever came with the error is dropped, unacknowledged: the
+			// consumer starts again at next, so that nothing is handed over
+			// out of order (a message left pending would come later).
 			b.log.Warn("follower fetch", "consumer", cfg.Name, "err", err)
-			if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrConsumerDeleted) {
-				cons = nil
-			}
+			cons = nil
 			sleep(ctx, time.Second)
 			continue
 		}
 		var msgs []StoredMessage
-		var acks []jetstream.Msg
-		for m := range batch.Messages() {
+		acks := got
+		for _, m := range got {
 			sm, _, err := stored(m)
 			if err != nil {
 				b.log.Warn("follower: message without metadata", "consumer", cfg.Name, "err", err)
-				continue
+				msgs = nil
+				cons = nil
+				break
 			}
-			acks = append(acks, m)
 			if sm.Sequence < next || (len(msgs) > 0 && sm.Sequence <= msgs[len(msgs)-1].Sequence) {
 				continue // a redelivery of what was handed over already
 			}
 			msgs = append(msgs, sm)
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && ctx.Err() == nil {
-			b.log.Debug("follower fetch ended", "consumer", cfg.Name, "err", err)
 		}
 		if len(msgs) > 0 {
 			if err := h(ctx, msgs); err != nil {
@@ -173,6 +173,9 @@ func (b *Bus) Follow(ctx context.Context, cfg FollowConfig, h FollowHandler) err
 				continue
 			}
 			next = msgs[len(msgs)-1].Sequence + 1
+		}
+		if cons == nil {
+			continue
 		}
 		if len(acks) > 0 {
 			// Acknowledging the last message of the batch acknowledges it
@@ -190,6 +193,41 @@ func (b *Bus) Follow(ctx context.Context, cfg FollowConfig, h FollowHandler) err
 		}
 	}
 	return nil
+}
+
+// fetch returns the next messages of cons: at once what is there (up to
+// a batch); when nothing is, it waits (up to cfg.Wait) for one message and
+// takes what came with it. A batch is handed over as soon as it is there,
+// not when it is full.
+func fetch(cons jetstream.Consumer, cfg FollowConfig) ([]jetstream.Msg, error) {
+	collect := func(n int, out []jetstream.Msg) ([]jetstream.Msg, error) {
+		batch, err := cons.FetchNoWait(n)
+		if err != nil {
+			return out, err
+		}
+		for m := range batch.Messages() {
+			out = append(out, m)
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, nats.ErrTimeout) {
+			return out, err
+		}
+		return out, nil
+	}
+	out, err := collect(cfg.Batch, nil)
+	if err != nil || len(out) > 0 {
+		return out, err
+	}
+	m, err := cons.Next(jetstream.FetchMaxWait(cfg.Wait))
+	if errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrNoMessages) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Batch == 1 {
+		return []jetstream.Msg{m}, nil
+	}
+	return collect(cfg.Batch-1, []jetstream.Msg{m})
 }
 
 // follower returns the durable consumer of cfg positioned to deliver next:

@@ -357,7 +357,11 @@ func (m *Model) request(q Query) (*bleve.SearchRequest, []string, error) {
 			return nil, nil, err
 		}
 	}
-	req := bleve.NewSearchRequestOptions(filter(q), limit, q.Offset, false)
+	words, err := m.words(q.Text)
+	if err != nil {
+		return nil, nil, err
+	}
+	req := bleve.NewSearchRequestOptions(filter(q, words), limit, q.Offset, false)
 	req.Score = "none"
 	req.SortBy(fields)
 	if after != nil {
@@ -367,8 +371,9 @@ func (m *Model) request(q Query) (*bleve.SearchRequest, []string, error) {
 	return req, after, nil
 }
 
-// filter returns the query of q's filters.
-func filter(q Query) query.Query {
+// filter returns the query of q's filters; words are Query.Text's words
+// as the text fields' analyser makes them.
+func filter(q Query, words []string) query.Query {
 	var must []query.Query
 	term := func(field, value string) {
 		t := bleve.NewTermQuery(value)
@@ -420,17 +425,45 @@ func filter(q Query) query.Query {
 		r.SetField(fieldSeq)
 		must = append(must, r)
 	}
-	if t := strings.TrimSpace(q.Text); t != "" {
-		mq := bleve.NewMatchQuery(t)
-		mq.SetField(fieldText)
-		mq.Analyzer = textAnalyzer
-		mq.SetOperator(query.MatchQueryOperatorAnd)
-		must = append(must, mq)
+	for _, word := range words {
+		either := make([]query.Query, len(textFields))
+		for i, f := range textFields {
+			t := bleve.NewTermQuery(word)
+			t.SetField(f)
+			either[i] = t
+		}
+		must = append(must, bleve.NewDisjunctionQuery(either...))
 	}
 	if len(must) == 0 {
 		return bleve.NewMatchAllQuery()
 	}
 	return bleve.NewConjunctionQuery(must...)
+}
+
+// maxWords bounds the words of Query.Text.
+const maxWords = 32
+
+// words returns the distinct terms the text fields' analyser makes of
+// text: every one must match (in any of the text fields). Text of stop
+// words only makes none, and does not filter.
+func (m *Model) words(text string) ([]string, error) {
+	if strings.TrimSpace(text) == "" {
+		return nil, nil
+	}
+	a := m.index.Mapping().AnalyzerNamed(textAnalyzer)
+	if a == nil {
+		return nil, fmt.Errorf("readmodel: no analyser %s", textAnalyzer)
+	}
+	var out []string
+	for _, tok := range a.Analyze([]byte(text)) {
+		if w := string(tok.Term); !slices.Contains(out, w) {
+			out = append(out, w)
+		}
+	}
+	if len(out) > maxWords {
+		return nil, fmt.Errorf("%w: %d words (at most %d)", ErrBadQuery, len(out), maxWords)
+	}
+	return out, nil
 }
 
 // clamp returns t inside the datetimes the index holds (zero stays zero:
