@@ -51,6 +51,10 @@ type Resource struct {
 	Contributors []Name
 	Titles       []Title
 	Publisher    string
+	// PublisherIdentifier and PublisherIdentifierScheme are kernel 4.5's
+	// publisherIdentifier (a ROR IRI, with scheme "ROR", in practice).
+	PublisherIdentifier       string
+	PublisherIdentifierScheme string
 	// PublicationYear is 0 when absent or not a year.
 	PublicationYear int
 	// ResourceType is the free-text resource type; ResourceTypeGeneral the
@@ -82,11 +86,19 @@ type Name struct {
 	FamilyName string
 	// ORCID is the first ORCID among NameIdentifiers, as a bare iD
 	// (0000-0002-1825-0097), or "".
-	ORCID           string
+	ORCID string
+	// Email is the first e-mail address among NameIdentifiers (a mailto:
+	// IRI, or a value whose scheme is mailto, email or e-mail), or "":
+	// DataCite has no e-mail field, and some repositories give a contact
+	// person's address so.
+	Email           string
 	NameIdentifiers []NameIdentifier
 	// Affiliations are the affiliation names (or identifiers, when an
 	// affiliation has no name).
 	Affiliations []string
+	// AffiliationROR is the ROR IRI of the first affiliation identified by
+	// one (affiliationIdentifier with scheme ROR, or a ror.org IRI), or "".
+	AffiliationROR string
 	// ContributorType is the contributor's role; "" for creators.
 	ContributorType string
 }
@@ -262,7 +274,9 @@ func (r *Resource) read(res *xmltree.Element) {
 			r.Titles = append(r.Titles, Title{Value: v, Type: t.Attr("titleType"), Lang: t.Attr("lang")})
 		}
 	}
-	r.Publisher = res.Child("publisher").Text()
+	pub := res.Child("publisher")
+	r.Publisher = pub.Text()
+	r.PublisherIdentifier, r.PublisherIdentifierScheme = pub.Attr("publisherIdentifier"), pub.Attr("publisherIdentifierScheme")
 	r.PublicationYear = leadingYear(res.Child("publicationYear").Text())
 	rt := res.Child("resourceType")
 	r.ResourceType = rt.Text()
@@ -353,17 +367,32 @@ func readName(el *xmltree.Element, nameElem string) Name {
 		if n.ORCID == "" && (strings.EqualFold(ni.Scheme, "ORCID") || strings.Contains(strings.ToLower(ni.SchemeURI+ni.Value), "orcid.org")) {
 			n.ORCID, _ = metadata.NormaliseORCID(ni.Value)
 		}
+		if n.Email == "" && (strings.HasPrefix(strings.ToLower(ni.Value), "mailto:") || isEmailScheme(ni.Scheme)) {
+			n.Email, _ = metadata.NormaliseEmail(ni.Value)
+		}
 	}
 	for _, a := range el.Children("affiliation") {
-		v := a.Text()
+		v, id := a.Text(), a.Attr("affiliationIdentifier")
 		if v == "" {
-			v = a.Attr("affiliationIdentifier")
+			v = id
 		}
 		if v != "" {
 			n.Affiliations = append(n.Affiliations, v)
 		}
+		if n.AffiliationROR == "" && (strings.EqualFold(a.Attr("affiliationIdentifierScheme"), "ROR") || strings.Contains(strings.ToLower(id), "ror.org/")) {
+			n.AffiliationROR, _ = metadata.RORIRI(id)
+		}
 	}
 	return n
+}
+
+// isEmailScheme reports whether a nameIdentifierScheme names e-mail.
+func isEmailScheme(s string) bool {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "mailto", "email", "e-mail":
+		return true
+	}
+	return false
 }
 
 func (n Name) empty() bool {

@@ -2,6 +2,7 @@ package datacite_test
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/panosc/fairway/pkg/datacite"
 	"github.com/panosc/fairway/pkg/metadata"
 	"github.com/panosc/fairway/pkg/xmltree"
+	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
 
 // kernel3 is a DataCite kernel-3 record as ESRF-style repositories wrote them.
@@ -147,10 +149,10 @@ func TestParseSamples(t *testing.T) {
 			want := []datacite.Name{
 				{Name: "Fenner, Martin", NameType: "Personal", GivenName: "Martin", FamilyName: "Fenner", ORCID: "0000-0003-1419-2405",
 					NameIdentifiers: []datacite.NameIdentifier{{Value: "https://orcid.org/0000-0003-1419-2405", Scheme: "ORCID", SchemeURI: "https://orcid.org"}},
-					Affiliations:    []string{"DataCite"}},
+					Affiliations:    []string{"DataCite"}, AffiliationROR: "https://ror.org/04wxnsj81"},
 				{Name: "Hallett, Richard", NameType: "Personal", GivenName: "Richard", FamilyName: "Hallett", ORCID: "0000-0002-8599-0773",
 					NameIdentifiers: []datacite.NameIdentifier{{Value: "https://orcid.org/0000-0002-8599-0773", Scheme: "ORCID", SchemeURI: "https://orcid.org"}},
-					Affiliations:    []string{"DataCite"}},
+					Affiliations:    []string{"DataCite"}, AffiliationROR: "https://ror.org/04wxnsj81"},
 			}
 			if !reflect.DeepEqual(r.Creators, want) {
 				t.Errorf("Creators = %+v", r.Creators)
@@ -443,6 +445,81 @@ func TestToDatasetRules(t *testing.T) {
 			}
 			if d.PublicationYear != tt.year || (tt.issued.IsZero() != (d.Issued == nil)) || (d.Issued != nil && !d.Issued.AsTime().Equal(tt.issued)) {
 				t.Errorf("year %d issued %v, want %d %v", d.PublicationYear, d.Issued, tt.year, tt.issued)
+			}
+		})
+	}
+}
+
+// dcatFields is the part of a canonical dataset the DCAT-AP extras come
+// from.
+type dcatFields struct {
+	PublisherROR, CreatorROR string
+	Contacts                 []string
+	Start, End               string
+	Distribution             string
+	InstrumentPID, Proposal  string
+}
+
+func dcatFieldsOf(d *fairwayv1.Dataset) dcatFields {
+	f := dcatFields{PublisherROR: d.PublisherRor, InstrumentPID: d.InstrumentPid, Proposal: d.ProposalId}
+	if len(d.Creators) > 0 {
+		f.CreatorROR = d.Creators[0].AffiliationRor
+	}
+	for _, c := range d.Contacts {
+		f.Contacts = append(f.Contacts, c.Name+" <"+c.Email+">")
+	}
+	if d.CollectedStart != nil {
+		f.Start = d.CollectedStart.AsTime().Format(time.RFC3339)
+	}
+	if d.CollectedEnd != nil {
+		f.End = d.CollectedEnd.AsTime().Format(time.RFC3339)
+	}
+	for _, x := range d.Distributions {
+		f.Distribution += fmt.Sprintf("[%s|%s|%d|%s|%s]", x.Format, x.MediaType, x.ByteSize, x.DownloadUrl, x.AccessUrl)
+	}
+	return f
+}
+
+func TestToDatasetDCATFields(t *testing.T) {
+	tests := []struct {
+		name  string
+		inner string
+		want  dcatFields
+	}{
+		{"nothing", ``, dcatFields{}},
+		{"publisher ROR (kernel 4.5)", `<publisher publisherIdentifier="https://ror.org/02550n095" publisherIdentifierScheme="ROR">ESRF</publisher>`,
+			dcatFields{PublisherROR: "https://ror.org/02550n095"}},
+		{"publisher identifier that is no ROR", `<publisher publisherIdentifier="https://isni.org/isni/0000000121" publisherIdentifierScheme="ISNI">ESRF</publisher>`, dcatFields{}},
+		{"affiliation ROR", `<creators><creator><creatorName>Doe, Jane</creatorName><affiliation affiliationIdentifier="02550n095" affiliationIdentifierScheme="ROR">ESRF</affiliation></creator></creators>`,
+			dcatFields{CreatorROR: "https://ror.org/02550n095"}},
+		{"contact person", `<contributors><contributor contributorType="ContactPerson"><contributorName>Doe, Jane</contributorName></contributor><contributor contributorType="Editor"><contributorName>Roe, R</contributorName></contributor></contributors>`,
+			dcatFields{Contacts: []string{"Doe, Jane <>"}}},
+		{"contact person with a mailto: identifier", `<contributors><contributor contributorType="ContactPerson"><contributorName nameType="Organizational">ESRF data office</contributorName><nameIdentifier nameIdentifierScheme="mailto">mailto:dataoffice@esrf.example.org</nameIdentifier></contributor></contributors>`,
+			dcatFields{Contacts: []string{"ESRF data office <dataoffice@esrf.example.org>"}}},
+		{"contact person with an invalid address", `<contributors><contributor contributorType="ContactPerson"><contributorName>Doe, Jane</contributorName><nameIdentifier nameIdentifierScheme="email">jane at esrf</nameIdentifier></contributor></contributors>`,
+			dcatFields{Contacts: []string{"Doe, Jane <>"}}},
+		{"collected range", `<dates><date dateType="Collected">2021-03-01T08:00:00Z/2021-03-03</date></dates>`,
+			dcatFields{Start: "2021-03-01T08:00:00Z", End: "2021-03-03T00:00:00Z"}},
+		{"collected open end", `<dates><date dateType="Collected">2021-03-01/</date></dates>`, dcatFields{Start: "2021-03-01T00:00:00Z"}},
+		{"collected single day", `<dates><date dateType="Collected">2021-03-01</date></dates>`, dcatFields{Start: "2021-03-01T00:00:00Z", End: "2021-03-01T00:00:00Z"}},
+		{"collected reversed", `<dates><date dateType="Collected">2021-03-05/2021-03-01</date></dates>`, dcatFields{Start: "2021-03-01T00:00:00Z", End: "2021-03-05T00:00:00Z"}},
+		{"collected garbage", `<dates><date dateType="Collected">last spring</date></dates>`, dcatFields{}},
+		{"formats and sizes", `<sizes><size>15 files</size><size>12.4 GB</size></sizes><formats><format>NeXus/HDF5</format><format>application/x-hdf5</format></formats>`,
+			dcatFields{Distribution: "[NeXus/HDF5|application/x-hdf5|12400000000||]"}},
+		{"size in files only", `<sizes><size>15 files</size></sizes>`, dcatFields{}},
+		{"instrument PID", `<relatedIdentifiers><relatedIdentifier relatedIdentifierType="DOI" relationType="IsCollectedBy">10.5072/INSTR</relatedIdentifier></relatedIdentifiers>`,
+			dcatFields{InstrumentPID: "https://doi.org/10.5072/instr"}},
+		{"instrument that is no PID", `<relatedIdentifiers><relatedIdentifier relatedIdentifierType="Other" resourceTypeGeneral="Instrument">ID16A</relatedIdentifier></relatedIdentifiers>`, dcatFields{}},
+		{"proposal", `<alternateIdentifiers><alternateIdentifier alternateIdentifierType="Proposal">MX-2345</alternateIdentifier></alternateIdentifiers>`, dcatFields{Proposal: "MX-2345"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := datacite.Parse(record(tt.inner))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := dcatFieldsOf(r.ToDataset(time.Now())); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got  %+v\nwant %+v", got, tt.want)
 			}
 		})
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/panosc/fairway/pkg/metadata"
 	"github.com/panosc/fairway/pkg/panet"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // Date types used by the mapping.
@@ -15,7 +16,11 @@ const (
 	DateIssued    = "Issued"
 	DateAvailable = "Available"
 	DateUpdated   = "Updated"
+	DateCollected = "Collected"
 )
+
+// ContributorContact is the contributorType of a contact person.
+const ContributorContact = "ContactPerson"
 
 // ToDataset maps the record to a canonical dataset, judging embargoes
 // relative to now. It fills the descriptive fields only; identity, source
@@ -45,7 +50,22 @@ const (
 //     that is an instrument (resourceTypeGeneral "Instrument", relation
 //     "IsCollectedBy", or a PIDINST w3id.org/pidinst IRI). DataCite has no
 //     instrument field before kernel 4.4, so records without such hints get
-//     none.
+//     none. Instrument PID: that related identifier, when it is a DOI,
+//     a handle or a URL (PIDINST's rule: relationType IsCollectedBy).
+//   - Publisher ROR: publisherIdentifier (kernel 4.5) when it is a ROR id;
+//     a person's affiliation ROR: the first affiliationIdentifier that is
+//     one.
+//   - Contacts: the contributors of type ContactPerson, by name, with the
+//     e-mail address given as a mailto: name identifier (DataCite has no
+//     e-mail field); that address is the contributor's too.
+//   - Collection period: the first Collected date, an RKMS-ISO 8601 range
+//     "start/end" (either side may be open) or a single date (start and
+//     end alike).
+//   - Distribution: one, when the record states formats or sizes: the
+//     first format that is no media type, the first media type among the
+//     formats, and the first size in bytes (metadata.FormatAndSize; "15
+//     files" is not). DataCite XML has no content URL.
+//   - Proposal: the first alternate identifier whose type names a proposal.
 func (r *Resource) ToDataset(now time.Time) *fairwayv1.Dataset {
 	d := &fairwayv1.Dataset{
 		Doi:         r.DOI(),
@@ -108,8 +128,48 @@ func (r *Resource) ToDataset(now time.Time) *fairwayv1.Dataset {
 		}
 		d.Related = append(d.Related, &fairwayv1.RelatedIdentifier{Identifier: id, Type: ri.Type, Relation: ri.RelationType})
 	}
-	d.Instrument = r.instrument()
+	d.Instrument, d.InstrumentPid = r.instrument()
+	d.PublisherRor, _ = metadata.RORIRI(r.PublisherIdentifier)
+	for _, c := range r.Contributors {
+		if strings.EqualFold(c.ContributorType, ContributorContact) && strings.TrimSpace(c.Name) != "" {
+			d.Contacts = append(d.Contacts, &fairwayv1.Contact{Name: c.Name, Email: c.Email})
+		}
+	}
+	d.CollectedStart, d.CollectedEnd = r.collected()
+	if f, m, n := metadata.FormatAndSize(r.Formats, r.Sizes); f != "" || m != "" || n > 0 {
+		d.Distributions = []*fairwayv1.Distribution{{Format: f, MediaType: m, ByteSize: n}}
+	}
+	for _, a := range r.AlternateIdentifiers {
+		if strings.Contains(strings.ToLower(a.Type), "proposal") {
+			d.ProposalId = a.Value
+			break
+		}
+	}
 	return d
+}
+
+// collected returns the collection period of the first Collected date
+// that has a valid side.
+func (r *Resource) collected() (start, end *timestamppb.Timestamp) {
+	for _, dt := range r.Dates {
+		if !strings.EqualFold(dt.Type, DateCollected) {
+			continue
+		}
+		from, to, isRange := strings.Cut(dt.Value, "/")
+		s, serr := metadata.ParseDate(strings.TrimSpace(from))
+		if !isRange {
+			to = from
+		}
+		e, eerr := metadata.ParseDate(strings.TrimSpace(to))
+		if serr != nil && eerr != nil {
+			continue
+		}
+		if serr == nil && eerr == nil && e.Before(s) {
+			s, e = e, s
+		}
+		return metadata.Timestamp(s), metadata.Timestamp(e)
+	}
+	return nil, nil
 }
 
 // DOI returns the record's DOI, lower case without resolver: the identifier
@@ -183,31 +243,39 @@ func (r *Resource) latestDate(typ string) time.Time {
 	return latest
 }
 
-// instrument implements the best-effort instrument rule of ToDataset.
-func (r *Resource) instrument() string {
+// instrument implements the best-effort instrument and instrument PID
+// rules of ToDataset.
+func (r *Resource) instrument() (name, pid string) {
 	for _, s := range r.Subjects {
 		scheme := strings.ToLower(s.Scheme)
 		if (strings.Contains(scheme, "instrument") || strings.Contains(scheme, "beamline")) && s.Value != "" {
-			return s.Value
+			name = s.Value
+			break
 		}
 	}
 	for _, ri := range r.RelatedIdentifiers {
 		if strings.EqualFold(ri.ResourceTypeGeneral, "Instrument") || strings.EqualFold(ri.RelationType, "IsCollectedBy") ||
 			strings.Contains(strings.ToLower(ri.Value), "w3id.org/pidinst") {
+			id := ri.Value
 			if doi, ok := metadata.NormaliseDOI(ri.Value); ok && strings.EqualFold(ri.Type, metadata.TypeDOI) {
-				return doi
+				id = doi
 			}
-			return ri.Value
+			if name == "" {
+				name = id
+			}
+			pid, _ = metadata.PIDIRI(ri.Value)
+			break
 		}
 	}
-	return ""
+	return name, pid
 }
 
 // person maps a creator or contributor.
 func (n Name) person() *fairwayv1.Person {
 	p := &fairwayv1.Person{
 		Name: n.Name, GivenName: n.GivenName, FamilyName: n.FamilyName, Orcid: n.ORCID,
-		Affiliation: strings.Join(n.Affiliations, "; "), Role: n.ContributorType,
+		Affiliation: strings.Join(n.Affiliations, "; "), Role: n.ContributorType, AffiliationRor: n.AffiliationROR,
+		Email: n.Email,
 	}
 	if p.GivenName == "" && p.FamilyName == "" && !strings.EqualFold(n.NameType, "Organizational") {
 		if g, f, ok := metadata.SplitPersonalName(p.Name); ok {

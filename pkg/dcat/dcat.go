@@ -1,23 +1,31 @@
-// Package dcat renders enriched datasets and the node's catalogue as
-// DCAT-AP 3.0 RDF in Turtle, with github.com/knakk/rdf's encoder.
+// Package dcat renders enriched datasets and the node's catalogues as
+// DCAT-AP 3.0.1 RDF: triples for every serialisation (DatasetTriples,
+// MembershipTriples, CatalogueTriples, FacilityCatalogueTriples, with the
+// prefixes of Namespaces), and Turtle with github.com/knakk/rdf's encoder
+// (DatasetTurtle, CatalogueWriter). docs/dcat-ap.md is the mapping table.
 //
 // One dataset is a dcat:Dataset with its title, description, identifiers
-// (dct:identifier, and adms:identifier for a DOI), dates, publisher,
-// creators (ORCID IRIs when known), contact point, keywords, themes,
-// landing page, access rights, language, related publications, provenance
-// and one dcat:Distribution that carries the licence. PaNET techniques are
-// dcat:theme values, each described as a skos:Concept of the PaNET scheme,
-// next to the EU data theme of the catalogue (TECH by default); free
-// subjects are dcat:keyword literals (and dct:subject when they have an
-// IRI of another vocabulary).
+// (dct:identifier, and adms:identifier for a DOI), dates, publisher (its
+// ROR IRI, or the facility's minted agent IRI), creators (ORCID IRIs when
+// known), contact points (with vcard:hasEmail), keywords, themes, landing
+// page, access rights, language, related publications, temporal coverage
+// (the collection period), the activity that generated it (instrument and
+// proposal), provenance, and its distributions (format, media type, byte
+// size, download and access URLs, licence); and a dcat:CatalogRecord
+// conforming to DCAT-AP 3.0.1. PaNET techniques are dcat:theme values,
+// each described as a skos:Concept of the PaNET scheme, next to the EU
+// data theme of the catalogue (TECH by default); free subjects are
+// dcat:keyword literals (and dct:subject when they have an IRI of another
+// vocabulary). Each facility has a dcat:Catalog of its own, a dct:hasPart
+// of the node's catalogue, that lists its datasets and their records.
 //
 // Every IRI taken from the data passes one rule, PublishableIRI: http(s)
 // with a host, urn:, and doi: and hdl: written as their resolvers' IRIs;
 // anything else is left out, and DroppedIRIs tells what was.
 //
-// Nodes that have no IRI of their own (publisher, distribution, identifier,
-// contact point) are blank nodes whose labels derive from the dataset IRI,
-// so that the Turtle of many datasets can be concatenated into one
+// Nodes that have no IRI of their own (distributions, identifiers,
+// contact points, periods, activities) are blank nodes whose labels derive
+// from the dataset IRI, so that the triples of many datasets can share one
 // document without two datasets sharing a blank node.
 package dcat
 

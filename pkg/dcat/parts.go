@@ -52,6 +52,9 @@ func (g *graph) contacts(d *fairwayv1.Dataset, publisher string, landing rdf.IRI
 	n := 0
 	seen := map[string]bool{}
 	for _, c := range d.GetContacts() {
+		if n == maxContacts {
+			break
+		}
 		addr, hasAddr := metadata.NormaliseEmail(validUTF8(c.GetEmail()))
 		mail, hasMail := mailtoIRI(addr)
 		name, hasName := literal(firstText(c.GetName(), addr))
@@ -249,8 +252,12 @@ func (g *graph) distributions(d *fairwayv1.Dataset, doi string, landing rdf.IRI,
 	}
 }
 
-// maxDistributions bounds the distributions rendered per dataset.
-const maxDistributions = 64
+// maxDistributions and maxContacts bound the distributions and contact
+// points rendered per dataset.
+const (
+	maxDistributions = 64
+	maxContacts      = 16
+)
 
 // licence returns the licence node of the distributions (an IRI, or a
 // blank dct:LicenseDocument labelled with the licence's text), described
@@ -289,7 +296,7 @@ func (g *graph) licence(d *fairwayv1.Dataset) node {
 // distribution's dct:description "Format: …".
 func (g *graph) format(dist rdf.Blank, x *fairwayv1.Distribution) {
 	format := cleanText(x.GetFormat())
-	media, hasMedia := mediaType(x.GetMediaType())
+	media, hasMedia := metadata.MediaType(x.GetMediaType())
 	ft, hasFT := fileTypes[strings.ToLower(format)]
 	if !hasFT && hasMedia {
 		ft, hasFT = fileTypes[media]
@@ -298,7 +305,7 @@ func (g *graph) format(dist rdf.Blank, x *fairwayv1.Distribution) {
 		media, hasMedia = ft.media, true
 	}
 	if !hasMedia {
-		if m, ok := mediaType(format); ok {
+		if m, ok := metadata.MediaType(format); ok {
 			media, hasMedia = m, true
 		}
 	}
@@ -325,38 +332,13 @@ func (g *graph) format(dist rdf.Blank, x *fairwayv1.Distribution) {
 	}
 }
 
-// mediaType returns a media type in lower case without parameters, and
-// whether s is one: a top-level type of RFC 6838 and a subtype of token
-// characters.
-func mediaType(s string) (string, bool) {
-	m := strings.ToLower(strings.TrimSpace(s))
-	if i := strings.IndexByte(m, ';'); i >= 0 {
-		m = strings.TrimSpace(m[:i])
-	}
-	top, sub, ok := strings.Cut(m, "/")
-	if !ok || sub == "" || len(m) > 127 {
-		return "", false
-	}
-	switch top {
-	case "application", "audio", "font", "image", "message", "model", "multipart", "text", "video":
-	default:
-		return "", false
-	}
-	for _, r := range sub {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || strings.ContainsRune("!#$&-^_.+", r)) {
-			return "", false
-		}
-	}
-	return m, true
-}
-
 // fileType is a code of the EU file-type table and the media type it
 // implies ("" when none is registered).
 type fileType struct{ code, media string }
 
 // fileTypes maps format names, file extensions and media types (lower
-// case) to the EU file-type table. Formats without a code there (HDF5,
-// NeXus, CBF) are not mapped.
+// case) to the EU file-type table. HDF5 and NeXus (an HDF5 layout) are its
+// HDF; formats without a code there (CBF, EDF) are not mapped.
 var fileTypes = func() map[string]fileType {
 	m := map[string]fileType{}
 	for _, row := range []struct {
@@ -378,6 +360,12 @@ var fileTypes = func() map[string]fileType {
 		{fileType{"HTML", "text/html"}, []string{"html", "text/html"}},
 		{fileType{"NETCDF", ""}, []string{"netcdf", "nc", "application/x-netcdf"}},
 		{fileType{"BIN", "application/octet-stream"}, []string{"bin", "binary", "application/octet-stream"}},
+		{fileType{"HDF", ""}, []string{"hdf", "hdf5", "h5", "nexus", "nxs", "nexus/hdf5", "nexus (hdf5)", "application/x-hdf", "application/x-hdf5"}},
+		{fileType{"TAR_GZ", ""}, []string{"tar.gz", "tgz"}},
+		{fileType{"BZIP2", ""}, []string{"bzip2", "bz2"}},
+		{fileType{"XZ", ""}, []string{"xz", "application/x-xz"}},
+		{fileType{"7Z", ""}, []string{"7z", "application/x-7z-compressed"}},
+		{fileType{"YAML", "application/yaml"}, []string{"yaml", "yml", "application/yaml"}},
 	} {
 		for _, n := range row.names {
 			m[n] = row.ft

@@ -34,6 +34,9 @@ import (
 //   - Relations become related identifiers typed by
 //     metadata.ClassifyIdentifier, with no relation type (Dublin Core has
 //     none).
+//   - dc:format: one distribution, when given, with the first format that
+//     is no media type, the first media type and the first size in bytes
+//     ("12 MB") among the values (metadata.FormatAndSize).
 func (r *Record) ToDataset(now time.Time) *fairwayv1.Dataset {
 	d := &fairwayv1.Dataset{
 		Title:       first(r.Titles),
@@ -136,6 +139,9 @@ func (r *Record) ToDataset(now time.Time) *fairwayv1.Dataset {
 	for _, rel := range r.Relations {
 		id, typ := metadata.ClassifyIdentifier(rel)
 		d.Related = append(d.Related, &fairwayv1.RelatedIdentifier{Identifier: id, Type: typ})
+	}
+	if f, m, n := metadata.FormatAndSize(r.Formats, nil); f != "" || m != "" || n > 0 {
+		d.Distributions = []*fairwayv1.Distribution{{Format: f, MediaType: m, ByteSize: n}}
 	}
 	return d
 }

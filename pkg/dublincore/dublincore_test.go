@@ -2,6 +2,7 @@ package dublincore_test
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -216,5 +217,33 @@ func TestToDatasetPeopleSubjectsRelations(t *testing.T) {
 	}
 	if d.Language != "en" || d.Publisher != "ESRF" || d.Description != "First." {
 		t.Errorf("language %q publisher %q description %q", d.Language, d.Publisher, d.Description)
+	}
+}
+
+func TestToDatasetDistribution(t *testing.T) {
+	tests := []struct {
+		name  string
+		inner string
+		want  string // format|media type|bytes, "" for no distribution
+	}{
+		{"no dc:format", `<dc:title>T</dc:title>`, ""},
+		{"media type", `<dc:format>application/pdf</dc:format>`, "|application/pdf|0"},
+		{"name, media type and extent", `<dc:format>NeXus</dc:format><dc:format>application/x-hdf5</dc:format><dc:format>3.5 GB</dc:format>`, "NeXus|application/x-hdf5|3500000000"},
+		{"blank", `<dc:format> </dc:format>`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := dublincore.Parse(dc(tt.inner))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ""
+			for _, x := range r.ToDataset(time.Now()).Distributions {
+				got += fmt.Sprintf("%s|%s|%d", x.Format, x.MediaType, x.ByteSize)
+			}
+			if got != tt.want {
+				t.Errorf("distribution %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

@@ -217,3 +217,87 @@ func TestNormaliseEmail(t *testing.T) {
 		}
 	}
 }
+
+func TestByteSize(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"123456", 123456, true},
+		{"123456 bytes", 123456, true},
+		{"12.4 GB", 12_400_000_000, true},
+		{"3 KiB", 3072, true},
+		{"1,024 B", 1024, true},
+		{"2 TB", 2_000_000_000_000, true},
+		{"15 files", 0, false},
+		{"GB", 0, false},
+		{"-3 MB", 0, false},
+		{"1e30 PB", 0, false},
+		{"99999999999999999999 PB", 0, false},
+		{"", 0, false},
+	} {
+		got, ok := metadata.ByteSize(tc.in)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("ByteSize(%q) = %d, %v; want %d, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestFormatAndSize(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		formats, sizes []string
+		format, media  string
+		bytes          int64
+	}{
+		{"datacite", []string{"NeXus/HDF5", "application/x-hdf5"}, []string{"15 files", "12.4 GB"}, "NeXus/HDF5", "application/x-hdf5", 12_400_000_000},
+		{"media type only", []string{" Text/CSV; charset=utf-8 "}, nil, "", "text/csv", 0},
+		{"dc:format holding a size", []string{"12 MB", "PDF"}, nil, "PDF", "", 12_000_000},
+		{"nothing", []string{"", " "}, []string{"many"}, "", "", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, m, b := metadata.FormatAndSize(tc.formats, tc.sizes)
+			if f != tc.format || m != tc.media || b != tc.bytes {
+				t.Errorf("FormatAndSize = %q, %q, %d; want %q, %q, %d", f, m, b, tc.format, tc.media, tc.bytes)
+			}
+		})
+	}
+}
+
+func TestMediaType(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"application/x-hdf5", "application/x-hdf5", true},
+		{"Text/CSV; charset=utf-8", "text/csv", true},
+		{"HDF5", "", false},
+		{"foo/bar", "", false},
+		{"text/", "", false},
+		{"text/c sv", "", false},
+	} {
+		got, ok := metadata.MediaType(tc.in)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("MediaType(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestPIDIRI(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"10.5072/PIDINST.1", "https://doi.org/10.5072/pidinst.1", true},
+		{"hdl:21.T11998/0000-001A-3905-1", "https://hdl.handle.net/21.T11998/0000-001A-3905-1", true},
+		{"https://w3id.org/pidinst/instrument/x", "https://w3id.org/pidinst/instrument/x", true},
+		{"desy_instrument1", "", false},
+		{"", "", false},
+	} {
+		got, ok := metadata.PIDIRI(tc.in)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("PIDIRI(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}

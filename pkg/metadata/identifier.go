@@ -53,3 +53,20 @@ func DatasetKey(doi, facility, sourceID string) string {
 	}
 	return "src:" + strings.ToLower(facility) + ":" + sourceID
 }
+
+// PIDIRI returns the resolvable IRI of a persistent identifier (a DOI in
+// any form → https://doi.org/…, a Handle → https://hdl.handle.net/…) or of
+// an http(s) URL, and whether s is one of them. Local identifiers
+// ("desy_instrument1") are not.
+func PIDIRI(s string) (string, bool) {
+	id, typ := ClassifyIdentifier(s)
+	switch typ {
+	case TypeDOI:
+		return DOIResolver + id, true
+	case TypeHandle:
+		return "https://hdl.handle.net/" + id, id != ""
+	case TypeURL:
+		return id, true
+	}
+	return "", false
+}

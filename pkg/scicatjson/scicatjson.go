@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -56,6 +57,10 @@ type Dataset struct {
 	// OrcidOfOwner then lists their ORCIDs in the same order.
 	Owner        string `json:"owner"`
 	OrcidOfOwner string `json:"orcidOfOwner"`
+	// OwnerEmail and ContactEmail are the owner's and the contact person's
+	// e-mail addresses (";"-separated lists in some catalogues).
+	OwnerEmail   string `json:"ownerEmail"`
+	ContactEmail string `json:"contactEmail"`
 	// PrincipalInvestigator (v3, raw datasets), PrincipalInvestigators (v4)
 	// and Investigator (v3, derived datasets) name the creators; SciCat
 	// allows ";"-separated lists and e-mail addresses here.
@@ -67,7 +72,11 @@ type Dataset struct {
 	Publisher       string     `json:"publisher"`
 	PublicationYear flexInt    `json:"publicationYear"`
 
-	CreationTime   Time `json:"creationTime"`
+	CreationTime Time `json:"creationTime"`
+	// StartTime and EndTime bound the data taking of a raw dataset (v4;
+	// endTime in v3 too).
+	StartTime      Time `json:"startTime"`
+	EndTime        Time `json:"endTime"`
 	CreatedAt      Time `json:"createdAt"`
 	UpdatedAt      Time `json:"updatedAt"`
 	RegisteredTime Time `json:"registeredTime"`
@@ -90,6 +99,15 @@ type Dataset struct {
 	CreationLocation string       `json:"creationLocation"`
 	ProposalID       string       `json:"proposalId"`
 	ProposalIDs      stringList   `json:"proposalIds"`
+
+	// Size is the total size of the dataset's files in bytes,
+	// NumberOfFiles their number, DataFormat their format (v3 raw
+	// datasets); SizeOfArchive and DownloadLink are PublishedData's.
+	Size          flexSize `json:"size"`
+	NumberOfFiles flexSize `json:"numberOfFiles"`
+	DataFormat    string   `json:"dataFormat"`
+	SizeOfArchive flexSize `json:"sizeOfArchive"`
+	DownloadLink  string   `json:"downloadLink"`
 
 	InputDatasets       stringList     `json:"inputDatasets"`
 	UsedSoftware        stringList     `json:"usedSoftware"`
@@ -230,6 +248,40 @@ func (n *flexInt) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// flexSize is a non-negative count that also accepts a float (2e12 as
+// 2000000000000.0), a numeric string or null; anything else, negative or
+// beyond 2^63, reads as 0.
+type flexSize int64
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (n *flexSize) UnmarshalJSON(b []byte) error {
+	*n = 0
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	var f float64
+	switch x := v.(type) {
+	case float64:
+		f = x
+	case string:
+		p, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
+		if err != nil {
+			return nil
+		}
+		f = p
+	case nil:
+		return nil
+	default:
+		// encoding/json adds the field name to this error type.
+		return &json.UnmarshalTypeError{Value: jsonKind(b), Type: reflect.TypeFor[int64]()}
+	}
+	if f >= 0 && f < math.MaxInt64 {
+		*n = flexSize(math.Round(f))
+	}
+	return nil
+}
+
 // jsonKind names the kind of a JSON value for an error message.
 func jsonKind(b []byte) string {
 	b = bytes.TrimSpace(b)
@@ -321,8 +373,22 @@ func (ds *Dataset) SourceID() string {
 //     creationLocation (/PSI/SLS/TOMCAT → TOMCAT).
 //   - Related: inputDatasets (IsDerivedFrom), usedSoftware (IsCompiledBy),
 //     v4 relationships (as given), pidArray (HasPart) and the DOIs or URLs
-//     found in relatedPublications (IsSupplementTo). Proposal and sample ids
-//     are local to the catalogue and are not mapped.
+//     found in relatedPublications (IsSupplementTo). Sample ids are local
+//     to the catalogue and are not mapped.
+//   - Instrument PID: the first included instrument's pid, else
+//     instrumentId / instrumentIds[0], when it is a DOI, a handle or a URL
+//     (metadata.PIDIRI); local ids ("desy_instrument1") are not PIDs.
+//   - Proposal: proposalId, else proposalIds[0].
+//   - Contacts: contactEmail (named after the owner whose ownerEmail it
+//     is, else after the address), then the owners' ownerEmail; addresses
+//     that are not valid (metadata.NormaliseEmail) are dropped.
+//   - Collection period: startTime and endTime; for a raw dataset without
+//     them, creationTime (when its files were written) ends it.
+//   - Distribution: one, when the document gives a size (size, else
+//     PublishedData's sizeOfArchive, in bytes), a number of files, a
+//     dataFormat or PublishedData's downloadLink (an http(s) URL, the
+//     download URL). sourceFolder is a path on the facility's storage and
+//     is not published.
 func (ds *Dataset) ToDataset(now time.Time) *fairwayv1.Dataset {
 	d := &fairwayv1.Dataset{
 		Title:       strings.TrimSpace(metadata.FirstNonBlank(ds.DatasetName, ds.Title)),
@@ -391,8 +457,85 @@ func (ds *Dataset) ToDataset(now time.Time) *fairwayv1.Dataset {
 		d.ResourceType = g
 	}
 	d.Instrument = ds.instrument()
+	d.InstrumentPid = ds.instrumentPID()
 	d.Related = ds.related()
+	d.ProposalId = strings.TrimSpace(ds.ProposalID)
+	if d.ProposalId == "" && len(ds.ProposalIDs) > 0 {
+		d.ProposalId = strings.TrimSpace(ds.ProposalIDs[0])
+	}
+	d.Contacts = ds.contacts()
+	d.CollectedStart = metadata.Timestamp(ds.StartTime.Time)
+	end := ds.EndTime.Time
+	if end.IsZero() && ds.StartTime.IsZero() && strings.EqualFold(ds.Type, "raw") {
+		end = ds.CreationTime.Time
+	}
+	d.CollectedEnd = metadata.Timestamp(end)
+	if x := ds.distribution(); x != nil {
+		d.Distributions = []*fairwayv1.Distribution{x}
+	}
 	return d
+}
+
+// instrumentPID implements the instrument PID rule of ToDataset.
+func (ds *Dataset) instrumentPID() string {
+	cands := make([]string, 0, 2+len(ds.InstrumentIDs))
+	for _, in := range ds.Instruments {
+		cands = append(cands, in.PID)
+	}
+	cands = append(cands, ds.InstrumentID)
+	cands = append(cands, ds.InstrumentIDs...)
+	for _, c := range cands {
+		if iri, ok := metadata.PIDIRI(c); ok {
+			return iri
+		}
+	}
+	return ""
+}
+
+// contacts implements the contact rule of ToDataset.
+func (ds *Dataset) contacts() []*fairwayv1.Contact {
+	owners, ownerMails := splitList(ds.Owner), splitList(ds.OwnerEmail)
+	nameOf := map[string]string{}
+	for i, m := range ownerMails {
+		if addr, ok := metadata.NormaliseEmail(m); ok && i < len(owners) && isPersonName(owners[i]) {
+			nameOf[strings.ToLower(addr)] = owners[i]
+		}
+	}
+	var out []*fairwayv1.Contact
+	seen := map[string]bool{}
+	for _, m := range append(splitList(ds.ContactEmail), ownerMails...) {
+		addr, ok := metadata.NormaliseEmail(m)
+		if !ok || seen[strings.ToLower(addr)] {
+			continue
+		}
+		seen[strings.ToLower(addr)] = true
+		out = append(out, &fairwayv1.Contact{Name: metadata.FirstNonBlank(nameOf[strings.ToLower(addr)], addr), Email: addr})
+	}
+	return out
+}
+
+// distribution implements the distribution rule of ToDataset.
+func (ds *Dataset) distribution() *fairwayv1.Distribution {
+	x := &fairwayv1.Distribution{ByteSize: int64(ds.Size), Format: strings.TrimSpace(ds.DataFormat)}
+	if x.ByteSize == 0 {
+		x.ByteSize = int64(ds.SizeOfArchive)
+	}
+	if m, ok := metadata.MediaType(x.Format); ok {
+		x.MediaType = m
+	}
+	if _, typ := metadata.ClassifyIdentifier(ds.DownloadLink); typ == metadata.TypeURL {
+		x.DownloadUrl = strings.TrimSpace(ds.DownloadLink)
+	}
+	if n := int64(ds.NumberOfFiles); n > 0 {
+		x.Title = fmt.Sprintf("%d files", n)
+		if n == 1 {
+			x.Title = "1 file"
+		}
+	}
+	if x.ByteSize == 0 && x.Format == "" && x.DownloadUrl == "" && x.Title == "" {
+		return nil
+	}
+	return x
 }
 
 // people returns the creators and the contributors.

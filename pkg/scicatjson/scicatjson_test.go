@@ -2,6 +2,8 @@ package scicatjson_test
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -311,5 +313,65 @@ func TestPublicationYearSpellings(t *testing.T) {
 	}
 	if _, err := scicatjson.Parse([]byte(`{"_id":"x","publicationYear":[2019]}`)); !errors.Is(err, scicatjson.ErrMalformed) || !strings.Contains(err.Error(), "publicationYear") {
 		t.Errorf("array year: err = %v", err)
+	}
+}
+
+func TestDatasetDCATFields(t *testing.T) {
+	tests := []struct {
+		name, doc     string
+		contacts      string // "name <email>; …"
+		start, end    string
+		distribution  string // format|media|bytes|download|title
+		pid, proposal string
+	}{
+		{name: "nothing", doc: `{"pid":"p1","datasetName":"n"}`},
+		{name: "contact is the owner", doc: `{"pid":"p1","datasetName":"n","owner":"Jane Doe","ownerEmail":"jane@desy.de","contactEmail":"jane@desy.de"}`,
+			contacts: "Jane Doe <jane@desy.de>"},
+		{name: "contact and owner differ", doc: `{"pid":"p1","datasetName":"n","owner":"Jane Doe","ownerEmail":"jane@desy.de","contactEmail":"data@desy.de"}`,
+			contacts: "data@desy.de <data@desy.de>; Jane Doe <jane@desy.de>"},
+		{name: "invalid address dropped", doc: `{"pid":"p1","datasetName":"n","owner":"Hao Chu","ownerEmail":"","contactEmail":"email.com"}`},
+		{name: "start and end", doc: `{"pid":"p1","datasetName":"n","type":"raw","startTime":"2021-03-01T08:00:00Z","endTime":"2021-03-02T10:00:00Z","creationTime":"2021-03-03T00:00:00Z"}`,
+			start: "2021-03-01T08:00:00Z", end: "2021-03-02T10:00:00Z"},
+		{name: "raw: creation time ends the collection", doc: `{"pid":"p1","datasetName":"n","type":"raw","creationTime":{"$date":"2020-02-07T13:46:43.000Z"}}`,
+			end: "2020-02-07T13:46:43Z"},
+		{name: "derived: no collection period", doc: `{"pid":"p1","datasetName":"n","type":"derived","creationTime":"2020-02-07T13:46:43Z"}`},
+		{name: "size, files and format", doc: `{"pid":"p1","datasetName":"n","size":2000000000000.0,"numberOfFiles":98,"dataFormat":"NeXus"}`,
+			distribution: "NeXus||2000000000000||98 files"},
+		{name: "negative size", doc: `{"pid":"p1","datasetName":"n","size":-5}`},
+		{name: "published data download link", doc: `{"_id":"10.5072/x","title":"t","sizeOfArchive":"4000","downloadLink":"https://example.org/x.zip"}`,
+			distribution: "||4000|https://example.org/x.zip|"},
+		{name: "download link that is no URL", doc: `{"_id":"10.5072/x","title":"t","downloadLink":"javascript:alert(1)"}`},
+		{name: "local instrument id", doc: `{"pid":"p1","datasetName":"n","instrumentId":"desy_instrument1"}`},
+		{name: "instrument PID", doc: `{"pid":"p1","datasetName":"n","instrumentIds":["https://w3id.org/pidinst/instrument/1"]}`, pid: "https://w3id.org/pidinst/instrument/1"},
+		{name: "proposal", doc: `{"pid":"p1","datasetName":"n","proposalId":" 20190001 "}`, proposal: "20190001"},
+		{name: "proposalIds", doc: `{"pid":"p1","datasetName":"n","proposalIds":["I-2021-3"]}`, proposal: "I-2021-3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ds, err := scicatjson.Parse([]byte(tt.doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := ds.ToDataset(now)
+			var cs []string
+			for _, c := range d.Contacts {
+				cs = append(cs, c.Name+" <"+c.Email+">")
+			}
+			var dist string
+			for _, x := range d.Distributions {
+				dist += fmt.Sprintf("%s|%s|%d|%s|%s", x.Format, x.MediaType, x.ByteSize, x.DownloadUrl, x.Title)
+			}
+			stamp := func(ts interface{ AsTime() time.Time }, ok bool) string {
+				if !ok {
+					return ""
+				}
+				return ts.AsTime().Format(time.RFC3339)
+			}
+			got := []string{strings.Join(cs, "; "), stamp(d.CollectedStart, d.CollectedStart != nil), stamp(d.CollectedEnd, d.CollectedEnd != nil), dist, d.InstrumentPid, d.ProposalId}
+			want := []string{tt.contacts, tt.start, tt.end, tt.distribution, tt.pid, tt.proposal}
+			if !slices.Equal(got, want) {
+				t.Errorf("got  %q\nwant %q", got, want)
+			}
+		})
 	}
 }
