@@ -77,7 +77,9 @@ func EncodeResource(w io.Writer, ds *fairwayv1.Dataset, techniques []*fairwayv1.
 //   - creators and contributors: names, given and family names, ORCID as
 //     nameIdentifier, each affiliation (split at "; ") with its ROR when
 //     there is one; contributors keep their DataCite contributorType (Other
-//     when their role is not one); contacts are ContactPerson contributors.
+//     when their role is not one); contacts are ContactPerson contributors;
+//     e-mail addresses are mailto: name identifiers (DataCite has no e-mail
+//     field).
 //     A dataset without creators gets one named Unavailable.
 //   - titles, publisher (with its ROR), publicationYear (else the year of
 //     issue or modification), resourceType (Dataset unless the dataset
@@ -88,7 +90,8 @@ func EncodeResource(w io.Writer, ds *fairwayv1.Dataset, techniques []*fairwayv1.
 //     instrument name (subjectScheme Instrument).
 //   - dates: Issued, Updated, Available (end of an embargo), Collected
 //     (start/end).
-//   - alternateIdentifiers: the landing page (URL) and the source identifier.
+//   - alternateIdentifiers: the landing page (URL), the source identifier
+//     and the proposal (type Proposal).
 //   - relatedIdentifiers: the related identifiers with their DataCite
 //     relation (References when the relation is not one), and the
 //     instrument's PID (IsCollectedBy, resourceTypeGeneral Instrument).
@@ -200,10 +203,10 @@ type xContributor struct {
 }
 
 type xPerson struct {
-	GivenName      string           `xml:"givenName,omitempty"`
-	FamilyName     string           `xml:"familyName,omitempty"`
-	NameIdentifier *xNameIdentifier `xml:"nameIdentifier,omitempty"`
-	Affiliations   []xAffiliation   `xml:"affiliation,omitempty"`
+	GivenName       string            `xml:"givenName,omitempty"`
+	FamilyName      string            `xml:"familyName,omitempty"`
+	NameIdentifiers []xNameIdentifier `xml:"nameIdentifier,omitempty"`
+	Affiliations    []xAffiliation    `xml:"affiliation,omitempty"`
 }
 
 type xNameIdentifier struct {
@@ -357,7 +360,8 @@ func resourceOf(ds *fairwayv1.Dataset, techniques []*fairwayv1.Technique, opts W
 	for _, k := range ds.GetContacts() {
 		if name := strings.TrimSpace(k.GetName()); name != "" {
 			var c xContributor
-			c.Type, c.Name.Value = "ContactPerson", name
+			c.Type, c.Name.Value = ContributorContact, name
+			c.NameIdentifiers = appendEmail(nil, k.GetEmail())
 			r.Contributors = append(r.Contributors, c)
 		}
 	}
@@ -370,6 +374,9 @@ func resourceOf(ds *fairwayv1.Dataset, techniques []*fairwayv1.Technique, opts W
 	if src := strings.TrimSpace(ds.GetSourceIdentifier()); src != "" && src != r.Identifier.Value && src != landing {
 		id, typ := metadata.ClassifyIdentifier(src)
 		r.AlternateIdentifiers = append(r.AlternateIdentifiers, xAlternate{Value: id, Type: cmp.Or(typ, "Local")})
+	}
+	if p := strings.TrimSpace(ds.GetProposalId()); p != "" {
+		r.AlternateIdentifiers = append(r.AlternateIdentifiers, xAlternate{Value: p, Type: "Proposal"})
 	}
 	r.RelatedIdentifiers = relatedOf(ds)
 	for _, d := range ds.GetDistributions() {
@@ -407,9 +414,10 @@ func personOf(p *fairwayv1.Person) (string, string, xPerson) {
 		nameType = "Personal"
 	}
 	if orcid, ok := metadata.NormaliseORCID(p.GetOrcid()); ok {
-		out.NameIdentifier = &xNameIdentifier{Value: orcid, Scheme: "ORCID", SchemeURI: "https://orcid.org"}
+		out.NameIdentifiers = append(out.NameIdentifiers, xNameIdentifier{Value: orcid, Scheme: "ORCID", SchemeURI: "https://orcid.org"})
 		nameType = "Personal"
 	}
+	out.NameIdentifiers = appendEmail(out.NameIdentifiers, p.GetEmail())
 	var affs []string
 	for _, a := range strings.Split(p.GetAffiliation(), "; ") {
 		if a = strings.TrimSpace(a); a != "" {
@@ -431,6 +439,15 @@ func personOf(p *fairwayv1.Person) (string, string, xPerson) {
 		out.Affiliations = append(out.Affiliations, xAffiliation{Identifier: ror, Scheme: "ROR", SchemeURI: "https://ror.org"})
 	}
 	return name, nameType, out
+}
+
+// appendEmail adds an e-mail address as a mailto: name identifier (DataCite
+// has no e-mail field; the reader takes it back from there).
+func appendEmail(ids []xNameIdentifier, email string) []xNameIdentifier {
+	if e, ok := metadata.NormaliseEmail(email); ok {
+		ids = append(ids, xNameIdentifier{Value: "mailto:" + e, Scheme: "mailto"})
+	}
+	return ids
 }
 
 // subjectsOf returns the dataset's subjects, its techniques not among them
@@ -473,12 +490,13 @@ func datesOf(ds *fairwayv1.Dataset) []xDate {
 	add(DateIssued, ds.GetIssued())
 	add(DateUpdated, ds.GetModified())
 	add(DateAvailable, ds.GetEmbargoUntil())
+	typ := DateCollected
 	start, end := dateText(ds.GetCollectedStart()), dateText(ds.GetCollectedEnd())
 	switch {
 	case start != "" && end != "":
-		out = append(out, xDate{Value: start + "/" + end, Type: "Collected"})
+		out = append(out, xDate{Value: start + "/" + end, Type: typ})
 	case start != "" || end != "":
-		out = append(out, xDate{Value: start + end, Type: "Collected"})
+		out = append(out, xDate{Value: start + end, Type: typ})
 	}
 	return out
 }

@@ -51,7 +51,7 @@ func richDataset() (*fairwayv1.Dataset, []*fairwayv1.Technique) {
 			{Identifier: "10.1000/paper.1", Type: "DOI", Relation: "IsSupplementTo"},
 			{Identifier: "https://example.org/x", Type: "URL", Relation: "whatever"},
 		},
-		Instrument: "ID19", InstrumentPid: "https://w3id.org/pidinst/instruments/abc",
+		Instrument: "ID19", InstrumentPid: "https://w3id.org/pidinst/instruments/abc", ProposalId: "MX-2451",
 		Distributions:  []*fairwayv1.Distribution{{DownloadUrl: "https://data.esrf.fr/f.h5", Format: "HDF5", MediaType: "application/x-hdf5", ByteSize: 1024}},
 		CollectedStart: ts("2023-01-01T08:00:00Z"), CollectedEnd: ts("2023-01-02T08:00:00Z"),
 	}
@@ -165,6 +165,20 @@ func TestEncodeResourceRoundTrip(t *testing.T) {
 			}
 			if r.RightsList[0].URI != datacite.EURepoEmbargoed {
 				t.Errorf("access right: %+v", r.RightsList)
+			}
+			if got.PublisherRor != rich.PublisherRor || got.Creators[0].AffiliationRor != rich.Creators[0].AffiliationRor ||
+				got.InstrumentPid != rich.InstrumentPid || got.ProposalId != rich.ProposalId {
+				t.Errorf("publisher ROR %q, affiliation ROR %q, instrument PID %q, proposal %q",
+					got.PublisherRor, got.Creators[0].AffiliationRor, got.InstrumentPid, got.ProposalId)
+			}
+			if len(got.Contacts) != 1 || got.Contacts[0].Name != "ESRF data office" || got.Contacts[0].Email != "data@esrf.fr" {
+				t.Errorf("contacts %v", got.Contacts)
+			}
+			if !got.CollectedStart.AsTime().Equal(rich.CollectedStart.AsTime()) || !got.CollectedEnd.AsTime().Equal(rich.CollectedEnd.AsTime()) {
+				t.Errorf("collected %v – %v", got.CollectedStart.AsTime(), got.CollectedEnd.AsTime())
+			}
+			if len(got.Distributions) != 1 || got.Distributions[0].Format != "HDF5" || got.Distributions[0].MediaType != "application/x-hdf5" || got.Distributions[0].ByteSize != 1024 {
+				t.Errorf("distributions %v", got.Distributions)
 			}
 		}},
 		{"no DOI: the node's URL", minimal, nil, datacite.WriteOptions{URL: "https://node.example/datasets/src%3Aill%3A42"}, func(t *testing.T, r *datacite.Resource, got *fairwayv1.Dataset) {
