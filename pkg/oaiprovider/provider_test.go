@@ -18,6 +18,8 @@ import (
 	"github.com/panosc/fairway/pkg/dublincore"
 	"github.com/panosc/fairway/pkg/oaiprovider"
 	"github.com/panosc/fairway/pkg/rdfenc"
+	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // TestVerbs asks every verb with good and bad arguments and checks the
@@ -501,5 +503,37 @@ func TestExactPages(t *testing.T) {
 		if len(headers) != 8 {
 			t.Errorf("%s: %d records, want 8", verb, len(headers))
 		}
+	}
+}
+
+// TestBrokenEntry: a catalogue entry that holds no dataset and no DCAT-AP
+// (hostile, or from a broken stage) has no metadata format; lists leave it
+// out rather than fail.
+func TestBrokenEntry(t *testing.T) {
+	n := newNode(t, oaiprovider.Config{})
+	n.corpus(2)
+	n.publish(&fairwayv1.CatalogueEntry{Key: "src:x:broken", ContentHash: "broken", PublishedAt: timestamppb.New(epoch.Add(time.Minute))})
+	id := url.QueryEscape(n.prov.Identifier("src:x:broken"))
+	for _, tc := range []struct{ query, code string }{
+		{"verb=ListMetadataFormats&identifier=" + id, oaiprovider.NoMetadataFormats},
+		{"verb=GetRecord&metadataPrefix=oai_dc&identifier=" + id, oaiprovider.CannotDisseminateFormat},
+		{"verb=ListRecords&metadataPrefix=oai_datacite", ""},
+		{"verb=ListRecords&metadataPrefix=oai_dc&from=2026-03-01T12:01:00Z", oaiprovider.NoRecordsMatch},
+	} {
+		r, body := n.get(tc.query)
+		if r.code() != tc.code {
+			t.Errorf("%s: error %q, want %q:\n%s", tc.query, r.code(), tc.code, body)
+		}
+		if r.ListRecords != nil && len(r.ListRecords.Records) != 2 {
+			t.Errorf("%s: %d records, want the 2 good ones", tc.query, len(r.ListRecords.Records))
+		}
+	}
+	var many strings.Builder
+	for i := range 200 {
+		many.WriteString("&x" + strconv.Itoa(i) + "=1")
+	}
+	r, body := n.get("verb=Identify" + many.String())
+	if r.code() != oaiprovider.BadArgument || len(r.Errors[0].Message) > 1000 || !strings.Contains(r.Errors[0].Message, "and 192 more") {
+		t.Errorf("many bad arguments: %s", body)
 	}
 }
