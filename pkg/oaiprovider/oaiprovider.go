@@ -161,7 +161,7 @@ type Provider struct {
 	idPrefix string // "oai:" + host + ":"
 
 	mu     sync.Mutex
-	labels map[string]string // technique IRI -> label found in the catalogue
+	labels map[string]techniqueName // technique IRI -> label found in the catalogue
 }
 
 // maxLabels bounds the technique labels the provider remembers.
@@ -190,7 +190,7 @@ func New(cfg Config, src Source, log *slog.Logger) (*Provider, error) {
 	host := strings.ToLower(u.Hostname())
 	return &Provider{
 		cfg: cfg, src: src, log: log, key: key, baseURL: cfg.BaseURL + "/oai",
-		host: host, idPrefix: "oai:" + host + ":", labels: map[string]string{},
+		host: host, idPrefix: "oai:" + host + ":", labels: map[string]techniqueName{},
 	}, nil
 }
 
