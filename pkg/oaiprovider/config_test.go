@@ -60,3 +60,23 @@ func TestUnavailable(t *testing.T) {
 		}
 	}
 }
+
+// TestTechniqueLabel: the node's labels (from the PaNET ontology) name the
+// technique sets no entry names.
+func TestTechniqueLabel(t *testing.T) {
+	n := newNode(t, oaiprovider.Config{TechniqueLabel: func(iri string) string {
+		if iri == panetNS+"PaNET01012" {
+			return "imaging"
+		}
+		return ""
+	}})
+	n.corpus(2)
+	r, _ := n.get("verb=ListSets")
+	names := map[string]string{}
+	for _, s := range r.ListSets.Sets {
+		names[s.Spec] = s.Name
+	}
+	if names["technique:PaNET01012"] != "imaging" || names["technique:PaNET01188"] != "tomography" || names["technique:PaNET00001"] != "PaNET00001" {
+		t.Errorf("set names %v", names)
+	}
+}
