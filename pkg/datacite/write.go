@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,6 +45,9 @@ const (
 	EURepoClosed     = "info:eu-repo/semantics/closedAccess"
 )
 
+// languageTag is the syntax of xs:language, which <language> holds.
+var languageTag = regexp.MustCompile(`^[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*$`)
+
 // ErrNoIdentifier is returned for a dataset that has neither a DOI nor
 // anything else DataCite's identifier can hold (see WriteOptions.URL).
 var ErrNoIdentifier = errors.New("datacite: dataset has no identifier to write")
@@ -79,12 +83,11 @@ func EncodeResource(w io.Writer, ds *fairwayv1.Dataset, techniques []*fairwayv1.
 //     there is one; contributors keep their DataCite contributorType (Other
 //     when their role is not one); contacts are ContactPerson contributors;
 //     e-mail addresses are mailto: name identifiers (DataCite has no e-mail
-//     field).
-//     A dataset without creators gets one named Unavailable.
+//     field). A dataset without creators gets one named Unavailable.
 //   - titles, publisher (with its ROR), publicationYear (else the year of
-//     issue or modification), resourceType (Dataset unless the dataset
-//     names another resourceTypeGeneral), language, descriptions
-//     (Abstract).
+//     issue, of modification, of the harvest), resourceType (Dataset unless
+//     the dataset names another resourceTypeGeneral), language (when it is
+//     a language tag), descriptions (Abstract).
 //   - subjects: the dataset's, then each PaNET technique not already
 //     among them (label, scheme PaNET, schemeURI, valueURI), and the
 //     instrument name (subjectScheme Instrument).
@@ -367,7 +370,9 @@ func resourceOf(ds *fairwayv1.Dataset, techniques []*fairwayv1.Technique, opts W
 	}
 
 	r.Dates = datesOf(ds)
-	r.Language = strings.TrimSpace(ds.GetLanguage())
+	if l := strings.TrimSpace(ds.GetLanguage()); languageTag.MatchString(l) {
+		r.Language = l
+	}
 	if landing != "" && landing != r.Identifier.Value {
 		r.AlternateIdentifiers = append(r.AlternateIdentifiers, xAlternate{Value: landing, Type: metadata.TypeURL})
 	}
@@ -520,7 +525,7 @@ func publicationYear(ds *fairwayv1.Dataset) int {
 	if y := int(ds.GetPublicationYear()); y > 0 && y <= 9999 {
 		return y
 	}
-	for _, ts := range []*timestamppb.Timestamp{ds.GetIssued(), ds.GetModified()} {
+	for _, ts := range []*timestamppb.Timestamp{ds.GetIssued(), ds.GetModified(), ds.GetProvenance().GetHarvestedAt()} {
 		if ts != nil && ts.IsValid() {
 			if y := ts.AsTime().Year(); y > 0 && y <= 9999 {
 				return y

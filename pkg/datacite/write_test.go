@@ -101,7 +101,8 @@ func TestEncodeResourceGolden(t *testing.T) {
 // ToDataset: every field the reader keeps comes back.
 func TestEncodeResourceRoundTrip(t *testing.T) {
 	rich, techniques := richDataset()
-	minimal := &fairwayv1.Dataset{Key: "src:ill:42", SourceIdentifier: "42", Facility: "ILL", Title: "Minimal"}
+	minimal := &fairwayv1.Dataset{Key: "src:ill:42", SourceIdentifier: "42", Facility: "ILL", Title: "Minimal", Language: "English (UK)",
+		Provenance: &fairwayv1.Provenance{HarvestedAt: timestamppb.New(time.Date(2024, 2, 3, 4, 5, 6, 0, time.UTC))}}
 	open := &fairwayv1.Dataset{Key: "doi:10.5291/ill-data.1", Doi: "10.5291/ill-data.1", Title: "Open", AccessRights: "open",
 		License: "https://creativecommons.org/publicdomain/zero/1.0/", Publisher: "ILL", PublicationYear: 2020,
 		Creators: []*fairwayv1.Person{{Name: "Institut Laue-Langevin"}}}
@@ -190,6 +191,9 @@ func TestEncodeResourceRoundTrip(t *testing.T) {
 			}
 			if r.ResourceTypeGeneral != "Dataset" || r.Title() != "Minimal" {
 				t.Errorf("type %q title %q", r.ResourceTypeGeneral, r.Title())
+			}
+			if r.PublicationYear != 2024 || r.Language != "" {
+				t.Errorf("publication year %d (want the harvest's), language %q (not a tag: left out)", r.PublicationYear, r.Language)
 			}
 		}},
 		{"open with an organisation as creator", open, nil, datacite.WriteOptions{}, func(t *testing.T, r *datacite.Resource, got *fairwayv1.Dataset) {
