@@ -203,9 +203,12 @@ func (p *Provider) Identifier(key string) string { return p.identifier(key) }
 // Bounds of a request.
 const (
 	// maxRequest bounds the query string or form body of a request.
-	maxRequest = 16 << 10
-	// maxArgument bounds an argument's value (a token has its own bound).
-	maxArgument = 2048
+	maxRequest = 32 << 10
+	// maxArgument bounds an argument's value (but identifiers and tokens).
+	maxArgument = 1024
+	// maxIdentifier bounds an identifier: the read model keeps keys of up
+	// to 4 KiB, and escaping may triple them.
+	maxIdentifier = 16 << 10
 )
 
 // ServeHTTP answers GET (and HEAD) with the arguments in the query string,

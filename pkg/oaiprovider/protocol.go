@@ -266,8 +266,11 @@ func parseArgs(raw string) (map[string]string, error) {
 		v := values[name]
 		allowed := slices.Contains(spec.required, name) || slices.Contains(spec.optional, name) || (spec.token && name == "resumptionToken")
 		limit := maxArgument
-		if name == "resumptionToken" {
+		switch name {
+		case "resumptionToken":
 			limit = MaxTokenLength
+		case "identifier":
+			limit = maxIdentifier
 		}
 		switch {
 		case !allowed:

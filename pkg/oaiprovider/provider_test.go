@@ -214,7 +214,7 @@ func TestVerbs(t *testing.T) {
 		{"ListRecords with a forged token", "verb=ListRecords&resumptionToken=eyJ2IjoiTGlzdFJlY29yZHMifQ.AAAAAAAAAAAAAAAAAAAAAA", oaiprovider.BadResumptionToken, true, nil},
 		{"ListRecords with a token and more", "verb=ListRecords&metadataPrefix=oai_dc&resumptionToken=abc", oaiprovider.BadArgument, false, nil},
 		{"a query that does not parse", "verb=Identify&x=%zz", oaiprovider.BadArgument, false, nil},
-		{"an argument too long", "verb=GetRecord&metadataPrefix=oai_dc&identifier=" + strings.Repeat("a", 3000), oaiprovider.BadArgument, false, nil},
+		{"an argument too long", "verb=GetRecord&metadataPrefix=oai_dc&identifier=" + strings.Repeat("a", 17000), oaiprovider.BadArgument, false, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, body := n.get(tc.query)
@@ -430,7 +430,8 @@ func TestTokens(t *testing.T) {
 // OAI identifiers.
 func TestIdentifiers(t *testing.T) {
 	n := newNode(t, oaiprovider.Config{})
-	keys := []string{"src:esrf:a b%20c/ü?x&y=z", "doi:10.1234/abc(1)", "src:ill:100%", "src:ill:<tag>\"'#"}
+	keys := []string{"src:esrf:a b%20c/ü?x&y=z", "doi:10.1234/abc(1)", "src:ill:100%", "src:ill:<tag>\"'#",
+		"src:esrf:" + strings.Repeat("é ", 340)} // a source identifier of 1 KiB, escaped to 3 KiB
 	for i, key := range keys {
 		e := dataset(i)
 		e.Dataset.Key, e.Dataset.Doi = key, ""
