@@ -86,7 +86,12 @@ type Name struct {
 	FamilyName string
 	// ORCID is the first ORCID among NameIdentifiers, as a bare iD
 	// (0000-0002-1825-0097), or "".
-	ORCID           string
+	ORCID string
+	// Email is the first e-mail address among NameIdentifiers (a mailto:
+	// IRI, or a value whose scheme is mailto, email or e-mail), or "":
+	// DataCite has no e-mail field, and some repositories give a contact
+	// person's address so.
+	Email           string
 	NameIdentifiers []NameIdentifier
 	// Affiliations are the affiliation names (or identifiers, when an
 	// affiliation has no name).
@@ -362,6 +367,9 @@ func readName(el *xmltree.Element, nameElem string) Name {
 		if n.ORCID == "" && (strings.EqualFold(ni.Scheme, "ORCID") || strings.Contains(strings.ToLower(ni.SchemeURI+ni.Value), "orcid.org")) {
 			n.ORCID, _ = metadata.NormaliseORCID(ni.Value)
 		}
+		if n.Email == "" && (strings.HasPrefix(strings.ToLower(ni.Value), "mailto:") || isEmailScheme(ni.Scheme)) {
+			n.Email, _ = metadata.NormaliseEmail(ni.Value)
+		}
 	}
 	for _, a := range el.Children("affiliation") {
 		v, id := a.Text(), a.Attr("affiliationIdentifier")
@@ -376,6 +384,15 @@ func readName(el *xmltree.Element, nameElem string) Name {
 		}
 	}
 	return n
+}
+
+// isEmailScheme reports whether a nameIdentifierScheme names e-mail.
+func isEmailScheme(s string) bool {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "mailto", "email", "e-mail":
+		return true
+	}
+	return false
 }
 
 func (n Name) empty() bool {

@@ -55,8 +55,9 @@ const ContributorContact = "ContactPerson"
 //   - Publisher ROR: publisherIdentifier (kernel 4.5) when it is a ROR id;
 //     a person's affiliation ROR: the first affiliationIdentifier that is
 //     one.
-//   - Contacts: the contributors of type ContactPerson, by name (DataCite
-//     has no e-mail addresses).
+//   - Contacts: the contributors of type ContactPerson, by name, with the
+//     e-mail address given as a mailto: name identifier (DataCite has no
+//     e-mail field); that address is the contributor's too.
 //   - Collection period: the first Collected date, an RKMS-ISO 8601 range
 //     "start/end" (either side may be open) or a single date (start and
 //     end alike).
@@ -131,7 +132,7 @@ func (r *Resource) ToDataset(now time.Time) *fairwayv1.Dataset {
 	d.PublisherRor, _ = metadata.RORIRI(r.PublisherIdentifier)
 	for _, c := range r.Contributors {
 		if strings.EqualFold(c.ContributorType, ContributorContact) && strings.TrimSpace(c.Name) != "" {
-			d.Contacts = append(d.Contacts, &fairwayv1.Contact{Name: c.Name})
+			d.Contacts = append(d.Contacts, &fairwayv1.Contact{Name: c.Name, Email: c.Email})
 		}
 	}
 	d.CollectedStart, d.CollectedEnd = r.collected()
@@ -274,6 +275,7 @@ func (n Name) person() *fairwayv1.Person {
 	p := &fairwayv1.Person{
 		Name: n.Name, GivenName: n.GivenName, FamilyName: n.FamilyName, Orcid: n.ORCID,
 		Affiliation: strings.Join(n.Affiliations, "; "), Role: n.ContributorType, AffiliationRor: n.AffiliationROR,
+		Email: n.Email,
 	}
 	if p.GivenName == "" && p.FamilyName == "" && !strings.EqualFold(n.NameType, "Organizational") {
 		if g, f, ok := metadata.SplitPersonalName(p.Name); ok {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,6 +45,9 @@ const (
 	EURepoClosed     = "info:eu-repo/semantics/closedAccess"
 )
 
+// languageTag is the syntax of xs:language, which <language> holds.
+var languageTag = regexp.MustCompile(`^[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*$`)
+
 // ErrNoIdentifier is returned for a dataset that has neither a DOI nor
 // anything else DataCite's identifier can hold (see WriteOptions.URL).
 var ErrNoIdentifier = errors.New("datacite: dataset has no identifier to write")
@@ -77,18 +81,20 @@ func EncodeResource(w io.Writer, ds *fairwayv1.Dataset, techniques []*fairwayv1.
 //   - creators and contributors: names, given and family names, ORCID as
 //     nameIdentifier, each affiliation (split at "; ") with its ROR when
 //     there is one; contributors keep their DataCite contributorType (Other
-//     when their role is not one); contacts are ContactPerson contributors.
-//     A dataset without creators gets one named Unavailable.
+//     when their role is not one); contacts are ContactPerson contributors;
+//     e-mail addresses are mailto: name identifiers (DataCite has no e-mail
+//     field). A dataset without creators gets one named Unavailable.
 //   - titles, publisher (with its ROR), publicationYear (else the year of
-//     issue or modification), resourceType (Dataset unless the dataset
-//     names another resourceTypeGeneral), language, descriptions
-//     (Abstract).
+//     issue, of modification, of the harvest), resourceType (Dataset unless
+//     the dataset names another resourceTypeGeneral), language (when it is
+//     a language tag), descriptions (Abstract).
 //   - subjects: the dataset's, then each PaNET technique not already
 //     among them (label, scheme PaNET, schemeURI, valueURI), and the
 //     instrument name (subjectScheme Instrument).
 //   - dates: Issued, Updated, Available (end of an embargo), Collected
 //     (start/end).
-//   - alternateIdentifiers: the landing page (URL) and the source identifier.
+//   - alternateIdentifiers: the landing page (URL), the source identifier
+//     and the proposal (type Proposal).
 //   - relatedIdentifiers: the related identifiers with their DataCite
 //     relation (References when the relation is not one), and the
 //     instrument's PID (IsCollectedBy, resourceTypeGeneral Instrument).
@@ -200,10 +206,10 @@ type xContributor struct {
 }
 
 type xPerson struct {
-	GivenName      string           `xml:"givenName,omitempty"`
-	FamilyName     string           `xml:"familyName,omitempty"`
-	NameIdentifier *xNameIdentifier `xml:"nameIdentifier,omitempty"`
-	Affiliations   []xAffiliation   `xml:"affiliation,omitempty"`
+	GivenName       string            `xml:"givenName,omitempty"`
+	FamilyName      string            `xml:"familyName,omitempty"`
+	NameIdentifiers []xNameIdentifier `xml:"nameIdentifier,omitempty"`
+	Affiliations    []xAffiliation    `xml:"affiliation,omitempty"`
 }
 
 type xNameIdentifier struct {
@@ -357,19 +363,25 @@ func resourceOf(ds *fairwayv1.Dataset, techniques []*fairwayv1.Technique, opts W
 	for _, k := range ds.GetContacts() {
 		if name := strings.TrimSpace(k.GetName()); name != "" {
 			var c xContributor
-			c.Type, c.Name.Value = "ContactPerson", name
+			c.Type, c.Name.Value = ContributorContact, name
+			c.NameIdentifiers = appendEmail(nil, k.GetEmail())
 			r.Contributors = append(r.Contributors, c)
 		}
 	}
 
 	r.Dates = datesOf(ds)
-	r.Language = strings.TrimSpace(ds.GetLanguage())
+	if l := strings.TrimSpace(ds.GetLanguage()); languageTag.MatchString(l) {
+		r.Language = l
+	}
 	if landing != "" && landing != r.Identifier.Value {
 		r.AlternateIdentifiers = append(r.AlternateIdentifiers, xAlternate{Value: landing, Type: metadata.TypeURL})
 	}
 	if src := strings.TrimSpace(ds.GetSourceIdentifier()); src != "" && src != r.Identifier.Value && src != landing {
 		id, typ := metadata.ClassifyIdentifier(src)
 		r.AlternateIdentifiers = append(r.AlternateIdentifiers, xAlternate{Value: id, Type: cmp.Or(typ, "Local")})
+	}
+	if p := strings.TrimSpace(ds.GetProposalId()); p != "" {
+		r.AlternateIdentifiers = append(r.AlternateIdentifiers, xAlternate{Value: p, Type: "Proposal"})
 	}
 	r.RelatedIdentifiers = relatedOf(ds)
 	for _, d := range ds.GetDistributions() {
@@ -407,9 +419,10 @@ func personOf(p *fairwayv1.Person) (string, string, xPerson) {
 		nameType = "Personal"
 	}
 	if orcid, ok := metadata.NormaliseORCID(p.GetOrcid()); ok {
-		out.NameIdentifier = &xNameIdentifier{Value: orcid, Scheme: "ORCID", SchemeURI: "https://orcid.org"}
+		out.NameIdentifiers = append(out.NameIdentifiers, xNameIdentifier{Value: orcid, Scheme: "ORCID", SchemeURI: "https://orcid.org"})
 		nameType = "Personal"
 	}
+	out.NameIdentifiers = appendEmail(out.NameIdentifiers, p.GetEmail())
 	var affs []string
 	for _, a := range strings.Split(p.GetAffiliation(), "; ") {
 		if a = strings.TrimSpace(a); a != "" {
@@ -431,6 +444,15 @@ func personOf(p *fairwayv1.Person) (string, string, xPerson) {
 		out.Affiliations = append(out.Affiliations, xAffiliation{Identifier: ror, Scheme: "ROR", SchemeURI: "https://ror.org"})
 	}
 	return name, nameType, out
+}
+
+// appendEmail adds an e-mail address as a mailto: name identifier (DataCite
+// has no e-mail field; the reader takes it back from there).
+func appendEmail(ids []xNameIdentifier, email string) []xNameIdentifier {
+	if e, ok := metadata.NormaliseEmail(email); ok {
+		ids = append(ids, xNameIdentifier{Value: "mailto:" + e, Scheme: "mailto"})
+	}
+	return ids
 }
 
 // subjectsOf returns the dataset's subjects, its techniques not among them
@@ -473,12 +495,13 @@ func datesOf(ds *fairwayv1.Dataset) []xDate {
 	add(DateIssued, ds.GetIssued())
 	add(DateUpdated, ds.GetModified())
 	add(DateAvailable, ds.GetEmbargoUntil())
+	typ := DateCollected
 	start, end := dateText(ds.GetCollectedStart()), dateText(ds.GetCollectedEnd())
 	switch {
 	case start != "" && end != "":
-		out = append(out, xDate{Value: start + "/" + end, Type: "Collected"})
+		out = append(out, xDate{Value: start + "/" + end, Type: typ})
 	case start != "" || end != "":
-		out = append(out, xDate{Value: start + end, Type: "Collected"})
+		out = append(out, xDate{Value: start + end, Type: typ})
 	}
 	return out
 }
@@ -502,7 +525,7 @@ func publicationYear(ds *fairwayv1.Dataset) int {
 	if y := int(ds.GetPublicationYear()); y > 0 && y <= 9999 {
 		return y
 	}
-	for _, ts := range []*timestamppb.Timestamp{ds.GetIssued(), ds.GetModified()} {
+	for _, ts := range []*timestamppb.Timestamp{ds.GetIssued(), ds.GetModified(), ds.GetProvenance().GetHarvestedAt()} {
 		if ts != nil && ts.IsValid() {
 			if y := ts.AsTime().Year(); y > 0 && y <= 9999 {
 				return y

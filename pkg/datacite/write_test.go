@@ -51,7 +51,7 @@ func richDataset() (*fairwayv1.Dataset, []*fairwayv1.Technique) {
 			{Identifier: "10.1000/paper.1", Type: "DOI", Relation: "IsSupplementTo"},
 			{Identifier: "https://example.org/x", Type: "URL", Relation: "whatever"},
 		},
-		Instrument: "ID19", InstrumentPid: "https://w3id.org/pidinst/instruments/abc",
+		Instrument: "ID19", InstrumentPid: "https://w3id.org/pidinst/instruments/abc", ProposalId: "MX-2451",
 		Distributions:  []*fairwayv1.Distribution{{DownloadUrl: "https://data.esrf.fr/f.h5", Format: "HDF5", MediaType: "application/x-hdf5", ByteSize: 1024}},
 		CollectedStart: ts("2023-01-01T08:00:00Z"), CollectedEnd: ts("2023-01-02T08:00:00Z"),
 	}
@@ -101,7 +101,8 @@ func TestEncodeResourceGolden(t *testing.T) {
 // ToDataset: every field the reader keeps comes back.
 func TestEncodeResourceRoundTrip(t *testing.T) {
 	rich, techniques := richDataset()
-	minimal := &fairwayv1.Dataset{Key: "src:ill:42", SourceIdentifier: "42", Facility: "ILL", Title: "Minimal"}
+	minimal := &fairwayv1.Dataset{Key: "src:ill:42", SourceIdentifier: "42", Facility: "ILL", Title: "Minimal", Language: "English (UK)",
+		Provenance: &fairwayv1.Provenance{HarvestedAt: timestamppb.New(time.Date(2024, 2, 3, 4, 5, 6, 0, time.UTC))}}
 	open := &fairwayv1.Dataset{Key: "doi:10.5291/ill-data.1", Doi: "10.5291/ill-data.1", Title: "Open", AccessRights: "open",
 		License: "https://creativecommons.org/publicdomain/zero/1.0/", Publisher: "ILL", PublicationYear: 2020,
 		Creators: []*fairwayv1.Person{{Name: "Institut Laue-Langevin"}}}
@@ -166,6 +167,20 @@ func TestEncodeResourceRoundTrip(t *testing.T) {
 			if r.RightsList[0].URI != datacite.EURepoEmbargoed {
 				t.Errorf("access right: %+v", r.RightsList)
 			}
+			if got.PublisherRor != rich.PublisherRor || got.Creators[0].AffiliationRor != rich.Creators[0].AffiliationRor ||
+				got.InstrumentPid != rich.InstrumentPid || got.ProposalId != rich.ProposalId {
+				t.Errorf("publisher ROR %q, affiliation ROR %q, instrument PID %q, proposal %q",
+					got.PublisherRor, got.Creators[0].AffiliationRor, got.InstrumentPid, got.ProposalId)
+			}
+			if len(got.Contacts) != 1 || got.Contacts[0].Name != "ESRF data office" || got.Contacts[0].Email != "data@esrf.fr" {
+				t.Errorf("contacts %v", got.Contacts)
+			}
+			if !got.CollectedStart.AsTime().Equal(rich.CollectedStart.AsTime()) || !got.CollectedEnd.AsTime().Equal(rich.CollectedEnd.AsTime()) {
+				t.Errorf("collected %v – %v", got.CollectedStart.AsTime(), got.CollectedEnd.AsTime())
+			}
+			if len(got.Distributions) != 1 || got.Distributions[0].Format != "HDF5" || got.Distributions[0].MediaType != "application/x-hdf5" || got.Distributions[0].ByteSize != 1024 {
+				t.Errorf("distributions %v", got.Distributions)
+			}
 		}},
 		{"no DOI: the node's URL", minimal, nil, datacite.WriteOptions{URL: "https://node.example/datasets/src%3Aill%3A42"}, func(t *testing.T, r *datacite.Resource, got *fairwayv1.Dataset) {
 			if r.Identifier != "https://node.example/datasets/src%3Aill%3A42" || r.IdentifierType != "URL" || got.Doi != "" {
@@ -176,6 +191,9 @@ func TestEncodeResourceRoundTrip(t *testing.T) {
 			}
 			if r.ResourceTypeGeneral != "Dataset" || r.Title() != "Minimal" {
 				t.Errorf("type %q title %q", r.ResourceTypeGeneral, r.Title())
+			}
+			if r.PublicationYear != 2024 || r.Language != "" {
+				t.Errorf("publication year %d (want the harvest's), language %q (not a tag: left out)", r.PublicationYear, r.Language)
 			}
 		}},
 		{"open with an organisation as creator", open, nil, datacite.WriteOptions{}, func(t *testing.T, r *datacite.Resource, got *fairwayv1.Dataset) {

@@ -1,23 +1,31 @@
-// Package dcat renders enriched datasets and the node's catalogue as
-// DCAT-AP 3.0 RDF in Turtle, with github.com/knakk/rdf's encoder.
+// Package dcat renders enriched datasets and the node's catalogues as
+// DCAT-AP 3.0.1 RDF: triples for every serialisation (DatasetTriples,
+// MembershipTriples, CatalogueTriples, FacilityCatalogueTriples, with the
+// prefixes of Namespaces), and Turtle with github.com/knakk/rdf's encoder
+// (DatasetTurtle, CatalogueWriter). docs/dcat-ap.md is the mapping table.
 //
 // One dataset is a dcat:Dataset with its title, description, identifiers
-// (dct:identifier, and adms:identifier for a DOI), dates, publisher,
-// creators (ORCID IRIs when known), contact point, keywords, themes,
-// landing page, access rights, language, related publications, provenance
-// and one dcat:Distribution that carries the licence. PaNET techniques are
-// dcat:theme values, each described as a skos:Concept of the PaNET scheme,
-// next to the EU data theme of the catalogue (TECH by default); free
-// subjects are dcat:keyword literals (and dct:subject when they have an
-// IRI of another vocabulary).
+// (dct:identifier, and adms:identifier for a DOI), dates, publisher (its
+// ROR IRI, or the facility's minted agent IRI), creators (ORCID IRIs when
+// known), contact points (with vcard:hasEmail), keywords, themes, landing
+// page, access rights, language, related publications, temporal coverage
+// (the collection period), the activity that generated it (instrument and
+// proposal), provenance, and its distributions (format, media type, byte
+// size, download and access URLs, licence); and a dcat:CatalogRecord
+// conforming to DCAT-AP 3.0.1. PaNET techniques are dcat:theme values,
+// each described as a skos:Concept of the PaNET scheme, next to the EU
+// data theme of the catalogue (TECH by default); free subjects are
+// dcat:keyword literals (and dct:subject when they have an IRI of another
+// vocabulary). Each facility has a dcat:Catalog of its own, a dct:hasPart
+// of the node's catalogue, that lists its datasets and their records.
 //
 // Every IRI taken from the data passes one rule, PublishableIRI: http(s)
 // with a host, urn:, and doi: and hdl: written as their resolvers' IRIs;
 // anything else is left out, and DroppedIRIs tells what was.
 //
-// Nodes that have no IRI of their own (publisher, distribution, identifier,
-// contact point) are blank nodes whose labels derive from the dataset IRI,
-// so that the Turtle of many datasets can be concatenated into one
+// Nodes that have no IRI of their own (distributions, identifiers,
+// contact points, periods, activities) are blank nodes whose labels derive
+// from the dataset IRI, so that the triples of many datasets can share one
 // document without two datasets sharing a blank node.
 package dcat
 
@@ -28,9 +36,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/knakk/rdf"
 
@@ -201,8 +211,8 @@ func DatasetTurtle(e *fairwayv1.EnrichedDataset, opts Options) (string, error) {
 		return "", err
 	}
 	var buf bytes.Buffer
-	buf.Grow(64 * len(ts))
-	if err := encodeTurtle(&buf, ts); err != nil {
+	buf.Grow(len(prefixHeader) + 80*len(ts))
+	if err := writeTurtle(&buf, ts); err != nil {
 		return "", fmt.Errorf("dcat: encode %s: %w", e.GetDataset().GetKey(), err)
 	}
 	return buf.String(), nil
@@ -259,14 +269,17 @@ func newGraph(subject string) (*graph, error) {
 		return nil, errors.New("not an IRI that Turtle can hold")
 	}
 	sum := sha256.Sum256([]byte(subject))
-	return &graph{subject: s, bprefix: "n" + hex.EncodeToString(sum[:8]), typed: map[string]bool{}}, nil
+	return &graph{
+		subject: s, bprefix: "n" + hex.EncodeToString(sum[:8]), typed: make(map[string]bool, 8),
+		main: make([]rdf.Triple, 0, 32), nodes: make([]rdf.Triple, 0, 64),
+	}, nil
 }
 
 // blank returns a new blank node, unique within a document made of many
 // graphs.
 func (g *graph) blank(role string) rdf.Blank {
 	g.blanks++
-	b, _ := rdf.NewBlank(fmt.Sprintf("%s%s%d", g.bprefix, role, g.blanks)) // label is never empty
+	b, _ := rdf.NewBlank(g.bprefix + role + strconv.Itoa(g.blanks)) // label is never empty
 	return b
 }
 
@@ -300,27 +313,7 @@ func (g *graph) triples() []rdf.Triple {
 	return append(append(out, g.main...), g.nodes...)
 }
 
-func (g *graph) encode(buf *bytes.Buffer) error { return encodeTurtle(buf, g.triples()) }
-
-// encodeTurtle writes triples as a Turtle document declaring the
-// vocabulary prefixes only (see prefixes).
-func encodeTurtle(buf *bytes.Buffer, ts []rdf.Triple) error {
-	enc := rdf.NewTripleEncoder(buf, rdf.Turtle)
-	enc.GenerateNamespaces = false
-	for ns, p := range prefixes {
-		enc.Namespaces[ns] = p
-	}
-	for _, t := range ts {
-		if err := enc.Encode(t); err != nil {
-			return err
-		}
-	}
-	if err := enc.Close(); err != nil {
-		return err
-	}
-	buf.WriteByte('\n')
-	return nil
-}
+func (g *graph) encode(buf *bytes.Buffer) error { return writeTurtle(buf, g.triples()) }
 
 // dataset adds the description of a dataset.
 func (g *graph) dataset(e *fairwayv1.EnrichedDataset, o Options) {
@@ -529,11 +522,30 @@ func (g *graph) provenance(d *fairwayv1.Dataset) {
 }
 
 // validUTF8 replaces invalid UTF-8 sequences.
-func validUTF8(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// plainASCII reports whether s holds printable ASCII, tabs and line
+// breaks only: nothing cleanText would change but its blanks around.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x7f || (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+			return false
+		}
+	}
+	return true
+}
 
 // cleanText makes a string safe for a Turtle literal: valid UTF-8, without
 // control characters other than tab and newlines, trimmed.
 func cleanText(s string) string {
+	if plainASCII(s) {
+		return strings.TrimSpace(s)
+	}
 	s = validUTF8(s)
 	if strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' }) >= 0 {
 		s = strings.Map(func(r rune) rune {

@@ -38,10 +38,16 @@ func (g *graph) publisher(d *fairwayv1.Dataset, o Options) string {
 		p = g.blank("publisher")
 	}
 	g.add(dctPublisher, p)
+	g.organisation(p, nameLit)
+	return name
+}
+
+// organisation describes an agent that is an organisation: foaf:Agent,
+// foaf:Organization, foaf:name.
+func (g *graph) organisation(p node, name rdf.Literal) {
 	g.node(p, rdfType, foafAgent)
 	g.node(p, rdfType, foafOrganization)
-	g.node(p, foafName, nameLit)
-	return name
+	g.node(p, foafName, name)
 }
 
 // contacts adds a dcat:contactPoint per contact the source names (a
@@ -52,6 +58,9 @@ func (g *graph) contacts(d *fairwayv1.Dataset, publisher string, landing rdf.IRI
 	n := 0
 	seen := map[string]bool{}
 	for _, c := range d.GetContacts() {
+		if n == maxContacts {
+			break
+		}
 		addr, hasAddr := metadata.NormaliseEmail(validUTF8(c.GetEmail()))
 		mail, hasMail := mailtoIRI(addr)
 		name, hasName := literal(firstText(c.GetName(), addr))
@@ -249,8 +258,12 @@ func (g *graph) distributions(d *fairwayv1.Dataset, doi string, landing rdf.IRI,
 	}
 }
 
-// maxDistributions bounds the distributions rendered per dataset.
-const maxDistributions = 64
+// maxDistributions and maxContacts bound the distributions and contact
+// points rendered per dataset.
+const (
+	maxDistributions = 64
+	maxContacts      = 16
+)
 
 // licence returns the licence node of the distributions (an IRI, or a
 // blank dct:LicenseDocument labelled with the licence's text), described
@@ -330,8 +343,8 @@ func (g *graph) format(dist rdf.Blank, x *fairwayv1.Distribution) {
 type fileType struct{ code, media string }
 
 // fileTypes maps format names, file extensions and media types (lower
-// case) to the EU file-type table. Formats without a code there (HDF5,
-// NeXus, CBF) are not mapped.
+// case) to the EU file-type table. HDF5 and NeXus (an HDF5 layout) are its
+// HDF; formats without a code there (CBF, EDF) are not mapped.
 var fileTypes = func() map[string]fileType {
 	m := map[string]fileType{}
 	for _, row := range []struct {
@@ -353,6 +366,12 @@ var fileTypes = func() map[string]fileType {
 		{fileType{"HTML", "text/html"}, []string{"html", "text/html"}},
 		{fileType{"NETCDF", ""}, []string{"netcdf", "nc", "application/x-netcdf"}},
 		{fileType{"BIN", "application/octet-stream"}, []string{"bin", "binary", "application/octet-stream"}},
+		{fileType{"HDF", ""}, []string{"hdf", "hdf5", "h5", "nexus", "nxs", "nexus/hdf5", "nexus (hdf5)", "application/x-hdf", "application/x-hdf5"}},
+		{fileType{"TAR_GZ", ""}, []string{"tar.gz", "tgz"}},
+		{fileType{"BZIP2", ""}, []string{"bzip2", "bz2"}},
+		{fileType{"XZ", ""}, []string{"xz", "application/x-xz"}},
+		{fileType{"7Z", ""}, []string{"7z", "application/x-7z-compressed"}},
+		{fileType{"YAML", "application/yaml"}, []string{"yaml", "yml", "application/yaml"}},
 	} {
 		for _, n := range row.names {
 			m[n] = row.ft

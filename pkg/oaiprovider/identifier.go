@@ -20,32 +20,32 @@ func localChar(c byte) bool {
 
 const hexDigits = "0123456789ABCDEF"
 
-// escapeLocal percent-encodes a dataset key into the local part of an
-// oai-identifier: every byte that is not a localChar, "%" included, becomes
-// %XX, so that unescapeLocal returns the key exactly.
-func escapeLocal(key string) string {
+// escape writes s with the bytes allowed as they are and every other byte
+// (mark included) as mark and two hex digits, so that unescape returns s
+// exactly.
+func escape(s string, allowed func(byte) bool, mark byte) string {
 	var b strings.Builder
-	for i := 0; i < len(key); i++ {
-		c := key[i]
-		if localChar(c) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != mark && allowed(c) {
 			b.WriteByte(c)
 			continue
 		}
-		b.WriteByte('%')
+		b.WriteByte(mark)
 		b.WriteByte(hexDigits[c>>4])
 		b.WriteByte(hexDigits[c&15])
 	}
 	return b.String()
 }
 
-// unescapeLocal decodes a local part; ok is false for a "%" not followed by
-// two hex digits or a byte the syntax does not allow.
-func unescapeLocal(s string) (string, bool) {
+// unescape reverses escape; ok is false for a mark not followed by two hex
+// digits or a byte that is not allowed.
+func unescape(s string, allowed func(byte) bool, mark byte) (string, bool) {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case c == '%':
+		case c == mark:
 			if i+2 >= len(s) {
 				return "", false
 			}
@@ -55,7 +55,7 @@ func unescapeLocal(s string) (string, bool) {
 			}
 			b.WriteByte(byte(hi<<4 | lo))
 			i += 2
-		case localChar(c):
+		case allowed(c):
 			b.WriteByte(c)
 		default:
 			return "", false
@@ -63,6 +63,14 @@ func unescapeLocal(s string) (string, bool) {
 	}
 	return b.String(), true
 }
+
+// escapeLocal percent-encodes a dataset key into the local part of an
+// oai-identifier: every byte that is not a localChar, "%" included, becomes
+// %XX.
+func escapeLocal(key string) string { return escape(key, localChar, '%') }
+
+// unescapeLocal decodes the local part of an oai-identifier.
+func unescapeLocal(s string) (string, bool) { return unescape(s, localChar, '%') }
 
 func unhex(c byte) int {
 	switch {
@@ -120,44 +128,12 @@ func setChar(c byte) bool {
 
 // escapeSet writes a facility name as a setSpec element: the characters the
 // schema allows (but "~") as they are, every other byte as ~XX.
-func escapeSet(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if setChar(c) {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('~')
-		b.WriteByte(hexDigits[c>>4])
-		b.WriteByte(hexDigits[c&15])
-	}
-	return b.String()
-}
+func escapeSet(s string) string { return escape(s, setChar, '~') }
 
 // unescapeSet reverses escapeSet.
 func unescapeSet(s string) (string, bool) {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '~':
-			if i+2 >= len(s) {
-				return "", false
-			}
-			hi, lo := unhex(s[i+1]), unhex(s[i+2])
-			if hi < 0 || lo < 0 {
-				return "", false
-			}
-			b.WriteByte(byte(hi<<4 | lo))
-			i += 2
-		case setChar(c):
-			b.WriteByte(c)
-		default:
-			return "", false
-		}
-	}
-	return b.String(), b.Len() > 0
+	name, ok := unescape(s, setChar, '~')
+	return name, ok && name != ""
 }
 
 // setSpecSyntax is the OAI-PMH schema's setSpecType.

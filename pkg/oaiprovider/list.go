@@ -121,6 +121,19 @@ func (p *Provider) list(ctx context.Context, args map[string]string, now time.Ti
 	if len(page.Records) == 0 {
 		return fail(NoRecordsMatch, "no record matches the request")
 	}
+	if page.Next != "" && lq.tok.After != "" {
+		// A full page after a cursor may be the last: look before handing
+		// out a token to an empty page, which OAI-PMH cannot express.
+		peek := lq.q
+		peek.After, peek.Limit, peek.KeysOnly = page.Next, 1, true
+		more, err := p.src.Search(ctx, peek)
+		if err != nil {
+			return fmt.Errorf("search: %w", err)
+		}
+		if len(more.Records) == 0 {
+			page.Next = ""
+		}
+	}
 	var tok *resumptionToken
 	switch {
 	case page.Next != "":
@@ -210,16 +223,18 @@ func (p *Provider) techniqueLabel(ctx context.Context, iri string) (string, erro
 		}
 	}
 	id := strings.TrimPrefix(iri, panet.Namespace)
+	now := p.cfg.Now()
 	p.mu.Lock()
-	l, ok := p.labels[iri]
+	known, ok := p.labels[iri]
 	p.mu.Unlock()
-	if ok {
-		return cmp.Or(l, id), nil
+	if ok && (known.label != "" || now.Sub(known.at) < labelRetry) {
+		return cmp.Or(known.label, id), nil
 	}
 	page, err := p.src.Search(ctx, readmodel.Query{Technique: iri, Limit: 1})
 	if err != nil {
 		return "", fmt.Errorf("technique %s: %w", id, err)
 	}
+	l := ""
 	for _, rec := range page.Records {
 		for _, t := range rec.Entry.GetDataset().GetTechniques() {
 			if t.GetIri() == iri {
@@ -227,14 +242,21 @@ func (p *Provider) techniqueLabel(ctx context.Context, iri string) (string, erro
 			}
 		}
 	}
-	if l == "" {
-		return id, nil // a broader technique no entry names: asked again next time
-	}
 	p.mu.Lock()
 	if len(p.labels) >= maxLabels {
 		clear(p.labels)
 	}
-	p.labels[iri] = l
+	p.labels[iri] = techniqueName{label: l, at: now}
 	p.mu.Unlock()
-	return l, nil
+	return cmp.Or(l, id), nil
+}
+
+// labelRetry is how long a technique no entry names stays named by its id
+// before the catalogue is asked again.
+const labelRetry = 10 * time.Minute
+
+// techniqueName is a label found in the catalogue ("" none), and when.
+type techniqueName struct {
+	label string
+	at    time.Time
 }

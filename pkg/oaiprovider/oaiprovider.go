@@ -161,7 +161,7 @@ type Provider struct {
 	idPrefix string // "oai:" + host + ":"
 
 	mu     sync.Mutex
-	labels map[string]string // technique IRI -> label found in the catalogue
+	labels map[string]techniqueName // technique IRI -> label found in the catalogue
 }
 
 // maxLabels bounds the technique labels the provider remembers.
@@ -190,7 +190,7 @@ func New(cfg Config, src Source, log *slog.Logger) (*Provider, error) {
 	host := strings.ToLower(u.Hostname())
 	return &Provider{
 		cfg: cfg, src: src, log: log, key: key, baseURL: cfg.BaseURL + "/oai",
-		host: host, idPrefix: "oai:" + host + ":", labels: map[string]string{},
+		host: host, idPrefix: "oai:" + host + ":", labels: map[string]techniqueName{},
 	}, nil
 }
 
@@ -203,9 +203,12 @@ func (p *Provider) Identifier(key string) string { return p.identifier(key) }
 // Bounds of a request.
 const (
 	// maxRequest bounds the query string or form body of a request.
-	maxRequest = 16 << 10
-	// maxArgument bounds an argument's value (a token has its own bound).
-	maxArgument = 2048
+	maxRequest = 32 << 10
+	// maxArgument bounds an argument's value (but identifiers and tokens).
+	maxArgument = 1024
+	// maxIdentifier bounds an identifier: the read model keeps keys of up
+	// to 4 KiB, and escaping may triple them.
+	maxIdentifier = 16 << 10
 )
 
 // ServeHTTP answers GET (and HEAD) with the arguments in the query string,

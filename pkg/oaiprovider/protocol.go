@@ -53,6 +53,9 @@ var verbs = map[string]struct {
 	"ListRecords":         {required: []string{"metadataPrefix"}, optional: []string{"from", "until", "set"}, token: true},
 }
 
+// maxProblems bounds the problems one badArgument message lists.
+const maxProblems = 8
+
 // argumentOrder is the order the request element echoes arguments in.
 var argumentOrder = []string{"verb", "identifier", "metadataPrefix", "from", "until", "set", "resumptionToken"}
 
@@ -263,8 +266,11 @@ func parseArgs(raw string) (map[string]string, error) {
 		v := values[name]
 		allowed := slices.Contains(spec.required, name) || slices.Contains(spec.optional, name) || (spec.token && name == "resumptionToken")
 		limit := maxArgument
-		if name == "resumptionToken" {
+		switch name {
+		case "resumptionToken":
 			limit = MaxTokenLength
+		case "identifier":
+			limit = maxIdentifier
 		}
 		switch {
 		case !allowed:
@@ -289,6 +295,9 @@ func parseArgs(raw string) (map[string]string, error) {
 				problems = append(problems, fmt.Sprintf("%s needs the argument %s", verb, name))
 			}
 		}
+	}
+	if len(problems) > maxProblems {
+		problems = append(problems[:maxProblems], fmt.Sprintf("and %d more", len(problems)-maxProblems))
 	}
 	if len(problems) > 0 {
 		return nil, fail(BadArgument, "%s", strings.Join(problems, "; "))

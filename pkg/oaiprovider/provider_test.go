@@ -18,6 +18,8 @@ import (
 	"github.com/panosc/fairway/pkg/dublincore"
 	"github.com/panosc/fairway/pkg/oaiprovider"
 	"github.com/panosc/fairway/pkg/rdfenc"
+	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // TestVerbs asks every verb with good and bad arguments and checks the
@@ -212,7 +214,7 @@ func TestVerbs(t *testing.T) {
 		{"ListRecords with a forged token", "verb=ListRecords&resumptionToken=eyJ2IjoiTGlzdFJlY29yZHMifQ.AAAAAAAAAAAAAAAAAAAAAA", oaiprovider.BadResumptionToken, true, nil},
 		{"ListRecords with a token and more", "verb=ListRecords&metadataPrefix=oai_dc&resumptionToken=abc", oaiprovider.BadArgument, false, nil},
 		{"a query that does not parse", "verb=Identify&x=%zz", oaiprovider.BadArgument, false, nil},
-		{"an argument too long", "verb=GetRecord&metadataPrefix=oai_dc&identifier=" + strings.Repeat("a", 3000), oaiprovider.BadArgument, false, nil},
+		{"an argument too long", "verb=GetRecord&metadataPrefix=oai_dc&identifier=" + strings.Repeat("a", 17000), oaiprovider.BadArgument, false, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, body := n.get(tc.query)
@@ -428,7 +430,8 @@ func TestTokens(t *testing.T) {
 // OAI identifiers.
 func TestIdentifiers(t *testing.T) {
 	n := newNode(t, oaiprovider.Config{})
-	keys := []string{"src:esrf:a b%20c/ü?x&y=z", "doi:10.1234/abc(1)", "src:ill:100%", "src:ill:<tag>\"'#"}
+	keys := []string{"src:esrf:a b%20c/ü?x&y=z", "doi:10.1234/abc(1)", "src:ill:100%", "src:ill:<tag>\"'#",
+		"src:esrf:" + strings.Repeat("é ", 340)} // a source identifier of 1 KiB, escaped to 3 KiB
 	for i, key := range keys {
 		e := dataset(i)
 		e.Dataset.Key, e.Dataset.Doi = key, ""
@@ -489,4 +492,49 @@ func rapperCount(t *testing.T, doc []byte) int {
 		t.Fatalf("rapper: %v\n%s", err, doc)
 	}
 	return bytes.Count(out, []byte("\n"))
+}
+
+// TestExactPages: a list that fills its last page ends there, with an
+// empty token, rather than with a token to an empty page.
+func TestExactPages(t *testing.T) {
+	n := newNode(t, oaiprovider.Config{PageSize: 4})
+	n.corpus(8)
+	for _, verb := range []string{"ListIdentifiers", "ListRecords"} {
+		headers, _ := harvest(t, n, "verb="+verb+"&metadataPrefix=oai_dc", nil)
+		if len(headers) != 8 {
+			t.Errorf("%s: %d records, want 8", verb, len(headers))
+		}
+	}
+}
+
+// TestBrokenEntry: a catalogue entry that holds no dataset and no DCAT-AP
+// (hostile, or from a broken stage) has no metadata format; lists leave it
+// out rather than fail.
+func TestBrokenEntry(t *testing.T) {
+	n := newNode(t, oaiprovider.Config{})
+	n.corpus(2)
+	n.publish(&fairwayv1.CatalogueEntry{Key: "src:x:broken", ContentHash: "broken", PublishedAt: timestamppb.New(epoch.Add(time.Minute))})
+	id := url.QueryEscape(n.prov.Identifier("src:x:broken"))
+	for _, tc := range []struct{ query, code string }{
+		{"verb=ListMetadataFormats&identifier=" + id, oaiprovider.NoMetadataFormats},
+		{"verb=GetRecord&metadataPrefix=oai_dc&identifier=" + id, oaiprovider.CannotDisseminateFormat},
+		{"verb=ListRecords&metadataPrefix=oai_datacite", ""},
+		{"verb=ListRecords&metadataPrefix=oai_dc&from=2026-03-01T12:01:00Z", oaiprovider.NoRecordsMatch},
+	} {
+		r, body := n.get(tc.query)
+		if r.code() != tc.code {
+			t.Errorf("%s: error %q, want %q:\n%s", tc.query, r.code(), tc.code, body)
+		}
+		if r.ListRecords != nil && len(r.ListRecords.Records) != 2 {
+			t.Errorf("%s: %d records, want the 2 good ones", tc.query, len(r.ListRecords.Records))
+		}
+	}
+	var many strings.Builder
+	for i := range 200 {
+		many.WriteString("&x" + strconv.Itoa(i) + "=1")
+	}
+	r, body := n.get("verb=Identify" + many.String())
+	if r.code() != oaiprovider.BadArgument || len(r.Errors[0].Message) > 1000 || !strings.Contains(r.Errors[0].Message, "and 192 more") {
+		t.Errorf("many bad arguments: %s", body)
+	}
 }

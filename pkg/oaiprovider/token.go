@@ -10,10 +10,11 @@ import (
 	"time"
 )
 
-// MaxTokenLength bounds a resumption token the provider accepts (and
-// writes: a token whose cursor would make it longer ends the list early
-// with an error instead).
-const MaxTokenLength = 8192
+// MaxTokenLength bounds a resumption token the provider accepts and
+// writes. A token holds the read model's cursor, which holds a dataset key:
+// with the harvester's default bound on source identifiers (1 KiB) tokens
+// stay under 4 KiB; the bound covers the longest key the read model keeps.
+const MaxTokenLength = 24 << 10
 
 // macLength is how many bytes of the HMAC-SHA256 a token carries.
 const macLength = 16

@@ -257,6 +257,7 @@ func TestEncodeRefuses(t *testing.T) {
 		{"zero blank", rdf.Triple{Subj: rdf.Blank{}, Pred: p, Obj: s}, nil},
 		{"blank label with slash", rdf.Triple{Subj: blank(t, "a/b"), Pred: p, Obj: s}, nil},
 		{"blank label ending in dot", rdf.Triple{Subj: blank(t, "ab."), Pred: p, Obj: s}, nil},
+		{"blank label with dots", rdf.Triple{Subj: blank(t, "0..0"), Pred: p, Obj: s}, nil},
 		{"literal not UTF-8", rdf.Triple{Subj: s, Pred: p, Obj: plain("a\xffb")}, nil},
 		{"IRI not UTF-8", rdf.Triple{Subj: iri(t, "https://e.org/\xff"), Pred: p, Obj: s}, nil},
 		{"IRI with U+FFFE", rdf.Triple{Subj: iri(t, "https://e.org/\uFFFE"), Pred: p, Obj: s}, nil},

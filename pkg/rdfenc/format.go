@@ -127,6 +127,10 @@ const (
 // naming nothing offered is ErrNotAcceptable. Otherwise the Accept header
 // decides, with q-values, wildcards (*/*, text/*, application/*) and the
 // most specific matching range setting a type's q-value (RFC 9110 §12.5.1);
+// the other media types a format is known by (application/x-turtle,
+// text/plain, application/xml, text/xml, application/json) count only when
+// named, wildcards stand for the format's own MediaType, the type the
+// answer carries;
 // parameters other than q are ignored, names are case-insensitive. An empty
 // Accept, one whose every range is malformed, or */* gives Turtle; ties go
 // to Turtle, then JSON-LD, RDF/XML and N-Triples. When no offered type has
@@ -179,6 +183,8 @@ func negotiateAccept(accept string) (Format, error) {
 	// The q-value of each format: the best over its media types, each
 	// media type taking the q of its most specific matching range.
 	var q [JSONLD + 1]int
+	// Wildcards stand for a format's own media type only (the one the
+	// answer is labelled with): "text/turtle;q=0, */*" is no Turtle.
 	for mt, f := range mediaTypes {
 		typ, sub, _ := strings.Cut(mt, "/")
 		best, bestQ := 0, 0
@@ -186,6 +192,9 @@ func negotiateAccept(accept string) (Format, error) {
 			if s := r.specificity(typ, sub); s > best {
 				best, bestQ = s, r.q
 			}
+		}
+		if best < 3 && mt != f.MediaType() {
+			continue
 		}
 		if best > 0 && bestQ > q[f] {
 			q[f] = bestQ

@@ -19,6 +19,11 @@ var ErrTooLarge = errors.New("rdfenc: document too large")
 // stores) into its triples, with github.com/knakk/rdf's decoder. Relative
 // IRIs stay relative (there is no base). A syntax error, or a failure of
 // the decoder on hostile input, is returned as an error, never a panic.
+//
+// ParseTurtle is meant for Turtle the node wrote itself (dcat's renderer,
+// or this package's encoder, whose output it reads back): knakk's lexer
+// loops forever on some malformed input (a blank node label "_:0..0"), so
+// it must not be given documents from outside.
 func ParseTurtle(doc string) (ts []rdf.Triple, err error) {
 	if len(doc) > MaxTurtleBytes {
 		return nil, fmt.Errorf("%w: Turtle of %d bytes (at most %d)", ErrTooLarge, len(doc), MaxTurtleBytes)

@@ -12,7 +12,7 @@ import (
 // ErrInvalidTriple is wrapped by the error of Encode when a triple of the
 // group cannot be written: a missing term, an IRI that is not absolute or
 // holds characters no syntax allows, a blank node label outside
-// [A-Za-z0-9_.-], text that is not UTF-8, a malformed language tag, or
+// [A-Za-z0-9_-], text that is not UTF-8, a malformed language tag, or
 // (RDF/XML only) a predicate that cannot be written as an XML element name.
 // Nothing of the group is written then.
 var ErrInvalidTriple = errors.New("rdfenc: triple cannot be serialised")
@@ -159,16 +159,34 @@ func checkIRI(s string) (term, error) {
 	if !hasScheme(s) {
 		return term{}, fmt.Errorf("IRI %q is not absolute", truncate(s, 64))
 	}
-	for i, r := range s {
-		switch {
-		case r == utf8.RuneError && !validRuneAt(s, i):
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if !iriASCII[c] {
+				return term{}, fmt.Errorf("IRI %q holds %q", truncate(s, 64), c)
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
 			return term{}, fmt.Errorf("IRI %q is not UTF-8", truncate(s, 64))
-		case r <= 0x20, strings.ContainsRune("<>\"{}|^`\\", r), !xmlChar(r):
+		}
+		if !xmlChar(r) {
 			return term{}, fmt.Errorf("IRI %q holds %U", truncate(s, 64), r)
 		}
+		i += n
 	}
 	return term{kind: kindIRI, value: s}, nil
 }
+
+// iriASCII marks the ASCII characters an IRI may hold as it is.
+var iriASCII = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x21; c < utf8.RuneSelf; c++ {
+		t[c] = !strings.ContainsRune("<>\"{}|^`\\", rune(c))
+	}
+	return t
+}()
 
 // hasScheme reports whether s starts with a URI scheme and a colon.
 func hasScheme(s string) bool {
@@ -184,11 +202,6 @@ func hasScheme(s string) bool {
 		}
 	}
 	return false
-}
-
-func validRuneAt(s string, i int) bool {
-	r, n := utf8.DecodeRuneInString(s[i:])
-	return r != utf8.RuneError || n > 1
 }
 
 // xmlChar reports whether XML 1.0 allows r in a document.
@@ -209,9 +222,10 @@ func xmlChar(r rune) bool {
 // maxBlankLabel bounds a blank node label.
 const maxBlankLabel = 256
 
-// checkBlank accepts the labels every syntax can write as they are: ASCII
-// letters, digits, '_', '-' and '.', not starting with '-' or '.', not
-// ending with '.'.
+// checkBlank accepts the labels every syntax and parser takes as they are:
+// ASCII letters, digits, '_' and '-', not starting with '-'. ('.', which
+// Turtle allows inside a label, is refused: knakk/rdf's decoder, that of
+// ParseTurtle, fails on "a..b" and loops forever on "_:0..0".)
 func checkBlank(b rdf.Blank) (term, error) {
 	label := strings.TrimPrefix(b.Serialize(rdf.NTriples), "_:")
 	if label == "" {
@@ -224,13 +238,10 @@ func checkBlank(b rdf.Blank) (term, error) {
 		c := label[i]
 		switch {
 		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_':
-		case (c == '-' || c == '.') && i > 0:
+		case c == '-' && i > 0:
 		default:
 			return term{}, fmt.Errorf("blank node label %q holds %q", truncate(label, 64), c)
 		}
-	}
-	if label[len(label)-1] == '.' {
-		return term{}, fmt.Errorf("blank node label %q ends with '.'", truncate(label, 64))
 	}
 	return term{kind: kindBlank, value: label}, nil
 }

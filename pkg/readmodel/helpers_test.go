@@ -105,8 +105,14 @@ type running struct {
 // ends or stop is called.
 func start(t testing.TB, b *bus.Bus, dir, replica string) *running {
 	t.Helper()
+	return startWith(t, b, readmodel.Config{Dir: dir, Replica: replica, RetryDelay: 100 * time.Millisecond})
+}
+
+// startWith is start with a configuration of the test's own.
+func startWith(t testing.TB, b *bus.Bus, cfg readmodel.Config) *running {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	m, err := readmodel.Open(ctx, readmodel.Config{Dir: dir, Replica: replica, RetryDelay: 100 * time.Millisecond}, b, slog.New(slog.DiscardHandler))
+	m, err := readmodel.Open(ctx, cfg, b, slog.New(slog.DiscardHandler))
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -134,7 +140,7 @@ func start(t testing.TB, b *bus.Bus, dir, replica string) *running {
 // caughtUp waits until m applied seq.
 func caughtUp(t testing.TB, m *readmodel.Model, seq uint64) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	if err := m.WaitFor(ctx, seq); err != nil {
 		t.Fatalf("model at %d, want %d: %v", m.Position(), seq, err)

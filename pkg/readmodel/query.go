@@ -133,7 +133,7 @@ type Page struct {
 
 // Search returns one page of the records matching q.
 func (m *Model) Search(ctx context.Context, q Query) (Page, error) {
-	req, after, err := m.request(q)
+	req, err := m.request(q)
 	if err != nil {
 		return Page{}, err
 	}
@@ -146,17 +146,19 @@ func (m *Model) Search(ctx context.Context, q Query) (Page, error) {
 	if err != nil {
 		return Page{}, fmt.Errorf("readmodel: search: %w", err)
 	}
+	// The request asks for one record more than the page holds: there is
+	// a next page exactly when it comes.
+	hits, more := res.Hits, false
+	if len(hits) == req.Size {
+		hits, more = hits[:len(hits)-1], true
+	}
 	page := Page{Total: res.Total}
-	page.Records, err = m.records(res.Hits, q.KeysOnly)
+	page.Records, err = m.records(hits, q.KeysOnly)
 	if err != nil {
 		return Page{}, err
 	}
-	consumed := uint64(len(res.Hits))
-	if after == nil {
-		consumed += uint64(req.From)
-	}
-	if len(res.Hits) == req.Size && len(res.Hits) > 0 && (after != nil || consumed < res.Total) {
-		page.Next = encodeCursor(q.Order, res.Hits[len(res.Hits)-1].Sort)
+	if more && len(hits) > 0 {
+		page.Next = encodeCursor(q.Order, hits[len(hits)-1].Sort)
 	}
 	return page, nil
 }
@@ -259,41 +261,37 @@ type Count struct {
 // Facilities returns how many live datasets each facility has, sorted by
 // facility.
 func (m *Model) Facilities(ctx context.Context) ([]Count, error) {
-	return m.facet(ctx, fieldFacility)
+	return m.counts(ctx, countFacility)
 }
 
 // Techniques returns how many live datasets each technique IRI has (a
 // dataset counts for its techniques and every broader one), sorted by IRI.
 func (m *Model) Techniques(ctx context.Context) ([]Count, error) {
-	return m.facet(ctx, fieldTechnique)
+	return m.counts(ctx, countTechnique)
 }
 
-// maxFacet bounds the values a facet returns.
-const maxFacet = 100000
-
-func (m *Model) facet(ctx context.Context, field string) ([]Count, error) {
-	req := bleve.NewSearchRequestOptions(liveQuery(), 0, 0, false)
-	req.Score = "none"
-	req.AddFacet(field, bleve.NewFacetRequest(field, maxFacet))
+// counts reads the live counts kept with the records (each batch adjusts
+// them in its transaction), so that a facet costs one scan of its values,
+// not of the datasets.
+func (m *Model) counts(ctx context.Context, kind byte) ([]Count, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	done, err := m.reading()
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	res, err := m.index.SearchInContext(ctx, req)
-	if err != nil {
-		return nil, fmt.Errorf("readmodel: facet %s: %w", field, err)
-	}
 	var out []Count
-	if f := res.Facets[field]; f != nil && f.Terms != nil {
-		for _, t := range f.Terms.Terms() {
-			if t.Term != "" {
-				out = append(out, Count{Value: t.Term, Count: uint64(t.Count)})
-			}
+	err = m.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketCounts).Cursor()
+		prefix := []byte{kind}
+		for k, v := c.Seek(prefix); k != nil && k[0] == kind; k, v = c.Next() {
+			out = append(out, Count{Value: string(k[1:]), Count: readU64(v)})
 		}
-	}
-	slices.SortFunc(out, func(a, b Count) int { return strings.Compare(a.Value, b.Value) })
-	return out, nil
+		return nil
+	})
+	return out, err
 }
 
 // Earliest returns the smallest datestamp the model holds, tombstones
@@ -327,25 +325,26 @@ func sortFields(o Order) ([]string, error) {
 	return nil, fmt.Errorf("%w: order %d", ErrBadQuery, o)
 }
 
-// request builds the bleve request of q; after is the decoded cursor.
-func (m *Model) request(q Query) (*bleve.SearchRequest, []string, error) {
+// request builds the bleve request of q, for one record more than the
+// page (to know whether a next page exists).
+func (m *Model) request(q Query) (*bleve.SearchRequest, error) {
 	switch {
 	case q.Limit < 0 || q.Limit > MaxLimit:
-		return nil, nil, fmt.Errorf("%w: limit %d (1 to %d)", ErrBadQuery, q.Limit, MaxLimit)
+		return nil, fmt.Errorf("%w: limit %d (1 to %d)", ErrBadQuery, q.Limit, MaxLimit)
 	case q.Offset < 0 || q.Offset > MaxOffset:
-		return nil, nil, fmt.Errorf("%w: offset %d (0 to %d; page deeper with cursors)", ErrBadQuery, q.Offset, MaxOffset)
+		return nil, fmt.Errorf("%w: offset %d (0 to %d; page deeper with cursors)", ErrBadQuery, q.Offset, MaxOffset)
 	case len(q.Text) > maxText:
-		return nil, nil, fmt.Errorf("%w: text of %d bytes (at most %d)", ErrBadQuery, len(q.Text), maxText)
+		return nil, fmt.Errorf("%w: text of %d bytes (at most %d)", ErrBadQuery, len(q.Text), maxText)
 	case len(q.Facility) > maxKey || len(q.Feed) > maxKey || len(q.Technique) > maxKey || len(q.AccessRights) > maxKey:
-		return nil, nil, fmt.Errorf("%w: filter value over %d bytes", ErrBadQuery, maxKey)
+		return nil, fmt.Errorf("%w: filter value over %d bytes", ErrBadQuery, maxKey)
 	case q.Deleted < LiveOnly || q.Deleted > DeletedOnly:
-		return nil, nil, fmt.Errorf("%w: deletion filter %d", ErrBadQuery, q.Deleted)
+		return nil, fmt.Errorf("%w: deletion filter %d", ErrBadQuery, q.Deleted)
 	case !q.From.IsZero() && !q.Until.IsZero() && q.Until.Before(q.From):
-		return nil, nil, fmt.Errorf("%w: until %s before from %s", ErrBadQuery, q.Until, q.From)
+		return nil, fmt.Errorf("%w: until %s before from %s", ErrBadQuery, q.Until, q.From)
 	}
 	fields, err := sortFields(q.Order)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	limit := q.Limit
 	if limit == 0 {
@@ -354,21 +353,26 @@ func (m *Model) request(q Query) (*bleve.SearchRequest, []string, error) {
 	var after []string
 	if q.After != "" {
 		if after, err = decodeCursor(q.After, q.Order, len(fields)); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
-	req := bleve.NewSearchRequestOptions(filter(q), limit, q.Offset, false)
+	words, err := m.words(q.Text)
+	if err != nil {
+		return nil, err
+	}
+	req := bleve.NewSearchRequestOptions(filter(q, words), limit+1, q.Offset, false)
 	req.Score = "none"
 	req.SortBy(fields)
 	if after != nil {
 		req.From = 0
 		req.SetSearchAfter(after)
 	}
-	return req, after, nil
+	return req, nil
 }
 
-// filter returns the query of q's filters.
-func filter(q Query) query.Query {
+// filter returns the query of q's filters; words are Query.Text's words
+// as the text fields' analyser makes them.
+func filter(q Query, words []string) query.Query {
 	var must []query.Query
 	term := func(field, value string) {
 		t := bleve.NewTermQuery(value)
@@ -420,17 +424,45 @@ func filter(q Query) query.Query {
 		r.SetField(fieldSeq)
 		must = append(must, r)
 	}
-	if t := strings.TrimSpace(q.Text); t != "" {
-		mq := bleve.NewMatchQuery(t)
-		mq.SetField(fieldText)
-		mq.Analyzer = textAnalyzer
-		mq.SetOperator(query.MatchQueryOperatorAnd)
-		must = append(must, mq)
+	for _, word := range words {
+		either := make([]query.Query, len(textFields))
+		for i, f := range textFields {
+			t := bleve.NewTermQuery(word)
+			t.SetField(f)
+			either[i] = t
+		}
+		must = append(must, bleve.NewDisjunctionQuery(either...))
 	}
 	if len(must) == 0 {
 		return bleve.NewMatchAllQuery()
 	}
 	return bleve.NewConjunctionQuery(must...)
+}
+
+// maxWords bounds the words of Query.Text.
+const maxWords = 32
+
+// words returns the distinct terms the text fields' analyser makes of
+// text: every one must match (in any of the text fields). Text of stop
+// words only makes none, and does not filter.
+func (m *Model) words(text string) ([]string, error) {
+	if strings.TrimSpace(text) == "" {
+		return nil, nil
+	}
+	a := m.index.Mapping().AnalyzerNamed(textAnalyzer)
+	if a == nil {
+		return nil, fmt.Errorf("readmodel: no analyser %s", textAnalyzer)
+	}
+	var out []string
+	for _, tok := range a.Analyze([]byte(text)) {
+		if w := string(tok.Term); !slices.Contains(out, w) {
+			out = append(out, w)
+		}
+	}
+	if len(out) > maxWords {
+		return nil, fmt.Errorf("%w: %d words (at most %d)", ErrBadQuery, len(out), maxWords)
+	}
+	return out, nil
 }
 
 // clamp returns t inside the datetimes the index holds (zero stays zero:

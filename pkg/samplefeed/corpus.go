@@ -244,6 +244,25 @@ type SampleRecord struct {
 	ProposalID string
 	// Size is the human-readable data volume, e.g. "12.4 GB".
 	Size string
+	// CollectedEnd is the last day of data collection, which began on
+	// Created (DataCite date type Collected, "Created/CollectedEnd").
+	CollectedEnd time.Time
+	// Format is the data format's name and MediaType its media type:
+	// NeXus/HDF5 (MediaTypeHDF5) mostly, TIFF image stacks (image/tiff) for
+	// every fourth record.
+	Format, MediaType string
+	// Contact is whom to ask about the dataset: the facility's data office.
+	Contact Contact
+}
+
+// MediaTypeHDF5 is the media type of the corpus' data files.
+const MediaTypeHDF5 = "application/x-hdf5"
+
+// Contact is a contact point: a name and an e-mail address (at a
+// subdomain of example.org, reserved for examples).
+type Contact struct {
+	Name  string
+	Email string
 }
 
 // Embargoed reports whether the record is under embargo.
@@ -402,6 +421,15 @@ func (c Corpus) Record(i int) SampleRecord {
 		fmt.Fprintf(&d, " Complementary %s data were recorded during the same experiment.", rec.Techniques[1].Label)
 	}
 	rec.Description = d.String()
+
+	// Derived from the index, not drawn, so that the values drawn above stay
+	// those of earlier versions of the corpus.
+	rec.CollectedEnd = rec.Created.AddDate(0, 0, 1+i%3)
+	rec.Format, rec.MediaType = "NeXus/HDF5", MediaTypeHDF5
+	if i%4 == 3 {
+		rec.Format, rec.MediaType = "TIFF", "image/tiff"
+	}
+	rec.Contact = Contact{Name: fac.Acronym + " data office", Email: "dataoffice@" + fac.Slug + ".example.org"}
 	return rec
 }
 

@@ -102,14 +102,25 @@ func (r SampleRecord) appendResource(b []byte, declareXSI bool) []byte {
 	}
 	b = append(b, "</subjects>\n"...)
 
+	// DataCite has no e-mail field: the contact's address is a mailto:
+	// name identifier, which the reader takes as the contact's e-mail.
+	b = append(b, "<contributors>\n<contributor contributorType=\"ContactPerson\">\n"...)
+	b = element(b, "", "contributorName", r.Contact.Name, "nameType", "Organizational")
+	b = element(b, "", "nameIdentifier", "mailto:"+r.Contact.Email, "nameIdentifierScheme", "mailto")
+	b = append(b, "</contributor>\n</contributors>\n"...)
+
 	b = append(b, "<dates>\n"...)
 	b = element(b, "", "date", r.Created.Format("2006-01-02"), "dateType", "Created")
+	b = element(b, "", "date", r.Created.Format("2006-01-02")+"/"+r.CollectedEnd.Format("2006-01-02"), "dateType", "Collected")
 	b = element(b, "", "date", r.Issued.Format("2006-01-02"), "dateType", "Issued")
 	if r.Embargoed() {
 		b = element(b, "", "date", r.EmbargoEnd.Format("2006-01-02"), "dateType", "Available")
 	}
 	b = append(b, "</dates>\n"...)
 	b = element(b, "", "language", "en")
+	b = append(b, "<alternateIdentifiers>\n"...)
+	b = element(b, "", "alternateIdentifier", r.ProposalID, "alternateIdentifierType", "Proposal")
+	b = append(b, "</alternateIdentifiers>\n"...)
 
 	if r.RelatedPublication != nil {
 		b = append(b, "<relatedIdentifiers>\n"...)
@@ -122,7 +133,8 @@ func (r SampleRecord) appendResource(b []byte, declareXSI bool) []byte {
 	b = append(b, "<sizes>\n"...)
 	b = element(b, "", "size", r.Size)
 	b = append(b, "</sizes>\n<formats>\n"...)
-	b = element(b, "", "format", "application/x-hdf5")
+	b = element(b, "", "format", r.Format)
+	b = element(b, "", "format", r.MediaType)
 	b = append(b, "</formats>\n"...)
 
 	b = append(b, "<rightsList>\n"...)
@@ -171,7 +183,9 @@ func (r SampleRecord) AppendDublinCoreXML(b []byte) []byte {
 		b = element(b, in, "dc:date", "info:eu-repo/date/embargoEnd/"+r.EmbargoEnd.Format("2006-01-02"))
 	}
 	b = element(b, in, "dc:type", "Dataset")
-	b = element(b, in, "dc:format", "application/x-hdf5")
+	b = element(b, in, "dc:format", r.Format)
+	b = element(b, in, "dc:format", r.MediaType)
+	b = element(b, in, "dc:format", r.Size)
 	b = element(b, in, "dc:identifier", "https://doi.org/"+r.DOI)
 	if r.RelatedPublication != nil {
 		b = element(b, in, "dc:relation", "doi:"+r.RelatedPublication.Identifier)
