@@ -96,38 +96,48 @@ func (h *Handler) header(ctx context.Context, facility string) ([]rdf.Triple, er
 	return out, nil
 }
 
-// datasetTriples returns the description of a live record's dataset as the
-// catalogue holds it (its dataset and catalogue record), linked to its
-// facility's catalogue and, for node listings, to the node's.
-func (h *Handler) datasetTriples(rec readmodel.Record, l listing) ([]rdf.Triple, error) {
+// errRecord marks a record that does not render (an entry without its
+// dataset, a stored description that does not parse): it is left out of a
+// listing, which goes on.
+var errRecord = errors.New("catalogue entry does not render")
+
+// describe writes the description of a live record's dataset as the
+// catalogue holds it (its dataset and catalogue record, copied from the
+// entry's Turtle when the document is Turtle), then its links to its
+// facility's catalogue and, for node listings, to the node's, and extra.
+func (h *Handler) describe(enc *rdfenc.Encoder, rec readmodel.Record, l listing, extra ...rdf.Triple) error {
 	e := rec.Entry
-	if e == nil || e.GetDataset().GetDataset() == nil {
-		return nil, fmt.Errorf("catalogue: entry of %s has no dataset", rec.Key)
+	ds := e.GetDataset().GetDataset()
+	if ds == nil {
+		return fmt.Errorf("%w: entry of %s has no dataset", errRecord, rec.Key)
 	}
-	var out []rdf.Triple
-	var err error
-	if e.Turtle != "" {
-		out, err = rdfenc.ParseTurtle(e.Turtle)
-	} else {
-		out, err = dcat.DatasetTriples(e.Dataset, h.opts)
-	}
+	links, err := dcat.MembershipTriples(ds, h.opts)
 	if err != nil {
-		return nil, fmt.Errorf("catalogue: description of %s: %w", rec.Key, err)
+		return fmt.Errorf("%w: %s: %w", errRecord, rec.Key, err)
 	}
-	ds := e.Dataset.Dataset
-	member, err := dcat.MembershipTriples(ds, h.opts)
-	if err != nil {
-		return nil, fmt.Errorf("catalogue: %s: %w", rec.Key, err)
-	}
-	out = append(out, member...)
 	if l.node {
 		d, err := dcat.DatasetIRI(ds, h.opts)
 		if err != nil {
-			return nil, fmt.Errorf("catalogue: %s: %w", rec.Key, err)
+			return fmt.Errorf("%w: %s: %w", errRecord, rec.Key, err)
 		}
-		out = append(out, triple(iri(h.catalogueIRI()), nsDCAT+"dataset", iri(d)))
+		links = append(links, triple(iri(h.catalogueIRI()), nsDCAT+"dataset", iri(d)))
 	}
-	return out, nil
+	if e.Turtle != "" {
+		err = enc.EncodeTurtle(e.Turtle)
+	} else {
+		var ts []rdf.Triple
+		if ts, err = dcat.DatasetTriples(e.Dataset, h.opts); err != nil {
+			return fmt.Errorf("%w: %s: %w", errRecord, rec.Key, err)
+		}
+		err = enc.Encode(ts)
+	}
+	if err == nil {
+		err = enc.Encode(append(links, extra...))
+	}
+	if errors.Is(err, rdfenc.ErrStoredTurtle) || errors.Is(err, rdfenc.ErrInvalidTriple) {
+		return fmt.Errorf("%w: %s: %w", errRecord, rec.Key, err)
+	}
+	return err
 }
 
 // withdrawnTriples returns the catalogue record of a withdrawn dataset, as
@@ -291,13 +301,13 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request, facility, path st
 // encodeDataset writes a live record's description. A record the model
 // holds that does not render is logged and left out of the listing, rather
 // than cutting every later dataset off.
-func (h *Handler) encodeDataset(enc *rdfenc.Encoder, rec readmodel.Record, l listing) error {
-	t, err := h.datasetTriples(rec, l)
-	if err != nil {
+func (h *Handler) encodeDataset(enc *rdfenc.Encoder, rec readmodel.Record, l listing, extra ...rdf.Triple) error {
+	err := h.describe(enc, rec, l, extra...)
+	if errors.Is(err, errRecord) {
 		h.log.Error("catalogue entry left out of a listing", "key", rec.Key, "seq", rec.Seq, "err", err)
 		return nil
 	}
-	return enc.Encode(t)
+	return err
 }
 
 // searchFailed answers a failed question to the model: 400 for a query the
@@ -429,23 +439,21 @@ func (h *Handler) changes(w http.ResponseWriter, r *http.Request) {
 		h.aborted("changes", err)
 	}
 	for _, rec := range res.Records {
-		var t []rdf.Triple
 		if rec.Deleted {
-			t, err = h.withdrawnTriples(rec)
-		} else {
-			t, err = h.datasetTriples(rec, listing{node: true})
+			t, err := h.withdrawnTriples(rec)
 			if err == nil {
-				var ri string
-				if ri, err = dcat.RecordIRI(rec.Entry.Dataset.Dataset, h.opts); err == nil {
-					t = append(t, triple(iri(ri), nsADMS+"status", iri(ChangeType+"updated")))
-				}
+				err = enc.Encode(t)
 			}
-		}
-		if err != nil {
-			h.log.Error("catalogue change left out of the changes feed", "key", rec.Key, "seq", rec.Seq, "err", err)
+			if err != nil {
+				h.aborted("changes", err)
+			}
 			continue
 		}
-		if err := enc.Encode(t); err != nil {
+		var status []rdf.Triple
+		if ri, err := dcat.RecordIRI(rec.Entry.GetDataset().GetDataset(), h.opts); err == nil {
+			status = append(status, triple(iri(ri), nsADMS+"status", iri(ChangeType+"updated")))
+		}
+		if err := h.encodeDataset(enc, rec, listing{node: true}, status...); err != nil {
 			h.aborted("changes", err)
 		}
 	}
@@ -516,11 +524,6 @@ func (h *Handler) serveDataset(w http.ResponseWriter, r *http.Request, rec readm
 	if !ok {
 		return
 	}
-	t, err := h.datasetTriples(rec, listing{})
-	if err != nil {
-		h.unavailable(w, err)
-		return
-	}
 	head, err := dcat.FacilityCatalogueTriples(rec.Facility, h.opts)
 	if err != nil {
 		h.unavailable(w, err)
@@ -529,10 +532,14 @@ func (h *Handler) serveDataset(w http.ResponseWriter, r *http.Request, rec readm
 	startDocument(w, f)
 	w.Header().Set("Last-Modified", rec.Datestamp.UTC().Format(http.TimeFormat))
 	enc := rdfenc.NewEncoder(w, f, dcat.Namespaces())
-	if err := enc.Encode(append(head, t...)); err != nil {
-		h.aborted("dataset", err)
+	err = enc.Encode(head)
+	if err == nil {
+		err = h.describe(enc, rec, listing{})
 	}
-	if err := enc.Close(); err != nil {
+	if err == nil {
+		err = enc.Close()
+	}
+	if err != nil {
 		h.aborted("dataset", err)
 	}
 }

@@ -3,10 +3,13 @@
 // sample facility and prints records per second end to end, the p50/p99
 // latency from harvest to catalogue, and the peak RSS of the process. With
 // -stage harvest it measures the harvester alone against a nats-server of
-// its own, and the parse-only rate of the same pages.
+// its own, and the parse-only rate of the same pages. With -stage
+// catalogue it measures the read side of the catalogue: DCAT-AP rendering,
+// the read model's lag, pages, OAI-PMH pages and the full export.
 //
 //	go run ./scripts/bench -records 50000 -panet PATH
 //	go run ./scripts/bench -stage harvest -records 100000
+//	go run ./scripts/bench -stage catalogue -records 100000 -panet PATH
 package main
 
 import (
@@ -33,7 +36,7 @@ import (
 )
 
 func main() {
-	stage := flag.String("stage", "pipeline", "what to measure: pipeline (every stage, end to end) or harvest (the harvester alone)")
+	stage := flag.String("stage", "pipeline", "what to measure: pipeline (every stage, end to end), harvest (the harvester alone) or catalogue (rendering, the read model, pages, OAI-PMH and the export)")
 	records := flag.Int("records", 50000, "records in the sample corpus")
 	pageSize := flag.Int("page-size", 500, "page size of the sample feed")
 	panet := flag.String("panet", os.Getenv("FAIRWAY_PANET"), "path or URL of the PaNET OWL file")
@@ -64,6 +67,8 @@ func main() {
 		err = run(*records, *pageSize, *panet, *clickhouse, *concurrency, *timeout)
 	case "harvest":
 		err = runHarvest(*records, *pageSize, *timeout)
+	case "catalogue":
+		err = runCatalogue(*records, *panet, *timeout)
 	default:
 		err = fmt.Errorf("unknown stage %q", *stage)
 	}
