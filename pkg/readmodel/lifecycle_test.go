@@ -509,3 +509,31 @@ func TestReadsWhileApplying(t *testing.T) {
 	}
 	t.Logf("%d reads while applying", reads)
 }
+
+// TestStreamCreatedAgain removes the catalogue stream under a model (the
+// node's NATS folder lost) and fills a new one with more entries than the
+// model had applied: the model is rebuilt, not resumed.
+func TestStreamCreatedAgain(t *testing.T) {
+	b := testenv.Bus(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	m := start(t, b, dir, "node")
+	caughtUp(t, m.Model, publish(t, b, numbered(3, "esrf")...))
+	m.stop()
+	if err := b.JetStream().DeleteStream(ctx, string(bus.Catalogue)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Provision(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var fresh []*fairwayv1.CatalogueEntry
+	for i := range 5 {
+		fresh = append(fresh, entry(ds{key: fmt.Sprintf("n%d", i), facility: "ill"}))
+	}
+	seq := publish(t, b, fresh...)
+	m = start(t, b, dir, "node")
+	caughtUp(t, m.Model, seq)
+	if got := all(t, m.Model, readmodel.Query{Deleted: readmodel.WithDeleted}); !slices.Equal(got, []string{"n0", "n1", "n2", "n3", "n4"}) {
+		t.Errorf("after the stream was created again %q", got)
+	}
+}

@@ -92,7 +92,8 @@ type Config struct {
 	// removes them to rebuild.
 	Dir string
 	// Replica names this replica's durable consumer on the catalogue stream
-	// (bus.FollowerName). Default "node".
+	// (bus.FollowerName). Default "node". Each model folder needs a name of
+	// its own: two models on one consumer would move it under each other.
 	Replica string
 	// BatchSize is how many catalogue entries are applied per index batch.
 	// Default 500.
