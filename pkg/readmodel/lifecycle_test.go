@@ -7,10 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/bus"
@@ -117,8 +119,10 @@ func TestCursorPaging(t *testing.T) {
 				t.Fatalf("first page %q total %d next %q", seen, page.Total, page.Next)
 			}
 			// Between two pages: k01 (seen) and k05 (not yet) are deleted,
-			// k00a is inserted before the cursor, k07a after it.
+			// k00a is inserted before the cursor, k07a after it, and k02,
+			// the page's last, is written again in place.
 			caughtUp(t, m.Model, publish(t, b,
+				entry(ds{key: "k02", facility: "esrf", title: "again", at: day1.Add(2 * time.Minute)}),
 				entry(ds{key: "k01", facility: "esrf", deleted: true, at: day1.Add(time.Minute)}),
 				entry(ds{key: "k05", facility: "esrf", deleted: true, at: day1.Add(5 * time.Minute)}),
 				entry(ds{key: "k00a", facility: "esrf", at: day1.Add(30 * time.Second)}),
@@ -363,5 +367,173 @@ func TestReplicas(t *testing.T) {
 		if got := info.CachedInfo().Config.InactiveThreshold; got != 72*time.Hour {
 			t.Errorf("%s: inactive threshold %s", name, got)
 		}
+	}
+}
+
+// TestCountsFollowChanges moves datasets between facilities and
+// techniques, deletes and revives them, some twice in one batch, and
+// checks the live counts against the live records themselves.
+func TestCountsFollowChanges(t *testing.T) {
+	b := testenv.Bus(t)
+	ctx := context.Background()
+	m := start(t, b, t.TempDir(), "node")
+	facs := []string{"ESRF", "ill", "PSI"}
+	techs := [][]*fairwayv1.Technique{
+		{technique("PaNET01188", "PaNET01012")}, {technique("PaNET01012")}, nil, {technique("PaNET00002"), technique("PaNET01188", "PaNET01012")},
+	}
+	var seq uint64
+	for round := range 4 {
+		var batch []*fairwayv1.CatalogueEntry
+		for i := range 15 {
+			d := ds{key: fmt.Sprintf("k%02d", i), facility: facs[(i+round)%3], techniques: techs[(i*round)%4], deleted: (i+round)%5 == 0}
+			batch = append(batch, entry(d))
+			if i%4 == round {
+				d.facility, d.deleted = facs[(i+round+1)%3], false
+				batch = append(batch, entry(d)) // a second version in the same batch
+			}
+		}
+		seq = publish(t, b, batch...)
+	}
+	caughtUp(t, m.Model, seq)
+	wantF, wantT := map[string]uint64{}, map[string]uint64{}
+	err := m.Each(ctx, readmodel.Query{}, func(r readmodel.Record) error {
+		wantF[r.Facility]++
+		for _, iri := range r.Techniques {
+			wantT[iri]++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(wantF) != 3 || len(wantT) != 3 {
+		t.Fatalf("the test's catalogue lost its variety: %v %v", wantF, wantT)
+	}
+	for name, get := range map[string]func(context.Context) ([]readmodel.Count, error){"facilities": m.Facilities, "techniques": m.Techniques} {
+		counts, err := get(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := wantF
+		if name == "techniques" {
+			want = wantT
+		}
+		got := map[string]uint64{}
+		for _, c := range counts {
+			got[c.Value] = c.Count
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s %v, the live records say %v", name, got, want)
+		}
+	}
+}
+
+// TestHostileEntries feeds entries no real feed should give: megabytes of
+// text, thousands of keywords, a key over the limit, a datestamp past what
+// the index holds, odd characters. The model neither panics nor stops.
+func TestHostileEntries(t *testing.T) {
+	b := testenv.Bus(t)
+	ctx := context.Background()
+	m := start(t, b, t.TempDir(), "node")
+	big := entry(ds{key: "big", facility: "  ESRF ", title: strings.Repeat("ä", 10000)})
+	big.Dataset.Dataset.Description = strings.Repeat("word ", 400000)
+	for i := range 5000 {
+		big.Dataset.Dataset.Subjects = append(big.Dataset.Dataset.Subjects, &fairwayv1.Subject{Value: fmt.Sprint("kw", i)})
+	}
+	future := entry(ds{key: "future \x00 ☃ <>&\"", facility: "ill"})
+	future.PublishedAt = timestamppb.New(time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))
+	long := entry(ds{key: strings.Repeat("k", 5000), facility: "ill"})
+	seq := publish(t, b, big, future, long, entry(ds{key: "after", facility: "psi"}))
+	caughtUp(t, m.Model, seq)
+	if m.Skipped() != 1 {
+		t.Errorf("skipped %d, want the over-long key", m.Skipped())
+	}
+	r, err := m.Get(ctx, "big")
+	if err != nil || r.Facility != "esrf" || len(r.Entry.GetDataset().GetDataset().GetDescription()) != 2000000 {
+		t.Errorf("big: %v", err)
+	}
+	r, err = m.Get(ctx, future.Key)
+	if err != nil || r.Datestamp.Year() == 9999 || r.Datestamp.IsZero() {
+		t.Errorf("future: %+v, %v", r.Datestamp, err)
+	}
+	if got := all(t, m.Model, readmodel.Query{Text: "word"}); !slices.Equal(got, []string{"big"}) {
+		t.Errorf("text search %q", got)
+	}
+	for _, q := range []readmodel.Query{
+		{Text: strings.Repeat("*:&|()[]{}~^\"\\ ", 60)}, {Facility: "\x00\xff☃"}, {Technique: "PaNET" + strings.Repeat("9", 100)},
+		{Text: "the of and"}, {Feed: strings.Repeat("f", 4000)},
+	} {
+		if _, err := m.Search(ctx, q); err != nil && !errors.Is(err, readmodel.ErrBadQuery) {
+			t.Errorf("%.60v: %v", q, err)
+		}
+	}
+}
+
+// TestReadsWhileApplying reads while batches are applied: every dataset is
+// written again and again, its facility alternating, and a query by
+// facility must never answer a record of the other one (the version the
+// index matched is the version it returns).
+func TestReadsWhileApplying(t *testing.T) {
+	b := testenv.Bus(t)
+	ctx := context.Background()
+	m := startWith(t, b, readmodel.Config{Dir: t.TempDir(), BatchSize: 50})
+	const n, rounds = 100, 12
+	facs := []string{"esrf", "ill"}
+	go func() {
+		for r := range rounds {
+			var batch []*fairwayv1.CatalogueEntry
+			for i := range n {
+				batch = append(batch, entry(ds{key: fmt.Sprintf("k%03d", i), facility: facs[(i+r)%2]}))
+			}
+			publish(t, b, batch...)
+		}
+	}()
+	reads := 0
+	for m.Position() < n*rounds {
+		for _, f := range facs {
+			page, err := m.Search(ctx, readmodel.Query{Facility: f, Limit: 1000, KeysOnly: reads%2 == 0})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range page.Records {
+				if r.Facility != f {
+					t.Fatalf("a query for %s answered %s of %s (seq %d)", f, r.Key, r.Facility, r.Seq)
+				}
+			}
+			reads++
+		}
+	}
+	caughtUp(t, m.Model, n*rounds)
+	if got := all(t, m.Model, readmodel.Query{Facility: "ill"}); len(got) != n/2 {
+		t.Errorf("%d datasets at ill at the end, want %d", len(got), n/2)
+	}
+	t.Logf("%d reads while applying", reads)
+}
+
+// TestStreamCreatedAgain removes the catalogue stream under a model (the
+// node's NATS folder lost) and fills a new one with more entries than the
+// model had applied: the model is rebuilt, not resumed.
+func TestStreamCreatedAgain(t *testing.T) {
+	b := testenv.Bus(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	m := start(t, b, dir, "node")
+	caughtUp(t, m.Model, publish(t, b, numbered(3, "esrf")...))
+	m.stop()
+	if err := b.JetStream().DeleteStream(ctx, string(bus.Catalogue)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Provision(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var fresh []*fairwayv1.CatalogueEntry
+	for i := range 5 {
+		fresh = append(fresh, entry(ds{key: fmt.Sprintf("n%d", i), facility: "ill"}))
+	}
+	seq := publish(t, b, fresh...)
+	m = start(t, b, dir, "node")
+	caughtUp(t, m.Model, seq)
+	if got := all(t, m.Model, readmodel.Query{Deleted: readmodel.WithDeleted}); !slices.Equal(got, []string{"n0", "n1", "n2", "n3", "n4"}) {
+		t.Errorf("after the stream was created again %q", got)
 	}
 }

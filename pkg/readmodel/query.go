@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/numeric"
 	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 	bolt "go.etcd.io/bbolt"
@@ -133,7 +134,7 @@ type Page struct {
 
 // Search returns one page of the records matching q.
 func (m *Model) Search(ctx context.Context, q Query) (Page, error) {
-	req, after, err := m.request(q)
+	req, err := m.request(q)
 	if err != nil {
 		return Page{}, err
 	}
@@ -142,23 +143,61 @@ func (m *Model) Search(ctx context.Context, q Query) (Page, error) {
 		return Page{}, err
 	}
 	defer done()
-	res, err := m.index.SearchInContext(ctx, req)
-	if err != nil {
-		return Page{}, fmt.Errorf("readmodel: search: %w", err)
-	}
-	page := Page{Total: res.Total}
-	page.Records, err = m.records(res.Hits, q.KeysOnly)
+	// The request asks for one record more than the page holds: there is
+	// a next page exactly when it comes.
+	res, recs, err := m.find(ctx, req, req.Size-1, seqAt(q.Order), q.KeysOnly)
 	if err != nil {
 		return Page{}, err
 	}
-	consumed := uint64(len(res.Hits))
-	if after == nil {
-		consumed += uint64(req.From)
-	}
-	if len(res.Hits) == req.Size && len(res.Hits) > 0 && (after != nil || consumed < res.Total) {
-		page.Next = encodeCursor(q.Order, res.Hits[len(res.Hits)-1].Sort)
+	page := Page{Total: res.Total, Records: recs}
+	if len(res.Hits) == req.Size && req.Size > 1 {
+		page.Next = encodeCursor(q.Order, res.Hits[req.Size-2].Sort)
 	}
 	return page, nil
+}
+
+// Consistency of reads: a batch is applied to the index, then to the
+// records, and a read takes no lock that would wait for a batch; it checks
+// instead that each record it read is the version the index matched (the
+// catalogue sequence of the hit, a sort value of every query, against the
+// record's), and when one is not (the index has a batch the records are
+// still committing), it waits for the batch and asks again.
+const (
+	// findAttempts bounds how often a read asks again.
+	findAttempts = 4
+	// staleWait bounds one wait for a batch.
+	staleWait = 2 * time.Second
+)
+
+// find runs req and reads the records of its first limit hits, whose
+// catalogue sequence is sort value seqAt, from the records at the same
+// version as the index.
+func (m *Model) find(ctx context.Context, req *bleve.SearchRequest, limit, seqAt int, keysOnly bool) (*bleve.SearchResult, []Record, error) {
+	for attempt := 1; ; attempt++ {
+		pos := m.Position()
+		res, err := m.index.SearchInContext(ctx, req)
+		if err != nil {
+			return nil, nil, fmt.Errorf("readmodel: search: %w", err)
+		}
+		hits := res.Hits
+		if len(hits) > limit {
+			hits = hits[:limit]
+		}
+		recs, stale, err := m.records(hits, keysOnly, seqAt)
+		if err != nil || stale == "" {
+			return res, recs, err
+		}
+		if attempt == findAttempts {
+			m.log.Warn("index and records disagree; answering with the records", "key", stale, "position", pos)
+			return res, recs, nil
+		}
+		wctx, cancel := context.WithTimeout(ctx, staleWait)
+		_ = m.WaitFor(wctx, pos+1)
+		cancel()
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+	}
 }
 
 // Each calls fn with every record matching q, in q's order (Offset, After
@@ -223,17 +262,13 @@ func (m *Model) ByDOI(ctx context.Context, doi string) (Record, error) {
 	tq.SetField(fieldDOI)
 	req := bleve.NewSearchRequestOptions(tq, 10, 0, false)
 	req.Score = "none"
-	req.SortBy([]string{"-seq"})
+	req.SortBy([]string{"-" + fieldSeq})
 	done, err := m.reading()
 	if err != nil {
 		return Record{}, err
 	}
 	defer done()
-	res, err := m.index.SearchInContext(ctx, req)
-	if err != nil {
-		return Record{}, fmt.Errorf("readmodel: search: %w", err)
-	}
-	recs, err := m.records(res.Hits, false)
+	_, recs, err := m.find(ctx, req, req.Size, 0, false)
 	if err != nil {
 		return Record{}, err
 	}
@@ -259,41 +294,37 @@ type Count struct {
 // Facilities returns how many live datasets each facility has, sorted by
 // facility.
 func (m *Model) Facilities(ctx context.Context) ([]Count, error) {
-	return m.facet(ctx, fieldFacility)
+	return m.counts(ctx, countFacility)
 }
 
 // Techniques returns how many live datasets each technique IRI has (a
 // dataset counts for its techniques and every broader one), sorted by IRI.
 func (m *Model) Techniques(ctx context.Context) ([]Count, error) {
-	return m.facet(ctx, fieldTechnique)
+	return m.counts(ctx, countTechnique)
 }
 
-// maxFacet bounds the values a facet returns.
-const maxFacet = 100000
-
-func (m *Model) facet(ctx context.Context, field string) ([]Count, error) {
-	req := bleve.NewSearchRequestOptions(liveQuery(), 0, 0, false)
-	req.Score = "none"
-	req.AddFacet(field, bleve.NewFacetRequest(field, maxFacet))
+// counts reads the live counts kept with the records (each batch adjusts
+// them in its transaction), so that a facet costs one scan of its values,
+// not of the datasets.
+func (m *Model) counts(ctx context.Context, kind byte) ([]Count, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	done, err := m.reading()
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	res, err := m.index.SearchInContext(ctx, req)
-	if err != nil {
-		return nil, fmt.Errorf("readmodel: facet %s: %w", field, err)
-	}
 	var out []Count
-	if f := res.Facets[field]; f != nil && f.Terms != nil {
-		for _, t := range f.Terms.Terms() {
-			if t.Term != "" {
-				out = append(out, Count{Value: t.Term, Count: uint64(t.Count)})
-			}
+	err = m.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketCounts).Cursor()
+		prefix := []byte{kind}
+		for k, v := c.Seek(prefix); k != nil && k[0] == kind; k, v = c.Next() {
+			out = append(out, Count{Value: string(k[1:]), Count: readU64(v)})
 		}
-	}
-	slices.SortFunc(out, func(a, b Count) int { return strings.Compare(a.Value, b.Value) })
-	return out, nil
+		return nil
+	})
+	return out, err
 }
 
 // Earliest returns the smallest datestamp the model holds, tombstones
@@ -313,39 +344,73 @@ func liveQuery() query.Query {
 	return q
 }
 
-// sortFields returns the sort of an order: always ending in the key, so
-// that every record has a place of its own and cursors are exact.
+// sortFields returns the sort of an order: always with the key, so that
+// every record has a place of its own and cursors are exact, and with the
+// catalogue sequence, which reads check records against. In ByKey and
+// ByDatestamp the sequence comes last and descending: a record written
+// again after a page (a higher sequence, the same key and datestamp) sorts
+// before that page's cursor, and is not listed twice.
 func sortFields(o Order) ([]string, error) {
 	switch o {
 	case ByKey:
-		return []string{"_id"}, nil
+		return []string{"_id", "-" + fieldSeq}, nil
 	case BySeq:
 		return []string{fieldSeq, "_id"}, nil
 	case ByDatestamp:
-		return []string{fieldDatestamp, "_id"}, nil
+		return []string{fieldDatestamp, "_id", "-" + fieldSeq}, nil
 	}
 	return nil, fmt.Errorf("%w: order %d", ErrBadQuery, o)
 }
 
-// request builds the bleve request of q; after is the decoded cursor.
-func (m *Model) request(q Query) (*bleve.SearchRequest, []string, error) {
+// seqAt returns where the catalogue sequence is among the sort values of
+// an order.
+func seqAt(o Order) int {
+	switch o {
+	case BySeq:
+		return 0
+	case ByDatestamp:
+		return 2
+	}
+	return 1
+}
+
+// hitSeq returns the catalogue sequence of a hit from its sort value i (a
+// prefix-coded number), or false.
+func hitSeq(h *search.DocumentMatch, i int) (uint64, bool) {
+	if i >= len(h.Sort) {
+		return 0, false
+	}
+	n, err := numeric.PrefixCoded(h.Sort[i]).Int64()
+	if err != nil {
+		return 0, false
+	}
+	f := numeric.Int64ToFloat64(n)
+	if f < 0 {
+		return 0, false
+	}
+	return uint64(f), true
+}
+
+// request builds the bleve request of q, for one record more than the
+// page (to know whether a next page exists).
+func (m *Model) request(q Query) (*bleve.SearchRequest, error) {
 	switch {
 	case q.Limit < 0 || q.Limit > MaxLimit:
-		return nil, nil, fmt.Errorf("%w: limit %d (1 to %d)", ErrBadQuery, q.Limit, MaxLimit)
+		return nil, fmt.Errorf("%w: limit %d (1 to %d)", ErrBadQuery, q.Limit, MaxLimit)
 	case q.Offset < 0 || q.Offset > MaxOffset:
-		return nil, nil, fmt.Errorf("%w: offset %d (0 to %d; page deeper with cursors)", ErrBadQuery, q.Offset, MaxOffset)
+		return nil, fmt.Errorf("%w: offset %d (0 to %d; page deeper with cursors)", ErrBadQuery, q.Offset, MaxOffset)
 	case len(q.Text) > maxText:
-		return nil, nil, fmt.Errorf("%w: text of %d bytes (at most %d)", ErrBadQuery, len(q.Text), maxText)
+		return nil, fmt.Errorf("%w: text of %d bytes (at most %d)", ErrBadQuery, len(q.Text), maxText)
 	case len(q.Facility) > maxKey || len(q.Feed) > maxKey || len(q.Technique) > maxKey || len(q.AccessRights) > maxKey:
-		return nil, nil, fmt.Errorf("%w: filter value over %d bytes", ErrBadQuery, maxKey)
+		return nil, fmt.Errorf("%w: filter value over %d bytes", ErrBadQuery, maxKey)
 	case q.Deleted < LiveOnly || q.Deleted > DeletedOnly:
-		return nil, nil, fmt.Errorf("%w: deletion filter %d", ErrBadQuery, q.Deleted)
+		return nil, fmt.Errorf("%w: deletion filter %d", ErrBadQuery, q.Deleted)
 	case !q.From.IsZero() && !q.Until.IsZero() && q.Until.Before(q.From):
-		return nil, nil, fmt.Errorf("%w: until %s before from %s", ErrBadQuery, q.Until, q.From)
+		return nil, fmt.Errorf("%w: until %s before from %s", ErrBadQuery, q.Until, q.From)
 	}
 	fields, err := sortFields(q.Order)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	limit := q.Limit
 	if limit == 0 {
@@ -354,21 +419,21 @@ func (m *Model) request(q Query) (*bleve.SearchRequest, []string, error) {
 	var after []string
 	if q.After != "" {
 		if after, err = decodeCursor(q.After, q.Order, len(fields)); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	words, err := m.words(q.Text)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	req := bleve.NewSearchRequestOptions(filter(q, words), limit, q.Offset, false)
+	req := bleve.NewSearchRequestOptions(filter(q, words), limit+1, q.Offset, false)
 	req.Score = "none"
 	req.SortBy(fields)
 	if after != nil {
 		req.From = 0
 		req.SetSearchAfter(after)
 	}
-	return req, after, nil
+	return req, nil
 }
 
 // filter returns the query of q's filters; words are Query.Text's words
@@ -480,26 +545,33 @@ func clamp(t time.Time) time.Time {
 	return t
 }
 
-// records reads the records of hits in one transaction. A hit whose
-// record is gone (it cannot be, under the read lock) is left out.
-func (m *Model) records(hits search.DocumentMatchCollection, keysOnly bool) ([]Record, error) {
-	out := make([]Record, 0, len(hits))
-	err := m.db.View(func(tx *bolt.Tx) error {
+// records reads the records of hits in one transaction. stale names a
+// hit whose record is missing or of another catalogue sequence than the
+// hit's (sort value seqAt): the records are not at the index's version
+// yet. Such a record is left out.
+func (m *Model) records(hits search.DocumentMatchCollection, keysOnly bool, seqAt int) (out []Record, stale string, err error) {
+	out = make([]Record, 0, len(hits))
+	err = m.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketRecords)
 		for _, h := range hits {
 			v := b.Get([]byte(h.ID))
 			if v == nil {
+				stale = h.ID
 				continue
 			}
 			r, err := decodeRecord(h.ID, v, !keysOnly)
 			if err != nil {
 				return err
 			}
+			if seq, ok := hitSeq(h, seqAt); ok && seq != r.Seq {
+				stale = h.ID
+				continue
+			}
 			out = append(out, r)
 		}
 		return nil
 	})
-	return out, err
+	return out, stale, err
 }
 
 // cursorVersion begins every cursor.

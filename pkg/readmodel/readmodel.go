@@ -13,9 +13,11 @@
 // sequence, deleted, access rights, and English text for title,
 // description, keywords and creators) and records.db (bbolt: one record per
 // dataset key, with the catalogue entry's bytes as they came from the
-// stream, and the model's schema version, position and stream identity). A
-// query asks the index for keys and reads their records in one bbolt
-// transaction.
+// stream; the number of live datasets per facility and per technique; the
+// model's schema version, position and stream identity). A query asks the
+// index for keys and reads their records in one bbolt transaction; Get is
+// one bbolt read; Facilities and Techniques read the counts, which every
+// batch adjusts in its transaction.
 //
 // # Feeding
 //
@@ -35,8 +37,13 @@
 //
 // # Reads
 //
-// Readers and the applier share a read-write lock around the index and the
-// records, so a query never sees a batch half applied. Search pages by
+// A read waits for no batch: the index and the records each change
+// atomically per batch, the index first, and a query checks that every
+// record it read is the version its index hit matched (the catalogue
+// sequence is a sort value of every query); when one is not, the records
+// are still committing that batch, and the query waits for the batch and
+// asks again. So a page never mixes two versions of the catalogue, and
+// reads stay fast while the model catches up. Search pages by
 // Offset (at most MaxOffset deep) or by an opaque cursor (After), which
 // encodes the sort values of the page's last record and continues after
 // them however the catalogue changed meanwhile; Each pages with cursors
@@ -81,10 +88,12 @@ var ErrClosed = errors.New("readmodel: closed")
 // Config configures a read model.
 type Config struct {
 	// Dir is the model's folder (the node gives <data>/readmodel). Required.
-	// The model owns it: it removes it to rebuild.
+	// The model keeps two entries there, index.bleve and records.db, and
+	// removes them to rebuild.
 	Dir string
 	// Replica names this replica's durable consumer on the catalogue stream
-	// (bus.FollowerName). Default "node".
+	// (bus.FollowerName). Default "node". Each model folder needs a name of
+	// its own: two models on one consumer would move it under each other.
 	Replica string
 	// BatchSize is how many catalogue entries are applied per index batch.
 	// Default 500.
@@ -134,7 +143,7 @@ type Model struct {
 	bus *bus.Bus
 	log *slog.Logger
 
-	mu     sync.RWMutex // held for writing while a batch is applied
+	mu     sync.RWMutex // held for reading by reads and the applier, for writing by Close
 	index  bleve.Index
 	db     *bolt.DB
 	closed bool
@@ -205,7 +214,7 @@ func (m *Model) open(stream string, last uint64) (reason string, err error) {
 	var pos, skipped uint64
 	err = db.View(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
-		if meta == nil || tx.Bucket(bucketRecords) == nil {
+		if meta == nil || tx.Bucket(bucketRecords) == nil || tx.Bucket(bucketCounts) == nil {
 			return errCorrupt
 		}
 		schema = append(schema, meta.Get(metaSchema)...)
@@ -248,11 +257,14 @@ func (m *Model) open(stream string, last uint64) (reason string, err error) {
 	return "", nil
 }
 
-// create removes cfg.Dir and creates an empty model of this schema for
-// stream in it.
+// create removes the model's files from cfg.Dir (only those: a folder
+// given by mistake loses nothing else) and creates an empty model of this
+// schema for stream in it.
 func (m *Model) create(stream string) error {
-	if err := os.RemoveAll(m.cfg.Dir); err != nil {
-		return fmt.Errorf("readmodel: remove %s: %w", m.cfg.Dir, err)
+	for _, name := range []string{recordsFile, indexDir} {
+		if err := os.RemoveAll(filepath.Join(m.cfg.Dir, name)); err != nil {
+			return fmt.Errorf("readmodel: remove %s: %w", name, err)
+		}
 	}
 	if err := os.MkdirAll(m.cfg.Dir, 0o755); err != nil {
 		return fmt.Errorf("readmodel: %w", err)
@@ -262,8 +274,10 @@ func (m *Model) create(stream string) error {
 		return fmt.Errorf("readmodel: records: %w", err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		if _, err := tx.CreateBucketIfNotExists(bucketRecords); err != nil {
-			return err
+		for _, name := range [][]byte{bucketRecords, bucketCounts} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
 		}
 		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 		if err != nil {
@@ -367,6 +381,7 @@ func (m *Model) setPosition(pos uint64) {
 type change struct {
 	key    string
 	stored []byte   // nil: remove the key
+	rec    Record   // when stored (without its entry)
 	doc    document // when stored
 }
 
@@ -393,11 +408,12 @@ func (m *Model) apply(ctx context.Context, msgs []bus.StoredMessage) error {
 	if pos == m.Position() {
 		return nil
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return ErrClosed
+	// Readers go on meanwhile: they check what they read (see find).
+	done, err := m.reading()
+	if err != nil {
+		return err
 	}
+	defer done()
 	batch := m.index.NewBatch()
 	for _, c := range changes {
 		if c.stored == nil {
@@ -413,15 +429,25 @@ func (m *Model) apply(ctx context.Context, msgs []bus.StoredMessage) error {
 	}
 	defer func() { _ = tx.Rollback() }()
 	recs, meta := tx.Bucket(bucketRecords), tx.Bucket(bucketMeta)
+	counts := newCounter(tx.Bucket(bucketCounts))
 	for _, c := range changes {
+		if old := recs.Get([]byte(c.key)); old != nil {
+			if r, err := decodeRecord(c.key, old, false); err == nil {
+				counts.add(&r, -1)
+			}
+		}
 		if c.stored == nil {
 			err = recs.Delete([]byte(c.key))
 		} else {
+			counts.add(&c.rec, 1)
 			err = recs.Put([]byte(c.key), c.stored)
 		}
 		if err != nil {
 			return fmt.Errorf("readmodel: record %.200s: %w", c.key, err)
 		}
+	}
+	if err := counts.store(); err != nil {
+		return fmt.Errorf("readmodel: counts: %w", err)
 	}
 	if err := meta.Put(metaPosition, u64(pos)); err != nil {
 		return fmt.Errorf("readmodel: records: %w", err)
@@ -466,7 +492,7 @@ func prepare(msg bus.StoredMessage) (change, error) {
 		return change{}, fmt.Errorf("readmodel: key of %d bytes (at most %d)", len(e.Key), maxKey)
 	}
 	r, d := record(&e, msg.Sequence, msg.Time)
-	return change{key: e.Key, stored: encodeRecord(&r, msg.Data), doc: d}, nil
+	return change{key: e.Key, stored: encodeRecord(&r, msg.Data), rec: r, doc: d}, nil
 }
 
 // reading takes the read lock; it fails once the model is closed.

@@ -121,6 +121,29 @@ func TestQueries(t *testing.T) {
 			t.Errorf("unknown DOI: %v", err)
 		}
 	})
+	t.Run("next only when more", func(t *testing.T) {
+		for _, tc := range []struct {
+			q    readmodel.Query
+			more bool
+		}{
+			{readmodel.Query{Limit: 3}, true}, {readmodel.Query{Limit: 4}, false}, {readmodel.Query{Limit: 5}, false},
+			{readmodel.Query{Limit: 2, Offset: 2}, false}, {readmodel.Query{Limit: 1, Offset: 2}, true},
+		} {
+			page, err := m.Search(ctx, tc.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (page.Next != "") != tc.more {
+				t.Errorf("%+v: next %q", tc.q, page.Next)
+			}
+			if tc.more {
+				next, err := m.Search(ctx, readmodel.Query{Limit: 4, After: page.Next})
+				if err != nil || len(next.Records) != 4-tc.q.Offset-tc.q.Limit || next.Next != "" {
+					t.Errorf("%+v: the page after %q, next %q, %v", tc.q, keys(next.Records), next.Next, err)
+				}
+			}
+		}
+	})
 	t.Run("keys only", func(t *testing.T) {
 		page, err := m.Search(ctx, readmodel.Query{KeysOnly: true, Limit: 1})
 		if err != nil || len(page.Records) != 1 || page.Records[0].Entry != nil || page.Records[0].Seq == 0 {
@@ -165,4 +188,39 @@ func TestQueries(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  readmodel.Config
+		ok   bool
+	}{
+		{"defaults", readmodel.Config{Dir: "x"}, true},
+		{"no folder", readmodel.Config{}, false},
+		{"negative batch", readmodel.Config{Dir: "x", BatchSize: -1}, false},
+		{"huge batch", readmodel.Config{Dir: "x", BatchSize: 10001}, false},
+		{"negative inactive", readmodel.Config{Dir: "x", Inactive: -time.Second}, false},
+		{"negative retry", readmodel.Config{Dir: "x", RetryDelay: -time.Second}, false},
+	}
+	for _, tc := range tests {
+		if err := tc.cfg.Validate(); (err == nil) != tc.ok {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+}
+
+func TestWaitFor(t *testing.T) {
+	b := testenv.Bus(t)
+	m := start(t, b, t.TempDir(), "node")
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := m.WaitFor(ctx, 1); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("waiting for a sequence never written: %v", err)
+	}
+	seq := publish(t, b, entry(ds{key: "a"}))
+	caughtUp(t, m.Model, seq)
+	if err := m.WaitFor(context.Background(), seq-1); err != nil {
+		t.Errorf("waiting for a sequence passed: %v", err)
+	}
 }

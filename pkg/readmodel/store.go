@@ -9,16 +9,26 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2/search/query"
+	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
 
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
 
 // The bbolt file beside the index holds the records (bucket records: key →
-// stored record) and what the model knows of itself (bucket meta).
+// stored record), how many live records each facility and technique has
+// (bucket counts: countFacility or countTechnique and the value → 8 bytes),
+// and what the model knows of itself (bucket meta).
 var (
 	bucketRecords = []byte("records")
+	bucketCounts  = []byte("counts")
 	bucketMeta    = []byte("meta")
+)
+
+// Prefixes of the keys of the counts bucket.
+const (
+	countFacility  = 'f'
+	countTechnique = 't'
 )
 
 // Keys of the meta bucket (and, metaPosition, of the index's internal
@@ -37,6 +47,47 @@ func readU64(b []byte) uint64 {
 		return 0
 	}
 	return binary.BigEndian.Uint64(b)
+}
+
+// counter adds up the changes of a batch to the live counts, then stores
+// them in its transaction.
+type counter struct {
+	b     *bolt.Bucket
+	delta map[string]int64
+}
+
+func newCounter(b *bolt.Bucket) *counter { return &counter{b: b, delta: map[string]int64{}} }
+
+// add counts r (a live record only) n times more.
+func (c *counter) add(r *Record, n int64) {
+	if r.Deleted {
+		return
+	}
+	if r.Facility != "" {
+		c.delta[string(countFacility)+r.Facility] += n
+	}
+	for _, t := range r.Techniques {
+		c.delta[string(countTechnique)+t] += n
+	}
+}
+
+func (c *counter) store() error {
+	for k, d := range c.delta {
+		if d == 0 {
+			continue
+		}
+		v := int64(readU64(c.b.Get([]byte(k)))) + d
+		var err error
+		if v <= 0 {
+			err = c.b.Delete([]byte(k))
+		} else {
+			err = c.b.Put([]byte(k), u64(uint64(v)))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // storedVersion begins every stored record.
@@ -182,7 +233,7 @@ func record(e *fairwayv1.CatalogueEntry, seq uint64, t time.Time) (Record, docum
 	var ids []string
 	for _, t := range e.GetDataset().GetTechniques() {
 		for _, iri := range append([]string{t.GetIri()}, t.GetBroader()...) {
-			if iri == "" {
+			if iri == "" || len(iri) > maxKey || len(r.Techniques) >= maxValues {
 				continue
 			}
 			r.Techniques = append(r.Techniques, iri)
@@ -210,12 +261,12 @@ func record(e *fairwayv1.CatalogueEntry, seq uint64, t time.Time) (Record, docum
 		Seq:          float64(seq),
 		Deleted:      r.Deleted,
 		AccessRights: ds.GetAccessRights(),
-		Title:        ds.GetTitle(),
-		Description:  ds.GetDescription(),
+		Title:        bound(ds.GetTitle(), maxTitle),
+		Description:  bound(ds.GetDescription(), maxDescription),
 	}
 	for _, s := range ds.GetSubjects() {
-		if s.GetValue() != "" {
-			d.Keywords = append(d.Keywords, s.GetValue())
+		if s.GetValue() != "" && len(d.Keywords) < maxValues {
+			d.Keywords = append(d.Keywords, bound(s.GetValue(), maxTitle))
 		}
 	}
 	for _, p := range ds.GetCreators() {
@@ -223,11 +274,27 @@ func record(e *fairwayv1.CatalogueEntry, seq uint64, t time.Time) (Record, docum
 		if name == "" {
 			name = strings.TrimSpace(p.GetGivenName() + " " + p.GetFamilyName())
 		}
-		if name != "" {
-			d.Creators = append(d.Creators, name)
+		if name != "" && len(d.Creators) < maxValues {
+			d.Creators = append(d.Creators, bound(name, maxTitle))
 		}
 	}
 	return r, d
+}
+
+// What the index takes of one dataset's text (the entry itself is kept
+// whole): a hostile entry of megabytes of words must not blow up the index.
+const (
+	maxTitle       = 4 << 10
+	maxDescription = 64 << 10
+	maxValues      = 1000 // keywords, creators, techniques
+)
+
+// bound returns s cut to at most n bytes, at a character boundary.
+func bound(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
 }
 
 // The datetimes the index holds (nanoseconds since 1970 in an int64, as
