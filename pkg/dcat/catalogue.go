@@ -44,9 +44,7 @@ func (g *graph) catalogue(o Options) {
 		pub = g.blank("publisher")
 	}
 	g.add(dctPublisher, pub)
-	g.node(pub, rdfType, foafAgent)
-	g.node(pub, rdfType, foafOrganization)
-	g.node(pub, foafName, mustLiteral(o.PublisherName))
+	g.organisation(pub, mustLiteral(o.PublisherName))
 
 	if home, ok := dataIRI(o.Homepage); ok {
 		g.add(foafHomepage, home)
@@ -328,9 +326,7 @@ func FacilityCatalogueTriples(facility string, opts Options) ([]rdf.Triple, erro
 	g.text(dctDescription, "Datasets published by "+name+", harvested from its feeds and described in DCAT-AP by "+o.PublisherName+".")
 	if pub, ok := dataIRI(facilityAgentIRI(name, o)); ok {
 		g.add(dctPublisher, pub)
-		g.node(pub, rdfType, foafAgent)
-		g.node(pub, rdfType, foafOrganization)
-		g.node(pub, foafName, mustLiteral(name))
+		g.organisation(pub, mustLiteral(name))
 	}
 	if cat, ok := dataIRI(o.CatalogueIRI); ok {
 		g.add(dctIsPartOf, cat)

@@ -36,9 +36,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/knakk/rdf"
 
@@ -209,8 +211,8 @@ func DatasetTurtle(e *fairwayv1.EnrichedDataset, opts Options) (string, error) {
 		return "", err
 	}
 	var buf bytes.Buffer
-	buf.Grow(64 * len(ts))
-	if err := encodeTurtle(&buf, ts); err != nil {
+	buf.Grow(len(prefixHeader) + 80*len(ts))
+	if err := writeTurtle(&buf, ts); err != nil {
 		return "", fmt.Errorf("dcat: encode %s: %w", e.GetDataset().GetKey(), err)
 	}
 	return buf.String(), nil
@@ -267,14 +269,17 @@ func newGraph(subject string) (*graph, error) {
 		return nil, errors.New("not an IRI that Turtle can hold")
 	}
 	sum := sha256.Sum256([]byte(subject))
-	return &graph{subject: s, bprefix: "n" + hex.EncodeToString(sum[:8]), typed: map[string]bool{}}, nil
+	return &graph{
+		subject: s, bprefix: "n" + hex.EncodeToString(sum[:8]), typed: make(map[string]bool, 8),
+		main: make([]rdf.Triple, 0, 32), nodes: make([]rdf.Triple, 0, 64),
+	}, nil
 }
 
 // blank returns a new blank node, unique within a document made of many
 // graphs.
 func (g *graph) blank(role string) rdf.Blank {
 	g.blanks++
-	b, _ := rdf.NewBlank(fmt.Sprintf("%s%s%d", g.bprefix, role, g.blanks)) // label is never empty
+	b, _ := rdf.NewBlank(g.bprefix + role + strconv.Itoa(g.blanks)) // label is never empty
 	return b
 }
 
@@ -308,27 +313,7 @@ func (g *graph) triples() []rdf.Triple {
 	return append(append(out, g.main...), g.nodes...)
 }
 
-func (g *graph) encode(buf *bytes.Buffer) error { return encodeTurtle(buf, g.triples()) }
-
-// encodeTurtle writes triples as a Turtle document declaring the
-// vocabulary prefixes only (see prefixes).
-func encodeTurtle(buf *bytes.Buffer, ts []rdf.Triple) error {
-	enc := rdf.NewTripleEncoder(buf, rdf.Turtle)
-	enc.GenerateNamespaces = false
-	for ns, p := range prefixes {
-		enc.Namespaces[ns] = p
-	}
-	for _, t := range ts {
-		if err := enc.Encode(t); err != nil {
-			return err
-		}
-	}
-	if err := enc.Close(); err != nil {
-		return err
-	}
-	buf.WriteByte('\n')
-	return nil
-}
+func (g *graph) encode(buf *bytes.Buffer) error { return writeTurtle(buf, g.triples()) }
 
 // dataset adds the description of a dataset.
 func (g *graph) dataset(e *fairwayv1.EnrichedDataset, o Options) {
@@ -345,14 +330,16 @@ func (g *graph) dataset(e *fairwayv1.EnrichedDataset, o Options) {
 	doi, _ := metadata.LooseDOI(validUTF8(d.GetDoi()))
 	if doi != "" {
 		g.text(dctIdentifier, doiIRI(doi))
+	}
+	if s := strings.TrimSpace(d.GetSourceIdentifier()); s != "" && s != doi {
+		g.text(dctIdentifier, s)
+	}
+	if doi != "" {
 		id := g.blank("id")
 		g.add(admsIdentifier, id)
 		g.node(id, rdfType, admsIdentifierC)
 		g.node(id, skosNotation, mustLiteral(doi))
 		g.node(id, admsSchemaAgency, mustLiteral("International DOI Foundation"))
-	}
-	if s := strings.TrimSpace(d.GetSourceIdentifier()); s != "" && s != doi {
-		g.text(dctIdentifier, s)
 	}
 
 	if l, ok := dateLiteral(d.GetIssued()); ok {
@@ -537,11 +524,30 @@ func (g *graph) provenance(d *fairwayv1.Dataset) {
 }
 
 // validUTF8 replaces invalid UTF-8 sequences.
-func validUTF8(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// plainASCII reports whether s holds printable ASCII, tabs and line
+// breaks only: nothing cleanText would change but its blanks around.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x7f || (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+			return false
+		}
+	}
+	return true
+}
 
 // cleanText makes a string safe for a Turtle literal: valid UTF-8, without
 // control characters other than tab and newlines, trimmed.
 func cleanText(s string) string {
+	if plainASCII(s) {
+		return strings.TrimSpace(s)
+	}
 	s = validUTF8(s)
 	if strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' }) >= 0 {
 		s = strings.Map(func(r rune) rune {

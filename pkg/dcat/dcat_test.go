@@ -448,14 +448,3 @@ func TestMappings(t *testing.T) {
 		}
 	}
 }
-
-func BenchmarkDatasetTurtle(b *testing.B) {
-	e := fullDataset()
-	opts := testOptions()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := DatasetTurtle(e, opts); err != nil {
-			b.Fatal(err)
-		}
-	}
-}

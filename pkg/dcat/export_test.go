@@ -64,6 +64,19 @@ func fixtures() map[string]*fairwayv1.EnrichedDataset {
 				{Format: "CBF"},
 			}
 		}),
+		"hostile DCAT-AP 3 fields": edit(func(e *fairwayv1.EnrichedDataset) {
+			d := e.Dataset
+			d.Key, d.Doi = "doi:10.5072/hostile3", "10.5072/hostile3"
+			d.PublisherRor = "javascript:alert(1)"
+			d.Contacts = []*fairwayv1.Contact{{Name: "\x00\u202e", Email: "a@b.eu\x00"}, {Name: "Robert\"); DROP", Email: "x\"@evil.example.org"}, {}}
+			d.CollectedStart = &timestamppb.Timestamp{Seconds: -1 << 62}
+			d.CollectedEnd = timestamppb.New(time.Date(2021, 3, 3, 0, 0, 0, 0, time.UTC))
+			d.InstrumentPid, d.ProposalId, d.Instrument = "file:///etc/passwd", " \t\n", "ID\u000b29\\"
+			d.Distributions = []*fairwayv1.Distribution{
+				{Format: "\"quoted\"\nformat\\", MediaType: "text/html; charset=\"x\"", ByteSize: -5, DownloadUrl: "data:text/html,x", AccessUrl: "http:/nohost", Title: "\x01"},
+				{MediaType: "application/../../etc", ByteSize: 1 << 62},
+			}
+		}),
 	}
 }
 

@@ -108,7 +108,7 @@ var (
 
 // enrich tags a dataset with the enricher's matching over the reference
 // PaNET copy.
-func enrich(t *testing.T, d *fairwayv1.Dataset) *fairwayv1.EnrichedDataset {
+func enrich(t testing.TB, d *fairwayv1.Dataset) *fairwayv1.EnrichedDataset {
 	t.Helper()
 	ontOnce.Do(func() { ont, ontErr = panet.Load(context.Background(), testenv.PaNET(t)) })
 	if ontErr != nil {
@@ -133,7 +133,7 @@ var (
 // samplefeed (oai_datacite and oai_dc), every record of the OAI-PMH samples
 // and every SciCat seed document, each normalised and enriched. It is read
 // once per test binary.
-func corpus(t *testing.T) []corpusDataset {
+func corpus(t testing.TB) []corpusDataset {
 	t.Helper()
 	corpusMu.Lock()
 	defer corpusMu.Unlock()
@@ -143,7 +143,7 @@ func corpus(t *testing.T) []corpusDataset {
 	return corpusMemo
 }
 
-func readCorpus(t *testing.T) []corpusDataset {
+func readCorpus(t testing.TB) []corpusDataset {
 	t.Helper()
 	var out []corpusDataset
 	add := func(from, facility, format, id string, payload []byte) {

@@ -257,6 +257,24 @@ func TestContentHash(t *testing.T) {
 		t.Errorf("title %q: hash %s unchanged", c.Title, c.ContentHash)
 	}
 
+	// The fields DCAT-AP 3.0.1 added are covered too (the hash is of the
+	// whole dataset but its provenance and stored hash).
+	for name, set := range map[string]func(d *fairwayv1.Dataset){
+		"distributions":  func(d *fairwayv1.Dataset) { d.Distributions = []*fairwayv1.Distribution{{ByteSize: 1}} },
+		"publisher ROR":  func(d *fairwayv1.Dataset) { d.PublisherRor = "https://ror.org/02550n095" },
+		"contacts":       func(d *fairwayv1.Dataset) { d.Contacts = []*fairwayv1.Contact{{Email: "a@b.eu"}} },
+		"collected":      func(d *fairwayv1.Dataset) { d.CollectedEnd = timestamppb.Now() },
+		"instrument PID": func(d *fairwayv1.Dataset) { d.InstrumentPid = "https://doi.org/10.5072/i" },
+		"proposal":       func(d *fairwayv1.Dataset) { d.ProposalId = "P-1" },
+		"affiliation":    func(d *fairwayv1.Dataset) { d.Creators[0].AffiliationRor = "https://ror.org/0abcdef12" },
+	} {
+		x := proto.CloneOf(a)
+		set(x)
+		if normaliser.ContentHash(x) == a.ContentHash {
+			t.Errorf("%s: hash unchanged", name)
+		}
+	}
+
 	// ContentHash ignores the stored hash and the provenance, and does not
 	// modify its argument.
 	d := proto.CloneOf(a)
