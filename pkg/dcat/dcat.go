@@ -330,14 +330,16 @@ func (g *graph) dataset(e *fairwayv1.EnrichedDataset, o Options) {
 	doi, _ := metadata.LooseDOI(validUTF8(d.GetDoi()))
 	if doi != "" {
 		g.text(dctIdentifier, doiIRI(doi))
+	}
+	if s := strings.TrimSpace(d.GetSourceIdentifier()); s != "" && s != doi {
+		g.text(dctIdentifier, s)
+	}
+	if doi != "" {
 		id := g.blank("id")
 		g.add(admsIdentifier, id)
 		g.node(id, rdfType, admsIdentifierC)
 		g.node(id, skosNotation, mustLiteral(doi))
 		g.node(id, admsSchemaAgency, mustLiteral("International DOI Foundation"))
-	}
-	if s := strings.TrimSpace(d.GetSourceIdentifier()); s != "" && s != doi {
-		g.text(dctIdentifier, s)
 	}
 
 	if l, ok := dateLiteral(d.GetIssued()); ok {

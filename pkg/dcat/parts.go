@@ -237,13 +237,13 @@ func (g *graph) distributions(d *fairwayv1.Dataset, doi string, landing rdf.IRI,
 		if l, ok := literal(x.GetTitle()); ok {
 			g.node(dist, dctTitle, l)
 		}
-		g.format(dist, x)
 		if s := x.GetByteSize(); s > 0 {
 			g.node(dist, dcatByteSize, rdf.NewTypedLiteral(strconv.FormatInt(s, 10), xsdNonNegInt))
 		}
 		if lic != nil {
 			g.node(dist, dctLicense, lic)
 		}
+		g.format(dist, x) // last: it describes the format's nodes after the distribution's
 		n++
 	}
 	if n > 0 {
@@ -315,16 +315,17 @@ func (g *graph) format(dist rdf.Blank, x *fairwayv1.Distribution) {
 			media, hasMedia = m, true
 		}
 	}
+	var typed []rdf.Triple
 	if hasFT {
 		i := vocab(FileTypeAuthority+"/", ft.code)
 		g.node(dist, dctFormat, i)
-		g.node(i, rdfType, dctMediaTypeOrExt)
+		typed = append(typed, rdf.Triple{Subj: i, Pred: rdfType, Obj: dctMediaTypeOrExt})
 	}
 	registered := hasMedia && !strings.Contains(media, "/x-")
 	if registered {
 		if i, err := rdf.NewIRI(MediaTypes + media); err == nil {
 			g.node(dist, dcatMediaType, i)
-			g.node(i, rdfType, dctMediaTypeC)
+			typed = append(typed, rdf.Triple{Subj: i, Pred: rdfType, Obj: dctMediaTypeC})
 		}
 	}
 	if !hasFT && !registered {
@@ -336,6 +337,7 @@ func (g *graph) format(dist rdf.Blank, x *fairwayv1.Distribution) {
 			g.node(dist, dctDescription, mustLiteral("Format: "+l.String()))
 		}
 	}
+	g.nodes = append(g.nodes, typed...)
 }
 
 // fileType is a code of the EU file-type table and the media type it

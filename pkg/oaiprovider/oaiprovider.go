@@ -239,6 +239,9 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := p.respond(r.Context(), raw)
+	if resp.unavailable != nil && r.Context().Err() != nil {
+		return // the client went away
+	}
 	if resp.unavailable != nil {
 		p.log.Warn("oai-pmh: the read model does not answer", "err", resp.unavailable)
 		w.Header().Set("Retry-After", "10")

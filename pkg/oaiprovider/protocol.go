@@ -32,11 +32,11 @@ const (
 const Granularity = "YYYY-MM-DDThh:mm:ssZ"
 
 const (
-	oaiNamespace   = "http://www.openarchives.org/OAI/2.0/"
-	oaiSchema      = "http://www.openarchives.org/OAI/2.0/ http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd"
-	xsiNamespace   = "http://www.w3.org/2001/XMLSchema-instance"
-	secondsLayout  = "2006-01-02T15:04:05Z"
-	protocolVerson = "2.0"
+	oaiNamespace    = "http://www.openarchives.org/OAI/2.0/"
+	oaiSchema       = "http://www.openarchives.org/OAI/2.0/ http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd"
+	xsiNamespace    = "http://www.w3.org/2001/XMLSchema-instance"
+	secondsLayout   = "2006-01-02T15:04:05Z"
+	protocolVersion = "2.0"
 )
 
 // verbs and the arguments each takes: required ones, optional ones, and
@@ -339,7 +339,7 @@ func (p *Provider) identify(ctx context.Context, env *envelope) error {
 		earliest = time.Unix(0, 0)
 	}
 	b := &identifyBody{
-		RepositoryName: p.cfg.RepositoryName, BaseURL: p.baseURL, ProtocolVersion: protocolVerson,
+		RepositoryName: p.cfg.RepositoryName, BaseURL: p.baseURL, ProtocolVersion: protocolVersion,
 		AdminEmail: p.cfg.AdminEmail, EarliestDatestamp: earliest.UTC().Format(secondsLayout),
 		DeletedRecord: "persistent", Granularity: Granularity,
 	}

@@ -431,7 +431,7 @@ func TestTokens(t *testing.T) {
 func TestIdentifiers(t *testing.T) {
 	n := newNode(t, oaiprovider.Config{})
 	keys := []string{"src:esrf:a b%20c/ü?x&y=z", "doi:10.1234/abc(1)", "src:ill:100%", "src:ill:<tag>\"'#",
-		"src:esrf:" + strings.Repeat("é ", 340)} // a source identifier of 1 KiB, escaped to 3 KiB
+		"src:esrf:" + strings.Repeat("é ", 340) + "x"} // a source identifier of 1 KiB, escaped to 3 KiB
 	for i, key := range keys {
 		e := dataset(i)
 		e.Dataset.Key, e.Dataset.Doi = key, ""

@@ -12,15 +12,7 @@ import (
 // and returns the triples as canonical sorted lines.
 func ReadBackCanonical(t testing.TB, f Format, doc []byte) []string {
 	t.Helper()
-	out, err := readBack(t, f, doc)
-	if err != nil {
-		t.Fatalf("%v\n--- document:\n%.3000s", err, doc)
-	}
-	got, err := parseNT(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return canonical(got)
+	return readBackCanonical(t, f, doc)
 }
 
 // Canonical returns the triples of groups as canonical sorted lines, as

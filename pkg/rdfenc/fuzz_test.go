@@ -31,8 +31,12 @@ func fuzzGroup(text, tail, tag string) []rdf.Triple {
 	if l, err := newLangLiteral(text, tag); err == nil {
 		g = append(g, rdf.Triple{Subj: s, Pred: p("lang"), Obj: l})
 	}
-	if pi, err := rdf.NewIRI("https://example.org/p/" + tail); err == nil {
-		g = append(g, rdf.Triple{Subj: s, Pred: pi, Obj: rdf.NewTypedLiteral("x", rdf.IRI{})})
+	for _, ns := range []string{"https://example.org/p/", "http://purl.org/dc/terms/", "https://example.org/"} {
+		// Under a declared namespace, the tail decides between a prefixed
+		// name (QName, compact IRI) and the IRI in full.
+		if pi, err := rdf.NewIRI(ns + tail); err == nil {
+			g = append(g, rdf.Triple{Subj: s, Pred: pi, Obj: pi})
+		}
 	}
 	if b, err := rdf.NewBlank(tail); err == nil {
 		g = append(g, rdf.Triple{Subj: s, Pred: p("node"), Obj: b},
@@ -62,6 +66,10 @@ func FuzzEncode(f *testing.F) {
 		{"bad utf-8 \xff\xfe", "bad\xffutf8", "en"},
 		{"tail of blank label", "n1b-c_d", "en"},
 		{"0", "0..0", "`n"},
+		{"suffix", "//x", "en"},
+		{"suffix", "_x", "en"},
+		{"suffix", "title", "en"},
+		{"suffix", "a-b_c9", "en"},
 		{"dct:x", "1digit", "en"},
 	} {
 		f.Add(seed[0], seed[1], seed[2])

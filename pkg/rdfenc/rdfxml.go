@@ -220,26 +220,14 @@ func xmlEscape(w *bytes.Buffer, s string, attr bool) {
 			rep = "&lt;"
 		case c == '>':
 			rep = "&gt;"
-		case c == '"':
-			if !attr {
-				i++
-				continue
-			}
-			rep = "&quot;"
 		case c == '\r':
 			rep = "&#xD;"
-		case c == '\n':
-			if !attr {
+		case c == '"' || c == '\n' || c == '\t':
+			if !attr { // kept as they are in text
 				i++
 				continue
 			}
-			rep = "&#xA;"
-		case c == '\t':
-			if !attr {
-				i++
-				continue
-			}
-			rep = "&#x9;"
+			rep = attrRef(c)
 		case c < 0x20:
 			rep = "\uFFFD"
 		default:
@@ -257,4 +245,16 @@ func xmlEscape(w *bytes.Buffer, s string, attr bool) {
 		start = i
 	}
 	w.WriteString(s[start:])
+}
+
+// attrRef is the reference of a character an attribute value must not
+// hold as it is.
+func attrRef(c byte) string {
+	switch c {
+	case '"':
+		return "&quot;"
+	case '\n':
+		return "&#xA;"
+	}
+	return "&#x9;"
 }

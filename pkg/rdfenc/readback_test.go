@@ -55,6 +55,21 @@ func readBack(t testing.TB, f Format, doc []byte) (string, error) {
 	return out.String(), nil
 }
 
+// readBackCanonical reads a document back with the third-party parser of
+// its format and returns its triples as canonical lines.
+func readBackCanonical(t testing.TB, f Format, doc []byte) []string {
+	t.Helper()
+	out, err := readBack(t, f, doc)
+	if err != nil {
+		t.Fatalf("%v\n--- document:\n%.3000s", err, doc)
+	}
+	got, err := parseNT(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return canonical(got)
+}
+
 // parseNT reads N-Triples (as rapper and jsonld print them) strictly.
 func parseNT(s string) ([]triple, error) {
 	var out []triple

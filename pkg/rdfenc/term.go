@@ -182,7 +182,7 @@ func checkIRI(s string) (term, error) {
 
 // iriASCII marks the ASCII characters an IRI may hold as it is.
 var iriASCII = func() (t [utf8.RuneSelf]bool) {
-	for c := 0x21; c < utf8.RuneSelf; c++ {
+	for c := 0x21; c < 0x7F; c++ { // no DEL
 		t[c] = !strings.ContainsRune("<>\"{}|^`\\", rune(c))
 	}
 	return t

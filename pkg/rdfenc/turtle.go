@@ -54,25 +54,19 @@ func (t *turtleWriter) group(w *bytes.Buffer, ts []triple) error {
 
 func (t *turtleWriter) footer(*bytes.Buffer) {}
 
-// term writes a term, an IRI as a prefixed name when it splits into a
-// declared namespace and a simple local name.
+// term writes a term, an IRI (and a datatype) as a prefixed name when it
+// splits into a declared namespace and a simple local name; other terms as
+// N-Triples writes them.
 func (t *turtleWriter) term(w *bytes.Buffer, x term) {
-	switch x.kind {
-	case kindIRI:
+	switch {
+	case x.kind == kindIRI:
 		t.iri(w, x.value)
-	case kindBlank:
-		w.WriteString("_:")
-		w.WriteString(x.value)
-	case kindLiteral:
+	case x.kind == kindLiteral && x.datatype != "":
 		writeQuoted(w, x.value)
-		switch {
-		case x.lang != "":
-			w.WriteByte('@')
-			w.WriteString(x.lang)
-		case x.datatype != "":
-			w.WriteString("^^")
-			t.iri(w, x.datatype)
-		}
+		w.WriteString("^^")
+		t.iri(w, x.datatype)
+	default:
+		ntTerm(w, x)
 	}
 }
 

@@ -202,3 +202,41 @@ func BenchmarkLagUnderLoad(b *testing.B) {
 	b.ReportMetric(catchUp, "catch-up-ms")
 	b.ReportMetric(publishFor, "publish-ms")
 }
+
+// BenchmarkSearchWhileApplying measures pages of 100 read while the model
+// catches up with benchEntries entries: a read waits for the batch being
+// applied (readers never see half a batch), so the slowest read is about
+// one batch's apply time.
+func BenchmarkSearchWhileApplying(b *testing.B) {
+	entries := make([]*fairwayv1.CatalogueEntry, benchEntries)
+	for i := range entries {
+		entries[i] = realistic(i)
+	}
+	for _, size := range []int{100, 500} {
+		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
+			var worst, sum time.Duration
+			reads := 0
+			for b.Loop() {
+				b.StopTimer()
+				bs := testenv.Bus(b)
+				seq := publish(b, bs, entries...)
+				b.StartTimer()
+				m := startWith(b, bs, readmodel.Config{Dir: b.TempDir(), Replica: "reads", BatchSize: size})
+				for m.Position() < seq {
+					t0 := time.Now()
+					if _, err := m.Search(context.Background(), readmodel.Query{Limit: 100, Facility: "esrf"}); err != nil {
+						b.Fatal(err)
+					}
+					d := time.Since(t0)
+					worst, sum, reads = max(worst, d), sum+d, reads+1
+					time.Sleep(10 * time.Millisecond)
+				}
+				b.StopTimer()
+				m.stop()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(worst.Microseconds())/1000, "max-read-ms")
+			b.ReportMetric(float64(sum.Microseconds())/1000/float64(max(reads, 1)), "mean-read-ms")
+		})
+	}
+}

@@ -119,8 +119,10 @@ func TestCursorPaging(t *testing.T) {
 				t.Fatalf("first page %q total %d next %q", seen, page.Total, page.Next)
 			}
 			// Between two pages: k01 (seen) and k05 (not yet) are deleted,
-			// k00a is inserted before the cursor, k07a after it.
+			// k00a is inserted before the cursor, k07a after it, and k02,
+			// the page's last, is written again in place.
 			caughtUp(t, m.Model, publish(t, b,
+				entry(ds{key: "k02", facility: "esrf", title: "again", at: day1.Add(2 * time.Minute)}),
 				entry(ds{key: "k01", facility: "esrf", deleted: true, at: day1.Add(time.Minute)}),
 				entry(ds{key: "k05", facility: "esrf", deleted: true, at: day1.Add(5 * time.Minute)}),
 				entry(ds{key: "k00a", facility: "esrf", at: day1.Add(30 * time.Second)}),
@@ -464,5 +466,74 @@ func TestHostileEntries(t *testing.T) {
 		if _, err := m.Search(ctx, q); err != nil && !errors.Is(err, readmodel.ErrBadQuery) {
 			t.Errorf("%.60v: %v", q, err)
 		}
+	}
+}
+
+// TestReadsWhileApplying reads while batches are applied: every dataset is
+// written again and again, its facility alternating, and a query by
+// facility must never answer a record of the other one (the version the
+// index matched is the version it returns).
+func TestReadsWhileApplying(t *testing.T) {
+	b := testenv.Bus(t)
+	ctx := context.Background()
+	m := startWith(t, b, readmodel.Config{Dir: t.TempDir(), BatchSize: 50})
+	const n, rounds = 100, 12
+	facs := []string{"esrf", "ill"}
+	go func() {
+		for r := range rounds {
+			var batch []*fairwayv1.CatalogueEntry
+			for i := range n {
+				batch = append(batch, entry(ds{key: fmt.Sprintf("k%03d", i), facility: facs[(i+r)%2]}))
+			}
+			publish(t, b, batch...)
+		}
+	}()
+	reads := 0
+	for m.Position() < n*rounds {
+		for _, f := range facs {
+			page, err := m.Search(ctx, readmodel.Query{Facility: f, Limit: 1000, KeysOnly: reads%2 == 0})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range page.Records {
+				if r.Facility != f {
+					t.Fatalf("a query for %s answered %s of %s (seq %d)", f, r.Key, r.Facility, r.Seq)
+				}
+			}
+			reads++
+		}
+	}
+	caughtUp(t, m.Model, n*rounds)
+	if got := all(t, m.Model, readmodel.Query{Facility: "ill"}); len(got) != n/2 {
+		t.Errorf("%d datasets at ill at the end, want %d", len(got), n/2)
+	}
+	t.Logf("%d reads while applying", reads)
+}
+
+// TestStreamCreatedAgain removes the catalogue stream under a model (the
+// node's NATS folder lost) and fills a new one with more entries than the
+// model had applied: the model is rebuilt, not resumed.
+func TestStreamCreatedAgain(t *testing.T) {
+	b := testenv.Bus(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	m := start(t, b, dir, "node")
+	caughtUp(t, m.Model, publish(t, b, numbered(3, "esrf")...))
+	m.stop()
+	if err := b.JetStream().DeleteStream(ctx, string(bus.Catalogue)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Provision(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var fresh []*fairwayv1.CatalogueEntry
+	for i := range 5 {
+		fresh = append(fresh, entry(ds{key: fmt.Sprintf("n%d", i), facility: "ill"}))
+	}
+	seq := publish(t, b, fresh...)
+	m = start(t, b, dir, "node")
+	caughtUp(t, m.Model, seq)
+	if got := all(t, m.Model, readmodel.Query{Deleted: readmodel.WithDeleted}); !slices.Equal(got, []string{"n0", "n1", "n2", "n3", "n4"}) {
+		t.Errorf("after the stream was created again %q", got)
 	}
 }

@@ -37,8 +37,13 @@
 //
 // # Reads
 //
-// Readers and the applier share a read-write lock around the index and the
-// records, so a query never sees a batch half applied. Search pages by
+// A read waits for no batch: the index and the records each change
+// atomically per batch, the index first, and a query checks that every
+// record it read is the version its index hit matched (the catalogue
+// sequence is a sort value of every query); when one is not, the records
+// are still committing that batch, and the query waits for the batch and
+// asks again. So a page never mixes two versions of the catalogue, and
+// reads stay fast while the model catches up. Search pages by
 // Offset (at most MaxOffset deep) or by an opaque cursor (After), which
 // encodes the sort values of the page's last record and continues after
 // them however the catalogue changed meanwhile; Each pages with cursors
@@ -87,7 +92,8 @@ type Config struct {
 	// removes them to rebuild.
 	Dir string
 	// Replica names this replica's durable consumer on the catalogue stream
-	// (bus.FollowerName). Default "node".
+	// (bus.FollowerName). Default "node". Each model folder needs a name of
+	// its own: two models on one consumer would move it under each other.
 	Replica string
 	// BatchSize is how many catalogue entries are applied per index batch.
 	// Default 500.
@@ -137,7 +143,7 @@ type Model struct {
 	bus *bus.Bus
 	log *slog.Logger
 
-	mu     sync.RWMutex // held for writing while a batch is applied
+	mu     sync.RWMutex // held for reading by reads and the applier, for writing by Close
 	index  bleve.Index
 	db     *bolt.DB
 	closed bool
@@ -402,11 +408,12 @@ func (m *Model) apply(ctx context.Context, msgs []bus.StoredMessage) error {
 	if pos == m.Position() {
 		return nil
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return ErrClosed
+	// Readers go on meanwhile: they check what they read (see find).
+	done, err := m.reading()
+	if err != nil {
+		return err
 	}
+	defer done()
 	batch := m.index.NewBatch()
 	for _, c := range changes {
 		if c.stored == nil {
