@@ -43,14 +43,6 @@ type term struct {
 	datatype string
 }
 
-// key identifies the term within a document (subject grouping).
-func (t term) key() string {
-	if t.kind == kindBlank {
-		return "_:" + t.value
-	}
-	return t.value
-}
-
 // triple is a checked triple.
 type triple struct{ s, p, o term }
 
@@ -312,40 +304,53 @@ type subjectGroup struct {
 // bySubject groups a group's triples by subject, subjects in the order of
 // their first triple.
 func bySubject(ts []triple) []subjectGroup {
-	var groups []subjectGroup
-	index := make(map[string]int, 8)
-	for _, t := range ts {
-		k := t.s.key()
-		i, ok := index[k]
-		if !ok {
-			i = len(groups)
-			index[k] = i
-			groups = append(groups, subjectGroup{subject: t.s})
-		}
-		groups[i].triples = append(groups[i].triples, t)
+	out, bounds := orderBy(ts, func(t *triple) string { return t.s.value })
+	groups := make([]subjectGroup, len(bounds)-1)
+	for i := range groups {
+		groups[i] = subjectGroup{subject: out[bounds[i]].s, triples: out[bounds[i]:bounds[i+1]]}
 	}
 	return groups
-}
-
-// predicateGroup is one predicate's objects for a subject.
-type predicateGroup struct {
-	predicate term
-	objects   []term
 }
 
 // byPredicate groups one subject's triples by predicate, predicates in the
-// order of their first triple.
-func byPredicate(ts []triple) []predicateGroup {
-	var groups []predicateGroup
-	index := make(map[string]int, len(ts))
-	for _, t := range ts {
-		i, ok := index[t.p.value]
-		if !ok {
-			i = len(groups)
-			index[t.p.value] = i
-			groups = append(groups, predicateGroup{predicate: t.p})
-		}
-		groups[i].objects = append(groups[i].objects, t.o)
+// order of their first triple: each group's triples differ in object only.
+func byPredicate(ts []triple) [][]triple {
+	out, bounds := orderBy(ts, func(t *triple) string { return t.p.value })
+	groups := make([][]triple, len(bounds)-1)
+	for i := range groups {
+		groups[i] = out[bounds[i]:bounds[i+1]]
 	}
 	return groups
+}
+
+// orderBy returns the triples reordered so that those of equal key are
+// together, keys in the order of their first triple and triples of a key
+// in the order given, with the bounds of each key's run. A blank node's
+// key is its label, which cannot equal an IRI (an IRI holds ':').
+func orderBy(ts []triple, key func(*triple) string) (out []triple, bounds []int) {
+	ids := make([]int, len(ts))
+	index := make(map[string]int, 8)
+	var counts []int
+	for i := range ts {
+		k := key(&ts[i])
+		id, ok := index[k]
+		if !ok {
+			id = len(counts)
+			index[k] = id
+			counts = append(counts, 0)
+		}
+		ids[i] = id
+		counts[id]++
+	}
+	bounds = make([]int, len(counts)+1)
+	for id, c := range counts {
+		bounds[id+1] = bounds[id] + c
+	}
+	next := append([]int(nil), bounds[:len(counts)]...)
+	out = make([]triple, len(ts))
+	for i := range ts {
+		out[next[ids[i]]] = ts[i]
+		next[ids[i]]++
+	}
+	return out, bounds
 }

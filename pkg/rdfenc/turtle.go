@@ -33,18 +33,18 @@ func (t *turtleWriter) group(w *bytes.Buffer, ts []triple) error {
 			} else {
 				w.WriteString(" ;\n    ")
 			}
-			if p.predicate.value == rdfType {
+			if p[0].p.value == rdfType {
 				w.WriteByte('a')
 			} else {
-				t.term(w, p.predicate)
+				t.term(w, p[0].p)
 			}
-			for j, o := range p.objects {
+			for j, tr := range p {
 				if j == 0 {
 					w.WriteByte(' ')
 				} else {
 					w.WriteString(", ")
 				}
-				t.term(w, o)
+				t.term(w, tr.o)
 			}
 		}
 		w.WriteString(" .\n\n")
