@@ -45,7 +45,7 @@ func TestHTTPHandlerHostCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer model.Close()
-	catalogue, err := catalogueHandler(Config{BaseURL: "http://fairway.test:8080"}, model, p.Options(), log)
+	catalogue, err := catalogueHandler(Config{BaseURL: "http://fairway.test:8080", DataDir: t.TempDir()}, model, p.Options(), log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,5 +180,28 @@ func TestHTTPTimeoutsDefaults(t *testing.T) {
 	}
 	if err := (Config{HTTPTimeouts: HTTPTimeouts{Idle: -1}}).Validate(); err == nil {
 		t.Fatal("a negative timeout passes Validate")
+	}
+}
+
+// TestOAITokenKey makes the key once, reads the same key back, and
+// refuses a file that holds no key.
+func TestOAITokenKey(t *testing.T) {
+	dir := t.TempDir()
+	k1, err := oaiTokenKey(dir)
+	if err != nil || len(k1) != 32 {
+		t.Fatalf("first key: %x %v", k1, err)
+	}
+	k2, err := oaiTokenKey(dir)
+	if err != nil || string(k1) != string(k2) {
+		t.Fatalf("second key %x, want %x (%v)", k2, k1, err)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, OAITokenKeyFile)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("key file: %v %v", fi, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, OAITokenKeyFile), []byte("short\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := oaiTokenKey(dir); err == nil {
+		t.Error("a file without a key was accepted")
 	}
 }

@@ -8,6 +8,7 @@ package node
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -388,10 +389,57 @@ func defaultReplica(dataDir string) string {
 	return b.String() + "-" + hex.EncodeToString(sum[:4])
 }
 
+// OAITokenKeyFile is the file of the data directory that holds the key
+// signing OAI-PMH resumption tokens (generated the first time, mode 0600):
+// a harvest resumes across restarts, and replicas behind one address
+// share tokens when they are given the same file.
+const OAITokenKeyFile = "oai-token-key"
+
+// oaiTokenKey reads the key signing resumption tokens from the data
+// directory, or makes one there.
+func oaiTokenKey(dataDir string) ([]byte, error) {
+	path := filepath.Join(dataDir, OAITokenKeyFile)
+	if b, err := os.ReadFile(path); err == nil {
+		key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(key) < 16 {
+			return nil, fmt.Errorf("node: %s: not a key of at least 16 bytes in hex", path)
+		}
+		return key, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("node: OAI-PMH token key: %w", err)
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("node: data dir: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return oaiTokenKey(dataDir) // made meanwhile by another process
+	}
+	if err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	_, err = f.WriteString(hex.EncodeToString(key) + "\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	return key, nil
+}
+
 // catalogueHandler returns the catalogue's HTTP handler over the read
 // model, the OAI-PMH provider mounted at /oai.
 func catalogueHandler(cfg Config, model *readmodel.Model, opts dcat.Options, log *slog.Logger) (http.Handler, error) {
-	oai, err := oaiprovider.New(oaiprovider.Config{BaseURL: cfg.BaseURL, AdminEmail: cfg.AdminEmail, DCAT: opts}, model, log.With("component", "oai"))
+	key, err := oaiTokenKey(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	oai, err := oaiprovider.New(oaiprovider.Config{BaseURL: cfg.BaseURL, AdminEmail: cfg.AdminEmail, DCAT: opts, TokenKey: key}, model, log.With("component", "oai"))
 	if err != nil {
 		return nil, err
 	}
