@@ -255,6 +255,7 @@ func DatasetTriples(e *fairwayv1.EnrichedDataset, opts Options) ([]rdf.Triple, e
 // encoder can write predicate lists.
 type graph struct {
 	subject rdf.IRI
+	subj    node // subject, boxed once
 	main    []rdf.Triple
 	nodes   []rdf.Triple
 	bprefix string // blank node label prefix
@@ -270,24 +271,24 @@ func newGraph(subject string) (*graph, error) {
 	}
 	sum := sha256.Sum256([]byte(subject))
 	return &graph{
-		subject: s, bprefix: "n" + hex.EncodeToString(sum[:8]), typed: make(map[string]bool, 8),
+		subject: s, subj: s, bprefix: "n" + hex.EncodeToString(sum[:8]), typed: make(map[string]bool, 8),
 		main: make([]rdf.Triple, 0, 32), nodes: make([]rdf.Triple, 0, 64),
 	}, nil
 }
 
 // blank returns a new blank node, unique within a document made of many
 // graphs.
-func (g *graph) blank(role string) rdf.Blank {
+func (g *graph) blank(role string) node {
 	g.blanks++
 	b, _ := rdf.NewBlank(g.bprefix + role + strconv.Itoa(g.blanks)) // label is never empty
 	return b
 }
 
-func (g *graph) add(p rdf.IRI, o rdf.Object) {
-	g.main = append(g.main, rdf.Triple{Subj: g.subject, Pred: p, Obj: o})
+func (g *graph) add(p rdf.Predicate, o rdf.Object) {
+	g.main = append(g.main, rdf.Triple{Subj: g.subj, Pred: p, Obj: o})
 }
 
-func (g *graph) node(s rdf.Subject, p rdf.IRI, o rdf.Object) {
+func (g *graph) node(s rdf.Subject, p rdf.Predicate, o rdf.Object) {
 	g.nodes = append(g.nodes, rdf.Triple{Subj: s, Pred: p, Obj: o})
 }
 
@@ -301,7 +302,7 @@ func (g *graph) once(i rdf.IRI) bool {
 }
 
 // text adds a literal value to the main node when it is not blank.
-func (g *graph) text(p rdf.IRI, s string) {
+func (g *graph) text(p rdf.Predicate, s string) {
 	if l, ok := literal(s); ok {
 		g.add(p, l)
 	}
@@ -475,7 +476,7 @@ func (g *graph) themes(e *fairwayv1.EnrichedDataset, o Options) {
 // concept adds a value from an EU authority table, typed as the DCAT-AP
 // range class and placed in its scheme. A skos:Concept gets its English
 // prefLabel, which DCAT-AP requires of concepts.
-func (g *graph) concept(p rdf.IRI, value string, class rdf.IRI, scheme rdf.IRI, prefLabel string) {
+func (g *graph) concept(p rdf.Predicate, value string, class, scheme node, prefLabel string) {
 	i, ok := dataIRI(value)
 	if !ok {
 		return

@@ -203,7 +203,7 @@ func instrumentIRI(pid string) string {
 // describes, or one whose access URL is the landing page (else the DOI,
 // else the dataset IRI) when it describes none. Each carries the licence.
 func (g *graph) distributions(d *fairwayv1.Dataset, doi string, landing rdf.IRI, hasLanding bool) {
-	fallback := g.subject
+	fallback := rdf.IRI(g.subject)
 	switch {
 	case hasLanding:
 		fallback = landing
@@ -300,7 +300,7 @@ func (g *graph) licence(d *fairwayv1.Dataset) node {
 // the media type, given or implied by the format, is of the registered
 // trees: not x-). A format that maps to neither is kept as the
 // distribution's dct:description "Format: …".
-func (g *graph) format(dist rdf.Blank, x *fairwayv1.Distribution) {
+func (g *graph) format(dist node, x *fairwayv1.Distribution) {
 	format := cleanText(x.GetFormat())
 	media, hasMedia := metadata.MediaType(x.GetMediaType())
 	ft, hasFT := fileTypes[strings.ToLower(format)]
@@ -394,7 +394,7 @@ func (g *graph) record(e *fairwayv1.EnrichedDataset, o Options) error {
 		return fmt.Errorf("dcat: record IRI %q is not an IRI", iri)
 	}
 	g.node(r, rdfType, dcatCatalogRec)
-	g.node(r, foafPrimaryTopic, g.subject)
+	g.node(r, foafPrimaryTopic, g.subj)
 	g.node(r, dctModified, recordModified(e, o))
 	ap := vocab(DCATAP301, "")
 	g.node(r, dctConformsTo, ap)
