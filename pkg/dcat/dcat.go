@@ -108,9 +108,39 @@ type Options struct {
 	// to every dataset next to its PaNET themes, as DCAT-AP asks for one.
 	// Default "TECH" (science and technology); "-" gives none.
 	DataTheme string
+	// Facilities describes facilities beyond the name their feeds give
+	// (Dataset.facility, the key here, in any letter case): their full
+	// names and ROR ids. Optional: a facility not listed is its name, with
+	// the minted agent IRI.
+	Facilities map[string]Facility
 	// Now tells the time used to decide whether an embargo has ended.
 	// Default time.Now.
 	Now func() time.Time
+}
+
+// Facility is what the node knows of a facility as an agent.
+type Facility struct {
+	// Name is the facility's full name ("European Synchrotron Radiation
+	// Facility"): its agent's foaf:name, and a dataset publisher of that
+	// name is the facility. Default: the facility as its feeds name it.
+	Name string
+	// ROR is the facility's ROR id or IRI; when given, its agent's IRI
+	// instead of <facility catalogue>#publisher.
+	ROR string
+}
+
+// facility returns what the options say of a facility, by its name in any
+// letter case.
+func (o Options) facility(name string) (Facility, bool) {
+	if f, ok := o.Facilities[name]; ok {
+		return f, true
+	}
+	for k, f := range o.Facilities {
+		if strings.EqualFold(strings.TrimSpace(k), strings.TrimSpace(name)) {
+			return f, true
+		}
+	}
+	return Facility{}, false
 }
 
 func (o Options) withDefaults() Options {
@@ -171,6 +201,14 @@ func (o Options) Validate() error {
 	}
 	if _, ok := dataThemes[o.DataTheme]; !ok && o.DataTheme != "-" {
 		return fmt.Errorf("%w: DataTheme %q is not a code of the EU data-theme table", ErrInvalidOptions, o.DataTheme)
+	}
+	for k, f := range o.Facilities {
+		if facilityCatalogueIRI(k, o) == "" {
+			return fmt.Errorf("%w: Facilities: a blank facility", ErrInvalidOptions)
+		}
+		if _, ok := metadata.RORIRI(f.ROR); f.ROR != "" && !ok {
+			return fmt.Errorf("%w: Facilities[%q].ROR %q is not a ROR id", ErrInvalidOptions, k, f.ROR)
+		}
 	}
 	return nil
 }

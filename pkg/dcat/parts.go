@@ -15,10 +15,11 @@ import (
 // publisher adds the dataset's dct:publisher and returns its name: the
 // source's publisher, else the facility. The agent is the ROR IRI the
 // source gives (publisher_ror); else, when the source names no other
-// publisher than the facility, the facility's minted agent IRI
-// (<BaseURL>/catalogue/<facility>#publisher, named as in the facility's
-// catalogue); else a blank node: a publisher named otherwise may not be the
-// facility, and one IRI must not collect the names of several agents.
+// publisher than the facility (its feeds' name for it, or its full name in
+// Options.Facilities), the facility's agent IRI (its ROR in
+// Options.Facilities, else <BaseURL>/catalogue/<facility>#publisher);
+// else a blank node: a publisher named otherwise may not be the facility,
+// and one IRI must not collect the names of several agents.
 func (g *graph) publisher(d *fairwayv1.Dataset, o Options) string {
 	name := firstText(d.GetPublisher(), d.GetFacility())
 	nameLit, ok := literal(name)
@@ -32,7 +33,8 @@ func (g *graph) publisher(d *fairwayv1.Dataset, o Options) string {
 	}
 	if i, ok := g.fromFeed(FieldPublisherROR, d.GetPublisherRor(), ror); isROR && ok {
 		p = i
-	} else if i, ok := dataIRI(facilityAgentIRI(d.GetFacility(), o)); ok && strings.EqualFold(name, cleanText(d.GetFacility())) {
+	} else if i, ok := dataIRI(facilityAgentIRI(d.GetFacility(), o)); ok &&
+		(strings.EqualFold(name, cleanText(d.GetFacility())) || strings.EqualFold(name, facilityName(d.GetFacility(), o))) {
 		p = i
 	} else {
 		p = g.blank("publisher")
