@@ -260,10 +260,14 @@ func facilityName(facility string, o Options) string {
 
 // MembershipTriples links a dataset and its record to the catalogue that
 // lists them: <facility catalogue> dcat:dataset <dataset> ; dcat:record
-// <record> (the node catalogue for a dataset without a facility).
+// <record> (the node catalogue for a dataset without a facility). A
+// tombstone is ErrDeleted: the catalogue no longer lists it.
 func MembershipTriples(ds *fairwayv1.Dataset, opts Options) ([]rdf.Triple, error) {
 	if ds == nil {
 		return nil, ErrNoDataset
+	}
+	if ds.GetDeleted() {
+		return nil, fmt.Errorf("%w: %s", ErrDeleted, ds.GetKey())
 	}
 	if err := opts.Validate(); err != nil {
 		return nil, err

@@ -266,6 +266,9 @@ func TestCatalogueAndMembershipTriples(t *testing.T) {
 			}
 		})
 	}
+	if _, err := MembershipTriples(&fairwayv1.Dataset{Key: "k", Deleted: true}, opts); !errors.Is(err, ErrDeleted) {
+		t.Errorf("tombstone: %v", err)
+	}
 	if _, err := MembershipTriples(&fairwayv1.Dataset{}, opts); !errors.Is(err, ErrNoDataset) {
 		t.Errorf("no key: %v", err)
 	}
