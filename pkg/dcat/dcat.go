@@ -203,10 +203,13 @@ func (o Options) Validate() error {
 		return fmt.Errorf("%w: DataTheme %q is not a code of the EU data-theme table", ErrInvalidOptions, o.DataTheme)
 	}
 	for k, f := range o.Facilities {
-		if facilityCatalogueIRI(k, o) == "" {
+		if cleanText(k) == "" {
 			return fmt.Errorf("%w: Facilities: a blank facility", ErrInvalidOptions)
 		}
-		if _, ok := metadata.RORIRI(f.ROR); f.ROR != "" && !ok {
+		if f.ROR == "" {
+			continue
+		}
+		if _, ok := metadata.RORIRI(f.ROR); !ok {
 			return fmt.Errorf("%w: Facilities[%q].ROR %q is not a ROR id", ErrInvalidOptions, k, f.ROR)
 		}
 	}
