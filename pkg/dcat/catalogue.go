@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/knakk/rdf"
+
+	"github.com/panosc/fairway/pkg/metadata"
 	"github.com/panosc/fairway/proto/fairwayv1"
 )
 
@@ -231,21 +233,41 @@ func facilityCatalogueIRI(facility string, o Options) string {
 	return o.BaseURL + "/catalogue/" + url.PathEscape(slug)
 }
 
-// facilityAgentIRI is the IRI the node mints for a facility as an agent:
+// facilityAgentIRI is the IRI of a facility as an agent: its ROR IRI when
+// the options give one, else the IRI the node mints,
 // <facility catalogue>#publisher; "" for a blank facility.
 func facilityAgentIRI(facility string, o Options) string {
-	if c := facilityCatalogueIRI(facility, o); c != "" {
-		return c + "#publisher"
+	c := facilityCatalogueIRI(facility, o)
+	if c == "" {
+		return ""
 	}
-	return ""
+	if f, ok := o.facility(facility); ok {
+		if ror, ok := metadata.RORIRI(f.ROR); ok {
+			return ror
+		}
+	}
+	return c + "#publisher"
+}
+
+// facilityName is a facility's full name when the options give one, else
+// the facility as its feeds name it.
+func facilityName(facility string, o Options) string {
+	if f, ok := o.facility(facility); ok && cleanText(f.Name) != "" {
+		return cleanText(f.Name)
+	}
+	return cleanText(facility)
 }
 
 // MembershipTriples links a dataset and its record to the catalogue that
 // lists them: <facility catalogue> dcat:dataset <dataset> ; dcat:record
-// <record> (the node catalogue for a dataset without a facility).
+// <record> (the node catalogue for a dataset without a facility). A
+// tombstone is ErrDeleted: the catalogue no longer lists it.
 func MembershipTriples(ds *fairwayv1.Dataset, opts Options) ([]rdf.Triple, error) {
 	if ds == nil {
 		return nil, ErrNoDataset
+	}
+	if ds.GetDeleted() {
+		return nil, fmt.Errorf("%w: %s", ErrDeleted, ds.GetKey())
 	}
 	if err := opts.Validate(); err != nil {
 		return nil, err
@@ -326,7 +348,7 @@ func FacilityCatalogueTriples(facility string, opts Options) ([]rdf.Triple, erro
 	g.text(dctDescription, "Datasets published by "+name+", harvested from its feeds and described in DCAT-AP by "+o.PublisherName+".")
 	if pub, ok := dataIRI(facilityAgentIRI(name, o)); ok {
 		g.add(dctPublisher, pub)
-		g.organisation(pub, mustLiteral(name))
+		g.organisation(pub, mustLiteral(facilityName(name, o)))
 	}
 	if cat, ok := dataIRI(o.CatalogueIRI); ok {
 		g.add(dctIsPartOf, cat)

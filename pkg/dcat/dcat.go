@@ -108,9 +108,39 @@ type Options struct {
 	// to every dataset next to its PaNET themes, as DCAT-AP asks for one.
 	// Default "TECH" (science and technology); "-" gives none.
 	DataTheme string
+	// Facilities describes facilities beyond the name their feeds give
+	// (Dataset.facility, the key here, in any letter case): their full
+	// names and ROR ids. Optional: a facility not listed is its name, with
+	// the minted agent IRI.
+	Facilities map[string]Facility
 	// Now tells the time used to decide whether an embargo has ended.
 	// Default time.Now.
 	Now func() time.Time
+}
+
+// Facility is what the node knows of a facility as an agent.
+type Facility struct {
+	// Name is the facility's full name ("European Synchrotron Radiation
+	// Facility"): its agent's foaf:name, and a dataset publisher of that
+	// name is the facility. Default: the facility as its feeds name it.
+	Name string
+	// ROR is the facility's ROR id or IRI; when given, its agent's IRI
+	// instead of <facility catalogue>#publisher.
+	ROR string
+}
+
+// facility returns what the options say of a facility, by its name in any
+// letter case.
+func (o Options) facility(name string) (Facility, bool) {
+	if f, ok := o.Facilities[name]; ok {
+		return f, true
+	}
+	for k, f := range o.Facilities {
+		if strings.EqualFold(strings.TrimSpace(k), strings.TrimSpace(name)) {
+			return f, true
+		}
+	}
+	return Facility{}, false
 }
 
 func (o Options) withDefaults() Options {
@@ -171,6 +201,17 @@ func (o Options) Validate() error {
 	}
 	if _, ok := dataThemes[o.DataTheme]; !ok && o.DataTheme != "-" {
 		return fmt.Errorf("%w: DataTheme %q is not a code of the EU data-theme table", ErrInvalidOptions, o.DataTheme)
+	}
+	for k, f := range o.Facilities {
+		if cleanText(k) == "" {
+			return fmt.Errorf("%w: Facilities: a blank facility", ErrInvalidOptions)
+		}
+		if f.ROR == "" {
+			continue
+		}
+		if _, ok := metadata.RORIRI(f.ROR); !ok {
+			return fmt.Errorf("%w: Facilities[%q].ROR %q is not a ROR id", ErrInvalidOptions, k, f.ROR)
+		}
 	}
 	return nil
 }
@@ -255,6 +296,7 @@ func DatasetTriples(e *fairwayv1.EnrichedDataset, opts Options) ([]rdf.Triple, e
 // encoder can write predicate lists.
 type graph struct {
 	subject rdf.IRI
+	subj    node // subject, boxed once
 	main    []rdf.Triple
 	nodes   []rdf.Triple
 	bprefix string // blank node label prefix
@@ -270,24 +312,24 @@ func newGraph(subject string) (*graph, error) {
 	}
 	sum := sha256.Sum256([]byte(subject))
 	return &graph{
-		subject: s, bprefix: "n" + hex.EncodeToString(sum[:8]), typed: make(map[string]bool, 8),
+		subject: s, subj: s, bprefix: "n" + hex.EncodeToString(sum[:8]), typed: make(map[string]bool, 8),
 		main: make([]rdf.Triple, 0, 32), nodes: make([]rdf.Triple, 0, 64),
 	}, nil
 }
 
 // blank returns a new blank node, unique within a document made of many
 // graphs.
-func (g *graph) blank(role string) rdf.Blank {
+func (g *graph) blank(role string) node {
 	g.blanks++
 	b, _ := rdf.NewBlank(g.bprefix + role + strconv.Itoa(g.blanks)) // label is never empty
 	return b
 }
 
-func (g *graph) add(p rdf.IRI, o rdf.Object) {
-	g.main = append(g.main, rdf.Triple{Subj: g.subject, Pred: p, Obj: o})
+func (g *graph) add(p rdf.Predicate, o rdf.Object) {
+	g.main = append(g.main, rdf.Triple{Subj: g.subj, Pred: p, Obj: o})
 }
 
-func (g *graph) node(s rdf.Subject, p rdf.IRI, o rdf.Object) {
+func (g *graph) node(s rdf.Subject, p rdf.Predicate, o rdf.Object) {
 	g.nodes = append(g.nodes, rdf.Triple{Subj: s, Pred: p, Obj: o})
 }
 
@@ -301,7 +343,7 @@ func (g *graph) once(i rdf.IRI) bool {
 }
 
 // text adds a literal value to the main node when it is not blank.
-func (g *graph) text(p rdf.IRI, s string) {
+func (g *graph) text(p rdf.Predicate, s string) {
 	if l, ok := literal(s); ok {
 		g.add(p, l)
 	}
@@ -475,7 +517,7 @@ func (g *graph) themes(e *fairwayv1.EnrichedDataset, o Options) {
 // concept adds a value from an EU authority table, typed as the DCAT-AP
 // range class and placed in its scheme. A skos:Concept gets its English
 // prefLabel, which DCAT-AP requires of concepts.
-func (g *graph) concept(p rdf.IRI, value string, class rdf.IRI, scheme rdf.IRI, prefLabel string) {
+func (g *graph) concept(p rdf.Predicate, value string, class, scheme node, prefLabel string) {
 	i, ok := dataIRI(value)
 	if !ok {
 		return

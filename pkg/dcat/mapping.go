@@ -97,7 +97,7 @@ func AccessRightsIRI(d *fairwayv1.Dataset, now time.Time) string {
 
 // relationPredicate maps a DataCite relation type to a Dublin Core term:
 // publications about the dataset become dct:isReferencedBy.
-func relationPredicate(relation string) rdf.IRI {
+func relationPredicate(relation string) rdf.Predicate {
 	switch strings.ToLower(strings.TrimSpace(relation)) {
 	case "iscitedby", "isreferencedby", "issupplementto", "isdocumentedby", "isdescribedby", "isreviewedby":
 		return dctIsReferencedBy

@@ -15,10 +15,11 @@ import (
 // publisher adds the dataset's dct:publisher and returns its name: the
 // source's publisher, else the facility. The agent is the ROR IRI the
 // source gives (publisher_ror); else, when the source names no other
-// publisher than the facility, the facility's minted agent IRI
-// (<BaseURL>/catalogue/<facility>#publisher, named as in the facility's
-// catalogue); else a blank node: a publisher named otherwise may not be the
-// facility, and one IRI must not collect the names of several agents.
+// publisher than the facility (its feeds' name for it, or its full name in
+// Options.Facilities), the facility's agent IRI (its ROR in
+// Options.Facilities, else <BaseURL>/catalogue/<facility>#publisher);
+// else a blank node: a publisher named otherwise may not be the facility,
+// and one IRI must not collect the names of several agents.
 func (g *graph) publisher(d *fairwayv1.Dataset, o Options) string {
 	name := firstText(d.GetPublisher(), d.GetFacility())
 	nameLit, ok := literal(name)
@@ -32,7 +33,8 @@ func (g *graph) publisher(d *fairwayv1.Dataset, o Options) string {
 	}
 	if i, ok := g.fromFeed(FieldPublisherROR, d.GetPublisherRor(), ror); isROR && ok {
 		p = i
-	} else if i, ok := dataIRI(facilityAgentIRI(d.GetFacility(), o)); ok && strings.EqualFold(name, cleanText(d.GetFacility())) {
+	} else if i, ok := dataIRI(facilityAgentIRI(d.GetFacility(), o)); ok &&
+		(strings.EqualFold(name, cleanText(d.GetFacility())) || strings.EqualFold(name, facilityName(d.GetFacility(), o))) {
 		p = i
 	} else {
 		p = g.blank("publisher")
@@ -203,7 +205,7 @@ func instrumentIRI(pid string) string {
 // describes, or one whose access URL is the landing page (else the DOI,
 // else the dataset IRI) when it describes none. Each carries the licence.
 func (g *graph) distributions(d *fairwayv1.Dataset, doi string, landing rdf.IRI, hasLanding bool) {
-	fallback := g.subject
+	fallback := rdf.IRI(g.subject)
 	switch {
 	case hasLanding:
 		fallback = landing
@@ -300,7 +302,7 @@ func (g *graph) licence(d *fairwayv1.Dataset) node {
 // the media type, given or implied by the format, is of the registered
 // trees: not x-). A format that maps to neither is kept as the
 // distribution's dct:description "Format: …".
-func (g *graph) format(dist rdf.Blank, x *fairwayv1.Distribution) {
+func (g *graph) format(dist node, x *fairwayv1.Distribution) {
 	format := cleanText(x.GetFormat())
 	media, hasMedia := metadata.MediaType(x.GetMediaType())
 	ft, hasFT := fileTypes[strings.ToLower(format)]
@@ -394,7 +396,7 @@ func (g *graph) record(e *fairwayv1.EnrichedDataset, o Options) error {
 		return fmt.Errorf("dcat: record IRI %q is not an IRI", iri)
 	}
 	g.node(r, rdfType, dcatCatalogRec)
-	g.node(r, foafPrimaryTopic, g.subject)
+	g.node(r, foafPrimaryTopic, g.subj)
 	g.node(r, dctModified, recordModified(e, o))
 	ap := vocab(DCATAP301, "")
 	g.node(r, dctConformsTo, ap)

@@ -266,6 +266,9 @@ func TestCatalogueAndMembershipTriples(t *testing.T) {
 			}
 		})
 	}
+	if _, err := MembershipTriples(&fairwayv1.Dataset{Key: "k", Deleted: true}, opts); !errors.Is(err, ErrDeleted) {
+		t.Errorf("tombstone: %v", err)
+	}
 	if _, err := MembershipTriples(&fairwayv1.Dataset{}, opts); !errors.Is(err, ErrNoDataset) {
 		t.Errorf("no key: %v", err)
 	}
@@ -296,5 +299,53 @@ func TestNamespaces(t *testing.T) {
 		if !slices.Contains(spaces, ns) {
 			t.Errorf("predicate %s has no prefix", tr.Pred)
 		}
+	}
+}
+
+func TestFacilitiesOption(t *testing.T) {
+	esrf := Facility{Name: "European Synchrotron Radiation Facility", ROR: "02550n095"}
+	tests := []struct {
+		name       string
+		facilities map[string]Facility
+		publisher  string // the dataset's
+		agent      string // the facility catalogue's publisher
+		agentName  string
+	}{
+		{"not listed", nil, "_:", "<http://127.0.0.1:8080/catalogue/esrf#publisher>", lit("ESRF")},
+		{"full name", map[string]Facility{"esrf": {Name: esrf.Name}}, "<http://127.0.0.1:8080/catalogue/esrf#publisher>", "<http://127.0.0.1:8080/catalogue/esrf#publisher>", lit(esrf.Name)},
+		{"full name and ROR", map[string]Facility{"ESRF": esrf}, "<https://ror.org/02550n095>", "<https://ror.org/02550n095>", lit(esrf.Name)},
+		{"another facility", map[string]Facility{"ILL": {Name: "Institut Laue-Langevin"}}, "_:", "<http://127.0.0.1:8080/catalogue/esrf#publisher>", lit("ESRF")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := testOptions()
+			opts.Facilities = tt.facilities
+			ttl, err := DatasetTurtle(fullDataset(), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := decode(t, ttl)
+			if p := g.one(t, ds, dct("publisher")); !strings.HasPrefix(p, tt.publisher) || !g.has(p, foaf("name"), lit(esrf.Name)) {
+				t.Errorf("dataset publisher %s = %v, want %s", p, g.spo[p], tt.publisher)
+			}
+			ts, err := FacilityCatalogueTriples("ESRF", opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g = newTestGraph(ts)
+			cat := "<http://127.0.0.1:8080/catalogue/esrf>"
+			if a := g.one(t, cat, dct("publisher")); a != tt.agent || g.one(t, a, foaf("name")) != tt.agentName {
+				t.Errorf("facility agent %s = %v, want %s %s", a, g.spo[a], tt.agent, tt.agentName)
+			}
+		})
+	}
+	bad := testOptions()
+	bad.Facilities = map[string]Facility{"ESRF": {ROR: "https://example.org/esrf"}}
+	if err := bad.Validate(); !errors.Is(err, ErrInvalidOptions) {
+		t.Errorf("bad ROR: %v", err)
+	}
+	bad.Facilities = map[string]Facility{" ": {Name: "x"}}
+	if err := bad.Validate(); !errors.Is(err, ErrInvalidOptions) {
+		t.Errorf("blank facility: %v", err)
 	}
 }
