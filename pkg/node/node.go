@@ -292,7 +292,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	var srv *http.Server
 	if cfg.runs(TargetPublisher) {
-		p, err := publisher.New(publisher.Config{BaseURL: cfg.BaseURL, Concurrency: cfg.Concurrency}, b, log.With("stage", "publisher"))
+		pcfg := publisher.Config{BaseURL: cfg.BaseURL, Concurrency: cfg.Concurrency}
+		if cfg.Demo {
+			// The demo's facilities are known by their full names too.
+			pcfg.Facilities = map[string]dcat.Facility{}
+			for _, f := range samplefeed.Facilities {
+				pcfg.Facilities[f.Acronym] = dcat.Facility{Name: f.Name}
+			}
+		}
+		p, err := publisher.New(pcfg, b, log.With("stage", "publisher"))
 		if err != nil {
 			return err
 		}

@@ -30,6 +30,9 @@ type Config struct {
 	// EmbargoCheck is how often the catalogue is searched for embargoes
 	// that ended, whose datasets are rendered again as public. Default 1h.
 	EmbargoCheck time.Duration
+	// Facilities describes the facilities as agents (full names, ROR ids)
+	// beyond the names their feeds give; optional (dcat.Options.Facilities).
+	Facilities map[string]dcat.Facility
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -87,7 +90,7 @@ func NewWithCatalogue(cfg Config, b *bus.Bus, cat LiveCatalogue, log *slog.Logge
 		return nil, err
 	}
 	cfg.setDefaults()
-	return &Stage{cfg: cfg, bus: b, cat: cat, opts: dcat.Options{BaseURL: cfg.BaseURL, Now: cfg.Now}, log: log, now: cfg.Now}, nil
+	return &Stage{cfg: cfg, bus: b, cat: cat, opts: dcat.Options{BaseURL: cfg.BaseURL, Facilities: cfg.Facilities, Now: cfg.Now}, log: log, now: cfg.Now}, nil
 }
 
 // Options returns the DCAT rendering options of the stage.
