@@ -3,11 +3,9 @@ package dcat_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -38,10 +36,7 @@ import (
 // be EU corporate bodies), the ranges file (the class ranges the generated
 // shapes check already, as warnings) and the deprecated-URI shapes (checked
 // on their own below: none may fire).
-var shapeFiles = []string{"3.0.1_shacl_dcat-ap-SHACL.ttl", "3.0.1_html_shacl_shapes.ttl", fairwayDates}
-
-// fairwayDates names Fairway's own supplementary shapes file.
-const fairwayDates = "fairway-dates.ttl"
+var shapeFiles = testenv.DCATAPShapes
 
 // testNow is the clock of the renderings of these tests.
 var testNow = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
@@ -79,31 +74,11 @@ func shacl(t *testing.T, doc []rdf.Triple, shapes ...string) (string, bool) {
 // name's extension says (.nt, .ttl).
 func shaclFile(t *testing.T, name string, doc []byte, shapes ...string) (string, bool) {
 	t.Helper()
-	dir := testenv.NodeTools(t)
 	data := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(data, doc, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{filepath.Join(dir, "shacl.mjs")}
-	for _, s := range shapes {
-		if s == fairwayDates {
-			args = append(args, filepath.Join(dir, "shapes", s))
-			continue
-		}
-		args = append(args, testenv.SharedData(t, "dcat-ap", s))
-	}
-	args = append(args, data)
-	out, err := exec.Command("node", args...).CombinedOutput()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		return string(out), false
-	case errors.As(err, &exit) && exit.ExitCode() == 1:
-		return string(out), true
-	default:
-		t.Fatalf("shacl.mjs: %v\n%s", err, out)
-		return "", false
-	}
+	return testenv.SHACL(t, data, shapes...)
 }
 
 var (
