@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
-	"github.com/blevesearch/bleve/v2/numeric"
 	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 	bolt "go.etcd.io/bbolt"
@@ -145,7 +144,7 @@ func (m *Model) Search(ctx context.Context, q Query) (Page, error) {
 	defer done()
 	// The request asks for one record more than the page holds: there is
 	// a next page exactly when it comes.
-	res, recs, err := m.find(ctx, req, req.Size-1, seqAt(q.Order), q.KeysOnly)
+	res, recs, err := m.find(ctx, req, req.Size-1, q.KeysOnly)
 	if err != nil {
 		return Page{}, err
 	}
@@ -157,11 +156,14 @@ func (m *Model) Search(ctx context.Context, q Query) (Page, error) {
 }
 
 // Consistency of reads: a batch is applied to the index, then to the
-// records, and a read takes no lock that would wait for a batch; it checks
-// instead that each record it read is the version the index matched (the
-// catalogue sequence of the hit, a sort value of every query, against the
-// record's), and when one is not (the index has a batch the records are
-// still committing), it waits for the batch and asks again.
+// records, each recording the batch's position atomically with it, and a
+// read takes no lock that would wait for a batch. It reads the index's
+// position before and after its search and the records' position in the
+// transaction it reads them in: when the three agree, the search saw the
+// index at that position and the records are at the same one. When they do
+// not (a batch landed during the search, or the records are still
+// committing one), it waits for the model to reach the index's position
+// and asks again.
 const (
 	// findAttempts bounds how often a read asks again.
 	findAttempts = 4
@@ -169,35 +171,50 @@ const (
 	staleWait = 2 * time.Second
 )
 
-// find runs req and reads the records of its first limit hits, whose
-// catalogue sequence is sort value seqAt, from the records at the same
-// version as the index.
-func (m *Model) find(ctx context.Context, req *bleve.SearchRequest, limit, seqAt int, keysOnly bool) (*bleve.SearchResult, []Record, error) {
+// find runs req and reads the records of its first limit hits from the
+// records at the same position as the index.
+func (m *Model) find(ctx context.Context, req *bleve.SearchRequest, limit int, keysOnly bool) (*bleve.SearchResult, []Record, error) {
 	for attempt := 1; ; attempt++ {
-		pos := m.Position()
+		before, err := m.indexPosition()
+		if err != nil {
+			return nil, nil, err
+		}
 		res, err := m.index.SearchInContext(ctx, req)
 		if err != nil {
 			return nil, nil, fmt.Errorf("readmodel: search: %w", err)
+		}
+		after, err := m.indexPosition()
+		if err != nil {
+			return nil, nil, err
 		}
 		hits := res.Hits
 		if len(hits) > limit {
 			hits = hits[:limit]
 		}
-		recs, stale, err := m.records(hits, keysOnly, seqAt)
-		if err != nil || stale == "" {
+		recs, at, err := m.records(hits, keysOnly)
+		if err != nil || (before == after && at == after) {
 			return res, recs, err
 		}
 		if attempt == findAttempts {
-			m.log.Warn("index and records disagree; answering with the records", "key", stale, "position", pos)
+			m.log.Warn("index and records at different positions; answering with the records", "index", after, "records", at)
 			return res, recs, nil
 		}
 		wctx, cancel := context.WithTimeout(ctx, staleWait)
-		_ = m.WaitFor(wctx, pos+1)
+		_ = m.WaitFor(wctx, after)
 		cancel()
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err
 		}
 	}
+}
+
+// indexPosition returns the position the index's current snapshot holds.
+func (m *Model) indexPosition() (uint64, error) {
+	v, err := m.index.GetInternal(metaPosition)
+	if err != nil {
+		return 0, fmt.Errorf("readmodel: index position: %w", err)
+	}
+	return readU64(v), nil
 }
 
 // Each calls fn with every record matching q, in q's order (Offset, After
@@ -268,7 +285,7 @@ func (m *Model) ByDOI(ctx context.Context, doi string) (Record, error) {
 		return Record{}, err
 	}
 	defer done()
-	_, recs, err := m.find(ctx, req, req.Size, 0, false)
+	_, recs, err := m.find(ctx, req, req.Size, false)
 	if err != nil {
 		return Record{}, err
 	}
@@ -344,51 +361,18 @@ func liveQuery() query.Query {
 	return q
 }
 
-// sortFields returns the sort of an order: always with the key, so that
-// every record has a place of its own and cursors are exact, and with the
-// catalogue sequence, which reads check records against. In ByKey and
-// ByDatestamp the sequence comes last and descending: a record written
-// again after a page (a higher sequence, the same key and datestamp) sorts
-// before that page's cursor, and is not listed twice.
+// sortFields returns the sort of an order: always ending in the key, so
+// that every record has a place of its own and cursors are exact.
 func sortFields(o Order) ([]string, error) {
 	switch o {
 	case ByKey:
-		return []string{"_id", "-" + fieldSeq}, nil
+		return []string{"_id"}, nil
 	case BySeq:
 		return []string{fieldSeq, "_id"}, nil
 	case ByDatestamp:
-		return []string{fieldDatestamp, "_id", "-" + fieldSeq}, nil
+		return []string{fieldDatestamp, "_id"}, nil
 	}
 	return nil, fmt.Errorf("%w: order %d", ErrBadQuery, o)
-}
-
-// seqAt returns where the catalogue sequence is among the sort values of
-// an order.
-func seqAt(o Order) int {
-	switch o {
-	case BySeq:
-		return 0
-	case ByDatestamp:
-		return 2
-	}
-	return 1
-}
-
-// hitSeq returns the catalogue sequence of a hit from its sort value i (a
-// prefix-coded number), or false.
-func hitSeq(h *search.DocumentMatch, i int) (uint64, bool) {
-	if i >= len(h.Sort) {
-		return 0, false
-	}
-	n, err := numeric.PrefixCoded(h.Sort[i]).Int64()
-	if err != nil {
-		return 0, false
-	}
-	f := numeric.Int64ToFloat64(n)
-	if f < 0 {
-		return 0, false
-	}
-	return uint64(f), true
 }
 
 // request builds the bleve request of q, for one record more than the
@@ -545,33 +529,28 @@ func clamp(t time.Time) time.Time {
 	return t
 }
 
-// records reads the records of hits in one transaction. stale names a
-// hit whose record is missing or of another catalogue sequence than the
-// hit's (sort value seqAt): the records are not at the index's version
-// yet. Such a record is left out.
-func (m *Model) records(hits search.DocumentMatchCollection, keysOnly bool, seqAt int) (out []Record, stale string, err error) {
+// records reads the records of hits, and the records' position, in one
+// transaction. A hit without a record (there is none when the positions
+// agree) is left out.
+func (m *Model) records(hits search.DocumentMatchCollection, keysOnly bool) (out []Record, at uint64, err error) {
 	out = make([]Record, 0, len(hits))
 	err = m.db.View(func(tx *bolt.Tx) error {
+		at = readU64(tx.Bucket(bucketMeta).Get(metaPosition))
 		b := tx.Bucket(bucketRecords)
 		for _, h := range hits {
 			v := b.Get([]byte(h.ID))
 			if v == nil {
-				stale = h.ID
 				continue
 			}
 			r, err := decodeRecord(h.ID, v, !keysOnly)
 			if err != nil {
 				return err
 			}
-			if seq, ok := hitSeq(h, seqAt); ok && seq != r.Seq {
-				stale = h.ID
-				continue
-			}
 			out = append(out, r)
 		}
 		return nil
 	})
-	return out, stale, err
+	return out, at, err
 }
 
 // cursorVersion begins every cursor.

@@ -38,13 +38,14 @@
 // # Reads
 //
 // A read waits for no batch: the index and the records each change
-// atomically per batch, the index first, and a query checks that every
-// record it read is the version its index hit matched (the catalogue
-// sequence is a sort value of every query); when one is not, the records
-// are still committing that batch, and the query waits for the batch and
-// asks again. So a page never mixes two versions of the catalogue, and
-// reads stay fast while the model catches up. Search pages by
-// Offset (at most MaxOffset deep) or by an opaque cursor (After), which
+// atomically per batch, the index first, each with the batch's position. A
+// query reads the index's position before and after its search and the
+// records' position with the records; when they differ, the records are
+// still committing a batch the search saw (or one landed meanwhile), and
+// the query waits for the batch and asks again. So a page never mixes two
+// versions of the catalogue, and reads stay fast while the model catches
+// up. Search pages by Offset (at most MaxOffset deep) or by an opaque
+// cursor (After), which
 // encodes the sort values of the page's last record and continues after
 // them however the catalogue changed meanwhile; Each pages with cursors
 // internally, so its memory is bounded by one page.
