@@ -316,7 +316,14 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		if err != nil {
 			return err
 		}
-		defer model.Close()
+		// Closed once every part that reads it has stopped.
+		defer func() {
+			cancel()
+			wg.Wait()
+			if err := model.Close(); err != nil {
+				log.Warn("closing the read model", "err", err)
+			}
+		}()
 		start("read model", model.Run)
 		if cfg.HTTPAddr != "" {
 			feedAPI, err := newAPI(cfg, b, log.With("component", "api"))
