@@ -46,7 +46,10 @@ install() {
 		return 0
 	fi
 	log "installing the npm packages of tools/node (npm ci)"
-	npm ci --prefix "$NODE_DIR" --no-audit --no-fund >&2
+	# Node trusts its own bundled CAs unless told otherwise; the system's
+	# store is what the machine's other tools (apt, go) trust, proxies'
+	# certificates included.
+	NODE_OPTIONS="${NODE_OPTIONS:+$NODE_OPTIONS }--use-openssl-ca" npm ci --prefix "$NODE_DIR" --no-audit --no-fund >&2
 	local m
 	m="$(missing)"
 	[[ -z "$m" ]] || die "still missing after install: $m"

@@ -465,14 +465,7 @@ func (h *Handler) changes(w http.ResponseWriter, r *http.Request) {
 // changesURL returns the URL of the changes feed after since, with the
 // request's filters.
 func (h *Handler) changesURL(v url.Values, since string) string {
-	c := url.Values{}
-	for _, name := range []string{"facility", "technique", "modifiedSince", "pageSize", "format"} {
-		if s := v.Get(name); s != "" {
-			c.Set(name, s)
-		}
-	}
-	c.Set("since", since)
-	return h.baseURL() + "/changes?" + c.Encode()
+	return h.listingURL("/changes", v, "since", since)
 }
 
 func isDigits(s string) bool {

@@ -112,13 +112,19 @@ func badRequest(w http.ResponseWriter, err error) {
 // pageURL returns the URL of another page of the same listing: path on the
 // node's base URL, with the request's parameters and page set to n.
 func (h *Handler) pageURL(path string, v url.Values, n int) string {
+	return h.listingURL(path, v, "page", strconv.Itoa(n))
+}
+
+// listingURL returns the URL of path on the node's base URL with the
+// request's filters, page size and format, and name set to value.
+func (h *Handler) listingURL(path string, v url.Values, name, value string) string {
 	c := url.Values{}
-	for _, name := range []string{"facility", "technique", "modifiedSince", "pageSize", "format"} {
-		if s := v.Get(name); s != "" {
-			c.Set(name, s)
+	for _, p := range []string{"facility", "technique", "modifiedSince", "pageSize", "format"} {
+		if s := v.Get(p); s != "" {
+			c.Set(p, s)
 		}
 	}
-	c.Set("page", strconv.Itoa(n))
+	c.Set(name, value)
 	return h.baseURL() + path + "?" + c.Encode()
 }
 

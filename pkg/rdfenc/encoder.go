@@ -87,13 +87,7 @@ func (e *Encoder) Format() Format { return e.format }
 // group written, and the encoder stays usable for the next group. Any
 // other error (the writer's) is returned by every later call too.
 func (e *Encoder) Encode(triples []rdf.Triple) error {
-	if e.closed {
-		return ErrClosed
-	}
-	if e.err != nil {
-		return e.err
-	}
-	if err := e.start(); err != nil {
+	if err := e.ready(); err != nil {
 		return err
 	}
 	ts, err := checkGroup(triples)
@@ -145,6 +139,18 @@ func (e *Encoder) Close() error {
 		return err
 	}
 	return e.Flush()
+}
+
+// ready reports whether a group may be written, writing the header first
+// when none was.
+func (e *Encoder) ready() error {
+	if e.closed {
+		return ErrClosed
+	}
+	if e.err != nil {
+		return e.err
+	}
+	return e.start()
 }
 
 // start writes the header once.

@@ -22,13 +22,7 @@ var ErrStoredTurtle = errors.New("rdfenc: stored Turtle does not parse")
 func (e *Encoder) EncodeTurtle(doc string) error {
 	if e.format == Turtle {
 		if body, ok := e.turtleBody(doc); ok {
-			if e.closed {
-				return ErrClosed
-			}
-			if e.err != nil {
-				return e.err
-			}
-			if err := e.start(); err != nil {
+			if err := e.ready(); err != nil {
 				return err
 			}
 			e.scratch.Reset()
