@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
 	wmjs "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/jetstream"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
@@ -144,7 +143,7 @@ func (b *Bus) Run(ctx context.Context, cfg RunConfig, h Handler) error {
 		return b.Publish(msg.Context(), string(cfg.Stage), events...)
 	}
 	for i := range cfg.Concurrency {
-		sub, err := b.subscriber(cfg)
+		sub, err := b.subscriber(ctx, cfg)
 		if err != nil {
 			return err
 		}
@@ -160,35 +159,34 @@ func (b *Bus) Run(ctx context.Context, cfg RunConfig, h Handler) error {
 	return nil
 }
 
-// subscriber returns a watermill subscriber bound to the stage's
-// provisioned durable consumer, on a connection of its own.
-func (b *Bus) subscriber(cfg RunConfig) (*wmjs.Subscriber, error) {
+// subscriber returns the subscriber of the stage's provisioned durable
+// consumer, on a connection of its own.
+func (b *Bus) subscriber(ctx context.Context, cfg RunConfig) (*consumerSubscriber, error) {
 	nc, err := b.dial("-" + string(cfg.Stage))
 	if err != nil {
 		return nil, err
 	}
 	stream, _ := InputOf(cfg.Stage)
-	sub, err := wmjs.NewSubscriber(wmjs.SubscriberConfig{
-		Conn:   nc,
-		Logger: b.wmLog,
-		// The local wait for an ack matches the server's redelivery wait.
-		AckWaitTimeout: b.cfg.Topology.AckWait,
-		NakDelay:       wmjs.NewStaticDelay(cfg.TransientDelay),
-		// A small client buffer: messages pulled but not yet handled when
-		// the process stops wait an ack wait before they are delivered
-		// again (to this or another replica).
-		ConsumeOptions: []jetstream.PullConsumeOpt{jetstream.PullMaxMessages(32)},
-		ResourceInitializer: func(ctx context.Context, js jetstream.JetStream, _ string) (jetstream.Consumer, func(context.Context, watermill.LoggerAdapter), error) {
-			c, err := js.Consumer(ctx, string(stream), string(cfg.Stage))
-			return c, nil, err
-		},
-		Unmarshaler: subjectUnmarshaler{},
-	})
-	if err != nil {
-		nc.Close()
-		return nil, fmt.Errorf("bus: subscriber %s: %w", cfg.Stage, err)
+	js, err := jetstream.New(nc)
+	if err == nil {
+		var cons jetstream.Consumer
+		if cons, err = js.Consumer(ctx, string(stream), string(cfg.Stage)); err == nil {
+			return &consumerSubscriber{
+				nc: nc, cons: cons,
+				// The local wait for an ack matches the server's redelivery wait.
+				ackWait:  b.cfg.Topology.AckWait,
+				nakDelay: cfg.TransientDelay,
+				// A small client buffer: messages pulled but not yet handled
+				// when the process stops wait an ack wait before they are
+				// delivered again (to this or another replica).
+				pull:    32,
+				log:     b.log.With("stage", cfg.Stage),
+				closing: make(chan struct{}),
+			}, nil
+		}
 	}
-	return sub, nil
+	nc.Close()
+	return nil, fmt.Errorf("bus: subscriber %s: %w", cfg.Stage, err)
 }
 
 // subjectUnmarshaler keeps the subject a message was read from, so that a
