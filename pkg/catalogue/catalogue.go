@@ -37,6 +37,9 @@ type Source interface {
 	// Lag returns how far the model is behind the catalogue stream; an
 	// error means the stream does not answer.
 	Lag(ctx context.Context) (uint64, error)
+	// Position returns the catalogue position the model applied last:
+	// every change up to it is visible to the reads that follow.
+	Position() uint64
 }
 
 var _ Source = (*readmodel.Model)(nil)
@@ -128,6 +131,9 @@ func New(cfg Config, src Source, log *slog.Logger) (*Handler, error) {
 		return nil, errors.New("catalogue: no source")
 	}
 	cfg.setDefaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	h := &Handler{cfg: cfg, opts: cfg.DCAT, src: src, log: log, mux: http.NewServeMux(), now: cfg.Now, maxStream: MaxStream}
 	h.mux.HandleFunc("GET /catalogue", h.cataloguePage)
 	h.mux.HandleFunc("GET /catalogue/{facility}", h.facilityPage)

@@ -296,6 +296,13 @@ func TestPagesWithHydra(t *testing.T) {
 	if code, _, _ := n.get("/catalogue/nowhere"); code != http.StatusNotFound {
 		t.Errorf("an unknown facility's catalogue: %d", code)
 	}
+	// A facility whose datasets were all withdrawn keeps its (empty)
+	// catalogue: its IRI is in their records.
+	n.publish(dataset("doi:10.1/gone", "GONE", "Soon withdrawn"))
+	n.publish(withdrawn("doi:10.1/gone", "GONE"))
+	if code, _, body := n.get("/catalogue/gone"); code != http.StatusOK || len(parse(t, body).subjects(rdfTyp, dcatDS)) != 0 {
+		t.Errorf("the catalogue of a facility without live datasets: %d\n%s", code, body)
+	}
 }
 
 func TestDereference(t *testing.T) {
@@ -425,10 +432,20 @@ func TestChangesFeed(t *testing.T) {
 	if fmt.Sprint(state) != fmt.Sprint(want) {
 		t.Errorf("after the changes feed: %v, want %v", state, want)
 	}
-	// From the last position, nothing more; a later change comes next.
-	_, body := func() (int, string) { c, _, b := n.get("/changes?since=" + pos); return c, b }()
-	if got := parse(t, body).subjects(rdfTyp, "http://www.w3.org/ns/dcat#CatalogRecord"); len(got) != 0 {
-		t.Errorf("changes after the last position: %v", got)
+	// From the last position, nothing more, and the position stays; a
+	// later change comes next.
+	_, hdr, body := n.get("/changes?since=" + pos)
+	if got := parse(t, body).subjects(rdfTyp, "http://www.w3.org/ns/dcat#CatalogRecord"); len(got) != 0 || hdr.Get(catalogue.PositionHeader) != pos {
+		t.Errorf("changes after the last position %s: %v, position %s", pos, got, hdr.Get(catalogue.PositionHeader))
+	}
+	// Nothing changed after a time to come: the position is where the
+	// catalogue is, not its start.
+	if _, hdr, _ := n.get("/changes?since=2999-01-01"); hdr.Get(catalogue.PositionHeader) != pos {
+		t.Errorf("an empty page by time gives position %s, want %s", hdr.Get(catalogue.PositionHeader), pos)
+	}
+	// The export tells the position its content is at.
+	if _, hdr, _ := n.get("/export"); hdr.Get(catalogue.PositionHeader) != pos {
+		t.Errorf("the export gives position %s, want %s", hdr.Get(catalogue.PositionHeader), pos)
 	}
 	n.publish(dataset("doi:10.1/9", "ESRF", "Dataset 9"))
 	state = map[string]string{}

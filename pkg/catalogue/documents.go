@@ -210,16 +210,14 @@ func (h *Handler) cataloguePage(w http.ResponseWriter, r *http.Request) {
 // facility without datasets.
 func (h *Handler) facilityPage(w http.ResponseWriter, r *http.Request) {
 	facility := strings.ToLower(r.PathValue("facility"))
-	counts, err := h.src.Facilities(r.Context())
+	// A facility whose datasets were all withdrawn keeps its catalogue
+	// (empty): its IRI is still in their records.
+	held, err := h.src.Search(r.Context(), readmodel.Query{Facility: facility, Deleted: readmodel.WithDeleted, Limit: 1, KeysOnly: true})
 	if err != nil {
-		h.unavailable(w, err)
+		h.searchFailed(w, err)
 		return
 	}
-	known := false
-	for _, c := range counts {
-		known = known || c.Value == facility
-	}
-	if !known {
+	if held.Total == 0 {
 		http.Error(w, fmt.Sprintf("no catalogue of a facility %q here", facility), http.StatusNotFound)
 		return
 	}
@@ -334,6 +332,9 @@ func (h *Handler) export(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	// Every change up to this position is in the export (and perhaps
+	// some after it): a portal asks the changes feed from there.
+	w.Header().Set(PositionHeader, strconv.FormatUint(h.src.Position(), 10))
 	head, err := h.header(r.Context(), "")
 	if err != nil {
 		h.unavailable(w, err)
@@ -404,14 +405,22 @@ func (h *Handler) changes(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q.Deleted, q.Order, q.Limit = readmodel.WithDeleted, readmodel.BySeq, size
+	// Read before the question: every change up to it is in the answer.
+	applied := h.src.Position()
 	res, err := h.src.Search(r.Context(), q)
 	if err != nil {
 		h.searchFailed(w, err)
 		return
 	}
+	// The position to ask from next: after the last change listed, or,
+	// on the last page, after everything the model had applied (changes
+	// the filters leave out included), never back to the start.
 	position := q.AfterSeq
 	if n := len(res.Records); n > 0 {
 		position = res.Records[n-1].Seq
+	}
+	if res.Next == "" {
+		position = max(position, applied)
 	}
 	view := iri(h.changesURL(v, since))
 	head := []rdf.Triple{

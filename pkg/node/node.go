@@ -359,8 +359,14 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	<-ctx.Done()
 	log.Info("node draining", "target", cfg.Target)
 	if srv != nil {
+		// Answers in progress get 10 s; longer ones (an export) are cut
+		// off (their connections closed) before the stages and the read
+		// model stop.
 		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_ = srv.Shutdown(sctx)
+		if err := srv.Shutdown(sctx); err != nil {
+			log.Warn("HTTP answers cut off at shutdown", "err", err)
+			_ = srv.Close()
+		}
 		scancel()
 	}
 	wg.Wait()

@@ -109,14 +109,46 @@ func (p *Provider) list(ctx context.Context, args map[string]string, now time.Ti
 	if err != nil {
 		return err
 	}
-	page, err := p.src.Search(ctx, lq.q)
-	switch {
-	case errors.Is(err, readmodel.ErrBadQuery) && lq.tok.After != "":
-		return fail(BadResumptionToken, "the resumption token no longer fits the catalogue's index: start the list again")
-	case errors.Is(err, readmodel.ErrBadQuery):
-		return fail(BadArgument, "%v", err)
-	case err != nil:
-		return fmt.Errorf("search: %w", err)
+	// A page none of whose records can be disseminated in the format
+	// asked for (entries that do not render) is passed over for the next
+	// one, so that it does not end the list early; at most skipPages.
+	var (
+		page    readmodel.Page
+		records []record
+	)
+	for skipped := 0; ; skipped++ {
+		page, err = p.src.Search(ctx, lq.q)
+		switch {
+		case errors.Is(err, readmodel.ErrBadQuery) && lq.tok.After != "":
+			return fail(BadResumptionToken, "the resumption token no longer fits the catalogue's index: start the list again")
+		case errors.Is(err, readmodel.ErrBadQuery):
+			return fail(BadArgument, "%v", err)
+		case err != nil:
+			return fmt.Errorf("search: %w", err)
+		}
+		if len(page.Records) == 0 || args["verb"] == "ListIdentifiers" {
+			break
+		}
+		records = records[:0]
+		for i := range page.Records {
+			r, err := p.record(&page.Records[i], lq.format)
+			if err != nil {
+				p.log.Warn("oai-pmh: record left out of the list", "key", page.Records[i].Key, "format", lq.format.prefix, "err", err)
+				continue
+			}
+			records = append(records, r)
+		}
+		if len(records) > 0 || page.Next == "" {
+			break
+		}
+		if skipped == skipPages {
+			return fmt.Errorf("%d pages in a row hold no record that can be disseminated as %s", skipPages+1, lq.format.prefix)
+		}
+		lq.q.After = page.Next
+		lq.tok.Cursor += len(page.Records)
+		if lq.tok.After == "" {
+			lq.tok.After = page.Next // a later page: the list has several
+		}
 	}
 	if len(page.Records) == 0 {
 		return fail(NoRecordsMatch, "no record matches the request")
@@ -159,21 +191,16 @@ func (p *Provider) list(ctx context.Context, args map[string]string, now time.Ti
 		env.ListIdentifiers = b
 		return nil
 	}
-	b := &listRecordsBody{Token: tok}
-	for i := range page.Records {
-		r, err := p.record(&page.Records[i], lq.format)
-		if err != nil {
-			p.log.Warn("oai-pmh: record left out of the list", "key", page.Records[i].Key, "format", lq.format.prefix, "err", err)
-			continue
-		}
-		b.Records = append(b.Records, r)
-	}
-	if len(b.Records) == 0 {
+	if len(records) == 0 {
 		return fail(NoRecordsMatch, "no record of this page can be disseminated as %s", lq.format.prefix)
 	}
-	env.ListRecords = b
+	env.ListRecords = &listRecordsBody{Token: tok, Records: records}
 	return nil
 }
+
+// skipPages bounds how many pages in a row without a record that can be
+// disseminated a list passes over before it answers with an error.
+const skipPages = 50
 
 // listSets answers ListSets: openaire_data, the facility sets and the
 // technique sets under their parents, in one response.

@@ -32,10 +32,15 @@ import (
 
 // Source is what the provider reads; *readmodel.Model satisfies it.
 type Source interface {
+	// Search returns one page of the records that match q.
 	Search(ctx context.Context, q readmodel.Query) (readmodel.Page, error)
+	// Get returns the record of a dataset key, or readmodel.ErrNotFound.
 	Get(ctx context.Context, key string) (readmodel.Record, error)
+	// Facilities returns the facilities with live datasets (the sets).
 	Facilities(ctx context.Context) ([]readmodel.Count, error)
+	// Techniques returns the techniques with live datasets (the sets).
 	Techniques(ctx context.Context) ([]readmodel.Count, error)
+	// Earliest returns the smallest datestamp held (Identify).
 	Earliest(ctx context.Context) (time.Time, error)
 }
 

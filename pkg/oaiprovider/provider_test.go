@@ -538,3 +538,39 @@ func TestBrokenEntry(t *testing.T) {
 		t.Errorf("many bad arguments: %s", body)
 	}
 }
+
+// TestPagesOfBrokenEntries lists past pages none of whose entries can be
+// disseminated: the list goes on to the good records, with its token,
+// instead of ending early.
+func TestPagesOfBrokenEntries(t *testing.T) {
+	n := newNode(t, oaiprovider.Config{PageSize: 2})
+	for i := range 5 {
+		key := "src:x:broken" + strconv.Itoa(i)
+		n.publish(&fairwayv1.CatalogueEntry{Key: key, ContentHash: key, PublishedAt: timestamppb.New(epoch.Add(-time.Hour + time.Duration(i)*time.Second))})
+	}
+	n.corpus(3)
+	var got int
+	query := "verb=ListRecords&metadataPrefix=oai_dc"
+	for pages := 0; ; pages++ {
+		r, body := n.get(query)
+		if r.code() != "" || r.ListRecords == nil {
+			t.Fatalf("%s: %s", query, body)
+		}
+		for _, rec := range r.ListRecords.Records {
+			if !strings.Contains(rec.Header.Identifier, "broken") {
+				got++
+			}
+		}
+		tok := r.ListRecords.Token
+		if tok == nil || tok.Value == "" {
+			break
+		}
+		if pages > 10 {
+			t.Fatal("the list does not end")
+		}
+		query = "verb=ListRecords&resumptionToken=" + url.QueryEscape(tok.Value)
+	}
+	if got != 3 {
+		t.Errorf("%d good records listed, want 3", got)
+	}
+}

@@ -196,8 +196,10 @@ func (m *Model) find(ctx context.Context, req *bleve.SearchRequest, limit int, k
 			return res, recs, err
 		}
 		if attempt == findAttempts {
-			m.log.Warn("index and records at different positions; answering with the records", "index", after, "records", at)
-			return res, recs, nil
+			// Never a short page that looks whole: the caller answers
+			// that the catalogue cannot be read now.
+			m.log.Warn("index and records at different positions after several tries", "index", after, "records", at)
+			return nil, nil, fmt.Errorf("%w: the index is at %d and the records at %d", ErrBehind, after, at)
 		}
 		wctx, cancel := context.WithTimeout(ctx, staleWait)
 		_ = m.WaitFor(wctx, after)

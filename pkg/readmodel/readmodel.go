@@ -79,6 +79,11 @@ const SchemaVersion = 1
 // ErrNotFound is returned for a key or DOI the model does not hold.
 var ErrNotFound = errors.New("readmodel: not found")
 
+// ErrBehind is returned by a read that found the index and the records
+// at different positions after waiting for them to agree (a commit that
+// keeps failing): the answer would be incomplete, so there is none.
+var ErrBehind = errors.New("readmodel: index and records disagree")
+
 // ErrBadQuery is returned for a query the model refuses (a cursor it did
 // not make, an offset too deep, a limit out of range).
 var ErrBadQuery = errors.New("readmodel: bad query")
