@@ -227,8 +227,8 @@ func TestPagesWithHydra(t *testing.T) {
 		if g.one(t, view, hydra+"first") != base+"/catalogue?page=1" || g.one(t, view, hydra+"last") != base+"/catalogue?page=3" {
 			t.Errorf("page %d: first %v, last %v", pages, g.objects(view, hydra+"first"), g.objects(view, hydra+"last"))
 		}
-		if pages > 1 && len(g.objects(view, hydra+"previous")) != 1 {
-			t.Errorf("page %d has no previous page", pages)
+		if pages > 1 && !strings.Contains(view, "after=") {
+			t.Errorf("page %d is not reached through a cursor: %s", pages, view)
 		}
 		ds := g.subjects(rdfTyp, dcatDS)
 		if want := min(10, 25-len(seen)); len(ds) != want {
@@ -251,6 +251,43 @@ func TestPagesWithHydra(t *testing.T) {
 		t.Errorf("%d pages gave %v, want %v", pages, seen, all)
 	}
 
+	// A page by number links its previous page.
+	if _, _, body := n.get("/catalogue?page=2"); len(parse(t, body).objects(base+"/catalogue?page=2", hydra+"previous")) != 1 {
+		t.Errorf("page 2 has no previous page:\n%s", body)
+	}
+	// Following hydra:next while datasets are added and withdrawn between
+	// two pages: every dataset that stayed is met exactly once.
+	code, _, body := n.get("/catalogue?pageSize=10")
+	if code != http.StatusOK {
+		t.Fatal(code)
+	}
+	g := parse(t, body)
+	met := g.subjects(rdfTyp, dcatDS)
+	nx := g.objects(g.one(t, base+"/catalogue", hydra+"view"), hydra+"next")
+	n.publish(withdrawn("doi:10.1/03", "ESRF"), dataset("doi:10.1/005", "ESRF", "Added first"), dataset("doi:10.1/99", "ESRF", "Added last"))
+	for len(nx) == 1 {
+		_, _, body := n.get(nx[0])
+		g := parse(t, body)
+		met = append(met, g.subjects(rdfTyp, dcatDS)...)
+		nx = g.objects(g.one(t, base+"/catalogue", hydra+"view"), hydra+"next")
+	}
+	counts := map[string]int{}
+	for _, d := range met {
+		counts[d]++
+	}
+	for _, d := range all {
+		if counts[d] != 1 && d != "https://doi.org/10.1/03" {
+			t.Errorf("%s met %d times while paging", d, counts[d])
+		}
+	}
+	if counts["https://doi.org/10.1/99"] != 1 {
+		t.Error("a dataset added after the last page read was not met")
+	}
+	n.publish(dataset("doi:10.1/03", "ESRF", "Dataset 03"))
+	for _, key := range []string{"doi:10.1/005", "doi:10.1/99"} {
+		n.publish(withdrawn(key, "ESRF"))
+	}
+
 	tests := []struct {
 		query string
 		want  int
@@ -264,6 +301,11 @@ func TestPagesWithHydra(t *testing.T) {
 		{"modifiedSince=2000-01-01&pageSize=100", 25, 200},
 		{"modifiedSince=2999-01-01T00:00:00Z", 0, 200},
 		{"page=9", 0, 200},
+		{"page=101&pageSize=1000", 0, 200},
+		{"page=102&pageSize=1000", 0, 400}, // deeper than numbered pages reach
+		{"page=99999999999999999", 0, 400},
+		{"page=2&after=x", 0, 400},
+		{"after=not-a-cursor", 0, 400},
 		{"page=0", 0, 400},
 		{"pageSize=1001", 0, 400},
 		{"pageSize=x", 0, 400},
@@ -284,11 +326,11 @@ func TestPagesWithHydra(t *testing.T) {
 	}
 
 	// A facility's catalogue pages its datasets only.
-	code, _, body := n.get(base + "/catalogue/ill")
+	code, _, body = n.get(base + "/catalogue/ill")
 	if code != http.StatusOK {
 		t.Fatalf("GET /catalogue/ill: %d %s", code, body)
 	}
-	g := parse(t, body)
+	g = parse(t, body)
 	ill := base + "/catalogue/ill"
 	if got := g.one(t, ill, hydra+"totalItems"); got != "5" || len(g.objects(ill, "http://www.w3.org/ns/dcat#dataset")) != 5 {
 		t.Errorf("facility catalogue: totalItems %s, %d datasets", got, len(g.objects(ill, "http://www.w3.org/ns/dcat#dataset")))

@@ -248,7 +248,12 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request, facility, path st
 	if !ok {
 		return
 	}
-	q.Order, q.Offset, q.Limit = readmodel.ByKey, (page-1)*size, size
+	after := v.Get("after")
+	if after != "" && v.Get("page") != "" {
+		badRequest(w, fmt.Errorf("%w: page and after cannot be given together", errBadRequest))
+		return
+	}
+	q.Order, q.Offset, q.After, q.Limit = readmodel.ByKey, (page-1)*size, after, size
 	res, err := h.src.Search(r.Context(), q)
 	if err != nil {
 		h.searchFailed(w, err)
@@ -264,6 +269,9 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request, facility, path st
 		last = 1
 	}
 	view := iri(h.pageURL(path, v, page))
+	if after != "" {
+		view = iri(h.listingURL(path, v, "after", after))
+	}
 	collection := iri(h.catalogueIRI())
 	if facility != "" {
 		collection = iri(dcat.FacilityCatalogueIRI(facility, h.opts))
@@ -273,13 +281,19 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request, facility, path st
 		triple(collection, nsHydra+"view", view),
 		triple(view, nsRDF+"type", iri(nsHydra+"PartialCollectionView")),
 		triple(view, nsHydra+"first", iri(h.pageURL(path, v, 1))),
-		triple(view, nsHydra+"last", iri(h.pageURL(path, v, last))),
 	)
-	if page > 1 {
+	// The last page by number, while page numbers reach it.
+	if (last-1)*size <= readmodel.MaxOffset {
+		head = append(head, triple(view, nsHydra+"last", iri(h.pageURL(path, v, last))))
+	}
+	if after == "" && page > 1 {
 		head = append(head, triple(view, nsHydra+"previous", iri(h.pageURL(path, v, min(page-1, last)))))
 	}
-	if page < last {
-		head = append(head, triple(view, nsHydra+"next", iri(h.pageURL(path, v, page+1))))
+	// The next page continues after this page's last dataset (a cursor):
+	// a dataset added or withdrawn meanwhile shifts nothing, and a
+	// catalogue of any size is paged to its end.
+	if res.Next != "" {
+		head = append(head, triple(view, nsHydra+"next", iri(h.listingURL(path, v, "after", res.Next))))
 	}
 	startDocument(w, f)
 	enc := rdfenc.NewEncoder(h.streaming(w, r), f, dcat.Namespaces())

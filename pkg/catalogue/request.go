@@ -52,7 +52,7 @@ func startDocument(w http.ResponseWriter, f rdfenc.Format) {
 // facility, technique and modifiedSince.
 func filters(v url.Values) (readmodel.Query, error) {
 	var q readmodel.Query
-	for _, name := range []string{"facility", "technique", "modifiedSince", "page", "pageSize", "since", "format"} {
+	for _, name := range []string{"facility", "technique", "modifiedSince", "page", "pageSize", "since", "format", "after"} {
 		if vs := v[name]; len(vs) > 1 {
 			return q, fmt.Errorf("%w: %s given %d times", errBadRequest, name, len(vs))
 		} else if len(vs) == 1 && len(vs[0]) > maxParam {
@@ -96,10 +96,10 @@ func (h *Handler) paging(v url.Values) (page, size int, err error) {
 			return 0, 0, fmt.Errorf("%w: pageSize must be a whole number from 1 to %d, got %q", errBadRequest, h.cfg.MaxPageSize, s)
 		}
 	}
-	// The offset stays far from overflowing: pages past the end are
-	// empty, and the index refuses offsets it cannot reach anyway.
-	if page > 1_000_000_000/size {
-		return 0, 0, fmt.Errorf("%w: page %d is past any catalogue", errBadRequest, page)
+	// Page numbers reach as deep as the index pages by offset; further
+	// pages are reached by following hydra:next (a cursor).
+	if page-1 > readmodel.MaxOffset/size {
+		return 0, 0, fmt.Errorf("%w: page %d of %d is deeper than numbered pages reach (%d datasets): follow hydra:next", errBadRequest, page, size, readmodel.MaxOffset)
 	}
 	return page, size, nil
 }
