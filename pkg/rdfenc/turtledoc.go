@@ -47,7 +47,7 @@ func (e *Encoder) turtleBody(doc string) (string, bool) {
 	rest := doc
 	for {
 		rest = strings.TrimLeft(rest, " \t\r\n")
-		if !strings.HasPrefix(rest, "@") && !strings.HasPrefix(strings.ToUpper(rest), "PREFIX") && !strings.HasPrefix(strings.ToUpper(rest), "BASE") {
+		if !strings.HasPrefix(rest, "@") && !hasFoldPrefix(rest, "PREFIX") && !hasFoldPrefix(rest, "BASE") {
 			return rest, true
 		}
 		line, after, ok := strings.Cut(rest, "\n")
@@ -88,4 +88,9 @@ func (t *nsTable) declares(prefix, ns string) bool {
 		}
 	}
 	return false
+}
+
+// hasFoldPrefix reports whether s begins with prefix in any letter case.
+func hasFoldPrefix(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
