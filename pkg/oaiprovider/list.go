@@ -153,19 +153,8 @@ func (p *Provider) list(ctx context.Context, args map[string]string, now time.Ti
 	if len(page.Records) == 0 {
 		return fail(NoRecordsMatch, "no record matches the request")
 	}
-	if page.Next != "" && lq.tok.After != "" {
-		// A full page after a cursor may be the last: look before handing
-		// out a token to an empty page, which OAI-PMH cannot express.
-		peek := lq.q
-		peek.After, peek.Limit, peek.KeysOnly = page.Next, 1, true
-		more, err := p.src.Search(ctx, peek)
-		if err != nil {
-			return fmt.Errorf("search: %w", err)
-		}
-		if len(more.Records) == 0 {
-			page.Next = ""
-		}
-	}
+	// The read model gives a cursor exactly when more records follow, so
+	// no token ever leads to an empty page (which OAI-PMH cannot express).
 	var tok *resumptionToken
 	switch {
 	case page.Next != "":

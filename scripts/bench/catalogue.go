@@ -230,6 +230,23 @@ func runCatalogue(records int, panetPath string, timeout time.Duration) error {
 	debug.FreeOSMemory()
 	before := rssKB("VmRSS")
 	resetPeak := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
+	// The anonymous part of the RSS (heap and stacks, not the pages of
+	// the files the read model and the NATS store map) is sampled too.
+	var peakAnon uint64
+	sampling, sampled2 := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(sampled2)
+		for {
+			if a := rssKB("RssAnon"); a > peakAnon {
+				peakAnon = a
+			}
+			select {
+			case <-sampling:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
 	began = time.Now()
 	resp, err := client.Get(base + "/export")
 	if err != nil {
@@ -237,6 +254,8 @@ func runCatalogue(records int, panetPath string, timeout time.Duration) error {
 	}
 	n, err := io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
+	close(sampling)
+	<-sampled2
 	if err != nil {
 		return err
 	}
@@ -246,8 +265,8 @@ func runCatalogue(records int, panetPath string, timeout time.Duration) error {
 	if !resetPeak {
 		note = "peak RSS of the whole run (the peak could not be reset)"
 	}
-	fmt.Printf("export:         %d datasets, %.0f MB of Turtle in %.1f s (%.0f datasets/s); RSS %.0f MB before, %.0f MB %s\n",
-		live.Total, float64(n)/1e6, export.Seconds(), float64(live.Total)/export.Seconds(), float64(before)/1024, float64(peak)/1024, note)
+	fmt.Printf("export:         %d datasets, %.0f MB of Turtle in %.1f s (%.0f datasets/s); RSS %.0f MB before, %.0f MB %s, of which anonymous (heap, stacks) at most %.0f MB\n",
+		live.Total, float64(n)/1e6, export.Seconds(), float64(live.Total)/export.Seconds(), float64(before)/1024, float64(peak)/1024, note, float64(peakAnon)/1024)
 
 	return nil
 }
