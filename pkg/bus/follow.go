@@ -119,8 +119,14 @@ func (b *Bus) Follow(ctx context.Context, cfg FollowConfig, h FollowHandler) err
 	cfg.setDefaults()
 	next := cfg.StartSeq // the first sequence not handed over yet
 	var cons jetstream.Consumer
+	// delivered is the consumer sequence of the last delivery to this
+	// follower (0: none yet on this consumer). Deliveries to one reader
+	// come one after another; a jump means another reader took some (two
+	// processes sharing a name), which could skip messages.
+	var delivered uint64
 	for ctx.Err() == nil {
 		if cons == nil {
+			delivered = 0
 			c, err := b.follower(ctx, cfg, next)
 			if err != nil {
 				if ctx.Err() != nil {
@@ -148,13 +154,21 @@ func (b *Bus) Follow(ctx context.Context, cfg FollowConfig, h FollowHandler) err
 		var msgs []StoredMessage
 		acks := got
 		for _, m := range got {
-			sm, _, err := stored(m)
+			sm, md, err := stored(m)
 			if err != nil {
 				b.log.Warn("follower: message without metadata", "consumer", cfg.Name, "err", err)
 				msgs = nil
 				cons = nil
 				break
 			}
+			if delivered != 0 && md.Sequence.Consumer != delivered+1 {
+				b.log.Error("follower: another reader uses this consumer (two processes with one name?); starting again where this one is",
+					"consumer", cfg.Name, "delivery", md.Sequence.Consumer, "expected", delivered+1)
+				msgs = nil
+				cons = nil
+				break
+			}
+			delivered = md.Sequence.Consumer
 			if sm.Sequence < next || (len(msgs) > 0 && sm.Sequence <= msgs[len(msgs)-1].Sequence) {
 				continue // a redelivery of what was handed over already
 			}

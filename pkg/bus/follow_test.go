@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/nats-io/nats.go/jetstream"
 	"strings"
 	"sync"
 	"testing"
@@ -194,12 +195,49 @@ func TestFollow(t *testing.T) {
 		}
 	})
 
+	t.Run("another reader of the consumer is noticed", func(t *testing.T) {
+		c := cfg
+		c.Name = bus.FollowerName("shared")
+		f := startFollow(t, b, c, 0)
+		first := until(t, f, 68)
+		cons, err := b.JetStream().Consumer(ctx, string(bus.Catalogue), c.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Another process pulls from the same consumer while messages come.
+		stolen := make(chan int, 1)
+		go func() {
+			n := 0
+			for range 5 {
+				batch, err := cons.Fetch(3, jetstream.FetchMaxWait(300*time.Millisecond))
+				if err != nil {
+					continue
+				}
+				for m := range batch.Messages() {
+					_ = m.Ack()
+					n++
+				}
+			}
+			stolen <- n
+		}()
+		var last uint64
+		for i := range 10 {
+			last = publishN(t, b, 100+3*i, 3)
+			time.Sleep(30 * time.Millisecond)
+		}
+		t.Logf("the other reader took %d deliveries", <-stolen)
+		got := until(t, f, last)
+		if !inOrder(got, first[0], last) {
+			t.Errorf("handed %v", got)
+		}
+	})
+
 	t.Run("stream state", func(t *testing.T) {
 		st, err := b.StreamState(ctx, bus.Catalogue)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st.First != 1 || st.Last != 68 || st.Msgs != 68 || st.Created.IsZero() {
+		if st.First != 1 || st.Last != 98 || st.Msgs != 98 || st.Created.IsZero() {
 			t.Errorf("%+v", st)
 		}
 	})

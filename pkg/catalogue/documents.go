@@ -1,6 +1,7 @@
 package catalogue
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -545,9 +546,10 @@ func (h *Handler) serveDataset(w http.ResponseWriter, r *http.Request, rec readm
 		h.unavailable(w, err)
 		return
 	}
-	startDocument(w, f)
-	w.Header().Set("Last-Modified", rec.Datestamp.UTC().Format(http.TimeFormat))
-	enc := rdfenc.NewEncoder(w, f, dcat.Namespaces())
+	// One dataset is small: it is rendered whole before the answer
+	// starts, so that a dataset that does not render gets its status.
+	var doc bytes.Buffer
+	enc := rdfenc.NewEncoder(&doc, f, dcat.Namespaces())
 	err = enc.Encode(head)
 	if err == nil {
 		err = h.describe(enc, rec, listing{})
@@ -556,6 +558,11 @@ func (h *Handler) serveDataset(w http.ResponseWriter, r *http.Request, rec readm
 		err = enc.Close()
 	}
 	if err != nil {
-		h.aborted("dataset", err)
+		h.log.Error("dataset does not render", "key", rec.Key, "seq", rec.Seq, "err", err)
+		http.Error(w, "the dataset with "+what+" cannot be rendered", http.StatusInternalServerError)
+		return
 	}
+	startDocument(w, f)
+	w.Header().Set("Last-Modified", rec.Datestamp.UTC().Format(http.TimeFormat))
+	_, _ = w.Write(doc.Bytes())
 }
