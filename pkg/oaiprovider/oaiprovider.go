@@ -96,8 +96,23 @@ type Config struct {
 	// labels). Default, and for what it does not know: the label a
 	// catalogue entry tagged with the technique carries, else the bare id.
 	TechniqueLabel func(iri string) string
+	// RenderLag is how long an entry may take from its rendering (its
+	// datestamp) to the read model's view of the catalogue stream. The
+	// responseDate of an answer is at most the read model's horizon less
+	// this, so that a harvester that takes it as its next from misses no
+	// entry rendered before it and stored after. Default DefaultRenderLag.
+	RenderLag time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+}
+
+// DefaultRenderLag is the default of Config.RenderLag.
+const DefaultRenderLag = time.Minute
+
+// Horizon is what a Source may add: the time up to which it holds every
+// entry of the catalogue stream (readmodel.Model.Horizon).
+type Horizon interface {
+	Horizon(ctx context.Context) (time.Time, error)
 }
 
 // emailSyntax is the OAI-PMH schema's emailType.
@@ -118,6 +133,9 @@ func (c Config) Validate() error {
 	}
 	if c.TokenTTL <= 0 {
 		return fmt.Errorf("%w: negative TokenTTL", ErrInvalidConfig)
+	}
+	if c.RenderLag < 0 {
+		return fmt.Errorf("%w: negative RenderLag", ErrInvalidConfig)
 	}
 	if c.TokenKey != nil && len(c.TokenKey) < 16 {
 		return fmt.Errorf("%w: TokenKey shorter than 16 bytes", ErrInvalidConfig)
@@ -148,6 +166,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.TokenTTL == 0 {
 		c.TokenTTL = DefaultTokenTTL
+	}
+	if c.RenderLag == 0 {
+		c.RenderLag = DefaultRenderLag
 	}
 	if c.Now == nil {
 		c.Now = time.Now

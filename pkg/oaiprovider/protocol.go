@@ -193,11 +193,29 @@ func fail(code, format string, args ...any) *protocolError {
 	return &protocolError{code: code, message: fmt.Sprintf(format, args...)}
 }
 
+// responseDate returns the responseDate of an answer at now: at most the
+// source's horizon less the render lag. Harvesters take it as the next
+// from; an entry rendered before it but not in the read model yet (stored
+// a moment after its rendering, applied a moment after that) is then
+// still listed by the next harvest.
+func (p *Provider) responseDate(ctx context.Context, now time.Time) time.Time {
+	stamp := now.Add(-p.cfg.RenderLag)
+	if h, ok := p.src.(Horizon); ok {
+		t, err := h.Horizon(ctx)
+		if err != nil {
+			p.log.Debug("oai-pmh: read model horizon", "err", err)
+		} else if t = t.Add(-p.cfg.RenderLag); t.Before(stamp) {
+			stamp = t
+		}
+	}
+	return stamp.UTC().Truncate(time.Second)
+}
+
 // respond answers the request whose arguments are raw (a query string).
 func (p *Provider) respond(ctx context.Context, raw string) *response {
 	now := p.cfg.Now().UTC()
 	resp := &response{Env: envelope{
-		XSI: xsiNamespace, SchemaLocation: oaiSchema, ResponseDate: now.Format(secondsLayout),
+		XSI: xsiNamespace, SchemaLocation: oaiSchema, ResponseDate: p.responseDate(ctx, now).Format(secondsLayout),
 		Request: request{URL: p.baseURL},
 	}}
 	args, perr := parseArgs(raw)

@@ -574,3 +574,23 @@ func TestPagesOfBrokenEntries(t *testing.T) {
 		t.Errorf("%d good records listed, want 3", got)
 	}
 }
+
+// TestResponseDateAllowsForTheRenderLag: the responseDate a harvester
+// takes as its next from is the read model's horizon less the render lag,
+// so that an entry rendered before it and applied after is listed next
+// time.
+func TestResponseDateAllowsForTheRenderLag(t *testing.T) {
+	n := newNode(t, oaiprovider.Config{Now: time.Now, RenderLag: 2 * time.Minute})
+	n.corpus(2)
+	r, body := n.get("verb=Identify")
+	got, err := time.Parse("2006-01-02T15:04:05Z", r.ResponseDate)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, body)
+	}
+	if late := time.Now().Add(-2 * time.Minute); got.After(late) {
+		t.Errorf("responseDate %v, want at most %v (now less the render lag)", got, late)
+	}
+	if early := time.Now().Add(-3 * time.Minute); got.Before(early) {
+		t.Errorf("responseDate %v, far before the horizon of a model that has caught up", got)
+	}
+}

@@ -154,8 +154,9 @@ type Model struct {
 	db     *bolt.DB
 	closed bool
 
-	pos     atomic.Uint64
-	skipped atomic.Uint64
+	pos       atomic.Uint64
+	appliedAt atomic.Int64 // stream time (Unix ns) of the last message applied since Open; 0: none
+	skipped   atomic.Uint64
 	applied atomic.Uint64 // entries applied since Open (re-applied ones included)
 	waitMu  sync.Mutex
 	moved   chan struct{} // closed and replaced whenever pos moves
@@ -374,6 +375,32 @@ func (m *Model) Lag(ctx context.Context) (uint64, error) {
 	return 0, nil
 }
 
+// ErrHorizonUnknown is returned by Horizon for a model that lags behind
+// the catalogue and has applied nothing since it opened.
+var ErrHorizonUnknown = errors.New("readmodel: the model lags and has applied nothing yet")
+
+// Horizon returns a time up to which the model holds every entry the
+// catalogue stream held: now when it has caught up, else the stream time
+// of the last entry it applied. An entry it does not hold yet was stored
+// after the horizon (stream times rise with the sequence), so a harvester
+// that continues from the horizon misses nothing the model could not show
+// it yet. Datestamps are render times, a moment before the store: callers
+// allow for that latency.
+func (m *Model) Horizon(ctx context.Context) (time.Time, error) {
+	now := time.Now()
+	lag, err := m.Lag(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if lag == 0 {
+		return now, nil
+	}
+	if ns := m.appliedAt.Load(); ns != 0 {
+		return time.Unix(0, ns), nil
+	}
+	return time.Time{}, ErrHorizonUnknown
+}
+
 // setPosition records that pos was applied and wakes WaitFor.
 func (m *Model) setPosition(pos uint64) {
 	m.pos.Store(pos)
@@ -473,6 +500,9 @@ func (m *Model) apply(ctx context.Context, msgs []bus.StoredMessage) error {
 	}
 	m.skipped.Add(skipped)
 	m.applied.Add(uint64(len(changes)))
+	if n := len(msgs); n > 0 && !msgs[n-1].Time.IsZero() {
+		m.appliedAt.Store(msgs[n-1].Time.UnixNano())
+	}
 	m.setPosition(pos)
 	return nil
 }

@@ -3,6 +3,7 @@ package readmodel_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"testing"
 	"time"
@@ -222,5 +223,36 @@ func TestWaitFor(t *testing.T) {
 	caughtUp(t, m.Model, seq)
 	if err := m.WaitFor(context.Background(), seq-1); err != nil {
 		t.Errorf("waiting for a sequence passed: %v", err)
+	}
+}
+
+// TestHorizon: a model that has caught up holds everything up to now; one
+// that lags holds everything up to the stream time of the last entry it
+// applied, which is before what it has not applied yet; one that lags and
+// applied nothing since it opened cannot say.
+func TestHorizon(t *testing.T) {
+	ctx := context.Background()
+	b := testenv.Bus(t)
+	m := start(t, b, t.TempDir(), "node")
+	seq := publish(t, b, entry(ds{key: "a"}))
+	caughtUp(t, m.Model, seq)
+	before := time.Now()
+	if h, err := m.Horizon(ctx); err != nil || h.Before(before) {
+		t.Fatalf("caught up: horizon %v, %v; want now", h, err)
+	}
+	m.stop()
+	time.Sleep(20 * time.Millisecond)
+	stored := time.Now()
+	publish(t, b, entry(ds{key: "b"}))
+	if h, err := m.Horizon(ctx); err != nil || !h.Before(stored) {
+		t.Errorf("lagging: horizon %v, %v; want before %v, when b was stored", h, err, stored)
+	}
+	fresh, err := readmodel.Open(ctx, readmodel.Config{Dir: t.TempDir(), Replica: "fresh"}, b, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	if _, err := fresh.Horizon(ctx); !errors.Is(err, readmodel.ErrHorizonUnknown) {
+		t.Errorf("lagging, nothing applied: %v", err)
 	}
 }
