@@ -157,9 +157,9 @@ type Model struct {
 	pos       atomic.Uint64
 	appliedAt atomic.Int64 // stream time (Unix ns) of the last message applied since Open; 0: none
 	skipped   atomic.Uint64
-	applied atomic.Uint64 // entries applied since Open (re-applied ones included)
-	waitMu  sync.Mutex
-	moved   chan struct{} // closed and replaced whenever pos moves
+	applied   atomic.Uint64 // entries applied since Open (re-applied ones included)
+	waitMu    sync.Mutex
+	moved     chan struct{} // closed and replaced whenever pos moves
 }
 
 const (
