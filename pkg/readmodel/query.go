@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/numeric"
 	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 	bolt "go.etcd.io/bbolt"
@@ -133,7 +134,7 @@ type Page struct {
 
 // Search returns one page of the records matching q.
 func (m *Model) Search(ctx context.Context, q Query) (Page, error) {
-	req, err := m.request(q)
+	req, count, err := m.request(q)
 	if err != nil {
 		return Page{}, err
 	}
@@ -151,6 +152,15 @@ func (m *Model) Search(ctx context.Context, q Query) (Page, error) {
 	page := Page{Total: res.Total, Records: recs}
 	if len(res.Hits) == req.Size && req.Size > 1 {
 		page.Next = encodeCursor(q.Order, res.Hits[req.Size-2].Sort)
+	}
+	if count != nil {
+		// The page was searched from its cursor on; the total is of the
+		// whole query (a count: no sort, no hits).
+		c, err := m.index.SearchInContext(ctx, count)
+		if err != nil {
+			return Page{}, fmt.Errorf("readmodel: count: %w", err)
+		}
+		page.Total = c.Total
 	}
 	return page, nil
 }
@@ -378,25 +388,28 @@ func sortFields(o Order) ([]string, error) {
 }
 
 // request builds the bleve request of q, for one record more than the
-// page (to know whether a next page exists).
-func (m *Model) request(q Query) (*bleve.SearchRequest, error) {
+// page (to know whether a next page exists). A page after a cursor by
+// sequence or datestamp is searched only from the cursor's value on (the
+// index then visits the documents from there, not every match); count is
+// then the request that counts the whole query, else nil.
+func (m *Model) request(q Query) (req, count *bleve.SearchRequest, err error) {
 	switch {
 	case q.Limit < 0 || q.Limit > MaxLimit:
-		return nil, fmt.Errorf("%w: limit %d (1 to %d)", ErrBadQuery, q.Limit, MaxLimit)
+		return nil, nil, fmt.Errorf("%w: limit %d (1 to %d)", ErrBadQuery, q.Limit, MaxLimit)
 	case q.Offset < 0 || q.Offset > MaxOffset:
-		return nil, fmt.Errorf("%w: offset %d (0 to %d; page deeper with cursors)", ErrBadQuery, q.Offset, MaxOffset)
+		return nil, nil, fmt.Errorf("%w: offset %d (0 to %d; page deeper with cursors)", ErrBadQuery, q.Offset, MaxOffset)
 	case len(q.Text) > maxText:
-		return nil, fmt.Errorf("%w: text of %d bytes (at most %d)", ErrBadQuery, len(q.Text), maxText)
+		return nil, nil, fmt.Errorf("%w: text of %d bytes (at most %d)", ErrBadQuery, len(q.Text), maxText)
 	case len(q.Facility) > maxKey || len(q.Feed) > maxKey || len(q.Technique) > maxKey || len(q.AccessRights) > maxKey:
-		return nil, fmt.Errorf("%w: filter value over %d bytes", ErrBadQuery, maxKey)
+		return nil, nil, fmt.Errorf("%w: filter value over %d bytes", ErrBadQuery, maxKey)
 	case q.Deleted < LiveOnly || q.Deleted > DeletedOnly:
-		return nil, fmt.Errorf("%w: deletion filter %d", ErrBadQuery, q.Deleted)
+		return nil, nil, fmt.Errorf("%w: deletion filter %d", ErrBadQuery, q.Deleted)
 	case !q.From.IsZero() && !q.Until.IsZero() && q.Until.Before(q.From):
-		return nil, fmt.Errorf("%w: until %s before from %s", ErrBadQuery, q.Until, q.From)
+		return nil, nil, fmt.Errorf("%w: until %s before from %s", ErrBadQuery, q.Until, q.From)
 	}
 	fields, err := sortFields(q.Order)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	limit := q.Limit
 	if limit == 0 {
@@ -405,21 +418,55 @@ func (m *Model) request(q Query) (*bleve.SearchRequest, error) {
 	var after []string
 	if q.After != "" {
 		if after, err = decodeCursor(q.After, q.Order, len(fields)); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	words, err := m.words(q.Text)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	req := bleve.NewSearchRequestOptions(filter(q, words), limit+1, q.Offset, false)
+	all := filter(q, words)
+	match := all
+	if r := cursorRange(q.Order, after); r != nil {
+		match = bleve.NewConjunctionQuery(all, r)
+		count = bleve.NewSearchRequestOptions(all, 0, 0, false)
+		count.Score = "none"
+	}
+	req = bleve.NewSearchRequestOptions(match, limit+1, q.Offset, false)
 	req.Score = "none"
 	req.SortBy(fields)
 	if after != nil {
 		req.From = 0
 		req.SetSearchAfter(after)
 	}
-	return req, nil
+	return req, count, nil
+}
+
+// cursorRange returns the range a page after a cursor lies in, by the
+// cursor's first sort value (inclusive: the search-after values leave out
+// the records up to the cursor itself), for pages by sequence and by
+// datestamp; nil for other orders or a value it cannot read.
+func cursorRange(o Order, after []string) query.Query {
+	if len(after) == 0 {
+		return nil
+	}
+	v, err := numeric.PrefixCoded(after[0]).Int64()
+	if err != nil {
+		return nil
+	}
+	yes := true
+	switch o {
+	case BySeq:
+		min := numeric.Int64ToFloat64(v)
+		r := bleve.NewNumericRangeInclusiveQuery(&min, nil, &yes, nil)
+		r.SetField(fieldSeq)
+		return r
+	case ByDatestamp:
+		r := bleve.NewDateRangeInclusiveQuery(time.Unix(0, v).UTC(), time.Time{}, &yes, nil)
+		r.SetField(fieldDatestamp)
+		return r
+	}
+	return nil
 }
 
 // filter returns the query of q's filters; words are Query.Text's words
