@@ -93,15 +93,15 @@ func (p *Provider) parseList(args map[string]string, now time.Time) (listQuery, 
 	lq.format = f
 	lq.q = readmodel.Query{
 		Facility: filter.facility, Technique: filter.technique, From: from, Until: until,
-		Deleted: readmodel.WithDeleted, Order: readmodel.ByDatestamp, After: t.After, Limit: p.cfg.PageSize,
+		Deleted: readmodel.WithDeleted, Order: readmodel.BySeq, After: t.After, Limit: p.cfg.PageSize,
 		KeysOnly: args["verb"] == "ListIdentifiers",
 	}
 	return lq, nil
 }
 
 // list answers ListIdentifiers and ListRecords: a page of the records
-// matching, oldest datestamp first (then by key), resumed after the read
-// model's cursor, so that a harvest is stable under changes: a dataset
+// matching, in catalogue order (the order the entries were written, which
+// follows their datestamps), resumed after the read model's cursor, so that a harvest is stable under changes: a dataset
 // changed or deleted meanwhile moves to the end of the list, with its new
 // datestamp.
 func (p *Provider) list(ctx context.Context, args map[string]string, now time.Time, env *envelope) error {

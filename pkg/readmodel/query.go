@@ -380,7 +380,9 @@ func sortFields(o Order) ([]string, error) {
 	case ByKey:
 		return []string{"_id"}, nil
 	case BySeq:
-		return []string{fieldSeq, "_id"}, nil
+		// Sequences are unique: no tie to break, and no document id to
+		// read per match.
+		return []string{fieldSeq}, nil
 	case ByDatestamp:
 		return []string{fieldDatestamp, "_id"}, nil
 	}
