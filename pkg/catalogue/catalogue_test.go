@@ -311,6 +311,10 @@ func TestPagesWithHydra(t *testing.T) {
 		{"pageSize=x", 0, 400},
 		{"modifiedSince=yesterday", 0, 400},
 		{"facility=esrf&facility=ill", 0, 400},
+		// Hostile values are only values: echoed, escaped, in the page links.
+		{"facility=" + url.QueryEscape("<x>\"{}|^`\\ \n\u00e9\u202e"), 0, 200},
+		{"technique=" + url.QueryEscape("javascript:alert(1)<>"), 0, 200},
+		{"facility=" + strings.Repeat("x", 3000), 0, 400},
 	}
 	for _, tt := range tests {
 		code, _, body := n.get("/catalogue?" + tt.query)

@@ -121,7 +121,11 @@ func (h *Handler) describe(enc *rdfenc.Encoder, rec readmodel.Record, l listing,
 		if err != nil {
 			return fmt.Errorf("%w: %s: %w", errRecord, rec.Key, err)
 		}
-		links = append(links, triple(iri(h.catalogueIRI()), nsDCAT+"dataset", iri(d)))
+		di, err := rdf.NewIRI(d)
+		if err != nil {
+			return fmt.Errorf("%w: %s: %w", errRecord, rec.Key, err)
+		}
+		links = append(links, triple(iri(h.catalogueIRI()), nsDCAT+"dataset", di))
 	}
 	if e.Turtle != "" {
 		err = enc.EncodeTurtle(e.Turtle)
@@ -155,7 +159,15 @@ func (h *Handler) withdrawnTriples(rec readmodel.Record) ([]rdf.Triple, error) {
 	if err != nil {
 		return nil, err
 	}
-	ri, di := iri(r), iri(d)
+	// Checked, not iri's panic: the IRIs come from a key the source chose.
+	ri, err := rdf.NewIRI(r)
+	if err != nil {
+		return nil, err
+	}
+	di, err := rdf.NewIRI(d)
+	if err != nil {
+		return nil, err
+	}
 	title, _ := rdf.NewLangLiteral("Withdrawn dataset "+rec.Key, "en")
 	desc, _ := rdf.NewLangLiteral("Withdrawn at its source; the catalogue keeps this record so that harvesters remove the dataset.", "en")
 	return []rdf.Triple{
@@ -464,18 +476,26 @@ func (h *Handler) changes(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, rec := range res.Records {
 		if rec.Deleted {
+			// A tombstone that does not render is logged and left out, as
+			// a live entry is: one bad entry must not stop every portal's
+			// sync at its position.
 			t, err := h.withdrawnTriples(rec)
-			if err == nil {
-				err = enc.Encode(t)
-			}
 			if err != nil {
+				h.log.Error("catalogue tombstone left out of the changes feed", "key", rec.Key, "seq", rec.Seq, "err", err)
+				continue
+			}
+			if err := enc.Encode(t); err != nil && !errors.Is(err, rdfenc.ErrInvalidTriple) {
 				h.aborted("changes", err)
+			} else if err != nil {
+				h.log.Error("catalogue tombstone left out of the changes feed", "key", rec.Key, "seq", rec.Seq, "err", err)
 			}
 			continue
 		}
 		var status []rdf.Triple
-		if ri, err := dcat.RecordIRI(rec.Entry.GetDataset().GetDataset(), h.opts); err == nil {
-			status = append(status, triple(iri(ri), nsADMS+"status", iri(ChangeType+"updated")))
+		if r, err := dcat.RecordIRI(rec.Entry.GetDataset().GetDataset(), h.opts); err == nil {
+			if ri, err := rdf.NewIRI(r); err == nil {
+				status = append(status, triple(ri, nsADMS+"status", iri(ChangeType+"updated")))
+			}
 		}
 		if err := h.encodeDataset(enc, rec, listing{node: true}, status...); err != nil {
 			h.aborted("changes", err)
