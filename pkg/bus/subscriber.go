@@ -73,10 +73,15 @@ func (s *consumerSubscriber) Subscribe(ctx context.Context, _ string) (<-chan *m
 			}
 			if err != nil {
 				// A missed heartbeat or a reconnect: the iterator goes on.
-				if s.stopping(ctx) {
-					return
-				}
+				// An error that stays (a consumer removed) is not spun on.
 				s.log.Debug("consumer: next message", "err", err)
+				select {
+				case <-s.closing:
+					return
+				case <-ctx.Done():
+					return
+				case <-time.After(100 * time.Millisecond):
+				}
 				continue
 			}
 			if s.stopping(ctx) || !s.deliver(ctx, m, out) {
