@@ -25,7 +25,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"sort"
 	"strconv"
@@ -83,9 +82,11 @@ type Server struct {
 	// URL is the base URL of the API (http://127.0.0.1:port).
 	URL string
 
-	srv  *httptest.Server
-	addr string
-	cfg  Config
+	hs    *http.Server
+	ln    net.Listener
+	conns map[net.Conn]bool
+	addr  string
+	cfg   Config
 
 	mu         sync.Mutex
 	catalogues map[string]map[string]*dataset
@@ -107,14 +108,32 @@ func Start(cfg Config) *Server {
 	for _, c := range cfg.Catalogues {
 		s.catalogues[c] = map[string]*dataset{}
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
-	s.URL = s.srv.URL
-	s.addr = s.srv.Listener.Addr().String()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(fmt.Sprintf("piveautest: listen: %v", err))
+	}
+	s.conns = map[net.Conn]bool{}
+	s.hs = &http.Server{Handler: http.HandlerFunc(s.serve), ConnState: s.track}
+	s.ln, s.addr = ln, ln.Addr().String()
+	s.URL = "http://" + s.addr
+	go func() { _ = s.hs.Serve(ln) }()
 	return s
 }
 
+// track keeps the open connections, so that Down can close them.
+func (s *Server) track(c net.Conn, st http.ConnState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch st {
+	case http.StateNew:
+		s.conns[c] = true
+	case http.StateClosed, http.StateHijacked:
+		delete(s.conns, c)
+	}
+}
+
 // Close stops the server.
-func (s *Server) Close() { s.srv.Close() }
+func (s *Server) Close() { _ = s.hs.Close() }
 
 // Down closes the listener: connections are refused until Up.
 func (s *Server) Down() {
@@ -122,8 +141,10 @@ func (s *Server) Down() {
 	defer s.mu.Unlock()
 	if !s.down {
 		s.down = true
-		_ = s.srv.Listener.Close()
-		s.srv.CloseClientConnections()
+		_ = s.ln.Close()
+		for c := range s.conns {
+			_ = c.Close()
+		}
 	}
 }
 
@@ -139,8 +160,8 @@ func (s *Server) Up() error {
 		return err
 	}
 	s.down = false
-	s.srv.Listener = l
-	go func() { _ = s.srv.Config.Serve(l) }()
+	s.ln = l
+	go func() { _ = s.hs.Serve(l) }()
 	return nil
 }
 
