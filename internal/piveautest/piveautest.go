@@ -10,7 +10,8 @@
 //	PUT      /catalogues/{id}/datasets/origin?originalId={o}   201, 204, 304 "Dataset is up to date"
 //	GET      /catalogues/{id}/datasets/origin?originalId={o}   200 (the stored Turtle), 404
 //	DELETE   /catalogues/{id}/datasets/origin?originalId={o}   204, 404 "Dataset not found" or "Catalogue not found"
-//	GET      /catalogues/{id}/datasets?valueType=originalIds&limit=&offset=   a JSON array (limit 1..5000, default 100)
+//	GET      /catalogues/{id}/datasets?valueType=originalIds&limit=&offset=   a JSON array (limit 1..5000, default 100;
+//	                                                           originalIds all at once, as hub-repo answers them)
 //
 // Writes need the API key ("X-API-Key") or the bearer token; reads do not.
 // Switches inject the failures a destination shows: down (connections
@@ -59,6 +60,11 @@ type Config struct {
 	// MaxLimit caps the page size of the list (default 5000, hub-repo's);
 	// a larger limit gets 400.
 	MaxLimit int
+	// PageOriginalIDs makes the list of valueType=originalIds honour limit
+	// and offset. hub-repo does not: it answers that value type with every
+	// identifier of the catalogue, whatever the limit (the other value
+	// types are paged).
+	PageOriginalIDs bool
 }
 
 // Fault is an answer given instead of the real one.
@@ -513,7 +519,9 @@ func (s *Server) list(w http.ResponseWriter, q url.Values, cat map[string]*datas
 		text(w, http.StatusBadRequest, "Unknown valueType")
 		return
 	}
-	page = page[min(offset, len(page)):min(offset+limit, len(page))]
+	if q.Get("valueType") != "originalIds" || s.cfg.PageOriginalIDs {
+		page = page[min(offset, len(page)):min(offset+limit, len(page))]
+	}
 	if page == nil {
 		page = []string{}
 	}

@@ -513,18 +513,21 @@ func (c *Client) redact(b []byte) string {
 // DELETE of an original identifier no dataset has (404 "Dataset not found"
 // means the key was accepted). Errors say what is wrong: the base does not
 // answer (ErrRetryLater, a transport error, urlguard's refusal), answers
-// with something that is not hub-repo (ErrNotFound on the catalogues
-// route), refuses the credentials (ErrUnauthorized), or lacks the
-// catalogue.
+// with something that is not hub-repo (ErrNotFound without "Catalogue not
+// found": a wrong BaseURL), refuses the credentials (ErrUnauthorized), or
+// lacks the catalogue (ErrCatalogueNotFound).
 func (c *Client) Check(ctx context.Context) error {
 	_, err := c.do(ctx, http.MethodGet, c.catalogueURL(), "", nil)
 	switch {
 	case err == nil:
-	case errors.Is(err, ErrNotFound) && c.cfg.CreateCatalogue:
+	case errors.Is(err, ErrNotFound) && !errors.Is(err, ErrCatalogueNotFound):
+		return fmt.Errorf("piveau: %s answers 404 without hub-repo's \"Catalogue not found\": is BaseURL the root of the hub-repo API? %w",
+			c.base.Redacted(), err)
+	case errors.Is(err, ErrCatalogueNotFound) && c.cfg.CreateCatalogue:
 		if err := c.CreateCatalogue(ctx); err != nil {
 			return err
 		}
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, ErrCatalogueNotFound):
 		return fmt.Errorf("%w: %s has no catalogue %q and CreateCatalogue is off: %w",
 			ErrCatalogueNotFound, c.base.Redacted(), c.cfg.Catalogue, err)
 	case errors.Is(err, ErrUnauthorized):
@@ -634,9 +637,11 @@ func (c *Client) Delete(ctx context.Context, originalID string) (Outcome, error)
 
 // List returns the original identifiers of the catalogue's datasets:
 // GET {base}/catalogues/{catalogue}/datasets?valueType=originalIds with
-// limit and offset, page after page until a page is shorter than asked. A
-// hub that serves the same page again (ignoring offset) ends the list with
-// an error rather than looping.
+// limit and offset. hub-repo answers this value type with every identifier
+// of the catalogue at once, whatever the limit; List also follows a hub
+// that pages, until a page is shorter than asked. A page longer than asked,
+// or one that brings nothing new, means the hub does not page: what it
+// sent is the whole list.
 func (c *Client) List(ctx context.Context) ([]string, error) {
 	var all []string
 	seen := map[string]bool{}
@@ -646,15 +651,11 @@ func (c *Client) List(ctx context.Context) ([]string, error) {
 			c.catalogueURL(), url.PathEscape(c.cfg.Collection), limit, offset)
 		ans, err := c.do(ctx, http.MethodGet, u, "", nil)
 		if err != nil {
-			return all, err
+			return nil, err
 		}
 		var page []string
 		if err := json.Unmarshal(bytes.TrimSpace(ans.body), &page); err != nil {
-			return all, fmt.Errorf("piveau: GET %s: %w: want a JSON array of strings: %w", u, ErrMalformedResponse, err)
-		}
-		if len(page) > limit {
-			return all, fmt.Errorf("piveau: GET %s: %w: %d identifiers, asked for %d (the hub ignores limit)",
-				u, ErrMalformedResponse, len(page), limit)
+			return nil, fmt.Errorf("piveau: GET %s: %w: want a JSON array of strings: %w", u, ErrMalformedResponse, err)
 		}
 		fresh := 0
 		for _, id := range page {
@@ -664,12 +665,10 @@ func (c *Client) List(ctx context.Context) ([]string, error) {
 				fresh++
 			}
 		}
-		if len(page) < limit {
+		if len(page) < limit || len(page) > limit || fresh == 0 {
+			c.log.DebugContext(ctx, "hub-repo catalogue listed", slog.Int("identifiers", len(all)),
+				slog.Int("pages", offset/limit+1))
 			return all, nil
-		}
-		if fresh == 0 {
-			return all, fmt.Errorf("piveau: GET %s: %w: the page repeats the previous ones (the hub ignores offset)",
-				u, ErrMalformedResponse)
 		}
 	}
 }

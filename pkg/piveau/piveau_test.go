@@ -347,12 +347,19 @@ func TestDelete(t *testing.T) {
 }
 
 func TestList(t *testing.T) {
-	for _, n := range []int{0, 1, 9, 10, 11, 35} {
-		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			srv := piveautest.Start(piveautest.Config{APIKey: key, Catalogues: []string{"panosc", "other"}})
+	for _, tc := range []struct {
+		n     int
+		paged bool
+		pages int
+	}{
+		{0, false, 1}, {9, false, 1}, {10, false, 2}, {35, false, 1},
+		{0, true, 1}, {1, true, 1}, {10, true, 2}, {11, true, 2}, {35, true, 4},
+	} {
+		t.Run(fmt.Sprintf("%d paged=%v", tc.n, tc.paged), func(t *testing.T) {
+			srv := piveautest.Start(piveautest.Config{APIKey: key, Catalogues: []string{"panosc", "other"}, PageOriginalIDs: tc.paged})
 			defer srv.Close()
 			want := map[string]bool{}
-			for i := range n {
+			for i := range tc.n {
 				id := fmt.Sprintf("ds-%03d", i)
 				srv.Seed("panosc", id, turtle(id, "T"))
 				want[id] = true
@@ -363,34 +370,49 @@ func TestList(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(ids) != n {
-				t.Fatalf("List = %d identifiers, want %d", len(ids), n)
+			if len(ids) != tc.n {
+				t.Fatalf("List = %d identifiers, want %d", len(ids), tc.n)
 			}
 			for _, id := range ids {
 				if !want[id] {
 					t.Fatalf("unexpected %q", id)
 				}
 			}
-			if pages := srv.Count(piveautest.RouteList); pages != n/10+1 {
-				t.Fatalf("%d pages, want %d", pages, n/10+1)
+			if pages := srv.Count(piveautest.RouteList); pages != tc.pages {
+				t.Fatalf("%d requests, want %d", pages, tc.pages)
 			}
 		})
 	}
 }
 
-func TestListPagingIgnored(t *testing.T) {
-	// A hub that ignores offset serves the first page forever.
-	mux := http.NewServeMux()
-	mux.HandleFunc("/catalogues/panosc/datasets", func(w http.ResponseWriter, r *http.Request) {
-		_, _ = w.Write([]byte(`["a","b"]`))
-	})
-	srv := httptestServer(t, mux)
-	c, err := piveau.New(piveau.Config{BaseURL: srv, Catalogue: "panosc", APIKey: key, PageSize: 2, Transport: fast})
-	if err != nil {
-		t.Fatal(err)
+func TestListErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		body string
+		want error
+	}{
+		{"not an array", `{"a":1}`, piveau.ErrMalformedResponse},
+		{"numbers", `[1,2]`, piveau.ErrMalformedResponse},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mux := http.NewServeMux()
+			mux.HandleFunc("/catalogues/panosc/datasets", func(w http.ResponseWriter, r *http.Request) {
+				_, _ = w.Write([]byte(tc.body))
+			})
+			c, err := piveau.New(piveau.Config{BaseURL: httptestServer(t, mux), Catalogue: "panosc", APIKey: key, Transport: fast})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.List(context.Background()); !errors.Is(err, tc.want) {
+				t.Fatalf("List = %v, want %v", err, tc.want)
+			}
+		})
 	}
-	if _, err := c.List(context.Background()); !errors.Is(err, piveau.ErrMalformedResponse) {
-		t.Fatalf("List = %v", err)
+	srv := piveautest.Start(piveautest.Config{APIKey: key})
+	defer srv.Close()
+	c, _ := newClient(t, srv, nil)
+	if _, err := c.List(context.Background()); !errors.Is(err, piveau.ErrCatalogueNotFound) {
+		t.Fatalf("List of a missing catalogue = %v", err)
 	}
 }
 
@@ -470,8 +492,8 @@ func TestCheckBaseNotAHub(t *testing.T) {
 	// An unknown route is a 404 without "Catalogue not found": not a
 	// missing catalogue to create.
 	err := c.Check(context.Background())
-	if err == nil || errors.Is(err, piveau.ErrUnauthorized) {
-		t.Fatalf("Check = %v", err)
+	if !errors.Is(err, piveau.ErrNotFound) || errors.Is(err, piveau.ErrCatalogueNotFound) || !strings.Contains(err.Error(), "BaseURL") {
+		t.Fatalf("Check = %v, want a 404 that is not a missing catalogue", err)
 	}
 }
 
