@@ -157,6 +157,9 @@ func TestErrors(t *testing.T) {
 			put("a"), []error{piveau.ErrRefused}, []error{piveau.ErrRetryLater}, "dct:title is required"},
 		{"400", func(s *piveautest.Server) { s.Fail(piveautest.Fault{Status: 400, Body: "Invalid RDF"}) }, nil,
 			put("a"), []error{piveau.ErrRefused}, nil, "Invalid RDF"},
+		{"hub echoes the key", func(s *piveautest.Server) {
+			s.Fail(piveautest.Fault{Status: 422, Body: "key " + key + " may not write here"})
+		}, nil, put("a"), []error{piveau.ErrRefused}, nil, "key [redacted] may not write here"},
 		{"conflict", func(s *piveautest.Server) { s.Fail(piveautest.Fault{Status: 409, Body: "Conflict"}) }, nil,
 			put("a"), []error{piveau.ErrConflict}, nil, "409"},
 		{"unknown catalogue", nil, func(c *piveau.Config) { c.Catalogue = "other" },
