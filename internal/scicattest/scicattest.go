@@ -73,7 +73,8 @@ type Config struct {
 
 // Fault is an answer the server gives instead of the real one.
 type Fault struct {
-	// Status of the answer.
+	// Status of the answer; 0 lets the request through (to queue a fault
+	// for the request after next).
 	Status int
 	// RetryAfter, when not empty, is sent as the Retry-After header.
 	RetryAfter string
@@ -272,7 +273,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		fault = &f
 	}
 	s.mu.Unlock()
-	if fault != nil {
+	if fault != nil && fault.Status != 0 {
 		if fault.RetryAfter != "" {
 			w.Header().Set("Retry-After", fault.RetryAfter)
 		}
