@@ -112,6 +112,7 @@ type Server struct {
 	down    bool
 	latency time.Duration
 	nextTok int
+	pids    map[string]int // dataset pid → index in docs; nil: to rebuild
 }
 
 // Start starts a server on 127.0.0.1; Close stops it.
@@ -158,6 +159,7 @@ func (s *Server) Put(coll scicat.Collection, doc json.RawMessage) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.pids = nil
 	for i, d := range s.docs[coll] {
 		if other, _ := scicat.DocumentID(coll, d); other == id {
 			s.docs[coll][i] = doc
@@ -173,6 +175,7 @@ func (s *Server) Put(coll scicat.Collection, doc json.RawMessage) error {
 func (s *Server) Remove(coll scicat.Collection, id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.pids = nil
 	for i, d := range s.docs[coll] {
 		if other, _ := scicat.DocumentID(coll, d); other == id {
 			s.docs[coll] = append(s.docs[coll][:i:i], s.docs[coll][i+1:]...)

@@ -217,6 +217,7 @@ func (s *Server) serveWrite(w http.ResponseWriter, r *http.Request, answer func(
 		exists := s.find(id) >= 0
 		if !exists {
 			s.docs[scicat.Datasets] = append(s.docs[scicat.Datasets], doc)
+			s.pids[id] = len(s.docs[scicat.Datasets]) - 1
 		}
 		s.mu.Unlock()
 		if exists {
@@ -256,6 +257,7 @@ func (s *Server) serveWrite(w http.ResponseWriter, r *http.Request, answer func(
 		if i >= 0 {
 			doc = s.docs[scicat.Datasets][i]
 			s.docs[scicat.Datasets] = append(s.docs[scicat.Datasets][:i:i], s.docs[scicat.Datasets][i+1:]...)
+			s.pids = nil
 		}
 		s.mu.Unlock()
 		if i < 0 {
@@ -280,12 +282,21 @@ func (s *Server) serveWrite(w http.ResponseWriter, r *http.Request, answer func(
 	return true
 }
 
-// find returns the index of the dataset with a pid, or -1. s.mu is held.
+// find returns the index of the dataset with a pid, or -1, from an index
+// of the pids rebuilt after a change other than an append. s.mu is held.
 func (s *Server) find(pid string) int {
-	for i, d := range s.docs[scicat.Datasets] {
-		if other, _ := scicat.DocumentID(scicat.Datasets, d); other == pid {
-			return i
+	if s.pids == nil {
+		s.pids = map[string]int{}
+		for i, d := range s.docs[scicat.Datasets] {
+			if id, err := scicat.DocumentID(scicat.Datasets, d); err == nil {
+				if _, dup := s.pids[id]; !dup {
+					s.pids[id] = i
+				}
+			}
 		}
+	}
+	if i, ok := s.pids[pid]; ok {
+		return i
 	}
 	return -1
 }

@@ -28,6 +28,9 @@ const (
 	DefaultSourceFolder = "/fairway"
 	DefaultPIDPrefix    = "fairway/"
 	DefaultUserAgent    = "fairway-scicatpush/1.0 (+https://github.com/panosc/fairway)"
+	// DefaultIdleConns is the idle connections per host of the default
+	// HTTPClient.
+	DefaultIdleConns = 64
 	// maxErrorBody bounds how much of an error answer is kept.
 	maxErrorBody = 512
 )
@@ -172,7 +175,9 @@ func (c *Config) SetDefaults() {
 	c.NodeBaseURL = cmp.Or(c.NodeBaseURL, dcat.DefaultBaseURL)
 	c.Tombstones = cmp.Or(Tombstones(strings.ToLower(strings.TrimSpace(string(c.Tombstones)))), Unpublish)
 	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{}
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = DefaultIdleConns
+		c.HTTPClient = &http.Client{Transport: t}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
