@@ -246,7 +246,7 @@ func (s *Server) serveWrite(w http.ResponseWriter, r *http.Request, answer func(
 		}
 		s.mu.Unlock()
 		if i < 0 {
-			fail(http.StatusNotFound, "Dataset #"+pid+" not found")
+			fail(http.StatusNotFound, "dataset: "+pid+" not found")
 			return true
 		}
 		ok(http.StatusOK, doc)
@@ -261,7 +261,7 @@ func (s *Server) serveWrite(w http.ResponseWriter, r *http.Request, answer func(
 		}
 		s.mu.Unlock()
 		if i < 0 {
-			fail(http.StatusNotFound, "Dataset #"+pid+" not found")
+			fail(http.StatusNotFound, "dataset: "+pid+" not found")
 			return true
 		}
 		ok(http.StatusOK, doc)
@@ -274,7 +274,7 @@ func (s *Server) serveWrite(w http.ResponseWriter, r *http.Request, answer func(
 		}
 		s.mu.Unlock()
 		if i < 0 {
-			fail(http.StatusNotFound, "Dataset #"+pid+" not found")
+			fail(http.StatusNotFound, "dataset: "+pid+" not found")
 			return true
 		}
 		ok(http.StatusOK, doc)
