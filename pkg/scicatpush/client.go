@@ -55,8 +55,9 @@ var (
 	ErrUnauthorized = errors.New("scicatpush: unauthorized")
 	// ErrNotFound: the dataset is not there (404).
 	ErrNotFound = errors.New("scicatpush: not found")
-	// ErrConflict: a dataset with the pid exists (409). Upsert handles it;
-	// it reaches a caller only if the PATCH that follows finds no dataset.
+	// ErrConflict: a dataset with the pid exists (409). Upsert handles it
+	// by a PATCH (whose 404, when the dataset went away in between, is
+	// ErrNotFound).
 	ErrConflict = errors.New("scicatpush: conflict")
 	// ErrRefused: SciCat refused the dataset for good (400, 422); the
 	// *Error carries its message.
@@ -258,9 +259,10 @@ type Client struct {
 	log   *slog.Logger
 	pacer *fetch.Pacer
 
-	mu    sync.Mutex
-	token string
-	gen   int // incremented at each login
+	loginMu sync.Mutex // one login at a time
+	mu      sync.Mutex
+	token   string
+	gen     int // incremented at each login
 }
 
 // New returns a Client for cfg (defaults applied, then validated). It
@@ -421,9 +423,11 @@ func (c *Client) currentToken(ctx context.Context) (string, int, error) {
 }
 
 // login logs in unless another goroutine did since generation gen (-1:
-// always). It holds no lock while the request is under way; two logins at
-// once are harmless.
+// always). Logins are serialised, so that the requests that find the
+// token expired at once share one new login.
 func (c *Client) login(ctx context.Context, gen int) error {
+	c.loginMu.Lock()
+	defer c.loginMu.Unlock()
 	c.mu.Lock()
 	if gen >= 0 && c.gen != gen && c.token != "" {
 		c.mu.Unlock()

@@ -221,6 +221,31 @@ func TestTokenExpiryLogsInOnce(t *testing.T) {
 	}
 }
 
+func TestConcurrentPushesShareOneLogin(t *testing.T) {
+	f := newFixture(t, nil)
+	ds, ts := corpus(t, 16)
+	for round := range 2 {
+		var wg sync.WaitGroup
+		for i := range ds {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := f.client.Upsert(context.Background(), ds[i], ts[i]); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if n := f.srv.Counts()[scicattest.RouteLogin]; n != round+1 {
+			t.Errorf("round %d: %d logins, want %d", round, n, round+1)
+		}
+		f.srv.ExpireTokens()
+	}
+	if n := len(f.srv.Datasets()); n != len(ds) {
+		t.Errorf("%d datasets, want %d", n, len(ds))
+	}
+}
+
 func TestRefusedForGood(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := context.Background()
@@ -379,6 +404,7 @@ func TestHostileKeys(t *testing.T) {
 		"src:ESRF:../../api/v3/auth/login?x=1",
 		"src:ILL:" + strings.Repeat("é/", 3000),
 		"doi:10.1/public",
+		"doi:10.1/\xff\x00bad",
 	} {
 		d := &fairwayv1.Dataset{Key: key, Title: "t", Facility: "ESRF"}
 		if doi, ok := strings.CutPrefix(key, "doi:"); ok {
@@ -399,8 +425,8 @@ func TestHostileKeys(t *testing.T) {
 			t.Errorf("%.40q: Get: %v", key, err)
 		}
 	}
-	if n := len(f.srv.Datasets()); n != 5 {
-		t.Errorf("%d datasets, want 5", n)
+	if n := len(f.srv.Datasets()); n != 6 {
+		t.Errorf("%d datasets, want 6", n)
 	}
 	if c := f.srv.Counts(); c[scicattest.RouteLogin] != 1 {
 		t.Errorf("a hostile key reached another route: %v", c)

@@ -6,6 +6,8 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/panosc/fairway/pkg/dcat"
 	"github.com/panosc/fairway/proto/fairwayv1"
@@ -63,14 +65,16 @@ const UnknownSoftware = "not recorded"
 
 // PID returns the SciCat pid of a dataset key: the DOI of a key
 // "doi:<doi>" (SciCat v4 accepts a client-chosen pid, slashes included,
-// unless the site sets a pid validation regex), else PIDPrefix followed by
+// unless the site sets a pid validation regex), else (and for a DOI that
+// is not valid UTF-8 or holds control characters) PIDPrefix followed by
 // the first 32 hex digits of the SHA-256 of the key. The same key always
 // gives the same pid.
 func (c *Client) PID(key string) string { return PID(c.cfg.PIDPrefix, key) }
 
 // PID is Client.PID with an explicit prefix.
 func PID(prefix, key string) string {
-	if doi, ok := strings.CutPrefix(key, "doi:"); ok && doi != "" {
+	if doi, ok := strings.CutPrefix(key, "doi:"); ok && doi != "" && utf8.ValidString(doi) &&
+		strings.IndexFunc(doi, unicode.IsControl) < 0 {
 		return doi
 	}
 	sum := sha256.Sum256([]byte(key))
