@@ -18,6 +18,7 @@ import (
 	"github.com/panosc/fairway/pkg/normaliser"
 	"github.com/panosc/fairway/pkg/samplefeed"
 	"github.com/panosc/fairway/pkg/scicatpush"
+	"github.com/panosc/fairway/pkg/urlguard"
 	"github.com/panosc/fairway/proto/fairwayv1"
 )
 
@@ -218,6 +219,10 @@ func TestTokenExpiryLogsInOnce(t *testing.T) {
 	}
 	if n := f.srv.Counts()[scicattest.RouteLogin]; n != 3 {
 		t.Errorf("%d logins, want 3: one more, not a loop", n)
+	}
+	if logs := f.logs.String(); strings.Contains(logs, "token-") || strings.Contains(logs, password) ||
+		strings.Contains(err.Error(), "token-") {
+		t.Errorf("a credential leaks into the logs or errors: %v\n%s", err, logs)
 	}
 }
 
@@ -454,5 +459,18 @@ func TestPID(t *testing.T) {
 		if other := scicatpush.PID("p/", tc.key+"x"); other == got {
 			t.Errorf("two keys give pid %q", got)
 		}
+	}
+}
+
+func TestAddressPolicy(t *testing.T) {
+	// The zero policy refuses loopback: the push is refused at once, not
+	// retried, and not worth a later retry.
+	f := newFixture(t, func(c *scicatpush.Config) { c.HTTPClient = urlguard.Policy{}.HTTPClient(nil) })
+	err := f.client.Check(context.Background())
+	if err == nil || !urlguard.Refused(err) || errors.Is(err, scicatpush.ErrRetryLater) {
+		t.Fatalf("Check through a policy refusing loopback = %v", err)
+	}
+	if n := len(f.srv.Requests()); n != 0 {
+		t.Errorf("%d requests reached the server", n)
 	}
 }
