@@ -2,6 +2,7 @@ package scicatpush_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/panosc/fairway/pkg/scicatpush"
 	"github.com/panosc/fairway/proto/fairwayv1"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -140,35 +142,52 @@ func TestMappingFields(t *testing.T) {
 }
 
 // BenchmarkUpsert pushes datasets to a test server that answers in 20 ms,
-// 32 in flight.
+// 32 in flight: new datasets (one POST each) and datasets SciCat holds
+// already (POST 409, then PATCH).
 func BenchmarkUpsert(b *testing.B) {
-	f := newFixture(b, nil)
-	ds, ts := corpus(b, 200)
-	if err := f.client.Check(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	f.srv.SetLatency(20 * time.Millisecond)
-	const inFlight = 32
-	var next atomic.Int64
-	b.ResetTimer()
-	var wg sync.WaitGroup
-	for range inFlight {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= b.N {
-					return
-				}
-				d := ds[i%len(ds)]
-				if _, err := f.client.Upsert(context.Background(), d, ts[i%len(ds)]); err != nil {
-					b.Error(err)
-					return
+	for _, mode := range []string{"create", "update"} {
+		b.Run(mode, func(b *testing.B) {
+			f := newFixture(b, nil)
+			ds, ts := corpus(b, 200)
+			if err := f.client.Check(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+			if mode == "update" {
+				for i := range ds {
+					if _, err := f.client.Upsert(context.Background(), ds[i], ts[i]); err != nil {
+						b.Fatal(err)
+					}
 				}
 			}
-		}()
+			f.srv.SetLatency(20 * time.Millisecond)
+			const inFlight = 32
+			var next atomic.Int64
+			b.ResetTimer()
+			var wg sync.WaitGroup
+			for range inFlight {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						i := int(next.Add(1)) - 1
+						if i >= b.N {
+							return
+						}
+						d := ds[i%len(ds)]
+						if mode == "create" {
+							d = proto.Clone(d).(*fairwayv1.Dataset)
+							d.Key = fmt.Sprintf("src:bench:%d", i)
+							d.Doi = ""
+						}
+						if _, err := f.client.Upsert(context.Background(), d, ts[i%len(ds)]); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pushes/s")
+		})
 	}
-	wg.Wait()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pushes/s")
 }
