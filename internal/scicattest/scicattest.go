@@ -8,6 +8,11 @@
 // isPublished and status; limits with skip and limit), bearer tokens, and
 // injected failures (a status with a Retry-After). Paths match without
 // regard to case, as in SciCat's backend.
+//
+// It also serves the write side a pusher of datasets uses (write.go): the
+// login with expiring access tokens, and creating, patching, deleting and
+// reading v4 datasets with SciCat's validation of the required fields;
+// with switches for a server that is down or slow and counters per route.
 package scicattest
 
 import (
@@ -53,11 +58,23 @@ type Config struct {
 	// OnRequest, when set, is called with the number of the request
 	// (counted from 1) and the request before the server answers it.
 	OnRequest func(n int, r *http.Request)
+
+	// The write side (see write.go).
+
+	// Users are the accounts of POST /api/v3/auth/login (username →
+	// password). When nil, any non-empty username and password log in.
+	Users map[string]string
+	// TokenTTL is how long an access token of the login is valid.
+	// Default one hour.
+	TokenTTL time.Duration
+	// Latency delays every answer (see also SetLatency).
+	Latency time.Duration
 }
 
 // Fault is an answer the server gives instead of the real one.
 type Fault struct {
-	// Status of the answer.
+	// Status of the answer; 0 lets the request through (to queue a fault
+	// for the request after next).
 	Status int
 	// RetryAfter, when not empty, is sent as the Retry-After header.
 	RetryAfter string
@@ -88,6 +105,14 @@ type Server struct {
 	docs     map[scicat.Collection][]json.RawMessage
 	faults   []Fault
 	requests []Request
+
+	// The write side.
+	tokens  map[string]time.Time // access token → expiry
+	counts  map[string]int       // per route (RouteKey)
+	down    bool
+	latency time.Duration
+	nextTok int
+	pids    map[string]int // dataset pid → index in docs; nil: to rebuild
 }
 
 // Start starts a server on 127.0.0.1; Close stops it.
@@ -95,7 +120,10 @@ func Start(cfg Config) *Server {
 	if len(cfg.Versions) == 0 {
 		cfg.Versions = []string{scicat.APIv3, scicat.APIv4}
 	}
-	s := &Server{cfg: cfg, docs: map[scicat.Collection][]json.RawMessage{
+	if cfg.TokenTTL <= 0 {
+		cfg.TokenTTL = time.Hour
+	}
+	s := &Server{cfg: cfg, tokens: map[string]time.Time{}, counts: map[string]int{}, latency: cfg.Latency, docs: map[scicat.Collection][]json.RawMessage{
 		scicat.Datasets:      append([]json.RawMessage(nil), cfg.Datasets...),
 		scicat.PublishedData: append([]json.RawMessage(nil), cfg.PublishedData...),
 	}}
@@ -131,6 +159,7 @@ func (s *Server) Put(coll scicat.Collection, doc json.RawMessage) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.pids = nil
 	for i, d := range s.docs[coll] {
 		if other, _ := scicat.DocumentID(coll, d); other == id {
 			s.docs[coll][i] = doc
@@ -146,6 +175,7 @@ func (s *Server) Put(coll scicat.Collection, doc json.RawMessage) error {
 func (s *Server) Remove(coll scicat.Collection, id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.pids = nil
 	for i, d := range s.docs[coll] {
 		if other, _ := scicat.DocumentID(coll, d); other == id {
 			s.docs[coll] = append(s.docs[coll][:i:i], s.docs[coll][i+1:]...)
@@ -207,7 +237,20 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.requests = append(s.requests, rec)
 	n := len(s.requests)
+	s.counts[RouteKey(r)]++
+	down, latency := s.down, s.latency
 	s.mu.Unlock()
+	if latency > 0 {
+		select {
+		case <-time.After(latency):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if down {
+		hangUp(w)
+		return
+	}
 	// The status is recorded before the answer is written, so that a client
 	// that has the answer finds it in Requests.
 	answer := func(code int) {
@@ -233,7 +276,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		fault = &f
 	}
 	s.mu.Unlock()
-	if fault != nil {
+	if fault != nil && fault.Status != 0 {
 		if fault.RetryAfter != "" {
 			w.Header().Set("Retry-After", fault.RetryAfter)
 		}
@@ -246,6 +289,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if s.serveWrite(w, r, answer, fail) {
+		return
+	}
 	if r.Method != http.MethodGet {
 		fail(http.StatusMethodNotAllowed, "only GET is served")
 		return
