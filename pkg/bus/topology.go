@@ -187,13 +187,19 @@ const (
 	// BucketOwners holds which facility owns each dataset key: the one
 	// whose feed first published it (see Owners).
 	BucketOwners Bucket = "fairway_owners"
+	// BucketDestinations is the registry of push destinations (EOSC's
+	// piveau hub, DAPHNE's SciCat, …).
+	BucketDestinations Bucket = "fairway_destinations"
+	// BucketDeliveries holds, per destination, what it was sent of each
+	// dataset (the ledger of deliveries) and the destination's counters.
+	BucketDeliveries Bucket = "fairway_deliveries"
 )
 
 // LeaseTTL is how long a harvest lease lives without being refreshed.
 const LeaseTTL = 30 * time.Second
 
 // Buckets lists every KV bucket.
-var Buckets = []Bucket{BucketFeeds, BucketCheckpoints, BucketHashes, BucketKeys, BucketRequests, BucketLeases, BucketOwners}
+var Buckets = []Bucket{BucketFeeds, BucketCheckpoints, BucketHashes, BucketKeys, BucketRequests, BucketLeases, BucketOwners, BucketDestinations, BucketDeliveries}
 
 // Topology holds the tunables of the streams and consumers.
 type Topology struct {
@@ -323,7 +329,7 @@ func (t Topology) KVConfig(b Bucket) jetstream.KeyValueConfig {
 		Replicas: t.Replicas,
 		History:  1,
 	}
-	if b == BucketFeeds || b == BucketCheckpoints || b == BucketOwners {
+	if b == BucketFeeds || b == BucketCheckpoints || b == BucketOwners || b == BucketDestinations {
 		cfg.History = 5
 	}
 	if b == BucketLeases {
