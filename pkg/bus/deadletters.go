@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -42,6 +43,10 @@ type DeadLetter struct {
 // dead-lettered (see RunBatches). Unlike HeaderSubject it does not make the
 // dead letter redrivable.
 const HeaderSourceSubject = "Fairway-Source-Subject"
+
+// HeaderDatasetKey holds the key of the dataset a dead letter filed under
+// its stage (see DeadLetterEvent) is about: its HeaderKey names the stage.
+const HeaderDatasetKey = "Fairway-Dataset-Key"
 
 // DeadLetterEvent returns the event that files payload in the dead letters
 // as given up by stage for reason (the event a stage publishes itself for a
@@ -97,7 +102,7 @@ func (b *Bus) DeadLetters(ctx context.Context, stage string, limit int) ([]DeadL
 			attempts, _ := strconv.Atoi(h.Get(HeaderAttempts))
 			out = append(out, DeadLetter{
 				Seq: md.Sequence.Stream, Stage: h.Get(HeaderStage), Reason: h.Get(HeaderReason), Attempts: attempts,
-				Subject: h.Get(HeaderSubject), Key: h.Get(HeaderKey), Time: md.Timestamp, Payload: m.Data(), header: h,
+				Subject: h.Get(HeaderSubject), Key: cmp.Or(h.Get(HeaderDatasetKey), h.Get(HeaderKey)), Time: md.Timestamp, Payload: m.Data(), header: h,
 			})
 			last = md.NumPending == 0
 			if limit > 0 && len(out) >= limit {
@@ -109,6 +114,23 @@ func (b *Bus) DeadLetters(ctx context.Context, stage string, limit int) ([]DeadL
 		}
 	}
 	return out, nil
+}
+
+// DeadLetterCount returns how many dead letters of stage wait.
+func (b *Bus) DeadLetterCount(ctx context.Context, stage string) (uint64, error) {
+	str, err := b.js.Stream(ctx, string(DeadLetters))
+	if err != nil {
+		return 0, fmt.Errorf("bus: dead letters: %w", err)
+	}
+	info, err := str.Info(ctx, jetstream.WithSubjectFilter(Subject(DeadLetters, stage)))
+	if err != nil {
+		return 0, fmt.Errorf("bus: dead letters: %w", err)
+	}
+	var n uint64
+	for _, c := range info.State.Subjects { // only those matching the filter
+		n += c
+	}
+	return n, nil
 }
 
 // Redrive sends a dead letter back to the subject it was read from, as a new

@@ -277,15 +277,6 @@ func (b *Bus) follower(ctx context.Context, cfg FollowConfig, next uint64) (jets
 	return c, nil
 }
 
-// DeleteFollower removes the durable consumer of a follower (a replica
-// retired for good); one that is not there is no error.
-func (b *Bus) DeleteFollower(ctx context.Context, s Stream, name string) error {
-	if err := b.js.DeleteConsumer(ctx, string(s), name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-		return fmt.Errorf("bus: follower %s: delete: %w", name, err)
-	}
-	return nil
-}
-
 // StreamState is what a stream holds now.
 type StreamState struct {
 	// First and Last are the sequences of its first and last messages

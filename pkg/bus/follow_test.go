@@ -186,7 +186,7 @@ func TestFollow(t *testing.T) {
 		c.Name = bus.FollowerName("removed")
 		f := startFollow(t, b, c, 0)
 		until(t, f, 65)
-		if err := b.DeleteFollower(ctx, bus.Catalogue, c.Name); err != nil {
+		if err := b.DeleteConsumer(ctx, bus.Catalogue, c.Name); err != nil {
 			t.Fatal(err)
 		}
 		last := publishN(t, b, 65, 3)
