@@ -436,3 +436,20 @@ func (b *Bus) deadLetter(ctx context.Context, cfg DeliverConfig, m jetstream.Msg
 	b.log.Warn("delivery: dead-lettered", "consumer", cfg.Name, "key", sm.Header.Get(HeaderKey), "reason", cause)
 	b.settle(ctx, cfg, m)
 }
+
+// ConsumerNames returns the names of the durable consumers of stream s.
+func (b *Bus) ConsumerNames(ctx context.Context, s Stream) ([]string, error) {
+	str, err := b.js.Stream(ctx, string(s))
+	if err != nil {
+		return nil, fmt.Errorf("bus: stream %s: %w", s, err)
+	}
+	lister := str.ConsumerNames(ctx)
+	var names []string
+	for n := range lister.Name() {
+		names = append(names, n)
+	}
+	if err := lister.Err(); err != nil {
+		return nil, fmt.Errorf("bus: consumers of %s: %w", s, err)
+	}
+	return names, nil
+}

@@ -90,6 +90,33 @@ func (s *State) Keys(ctx context.Context) ([]string, error) {
 	return keys, nil
 }
 
+// KeysMatching returns the keys that match filter (a subject-style pattern:
+// "d.eosc.*", "d.>"), in no set order.
+func (s *State) KeysMatching(ctx context.Context, filter string) ([]string, error) {
+	lister, err := s.kv.ListKeysFiltered(ctx, filter)
+	if err != nil {
+		return nil, s.fail("keys", err)
+	}
+	defer func() { _ = lister.Stop() }()
+	seen := map[string]bool{}
+	var keys []string
+	for k := range lister.Keys() {
+		if !seen[k] { // a key written while listing may come twice
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	if err := ctx.Err(); err != nil { // the list was cut short
+		return nil, s.fail("keys", err)
+	}
+	return keys, nil
+}
+
+// Purge removes key and every earlier revision of it.
+func (s *State) Purge(ctx context.Context, key string) error {
+	return s.fail("purge", s.kv.Purge(ctx, key))
+}
+
 // fail marks a bucket error with the bus's sentinel for it.
 func (s *State) fail(op string, err error) error {
 	if err == nil {
