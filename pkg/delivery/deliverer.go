@@ -1,0 +1,236 @@
+package delivery
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/panosc/fairway/pkg/bus"
+	"github.com/panosc/fairway/pkg/destinations"
+	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
+)
+
+// StageOf names the delivery to destination id in its dead letters and
+// logs: "push:<id>".
+func StageOf(id string) string { return "push:" + id }
+
+// stuckAfter is how many attempts at one dataset fail, while the
+// destination takes others, before the dataset is dead-lettered: a
+// destination that fails on one record only must not hold its delivery.
+const stuckAfter = 10
+
+// maxErrorText bounds the last error a status shows.
+const maxErrorText = 512
+
+// Deliverer keeps one destination in step with the catalogue: Handle is
+// the handler of the bus's delivery of the catalogue to it (see
+// bus.Deliver). Table tests call Handle without a delivery.
+type Deliverer struct {
+	dest   destinations.Destination
+	push   Pusher
+	led    *ledger
+	log    *slog.Logger
+	holder string
+	now    func() time.Time
+
+	mu          sync.Mutex
+	c           counters
+	dirty       bool
+	lastSuccess time.Time
+	firstFail   map[uint64]time.Time // per catalogue sequence being retried
+}
+
+// newDeliverer returns the deliverer of d over the ledger of b, with the
+// counters the ledger holds.
+func newDeliverer(ctx context.Context, b *bus.Bus, d destinations.Destination, p Pusher, holder string, log *slog.Logger) (*Deliverer, error) {
+	led := newLedger(b, d.ID)
+	c, err := led.counters(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Deliverer{dest: d, push: p, led: led, log: log, holder: holder, now: time.Now, c: c, firstFail: map[uint64]time.Time{}}, nil
+}
+
+// Handle handles one catalogue entry for the destination: it pushes a live
+// dataset the destination selects unless the destination holds it as it
+// is, withdraws a dataset the node delivered there that was deleted or is
+// no longer selected, and passes over the rest.
+func (d *Deliverer) Handle(ctx context.Context, m bus.StoredMessage, attempt int) error {
+	var e fairwayv1.CatalogueEntry
+	if err := proto.Unmarshal(m.Data, &e); err != nil {
+		d.refused()
+		return bus.Permanent(fmt.Errorf("delivery %s: unreadable catalogue entry: %w", d.dest.ID, err))
+	}
+	key := e.GetKey()
+	if key == "" {
+		d.refused()
+		return bus.Permanent(fmt.Errorf("delivery %s: catalogue entry without a key", d.dest.ID))
+	}
+	held, holds, err := d.led.get(ctx, key)
+	if err != nil {
+		return err
+	}
+	if holds && held.Seq > m.Sequence {
+		d.count(func(c *counters) { c.Skipped++ }) // older than what the destination holds
+		return nil
+	}
+	if e.GetDeleted() || !d.dest.Selects(e.GetDataset()) {
+		if !holds {
+			d.count(func(c *counters) { c.Skipped++ })
+			return nil
+		}
+		if d.dest.DeletePolicy() != destinations.OnDeleteKeep {
+			out, err := d.push.Withdraw(ctx, key)
+			if err != nil {
+				return d.failed(ctx, m.Sequence, attempt, fmt.Errorf("withdraw %s: %w", key, err))
+			}
+			d.log.DebugContext(ctx, "withdrawn", "key", key, "outcome", out)
+		}
+		if err := d.led.remove(ctx, key); err != nil {
+			return err
+		}
+		d.succeeded(m.Sequence, func(c *counters) { c.Deleted++; c.Held-- })
+		return nil
+	}
+	hash := cmp.Or(e.GetContentHash(), m.Header.Get(bus.HeaderHash))
+	round := d.round()
+	if holds && held.Hash == hash && held.Round == round {
+		d.count(func(c *counters) { c.Skipped++ })
+		return nil
+	}
+	out, err := d.push.Push(ctx, &e)
+	if err != nil {
+		return d.failed(ctx, m.Sequence, attempt, fmt.Errorf("push %s: %w", key, err))
+	}
+	if err := d.led.put(ctx, key, Delivered{Hash: hash, Seq: m.Sequence, Round: round, At: d.now().UTC()}); err != nil {
+		return err
+	}
+	d.log.DebugContext(ctx, "pushed", "key", key, "outcome", out)
+	d.succeeded(m.Sequence, func(c *counters) {
+		c.Pushed++
+		if !holds {
+			c.Held++
+		}
+	})
+	return nil
+}
+
+// failed records a push or withdrawal the destination did not take and
+// returns the error the delivery acts on.
+func (d *Deliverer) failed(ctx context.Context, seq uint64, attempt int, err error) error {
+	err = classify(err)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := d.now()
+	first, ok := d.firstFail[seq]
+	if !ok {
+		first = now
+		d.firstFail[seq] = now
+	}
+	if !errors.Is(err, bus.ErrPermanent) && attempt >= stuckAfter && d.lastSuccess.After(first) {
+		err = bus.Permanent(fmt.Errorf("failed %d times while the destination took other datasets: %w", attempt, err))
+	}
+	text := err.Error()
+	if len(text) > maxErrorText {
+		text = text[:maxErrorText] + "…"
+	}
+	d.c.LastError, d.c.LastErrorAt, d.dirty = text, now.UTC(), true
+	if errors.Is(err, bus.ErrPermanent) {
+		d.c.Failed++
+		delete(d.firstFail, seq)
+		d.log.WarnContext(ctx, "destination refused a dataset", "err", err)
+	} else if attempt == 1 || attempt%10 == 0 {
+		d.log.WarnContext(ctx, "destination did not take a dataset; retrying", "attempt", attempt, "err", err)
+	}
+	return err
+}
+
+// refused counts an entry dead-lettered before it reached the destination.
+func (d *Deliverer) refused() { d.count(func(c *counters) { c.Failed++ }) }
+
+// succeeded counts a push or withdrawal the destination took.
+func (d *Deliverer) succeeded(seq uint64, change func(*counters)) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	change(&d.c)
+	now := d.now()
+	d.lastSuccess = now
+	d.c.LastDelivery, d.c.LastError, d.c.LastErrorAt = now.UTC(), "", time.Time{}
+	delete(d.firstFail, seq)
+	d.dirty = true
+}
+
+func (d *Deliverer) count(change func(*counters)) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	change(&d.c)
+	d.dirty = true
+}
+
+func (d *Deliverer) round() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.c.Round
+}
+
+// flush stores the counters when they changed since the last flush.
+func (d *Deliverer) flush(ctx context.Context) error {
+	d.mu.Lock()
+	if !d.dirty {
+		d.mu.Unlock()
+		return nil
+	}
+	c := d.c
+	c.Holder = d.holder
+	d.dirty = false
+	d.mu.Unlock()
+	if err := d.led.putCounters(ctx, c); err != nil {
+		d.mu.Lock()
+		d.dirty = true
+		d.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// applyReplay starts the destination's consumer again where its last
+// replay asks, once per replay: a replay of everything starts a new round,
+// in which every dataset is pushed again once.
+func (d *Deliverer) applyReplay(ctx context.Context, b *bus.Bus, cfg bus.DeliverConfig) error {
+	r := d.dest.Replay
+	d.mu.Lock()
+	applied := d.c.Replay
+	d.mu.Unlock()
+	if r == nil || r.ID == applied {
+		return nil
+	}
+	if err := b.ResetDelivery(ctx, cfg, bus.DeliveryStart{Seq: r.FromSeq, Time: r.Since}); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	d.c.Replay = r.ID
+	if r.All {
+		d.c.Round = r.ID
+	}
+	d.dirty = true
+	d.mu.Unlock()
+	d.log.InfoContext(ctx, "replay applied", "replay", r.ID, "from_seq", r.FromSeq, "since", r.Since, "all", r.All)
+	return d.flush(ctx)
+}
+
+// recount sets the count of datasets the destination holds from the
+// ledger.
+func (d *Deliverer) recount(ctx context.Context) error {
+	n, err := d.led.held(ctx)
+	if err != nil {
+		return err
+	}
+	d.count(func(c *counters) { c.Held = n })
+	return nil
+}
