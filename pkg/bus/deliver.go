@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"strconv"
 	"sync"
 	"time"
@@ -272,6 +271,10 @@ func (b *Bus) Deliver(ctx context.Context, cfg DeliverConfig, h DeliverHandler) 
 // deliverFrom runs the workers over one consumer until ctx ends or the
 // consumer fails for good (it was removed: then the caller finds or
 // creates it again).
+//
+// A message whose subject a worker holds already waits behind it, and that
+// worker handles it next; any other goes to the first idle worker. What
+// waits is bounded by the consumer's MaxAckPending.
 func (b *Bus) deliverFrom(ctx context.Context, cons jetstream.Consumer, cfg DeliverConfig, h DeliverHandler) error {
 	it, err := cons.Messages(jetstream.PullMaxMessages(2 * cfg.InFlight))
 	if err != nil {
@@ -279,19 +282,31 @@ func (b *Bus) deliverFrom(ctx context.Context, cons jetstream.Consumer, cfg Deli
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	queues := make([]chan jetstream.Msg, cfg.InFlight)
+	var mu sync.Mutex
+	held := map[string][]jetstream.Msg{} // subjects being handled → what waits behind
+	work := make(chan jetstream.Msg)
 	var wg sync.WaitGroup
-	for i := range queues {
-		queues[i] = make(chan jetstream.Msg, 1)
+	for range cfg.InFlight {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for m := range queues[i] {
-				if wctx.Err() != nil {
-					_ = m.Nak() // given back: delivered again on the next run
-					continue
+			for m := range work {
+				subject := m.Subject()
+				for m != nil {
+					if wctx.Err() != nil {
+						_ = m.Nak() // given back: delivered again on the next run
+					} else {
+						b.deliverOne(wctx, cfg, m, h)
+					}
+					mu.Lock()
+					if next := held[subject]; len(next) > 0 {
+						m, held[subject] = next[0], next[1:]
+					} else {
+						m = nil
+						delete(held, subject)
+					}
+					mu.Unlock()
 				}
-				b.deliverOne(wctx, cfg, m, h)
 			}
 		}()
 	}
@@ -333,27 +348,30 @@ func (b *Bus) deliverFrom(ctx context.Context, cons jetstream.Consumer, cfg Deli
 			_ = m.Nak()
 			continue
 		}
-		q := queues[slot(m.Subject(), len(queues))]
+		mu.Lock()
+		if waiting, busy := held[m.Subject()]; busy {
+			held[m.Subject()] = append(waiting, m)
+			mu.Unlock()
+			continue
+		}
+		held[m.Subject()] = nil
+		mu.Unlock()
 		select {
-		case q <- m:
+		case work <- m:
 		case <-wctx.Done():
 			_ = m.Nak()
+			mu.Lock()
+			for _, w := range held[m.Subject()] {
+				_ = w.Nak()
+			}
+			delete(held, m.Subject())
+			mu.Unlock()
 		}
 	}
 	close(stop)
-	for _, q := range queues {
-		close(q)
-	}
+	close(work)
 	wg.Wait()
 	return fail
-}
-
-// slot returns the worker of subject: always the same one, so that the
-// messages of one dataset are handled in order.
-func slot(subject string, n int) int {
-	f := fnv.New32a()
-	_, _ = f.Write([]byte(subject))
-	return int(f.Sum32() % uint32(n))
 }
 
 // deliverOne runs h on m until it settles m or ctx ends.
