@@ -1,5 +1,6 @@
 // Package api is the node's HTTP API, under /api/v1 — the feed registry and
-// its harvest runs, and dataset ownership (see datasets.go) — with its
+// its harvest runs, dataset ownership (see datasets.go) and the push
+// destinations (see destinations.go) — with its
 // access rules (tokens, the Host check of an open node) and the Client the
 // CLI uses:
 //
@@ -13,15 +14,28 @@
 //	GET    /api/v1/feeds/{id}/runs       last harvest runs, newest first (?limit=N)
 //	GET    /api/v1/datasets/owner        which facility owns a dataset (?key=KEY)
 //	POST   /api/v1/datasets/transfer     hand a dataset to another facility (operators)
+//	GET    /api/v1/destinations          list push destinations (operators, as every destination route)
+//	POST   /api/v1/destinations          register a destination (checked first; see destinations.Input)
+//	GET    /api/v1/destinations/status   the delivery status of every destination
+//	GET    /api/v1/destinations/{id}     one destination
+//	PATCH  /api/v1/destinations/{id}     change the fields given (re-checked when its address, kind, catalogue or credentials change)
+//	DELETE /api/v1/destinations/{id}     remove a destination
+//	GET    /api/v1/destinations/{id}/status   its delivery status
+//	POST   /api/v1/destinations/{id}/replay   push again from a position ({"from_seq":N} or {"since":"RFC3339"}, {"all":true}); 202
 //
-// Reads are open. Every write needs "Authorization: Bearer <token>": an
-// operator token manages every feed, a facility token the feeds of its own
-// facility only. Bodies and answers are JSON; an error is
-// {"error": "what is wrong"} with status 400 (unreadable request), 401 (no
-// valid token), 403 (token not allowed), 404, 409 (id taken, or concurrent
-// change) or 422 (invalid feed, or the check of its source failed). A
-// feed's token is accepted on input and never returned: answers say
-// "has_token".
+// Reads are open, except the destinations'. Every write needs
+// "Authorization: Bearer <token>": an operator token manages every feed, a
+// facility token the feeds of its own facility only. Every destination
+// route, reads included, needs an operator token (destinations hold
+// credentials and the node's topology): a facility token gets 403. An open
+// demo node lets destination requests through as it lets its writes.
+// Bodies and answers are JSON; an error is {"error": "what is wrong"} with
+// status 400 (unreadable request), 401 (no valid token), 403 (token not
+// allowed), 404, 409 (id taken, or concurrent change), 422 (invalid feed or destination, or its check failed) or 503
+// (a destination route this node cannot serve: no checker, no delivery
+// status). A feed's token is accepted on input and never returned: answers
+// say "has_token"; a destination's credentials likewise ("has_api_key",
+// "has_bearer_token", "has_password").
 package api
 
 import (
@@ -38,6 +52,7 @@ import (
 	"time"
 
 	"github.com/panosc/fairway/pkg/bus"
+	"github.com/panosc/fairway/pkg/destinations"
 	"github.com/panosc/fairway/pkg/feeds"
 	"github.com/panosc/fairway/pkg/harvester"
 )
@@ -55,6 +70,12 @@ type Config struct {
 	MaxBodyBytes int64
 	// MaxRuns bounds ?limit= of the runs endpoint. Default 100.
 	MaxRuns int
+	// DestinationChecker checks a destination before it is registered or
+	// changed. Optional: without it, destination writes answer 503.
+	DestinationChecker destinations.Checker
+	// Destinations tells how each destination's delivery stands. Optional:
+	// without it, the status routes answer 503.
+	Destinations StatusReader
 	// KnownRuns is how many of a feed's last runs a harvest request
 	// returns, for a client to tell them from the run it started.
 	// Default 100.
@@ -92,9 +113,11 @@ type Server struct {
 	cfg Config
 	bus *bus.Bus
 	reg *feeds.Registry
-	log *slog.Logger
-	mux *http.ServeMux
-	now func() time.Time
+	// dreg is the destination registry.
+	dreg *destinations.Registry
+	log  *slog.Logger
+	mux  *http.ServeMux
+	now  func() time.Time
 }
 
 // New returns the API over the registry, harvest requests and runs of b.
@@ -104,6 +127,7 @@ func New(cfg Config, b *bus.Bus, log *slog.Logger) (*Server, error) {
 	}
 	cfg.setDefaults()
 	s := &Server{cfg: cfg, bus: b, reg: feeds.NewRegistry(b.State(bus.BucketFeeds), feeds.WithLogger(log)), log: log, mux: http.NewServeMux(), now: time.Now}
+	s.dreg = destinations.NewRegistry(b.State(bus.BucketDestinations), destinations.WithLogger(log))
 	s.mux.HandleFunc("GET /api/v1/feeds", s.list)
 	s.mux.HandleFunc("POST /api/v1/feeds", s.write(s.create))
 	s.mux.HandleFunc("GET /api/v1/feeds/{id}", s.get)
@@ -114,6 +138,14 @@ func New(cfg Config, b *bus.Bus, log *slog.Logger) (*Server, error) {
 	s.mux.HandleFunc("GET /api/v1/feeds/{id}/runs", s.runs)
 	s.mux.HandleFunc("GET /api/v1/datasets/owner", s.owner)
 	s.mux.HandleFunc("POST /api/v1/datasets/transfer", s.write(s.transfer))
+	s.mux.HandleFunc("GET /api/v1/destinations", s.operator(s.listDestinations))
+	s.mux.HandleFunc("POST /api/v1/destinations", s.operator(s.createDestination))
+	s.mux.HandleFunc("GET /api/v1/destinations/status", s.operator(s.destinationsStatus))
+	s.mux.HandleFunc("GET /api/v1/destinations/{id}", s.operator(s.getDestination))
+	s.mux.HandleFunc("PATCH /api/v1/destinations/{id}", s.operator(s.updateDestination))
+	s.mux.HandleFunc("DELETE /api/v1/destinations/{id}", s.operator(s.removeDestination))
+	s.mux.HandleFunc("GET /api/v1/destinations/{id}/status", s.operator(s.destinationStatus))
+	s.mux.HandleFunc("POST /api/v1/destinations/{id}/replay", s.operator(s.replayDestination))
 	s.mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fmt.Errorf("%w: %s %s", errNoRoute, r.Method, r.URL.Path))
 	})
@@ -618,12 +650,16 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status = http.StatusUnauthorized
 	case errors.Is(err, ErrForbidden):
 		status = http.StatusForbidden
-	case errors.Is(err, feeds.ErrNotFound), errors.Is(err, errNoRoute), errors.Is(err, errNotFound):
+	case errors.Is(err, feeds.ErrNotFound), errors.Is(err, destinations.ErrNotFound), errors.Is(err, errNoRoute), errors.Is(err, errNotFound):
 		status = http.StatusNotFound
-	case errors.Is(err, feeds.ErrExists), errors.Is(err, feeds.ErrConflict):
+	case errors.Is(err, feeds.ErrExists), errors.Is(err, feeds.ErrConflict),
+		errors.Is(err, destinations.ErrExists), errors.Is(err, destinations.ErrConflict):
 		status = http.StatusConflict
-	case errors.Is(err, feeds.ErrInvalid), errors.Is(err, feeds.ErrCheckFailed):
+	case errors.Is(err, feeds.ErrInvalid), errors.Is(err, feeds.ErrCheckFailed),
+		errors.Is(err, destinations.ErrInvalid), errors.Is(err, destinations.ErrCheckFailed):
 		status = http.StatusUnprocessableEntity
+	case errors.As(err, new(unavailable)):
+		status = http.StatusServiceUnavailable
 	case errors.As(err, &tooBig):
 		status, msg = http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", tooBig.Limit)
 	case errors.Is(err, errBadRequest):

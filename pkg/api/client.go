@@ -56,8 +56,15 @@ func NewClient(server, token string, hc *http.Client) (*Client, error) {
 	return &Client{base: strings.TrimRight(server, "/"), token: token, http: hc}, nil
 }
 
-// do sends a request and decodes a JSON answer into out (unless nil).
+// do sends a request and decodes a JSON answer into out (unless nil); the
+// token goes with every request but a GET.
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	return c.send(ctx, method, path, in, out, method != http.MethodGet)
+}
+
+// send is do, with the token when auth is set (reads of routes that need
+// one, such as the destinations').
+func (c *Client) send(ctx context.Context, method, path string, in, out any, auth bool) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -74,7 +81,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if c.token != "" && method != http.MethodGet {
+	if c.token != "" && auth {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	resp, err := c.http.Do(req)

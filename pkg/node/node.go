@@ -28,6 +28,7 @@ import (
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/catalogue"
 	"github.com/panosc/fairway/pkg/dcat"
+	"github.com/panosc/fairway/pkg/destinations"
 	"github.com/panosc/fairway/pkg/enricher"
 	"github.com/panosc/fairway/pkg/feeds"
 	"github.com/panosc/fairway/pkg/harvester"
@@ -495,7 +496,12 @@ func newAPI(cfg Config, b *bus.Bus, log *slog.Logger) (*api.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return api.New(api.Config{Access: access, Checker: checker}, b, log)
+	// Destinations obey the address rules of feeds.
+	destChecker, err := destinations.NewChecker(destinations.CheckerConfig{Policy: policy, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return api.New(api.Config{Access: access, Checker: checker, DestinationChecker: destChecker}, b, log)
 }
 
 // feedPolicy is the address policy of feed URLs: private addresses are

@@ -21,6 +21,7 @@ func main() {
 	root.AddCommand(
 		node.Command("up", node.TargetAll, "Run the whole pipeline in one process until interrupted"),
 		node.FeedsCommand(),
+		node.DestinationsCommand(),
 		node.HarvestCommand(),
 		node.DeadLettersCommand(),
 		node.DatasetsCommand(),
