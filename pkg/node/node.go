@@ -28,6 +28,7 @@ import (
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/catalogue"
 	"github.com/panosc/fairway/pkg/dcat"
+	"github.com/panosc/fairway/pkg/delivery"
 	"github.com/panosc/fairway/pkg/destinations"
 	"github.com/panosc/fairway/pkg/enricher"
 	"github.com/panosc/fairway/pkg/feeds"
@@ -326,6 +327,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			}
 		}()
 		start("read model", model.Run)
+		pushes, err := newDelivery(cfg, b, log.With("component", "delivery"))
+		if err != nil {
+			return err
+		}
+		start("delivery", pushes.Run)
 		if cfg.HTTPAddr != "" {
 			feedAPI, err := newAPI(cfg, b, log.With("component", "api"))
 			if err != nil {
@@ -501,7 +507,26 @@ func newAPI(cfg Config, b *bus.Bus, log *slog.Logger) (*api.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return api.New(api.Config{Access: access, Checker: checker, DestinationChecker: destChecker}, b, log)
+	return api.New(api.Config{Access: access, Checker: checker, DestinationChecker: destChecker, Destinations: delivery.NewStatusReader(b)}, b, log)
+}
+
+// newDelivery returns the manager that keeps the registered push
+// destinations in step with the catalogue; destinations obey the address
+// rules of feeds.
+func newDelivery(cfg Config, b *bus.Bus, log *slog.Logger) (*delivery.Manager, error) {
+	tokens, err := api.LoadTokensFile(cfg.TokensFile)
+	if err != nil {
+		return nil, err
+	}
+	policy, err := feedPolicy(cfg, tokens)
+	if err != nil {
+		return nil, err
+	}
+	replica := cfg.Replica
+	if replica == "" {
+		replica = defaultReplica(cfg.DataDir)
+	}
+	return delivery.New(delivery.Config{Holder: replica, Policy: policy, Clients: delivery.ClientOptions{NodeBaseURL: cfg.BaseURL}}, b, log)
 }
 
 // feedPolicy is the address policy of feed URLs: private addresses are
