@@ -185,6 +185,9 @@ type DeliveryState struct {
 	// InFlight how many are delivered and not yet settled.
 	Pending  uint64
 	InFlight int
+	// Oldest is when the first message not yet settled was stored (zero
+	// when none waits): how far behind the delivery is, in time.
+	Oldest time.Time
 }
 
 // DeliveryState returns where the consumer of a delivery stands.
@@ -197,7 +200,21 @@ func (b *Bus) DeliveryState(ctx context.Context, s Stream, name string) (Deliver
 		return DeliveryState{}, fmt.Errorf("bus: delivery %s: %w", name, err)
 	}
 	info := c.CachedInfo()
-	return DeliveryState{Exists: true, AckFloor: info.AckFloor.Stream, Pending: info.NumPending, InFlight: info.NumAckPending}, nil
+	st := DeliveryState{Exists: true, AckFloor: info.AckFloor.Stream, Pending: info.NumPending, InFlight: info.NumAckPending}
+	if st.Pending > 0 || st.InFlight > 0 {
+		str, err := b.js.Stream(ctx, string(s))
+		if err != nil {
+			return st, fmt.Errorf("bus: delivery %s: %w", name, err)
+		}
+		m, err := str.GetMsg(ctx, st.AckFloor+1, jetstream.WithGetMsgSubject(SubjectFilter(s)))
+		if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+			return st, fmt.Errorf("bus: delivery %s: oldest pending: %w", name, err)
+		}
+		if m != nil {
+			st.Oldest = m.Time
+		}
+	}
+	return st, nil
 }
 
 // DeleteConsumer removes a durable consumer of stream s (a follower of a
@@ -470,4 +487,18 @@ func (b *Bus) ConsumerNames(ctx context.Context, s Stream) ([]string, error) {
 		return nil, fmt.Errorf("bus: consumers of %s: %w", s, err)
 	}
 	return names, nil
+}
+
+// DeliveryOldest returns when the first message stream s holds was stored
+// (what a delivery that has not started yet lags behind).
+func (b *Bus) DeliveryOldest(ctx context.Context, s Stream) (time.Time, error) {
+	str, err := b.js.Stream(ctx, string(s))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("bus: stream %s: %w", s, err)
+	}
+	m, err := str.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(SubjectFilter(s)))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("bus: stream %s: first message: %w", s, err)
+	}
+	return m.Time, nil
 }

@@ -208,7 +208,7 @@ func TestPiveauStaysInStepThroughChangesDeletionsAndOutages(t *testing.T) {
 	}
 	waitFor(t, "the outage in the status", func() bool {
 		st := f.status("eosc")
-		return st.LastError != "" && st.Pending > 0
+		return st.LastError != "" && st.Pending > 0 && !st.OldestPending.IsZero()
 	})
 	if err := hub.Up(); err != nil {
 		t.Fatal(err)
@@ -238,8 +238,8 @@ func TestPiveauStaysInStepThroughChangesDeletionsAndOutages(t *testing.T) {
 			t.Errorf("%s: the change did not arrive", e.Dataset.Key)
 		}
 	}
-	if st.LastError != "" {
-		t.Errorf("last error %q stays after the hub came back", st.LastError)
+	if st.LastError != "" || !st.OldestPending.IsZero() {
+		t.Errorf("last error %q, oldest pending %v stay after the hub came back", st.LastError, st.OldestPending)
 	}
 
 	// The same content again is not pushed again.
@@ -374,7 +374,7 @@ func TestDisabledDestinationLagsAndCatchesUp(t *testing.T) {
 	}
 	f.publish(ds...)
 	time.Sleep(300 * time.Millisecond)
-	if st := f.status("eosc"); st.Running || st.Pending != 10 || len(hub.Datasets("c")) != 0 {
+	if st := f.status("eosc"); st.Running || st.Pending != 10 || st.OldestPending.IsZero() || len(hub.Datasets("c")) != 0 {
 		t.Fatalf("a disabled destination: %+v, hub %d", st, len(hub.Datasets("c")))
 	}
 	if _, err := f.reg.Update(ctx, "eosc", func(d *destinations.Destination) error { d.Enabled = true; return nil }); err != nil {

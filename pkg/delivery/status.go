@@ -43,9 +43,11 @@ func (r *StatusReader) Status(ctx context.Context, d destinations.Destination) (
 		return st, err
 	}
 	if ds.Exists {
-		st.Position, st.Pending = ds.AckFloor, ds.Pending+uint64(ds.InFlight)
-	} else {
-		st.Pending = cat.Msgs // not started: every entry is to handle
+		st.Position, st.Pending, st.OldestPending = ds.AckFloor, ds.Pending+uint64(ds.InFlight), ds.Oldest
+	} else if st.Pending = cat.Msgs; cat.Msgs > 0 { // not started: every entry is to handle
+		if first, err := r.b.DeliveryOldest(ctx, bus.Catalogue); err == nil {
+			st.OldestPending = first
+		}
 	}
 	n, err := r.b.DeadLetterCount(ctx, StageOf(d.ID))
 	if err != nil {

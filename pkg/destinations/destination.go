@@ -367,6 +367,9 @@ type Status struct {
 	Failed  int64 `json:"failed"`
 	// Pending is how many catalogue entries are still to be handled.
 	Pending uint64 `json:"pending"`
+	// OldestPending is when the oldest catalogue entry still to handle was
+	// published (zero when none waits): the lag in time.
+	OldestPending time.Time `json:"oldest_pending,omitzero"`
 	// Position is the catalogue sequence up to which every entry was
 	// handled; CatalogueLast is the catalogue's last sequence.
 	Position      uint64 `json:"position"`

@@ -365,10 +365,10 @@ func DestinationsCommand() *cobra.Command {
 				return printJSON(cmd.OutOrStdout(), all)
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "ID\tKIND\tENABLED\tRUNNING\tHELD\tPUSHED\tDELETED\tSKIPPED\tFAILED\tPENDING\tPOSITION\tLAST DELIVERY\tLAST ERROR\tAT")
+			fmt.Fprintln(w, "ID\tKIND\tENABLED\tRUNNING\tHELD\tPUSHED\tDELETED\tSKIPPED\tFAILED\tPENDING\tLAG\tPOSITION\tLAST DELIVERY\tLAST ERROR\tAT")
 			for _, s := range all {
-				fmt.Fprintf(w, "%s\t%s\t%v\t%v\t%d\t%d\t%d\t%d\t%d\t%d\t%d/%d\t%s\t%s\t%s\n", s.ID, s.Kind, s.Enabled, s.Running,
-					s.Held, s.Pushed, s.Deleted, s.Skipped, s.Failed, s.Pending, s.Position, s.CatalogueLast,
+				fmt.Fprintf(w, "%s\t%s\t%v\t%v\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%d/%d\t%s\t%s\t%s\n", s.ID, s.Kind, s.Enabled, s.Running,
+					s.Held, s.Pushed, s.Deleted, s.Skipped, s.Failed, s.Pending, lag(s.OldestPending), s.Position, s.CatalogueLast,
 					when(s.LastDelivery), dash(oneLine(s.LastError)), when(s.LastErrorAt))
 			}
 			return w.Flush()
@@ -422,6 +422,15 @@ func DestinationsCommand() *cobra.Command {
 
 	cmd.AddCommand(add, list, show, update, remove, status, replay)
 	return cmd
+}
+
+// lag writes how long ago the oldest entry still to push was published
+// ("-" when none waits).
+func lag(oldest time.Time) string {
+	if oldest.IsZero() {
+		return "-"
+	}
+	return time.Since(oldest).Round(time.Second).String()
 }
 
 // when writes a time for a table ("-" when zero).
