@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,9 +17,16 @@ import (
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
 
+// stagePrefix begins the stage name of every delivery.
+const stagePrefix = "push:"
+
 // StageOf names the delivery to destination id in its dead letters and
 // logs: "push:<id>".
-func StageOf(id string) string { return "push:" + id }
+func StageOf(id string) string { return stagePrefix + id }
+
+// DestinationOf returns the destination whose delivery stage names
+// ("push:eosc" → "eosc"), or false for another stage.
+func DestinationOf(stage string) (string, bool) { return strings.CutPrefix(stage, stagePrefix) }
 
 // stuckAfter is how many attempts at one dataset fail, while the
 // destination takes others, before the dataset is dead-lettered: a

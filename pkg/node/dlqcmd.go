@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/panosc/fairway/pkg/bus"
+	"github.com/panosc/fairway/pkg/delivery"
 	"github.com/panosc/fairway/pkg/natsembed"
 )
 
@@ -76,6 +77,9 @@ func DeadLettersCommand() *cobra.Command {
 				sent, skipped := 0, 0
 				for _, d := range letters {
 					if err := b.Redrive(cmd.Context(), d); err != nil {
+						if id, ok := delivery.DestinationOf(d.Stage); ok && errors.Is(err, bus.ErrNotRedrivable) {
+							err = fmt.Errorf("a refusal of destination %s: once its cause is fixed, `fairway destinations replay %s` pushes again what the destination lacks", id, id)
+						}
 						fmt.Fprintf(cmd.ErrOrStderr(), "dead letter %d: %v\n", d.Seq, err)
 						skipped++
 						continue
