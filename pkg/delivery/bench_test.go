@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/panosc/fairway/internal/piveautest"
+	"github.com/panosc/fairway/internal/scicattest"
 	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/delivery"
@@ -76,9 +77,13 @@ func startManager(b *testing.B, bs *bus.Bus) {
 
 func register(b *testing.B, bs *bus.Bus, hub *piveautest.Server, inFlight int) {
 	b.Helper()
+	registerDestination(b, bs, destinations.Destination{ID: "eosc", Kind: destinations.KindPiveau, URL: hub.URL, Catalogue: "panosc",
+		APIKey: feeds.Secret("k"), InFlight: inFlight, Enabled: true})
+}
+
+func registerDestination(b *testing.B, bs *bus.Bus, d destinations.Destination) {
+	b.Helper()
 	reg := destinations.NewRegistry(bs.State(bus.BucketDestinations))
-	d := destinations.Destination{ID: "eosc", Kind: destinations.KindPiveau, URL: hub.URL, Catalogue: "panosc",
-		APIKey: feeds.Secret("k"), InFlight: inFlight, Enabled: true}
 	if _, err := reg.Create(context.Background(), d); err != nil {
 		b.Fatal(err)
 	}
@@ -108,6 +113,29 @@ func BenchmarkPushToHubAt20ms(b *testing.B) {
 	start := time.Now()
 	register(b, bs, hub, 0)
 	waitHeld(b, hub, b.N, 10*time.Minute)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "datasets/s")
+}
+
+// BenchmarkPushToSciCatAt20ms is BenchmarkPushToHubAt20ms against a
+// SciCat backend answering in 20 ms (one POST per new dataset).
+func BenchmarkPushToSciCatAt20ms(b *testing.B) {
+	bs := testenv.Bus(b)
+	fillCatalogue(b, bs, b.N)
+	srv := scicattest.Start(scicattest.Config{Users: map[string]string{"fairway": "pw"}, Latency: 20 * time.Millisecond})
+	b.Cleanup(srv.Close)
+	startManager(b, bs)
+	b.ResetTimer()
+	start := time.Now()
+	registerDestination(b, bs, destinations.Destination{ID: "daphne", Kind: destinations.KindSciCat, URL: srv.URL,
+		Username: "fairway", Password: feeds.Secret("pw"), Enabled: true})
+	deadline := time.Now().Add(10 * time.Minute)
+	for len(srv.Datasets()) < b.N {
+		if time.Now().After(deadline) {
+			b.Fatalf("SciCat holds %d of %d datasets", len(srv.Datasets()), b.N)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "datasets/s")
 }
