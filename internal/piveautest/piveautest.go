@@ -260,6 +260,13 @@ func (s *Server) Datasets(catalogue string) map[string][]byte {
 	return out
 }
 
+// Len returns how many datasets a catalogue holds.
+func (s *Server) Len(catalogue string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.catalogues[catalogue])
+}
+
 // Writes returns how often the dataset of originalID was created or
 // changed (a 304 is no write), whatever happened to it since.
 func (s *Server) Writes(catalogue, originalID string) int {

@@ -313,6 +313,11 @@ func (m *Manager) sweep(ctx context.Context, list []destinations.Destination) {
 		if !destinations.ValidID(id) {
 			continue
 		}
+		// Only a destination that is gone: one whose record the list
+		// skipped (undecodable) keeps what it has.
+		if _, err := m.reg.Get(ctx, id); !errors.Is(err, destinations.ErrNotFound) {
+			continue
+		}
 		if err := m.Forget(ctx, id); err != nil {
 			m.log.Warn("destinations: removing what a removed destination left", "destination", id, "err", err)
 			continue
