@@ -254,10 +254,10 @@ func (b *Bus) delivery(ctx context.Context, cfg DeliverConfig) (jetstream.Consum
 }
 
 // Deliver hands the messages of cfg.Stream to h through the durable
-// consumer cfg.Name (created at the stream's start the first time), until
+// consumer cfg.Name (created at the stream's start when missing), until
 // ctx ends; then it lets the handlers in progress see ctx end, gives back
 // what was not settled (it is delivered again on the next run) and returns
-// nil. Up to cfg.InFlight messages are handled at once, those of one
+// nil. A consumer removed while it runs ends it with ErrDeliveryGone. Up to cfg.InFlight messages are handled at once, those of one
 // subject one after the other in stream order. A message h fails is tried
 // again in place (see DeliverHandler), kept alive on the server meanwhile,
 // so that the consumer's ack floor never passes a message that was not
@@ -277,13 +277,24 @@ func (b *Bus) Deliver(ctx context.Context, cfg DeliverConfig, h DeliverHandler) 
 			sleep(ctx, 5*time.Second)
 			continue
 		}
-		if err := b.deliverFrom(ctx, cons, cfg, h); err != nil && ctx.Err() == nil {
+		err = b.deliverFrom(ctx, cons, cfg, h)
+		switch {
+		case ctx.Err() != nil:
+		case errors.Is(err, jetstream.ErrConsumerDeleted), errors.Is(err, jetstream.ErrConsumerNotFound):
+			// Removed under it (the destination was removed or reset
+			// elsewhere): the caller decides where to start again.
+			return fmt.Errorf("bus: delivery %s: %w: %w", cfg.Name, ErrDeliveryGone, err)
+		case err != nil:
 			b.log.Warn("delivery interrupted; starting again", "consumer", cfg.Name, "err", err)
 			sleep(ctx, time.Second)
 		}
 	}
 	return nil
 }
+
+// ErrDeliveryGone is returned by Deliver when its consumer was removed
+// while it ran.
+var ErrDeliveryGone = errors.New("delivery consumer removed")
 
 // deliverFrom runs the workers over one consumer until ctx ends or the
 // consumer fails for good (it was removed: then the caller finds or
@@ -301,6 +312,7 @@ func (b *Bus) deliverFrom(ctx context.Context, cons jetstream.Consumer, cfg Deli
 	defer cancel()
 	var mu sync.Mutex
 	held := map[string][]jetstream.Msg{} // subjects being handled → what waits behind
+	active := map[jetstream.Msg]bool{}   // messages in a handler
 	work := make(chan jetstream.Msg)
 	var wg sync.WaitGroup
 	for range cfg.InFlight {
@@ -310,12 +322,16 @@ func (b *Bus) deliverFrom(ctx context.Context, cons jetstream.Consumer, cfg Deli
 			for m := range work {
 				subject := m.Subject()
 				for m != nil {
+					mu.Lock()
+					active[m] = true
+					mu.Unlock()
 					if wctx.Err() != nil {
 						_ = m.Nak() // given back: delivered again on the next run
 					} else {
 						b.deliverOne(wctx, cfg, m, h)
 					}
 					mu.Lock()
+					delete(active, m)
 					if next := held[subject]; len(next) > 0 {
 						m, held[subject] = next[0], next[1:]
 					} else {
@@ -327,6 +343,32 @@ func (b *Bus) deliverFrom(ctx context.Context, cons jetstream.Consumer, cfg Deli
 			}
 		}()
 	}
+	// Every message not settled yet, in a handler (however long a push
+	// takes) or waiting behind its subject, is kept alive on the server:
+	// none is delivered again while this delivery holds it.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(cfg.AckWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-wctx.Done():
+				return
+			case <-t.C:
+			}
+			mu.Lock()
+			for m := range active {
+				_ = m.InProgress()
+			}
+			for _, waiting := range held {
+				for _, m := range waiting {
+					_ = m.InProgress()
+				}
+			}
+			mu.Unlock()
+		}
+	}()
 	stop := make(chan struct{})
 	go func() {
 		// Draining ends the iterator: it pulls no more, and Next gives
@@ -385,8 +427,12 @@ func (b *Bus) deliverFrom(ctx context.Context, cons jetstream.Consumer, cfg Deli
 			mu.Unlock()
 		}
 	}
+	if fail != nil {
+		cancel() // the consumer is gone: the handlers give up what they hold
+	}
 	close(stop)
 	close(work)
+	cancel()
 	wg.Wait()
 	return fail
 }
@@ -418,27 +464,10 @@ func (b *Bus) deliverOne(ctx context.Context, cfg DeliverConfig, m jetstream.Msg
 		}
 		wait := min(max(bo.NextBackOff(), RetryDelay(err)), cfg.RetryMax)
 		b.log.Debug("delivery: retrying", "consumer", cfg.Name, "key", sm.Header.Get(HeaderKey), "attempt", attempt, "wait", wait, "err", err)
-		if !b.keepAlive(ctx, cfg, m, wait) {
+		if !sleep(ctx, wait) {
 			_ = m.Nak()
 			return
 		}
-	}
-}
-
-// keepAlive waits d, telling the server every third of the ack wait that m
-// is still being worked on; it reports whether d passed before ctx ended.
-func (b *Bus) keepAlive(ctx context.Context, cfg DeliverConfig, m jetstream.Msg, d time.Duration) bool {
-	deadline := time.Now().Add(d)
-	for {
-		left := time.Until(deadline)
-		if left <= 0 {
-			return true
-		}
-		step := min(left, cfg.AckWait/3)
-		if !sleep(ctx, step) {
-			return false
-		}
-		_ = m.InProgress()
 	}
 }
 

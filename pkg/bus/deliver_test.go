@@ -316,3 +316,71 @@ func TestDeliverConfigValidate(t *testing.T) {
 		t.Errorf("valid config: %v", err)
 	}
 }
+
+func TestDeliverKeepsSlowHandlersAndWaitingMessagesAlive(t *testing.T) {
+	b := testenv.Bus(t)
+	publishCatalogue(t, b, "slow", 1)
+	for k := range 10 {
+		publishCatalogue(t, b, fmt.Sprintf("other%d", k), 1)
+	}
+	var mu sync.Mutex
+	calls := map[string]int{}
+	h := func(ctx context.Context, m bus.StoredMessage, attempt int) error {
+		key := m.Header.Get(bus.HeaderKey)
+		mu.Lock()
+		calls[key]++
+		mu.Unlock()
+		if key == "slow" {
+			select { // a push that outlasts the ack wait
+			case <-time.After(5 * time.Second):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return nil
+	}
+	cfg := bus.DeliverConfig{Stream: bus.Catalogue, Name: bus.DeliveryName("slow"), Stage: "push:slow", InFlight: 2, AckWait: 3 * time.Second}
+	runDeliver(t, b, cfg, h)
+	waitFor(t, "both settled", func() bool {
+		st, err := b.DeliveryState(context.Background(), bus.Catalogue, cfg.Name)
+		return err == nil && st.AckFloor == 11 && st.InFlight == 0
+	})
+	time.Sleep(time.Second) // a copy delivered again would be handled by now
+	mu.Lock()
+	defer mu.Unlock()
+	for key, n := range calls {
+		if n != 1 {
+			t.Errorf("%s handled %d times: a message in a handler past the ack wait was delivered again", key, n)
+		}
+	}
+	if len(calls) != 11 {
+		t.Errorf("handled %d keys, want 11", len(calls))
+	}
+}
+
+func TestDeliverEndsWhenItsConsumerIsRemoved(t *testing.T) {
+	b := testenv.Bus(t)
+	publishCatalogue(t, b, "k", 1)
+	cfg := bus.DeliverConfig{Stream: bus.Catalogue, Name: bus.DeliveryName("gone"), Stage: "push:gone", InFlight: 2}
+	handled := make(chan struct{}, 10)
+	h := func(ctx context.Context, m bus.StoredMessage, attempt int) error {
+		handled <- struct{}{}
+		return nil
+	}
+	done := make(chan error, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { done <- b.Deliver(ctx, cfg, h) }()
+	<-handled
+	if err := b.DeleteConsumer(ctx, bus.Catalogue, cfg.Name); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, bus.ErrDeliveryGone) {
+			t.Errorf("Deliver = %v, want ErrDeliveryGone", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Deliver went on after its consumer was removed")
+	}
+}
