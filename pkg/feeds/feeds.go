@@ -12,10 +12,10 @@ import (
 	"log/slog"
 	"net/url"
 	"regexp"
-	"sort"
 	"time"
 
 	"github.com/panosc/fairway/pkg/bus"
+	"github.com/panosc/fairway/pkg/records"
 	"github.com/panosc/fairway/pkg/scicat"
 )
 
@@ -208,9 +208,8 @@ func (f Feed) Validate() error {
 
 // Registry stores feeds in a KV bucket, one key per feed id.
 type Registry struct {
-	kv  *bus.State
-	log *slog.Logger
-	now func() time.Time
+	log   *slog.Logger
+	store *records.Store[Feed]
 }
 
 // RegistryOption tunes a Registry.
@@ -228,166 +227,64 @@ func WithLogger(log *slog.Logger) RegistryOption {
 
 // NewRegistry returns a registry over kv (the bucket bus.BucketFeeds).
 func NewRegistry(kv *bus.State, opts ...RegistryOption) *Registry {
-	r := &Registry{kv: kv, log: slog.Default(), now: time.Now}
+	r := &Registry{log: slog.Default()}
 	for _, o := range opts {
 		o(r)
 	}
+	r.store = records.New(kv, records.Config[Feed]{
+		Noun:     "feed",
+		Prefix:   "feeds",
+		ID:       func(f Feed) string { return f.ID },
+		ValidID:  idPattern.MatchString,
+		Validate: Feed.Validate,
+		Stamps:   func(f *Feed) (*time.Time, *time.Time) { return &f.Created, &f.Updated },
+		Encode:   encode,
+		Decode:   decode,
+		Errors: records.Errors{NotFound: ErrNotFound, Exists: ErrExists, Conflict: ErrConflict,
+			Invalid: ErrInvalid, Undecodable: ErrUndecodable},
+		Logger: r.log,
+	})
 	return r
 }
 
 // Put validates and stores f, creating or replacing it.
-func (r *Registry) Put(ctx context.Context, f Feed) (Feed, error) {
-	if err := f.Validate(); err != nil {
-		return Feed{}, err
-	}
-	now := r.now().UTC()
-	if old, err := r.Get(ctx, f.ID); err == nil {
-		f.Created = old.Created
-	} else if errors.Is(err, ErrNotFound) {
-		f.Created = now
-	} else {
-		return Feed{}, err
-	}
-	f.Updated = now
-	b, err := encode(f)
-	if err != nil {
-		return Feed{}, err
-	}
-	if _, err := r.kv.Put(ctx, f.ID, b); err != nil {
-		return Feed{}, fmt.Errorf("feeds: store %s: %w", f.ID, err)
-	}
-	return f, nil
-}
+func (r *Registry) Put(ctx context.Context, f Feed) (Feed, error) { return r.store.Put(ctx, f) }
 
 // Create validates and stores a new feed; it fails with ErrExists when a
 // feed with the same id is registered.
-func (r *Registry) Create(ctx context.Context, f Feed) (Feed, error) {
-	if err := f.Validate(); err != nil {
-		return Feed{}, err
-	}
-	f.Created = r.now().UTC()
-	f.Updated = f.Created
-	b, err := encode(f)
-	if err != nil {
-		return Feed{}, err
-	}
-	if _, err := r.kv.Create(ctx, f.ID, b); err != nil {
-		if errors.Is(err, bus.ErrExists) {
-			return Feed{}, fmt.Errorf("%w: %s", ErrExists, f.ID)
-		}
-		return Feed{}, fmt.Errorf("feeds: store %s: %w", f.ID, err)
-	}
-	return f, nil
-}
+func (r *Registry) Create(ctx context.Context, f Feed) (Feed, error) { return r.store.Create(ctx, f) }
 
 // Update changes the feed with id: change receives the stored feed and
 // edits it in place; the result is validated and stored only if nobody
 // stored the feed in between (ErrConflict otherwise). An error from change
 // is returned as is and nothing is stored. The id cannot change.
 func (r *Registry) Update(ctx context.Context, id string, change func(*Feed) error) (Feed, error) {
-	f, rev, err := r.get(ctx, id)
-	if err != nil {
-		return Feed{}, err
-	}
-	created := f.Created
-	if err := change(&f); err != nil {
-		return Feed{}, err
-	}
-	if f.ID != id {
-		return Feed{}, fmt.Errorf("%w: %s: the id of a feed cannot change", ErrInvalid, id)
-	}
-	if err := f.Validate(); err != nil {
-		return Feed{}, err
-	}
-	f.Created, f.Updated = created, r.now().UTC()
-	b, err := encode(f)
-	if err != nil {
-		return Feed{}, err
-	}
-	if _, err := r.kv.Update(ctx, id, b, rev); err != nil {
-		if errors.Is(err, bus.ErrConflict) {
-			return Feed{}, fmt.Errorf("%w: %s", ErrConflict, id)
-		}
-		return Feed{}, fmt.Errorf("feeds: store %s: %w", id, err)
-	}
-	return f, nil
+	return r.store.Update(ctx, id, change)
 }
 
 // Get returns the feed with id, or ErrNotFound.
-func (r *Registry) Get(ctx context.Context, id string) (Feed, error) {
-	f, _, err := r.get(ctx, id)
-	return f, err
-}
-
-func (r *Registry) get(ctx context.Context, id string) (Feed, uint64, error) {
-	if !idPattern.MatchString(id) {
-		return Feed{}, 0, fmt.Errorf("%w: %s", ErrNotFound, id)
-	}
-	e, err := r.kv.Get(ctx, id)
-	if errors.Is(err, bus.ErrNotFound) {
-		return Feed{}, 0, fmt.Errorf("%w: %s", ErrNotFound, id)
-	}
-	if err != nil {
-		return Feed{}, 0, fmt.Errorf("feeds: get %s: %w", id, err)
-	}
-	var rec record
-	if err := json.Unmarshal(e.Value, &rec); err != nil {
-		return Feed{}, 0, fmt.Errorf("feeds: %w under %s: %w", ErrUndecodable, id, err)
-	}
-	if rec.ID != id {
-		return Feed{}, 0, fmt.Errorf("feeds: %w under %s: it holds feed %q", ErrUndecodable, id, rec.ID)
-	}
-	f := Feed(rec.plainFeed)
-	f.Token = Secret(rec.Token)
-	return f, e.Revision, nil
-}
-
-func encode(f Feed) ([]byte, error) {
-	b, err := json.Marshal(record{plainFeed: plainFeed(f), Token: string(f.Token)})
-	if err != nil {
-		return nil, fmt.Errorf("feeds: encode %s: %w", f.ID, err)
-	}
-	return b, nil
-}
+func (r *Registry) Get(ctx context.Context, id string) (Feed, error) { return r.store.Get(ctx, id) }
 
 // List returns every feed, ordered by id. An entry of the bucket that is
 // not a feed (a key that is no feed id, a value that is no feed record) is
 // logged and skipped: one bad entry does not hide every feed.
-func (r *Registry) List(ctx context.Context) ([]Feed, error) {
-	keys, err := r.kv.Keys(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("feeds: list: %w", err)
-	}
-	var out []Feed
-	for _, k := range keys {
-		if !idPattern.MatchString(k) {
-			r.log.Warn("feed registry: skipping an entry whose key is no feed id", "key", k)
-			continue
-		}
-		f, err := r.Get(ctx, k)
-		if errors.Is(err, ErrNotFound) {
-			continue // removed while listing
-		}
-		if errors.Is(err, ErrUndecodable) {
-			r.log.Warn("feed registry: skipping an entry that is no feed record", "key", k, "err", err)
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, f)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, nil
-}
+func (r *Registry) List(ctx context.Context) ([]Feed, error) { return r.store.List(ctx) }
 
 // Delete removes the feed with id.
-func (r *Registry) Delete(ctx context.Context, id string) error {
-	if _, err := r.Get(ctx, id); err != nil {
-		return err
+func (r *Registry) Delete(ctx context.Context, id string) error { return r.store.Delete(ctx, id) }
+
+// encode returns f as stored: its fields and its token.
+func encode(f Feed) ([]byte, error) {
+	return json.Marshal(record{plainFeed: plainFeed(f), Token: string(f.Token)})
+}
+
+// decode reads a stored feed, token included.
+func decode(b []byte) (Feed, error) {
+	var rec record
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return Feed{}, err
 	}
-	if err := r.kv.Delete(ctx, id); err != nil {
-		return fmt.Errorf("feeds: delete %s: %w", id, err)
-	}
-	return nil
+	f := Feed(rec.plainFeed)
+	f.Token = Secret(rec.Token)
+	return f, nil
 }
