@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"slices"
 	"sync"
 	"time"
 
@@ -49,6 +50,7 @@ type Deliverer struct {
 
 	mu          sync.Mutex
 	c           counters
+	rev         uint64 // revision of the counters stored
 	dirty       bool
 	lastSuccess time.Time
 	firstFail   map[uint64]time.Time // per catalogue sequence being retried
@@ -58,11 +60,11 @@ type Deliverer struct {
 // counters the ledger holds.
 func newDeliverer(ctx context.Context, b *bus.Bus, d destinations.Destination, p Pusher, holder string, log *slog.Logger) (*Deliverer, error) {
 	led := newLedger(b, d.ID)
-	c, err := led.counters(ctx)
+	c, rev, err := led.counters(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &Deliverer{dest: d, push: p, led: led, log: log, holder: holder, now: time.Now, c: c, firstFail: map[uint64]time.Time{}}, nil
+	return &Deliverer{dest: d, push: p, led: led, log: log, holder: holder, now: time.Now, c: c, rev: rev, firstFail: map[uint64]time.Time{}}, nil
 }
 
 // Handle handles one catalogue entry for the destination: it pushes a live
@@ -80,7 +82,7 @@ func (d *Deliverer) Handle(ctx context.Context, m bus.StoredMessage, attempt int
 		d.refused()
 		return bus.Permanent(fmt.Errorf("delivery %s: catalogue entry without a key", d.dest.ID))
 	}
-	held, holds, err := d.led.get(ctx, key)
+	held, rev, holds, err := d.led.get(ctx, key)
 	if err != nil {
 		return err
 	}
@@ -116,7 +118,17 @@ func (d *Deliverer) Handle(ctx context.Context, m bus.StoredMessage, attempt int
 	if err != nil {
 		return d.failed(ctx, m.Sequence, attempt, fmt.Errorf("push %s: %w", key, err))
 	}
-	if err := d.led.put(ctx, key, Delivered{Hash: hash, Seq: m.Sequence, Round: round, At: d.now().UTC()}); err != nil {
+	if err := d.led.put(ctx, key, Delivered{Hash: hash, Seq: m.Sequence, Round: round, At: d.now().UTC()}, rev); err != nil {
+		if errors.Is(err, errLedgerMoved) {
+			// Another process delivered the dataset meanwhile (two held
+			// the destination for a moment): which version arrived last
+			// is unknown, so the entry is marked to be sent again.
+			d.log.WarnContext(ctx, "another process delivered the dataset at the same time; it is sent again", "key", key)
+			if again, arev, ok, gerr := d.led.get(ctx, key); gerr == nil && ok {
+				again.Hash = ""
+				_ = d.led.put(ctx, key, again, arev)
+			}
+		}
 		return err
 	}
 	d.log.DebugContext(ctx, "pushed", "key", key, "outcome", out)
@@ -141,7 +153,7 @@ func (d *Deliverer) failed(ctx context.Context, seq uint64, attempt int, err err
 		first = now
 		d.firstFail[seq] = now
 	}
-	if !errors.Is(err, bus.ErrPermanent) && attempt >= stuckAfter && d.lastSuccess.After(first) {
+	if !errors.Is(err, bus.ErrPermanent) && attempt >= stuckAfter && failsAlone(err) && d.lastSuccess.After(first) {
 		err = bus.Permanent(fmt.Errorf("failed %d times while the destination took other datasets: %w", attempt, err))
 	}
 	text := err.Error()
@@ -187,48 +199,110 @@ func (d *Deliverer) round() string {
 	return d.c.Round
 }
 
-// flush stores the counters when they changed since the last flush.
+// flush stores the counters when they changed since the last flush. Once
+// another process has stored them (it holds the destination now), they are
+// no longer written.
 func (d *Deliverer) flush(ctx context.Context) error {
 	d.mu.Lock()
 	if !d.dirty {
 		d.mu.Unlock()
 		return nil
 	}
-	c := d.c
+	c, rev := d.c, d.rev
 	c.Holder = d.holder
 	d.dirty = false
 	d.mu.Unlock()
-	if err := d.led.putCounters(ctx, c); err != nil {
-		d.mu.Lock()
-		d.dirty = true
-		d.mu.Unlock()
+	next, err := d.led.putCounters(ctx, c, rev)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err != nil {
+		if !errors.Is(err, errCountersTaken) {
+			d.dirty = true
+		}
 		return err
 	}
+	d.rev = next
 	return nil
 }
 
-// applyReplay starts the destination's consumer again where its last
-// replay asks, once per replay: a replay of everything starts a new round,
-// in which every dataset is pushed again once.
-func (d *Deliverer) applyReplay(ctx context.Context, b *bus.Bus, cfg bus.DeliverConfig) error {
-	r := d.dest.Replay
+// fingerprints return what the ledger of d depends on: target (the
+// registration, the kind, the address, the catalogue and the pids: a
+// change means the datasets go somewhere else), selection (which datasets
+// go there) and shape (what a dataset looks like there).
+func fingerprints(d destinations.Destination) (target, selection, shape string) {
+	sum := func(parts ...string) string { return bus.Digest(strings.Join(parts, "\x00")) }
+	target = sum(d.Created.UTC().Format(time.RFC3339Nano), d.Kind, strings.TrimRight(d.URL, "/"), d.Catalogue, d.PIDPrefix)
+	facilities := make([]string, len(d.Facilities))
+	for i, f := range d.Facilities {
+		facilities[i] = strings.ToLower(f)
+	}
+	slices.Sort(facilities)
+	techniques := make([]string, len(d.Techniques))
+	for i, t := range d.Techniques {
+		techniques[i] = destinations.TechniqueID(t)
+	}
+	slices.Sort(techniques)
+	selection = sum(strings.Join(facilities, ","), strings.Join(techniques, ","))
+	groups := slices.Clone(d.AccessGroups)
+	slices.Sort(groups)
+	shape = sum(d.OwnerGroup, strings.Join(groups, ","), d.ContactEmail, d.SourceFolder)
+	return target, selection, shape
+}
+
+// align makes the delivery match the destination's registration before it
+// runs: a new target (registered again, another address, catalogue or pid
+// prefix) clears the ledger and pushes every dataset there; a new selection
+// goes through the catalogue again (what it no longer selects is withdrawn,
+// what it now selects is pushed); a new shape pushes every dataset again;
+// a replay not applied yet starts where it asks. Each starts the
+// destination's consumer again.
+func (d *Deliverer) align(ctx context.Context, b *bus.Bus, cfg bus.DeliverConfig) error {
+	target, selection, shape := fingerprints(d.dest)
 	d.mu.Lock()
-	applied := d.c.Replay
+	c := d.c
 	d.mu.Unlock()
-	if r == nil || r.ID == applied {
+	reset, start := false, bus.DeliveryStart{}
+	if c.Target != target {
+		if c.Target != "" {
+			d.log.InfoContext(ctx, "the destination was registered again or points elsewhere: every dataset is pushed there")
+		}
+		if err := d.led.clear(ctx); err != nil {
+			return err
+		}
+		c = counters{Target: target, Selection: selection, Shape: shape}
+		if r := d.dest.Replay; r != nil {
+			c.Replay = r.ID // covered by starting over
+		}
+		reset = true
+	}
+	if c.Selection != selection {
+		d.log.InfoContext(ctx, "the destination selects other datasets: the catalogue is gone through again")
+		c.Selection, reset = selection, true
+	}
+	if c.Shape != shape {
+		d.log.InfoContext(ctx, "the destination's datasets look different now: every dataset is pushed again")
+		c.Shape, c.Round, reset = shape, "shape-"+shape, true
+	}
+	if r := d.dest.Replay; r != nil && r.ID != c.Replay {
+		c.Replay = r.ID
+		if r.All {
+			c.Round = r.ID
+		}
+		if !reset {
+			start = bus.DeliveryStart{Seq: r.FromSeq, Time: r.Since}
+		}
+		reset = true
+		d.log.InfoContext(ctx, "replay applied", "replay", r.ID, "from_seq", r.FromSeq, "since", r.Since, "all", r.All)
+	}
+	if !reset {
 		return nil
 	}
-	if err := b.ResetDelivery(ctx, cfg, bus.DeliveryStart{Seq: r.FromSeq, Time: r.Since}); err != nil {
+	if err := b.ResetDelivery(ctx, cfg, start); err != nil {
 		return err
 	}
 	d.mu.Lock()
-	d.c.Replay = r.ID
-	if r.All {
-		d.c.Round = r.ID
-	}
-	d.dirty = true
+	d.c, d.dirty = c, true
 	d.mu.Unlock()
-	d.log.InfoContext(ctx, "replay applied", "replay", r.ID, "from_seq", r.FromSeq, "since", r.Since, "all", r.All)
 	return d.flush(ctx)
 }
 

@@ -284,12 +284,11 @@ func TestPiveauStaysInStepThroughChangesDeletionsAndOutages(t *testing.T) {
 	facility := ds[0].Dataset.Facility
 	if _, err := f.reg.Update(ctx, "eosc", func(d *destinations.Destination) error {
 		d.Facilities = []string{strings.ToLower(facility)}
-		d.Replay = &destinations.Replay{ID: "r2", Requested: time.Now()}
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the second replay", func() bool { return f.status("eosc").Replay == "r2" })
+	waitFor(t, "the other facilities' datasets withdrawn", func() bool { return f.status("eosc").Held < 34 })
 	st = f.settled("eosc")
 	for key := range hub.Datasets("panosc") {
 		if key == foreign.Dataset.Key {
@@ -309,6 +308,18 @@ func TestPiveauStaysInStepThroughChangesDeletionsAndOutages(t *testing.T) {
 		t.Errorf("held %d, hub %d (one foreign)", st.Held, len(hub.Datasets("panosc")))
 	}
 
+	// Pointed at another hub: every dataset it selects is pushed there.
+	other := piveautest.Start(piveautest.Config{APIKey: "hub-key", Catalogues: []string{"panosc"}})
+	t.Cleanup(other.Close)
+	held := st.Held
+	if _, err := f.reg.Update(ctx, "eosc", func(d *destinations.Destination) error { d.URL = other.URL; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the datasets at the new hub", func() bool { return int64(other.Len("panosc")) == held })
+	if st := f.settled("eosc"); st.Held != held || st.Pushed != held {
+		t.Errorf("after moving to another hub: held %d, pushed %d, want %d and %d", st.Held, st.Pushed, held, held)
+	}
+
 	// Removed: its consumer and ledger go, what it holds stays.
 	if err := f.reg.Delete(ctx, "eosc"); err != nil {
 		t.Fatal(err)
@@ -319,6 +330,26 @@ func TestPiveauStaysInStepThroughChangesDeletionsAndOutages(t *testing.T) {
 	})
 	if strings.Contains(f.log.String(), "hub-key") {
 		t.Error("the API key reached the log")
+	}
+
+	// Registered again at once, before anything was swept: the new
+	// registration starts from nothing and gets every dataset.
+	third := piveautest.Start(piveautest.Config{APIKey: "hub-key", Catalogues: []string{"panosc"}})
+	t.Cleanup(third.Close)
+	d.URL = third.URL
+	if _, err := f.reg.Create(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.reg.Delete(ctx, "eosc"); err != nil {
+		t.Fatal(err)
+	}
+	d.URL = other.URL // the hub the removed registration had filled
+	if _, err := f.reg.Create(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	st = f.settled("eosc")
+	if st.Held != 34 || st.Pushed != 34 {
+		t.Errorf("registered again: held %d, pushed %d, want 34 each (it selects every facility again)", st.Held, st.Pushed)
 	}
 }
 

@@ -40,6 +40,12 @@ type counters struct {
 	// last replay of everything (see Delivered.Round).
 	Replay string `json:"replay,omitempty"`
 	Round  string `json:"round,omitempty"`
+	// Target, Selection and Shape fingerprint the registration the ledger
+	// was written for (see fingerprints): where the datasets go, which go
+	// there, and what a dataset looks like there.
+	Target    string `json:"target,omitempty"`
+	Selection string `json:"selection,omitempty"`
+	Shape     string `json:"shape,omitempty"`
 	// Holder is the process that last wrote them.
 	Holder string `json:"holder,omitempty"`
 }
@@ -59,30 +65,44 @@ func newLedger(b *bus.Bus, id string) *ledger {
 func (l *ledger) datasetKey(key string) string { return "d." + l.id + "." + bus.Digest(key) }
 func (l *ledger) countersKey() string          { return "c." + l.id }
 
-// get returns what the destination was sent of key; ok is false when it
-// holds nothing the node sent.
-func (l *ledger) get(ctx context.Context, key string) (d Delivered, ok bool, err error) {
+// get returns what the destination was sent of key and the revision of
+// that record; ok is false when it holds nothing the node sent.
+func (l *ledger) get(ctx context.Context, key string) (d Delivered, rev uint64, ok bool, err error) {
 	e, err := l.kv.Get(ctx, l.datasetKey(key))
 	if errors.Is(err, bus.ErrNotFound) {
-		return Delivered{}, false, nil
+		return Delivered{}, 0, false, nil
 	}
 	if err != nil {
-		return Delivered{}, false, fmt.Errorf("delivery: ledger of %s: %w", l.id, err)
+		return Delivered{}, 0, false, fmt.Errorf("delivery: ledger of %s: %w", l.id, err)
 	}
 	if err := json.Unmarshal(e.Value, &d); err != nil {
 		// A damaged entry: the dataset is taken as held, and sent again.
-		return Delivered{}, true, nil
+		return Delivered{}, e.Revision, true, nil
 	}
-	return d, true, nil
+	return d, e.Revision, true, nil
 }
 
-// put records that the destination took key as d.
-func (l *ledger) put(ctx context.Context, key string, d Delivered) error {
+// errLedgerMoved is returned by put when the record changed since it was
+// read: another process delivered the dataset meanwhile.
+var errLedgerMoved = errors.New("the ledger entry changed meanwhile")
+
+// put records that the destination took key as d, if the record is still
+// at revision rev (0: there was none); otherwise it fails with
+// errLedgerMoved.
+func (l *ledger) put(ctx context.Context, key string, d Delivered, rev uint64) error {
 	b, err := json.Marshal(d)
 	if err != nil {
 		return err
 	}
-	if _, err := l.kv.Put(ctx, l.datasetKey(key), b); err != nil {
+	if rev == 0 {
+		_, err = l.kv.Create(ctx, l.datasetKey(key), b)
+	} else {
+		_, err = l.kv.Update(ctx, l.datasetKey(key), b, rev)
+	}
+	if errors.Is(err, bus.ErrExists) || errors.Is(err, bus.ErrConflict) {
+		return fmt.Errorf("delivery: ledger of %s: %w", l.id, errLedgerMoved)
+	}
+	if err != nil {
 		return fmt.Errorf("delivery: ledger of %s: %w", l.id, err)
 	}
 	return nil
@@ -105,28 +125,59 @@ func (l *ledger) held(ctx context.Context) (int64, error) {
 	return int64(len(keys)), nil
 }
 
-// counters returns the destination's counters (zero before the first).
-func (l *ledger) counters(ctx context.Context) (counters, error) {
+// counters returns the destination's counters (zero before the first) and
+// the revision they were stored at (0: never).
+func (l *ledger) counters(ctx context.Context) (counters, uint64, error) {
 	var c counters
 	e, err := l.kv.Get(ctx, l.countersKey())
 	if errors.Is(err, bus.ErrNotFound) {
-		return c, nil
+		return c, 0, nil
 	}
 	if err != nil {
-		return c, fmt.Errorf("delivery: counters of %s: %w", l.id, err)
+		return c, 0, fmt.Errorf("delivery: counters of %s: %w", l.id, err)
 	}
 	_ = json.Unmarshal(e.Value, &c) // damaged: start from zero
-	return c, nil
+	return c, e.Revision, nil
 }
 
-// putCounters stores the destination's counters.
-func (l *ledger) putCounters(ctx context.Context, c counters) error {
+// errCountersTaken is returned by putCounters when another process stored
+// the counters since this one read them: it delivers to the destination
+// now.
+var errCountersTaken = errors.New("the destination's counters were written by another process")
+
+// putCounters stores the destination's counters if they are still at
+// revision rev (0: never stored), and returns the new revision.
+func (l *ledger) putCounters(ctx context.Context, c counters, rev uint64) (uint64, error) {
 	b, err := json.Marshal(c)
 	if err != nil {
-		return err
+		return rev, err
 	}
-	if _, err := l.kv.Put(ctx, l.countersKey(), b); err != nil {
-		return fmt.Errorf("delivery: counters of %s: %w", l.id, err)
+	var next uint64
+	if rev == 0 {
+		next, err = l.kv.Create(ctx, l.countersKey(), b)
+	} else {
+		next, err = l.kv.Update(ctx, l.countersKey(), b, rev)
+	}
+	if errors.Is(err, bus.ErrExists) || errors.Is(err, bus.ErrConflict) {
+		return rev, fmt.Errorf("delivery: counters of %s: %w", l.id, errCountersTaken)
+	}
+	if err != nil {
+		return rev, fmt.Errorf("delivery: counters of %s: %w", l.id, err)
+	}
+	return next, nil
+}
+
+// clear removes every dataset record of the destination (its target
+// changed: what the old one held says nothing of the new one).
+func (l *ledger) clear(ctx context.Context) error {
+	keys, err := l.kv.KeysMatching(ctx, "d."+l.id+".*")
+	if err != nil {
+		return fmt.Errorf("delivery: ledger of %s: %w", l.id, err)
+	}
+	for _, k := range keys {
+		if err := l.kv.Purge(ctx, k); err != nil && !errors.Is(err, bus.ErrNotFound) {
+			return fmt.Errorf("delivery: ledger of %s: %w", l.id, err)
+		}
 	}
 	return nil
 }
@@ -134,14 +185,11 @@ func (l *ledger) putCounters(ctx context.Context, c counters) error {
 // purge removes everything the ledger holds of the destination (it was
 // removed from the registry).
 func (l *ledger) purge(ctx context.Context) error {
-	keys, err := l.kv.KeysMatching(ctx, "d."+l.id+".*")
-	if err != nil {
-		return fmt.Errorf("delivery: ledger of %s: %w", l.id, err)
+	if err := l.clear(ctx); err != nil {
+		return err
 	}
-	for _, k := range append(keys, l.countersKey()) {
-		if err := l.kv.Purge(ctx, k); err != nil && !errors.Is(err, bus.ErrNotFound) {
-			return fmt.Errorf("delivery: ledger of %s: %w", l.id, err)
-		}
+	if err := l.kv.Purge(ctx, l.countersKey()); err != nil && !errors.Is(err, bus.ErrNotFound) {
+		return fmt.Errorf("delivery: ledger of %s: %w", l.id, err)
 	}
 	return nil
 }

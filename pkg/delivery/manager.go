@@ -95,7 +95,14 @@ func New(cfg Config, b *bus.Bus, log *slog.Logger) (*Manager, error) {
 		return nil, err
 	}
 	cfg.setDefaults()
-	cfg.Clients.HTTPClient = cfg.Policy.HTTPClient(cfg.Clients.HTTPClient)
+	m := &Manager{cfg: cfg}
+	if err := m.deliverConfig(destinations.Destination{ID: "x"}).Validate(); err != nil {
+		return nil, fmt.Errorf("delivery: %w", err)
+	}
+	if cfg.RetryInitial > cfg.RetryMax {
+		return nil, errors.New("delivery: first retry interval over the longest")
+	}
+	cfg.Clients.HTTPClient = urlguard.SameHostRedirects(cfg.Policy.HTTPClient(cfg.Clients.HTTPClient))
 	if cfg.Clients.Logger == nil {
 		cfg.Clients.Logger = log
 	}
@@ -204,7 +211,7 @@ func (m *Manager) deliver(ctx context.Context, d destinations.Destination, log *
 		return err
 	}
 	cfg := m.deliverConfig(d)
-	if err := dl.applyReplay(ctx, m.b, cfg); err != nil {
+	if err := dl.align(ctx, m.b, cfg); err != nil {
 		return err
 	}
 	if err := dl.recount(ctx); err != nil {

@@ -94,6 +94,26 @@ func (p scicatPusher) Withdraw(ctx context.Context, key string) (string, error) 
 	return string(out), err
 }
 
+// failsAlone reports whether err is the destination's own answer that it
+// failed on this dataset (a 5xx other than 503, with no Retry-After), not a
+// destination that is away, busy or refuses the node: only such a failure,
+// repeated while other datasets pass, dead-letters a dataset.
+func failsAlone(err error) bool {
+	if bus.RetryDelay(err) > 0 {
+		return false
+	}
+	var pe *piveau.StatusError
+	var se *scicatpush.Error
+	status := 0
+	switch {
+	case errors.As(err, &pe):
+		status = pe.StatusCode
+	case errors.As(err, &se):
+		status = se.Status
+	}
+	return status >= 500 && status != http.StatusServiceUnavailable
+}
+
 // classify marks a pusher's error for the bus's delivery: what the
 // destination refuses for good is permanent (dead-lettered with its
 // answer), a destination that asks to wait gets its wait, anything else

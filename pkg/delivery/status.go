@@ -20,7 +20,7 @@ func NewStatusReader(b *bus.Bus) *StatusReader { return &StatusReader{b: b} }
 // dead letters.
 func (r *StatusReader) Status(ctx context.Context, d destinations.Destination) (destinations.Status, error) {
 	st := destinations.Status{ID: d.ID, Kind: d.Kind, URL: d.URL, Enabled: d.Enabled}
-	c, err := newLedger(r.b, d.ID).counters(ctx)
+	c, _, err := newLedger(r.b, d.ID).counters(ctx)
 	if err != nil {
 		return st, err
 	}

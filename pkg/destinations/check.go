@@ -95,7 +95,7 @@ func NewChecker(cfg CheckerConfig) (*SourceChecker, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &SourceChecker{cfg: cfg, http: cfg.Policy.HTTPClient(cfg.HTTPClient), log: cfg.Logger}, nil
+	return &SourceChecker{cfg: cfg, http: urlguard.SameHostRedirects(cfg.Policy.HTTPClient(cfg.HTTPClient)), log: cfg.Logger}, nil
 }
 
 // transport is the clients' transport of a check: few, short retries

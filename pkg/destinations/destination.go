@@ -68,9 +68,13 @@ var (
 	ErrUndecodable = errors.New("undecodable destination record")
 )
 
-var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+// MaxIDLen bounds a destination id, so that its consumer of the catalogue
+// is named by it ("push-" and the id, at most 64 characters).
+const MaxIDLen = 59
 
-// ValidID reports whether id can name a destination: 1-63 of a-z 0-9 - _,
+var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,58}$`)
+
+// ValidID reports whether id can name a destination: 1-59 of a-z 0-9 - _,
 // starting with a letter or digit.
 func ValidID(id string) bool { return idPattern.MatchString(id) }
 
@@ -207,7 +211,7 @@ func (d Destination) Parallel() int { return cmp.Or(d.InFlight, DefaultInFlight)
 // Validate checks the destination's fields.
 func (d Destination) Validate() error {
 	if !ValidID(d.ID) {
-		return fmt.Errorf("%w: id %q: use 1-63 of a-z 0-9 - _", ErrInvalid, d.ID)
+		return fmt.Errorf("%w: id %.80q: use 1-59 of a-z 0-9 - _", ErrInvalid, d.ID)
 	}
 	u, err := url.Parse(d.URL)
 	switch {
@@ -264,7 +268,7 @@ func (d Destination) Validate() error {
 		}
 	}
 	for _, t := range d.Techniques {
-		if techniqueID(t) == "" {
+		if TechniqueID(t) == "" {
 			return fmt.Errorf("%w: %s: technique %.80q: want a PaNET IRI or id (PaNET01168)", ErrInvalid, d.ID, t)
 		}
 	}
@@ -273,9 +277,9 @@ func (d Destination) Validate() error {
 
 var panetID = regexp.MustCompile(`^PaNET[0-9]{5}$`)
 
-// techniqueID returns the PaNET id of a technique given as an IRI or an id,
-// or "".
-func techniqueID(t string) string {
+// TechniqueID returns the PaNET id of a technique given as an IRI or an id
+// (PaNET01168), or "".
+func TechniqueID(t string) string {
 	t = strings.TrimSpace(t)
 	if i := strings.LastIndexAny(t, "/#"); i >= 0 {
 		t = t[i+1:]
@@ -301,14 +305,14 @@ func (d Destination) Selects(e *fairwayv1.EnrichedDataset) bool {
 	}
 	want := make(map[string]bool, len(d.Techniques))
 	for _, t := range d.Techniques {
-		want[techniqueID(t)] = true
+		want[TechniqueID(t)] = true
 	}
 	for _, t := range e.GetTechniques() {
-		if want[techniqueID(t.GetIri())] || want[t.GetId()] {
+		if want[TechniqueID(t.GetIri())] || want[t.GetId()] {
 			return true
 		}
 		for _, b := range t.GetBroader() {
-			if want[techniqueID(b)] {
+			if want[TechniqueID(b)] {
 				return true
 			}
 		}

@@ -268,3 +268,33 @@ func (p Policy) control(ctx context.Context, _, address string, _ syscall.RawCon
 	}
 	return nil
 }
+
+// ErrOffsiteRedirect is returned for a redirect SameHostRedirects refuses.
+var ErrOffsiteRedirect = errors.New("redirect to another host refused")
+
+// SameHostRedirects returns a copy of c that follows a redirect only to the
+// host it started at, and never from https to http: a client that sends a
+// credential in a header of its own (an API key) or in a body (a login)
+// must not hand it to another host. The APIs the node pushes to need no
+// redirect elsewhere.
+func SameHostRedirects(c *http.Client) *http.Client {
+	if c == nil {
+		c = http.DefaultClient
+	}
+	out := *c
+	next := c.CheckRedirect
+	out.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		first := via[0].URL
+		if !strings.EqualFold(req.URL.Host, first.Host) || (first.Scheme == "https" && req.URL.Scheme != "https") {
+			return fmt.Errorf("%w: %s to %s", ErrOffsiteRedirect, first.Redacted(), req.URL.Redacted())
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= maxRedirects {
+			return fmt.Errorf("stopped after %d redirects", maxRedirects)
+		}
+		return nil
+	}
+	return &out
+}

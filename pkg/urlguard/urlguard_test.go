@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/panosc/fairway/pkg/urlguard"
@@ -320,5 +321,48 @@ func TestHTTPClientHostWithForbiddenAndAllowedAddresses(t *testing.T) {
 				t.Fatalf("GET: %v; want refused %v, naming %q", err, tt.refused, tt.want)
 			}
 		})
+	}
+}
+
+func TestSameHostRedirects(t *testing.T) {
+	var sawKey atomic.Bool
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-API-Key") != "" {
+			sawKey.Store(true)
+		}
+	}))
+	defer other.Close()
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/away":
+			http.Redirect(w, r, other.URL+"/steal", http.StatusTemporaryRedirect)
+		case "/here":
+			http.Redirect(w, r, srv.URL+"/done", http.StatusTemporaryRedirect)
+		default:
+			w.WriteHeader(http.StatusNoContent)
+		}
+	}))
+	defer srv.Close()
+	c := urlguard.SameHostRedirects(urlguard.Policy{AllowPrivate: true}.HTTPClient(nil))
+	for _, tc := range []struct {
+		path    string
+		refused bool
+	}{{"/away", true}, {"/here", false}} {
+		req, _ := http.NewRequest(http.MethodPut, srv.URL+tc.path, strings.NewReader("x"))
+		req.Header.Set("X-API-Key", "secret")
+		resp, err := c.Do(req)
+		if resp != nil {
+			resp.Body.Close()
+		}
+		if got := errors.Is(err, urlguard.ErrOffsiteRedirect); got != tc.refused {
+			t.Errorf("%s: err %v, refused %v, want %v", tc.path, err, got, tc.refused)
+		}
+		if !tc.refused && (err != nil || resp.StatusCode != http.StatusNoContent) {
+			t.Errorf("%s: a redirect on the same host: %v", tc.path, err)
+		}
+	}
+	if sawKey.Load() {
+		t.Error("the API key reached another host")
 	}
 }
