@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 

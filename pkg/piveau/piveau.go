@@ -47,6 +47,8 @@ const (
 	MaxPageSize = 5000
 	// DefaultMaxBodyBytes bounds the Turtle of one dataset.
 	DefaultMaxBodyBytes = 8 << 20
+	// DefaultMaxListIDs bounds what List takes from a hub.
+	DefaultMaxListIDs = 5_000_000
 	// DefaultUserAgent is sent with every request.
 	DefaultUserAgent = "fairway-piveau/1.0 (+https://github.com/panosc/fairway)"
 )
@@ -117,6 +119,9 @@ type Config struct {
 	// PageSize is how many identifiers List asks for per page (limit).
 	// Default 1000, at most 5000.
 	PageSize int
+	// MaxListIDs bounds how many identifiers List takes from a hub (a hub
+	// that pages forever must not fill the memory). Default 5,000,000.
+	MaxListIDs int
 	// MaxBodyBytes bounds the Turtle of one dataset. Default 8 MiB.
 	MaxBodyBytes int
 	// Transport is how requests are made: timeout per attempt, retries and
@@ -136,6 +141,7 @@ func (c *Config) SetDefaults() {
 	c.Collection = cmp.Or(c.Collection, DefaultCollection)
 	c.PageSize = cmp.Or(c.PageSize, DefaultPageSize)
 	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, DefaultMaxBodyBytes)
+	c.MaxListIDs = cmp.Or(c.MaxListIDs, DefaultMaxListIDs)
 	c.CatalogueTitle = cmp.Or(c.CatalogueTitle, c.Catalogue)
 	if c.CatalogueDescription == "" && c.Catalogue != "" {
 		c.CatalogueDescription = "Datasets pushed by Fairway into catalogue " + c.Catalogue + "."
@@ -182,8 +188,8 @@ func (c Config) Validate() error {
 	if c.PageSize < 0 || c.PageSize > MaxPageSize {
 		return bad("PageSize %d: want 1 to %d", c.PageSize, MaxPageSize)
 	}
-	if c.MaxBodyBytes < 0 {
-		return bad("MaxBodyBytes must not be negative")
+	if c.MaxBodyBytes < 0 || c.MaxListIDs < 0 {
+		return bad("MaxBodyBytes and MaxListIDs must not be negative")
 	}
 	if err := c.Transport.Validate(); err != nil {
 		return bad("%w", err)
@@ -664,6 +670,9 @@ func (c *Client) List(ctx context.Context) ([]string, error) {
 				all = append(all, id)
 				fresh++
 			}
+		}
+		if len(all) > c.cfg.MaxListIDs {
+			return nil, fmt.Errorf("piveau: GET %s: %w: more than %d identifiers", u, ErrMalformedResponse, c.cfg.MaxListIDs)
 		}
 		if len(page) < limit || len(page) > limit || fresh == 0 {
 			c.log.DebugContext(ctx, "hub-repo catalogue listed", slog.Int("identifiers", len(all)),

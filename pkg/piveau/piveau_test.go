@@ -555,3 +555,18 @@ func TestConcurrentPuts(t *testing.T) {
 		}
 	}
 }
+
+// TestListIsBounded: a hub that answers with more identifiers than the
+// client takes fails the list instead of filling the memory.
+func TestListIsBounded(t *testing.T) {
+	srv := piveautest.Start(piveautest.Config{APIKey: key, Catalogues: []string{"panosc"}, PageOriginalIDs: true})
+	defer srv.Close()
+	for i := range 30 {
+		id := fmt.Sprintf("ds-%03d", i)
+		srv.Seed("panosc", id, turtle(id, "T"))
+	}
+	c, _ := newClient(t, srv, func(c *piveau.Config) { c.PageSize = 10; c.MaxListIDs = 25 })
+	if _, err := c.List(context.Background()); !errors.Is(err, piveau.ErrMalformedResponse) {
+		t.Errorf("List of 30 with a bound of 25 = %v, want ErrMalformedResponse", err)
+	}
+}

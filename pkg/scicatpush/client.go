@@ -546,11 +546,22 @@ func (c *Client) attempt(ctx context.Context, method, path, shown string, body [
 		}
 		return json.RawMessage(data), nil
 	}
-	e := &Error{Method: method, Path: shown, Status: resp.StatusCode, Message: errorMessage(data)}
+	e := &Error{Method: method, Path: shown, Status: resp.StatusCode, Message: c.redact(errorMessage(data), token)}
 	if d, ok := fetch.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now(), c.cfg.Transport.RetryAfterCap); ok {
 		e.RetryAfter = d
 	}
 	return nil, fetch.StatusError(e, resp.StatusCode, resp.Header, c.cfg.Transport.RetryAfterCap)
+}
+
+// redact replaces the account's password and the access token in a text
+// quoted from SciCat (an answer that echoes the request).
+func (c *Client) redact(s, token string) string {
+	for _, secret := range []string{c.cfg.Password, token} {
+		if len(secret) >= 4 {
+			s = strings.ReplaceAll(s, secret, "[redacted]")
+		}
+	}
+	return s
 }
 
 // errorMessage reads SciCat's error answer ({"statusCode", "message",

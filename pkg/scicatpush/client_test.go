@@ -474,3 +474,18 @@ func TestAddressPolicy(t *testing.T) {
 		t.Errorf("%d requests reached the server", n)
 	}
 }
+
+// TestEchoedPasswordIsRedacted: SciCat's answer quoting the request (the
+// login's password) does not carry it into the error.
+func TestEchoedPasswordIsRedacted(t *testing.T) {
+	f := newFixture(t, nil)
+	f.srv.Fail(scicattest.Fault{Status: http.StatusBadRequest, Body: `{"statusCode":400,"message":"bad login {\"username\":\"` + user + `\",\"password\":\"` + password + `\"}"}`})
+	ds, ts := corpus(t, 1)
+	_, err := f.client.Upsert(context.Background(), ds[0], ts[0])
+	if err == nil {
+		t.Fatal("Upsert passed a refused login")
+	}
+	if strings.Contains(err.Error(), password) || !strings.Contains(err.Error(), "[redacted]") {
+		t.Errorf("error %q", err)
+	}
+}
