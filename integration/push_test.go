@@ -108,24 +108,69 @@ func TestPushToEOSCAndDAPHNE(t *testing.T) {
 		t.Errorf("destinations show:\n%s", out)
 	}
 
-	// The hub goes down, the node stops and starts again, the hub comes
-	// back: nothing is pushed twice.
+	// The hub goes down; meanwhile a second feed of ESRF (its records in
+	// oai_dc) changes ESRF's datasets; the node stops and starts again;
+	// the hub comes back: each change arrives once, nothing else again.
 	hub.Down()
+	var demo struct{ URL string }
+	if err := json.Unmarshal(run(t, "fairway", "feeds", "show", "demo-esrf", "--server", server), &demo); err != nil {
+		t.Fatal(err)
+	}
+	run(t, "fairway", "feeds", "add", "--server", server, "--id", "esrf-dc", "--facility", "ESRF", "--url", demo.URL,
+		"--format", "oai_dc", "--set", "esrf")
+	var pending int
+	eventually(t, 2*time.Minute, "changes waiting for the hub", func() (bool, string) {
+		out, stderr, err := runResult(nil, "fairway", "destinations", "status", "eosc", "--server", server, "--json")
+		if err != nil {
+			return false, stderr
+		}
+		if err := json.Unmarshal(out, &status); err != nil || len(status) != 1 {
+			return false, string(out)
+		}
+		pending = status[0].Pending
+		return pending > 0, string(out)
+	})
+	time.Sleep(2 * time.Second) // the rest of the harvest's changes
 	if err := p.stop(t); err != nil {
 		t.Fatalf("fairway up exited with %v after SIGTERM", err)
 	}
 	p = start(t, "fairway", args...)
-	time.Sleep(2 * time.Second)
 	if err := hub.Up(); err != nil {
 		t.Fatal(err)
 	}
-	run(t, "fairway", "harvest", "demo-esrf", "--full", "--server", server, "--interval", "100ms", "--timeout", "1m")
+	var changed int
+	eventually(t, 2*time.Minute, "the changes at the hub", func() (bool, string) {
+		out, stderr, err := runResult(nil, "fairway", "destinations", "status", "eosc", "--server", server, "--json")
+		if err != nil {
+			return false, stderr
+		}
+		if err := json.Unmarshal(out, &status); err != nil || len(status) != 1 {
+			return false, string(out)
+		}
+		changed = 0
+		for key := range hub.Datasets("panosc") {
+			if hub.Writes("panosc", key) == 2 {
+				changed++
+			}
+		}
+		return status[0].Pending == 0 && changed > 0, fmt.Sprintf("%s; %d written twice", out, changed)
+	})
 	inStep("both destinations after the restart")
-	exactlyOnce(1)
+	for key := range hub.Datasets("panosc") {
+		n := hub.Writes("panosc", key)
+		if esrf := strings.Contains(key, "esrf"); n > 2 || (!esrf && n != 1) {
+			t.Errorf("%s written %d times to the hub", key, n)
+		}
+	}
+	t.Logf("%d ESRF datasets changed while the hub was down (%d entries waited)", changed, pending)
 
 	// A replay of everything pushes each dataset once more (the hub
 	// answers 304: it holds them as they are).
 	puts := hub.Count(piveautest.RoutePutDataset)
+	writes := map[string]int{}
+	for key := range hub.Datasets("panosc") {
+		writes[key] = hub.Writes("panosc", key)
+	}
 	run(t, "fairway", "destinations", "replay", "eosc", "--all", "--server", server)
 	eventually(t, 2*time.Minute, "the replay", func() (bool, string) {
 		n := hub.Count(piveautest.RoutePutDataset) - puts
@@ -135,7 +180,11 @@ func TestPushToEOSCAndDAPHNE(t *testing.T) {
 	if n := hub.Count(piveautest.RoutePutDataset) - puts; n != live {
 		t.Errorf("the replay pushed %d datasets, want %d", n, live)
 	}
-	exactlyOnce(1)
+	for key, n := range writes {
+		if got := hub.Writes("panosc", key); got != n {
+			t.Errorf("%s: the replay of what the hub holds as it is changed it (%d writes, was %d)", key, got, n)
+		}
+	}
 	for _, secret := range []string{"hub-key-1234", "daphne-pw-5678"} {
 		if strings.Contains(p.out.String(), secret) {
 			t.Errorf("a credential reached the node's log")

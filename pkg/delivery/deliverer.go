@@ -295,7 +295,19 @@ func (d *Deliverer) align(ctx context.Context, b *bus.Bus, cfg bus.DeliverConfig
 		d.log.InfoContext(ctx, "replay applied", "replay", r.ID, "from_seq", r.FromSeq, "since", r.Since, "all", r.All)
 	}
 	if !reset {
-		return nil
+		// Entries a stopped process held (pulled, not settled) would come
+		// again only after the ack wait: this process holds the
+		// destination now, so it starts at the ack floor instead (what
+		// was settled beyond it is skipped by the ledger).
+		st, err := b.DeliveryState(ctx, cfg.Stream, cfg.Name)
+		if err != nil {
+			return err
+		}
+		if !st.Exists || st.InFlight == 0 {
+			return nil
+		}
+		d.log.InfoContext(ctx, "taking over the entries a stopped process held", "from_seq", st.AckFloor+1, "held", st.InFlight)
+		start = bus.DeliveryStart{Seq: st.AckFloor + 1}
 	}
 	if err := b.ResetDelivery(ctx, cfg, start); err != nil {
 		return err
