@@ -273,11 +273,19 @@ func (m *Manager) lease(ctx context.Context, id string) (context.Context, func()
 		defer close(done)
 		t := time.NewTicker(bus.LeaseTTL / 3)
 		defer t.Stop()
+		refreshed := time.Now()
 		for {
 			select {
 			case <-lctx.Done():
 				return
 			case <-t.C:
+				if late := time.Since(refreshed); late > bus.LeaseTTL/2 {
+					// Paused for long (a stalled process): the lease may
+					// have expired and another process taken it.
+					m.log.Warn("destination lease not refreshed in time; delivery stops", "destination", id, "since", late)
+					cancel()
+					return
+				}
 				next, err := kv.Update(lctx, leaseKey(id), []byte(m.cfg.Holder), rev)
 				if err != nil {
 					if lctx.Err() == nil {
@@ -286,7 +294,7 @@ func (m *Manager) lease(ctx context.Context, id string) (context.Context, func()
 					}
 					return
 				}
-				rev = next
+				rev, refreshed = next, time.Now()
 			}
 		}
 	}()
