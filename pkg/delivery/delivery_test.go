@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -57,15 +58,24 @@ func corpus(t testing.TB, n int) []*fairwayv1.EnrichedDataset {
 
 // fixture is a node's bus with a catalogue and a delivery manager.
 type fixture struct {
-	t     *testing.T
-	b     *bus.Bus
-	reg   *destinations.Registry
-	stage *publisher.Stage
-	log   *testenv.Buffer
-	round atomic.Int64
+	t      *testing.T
+	b      *bus.Bus
+	reg    *destinations.Registry
+	stage  *publisher.Stage
+	log    *testenv.Buffer
+	logger *slog.Logger
+	round  atomic.Int64
 }
 
 func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := newBareFixture(t)
+	f.runManager("test")
+	return f
+}
+
+// newBareFixture is newFixture without a manager running.
+func newBareFixture(t *testing.T) *fixture {
 	t.Helper()
 	b := testenv.Bus(t)
 	log, buf := testenv.CaptureLog()
@@ -73,23 +83,34 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return &fixture{t: t, b: b, reg: destinations.NewRegistry(b.State(bus.BucketDestinations)), stage: stage, log: buf, logger: log}
+}
+
+// runManager runs a delivery manager named holder until the test ends or
+// the returned function is called.
+func (f *fixture) runManager(holder string) (stop func()) {
+	f.t.Helper()
 	m, err := delivery.New(delivery.Config{
-		Holder: "test", Policy: urlguard.Policy{AllowPrivate: true}, Poll: 50 * time.Millisecond,
+		Holder: holder, Policy: urlguard.Policy{AllowPrivate: true}, Poll: 50 * time.Millisecond,
 		RetryInitial: 20 * time.Millisecond, RetryMax: 300 * time.Millisecond, SweepEvery: 100 * time.Millisecond, FlushEvery: 20 * time.Millisecond,
-	}, b, log)
+	}, f.b, f.logger)
 	if err != nil {
-		t.Fatal(err)
+		f.t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	})
-	return &fixture{t: t, b: b, reg: destinations.NewRegistry(b.State(bus.BucketDestinations)), stage: stage, log: buf}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				f.t.Errorf("manager %s: %v", holder, err)
+			}
+		})
+	}
+	f.t.Cleanup(stop)
+	return stop
 }
 
 // publish writes e into the live catalogue as the publisher does (a
@@ -414,5 +435,37 @@ func TestDisabledDestinationLagsAndCatchesUp(t *testing.T) {
 	f.settled("eosc")
 	if n := len(hub.Datasets("c")); n != 10 {
 		t.Errorf("hub holds %d, want 10", n)
+	}
+}
+
+// TestOneProcessAtATimeDelivers: two managers share a destination; one
+// delivers, and when it stops, the other takes over where it stopped.
+func TestOneProcessAtATimeDelivers(t *testing.T) {
+	f := newBareFixture(t)
+	ctx := context.Background()
+	stops := map[string]func(){"a": f.runManager("a"), "b": f.runManager("b")}
+	hub := piveautest.Start(piveautest.Config{APIKey: "k", Catalogues: []string{"c"}})
+	t.Cleanup(hub.Close)
+	ds := corpus(t, 30)
+	f.publish(ds[:20]...)
+	if _, err := f.reg.Create(ctx, destinations.Destination{ID: "eosc", Kind: destinations.KindPiveau, URL: hub.URL,
+		Catalogue: "c", APIKey: "k", Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	first := f.settled("eosc").Holder
+	other := map[string]string{"a": "b", "b": "a"}[first]
+	if other == "" {
+		t.Fatalf("holder %q", first)
+	}
+	stops[first]()
+	f.publish(ds[20:]...)
+	waitFor(t, "the other manager holding it", func() bool { return f.status("eosc").Holder == other })
+	if st := f.settled("eosc"); st.Held != 30 || st.Pushed != 30 {
+		t.Errorf("after the takeover: held %d, pushed %d, want 30 each", st.Held, st.Pushed)
+	}
+	for _, e := range ds {
+		if n := hub.Writes("c", e.Dataset.Key); n != 1 {
+			t.Errorf("%s written %d times", e.Dataset.Key, n)
+		}
 	}
 }
