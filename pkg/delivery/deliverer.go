@@ -37,10 +37,10 @@ const stuckAfter = 10
 // maxErrorText bounds the last error a status shows.
 const maxErrorText = 512
 
-// Deliverer keeps one destination in step with the catalogue: Handle is
+// deliverer keeps one destination in step with the catalogue: Handle is
 // the handler of the bus's delivery of the catalogue to it (see
-// bus.Deliver). Table tests call Handle without a delivery.
-type Deliverer struct {
+// bus.Deliver).
+type deliverer struct {
 	dest   destinations.Destination
 	push   Pusher
 	led    *ledger
@@ -58,20 +58,20 @@ type Deliverer struct {
 
 // newDeliverer returns the deliverer of d over the ledger of b, with the
 // counters the ledger holds.
-func newDeliverer(ctx context.Context, b *bus.Bus, d destinations.Destination, p Pusher, holder string, log *slog.Logger) (*Deliverer, error) {
+func newDeliverer(ctx context.Context, b *bus.Bus, d destinations.Destination, p Pusher, holder string, log *slog.Logger) (*deliverer, error) {
 	led := newLedger(b, d.ID)
 	c, rev, err := led.counters(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &Deliverer{dest: d, push: p, led: led, log: log, holder: holder, now: time.Now, c: c, rev: rev, firstFail: map[uint64]time.Time{}}, nil
+	return &deliverer{dest: d, push: p, led: led, log: log, holder: holder, now: time.Now, c: c, rev: rev, firstFail: map[uint64]time.Time{}}, nil
 }
 
 // Handle handles one catalogue entry for the destination: it pushes a live
 // dataset the destination selects unless the destination holds it as it
 // is, withdraws a dataset the node delivered there that was deleted or is
 // no longer selected, and passes over the rest.
-func (d *Deliverer) Handle(ctx context.Context, m bus.StoredMessage, attempt int) error {
+func (d *deliverer) Handle(ctx context.Context, m bus.StoredMessage, attempt int) error {
 	var e fairwayv1.CatalogueEntry
 	if err := proto.Unmarshal(m.Data, &e); err != nil {
 		d.refused()
@@ -143,7 +143,7 @@ func (d *Deliverer) Handle(ctx context.Context, m bus.StoredMessage, attempt int
 
 // failed records a push or withdrawal the destination did not take and
 // returns the error the delivery acts on.
-func (d *Deliverer) failed(ctx context.Context, seq uint64, attempt int, err error) error {
+func (d *deliverer) failed(ctx context.Context, seq uint64, attempt int, err error) error {
 	err = classify(err)
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -172,10 +172,10 @@ func (d *Deliverer) failed(ctx context.Context, seq uint64, attempt int, err err
 }
 
 // refused counts an entry dead-lettered before it reached the destination.
-func (d *Deliverer) refused() { d.count(func(c *counters) { c.Failed++ }) }
+func (d *deliverer) refused() { d.count(func(c *counters) { c.Failed++ }) }
 
 // succeeded counts a push or withdrawal the destination took.
-func (d *Deliverer) succeeded(seq uint64, change func(*counters)) {
+func (d *deliverer) succeeded(seq uint64, change func(*counters)) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	change(&d.c)
@@ -186,14 +186,14 @@ func (d *Deliverer) succeeded(seq uint64, change func(*counters)) {
 	d.dirty = true
 }
 
-func (d *Deliverer) count(change func(*counters)) {
+func (d *deliverer) count(change func(*counters)) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	change(&d.c)
 	d.dirty = true
 }
 
-func (d *Deliverer) round() string {
+func (d *deliverer) round() string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.c.Round
@@ -202,7 +202,7 @@ func (d *Deliverer) round() string {
 // flush stores the counters when they changed since the last flush. Once
 // another process has stored them (it holds the destination now), they are
 // no longer written.
-func (d *Deliverer) flush(ctx context.Context) error {
+func (d *deliverer) flush(ctx context.Context) error {
 	d.mu.Lock()
 	if !d.dirty {
 		d.mu.Unlock()
@@ -256,7 +256,7 @@ func fingerprints(d destinations.Destination) (target, selection, shape string) 
 // what it now selects is pushed); a new shape pushes every dataset again;
 // a replay not applied yet starts where it asks. Each starts the
 // destination's consumer again.
-func (d *Deliverer) align(ctx context.Context, b *bus.Bus, cfg bus.DeliverConfig) error {
+func (d *deliverer) align(ctx context.Context, b *bus.Bus, cfg bus.DeliverConfig) error {
 	target, selection, shape := fingerprints(d.dest)
 	d.mu.Lock()
 	c := d.c
@@ -320,7 +320,7 @@ func (d *Deliverer) align(ctx context.Context, b *bus.Bus, cfg bus.DeliverConfig
 
 // recount sets the count of datasets the destination holds from the
 // ledger.
-func (d *Deliverer) recount(ctx context.Context) error {
+func (d *deliverer) recount(ctx context.Context) error {
 	n, err := d.led.held(ctx)
 	if err != nil {
 		return err
