@@ -180,12 +180,18 @@ func (s *Stage) Enrich(ds *fairwayv1.Dataset) *fairwayv1.EnrichedDataset {
 const OutputVersion = "2"
 
 // Hash identifies an enriched dataset's content: the enricher's output
-// version, the dataset's content hash, the techniques found, the ontology
+// version, the quality rubric's version, the dataset's content hash, the techniques found, the ontology
 // version and the quality score (so that a changed rubric ripples to the
 // datasets whose score it changes).
 func Hash(e *fairwayv1.EnrichedDataset) string {
+	return hashWith(OutputVersion, quality.RubricVersion, e)
+}
+
+func hashWith(output, rubric string, e *fairwayv1.EnrichedDataset) string {
 	h := sha256.New()
-	h.Write([]byte(OutputVersion))
+	h.Write([]byte(output))
+	h.Write([]byte{0})
+	h.Write([]byte(rubric))
 	h.Write([]byte{0})
 	h.Write([]byte(e.GetDataset().GetContentHash()))
 	h.Write([]byte{0})

@@ -157,7 +157,17 @@ func ContentHash(d *fairwayv1.Dataset) string {
 	return h
 }
 
+// MappingVersion names the version of the mapping from the source formats
+// to the canonical dataset. The content hash covers it: after a change of
+// the mapping, a replay of the raw stream emits every dataset again, even
+// one whose canonical form happens to come out the same.
+const MappingVersion = "1"
+
 func contentHash(d *fairwayv1.Dataset) (string, error) {
+	return contentHashWith(MappingVersion, d)
+}
+
+func contentHashWith(mapping string, d *fairwayv1.Dataset) (string, error) {
 	if d == nil {
 		return "", errors.New("no dataset")
 	}
@@ -168,6 +178,8 @@ func contentHash(d *fairwayv1.Dataset) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("encode dataset %s: %w", d.GetKey(), err)
 	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
+	h := sha256.New()
+	h.Write([]byte("mapping " + mapping + "\x00"))
+	h.Write(b)
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/dcat"
+	"github.com/panosc/fairway/pkg/enricher"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
 
@@ -279,13 +280,24 @@ func (s *Stage) Entry(e *fairwayv1.EnrichedDataset) (*fairwayv1.CatalogueEntry, 
 // entryHash identifies what an entry says: the dataset, the ontology, the
 // DCAT mapping, the techniques, and whether its embargo has ended at render time.
 func entryHash(e *fairwayv1.EnrichedDataset, now time.Time) string {
+	return entryHashWith(dcat.MappingVersion, e, now)
+}
+
+// entryHashWith is entryHash under DCAT mapping version mapping. It covers
+// what the enricher made (its hash: techniques, their broader terms'
+// source, the ontology, the rubric and the score) and the mapping, so that
+// a change of any of them reaches the catalogue on a replay.
+func entryHashWith(mapping string, e *fairwayv1.EnrichedDataset, now time.Time) string {
 	if e.GetDataset().GetDeleted() {
 		return "deleted"
 	}
 	h := sha256.New()
-	h.Write([]byte(e.GetDataset().GetContentHash() + "\x00" + e.GetPanetVersion() + "\x00" + dcat.MappingVersion))
+	h.Write([]byte(e.GetDataset().GetContentHash() + "\x00" + e.GetPanetVersion() + "\x00" + mapping + "\x00" + enricher.Hash(e)))
 	for _, t := range e.Techniques {
 		h.Write([]byte("\x00" + t.Iri))
+		for _, b := range t.Broader {
+			h.Write([]byte("\x01" + b))
+		}
 	}
 	if end := e.GetDataset().GetEmbargoUntil(); end != nil && !end.AsTime().After(now) {
 		h.Write([]byte("\x00embargo-ended"))

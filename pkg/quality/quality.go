@@ -41,6 +41,11 @@ import (
 	"github.com/panosc/fairway/proto/fairwayv1"
 )
 
+// RubricVersion names the version of the rubric below. The enricher's and
+// the publisher's content hashes cover it, so that after a change of the
+// rubric a replay reaches every dataset, even one whose score stays.
+const RubricVersion = "1"
+
 // Principle is a FAIR principle: "F", "A", "I" or "R".
 type Principle string
 
