@@ -54,7 +54,7 @@ import (
 // covers, so that a replay after a change of the mapping renders every
 // dataset again instead of skipping it as unchanged. Raise it with every
 // change of the output.
-const MappingVersion = "4"
+const MappingVersion = "5"
 
 var (
 	// ErrNoDataset is returned when there is no dataset to render.
@@ -427,6 +427,7 @@ func (g *graph) dataset(e *fairwayv1.EnrichedDataset, o Options) {
 	g.activity(d)
 	g.provenance(d)
 	g.distributions(d, doi, landing, hasLanding)
+	g.quality(e, o)
 }
 
 // creator adds a dct:creator: the ORCID IRI when known, else a blank node.

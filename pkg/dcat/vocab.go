@@ -21,6 +21,8 @@ const (
 	nsRDFS   = "http://www.w3.org/2000/01/rdf-schema#"
 	nsPROV   = "http://www.w3.org/ns/prov#"
 	nsHydra  = "http://www.w3.org/ns/hydra/core#"
+	nsDQV    = "http://www.w3.org/ns/dqv#"
+	nsOA     = "http://www.w3.org/ns/oa#"
 	nsEUAuth = "http://publications.europa.eu/resource/authority/"
 	nsIANA   = "https://www.iana.org/assignments/media-types/"
 )
@@ -36,11 +38,13 @@ var prefixes = map[string]string{
 	nsSKOS:  "skos",
 	nsRDFS:  "rdfs",
 	nsPROV:  "prov",
+	nsDQV:   "dqv",
+	nsOA:    "oa",
 }
 
 // Namespaces returns prefix → namespace IRI of every vocabulary the output
 // uses, for Turtle prefix declarations and a JSON-LD context: dcat, dct,
-// foaf, vcard, adms, xsd, skos, rdf, rdfs and prov, and hydra (the paging
+// foaf, vcard, adms, xsd, skos, rdf, rdfs, prov, dqv and oa, and hydra (the paging
 // vocabulary of the node's catalogue pages). The map is a new copy each
 // call.
 func Namespaces() map[string]string {
@@ -179,11 +183,25 @@ var (
 	skosNotation      rdf.Predicate = vocab(nsSKOS, "notation")
 
 	rdfsLabel rdf.Predicate = vocab(nsRDFS, "label")
+	rdfValue  rdf.Predicate = vocab(nsRDF, "value")
+
+	dqvHasQualityMeasurement rdf.Predicate = vocab(nsDQV, "hasQualityMeasurement")
+	dqvQualityMeasurement    node          = vocab(nsDQV, "QualityMeasurement")
+	dqvIsMeasurementOf       rdf.Predicate = vocab(nsDQV, "isMeasurementOf")
+	dqvValue                 rdf.Predicate = vocab(nsDQV, "value")
+	dqvHasQualityAnnotation  rdf.Predicate = vocab(nsDQV, "hasQualityAnnotation")
+	dqvQualityAnnotation     node          = vocab(nsDQV, "QualityAnnotation")
+	dqvQualityAssessment     node          = vocab(nsDQV, "qualityAssessment")
+	oaHasBody                rdf.Predicate = vocab(nsOA, "hasBody")
+	oaHasTarget              rdf.Predicate = vocab(nsOA, "hasTarget")
+	oaMotivatedBy            rdf.Predicate = vocab(nsOA, "motivatedBy")
+	oaTextualBody            node          = vocab(nsOA, "TextualBody")
 
 	xsdDate            = vocab(nsXSD, "date")
 	xsdDateTime        = vocab(nsXSD, "dateTime")
 	xsdGYear           = vocab(nsXSD, "gYear")
 	xsdNonNegInt       = vocab(nsXSD, "nonNegativeInteger")
+	xsdDecimal         = vocab(nsXSD, "decimal")
 	accessRightCS node = vocab(AccessRightAuthority, "")
 	languageCS    node = vocab(LanguageAuthority, "")
 	dataThemeCS   node = vocab(DataThemeAuthority, "")

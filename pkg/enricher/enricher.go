@@ -163,21 +163,24 @@ func (s *Stage) Handle(_ context.Context, m *bus.Message) ([]bus.Event, error) {
 	return []bus.Event{{Stream: bus.Enriched, Key: ds.Key, Hash: Hash(e), Payload: b, SkipUnchanged: true}}, nil
 }
 
-// Enrich returns ds with its techniques and quality score.
+// Enrich returns ds with its techniques, its quality score, the score of
+// each quality dimension and what the metadata lacks (the failed checks).
 func (s *Stage) Enrich(ds *fairwayv1.Dataset) *fairwayv1.EnrichedDataset {
 	e := &fairwayv1.EnrichedDataset{Dataset: ds, PanetVersion: s.version, EnrichedAt: timestamppb.New(s.now().UTC())}
 	if ds.Deleted {
 		return e
 	}
 	e.Techniques = s.matcher.Match(ds.Subjects)
-	e.QualityScore, _ = quality.Score(e)
+	score, checks := quality.Score(e)
+	e.QualityScore, e.QualityGaps, e.QualityDimensions = score, quality.Gaps(checks), quality.Dimensions(checks)
 	return e
 }
 
 // OutputVersion names the version of what the enricher adds to a dataset
-// (version 2: every technique carries its broader techniques). Hash covers
+// (version 2: every technique carries its broader techniques; version 3:
+// the quality gaps and the score of each dimension). Hash covers
 // it, so that a replay after a change emits every dataset again.
-const OutputVersion = "2"
+const OutputVersion = "3"
 
 // Hash identifies an enriched dataset's content: the enricher's output
 // version, the quality rubric's version, the dataset's content hash, the techniques found, the ontology

@@ -156,3 +156,22 @@ func TestNewKeepsACopyOfTheRelease(t *testing.T) {
 		t.Fatalf("offline start without a copy: %v", err)
 	}
 }
+
+// TestEnrichKeepsWhatIsMissing: the dataset carries its failed checks and
+// the score of each dimension.
+func TestEnrichKeepsWhatIsMissing(t *testing.T) {
+	e := stage(t).Enrich(&fairwayv1.Dataset{Key: "src:ESRF:1", Title: "A dataset without a DOI", Subjects: []*fairwayv1.Subject{{Value: "PaNET01188"}}})
+	var gaps []string
+	for _, g := range e.GetQualityGaps() {
+		gaps = append(gaps, g.GetCheck())
+		if g.GetHint() == "" || g.GetDimension() == "" {
+			t.Errorf("gap %v without hint or dimension", g)
+		}
+	}
+	if len(gaps) == 0 || gaps[0] != "doi" {
+		t.Errorf("gaps %v, want doi first", gaps)
+	}
+	if len(e.GetQualityDimensions()) != 5 || e.GetQualityDimensions()[0].GetName() != "findability" {
+		t.Errorf("dimensions %v", e.GetQualityDimensions())
+	}
+}

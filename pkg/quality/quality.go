@@ -1,23 +1,28 @@
 // Package quality scores how FAIR a dataset's metadata is.
 //
-// The score is a weighted rubric of fifteen checks, grouped by FAIR
-// principle, each principle weighing a quarter of the score:
+// The score is a weighted rubric of seventeen checks in five dimensions,
+// after the data.europa.eu metadata quality assessment (findability,
+// accessibility, interoperability, reusability, contextuality), the first
+// three weighing a quarter of the score each, reusability a fifth and
+// contextuality a twentieth:
 //
-//	F  doi                   0.10  the dataset has a DOI (a persistent identifier)
-//	F  title                 0.05  a title of at least 10 characters that is not just an identifier
-//	F  description           0.05  a description of at least 100 characters that is not the title
-//	F  keywords              0.05  at least one subject (keyword) or PaNET technique
-//	A  landing-page          0.10  a landing page the catalogue can publish (dcat.PublishableIRI)
-//	A  access-rights         0.05  access rights stated as open, embargoed, restricted or closed
-//	A  open-access           0.05  access rights open
-//	A  links                 0.05  no value given as an IRI is left out of the catalogue (dcat.DroppedIRIs)
-//	I  panet-technique       0.10  at least one PaNET technique tagged
-//	I  creator-orcid         0.10  every creator (at least one) has a valid ORCID iD (check digit included)
-//	I  licence-iri           0.05  the licence is an IRI or a licence id that maps to one (CC-BY-4.0)
-//	R  licence               0.10  a licence is stated
-//	R  provenance            0.05  creators and a publisher (or facility) are named
-//	R  publication-date      0.05  an issue date or a publication year
-//	R  related-publications  0.05  at least one related identifier (publication, other dataset)
+//	F  doi                   0.10    the dataset has a DOI (a persistent identifier)
+//	F  title                 0.05    a title of at least 10 characters that is not just an identifier
+//	F  description           0.05    a description of at least 100 characters that is not the title
+//	F  keywords              0.05    at least one subject (keyword) or PaNET technique
+//	A  landing-page          0.10    a landing page the catalogue can publish (dcat.PublishableIRI)
+//	A  access-rights         0.05    access rights stated as open, embargoed, restricted or closed
+//	A  open-access           0.05    access rights open
+//	A  links                 0.05    no value given as an IRI is left out of the catalogue (dcat.DroppedIRIs)
+//	I  panet-technique       0.10    at least one PaNET technique tagged
+//	I  creator-orcid         0.10    every creator (at least one) has a valid ORCID iD (check digit included)
+//	I  licence-iri           0.05    the licence is an IRI or a licence id that maps to one (CC-BY-4.0)
+//	R  licence               0.10    a licence is stated
+//	R  provenance            0.05    creators and a publisher (or facility) are named
+//	R  related-publications  0.05    at least one related identifier (publication, other dataset)
+//	C  publication-date      0.025   an issue date or a publication year
+//	C  modified-date         0.0125  the date of the last change
+//	C  byte-size             0.0125  the size in bytes of at least one distribution
 //
 // The links check fails when the dataset gives a landing page, subject IRI,
 // related identifier, licence or ORCID iD as an IRI that the catalogue
@@ -44,18 +49,42 @@ import (
 // RubricVersion names the version of the rubric below. The enricher's and
 // the publisher's content hashes cover it, so that after a change of the
 // rubric a replay reaches every dataset, even one whose score stays.
-const RubricVersion = "1"
+const RubricVersion = "2"
 
-// Principle is a FAIR principle: "F", "A", "I" or "R".
+// Principle is a quality dimension: one of the FAIR principles ("F", "A",
+// "I", "R") or contextuality ("C").
 type Principle string
 
-// The FAIR principles.
+// The dimensions.
 const (
 	Findable      Principle = "F"
 	Accessible    Principle = "A"
 	Interoperable Principle = "I"
 	Reusable      Principle = "R"
+	Contextual    Principle = "C"
 )
+
+// Principles lists the dimensions in rubric order.
+var Principles = []Principle{Findable, Accessible, Interoperable, Reusable, Contextual}
+
+// Dimension names the dimension as the metadata quality assessment does:
+// findability, accessibility, interoperability, reusability,
+// contextuality.
+func (p Principle) Dimension() string {
+	switch p {
+	case Findable:
+		return "findability"
+	case Accessible:
+		return "accessibility"
+	case Interoperable:
+		return "interoperability"
+	case Reusable:
+		return "reusability"
+	case Contextual:
+		return "contextuality"
+	}
+	return string(p)
+}
 
 // Check is the outcome of one rubric check.
 type Check struct {
@@ -154,13 +183,25 @@ var rubric = []rule{
 		}
 		return named && strings.TrimSpace(d.GetPublisher()+d.GetFacility()) != ""
 	}},
-	{name: "publication-date", principle: Reusable, weight: 0.05, hint: "give the publication date or year", pass: func(e *fairwayv1.EnrichedDataset) bool {
-		d := e.GetDataset()
-		return (d.GetIssued() != nil && d.GetIssued().IsValid()) || d.GetPublicationYear() > 0
-	}},
 	{name: "related-publications", principle: Reusable, weight: 0.05, hint: "link the publications that use the data (related identifiers)", pass: func(e *fairwayv1.EnrichedDataset) bool {
 		for _, r := range e.GetDataset().GetRelated() {
 			if strings.TrimSpace(r.GetIdentifier()) != "" {
+				return true
+			}
+		}
+		return false
+	}},
+	{name: "publication-date", principle: Contextual, weight: 0.025, hint: "give the publication date or year", pass: func(e *fairwayv1.EnrichedDataset) bool {
+		d := e.GetDataset()
+		return (d.GetIssued() != nil && d.GetIssued().IsValid()) || d.GetPublicationYear() > 0
+	}},
+	{name: "modified-date", principle: Contextual, weight: 0.0125, hint: "give the date of the last change", pass: func(e *fairwayv1.EnrichedDataset) bool {
+		m := e.GetDataset().GetModified()
+		return m != nil && m.IsValid()
+	}},
+	{name: "byte-size", principle: Contextual, weight: 0.0125, hint: "give the size in bytes of the data files", pass: func(e *fairwayv1.EnrichedDataset) bool {
+		for _, d := range e.GetDataset().GetDistributions() {
+			if d.GetByteSize() > 0 {
 				return true
 			}
 		}
@@ -193,6 +234,38 @@ func Score(e *fairwayv1.EnrichedDataset) (float64, []Check) {
 		}
 	}
 	return math.Round(passed/total*1e4) / 1e4, checks
+}
+
+// Gaps returns the checks that failed, as the dataset keeps them.
+func Gaps(checks []Check) []*fairwayv1.QualityGap {
+	var out []*fairwayv1.QualityGap
+	for _, c := range checks {
+		if !c.Passed {
+			out = append(out, &fairwayv1.QualityGap{Check: c.Name, Dimension: c.Principle.Dimension(), Hint: c.Hint, Weight: c.Weight})
+		}
+	}
+	return out
+}
+
+// Dimensions returns the score of each dimension (the share of its weight
+// passed, rounded to four decimals), in rubric order.
+func Dimensions(checks []Check) []*fairwayv1.QualityDimension {
+	out := make([]*fairwayv1.QualityDimension, 0, len(Principles))
+	for _, p := range Principles {
+		var total, passed float64
+		for _, c := range checks {
+			if c.Principle == p {
+				total += c.Weight
+				if c.Passed {
+					passed += c.Weight
+				}
+			}
+		}
+		if total > 0 {
+			out = append(out, &fairwayv1.QualityDimension{Name: p.Dimension(), Score: math.Round(passed/total*1e4) / 1e4})
+		}
+	}
+	return out
 }
 
 const linksHint = "give every link (landing page, subject IRIs, related identifiers, licence, ORCID iD) as an http(s) IRI with a host, or as a doi:, hdl: or urn: identifier"

@@ -26,13 +26,15 @@ func full() *fairwayv1.EnrichedDataset {
 				{Name: "Doe, Jane", Orcid: "0000-0002-1825-0097"},
 				{Name: "Roe, Richard", Orcid: "https://orcid.org/0000-0002-1694-233X"},
 			},
-			Publisher:    "ESRF",
-			Issued:       timestamppb.New(time.Date(2021, 3, 4, 0, 0, 0, 0, time.UTC)),
-			Subjects:     []*fairwayv1.Subject{{Value: "lysozyme"}},
-			License:      "https://creativecommons.org/licenses/by/4.0/",
-			AccessRights: "open",
-			LandingPage:  "https://data.esrf.fr/doi/10.5281/zenodo.1234",
-			Related:      []*fairwayv1.RelatedIdentifier{{Identifier: "10.1107/S1600577525005272", Type: "DOI", Relation: "IsCitedBy"}},
+			Publisher:     "ESRF",
+			Issued:        timestamppb.New(time.Date(2021, 3, 4, 0, 0, 0, 0, time.UTC)),
+			Modified:      timestamppb.New(time.Date(2021, 5, 6, 0, 0, 0, 0, time.UTC)),
+			Distributions: []*fairwayv1.Distribution{{DownloadUrl: "https://data.esrf.fr/files/1234.h5", ByteSize: 1 << 30}},
+			Subjects:      []*fairwayv1.Subject{{Value: "lysozyme"}},
+			License:       "https://creativecommons.org/licenses/by/4.0/",
+			AccessRights:  "open",
+			LandingPage:   "https://data.esrf.fr/doi/10.5281/zenodo.1234",
+			Related:       []*fairwayv1.RelatedIdentifier{{Identifier: "10.1107/S1600577525005272", Type: "DOI", Relation: "IsCitedBy"}},
 		},
 		Techniques: []*fairwayv1.Technique{{Iri: "http://purl.org/pan-science/PaNET/PaNET01168", Id: "PaNET01168"}},
 	}
@@ -45,7 +47,8 @@ func edit(f func(e *fairwayv1.EnrichedDataset, d *fairwayv1.Dataset)) *fairwayv1
 }
 
 var allChecks = []string{"doi", "title", "description", "keywords", "landing-page", "access-rights", "open-access", "links",
-	"panet-technique", "creator-orcid", "licence-iri", "licence", "provenance", "publication-date", "related-publications"}
+	"panet-technique", "creator-orcid", "licence-iri", "licence", "provenance", "related-publications",
+	"publication-date", "modified-date", "byte-size"}
 
 func TestScore(t *testing.T) {
 	tests := []struct {
@@ -91,7 +94,9 @@ func TestScore(t *testing.T) {
 		{name: "facility but no publisher", in: edit(func(_ *fairwayv1.EnrichedDataset, d *fairwayv1.Dataset) { d.Publisher = "" }), score: 1},
 		{name: "neither publisher nor facility", in: edit(func(_ *fairwayv1.EnrichedDataset, d *fairwayv1.Dataset) { d.Publisher, d.Facility = "", "" }), score: 0.95, failed: []string{"provenance"}},
 		{name: "year only", in: edit(func(_ *fairwayv1.EnrichedDataset, d *fairwayv1.Dataset) { d.Issued, d.PublicationYear = nil, 2021 }), score: 1},
-		{name: "no date", in: edit(func(_ *fairwayv1.EnrichedDataset, d *fairwayv1.Dataset) { d.Issued = nil }), score: 0.95, failed: []string{"publication-date"}},
+		{name: "no date", in: edit(func(_ *fairwayv1.EnrichedDataset, d *fairwayv1.Dataset) { d.Issued = nil }), score: 0.975, failed: []string{"publication-date"}},
+		{name: "no modification date", in: edit(func(_ *fairwayv1.EnrichedDataset, d *fairwayv1.Dataset) { d.Modified = nil }), score: 0.9875, failed: []string{"modified-date"}},
+		{name: "no size", in: edit(func(_ *fairwayv1.EnrichedDataset, d *fairwayv1.Dataset) { d.Distributions[0].ByteSize = 0 }), score: 0.9875, failed: []string{"byte-size"}},
 		{name: "no related", in: edit(func(_ *fairwayv1.EnrichedDataset, d *fairwayv1.Dataset) {
 			d.Related = []*fairwayv1.RelatedIdentifier{{Identifier: " ", Relation: "IsCitedBy"}}
 		}), score: 0.95, failed: []string{"related-publications"}},
@@ -163,9 +168,9 @@ func TestRubricWeights(t *testing.T) {
 		per[c.Principle] += c.Weight
 		total += c.Weight
 	}
-	for _, p := range []Principle{Findable, Accessible, Interoperable, Reusable} {
-		if math.Abs(per[p]-0.25) > 1e-9 {
-			t.Errorf("principle %s weighs %v, want 0.25", p, per[p])
+	for p, want := range map[Principle]float64{Findable: 0.25, Accessible: 0.25, Interoperable: 0.25, Reusable: 0.20, Contextual: 0.05} {
+		if math.Abs(per[p]-want) > 1e-9 {
+			t.Errorf("dimension %s weighs %v, want %v", p, per[p], want)
 		}
 	}
 	if math.Abs(total-1) > 1e-9 {
@@ -178,6 +183,25 @@ func BenchmarkScore(b *testing.B) {
 	for b.Loop() {
 		if s, _ := Score(e); s != 1 {
 			b.Fatal(s)
+		}
+	}
+}
+
+func TestGapsAndDimensions(t *testing.T) {
+	_, checks := Score(edit(func(_ *fairwayv1.EnrichedDataset, d *fairwayv1.Dataset) { d.Doi, d.Modified = "", nil }))
+	gaps := Gaps(checks)
+	if len(gaps) != 2 || gaps[0].GetCheck() != "doi" || gaps[0].GetDimension() != "findability" || gaps[0].GetHint() == "" ||
+		gaps[1].GetCheck() != "modified-date" || gaps[1].GetDimension() != "contextuality" || gaps[1].GetWeight() != 0.0125 {
+		t.Errorf("gaps = %v", gaps)
+	}
+	want := map[string]float64{"findability": 0.6, "accessibility": 1, "interoperability": 1, "reusability": 1, "contextuality": 0.75}
+	dims := Dimensions(checks)
+	if len(dims) != 5 {
+		t.Fatalf("dimensions = %v", dims)
+	}
+	for i, d := range dims {
+		if d.GetName() != Principles[i].Dimension() || math.Abs(d.GetScore()-want[d.GetName()]) > 1e-9 {
+			t.Errorf("dimension %d = %v, want %s %v", i, d, Principles[i].Dimension(), want[Principles[i].Dimension()])
 		}
 	}
 }

@@ -1111,10 +1111,15 @@ type EnrichedDataset struct {
 	// Version of the PaNET ontology used.
 	PanetVersion string `protobuf:"bytes,3,opt,name=panet_version,json=panetVersion,proto3" json:"panet_version,omitempty"`
 	// FAIR quality score in [0,1].
-	QualityScore  float64                `protobuf:"fixed64,4,opt,name=quality_score,json=qualityScore,proto3" json:"quality_score,omitempty"`
-	EnrichedAt    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=enriched_at,json=enrichedAt,proto3" json:"enriched_at,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	QualityScore float64                `protobuf:"fixed64,4,opt,name=quality_score,json=qualityScore,proto3" json:"quality_score,omitempty"`
+	EnrichedAt   *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=enriched_at,json=enrichedAt,proto3" json:"enriched_at,omitempty"`
+	// What the metadata lacks: the rubric checks the dataset failed, for the
+	// facility to improve it.
+	QualityGaps []*QualityGap `protobuf:"bytes,6,rep,name=quality_gaps,json=qualityGaps,proto3" json:"quality_gaps,omitempty"`
+	// The score of each quality dimension, in rubric order.
+	QualityDimensions []*QualityDimension `protobuf:"bytes,7,rep,name=quality_dimensions,json=qualityDimensions,proto3" json:"quality_dimensions,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *EnrichedDataset) Reset() {
@@ -1182,6 +1187,147 @@ func (x *EnrichedDataset) GetEnrichedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *EnrichedDataset) GetQualityGaps() []*QualityGap {
+	if x != nil {
+		return x.QualityGaps
+	}
+	return nil
+}
+
+func (x *EnrichedDataset) GetQualityDimensions() []*QualityDimension {
+	if x != nil {
+		return x.QualityDimensions
+	}
+	return nil
+}
+
+// QualityGap is one check of the quality rubric a dataset failed.
+type QualityGap struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name of the check ("doi", "licence", ...).
+	Check string `protobuf:"bytes,1,opt,name=check,proto3" json:"check,omitempty"`
+	// Dimension it belongs to: findability, accessibility, interoperability,
+	// reusability or contextuality.
+	Dimension string `protobuf:"bytes,2,opt,name=dimension,proto3" json:"dimension,omitempty"`
+	// What the metadata needs to pass.
+	Hint string `protobuf:"bytes,3,opt,name=hint,proto3" json:"hint,omitempty"`
+	// Share of the score the check is worth.
+	Weight        float64 `protobuf:"fixed64,4,opt,name=weight,proto3" json:"weight,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QualityGap) Reset() {
+	*x = QualityGap{}
+	mi := &file_fairway_v1_events_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QualityGap) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QualityGap) ProtoMessage() {}
+
+func (x *QualityGap) ProtoReflect() protoreflect.Message {
+	mi := &file_fairway_v1_events_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QualityGap.ProtoReflect.Descriptor instead.
+func (*QualityGap) Descriptor() ([]byte, []int) {
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *QualityGap) GetCheck() string {
+	if x != nil {
+		return x.Check
+	}
+	return ""
+}
+
+func (x *QualityGap) GetDimension() string {
+	if x != nil {
+		return x.Dimension
+	}
+	return ""
+}
+
+func (x *QualityGap) GetHint() string {
+	if x != nil {
+		return x.Hint
+	}
+	return ""
+}
+
+func (x *QualityGap) GetWeight() float64 {
+	if x != nil {
+		return x.Weight
+	}
+	return 0
+}
+
+// QualityDimension is a dataset's score in one quality dimension, in [0,1].
+type QualityDimension struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Score         float64                `protobuf:"fixed64,2,opt,name=score,proto3" json:"score,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QualityDimension) Reset() {
+	*x = QualityDimension{}
+	mi := &file_fairway_v1_events_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QualityDimension) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QualityDimension) ProtoMessage() {}
+
+func (x *QualityDimension) ProtoReflect() protoreflect.Message {
+	mi := &file_fairway_v1_events_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QualityDimension.ProtoReflect.Descriptor instead.
+func (*QualityDimension) Descriptor() ([]byte, []int) {
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *QualityDimension) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *QualityDimension) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
 // CatalogueEntry is the live catalogue's entry for one dataset; the
 // catalogue stream keeps the last entry per dataset.
 type CatalogueEntry struct {
@@ -1200,7 +1346,7 @@ type CatalogueEntry struct {
 
 func (x *CatalogueEntry) Reset() {
 	*x = CatalogueEntry{}
-	mi := &file_fairway_v1_events_proto_msgTypes[10]
+	mi := &file_fairway_v1_events_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1212,7 +1358,7 @@ func (x *CatalogueEntry) String() string {
 func (*CatalogueEntry) ProtoMessage() {}
 
 func (x *CatalogueEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[10]
+	mi := &file_fairway_v1_events_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1225,7 +1371,7 @@ func (x *CatalogueEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogueEntry.ProtoReflect.Descriptor instead.
 func (*CatalogueEntry) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{10}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CatalogueEntry) GetKey() string {
@@ -1303,7 +1449,7 @@ type HarvestRun struct {
 
 func (x *HarvestRun) Reset() {
 	*x = HarvestRun{}
-	mi := &file_fairway_v1_events_proto_msgTypes[11]
+	mi := &file_fairway_v1_events_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1315,7 +1461,7 @@ func (x *HarvestRun) String() string {
 func (*HarvestRun) ProtoMessage() {}
 
 func (x *HarvestRun) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[11]
+	mi := &file_fairway_v1_events_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1328,7 +1474,7 @@ func (x *HarvestRun) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HarvestRun.ProtoReflect.Descriptor instead.
 func (*HarvestRun) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{11}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *HarvestRun) GetRunId() string {
@@ -1557,7 +1703,7 @@ const file_fairway_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"matched_by\x18\x04 \x01(\tR\tmatchedBy\x12!\n" +
 	"\fmatched_text\x18\x05 \x01(\tR\vmatchedText\x12\x18\n" +
-	"\abroader\x18\x06 \x03(\tR\abroader\"\xfe\x01\n" +
+	"\abroader\x18\x06 \x03(\tR\abroader\"\x86\x03\n" +
 	"\x0fEnrichedDataset\x12-\n" +
 	"\adataset\x18\x01 \x01(\v2\x13.fairway.v1.DatasetR\adataset\x125\n" +
 	"\n" +
@@ -1566,7 +1712,18 @@ const file_fairway_v1_events_proto_rawDesc = "" +
 	"\rpanet_version\x18\x03 \x01(\tR\fpanetVersion\x12#\n" +
 	"\rquality_score\x18\x04 \x01(\x01R\fqualityScore\x12;\n" +
 	"\venriched_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"enrichedAt\"\xed\x01\n" +
+	"enrichedAt\x129\n" +
+	"\fquality_gaps\x18\x06 \x03(\v2\x16.fairway.v1.QualityGapR\vqualityGaps\x12K\n" +
+	"\x12quality_dimensions\x18\a \x03(\v2\x1c.fairway.v1.QualityDimensionR\x11qualityDimensions\"l\n" +
+	"\n" +
+	"QualityGap\x12\x14\n" +
+	"\x05check\x18\x01 \x01(\tR\x05check\x12\x1c\n" +
+	"\tdimension\x18\x02 \x01(\tR\tdimension\x12\x12\n" +
+	"\x04hint\x18\x03 \x01(\tR\x04hint\x12\x16\n" +
+	"\x06weight\x18\x04 \x01(\x01R\x06weight\"<\n" +
+	"\x10QualityDimension\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05score\x18\x02 \x01(\x01R\x05score\"\xed\x01\n" +
 	"\x0eCatalogueEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x18\n" +
 	"\adeleted\x18\x02 \x01(\bR\adeleted\x12\x16\n" +
@@ -1614,7 +1771,7 @@ func file_fairway_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_fairway_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_fairway_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_fairway_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_fairway_v1_events_proto_goTypes = []any{
 	(HarvestStatus)(0),            // 0: fairway.v1.HarvestStatus
 	(*Provenance)(nil),            // 1: fairway.v1.Provenance
@@ -1627,40 +1784,44 @@ var file_fairway_v1_events_proto_goTypes = []any{
 	(*Dataset)(nil),               // 8: fairway.v1.Dataset
 	(*Technique)(nil),             // 9: fairway.v1.Technique
 	(*EnrichedDataset)(nil),       // 10: fairway.v1.EnrichedDataset
-	(*CatalogueEntry)(nil),        // 11: fairway.v1.CatalogueEntry
-	(*HarvestRun)(nil),            // 12: fairway.v1.HarvestRun
-	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
+	(*QualityGap)(nil),            // 11: fairway.v1.QualityGap
+	(*QualityDimension)(nil),      // 12: fairway.v1.QualityDimension
+	(*CatalogueEntry)(nil),        // 13: fairway.v1.CatalogueEntry
+	(*HarvestRun)(nil),            // 14: fairway.v1.HarvestRun
+	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
 }
 var file_fairway_v1_events_proto_depIdxs = []int32{
-	13, // 0: fairway.v1.Provenance.response_date:type_name -> google.protobuf.Timestamp
-	13, // 1: fairway.v1.Provenance.harvested_at:type_name -> google.protobuf.Timestamp
+	15, // 0: fairway.v1.Provenance.response_date:type_name -> google.protobuf.Timestamp
+	15, // 1: fairway.v1.Provenance.harvested_at:type_name -> google.protobuf.Timestamp
 	1,  // 2: fairway.v1.RawRecord.provenance:type_name -> fairway.v1.Provenance
 	3,  // 3: fairway.v1.Dataset.creators:type_name -> fairway.v1.Person
 	3,  // 4: fairway.v1.Dataset.contributors:type_name -> fairway.v1.Person
-	13, // 5: fairway.v1.Dataset.issued:type_name -> google.protobuf.Timestamp
-	13, // 6: fairway.v1.Dataset.modified:type_name -> google.protobuf.Timestamp
-	13, // 7: fairway.v1.Dataset.embargo_until:type_name -> google.protobuf.Timestamp
+	15, // 5: fairway.v1.Dataset.issued:type_name -> google.protobuf.Timestamp
+	15, // 6: fairway.v1.Dataset.modified:type_name -> google.protobuf.Timestamp
+	15, // 7: fairway.v1.Dataset.embargo_until:type_name -> google.protobuf.Timestamp
 	6,  // 8: fairway.v1.Dataset.subjects:type_name -> fairway.v1.Subject
 	7,  // 9: fairway.v1.Dataset.related:type_name -> fairway.v1.RelatedIdentifier
 	1,  // 10: fairway.v1.Dataset.provenance:type_name -> fairway.v1.Provenance
 	4,  // 11: fairway.v1.Dataset.distributions:type_name -> fairway.v1.Distribution
 	5,  // 12: fairway.v1.Dataset.contacts:type_name -> fairway.v1.Contact
-	13, // 13: fairway.v1.Dataset.collected_start:type_name -> google.protobuf.Timestamp
-	13, // 14: fairway.v1.Dataset.collected_end:type_name -> google.protobuf.Timestamp
+	15, // 13: fairway.v1.Dataset.collected_start:type_name -> google.protobuf.Timestamp
+	15, // 14: fairway.v1.Dataset.collected_end:type_name -> google.protobuf.Timestamp
 	8,  // 15: fairway.v1.EnrichedDataset.dataset:type_name -> fairway.v1.Dataset
 	9,  // 16: fairway.v1.EnrichedDataset.techniques:type_name -> fairway.v1.Technique
-	13, // 17: fairway.v1.EnrichedDataset.enriched_at:type_name -> google.protobuf.Timestamp
-	10, // 18: fairway.v1.CatalogueEntry.dataset:type_name -> fairway.v1.EnrichedDataset
-	13, // 19: fairway.v1.CatalogueEntry.published_at:type_name -> google.protobuf.Timestamp
-	0,  // 20: fairway.v1.HarvestRun.status:type_name -> fairway.v1.HarvestStatus
-	13, // 21: fairway.v1.HarvestRun.started_at:type_name -> google.protobuf.Timestamp
-	13, // 22: fairway.v1.HarvestRun.finished_at:type_name -> google.protobuf.Timestamp
-	13, // 23: fairway.v1.HarvestRun.response_date:type_name -> google.protobuf.Timestamp
-	24, // [24:24] is the sub-list for method output_type
-	24, // [24:24] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	15, // 17: fairway.v1.EnrichedDataset.enriched_at:type_name -> google.protobuf.Timestamp
+	11, // 18: fairway.v1.EnrichedDataset.quality_gaps:type_name -> fairway.v1.QualityGap
+	12, // 19: fairway.v1.EnrichedDataset.quality_dimensions:type_name -> fairway.v1.QualityDimension
+	10, // 20: fairway.v1.CatalogueEntry.dataset:type_name -> fairway.v1.EnrichedDataset
+	15, // 21: fairway.v1.CatalogueEntry.published_at:type_name -> google.protobuf.Timestamp
+	0,  // 22: fairway.v1.HarvestRun.status:type_name -> fairway.v1.HarvestStatus
+	15, // 23: fairway.v1.HarvestRun.started_at:type_name -> google.protobuf.Timestamp
+	15, // 24: fairway.v1.HarvestRun.finished_at:type_name -> google.protobuf.Timestamp
+	15, // 25: fairway.v1.HarvestRun.response_date:type_name -> google.protobuf.Timestamp
+	26, // [26:26] is the sub-list for method output_type
+	26, // [26:26] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_fairway_v1_events_proto_init() }
@@ -1674,7 +1835,7 @@ func file_fairway_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fairway_v1_events_proto_rawDesc), len(file_fairway_v1_events_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   12,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
