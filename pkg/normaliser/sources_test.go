@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -370,4 +371,77 @@ func TestHostileFeedsOnBus(t *testing.T) {
 		t.Errorf("%d versions in %d bytes stored", len(stored.Versions), len(e.Value))
 	}
 	t.Logf("%d sources kept in %d bytes, %d refused", len(stored.Versions), len(e.Value), refused)
+}
+
+// TestStaleMergeIsRefusedOnBus: a merge computed before another source's
+// was emitted is not stored over it; handled again, the record emits
+// nothing new, as the dataset already holds both sources.
+func TestStaleMergeIsRefusedOnBus(t *testing.T) {
+	ctx := context.Background()
+	b := testenv.Bus(t)
+	st := busStage(t, b)
+	stale, err := st.Handle(ctx, recDataCite.message(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := handleAndPublish(t, b, st, recSciCat); err != nil {
+		t.Fatal(err)
+	}
+	_, seq := lastOnBus(t, b, mergeKey)
+	if err := b.Publish(ctx, string(bus.StageNormaliser), stale...); !errors.Is(err, bus.ErrTransient) {
+		t.Fatalf("the stale merge was stored over the newer one (err %v)", err)
+	}
+	if err := handleAndPublish(t, b, st, recDataCite); err != nil {
+		t.Fatal(err)
+	}
+	d, again := lastOnBus(t, b, mergeKey)
+	if len(d.Sources) != 2 || again != seq {
+		t.Errorf("%d sources, sequence %d (was %d)", len(d.Sources), again, seq)
+	}
+}
+
+// TestRunMergesOnBus runs the stage (its router, two handlers) on a real
+// JetStream: a SciCat and a DataCite record of one DOI become one dataset
+// with both sources, and a foreign facility's record is dead-lettered.
+func TestRunMergesOnBus(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b := testenv.Bus(t)
+	st := busStage(t, b)
+	done := make(chan error, 1)
+	go func() { done <- st.Run(ctx) }()
+	foreign := recDC
+	foreign.facility, foreign.feed = "ILL", "ill-dc"
+	var events []bus.Event
+	for _, r := range []record{recSciCat, recDataCite} {
+		events = append(events, bus.Event{Stream: bus.Raw, Key: r.feed + ":" + r.id, Hash: r.feed, Payload: r.message(t).Payload})
+	}
+	if err := b.Publish(ctx, "harvester", events...); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		m, err := b.LastEntry(ctx, bus.Normalised, mergeKey)
+		if err == nil && len(mustDataset(t, m.Data).Sources) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no dataset with both sources (last: %v)", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := b.Publish(ctx, "harvester", bus.Event{Stream: bus.Raw, Key: "ill", Hash: "ill", Payload: foreign.message(t).Payload}); err != nil {
+		t.Fatal(err)
+	}
+	letters := waitFor(t, b, bus.DeadLetters, 1)
+	if reason := letters[0].Headers().Get(bus.HeaderReason); !strings.Contains(reason, "another facility") {
+		t.Errorf("dead letter reason %q", reason)
+	}
+	if d, _ := lastOnBus(t, b, mergeKey); len(d.Sources) != 2 || d.Facility != "ESRF" {
+		t.Errorf("after the foreign record: %d sources, facility %s", len(d.Sources), d.Facility)
+	}
+	cancel()
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
 }
