@@ -183,7 +183,8 @@ func sourceID(v *fairwayv1.Dataset) string { return v.GetFeedId() + "\x00" + v.G
 //     end and the modification date the latest;
 //   - identity (key, facility) and every other field come from the first
 //     source in the bibliographic order, provenance from the source
-//     harvested last.
+//     harvested last (the stage replaces it by the provenance of the
+//     record it handles when that is later).
 //
 // Merge of no version is nil.
 func Merge(versions []*fairwayv1.Dataset) *fairwayv1.Dataset {

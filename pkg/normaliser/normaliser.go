@@ -71,9 +71,9 @@ var (
 	// dataset list more than Config.MaxSources sources, or sources over
 	// MaxSourcesBytes.
 	ErrTooManySources = errors.New("too many sources for one dataset")
-	// ErrBadNormalisedState is the reason of a failure to read the
+	// ErrUnreadableSources is the reason of a failure to read the
 	// sources the bus holds for a dataset.
-	ErrBadNormalisedState = errors.New("unreadable sources of a dataset")
+	ErrUnreadableSources = errors.New("unreadable sources of a dataset")
 )
 
 // Stage is the normaliser.
@@ -186,7 +186,9 @@ func (s *Stage) Handle(ctx context.Context, m *bus.Message) ([]bus.Event, error)
 		id := sourceID(ds)
 		for i, v := range vs {
 			if sourceID(v) == id {
-				if proto.Equal(v, ds) {
+				if v.GetContentHash() == ds.ContentHash && sourceOf(v).GetDatestamp() == raw.Datestamp {
+					// Harvested again unchanged: no write (the version
+					// stored keeps its first provenance).
 					return vs, false, nil
 				}
 				vs[i] = ds
@@ -247,7 +249,7 @@ func (s *Stage) change(ctx context.Context, raw *fairwayv1.RawRecord, ds *fairwa
 		if e, err := s.st.Sources.Get(ctx, entry); err == nil {
 			rev = e.Revision
 			if err := proto.Unmarshal(e.Value, &stored); err != nil {
-				return bus.Event{}, fmt.Errorf("normaliser: %w of %.200s: %w", ErrBadNormalisedState, key, err)
+				return bus.Event{}, fmt.Errorf("normaliser: %w of %.200s: %w", ErrUnreadableSources, key, err)
 			}
 		} else if !errors.Is(err, bus.ErrNotFound) {
 			return bus.Event{}, bus.Transient(fmt.Errorf("normaliser: sources of %.200s: %w", key, err))
@@ -307,6 +309,13 @@ func (s *Stage) event(raw *fairwayv1.RawRecord, ds *fairwayv1.Dataset, key strin
 		return tombstone(raw, ds, key)
 	}
 	merged := Merge(versions)
+	// The publisher drops a version harvested before the one it holds: the
+	// merge a record causes is at least as recent as that record (a
+	// deletion's included, whose source is no longer among the versions).
+	if p := raw.GetProvenance(); p.GetHarvestedAt() != nil &&
+		(merged.Provenance.GetHarvestedAt() == nil || p.GetHarvestedAt().AsTime().After(merged.Provenance.GetHarvestedAt().AsTime())) {
+		merged.Provenance = proto.CloneOf(p)
+	}
 	if merged.ContentHash == "" {
 		return bus.Event{}, bus.Permanent(fmt.Errorf("normaliser: %w: %.200s cannot be encoded", ErrInvalidRecord, key))
 	}

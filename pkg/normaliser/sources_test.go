@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/bus"
@@ -35,11 +36,19 @@ var (
 
 func (r record) del() record { r.deleted, r.payload = true, ""; return r }
 
-func (r record) message(t testing.TB) *bus.Message {
+func (r record) message(t testing.TB) *bus.Message { return r.messageAt(t, 0) }
+
+// messageAt is r's message harvested at sec (Unix seconds; 0: without
+// provenance).
+func (r record) messageAt(t testing.TB, sec int64) *bus.Message {
 	t.Helper()
+	var p *fairwayv1.Provenance
+	if sec != 0 {
+		p = &fairwayv1.Provenance{FeedId: r.feed, HarvestedAt: timestamppb.New(time.Unix(sec, 0))}
+	}
 	b, err := proto.Marshal(&fairwayv1.RawRecord{
 		FeedId: r.feed, Facility: r.facility, SourceKind: r.kind, SourceIdentifier: r.id, Datestamp: "2026-11-30",
-		MetadataFormat: r.format, Payload: []byte(r.payload), Deleted: r.deleted,
+		MetadataFormat: r.format, Payload: []byte(r.payload), Deleted: r.deleted, Provenance: p,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -443,5 +452,42 @@ func TestRunMergesOnBus(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
 		t.Fatal(err)
+	}
+}
+
+// TestMergeProvenance: the merge a record causes is never harvested before
+// that record, nor before the sources it keeps (the publisher drops a
+// version harvested before the one it holds).
+func TestMergeProvenance(t *testing.T) {
+	type step struct {
+		r   record
+		sec int64
+	}
+	tests := []struct {
+		name  string
+		steps []step
+		want  int64
+	}{
+		{"a source harvested earlier, handled later", []step{{recDataCite, 500}, {recSciCat, 200}}, 500},
+		{"a source harvested later", []step{{recDataCite, 200}, {recSciCat, 500}}, 500},
+		{"a deletion of the source harvested last", []step{{recDataCite, 200}, {recSciCat, 500}, {recSciCat.del(), 700}}, 700},
+		{"a deletion without provenance keeps the sources' latest", []step{{recDataCite, 200}, {recSciCat, 500}, {recSciCat.del(), 0}}, 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := memStage(t, normaliser.Config{})
+			var all []bus.Event
+			for _, s := range tt.steps {
+				evs, err := st.Handle(context.Background(), s.r.messageAt(t, s.sec))
+				if err != nil {
+					t.Fatal(err)
+				}
+				all = append(all, evs...)
+			}
+			d := lastDataset(t, all, mergeKey)
+			if got := d.GetProvenance().GetHarvestedAt().AsTime().Unix(); got != tt.want {
+				t.Errorf("merge harvested at %d, want %d", got, tt.want)
+			}
+		})
 	}
 }
