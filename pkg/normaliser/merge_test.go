@@ -35,7 +35,7 @@ const (
 
 // version normalises payload as the record id of feed (in format), the way
 // the stage keeps each source's own version.
-func version(t *testing.T, feed, id, format, payload string) *fairwayv1.Dataset {
+func version(t testing.TB, feed, id, format, payload string) *fairwayv1.Dataset {
 	t.Helper()
 	d, err := normaliser.Normalise(&fairwayv1.RawRecord{
 		FeedId: feed, Facility: "ESRF", SourceIdentifier: id, MetadataFormat: format, Payload: []byte(payload),
@@ -199,5 +199,21 @@ func TestMergeRule(t *testing.T) {
 	}
 	if normaliser.Merge(nil) != nil {
 		t.Error("the merge of no version is a dataset")
+	}
+}
+
+// BenchmarkMerge merges a dataset's DataCite, Dublin Core and SciCat
+// versions.
+func BenchmarkMerge(b *testing.B) {
+	vs := []*fairwayv1.Dataset{
+		version(b, "esrf-oai", "oai:esrf:1", "oai_datacite", mergeDataCite),
+		version(b, "esrf-scicat", "20.500.12269/abc", "scicat", mergeSciCat),
+		version(b, "esrf-dc", "oai:esrf:dc:1", "oai_dc", mergeDC),
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if normaliser.Merge(vs).ContentHash == "" {
+			b.Fatal("no hash")
+		}
 	}
 }

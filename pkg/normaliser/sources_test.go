@@ -491,3 +491,29 @@ func TestMergeProvenance(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkHandleOnBus handles records of new DOIs, alternately from a
+// DataCite and a SciCat feed, over the stores of a real embedded JetStream
+// (without publishing): what a record costs with its sources.
+func BenchmarkHandleOnBus(b *testing.B) {
+	bb := testenv.Bus(b)
+	st := busStage(b, bb)
+	var msgs []*bus.Message
+	for i := range 2000 {
+		r := recDataCite
+		if i%2 == 1 {
+			r = recSciCat
+		}
+		r.payload = strings.Replace(r.payload, "MERGE.1", fmt.Sprintf("MERGE.%d", i/2), 1)
+		r.id = fmt.Sprintf("%s-%d", r.id, i/2)
+		msgs = append(msgs, r.message(b))
+	}
+	b.ResetTimer()
+	n := 0
+	for b.Loop() {
+		if _, err := st.Handle(context.Background(), msgs[n%len(msgs)]); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+}
