@@ -162,22 +162,6 @@ func (s *Stage) Handle(ctx context.Context, m *bus.Message) ([]bus.Event, error)
 	if err := own.Allows(raw.Facility); err != nil {
 		return nil, refused(&raw, err)
 	}
-	var events []bus.Event
-	if previous != "" && previous != ds.Key {
-		// The record's identity changed (a DOI minted after the first
-		// harvest): its source is withdrawn from the dataset under its old
-		// key, unless that has been transferred to another facility
-		// meanwhile.
-		if err := s.st.Owners.Check(ctx, previous, raw.Facility); err == nil {
-			old, err := s.withdraw(ctx, &raw, ds, previous)
-			if err != nil {
-				return nil, err
-			}
-			events = append(events, old)
-		} else if !errors.Is(err, bus.ErrForeignDataset) {
-			return nil, err
-		}
-	}
 	ds.Sources = []*fairwayv1.Source{{
 		FeedId: raw.FeedId, SourceIdentifier: raw.SourceIdentifier, Datestamp: raw.Datestamp,
 		MetadataFormat: raw.MetadataFormat, SourceKind: raw.SourceKind, ContentHash: ds.ContentHash,
@@ -203,6 +187,24 @@ func (s *Stage) Handle(ctx context.Context, m *bus.Message) ([]bus.Event, error)
 	})
 	if err != nil {
 		return nil, err
+	}
+	var events []bus.Event
+	if previous != "" && previous != ds.Key {
+		// The record's identity changed (a DOI minted after the first
+		// harvest): its source is withdrawn from the dataset under its old
+		// key, unless that has been transferred to another facility
+		// meanwhile. After the new key took it (which may refuse it), and
+		// before the key is remembered, so that a record that comes again
+		// finds the old key still.
+		if err := s.st.Owners.Check(ctx, previous, raw.Facility); err == nil {
+			old, err := s.withdraw(ctx, &raw, ds, previous)
+			if err != nil {
+				return nil, err
+			}
+			events = append(events, old)
+		} else if !errors.Is(err, bus.ErrForeignDataset) {
+			return nil, err
+		}
 	}
 	if previous != ds.Key {
 		if _, err := s.st.Keys.Put(ctx, sourceKey, []byte(ds.Key)); err != nil {

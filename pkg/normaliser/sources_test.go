@@ -58,13 +58,21 @@ func (r record) messageAt(t testing.TB, sec int64) *bus.Message {
 
 func memStage(t *testing.T, cfg normaliser.Config) *normaliser.Stage {
 	t.Helper()
+	st, _ := memStageSources(t, cfg)
+	return st
+}
+
+// memStageSources is memStage and its sources.
+func memStageSources(t *testing.T, cfg normaliser.Config) (*normaliser.Stage, *memSources) {
+	t.Helper()
+	sources := newMemSources()
 	st, err := normaliser.NewWithState(cfg, nil, normaliser.Stores{
-		Keys: &memKeys{m: map[string]string{}}, Owners: &memOwners{m: map[string]bus.Owner{}}, Sources: newMemSources(),
+		Keys: &memKeys{m: map[string]string{}}, Owners: &memOwners{m: map[string]bus.Owner{}}, Sources: sources,
 	}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return st
+	return st, sources
 }
 
 // lastDataset returns the dataset of the last event about key.
@@ -515,5 +523,67 @@ func BenchmarkHandleOnBus(b *testing.B) {
 			b.Fatal(err)
 		}
 		n++
+	}
+}
+
+// TestHandleIdentityChange: a record that gets a DOI moves its source from
+// its source key to the DOI's dataset; refused there (the cap), it stays
+// where it was.
+func TestHandleIdentityChange(t *testing.T) {
+	noDOI := record{"ESRF", "esrf-dc", "oai-pmh", "oai:esrf:dc:1", "oai_dc",
+		strings.Replace(mergeDC, "<dc:identifier>https://doi.org/10.5072/MERGE.1</dc:identifier>", "", 1), false}
+	const srcKey = "src:esrf:oai:esrf:dc:1"
+	tests := []struct {
+		name       string
+		maxSources int
+		wantErr    error
+		wantSrc    bool // the source key's dataset is still alive
+	}{
+		{name: "moved", wantSrc: false},
+		{name: "refused by the new key", maxSources: 2, wantErr: normaliser.ErrTooManySources, wantSrc: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st, sources := memStageSources(t, normaliser.Config{MaxSources: tt.maxSources})
+			var all []bus.Event
+			for _, r := range []record{noDOI, recDataCite, recSciCat} {
+				evs, err := st.Handle(context.Background(), r.message(t))
+				if err != nil {
+					t.Fatal(err)
+				}
+				all = append(all, evs...)
+			}
+			evs, err := st.Handle(context.Background(), recDC.message(t))
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) || len(evs) != 0 {
+					t.Fatalf("err %v, %d events; want %v", err, len(evs), tt.wantErr)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, evs...)
+			if d := lastDataset(t, all, srcKey); d.Deleted == tt.wantSrc {
+				t.Errorf("source key deleted %t", d.Deleted)
+			}
+			// Handled again: the same outcome (nothing half done).
+			evs, err = st.Handle(context.Background(), recDC.message(t))
+			if !errors.Is(err, tt.wantErr) && (tt.wantErr != nil || err != nil) {
+				t.Fatalf("again: %v", err)
+			}
+			all = append(all, evs...)
+			if d := lastDataset(t, all, srcKey); d.Deleted == tt.wantSrc {
+				t.Errorf("again: source key deleted %t", d.Deleted)
+			}
+			if _, kept := sources.m[bus.Digest(srcKey)]; kept != tt.wantSrc {
+				t.Errorf("the source key's sources kept %t, want %t", kept, tt.wantSrc)
+			}
+			want := 2
+			if tt.wantErr == nil {
+				want = 3
+			}
+			if d := lastDataset(t, all, mergeKey); len(d.Sources) != want {
+				t.Errorf("DOI dataset lists %q", sourceFeeds(d))
+			}
+		})
 	}
 }
