@@ -193,13 +193,19 @@ const (
 	// BucketDeliveries holds, per destination, what it was sent of each
 	// dataset (the ledger of deliveries) and the destination's counters.
 	BucketDeliveries Bucket = "fairway_deliveries"
+	// BucketSources holds, per dataset key (by digest), the own normalised
+	// version of every source that publishes the dataset, from which the
+	// normaliser merges the one dataset it emits. An entry is bounded: the
+	// normaliser caps the sources of a dataset, and a value is at most
+	// Topology.MaxMsgSize.
+	BucketSources Bucket = "fairway_sources"
 )
 
 // LeaseTTL is how long a harvest lease lives without being refreshed.
 const LeaseTTL = 30 * time.Second
 
 // Buckets lists every KV bucket.
-var Buckets = []Bucket{BucketFeeds, BucketCheckpoints, BucketHashes, BucketKeys, BucketRequests, BucketLeases, BucketOwners, BucketDestinations, BucketDeliveries}
+var Buckets = []Bucket{BucketFeeds, BucketCheckpoints, BucketHashes, BucketKeys, BucketRequests, BucketLeases, BucketOwners, BucketDestinations, BucketDeliveries, BucketSources}
 
 // Topology holds the tunables of the streams and consumers.
 type Topology struct {
@@ -334,6 +340,9 @@ func (t Topology) KVConfig(b Bucket) jetstream.KeyValueConfig {
 	}
 	if b == BucketLeases {
 		cfg.TTL = LeaseTTL
+	}
+	if b == BucketSources {
+		cfg.MaxValueSize = t.MaxMsgSize
 	}
 	return cfg
 }

@@ -71,6 +71,49 @@ func (o *memOwners) Check(_ context.Context, key, facility string) error {
 	return own.Allows(facility)
 }
 
+// memSources is an in-memory bucket of sources, revision-checked like the
+// bus's.
+type memSources struct {
+	m   map[string]bus.Entry
+	rev uint64
+}
+
+func newMemSources() *memSources { return &memSources{m: map[string]bus.Entry{}} }
+
+func (s *memSources) Get(_ context.Context, key string) (bus.Entry, error) {
+	e, ok := s.m[key]
+	if !ok {
+		return bus.Entry{}, fmt.Errorf("key %s: %w", key, bus.ErrNotFound)
+	}
+	return e, nil
+}
+
+func (s *memSources) Create(_ context.Context, key string, value []byte) (uint64, error) {
+	if _, ok := s.m[key]; ok {
+		return 0, fmt.Errorf("key %s: %w", key, bus.ErrExists)
+	}
+	s.rev++
+	s.m[key] = bus.Entry{Key: key, Value: value, Revision: s.rev}
+	return s.rev, nil
+}
+
+func (s *memSources) Update(_ context.Context, key string, value []byte, rev uint64) (uint64, error) {
+	if e, ok := s.m[key]; !ok || e.Revision != rev {
+		return 0, fmt.Errorf("key %s: %w", key, bus.ErrConflict)
+	}
+	s.rev++
+	s.m[key] = bus.Entry{Key: key, Value: value, Revision: s.rev}
+	return s.rev, nil
+}
+
+func (s *memSources) DeleteAt(_ context.Context, key string, rev uint64) error {
+	if e, ok := s.m[key]; !ok || e.Revision != rev {
+		return fmt.Errorf("key %s: %w", key, bus.ErrConflict)
+	}
+	delete(s.m, key)
+	return nil
+}
+
 const (
 	handleDataCite = `<resource xmlns="http://datacite.org/schema/kernel-4">
   <identifier identifierType="DOI">10.5072/HANDLE.1</identifier>
@@ -214,7 +257,7 @@ func TestHandleTable(t *testing.T) {
 			for k, f := range tt.owners {
 				owners.m[k] = bus.Owner{Key: k, Facility: f}
 			}
-			st, err := normaliser.NewWithState(normaliser.Config{}, nil, keys, owners, slog.New(slog.DiscardHandler))
+			st, err := normaliser.NewWithState(normaliser.Config{}, nil, normaliser.Stores{Keys: keys, Owners: owners, Sources: newMemSources()}, slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Fatal(err)
 			}

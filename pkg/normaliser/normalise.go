@@ -144,8 +144,9 @@ func validate(d *fairwayv1.Dataset) error {
 }
 
 // ContentHash returns the hex SHA-256 of the canonical content of d: its
-// deterministic protobuf encoding without Provenance and ContentHash, the
-// only fields that depend on when and how the record was harvested. Two
+// deterministic protobuf encoding without Provenance, ContentHash and the
+// datestamps of its Sources, the only fields that depend on when and how
+// the record was harvested. Two
 // harvests of an unchanged record hash the same. It returns "" when d is nil
 // or cannot be encoded (a string that is not valid UTF-8), which Normalise
 // never produces.
@@ -174,6 +175,9 @@ func contentHashWith(mapping string, d *fairwayv1.Dataset) (string, error) {
 	c := proto.CloneOf(d)
 	c.Provenance = nil
 	c.ContentHash = ""
+	for _, src := range c.Sources {
+		src.Datestamp = "" // when, like provenance, not what
+	}
 	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(c)
 	if err != nil {
 		return "", fmt.Errorf("encode dataset %s: %w", d.GetKey(), err)

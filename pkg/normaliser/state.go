@@ -35,3 +35,53 @@ var (
 	_ Keys   = (*bus.State)(nil)
 	_ Owners = (*bus.Owners)(nil)
 )
+
+// Sources is where the normaliser keeps, per dataset key (by digest), the
+// own normalised version of every source publishing the dataset, written
+// only at the revision read so that concurrent handlers and replicas never
+// lose one another's updates. *bus.State over bus.BucketSources is the
+// production one.
+type Sources interface {
+	// Get returns the entry of key, or an error satisfying
+	// errors.Is(err, bus.ErrNotFound).
+	Get(ctx context.Context, key string) (bus.Entry, error)
+	// Create stores value under a key that holds nothing, else fails with
+	// an error satisfying errors.Is(err, bus.ErrExists).
+	Create(ctx context.Context, key string, value []byte) (uint64, error)
+	// Update stores value under key if rev is its last revision, else fails
+	// with an error satisfying errors.Is(err, bus.ErrConflict).
+	Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error)
+	// DeleteAt removes key if rev is its last revision, else fails with an
+	// error satisfying errors.Is(err, bus.ErrConflict).
+	DeleteAt(ctx context.Context, key string, rev uint64) error
+}
+
+// LastMessages reads the last message about a key in the normalised
+// stream, so that the stage emits a merged dataset only over the one it
+// read before merging. *bus.StreamReader over bus.Normalised is the
+// production one.
+type LastMessages interface {
+	// Last returns the last message about key, or an error satisfying
+	// errors.Is(err, bus.ErrNotFound).
+	Last(ctx context.Context, key string) (bus.StoredMessage, error)
+}
+
+// Stores are the state the stage's handler reads and writes.
+type Stores struct {
+	// Keys is the source-key map (required).
+	Keys Keys
+	// Owners is the ownership record (required).
+	Owners Owners
+	// Sources holds every dataset's sources (required).
+	Sources Sources
+	// Normalised, when set, guards each emitted dataset with the sequence
+	// of the stream's last message about its key, read before its sources
+	// (a concurrent emission makes the publish fail and the record come
+	// again). Nil only in table tests without a server.
+	Normalised LastMessages
+}
+
+var (
+	_ Sources      = (*bus.State)(nil)
+	_ LastMessages = (*bus.StreamReader)(nil)
+)

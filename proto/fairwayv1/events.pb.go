@@ -746,7 +746,10 @@ type Dataset struct {
 	// Persistent identifier (an IRI) of the instrument, when given.
 	InstrumentPid string `protobuf:"bytes,32,opt,name=instrument_pid,json=instrumentPid,proto3" json:"instrument_pid,omitempty"`
 	// Identifier of the proposal the data was taken under, when given.
-	ProposalId    string `protobuf:"bytes,33,opt,name=proposal_id,json=proposalId,proto3" json:"proposal_id,omitempty"`
+	ProposalId string `protobuf:"bytes,33,opt,name=proposal_id,json=proposalId,proto3" json:"proposal_id,omitempty"`
+	// Every source that still publishes the dataset, in the merge's fixed
+	// order (docs/merge.md): the dataset is the merge of their versions.
+	Sources       []*Source `protobuf:"bytes,50,rep,name=sources,proto3" json:"sources,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1012,6 +1015,152 @@ func (x *Dataset) GetProposalId() string {
 	return ""
 }
 
+func (x *Dataset) GetSources() []*Source {
+	if x != nil {
+		return x.Sources
+	}
+	return nil
+}
+
+// Source is one feed's record that publishes a dataset.
+type Source struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Feed that publishes it.
+	FeedId string `protobuf:"bytes,1,opt,name=feed_id,json=feedId,proto3" json:"feed_id,omitempty"`
+	// Identifier of the record at the source (OAI identifier, SciCat pid).
+	SourceIdentifier string `protobuf:"bytes,2,opt,name=source_identifier,json=sourceIdentifier,proto3" json:"source_identifier,omitempty"`
+	// Datestamp as the source wrote it (not normalised). Like provenance, it
+	// is not part of the dataset's content hash.
+	Datestamp string `protobuf:"bytes,3,opt,name=datestamp,proto3" json:"datestamp,omitempty"`
+	// Metadata format of the record (OAI metadataPrefix, or "scicat").
+	MetadataFormat string `protobuf:"bytes,4,opt,name=metadata_format,json=metadataFormat,proto3" json:"metadata_format,omitempty"`
+	// Feed kind: "oai-pmh" or "scicat".
+	SourceKind string `protobuf:"bytes,5,opt,name=source_kind,json=sourceKind,proto3" json:"source_kind,omitempty"`
+	// Content hash of this source's own normalised version.
+	ContentHash   string `protobuf:"bytes,6,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Source) Reset() {
+	*x = Source{}
+	mi := &file_fairway_v1_events_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Source) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Source) ProtoMessage() {}
+
+func (x *Source) ProtoReflect() protoreflect.Message {
+	mi := &file_fairway_v1_events_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Source.ProtoReflect.Descriptor instead.
+func (*Source) Descriptor() ([]byte, []int) {
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Source) GetFeedId() string {
+	if x != nil {
+		return x.FeedId
+	}
+	return ""
+}
+
+func (x *Source) GetSourceIdentifier() string {
+	if x != nil {
+		return x.SourceIdentifier
+	}
+	return ""
+}
+
+func (x *Source) GetDatestamp() string {
+	if x != nil {
+		return x.Datestamp
+	}
+	return ""
+}
+
+func (x *Source) GetMetadataFormat() string {
+	if x != nil {
+		return x.MetadataFormat
+	}
+	return ""
+}
+
+func (x *Source) GetSourceKind() string {
+	if x != nil {
+		return x.SourceKind
+	}
+	return ""
+}
+
+func (x *Source) GetContentHash() string {
+	if x != nil {
+		return x.ContentHash
+	}
+	return ""
+}
+
+// SourceVersions is what the normaliser keeps per dataset key: the own
+// normalised version of every source that publishes it (each with its one
+// Source), from which the dataset is merged.
+type SourceVersions struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Versions      []*Dataset             `protobuf:"bytes,1,rep,name=versions,proto3" json:"versions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SourceVersions) Reset() {
+	*x = SourceVersions{}
+	mi := &file_fairway_v1_events_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SourceVersions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SourceVersions) ProtoMessage() {}
+
+func (x *SourceVersions) ProtoReflect() protoreflect.Message {
+	mi := &file_fairway_v1_events_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SourceVersions.ProtoReflect.Descriptor instead.
+func (*SourceVersions) Descriptor() ([]byte, []int) {
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *SourceVersions) GetVersions() []*Dataset {
+	if x != nil {
+		return x.Versions
+	}
+	return nil
+}
+
 // Technique is a PaNET experimental technique matched for a dataset.
 type Technique struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1033,7 +1182,7 @@ type Technique struct {
 
 func (x *Technique) Reset() {
 	*x = Technique{}
-	mi := &file_fairway_v1_events_proto_msgTypes[8]
+	mi := &file_fairway_v1_events_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1045,7 +1194,7 @@ func (x *Technique) String() string {
 func (*Technique) ProtoMessage() {}
 
 func (x *Technique) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[8]
+	mi := &file_fairway_v1_events_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1058,7 +1207,7 @@ func (x *Technique) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Technique.ProtoReflect.Descriptor instead.
 func (*Technique) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{8}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Technique) GetIri() string {
@@ -1124,7 +1273,7 @@ type EnrichedDataset struct {
 
 func (x *EnrichedDataset) Reset() {
 	*x = EnrichedDataset{}
-	mi := &file_fairway_v1_events_proto_msgTypes[9]
+	mi := &file_fairway_v1_events_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1136,7 +1285,7 @@ func (x *EnrichedDataset) String() string {
 func (*EnrichedDataset) ProtoMessage() {}
 
 func (x *EnrichedDataset) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[9]
+	mi := &file_fairway_v1_events_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1149,7 +1298,7 @@ func (x *EnrichedDataset) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnrichedDataset.ProtoReflect.Descriptor instead.
 func (*EnrichedDataset) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{9}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *EnrichedDataset) GetDataset() *Dataset {
@@ -1219,7 +1368,7 @@ type QualityGap struct {
 
 func (x *QualityGap) Reset() {
 	*x = QualityGap{}
-	mi := &file_fairway_v1_events_proto_msgTypes[10]
+	mi := &file_fairway_v1_events_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1231,7 +1380,7 @@ func (x *QualityGap) String() string {
 func (*QualityGap) ProtoMessage() {}
 
 func (x *QualityGap) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[10]
+	mi := &file_fairway_v1_events_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1244,7 +1393,7 @@ func (x *QualityGap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QualityGap.ProtoReflect.Descriptor instead.
 func (*QualityGap) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{10}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *QualityGap) GetCheck() string {
@@ -1286,7 +1435,7 @@ type QualityDimension struct {
 
 func (x *QualityDimension) Reset() {
 	*x = QualityDimension{}
-	mi := &file_fairway_v1_events_proto_msgTypes[11]
+	mi := &file_fairway_v1_events_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1298,7 +1447,7 @@ func (x *QualityDimension) String() string {
 func (*QualityDimension) ProtoMessage() {}
 
 func (x *QualityDimension) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[11]
+	mi := &file_fairway_v1_events_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1311,7 +1460,7 @@ func (x *QualityDimension) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QualityDimension.ProtoReflect.Descriptor instead.
 func (*QualityDimension) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{11}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *QualityDimension) GetName() string {
@@ -1346,7 +1495,7 @@ type CatalogueEntry struct {
 
 func (x *CatalogueEntry) Reset() {
 	*x = CatalogueEntry{}
-	mi := &file_fairway_v1_events_proto_msgTypes[12]
+	mi := &file_fairway_v1_events_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1358,7 +1507,7 @@ func (x *CatalogueEntry) String() string {
 func (*CatalogueEntry) ProtoMessage() {}
 
 func (x *CatalogueEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[12]
+	mi := &file_fairway_v1_events_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1371,7 +1520,7 @@ func (x *CatalogueEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogueEntry.ProtoReflect.Descriptor instead.
 func (*CatalogueEntry) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{12}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CatalogueEntry) GetKey() string {
@@ -1449,7 +1598,7 @@ type HarvestRun struct {
 
 func (x *HarvestRun) Reset() {
 	*x = HarvestRun{}
-	mi := &file_fairway_v1_events_proto_msgTypes[13]
+	mi := &file_fairway_v1_events_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1461,7 +1610,7 @@ func (x *HarvestRun) String() string {
 func (*HarvestRun) ProtoMessage() {}
 
 func (x *HarvestRun) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[13]
+	mi := &file_fairway_v1_events_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1474,7 +1623,7 @@ func (x *HarvestRun) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HarvestRun.ProtoReflect.Descriptor instead.
 func (*HarvestRun) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{13}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *HarvestRun) GetRunId() string {
@@ -1654,8 +1803,7 @@ const file_fairway_v1_events_proto_rawDesc = "" +
 	"identifier\x18\x01 \x01(\tR\n" +
 	"identifier\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x1a\n" +
-	"\brelation\x18\x03 \x01(\tR\brelation\"\xd4\n" +
-	"\n" +
+	"\brelation\x18\x03 \x01(\tR\brelation\"\x82\v\n" +
 	"\aDataset\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x10\n" +
 	"\x03doi\x18\x02 \x01(\tR\x03doi\x12+\n" +
@@ -1695,7 +1843,18 @@ const file_fairway_v1_events_proto_rawDesc = "" +
 	"\rcollected_end\x18\x1f \x01(\v2\x1a.google.protobuf.TimestampR\fcollectedEnd\x12%\n" +
 	"\x0einstrument_pid\x18  \x01(\tR\rinstrumentPid\x12\x1f\n" +
 	"\vproposal_id\x18! \x01(\tR\n" +
-	"proposalId\"\x9f\x01\n" +
+	"proposalId\x12,\n" +
+	"\asources\x182 \x03(\v2\x12.fairway.v1.SourceR\asources\"\xd9\x01\n" +
+	"\x06Source\x12\x17\n" +
+	"\afeed_id\x18\x01 \x01(\tR\x06feedId\x12+\n" +
+	"\x11source_identifier\x18\x02 \x01(\tR\x10sourceIdentifier\x12\x1c\n" +
+	"\tdatestamp\x18\x03 \x01(\tR\tdatestamp\x12'\n" +
+	"\x0fmetadata_format\x18\x04 \x01(\tR\x0emetadataFormat\x12\x1f\n" +
+	"\vsource_kind\x18\x05 \x01(\tR\n" +
+	"sourceKind\x12!\n" +
+	"\fcontent_hash\x18\x06 \x01(\tR\vcontentHash\"A\n" +
+	"\x0eSourceVersions\x12/\n" +
+	"\bversions\x18\x01 \x03(\v2\x13.fairway.v1.DatasetR\bversions\"\x9f\x01\n" +
 	"\tTechnique\x12\x10\n" +
 	"\x03iri\x18\x01 \x01(\tR\x03iri\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x14\n" +
@@ -1771,7 +1930,7 @@ func file_fairway_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_fairway_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_fairway_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_fairway_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_fairway_v1_events_proto_goTypes = []any{
 	(HarvestStatus)(0),            // 0: fairway.v1.HarvestStatus
 	(*Provenance)(nil),            // 1: fairway.v1.Provenance
@@ -1782,46 +1941,50 @@ var file_fairway_v1_events_proto_goTypes = []any{
 	(*Subject)(nil),               // 6: fairway.v1.Subject
 	(*RelatedIdentifier)(nil),     // 7: fairway.v1.RelatedIdentifier
 	(*Dataset)(nil),               // 8: fairway.v1.Dataset
-	(*Technique)(nil),             // 9: fairway.v1.Technique
-	(*EnrichedDataset)(nil),       // 10: fairway.v1.EnrichedDataset
-	(*QualityGap)(nil),            // 11: fairway.v1.QualityGap
-	(*QualityDimension)(nil),      // 12: fairway.v1.QualityDimension
-	(*CatalogueEntry)(nil),        // 13: fairway.v1.CatalogueEntry
-	(*HarvestRun)(nil),            // 14: fairway.v1.HarvestRun
-	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
+	(*Source)(nil),                // 9: fairway.v1.Source
+	(*SourceVersions)(nil),        // 10: fairway.v1.SourceVersions
+	(*Technique)(nil),             // 11: fairway.v1.Technique
+	(*EnrichedDataset)(nil),       // 12: fairway.v1.EnrichedDataset
+	(*QualityGap)(nil),            // 13: fairway.v1.QualityGap
+	(*QualityDimension)(nil),      // 14: fairway.v1.QualityDimension
+	(*CatalogueEntry)(nil),        // 15: fairway.v1.CatalogueEntry
+	(*HarvestRun)(nil),            // 16: fairway.v1.HarvestRun
+	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
 }
 var file_fairway_v1_events_proto_depIdxs = []int32{
-	15, // 0: fairway.v1.Provenance.response_date:type_name -> google.protobuf.Timestamp
-	15, // 1: fairway.v1.Provenance.harvested_at:type_name -> google.protobuf.Timestamp
+	17, // 0: fairway.v1.Provenance.response_date:type_name -> google.protobuf.Timestamp
+	17, // 1: fairway.v1.Provenance.harvested_at:type_name -> google.protobuf.Timestamp
 	1,  // 2: fairway.v1.RawRecord.provenance:type_name -> fairway.v1.Provenance
 	3,  // 3: fairway.v1.Dataset.creators:type_name -> fairway.v1.Person
 	3,  // 4: fairway.v1.Dataset.contributors:type_name -> fairway.v1.Person
-	15, // 5: fairway.v1.Dataset.issued:type_name -> google.protobuf.Timestamp
-	15, // 6: fairway.v1.Dataset.modified:type_name -> google.protobuf.Timestamp
-	15, // 7: fairway.v1.Dataset.embargo_until:type_name -> google.protobuf.Timestamp
+	17, // 5: fairway.v1.Dataset.issued:type_name -> google.protobuf.Timestamp
+	17, // 6: fairway.v1.Dataset.modified:type_name -> google.protobuf.Timestamp
+	17, // 7: fairway.v1.Dataset.embargo_until:type_name -> google.protobuf.Timestamp
 	6,  // 8: fairway.v1.Dataset.subjects:type_name -> fairway.v1.Subject
 	7,  // 9: fairway.v1.Dataset.related:type_name -> fairway.v1.RelatedIdentifier
 	1,  // 10: fairway.v1.Dataset.provenance:type_name -> fairway.v1.Provenance
 	4,  // 11: fairway.v1.Dataset.distributions:type_name -> fairway.v1.Distribution
 	5,  // 12: fairway.v1.Dataset.contacts:type_name -> fairway.v1.Contact
-	15, // 13: fairway.v1.Dataset.collected_start:type_name -> google.protobuf.Timestamp
-	15, // 14: fairway.v1.Dataset.collected_end:type_name -> google.protobuf.Timestamp
-	8,  // 15: fairway.v1.EnrichedDataset.dataset:type_name -> fairway.v1.Dataset
-	9,  // 16: fairway.v1.EnrichedDataset.techniques:type_name -> fairway.v1.Technique
-	15, // 17: fairway.v1.EnrichedDataset.enriched_at:type_name -> google.protobuf.Timestamp
-	11, // 18: fairway.v1.EnrichedDataset.quality_gaps:type_name -> fairway.v1.QualityGap
-	12, // 19: fairway.v1.EnrichedDataset.quality_dimensions:type_name -> fairway.v1.QualityDimension
-	10, // 20: fairway.v1.CatalogueEntry.dataset:type_name -> fairway.v1.EnrichedDataset
-	15, // 21: fairway.v1.CatalogueEntry.published_at:type_name -> google.protobuf.Timestamp
-	0,  // 22: fairway.v1.HarvestRun.status:type_name -> fairway.v1.HarvestStatus
-	15, // 23: fairway.v1.HarvestRun.started_at:type_name -> google.protobuf.Timestamp
-	15, // 24: fairway.v1.HarvestRun.finished_at:type_name -> google.protobuf.Timestamp
-	15, // 25: fairway.v1.HarvestRun.response_date:type_name -> google.protobuf.Timestamp
-	26, // [26:26] is the sub-list for method output_type
-	26, // [26:26] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	17, // 13: fairway.v1.Dataset.collected_start:type_name -> google.protobuf.Timestamp
+	17, // 14: fairway.v1.Dataset.collected_end:type_name -> google.protobuf.Timestamp
+	9,  // 15: fairway.v1.Dataset.sources:type_name -> fairway.v1.Source
+	8,  // 16: fairway.v1.SourceVersions.versions:type_name -> fairway.v1.Dataset
+	8,  // 17: fairway.v1.EnrichedDataset.dataset:type_name -> fairway.v1.Dataset
+	11, // 18: fairway.v1.EnrichedDataset.techniques:type_name -> fairway.v1.Technique
+	17, // 19: fairway.v1.EnrichedDataset.enriched_at:type_name -> google.protobuf.Timestamp
+	13, // 20: fairway.v1.EnrichedDataset.quality_gaps:type_name -> fairway.v1.QualityGap
+	14, // 21: fairway.v1.EnrichedDataset.quality_dimensions:type_name -> fairway.v1.QualityDimension
+	12, // 22: fairway.v1.CatalogueEntry.dataset:type_name -> fairway.v1.EnrichedDataset
+	17, // 23: fairway.v1.CatalogueEntry.published_at:type_name -> google.protobuf.Timestamp
+	0,  // 24: fairway.v1.HarvestRun.status:type_name -> fairway.v1.HarvestStatus
+	17, // 25: fairway.v1.HarvestRun.started_at:type_name -> google.protobuf.Timestamp
+	17, // 26: fairway.v1.HarvestRun.finished_at:type_name -> google.protobuf.Timestamp
+	17, // 27: fairway.v1.HarvestRun.response_date:type_name -> google.protobuf.Timestamp
+	28, // [28:28] is the sub-list for method output_type
+	28, // [28:28] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_fairway_v1_events_proto_init() }
@@ -1835,7 +1998,7 @@ func file_fairway_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fairway_v1_events_proto_rawDesc), len(file_fairway_v1_events_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   14,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
