@@ -1020,13 +1020,15 @@ type Technique struct {
 	// Bare id (PaNET01168).
 	Id    string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
 	Label string `protobuf:"bytes,3,opt,name=label,proto3" json:"label,omitempty"`
-	// How it was matched: "iri", "id" or "label".
+	// How it was matched: "iri", "id", "label", "synonym" or "text".
 	MatchedBy string `protobuf:"bytes,4,opt,name=matched_by,json=matchedBy,proto3" json:"matched_by,omitempty"`
 	// The text it was matched from.
 	MatchedText string `protobuf:"bytes,5,opt,name=matched_text,json=matchedText,proto3" json:"matched_text,omitempty"`
 	// IRIs of every broader PaNET technique (the transitive superclasses), so
 	// that a question for a technique finds its narrower techniques too.
-	Broader       []string `protobuf:"bytes,6,rep,name=broader,proto3" json:"broader,omitempty"`
+	Broader []string `protobuf:"bytes,6,rep,name=broader,proto3" json:"broader,omitempty"`
+	// Confidence of the match in [0,1]: 1 for an IRI, lower for a text.
+	Confidence    float64 `protobuf:"fixed64,7,opt,name=confidence,proto3" json:"confidence,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1101,6 +1103,13 @@ func (x *Technique) GetBroader() []string {
 		return x.Broader
 	}
 	return nil
+}
+
+func (x *Technique) GetConfidence() float64 {
+	if x != nil {
+		return x.Confidence
+	}
+	return 0
 }
 
 // EnrichedDataset is a canonical dataset with what the enricher added.
@@ -1549,7 +1558,7 @@ const file_fairway_v1_events_proto_rawDesc = "" +
 	"\rcollected_end\x18\x1f \x01(\v2\x1a.google.protobuf.TimestampR\fcollectedEnd\x12%\n" +
 	"\x0einstrument_pid\x18  \x01(\tR\rinstrumentPid\x12\x1f\n" +
 	"\vproposal_id\x18! \x01(\tR\n" +
-	"proposalId\"\x9f\x01\n" +
+	"proposalId\"\xbf\x01\n" +
 	"\tTechnique\x12\x10\n" +
 	"\x03iri\x18\x01 \x01(\tR\x03iri\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x14\n" +
@@ -1557,7 +1566,10 @@ const file_fairway_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"matched_by\x18\x04 \x01(\tR\tmatchedBy\x12!\n" +
 	"\fmatched_text\x18\x05 \x01(\tR\vmatchedText\x12\x18\n" +
-	"\abroader\x18\x06 \x03(\tR\abroader\"\xfe\x01\n" +
+	"\abroader\x18\x06 \x03(\tR\abroader\x12\x1e\n" +
+	"\n" +
+	"confidence\x18\a \x01(\x01R\n" +
+	"confidence\"\xfe\x01\n" +
 	"\x0fEnrichedDataset\x12-\n" +
 	"\adataset\x18\x01 \x01(\v2\x13.fairway.v1.DatasetR\adataset\x125\n" +
 	"\n" +
