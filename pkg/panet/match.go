@@ -3,6 +3,7 @@ package panet
 import (
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/panosc/fairway/proto/fairwayv1"
@@ -97,10 +98,28 @@ type Matcher struct {
 	labels map[string][]*Class
 	// synonyms maps a normalised altLabel or alias to its classes.
 	synonyms map[string][]*Class
-	// folded and raw index the free-text phrases by their first word,
-	// folded or as written.
-	folded, raw map[string][]*phrase
-	maxWords    int
+	// folded and raw are word tries of the free-text phrases, of their
+	// words folded or as written (short acronyms).
+	folded, raw *trie
+}
+
+// trie is a node of a word trie: the phrases that end here, and the words
+// that continue them.
+type trie struct {
+	next map[string]*trie
+	ends []*phrase
+}
+
+func (t *trie) child(w string) *trie {
+	if t.next == nil {
+		t.next = make(map[string]*trie)
+	}
+	c := t.next[w]
+	if c == nil {
+		c = &trie{}
+		t.next[w] = c
+	}
+	return c
 }
 
 // NewMatcher precomputes the lookup tables of an ontology. Aliases extend
@@ -108,7 +127,7 @@ type Matcher struct {
 // a specifier is ignored).
 func NewMatcher(o *Ontology, aliases ...Alias) *Matcher {
 	m := &Matcher{ont: o, labels: make(map[string][]*Class), synonyms: make(map[string][]*Class),
-		folded: make(map[string][]*phrase), raw: make(map[string][]*phrase)}
+		folded: &trie{}, raw: &trie{}}
 	add := func(idx map[string][]*Class, text string, c *Class) {
 		k := normalize(text)
 		if k == "" {
@@ -218,18 +237,20 @@ func (m *Matcher) addPhrase(p *phrase) {
 	if len(p.words) == 0 {
 		return
 	}
-	idx := m.folded
+	n := m.folded
 	if p.exact {
-		idx = m.raw
+		n = m.raw
 	}
-	for _, q := range idx[p.words[0]] {
-		if q.class == p.class && slices.Equal(q.words, p.words) {
+	for _, w := range p.words {
+		n = n.child(w)
+	}
+	for _, q := range n.ends {
+		if q.class == p.class {
 			q.label = q.label || p.label
 			return
 		}
 	}
-	idx[p.words[0]] = append(idx[p.words[0]], p)
-	m.maxWords = max(m.maxWords, len(p.words))
+	n.ends = append(n.ends, p)
 }
 
 // Ontology returns the ontology the matcher was built from.
@@ -285,10 +306,15 @@ type run struct {
 	out      []*fairwayv1.Technique
 	cls      []*Class
 	onlyText []bool // matched only in free text
-	toks     []token
+	buf      *[]token
 }
 
-func (m *Matcher) newRun() *run { return &run{m: m} }
+// tokenBuffers keeps the word buffers of runs between datasets.
+var tokenBuffers = sync.Pool{New: func() any { b := make([]token, 0, 256); return &b }}
+
+func (m *Matcher) newRun() *run {
+	return &run{m: m, buf: tokenBuffers.Get().(*[]token)}
+}
 
 func (r *run) add(c *Class, by, text string, conf float64) {
 	for i, x := range r.cls {
@@ -335,8 +361,8 @@ func (r *run) text(s string, conf float64) {
 	if s == "" {
 		return
 	}
-	r.toks = tokenize(r.toks[:0], s)
-	toks := r.toks
+	toks := tokenize((*r.buf)[:0], s)
+	*r.buf = toks
 	for i := 0; i < len(toks); {
 		n, c, p := r.m.longest(toks, i)
 		if n == 0 {
@@ -361,38 +387,28 @@ func (r *run) text(s string, conf float64) {
 func (m *Matcher) longest(toks []token, i int) (int, *Class, *phrase) {
 	best := 0
 	var cands []*phrase
-	try := func(ps []*phrase) {
-		for _, p := range ps {
-			n := len(p.words)
-			if n < best || i+n > len(toks) {
+	walk := func(n *trie, raw bool) {
+		for j := i; j < len(toks) && n != nil; j++ {
+			w := toks[j].fold
+			if raw && toks[j].raw != "" {
+				w = toks[j].raw
+			}
+			if n = n.next[w]; n == nil {
+				return
+			}
+			if len(n.ends) == 0 {
 				continue
 			}
-			ok := true
-			for j, w := range p.words {
-				t := toks[i+j]
-				if p.exact {
-					if t.raw != w && !(t.raw == "" && t.fold == w) {
-						ok = false
-						break
-					}
-				} else if t.fold != w {
-					ok = false
-					break
-				}
+			switch k := j - i + 1; {
+			case k > best:
+				best, cands = k, append(cands[:0], n.ends...)
+			case k == best:
+				cands = append(cands, n.ends...)
 			}
-			if !ok {
-				continue
-			}
-			if n > best {
-				best, cands = n, cands[:0]
-			}
-			cands = append(cands, p)
 		}
 	}
-	try(m.folded[toks[i].fold])
-	if toks[i].raw != "" {
-		try(m.raw[toks[i].raw])
-	}
+	walk(m.folded, false)
+	walk(m.raw, true)
 	if best == 0 {
 		return 0, nil, nil
 	}
@@ -426,6 +442,9 @@ func (m *Matcher) longest(toks []token, i int) (int, *Class, *phrase) {
 // result drops the techniques matched only in free text that a narrower
 // (or equivalent) technique makes redundant, and fills in Broader.
 func (r *run) result() []*fairwayv1.Technique {
+	clear(*r.buf) // the words point into the dataset's texts
+	tokenBuffers.Put(r.buf)
+	r.buf = nil
 	var out []*fairwayv1.Technique
 	for i, t := range r.out {
 		c := r.cls[i]

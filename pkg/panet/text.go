@@ -19,58 +19,62 @@ type token struct {
 // words. "xray" and "xrays" are written as "x ray" and "x rays". Words are
 // appended to buf, which is returned.
 func tokenize(buf []token, s string) []token {
+	// The whole text is folded once; where folding changes the length of
+	// some character (rare: 'İ'), each word is folded on its own.
+	folded := foldWord(s)
+	whole := len(folded) == len(s)
 	start := -1
-	lower := true // the current word has no upper-case or non-ASCII letter
-	flush := func(end int) {
-		raw := s[start:end]
-		fold := raw
-		if !lower {
-			fold = foldWord(raw)
-		}
-		switch fold {
-		case "xray", "xrays":
-			buf = append(buf, token{fold: "x", start: start, end: end}, token{fold: fold[1:], start: start, end: end})
-		default:
-			buf = append(buf, token{raw: raw, fold: fold, start: start, end: end})
-		}
-		start, lower = -1, true
-	}
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			isWord := c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c >= 'A' && c <= 'Z'
-			if isWord {
-				if start < 0 {
-					start = i
-				}
-				if c >= 'A' && c <= 'Z' {
-					lower = false
-				}
-			} else if start >= 0 {
-				flush(i)
+	for i := 0; i <= len(s); {
+		word, n := false, 1
+		if i < len(s) {
+			if c := s[i]; c < utf8.RuneSelf {
+				word = c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c >= 'A' && c <= 'Z'
+			} else {
+				var r rune
+				r, n = utf8.DecodeRuneInString(s[i:])
+				word = unicode.IsLetter(r) || unicode.IsDigit(r) || r == '\u00b5'
 			}
-			i++
-			continue
 		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == '\u00b5' {
-			if start < 0 {
-				start = i
+		switch {
+		case word && start < 0:
+			start = i
+		case !word && start >= 0:
+			raw := s[start:i]
+			var fold string
+			if whole {
+				fold = folded[start:i]
+			} else {
+				fold = foldWord(raw)
 			}
-			lower = false
-		} else if start >= 0 {
-			flush(i)
+			if fold == "xray" || fold == "xrays" {
+				buf = append(buf, token{fold: "x", start: start, end: i}, token{fold: fold[1:], start: start, end: i})
+			} else {
+				buf = append(buf, token{raw: raw, fold: fold, start: start, end: i})
+			}
+			start = -1
 		}
 		i += n
-	}
-	if start >= 0 {
-		flush(len(s))
 	}
 	return buf
 }
 
 // foldWord lower-cases a word and maps the micro sign to the Greek mu.
 func foldWord(w string) string {
+	ascii, lower := true, true
+	for i := 0; i < len(w); i++ {
+		if c := w[i]; c >= utf8.RuneSelf {
+			ascii = false
+			break
+		} else if c >= 'A' && c <= 'Z' {
+			lower = false
+		}
+	}
+	if ascii {
+		if lower {
+			return w
+		}
+		return strings.ToLower(w)
+	}
 	return strings.Map(func(r rune) rune {
 		if r == '\u00b5' {
 			return '\u03bc'
