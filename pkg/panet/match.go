@@ -68,11 +68,9 @@ var blocked = []string{
 	"diffraction limited", "diffraction limit", "diffraction limits", "diffraction grating", "diffraction gratings",
 	"diffraction ring", "diffraction rings",
 	"imaging plate", "imaging plates", "imaging detector", "imaging detectors", "imaging software", "imaging camera",
-	"image plate", "tomography reconstruction software",
+	"image plate",
 	"spectroscopy grade", "spectroscopic grade",
 	"fluorescence detector", "fluorescence detectors", "x ray fluorescence detector", "x ray fluorescence detectors",
-	"diffraction data were not", "no diffraction",
-	"lithography mask", "optical microscopy images were not",
 }
 
 // phrase is a name in the free-text index: its words, the class it names

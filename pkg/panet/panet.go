@@ -1,12 +1,15 @@
 // Package panet provides the PaNET ontology (Photon and Neutron Experimental
-// Techniques, http://purl.org/pan-science/PaNET/) and the matching of dataset
-// subjects to PaNET techniques; TermIRI recognises a PaNET IRI or id in a
-// subject value without the ontology.
+// Techniques, http://purl.org/pan-science/PaNET/) and the matching of
+// datasets (subjects, keywords, title, description) to PaNET techniques;
+// TermIRI recognises a PaNET IRI or id in a subject value without the
+// ontology.
 //
 // The ontology is read from its OWL release file (RDF/XML) with Load or Parse.
 // Only what the pipeline needs is kept: every PaNET class with its label,
-// synonyms (skos:altLabel), acronyms, definition and superclasses, and the
-// ontology's version.
+// synonyms (skos:altLabel), acronyms, definition, superclasses (from
+// rdfs:subClassOf and owl:equivalentClass axioms) and equivalent classes, and
+// the ontology's version. Alias dictionaries (LoadAliases) add synonyms to
+// a Matcher.
 //
 // The OWL file is read with a focused encoding/xml reader rather than
 // github.com/knakk/rdf: knakk's RDF/XML decoder stops with "TODO not rdf name
