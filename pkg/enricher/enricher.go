@@ -39,6 +39,11 @@ type Config struct {
 	Copy string
 	// Concurrency is how many datasets are enriched at once. Default 2.
 	Concurrency int
+	// Aliases are paths of alias dictionaries (JSON, in the shape of the
+	// ESRF list PaNET-aliases.json: [{"iri": …, "names": […]}]) whose names
+	// extend the synonyms of the classes they name. Empty: none. A file
+	// that cannot be read stops New.
+	Aliases []string
 }
 
 func (c *Config) setDefaults() {
@@ -54,6 +59,11 @@ func (c *Config) setDefaults() {
 func (c Config) Validate() error {
 	if c.Concurrency < 0 {
 		return errors.New("enricher: negative concurrency")
+	}
+	for _, a := range c.Aliases {
+		if a == "" {
+			return errors.New("enricher: empty alias dictionary path")
+		}
 	}
 	return nil
 }
@@ -82,8 +92,12 @@ func New(ctx context.Context, cfg Config, b *bus.Bus, log *slog.Logger) (*Stage,
 	if err != nil {
 		return nil, err
 	}
-	log.Info("PaNET loaded", "source", cfg.PaNET, "classes", ont.Len(), "version", ont.Version())
-	return NewWithOntology(cfg, b, ont, log), nil
+	aliases, err := panet.LoadAliases(cfg.Aliases...)
+	if err != nil {
+		return nil, fmt.Errorf("enricher: %w", err)
+	}
+	log.Info("PaNET loaded", "source", cfg.PaNET, "classes", ont.Len(), "version", ont.Version(), "aliases", len(aliases))
+	return newStage(cfg, b, ont, aliases, log), nil
 }
 
 // loadOntology reads PaNET from its source. An ontology fetched from a URL
@@ -138,10 +152,33 @@ func writeCopy(path string, b []byte) error {
 }
 
 // NewWithOntology returns the enricher stage over an ontology already
-// loaded.
-func NewWithOntology(cfg Config, b *bus.Bus, ont *panet.Ontology, log *slog.Logger) *Stage {
+// loaded, with the alias dictionaries given (cfg.Aliases is not read).
+func NewWithOntology(cfg Config, b *bus.Bus, ont *panet.Ontology, log *slog.Logger, aliases ...panet.Alias) *Stage {
+	return newStage(cfg, b, ont, aliases, log)
+}
+
+func newStage(cfg Config, b *bus.Bus, ont *panet.Ontology, aliases []panet.Alias, log *slog.Logger) *Stage {
 	cfg.setDefaults()
-	return &Stage{cfg: cfg, bus: b, matcher: panet.NewMatcher(ont), version: ont.Version(), log: log, now: time.Now}
+	version := ont.Version()
+	if len(aliases) > 0 {
+		version += "+aliases:" + aliasDigest(aliases)
+	}
+	return &Stage{cfg: cfg, bus: b, matcher: panet.NewMatcher(ont, aliases...), version: version, log: log, now: time.Now}
+}
+
+// aliasDigest identifies a set of alias dictionaries, so that the version
+// recorded on a dataset (and its hash) changes with them.
+func aliasDigest(aliases []panet.Alias) string {
+	h := sha256.New()
+	for _, a := range aliases {
+		h.Write([]byte(a.IRI))
+		for _, n := range a.Names {
+			h.Write([]byte{0})
+			h.Write([]byte(n))
+		}
+		h.Write([]byte{1})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:6])
 }
 
 // Run consumes canonical datasets until ctx ends.
@@ -170,7 +207,7 @@ func (s *Stage) Enrich(ds *fairwayv1.Dataset) *fairwayv1.EnrichedDataset {
 	if ds.Deleted {
 		return e
 	}
-	e.Techniques = s.matcher.Match(ds.Subjects)
+	e.Techniques = s.matcher.MatchDataset(ds)
 	score, checks := quality.Score(e)
 	e.QualityScore, e.QualityGaps, e.QualityDimensions = score, quality.Gaps(checks), quality.Dimensions(checks)
 	return e
@@ -178,9 +215,12 @@ func (s *Stage) Enrich(ds *fairwayv1.Dataset) *fairwayv1.EnrichedDataset {
 
 // OutputVersion names the version of what the enricher adds to a dataset
 // (version 2: every technique carries its broader techniques; version 3:
-// the quality gaps and the score of each dimension). Hash covers
-// it, so that a replay after a change emits every dataset again.
-const OutputVersion = "3"
+// techniques are found in the title, description and free keywords too,
+// carry a confidence, and an ancestor found only in text gives way to its
+// descendant; version 4: the quality gaps and the score of each
+// dimension). Hash covers it, so that a replay after a change emits every
+// dataset again.
+const OutputVersion = "4"
 
 // Hash identifies an enriched dataset's content: the enricher's output
 // version, the quality rubric's version, the dataset's content hash, the techniques found, the ontology

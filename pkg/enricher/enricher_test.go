@@ -43,6 +43,7 @@ func TestHandle(t *testing.T) {
 		{"bare id", []*fairwayv1.Subject{{Value: "PaNET01188"}}, false, []string{saxs}},
 		{"label", []*fairwayv1.Subject{{Value: "Small angle X-ray scattering"}}, false, []string{saxs}},
 		{"free keywords only", []*fairwayv1.Subject{{Value: "batteries"}}, false, nil},
+		{"acronym in a keyword", []*fairwayv1.Subject{{Value: "SAXS data"}}, false, []string{saxs}},
 		{"tombstone", []*fairwayv1.Subject{{Value: "PaNET01188"}}, true, nil},
 	}
 	for _, tt := range tests {
@@ -173,5 +174,39 @@ func TestEnrichKeepsWhatIsMissing(t *testing.T) {
 	}
 	if len(e.GetQualityDimensions()) != 5 || e.GetQualityDimensions()[0].GetName() != "findability" {
 		t.Errorf("dimensions %v", e.GetQualityDimensions())
+	}
+}
+
+// Alias dictionaries extend the synonyms and change the recorded version; a
+// dictionary that cannot be read stops the stage.
+func TestAliases(t *testing.T) {
+	ctx := context.Background()
+	quiet := slog.New(slog.DiscardHandler)
+	aliases := testenv.SharedData(t, "panet", "esrf-ontologies", "PaNET-aliases.json")
+	plain, err := enricher.New(ctx, enricher.Config{PaNET: testenv.PaNET(t)}, nil, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := enricher.New(ctx, enricher.Config{PaNET: testenv.PaNET(t), Aliases: []string{aliases}}, nil, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := &fairwayv1.Dataset{Key: "k", Title: "Beam characterisation", Subjects: []*fairwayv1.Subject{{Value: "Hard X-ray probe"}}}
+	if got := plain.Enrich(ds); len(got.Techniques) != 0 {
+		t.Errorf("without aliases: %v", got.Techniques)
+	}
+	got := st.Enrich(ds)
+	if len(got.Techniques) != 1 || got.Techniques[0].Id != "PaNET01013" || got.Techniques[0].MatchedBy != panet.MatchedBySynonym {
+		t.Errorf("with aliases: %v", got.Techniques)
+	}
+	if got.PanetVersion == plain.Enrich(ds).PanetVersion || !strings.Contains(got.PanetVersion, "+aliases:") {
+		t.Errorf("version with aliases %q", got.PanetVersion)
+	}
+	_, err = enricher.New(ctx, enricher.Config{PaNET: testenv.PaNET(t), Aliases: []string{filepath.Join(t.TempDir(), "none.json")}}, nil, quiet)
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing alias file: %v", err)
+	}
+	if err := (enricher.Config{Aliases: []string{""}}).Validate(); err == nil {
+		t.Error("empty alias path accepted")
 	}
 }

@@ -126,6 +126,9 @@ type rawClass struct {
 	altLabels   []string
 	definitions []langText
 	supers      []string
+	// equivalents are the named classes of owl:equivalentClass axioms; the
+	// named members of an equivalent owl:intersectionOf are in supers.
+	equivalents []string
 }
 
 // entityDecl matches internal entity declarations of a DOCTYPE, which OWL
@@ -231,7 +234,9 @@ func (p *parser) parseNode(t xml.StartElement, base string) error {
 	switch {
 	case typ == owlOnto:
 		return p.parseOntologyHeader(t, subj)
-	case classIRI.MatchString(subj):
+	case subj != "" && (classIRI.MatchString(subj) || typ == owlCls || typ == nsRDF+"Description"):
+		// Classes outside PaNET (ChMO, Wikidata) are read too: their
+		// equivalence and subclass axioms link PaNET classes.
 		rc = p.raw[subj]
 		if rc == nil {
 			rc = &rawClass{}
@@ -288,6 +293,21 @@ func (p *parser) parseClassProperty(rc *rawClass, t xml.StartElement, base strin
 		s, err := p.text()
 		rc.definitions = append(rc.definitions, langText{text: s, lang: attr(t, nsXML, "lang")})
 		return err
+	case nsOWL + "equivalentClass":
+		if res := attr(t, nsRDF, "resource"); res != "" {
+			rc.equivalents = append(rc.equivalents, resolve(base, res))
+			break
+		}
+		named, members, err := p.classExpression(base)
+		if err != nil {
+			return err
+		}
+		if named != "" {
+			rc.equivalents = append(rc.equivalents, named)
+		}
+		// A ≡ B ⊓ C ⊓ (restriction): A is a subclass of B and of C.
+		rc.supers = append(rc.supers, members...)
+		return nil
 	case nsRDF + "type":
 		if resolve(base, attr(t, nsRDF, "resource")) == owlCls {
 			rc.isClass = true
@@ -312,6 +332,57 @@ func (p *parser) parseClassProperty(rc *rawClass, t xml.StartElement, base strin
 		return p.fail(err)
 	}
 	return nil
+}
+
+// classExpression reads the content of an owl:equivalentClass property
+// element up to its end. It returns the IRI of a nested named class, or the
+// named members of a nested owl:intersectionOf (restrictions and other
+// anonymous members are skipped).
+func (p *parser) classExpression(base string) (string, []string, error) {
+	var named string
+	var members []string
+	depth := 0 // 1: the class expression node, 2: its properties, 3: their nodes
+	inIntersection := false
+	for {
+		tok, err := p.d.Token()
+		if err != nil {
+			return "", nil, p.fail(err)
+		}
+		switch t := tok.(type) {
+		case xml.EndElement:
+			if depth == 0 {
+				return named, members, nil
+			}
+			if depth == 2 {
+				inIntersection = false
+			}
+			depth--
+		case xml.StartElement:
+			depth++
+			switch depth {
+			case 1:
+				if s := subjectOf(t, base); s != "" {
+					named = s
+				}
+			case 2:
+				inIntersection = t.Name.Space == nsOWL && t.Name.Local == "intersectionOf"
+			case 3:
+				if inIntersection {
+					if s := subjectOf(t, base); s != "" {
+						members = append(members, s)
+					} else if res := attr(t, nsRDF, "resource"); res != "" {
+						members = append(members, resolve(base, res))
+					}
+				}
+			}
+			if depth >= 3 {
+				if err := p.d.Skip(); err != nil {
+					return "", nil, p.fail(err)
+				}
+				depth--
+			}
+		}
+	}
 }
 
 // nestedSubject reads the content of a property element up to its end and

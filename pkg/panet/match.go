@@ -1,7 +1,9 @@
 package panet
 
 import (
+	"slices"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/panosc/fairway/proto/fairwayv1"
@@ -14,11 +16,74 @@ const (
 	// MatchedByID: a subject names the bare id (PaNET01168, panet:PaNET01168,
 	// or digits under a PaNET scheme).
 	MatchedByID = "id"
-	// MatchedByLabel: a subject's value is the class label or one of its
-	// synonyms (skos:altLabel, acronyms included), ignoring case, white
-	// space, hyphens and underscores.
+	// MatchedByLabel: a subject's value is the class's rdfs:label, ignoring
+	// case, white space, hyphens and underscores.
 	MatchedByLabel = "label"
+	// MatchedBySynonym: a subject's value is one of the class's synonyms
+	// (skos:altLabel, acronyms included, or an alias), folded the same way.
+	MatchedBySynonym = "synonym"
+	// MatchedByText: a label, synonym or acronym of the class occurs in the
+	// free text of a subject, the title or the description.
+	MatchedByText = "text"
 )
+
+// Confidences of the ways of matching, in [0,1]: Technique.Confidence.
+const (
+	ConfidenceIRI     = 1.0
+	ConfidenceID      = 0.98
+	ConfidenceLabel   = 0.95
+	ConfidenceSynonym = 0.9
+	// ConfidenceTextSubject, ConfidenceTextTitle and
+	// ConfidenceTextDescription are those of a phrase found in the free
+	// text of a subject (keyword), of the title and of the description.
+	ConfidenceTextSubject     = 0.85
+	ConfidenceTextTitle       = 0.8
+	ConfidenceTextDescription = 0.7
+	// PenaltyAcronym is taken off a text match made by an acronym, and
+	// PenaltyOneWord off one made by a single-word label ("tomography").
+	PenaltyAcronym = 0.05
+	PenaltyOneWord = 0.1
+)
+
+// ShortAcronym is the length up to which an acronym is matched in free text
+// with its case as written ("SAXS", not "saxs" or "Saxs"); a longer one
+// ("GISAXS", "HAXPES") is matched in any case. Either is matched only as
+// whole words.
+const ShortAcronym = 5
+
+// textDenied are synonyms that are not matched in free text, where they
+// mostly mean something else ("PhD", "PDF", "CD", "SAS"), or name a
+// different technique than PaNET's class ("STM"); as a whole subject value
+// they still match.
+var textDenied = map[string]bool{
+	"PhD": true, "PDF": true, "CD": true, "EM": true, "LD": true, "MR": true, "TOF": true,
+	"SAS": true, "PES": true, "PCS": true, "STM": true, "TEY": true, "EDD": true, "EDE": true,
+	"MCD": true, "NCD": true,
+}
+
+// blocked are phrases that contain a technique's name but do not say the
+// technique was used ("diffraction-limited", "imaging plate"). In free text
+// they take the words they cover, so that no technique is matched there.
+var blocked = []string{
+	"diffraction limited", "diffraction limit", "diffraction limits", "diffraction grating", "diffraction gratings",
+	"diffraction ring", "diffraction rings",
+	"imaging plate", "imaging plates", "imaging detector", "imaging detectors", "imaging software", "imaging camera",
+	"image plate",
+	"spectroscopy grade", "spectroscopic grade",
+	"fluorescence detector", "fluorescence detectors", "x ray fluorescence detector", "x ray fluorescence detectors",
+}
+
+// phrase is a name in the free-text index: its words, the class it names
+// (nil for a blocked phrase) and how.
+type phrase struct {
+	words []string
+	class *Class
+	// exact: the words are compared as written (a short acronym).
+	exact bool
+	// label: the phrase is the class's rdfs:label (or a variant of it).
+	label   bool
+	acronym bool
+}
 
 // Matcher finds the PaNET techniques a dataset names. Only technique
 // classes are matched: specifier classes (Class.Specifier), which share many
@@ -29,13 +94,38 @@ type Matcher struct {
 	ont *Ontology
 	// labels maps a normalised rdfs:label to its classes.
 	labels map[string][]*Class
-	// synonyms maps a normalised altLabel to its classes.
+	// synonyms maps a normalised altLabel or alias to its classes.
 	synonyms map[string][]*Class
+	// folded and raw are word tries of the free-text phrases, of their
+	// words folded or as written (short acronyms).
+	folded, raw *trie
 }
 
-// NewMatcher precomputes the lookup tables of an ontology.
-func NewMatcher(o *Ontology) *Matcher {
-	m := &Matcher{ont: o, labels: make(map[string][]*Class), synonyms: make(map[string][]*Class)}
+// trie is a node of a word trie: the phrases that end here, and the words
+// that continue them.
+type trie struct {
+	next map[string]*trie
+	ends []*phrase
+}
+
+func (t *trie) child(w string) *trie {
+	if t.next == nil {
+		t.next = make(map[string]*trie)
+	}
+	c := t.next[w]
+	if c == nil {
+		c = &trie{}
+		t.next[w] = c
+	}
+	return c
+}
+
+// NewMatcher precomputes the lookup tables of an ontology. Aliases extend
+// the synonyms of the classes they name (an alias of an unknown class or of
+// a specifier is ignored).
+func NewMatcher(o *Ontology, aliases ...Alias) *Matcher {
+	m := &Matcher{ont: o, labels: make(map[string][]*Class), synonyms: make(map[string][]*Class),
+		folded: &trie{}, raw: &trie{}}
 	add := func(idx map[string][]*Class, text string, c *Class) {
 		k := normalize(text)
 		if k == "" {
@@ -53,56 +143,338 @@ func NewMatcher(o *Ontology) *Matcher {
 			continue
 		}
 		add(m.labels, c.Label, c)
+		m.addText(c, c.Label, true)
 		for _, a := range c.AltLabels {
 			add(m.synonyms, a, c)
+			m.addText(c, a, false)
 		}
 	}
+	for _, al := range aliases {
+		c := m.byIRI(strings.TrimSpace(al.IRI))
+		if c == nil {
+			c = m.byID(strings.TrimSpace(al.IRI))
+		}
+		if c == nil {
+			continue
+		}
+		for _, n := range al.Names {
+			n = clean(n)
+			if n == "" {
+				continue
+			}
+			add(m.synonyms, n, c)
+			m.addText(c, n, false)
+		}
+	}
+	for _, b := range blocked {
+		m.addPhrase(&phrase{words: foldedWords(b)})
+	}
 	return m
+}
+
+// textEligible reports whether a class is matched in free text: technique
+// classes other than the upper classes that organise the others
+// ("defined by purpose", "versus time", "testing": ids below PaNET01000).
+func textEligible(c *Class) bool {
+	return !c.Specifier && c.ID >= "PaNET01000"
+}
+
+func foldedWords(s string) []string {
+	toks := tokenize(nil, s)
+	out := make([]string, len(toks))
+	for i, t := range toks {
+		out[i] = t.fold
+	}
+	return out
+}
+
+// addText indexes a label or synonym of c for free text, with its variants:
+// the plural of its last word, and its words with a prefix split off
+// ("nanotomography", "nano tomography").
+func (m *Matcher) addText(c *Class, name string, label bool) {
+	if !textEligible(c) || textDenied[name] {
+		return
+	}
+	if isAcronym(name) {
+		if len([]rune(name)) <= ShortAcronym {
+			toks := tokenize(nil, name)
+			words := make([]string, len(toks))
+			for i, t := range toks {
+				words[i] = t.raw
+				if t.raw == "" { // "Xray": written as two words
+					words[i] = t.fold
+				}
+			}
+			m.addPhrase(&phrase{words: words, class: c, exact: true, acronym: true})
+			return
+		}
+		m.addPhrase(&phrase{words: foldedWords(name), class: c, acronym: true})
+		return
+	}
+	words := foldedWords(name)
+	if len(words) == 0 {
+		return
+	}
+	m.addPhrase(&phrase{words: words, class: c, label: label})
+	if p := plural(words[len(words)-1]); p != "" {
+		pw := slices.Clone(words)
+		pw[len(pw)-1] = p
+		m.addPhrase(&phrase{words: pw, class: c, label: label})
+	}
+	for i, w := range words {
+		for _, pre := range splitPrefixes {
+			if len(w) > len(pre)+2 && strings.HasPrefix(w, pre) {
+				sw := slices.Concat(words[:i], []string{pre, w[len(pre):]}, words[i+1:])
+				m.addPhrase(&phrase{words: sw, class: c, label: label})
+			}
+		}
+	}
+}
+
+func (m *Matcher) addPhrase(p *phrase) {
+	if len(p.words) == 0 {
+		return
+	}
+	n := m.folded
+	if p.exact {
+		n = m.raw
+	}
+	for _, w := range p.words {
+		n = n.child(w)
+	}
+	for _, q := range n.ends {
+		if q.class == p.class {
+			q.label = q.label || p.label
+			return
+		}
+	}
+	n.ends = append(n.ends, p)
 }
 
 // Ontology returns the ontology the matcher was built from.
 func (m *Matcher) Ontology() *Ontology { return m.ont }
 
-// Match returns the techniques named by a dataset's subjects, unique by IRI,
-// in the order of the first subject that names each, each with the IRIs of
-// its broader techniques (Technique.Broader, sorted by id).
+// Match returns the techniques named by a dataset's subjects and by free
+// texts, unique by IRI: first those named by subjects, in the order of the
+// first subject that names each, then those found in the texts, each with
+// how it was matched, its confidence and the IRIs of its broader techniques
+// (Technique.Broader, sorted by id).
 //
 // For every subject, in this order of precedence: the class IRI in
 // value_uri or value ("iri"); the bare id in value_uri or value ("id"); the
-// class label or a synonym equal to value ("label"). A text that is the
-// label or synonym of several classes is ambiguous and names none of them,
-// unless it is the rdfs:label of exactly one class.
+// class label ("label") or a synonym ("synonym") equal to value, with case
+// and punctuation folded. A text that is the label or synonym of several
+// classes is ambiguous and names none of them, unless it is the rdfs:label
+// of exactly one class. A subject that names no class this way is read as
+// free text.
 //
-// This version matches subjects only: texts (title, description) are
-// accepted so that callers need not change when free-text matching is added,
-// and are not read.
+// In free text (subjects, then texts, each read as a description), the
+// longest phrase at each word wins: a label, synonym or alias, the plural
+// of its last word, its hyphen and prefix variants, or an acronym (whole
+// words; short ones with their case as written); phrases that only look
+// like a technique ("diffraction-limited", "imaging plate") take their
+// words and match nothing.
+//
+// The most specific technique wins: a technique matched only in free text
+// is dropped when a narrower technique (or an equivalent class) is matched
+// too; it stays among the narrower one's Broader.
 func (m *Matcher) Match(subjects []*fairwayv1.Subject, texts ...string) []*fairwayv1.Technique {
-	var out []*fairwayv1.Technique
+	r := m.newRun()
+	r.subjects(subjects)
+	for _, t := range texts {
+		r.text(t, ConfidenceTextDescription)
+	}
+	return r.result()
+}
+
+// MatchDataset matches a dataset's subjects (its keywords), title and
+// description, as Match does, the title with more confidence than the
+// description.
+func (m *Matcher) MatchDataset(ds *fairwayv1.Dataset) []*fairwayv1.Technique {
+	r := m.newRun()
+	r.subjects(ds.GetSubjects())
+	r.text(ds.GetTitle(), ConfidenceTextTitle)
+	r.text(ds.GetDescription(), ConfidenceTextDescription)
+	return r.result()
+}
+
+// run collects the matches of one dataset.
+type run struct {
+	m        *Matcher
+	out      []*fairwayv1.Technique
+	cls      []*Class
+	onlyText []bool // matched only in free text
+	buf      *[]token
+}
+
+// tokenBuffers keeps the word buffers of runs between datasets.
+var tokenBuffers = sync.Pool{New: func() any { b := make([]token, 0, 256); return &b }}
+
+func (m *Matcher) newRun() *run {
+	return &run{m: m, buf: tokenBuffers.Get().(*[]token)}
+}
+
+func (r *run) add(c *Class, by, text string, conf float64) {
+	for i, x := range r.cls {
+		if x == c {
+			if conf > r.out[i].Confidence {
+				r.out[i].MatchedBy, r.out[i].MatchedText, r.out[i].Confidence = by, text, conf
+			}
+			r.onlyText[i] = r.onlyText[i] && by == MatchedByText
+			return
+		}
+	}
+	r.cls = append(r.cls, c)
+	r.onlyText = append(r.onlyText, by == MatchedByText)
+	r.out = append(r.out, &fairwayv1.Technique{Iri: c.IRI, Id: c.ID, Label: c.Label, MatchedBy: by, MatchedText: text, Confidence: conf})
+}
+
+func (r *run) subjects(subjects []*fairwayv1.Subject) {
 	for _, s := range subjects {
 		if s == nil {
 			continue
 		}
-		c, by, text := m.matchSubject(s)
-		if c == nil {
+		if c, by, text := r.m.matchSubject(s); c != nil {
+			r.add(c, by, text, confidenceOf(by))
 			continue
 		}
-		dup := false
-		for _, t := range out {
-			if t.Iri == c.IRI {
-				dup = true
-				break
+		r.text(s.GetValue(), ConfidenceTextSubject)
+	}
+}
+
+func confidenceOf(by string) float64 {
+	switch by {
+	case MatchedByIRI:
+		return ConfidenceIRI
+	case MatchedByID:
+		return ConfidenceID
+	case MatchedByLabel:
+		return ConfidenceLabel
+	}
+	return ConfidenceSynonym
+}
+
+// text scans one free text: at each word, the longest phrase starting there.
+func (r *run) text(s string, conf float64) {
+	if s == "" {
+		return
+	}
+	toks := tokenize((*r.buf)[:0], s)
+	*r.buf = toks
+	for i := 0; i < len(toks); {
+		n, c, p := r.m.longest(toks, i)
+		if n == 0 {
+			i++
+			continue
+		}
+		if c != nil {
+			cf := conf
+			if p.acronym {
+				cf -= PenaltyAcronym
+			} else if len(p.words) == 1 {
+				cf -= PenaltyOneWord
+			}
+			r.add(c, MatchedByText, s[toks[i].start:toks[i+n-1].end], cf)
+		}
+		i += n
+	}
+}
+
+// longest returns the length in words of the longest phrase at toks[i], the
+// class it names (nil when blocked or ambiguous) and the phrase.
+func (m *Matcher) longest(toks []token, i int) (int, *Class, *phrase) {
+	best := 0
+	var cands []*phrase
+	walk := func(n *trie, raw bool) {
+		for j := i; j < len(toks) && n != nil; j++ {
+			w := toks[j].fold
+			if raw && toks[j].raw != "" {
+				w = toks[j].raw
+			}
+			if n = n.next[w]; n == nil {
+				return
+			}
+			if len(n.ends) == 0 {
+				continue
+			}
+			switch k := j - i + 1; {
+			case k > best:
+				best, cands = k, append(cands[:0], n.ends...)
+			case k == best:
+				cands = append(cands, n.ends...)
 			}
 		}
-		if dup {
+	}
+	walk(m.folded, false)
+	walk(m.raw, true)
+	if best == 0 {
+		return 0, nil, nil
+	}
+	// A blocked phrase wins; one class, or the one whose label it is.
+	var one, lab *phrase
+	several := false
+	labels := map[*Class]bool{}
+	for _, p := range cands {
+		if p.class == nil {
+			return best, nil, p
+		}
+		if one == nil {
+			one = p
+		} else if one.class != p.class {
+			several = true
+		}
+		if p.label {
+			labels[p.class] = true
+			lab = p
+		}
+	}
+	if !several {
+		return best, one.class, one
+	}
+	if len(labels) == 1 {
+		return best, lab.class, lab
+	}
+	return best, nil, nil
+}
+
+// result drops the techniques matched only in free text that a narrower
+// (or equivalent) technique makes redundant, and fills in Broader.
+func (r *run) result() []*fairwayv1.Technique {
+	clear(*r.buf) // the words point into the dataset's texts
+	tokenBuffers.Put(r.buf)
+	r.buf = nil
+	var out []*fairwayv1.Technique
+	for i, t := range r.out {
+		c := r.cls[i]
+		if r.onlyText[i] && r.redundant(i) {
 			continue
 		}
-		t := &fairwayv1.Technique{Iri: c.IRI, Id: c.ID, Label: c.Label, MatchedBy: by, MatchedText: text}
-		for _, a := range m.ont.ancestors[c.ID] {
+		for _, a := range r.m.ont.ancestors[c.ID] {
 			t.Broader = append(t.Broader, a.IRI)
 		}
 		out = append(out, t)
 	}
 	return out
+}
+
+// redundant reports whether another match is narrower than match i, or an
+// equivalent class matched earlier or with more confidence.
+func (r *run) redundant(i int) bool {
+	c := r.cls[i]
+	for j, d := range r.cls {
+		if j == i {
+			continue
+		}
+		for _, a := range r.m.ont.ancestors[d.ID] {
+			if a == c {
+				return true
+			}
+		}
+		if slices.Contains(c.Equivalents, d.ID) && (r.out[j].Confidence > r.out[i].Confidence || (r.out[j].Confidence == r.out[i].Confidence && j < i)) {
+			return true
+		}
+	}
+	return false
 }
 
 func (m *Matcher) matchSubject(s *fairwayv1.Subject) (*Class, string, string) {
@@ -122,8 +494,8 @@ func (m *Matcher) matchSubject(s *fairwayv1.Subject) (*Class, string, string) {
 			return c, MatchedByID, val
 		}
 	}
-	if c := m.byLabel(val); c != nil {
-		return c, MatchedByLabel, val
+	if c, by := m.byLabel(val); c != nil {
+		return c, by, val
 	}
 	return nil, "", ""
 }
@@ -187,20 +559,20 @@ func technique(c *Class) *Class {
 	return c
 }
 
-func (m *Matcher) byLabel(v string) *Class {
+func (m *Matcher) byLabel(v string) (*Class, string) {
 	if v == "" {
-		return nil
+		return nil, ""
 	}
 	k := normalize(v)
 	if cs := m.labels[k]; len(cs) == 1 {
-		return cs[0]
+		return cs[0], MatchedByLabel
 	} else if len(cs) > 1 {
-		return nil
+		return nil, ""
 	}
 	if cs := m.synonyms[k]; len(cs) == 1 {
-		return cs[0]
+		return cs[0], MatchedBySynonym
 	}
-	return nil
+	return nil, ""
 }
 
 func isPaNETScheme(s *fairwayv1.Subject) bool {

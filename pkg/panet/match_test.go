@@ -1,8 +1,12 @@
 package panet
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/panosc/fairway/internal/testenv"
@@ -42,29 +46,32 @@ func TestMatch(t *testing.T) {
 		{name: "label case and blanks", subjects: subjects("  Serial   Femtosecond\tCrystallography "), want: []want{{"PaNET01168", "label", "Serial   Femtosecond\tCrystallography"}}},
 		{name: "label with underscores", subjects: subjects("serial_femtosecond_crystallography"), want: []want{{"PaNET01168", "label", "serial_femtosecond_crystallography"}}},
 		{name: "label hyphen-insensitive", subjects: subjects("X Ray Single-Crystal Diffraction"), want: []want{{"PaNET01102", "label", "X Ray Single-Crystal Diffraction"}}},
-		{name: "altLabel acronym", subjects: subjects("SFX"), want: []want{{"PaNET01168", "label", "SFX"}}},
-		{name: "altLabel lower case", subjects: subjects("saxs"), want: []want{{"PaNET01188", "label", "saxs"}}},
-		{name: "micro sign", subjects: subjects("PPC-Sr\u00b5CT"), want: []want{{"PaNET01333", "label", "PPC-Sr\u00b5CT"}}},
+		{name: "altLabel acronym", subjects: subjects("SFX"), want: []want{{"PaNET01168", "synonym", "SFX"}}},
+		{name: "altLabel lower case", subjects: subjects("saxs"), want: []want{{"PaNET01188", "synonym", "saxs"}}},
+		{name: "micro sign", subjects: subjects("PPC-Sr\u00b5CT"), want: []want{{"PaNET01333", "synonym", "PPC-Sr\u00b5CT"}}},
 		// A technique and a specifier share the label: the technique wins.
 		{name: "label shared with a specifier", subjects: subjects("diffraction"), want: []want{{"PaNET01022", "label", "diffraction"}}},
 		{
+			// Unique by IRI, in first-seen order, each with its most
+			// confident match.
 			name:     "unique by IRI in first-seen order",
 			subjects: subjects("SAXS", "sfx", sfx, "PaNET01188", "diffraction"),
-			want:     []want{{"PaNET01188", "label", "SAXS"}, {"PaNET01168", "label", "sfx"}, {"PaNET01022", "label", "diffraction"}},
+			want:     []want{{"PaNET01188", "id", "PaNET01188"}, {"PaNET01168", "iri", sfx}, {"PaNET01022", "label", "diffraction"}},
 		},
 		{name: "unknown id", subjects: subjects("PaNET99999", "panet:99999")},
 		{name: "specifier IRI", subjects: subjects(Namespace + "PaNET2020018")},
 		{name: "object property IRI", subjects: subjects(Namespace + "PaNET1000000")},
 		{name: "ontology IRI", subjects: subjects(OntologyIRI)},
 		{name: "not an id", subjects: subjects("PaNET", "panet:", "PaNET01168x", "xPaNET01168", "PaNET-", "01168")},
-		{name: "free keywords", subjects: subjects("protein", "cooking", "serial femtosecond", "crystallography of proteins")},
+		{name: "free keywords", subjects: subjects("protein", "cooking", "serial femtosecond")},
+		{name: "keyword naming a technique", subjects: subjects("protein", "crystallography of proteins"), want: []want{{"PaNET01082", "text", "crystallography"}}},
 		{name: "label of another scheme's IRI", subjects: []*fairwayv1.Subject{{Value: "crystallography", ValueUri: "http://example.org/crystallography"}}, want: []want{{"PaNET01082", "label", "crystallography"}}},
 		{name: "empty and nil", subjects: []*fairwayv1.Subject{nil, {}, {Value: "   "}}},
 		{name: "no subjects"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := m.Match(tc.subjects, "serial femtosecond crystallography in the title is not matched")
+			got := m.Match(tc.subjects)
 			if len(got) != len(tc.want) {
 				t.Fatalf("Match = %v, want %v", got, tc.want)
 			}
@@ -134,5 +141,126 @@ func BenchmarkLoad(b *testing.B) {
 		if _, err := Load(b.Context(), path); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestMatchText(t *testing.T) {
+	m := NewMatcher(release(t, v130))
+	type want struct{ id, text string }
+	tests := []struct {
+		name string
+		text string
+		want []want
+	}{
+		{name: "acronym", text: "SAXS of lysozyme at 20 C", want: []want{{"PaNET01188", "SAXS"}}},
+		{name: "short acronym keeps its case", text: "saxs and Saxs are not the acronym"},
+		{name: "acronym as a whole word only", text: "GISAXS of block copolymer films", want: []want{{"PaNET01162", "GISAXS"}}},
+		{name: "long acronym in any case", text: "haxpes of buried interfaces", want: []want{{"PaNET01103", "haxpes"}}},
+		{name: "acronym before a hyphen", text: "XRD-based phase analysis", want: []want{{"PaNET01216", "XRD"}}},
+		{name: "multi-word label with hyphens and case", text: "Small-Angle X-Ray Scattering of micelles", want: []want{{"PaNET01188", "Small-Angle X-Ray Scattering"}}},
+		{name: "xray written as one word", text: "xray powder diffraction of zeolites", want: []want{{"PaNET01101", "xray powder diffraction"}}},
+		{name: "plural", text: "in situ x-ray absorption spectroscopies", want: []want{{"PaNET01196", "x-ray absorption spectroscopies"}}},
+		{name: "prefix written apart", text: "nano-tomography of a battery electrode", want: []want{{"PaNET01154", "nano-tomography"}}},
+		{name: "longest phrase wins", text: "grazing incidence small angle x-ray scattering", want: []want{{"PaNET01162", "grazing incidence small angle x-ray scattering"}}},
+		{name: "ancestor dropped for a descendant", text: "x-ray scattering: SAXS and WAXS", want: []want{{"PaNET01188", "SAXS"}, {"PaNET01191", "WAXS"}}},
+		{name: "diffraction-limited is not diffraction", text: "a diffraction-limited storage ring"},
+		{name: "imaging plate is not imaging", text: "recorded on an imaging plate"},
+		{name: "PhD and PDF are not acronyms here", text: "PhD thesis data, see the PDF report"},
+		{name: "upper classes are not matched in text", text: "testing of the therapy versus time"},
+		{name: "no technique", text: "Data of the 2021 user meeting"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := m.Match(nil, tc.text)
+			if len(got) != len(tc.want) {
+				t.Fatalf("Match(%q) = %v, want %v", tc.text, got, tc.want)
+			}
+			for i, w := range tc.want {
+				g := got[i]
+				if g.Id != w.id || g.MatchedBy != MatchedByText || g.MatchedText != w.text || g.Confidence <= 0 || g.Confidence >= ConfidenceSynonym {
+					t.Errorf("technique %d = %v, want %+v", i, g, w)
+				}
+				if len(g.Broader) == 0 {
+					t.Errorf("technique %d has no broader techniques", i)
+				}
+			}
+		})
+	}
+}
+
+// A subject match is kept even when a narrower technique is found in the
+// text; a title match is more confident than a description match.
+func TestMatchDataset(t *testing.T) {
+	m := NewMatcher(release(t, v130))
+	ds := &fairwayv1.Dataset{
+		Title:       "SAXS of lysozyme",
+		Description: "Complementary x-ray powder diffraction was measured.",
+		Subjects:    subjects("x-ray scattering"),
+	}
+	got := m.MatchDataset(ds)
+	ids := map[string]*fairwayv1.Technique{}
+	for _, g := range got {
+		ids[g.Id] = g
+	}
+	if len(got) != 3 || ids["PaNET01184"] == nil || ids["PaNET01188"] == nil || ids["PaNET01101"] == nil {
+		t.Fatalf("MatchDataset = %v", got)
+	}
+	if c := ids["PaNET01184"].Confidence; c != ConfidenceLabel {
+		t.Errorf("subject confidence %v, want %v", c, ConfidenceLabel)
+	}
+	if ti, de := ids["PaNET01188"].Confidence, ids["PaNET01101"].Confidence; ti <= de {
+		t.Errorf("title confidence %v not above description confidence %v", ti, de)
+	}
+}
+
+func TestAliases(t *testing.T) {
+	o := release(t, v130)
+	as, err := LoadAliases(testenv.SharedData(t, "panet", "esrf-ontologies", "PaNET-aliases.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(as) < 90 {
+		t.Fatalf("%d aliases", len(as))
+	}
+	tests := []struct {
+		subject, text, id string
+		by                string
+	}{
+		// "ED-EXAFS" is an altLabel; "EDE" is an alias too but denied in
+		// free text; "CT scan" and "x-ray reflectometry" come from both.
+		{subject: "x-ray scanning microscopy", id: "PaNET01295", by: MatchedByLabel},
+		{subject: "XANES", id: "PaNET01199", by: MatchedBySynonym},
+		{text: "micro SAXS tomography of bone", id: "PaNET01286", by: MatchedByText},
+		{text: "ASAXS near the Se edge", id: "PaNET01274", by: MatchedByText},
+	}
+	plain, aliased := NewMatcher(o), NewMatcher(o, as...)
+	for _, tc := range tests {
+		got := aliased.Match(subjects(tc.subject), tc.text)
+		if tc.subject == "" {
+			got = aliased.Match(nil, tc.text)
+		}
+		if len(got) != 1 || got[0].Id != tc.id || got[0].MatchedBy != tc.by {
+			t.Errorf("Match(%q, %q) = %v, want %s by %s", tc.subject, tc.text, got, tc.id, tc.by)
+		}
+	}
+	// A name only the dictionary knows.
+	if got := plain.Match(subjects("hard x-ray probe")); len(got) != 0 {
+		t.Errorf("without aliases: %v", got)
+	}
+	if got := aliased.Match(subjects("Hard X-ray probe")); len(got) != 1 || got[0].Id != "PaNET01013" || got[0].MatchedBy != MatchedBySynonym {
+		t.Errorf("with aliases: %v", got)
+	}
+	// Aliases of unknown classes are ignored.
+	if got := NewMatcher(o, Alias{IRI: Namespace + "PaNET99999", Names: []string{"cooking"}}).Match(subjects("cooking")); len(got) != 0 {
+		t.Errorf("alias of an unknown class: %v", got)
+	}
+	if _, err := ParseAliases(strings.NewReader(`[{"names":["x"]}]`)); !errors.Is(err, ErrInvalidAliases) {
+		t.Errorf("entry without iri: %v", err)
+	}
+	if _, err := ParseAliases(strings.NewReader(`{`)); !errors.Is(err, ErrInvalidAliases) {
+		t.Errorf("bad JSON: %v", err)
+	}
+	if _, err := LoadAliases(filepath.Join(t.TempDir(), "none.json")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
 	}
 }

@@ -1,12 +1,15 @@
 // Package panet provides the PaNET ontology (Photon and Neutron Experimental
-// Techniques, http://purl.org/pan-science/PaNET/) and the matching of dataset
-// subjects to PaNET techniques; TermIRI recognises a PaNET IRI or id in a
-// subject value without the ontology.
+// Techniques, http://purl.org/pan-science/PaNET/) and the matching of
+// datasets (subjects, keywords, title, description) to PaNET techniques;
+// TermIRI recognises a PaNET IRI or id in a subject value without the
+// ontology.
 //
 // The ontology is read from its OWL release file (RDF/XML) with Load or Parse.
 // Only what the pipeline needs is kept: every PaNET class with its label,
-// synonyms (skos:altLabel), acronyms, definition and superclasses, and the
-// ontology's version.
+// synonyms (skos:altLabel), acronyms, definition, superclasses (from
+// rdfs:subClassOf and owl:equivalentClass axioms) and equivalent classes, and
+// the ontology's version. Alias dictionaries (LoadAliases) add synonyms to
+// a Matcher.
 //
 // The OWL file is read with a focused encoding/xml reader rather than
 // github.com/knakk/rdf: knakk's RDF/XML decoder stops with "TODO not rdf name
@@ -62,10 +65,17 @@ type Class struct {
 	Acronyms []string
 	// Definition is the IAO_0000115 or skos:definition text, when present.
 	Definition string
-	// Parents are the ids of the direct PaNET superclasses. Reasoned
-	// releases assert every inferred superclass; Parents keeps only those
-	// that are not already an ancestor of another superclass.
+	// Parents are the ids of the direct PaNET superclasses, from
+	// rdfs:subClassOf axioms and from the named members of an
+	// owl:equivalentClass intersection (A ≡ B ⊓ C makes B and C
+	// superclasses of A). Reasoned releases assert every inferred
+	// superclass; Parents keeps only those that are not already an ancestor
+	// of another superclass.
 	Parents []string
+	// Equivalents are the ids of the PaNET classes declared equivalent
+	// (owl:equivalentClass, directly or through classes outside PaNET). They
+	// share the class's ancestors and are not its ancestors.
+	Equivalents []string
 	// ExternalParents are named superclasses outside PaNET (Wikidata,
 	// ChMO…), as IRIs.
 	ExternalParents []string
@@ -163,7 +173,23 @@ func newOntology(info Info, raw map[string]*rawClass) (*Ontology, error) {
 		byIRI:     make(map[string]*Class),
 		ancestors: make(map[string][]*Class),
 	}
-	supers := make(map[string][]string) // id -> asserted PaNET superclass ids
+	// The class graph over every IRI of the file: subclass edges, and
+	// equivalence edges both ways (a ChMO class equivalent to a PaNET class
+	// carries its superclasses).
+	up := make(map[string][]string)
+	for iri, rc := range raw {
+		for _, s := range rc.supers {
+			if s != iri && s != nsOWL+"Thing" {
+				up[iri] = append(up[iri], s)
+			}
+		}
+		for _, e := range rc.equivalents {
+			if e != iri {
+				up[iri] = append(up[iri], e)
+				up[e] = append(up[e], iri)
+			}
+		}
+	}
 	for iri, rc := range raw {
 		if !rc.isClass {
 			continue
@@ -185,11 +211,7 @@ func newOntology(info Info, raw map[string]*rawClass) (*Ontology, error) {
 			}
 		}
 		for _, s := range rc.supers {
-			if sm := classIRI.FindStringSubmatch(s); sm != nil {
-				if sm[1] != c.ID && !slices.Contains(supers[c.ID], sm[1]) {
-					supers[c.ID] = append(supers[c.ID], sm[1])
-				}
-			} else if s != nsOWL+"Thing" && !slices.Contains(c.ExternalParents, s) {
+			if !classIRI.MatchString(s) && s != nsOWL+"Thing" && !slices.Contains(c.ExternalParents, s) {
 				c.ExternalParents = append(c.ExternalParents, s)
 			}
 		}
@@ -202,45 +224,60 @@ func newOntology(info Info, raw map[string]*rawClass) (*Ontology, error) {
 	}
 	slices.SortFunc(o.ordered, func(a, b *Class) int { return strings.Compare(a.ID, b.ID) })
 
-	// Superclasses that are not classes of this file are dropped.
-	for id, ss := range supers {
-		supers[id] = slices.DeleteFunc(ss, func(s string) bool { _, ok := o.byID[s]; return !ok })
-	}
-	closure := make(map[string]map[string]bool, len(o.ordered))
+	// reach[id]: the PaNET classes of this file reachable from a class
+	// through subclass and equivalence edges (itself excluded).
+	reach := make(map[string]map[string]bool, len(o.ordered))
 	for _, c := range o.ordered {
-		seen := map[string]bool{}
-		stack := slices.Clone(supers[c.ID])
+		seen := map[string]bool{c.IRI: true}
+		stack := slices.Clone(up[c.IRI])
+		got := map[string]bool{}
 		for len(stack) > 0 {
 			s := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
-			if seen[s] || s == c.ID {
+			if seen[s] {
 				continue
 			}
 			seen[s] = true
-			stack = append(stack, supers[s]...)
+			if x, ok := o.byIRI[s]; ok {
+				got[x.ID] = true
+			}
+			stack = append(stack, up[s]...)
 		}
-		closure[c.ID] = seen
-		anc := make([]*Class, 0, len(seen))
-		for s := range seen {
-			anc = append(anc, o.byID[s])
-		}
-		slices.SortFunc(anc, func(a, b *Class) int { return strings.Compare(a.ID, b.ID) })
-		o.ancestors[c.ID] = anc
-		c.Specifier = c.ID == SpecifierRootID || seen[SpecifierRootID]
+		reach[c.ID] = got
 	}
-	// Direct parents: a superclass s is redundant when another superclass t
-	// has s as an ancestor (and s is not equivalent to t).
+	// An equivalent class reaches back; an ancestor does not.
+	closure := make(map[string]map[string]bool, len(o.ordered))
 	for _, c := range o.ordered {
-		ss := supers[c.ID]
-		for _, s := range ss {
-			redundant := false
-			for _, t := range ss {
-				if t != s && closure[t][s] && !closure[s][t] {
-					redundant = true
+		anc := map[string]bool{}
+		for s := range reach[c.ID] {
+			if reach[s][c.ID] {
+				c.Equivalents = append(c.Equivalents, s)
+			} else {
+				anc[s] = true
+			}
+		}
+		slices.Sort(c.Equivalents)
+		closure[c.ID] = anc
+		list := make([]*Class, 0, len(anc))
+		for s := range anc {
+			list = append(list, o.byID[s])
+		}
+		slices.SortFunc(list, func(a, b *Class) int { return strings.Compare(a.ID, b.ID) })
+		o.ancestors[c.ID] = list
+		c.Specifier = c.ID == SpecifierRootID || anc[SpecifierRootID] || slices.Contains(c.Equivalents, SpecifierRootID)
+	}
+	// Direct parents: an ancestor s is direct when no other ancestor t has s
+	// as an ancestor.
+	for _, c := range o.ordered {
+		for s := range closure[c.ID] {
+			direct := true
+			for t := range closure[c.ID] {
+				if t != s && closure[t][s] {
+					direct = false
 					break
 				}
 			}
-			if !redundant {
+			if direct {
 				c.Parents = append(c.Parents, s)
 			}
 		}

@@ -380,3 +380,47 @@ func TestParseRDFXMLForms(t *testing.T) {
 		t.Errorf("Match = %v, want only PaNET00012", got)
 	}
 }
+
+// Equivalence axioms: a named owl:equivalentClass makes two classes share
+// their ancestors without being each other's; an equivalent intersection
+// makes its named members superclasses; a class outside PaNET equivalent to
+// a PaNET class (v1.1.1: CHMO_0000182 ≡ PaNET01022) carries its subclasses'
+// link to it.
+func TestEquivalentClasses(t *testing.T) {
+	tests := []struct {
+		file, id    string
+		equivalents []string
+		ancestor    string
+	}{
+		{v130, "PaNET00401", []string{"PaNET01106"}, "PaNET00005"},
+		{v130, "PaNET01106", []string{"PaNET00401"}, "PaNET00001"},
+		{v130, "PaNET01156", nil, "PaNET01125"},
+		{"PaNET-v1.1.1.owl", "PaNET01106", []string{"PaNET00401"}, "PaNET00004"},
+		{"PaNET-v1.1.1.owl", "PaNET01156", nil, "PaNET01012"},
+		{"PaNET-v1.1.1.owl", "PaNET01023", nil, "PaNET01022"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file+"/"+tt.id, func(t *testing.T) {
+			o := release(t, tt.file)
+			c, ok := o.Class(tt.id)
+			if !ok {
+				t.Fatalf("no class %s", tt.id)
+			}
+			if !slices.Equal(c.Equivalents, tt.equivalents) {
+				t.Errorf("Equivalents = %v, want %v", c.Equivalents, tt.equivalents)
+			}
+			var anc []string
+			for _, a := range o.Ancestors(tt.id) {
+				anc = append(anc, a.ID)
+			}
+			if !slices.Contains(anc, tt.ancestor) {
+				t.Errorf("ancestors %v lack %s", anc, tt.ancestor)
+			}
+			for _, e := range tt.equivalents {
+				if slices.Contains(anc, e) {
+					t.Errorf("equivalent %s listed as an ancestor", e)
+				}
+			}
+		})
+	}
+}

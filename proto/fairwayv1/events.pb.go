@@ -1169,13 +1169,15 @@ type Technique struct {
 	// Bare id (PaNET01168).
 	Id    string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
 	Label string `protobuf:"bytes,3,opt,name=label,proto3" json:"label,omitempty"`
-	// How it was matched: "iri", "id" or "label".
+	// How it was matched: "iri", "id", "label", "synonym" or "text".
 	MatchedBy string `protobuf:"bytes,4,opt,name=matched_by,json=matchedBy,proto3" json:"matched_by,omitempty"`
 	// The text it was matched from.
 	MatchedText string `protobuf:"bytes,5,opt,name=matched_text,json=matchedText,proto3" json:"matched_text,omitempty"`
 	// IRIs of every broader PaNET technique (the transitive superclasses), so
 	// that a question for a technique finds its narrower techniques too.
-	Broader       []string `protobuf:"bytes,6,rep,name=broader,proto3" json:"broader,omitempty"`
+	Broader []string `protobuf:"bytes,6,rep,name=broader,proto3" json:"broader,omitempty"`
+	// Confidence of the match in [0,1]: 1 for an IRI, lower for a text.
+	Confidence    float64 `protobuf:"fixed64,7,opt,name=confidence,proto3" json:"confidence,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1250,6 +1252,13 @@ func (x *Technique) GetBroader() []string {
 		return x.Broader
 	}
 	return nil
+}
+
+func (x *Technique) GetConfidence() float64 {
+	if x != nil {
+		return x.Confidence
+	}
+	return 0
 }
 
 // EnrichedDataset is a canonical dataset with what the enricher added.
@@ -1854,7 +1863,7 @@ const file_fairway_v1_events_proto_rawDesc = "" +
 	"sourceKind\x12!\n" +
 	"\fcontent_hash\x18\x06 \x01(\tR\vcontentHash\"A\n" +
 	"\x0eSourceVersions\x12/\n" +
-	"\bversions\x18\x01 \x03(\v2\x13.fairway.v1.DatasetR\bversions\"\x9f\x01\n" +
+	"\bversions\x18\x01 \x03(\v2\x13.fairway.v1.DatasetR\bversions\"\xbf\x01\n" +
 	"\tTechnique\x12\x10\n" +
 	"\x03iri\x18\x01 \x01(\tR\x03iri\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x14\n" +
@@ -1862,7 +1871,10 @@ const file_fairway_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"matched_by\x18\x04 \x01(\tR\tmatchedBy\x12!\n" +
 	"\fmatched_text\x18\x05 \x01(\tR\vmatchedText\x12\x18\n" +
-	"\abroader\x18\x06 \x03(\tR\abroader\"\x86\x03\n" +
+	"\abroader\x18\x06 \x03(\tR\abroader\x12\x1e\n" +
+	"\n" +
+	"confidence\x18\a \x01(\x01R\n" +
+	"confidence\"\x86\x03\n" +
 	"\x0fEnrichedDataset\x12-\n" +
 	"\adataset\x18\x01 \x01(\v2\x13.fairway.v1.DatasetR\adataset\x125\n" +
 	"\n" +
