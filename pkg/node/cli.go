@@ -65,6 +65,11 @@ func (c *Config) BindFlags(fs *pflag.FlagSet, target string) {
 	}
 	if target == TargetAll || target == TargetEnricher {
 		fs.StringVar(&c.PaNET, "panet", envOr("FAIRWAY_PANET", ""), "path or URL of the PaNET OWL file (default: the official release; env FAIRWAY_PANET)")
+		var aliases []string
+		if env := envOr("FAIRWAY_PANET_ALIASES", ""); env != "" {
+			aliases = strings.Split(env, ",")
+		}
+		fs.StringArrayVar(&c.PaNETAliases, "panet-aliases", aliases, "a PaNET alias dictionary (JSON, like ESRF's PaNET-aliases.json) whose names extend the synonyms; repeat for several (env FAIRWAY_PANET_ALIASES, comma separated)")
 	}
 	if target == TargetAll || target == TargetHarvester {
 		fs.BoolVar(&c.Demo, "demo", false, "start the built-in sample facility and register its feeds (demo-<facility>)")

@@ -105,6 +105,9 @@ type Config struct {
 	NoAnalytics bool
 	// PaNET is the path or URL of the PaNET OWL file.
 	PaNET string
+	// PaNETAliases are alias dictionaries that extend PaNET's synonyms
+	// (see enricher.Config.Aliases).
+	PaNETAliases []string
 	// Demo starts the built-in sample facility and registers it as a feed.
 	Demo bool
 	// DemoRecords is the size of the demo corpus. Default 500.
@@ -281,7 +284,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		start("normaliser", n.Run)
 	}
 	if cfg.runs(TargetEnricher) {
-		ecfg := enricher.Config{PaNET: cfg.PaNET, Concurrency: cfg.Concurrency}
+		ecfg := enricher.Config{PaNET: cfg.PaNET, Aliases: cfg.PaNETAliases, Concurrency: cfg.Concurrency}
 		if cfg.Target == TargetAll {
 			// The last release fetched is kept, for starts without network.
 			ecfg.Copy = filepath.Join(cfg.DataDir, "panet", "PaNET.owl")
