@@ -301,39 +301,3 @@ func TestNormaliseInvalidUTF8SourceField(t *testing.T) {
 		t.Errorf("err = %v, want ErrInvalidRecord", err)
 	}
 }
-
-func BenchmarkNormaliseDataCite(b *testing.B) {
-	raw := rawRecord("oai_datacite", "oai:1", testenv.MetadataPayloads(b, "oai-samples", "datacite-viringo", "oai_getrecord_oaidatacite.xml")[0])
-	b.ReportAllocs()
-	b.SetBytes(int64(len(raw.Payload)))
-	b.ResetTimer()
-	for b.Loop() {
-		if _, err := normaliser.Normalise(raw, normaliseAt); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
-}
-
-// FuzzNormalise checks that no payload makes Normalise panic, and that every
-// error it returns is one of its sentinels.
-func FuzzNormalise(f *testing.F) {
-	f.Add("oai_datacite", testenv.MetadataPayloads(f, "oai-samples", "datacite-viringo", "oai_getrecord_oaidatacite.xml")[0])
-	f.Add("datacite", testenv.MetadataPayloads(f, "oai-samples", "datacite-viringo", "oai_getrecord_datacite.xml")[0])
-	f.Add("oai_dc", testenv.MetadataPayloads(f, "oai-samples", "datacite-viringo", "oai_getrecord_dc.xml")[0])
-	f.Add("oai_dc", testenv.MetadataPayloads(f, "oai-samples", "sickle", "ListRecords.xml")[0])
-	f.Add("scicat", []byte(testenv.SciCatSeed(f, "Dataset.json")[0]))
-	f.Add("scicat", []byte(testenv.SciCatSeed(f, "PublishedData.json")[0]))
-	f.Add("datacite", dataciteRecord("", "10.5072/X", "T", `<dates><date dateType="Available">2025-00-00/2026</date></dates>`))
-	f.Fuzz(func(t *testing.T, format string, payload []byte) {
-		d, err := normaliser.Normalise(rawRecord(format, "oai:x:1", payload), normaliseAt)
-		switch {
-		case err == nil:
-			if d.Title == "" || d.Key == "" || len(d.ContentHash) != 64 {
-				t.Fatalf("dataset without title, key or hash: %v", d)
-			}
-		case !errors.Is(err, normaliser.ErrMalformedRecord) && !errors.Is(err, normaliser.ErrInvalidRecord) && !errors.Is(err, normaliser.ErrUnsupportedFormat):
-			t.Fatalf("unexpected error %v", err)
-		}
-	})
-}

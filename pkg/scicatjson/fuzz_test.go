@@ -1,0 +1,88 @@
+package scicatjson_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/panosc/fairway/internal/testenv"
+	"github.com/panosc/fairway/pkg/scicatjson"
+)
+
+// fuzzBudget is how long one input may take to parse and map; a payload of
+// the fuzzer's sizes takes microseconds, so only a blow-up reaches it.
+const fuzzBudget = 2 * time.Second
+
+// maxGrowth bounds the mapped dataset's encoded size by the payload's.
+func maxGrowth(payload []byte) int { return 8*len(payload) + 64<<10 }
+
+// hostile are documents shaped to hurt a reader: huge identifiers, deep
+// nesting, invalid UTF-8 and escapes, wrong types for known fields, Mongo
+// extended JSON where a plain value belongs and the reverse.
+func hostile() [][]byte {
+	return [][]byte{
+		[]byte(`{"pid":"` + strings.Repeat("p", 200<<10) + `","datasetName":"n"}`),
+		[]byte(`{"pid":"x","datasetName":"n","scientificMetadata":` + strings.Repeat(`{"a":`, 5000) + `1` + strings.Repeat(`}`, 5000) + `}`),
+		[]byte(`{"pid":"x","datasetName":"n","keywords":` + strings.Repeat(`[`, 20000) + strings.Repeat(`]`, 20000) + `}`),
+		[]byte("{\"pid\":\"\xff\xfe\",\"datasetName\":\"bad \xc3\x28\",\"description\":\"\\ud800\\udfff\\u0000\"}"),
+		[]byte(`{"pid":1,"datasetName":"n"}`),
+		[]byte(`{"pid":"x","datasetName":["n"],"keywords":"k","size":"big","creationTime":12}`),
+		[]byte(`{"pid":"x","datasetName":"n","creationTime":{"$date":{"$numberLong":"99999999999999999"}},"endTime":{"$date":"not a date"}}`),
+		[]byte(`{"pid":"x","datasetName":"n","techniques":[{"pid":{"$oid":"1"},"name":null}],"principalInvestigator":{"email":1}}`),
+		[]byte(`{"_id":{"$oid":"5f"},"doi":"10.5072/x","title":"t","creator":"c","pidArray":"p","metadata":[],"datasetPids":{}}`),
+		[]byte(`{"pid":"x","datasetName":"n","size":1e400,"numberOfFiles":-1,"version":true}`),
+		[]byte(`{"pid":"x","datasetName":"n","pid":"y","datasetName":null}`),
+		[]byte(`{"pid":"x","datasetName":"n","description":"` + strings.Repeat(`https://example.org/`, 5000) + `"}`),
+		[]byte(`{"pid":"x","datasetName":"n","keywords":[` + strings.Repeat(`"PaNET01168",`, 5000) + `"x"]}`),
+		[]byte(`{"pid":"x"`),
+		[]byte(`[{"pid":"x"}]`),
+		[]byte(`{}`),
+		[]byte(`null`),
+		[]byte(""),
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, name := range []string{"Dataset.json", "PublishedData.json"} {
+		for _, doc := range testenv.SciCatSeed(f, name) {
+			f.Add([]byte(doc))
+		}
+	}
+	f.Add([]byte(restV4))
+	for _, p := range hostile() {
+		f.Add(p)
+	}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		start := time.Now()
+		ds, err := scicatjson.Parse(payload)
+		if err != nil {
+			if !errors.Is(err, scicatjson.ErrMalformed) {
+				t.Fatalf("Parse error %v does not wrap ErrMalformed", err)
+			}
+			if ds != nil {
+				t.Fatalf("Parse returned a dataset with error %v", err)
+			}
+			return
+		}
+		d := ds.ToDataset(now)
+		if d == nil {
+			t.Fatal("ToDataset returned nil")
+		}
+		b, err := proto.MarshalOptions{Deterministic: true}.Marshal(d)
+		if err != nil {
+			t.Fatalf("the mapped dataset cannot be encoded: %v", err)
+		}
+		if n := len(b); n > maxGrowth(payload) {
+			t.Fatalf("a payload of %d bytes maps to a dataset of %d bytes", len(payload), n)
+		}
+		if again, _ := (proto.MarshalOptions{Deterministic: true}).Marshal(ds.ToDataset(now)); string(again) != string(b) {
+			t.Fatal("ToDataset is not deterministic")
+		}
+		if took := time.Since(start); took > fuzzBudget {
+			t.Fatalf("a payload of %d bytes took %v", len(payload), took)
+		}
+	})
+}
