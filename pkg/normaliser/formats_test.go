@@ -1,6 +1,8 @@
 package normaliser_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -88,8 +90,11 @@ func TestNormaliseSamples(t *testing.T) {
 			if d.Facility != "ESRF" || d.FeedId != "esrf-oai" || d.SourceIdentifier != "oai:x:1" || d.MetadataFormat != tt.format || d.Deleted {
 				t.Errorf("source fields: %q %q %q %q deleted %v", d.Facility, d.FeedId, d.SourceIdentifier, d.MetadataFormat, d.Deleted)
 			}
-			if !proto.Equal(d.Provenance, raw.Provenance) || d.Provenance == raw.Provenance {
-				t.Errorf("provenance %v is not a copy of %v", d.Provenance, raw.Provenance)
+			want := proto.CloneOf(raw.Provenance)
+			sum := sha256.Sum256(raw.Payload)
+			want.SourceDatestamp, want.RawSha256 = raw.Datestamp, hex.EncodeToString(sum[:])
+			if !proto.Equal(d.Provenance, want) || d.Provenance == raw.Provenance {
+				t.Errorf("provenance %v is not a copy of %v with the source datestamp and the payload's hash", d.Provenance, want)
 			}
 			if len(d.ContentHash) != 64 || d.ContentHash != normaliser.ContentHash(d) {
 				t.Errorf("ContentHash %q, recomputed %q", d.ContentHash, normaliser.ContentHash(d))

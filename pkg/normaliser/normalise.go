@@ -81,6 +81,13 @@ func Normalise(raw *fairwayv1.RawRecord, now time.Time) (*fairwayv1.Dataset, err
 	d.MetadataFormat = raw.GetMetadataFormat()
 	if p := raw.GetProvenance(); p != nil {
 		d.Provenance = proto.CloneOf(p)
+	} else {
+		d.Provenance = &fairwayv1.Provenance{FeedId: raw.GetFeedId()}
+	}
+	d.Provenance.SourceDatestamp = raw.GetDatestamp()
+	if payload := raw.GetPayload(); len(payload) > 0 {
+		sum := sha256.Sum256(payload)
+		d.Provenance.RawSha256 = hex.EncodeToString(sum[:])
 	}
 	d.Key = metadata.DatasetKey(d.Doi, d.Facility, d.SourceIdentifier)
 	if !d.Deleted {

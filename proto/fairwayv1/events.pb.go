@@ -99,8 +99,14 @@ type Provenance struct {
 	// of its metadata payload. Such an identifier changes when the content
 	// does; the dataset is still keyed by its DOI when it has one.
 	DerivedIdentifier bool `protobuf:"varint,7,opt,name=derived_identifier,json=derivedIdentifier,proto3" json:"derived_identifier,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The record's datestamp at the source, as the source wrote it (filled
+	// by the normaliser).
+	SourceDatestamp string `protobuf:"bytes,8,opt,name=source_datestamp,json=sourceDatestamp,proto3" json:"source_datestamp,omitempty"`
+	// Hex SHA-256 of the record's payload as received (filled by the
+	// normaliser): which raw record a dataset was made from.
+	RawSha256     string `protobuf:"bytes,9,opt,name=raw_sha256,json=rawSha256,proto3" json:"raw_sha256,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Provenance) Reset() {
@@ -180,6 +186,20 @@ func (x *Provenance) GetDerivedIdentifier() bool {
 		return x.DerivedIdentifier
 	}
 	return false
+}
+
+func (x *Provenance) GetSourceDatestamp() string {
+	if x != nil {
+		return x.SourceDatestamp
+	}
+	return ""
+}
+
+func (x *Provenance) GetRawSha256() string {
+	if x != nil {
+		return x.RawSha256
+	}
+	return ""
 }
 
 // RawRecord is one record exactly as a facility feed served it.
@@ -1752,7 +1772,7 @@ var File_fairway_v1_events_proto protoreflect.FileDescriptor
 const file_fairway_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"\x17fairway/v1/events.proto\x12\n" +
-	"fairway.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa0\x02\n" +
+	"fairway.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xea\x02\n" +
 	"\n" +
 	"Provenance\x12\x17\n" +
 	"\afeed_id\x18\x01 \x01(\tR\x06feedId\x12\x15\n" +
@@ -1762,7 +1782,10 @@ const file_fairway_v1_events_proto_rawDesc = "" +
 	"\rresponse_date\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\fresponseDate\x12=\n" +
 	"\fharvested_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vharvestedAt\x12\x12\n" +
 	"\x04page\x18\x06 \x01(\x05R\x04page\x12-\n" +
-	"\x12derived_identifier\x18\a \x01(\bR\x11derivedIdentifier\"\xde\x02\n" +
+	"\x12derived_identifier\x18\a \x01(\bR\x11derivedIdentifier\x12)\n" +
+	"\x10source_datestamp\x18\b \x01(\tR\x0fsourceDatestamp\x12\x1d\n" +
+	"\n" +
+	"raw_sha256\x18\t \x01(\tR\trawSha256\"\xde\x02\n" +
 	"\tRawRecord\x12\x17\n" +
 	"\afeed_id\x18\x01 \x01(\tR\x06feedId\x12\x1a\n" +
 	"\bfacility\x18\x02 \x01(\tR\bfacility\x12\x1f\n" +
