@@ -141,6 +141,7 @@ func New(cfg Config, src Source, log *slog.Logger) (*Handler, error) {
 	h.mux.HandleFunc("GET /changes", h.changes)
 	h.mux.HandleFunc("GET /datasets/{key...}", h.dataset)
 	h.mux.HandleFunc("GET /doi/{doi...}", h.doi)
+	h.mux.HandleFunc("GET /quality", h.quality)
 	h.mux.HandleFunc("GET /healthz", h.healthz)
 	if cfg.OAI != nil {
 		h.mux.Handle("GET /oai", cfg.OAI)

@@ -562,3 +562,23 @@ func TestEverySerialisation(t *testing.T) {
 		}
 	}
 }
+
+// TestQualityMetrics: the metrics the datasets' DQV measurements refer to
+// are described at <base>/quality, each in its dimension.
+func TestQualityMetrics(t *testing.T) {
+	n := newNode(t)
+	code, _, body := n.get("/quality")
+	if code != http.StatusOK {
+		t.Fatalf("GET /quality: %d %s", code, body)
+	}
+	g := parse(t, body)
+	for _, m := range []string{"score", "findability", "accessibility", "interoperability", "reusability", "contextuality"} {
+		iri := base + "/quality#" + m
+		if types := g.objects(iri, rdfTyp); len(types) != 1 || types[0] != "http://www.w3.org/ns/dqv#Metric" {
+			t.Errorf("%s: types %v", iri, types)
+		}
+		if m != "score" && len(g.objects(iri, "http://www.w3.org/ns/dqv#inDimension")) != 1 {
+			t.Errorf("%s has no dimension", iri)
+		}
+	}
+}

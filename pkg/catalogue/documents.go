@@ -586,3 +586,28 @@ func (h *Handler) serveDataset(w http.ResponseWriter, r *http.Request, rec readm
 	w.Header().Set("Last-Modified", rec.Datestamp.UTC().Format(http.TimeFormat))
 	_, _ = w.Write(doc.Bytes())
 }
+
+// quality serves the node's quality metrics, which every dataset's DQV
+// measurements refer to.
+func (h *Handler) quality(w http.ResponseWriter, r *http.Request) {
+	f, ok := h.format(w, r)
+	if !ok {
+		return
+	}
+	ts, err := dcat.QualityMetricTriples(h.opts)
+	if err != nil {
+		h.unavailable(w, err)
+		return
+	}
+	var doc bytes.Buffer
+	enc := rdfenc.NewEncoder(&doc, f, dcat.Namespaces())
+	if err = enc.Encode(ts); err == nil {
+		err = enc.Close()
+	}
+	if err != nil {
+		h.unavailable(w, err)
+		return
+	}
+	startDocument(w, f)
+	_, _ = w.Write(doc.Bytes())
+}

@@ -181,6 +181,7 @@ var (
 	skosPrefLabel     rdf.Predicate = vocab(nsSKOS, "prefLabel")
 	skosInScheme      rdf.Predicate = vocab(nsSKOS, "inScheme")
 	skosNotation      rdf.Predicate = vocab(nsSKOS, "notation")
+	skosDefinition    rdf.Predicate = vocab(nsSKOS, "definition")
 
 	rdfsLabel rdf.Predicate = vocab(nsRDFS, "label")
 	rdfValue  rdf.Predicate = vocab(nsRDF, "value")
@@ -192,6 +193,10 @@ var (
 	dqvHasQualityAnnotation  rdf.Predicate = vocab(nsDQV, "hasQualityAnnotation")
 	dqvQualityAnnotation     node          = vocab(nsDQV, "QualityAnnotation")
 	dqvQualityAssessment     node          = vocab(nsDQV, "qualityAssessment")
+	dqvMetric                node          = vocab(nsDQV, "Metric")
+	dqvDimension             node          = vocab(nsDQV, "Dimension")
+	dqvInDimension           rdf.Predicate = vocab(nsDQV, "inDimension")
+	dqvExpectedDataType      rdf.Predicate = vocab(nsDQV, "expectedDataType")
 	oaHasBody                rdf.Predicate = vocab(nsOA, "hasBody")
 	oaHasTarget              rdf.Predicate = vocab(nsOA, "hasTarget")
 	oaMotivatedBy            rdf.Predicate = vocab(nsOA, "motivatedBy")
