@@ -19,10 +19,15 @@ type token struct {
 // words. "xray" and "xrays" are written as "x ray" and "x rays". Words are
 // appended to buf, which is returned.
 func tokenize(buf []token, s string) []token {
-	// The whole text is folded once; where folding changes the length of
-	// some character (rare: 'İ'), each word is folded on its own.
-	folded := foldWord(s)
-	whole := len(folded) == len(s)
+	// An ASCII text is folded once, whole: lowering ASCII keeps every byte
+	// where it is. Any other text is folded word by word, since lowering a
+	// character may change its length ('İ' grows, 'Ⱥ' shrinks) and shift
+	// the folded text against the original.
+	whole := isASCII(s)
+	folded := s
+	if whole {
+		folded = foldWord(s)
+	}
 	start := -1
 	for i := 0; i <= len(s); {
 		word, n := false, 1
@@ -56,6 +61,16 @@ func tokenize(buf []token, s string) []token {
 		i += n
 	}
 	return buf
+}
+
+// isASCII reports whether s holds only ASCII bytes.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // foldWord lower-cases a word and maps the micro sign to the Greek mu.
