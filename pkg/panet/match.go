@@ -307,6 +307,17 @@ type run struct {
 	buf      *[]token
 }
 
+// MaxTextBytes is how much of one free text (a subject, the title, the
+// description) is scanned for techniques: the first 64 KiB, cut before the
+// word that crosses the limit. A longer text costs no more time or memory
+// than that; techniques named only beyond it are not found.
+const MaxTextBytes = 64 << 10
+
+// maxPooledTokens is the capacity above which a run's word buffer is left
+// to the garbage collector rather than kept for the next dataset, so that
+// one long text does not pin its buffer in the pool.
+const maxPooledTokens = 4096
+
 // tokenBuffers keeps the word buffers of runs between datasets.
 var tokenBuffers = sync.Pool{New: func() any { b := make([]token, 0, 256); return &b }}
 
@@ -359,6 +370,7 @@ func (r *run) text(s string, conf float64) {
 	if s == "" {
 		return
 	}
+	s = capText(s, MaxTextBytes)
 	toks := tokenize((*r.buf)[:0], s)
 	*r.buf = toks
 	for i := 0; i < len(toks); {
@@ -440,8 +452,11 @@ func (m *Matcher) longest(toks []token, i int) (int, *Class, *phrase) {
 // result drops the techniques matched only in free text that a narrower
 // (or equivalent) technique makes redundant, and fills in Broader.
 func (r *run) result() []*fairwayv1.Technique {
-	clear(*r.buf) // the words point into the dataset's texts
-	tokenBuffers.Put(r.buf)
+	if cap(*r.buf) <= maxPooledTokens {
+		clear(*r.buf) // the words point into the dataset's texts
+		*r.buf = (*r.buf)[:0]
+		tokenBuffers.Put(r.buf)
+	}
 	r.buf = nil
 	var out []*fairwayv1.Technique
 	for i, t := range r.out {

@@ -63,6 +63,39 @@ func tokenize(buf []token, s string) []token {
 	return buf
 }
 
+// capText returns s cut to at most max bytes: at a character boundary, and
+// before the word that crosses the limit, so that no word is cut in two.
+func capText(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	// s[cut] starts a character: when it is inside a word, back up to the
+	// start of that word.
+	if r, _ := utf8.DecodeRuneInString(s[cut:]); !isWordRune(r) {
+		return s[:cut]
+	}
+	for cut > 0 {
+		r, n := utf8.DecodeLastRuneInString(s[:cut])
+		if !isWordRune(r) {
+			break
+		}
+		cut -= n
+	}
+	return s[:cut]
+}
+
+// isWordRune reports whether r is part of a word (see tokenize).
+func isWordRune(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r >= 'A' && r <= 'Z'
+	}
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '\u00b5'
+}
+
 // isASCII reports whether s holds only ASCII bytes.
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
