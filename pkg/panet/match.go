@@ -379,7 +379,7 @@ func (r *run) text(s string, conf float64) {
 			i++
 			continue
 		}
-		if c != nil {
+		if c != nil && !denied(s, toks, i) {
 			cf := conf
 			if p.acronym {
 				cf -= PenaltyAcronym
@@ -390,6 +390,27 @@ func (r *run) text(s string, conf float64) {
 		}
 		i += n
 	}
+}
+
+// denials are the words that, written just before a phrase, deny the
+// technique it names ("No diffraction was observed", "without SANS",
+// "neither ARPES nor XPS").
+var denials = map[string]bool{"no": true, "not": true, "without": true, "neither": true, "nor": true}
+
+// denied reports whether the phrase at toks[i] is denied: the word before it
+// is a denial, with only blanks between them (not "No. SAXS"). Only this
+// simple case is seen; a denial after the phrase ("SAXS was not
+// performed") or further before it is not.
+func denied(s string, toks []token, i int) bool {
+	if i == 0 || !denials[toks[i-1].fold] {
+		return false
+	}
+	for _, c := range []byte(s[toks[i-1].end:toks[i].start]) {
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return false
+		}
+	}
+	return true
 }
 
 // longest returns the length in words of the longest phrase at toks[i], the
