@@ -273,7 +273,9 @@ func (m *Matcher) Ontology() *Ontology { return m.ont }
 // of its last word, its hyphen and prefix variants, or an acronym (whole
 // words; short ones with their case as written); phrases that only look
 // like a technique ("diffraction-limited", "imaging plate") take their
-// words and match nothing.
+// words and match nothing, and so does a phrase written right after "no",
+// "not", "without", "neither" or "nor". Only the first MaxTextBytes of each
+// text are read.
 //
 // The most specific technique wins: a technique matched only in free text
 // is dropped when a narrower technique (or an equivalent class) is matched
