@@ -26,6 +26,7 @@ func TestHostileBounds(t *testing.T) {
 		{"acronyms", &fairwayv1.Dataset{Title: text("SAXS "), Description: text("x-ray powder diffraction ")}},
 		{"length-changing characters", &fairwayv1.Dataset{Description: text("İ Ⱥ tomography ")}},
 		{"one endless word", &fairwayv1.Dataset{Description: text("a")}},
+		{"one huge subject", &fairwayv1.Dataset{Subjects: subjects(text("SAXS "))}},
 		{"many long subjects", &fairwayv1.Dataset{Subjects: subjects(strings.Split(strings.Repeat(strings.Repeat("SANS a ", 200)+"\x00", 4000), "\x00")...)}},
 	}
 	for _, tc := range tests {

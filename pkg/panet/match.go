@@ -597,8 +597,13 @@ func technique(c *Class) *Class {
 	return c
 }
 
+// maxLabelBytes is the length above which a subject value is not looked up
+// as a label or synonym (PaNET's longest are under 100 bytes), so that a
+// huge subject costs no copy of itself.
+const maxLabelBytes = 1024
+
 func (m *Matcher) byLabel(v string) (*Class, string) {
-	if v == "" {
+	if v == "" || len(v) > maxLabelBytes {
 		return nil, ""
 	}
 	k := normalize(v)
