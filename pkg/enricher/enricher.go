@@ -223,27 +223,59 @@ func (s *Stage) Enrich(ds *fairwayv1.Dataset) *fairwayv1.EnrichedDataset {
 const OutputVersion = "4"
 
 // Hash identifies an enriched dataset's content: the enricher's output
-// version, the quality rubric's version, the dataset's content hash, the techniques found, the ontology
-// version and the quality score (so that a changed rubric ripples to the
-// datasets whose score it changes).
+// version, the quality rubric's version, the dataset's content hash, the
+// ontology version, and all the enricher adds: every technique (IRI, id,
+// label, how it was matched, the text matched, its confidence, its broader
+// techniques), the quality score, the gaps and the score of each dimension.
+// A change of any of them, in the matcher or the rubric, gives another
+// hash even without a new OutputVersion, so that a replay re-emits the
+// datasets it changes. Every string is written with its length, so that
+// no two outputs share a hash by moving bytes between fields.
 func Hash(e *fairwayv1.EnrichedDataset) string {
 	return hashWith(OutputVersion, quality.RubricVersion, e)
 }
 
 func hashWith(output, rubric string, e *fairwayv1.EnrichedDataset) string {
 	h := sha256.New()
-	h.Write([]byte(output))
-	h.Write([]byte{0})
-	h.Write([]byte(rubric))
-	h.Write([]byte{0})
-	h.Write([]byte(e.GetDataset().GetContentHash()))
-	h.Write([]byte{0})
-	h.Write([]byte(e.PanetVersion))
-	h.Write([]byte{0})
-	h.Write(binary.BigEndian.AppendUint64(nil, math.Float64bits(e.QualityScore)))
-	for _, t := range e.Techniques {
-		h.Write([]byte{0})
-		h.Write([]byte(t.Iri))
+	var b []byte
+	str := func(s string) {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
 	}
+	num := func(f float64) { b = binary.BigEndian.AppendUint64(b, math.Float64bits(f)) }
+	count := func(n int) { b = binary.AppendUvarint(b, uint64(n)) }
+	flush := func() { h.Write(b); b = b[:0] }
+	str(output)
+	str(rubric)
+	str(e.GetDataset().GetContentHash())
+	str(e.GetPanetVersion())
+	num(e.GetQualityScore())
+	count(len(e.GetTechniques()))
+	for _, t := range e.GetTechniques() {
+		str(t.GetIri())
+		str(t.GetId())
+		str(t.GetLabel())
+		str(t.GetMatchedBy())
+		str(t.GetMatchedText())
+		num(t.GetConfidence())
+		count(len(t.GetBroader()))
+		for _, br := range t.GetBroader() {
+			str(br)
+		}
+		flush()
+	}
+	count(len(e.GetQualityGaps()))
+	for _, g := range e.GetQualityGaps() {
+		str(g.GetCheck())
+		str(g.GetDimension())
+		str(g.GetHint())
+		num(g.GetWeight())
+	}
+	count(len(e.GetQualityDimensions()))
+	for _, d := range e.GetQualityDimensions() {
+		str(d.GetName())
+		num(d.GetScore())
+	}
+	flush()
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }

@@ -273,7 +273,9 @@ func (m *Matcher) Ontology() *Ontology { return m.ont }
 // of its last word, its hyphen and prefix variants, or an acronym (whole
 // words; short ones with their case as written); phrases that only look
 // like a technique ("diffraction-limited", "imaging plate") take their
-// words and match nothing.
+// words and match nothing, and so does a phrase written right after "no",
+// "not", "without", "neither" or "nor". Only the first MaxTextBytes of each
+// text are read.
 //
 // The most specific technique wins: a technique matched only in free text
 // is dropped when a narrower technique (or an equivalent class) is matched
@@ -306,6 +308,17 @@ type run struct {
 	onlyText []bool // matched only in free text
 	buf      *[]token
 }
+
+// MaxTextBytes is how much of one free text (a subject, the title, the
+// description) is scanned for techniques: the first 64 KiB, cut before the
+// word that crosses the limit. A longer text costs no more time or memory
+// than that; techniques named only beyond it are not found.
+const MaxTextBytes = 64 << 10
+
+// maxPooledTokens is the capacity above which a run's word buffer is left
+// to the garbage collector rather than kept for the next dataset, so that
+// one long text does not pin its buffer in the pool.
+const maxPooledTokens = 4096
 
 // tokenBuffers keeps the word buffers of runs between datasets.
 var tokenBuffers = sync.Pool{New: func() any { b := make([]token, 0, 256); return &b }}
@@ -359,6 +372,7 @@ func (r *run) text(s string, conf float64) {
 	if s == "" {
 		return
 	}
+	s = capText(s, MaxTextBytes)
 	toks := tokenize((*r.buf)[:0], s)
 	*r.buf = toks
 	for i := 0; i < len(toks); {
@@ -367,7 +381,7 @@ func (r *run) text(s string, conf float64) {
 			i++
 			continue
 		}
-		if c != nil {
+		if c != nil && !denied(s, toks, i) {
 			cf := conf
 			if p.acronym {
 				cf -= PenaltyAcronym
@@ -378,6 +392,27 @@ func (r *run) text(s string, conf float64) {
 		}
 		i += n
 	}
+}
+
+// denials are the words that, written just before a phrase, deny the
+// technique it names ("No diffraction was observed", "without SANS",
+// "neither ARPES nor XPS").
+var denials = map[string]bool{"no": true, "not": true, "without": true, "neither": true, "nor": true}
+
+// denied reports whether the phrase at toks[i] is denied: the word before it
+// is a denial, with only blanks between them (not "No. SAXS"). Only this
+// simple case is seen; a denial after the phrase ("SAXS was not
+// performed") or further before it is not.
+func denied(s string, toks []token, i int) bool {
+	if i == 0 || !denials[toks[i-1].fold] {
+		return false
+	}
+	for _, c := range []byte(s[toks[i-1].end:toks[i].start]) {
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return false
+		}
+	}
+	return true
 }
 
 // longest returns the length in words of the longest phrase at toks[i], the
@@ -440,8 +475,11 @@ func (m *Matcher) longest(toks []token, i int) (int, *Class, *phrase) {
 // result drops the techniques matched only in free text that a narrower
 // (or equivalent) technique makes redundant, and fills in Broader.
 func (r *run) result() []*fairwayv1.Technique {
-	clear(*r.buf) // the words point into the dataset's texts
-	tokenBuffers.Put(r.buf)
+	if cap(*r.buf) <= maxPooledTokens {
+		clear(*r.buf) // the words point into the dataset's texts
+		*r.buf = (*r.buf)[:0]
+		tokenBuffers.Put(r.buf)
+	}
 	r.buf = nil
 	var out []*fairwayv1.Technique
 	for i, t := range r.out {
@@ -559,8 +597,13 @@ func technique(c *Class) *Class {
 	return c
 }
 
+// maxLabelBytes is the length above which a subject value is not looked up
+// as a label or synonym (PaNET's longest are under 100 bytes), so that a
+// huge subject costs no copy of itself.
+const maxLabelBytes = 1024
+
 func (m *Matcher) byLabel(v string) (*Class, string) {
-	if v == "" {
+	if v == "" || len(v) > maxLabelBytes {
 		return nil, ""
 	}
 	k := normalize(v)

@@ -168,6 +168,13 @@ func TestMatchText(t *testing.T) {
 		{name: "PhD and PDF are not acronyms here", text: "PhD thesis data, see the PDF report"},
 		{name: "upper classes are not matched in text", text: "testing of the therapy versus time"},
 		{name: "no technique", text: "Data of the 2021 user meeting"},
+		{name: "denied by no", text: "No diffraction was observed"},
+		{name: "denied by without", text: "measured without small-angle neutron scattering"},
+		{name: "denied by neither and nor", text: "Neither ARPES nor XPS data were recorded"},
+		{name: "denied by not", text: "not SAXS but WAXS", want: []want{{"PaNET01191", "WAXS"}}},
+		{name: "not only is no denial", text: "not only SAXS", want: []want{{"PaNET01188", "SAXS"}}},
+		{name: "a denial across punctuation is none", text: "Any fluorescence? No. SAXS was measured", want: []want{{"PaNET01188", "SAXS"}}},
+		{name: "a denial after the phrase is not seen", text: "SAXS was not performed", want: []want{{"PaNET01188", "SAXS"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

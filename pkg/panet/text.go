@@ -19,10 +19,15 @@ type token struct {
 // words. "xray" and "xrays" are written as "x ray" and "x rays". Words are
 // appended to buf, which is returned.
 func tokenize(buf []token, s string) []token {
-	// The whole text is folded once; where folding changes the length of
-	// some character (rare: 'İ'), each word is folded on its own.
-	folded := foldWord(s)
-	whole := len(folded) == len(s)
+	// An ASCII text is folded once, whole: lowering ASCII keeps every byte
+	// where it is. Any other text is folded word by word, since lowering a
+	// character may change its length ('İ' grows, 'Ⱥ' shrinks) and shift
+	// the folded text against the original.
+	whole := isASCII(s)
+	folded := s
+	if whole {
+		folded = foldWord(s)
+	}
 	start := -1
 	for i := 0; i <= len(s); {
 		word, n := false, 1
@@ -56,6 +61,49 @@ func tokenize(buf []token, s string) []token {
 		i += n
 	}
 	return buf
+}
+
+// capText returns s cut to at most max bytes: at a character boundary, and
+// before the word that crosses the limit, so that no word is cut in two.
+func capText(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	// s[cut] starts a character: when it is inside a word, back up to the
+	// start of that word.
+	if r, _ := utf8.DecodeRuneInString(s[cut:]); !isWordRune(r) {
+		return s[:cut]
+	}
+	for cut > 0 {
+		r, n := utf8.DecodeLastRuneInString(s[:cut])
+		if !isWordRune(r) {
+			break
+		}
+		cut -= n
+	}
+	return s[:cut]
+}
+
+// isWordRune reports whether r is part of a word (see tokenize).
+func isWordRune(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r >= 'A' && r <= 'Z'
+	}
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '\u00b5'
+}
+
+// isASCII reports whether s holds only ASCII bytes.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // foldWord lower-cases a word and maps the micro sign to the Greek mu.
