@@ -67,7 +67,7 @@ func memStageSources(t *testing.T, cfg normaliser.Config) (*normaliser.Stage, *m
 	t.Helper()
 	sources := newMemSources()
 	st, err := normaliser.NewWithState(cfg, nil, normaliser.Stores{
-		Keys: &memKeys{m: map[string]string{}}, Owners: &memOwners{m: map[string]bus.Owner{}}, Sources: sources,
+		Keys: &memKeys{m: map[string]string{}}, Owners: &memOwners{m: map[string]bus.Owner{}}, Sources: sources, Normalised: newMemStream(),
 	}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +86,7 @@ func lastDataset(t testing.TB, events []bus.Event, key string) *fairwayv1.Datase
 		if err := proto.Unmarshal(events[i].Payload, &d); err != nil {
 			t.Fatal(err)
 		}
-		if events[i].Hash != d.ContentHash {
+		if contentHash(events[i]) != d.ContentHash {
 			t.Errorf("event hash %s, dataset hash %s", events[i].Hash, d.ContentHash)
 		}
 		return &d
