@@ -332,3 +332,36 @@ func TestUnchangedAgainstStream(t *testing.T) {
 		t.Errorf("unchanged: %d events, %v", len(evs), err)
 	}
 }
+
+// TestUnreadableSourcesRepairedOnBus: the same over a real JetStream (the
+// entry removed at its revision, then created again).
+func TestUnreadableSourcesRepairedOnBus(t *testing.T) {
+	ctx := context.Background()
+	b := testenv.Bus(t)
+	st := busStage(t, b)
+	for _, r := range []record{recDataCite, recSciCat} {
+		if err := handleAndPublish(t, b, st, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := b.State(bus.BucketSources).Put(ctx, bus.Digest(mergeKey), []byte{0xff, 0xff, 0xff}); err != nil {
+		t.Fatal(err)
+	}
+	if err := handleAndPublish(t, b, st, recDC); !errors.Is(err, normaliser.ErrUnreadableSources) || !errors.Is(err, bus.ErrPermanent) {
+		t.Fatalf("unreadable sources: err %v", err)
+	}
+	if err := handleAndPublish(t, b, st, recDC); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := lastOnBus(t, b, mergeKey); len(d.Sources) != 3 || d.Title != "Powder diffraction of ceria" {
+		t.Fatalf("rebuilt: title %q, sources %q", d.Title, sourceFeeds(d))
+	}
+	e, err := b.State(bus.BucketSources).Get(ctx, bus.Digest(mergeKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored fairwayv1.SourceVersions
+	if err := proto.Unmarshal(e.Value, &stored); err != nil || len(stored.Versions) != 3 {
+		t.Fatalf("stored %d versions, %v", len(stored.Versions), err)
+	}
+}
