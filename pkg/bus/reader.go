@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -40,9 +41,32 @@ const (
 // StreamReader reads one of the pipeline's streams without a durable
 // consumer: the last message about a key, the last message of every key,
 // or every message about one key.
+//
+// A reader is safe for concurrent use. It looks its stream up once (a
+// STREAM.INFO request) and keeps the handle, so that Last costs one request
+// to the server; a failed look-up is not kept, and is tried again by the
+// next read.
 type StreamReader struct {
 	bus    *Bus
 	stream Stream
+
+	mu  sync.Mutex
+	str jetstream.Stream // nil until looked up
+}
+
+// handle returns the stream's handle, looking it up on first use.
+func (r *StreamReader) handle(ctx context.Context) (jetstream.Stream, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.str != nil {
+		return r.str, nil
+	}
+	str, err := r.bus.js.Stream(ctx, string(r.stream))
+	if err != nil {
+		return nil, err
+	}
+	r.str = str
+	return str, nil
 }
 
 // StreamReader returns a reader of stream s.
@@ -64,7 +88,7 @@ func IsNotFound(err error) bool {
 // Count returns how many messages the stream holds (for the catalogue: how
 // many datasets and tombstones).
 func (r *StreamReader) Count(ctx context.Context) (uint64, error) {
-	str, err := r.bus.js.Stream(ctx, string(r.stream))
+	str, err := r.handle(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("bus: stream %s: %w", r.stream, err)
 	}
@@ -90,7 +114,7 @@ func (r *StreamReader) Ping(ctx context.Context) error {
 // Last returns the last message about key, or an error satisfying
 // errors.Is(err, ErrNotFound).
 func (r *StreamReader) Last(ctx context.Context, key string) (StoredMessage, error) {
-	str, err := r.bus.js.Stream(ctx, string(r.stream))
+	str, err := r.handle(ctx)
 	if err != nil {
 		return StoredMessage{}, fmt.Errorf("bus: stream %s: %w", r.stream, err)
 	}
@@ -111,7 +135,7 @@ func (r *StreamReader) Last(ctx context.Context, key string) (StoredMessage, err
 // fails with ErrStalled rather than end short: a short catalogue must not
 // pass for a whole one.
 func (r *StreamReader) EachLast(ctx context.Context, fn func(StoredMessage) error) error {
-	str, err := r.bus.js.Stream(ctx, string(r.stream))
+	str, err := r.handle(ctx)
 	if err != nil {
 		return fmt.Errorf("bus: stream %s: %w", r.stream, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -134,4 +135,44 @@ func TestDeadLetterEvent(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestStreamReaderLastOneRequest: once the stream is looked up, Last asks
+// the server once (the message), not twice (the stream's info, then the
+// message); readers used at once share the handle safely.
+func TestStreamReaderLastOneRequest(t *testing.T) {
+	ctx := context.Background()
+	b := testenv.Bus(t)
+	if err := b.Publish(ctx, "test", bus.Event{Stream: bus.Ops, Key: "run.a", Hash: "a1", Payload: []byte("a1")}); err != nil {
+		t.Fatal(err)
+	}
+	r := b.StreamReader(bus.Ops)
+	if _, err := r.Last(ctx, "run.a"); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		key  string
+	}{{"a message", "run.a"}, {"no message", "run.none"}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := b.Conn().Stats().OutMsgs
+			if _, err := r.Last(ctx, tt.key); err != nil && !errors.Is(err, bus.ErrNotFound) {
+				t.Fatal(err)
+			}
+			if n := b.Conn().Stats().OutMsgs - before; n != 1 {
+				t.Errorf("Last sent %d requests, want 1", n)
+			}
+		})
+	}
+	var wg sync.WaitGroup
+	fresh := b.StreamReader(bus.Ops)
+	for range 8 {
+		wg.Go(func() {
+			if m, err := fresh.Last(ctx, "run.a"); err != nil || string(m.Data) != "a1" {
+				t.Errorf("concurrent Last: %q, %v", m.Data, err)
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -1,6 +1,7 @@
 package normaliser
 
 import (
+	"bytes"
 	"cmp"
 	"slices"
 	"strings"
@@ -52,16 +53,29 @@ func scientificRank(format string) int {
 
 // ordered returns versions sorted by rank of their format, then feed id,
 // then source identifier: a fixed order, whatever the arrival order.
+// Versions of one source (which the stage never keeps together) are ordered
+// by content hash, then by their encoding, so that even they do not depend
+// on the arrival order.
 func ordered(versions []*fairwayv1.Dataset, rank func(string) int) []*fairwayv1.Dataset {
 	out := slices.Clone(versions)
 	slices.SortStableFunc(out, func(a, b *fairwayv1.Dataset) int {
-		return cmp.Or(
+		if c := cmp.Or(
 			cmp.Compare(rank(a.GetMetadataFormat()), rank(b.GetMetadataFormat())),
 			cmp.Compare(a.GetFeedId(), b.GetFeedId()),
 			cmp.Compare(a.GetSourceIdentifier(), b.GetSourceIdentifier()),
-		)
+			cmp.Compare(a.GetContentHash(), b.GetContentHash()),
+		); c != 0 {
+			return c
+		}
+		return bytes.Compare(encoding(a), encoding(b))
 	})
 	return out
+}
+
+// encoding is v's deterministic encoding (nil when it cannot be encoded).
+func encoding(v *fairwayv1.Dataset) []byte {
+	b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(v)
+	return b
 }
 
 // firstString returns the first non-blank value of field in order.
@@ -186,8 +200,11 @@ func sourceID(v *fairwayv1.Dataset) string { return v.GetFeedId() + "\x00" + v.G
 //     harvested last (the stage replaces it by the provenance of the
 //     record it handles when that is later).
 //
-// Merge of no version is nil.
+// Merge of no version is nil; nil versions are ignored.
 func Merge(versions []*fairwayv1.Dataset) *fairwayv1.Dataset {
+	if slices.Contains(versions, nil) {
+		versions = slices.DeleteFunc(slices.Clone(versions), func(v *fairwayv1.Dataset) bool { return v == nil })
+	}
 	if len(versions) == 0 {
 		return nil
 	}

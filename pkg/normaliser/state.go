@@ -2,6 +2,7 @@ package normaliser
 
 import (
 	"context"
+	"errors"
 
 	"github.com/panosc/fairway/pkg/bus"
 )
@@ -74,11 +75,25 @@ type Stores struct {
 	Owners Owners
 	// Sources holds every dataset's sources (required).
 	Sources Sources
-	// Normalised, when set, guards each emitted dataset with the sequence
-	// of the stream's last message about its key, read before its sources
-	// (a concurrent emission makes the publish fail and the record come
-	// again). Nil only in table tests without a server.
+	// Normalised is the normalised stream's last message per key
+	// (required). Each emitted dataset is guarded with the sequence of the
+	// last message about its key, read before its sources (a concurrent
+	// emission makes the publish fail and the record come again); its hash
+	// says whether the dataset changed; a dataset published before the
+	// sources were kept is read from it. Table tests without a server pass
+	// an in-memory one.
 	Normalised LastMessages
+}
+
+// ErrMissingStore is the error of Stores.Validate when a store is nil.
+var ErrMissingStore = errors.New("normaliser: keys, owners, sources and the normalised stream are required")
+
+// Validate reports whether every store is set.
+func (s Stores) Validate() error {
+	if s.Keys == nil || s.Owners == nil || s.Sources == nil || s.Normalised == nil {
+		return ErrMissingStore
+	}
+	return nil
 }
 
 var (
