@@ -6,19 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/datacite"
+	"github.com/panosc/fairway/proto/fairwayv1"
 )
-
-// fuzzBudget is how long one input may take to parse and map; a payload of
-// the fuzzer's sizes takes microseconds, so only a blow-up reaches it.
-const fuzzBudget = 2 * time.Second
-
-// maxGrowth bounds the mapped dataset's encoded size by the payload's: an
-// entity or reference that expands reaches it, honest repetition does not.
-func maxGrowth(payload []byte) int { return 8*len(payload) + 64<<10 }
 
 // hostile are payloads shaped to hurt a reader: huge identifiers, deep
 // nesting, invalid UTF-8, entity tricks (billion laughs, external
@@ -75,22 +66,6 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		d := r.ToDataset(now)
-		if d == nil {
-			t.Fatal("ToDataset returned nil")
-		}
-		b, err := proto.MarshalOptions{Deterministic: true}.Marshal(d)
-		if err != nil {
-			t.Fatalf("the mapped dataset cannot be encoded: %v", err)
-		}
-		if n := len(b); n > maxGrowth(payload) {
-			t.Fatalf("a payload of %d bytes maps to a dataset of %d bytes", len(payload), n)
-		}
-		if again, _ := (proto.MarshalOptions{Deterministic: true}).Marshal(r.ToDataset(now)); string(again) != string(b) {
-			t.Fatal("ToDataset is not deterministic")
-		}
-		if took := time.Since(start); took > fuzzBudget {
-			t.Fatalf("a payload of %d bytes took %v", len(payload), took)
-		}
+		testenv.CheckMapped(t, payload, start, func() *fairwayv1.Dataset { return r.ToDataset(now) })
 	})
 }
