@@ -769,7 +769,33 @@ type Dataset struct {
 	ProposalId string `protobuf:"bytes,33,opt,name=proposal_id,json=proposalId,proto3" json:"proposal_id,omitempty"`
 	// Every source that still publishes the dataset, in the merge's fixed
 	// order (docs/merge.md): the dataset is the merge of their versions.
-	Sources       []*Source `protobuf:"bytes,50,rep,name=sources,proto3" json:"sources,omitempty"`
+	Sources []*Source `protobuf:"bytes,50,rep,name=sources,proto3" json:"sources,omitempty"`
+	// Every title and description the source gives, each with its language
+	// and type (DataCite titleType, descriptionType); title and description
+	// above are the main ones.
+	Titles       []*LangText `protobuf:"bytes,34,rep,name=titles,proto3" json:"titles,omitempty"`
+	Descriptions []*LangText `protobuf:"bytes,35,rep,name=descriptions,proto3" json:"descriptions,omitempty"`
+	// Every identifier the source gives (the DOI, handles, the SciCat pid,
+	// the OAI identifier, alternate identifiers), each with its scheme.
+	Identifiers []*Identifier `protobuf:"bytes,36,rep,name=identifiers,proto3" json:"identifiers,omitempty"`
+	// Version of the dataset, as the source gives it.
+	Version string `protobuf:"bytes,37,opt,name=version,proto3" json:"version,omitempty"`
+	// Funding of the work that produced the data.
+	Funding []*Funding `protobuf:"bytes,38,rep,name=funding,proto3" json:"funding,omitempty"`
+	// When the data was created, and when it became (or becomes) available.
+	Created   *timestamppb.Timestamp `protobuf:"bytes,39,opt,name=created,proto3" json:"created,omitempty"`
+	Available *timestamppb.Timestamp `protobuf:"bytes,40,opt,name=available,proto3" json:"available,omitempty"`
+	// The principal investigator, when the source names one.
+	PrincipalInvestigator *Person `protobuf:"bytes,41,opt,name=principal_investigator,json=principalInvestigator,proto3" json:"principal_investigator,omitempty"`
+	// Samples measured, when given.
+	Samples []*Sample `protobuf:"bytes,42,rep,name=samples,proto3" json:"samples,omitempty"`
+	// Number of files and total size in bytes of the data, 0 when unknown.
+	FileCount int64 `protobuf:"varint,43,opt,name=file_count,json=fileCount,proto3" json:"file_count,omitempty"`
+	ByteSize  int64 `protobuf:"varint,44,opt,name=byte_size,json=byteSize,proto3" json:"byte_size,omitempty"`
+	// Formats of the data files as the source names them (NeXus, HDF5, …).
+	Formats []string `protobuf:"bytes,45,rep,name=formats,proto3" json:"formats,omitempty"`
+	// What the normaliser could not read: each fact kept as text, with why.
+	Gaps          []*Gap `protobuf:"bytes,46,rep,name=gaps,proto3" json:"gaps,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1042,6 +1068,425 @@ func (x *Dataset) GetSources() []*Source {
 	return nil
 }
 
+func (x *Dataset) GetTitles() []*LangText {
+	if x != nil {
+		return x.Titles
+	}
+	return nil
+}
+
+func (x *Dataset) GetDescriptions() []*LangText {
+	if x != nil {
+		return x.Descriptions
+	}
+	return nil
+}
+
+func (x *Dataset) GetIdentifiers() []*Identifier {
+	if x != nil {
+		return x.Identifiers
+	}
+	return nil
+}
+
+func (x *Dataset) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *Dataset) GetFunding() []*Funding {
+	if x != nil {
+		return x.Funding
+	}
+	return nil
+}
+
+func (x *Dataset) GetCreated() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Created
+	}
+	return nil
+}
+
+func (x *Dataset) GetAvailable() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Available
+	}
+	return nil
+}
+
+func (x *Dataset) GetPrincipalInvestigator() *Person {
+	if x != nil {
+		return x.PrincipalInvestigator
+	}
+	return nil
+}
+
+func (x *Dataset) GetSamples() []*Sample {
+	if x != nil {
+		return x.Samples
+	}
+	return nil
+}
+
+func (x *Dataset) GetFileCount() int64 {
+	if x != nil {
+		return x.FileCount
+	}
+	return 0
+}
+
+func (x *Dataset) GetByteSize() int64 {
+	if x != nil {
+		return x.ByteSize
+	}
+	return 0
+}
+
+func (x *Dataset) GetFormats() []string {
+	if x != nil {
+		return x.Formats
+	}
+	return nil
+}
+
+func (x *Dataset) GetGaps() []*Gap {
+	if x != nil {
+		return x.Gaps
+	}
+	return nil
+}
+
+// LangText is a text in a language, of a kind.
+type LangText struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Value string                 `protobuf:"bytes,1,opt,name=value,proto3" json:"value,omitempty"`
+	// Language tag as given (en, fr-FR), empty when not given.
+	Lang string `protobuf:"bytes,2,opt,name=lang,proto3" json:"lang,omitempty"`
+	// Kind as the source names it (AlternativeTitle, Subtitle,
+	// TranslatedTitle; Abstract, Methods, TechnicalInfo, Other), empty for
+	// the main title or a plain description.
+	Type          string `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LangText) Reset() {
+	*x = LangText{}
+	mi := &file_fairway_v1_events_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LangText) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LangText) ProtoMessage() {}
+
+func (x *LangText) ProtoReflect() protoreflect.Message {
+	mi := &file_fairway_v1_events_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LangText.ProtoReflect.Descriptor instead.
+func (*LangText) Descriptor() ([]byte, []int) {
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *LangText) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *LangText) GetLang() string {
+	if x != nil {
+		return x.Lang
+	}
+	return ""
+}
+
+func (x *LangText) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+// Identifier is an identifier of a dataset with its scheme.
+type Identifier struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Value string                 `protobuf:"bytes,1,opt,name=value,proto3" json:"value,omitempty"`
+	// DOI, Handle, URL, URN, ARK, PID (a SciCat pid), OAI (an OAI-PMH
+	// identifier), or the scheme the source names.
+	Scheme        string `protobuf:"bytes,2,opt,name=scheme,proto3" json:"scheme,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Identifier) Reset() {
+	*x = Identifier{}
+	mi := &file_fairway_v1_events_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Identifier) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Identifier) ProtoMessage() {}
+
+func (x *Identifier) ProtoReflect() protoreflect.Message {
+	mi := &file_fairway_v1_events_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Identifier.ProtoReflect.Descriptor instead.
+func (*Identifier) Descriptor() ([]byte, []int) {
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Identifier) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *Identifier) GetScheme() string {
+	if x != nil {
+		return x.Scheme
+	}
+	return ""
+}
+
+// Funding is a grant behind a dataset.
+type Funding struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	FunderName string                 `protobuf:"bytes,1,opt,name=funder_name,json=funderName,proto3" json:"funder_name,omitempty"`
+	// Identifier of the funder (a ROR or Crossref Funder ID IRI), and its
+	// type as given.
+	FunderId      string `protobuf:"bytes,2,opt,name=funder_id,json=funderId,proto3" json:"funder_id,omitempty"`
+	FunderIdType  string `protobuf:"bytes,3,opt,name=funder_id_type,json=funderIdType,proto3" json:"funder_id_type,omitempty"`
+	AwardNumber   string `protobuf:"bytes,4,opt,name=award_number,json=awardNumber,proto3" json:"award_number,omitempty"`
+	AwardTitle    string `protobuf:"bytes,5,opt,name=award_title,json=awardTitle,proto3" json:"award_title,omitempty"`
+	AwardUri      string `protobuf:"bytes,6,opt,name=award_uri,json=awardUri,proto3" json:"award_uri,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Funding) Reset() {
+	*x = Funding{}
+	mi := &file_fairway_v1_events_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Funding) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Funding) ProtoMessage() {}
+
+func (x *Funding) ProtoReflect() protoreflect.Message {
+	mi := &file_fairway_v1_events_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Funding.ProtoReflect.Descriptor instead.
+func (*Funding) Descriptor() ([]byte, []int) {
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *Funding) GetFunderName() string {
+	if x != nil {
+		return x.FunderName
+	}
+	return ""
+}
+
+func (x *Funding) GetFunderId() string {
+	if x != nil {
+		return x.FunderId
+	}
+	return ""
+}
+
+func (x *Funding) GetFunderIdType() string {
+	if x != nil {
+		return x.FunderIdType
+	}
+	return ""
+}
+
+func (x *Funding) GetAwardNumber() string {
+	if x != nil {
+		return x.AwardNumber
+	}
+	return ""
+}
+
+func (x *Funding) GetAwardTitle() string {
+	if x != nil {
+		return x.AwardTitle
+	}
+	return ""
+}
+
+func (x *Funding) GetAwardUri() string {
+	if x != nil {
+		return x.AwardUri
+	}
+	return ""
+}
+
+// Sample is a sample measured.
+type Sample struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Identifier of the sample (a SciCat sampleId, a PID), when given.
+	Id            string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Sample) Reset() {
+	*x = Sample{}
+	mi := &file_fairway_v1_events_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Sample) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Sample) ProtoMessage() {}
+
+func (x *Sample) ProtoReflect() protoreflect.Message {
+	mi := &file_fairway_v1_events_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Sample.ProtoReflect.Descriptor instead.
+func (*Sample) Descriptor() ([]byte, []int) {
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Sample) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Sample) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// Gap is a fact of the source the normaliser could not read: a date that
+// does not parse, a licence it does not recognise. Facilities read the
+// gaps to improve their metadata.
+type Gap struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Field of the canonical dataset it was meant for (collected_start,
+	// license, …).
+	Field string `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	// The value as the source gave it (cut at 256 bytes).
+	Value string `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	// Why it could not be read.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Gap) Reset() {
+	*x = Gap{}
+	mi := &file_fairway_v1_events_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Gap) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Gap) ProtoMessage() {}
+
+func (x *Gap) ProtoReflect() protoreflect.Message {
+	mi := &file_fairway_v1_events_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Gap.ProtoReflect.Descriptor instead.
+func (*Gap) Descriptor() ([]byte, []int) {
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *Gap) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *Gap) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *Gap) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 // Source is one feed's record that publishes a dataset.
 type Source struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1064,7 +1509,7 @@ type Source struct {
 
 func (x *Source) Reset() {
 	*x = Source{}
-	mi := &file_fairway_v1_events_proto_msgTypes[8]
+	mi := &file_fairway_v1_events_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1076,7 +1521,7 @@ func (x *Source) String() string {
 func (*Source) ProtoMessage() {}
 
 func (x *Source) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[8]
+	mi := &file_fairway_v1_events_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1089,7 +1534,7 @@ func (x *Source) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Source.ProtoReflect.Descriptor instead.
 func (*Source) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{8}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Source) GetFeedId() string {
@@ -1146,7 +1591,7 @@ type SourceVersions struct {
 
 func (x *SourceVersions) Reset() {
 	*x = SourceVersions{}
-	mi := &file_fairway_v1_events_proto_msgTypes[9]
+	mi := &file_fairway_v1_events_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1158,7 +1603,7 @@ func (x *SourceVersions) String() string {
 func (*SourceVersions) ProtoMessage() {}
 
 func (x *SourceVersions) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[9]
+	mi := &file_fairway_v1_events_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1171,7 +1616,7 @@ func (x *SourceVersions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SourceVersions.ProtoReflect.Descriptor instead.
 func (*SourceVersions) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{9}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SourceVersions) GetVersions() []*Dataset {
@@ -1204,7 +1649,7 @@ type Technique struct {
 
 func (x *Technique) Reset() {
 	*x = Technique{}
-	mi := &file_fairway_v1_events_proto_msgTypes[10]
+	mi := &file_fairway_v1_events_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1216,7 +1661,7 @@ func (x *Technique) String() string {
 func (*Technique) ProtoMessage() {}
 
 func (x *Technique) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[10]
+	mi := &file_fairway_v1_events_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1229,7 +1674,7 @@ func (x *Technique) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Technique.ProtoReflect.Descriptor instead.
 func (*Technique) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{10}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Technique) GetIri() string {
@@ -1302,7 +1747,7 @@ type EnrichedDataset struct {
 
 func (x *EnrichedDataset) Reset() {
 	*x = EnrichedDataset{}
-	mi := &file_fairway_v1_events_proto_msgTypes[11]
+	mi := &file_fairway_v1_events_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1314,7 +1759,7 @@ func (x *EnrichedDataset) String() string {
 func (*EnrichedDataset) ProtoMessage() {}
 
 func (x *EnrichedDataset) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[11]
+	mi := &file_fairway_v1_events_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1327,7 +1772,7 @@ func (x *EnrichedDataset) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnrichedDataset.ProtoReflect.Descriptor instead.
 func (*EnrichedDataset) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{11}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *EnrichedDataset) GetDataset() *Dataset {
@@ -1397,7 +1842,7 @@ type QualityGap struct {
 
 func (x *QualityGap) Reset() {
 	*x = QualityGap{}
-	mi := &file_fairway_v1_events_proto_msgTypes[12]
+	mi := &file_fairway_v1_events_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1409,7 +1854,7 @@ func (x *QualityGap) String() string {
 func (*QualityGap) ProtoMessage() {}
 
 func (x *QualityGap) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[12]
+	mi := &file_fairway_v1_events_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1422,7 +1867,7 @@ func (x *QualityGap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QualityGap.ProtoReflect.Descriptor instead.
 func (*QualityGap) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{12}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *QualityGap) GetCheck() string {
@@ -1464,7 +1909,7 @@ type QualityDimension struct {
 
 func (x *QualityDimension) Reset() {
 	*x = QualityDimension{}
-	mi := &file_fairway_v1_events_proto_msgTypes[13]
+	mi := &file_fairway_v1_events_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1476,7 +1921,7 @@ func (x *QualityDimension) String() string {
 func (*QualityDimension) ProtoMessage() {}
 
 func (x *QualityDimension) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[13]
+	mi := &file_fairway_v1_events_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1489,7 +1934,7 @@ func (x *QualityDimension) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QualityDimension.ProtoReflect.Descriptor instead.
 func (*QualityDimension) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{13}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *QualityDimension) GetName() string {
@@ -1524,7 +1969,7 @@ type CatalogueEntry struct {
 
 func (x *CatalogueEntry) Reset() {
 	*x = CatalogueEntry{}
-	mi := &file_fairway_v1_events_proto_msgTypes[14]
+	mi := &file_fairway_v1_events_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1536,7 +1981,7 @@ func (x *CatalogueEntry) String() string {
 func (*CatalogueEntry) ProtoMessage() {}
 
 func (x *CatalogueEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[14]
+	mi := &file_fairway_v1_events_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1549,7 +1994,7 @@ func (x *CatalogueEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogueEntry.ProtoReflect.Descriptor instead.
 func (*CatalogueEntry) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{14}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CatalogueEntry) GetKey() string {
@@ -1627,7 +2072,7 @@ type HarvestRun struct {
 
 func (x *HarvestRun) Reset() {
 	*x = HarvestRun{}
-	mi := &file_fairway_v1_events_proto_msgTypes[15]
+	mi := &file_fairway_v1_events_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1639,7 +2084,7 @@ func (x *HarvestRun) String() string {
 func (*HarvestRun) ProtoMessage() {}
 
 func (x *HarvestRun) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[15]
+	mi := &file_fairway_v1_events_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1652,7 +2097,7 @@ func (x *HarvestRun) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HarvestRun.ProtoReflect.Descriptor instead.
 func (*HarvestRun) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{15}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *HarvestRun) GetRunId() string {
@@ -1835,7 +2280,7 @@ const file_fairway_v1_events_proto_rawDesc = "" +
 	"identifier\x18\x01 \x01(\tR\n" +
 	"identifier\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x1a\n" +
-	"\brelation\x18\x03 \x01(\tR\brelation\"\x82\v\n" +
+	"\brelation\x18\x03 \x01(\tR\brelation\"\xd1\x0f\n" +
 	"\aDataset\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x10\n" +
 	"\x03doi\x18\x02 \x01(\tR\x03doi\x12+\n" +
@@ -1876,7 +2321,45 @@ const file_fairway_v1_events_proto_rawDesc = "" +
 	"\x0einstrument_pid\x18  \x01(\tR\rinstrumentPid\x12\x1f\n" +
 	"\vproposal_id\x18! \x01(\tR\n" +
 	"proposalId\x12,\n" +
-	"\asources\x182 \x03(\v2\x12.fairway.v1.SourceR\asources\"\xd9\x01\n" +
+	"\asources\x182 \x03(\v2\x12.fairway.v1.SourceR\asources\x12,\n" +
+	"\x06titles\x18\" \x03(\v2\x14.fairway.v1.LangTextR\x06titles\x128\n" +
+	"\fdescriptions\x18# \x03(\v2\x14.fairway.v1.LangTextR\fdescriptions\x128\n" +
+	"\videntifiers\x18$ \x03(\v2\x16.fairway.v1.IdentifierR\videntifiers\x12\x18\n" +
+	"\aversion\x18% \x01(\tR\aversion\x12-\n" +
+	"\afunding\x18& \x03(\v2\x13.fairway.v1.FundingR\afunding\x124\n" +
+	"\acreated\x18' \x01(\v2\x1a.google.protobuf.TimestampR\acreated\x128\n" +
+	"\tavailable\x18( \x01(\v2\x1a.google.protobuf.TimestampR\tavailable\x12I\n" +
+	"\x16principal_investigator\x18) \x01(\v2\x12.fairway.v1.PersonR\x15principalInvestigator\x12,\n" +
+	"\asamples\x18* \x03(\v2\x12.fairway.v1.SampleR\asamples\x12\x1d\n" +
+	"\n" +
+	"file_count\x18+ \x01(\x03R\tfileCount\x12\x1b\n" +
+	"\tbyte_size\x18, \x01(\x03R\bbyteSize\x12\x18\n" +
+	"\aformats\x18- \x03(\tR\aformats\x12#\n" +
+	"\x04gaps\x18. \x03(\v2\x0f.fairway.v1.GapR\x04gaps\"H\n" +
+	"\bLangText\x12\x14\n" +
+	"\x05value\x18\x01 \x01(\tR\x05value\x12\x12\n" +
+	"\x04lang\x18\x02 \x01(\tR\x04lang\x12\x12\n" +
+	"\x04type\x18\x03 \x01(\tR\x04type\":\n" +
+	"\n" +
+	"Identifier\x12\x14\n" +
+	"\x05value\x18\x01 \x01(\tR\x05value\x12\x16\n" +
+	"\x06scheme\x18\x02 \x01(\tR\x06scheme\"\xce\x01\n" +
+	"\aFunding\x12\x1f\n" +
+	"\vfunder_name\x18\x01 \x01(\tR\n" +
+	"funderName\x12\x1b\n" +
+	"\tfunder_id\x18\x02 \x01(\tR\bfunderId\x12$\n" +
+	"\x0efunder_id_type\x18\x03 \x01(\tR\ffunderIdType\x12!\n" +
+	"\faward_number\x18\x04 \x01(\tR\vawardNumber\x12\x1f\n" +
+	"\vaward_title\x18\x05 \x01(\tR\n" +
+	"awardTitle\x12\x1b\n" +
+	"\taward_uri\x18\x06 \x01(\tR\bawardUri\",\n" +
+	"\x06Sample\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\"I\n" +
+	"\x03Gap\x12\x14\n" +
+	"\x05field\x18\x01 \x01(\tR\x05field\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xd9\x01\n" +
 	"\x06Source\x12\x17\n" +
 	"\afeed_id\x18\x01 \x01(\tR\x06feedId\x12+\n" +
 	"\x11source_identifier\x18\x02 \x01(\tR\x10sourceIdentifier\x12\x1c\n" +
@@ -1965,7 +2448,7 @@ func file_fairway_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_fairway_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_fairway_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_fairway_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_fairway_v1_events_proto_goTypes = []any{
 	(HarvestStatus)(0),            // 0: fairway.v1.HarvestStatus
 	(*Provenance)(nil),            // 1: fairway.v1.Provenance
@@ -1976,50 +2459,64 @@ var file_fairway_v1_events_proto_goTypes = []any{
 	(*Subject)(nil),               // 6: fairway.v1.Subject
 	(*RelatedIdentifier)(nil),     // 7: fairway.v1.RelatedIdentifier
 	(*Dataset)(nil),               // 8: fairway.v1.Dataset
-	(*Source)(nil),                // 9: fairway.v1.Source
-	(*SourceVersions)(nil),        // 10: fairway.v1.SourceVersions
-	(*Technique)(nil),             // 11: fairway.v1.Technique
-	(*EnrichedDataset)(nil),       // 12: fairway.v1.EnrichedDataset
-	(*QualityGap)(nil),            // 13: fairway.v1.QualityGap
-	(*QualityDimension)(nil),      // 14: fairway.v1.QualityDimension
-	(*CatalogueEntry)(nil),        // 15: fairway.v1.CatalogueEntry
-	(*HarvestRun)(nil),            // 16: fairway.v1.HarvestRun
-	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
+	(*LangText)(nil),              // 9: fairway.v1.LangText
+	(*Identifier)(nil),            // 10: fairway.v1.Identifier
+	(*Funding)(nil),               // 11: fairway.v1.Funding
+	(*Sample)(nil),                // 12: fairway.v1.Sample
+	(*Gap)(nil),                   // 13: fairway.v1.Gap
+	(*Source)(nil),                // 14: fairway.v1.Source
+	(*SourceVersions)(nil),        // 15: fairway.v1.SourceVersions
+	(*Technique)(nil),             // 16: fairway.v1.Technique
+	(*EnrichedDataset)(nil),       // 17: fairway.v1.EnrichedDataset
+	(*QualityGap)(nil),            // 18: fairway.v1.QualityGap
+	(*QualityDimension)(nil),      // 19: fairway.v1.QualityDimension
+	(*CatalogueEntry)(nil),        // 20: fairway.v1.CatalogueEntry
+	(*HarvestRun)(nil),            // 21: fairway.v1.HarvestRun
+	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
 }
 var file_fairway_v1_events_proto_depIdxs = []int32{
-	17, // 0: fairway.v1.Provenance.response_date:type_name -> google.protobuf.Timestamp
-	17, // 1: fairway.v1.Provenance.harvested_at:type_name -> google.protobuf.Timestamp
+	22, // 0: fairway.v1.Provenance.response_date:type_name -> google.protobuf.Timestamp
+	22, // 1: fairway.v1.Provenance.harvested_at:type_name -> google.protobuf.Timestamp
 	1,  // 2: fairway.v1.RawRecord.provenance:type_name -> fairway.v1.Provenance
 	3,  // 3: fairway.v1.Dataset.creators:type_name -> fairway.v1.Person
 	3,  // 4: fairway.v1.Dataset.contributors:type_name -> fairway.v1.Person
-	17, // 5: fairway.v1.Dataset.issued:type_name -> google.protobuf.Timestamp
-	17, // 6: fairway.v1.Dataset.modified:type_name -> google.protobuf.Timestamp
-	17, // 7: fairway.v1.Dataset.embargo_until:type_name -> google.protobuf.Timestamp
+	22, // 5: fairway.v1.Dataset.issued:type_name -> google.protobuf.Timestamp
+	22, // 6: fairway.v1.Dataset.modified:type_name -> google.protobuf.Timestamp
+	22, // 7: fairway.v1.Dataset.embargo_until:type_name -> google.protobuf.Timestamp
 	6,  // 8: fairway.v1.Dataset.subjects:type_name -> fairway.v1.Subject
 	7,  // 9: fairway.v1.Dataset.related:type_name -> fairway.v1.RelatedIdentifier
 	1,  // 10: fairway.v1.Dataset.provenance:type_name -> fairway.v1.Provenance
 	4,  // 11: fairway.v1.Dataset.distributions:type_name -> fairway.v1.Distribution
 	5,  // 12: fairway.v1.Dataset.contacts:type_name -> fairway.v1.Contact
-	17, // 13: fairway.v1.Dataset.collected_start:type_name -> google.protobuf.Timestamp
-	17, // 14: fairway.v1.Dataset.collected_end:type_name -> google.protobuf.Timestamp
-	9,  // 15: fairway.v1.Dataset.sources:type_name -> fairway.v1.Source
-	8,  // 16: fairway.v1.SourceVersions.versions:type_name -> fairway.v1.Dataset
-	8,  // 17: fairway.v1.EnrichedDataset.dataset:type_name -> fairway.v1.Dataset
-	11, // 18: fairway.v1.EnrichedDataset.techniques:type_name -> fairway.v1.Technique
-	17, // 19: fairway.v1.EnrichedDataset.enriched_at:type_name -> google.protobuf.Timestamp
-	13, // 20: fairway.v1.EnrichedDataset.quality_gaps:type_name -> fairway.v1.QualityGap
-	14, // 21: fairway.v1.EnrichedDataset.quality_dimensions:type_name -> fairway.v1.QualityDimension
-	12, // 22: fairway.v1.CatalogueEntry.dataset:type_name -> fairway.v1.EnrichedDataset
-	17, // 23: fairway.v1.CatalogueEntry.published_at:type_name -> google.protobuf.Timestamp
-	0,  // 24: fairway.v1.HarvestRun.status:type_name -> fairway.v1.HarvestStatus
-	17, // 25: fairway.v1.HarvestRun.started_at:type_name -> google.protobuf.Timestamp
-	17, // 26: fairway.v1.HarvestRun.finished_at:type_name -> google.protobuf.Timestamp
-	17, // 27: fairway.v1.HarvestRun.response_date:type_name -> google.protobuf.Timestamp
-	28, // [28:28] is the sub-list for method output_type
-	28, // [28:28] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	22, // 13: fairway.v1.Dataset.collected_start:type_name -> google.protobuf.Timestamp
+	22, // 14: fairway.v1.Dataset.collected_end:type_name -> google.protobuf.Timestamp
+	14, // 15: fairway.v1.Dataset.sources:type_name -> fairway.v1.Source
+	9,  // 16: fairway.v1.Dataset.titles:type_name -> fairway.v1.LangText
+	9,  // 17: fairway.v1.Dataset.descriptions:type_name -> fairway.v1.LangText
+	10, // 18: fairway.v1.Dataset.identifiers:type_name -> fairway.v1.Identifier
+	11, // 19: fairway.v1.Dataset.funding:type_name -> fairway.v1.Funding
+	22, // 20: fairway.v1.Dataset.created:type_name -> google.protobuf.Timestamp
+	22, // 21: fairway.v1.Dataset.available:type_name -> google.protobuf.Timestamp
+	3,  // 22: fairway.v1.Dataset.principal_investigator:type_name -> fairway.v1.Person
+	12, // 23: fairway.v1.Dataset.samples:type_name -> fairway.v1.Sample
+	13, // 24: fairway.v1.Dataset.gaps:type_name -> fairway.v1.Gap
+	8,  // 25: fairway.v1.SourceVersions.versions:type_name -> fairway.v1.Dataset
+	8,  // 26: fairway.v1.EnrichedDataset.dataset:type_name -> fairway.v1.Dataset
+	16, // 27: fairway.v1.EnrichedDataset.techniques:type_name -> fairway.v1.Technique
+	22, // 28: fairway.v1.EnrichedDataset.enriched_at:type_name -> google.protobuf.Timestamp
+	18, // 29: fairway.v1.EnrichedDataset.quality_gaps:type_name -> fairway.v1.QualityGap
+	19, // 30: fairway.v1.EnrichedDataset.quality_dimensions:type_name -> fairway.v1.QualityDimension
+	17, // 31: fairway.v1.CatalogueEntry.dataset:type_name -> fairway.v1.EnrichedDataset
+	22, // 32: fairway.v1.CatalogueEntry.published_at:type_name -> google.protobuf.Timestamp
+	0,  // 33: fairway.v1.HarvestRun.status:type_name -> fairway.v1.HarvestStatus
+	22, // 34: fairway.v1.HarvestRun.started_at:type_name -> google.protobuf.Timestamp
+	22, // 35: fairway.v1.HarvestRun.finished_at:type_name -> google.protobuf.Timestamp
+	22, // 36: fairway.v1.HarvestRun.response_date:type_name -> google.protobuf.Timestamp
+	37, // [37:37] is the sub-list for method output_type
+	37, // [37:37] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_fairway_v1_events_proto_init() }
@@ -2033,7 +2530,7 @@ func file_fairway_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fairway_v1_events_proto_rawDesc), len(file_fairway_v1_events_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   16,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
