@@ -158,6 +158,25 @@ func subjectID(s *fairwayv1.Subject) string {
 	return fold(s.GetValue()) + "\x00" + fold(s.GetScheme())
 }
 
+func identifierID(i *fairwayv1.Identifier) string {
+	return fold(i.GetScheme()) + "\x00" + fold(i.GetValue())
+}
+
+func gapID(g *fairwayv1.Gap) string {
+	return g.GetField() + "\x00" + g.GetValue() + "\x00" + g.GetReason()
+}
+
+// firstStrings returns a copy of the first non-empty list of strings in
+// order.
+func firstStrings(order []*fairwayv1.Dataset, field func(*fairwayv1.Dataset) []string) []string {
+	for _, d := range order {
+		if l := field(d); len(l) > 0 {
+			return slices.Clone(l)
+		}
+	}
+	return nil
+}
+
 func relatedID(r *fairwayv1.RelatedIdentifier) string {
 	return fold(r.GetIdentifier()) + "\x00" + fold(r.GetType()) + "\x00" + fold(r.GetRelation())
 }
@@ -182,17 +201,20 @@ func sourceID(v *fairwayv1.Dataset) string { return v.GetFeedId() + "\x00" + v.G
 // returns it) stand for, with its Sources and ContentHash. The result
 // depends only on the versions, never on their order (docs/merge.md):
 //
-//   - bibliographic fields (title, description, creators, contributors,
-//     publisher and its ROR, publication year, issued, licence, landing
-//     page, resource type, language) come from the first source that gives
-//     them in the order DataCite, Dublin Core, other, SciCat;
-//   - scientific metadata (instrument and its PID, proposal, collection
-//     dates, distributions — sizes, files, formats — and contacts) from
-//     the first that gives them in the order SciCat, DataCite, Dublin Core,
-//     other;
+//   - bibliographic fields (title, description, every title and
+//     description, creators, contributors, publisher and its ROR,
+//     publication year, issued, created, available, version, funding,
+//     licence, landing page, resource type, language) come from the first
+//     source that gives them in the order DataCite, Dublin Core, other,
+//     SciCat;
+//   - scientific metadata (instrument and its PID, proposal, principal
+//     investigator, samples, collection dates, distributions, file count,
+//     size, formats, and contacts) from the first that gives them in the
+//     order SciCat, DataCite, Dublin Core, other;
 //   - within one kind, sources are ordered by feed id, then source
 //     identifier;
-//   - subjects and related identifiers are unions without duplicates;
+//   - subjects, related identifiers, identifiers and gaps are unions
+//     without duplicates;
 //   - access rights are the most restrictive any source states, the embargo
 //     end and the modification date the latest;
 //   - identity (key, facility) and every other field come from the first
@@ -242,8 +264,40 @@ func Merge(versions []*fairwayv1.Dataset) *fairwayv1.Dataset {
 	m.Distributions = firstList(sci, (*fairwayv1.Dataset).GetDistributions)
 	m.Contacts = firstList(sci, (*fairwayv1.Dataset).GetContacts)
 
+	m.Titles = firstList(bib, (*fairwayv1.Dataset).GetTitles)
+	m.Descriptions = firstList(bib, (*fairwayv1.Dataset).GetDescriptions)
+	m.Version = str((*fairwayv1.Dataset).GetVersion)
+	m.Funding = firstList(bib, (*fairwayv1.Dataset).GetFunding)
+	m.Created = firstTime(bib, (*fairwayv1.Dataset).GetCreated)
+	m.Available = firstTime(bib, (*fairwayv1.Dataset).GetAvailable)
+
+	m.PrincipalInvestigator = nil
+	for _, d := range sci {
+		if p := d.GetPrincipalInvestigator(); p != nil {
+			m.PrincipalInvestigator = proto.CloneOf(p)
+			break
+		}
+	}
+	m.Samples = firstList(sci, (*fairwayv1.Dataset).GetSamples)
+	m.FileCount, m.ByteSize = 0, 0
+	for _, d := range sci {
+		if d.GetFileCount() > 0 {
+			m.FileCount = d.GetFileCount()
+			break
+		}
+	}
+	for _, d := range sci {
+		if d.GetByteSize() > 0 {
+			m.ByteSize = d.GetByteSize()
+			break
+		}
+	}
+	m.Formats = firstStrings(sci, (*fairwayv1.Dataset).GetFormats)
+
 	m.Subjects = union(bib, (*fairwayv1.Dataset).GetSubjects, subjectID)
 	m.Related = union(bib, (*fairwayv1.Dataset).GetRelated, relatedID)
+	m.Identifiers = union(bib, (*fairwayv1.Dataset).GetIdentifiers, identifierID)
+	m.Gaps = union(bib, (*fairwayv1.Dataset).GetGaps, gapID)
 
 	m.Modified = latestTime(bib, (*fairwayv1.Dataset).GetModified)
 	m.EmbargoUntil = latestTime(bib, (*fairwayv1.Dataset).GetEmbargoUntil)

@@ -217,3 +217,44 @@ func BenchmarkMerge(b *testing.B) {
 		}
 	}
 }
+
+// TestMergeNewFields: the fields of the whole canonical dataset follow the
+// rule too — bibliographic ones from DataCite, scientific ones from
+// SciCat, identifiers and gaps as unions — in every arrival order.
+func TestMergeNewFields(t *testing.T) {
+	dc := &fairwayv1.Dataset{
+		Key: "doi:10.5072/x", FeedId: "oai", SourceIdentifier: "oai:1", MetadataFormat: "oai_datacite",
+		Title: "T", Titles: []*fairwayv1.LangText{{Value: "T", Lang: "en"}, {Value: "Titre", Lang: "fr", Type: "TranslatedTitle"}},
+		Version: "1.0", Funding: []*fairwayv1.Funding{{FunderName: "ERC", AwardNumber: "123"}},
+		Identifiers: []*fairwayv1.Identifier{{Value: "10.5072/x", Scheme: "DOI"}, {Value: "oai:1", Scheme: "OAI"}},
+		Gaps:        []*fairwayv1.Gap{{Field: "collected_start", Value: "spring 2019", Reason: "not a date"}},
+		FileCount:   3,
+	}
+	sc := &fairwayv1.Dataset{
+		Key: "doi:10.5072/x", FeedId: "scicat", SourceIdentifier: "pid/1", MetadataFormat: normaliser.FormatSciCat,
+		Title: "Other title", Version: "2",
+		Identifiers:           []*fairwayv1.Identifier{{Value: "pid/1", Scheme: "PID"}, {Value: "10.5072/X", Scheme: "doi"}},
+		PrincipalInvestigator: &fairwayv1.Person{Name: "Doe, Jane"},
+		Samples:               []*fairwayv1.Sample{{Name: "lysozyme", Id: "s1"}},
+		FileCount:             98, ByteSize: 1 << 30, Formats: []string{"NeXus"},
+	}
+	var first *fairwayv1.Dataset
+	for _, order := range permutations([]*fairwayv1.Dataset{dc, sc}) {
+		m := normaliser.Merge(order)
+		if first == nil {
+			first = m
+		} else if !proto.Equal(m, first) {
+			t.Fatal("the merge depends on the order")
+		}
+	}
+	m := first
+	if len(m.Titles) != 2 || m.Version != "1.0" || len(m.Funding) != 1 {
+		t.Errorf("bibliographic: titles %v, version %q, funding %v", m.Titles, m.Version, m.Funding)
+	}
+	if m.PrincipalInvestigator.GetName() != "Doe, Jane" || len(m.Samples) != 1 || m.FileCount != 98 || m.ByteSize != 1<<30 || len(m.Formats) != 1 {
+		t.Errorf("scientific: pi %v, samples %v, files %d, bytes %d, formats %v", m.PrincipalInvestigator, m.Samples, m.FileCount, m.ByteSize, m.Formats)
+	}
+	if len(m.Identifiers) != 3 || len(m.Gaps) != 1 {
+		t.Errorf("unions: identifiers %v (the DOI once, whatever its case), gaps %v", m.Identifiers, m.Gaps)
+	}
+}
