@@ -54,7 +54,7 @@ import (
 // covers, so that a replay after a change of the mapping renders every
 // dataset again instead of skipping it as unchanged. Raise it with every
 // change of the output.
-const MappingVersion = "5"
+const MappingVersion = "6"
 
 var (
 	// ErrNoDataset is returned when there is no dataset to render.
@@ -382,6 +382,10 @@ func (g *graph) dataset(e *fairwayv1.EnrichedDataset, o Options) {
 		g.node(id, rdfType, admsIdentifierC)
 		g.node(id, skosNotation, mustLiteral(doi))
 		g.node(id, admsSchemaAgency, mustLiteral("International DOI Foundation"))
+	}
+	g.identifiers(d, doi)
+	if v := cleanText(d.GetVersion()); v != "" {
+		g.add(dcatVersion, mustLiteral(v))
 	}
 
 	if l, ok := dateLiteral(d.GetIssued()); ok {

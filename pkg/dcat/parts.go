@@ -432,3 +432,26 @@ func recordModified(e *fairwayv1.EnrichedDataset, o Options) rdf.Literal {
 	}
 	return rdf.NewTypedLiteral(t.Format(time.RFC3339), xsdDateTime)
 }
+
+// identifiers adds every identifier of the dataset other than its DOI (the
+// DOI is rendered already) as an adms:Identifier with its notation and, in
+// the notation's datatype-free form, its scheme as the rdfs:label.
+// Identifiers equal to the DOI or the source identifier in another case
+// or scheme are given once.
+func (g *graph) identifiers(d *fairwayv1.Dataset, doi string) {
+	seen := map[string]bool{strings.ToLower(doi): true}
+	for _, i := range d.GetIdentifiers() {
+		v := cleanText(validUTF8(i.GetValue()))
+		if v == "" || seen[strings.ToLower(v)] {
+			continue
+		}
+		seen[strings.ToLower(v)] = true
+		id := g.blank("id")
+		g.add(admsIdentifier, id)
+		g.node(id, rdfType, admsIdentifierC)
+		g.node(id, skosNotation, mustLiteral(v))
+		if scheme := cleanText(validUTF8(i.GetScheme())); scheme != "" {
+			g.node(id, rdfsLabel, mustLiteral(scheme))
+		}
+	}
+}

@@ -175,6 +175,7 @@ var (
 	admsIdentifier   rdf.Predicate = vocab(nsADMS, "identifier")
 	admsIdentifierC  node          = vocab(nsADMS, "Identifier")
 	admsSchemaAgency rdf.Predicate = vocab(nsADMS, "schemaAgency")
+	dcatVersion      rdf.Predicate = vocab(nsDCAT, "version")
 
 	skosConcept       node          = vocab(nsSKOS, "Concept")
 	skosConceptScheme node          = vocab(nsSKOS, "ConceptScheme")
