@@ -434,10 +434,9 @@ func recordModified(e *fairwayv1.EnrichedDataset, o Options) rdf.Literal {
 }
 
 // identifiers adds every identifier of the dataset other than its DOI (the
-// DOI is rendered already) as an adms:Identifier with its notation and, in
-// the notation's datatype-free form, its scheme as the rdfs:label.
-// Identifiers equal to the DOI or the source identifier in another case
-// or scheme are given once.
+// DOI is rendered already) as an adms:Identifier with its notation and its
+// scheme as the rdfs:label; a value given twice, in any letter case, is
+// given once.
 func (g *graph) identifiers(d *fairwayv1.Dataset, doi string) {
 	seen := map[string]bool{strings.ToLower(doi): true}
 	for _, i := range d.GetIdentifiers() {
