@@ -118,6 +118,129 @@ type Dataset struct {
 	URL       string     `json:"url"`
 	Status    string     `json:"status"`
 	Lifecycle *Lifecycle `json:"datasetlifecycle"`
+
+	// SampleID (v3) and SampleIDs (v4) are the samples measured.
+	SampleID  string     `json:"sampleId"`
+	SampleIDs stringList `json:"sampleIds"`
+	// DatasetPids are the datasets of a v4 PublishedData document, and
+	// Metadata its DataCite-like metadata object; Parse copies what the
+	// mapping uses from Metadata into the fields above that are empty.
+	DatasetPids stringList         `json:"datasetPids"`
+	Metadata    *PublishedMetadata `json:"metadata"`
+}
+
+// PublishedMetadata is the part of a v4 PublishedData document's
+// "metadata" object the mapping uses. The object is free-form: a value of
+// an unexpected type is ignored, not an error.
+type PublishedMetadata struct {
+	Creators        []string
+	Publisher       string
+	PublicationYear int
+	ResourceType    string
+	DataDescription string
+	Version         string
+	URL             string
+	DownloadLink    string
+	SizeOfArchive   int64
+	NumberOfFiles   int64
+}
+
+// UnmarshalJSON implements json.Unmarshaler, leniently.
+func (m *PublishedMetadata) UnmarshalJSON(b []byte) error {
+	*m = PublishedMetadata{}
+	var raw map[string]json.RawMessage
+	if json.Unmarshal(b, &raw) != nil {
+		return nil
+	}
+	str := func(k string) string {
+		var s string
+		if json.Unmarshal(raw[k], &s) == nil {
+			return s
+		}
+		var named struct {
+			Name string `json:"name"`
+		}
+		if json.Unmarshal(raw[k], &named) == nil {
+			return named.Name
+		}
+		return ""
+	}
+	num := func(k string) int64 {
+		var n flexSize
+		if json.Unmarshal(raw[k], &n) == nil {
+			return int64(n)
+		}
+		return 0
+	}
+	m.Publisher, m.ResourceType, m.DataDescription = str("publisher"), str("resourceType"), str("dataDescription")
+	m.Version, m.URL, m.DownloadLink = str("version"), str("url"), str("downloadLink")
+	m.SizeOfArchive, m.NumberOfFiles = num("sizeOfArchive"), num("numberOfFiles")
+	var year flexInt
+	if json.Unmarshal(raw["publicationYear"], &year) == nil {
+		m.PublicationYear = int(year)
+	}
+	var creators []json.RawMessage
+	if json.Unmarshal(raw["creators"], &creators) != nil {
+		json.Unmarshal(raw["creator"], &creators) //nolint:errcheck // absent or not a list: no creators
+	}
+	for _, c := range creators {
+		if n := creatorName(c); n != "" {
+			m.Creators = append(m.Creators, n)
+		}
+	}
+	return nil
+}
+
+// creatorName reads a creator of v4 PublishedData metadata: a name, or an
+// object with a name or given and family names.
+func creatorName(b json.RawMessage) string {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		return strings.TrimSpace(s)
+	}
+	var p struct {
+		Name       string `json:"name"`
+		GivenName  string `json:"givenName"`
+		FamilyName string `json:"familyName"`
+	}
+	if json.Unmarshal(b, &p) != nil {
+		return ""
+	}
+	if n := strings.TrimSpace(p.Name); n != "" {
+		return n
+	}
+	return strings.TrimSpace(strings.TrimSpace(p.GivenName) + " " + strings.TrimSpace(p.FamilyName))
+}
+
+// fromMetadata fills the fields a v4 PublishedData document keeps in its
+// metadata object, where the document leaves them empty.
+func (ds *Dataset) fromMetadata() {
+	m := ds.Metadata
+	if m == nil {
+		return
+	}
+	fill := func(dst *string, v string) {
+		if strings.TrimSpace(*dst) == "" {
+			*dst = v
+		}
+	}
+	fill(&ds.Publisher, m.Publisher)
+	fill(&ds.ResourceType, m.ResourceType)
+	fill(&ds.DataDescription, m.DataDescription)
+	fill(&ds.URL, m.URL)
+	fill(&ds.DownloadLink, m.DownloadLink)
+	if len(ds.Creator) == 0 {
+		ds.Creator = m.Creators
+	}
+	if ds.PublicationYear <= 0 && m.PublicationYear > 0 {
+		ds.PublicationYear = flexInt(m.PublicationYear)
+	}
+	if ds.SizeOfArchive == 0 {
+		ds.SizeOfArchive = flexSize(m.SizeOfArchive)
+	}
+	if ds.NumberOfFiles == 0 {
+		ds.NumberOfFiles = flexSize(m.NumberOfFiles)
+	}
 }
 
 // Technique is an experimental technique of a dataset. PID is a PaNET id
@@ -319,6 +442,7 @@ func Parse(payload []byte) (*Dataset, error) {
 	if ds.PID == "" && ds.ID == "" && ds.DOI == "" && ds.DatasetName == "" && ds.Title == "" {
 		return nil, fmt.Errorf("%w: no pid, _id, doi, datasetName or title", ErrMalformed)
 	}
+	ds.fromMetadata()
 	return &ds, nil
 }
 
@@ -354,8 +478,9 @@ func (ds *Dataset) SourceID() string {
 //     none, the owners. A creator who is an owner gets the owner's ORCID
 //     (orcidOfOwner, position for position). Owners who are not creators
 //     are contributors with role ContactPerson.
-//   - Issued: creationTime (SciCat has no separate issue date), else
-//     PublishedData's registeredTime; 1 January of publicationYear instead
+//   - Issued: datasetlifecycle.dateOfPublishing (the day the dataset
+//     becomes public), else creationTime, else PublishedData's
+//     registeredTime; 1 January of publicationYear instead
 //     when there is a publicationYear the date does not fall in. Publication
 //     year: publicationYear, else the issued year. Modified: updatedAt.
 //   - Access: datasetlifecycle.dateOfPublishing is the embargo end;
@@ -389,6 +514,36 @@ func (ds *Dataset) SourceID() string {
 //     dataFormat or PublishedData's downloadLink (an http(s) URL, the
 //     download URL). sourceFolder is a path on the facility's storage and
 //     is not published.
+//   - Titles: datasetName (the main title), then PublishedData's title
+//     (AlternativeTitle when it differs). Descriptions: description (no
+//     type), abstract (Abstract), dataDescription (Other), duplicates
+//     merged. SciCat gives no languages.
+//   - Identifiers: the DOI (scheme DOI), then the pid, else _id (scheme
+//     PID) unless it is that DOI.
+//   - Version: the version of a v4 PublishedData metadata object. A
+//     dataset's "version" is the version of SciCat's API that wrote it
+//     and is not mapped.
+//   - Created: creationTime. Available: datasetlifecycle.dateOfPublishing.
+//   - Principal investigator: principalInvestigator, else
+//     principalInvestigators[0]: the first name in it, with the first
+//     e-mail address in it ("Name; mail", "Name <mail>" or a bare
+//     address); a PI who is an owner gets the owner's ORCID and, when the
+//     field gives none, the owner's e-mail address. investigator (of a
+//     derived dataset: who analysed the data) is not a PI.
+//   - Samples: sampleId and v4 sampleIds, as ids.
+//   - File count: numberOfFiles. Byte size: size, else sizeOfArchive.
+//     Formats: dataFormat.
+//   - Gaps: every date above (creationTime, startTime, endTime,
+//     updatedAt, registeredTime, dateOfPublishing) that is given but
+//     cannot be read, with the canonical field it was meant for (created,
+//     collected_start, collected_end, modified, issued, available) and
+//     its text.
+//
+// A v4 PublishedData document ("doi", "datasetPids", "metadata") reads as
+// the legacy one: datasetPids as pidArray, and its metadata object's
+// creators, publisher, publicationYear, resourceType, dataDescription,
+// url, downloadLink, sizeOfArchive and numberOfFiles where the document
+// itself does not give them.
 func (ds *Dataset) ToDataset(now time.Time) *fairwayv1.Dataset {
 	d := &fairwayv1.Dataset{
 		Title:       strings.TrimSpace(metadata.FirstNonBlank(ds.DatasetName, ds.Title)),
@@ -409,7 +564,14 @@ func (ds *Dataset) ToDataset(now time.Time) *fairwayv1.Dataset {
 	}
 	d.Creators, d.Contributors = ds.people()
 
-	issued := ds.CreationTime.Time
+	var published Time
+	if ds.Lifecycle != nil {
+		published = ds.Lifecycle.DateOfPublishing
+	}
+	issued := published.Time
+	if issued.IsZero() {
+		issued = ds.CreationTime.Time
+	}
 	if issued.IsZero() {
 		issued = ds.RegisteredTime.Time
 	}
@@ -473,7 +635,193 @@ func (ds *Dataset) ToDataset(now time.Time) *fairwayv1.Dataset {
 	if x := ds.distribution(); x != nil {
 		d.Distributions = []*fairwayv1.Distribution{x}
 	}
+
+	d.Titles = ds.titles()
+	d.Descriptions = ds.descriptions()
+	d.Identifiers = ds.identifiers(d.Doi)
+	if ds.Metadata != nil {
+		d.Version = strings.TrimSpace(ds.Metadata.Version)
+	}
+	d.Created = metadata.Timestamp(ds.CreationTime.Time)
+	d.Available = metadata.Timestamp(published.Time)
+	d.PrincipalInvestigator = ds.principalInvestigator()
+	d.Samples = ds.samples()
+	d.FileCount = int64(ds.NumberOfFiles)
+	d.ByteSize = int64(ds.Size)
+	if d.ByteSize == 0 {
+		d.ByteSize = int64(ds.SizeOfArchive)
+	}
+	if f := strings.TrimSpace(ds.DataFormat); f != "" {
+		d.Formats = []string{f}
+	}
+	d.Gaps = ds.gaps()
 	return d
+}
+
+// Description types (DataCite descriptionType values) of the
+// descriptions a SciCat document gives besides the plain description.
+const (
+	DescriptionAbstract = "Abstract"
+	DescriptionOther    = "Other"
+)
+
+// TitleAlternative is the type of PublishedData's title when the document
+// also has a datasetName (DataCite titleType AlternativeTitle).
+const TitleAlternative = "AlternativeTitle"
+
+// SchemePID is the identifier scheme of a SciCat pid.
+const SchemePID = "PID"
+
+// titles implements the titles rule of ToDataset.
+func (ds *Dataset) titles() []*fairwayv1.LangText {
+	var out []*fairwayv1.LangText
+	seen := map[string]bool{}
+	for _, t := range []struct{ value, typ string }{{ds.DatasetName, ""}, {ds.Title, TitleAlternative}} {
+		v := strings.TrimSpace(t.value)
+		if v == "" || seen[v] {
+			continue
+		}
+		seen[v] = true
+		typ := t.typ
+		if len(out) == 0 {
+			typ = ""
+		}
+		out = append(out, &fairwayv1.LangText{Value: v, Type: typ})
+	}
+	return out
+}
+
+// descriptions implements the descriptions rule of ToDataset.
+func (ds *Dataset) descriptions() []*fairwayv1.LangText {
+	var out []*fairwayv1.LangText
+	seen := map[string]bool{}
+	for _, t := range []struct{ value, typ string }{
+		{ds.Description, ""}, {ds.Abstract, DescriptionAbstract}, {ds.DataDescription, DescriptionOther},
+	} {
+		if v := strings.TrimSpace(t.value); v != "" && !seen[v] {
+			seen[v] = true
+			out = append(out, &fairwayv1.LangText{Value: v, Type: t.typ})
+		}
+	}
+	return out
+}
+
+// identifiers implements the identifiers rule of ToDataset.
+func (ds *Dataset) identifiers(doi string) []*fairwayv1.Identifier {
+	var out []*fairwayv1.Identifier
+	if doi != "" {
+		out = append(out, &fairwayv1.Identifier{Value: doi, Scheme: metadata.TypeDOI})
+	}
+	for _, cand := range []string{ds.PID, ds.ID} {
+		pid := strings.TrimSpace(cand)
+		if pid == "" {
+			continue
+		}
+		if d, ok := metadata.NormaliseDOI(pid); ok && d == doi {
+			continue
+		}
+		out = append(out, &fairwayv1.Identifier{Value: pid, Scheme: SchemePID})
+		break
+	}
+	return out
+}
+
+// principalInvestigator implements the principal investigator rule of
+// ToDataset.
+func (ds *Dataset) principalInvestigator() *fairwayv1.Person {
+	field := ds.PrincipalInvestigator
+	if strings.TrimSpace(field) == "" && len(ds.PrincipalInvestigators) > 0 {
+		field = ds.PrincipalInvestigators[0]
+	}
+	var name, mail string
+	for _, e := range splitList(field) {
+		if addr, ok := metadata.NormaliseEmail(e); ok {
+			if mail == "" {
+				mail = addr
+			}
+		} else if i, j := strings.IndexByte(e, '<'), strings.LastIndexByte(e, '>'); i >= 0 && j > i {
+			// "Jane Doe <jane@example.org>"
+			if addr, ok := metadata.NormaliseEmail(e[i+1 : j]); ok && mail == "" {
+				mail = addr
+			}
+			if n := strings.TrimSpace(e[:i]); n != "" && name == "" {
+				name = n
+			}
+		} else if name == "" && isPersonName(e) {
+			name = e
+		}
+		if name != "" && mail != "" {
+			break
+		}
+	}
+	if name == "" && mail == "" {
+		return nil
+	}
+	p := &fairwayv1.Person{Name: metadata.FirstNonBlank(name, mail), Email: mail}
+	owners, orcids, mails := splitList(ds.Owner), splitList(ds.OrcidOfOwner), splitList(ds.OwnerEmail)
+	for i, o := range owners {
+		if name == "" || !strings.EqualFold(o, name) {
+			continue
+		}
+		if i < len(orcids) {
+			if id, ok := metadata.NormaliseORCID(orcids[i]); ok {
+				p.Orcid = id
+			}
+		}
+		if i < len(mails) && p.Email == "" {
+			if addr, ok := metadata.NormaliseEmail(mails[i]); ok {
+				p.Email = addr
+			}
+		}
+		break
+	}
+	if name != "" {
+		if g, f, ok := metadata.SplitPersonalName(name); ok {
+			p.GivenName, p.FamilyName = g, f
+		}
+	}
+	return p
+}
+
+// samples implements the samples rule of ToDataset.
+func (ds *Dataset) samples() []*fairwayv1.Sample {
+	var out []*fairwayv1.Sample
+	seen := map[string]bool{}
+	for _, id := range append([]string{ds.SampleID}, ds.SampleIDs...) {
+		if id = strings.TrimSpace(id); id != "" && !seen[id] {
+			seen[id] = true
+			out = append(out, &fairwayv1.Sample{Id: id})
+		}
+	}
+	return out
+}
+
+// gaps implements the gaps rule of ToDataset: the dates the mapping uses
+// that could not be read.
+func (ds *Dataset) gaps() []*fairwayv1.Gap {
+	var out []*fairwayv1.Gap
+	dates := []struct {
+		field string
+		t     Time
+	}{
+		{"created", ds.CreationTime},
+		{"collected_start", ds.StartTime},
+		{"collected_end", ds.EndTime},
+		{"modified", ds.UpdatedAt},
+		{"issued", ds.RegisteredTime},
+	}
+	if ds.Lifecycle != nil {
+		dates = append(dates, struct {
+			field string
+			t     Time
+		}{"available", ds.Lifecycle.DateOfPublishing})
+	}
+	for _, x := range dates {
+		if x.t.IsZero() && strings.TrimSpace(x.t.Raw) != "" {
+			out = append(out, metadata.NewGap(x.field, x.t.Raw, metadata.ReasonBadDate))
+		}
+	}
+	return out
 }
 
 // instrumentPID implements the instrument PID rule of ToDataset.
@@ -684,6 +1032,9 @@ func (ds *Dataset) related() []*fairwayv1.RelatedIdentifier {
 		add(r.PID, strings.TrimSpace(r.Relationship))
 	}
 	for _, id := range ds.PIDArray {
+		add(id, RelationHasPart)
+	}
+	for _, id := range ds.DatasetPids {
 		add(id, RelationHasPart)
 	}
 	for _, cite := range ds.RelatedPublications {

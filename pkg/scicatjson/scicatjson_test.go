@@ -69,8 +69,23 @@ func TestSeedDESY(t *testing.T) {
 	if len(d.Contributors) != 0 {
 		t.Errorf("owner who is the PI listed as contributor: %v", d.Contributors)
 	}
-	if !d.Issued.AsTime().Equal(time.Date(2020, 2, 7, 13, 46, 43, 0, time.UTC)) || d.PublicationYear != 2020 {
-		t.Errorf("issued %v year %d", d.Issued.AsTime(), d.PublicationYear)
+	if !d.Issued.AsTime().Equal(time.Date(2024, 6, 29, 0, 0, 0, 0, time.UTC)) || d.PublicationYear != 2024 {
+		t.Errorf("issued %v year %d (datasetlifecycle.dateOfPublishing)", d.Issued.AsTime(), d.PublicationYear)
+	}
+	if !d.Created.AsTime().Equal(time.Date(2020, 2, 7, 13, 46, 43, 0, time.UTC)) || !d.Available.AsTime().Equal(d.Issued.AsTime()) {
+		t.Errorf("created %v available %v", d.Created.AsTime(), d.Available.AsTime())
+	}
+	if d.FileCount != 98 || d.ByteSize != 4000 || len(d.Samples) != 1 || d.Samples[0].Id != "sample2" {
+		t.Errorf("files %d size %d samples %v", d.FileCount, d.ByteSize, d.Samples)
+	}
+	if pi := d.PrincipalInvestigator; pi == nil || pi.Name != "Oleksandr Yefanov" || pi.Email != "oleksandr.yefanov@desy.de" || pi.Orcid != "0000-0001-8676-0091" {
+		t.Errorf("PrincipalInvestigator = %v", pi)
+	}
+	if id := d.Identifiers; len(id) != 1 || id[0].Value != "PID.SAMPLE.PREFIX/desy_ds1" || id[0].Scheme != "PID" {
+		t.Errorf("Identifiers = %v", id)
+	}
+	if d.Version != "" || len(d.Gaps) != 0 {
+		t.Errorf("version %q (the API version is not the dataset's) gaps %v", d.Version, d.Gaps)
 	}
 	if !d.Modified.AsTime().Equal(time.Date(2021, 6, 29, 16, 40, 55, 777000000, time.UTC)) {
 		t.Errorf("modified %v", d.Modified.AsTime())
@@ -210,7 +225,7 @@ func TestRESTv4(t *testing.T) {
 	if len(rel) != 2 || rel[0].Relation != "IsCompiledBy" || rel[0].Type != "URL" || rel[1].Identifier != "20.500.12269/parent" || rel[1].Relation != "IsPartOf" {
 		t.Errorf("Related = %v", rel)
 	}
-	if !d.Issued.AsTime().Equal(time.Date(2024, 3, 1, 9, 30, 0, 0, time.UTC)) || !d.Modified.AsTime().Equal(time.Date(2024, 4, 1, 0, 0, 0, 0, time.UTC)) {
+	if !d.Issued.AsTime().Equal(time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)) || !d.Modified.AsTime().Equal(time.Date(2024, 4, 1, 0, 0, 0, 0, time.UTC)) {
 		t.Errorf("issued %v modified %v", d.Issued.AsTime(), d.Modified.AsTime())
 	}
 }
