@@ -55,8 +55,10 @@ type Resource struct {
 	// publisherIdentifier (a ROR IRI, with scheme "ROR", in practice).
 	PublisherIdentifier       string
 	PublisherIdentifierScheme string
-	// PublicationYear is 0 when absent or not a year.
-	PublicationYear int
+	// PublicationYear is 0 when absent or not a year; PublicationYearText
+	// is the element as written.
+	PublicationYear     int
+	PublicationYearText string
 	// ResourceType is the free-text resource type; ResourceTypeGeneral the
 	// controlled one, in canonical spelling when it is a known value.
 	ResourceType        string
@@ -277,7 +279,8 @@ func (r *Resource) read(res *xmltree.Element) {
 	pub := res.Child("publisher")
 	r.Publisher = pub.Text()
 	r.PublisherIdentifier, r.PublisherIdentifierScheme = pub.Attr("publisherIdentifier"), pub.Attr("publisherIdentifierScheme")
-	r.PublicationYear = leadingYear(res.Child("publicationYear").Text())
+	r.PublicationYearText = res.Child("publicationYear").Text()
+	r.PublicationYear = leadingYear(r.PublicationYearText)
 	rt := res.Child("resourceType")
 	r.ResourceType = rt.Text()
 	r.ResourceTypeGeneral = rt.Attr("resourceTypeGeneral")

@@ -14,13 +14,20 @@ import (
 // Date types used by the mapping.
 const (
 	DateIssued    = "Issued"
+	DateCreated   = "Created"
 	DateAvailable = "Available"
 	DateUpdated   = "Updated"
 	DateCollected = "Collected"
 )
 
-// ContributorContact is the contributorType of a contact person.
-const ContributorContact = "ContactPerson"
+// Contributor types used by the mapping.
+const (
+	// ContributorContact is the contributorType of a contact person.
+	ContributorContact = "ContactPerson"
+	// ContributorProjectLeader is the contributorType of the head of the
+	// project: the principal investigator.
+	ContributorProjectLeader = "ProjectLeader"
+)
 
 // ToDataset maps the record to a canonical dataset, judging embargoes
 // relative to now. It fills the descriptive fields only; identity, source
@@ -66,6 +73,34 @@ const ContributorContact = "ContactPerson"
 //     formats, and the first size in bytes (metadata.FormatAndSize; "15
 //     files" is not). DataCite XML has no content URL.
 //   - Proposal: the first alternate identifier whose type names a proposal.
+//   - Titles and descriptions: every one, in order, with its xml:lang and
+//     its titleType or descriptionType as given.
+//   - Identifiers: the identifier, then every alternate identifier, each
+//     with its scheme in canonical spelling (metadata.IdentifierScheme;
+//     guessed from the value by metadata.ClassifyIdentifier when the type
+//     is missing; an unknown one kept as given); a DOI lower case without
+//     resolver, a handle without hdl: or resolver; duplicates dropped.
+//   - Version: version. Formats: every format, as given, duplicates dropped.
+//     File count and byte size: the first size that counts files
+//     (metadata.FileCount) and the first in bytes (metadata.ByteSize).
+//   - Funding: every fundingReference; a Crossref Funder ID (a DOI, or the
+//     bare number) as a https://doi.org/10.13039/… IRI, a ROR id as its IRI,
+//     any other funder identifier as given.
+//   - Created: the first valid Created date; available: the first valid
+//     Available date (the start of a range).
+//   - Principal investigator: the first ProjectLeader contributor that is
+//     not an organisation. DataCite has no principal-investigator role;
+//     ProjectLeader ("head of the project team") is what says it. A
+//     ContactPerson is a contact, not the investigator, and stays in
+//     contacts only.
+//   - Samples, best effort (DataCite has no sample field): the subjects
+//     whose scheme names a sample (by name), and the related identifiers of
+//     type IGSN (by id).
+//   - Gaps: every Issued, Created, Available, Updated or Collected date
+//     that does not parse (each side of a Collected range on its own), a
+//     publicationYear that is no year, and a size that is neither bytes nor
+//     files; the value cut at metadata.MaxGapValue bytes. Dates of the
+//     other types have no canonical field and are not read.
 func (r *Resource) ToDataset(now time.Time) *fairwayv1.Dataset {
 	d := &fairwayv1.Dataset{
 		Doi:         r.DOI(),
@@ -145,7 +180,195 @@ func (r *Resource) ToDataset(now time.Time) *fairwayv1.Dataset {
 			break
 		}
 	}
+
+	for _, t := range r.Titles {
+		d.Titles = append(d.Titles, &fairwayv1.LangText{Value: t.Value, Lang: t.Lang, Type: t.Type})
+	}
+	for _, x := range r.Descriptions {
+		d.Descriptions = append(d.Descriptions, &fairwayv1.LangText{Value: x.Value, Lang: x.Lang, Type: x.Type})
+	}
+	d.Identifiers = r.identifiers()
+	d.Version = r.Version
+	d.Formats = r.formats()
+	for _, f := range r.FundingReferences {
+		d.Funding = append(d.Funding, f.funding())
+	}
+	d.Created = metadata.Timestamp(r.firstDate(DateCreated))
+	d.Available = metadata.Timestamp(r.firstDate(DateAvailable))
+	d.PrincipalInvestigator = r.principalInvestigator()
+	d.Samples = r.samples()
+	d.Gaps = r.gaps()
+	for _, s := range r.Sizes {
+		if n, ok := metadata.FileCount(s); ok {
+			d.FileCount = n
+			break
+		}
+	}
+	for _, s := range r.Sizes {
+		if n, ok := metadata.ByteSize(s); ok {
+			d.ByteSize = n
+			break
+		}
+	}
 	return d
+}
+
+// identifiers implements the identifiers rule of ToDataset.
+func (r *Resource) identifiers() []*fairwayv1.Identifier {
+	var out []*fairwayv1.Identifier
+	seen := map[[2]string]bool{}
+	add := func(value, typ string) {
+		value = strings.TrimSpace(value)
+		if value == "" {
+			return
+		}
+		scheme := metadata.IdentifierScheme(typ)
+		if scheme == "" {
+			_, scheme = metadata.ClassifyIdentifier(value)
+		}
+		switch scheme {
+		case metadata.TypeDOI:
+			if doi, ok := metadata.NormaliseDOI(value); ok {
+				value = doi
+			}
+		case metadata.TypeHandle:
+			if id, typ := metadata.ClassifyIdentifier(value); typ == metadata.TypeHandle && id != "" {
+				value = id
+			}
+		}
+		k := [2]string{value, scheme}
+		if seen[k] {
+			return
+		}
+		seen[k] = true
+		out = append(out, &fairwayv1.Identifier{Value: value, Scheme: scheme})
+	}
+	add(r.Identifier, r.IdentifierType)
+	for _, a := range r.AlternateIdentifiers {
+		add(a.Value, a.Type)
+	}
+	return out
+}
+
+// formats returns the formats without blanks and duplicates.
+func (r *Resource) formats() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, f := range r.Formats {
+		if f = strings.TrimSpace(f); f != "" && !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// crossrefFunderPrefix is the DOI prefix of the Crossref Funder Registry.
+const crossrefFunderPrefix = "10.13039/"
+
+// funding maps a fundingReference.
+func (f FundingReference) funding() *fairwayv1.Funding {
+	id := f.FunderIdentifier
+	typ := strings.ToLower(f.FunderIdentifierType)
+	switch {
+	case strings.Contains(typ, "crossref"):
+		if doi, ok := metadata.NormaliseDOI(id); ok {
+			id = metadata.DOIResolver + doi
+		} else if isDigits(id) {
+			id = metadata.DOIResolver + crossrefFunderPrefix + id
+		}
+	case typ == "ror" || strings.Contains(strings.ToLower(id), "ror.org/"):
+		if iri, ok := metadata.RORIRI(id); ok {
+			id = iri
+		}
+	}
+	return &fairwayv1.Funding{
+		FunderName: f.FunderName, FunderId: id, FunderIdType: f.FunderIdentifierType,
+		AwardNumber: f.AwardNumber, AwardTitle: f.AwardTitle, AwardUri: f.AwardURI,
+	}
+}
+
+func isDigits(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// principalInvestigator implements the principal-investigator rule of
+// ToDataset.
+func (r *Resource) principalInvestigator() *fairwayv1.Person {
+	for _, c := range r.Contributors {
+		if strings.EqualFold(c.ContributorType, ContributorProjectLeader) && !strings.EqualFold(c.NameType, "Organizational") {
+			return c.person()
+		}
+	}
+	return nil
+}
+
+// samples implements the samples rule of ToDataset.
+func (r *Resource) samples() []*fairwayv1.Sample {
+	var out []*fairwayv1.Sample
+	for _, s := range r.Subjects {
+		if strings.Contains(strings.ToLower(s.Scheme), "sample") && s.Value != "" {
+			out = append(out, &fairwayv1.Sample{Name: s.Value})
+		}
+	}
+	for _, ri := range r.RelatedIdentifiers {
+		if strings.EqualFold(ri.Type, "IGSN") {
+			out = append(out, &fairwayv1.Sample{Id: ri.Value})
+		}
+	}
+	return out
+}
+
+// dateFields maps the date types read to the canonical field they fill.
+var dateFields = map[string]string{
+	"issued": "issued", "created": "created", "available": "available", "updated": "modified",
+}
+
+// gaps implements the gaps rule of ToDataset.
+func (r *Resource) gaps() []*fairwayv1.Gap {
+	var out []*fairwayv1.Gap
+	gap := func(field, value, reason string) {
+		out = append(out, &fairwayv1.Gap{Field: field, Value: metadata.GapValue(value), Reason: reason})
+	}
+	if r.PublicationYearText != "" && r.PublicationYear == 0 {
+		gap("publication_year", r.PublicationYearText, "not a four-digit year")
+	}
+	for _, dt := range r.Dates {
+		typ := strings.ToLower(dt.Type)
+		if typ == "collected" {
+			from, to, isRange := strings.Cut(dt.Value, "/")
+			from, to = strings.TrimSpace(from), strings.TrimSpace(to)
+			if _, err := metadata.ParseDate(from); err != nil && (from != "" || !isRange) {
+				gap("collected_start", dt.Value, metadata.DateReason(err))
+			}
+			if _, err := metadata.ParseDate(to); err != nil && to != "" {
+				gap("collected_end", dt.Value, metadata.DateReason(err))
+			}
+			continue
+		}
+		if field, ok := dateFields[typ]; ok {
+			if _, err := metadata.ParseDate(dt.Value); err != nil {
+				gap(field, dt.Value, metadata.DateReason(err))
+			}
+		}
+	}
+	for _, s := range r.Sizes {
+		if _, ok := metadata.ByteSize(s); ok {
+			continue
+		}
+		if _, ok := metadata.FileCount(s); !ok {
+			gap("byte_size", s, "not a size in bytes or a number of files")
+		}
+	}
+	return out
 }
 
 // collected returns the collection period of the first Collected date

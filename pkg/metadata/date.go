@@ -39,7 +39,7 @@ func ParseDate(s string) (time.Time, error) {
 	}
 	t, err := parseDate(s, false)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%w %q: %s", ErrInvalidDate, orig, err)
+		return time.Time{}, fmt.Errorf("%w %q: %w", ErrInvalidDate, orig, err)
 	}
 	return t, nil
 }
@@ -60,7 +60,7 @@ func ParseDate(s string) (time.Time, error) {
 func ParseISODate(s string) (time.Time, error) {
 	t, err := parseDate(strings.TrimSpace(s), true)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%w %q: %s", ErrInvalidDate, s, err)
+		return time.Time{}, fmt.Errorf("%w %q: %w", ErrInvalidDate, s, err)
 	}
 	return t, nil
 }

@@ -99,3 +99,22 @@ func FormatAndSize(formats, sizes []string) (format, mediaType string, bytes int
 	}
 	return format, mediaType, bytes
 }
+
+// FileCount reads a number of files written as such ("15 files", "1 file",
+// "2,048 files") and reports whether s is one.
+func FileCount(s string) (int64, bool) {
+	num, unit, ok := strings.Cut(strings.TrimSpace(s), " ")
+	unit = strings.ToLower(strings.TrimSpace(unit))
+	if !ok || (unit != "files" && unit != "file") {
+		return 0, false
+	}
+	num = strings.ReplaceAll(num, ",", "")
+	if num == "" || len(num) > 18 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	return n, true
+}
