@@ -26,40 +26,12 @@ func LicenseIRI(licence string) (string, bool) {
 	return metadata.KnownLicense(l)
 }
 
-// languages maps ISO 639-1 codes, ISO 639-2 codes and English names to the
-// EU language table's codes.
-var languages = func() map[string]string {
-	m := map[string]string{}
-	for _, row := range [][]string{
-		{"ENG", "en", "eng", "english"}, {"DEU", "de", "deu", "ger", "german"}, {"FRA", "fr", "fra", "fre", "french"},
-		{"ITA", "it", "ita", "italian"}, {"SPA", "es", "spa", "spanish"}, {"NLD", "nl", "nld", "dut", "dutch"},
-		{"POR", "pt", "por", "portuguese"}, {"POL", "pl", "pol", "polish"}, {"SWE", "sv", "swe", "swedish"},
-		{"DAN", "da", "dan", "danish"}, {"FIN", "fi", "fin", "finnish"}, {"CES", "cs", "ces", "cze", "czech"},
-		{"SLK", "sk", "slk", "slo", "slovak"}, {"SLV", "sl", "slv", "slovenian"}, {"HUN", "hu", "hun", "hungarian"},
-		{"RON", "ro", "ron", "rum", "romanian"}, {"BUL", "bg", "bul", "bulgarian"}, {"ELL", "el", "ell", "gre", "greek"},
-		{"EST", "et", "est", "estonian"}, {"LAV", "lv", "lav", "latvian"}, {"LIT", "lt", "lit", "lithuanian"},
-		{"HRV", "hr", "hrv", "croatian"}, {"GLE", "ga", "gle", "irish"}, {"MLT", "mt", "mlt", "maltese"},
-		{"NOR", "no", "nor", "norwegian"}, {"NOB", "nb", "nob"}, {"NNO", "nn", "nno"}, {"ISL", "is", "isl", "ice", "icelandic"},
-		{"RUS", "ru", "rus", "russian"}, {"UKR", "uk", "ukr", "ukrainian"}, {"ZHO", "zh", "zho", "chi", "chinese"},
-		{"JPN", "ja", "jpn", "japanese"}, {"LAT", "la", "lat", "latin"},
-	} {
-		for _, k := range row[1:] {
-			m[k] = row[0]
-		}
-	}
-	return m
-}()
-
 // LanguageIRI maps a language code (en, en-GB, eng, ger) or English name to
 // its EU language table IRI
 // (http://publications.europa.eu/resource/authority/language/ENG), and
 // reports whether it could.
 func LanguageIRI(lang string) (string, bool) {
-	l := strings.ToLower(strings.TrimSpace(lang))
-	if i := strings.IndexAny(l, "-_"); i > 0 {
-		l = l[:i]
-	}
-	code, ok := languages[l]
+	code, ok := metadata.EULanguageCode(lang)
 	if !ok {
 		return "", false
 	}

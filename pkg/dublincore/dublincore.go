@@ -30,10 +30,14 @@ var (
 // trimmed with white space collapsed (descriptions keep their paragraphs),
 // empty ones dropped.
 type Record struct {
-	Titles       []string
+	// Titles holds dc:title and dcterms:alternative (Type
+	// "AlternativeTitle"), Descriptions dc:description, dcterms:abstract
+	// (Type "Abstract") and dcterms:tableOfContents (Type
+	// "TableOfContents"), each with its xml:lang.
+	Titles       []Text
 	Creators     []string
 	Subjects     []string
-	Descriptions []string
+	Descriptions []Text
 	Publishers   []string
 	Contributors []string
 	Dates        []Date
@@ -46,6 +50,23 @@ type Record struct {
 	Coverages    []string
 	// Rights holds dc:rights, dcterms:license and dcterms:accessRights.
 	Rights []string
+}
+
+// Text is a title or description with its language (xml:lang as given,
+// "" when absent) and its kind as a DataCite titleType or descriptionType
+// ("" for a plain dc:title or dc:description).
+type Text struct {
+	Value string
+	Lang  string
+	Type  string
+}
+
+// textTypes maps the dcterms refinements of title and description to
+// DataCite title and description types.
+var textTypes = map[string]string{
+	"alternative":     "AlternativeTitle",
+	"abstract":        "Abstract",
+	"tableofcontents": "TableOfContents",
 }
 
 // Date is a dc:date value. Type is the kind of date when the record says
@@ -91,7 +112,7 @@ func Parse(payload []byte) (*Record, error) {
 	for _, el := range dc.Elements() {
 		name := strings.ToLower(el.Name)
 		var v string
-		if name == "description" || name == "abstract" {
+		if name == "description" || name == "abstract" || name == "tableofcontents" {
 			v = el.Block()
 		} else {
 			v = el.Text()
@@ -105,13 +126,13 @@ func Parse(payload []byte) (*Record, error) {
 		}
 		switch name {
 		case "title", "alternative":
-			r.Titles = append(r.Titles, v)
+			r.Titles = append(r.Titles, Text{Value: v, Lang: el.Attr("lang"), Type: textTypes[name]})
 		case "creator":
 			r.Creators = append(r.Creators, v)
 		case "subject":
 			r.Subjects = append(r.Subjects, v)
-		case "description", "abstract":
-			r.Descriptions = append(r.Descriptions, v)
+		case "description", "abstract", "tableofcontents":
+			r.Descriptions = append(r.Descriptions, Text{Value: v, Lang: el.Attr("lang"), Type: textTypes[name]})
 		case "publisher":
 			r.Publishers = append(r.Publishers, v)
 		case "contributor":

@@ -10,6 +10,7 @@ import (
 
 	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/dublincore"
+	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
 
 func TestParseSamples(t *testing.T) {
@@ -39,7 +40,7 @@ func TestParseSamples(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !reflect.DeepEqual(r.Titles, []string{tt.title}) || !reflect.DeepEqual(r.Creators, tt.creators) || r.Dates[0].Value != tt.date {
+				if len(r.Titles) != 1 || r.Titles[0].Value != tt.title || !reflect.DeepEqual(r.Creators, tt.creators) || r.Dates[0].Value != tt.date {
 					t.Errorf("titles %q creators %q dates %+v", r.Titles, r.Creators, r.Dates)
 				}
 				d := r.ToDataset(now)
@@ -59,8 +60,8 @@ func TestParseSickleDescriptionAndPublisher(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Descriptions) != 1 || !strings.HasPrefix(r.Descriptions[0], "Lorem ipsum dolor sit amet, consectetur adipisicing elit, sed do eiusmod tempor incididunt") ||
-		strings.Contains(r.Descriptions[0], "\n") || !strings.HasSuffix(r.Descriptions[0], "id est laborum.") {
+	if len(r.Descriptions) != 1 || !strings.HasPrefix(r.Descriptions[0].Value, "Lorem ipsum dolor sit amet, consectetur adipisicing elit, sed do eiusmod tempor incididunt") ||
+		strings.Contains(r.Descriptions[0].Value, "\n") || !strings.HasSuffix(r.Descriptions[0].Value, "id est laborum.") || r.Descriptions[0].Lang != "eng" {
 		t.Errorf("Descriptions = %q", r.Descriptions)
 	}
 	if !reflect.DeepEqual(r.Publishers, []string{"Sample Publisher"}) || !reflect.DeepEqual(r.Languages, []string{"eng"}) ||
@@ -243,6 +244,172 @@ func TestToDatasetDistribution(t *testing.T) {
 			}
 			if got != tt.want {
 				t.Errorf("distribution %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestToDatasetTexts(t *testing.T) {
+	r, err := dublincore.Parse([]byte(`<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/">
+		<dc:title xml:lang="en">Powder diffraction of X</dc:title>
+		<dc:title xml:lang="fr">Diffraction de poudre de X</dc:title>
+		<dcterms:alternative>PD-X</dcterms:alternative>
+		<dc:description xml:lang="en">Main.</dc:description>
+		<dcterms:abstract xml:lang="de-DE">Zusammenfassung.</dcterms:abstract>
+		<dcterms:tableOfContents>1. Data</dcterms:tableOfContents>
+	</oai_dc:dc>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := r.ToDataset(time.Now())
+	texts := func(ts []*fairwayv1.LangText) string {
+		var b strings.Builder
+		for _, x := range ts {
+			fmt.Fprintf(&b, "%s|%s|%s;", x.Value, x.Lang, x.Type)
+		}
+		return b.String()
+	}
+	if got, want := texts(d.Titles), "Powder diffraction of X|en|;Diffraction de poudre de X|fr|;PD-X||AlternativeTitle;"; got != want {
+		t.Errorf("Titles = %s, want %s", got, want)
+	}
+	if got, want := texts(d.Descriptions), "Main.|en|;Zusammenfassung.|de-DE|Abstract;1. Data||TableOfContents;"; got != want {
+		t.Errorf("Descriptions = %s, want %s", got, want)
+	}
+	if d.Title != "Powder diffraction of X" || d.Description != "Main." {
+		t.Errorf("title %q description %q", d.Title, d.Description)
+	}
+}
+
+func TestToDatasetIdentifiers(t *testing.T) {
+	tests := []struct {
+		name, inner string
+		want        string // value|scheme;…
+	}{
+		{"DOI forms, once", `<dc:identifier>https://doi.org/10.5072/ABC</dc:identifier><dc:identifier>doi:10.5072/abc</dc:identifier>`, "10.5072/abc|DOI;"},
+		{"handle", `<dc:identifier>hdl:11353/10.123</dc:identifier><dc:identifier>https://hdl.handle.net/20.500.1/2</dc:identifier>`, "11353/10.123|Handle;20.500.1/2|Handle;"},
+		{"URL, URN, ARK, arXiv", `<dc:identifier>https://example.org/rec/1</dc:identifier><dc:identifier>urn:nbn:de:0001-1</dc:identifier><dc:identifier>ark:/13030/tf5p30086k</dc:identifier><dc:identifier>arXiv:2101.00001</dc:identifier>`,
+			"https://example.org/rec/1|URL;urn:nbn:de:0001-1|URN;ark:/13030/tf5p30086k|ARK;2101.00001|arXiv;"},
+		{"prefixed schemes", `<dc:identifier>oai:esrf.fr:123</dc:identifier><dc:identifier>ISBN: 978-3-16-148410-0</dc:identifier><dc:identifier>issn:1234-5678</dc:identifier><dc:identifier>PMID:123</dc:identifier>`,
+			"oai:esrf.fr:123|OAI;978-3-16-148410-0|ISBN;1234-5678|ISSN;123|PMID;"},
+		{"unknown kept as given", `<dc:identifier>ESRF-ID-42</dc:identifier><dc:identifier>isbn:</dc:identifier>`, "ESRF-ID-42|;isbn:|;"},
+		{"none", ``, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := dublincore.Parse(dc(tt.inner))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ""
+			for _, id := range r.ToDataset(time.Now()).Identifiers {
+				got += id.Value + "|" + id.Scheme + ";"
+			}
+			if got != tt.want {
+				t.Errorf("Identifiers = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestToDatasetDatesAndGaps(t *testing.T) {
+	now := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	day := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+	ts := func(p interface{ AsTime() time.Time }, ok bool) time.Time {
+		if !ok {
+			return time.Time{}
+		}
+		return p.AsTime()
+	}
+	tests := []struct {
+		name               string
+		inner              string
+		created, available time.Time
+		collStart, collEnd time.Time
+		embargo            time.Time
+		gaps               string // field|value|reason;…
+	}{
+		{name: "created and available", inner: `<dc:date>Created: 2017-05-06</dc:date><dc:date>Available: 2018-01-02</dc:date>`, created: day(2017, 5, 6), available: day(2018, 1, 2)},
+		{name: "dcterms refinements", inner: `<dcterms:created xmlns:dcterms="http://purl.org/dc/terms/">2016</dcterms:created><dcterms:available xmlns:dcterms="http://purl.org/dc/terms/">2016-02</dcterms:available>`, created: day(2016, 1, 1), available: day(2016, 2, 1)},
+		{name: "collected range", inner: `<dc:date>Collected: 2019-01-01/2019-01-31</dc:date>`, collStart: day(2019, 1, 1), collEnd: day(2019, 1, 31)},
+		{name: "collected one day", inner: `<dc:date>Collected: 2019-03-04</dc:date>`, collStart: day(2019, 3, 4), collEnd: day(2019, 3, 4)},
+		{name: "collected open end", inner: `<dc:date>Collected: 2019-03-04/</dc:date>`, collStart: day(2019, 3, 4)},
+		{name: "collected bad end", inner: `<dc:date>Collected: 2019-03-04/later</dc:date><dc:date>Collected: 2020/2021</dc:date>`, collStart: day(2020, 1, 1), collEnd: day(2021, 1, 1), gaps: "collected_end|2019-03-04/later|not a date;"},
+		{name: "bad untyped date", inner: `<dc:date>sometime in 2019</dc:date>`, gaps: "issued|sometime in 2019|not a date;"},
+		{name: "bad typed dates", inner: `<dc:date>Issued: soon</dc:date><dc:date>Created: 2019-02-30</dc:date><dc:date>Available: n/a</dc:date><dc:date>Updated: never</dc:date><dc:date>Accepted: yes</dc:date><dc:date>Collected: x</dc:date>`,
+			gaps: "issued|soon|not a date;created|2019-02-30|not a date;available|n/a|not a date;modified|never|not a date;dates|yes|not a date (Accepted);collected_start|x|not a date;"},
+		{name: "embargo end in dc:date", inner: `<dc:date>info:eu-repo/date/embargoEnd/2025-02-01</dc:date>`, embargo: day(2025, 2, 1)},
+		{name: "bad embargo ends", inner: `<dc:date>info:eu-repo/date/embargoEnd/tomorrow</dc:date><dc:rights>info:eu-repo/date/embargoEnd/2025-13-01</dc:rights>`,
+			gaps: "embargo_until|info:eu-repo/date/embargoEnd/tomorrow|not a date;embargo_until|info:eu-repo/date/embargoEnd/2025-13-01|not a date;"},
+		{name: "long bad date cut", inner: `<dc:date>` + strings.Repeat("z", 300) + `</dc:date>`, gaps: "issued|" + strings.Repeat("z", 256) + "|not a date;"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := dublincore.Parse(dc(tt.inner))
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := r.ToDataset(now)
+			for _, c := range []struct {
+				name      string
+				got, want time.Time
+			}{
+				{"created", ts(d.Created, d.Created != nil), tt.created},
+				{"available", ts(d.Available, d.Available != nil), tt.available},
+				{"collected start", ts(d.CollectedStart, d.CollectedStart != nil), tt.collStart},
+				{"collected end", ts(d.CollectedEnd, d.CollectedEnd != nil), tt.collEnd},
+				{"embargo", ts(d.EmbargoUntil, d.EmbargoUntil != nil), tt.embargo},
+			} {
+				if !c.got.Equal(c.want) {
+					t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+				}
+			}
+			got := ""
+			for _, g := range d.Gaps {
+				got += g.Field + "|" + g.Value + "|" + g.Reason + ";"
+			}
+			if got != tt.gaps {
+				t.Errorf("Gaps = %s\nwant %s", got, tt.gaps)
+			}
+		})
+	}
+}
+
+func TestToDatasetFormatsLanguageSourcesFunding(t *testing.T) {
+	tests := []struct {
+		name, inner string
+		check       func(*fairwayv1.Dataset) bool
+	}{
+		{"formats without sizes, once", `<dc:format>NeXus</dc:format><dc:format>application/x-hdf5</dc:format><dc:format>3.5 GB</dc:format><dc:format>NeXus</dc:format>`,
+			func(d *fairwayv1.Dataset) bool {
+				return reflect.DeepEqual(d.Formats, []string{"NeXus", "application/x-hdf5"}) && d.ByteSize == 3500000000
+			}},
+		{"no size", `<dc:format>HDF5</dc:format>`, func(d *fairwayv1.Dataset) bool {
+			return reflect.DeepEqual(d.Formats, []string{"HDF5"}) && d.ByteSize == 0
+		}},
+		{"ISO 639-2 language", `<dc:language>eng</dc:language><dc:language>fre</dc:language>`, func(d *fairwayv1.Dataset) bool { return d.Language == "en" }},
+		{"English name of a language", `<dc:language>German</dc:language>`, func(d *fairwayv1.Dataset) bool { return d.Language == "de" }},
+		{"unknown language as given", `<dc:language>Klingon</dc:language>`, func(d *fairwayv1.Dataset) bool { return d.Language == "Klingon" }},
+		{"sources derived from", `<dc:source>https://doi.org/10.5072/RAW</dc:source><dc:source>Beamtime logbook</dc:source>`,
+			func(d *fairwayv1.Dataset) bool {
+				r := d.Related
+				return len(r) == 2 && r[0].Identifier == "10.5072/raw" && r[0].Type == "DOI" && r[0].Relation == "IsDerivedFrom" &&
+					r[1].Identifier == "Beamtime logbook" && r[1].Type == "" && r[1].Relation == "IsDerivedFrom"
+			}},
+		{"OpenAIRE grant", `<dc:relation>info:eu-repo/grantAgreement/EC/H2020/823852/EU/Photon and Neutron Open Science Cloud/PaNOSC</dc:relation><dc:relation>info:eu-repo/grantAgreement/EC/FP7/283745///ACRO</dc:relation><dc:relation>info:eu-repo/grantAgreement/</dc:relation>`,
+			func(d *fairwayv1.Dataset) bool {
+				f := d.Funding
+				return len(f) == 2 && f[0].FunderName == "EC" && f[0].AwardNumber == "823852" && f[0].AwardTitle == "Photon and Neutron Open Science Cloud" &&
+					f[1].AwardNumber == "283745" && f[1].AwardTitle == "ACRO" && len(d.Related) == 3 && d.Related[0].Relation == ""
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := dublincore.Parse(dc(tt.inner))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := r.ToDataset(time.Now()); !tt.check(d) {
+				t.Errorf("formats %q size %d language %q related %v funding %v", d.Formats, d.ByteSize, d.Language, d.Related, d.Funding)
 			}
 		})
 	}

@@ -301,3 +301,32 @@ func TestPIDIRI(t *testing.T) {
 		}
 	}
 }
+
+func TestLanguageCode(t *testing.T) {
+	for in, want := range map[string]string{
+		"en": "en", "EN-gb": "en", "eng": "en", "English": "en", "ger": "de", "fre": "fr", " zh_Hant ": "zh", "nob": "nb",
+		"": "", "xx": "", "klingon": "",
+	} {
+		got, ok := metadata.LanguageCode(in)
+		if got != want || ok != (want != "") {
+			t.Errorf("LanguageCode(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+	if c, ok := metadata.EULanguageCode("ger"); c != "DEU" || !ok {
+		t.Errorf("EULanguageCode(ger) = %q, %v", c, ok)
+	}
+}
+
+func TestGap(t *testing.T) {
+	g := metadata.NewGap("issued", "soon", "not a date")
+	if g.Field != "issued" || g.Value != "soon" || g.Reason != "not a date" {
+		t.Errorf("Gap = %v", g)
+	}
+	long := strings.Repeat("a", 255) + "é" + "zzz"
+	if v := metadata.NewGap("f", long, "r").Value; v != strings.Repeat("a", 255) {
+		t.Errorf("cut value = %q (%d bytes)", v, len(v))
+	}
+	if v := metadata.NewGap("f", strings.Repeat("b", 300), "r").Value; len(v) != metadata.MaxGapValue {
+		t.Errorf("cut value has %d bytes", len(v))
+	}
+}
