@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -89,6 +90,10 @@ func Normalise(raw *fairwayv1.RawRecord, now time.Time) (*fairwayv1.Dataset, err
 		sum := sha256.Sum256(payload)
 		d.Provenance.RawSha256 = hex.EncodeToString(sum[:])
 	}
+	if id := d.SourceIdentifier; id != "" && raw.GetSourceKind() == "oai-pmh" && !d.Deleted &&
+		!slices.ContainsFunc(d.Identifiers, func(i *fairwayv1.Identifier) bool { return i.GetValue() == id }) {
+		d.Identifiers = append(d.Identifiers, &fairwayv1.Identifier{Value: id, Scheme: "OAI"})
+	}
 	d.Key = metadata.DatasetKey(d.Doi, d.Facility, d.SourceIdentifier)
 	if !d.Deleted {
 		if err := validate(d); err != nil {
@@ -169,7 +174,7 @@ func ContentHash(d *fairwayv1.Dataset) string {
 // to the canonical dataset. The content hash covers it: after a change of
 // the mapping, a replay of the raw stream emits every dataset again, even
 // one whose canonical form happens to come out the same.
-const MappingVersion = "1"
+const MappingVersion = "2"
 
 func contentHash(d *fairwayv1.Dataset) (string, error) {
 	return contentHashWith(MappingVersion, d)
