@@ -284,21 +284,16 @@ func entryHash(e *fairwayv1.EnrichedDataset, now time.Time) string {
 }
 
 // entryHashWith is entryHash under DCAT mapping version mapping. It covers
-// what the enricher made (its hash: techniques, their broader terms'
-// source, the ontology, the rubric and the score) and the mapping, so that
-// a change of any of them reaches the catalogue on a replay.
+// the mapping and what the enricher made (enricher.Hash: the dataset's
+// content hash, the ontology, every technique with its broader terms, the
+// rubric, the score and the gaps), so that a change of any of them reaches
+// the catalogue on a replay.
 func entryHashWith(mapping string, e *fairwayv1.EnrichedDataset, now time.Time) string {
 	if e.GetDataset().GetDeleted() {
 		return "deleted"
 	}
 	h := sha256.New()
-	h.Write([]byte(e.GetDataset().GetContentHash() + "\x00" + e.GetPanetVersion() + "\x00" + mapping + "\x00" + enricher.Hash(e)))
-	for _, t := range e.Techniques {
-		h.Write([]byte("\x00" + t.Iri))
-		for _, b := range t.Broader {
-			h.Write([]byte("\x01" + b))
-		}
-	}
+	h.Write([]byte(mapping + "\x00" + enricher.Hash(e)))
 	if end := e.GetDataset().GetEmbargoUntil(); end != nil && !end.AsTime().After(now) {
 		h.Write([]byte("\x00embargo-ended"))
 	}
