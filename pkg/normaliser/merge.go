@@ -162,8 +162,10 @@ func identifierID(i *fairwayv1.Identifier) string {
 	return fold(i.GetScheme()) + "\x00" + fold(i.GetValue())
 }
 
+// gapID identifies a gap by its field and value: the readers word the
+// reason for one fact differently.
 func gapID(g *fairwayv1.Gap) string {
-	return g.GetField() + "\x00" + g.GetValue() + "\x00" + g.GetReason()
+	return g.GetField() + "\x00" + g.GetValue()
 }
 
 // firstStrings returns a copy of the first non-empty list of strings in

@@ -95,6 +95,7 @@ func Normalise(raw *fairwayv1.RawRecord, now time.Time) (*fairwayv1.Dataset, err
 		d.Identifiers = append(d.Identifiers, &fairwayv1.Identifier{Value: id, Scheme: "OAI"})
 	}
 	d.Key = metadata.DatasetKey(d.Doi, d.Facility, d.SourceIdentifier)
+	bound(d)
 	if !d.Deleted {
 		if err := validate(d); err != nil {
 			return nil, err
