@@ -72,6 +72,17 @@ func newDeliverer(ctx context.Context, b *bus.Bus, d destinations.Destination, p
 // is, withdraws a dataset the node delivered there that was deleted or is
 // no longer selected, and passes over the rest.
 func (d *deliverer) Handle(ctx context.Context, m bus.StoredMessage, attempt int) error {
+	err := d.handle(ctx, m, attempt)
+	if err == nil || errors.Is(err, bus.ErrPermanent) || ctx.Err() != nil {
+		// Settled, or given back: its first failure no longer counts.
+		d.mu.Lock()
+		delete(d.firstFail, m.Sequence)
+		d.mu.Unlock()
+	}
+	return err
+}
+
+func (d *deliverer) handle(ctx context.Context, m bus.StoredMessage, attempt int) error {
 	var e fairwayv1.CatalogueEntry
 	if err := proto.Unmarshal(m.Data, &e); err != nil {
 		d.refused()
