@@ -218,9 +218,11 @@ func (s *Stage) Enrich(ds *fairwayv1.Dataset) *fairwayv1.EnrichedDataset {
 // techniques are found in the title, description and free keywords too,
 // carry a confidence, and an ancestor found only in text gives way to its
 // descendant; version 4: the quality gaps and the score of each
-// dimension). Hash covers it, so that a replay after a change emits every
-// dataset again.
-const OutputVersion = "4"
+// dimension; version 5: free text is matched with the variants of names
+// (probe qualifiers, acronyms with qualifiers, plurals and Greek letters of
+// acronyms) and denials after a phrase). Hash covers it, so that a replay
+// after a change emits every dataset again.
+const OutputVersion = "5"
 
 // Hash identifies an enriched dataset's content: the enricher's output
 // version, the quality rubric's version, the dataset's content hash, the

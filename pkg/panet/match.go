@@ -83,6 +83,10 @@ type phrase struct {
 	// label: the phrase is the class's rdfs:label (or a variant of it).
 	label   bool
 	acronym bool
+	// also is a second class the phrase names (see addVariants), or nil.
+	also *Class
+	// variant: the phrase is a variant of a name (see addVariants).
+	variant bool
 }
 
 // Matcher finds the PaNET techniques a dataset names. Only technique
@@ -169,6 +173,7 @@ func NewMatcher(o *Ontology, aliases ...Alias) *Matcher {
 	for _, b := range blocked {
 		m.addPhrase(&phrase{words: foldedWords(b)})
 	}
+	m.addVariants()
 	return m
 }
 
@@ -192,8 +197,16 @@ func foldedWords(s string) []string {
 // the plural of its last word, and its words with a prefix split off
 // ("nanotomography", "nano tomography").
 func (m *Matcher) addText(c *Class, name string, label bool) {
+	for _, p := range phrasesOf(c, name, label) {
+		m.addPhrase(p)
+	}
+}
+
+// phrasesOf returns the free-text phrases of a label or synonym of c (see
+// addText); none for a class not matched in free text or a denied name.
+func phrasesOf(c *Class, name string, label bool) []*phrase {
 	if !textEligible(c) || textDenied[name] {
-		return
+		return nil
 	}
 	if isAcronym(name) {
 		if len([]rune(name)) <= ShortAcronym {
@@ -205,30 +218,51 @@ func (m *Matcher) addText(c *Class, name string, label bool) {
 					words[i] = t.fold
 				}
 			}
-			m.addPhrase(&phrase{words: words, class: c, exact: true, acronym: true})
-			return
+			out := []*phrase{{words: words, class: c, exact: true, acronym: true}}
+			// The plural ("XRDs"), but not of an acronym ending in S.
+			if last := words[len(words)-1]; last != "" && last[len(last)-1] >= 'A' && last[len(last)-1] <= 'Z' && last[len(last)-1] != 'S' {
+				pw := slices.Clone(words)
+				pw[len(pw)-1] += "s"
+				out = append(out, &phrase{words: pw, class: c, exact: true, acronym: true})
+			}
+			// "Mu" spelled for the Greek letter: "MuSR" as "μSR" or "µSR".
+			if rest, ok := strings.CutPrefix(words[0], "Mu"); ok && len(words) == 1 && rest != "" {
+				for _, mu := range [...]string{"\u03bc", "\u00b5"} {
+					out = append(out, &phrase{words: []string{mu + rest}, class: c, exact: true, acronym: true})
+				}
+			}
+			return out
 		}
-		m.addPhrase(&phrase{words: foldedWords(name), class: c, acronym: true})
-		return
+		return []*phrase{{words: foldedWords(name), class: c, acronym: true}}
 	}
 	words := foldedWords(name)
 	if len(words) == 0 {
-		return
+		return nil
 	}
-	m.addPhrase(&phrase{words: words, class: c, label: label})
+	out := []*phrase{{words: words, class: c, label: label}}
 	if p := plural(words[len(words)-1]); p != "" {
 		pw := slices.Clone(words)
 		pw[len(pw)-1] = p
-		m.addPhrase(&phrase{words: pw, class: c, label: label})
+		out = append(out, &phrase{words: pw, class: c, label: label})
 	}
 	for i, w := range words {
 		for _, pre := range splitPrefixes {
 			if len(w) > len(pre)+2 && strings.HasPrefix(w, pre) {
 				sw := slices.Concat(words[:i], []string{pre, w[len(pre):]}, words[i+1:])
-				m.addPhrase(&phrase{words: sw, class: c, label: label})
+				out = append(out, &phrase{words: sw, class: c, label: label})
 			}
 		}
 	}
+	// The word "micro" written as the Greek letter: "μ-XRF", "µ-tomography".
+	for _, p := range out {
+		if i := slices.Index(p.words, "micro"); i >= 0 {
+			mw := slices.Clone(p.words)
+			mw[i] = "\u03bc"
+			out = append(out, &phrase{words: mw, class: c, label: label})
+			break
+		}
+	}
+	return out
 }
 
 func (m *Matcher) addPhrase(p *phrase) {
@@ -381,7 +415,7 @@ func (r *run) text(s string, conf float64) {
 			i++
 			continue
 		}
-		if c != nil && !denied(s, toks, i) {
+		if c != nil && !denied(s, toks, i) && !deniedAfter(toks, i+n) {
 			cf := conf
 			if p.acronym {
 				cf -= PenaltyAcronym
@@ -389,6 +423,9 @@ func (r *run) text(s string, conf float64) {
 				cf -= PenaltyOneWord
 			}
 			r.add(c, MatchedByText, s[toks[i].start:toks[i+n-1].end], cf)
+			if p.also != nil {
+				r.add(p.also, MatchedByText, s[toks[i].start:toks[i+n-1].end], cf)
+			}
 		}
 		i += n
 	}
@@ -413,6 +450,18 @@ func denied(s string, toks []token, i int) bool {
 		}
 	}
 	return true
+}
+
+// copulas are the verbs that, followed by "not" right after a phrase, deny
+// it ("SAXS was not performed").
+var copulas = map[string]bool{"was": true, "were": true, "is": true, "are": true}
+
+// deniedAfter reports whether the words at toks[j] deny the phrase that
+// ends before them: "was not", "were not", "is not" or "are not" (not "was
+// not only").
+func deniedAfter(toks []token, j int) bool {
+	return j+1 < len(toks) && copulas[toks[j].fold] && toks[j+1].fold == "not" &&
+		(j+2 >= len(toks) || toks[j+2].fold != "only")
 }
 
 // longest returns the length in words of the longest phrase at toks[i], the
