@@ -43,6 +43,8 @@ type Record struct {
 	// Entry is the whole entry (nil only when the query asked for keys
 	// only).
 	Entry *fairwayv1.CatalogueEntry
+	// quality is what the counts keep of the entry's quality.
+	quality qualitySummary
 }
 
 // Deletion says which records a query wants by whether they are

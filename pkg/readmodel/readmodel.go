@@ -73,8 +73,9 @@ import (
 
 // SchemaVersion is the version of the stored form (index mapping and
 // records). Raise it when either changes: a model of another version is
-// removed and rebuilt from the stream.
-const SchemaVersion = 1
+// removed and rebuilt from the stream (2: records keep their quality, and
+// the counts each facility's).
+const SchemaVersion = 2
 
 // ErrNotFound is returned for a key or DOI the model does not hold.
 var ErrNotFound = errors.New("readmodel: not found")

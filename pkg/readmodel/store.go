@@ -29,6 +29,7 @@ var (
 const (
 	countFacility  = 'f'
 	countTechnique = 't'
+	countQuality   = 'q' // see qualityKey
 )
 
 // Keys of the meta bucket (and, metaPosition, of the index's internal
@@ -65,6 +66,7 @@ func (c *counter) add(r *Record, n int64) {
 	}
 	if r.Facility != "" {
 		c.delta[string(countFacility)+r.Facility] += n
+		c.addQuality(r, n)
 	}
 	for _, t := range r.Techniques {
 		c.delta[string(countTechnique)+t] += n
@@ -90,8 +92,8 @@ func (c *counter) store() error {
 	return nil
 }
 
-// storedVersion begins every stored record.
-const storedVersion = 1
+// storedVersion begins every stored record (2: with its quality).
+const storedVersion = 2
 
 // errCorrupt says a stored record cannot be read.
 var errCorrupt = errors.New("readmodel: stored record unreadable")
@@ -99,10 +101,11 @@ var errCorrupt = errors.New("readmodel: stored record unreadable")
 // encodeRecord returns the stored form of r with entry, the entry's
 // protobuf bytes as they came from the stream: a version byte, the
 // sequence, the datestamp (Unix seconds), a flag byte, the facility, feed
-// and DOI, the techniques, then the entry bytes. Everything a record holds
+// and DOI, the techniques, the quality (score, dimensions, failed checks),
+// then the entry bytes. Everything a record holds
 // but the entry is read without decoding the entry.
 func encodeRecord(r *Record, entry []byte) []byte {
-	n := 1 + 3*binary.MaxVarintLen64 + 1 + len(r.Facility) + len(r.Feed) + len(r.DOI) + 4*binary.MaxVarintLen64 + len(entry)
+	n := 1 + 3*binary.MaxVarintLen64 + 1 + len(r.Facility) + len(r.Feed) + len(r.DOI) + 4*binary.MaxVarintLen64 + r.quality.size() + len(entry)
 	for _, t := range r.Techniques {
 		n += len(t) + binary.MaxVarintLen64
 	}
@@ -122,6 +125,7 @@ func encodeRecord(r *Record, entry []byte) []byte {
 	for _, t := range r.Techniques {
 		b = appendString(b, t)
 	}
+	b = r.quality.append(b)
 	return append(b, entry...)
 }
 
@@ -149,6 +153,7 @@ func decodeRecord(key string, b []byte, entry bool) (Record, error) {
 	} else if n > 0 {
 		d.err = true
 	}
+	r.quality = d.quality()
 	if d.err {
 		return Record{}, fmt.Errorf("%w: %.200s", errCorrupt, key)
 	}
@@ -229,6 +234,7 @@ func record(e *fairwayv1.CatalogueEntry, seq uint64, t time.Time) (Record, docum
 		Feed:      ds.GetFeedId(),
 		DOI:       ds.GetDoi(),
 		Datestamp: stamp.UTC().Truncate(time.Second),
+		quality:   qualityOf(e.GetDataset()),
 	}
 	var ids []string
 	for _, t := range e.GetDataset().GetTechniques() {
