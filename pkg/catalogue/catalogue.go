@@ -34,6 +34,11 @@ type Source interface {
 	ByDOI(ctx context.Context, doi string) (readmodel.Record, error)
 	// Facilities returns the facilities with live datasets.
 	Facilities(ctx context.Context) ([]readmodel.Count, error)
+	// Quality returns the quality of every facility's live datasets.
+	Quality(ctx context.Context) ([]readmodel.FacilityQuality, error)
+	// FacilityQuality returns the quality of one facility's live
+	// datasets, or readmodel.ErrNotFound.
+	FacilityQuality(ctx context.Context, facility string) (readmodel.FacilityQuality, error)
 	// Lag returns how far the model is behind the catalogue stream; an
 	// error means the stream does not answer.
 	Lag(ctx context.Context) (uint64, error)
@@ -107,6 +112,9 @@ func (c *Config) setDefaults() {
 //	GET /changes?since=POS|TIME   what changed after a position or a time, deletions included
 //	GET /datasets/{key}           one dataset (its record and catalogue)
 //	GET /doi/{doi}                the dataset of a DOI
+//	GET /quality                  the quality metrics (DQV) the datasets' measurements refer to
+//	GET /quality/facilities       the FAIR quality of each facility's datasets (JSON)
+//	GET /quality/facilities/{facility}  the FAIR quality of one facility's datasets (JSON)
 //	GET, POST /oai                the OAI-PMH provider (Config.OAI)
 //	GET /healthz                  200 when the catalogue answers
 //
@@ -142,6 +150,8 @@ func New(cfg Config, src Source, log *slog.Logger) (*Handler, error) {
 	h.mux.HandleFunc("GET /datasets/{key...}", h.dataset)
 	h.mux.HandleFunc("GET /doi/{doi...}", h.doi)
 	h.mux.HandleFunc("GET /quality", h.quality)
+	h.mux.HandleFunc("GET /quality/facilities", h.facilitiesQuality)
+	h.mux.HandleFunc("GET /quality/facilities/{facility}", h.facilityQuality)
 	h.mux.HandleFunc("GET /healthz", h.healthz)
 	if cfg.OAI != nil {
 		h.mux.Handle("GET /oai", cfg.OAI)
