@@ -308,8 +308,11 @@ func (m *Matcher) Ontology() *Ontology { return m.ont }
 // words; short ones with their case as written); phrases that only look
 // like a technique ("diffraction-limited", "imaging plate") take their
 // words and match nothing, and so does a phrase written right after "no",
-// "not", "without", "neither" or "nor". Only the first MaxTextBytes of each
-// text are read.
+// "not", "without", "neither" or "nor", or right before "was not", "were
+// not", "is not" or "are not". The ways texts write names the ontology
+// does not spell are matched too (see addVariants: "quasi-elastic neutron
+// scattering", "X-ray computed tomography", "APXPS"). Only the first
+// MaxTextBytes of each text are read.
 //
 // The most specific technique wins: a technique matched only in free text
 // is dropped when a narrower technique (or an equivalent class) is matched

@@ -26,11 +26,9 @@ var genericTails = map[string]bool{"technique": true, "techniques": true, "metho
 // functionWords mark a name whose words before a generic tail are a
 // phrase of their own in prose ("time of flight technique": a
 // "time-of-flight spectrometer" is no technique).
-var functionWords = wordSet{"of": true, "and": true, "for": true, "in": true, "on": true, "by": true, "with": true}
+var functionWords = map[string]bool{"of": true, "and": true, "for": true, "in": true, "on": true, "by": true, "with": true}
 
-type wordSet map[string]bool
-
-func (s wordSet) has(w string) bool { return s[w] }
+func isFunctionWord(w string) bool { return functionWords[w] }
 
 // addVariants indexes the ways texts write the ontology's names that the
 // names do not spell, each only where it names no other phrase and no other
@@ -107,7 +105,7 @@ func (m *Matcher) addVariants() {
 			if n == 0 {
 				continue
 			}
-			if n >= 3 && genericTails[words[n-1]] && !hasProbe(words) && !slices.ContainsFunc(words, functionWords.has) {
+			if n >= 3 && genericTails[words[n-1]] && !hasProbe(words) && !slices.ContainsFunc(words, isFunctionWord) {
 				for _, q := range probeQualifiers {
 					push(phrasesOf(c, strings.Join(joinWords(q, words[:n-1]), " "), label)...)
 				}
@@ -131,7 +129,7 @@ func (m *Matcher) addVariants() {
 			if fields := strings.Fields(name); len(fields) > 1 {
 				for i, f := range fields {
 					if ds := acronyms[f]; len(ds) == 1 && ds[0] != c {
-						spelled := slices0(fields)
+						spelled := slices.Clone(fields)
 						spelled[i] = ds[0].Label
 						for _, p := range phrasesOf(c, strings.Join(spelled, " "), label) {
 							p.also = ds[0]
@@ -214,8 +212,6 @@ func joinWords(parts ...[]string) []string {
 	}
 	return out
 }
-
-func slices0(s []string) []string { return append([]string(nil), s...) }
 
 // initials returns the upper-case first letters of words ("ambient
 // pressure" → "AP"), or "" when a word does not start with a letter.
