@@ -34,7 +34,7 @@ func Fixtures() map[string]*fairwayv1.EnrichedDataset {
 
 func fixtures() map[string]*fairwayv1.EnrichedDataset {
 	return map[string]*fairwayv1.EnrichedDataset{
-		"full":    fullDataset(),
+		"full": fullDataset(),
 		"hostile": func() *fairwayv1.EnrichedDataset {
 			// Its own key: a catalogue holds one entry per key, and two
 			// renderings under one key share blank-node labels.
