@@ -99,9 +99,18 @@ const (
 //     type IGSN (by id).
 //   - Gaps: every Issued, Created, Available, Updated or Collected date
 //     that does not parse (each side of a Collected range on its own), a
-//     publicationYear that is no year, and a size that is neither bytes nor
-//     files; the value cut at metadata.MaxGapValue bytes. Dates of the
-//     other types have no canonical field and are not read.
+//     publicationYear that is no year, a size that is neither bytes nor
+//     files, a date of another type that does not parse (field "dates"),
+//     and a geo location that cannot be read; the value cut at
+//     metadata.MaxGapValue bytes.
+//   - Dates: every date, of every type, in order, read once
+//     (metadata.ParseDateRange) with its dateType and dateInformation.
+//   - Geo locations: every geoLocation's place, point, box and polygons
+//     (kernel 3's "lat long" texts and kernel 4's elements), in WGS 84
+//     degrees; a polygon of more than MaxPolygonPoints points is left out.
+//   - Licence SPDX id: of the rights entry that is the licence, its
+//     rightsIdentifier, else its rightsURI, else its text, when
+//     metadata.SPDXLicense recognises one. Languages: language.
 func (r *Resource) ToDataset(now time.Time) *fairwayv1.Dataset {
 	d := &fairwayv1.Dataset{
 		Doi:         r.DOI(),
@@ -464,11 +473,8 @@ func (r *Resource) geoLocations() ([]*fairwayv1.GeoLocation, []*fairwayv1.Gap) {
 				bad(g.Point.Longitude+" "+g.Point.Latitude, "not a point (longitude, latitude in degrees)")
 			}
 		case g.PointText != "":
-			f := strings.Fields(g.PointText)
-			if p, ok := (*fairwayv1.GeoPoint)(nil), false; len(f) == 2 {
-				if p, ok = point(f[1], f[0]); ok {
-					loc.Point = p
-				}
+			if f := strings.Fields(g.PointText); len(f) == 2 {
+				loc.Point, _ = point(f[1], f[0])
 			}
 			if loc.Point == nil {
 				bad(g.PointText, "not a point (latitude longitude in degrees)")

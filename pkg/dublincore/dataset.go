@@ -36,10 +36,13 @@ import (
 //     "Issued" date, else the first valid untyped date; the publication year
 //     is the issued year; modified is the latest "Updated" date; created and
 //     available the first valid "Created" and "Available" dates; collected
-//     start and end the sides of the first valid "Collected" date (a range
-//     start/end, or one date for both). Every date that does not parse
-//     becomes a gap of the field it was meant for (issued for an untyped
-//     date, "dates" for a type with no field: Accepted, Submitted, …).
+//     start and end the sides of the first "Collected" date with a side
+//     that parses (a range start/end, or one date for both). Every date
+//     that does not parse becomes a gap of the field it was meant for
+//     (issued for an untyped date, "dates" for a type with no field:
+//     Accepted, Submitted, …). Dates: every date but embargoEnd
+//     statements, with its type, read once (metadata.ParseDateRange).
+//   - Geo locations: see geoLocations. Languages: every dc:language.
 //   - Rights: info:eu-repo/semantics/openAccess, embargoedAccess,
 //     restrictedAccess and closedAccess (and COAR terms) state the access;
 //     info:eu-repo/date/embargoEnd/YYYY-MM-DD in dc:rights, else in dc:date
@@ -49,9 +52,10 @@ import (
 //     metadata.DecideAccess.
 //   - Resource type: the first dc:type that is a DataCite resourceTypeGeneral
 //     in any case ("text" → "Text"), else the first dc:type.
-//   - Relations become related identifiers typed by
-//     metadata.ClassifyIdentifier, with no relation type (Dublin Core has
-//     none). An OpenAIRE grant relation
+//   - Relations become related identifiers (see related): OpenAIRE typed
+//     relations and dcterms refinements with their relation type, a plain
+//     dc:relation with none (Dublin Core has none); an OpenAIRE
+//     altIdentifier is an identifier instead. An OpenAIRE grant relation
 //     (info:eu-repo/grantAgreement/EC/FP7/123456/EU/Title/ACRONYM) is also
 //     a funding: funder, award number, award title (else the acronym).
 //   - dc:source: a related identifier typed the same way, with relation

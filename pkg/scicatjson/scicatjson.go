@@ -639,6 +639,12 @@ func (ds *Dataset) SourceID() string {
 //     cannot be read, with the canonical field it was meant for (created,
 //     collected_start, collected_end, modified, issued, available) and
 //     its text.
+//   - Affiliations of the creators: v4 PublishedData metadata's per
+//     creator (with the ROR of an affiliationIdentifier), else legacy
+//     PublishedData's affiliation for all of them. Languages and funding:
+//     v4 PublishedData metadata's language and fundingReferences. A
+//     dataset's version (the API's) and scientificMetadata (free-form)
+//     are not mapped.
 //
 // A v4 PublishedData document ("doi", "datasetPids", "metadata") reads as
 // the legacy one: datasetPids as pidArray, and its metadata object's
