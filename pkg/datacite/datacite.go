@@ -75,7 +75,37 @@ type Resource struct {
 	RightsList           []Rights
 	Descriptions         []Description
 	FundingReferences    []FundingReference
+	GeoLocations         []GeoLocation
 }
+
+// GeoLocation is a geoLocation as written: kernel 3 writes a point as
+// "latitude longitude" and a box as "south west north east" in one text,
+// kernel 4 in child elements. Every value is a string as given.
+type GeoLocation struct {
+	Place string
+	// PointText is a kernel-3 point; Point a kernel-4 one.
+	PointText string
+	Point     *Coordinates
+	// BoxText is a kernel-3 box; Box a kernel-4 one.
+	BoxText string
+	Box     *Bounds
+	// Polygons are the kernel-4 polygons, each its polygonPoints in order.
+	Polygons [][]Coordinates
+}
+
+// Coordinates is a pointLongitude and pointLatitude.
+type Coordinates struct {
+	Longitude, Latitude string
+}
+
+// Bounds is a kernel-4 geoLocationBox.
+type Bounds struct {
+	West, East, South, North string
+}
+
+// MaxPolygonPoints bounds the points of one polygon: ToDataset leaves a
+// longer one out with a gap, and Parse reads no more than one past it.
+const MaxPolygonPoints = 256
 
 // Name is a creator or a contributor.
 type Name struct {
@@ -337,6 +367,11 @@ func (r *Resource) read(res *xmltree.Element) {
 			r.Descriptions = append(r.Descriptions, Description{Value: v, Type: d.Attr("descriptionType"), Lang: d.Attr("lang")})
 		}
 	}
+	for _, g := range res.Child("geoLocations").Children("geoLocation") {
+		if gl := readGeoLocation(g); gl.Place != "" || gl.PointText != "" || gl.Point != nil || gl.BoxText != "" || gl.Box != nil || len(gl.Polygons) > 0 {
+			r.GeoLocations = append(r.GeoLocations, gl)
+		}
+	}
 	for _, f := range res.Child("fundingReferences").Children("fundingReference") {
 		fid := f.Child("funderIdentifier")
 		aw := f.Child("awardNumber")
@@ -348,6 +383,45 @@ func (r *Resource) read(res *xmltree.Element) {
 			r.FundingReferences = append(r.FundingReferences, ref)
 		}
 	}
+}
+
+// readGeoLocation reads a geoLocation element of any kernel.
+func readGeoLocation(g *xmltree.Element) GeoLocation {
+	gl := GeoLocation{Place: g.Child("geoLocationPlace").Text()}
+	coords := func(el *xmltree.Element) Coordinates {
+		return Coordinates{Longitude: el.Child("pointLongitude").Text(), Latitude: el.Child("pointLatitude").Text()}
+	}
+	if p := g.Child("geoLocationPoint"); p != nil {
+		if c := coords(p); c != (Coordinates{}) {
+			gl.Point = &c
+		} else {
+			gl.PointText = p.Text()
+		}
+	}
+	if b := g.Child("geoLocationBox"); b != nil {
+		bb := Bounds{
+			West: b.Child("westBoundLongitude").Text(), East: b.Child("eastBoundLongitude").Text(),
+			South: b.Child("southBoundLatitude").Text(), North: b.Child("northBoundLatitude").Text(),
+		}
+		if bb != (Bounds{}) {
+			gl.Box = &bb
+		} else {
+			gl.BoxText = b.Text()
+		}
+	}
+	for _, poly := range g.Children("geoLocationPolygon") {
+		var pts []Coordinates
+		for _, p := range poly.Children("polygonPoint") {
+			if len(pts) > MaxPolygonPoints {
+				break
+			}
+			pts = append(pts, coords(p))
+		}
+		if len(pts) > 0 {
+			gl.Polygons = append(gl.Polygons, pts)
+		}
+	}
+	return gl
 }
 
 // readName reads a creator or contributor element; nameElem is creatorName

@@ -2,6 +2,7 @@ package datacite
 
 import (
 	"cmp"
+	"fmt"
 	"strings"
 	"time"
 
@@ -98,9 +99,18 @@ const (
 //     type IGSN (by id).
 //   - Gaps: every Issued, Created, Available, Updated or Collected date
 //     that does not parse (each side of a Collected range on its own), a
-//     publicationYear that is no year, and a size that is neither bytes nor
-//     files; the value cut at metadata.MaxGapValue bytes. Dates of the
-//     other types have no canonical field and are not read.
+//     publicationYear that is no year, a size that is neither bytes nor
+//     files, a date of another type that does not parse (field "dates"),
+//     and a geo location that cannot be read; the value cut at
+//     metadata.MaxGapValue bytes.
+//   - Dates: every date, of every type, in order, read once
+//     (metadata.ParseDateRange) with its dateType and dateInformation.
+//   - Geo locations: every geoLocation's place, point, box and polygons
+//     (kernel 3's "lat long" texts and kernel 4's elements), in WGS 84
+//     degrees; a polygon of more than MaxPolygonPoints points is left out.
+//   - Licence SPDX id: of the rights entry that is the licence, its
+//     rightsIdentifier, else its rightsURI, else its text, when
+//     metadata.SPDXLicense recognises one. Languages: language.
 func (r *Resource) ToDataset(now time.Time) *fairwayv1.Dataset {
 	d := &fairwayv1.Dataset{
 		Doi:         r.DOI(),
@@ -121,7 +131,8 @@ func (r *Resource) ToDataset(now time.Time) *fairwayv1.Dataset {
 		d.Contributors = append(d.Contributors, c.person())
 	}
 
-	issued := r.firstDate(DateIssued)
+	dates := r.parseDates()
+	issued := dates.first(DateIssued)
 	year := r.PublicationYear
 	if issued.IsZero() && year > 0 {
 		issued = time.Date(year, time.January, 1, 0, 0, 0, 0, time.UTC)
@@ -131,9 +142,9 @@ func (r *Resource) ToDataset(now time.Time) *fairwayv1.Dataset {
 	}
 	d.PublicationYear = int32(year)
 	d.Issued = metadata.Timestamp(issued)
-	d.Modified = metadata.Timestamp(r.latestDate(DateUpdated))
+	d.Modified = metadata.Timestamp(dates.latest(DateUpdated))
 
-	stated, license := "", ""
+	stated, license, spdx := "", "", ""
 	for _, rt := range r.RightsList {
 		if a := metadata.AccessStatement(rt.URI); a != "" {
 			stated = cmp.Or(stated, a)
@@ -145,10 +156,14 @@ func (r *Resource) ToDataset(now time.Time) *fairwayv1.Dataset {
 			stated = cmp.Or(stated, a)
 			candidate = cmp.Or(rt.URI, rt.Identifier)
 		}
-		license = cmp.Or(license, candidate)
+		if license == "" && candidate != "" {
+			license = candidate
+			spdx = rt.spdx()
+		}
 	}
-	access, until := metadata.DecideAccess(stated, r.firstDate(DateAvailable), license != "", now)
+	access, until := metadata.DecideAccess(stated, dates.first(DateAvailable), license != "", now)
 	d.License, d.AccessRights, d.EmbargoUntil = license, access, metadata.Timestamp(until)
+	d.LicenseSpdx = spdx
 
 	for _, s := range r.Subjects {
 		d.Subjects = append(d.Subjects, s.subject())
@@ -170,7 +185,7 @@ func (r *Resource) ToDataset(now time.Time) *fairwayv1.Dataset {
 			d.Contacts = append(d.Contacts, &fairwayv1.Contact{Name: c.Name, Email: c.Email})
 		}
 	}
-	d.CollectedStart, d.CollectedEnd = r.collected()
+	d.CollectedStart, d.CollectedEnd = dates.collected()
 	if f, m, n := metadata.FormatAndSize(r.Formats, r.Sizes); f != "" || m != "" || n > 0 {
 		d.Distributions = []*fairwayv1.Distribution{{Format: f, MediaType: m, ByteSize: n}}
 	}
@@ -193,11 +208,21 @@ func (r *Resource) ToDataset(now time.Time) *fairwayv1.Dataset {
 	for _, f := range r.FundingReferences {
 		d.Funding = append(d.Funding, f.funding())
 	}
-	d.Created = metadata.Timestamp(r.firstDate(DateCreated))
-	d.Available = metadata.Timestamp(r.firstDate(DateAvailable))
+	d.Created = metadata.Timestamp(dates.first(DateCreated))
+	d.Available = metadata.Timestamp(dates.first(DateAvailable))
 	d.PrincipalInvestigator = r.principalInvestigator()
 	d.Samples = r.samples()
-	d.Gaps = r.gaps()
+	d.Gaps = r.gaps(dates)
+	for _, pd := range dates {
+		td, _ := metadata.TypedDate(pd.Type, pd.Value, pd.Information, pd.r)
+		d.Dates = append(d.Dates, td)
+	}
+	var geoGaps []*fairwayv1.Gap
+	d.GeoLocations, geoGaps = r.geoLocations()
+	d.Gaps = append(d.Gaps, geoGaps...)
+	if l := strings.TrimSpace(r.Language); l != "" {
+		d.Languages = []string{l}
+	}
 	for _, s := range r.Sizes {
 		if n, ok := metadata.FileCount(s); ok {
 			d.FileCount = n
@@ -327,37 +352,86 @@ func (r *Resource) samples() []*fairwayv1.Sample {
 	return out
 }
 
-// dateFields maps the date types read to the canonical field they fill.
+// dateFields maps the date types read into a field of their own to that
+// field.
 var dateFields = map[string]string{
 	"issued": "issued", "created": "created", "available": "available", "updated": "modified",
 }
 
+// parsedDate is a date of the record, read once.
+type parsedDate struct {
+	Date
+	r metadata.DateRange
+}
+
+// parsedDates are the dates of a record in its order.
+type parsedDates []parsedDate
+
+// parseDates reads every date of the record once.
+func (r *Resource) parseDates() parsedDates {
+	out := make(parsedDates, len(r.Dates))
+	for i, dt := range r.Dates {
+		out[i] = parsedDate{Date: dt, r: metadata.ParseDateRange(dt.Value)}
+	}
+	return out
+}
+
+// first returns the first valid date of the given type (the first side of
+// a range), or the zero time.
+func (ds parsedDates) first(typ string) time.Time {
+	for _, d := range ds {
+		if strings.EqualFold(d.Type, typ) {
+			if t, err := d.r.First(); err == nil {
+				return t
+			}
+		}
+	}
+	return time.Time{}
+}
+
+// latest returns the latest valid date of the given type, or the zero time.
+func (ds parsedDates) latest(typ string) time.Time {
+	var latest time.Time
+	for _, d := range ds {
+		if strings.EqualFold(d.Type, typ) {
+			if t, err := d.r.First(); err == nil && t.After(latest) {
+				latest = t
+			}
+		}
+	}
+	return latest
+}
+
+// collected returns the collection period of the first Collected date
+// that has a valid side.
+func (ds parsedDates) collected() (start, end *timestamppb.Timestamp) {
+	for _, d := range ds {
+		if strings.EqualFold(d.Type, DateCollected) && d.r.Valid() {
+			s, e := d.r.Bounds()
+			return metadata.Timestamp(s), metadata.Timestamp(e)
+		}
+	}
+	return nil, nil
+}
+
 // gaps implements the gaps rule of ToDataset.
-func (r *Resource) gaps() []*fairwayv1.Gap {
+func (r *Resource) gaps(dates parsedDates) []*fairwayv1.Gap {
 	var out []*fairwayv1.Gap
-	gap := func(field, value, reason string) {
-		out = append(out, &fairwayv1.Gap{Field: field, Value: metadata.GapValue(value), Reason: reason})
-	}
 	if r.PublicationYearText != "" && r.PublicationYear == 0 {
-		gap("publication_year", r.PublicationYearText, "not a four-digit year")
+		out = append(out, metadata.NewGap("publication_year", r.PublicationYearText, "not a four-digit year"))
 	}
-	for _, dt := range r.Dates {
+	for _, dt := range dates {
 		typ := strings.ToLower(dt.Type)
 		if typ == "collected" {
-			from, to, isRange := strings.Cut(dt.Value, "/")
-			from, to = strings.TrimSpace(from), strings.TrimSpace(to)
-			if _, err := metadata.ParseDate(from); err != nil && (from != "" || !isRange) {
-				gap("collected_start", dt.Value, metadata.DateReason(err))
-			}
-			if _, err := metadata.ParseDate(to); err != nil && to != "" {
-				gap("collected_end", dt.Value, metadata.DateReason(err))
-			}
+			out = append(out, dt.r.Gaps(dt.Value, metadata.FieldCollectedStart, metadata.FieldCollectedEnd)...)
 			continue
 		}
-		if field, ok := dateFields[typ]; ok {
-			if _, err := metadata.ParseDate(dt.Value); err != nil {
-				gap(field, dt.Value, metadata.DateReason(err))
+		if _, err := dt.r.First(); err != nil {
+			field, ok := dateFields[typ]
+			if !ok {
+				field = metadata.FieldDates
 			}
+			out = append(out, metadata.NewGap(field, dt.Value, metadata.DateReason(err)))
 		}
 	}
 	for _, s := range r.Sizes {
@@ -365,34 +439,121 @@ func (r *Resource) gaps() []*fairwayv1.Gap {
 			continue
 		}
 		if _, ok := metadata.FileCount(s); !ok {
-			gap("byte_size", s, "not a size in bytes or a number of files")
+			out = append(out, metadata.NewGap("byte_size", s, "not a size in bytes or a number of files"))
 		}
 	}
 	return out
 }
 
-// collected returns the collection period of the first Collected date
-// that has a valid side.
-func (r *Resource) collected() (start, end *timestamppb.Timestamp) {
-	for _, dt := range r.Dates {
-		if !strings.EqualFold(dt.Type, DateCollected) {
-			continue
+// spdx returns the SPDX id of a rights entry: its rightsIdentifier when
+// that is one, else what its rightsURI or its text name.
+func (rt Rights) spdx() string {
+	for _, v := range []string{rt.Identifier, rt.URI, rt.Value} {
+		if id, ok := metadata.SPDXLicense(v); ok {
+			return id
 		}
-		from, to, isRange := strings.Cut(dt.Value, "/")
-		s, serr := metadata.ParseDate(strings.TrimSpace(from))
-		if !isRange {
-			to = from
-		}
-		e, eerr := metadata.ParseDate(strings.TrimSpace(to))
-		if serr != nil && eerr != nil {
-			continue
-		}
-		if serr == nil && eerr == nil && e.Before(s) {
-			s, e = e, s
-		}
-		return metadata.Timestamp(s), metadata.Timestamp(e)
 	}
-	return nil, nil
+	return ""
+}
+
+// geoLocations implements the geo-location rule of ToDataset.
+func (r *Resource) geoLocations() ([]*fairwayv1.GeoLocation, []*fairwayv1.Gap) {
+	var out []*fairwayv1.GeoLocation
+	var gaps []*fairwayv1.Gap
+	bad := func(v, why string) {
+		gaps = append(gaps, metadata.NewGap(metadata.FieldGeoLocations, v, why))
+	}
+	for _, g := range r.GeoLocations {
+		loc := &fairwayv1.GeoLocation{Place: g.Place}
+		switch {
+		case g.Point != nil:
+			if p, ok := point(g.Point.Longitude, g.Point.Latitude); ok {
+				loc.Point = p
+			} else {
+				bad(g.Point.Longitude+" "+g.Point.Latitude, "not a point (longitude, latitude in degrees)")
+			}
+		case g.PointText != "":
+			if f := strings.Fields(g.PointText); len(f) == 2 {
+				loc.Point, _ = point(f[1], f[0])
+			}
+			if loc.Point == nil {
+				bad(g.PointText, "not a point (latitude longitude in degrees)")
+			}
+		}
+		switch {
+		case g.Box != nil:
+			if b, ok := box(g.Box.West, g.Box.East, g.Box.South, g.Box.North); ok {
+				loc.Box = b
+			} else {
+				bad(strings.Join([]string{g.Box.West, g.Box.East, g.Box.South, g.Box.North}, " "), "not a box (west, east, south, north in degrees)")
+			}
+		case g.BoxText != "":
+			if f := strings.Fields(g.BoxText); len(f) == 4 {
+				loc.Box, _ = box(f[1], f[3], f[0], f[2])
+			}
+			if loc.Box == nil {
+				bad(g.BoxText, "not a box (south west north east in degrees)")
+			}
+		}
+		var polygons [][]*fairwayv1.GeoPoint
+		for _, poly := range g.Polygons {
+			if len(poly) > MaxPolygonPoints {
+				bad(poly[0].Longitude+" "+poly[0].Latitude+" …", fmt.Sprintf("polygon of more than %d points left out", MaxPolygonPoints))
+				continue
+			}
+			var pts []*fairwayv1.GeoPoint
+			for _, c := range poly {
+				p, ok := point(c.Longitude, c.Latitude)
+				if !ok {
+					pts = nil
+					bad(c.Longitude+" "+c.Latitude, "polygon with a vertex that is not a point left out")
+					break
+				}
+				pts = append(pts, p)
+			}
+			if pts == nil {
+				continue
+			}
+			if closed, ok := metadata.ClosePolygon(pts); ok {
+				polygons = append(polygons, closed)
+			} else {
+				bad(poly[0].Longitude+" "+poly[0].Latitude, "polygon of fewer than three vertices left out")
+			}
+		}
+		if len(polygons) > 0 {
+			loc.Polygon = polygons[0]
+		}
+		if loc.Place != "" || loc.Point != nil || loc.Box != nil || loc.Polygon != nil {
+			out = append(out, loc)
+		}
+		for _, more := range polygons[min(1, len(polygons)):] {
+			out = append(out, &fairwayv1.GeoLocation{Place: g.Place, Polygon: more})
+		}
+	}
+	return out, gaps
+}
+
+// point reads a point from its longitude and latitude.
+func point(lon, lat string) (*fairwayv1.GeoPoint, bool) {
+	x, ok1 := metadata.ParseDegrees(lon)
+	y, ok2 := metadata.ParseDegrees(lat)
+	if !ok1 || !ok2 {
+		return nil, false
+	}
+	return metadata.NewGeoPoint(x, y)
+}
+
+// box reads a box from its bounds.
+func box(w, e, s, n string) (*fairwayv1.GeoBox, bool) {
+	var v [4]float64
+	for i, x := range []string{w, e, s, n} {
+		f, ok := metadata.ParseDegrees(x)
+		if !ok {
+			return nil, false
+		}
+		v[i] = f
+	}
+	return metadata.NewGeoBox(v[0], v[1], v[2], v[3])
 }
 
 // DOI returns the record's DOI, lower case without resolver: the identifier
@@ -439,31 +600,6 @@ func (r *Resource) Description() string {
 		return r.Descriptions[0].Value
 	}
 	return ""
-}
-
-// firstDate returns the first valid date of the given type, or the zero time.
-func (r *Resource) firstDate(typ string) time.Time {
-	for _, d := range r.Dates {
-		if strings.EqualFold(d.Type, typ) {
-			if t, err := metadata.ParseDate(d.Value); err == nil {
-				return t
-			}
-		}
-	}
-	return time.Time{}
-}
-
-// latestDate returns the latest valid date of the given type, or the zero time.
-func (r *Resource) latestDate(typ string) time.Time {
-	var latest time.Time
-	for _, d := range r.Dates {
-		if strings.EqualFold(d.Type, typ) {
-			if t, err := metadata.ParseDate(d.Value); err == nil && t.After(latest) {
-				latest = t
-			}
-		}
-	}
-	return latest
 }
 
 // instrument implements the best-effort instrument and instrument PID

@@ -97,7 +97,64 @@ func TestToDatasetFields(t *testing.T) {
 				{Field: "available", Value: "soon", Reason: "invalid date: expected a four-digit year"},
 				{Field: "collected_end", Value: "2021-03-01/end of March", Reason: "invalid date: expected a four-digit year"},
 				{Field: "collected_start", Value: "in the night", Reason: "invalid date: expected a four-digit year"},
+				{Field: "dates", Value: "whenever", Reason: "invalid date: expected a four-digit year"},
 			}}},
+		{"every date of every type, parsed once", `<dates>` +
+			`<date dateType="Accepted">2020-03-04</date><date dateType="Submitted">2020-02</date>` +
+			`<date dateType="Copyrighted">2019</date><date dateType="Updated">2021-01-01T10:00:00Z</date>` +
+			`<date dateType="Valid">2020-01-01/2025-12-31</date><date dateType="Withdrawn">2030-13-01</date>` +
+			`<date dateType="Other" dateInformation="beamtime allocated">2019-11-20</date><date>2018</date></dates>`,
+			func(d *fairwayv1.Dataset) *fairwayv1.Dataset {
+				return &fairwayv1.Dataset{Dates: d.Dates, Modified: d.Modified, Gaps: d.Gaps}
+			},
+			&fairwayv1.Dataset{Modified: timestamppb.New(time.Date(2021, 1, 1, 10, 0, 0, 0, time.UTC)), Dates: []*fairwayv1.TypedDate{
+				{Type: "Accepted", Value: "2020-03-04", Time: day(2020, 3, 4)},
+				{Type: "Submitted", Value: "2020-02", Time: day(2020, 2, 1)},
+				{Type: "Copyrighted", Value: "2019", Time: day(2019, 1, 1)},
+				{Type: "Updated", Value: "2021-01-01T10:00:00Z", Time: timestamppb.New(time.Date(2021, 1, 1, 10, 0, 0, 0, time.UTC))},
+				{Type: "Valid", Value: "2020-01-01/2025-12-31", Time: day(2020, 1, 1), End: day(2025, 12, 31)},
+				{Type: "Withdrawn", Value: "2030-13-01"},
+				{Type: "Other", Value: "2019-11-20", Time: day(2019, 11, 20), Information: "beamtime allocated"},
+				{Value: "2018", Time: day(2018, 1, 1)},
+			}, Gaps: []*fairwayv1.Gap{{Field: "dates", Value: "2030-13-01", Reason: "invalid date: month out of range"}}}},
+		{"geo locations of kernel 4", `<geoLocations><geoLocation><geoLocationPlace>Grenoble</geoLocationPlace>` +
+			`<geoLocationPoint><pointLongitude>5.7</pointLongitude><pointLatitude>45.2</pointLatitude></geoLocationPoint>` +
+			`<geoLocationBox><westBoundLongitude>5</westBoundLongitude><eastBoundLongitude>6</eastBoundLongitude><southBoundLatitude>45</southBoundLatitude><northBoundLatitude>46</northBoundLatitude></geoLocationBox></geoLocation>` +
+			`<geoLocation><geoLocationPolygon><polygonPoint><pointLongitude>0</pointLongitude><pointLatitude>0</pointLatitude></polygonPoint>` +
+			`<polygonPoint><pointLongitude>1</pointLongitude><pointLatitude>0</pointLatitude></polygonPoint>` +
+			`<polygonPoint><pointLongitude>1</pointLongitude><pointLatitude>1</pointLatitude></polygonPoint></geoLocationPolygon></geoLocation>` +
+			`<geoLocation><geoLocationPoint><pointLongitude>200</pointLongitude><pointLatitude>0</pointLatitude></geoLocationPoint></geoLocation></geoLocations>`,
+			func(d *fairwayv1.Dataset) *fairwayv1.Dataset {
+				return &fairwayv1.Dataset{GeoLocations: d.GeoLocations, Gaps: d.Gaps}
+			},
+			&fairwayv1.Dataset{GeoLocations: []*fairwayv1.GeoLocation{
+				{Place: "Grenoble", Point: &fairwayv1.GeoPoint{Longitude: 5.7, Latitude: 45.2}, Box: &fairwayv1.GeoBox{West: 5, East: 6, South: 45, North: 46}},
+				{Polygon: []*fairwayv1.GeoPoint{{}, {Longitude: 1}, {Longitude: 1, Latitude: 1}, {}}},
+			}, Gaps: []*fairwayv1.Gap{{Field: "geo_locations", Value: "200 0", Reason: "not a point (longitude, latitude in degrees)"}}}},
+		{"geo locations of kernel 3", `<geoLocations><geoLocation><geoLocationPoint>45.2 5.7</geoLocationPoint><geoLocationBox>45 5 46 6</geoLocationBox></geoLocation>` +
+			`<geoLocation><geoLocationBox>north of here</geoLocationBox></geoLocation></geoLocations>`,
+			func(d *fairwayv1.Dataset) *fairwayv1.Dataset {
+				return &fairwayv1.Dataset{GeoLocations: d.GeoLocations, Gaps: d.Gaps}
+			},
+			&fairwayv1.Dataset{GeoLocations: []*fairwayv1.GeoLocation{
+				{Point: &fairwayv1.GeoPoint{Longitude: 5.7, Latitude: 45.2}, Box: &fairwayv1.GeoBox{West: 5, East: 6, South: 45, North: 46}},
+			}, Gaps: []*fairwayv1.Gap{{Field: "geo_locations", Value: "north of here", Reason: "not a box (south west north east in degrees)"}}}},
+		{"licence with its SPDX id from the rights identifier", `<rightsList><rights rightsURI="info:eu-repo/semantics/openAccess">Open Access</rights>` +
+			`<rights rightsURI="https://example.org/our-terms" rightsIdentifier="cc-by-4.0" rightsIdentifierScheme="SPDX">Creative Commons Attribution 4.0 International</rights></rightsList>`,
+			func(d *fairwayv1.Dataset) *fairwayv1.Dataset {
+				return &fairwayv1.Dataset{License: d.License, LicenseSpdx: d.LicenseSpdx, AccessRights: d.AccessRights}
+			},
+			&fairwayv1.Dataset{License: "https://example.org/our-terms", LicenseSpdx: "CC-BY-4.0", AccessRights: "open"}},
+		{"licence with its SPDX id from the legal code IRI", `<rightsList><rights rightsURI="https://creativecommons.org/licenses/by-sa/4.0/legalcode"/></rightsList>`,
+			func(d *fairwayv1.Dataset) *fairwayv1.Dataset {
+				return &fairwayv1.Dataset{License: d.License, LicenseSpdx: d.LicenseSpdx}
+			},
+			&fairwayv1.Dataset{License: "https://creativecommons.org/licenses/by-sa/4.0/legalcode", LicenseSpdx: "CC-BY-SA-4.0"}},
+		{"unrecognised licence has no SPDX id", `<rightsList><rights>All rights reserved</rights></rightsList>`,
+			func(d *fairwayv1.Dataset) *fairwayv1.Dataset {
+				return &fairwayv1.Dataset{License: d.License, LicenseSpdx: d.LicenseSpdx}
+			},
+			&fairwayv1.Dataset{License: "All rights reserved"}},
 		{"open collected range is no gap", `<dates><date dateType="Collected">/2021-03-01</date></dates>`,
 			func(d *fairwayv1.Dataset) *fairwayv1.Dataset {
 				return &fairwayv1.Dataset{CollectedStart: d.CollectedStart, CollectedEnd: d.CollectedEnd, Gaps: d.Gaps}

@@ -35,6 +35,9 @@ func hostile() [][]byte {
 		[]byte(res + `<![CDATA[` + strings.Repeat("]]", 1000) + `<titles><title>c</title></titles></resource>`),
 		[]byte(res + `<creators>` + strings.Repeat(`<creator><creatorName>n</creatorName><nameIdentifier nameIdentifierScheme="ORCID">0000-0002-1825-0097</nameIdentifier></creator>`, 2000) + `</creators></resource>`),
 		[]byte(res + `<dates><date dateType="Collected">9999999999-99-99/-1</date><date dateType="Available">` + strings.Repeat("2", 5000) + `</date></dates><publicationYear>99999999999999999999</publicationYear></resource>`),
+		[]byte(res + `<geoLocations><geoLocation><geoLocationPolygon>` + strings.Repeat(`<polygonPoint><pointLongitude>1e308</pointLongitude><pointLatitude>NaN</pointLatitude></polygonPoint>`, 3000) +
+			`</geoLocationPolygon><geoLocationPoint>-Inf 91</geoLocationPoint><geoLocationBox>1 2 3</geoLocationBox></geoLocation></geoLocations></resource>`),
+		[]byte(res + `<geoLocations>` + strings.Repeat(`<geoLocation><geoLocationPlace>p</geoLocationPlace><geoLocationPolygon><polygonPoint><pointLongitude>0</pointLongitude><pointLatitude>0</pointLatitude></polygonPoint></geoLocationPolygon></geoLocation>`, 2000) + `</geoLocations></resource>`),
 		[]byte(`<resource xmlns:a="x" a:a="1" a:a="2"><a:titles/></resource>`),
 		[]byte("\xfe\xff\x00<\x00r"),
 		[]byte(""),

@@ -54,7 +54,7 @@ import (
 // covers, so that a replay after a change of the mapping renders every
 // dataset again instead of skipping it as unchanged. Raise it with every
 // change of the output.
-const MappingVersion = "6"
+const MappingVersion = "7"
 
 var (
 	// ErrNoDataset is returned when there is no dataset to render.
@@ -428,6 +428,10 @@ func (g *graph) dataset(e *fairwayv1.EnrichedDataset, o Options) {
 		}
 	}
 	g.temporal(d)
+	g.typedDates(d)
+	g.spatial(d)
+	g.principalInvestigator(d)
+	g.funding(d)
 	g.activity(d)
 	g.provenance(d)
 	g.distributions(d, doi, landing, hasLanding)

@@ -34,8 +34,14 @@ func Fixtures() map[string]*fairwayv1.EnrichedDataset {
 
 func fixtures() map[string]*fairwayv1.EnrichedDataset {
 	return map[string]*fairwayv1.EnrichedDataset{
-		"full":    fullDataset(),
-		"hostile": hostile(),
+		"full": fullDataset(),
+		"hostile": func() *fairwayv1.EnrichedDataset {
+			// Its own key: a catalogue holds one entry per key, and two
+			// renderings under one key share blank-node labels.
+			e := hostile()
+			e.Dataset.Key, e.Dataset.Doi = "doi:10.5072/hostile", "10.5072/hostile"
+			return e
+		}(),
 		"minimal": {Dataset: &fairwayv1.Dataset{Key: "src:x:1"}},
 		"no DOI": edit(func(e *fairwayv1.EnrichedDataset) {
 			e.Dataset.Doi, e.Dataset.Key, e.Dataset.Title, e.Dataset.Description = "", oddKey, "", ""
@@ -54,6 +60,7 @@ func fixtures() map[string]*fairwayv1.EnrichedDataset {
 			d := e.Dataset
 			d.Key, d.Doi, d.Facility = "doi:10.5072/all", "10.5072/all", "Max IV"
 			d.PublisherRor = "https://ror.org/02550n095"
+			d.License, d.LicenseSpdx = "https://creativecommons.org/licenses/by-nc/4.0/legalcode", "CC-BY-NC-4.0"
 			d.Contacts = []*fairwayv1.Contact{{Name: "Data office", Email: "data@esrf.example.org"}, {Name: "Doe, Jane"}}
 			d.CollectedStart = timestamppb.New(time.Date(2021, 3, 1, 8, 0, 0, 0, time.UTC))
 			d.CollectedEnd = timestamppb.New(time.Date(2021, 3, 3, 0, 0, 0, 0, time.UTC))

@@ -45,6 +45,26 @@ func fullDataset() *fairwayv1.EnrichedDataset {
 			},
 			Instrument:     "ID29",
 			MetadataFormat: "oai_datacite",
+			Created:        timestamppb.New(time.Date(2020, 11, 2, 0, 0, 0, 0, time.UTC)),
+			Dates: []*fairwayv1.TypedDate{
+				{Type: "Accepted", Value: "2021-02-01", Time: timestamppb.New(time.Date(2021, 2, 1, 0, 0, 0, 0, time.UTC))},
+				{Type: "Submitted", Value: "2021-01-15T10:00:00Z", Time: timestamppb.New(time.Date(2021, 1, 15, 10, 0, 0, 0, time.UTC))},
+				{Type: "Copyrighted", Value: "2021", Time: timestamppb.New(time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC))},
+				{Type: "Valid", Value: "2021/2031", Time: timestamppb.New(time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC)), End: timestamppb.New(time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC))},
+				{Type: "Withdrawn", Value: "never"},
+				{Type: "Other", Value: "2020-10-01", Information: "beamtime", Time: timestamppb.New(time.Date(2020, 10, 1, 0, 0, 0, 0, time.UTC))},
+			},
+			GeoLocations: []*fairwayv1.GeoLocation{
+				{Place: "ESRF, Grenoble", Point: &fairwayv1.GeoPoint{Longitude: 5.69, Latitude: 45.21}, Box: &fairwayv1.GeoBox{West: 5.6, East: 5.8, South: 45.1, North: 45.3}},
+				{Polygon: []*fairwayv1.GeoPoint{{Longitude: 0, Latitude: 0}, {Longitude: 1, Latitude: 0}, {Longitude: 1, Latitude: 1}, {Longitude: 0, Latitude: 0}}},
+			},
+			PrincipalInvestigator: &fairwayv1.Person{Name: "Roe, Rita", GivenName: "Rita", FamilyName: "Roe", Orcid: "0000-0001-5109-3700"},
+			Samples:               []*fairwayv1.Sample{{Name: "Lysozyme microcrystals", Id: "sample-42"}, {Id: "IGSN:IEXYZ0001"}},
+			Funding: []*fairwayv1.Funding{
+				{FunderName: "European Commission", FunderId: "https://doi.org/10.13039/501100000780", FunderIdType: "Crossref Funder ID", AwardNumber: "823852", AwardTitle: "PaNOSC", AwardUri: "https://cordis.europa.eu/project/id/823852"},
+				{FunderName: "Swiss National Science Foundation", AwardNumber: "200021_1"},
+				{FunderId: "https://ror.org/00yjd3n13"},
+			},
 		},
 		Techniques: []*fairwayv1.Technique{
 			{Iri: "http://purl.org/pan-science/PaNET/PaNET01168", Id: "PaNET01168", Label: "serial femtosecond crystallography", MatchedBy: "label", MatchedText: "SFX"},

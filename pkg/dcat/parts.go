@@ -147,16 +147,17 @@ func (g *graph) temporal(d *fairwayv1.Dataset) {
 }
 
 // activity adds the experiment the data comes from, when the source names
-// its instrument or proposal: prov:wasGeneratedBy a prov:Activity labelled
-// with facility, instrument and proposal, that prov:used the instrument's
-// PID; the proposal is the activity's dct:identifier. The instrument PID
+// its instrument, proposal or samples: prov:wasGeneratedBy a prov:Activity
+// labelled with facility, instrument and proposal, that prov:used the
+// instrument's PID and the samples (see samples); the proposal is the
+// activity's dct:identifier. The instrument PID
 // is also a dct:relation of the dataset, for consumers that read DCAT-AP's
 // core properties only.
 func (g *graph) activity(d *fairwayv1.Dataset) {
 	instrument := cleanText(d.GetInstrument())
 	proposal := cleanText(d.GetProposalId())
 	pid, hasPID := g.fromFeed(FieldInstrumentPID, d.GetInstrumentPid(), instrumentIRI(d.GetInstrumentPid()))
-	if instrument == "" && proposal == "" && !hasPID {
+	if instrument == "" && proposal == "" && !hasPID && len(d.GetSamples()) == 0 {
 		return
 	}
 	var parts []string
@@ -175,7 +176,11 @@ func (g *graph) activity(d *fairwayv1.Dataset) {
 	a := g.blank("activity")
 	g.add(provWasGeneratedBy, a)
 	g.node(a, rdfType, provActivity)
-	g.node(a, rdfsLabel, mustLiteral("Data collection "+strings.Join(parts, ", ")))
+	label := "Data collection"
+	if len(parts) > 0 {
+		label += " " + strings.Join(parts, ", ")
+	}
+	g.node(a, rdfsLabel, mustLiteral(label))
 	if proposal != "" {
 		g.node(a, dctIdentifier, mustLiteral(proposal))
 	}
@@ -183,6 +188,7 @@ func (g *graph) activity(d *fairwayv1.Dataset) {
 		g.node(a, provUsed, pid)
 		g.add(dctRelation, pid)
 	}
+	g.samples(a, d)
 }
 
 // instrumentIRI resolves an instrument PID: a DOI or handle to its
@@ -269,11 +275,24 @@ const (
 
 // licence returns the licence node of the distributions (an IRI, or a
 // blank dct:LicenseDocument labelled with the licence's text), described
-// once; nil when the dataset has none that can be published.
+// once; nil when the dataset has none that can be published. A licence
+// with an SPDX id (Dataset.license_spdx) is its canonical IRI
+// (metadata.SPDXLicenseIRI) with the id as dct:identifier, whatever IRI
+// or name the source wrote.
 func (g *graph) licence(d *fairwayv1.Dataset) node {
 	lic := strings.TrimSpace(validUTF8(d.GetLicense()))
 	if lic == "" {
 		return nil
+	}
+	if iri, ok := metadata.SPDXLicenseIRI(d.GetLicenseSpdx()); ok {
+		// The licence the normaliser recognised, at its canonical IRI,
+		// with its SPDX id.
+		i, _ := dataIRI(iri)
+		if g.once(i) {
+			g.node(i, rdfType, dctLicenseDoc)
+			g.node(i, dctIdentifier, mustLiteral(d.GetLicenseSpdx()))
+		}
+		return i
 	}
 	if iri, ok := LicenseIRI(lic); ok {
 		if i, ok := dataIRI(iri); ok {

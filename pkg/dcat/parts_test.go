@@ -136,6 +136,7 @@ func TestDatasetParts(t *testing.T) {
 		{"instrument PID and proposal", func(d *fairwayv1.Dataset) {
 			d.InstrumentPid = "https://doi.org/10.5072/ESRF-ID29"
 			d.ProposalId = "MX-2345"
+			d.Samples = nil
 		}, func(t *testing.T, g *testGraph) {
 			a := g.one(t, ds, iri(nsPROV+"wasGeneratedBy"))
 			if !g.has(a, rdfTyp, iri(nsPROV+"Activity")) || g.one(t, a, dct("identifier")) != lit("MX-2345") ||
@@ -147,13 +148,110 @@ func TestDatasetParts(t *testing.T) {
 				t.Error("no dct:relation to the instrument")
 			}
 		}},
-		{"instrument PID that is no IRI", func(d *fairwayv1.Dataset) { d.InstrumentPid = "esrf-id29" }, func(t *testing.T, g *testGraph) {
+		{"typed dates with a DCMI term", func(d *fairwayv1.Dataset) {}, func(t *testing.T, g *testGraph) {
+			for p, want := range map[string]string{
+				"created":         typed("2020-11-02", nsXSD+"date"),
+				"dateAccepted":    typed("2021-02-01", nsXSD+"date"),
+				"dateSubmitted":   typed("2021-01-15T10:00:00Z", nsXSD+"dateTime"),
+				"dateCopyrighted": typed("2021-01-01", nsXSD+"date"),
+				"valid":           typed("2021-01-01", nsXSD+"date"),
+			} {
+				if got := g.one(t, ds, dct(p)); got != want {
+					t.Errorf("dct:%s %s, want %s", p, got, want)
+				}
+			}
+		}},
+		{"geo locations as dct:Location with WKT", func(d *fairwayv1.Dataset) {}, func(t *testing.T, g *testGraph) {
+			locs := g.objects(ds, dct("spatial"))
+			if len(locs) != 2 {
+				t.Fatalf("dct:spatial %v", locs)
+			}
+			wkt := nsGSP + "wktLiteral"
+			var place, polygon string
+			for _, l := range locs {
+				if !g.has(l, rdfTyp, dct("Location")) {
+					t.Errorf("%s is no dct:Location", l)
+				}
+				if g.has(l, iri(nsSKOS+"prefLabel"), lit("ESRF, Grenoble")) {
+					place = l
+				} else {
+					polygon = l
+				}
+			}
+			if place == "" || g.one(t, place, iri(nsDCAT+"bbox")) != typed("POLYGON((5.6 45.1, 5.8 45.1, 5.8 45.3, 5.6 45.3, 5.6 45.1))", wkt) ||
+				g.one(t, place, iri(nsDCAT+"centroid")) != typed("POINT(5.69 45.21)", wkt) {
+				t.Errorf("place %v", g.spo[place])
+			}
+			if g.one(t, polygon, iri(nsDCAT+"bbox")) != typed("POLYGON((0 0, 1 0, 1 1, 0 1, 0 0))", wkt) {
+				t.Errorf("polygon's extent %v", g.spo[polygon])
+			}
+		}},
+		{"invalid geo location left out", func(d *fairwayv1.Dataset) {
+			d.GeoLocations = []*fairwayv1.GeoLocation{{Point: &fairwayv1.GeoPoint{Longitude: 500}}}
+		}, func(t *testing.T, g *testGraph) {
+			if l := g.objects(ds, dct("spatial")); len(l) != 0 {
+				t.Errorf("dct:spatial %v", l)
+			}
+		}},
+		{"principal investigator as a qualified attribution", func(d *fairwayv1.Dataset) {}, func(t *testing.T, g *testGraph) {
+			a := g.one(t, ds, iri(nsPROV+"qualifiedAttribution"))
+			orcid := "<https://orcid.org/0000-0001-5109-3700>"
+			if !g.has(a, rdfTyp, iri(nsPROV+"Attribution")) || g.one(t, a, iri(nsPROV+"agent")) != orcid ||
+				g.one(t, a, iri(nsDCAT+"hadRole")) != "<http://inspire.ec.europa.eu/metadata-codelist/ResponsiblePartyRole/principalInvestigator>" {
+				t.Errorf("attribution %v", g.spo[a])
+			}
+			if !g.has(orcid, rdfTyp, foaf("Person")) || g.one(t, orcid, foaf("name")) != lit("Roe, Rita") {
+				t.Errorf("investigator %v", g.spo[orcid])
+			}
+		}},
+		{"funding as FRAPO grants", func(d *fairwayv1.Dataset) {}, func(t *testing.T, g *testGraph) {
+			grants := g.objects(ds, iri(nsFRAPO+"isFundedBy"))
+			if len(grants) != 3 {
+				t.Fatalf("frapo:isFundedBy %v", grants)
+			}
+			ec := "<https://cordis.europa.eu/project/id/823852>"
+			funder := "<https://doi.org/10.13039/501100000780>"
+			if !g.has(ec, rdfTyp, iri(nsFRAPO+"Grant")) || g.one(t, ec, iri(nsFRAPO+"hasGrantNumber")) != lit("823852") ||
+				g.one(t, ec, dct("title")) != lit("PaNOSC") || g.one(t, ec, iri(nsFRAPO+"isAwardedBy")) != funder {
+				t.Errorf("grant %v", g.spo[ec])
+			}
+			if !g.has(funder, rdfTyp, iri(nsFRAPO+"FundingAgency")) || g.one(t, funder, foaf("name")) != lit("European Commission") {
+				t.Errorf("funder %v", g.spo[funder])
+			}
+			ror := "<https://ror.org/00yjd3n13>"
+			if !g.has(ror, rdfTyp, iri(nsFRAPO+"FundingAgency")) || g.has(ror, rdfTyp, foaf("Agent")) {
+				t.Errorf("unnamed funder %v", g.spo[ror])
+			}
+		}},
+		{"samples used by the activity", func(d *fairwayv1.Dataset) {}, func(t *testing.T, g *testGraph) {
+			a := g.one(t, ds, iri(nsPROV+"wasGeneratedBy"))
+			used := g.objects(a, iri(nsPROV+"used"))
+			var labels []string
+			for _, u := range used {
+				if g.has(u, rdfTyp, iri(nsPROV+"Entity")) {
+					labels = append(labels, g.one(t, u, iri(nsRDFS+"label"))+" "+strings.Join(g.objects(u, dct("identifier")), ""))
+				}
+			}
+			slices.Sort(labels)
+			if want := []string{lit("Lysozyme microcrystals") + " " + lit("sample-42"), lit("Sample IGSN:IEXYZ0001") + " " + lit("IGSN:IEXYZ0001")}; !slices.Equal(labels, want) {
+				t.Errorf("samples %v, want %v", labels, want)
+			}
+		}},
+		{"SPDX licence at its canonical IRI", func(d *fairwayv1.Dataset) {
+			d.License, d.LicenseSpdx = "https://example.org/our-terms", "CC-BY-SA-4.0"
+		}, func(t *testing.T, g *testGraph) {
+			lic := "<https://creativecommons.org/licenses/by-sa/4.0/>"
+			if !g.has(lic, rdfTyp, dct("LicenseDocument")) || g.one(t, lic, dct("identifier")) != lit("CC-BY-SA-4.0") {
+				t.Errorf("licence %v", g.spo[lic])
+			}
+		}},
+		{"instrument PID that is no IRI", func(d *fairwayv1.Dataset) { d.InstrumentPid, d.Samples = "esrf-id29", nil }, func(t *testing.T, g *testGraph) {
 			a := g.one(t, ds, iri(nsPROV+"wasGeneratedBy"))
 			if len(g.objects(a, iri(nsPROV+"used"))) != 0 {
 				t.Errorf("activity %v", g.spo[a])
 			}
 		}},
-		{"no instrument nor proposal: no activity", func(d *fairwayv1.Dataset) { d.Instrument = "" }, func(t *testing.T, g *testGraph) {
+		{"no instrument, proposal nor samples: no activity", func(d *fairwayv1.Dataset) { d.Instrument, d.Samples = "", nil }, func(t *testing.T, g *testGraph) {
 			if len(g.objects(ds, iri(nsPROV+"wasGeneratedBy"))) != 0 {
 				t.Error("an activity without anything to say")
 			}

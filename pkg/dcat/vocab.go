@@ -25,6 +25,8 @@ const (
 	nsOA     = "http://www.w3.org/ns/oa#"
 	nsEUAuth = "http://publications.europa.eu/resource/authority/"
 	nsIANA   = "https://www.iana.org/assignments/media-types/"
+	nsGSP    = "http://www.opengis.net/ont/geosparql#"
+	nsFRAPO  = "http://purl.org/cerif/frapo/"
 )
 
 // prefixes maps each declared namespace to its prefix.
@@ -40,11 +42,14 @@ var prefixes = map[string]string{
 	nsPROV:  "prov",
 	nsDQV:   "dqv",
 	nsOA:    "oa",
+	nsGSP:   "gsp",
+	nsFRAPO: "frapo",
 }
 
 // Namespaces returns prefix → namespace IRI of every vocabulary the output
 // uses, for Turtle prefix declarations and a JSON-LD context: dcat, dct,
-// foaf, vcard, adms, xsd, skos, rdf, rdfs, prov, dqv and oa, and hydra (the paging
+// foaf, vcard, adms, xsd, skos, rdf, rdfs, prov, dqv, oa, gsp and frapo,
+// and hydra (the paging
 // vocabulary of the node's catalogue pages). The map is a new copy each
 // call.
 func Namespaces() map[string]string {
@@ -183,6 +188,32 @@ var (
 	skosInScheme      rdf.Predicate = vocab(nsSKOS, "inScheme")
 	skosNotation      rdf.Predicate = vocab(nsSKOS, "notation")
 	skosDefinition    rdf.Predicate = vocab(nsSKOS, "definition")
+
+	dctDateAccepted    rdf.Predicate = vocab(nsDCT, "dateAccepted")
+	dctDateSubmitted   rdf.Predicate = vocab(nsDCT, "dateSubmitted")
+	dctDateCopyrighted rdf.Predicate = vocab(nsDCT, "dateCopyrighted")
+	dctValid           rdf.Predicate = vocab(nsDCT, "valid")
+	dctCreated         rdf.Predicate = vocab(nsDCT, "created")
+	dctSpatial         rdf.Predicate = vocab(nsDCT, "spatial")
+	dctLocation        node          = vocab(nsDCT, "Location")
+	dcatBbox           rdf.Predicate = vocab(nsDCAT, "bbox")
+	dcatCentroid       rdf.Predicate = vocab(nsDCAT, "centroid")
+	gspWKTLiteral                    = vocab(nsGSP, "wktLiteral")
+
+	provQualifiedAttribution rdf.Predicate = vocab(nsPROV, "qualifiedAttribution")
+	provAttribution          node          = vocab(nsPROV, "Attribution")
+	provAgent                rdf.Predicate = vocab(nsPROV, "agent")
+	provEntity               node          = vocab(nsPROV, "Entity")
+	dcatHadRole              rdf.Predicate = vocab(nsDCAT, "hadRole")
+	// rolePrincipalInvestigator is the INSPIRE responsible-party role
+	// GeoDCAT-AP gives dcat:hadRole.
+	rolePrincipalInvestigator node = vocab("http://inspire.ec.europa.eu/metadata-codelist/ResponsiblePartyRole/", "principalInvestigator")
+
+	frapoIsFundedBy     rdf.Predicate = vocab(nsFRAPO, "isFundedBy")
+	frapoGrant          node          = vocab(nsFRAPO, "Grant")
+	frapoHasGrantNumber rdf.Predicate = vocab(nsFRAPO, "hasGrantNumber")
+	frapoIsAwardedBy    rdf.Predicate = vocab(nsFRAPO, "isAwardedBy")
+	frapoFundingAgency  node          = vocab(nsFRAPO, "FundingAgency")
 
 	rdfsLabel rdf.Predicate = vocab(nsRDFS, "label")
 	rdfValue  rdf.Predicate = vocab(nsRDF, "value")

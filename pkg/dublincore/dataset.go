@@ -1,6 +1,7 @@
 package dublincore
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -35,10 +36,13 @@ import (
 //     "Issued" date, else the first valid untyped date; the publication year
 //     is the issued year; modified is the latest "Updated" date; created and
 //     available the first valid "Created" and "Available" dates; collected
-//     start and end the sides of the first valid "Collected" date (a range
-//     start/end, or one date for both). Every date that does not parse
-//     becomes a gap of the field it was meant for (issued for an untyped
-//     date, "dates" for a type with no field: Accepted, Submitted, …).
+//     start and end the sides of the first "Collected" date with a side
+//     that parses (a range start/end, or one date for both). Every date
+//     that does not parse becomes a gap of the field it was meant for
+//     (issued for an untyped date, "dates" for a type with no field:
+//     Accepted, Submitted, …). Dates: every date but embargoEnd
+//     statements, with its type, read once (metadata.ParseDateRange).
+//   - Geo locations: see geoLocations. Languages: every dc:language.
 //   - Rights: info:eu-repo/semantics/openAccess, embargoedAccess,
 //     restrictedAccess and closedAccess (and COAR terms) state the access;
 //     info:eu-repo/date/embargoEnd/YYYY-MM-DD in dc:rights, else in dc:date
@@ -48,9 +52,10 @@ import (
 //     metadata.DecideAccess.
 //   - Resource type: the first dc:type that is a DataCite resourceTypeGeneral
 //     in any case ("text" → "Text"), else the first dc:type.
-//   - Relations become related identifiers typed by
-//     metadata.ClassifyIdentifier, with no relation type (Dublin Core has
-//     none). An OpenAIRE grant relation
+//   - Relations become related identifiers (see related): OpenAIRE typed
+//     relations and dcterms refinements with their relation type, a plain
+//     dc:relation with none (Dublin Core has none); an OpenAIRE
+//     altIdentifier is an identifier instead. An OpenAIRE grant relation
 //     (info:eu-repo/grantAgreement/EC/FP7/123456/EU/Title/ACRONYM) is also
 //     a funding: funder, award number, award title (else the acronym).
 //   - dc:source: a related identifier typed the same way, with relation
@@ -68,8 +73,16 @@ func (r *Record) ToDataset(now time.Time) *fairwayv1.Dataset {
 		Publisher:   first(r.Publishers),
 		Language:    first(r.Languages),
 	}
-	if code, ok := metadata.LanguageCode(d.Language); ok {
-		d.Language = code
+	for _, l := range r.Languages {
+		if code, ok := metadata.LanguageCode(l); ok {
+			l = code
+		}
+		if !slices.Contains(d.Languages, l) {
+			d.Languages = append(d.Languages, l)
+		}
+	}
+	if len(d.Languages) > 0 {
+		d.Language = d.Languages[0]
 	}
 	for _, t := range r.Titles {
 		d.Titles = append(d.Titles, &fairwayv1.LangText{Value: t.Value, Lang: t.Lang, Type: t.Type})
@@ -124,44 +137,45 @@ func (r *Record) ToDataset(now time.Time) *fairwayv1.Dataset {
 		d.PublicationYear = int32(issued.Year())
 	}
 	var modified time.Time
-	for _, dt := range r.Dates {
-		if dt.Type == "Updated" {
-			if t, err := metadata.ParseDate(dt.Value); err == nil && t.After(modified) {
-				modified = t
-			}
-		}
-	}
-	d.Modified = metadata.Timestamp(modified)
-	d.Created = metadata.Timestamp(r.firstDate("Created"))
-	d.Available = metadata.Timestamp(r.firstDate("Available"))
 	var dateEmbargo time.Time
 	haveCollected := false
 	for _, dt := range r.Dates {
 		if strings.HasPrefix(strings.ToLower(dt.Value), "info:eu-repo/date/embargoend/") {
 			if t, ok := metadata.EmbargoEnd(dt.Value); !ok {
-				d.Gaps = append(d.Gaps, metadata.NewGap("embargo_until", dt.Value, notADate))
+				d.Gaps = append(d.Gaps, metadata.NewGap("embargo_until", dt.Value, metadata.ReasonBadDate))
 			} else if dateEmbargo.IsZero() {
 				dateEmbargo = t
 			}
 			continue
 		}
+		pr := metadata.ParseDateRange(dt.Value)
+		td, _ := metadata.TypedDate(dt.Type, dt.Value, "", pr)
+		d.Dates = append(d.Dates, td)
 		if dt.Type == "Collected" {
-			start, end, ok := collected(d, dt.Value)
-			if ok && !haveCollected {
+			d.Gaps = append(d.Gaps, pr.Gaps(dt.Value, metadata.FieldCollectedStart, metadata.FieldCollectedEnd)...)
+			if pr.Valid() && !haveCollected {
 				haveCollected = true
+				start, end := pr.Bounds()
 				d.CollectedStart, d.CollectedEnd = metadata.Timestamp(start), metadata.Timestamp(end)
 			}
 			continue
 		}
-		if _, err := metadata.ParseDate(dt.Value); err != nil {
+		t, err := pr.First()
+		if err != nil {
 			field, ok := dateFields[dt.Type]
-			reason := notADate
 			if !ok {
-				field, reason = "dates", notADate+" ("+dt.Type+")"
+				field = metadata.FieldDates
 			}
-			d.Gaps = append(d.Gaps, metadata.NewGap(field, dt.Value, reason))
+			d.Gaps = append(d.Gaps, metadata.NewGap(field, dt.Value, metadata.DateReason(err)))
+			continue
+		}
+		if dt.Type == "Updated" && t.After(modified) {
+			modified = t
 		}
 	}
+	d.Modified = metadata.Timestamp(modified)
+	d.Created = metadata.Timestamp(r.firstDate("Created"))
+	d.Available = metadata.Timestamp(r.firstDate("Available"))
 
 	var stated, license, textLicense string
 	var embargoEnd time.Time
@@ -179,7 +193,7 @@ func (r *Record) ToDataset(now time.Time) *fairwayv1.Dataset {
 			continue
 		}
 		if strings.HasPrefix(strings.ToLower(v), "info:eu-repo/date/embargoend/") {
-			d.Gaps = append(d.Gaps, metadata.NewGap("embargo_until", v, notADate))
+			d.Gaps = append(d.Gaps, metadata.NewGap("embargo_until", v, metadata.ReasonBadDate))
 			continue
 		}
 		if strings.HasPrefix(strings.ToLower(v), "info:eu-repo/") {
@@ -215,12 +229,19 @@ func (r *Record) ToDataset(now time.Time) *fairwayv1.Dataset {
 		d.ResourceType = first(r.Types)
 	}
 	for _, rel := range r.Relations {
-		id, typ := metadata.ClassifyIdentifier(rel)
-		d.Related = append(d.Related, &fairwayv1.RelatedIdentifier{Identifier: id, Type: typ})
-		if f := grant(rel); f != nil {
+		if f := grant(rel.Value); f != nil {
 			d.Funding = append(d.Funding, f)
 		}
+		if id, typ, ok := altIdentifier(rel.Value); ok {
+			if k := [2]string{id, typ}; !seen[k] {
+				seen[k] = true
+				d.Identifiers = append(d.Identifiers, &fairwayv1.Identifier{Value: id, Scheme: typ})
+			}
+			continue
+		}
+		d.Related = append(d.Related, related(rel))
 	}
+	d.GeoLocations = r.geoLocations()
 	for _, src := range r.Sources {
 		id, typ := metadata.ClassifyIdentifier(src)
 		d.Related = append(d.Related, &fairwayv1.RelatedIdentifier{Identifier: id, Type: typ, Relation: "IsDerivedFrom"})
@@ -255,9 +276,6 @@ func (r *Record) firstDate(typ string) time.Time {
 	return time.Time{}
 }
 
-// notADate is the reason of the gap of a date that does not parse.
-const notADate = "not a date"
-
 // dateFields maps date types to the canonical field a date of that type is
 // meant for ("" for an untyped date, which the issued date is taken from).
 var dateFields = map[string]string{
@@ -268,62 +286,27 @@ var dateFields = map[string]string{
 	"Updated":   "modified",
 }
 
-// collected reads a Collected date, a range start/end (either side may be
-// empty) or one date for both ends, adding to d a gap for each side that
-// does not parse. ok is whether some side is given and every side given
-// parses.
-func collected(d *fairwayv1.Dataset, v string) (start, end time.Time, ok bool) {
-	s, e, isRange := strings.Cut(v, "/")
-	if !isRange {
-		e = s
-	}
-	s, e = strings.TrimSpace(s), strings.TrimSpace(e)
-	if s == "" && e == "" {
-		d.Gaps = append(d.Gaps, metadata.NewGap("collected_start", v, notADate))
-		return start, end, false
-	}
-	ok = true
-	var err error
-	if s != "" {
-		if start, err = metadata.ParseDate(s); err != nil {
-			d.Gaps = append(d.Gaps, metadata.NewGap("collected_start", v, notADate))
-			ok = false
-		}
-	}
-	if e != "" && (isRange || ok) {
-		if end, err = metadata.ParseDate(e); err != nil {
-			d.Gaps = append(d.Gaps, metadata.NewGap("collected_end", v, notADate))
-			ok = false
-		}
-	}
-	return start, end, ok
-}
-
-// identifierPrefixes are the prefixes of free-form identifiers that name
-// their scheme, beyond those metadata.ClassifyIdentifier knows.
-var identifierPrefixes = []struct{ prefix, scheme string }{
-	{"oai:", "OAI"},
-	{"isbn:", "ISBN"},
-	{"issn:", "ISSN"},
-	{"pmid:", "PMID"},
-}
-
-// identifier returns a dc:identifier in canonical form with its scheme.
+// identifier returns a dc:identifier in canonical form with its scheme: as
+// metadata.ClassifyIdentifier finds it, else by a prefix naming a scheme
+// metadata.KnownIdentifierScheme knows ("oai:…", whose prefix is part of
+// the identifier; "isbn:…", "issn:…", "pmid:…", whose value follows it).
 func identifier(v string) (id, scheme string) {
 	id, scheme = metadata.ClassifyIdentifier(v)
 	if scheme != "" {
 		return id, scheme
 	}
-	lower := strings.ToLower(id)
-	for _, p := range identifierPrefixes {
-		if strings.HasPrefix(lower, p.prefix) {
-			if p.scheme == "OAI" {
-				return id, p.scheme // the prefix is part of an OAI identifier
-			}
-			if rest := strings.TrimSpace(id[len(p.prefix):]); rest != "" {
-				return rest, p.scheme
-			}
-		}
+	prefix, rest, ok := strings.Cut(id, ":")
+	if !ok {
+		return id, ""
+	}
+	scheme, known := metadata.KnownIdentifierScheme(prefix)
+	switch {
+	case !known:
+		return id, ""
+	case scheme == metadata.TypeOAI:
+		return id, scheme
+	case strings.TrimSpace(rest) != "":
+		return strings.TrimSpace(rest), scheme
 	}
 	return id, ""
 }
@@ -377,4 +360,139 @@ func first(ss []string) string {
 		return ss[0]
 	}
 	return ""
+}
+
+// semanticsPrefix starts an OpenAIRE typed relation,
+// info:eu-repo/semantics/<relationType>/<scheme>/<identifier>.
+const semanticsPrefix = "info:eu-repo/semantics/"
+
+// relationTypes maps DataCite relation types, lower case, to their
+// spelling: the relation types of OpenAIRE's typed relations, which are
+// DataCite's with a lower-case first letter.
+var relationTypes = func() map[string]string {
+	m := map[string]string{}
+	for _, t := range []string{
+		"IsCitedBy", "Cites", "IsSupplementTo", "IsSupplementedBy", "IsContinuedBy", "Continues",
+		"IsDescribedBy", "Describes", "HasMetadata", "IsMetadataFor", "HasVersion", "IsVersionOf",
+		"IsNewVersionOf", "IsPreviousVersionOf", "IsPartOf", "HasPart", "IsPublishedIn", "IsReferencedBy",
+		"References", "IsDocumentedBy", "Documents", "IsCompiledBy", "Compiles", "IsVariantFormOf",
+		"IsOriginalFormOf", "IsIdenticalTo", "IsReviewedBy", "Reviews", "IsDerivedFrom", "IsSourceOf",
+		"IsRequiredBy", "Requires", "IsObsoletedBy", "Obsoletes", "IsCollectedBy", "Collects",
+	} {
+		m[strings.ToLower(t)] = t
+	}
+	return m
+}()
+
+// typedRelation reads an OpenAIRE typed relation
+// (info:eu-repo/semantics/isSupplementTo/doi/10.1234/x): its relation type
+// in DataCite's spelling, the identifier's scheme and the identifier; ok is
+// false when v is none.
+func typedRelation(v string) (relation, scheme, id string, ok bool) {
+	v = strings.TrimSpace(v)
+	if len(v) <= len(semanticsPrefix) || !strings.EqualFold(v[:len(semanticsPrefix)], semanticsPrefix) {
+		return "", "", "", false
+	}
+	parts := strings.SplitN(v[len(semanticsPrefix):], "/", 3)
+	if len(parts) != 3 || strings.TrimSpace(parts[2]) == "" {
+		return "", "", "", false
+	}
+	rel := strings.ToLower(parts[0])
+	if rel == "altidentifier" {
+		relation = rel
+	} else if relation, ok = relationTypes[rel]; !ok {
+		return "", "", "", false
+	}
+	return relation, metadata.IdentifierScheme(parts[1]), strings.TrimSpace(parts[2]), true
+}
+
+// altIdentifier reads OpenAIRE's info:eu-repo/semantics/altIdentifier/<scheme>/<id>:
+// another identifier of the dataset itself, not a relation.
+func altIdentifier(v string) (id, scheme string, ok bool) {
+	rel, scheme, id, ok := typedRelation(v)
+	if !ok || rel != "altidentifier" {
+		return "", "", false
+	}
+	if c, typ := metadata.ClassifyIdentifier(id); typ == scheme {
+		id = c
+	}
+	return id, scheme, true
+}
+
+// related maps a relation to a related identifier: an OpenAIRE typed
+// relation with its relation type and scheme; a dcterms refinement with
+// the relation type it names; a plain dc:relation with none, as Dublin
+// Core gives none. The identifier is typed by metadata.ClassifyIdentifier
+// when the relation does not name its scheme.
+func related(rel Relation) *fairwayv1.RelatedIdentifier {
+	if relation, scheme, id, ok := typedRelation(rel.Value); ok {
+		if c, typ := metadata.ClassifyIdentifier(id); typ == scheme || (scheme == "" && typ != "") {
+			id, scheme = c, typ
+		}
+		return &fairwayv1.RelatedIdentifier{Identifier: id, Type: scheme, Relation: relation}
+	}
+	id, typ := metadata.ClassifyIdentifier(rel.Value)
+	return &fairwayv1.RelatedIdentifier{Identifier: id, Type: typ, Relation: relationRefinements[strings.ToLower(rel.Element)]}
+}
+
+// geoLocations reads the places among dcterms:spatial and dc:coverage: a
+// DCMI Point (east=…; north=…; name=…) or Box (northlimit=…; …) as a
+// point or a box, else the text as the name of a place. A dc:coverage that
+// is a date, a period (start=…) or holds digits is no place.
+func (r *Record) geoLocations() []*fairwayv1.GeoLocation {
+	var out []*fairwayv1.GeoLocation
+	add := func(v string, coverage bool) {
+		if g, ok := dcmiSpatial(v); ok {
+			out = append(out, g)
+			return
+		}
+		lower := strings.ToLower(v)
+		if strings.Contains(lower, "=") {
+			return // a DCMI encoding that is no valid point or box, or a period
+		}
+		if coverage && (metadata.ParseDateRange(v).Valid() || strings.ContainsAny(v, "0123456789")) {
+			return
+		}
+		out = append(out, &fairwayv1.GeoLocation{Place: v})
+	}
+	for _, v := range r.Spatial {
+		add(v, false)
+	}
+	for _, v := range r.Coverages {
+		add(v, true)
+	}
+	return out
+}
+
+// dcmiSpatial reads a DCMI Point or Box encoding.
+func dcmiSpatial(v string) (*fairwayv1.GeoLocation, bool) {
+	if !strings.Contains(v, "=") {
+		return nil, false
+	}
+	kv := map[string]string{}
+	for _, part := range strings.Split(v, ";") {
+		k, val, ok := strings.Cut(part, "=")
+		if !ok {
+			continue
+		}
+		kv[strings.ToLower(strings.TrimSpace(k))] = strings.TrimSpace(val)
+	}
+	num := func(k string) (float64, bool) { return metadata.ParseDegrees(kv[k]) }
+	g := &fairwayv1.GeoLocation{Place: kv["name"]}
+	if e, ok := num("east"); ok {
+		if n, ok := num("north"); ok {
+			g.Point, _ = metadata.NewGeoPoint(e, n)
+		}
+	}
+	w, ok1 := num("westlimit")
+	e, ok2 := num("eastlimit")
+	s, ok3 := num("southlimit")
+	n, ok4 := num("northlimit")
+	if ok1 && ok2 && ok3 && ok4 {
+		g.Box, _ = metadata.NewGeoBox(w, e, s, n)
+	}
+	if g.Point == nil && g.Box == nil {
+		return nil, false
+	}
+	return g, true
 }

@@ -46,8 +46,13 @@ type Record struct {
 	Identifiers  []string
 	Sources      []string
 	Languages    []string
-	Relations    []string
-	Coverages    []string
+	// Relations holds dc:relation and the dcterms relation refinements.
+	Relations []Relation
+	// Coverages holds dc:coverage, Spatial dcterms:spatial and Temporal
+	// dcterms:temporal.
+	Coverages []string
+	Spatial   []string
+	Temporal  []string
 	// Rights holds dc:rights, dcterms:license and dcterms:accessRights.
 	Rights []string
 }
@@ -59,6 +64,13 @@ type Text struct {
 	Value string
 	Lang  string
 	Type  string
+}
+
+// Relation is a dc:relation, or a dcterms refinement of it with its name
+// as Element ("references", "isPartOf", …; "" for dc:relation).
+type Relation struct {
+	Value   string
+	Element string
 }
 
 // textTypes maps the dcterms refinements of title and description to
@@ -90,6 +102,23 @@ var dateRefinements = map[string]string{
 	"valid":           "Valid",
 }
 
+// relationRefinements maps the dcterms refinements of dc:relation, lower
+// case, to the DataCite relationType that says the same.
+var relationRefinements = map[string]string{
+	"references":     "References",
+	"isreferencedby": "IsReferencedBy",
+	"ispartof":       "IsPartOf",
+	"haspart":        "HasPart",
+	"isversionof":    "IsVersionOf",
+	"hasversion":     "HasVersion",
+	"requires":       "Requires",
+	"isrequiredby":   "IsRequiredBy",
+	"replaces":       "Obsoletes",
+	"isreplacedby":   "IsObsoletedBy",
+	"isformatof":     "IsVariantFormOf",
+	"hasformat":      "IsOriginalFormOf",
+}
+
 // dateLabel matches a "Label: value" date as DataCite's oai_dc writes it.
 var dateLabel = regexp.MustCompile(`^(Accepted|Available|Copyrighted|Collected|Created|Issued|Submitted|Updated|Valid|Withdrawn|Other)\s*:\s*(.+)$`)
 
@@ -118,6 +147,10 @@ func Parse(payload []byte) (*Record, error) {
 			v = el.Text()
 		}
 		if v == "" {
+			continue
+		}
+		if _, ok := relationRefinements[name]; ok {
+			r.Relations = append(r.Relations, Relation{Value: v, Element: el.Name})
 			continue
 		}
 		if typ, ok := dateRefinements[name]; ok {
@@ -153,10 +186,14 @@ func Parse(payload []byte) (*Record, error) {
 			r.Sources = append(r.Sources, v)
 		case "language":
 			r.Languages = append(r.Languages, v)
-		case "relation", "references", "isreferencedby", "ispartof", "haspart", "isversionof", "requires":
-			r.Relations = append(r.Relations, v)
-		case "coverage", "spatial", "temporal":
+		case "relation":
+			r.Relations = append(r.Relations, Relation{Value: v})
+		case "coverage":
 			r.Coverages = append(r.Coverages, v)
+		case "spatial":
+			r.Spatial = append(r.Spatial, v)
+		case "temporal":
+			r.Temporal = append(r.Temporal, v)
 		case "rights", "license", "accessrights":
 			r.Rights = append(r.Rights, v)
 		}

@@ -333,14 +333,14 @@ func TestToDatasetDatesAndGaps(t *testing.T) {
 		{name: "collected range", inner: `<dc:date>Collected: 2019-01-01/2019-01-31</dc:date>`, collStart: day(2019, 1, 1), collEnd: day(2019, 1, 31)},
 		{name: "collected one day", inner: `<dc:date>Collected: 2019-03-04</dc:date>`, collStart: day(2019, 3, 4), collEnd: day(2019, 3, 4)},
 		{name: "collected open end", inner: `<dc:date>Collected: 2019-03-04/</dc:date>`, collStart: day(2019, 3, 4)},
-		{name: "collected bad end", inner: `<dc:date>Collected: 2019-03-04/later</dc:date><dc:date>Collected: 2020/2021</dc:date>`, collStart: day(2020, 1, 1), collEnd: day(2021, 1, 1), gaps: "collected_end|2019-03-04/later|not a date;"},
-		{name: "bad untyped date", inner: `<dc:date>sometime in 2019</dc:date>`, gaps: "issued|sometime in 2019|not a date;"},
+		{name: "collected bad end", inner: `<dc:date>Collected: 2019-03-04/later</dc:date><dc:date>Collected: 2020/2021</dc:date>`, collStart: day(2019, 3, 4), gaps: "collected_end|2019-03-04/later|invalid date: expected a four-digit year;"},
+		{name: "bad untyped date", inner: `<dc:date>sometime in 2019</dc:date>`, gaps: "issued|sometime in 2019|invalid date: expected a four-digit year;"},
 		{name: "bad typed dates", inner: `<dc:date>Issued: soon</dc:date><dc:date>Created: 2019-02-30</dc:date><dc:date>Available: n/a</dc:date><dc:date>Updated: never</dc:date><dc:date>Accepted: yes</dc:date><dc:date>Collected: x</dc:date>`,
-			gaps: "issued|soon|not a date;created|2019-02-30|not a date;available|n/a|not a date;modified|never|not a date;dates|yes|not a date (Accepted);collected_start|x|not a date;"},
+			gaps: "issued|soon|invalid date: expected a four-digit year;created|2019-02-30|invalid date: day out of range;available|n/a|invalid date: expected a four-digit year;modified|never|invalid date: expected a four-digit year;dates|yes|invalid date: expected a four-digit year;collected_start|x|invalid date: expected a four-digit year;"},
 		{name: "embargo end in dc:date", inner: `<dc:date>info:eu-repo/date/embargoEnd/2025-02-01</dc:date>`, embargo: day(2025, 2, 1)},
 		{name: "bad embargo ends", inner: `<dc:date>info:eu-repo/date/embargoEnd/tomorrow</dc:date><dc:rights>info:eu-repo/date/embargoEnd/2025-13-01</dc:rights>`,
-			gaps: "embargo_until|info:eu-repo/date/embargoEnd/tomorrow|not a date;embargo_until|info:eu-repo/date/embargoEnd/2025-13-01|not a date;"},
-		{name: "long bad date cut", inner: `<dc:date>` + strings.Repeat("z", 300) + `</dc:date>`, gaps: "issued|" + strings.Repeat("z", 256) + "|not a date;"},
+			gaps: "embargo_until|info:eu-repo/date/embargoEnd/tomorrow|invalid date;embargo_until|info:eu-repo/date/embargoEnd/2025-13-01|invalid date;"},
+		{name: "long bad date cut", inner: `<dc:date>` + strings.Repeat("z", 300) + `</dc:date>`, gaps: "issued|" + strings.Repeat("z", 256) + "|invalid date: expected a four-digit year;"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -330,3 +330,62 @@ func TestGap(t *testing.T) {
 		t.Errorf("cut value has %d bytes", len(v))
 	}
 }
+
+func TestSPDXLicense(t *testing.T) {
+	for in, want := range map[string]string{
+		"CC BY 4.0": "CC-BY-4.0",
+		"https://creativecommons.org/licenses/by/4.0/legalcode":    "CC-BY-4.0",
+		"http://creativecommons.org/licenses/by-nc-sa/3.0/deed.de": "CC-BY-NC-SA-3.0",
+		"https://creativecommons.org/licenses/by/3.0/de/":          "",
+		"cc-by-4.0":    "CC-BY-4.0",
+		"CC-BY-SA-4.0": "CC-BY-SA-4.0",
+		"CC BY":        "",
+		"Creative Commons Attribution-NonCommercial-NoDerivatives 4.0 International": "CC-BY-NC-ND-4.0",
+		"Attribution 4.0 International (CC BY 4.0)":                                  "CC-BY-4.0",
+		"Creative Commons Attribution Share Alike 4.0 International":                 "CC-BY-SA-4.0",
+		"CC BY 4.0 plus our own terms":                                               "",
+		"CC0":                                                                        "",
+		"CC0 1.0 Universal":                                                          "CC0-1.0",
+		"https://creativecommons.org/publicdomain/zero/1.0/":                         "CC0-1.0",
+		"https://spdx.org/licenses/EUPL-1.2.html":                                    "EUPL-1.2",
+		"EUPL v1.2":                            "EUPL-1.2",
+		"European Union Public Licence v. 1.1": "EUPL-1.1",
+		"https://joinup.ec.europa.eu/collection/eupl/eupl-text-eupl-12": "EUPL-1.2",
+		"https://opensource.org/licenses/MIT":                           "MIT",
+		"https://www.apache.org/licenses/LICENSE-2.0.html":              "Apache-2.0",
+		"GPL-3.0":                           "GPL-3.0-only",
+		"odbl":                              "ODbL-1.0",
+		"info:eu-repo/semantics/openAccess": "",
+		"All rights reserved":               "",
+		"":                                  "",
+	} {
+		if got, ok := metadata.SPDXLicense(in); got != want || ok != (want != "") {
+			t.Errorf("SPDXLicense(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+}
+
+func TestParseDateRange(t *testing.T) {
+	day := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+	for _, tc := range []struct {
+		in                 string
+		start, end         time.Time
+		startBad, endBad   bool
+		boundStart, boundE time.Time
+	}{
+		{in: "2020-01-02", start: day(2020, 1, 2), end: day(2020, 1, 2), boundStart: day(2020, 1, 2), boundE: day(2020, 1, 2)},
+		{in: "2020/2021", start: day(2020, 1, 1), end: day(2021, 1, 1), boundStart: day(2020, 1, 1), boundE: day(2021, 1, 1)},
+		{in: "2021/2020", start: day(2021, 1, 1), end: day(2020, 1, 1), boundStart: day(2020, 1, 1), boundE: day(2021, 1, 1)},
+		{in: "/2020", end: day(2020, 1, 1), boundE: day(2020, 1, 1)},
+		{in: "2020/later", start: day(2020, 1, 1), endBad: true, boundStart: day(2020, 1, 1)},
+		{in: "soon", startBad: true},
+		{in: "/", startBad: true},
+	} {
+		r := metadata.ParseDateRange(tc.in)
+		s, e := r.Bounds()
+		if !r.Start.Equal(tc.start) || !r.End.Equal(tc.end) || (r.StartErr != nil) != tc.startBad || (r.EndErr != nil) != tc.endBad ||
+			!s.Equal(tc.boundStart) || !e.Equal(tc.boundE) {
+			t.Errorf("ParseDateRange(%q) = %+v, bounds %v %v", tc.in, r, s, e)
+		}
+	}
+}

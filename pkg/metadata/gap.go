@@ -13,8 +13,9 @@ import (
 const MaxGapValue = 256
 
 // ReasonBadDate is the reason of a Gap for a date that cannot be parsed
-// when the parser says no more (DateReason says which rule it broke).
-const ReasonBadDate = "date cannot be parsed"
+// when the parser says no more; DateReason says which rule it broke after
+// the same words. Every reader words a bad date so.
+const ReasonBadDate = "invalid date"
 
 // GapValue returns the value of a gap: s trimmed, as valid UTF-8, cut at
 // MaxGapValue bytes without splitting a character.
@@ -43,7 +44,7 @@ func NewGap(field, value, reason string) *fairwayv1.Gap {
 func DateReason(err error) string {
 	var de dateError
 	if errors.As(err, &de) {
-		return "invalid date: " + string(de)
+		return ReasonBadDate + ": " + string(de)
 	}
-	return "invalid date"
+	return ReasonBadDate
 }

@@ -11,6 +11,10 @@ const (
 	TypeURN    = "URN"
 	TypeARK    = "ARK"
 	TypeArXiv  = "arXiv"
+	// TypeOAI is the scheme of an OAI-PMH identifier (oai:host:local), an
+	// identifier of the canonical dataset that ClassifyIdentifier does not
+	// return.
+	TypeOAI = "OAI"
 )
 
 // ClassifyIdentifier recognises the kind of a free-form identifier and

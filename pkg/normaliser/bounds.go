@@ -2,6 +2,7 @@ package normaliser
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -18,8 +19,11 @@ const (
 	MaxTextBytes = 64 << 10
 	// MaxListLen bounds each of the lists the readers fill from repeated
 	// elements: titles, descriptions, identifiers, funding, samples,
-	// formats.
+	// formats, dates, geo locations and languages.
 	MaxListLen = 64
+	// MaxPolygonPoints bounds the vertices of a geo location's polygon: a
+	// longer one is left out (a shorter one would be another shape).
+	MaxPolygonPoints = 256
 	// MaxGaps bounds the gaps of one dataset, after duplicates are
 	// removed; the last says how many more there were.
 	MaxGaps = 64
@@ -60,6 +64,22 @@ func bound(d *fairwayv1.Dataset) {
 	d.Funding = d.Funding[:list("funding", len(d.Funding))]
 	d.Samples = d.Samples[:list("samples", len(d.Samples))]
 	d.Formats = d.Formats[:list("formats", len(d.Formats))]
+	d.Dates = d.Dates[:list("dates", len(d.Dates))]
+	d.GeoLocations = d.GeoLocations[:list("geo_locations", len(d.GeoLocations))]
+	d.Languages = d.Languages[:list("languages", len(d.Languages))]
+	for _, g := range d.GeoLocations {
+		g.Place = text("geo_locations", g.Place)
+		if n := len(g.Polygon); n > MaxPolygonPoints {
+			cut = append(cut, metadata.NewGap("geo_locations", strconv.Itoa(n)+" points", fmt.Sprintf("polygon of more than %d points left out", MaxPolygonPoints)))
+			g.Polygon = nil
+		}
+	}
+	for _, l := range d.Languages {
+		if len(l) > metadata.MaxGapValue {
+			cut = append(cut, metadata.NewGap("languages", l, "not a language"))
+		}
+	}
+	d.Languages = slices.DeleteFunc(d.Languages, func(l string) bool { return len(l) > metadata.MaxGapValue })
 
 	seen := map[string]bool{}
 	var gaps []*fairwayv1.Gap

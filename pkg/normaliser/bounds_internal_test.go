@@ -59,3 +59,37 @@ func TestBound(t *testing.T) {
 		t.Errorf("a small dataset changed: %v", small)
 	}
 }
+
+// TestBoundNewLists: dates, geo locations (with their polygons and
+// places) and languages are bounded like the other lists.
+func TestBoundNewLists(t *testing.T) {
+	d := &fairwayv1.Dataset{Title: "T"}
+	var poly []*fairwayv1.GeoPoint
+	for i := range MaxPolygonPoints + 1 {
+		poly = append(poly, &fairwayv1.GeoPoint{Longitude: float64(i % 180), Latitude: 1})
+	}
+	for i := range 1000 {
+		d.Dates = append(d.Dates, &fairwayv1.TypedDate{Type: "Other", Value: strconv.Itoa(i)})
+		d.GeoLocations = append(d.GeoLocations, &fairwayv1.GeoLocation{Place: strings.Repeat("p", MaxTextBytes+1), Polygon: poly})
+		d.Languages = append(d.Languages, "en"+strconv.Itoa(i))
+	}
+	d.Languages[0] = strings.Repeat("x", 1000)
+	bound(d)
+	if len(d.Dates) != MaxListLen || len(d.GeoLocations) != MaxListLen || len(d.Languages) != MaxListLen-1 {
+		t.Errorf("lists %d %d %d, want %d", len(d.Dates), len(d.GeoLocations), len(d.Languages), MaxListLen)
+	}
+	for _, g := range d.GeoLocations {
+		if len(g.Place) > MaxTextBytes || g.Polygon != nil {
+			t.Fatalf("geo location of a %d-byte place and %d points kept", len(g.Place), len(g.Polygon))
+		}
+	}
+	fields := map[string]bool{}
+	for _, g := range d.Gaps {
+		fields[g.Field] = true
+	}
+	for _, f := range []string{"dates", "geo_locations", "languages"} {
+		if !fields[f] {
+			t.Errorf("no gap says %s was cut: %v", f, d.Gaps)
+		}
+	}
+}

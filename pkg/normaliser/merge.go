@@ -206,7 +206,8 @@ func sourceID(v *fairwayv1.Dataset) string { return v.GetFeedId() + "\x00" + v.G
 //   - bibliographic fields (title, description, every title and
 //     description, creators, contributors, publisher and its ROR,
 //     publication year, issued, created, available, version, funding,
-//     licence, landing page, resource type, language) come from the first
+//     licence with its SPDX id, landing page, resource type, language and
+//     languages, every typed date, geo locations) come from the first
 //     source that gives them in the order DataCite, Dublin Core, other,
 //     SciCat;
 //   - scientific metadata (instrument and its PID, proposal, principal
@@ -243,7 +244,13 @@ func Merge(versions []*fairwayv1.Dataset) *fairwayv1.Dataset {
 	m.Description = str((*fairwayv1.Dataset).GetDescription)
 	m.Publisher = str((*fairwayv1.Dataset).GetPublisher)
 	m.PublisherRor = str((*fairwayv1.Dataset).GetPublisherRor)
-	m.License = str((*fairwayv1.Dataset).GetLicense)
+	m.License, m.LicenseSpdx = "", ""
+	for _, d := range bib {
+		if d.GetLicense() != "" {
+			m.License, m.LicenseSpdx = d.GetLicense(), d.GetLicenseSpdx()
+			break
+		}
+	}
 	m.LandingPage = str((*fairwayv1.Dataset).GetLandingPage)
 	m.ResourceType = str((*fairwayv1.Dataset).GetResourceType)
 	m.Language = str((*fairwayv1.Dataset).GetLanguage)
@@ -271,6 +278,9 @@ func Merge(versions []*fairwayv1.Dataset) *fairwayv1.Dataset {
 	m.Version = str((*fairwayv1.Dataset).GetVersion)
 	m.Funding = firstList(bib, (*fairwayv1.Dataset).GetFunding)
 	m.Created = firstTime(bib, (*fairwayv1.Dataset).GetCreated)
+	m.Dates = firstList(bib, (*fairwayv1.Dataset).GetDates)
+	m.GeoLocations = firstList(bib, (*fairwayv1.Dataset).GetGeoLocations)
+	m.Languages = firstStrings(bib, (*fairwayv1.Dataset).GetLanguages)
 	m.Available = firstTime(bib, (*fairwayv1.Dataset).GetAvailable)
 
 	m.PrincipalInvestigator = nil

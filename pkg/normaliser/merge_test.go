@@ -258,3 +258,34 @@ func TestMergeNewFields(t *testing.T) {
 		t.Errorf("unions: identifiers %v (the DOI once, whatever its case), gaps %v", m.Identifiers, m.Gaps)
 	}
 }
+
+// TestMergeDatesPlacesLicence: typed dates, geo locations and languages
+// come from the first source in the bibliographic order that gives them,
+// and the licence's SPDX id with the licence it belongs to.
+func TestMergeDatesPlacesLicence(t *testing.T) {
+	dc := &fairwayv1.Dataset{
+		Key: "doi:10.5072/x", FeedId: "oai", SourceIdentifier: "oai:1", MetadataFormat: "oai_datacite", Title: "T",
+		License:   "https://example.org/terms",
+		Dates:     []*fairwayv1.TypedDate{{Type: "Accepted", Value: "2020"}},
+		Languages: []string{"en", "fr"},
+	}
+	sc := &fairwayv1.Dataset{
+		Key: "doi:10.5072/x", FeedId: "scicat", SourceIdentifier: "pid/1", MetadataFormat: normaliser.FormatSciCat, Title: "T",
+		License: "CC-BY-4.0", LicenseSpdx: "CC-BY-4.0",
+		Dates:        []*fairwayv1.TypedDate{{Type: "Other", Value: "2021"}},
+		GeoLocations: []*fairwayv1.GeoLocation{{Place: "Lund"}},
+		Languages:    []string{"sv"},
+	}
+	for _, order := range permutations([]*fairwayv1.Dataset{dc, sc}) {
+		m := normaliser.Merge(order)
+		if m.License != dc.License || m.LicenseSpdx != "" {
+			t.Errorf("licence %q with SPDX %q: not the licence's own", m.License, m.LicenseSpdx)
+		}
+		if len(m.Dates) != 1 || m.Dates[0].Type != "Accepted" || !slices.Equal(m.Languages, dc.Languages) {
+			t.Errorf("dates %v, languages %v", m.Dates, m.Languages)
+		}
+		if len(m.GeoLocations) != 1 || m.GeoLocations[0].Place != "Lund" {
+			t.Errorf("geo locations %v: the first source that gives them", m.GeoLocations)
+		}
+	}
+}

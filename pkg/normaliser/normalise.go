@@ -92,9 +92,12 @@ func Normalise(raw *fairwayv1.RawRecord, now time.Time) (*fairwayv1.Dataset, err
 	}
 	if id := d.SourceIdentifier; id != "" && raw.GetSourceKind() == "oai-pmh" && !d.Deleted &&
 		!slices.ContainsFunc(d.Identifiers, func(i *fairwayv1.Identifier) bool { return i.GetValue() == id }) {
-		d.Identifiers = append(d.Identifiers, &fairwayv1.Identifier{Value: id, Scheme: "OAI"})
+		d.Identifiers = append(d.Identifiers, &fairwayv1.Identifier{Value: id, Scheme: metadata.TypeOAI})
 	}
 	d.Key = metadata.DatasetKey(d.Doi, d.Facility, d.SourceIdentifier)
+	if !d.Deleted {
+		licenceSPDX(d)
+	}
 	bound(d)
 	if !d.Deleted {
 		if err := validate(d); err != nil {
@@ -107,6 +110,23 @@ func Normalise(raw *fairwayv1.RawRecord, now time.Time) (*fairwayv1.Dataset, err
 	}
 	d.ContentHash = h
 	return d, nil
+}
+
+// ReasonNoSPDX is the reason of the gap of a licence with no SPDX id the
+// normaliser recognises.
+const ReasonNoSPDX = "no SPDX licence recognised"
+
+// licenceSPDX fills the SPDX id of the licence when the reader has not
+// (metadata.SPDXLicense), or says in a gap that there is none.
+func licenceSPDX(d *fairwayv1.Dataset) {
+	if d.LicenseSpdx != "" || strings.TrimSpace(d.License) == "" {
+		return
+	}
+	if id, ok := metadata.SPDXLicense(d.License); ok {
+		d.LicenseSpdx = id
+		return
+	}
+	d.Gaps = append(d.Gaps, metadata.NewGap("license_spdx", d.License, ReasonNoSPDX))
 }
 
 // read parses the payload with the reader of its format and maps it.
@@ -175,7 +195,7 @@ func ContentHash(d *fairwayv1.Dataset) string {
 // to the canonical dataset. The content hash covers it: after a change of
 // the mapping, a replay of the raw stream emits every dataset again, even
 // one whose canonical form happens to come out the same.
-const MappingVersion = "2"
+const MappingVersion = "3"
 
 func contentHash(d *fairwayv1.Dataset) (string, error) {
 	return contentHashWith(MappingVersion, d)

@@ -140,16 +140,44 @@ func TestCanonicalFields(t *testing.T) {
 		{name: "gaps: bad dates kept as text", doc: `{"pid":"p","datasetName":"n","creationTime":"yesterday","startTime":"soon","endTime":{"$date":true},"updatedAt":"2024-13-01","registeredTime":"x","datasetlifecycle":{"dateOfPublishing":"` + long + `"}}`,
 			check: func(d *fairwayv1.Dataset) any { return d.Gaps },
 			want: []*fairwayv1.Gap{
-				{Field: "created", Value: "yesterday", Reason: "date cannot be parsed"},
-				{Field: "collected_start", Value: "soon", Reason: "date cannot be parsed"},
-				{Field: "collected_end", Value: `{"$date":true}`, Reason: "date cannot be parsed"},
-				{Field: "modified", Value: "2024-13-01", Reason: "date cannot be parsed"},
-				{Field: "issued", Value: "x", Reason: "date cannot be parsed"},
-				{Field: "available", Value: strings.Repeat("é", 128), Reason: "date cannot be parsed"},
+				{Field: "created", Value: "yesterday", Reason: "invalid date: expected a four-digit year"},
+				{Field: "collected_start", Value: "soon", Reason: "invalid date: expected a four-digit year"},
+				{Field: "collected_end", Value: `{"$date":true}`, Reason: "invalid date"},
+				{Field: "modified", Value: "2024-13-01", Reason: "invalid date: month out of range"},
+				{Field: "issued", Value: "x", Reason: "invalid date: expected a four-digit year"},
+				{Field: "available", Value: strings.Repeat("é", 128), Reason: "invalid date: expected a four-digit year"},
 			}},
 		{name: "gaps: bad date leaves the field empty", doc: `{"pid":"p","datasetName":"n","creationTime":"yesterday"}`,
 			check: func(d *fairwayv1.Dataset) any { return [3]bool{d.Created == nil, d.Issued == nil, len(d.Gaps) == 1} },
 			want:  [3]bool{true, true, true}},
+		{name: "affiliation of v3 published data's creators", doc: `{"_id":"10.5072/x","title":"n","creator":["Jane Doe","John Roe"],"affiliation":"ESRF"}`,
+			check: func(d *fairwayv1.Dataset) any { return []string{d.Creators[0].Affiliation, d.Creators[1].Affiliation} },
+			want:  []string{"ESRF", "ESRF"}},
+		{name: "affiliations of v4 published data's metadata creators", doc: `{"doi":"10.5072/x","title":"n","metadata":{"creators":[` +
+			`{"name":"Jane Doe","affiliation":[{"name":"ESS","affiliationIdentifier":"https://ror.org/01wv9cn34"},{"name":"Lund University"}]},` +
+			`{"name":"John Roe","affiliation":"PSI"},{"name":"Ann Poe"}]}}`,
+			check: func(d *fairwayv1.Dataset) any {
+				var out []string
+				for _, p := range d.Creators {
+					out = append(out, p.Affiliation+"|"+p.AffiliationRor)
+				}
+				return out
+			},
+			want: []string{"ESS; Lund University|https://ror.org/01wv9cn34", "PSI|", "|"}},
+		{name: "languages of v4 published data's metadata", doc: `{"doi":"10.5072/x","title":"n","metadata":{"language":["English","de"]}}`,
+			check: func(d *fairwayv1.Dataset) any { return []any{d.Language, d.Languages} },
+			want:  []any{"en", []string{"en", "de"}}},
+		{name: "no language without metadata", doc: `{"pid":"p","datasetName":"n"}`,
+			check: func(d *fairwayv1.Dataset) any { return []any{d.Language, len(d.Languages)} },
+			want:  []any{"", 0}},
+		{name: "funding of v4 published data's metadata", doc: `{"doi":"10.5072/x","title":"n","metadata":{"fundingReferences":[` +
+			`{"funderName":"European Commission","funderIdentifier":"10.13039/501100000780","funderIdentifierType":"Crossref Funder ID","awardNumber":"823852","awardTitle":"PaNOSC"},` +
+			`{"funderName":"SNSF","funderIdentifier":"https://ror.org/00yjd3n13","funderIdentifierType":"ROR"}, 7]}}`,
+			check: func(d *fairwayv1.Dataset) any { return d.Funding },
+			want: []*fairwayv1.Funding{
+				{FunderName: "European Commission", FunderId: "https://doi.org/10.13039/501100000780", FunderIdType: "Crossref Funder ID", AwardNumber: "823852", AwardTitle: "PaNOSC"},
+				{FunderName: "SNSF", FunderId: "https://ror.org/00yjd3n13", FunderIdType: "ROR"},
+			}},
 		{name: "gaps: none for good or missing dates", doc: `{"pid":"p","datasetName":"n","creationTime":"2020-01-01","endTime":null,"startTime":""}`,
 			check: func(d *fairwayv1.Dataset) any { return len(d.Gaps) },
 			want:  0},

@@ -22,6 +22,7 @@ import (
 	"math"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -68,9 +69,12 @@ type Dataset struct {
 	PrincipalInvestigators stringList `json:"principalInvestigators"`
 	Investigator           string     `json:"investigator"`
 	// Creator is PublishedData's creator list.
-	Creator         stringList `json:"creator"`
-	Publisher       string     `json:"publisher"`
-	PublicationYear flexInt    `json:"publicationYear"`
+	Creator stringList `json:"creator"`
+	// Affiliation is PublishedData's affiliation of its creators (one for
+	// all of them).
+	Affiliation     string  `json:"affiliation"`
+	Publisher       string  `json:"publisher"`
+	PublicationYear flexInt `json:"publicationYear"`
 
 	CreationTime Time `json:"creationTime"`
 	// StartTime and EndTime bound the data taking of a raw dataset (v4;
@@ -133,7 +137,14 @@ type Dataset struct {
 // "metadata" object the mapping uses. The object is free-form: a value of
 // an unexpected type is ignored, not an error.
 type PublishedMetadata struct {
-	Creators        []string
+	Creators []string
+	// Affiliations are the creators' affiliations by lower-case name, when
+	// the metadata's creators are objects that give them.
+	Affiliations map[string]Affiliation
+	// Languages are "language" (a string or a list).
+	Languages []string
+	// Funding are "fundingReferences" in DataCite's JSON shape.
+	Funding         []FundingReference
 	Publisher       string
 	PublicationYear int
 	ResourceType    string
@@ -186,9 +197,89 @@ func (m *PublishedMetadata) UnmarshalJSON(b []byte) error {
 	for _, c := range creators {
 		if n := creatorName(c); n != "" {
 			m.Creators = append(m.Creators, n)
+			if a, ok := creatorAffiliation(c); ok {
+				if m.Affiliations == nil {
+					m.Affiliations = map[string]Affiliation{}
+				}
+				m.Affiliations[strings.ToLower(n)] = a
+			}
+		}
+	}
+	var langs stringList
+	if json.Unmarshal(raw["language"], &langs) == nil {
+		m.Languages = langs
+	}
+	var funding []json.RawMessage
+	if json.Unmarshal(raw["fundingReferences"], &funding) == nil {
+		for _, f := range funding {
+			var ref FundingReference
+			if json.Unmarshal(f, &ref) == nil && ref != (FundingReference{}) {
+				m.Funding = append(m.Funding, ref)
+			}
 		}
 	}
 	return nil
+}
+
+// Affiliation is a creator's affiliation in v4 PublishedData metadata.
+type Affiliation struct {
+	Name string
+	// ROR is the ROR IRI of the affiliation, when it gives one.
+	ROR string
+}
+
+// FundingReference is a fundingReference of v4 PublishedData metadata,
+// in DataCite's JSON shape.
+type FundingReference struct {
+	FunderName           string `json:"funderName"`
+	FunderIdentifier     string `json:"funderIdentifier"`
+	FunderIdentifierType string `json:"funderIdentifierType"`
+	AwardNumber          string `json:"awardNumber"`
+	AwardTitle           string `json:"awardTitle"`
+	AwardURI             string `json:"awardUri"`
+}
+
+// creatorAffiliation reads the affiliations of a creator object: a string,
+// a list of strings, or a list of objects with a name and an
+// affiliationIdentifier; several are joined with "; ", the ROR is the
+// first that is one.
+func creatorAffiliation(b json.RawMessage) (Affiliation, bool) {
+	var p struct {
+		Affiliation json.RawMessage `json:"affiliation"`
+	}
+	if json.Unmarshal(b, &p) != nil || len(p.Affiliation) == 0 {
+		return Affiliation{}, false
+	}
+	var list []json.RawMessage
+	if json.Unmarshal(p.Affiliation, &list) != nil {
+		list = []json.RawMessage{p.Affiliation}
+	}
+	var a Affiliation
+	var names []string
+	for _, x := range list {
+		var s string
+		if json.Unmarshal(x, &s) == nil {
+			if s = strings.TrimSpace(s); s != "" {
+				names = append(names, s)
+			}
+			continue
+		}
+		var o struct {
+			Name       string `json:"name"`
+			Identifier string `json:"affiliationIdentifier"`
+		}
+		if json.Unmarshal(x, &o) != nil {
+			continue
+		}
+		if n := strings.TrimSpace(o.Name); n != "" {
+			names = append(names, n)
+		}
+		if a.ROR == "" {
+			a.ROR, _ = metadata.RORIRI(o.Identifier)
+		}
+	}
+	a.Name = strings.Join(names, "; ")
+	return a, a.Name != "" || a.ROR != ""
 }
 
 // creatorName reads a creator of v4 PublishedData metadata: a name, or an
@@ -279,6 +370,16 @@ type Time struct {
 	time.Time
 	// Raw is the text of a value that could not be read as a date.
 	Raw string
+	// err is why Raw could not be read, when the date parser said.
+	err error
+}
+
+// reason is the reason of the gap of a date that could not be read.
+func (t Time) reason() string {
+	if t.err != nil {
+		return metadata.DateReason(t.err)
+	}
+	return metadata.ReasonBadDate
 }
 
 // UnmarshalJSON implements json.Unmarshaler.
@@ -304,7 +405,7 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 		} else if p, err := metadata.ParseDate(x); err == nil {
 			t.Time = p
 		} else {
-			t.Raw = x
+			t.Raw, t.err = x, err
 		}
 	case json.Number:
 		if ms, err := x.Int64(); err == nil {
@@ -538,6 +639,12 @@ func (ds *Dataset) SourceID() string {
 //     cannot be read, with the canonical field it was meant for (created,
 //     collected_start, collected_end, modified, issued, available) and
 //     its text.
+//   - Affiliations of the creators: v4 PublishedData metadata's per
+//     creator (with the ROR of an affiliationIdentifier), else legacy
+//     PublishedData's affiliation for all of them. Languages and funding:
+//     v4 PublishedData metadata's language and fundingReferences. A
+//     dataset's version (the API's) and scientificMetadata (free-form)
+//     are not mapped.
 //
 // A v4 PublishedData document ("doi", "datasetPids", "metadata") reads as
 // the legacy one: datasetPids as pidArray, and its metadata object's
@@ -563,6 +670,7 @@ func (ds *Dataset) ToDataset(now time.Time) *fairwayv1.Dataset {
 		d.LandingPage = strings.TrimSpace(ds.URL)
 	}
 	d.Creators, d.Contributors = ds.people()
+	ds.affiliations(d.Creators)
 
 	var published Time
 	if ds.Lifecycle != nil {
@@ -655,7 +763,60 @@ func (ds *Dataset) ToDataset(now time.Time) *fairwayv1.Dataset {
 		d.Formats = []string{f}
 	}
 	d.Gaps = ds.gaps()
+	if ds.Metadata != nil {
+		for _, l := range ds.Metadata.Languages {
+			if l = strings.TrimSpace(l); l == "" {
+				continue
+			}
+			if code, ok := metadata.LanguageCode(l); ok {
+				l = code
+			}
+			if !slices.Contains(d.Languages, l) {
+				d.Languages = append(d.Languages, l)
+			}
+		}
+		for _, f := range ds.Metadata.Funding {
+			d.Funding = append(d.Funding, f.funding())
+		}
+	}
+	if len(d.Languages) > 0 {
+		d.Language = d.Languages[0]
+	}
 	return d
+}
+
+// affiliations gives the creators the affiliations the document states:
+// v4 PublishedData metadata's per creator, else PublishedData's one
+// affiliation for all creators.
+func (ds *Dataset) affiliations(creators []*fairwayv1.Person) {
+	common := strings.TrimSpace(ds.Affiliation)
+	for _, p := range creators {
+		if ds.Metadata != nil {
+			if a, ok := ds.Metadata.Affiliations[strings.ToLower(p.Name)]; ok {
+				p.Affiliation, p.AffiliationRor = a.Name, a.ROR
+				continue
+			}
+		}
+		if common != "" {
+			p.Affiliation = common
+		}
+	}
+}
+
+// funding maps a fundingReference: a Crossref Funder ID or ROR id as its
+// IRI, any other identifier as given.
+func (f FundingReference) funding() *fairwayv1.Funding {
+	out := &fairwayv1.Funding{
+		FunderName: strings.TrimSpace(f.FunderName), FunderId: strings.TrimSpace(f.FunderIdentifier),
+		FunderIdType: strings.TrimSpace(f.FunderIdentifierType), AwardNumber: strings.TrimSpace(f.AwardNumber),
+		AwardTitle: strings.TrimSpace(f.AwardTitle), AwardUri: strings.TrimSpace(f.AwardURI),
+	}
+	if iri, ok := metadata.RORIRI(out.FunderId); ok {
+		out.FunderId = iri
+	} else if doi, ok := metadata.NormaliseDOI(out.FunderId); ok {
+		out.FunderId = metadata.DOIResolver + doi
+	}
+	return out
 }
 
 // Description types (DataCite descriptionType values) of the
@@ -818,7 +979,7 @@ func (ds *Dataset) gaps() []*fairwayv1.Gap {
 	}
 	for _, x := range dates {
 		if x.t.IsZero() && strings.TrimSpace(x.t.Raw) != "" {
-			out = append(out, metadata.NewGap(x.field, x.t.Raw, metadata.ReasonBadDate))
+			out = append(out, metadata.NewGap(x.field, x.t.Raw, x.t.reason()))
 		}
 	}
 	return out

@@ -795,7 +795,20 @@ type Dataset struct {
 	// Formats of the data files as the source names them (NeXus, HDF5, …).
 	Formats []string `protobuf:"bytes,45,rep,name=formats,proto3" json:"formats,omitempty"`
 	// What the normaliser could not read: each fact kept as text, with why.
-	Gaps          []*Gap `protobuf:"bytes,46,rep,name=gaps,proto3" json:"gaps,omitempty"`
+	Gaps []*Gap `protobuf:"bytes,46,rep,name=gaps,proto3" json:"gaps,omitempty"`
+	// Every date the source gives, of every type (those with a field above
+	// too), in the source's order, each as written and parsed.
+	Dates []*TypedDate `protobuf:"bytes,47,rep,name=dates,proto3" json:"dates,omitempty"`
+	// Where the data is about or was taken: places, points, boxes and
+	// polygons.
+	GeoLocations []*GeoLocation `protobuf:"bytes,48,rep,name=geo_locations,json=geoLocations,proto3" json:"geo_locations,omitempty"`
+	// SPDX id of the licence (CC-BY-4.0, CC0-1.0, EUPL-1.2, …) when the
+	// licence above is one the normaliser recognises; empty otherwise (a gap
+	// then says so).
+	LicenseSpdx string `protobuf:"bytes,49,opt,name=license_spdx,json=licenseSpdx,proto3" json:"license_spdx,omitempty"`
+	// Languages of the dataset as ISO 639-1 codes where recognisable (as
+	// given otherwise), the main one first; language above is the first.
+	Languages     []string `protobuf:"bytes,51,rep,name=languages,proto3" json:"languages,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1159,6 +1172,313 @@ func (x *Dataset) GetGaps() []*Gap {
 	return nil
 }
 
+func (x *Dataset) GetDates() []*TypedDate {
+	if x != nil {
+		return x.Dates
+	}
+	return nil
+}
+
+func (x *Dataset) GetGeoLocations() []*GeoLocation {
+	if x != nil {
+		return x.GeoLocations
+	}
+	return nil
+}
+
+func (x *Dataset) GetLicenseSpdx() string {
+	if x != nil {
+		return x.LicenseSpdx
+	}
+	return ""
+}
+
+func (x *Dataset) GetLanguages() []string {
+	if x != nil {
+		return x.Languages
+	}
+	return nil
+}
+
+// TypedDate is one date of a dataset as the source gives it.
+type TypedDate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Kind of date: DataCite dateType (Issued, Accepted, Submitted,
+	// Copyrighted, Updated, Valid, Withdrawn, Other, …) or the oai_dc
+	// qualifier; empty when the source gives none.
+	Type string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	// The date as written (cut at 256 bytes).
+	Value string `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	// The date parsed (the start of a range); unset when it does not parse,
+	// and a gap then says why.
+	Time *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=time,proto3" json:"time,omitempty"`
+	// The end of a range start/end, when given and it parses.
+	End *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=end,proto3" json:"end,omitempty"`
+	// What the date means, as the source says it (DataCite dateInformation).
+	Information   string `protobuf:"bytes,5,opt,name=information,proto3" json:"information,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TypedDate) Reset() {
+	*x = TypedDate{}
+	mi := &file_fairway_v1_events_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TypedDate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TypedDate) ProtoMessage() {}
+
+func (x *TypedDate) ProtoReflect() protoreflect.Message {
+	mi := &file_fairway_v1_events_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TypedDate.ProtoReflect.Descriptor instead.
+func (*TypedDate) Descriptor() ([]byte, []int) {
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *TypedDate) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *TypedDate) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *TypedDate) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *TypedDate) GetEnd() *timestamppb.Timestamp {
+	if x != nil {
+		return x.End
+	}
+	return nil
+}
+
+func (x *TypedDate) GetInformation() string {
+	if x != nil {
+		return x.Information
+	}
+	return ""
+}
+
+// GeoLocation is a place the data is about or was taken at, as a name, a
+// point, a box or a polygon (any of them may be missing).
+type GeoLocation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name of the place, as given.
+	Place string    `protobuf:"bytes,1,opt,name=place,proto3" json:"place,omitempty"`
+	Point *GeoPoint `protobuf:"bytes,2,opt,name=point,proto3" json:"point,omitempty"`
+	Box   *GeoBox   `protobuf:"bytes,3,opt,name=box,proto3" json:"box,omitempty"`
+	// Vertices of a polygon, closed (the last is the first); empty when none.
+	Polygon       []*GeoPoint `protobuf:"bytes,4,rep,name=polygon,proto3" json:"polygon,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GeoLocation) Reset() {
+	*x = GeoLocation{}
+	mi := &file_fairway_v1_events_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GeoLocation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GeoLocation) ProtoMessage() {}
+
+func (x *GeoLocation) ProtoReflect() protoreflect.Message {
+	mi := &file_fairway_v1_events_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GeoLocation.ProtoReflect.Descriptor instead.
+func (*GeoLocation) Descriptor() ([]byte, []int) {
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *GeoLocation) GetPlace() string {
+	if x != nil {
+		return x.Place
+	}
+	return ""
+}
+
+func (x *GeoLocation) GetPoint() *GeoPoint {
+	if x != nil {
+		return x.Point
+	}
+	return nil
+}
+
+func (x *GeoLocation) GetBox() *GeoBox {
+	if x != nil {
+		return x.Box
+	}
+	return nil
+}
+
+func (x *GeoLocation) GetPolygon() []*GeoPoint {
+	if x != nil {
+		return x.Polygon
+	}
+	return nil
+}
+
+// GeoPoint is a point in WGS 84 decimal degrees.
+type GeoPoint struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Longitude     float64                `protobuf:"fixed64,1,opt,name=longitude,proto3" json:"longitude,omitempty"`
+	Latitude      float64                `protobuf:"fixed64,2,opt,name=latitude,proto3" json:"latitude,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GeoPoint) Reset() {
+	*x = GeoPoint{}
+	mi := &file_fairway_v1_events_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GeoPoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GeoPoint) ProtoMessage() {}
+
+func (x *GeoPoint) ProtoReflect() protoreflect.Message {
+	mi := &file_fairway_v1_events_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GeoPoint.ProtoReflect.Descriptor instead.
+func (*GeoPoint) Descriptor() ([]byte, []int) {
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *GeoPoint) GetLongitude() float64 {
+	if x != nil {
+		return x.Longitude
+	}
+	return 0
+}
+
+func (x *GeoPoint) GetLatitude() float64 {
+	if x != nil {
+		return x.Latitude
+	}
+	return 0
+}
+
+// GeoBox is a bounding box in WGS 84 decimal degrees.
+type GeoBox struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	West          float64                `protobuf:"fixed64,1,opt,name=west,proto3" json:"west,omitempty"`
+	East          float64                `protobuf:"fixed64,2,opt,name=east,proto3" json:"east,omitempty"`
+	South         float64                `protobuf:"fixed64,3,opt,name=south,proto3" json:"south,omitempty"`
+	North         float64                `protobuf:"fixed64,4,opt,name=north,proto3" json:"north,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GeoBox) Reset() {
+	*x = GeoBox{}
+	mi := &file_fairway_v1_events_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GeoBox) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GeoBox) ProtoMessage() {}
+
+func (x *GeoBox) ProtoReflect() protoreflect.Message {
+	mi := &file_fairway_v1_events_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GeoBox.ProtoReflect.Descriptor instead.
+func (*GeoBox) Descriptor() ([]byte, []int) {
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *GeoBox) GetWest() float64 {
+	if x != nil {
+		return x.West
+	}
+	return 0
+}
+
+func (x *GeoBox) GetEast() float64 {
+	if x != nil {
+		return x.East
+	}
+	return 0
+}
+
+func (x *GeoBox) GetSouth() float64 {
+	if x != nil {
+		return x.South
+	}
+	return 0
+}
+
+func (x *GeoBox) GetNorth() float64 {
+	if x != nil {
+		return x.North
+	}
+	return 0
+}
+
 // LangText is a text in a language, of a kind.
 type LangText struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1175,7 +1495,7 @@ type LangText struct {
 
 func (x *LangText) Reset() {
 	*x = LangText{}
-	mi := &file_fairway_v1_events_proto_msgTypes[8]
+	mi := &file_fairway_v1_events_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1187,7 +1507,7 @@ func (x *LangText) String() string {
 func (*LangText) ProtoMessage() {}
 
 func (x *LangText) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[8]
+	mi := &file_fairway_v1_events_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1200,7 +1520,7 @@ func (x *LangText) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LangText.ProtoReflect.Descriptor instead.
 func (*LangText) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{8}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *LangText) GetValue() string {
@@ -1237,7 +1557,7 @@ type Identifier struct {
 
 func (x *Identifier) Reset() {
 	*x = Identifier{}
-	mi := &file_fairway_v1_events_proto_msgTypes[9]
+	mi := &file_fairway_v1_events_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1249,7 +1569,7 @@ func (x *Identifier) String() string {
 func (*Identifier) ProtoMessage() {}
 
 func (x *Identifier) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[9]
+	mi := &file_fairway_v1_events_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1262,7 +1582,7 @@ func (x *Identifier) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Identifier.ProtoReflect.Descriptor instead.
 func (*Identifier) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{9}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Identifier) GetValue() string {
@@ -1296,7 +1616,7 @@ type Funding struct {
 
 func (x *Funding) Reset() {
 	*x = Funding{}
-	mi := &file_fairway_v1_events_proto_msgTypes[10]
+	mi := &file_fairway_v1_events_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1308,7 +1628,7 @@ func (x *Funding) String() string {
 func (*Funding) ProtoMessage() {}
 
 func (x *Funding) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[10]
+	mi := &file_fairway_v1_events_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1321,7 +1641,7 @@ func (x *Funding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Funding.ProtoReflect.Descriptor instead.
 func (*Funding) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{10}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Funding) GetFunderName() string {
@@ -1378,7 +1698,7 @@ type Sample struct {
 
 func (x *Sample) Reset() {
 	*x = Sample{}
-	mi := &file_fairway_v1_events_proto_msgTypes[11]
+	mi := &file_fairway_v1_events_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1390,7 +1710,7 @@ func (x *Sample) String() string {
 func (*Sample) ProtoMessage() {}
 
 func (x *Sample) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[11]
+	mi := &file_fairway_v1_events_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1403,7 +1723,7 @@ func (x *Sample) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Sample.ProtoReflect.Descriptor instead.
 func (*Sample) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{11}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Sample) GetName() string {
@@ -1438,7 +1758,7 @@ type Gap struct {
 
 func (x *Gap) Reset() {
 	*x = Gap{}
-	mi := &file_fairway_v1_events_proto_msgTypes[12]
+	mi := &file_fairway_v1_events_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1450,7 +1770,7 @@ func (x *Gap) String() string {
 func (*Gap) ProtoMessage() {}
 
 func (x *Gap) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[12]
+	mi := &file_fairway_v1_events_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1463,7 +1783,7 @@ func (x *Gap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Gap.ProtoReflect.Descriptor instead.
 func (*Gap) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{12}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Gap) GetField() string {
@@ -1509,7 +1829,7 @@ type Source struct {
 
 func (x *Source) Reset() {
 	*x = Source{}
-	mi := &file_fairway_v1_events_proto_msgTypes[13]
+	mi := &file_fairway_v1_events_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1521,7 +1841,7 @@ func (x *Source) String() string {
 func (*Source) ProtoMessage() {}
 
 func (x *Source) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[13]
+	mi := &file_fairway_v1_events_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1534,7 +1854,7 @@ func (x *Source) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Source.ProtoReflect.Descriptor instead.
 func (*Source) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{13}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Source) GetFeedId() string {
@@ -1591,7 +1911,7 @@ type SourceVersions struct {
 
 func (x *SourceVersions) Reset() {
 	*x = SourceVersions{}
-	mi := &file_fairway_v1_events_proto_msgTypes[14]
+	mi := &file_fairway_v1_events_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1603,7 +1923,7 @@ func (x *SourceVersions) String() string {
 func (*SourceVersions) ProtoMessage() {}
 
 func (x *SourceVersions) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[14]
+	mi := &file_fairway_v1_events_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1616,7 +1936,7 @@ func (x *SourceVersions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SourceVersions.ProtoReflect.Descriptor instead.
 func (*SourceVersions) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{14}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SourceVersions) GetVersions() []*Dataset {
@@ -1649,7 +1969,7 @@ type Technique struct {
 
 func (x *Technique) Reset() {
 	*x = Technique{}
-	mi := &file_fairway_v1_events_proto_msgTypes[15]
+	mi := &file_fairway_v1_events_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1661,7 +1981,7 @@ func (x *Technique) String() string {
 func (*Technique) ProtoMessage() {}
 
 func (x *Technique) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[15]
+	mi := &file_fairway_v1_events_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1674,7 +1994,7 @@ func (x *Technique) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Technique.ProtoReflect.Descriptor instead.
 func (*Technique) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{15}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Technique) GetIri() string {
@@ -1747,7 +2067,7 @@ type EnrichedDataset struct {
 
 func (x *EnrichedDataset) Reset() {
 	*x = EnrichedDataset{}
-	mi := &file_fairway_v1_events_proto_msgTypes[16]
+	mi := &file_fairway_v1_events_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1759,7 +2079,7 @@ func (x *EnrichedDataset) String() string {
 func (*EnrichedDataset) ProtoMessage() {}
 
 func (x *EnrichedDataset) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[16]
+	mi := &file_fairway_v1_events_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1772,7 +2092,7 @@ func (x *EnrichedDataset) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnrichedDataset.ProtoReflect.Descriptor instead.
 func (*EnrichedDataset) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{16}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *EnrichedDataset) GetDataset() *Dataset {
@@ -1842,7 +2162,7 @@ type QualityGap struct {
 
 func (x *QualityGap) Reset() {
 	*x = QualityGap{}
-	mi := &file_fairway_v1_events_proto_msgTypes[17]
+	mi := &file_fairway_v1_events_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1854,7 +2174,7 @@ func (x *QualityGap) String() string {
 func (*QualityGap) ProtoMessage() {}
 
 func (x *QualityGap) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[17]
+	mi := &file_fairway_v1_events_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1867,7 +2187,7 @@ func (x *QualityGap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QualityGap.ProtoReflect.Descriptor instead.
 func (*QualityGap) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{17}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *QualityGap) GetCheck() string {
@@ -1909,7 +2229,7 @@ type QualityDimension struct {
 
 func (x *QualityDimension) Reset() {
 	*x = QualityDimension{}
-	mi := &file_fairway_v1_events_proto_msgTypes[18]
+	mi := &file_fairway_v1_events_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1921,7 +2241,7 @@ func (x *QualityDimension) String() string {
 func (*QualityDimension) ProtoMessage() {}
 
 func (x *QualityDimension) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[18]
+	mi := &file_fairway_v1_events_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1934,7 +2254,7 @@ func (x *QualityDimension) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QualityDimension.ProtoReflect.Descriptor instead.
 func (*QualityDimension) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{18}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *QualityDimension) GetName() string {
@@ -1969,7 +2289,7 @@ type CatalogueEntry struct {
 
 func (x *CatalogueEntry) Reset() {
 	*x = CatalogueEntry{}
-	mi := &file_fairway_v1_events_proto_msgTypes[19]
+	mi := &file_fairway_v1_events_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1981,7 +2301,7 @@ func (x *CatalogueEntry) String() string {
 func (*CatalogueEntry) ProtoMessage() {}
 
 func (x *CatalogueEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[19]
+	mi := &file_fairway_v1_events_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1994,7 +2314,7 @@ func (x *CatalogueEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogueEntry.ProtoReflect.Descriptor instead.
 func (*CatalogueEntry) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{19}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CatalogueEntry) GetKey() string {
@@ -2072,7 +2392,7 @@ type HarvestRun struct {
 
 func (x *HarvestRun) Reset() {
 	*x = HarvestRun{}
-	mi := &file_fairway_v1_events_proto_msgTypes[20]
+	mi := &file_fairway_v1_events_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2084,7 +2404,7 @@ func (x *HarvestRun) String() string {
 func (*HarvestRun) ProtoMessage() {}
 
 func (x *HarvestRun) ProtoReflect() protoreflect.Message {
-	mi := &file_fairway_v1_events_proto_msgTypes[20]
+	mi := &file_fairway_v1_events_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2097,7 +2417,7 @@ func (x *HarvestRun) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HarvestRun.ProtoReflect.Descriptor instead.
 func (*HarvestRun) Descriptor() ([]byte, []int) {
-	return file_fairway_v1_events_proto_rawDescGZIP(), []int{20}
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *HarvestRun) GetRunId() string {
@@ -2280,7 +2600,7 @@ const file_fairway_v1_events_proto_rawDesc = "" +
 	"identifier\x18\x01 \x01(\tR\n" +
 	"identifier\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x1a\n" +
-	"\brelation\x18\x03 \x01(\tR\brelation\"\xd1\x0f\n" +
+	"\brelation\x18\x03 \x01(\tR\brelation\"\xfd\x10\n" +
 	"\aDataset\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x10\n" +
 	"\x03doi\x18\x02 \x01(\tR\x03doi\x12+\n" +
@@ -2335,7 +2655,30 @@ const file_fairway_v1_events_proto_rawDesc = "" +
 	"file_count\x18+ \x01(\x03R\tfileCount\x12\x1b\n" +
 	"\tbyte_size\x18, \x01(\x03R\bbyteSize\x12\x18\n" +
 	"\aformats\x18- \x03(\tR\aformats\x12#\n" +
-	"\x04gaps\x18. \x03(\v2\x0f.fairway.v1.GapR\x04gaps\"H\n" +
+	"\x04gaps\x18. \x03(\v2\x0f.fairway.v1.GapR\x04gaps\x12+\n" +
+	"\x05dates\x18/ \x03(\v2\x15.fairway.v1.TypedDateR\x05dates\x12<\n" +
+	"\rgeo_locations\x180 \x03(\v2\x17.fairway.v1.GeoLocationR\fgeoLocations\x12!\n" +
+	"\flicense_spdx\x181 \x01(\tR\vlicenseSpdx\x12\x1c\n" +
+	"\tlanguages\x183 \x03(\tR\tlanguages\"\xb5\x01\n" +
+	"\tTypedDate\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\x12.\n" +
+	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12,\n" +
+	"\x03end\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x03end\x12 \n" +
+	"\vinformation\x18\x05 \x01(\tR\vinformation\"\xa5\x01\n" +
+	"\vGeoLocation\x12\x14\n" +
+	"\x05place\x18\x01 \x01(\tR\x05place\x12*\n" +
+	"\x05point\x18\x02 \x01(\v2\x14.fairway.v1.GeoPointR\x05point\x12$\n" +
+	"\x03box\x18\x03 \x01(\v2\x12.fairway.v1.GeoBoxR\x03box\x12.\n" +
+	"\apolygon\x18\x04 \x03(\v2\x14.fairway.v1.GeoPointR\apolygon\"D\n" +
+	"\bGeoPoint\x12\x1c\n" +
+	"\tlongitude\x18\x01 \x01(\x01R\tlongitude\x12\x1a\n" +
+	"\blatitude\x18\x02 \x01(\x01R\blatitude\"\\\n" +
+	"\x06GeoBox\x12\x12\n" +
+	"\x04west\x18\x01 \x01(\x01R\x04west\x12\x12\n" +
+	"\x04east\x18\x02 \x01(\x01R\x04east\x12\x14\n" +
+	"\x05south\x18\x03 \x01(\x01R\x05south\x12\x14\n" +
+	"\x05north\x18\x04 \x01(\x01R\x05north\"H\n" +
 	"\bLangText\x12\x14\n" +
 	"\x05value\x18\x01 \x01(\tR\x05value\x12\x12\n" +
 	"\x04lang\x18\x02 \x01(\tR\x04lang\x12\x12\n" +
@@ -2448,7 +2791,7 @@ func file_fairway_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_fairway_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_fairway_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_fairway_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_fairway_v1_events_proto_goTypes = []any{
 	(HarvestStatus)(0),            // 0: fairway.v1.HarvestStatus
 	(*Provenance)(nil),            // 1: fairway.v1.Provenance
@@ -2459,64 +2802,75 @@ var file_fairway_v1_events_proto_goTypes = []any{
 	(*Subject)(nil),               // 6: fairway.v1.Subject
 	(*RelatedIdentifier)(nil),     // 7: fairway.v1.RelatedIdentifier
 	(*Dataset)(nil),               // 8: fairway.v1.Dataset
-	(*LangText)(nil),              // 9: fairway.v1.LangText
-	(*Identifier)(nil),            // 10: fairway.v1.Identifier
-	(*Funding)(nil),               // 11: fairway.v1.Funding
-	(*Sample)(nil),                // 12: fairway.v1.Sample
-	(*Gap)(nil),                   // 13: fairway.v1.Gap
-	(*Source)(nil),                // 14: fairway.v1.Source
-	(*SourceVersions)(nil),        // 15: fairway.v1.SourceVersions
-	(*Technique)(nil),             // 16: fairway.v1.Technique
-	(*EnrichedDataset)(nil),       // 17: fairway.v1.EnrichedDataset
-	(*QualityGap)(nil),            // 18: fairway.v1.QualityGap
-	(*QualityDimension)(nil),      // 19: fairway.v1.QualityDimension
-	(*CatalogueEntry)(nil),        // 20: fairway.v1.CatalogueEntry
-	(*HarvestRun)(nil),            // 21: fairway.v1.HarvestRun
-	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
+	(*TypedDate)(nil),             // 9: fairway.v1.TypedDate
+	(*GeoLocation)(nil),           // 10: fairway.v1.GeoLocation
+	(*GeoPoint)(nil),              // 11: fairway.v1.GeoPoint
+	(*GeoBox)(nil),                // 12: fairway.v1.GeoBox
+	(*LangText)(nil),              // 13: fairway.v1.LangText
+	(*Identifier)(nil),            // 14: fairway.v1.Identifier
+	(*Funding)(nil),               // 15: fairway.v1.Funding
+	(*Sample)(nil),                // 16: fairway.v1.Sample
+	(*Gap)(nil),                   // 17: fairway.v1.Gap
+	(*Source)(nil),                // 18: fairway.v1.Source
+	(*SourceVersions)(nil),        // 19: fairway.v1.SourceVersions
+	(*Technique)(nil),             // 20: fairway.v1.Technique
+	(*EnrichedDataset)(nil),       // 21: fairway.v1.EnrichedDataset
+	(*QualityGap)(nil),            // 22: fairway.v1.QualityGap
+	(*QualityDimension)(nil),      // 23: fairway.v1.QualityDimension
+	(*CatalogueEntry)(nil),        // 24: fairway.v1.CatalogueEntry
+	(*HarvestRun)(nil),            // 25: fairway.v1.HarvestRun
+	(*timestamppb.Timestamp)(nil), // 26: google.protobuf.Timestamp
 }
 var file_fairway_v1_events_proto_depIdxs = []int32{
-	22, // 0: fairway.v1.Provenance.response_date:type_name -> google.protobuf.Timestamp
-	22, // 1: fairway.v1.Provenance.harvested_at:type_name -> google.protobuf.Timestamp
+	26, // 0: fairway.v1.Provenance.response_date:type_name -> google.protobuf.Timestamp
+	26, // 1: fairway.v1.Provenance.harvested_at:type_name -> google.protobuf.Timestamp
 	1,  // 2: fairway.v1.RawRecord.provenance:type_name -> fairway.v1.Provenance
 	3,  // 3: fairway.v1.Dataset.creators:type_name -> fairway.v1.Person
 	3,  // 4: fairway.v1.Dataset.contributors:type_name -> fairway.v1.Person
-	22, // 5: fairway.v1.Dataset.issued:type_name -> google.protobuf.Timestamp
-	22, // 6: fairway.v1.Dataset.modified:type_name -> google.protobuf.Timestamp
-	22, // 7: fairway.v1.Dataset.embargo_until:type_name -> google.protobuf.Timestamp
+	26, // 5: fairway.v1.Dataset.issued:type_name -> google.protobuf.Timestamp
+	26, // 6: fairway.v1.Dataset.modified:type_name -> google.protobuf.Timestamp
+	26, // 7: fairway.v1.Dataset.embargo_until:type_name -> google.protobuf.Timestamp
 	6,  // 8: fairway.v1.Dataset.subjects:type_name -> fairway.v1.Subject
 	7,  // 9: fairway.v1.Dataset.related:type_name -> fairway.v1.RelatedIdentifier
 	1,  // 10: fairway.v1.Dataset.provenance:type_name -> fairway.v1.Provenance
 	4,  // 11: fairway.v1.Dataset.distributions:type_name -> fairway.v1.Distribution
 	5,  // 12: fairway.v1.Dataset.contacts:type_name -> fairway.v1.Contact
-	22, // 13: fairway.v1.Dataset.collected_start:type_name -> google.protobuf.Timestamp
-	22, // 14: fairway.v1.Dataset.collected_end:type_name -> google.protobuf.Timestamp
-	14, // 15: fairway.v1.Dataset.sources:type_name -> fairway.v1.Source
-	9,  // 16: fairway.v1.Dataset.titles:type_name -> fairway.v1.LangText
-	9,  // 17: fairway.v1.Dataset.descriptions:type_name -> fairway.v1.LangText
-	10, // 18: fairway.v1.Dataset.identifiers:type_name -> fairway.v1.Identifier
-	11, // 19: fairway.v1.Dataset.funding:type_name -> fairway.v1.Funding
-	22, // 20: fairway.v1.Dataset.created:type_name -> google.protobuf.Timestamp
-	22, // 21: fairway.v1.Dataset.available:type_name -> google.protobuf.Timestamp
+	26, // 13: fairway.v1.Dataset.collected_start:type_name -> google.protobuf.Timestamp
+	26, // 14: fairway.v1.Dataset.collected_end:type_name -> google.protobuf.Timestamp
+	18, // 15: fairway.v1.Dataset.sources:type_name -> fairway.v1.Source
+	13, // 16: fairway.v1.Dataset.titles:type_name -> fairway.v1.LangText
+	13, // 17: fairway.v1.Dataset.descriptions:type_name -> fairway.v1.LangText
+	14, // 18: fairway.v1.Dataset.identifiers:type_name -> fairway.v1.Identifier
+	15, // 19: fairway.v1.Dataset.funding:type_name -> fairway.v1.Funding
+	26, // 20: fairway.v1.Dataset.created:type_name -> google.protobuf.Timestamp
+	26, // 21: fairway.v1.Dataset.available:type_name -> google.protobuf.Timestamp
 	3,  // 22: fairway.v1.Dataset.principal_investigator:type_name -> fairway.v1.Person
-	12, // 23: fairway.v1.Dataset.samples:type_name -> fairway.v1.Sample
-	13, // 24: fairway.v1.Dataset.gaps:type_name -> fairway.v1.Gap
-	8,  // 25: fairway.v1.SourceVersions.versions:type_name -> fairway.v1.Dataset
-	8,  // 26: fairway.v1.EnrichedDataset.dataset:type_name -> fairway.v1.Dataset
-	16, // 27: fairway.v1.EnrichedDataset.techniques:type_name -> fairway.v1.Technique
-	22, // 28: fairway.v1.EnrichedDataset.enriched_at:type_name -> google.protobuf.Timestamp
-	18, // 29: fairway.v1.EnrichedDataset.quality_gaps:type_name -> fairway.v1.QualityGap
-	19, // 30: fairway.v1.EnrichedDataset.quality_dimensions:type_name -> fairway.v1.QualityDimension
-	17, // 31: fairway.v1.CatalogueEntry.dataset:type_name -> fairway.v1.EnrichedDataset
-	22, // 32: fairway.v1.CatalogueEntry.published_at:type_name -> google.protobuf.Timestamp
-	0,  // 33: fairway.v1.HarvestRun.status:type_name -> fairway.v1.HarvestStatus
-	22, // 34: fairway.v1.HarvestRun.started_at:type_name -> google.protobuf.Timestamp
-	22, // 35: fairway.v1.HarvestRun.finished_at:type_name -> google.protobuf.Timestamp
-	22, // 36: fairway.v1.HarvestRun.response_date:type_name -> google.protobuf.Timestamp
-	37, // [37:37] is the sub-list for method output_type
-	37, // [37:37] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	16, // 23: fairway.v1.Dataset.samples:type_name -> fairway.v1.Sample
+	17, // 24: fairway.v1.Dataset.gaps:type_name -> fairway.v1.Gap
+	9,  // 25: fairway.v1.Dataset.dates:type_name -> fairway.v1.TypedDate
+	10, // 26: fairway.v1.Dataset.geo_locations:type_name -> fairway.v1.GeoLocation
+	26, // 27: fairway.v1.TypedDate.time:type_name -> google.protobuf.Timestamp
+	26, // 28: fairway.v1.TypedDate.end:type_name -> google.protobuf.Timestamp
+	11, // 29: fairway.v1.GeoLocation.point:type_name -> fairway.v1.GeoPoint
+	12, // 30: fairway.v1.GeoLocation.box:type_name -> fairway.v1.GeoBox
+	11, // 31: fairway.v1.GeoLocation.polygon:type_name -> fairway.v1.GeoPoint
+	8,  // 32: fairway.v1.SourceVersions.versions:type_name -> fairway.v1.Dataset
+	8,  // 33: fairway.v1.EnrichedDataset.dataset:type_name -> fairway.v1.Dataset
+	20, // 34: fairway.v1.EnrichedDataset.techniques:type_name -> fairway.v1.Technique
+	26, // 35: fairway.v1.EnrichedDataset.enriched_at:type_name -> google.protobuf.Timestamp
+	22, // 36: fairway.v1.EnrichedDataset.quality_gaps:type_name -> fairway.v1.QualityGap
+	23, // 37: fairway.v1.EnrichedDataset.quality_dimensions:type_name -> fairway.v1.QualityDimension
+	21, // 38: fairway.v1.CatalogueEntry.dataset:type_name -> fairway.v1.EnrichedDataset
+	26, // 39: fairway.v1.CatalogueEntry.published_at:type_name -> google.protobuf.Timestamp
+	0,  // 40: fairway.v1.HarvestRun.status:type_name -> fairway.v1.HarvestStatus
+	26, // 41: fairway.v1.HarvestRun.started_at:type_name -> google.protobuf.Timestamp
+	26, // 42: fairway.v1.HarvestRun.finished_at:type_name -> google.protobuf.Timestamp
+	26, // 43: fairway.v1.HarvestRun.response_date:type_name -> google.protobuf.Timestamp
+	44, // [44:44] is the sub-list for method output_type
+	44, // [44:44] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_fairway_v1_events_proto_init() }
@@ -2530,7 +2884,7 @@ func file_fairway_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fairway_v1_events_proto_rawDesc), len(file_fairway_v1_events_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   21,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
