@@ -78,6 +78,9 @@ func (r Replay) Done() bool { return r.State == ReplayDone }
 // ErrNoInput is returned by RequestReplay for a stage that reads no stream.
 var ErrNoInput = errors.New("bus: stage reads no stream")
 
+// ReplayKept is how long a finished replay stays in BucketReplays.
+const ReplayKept = 7 * 24 * time.Hour
+
 // maxReplayReason bounds the reason a replay keeps.
 const maxReplayReason = 512
 
@@ -183,6 +186,11 @@ type ReplayerConfig struct {
 	ProgressEvery time.Duration
 	// Logger receives the replays' logs. Default: the bus's.
 	Logger *slog.Logger
+	// Prepare, when set, runs before each replay the replica takes (the
+	// enricher loads the node's newest PaNET release there, so that a
+	// replay asked for right after an update uses it); an error stops the
+	// replay, to be taken again.
+	Prepare func(context.Context) error
 }
 
 func (c *ReplayerConfig) setDefaults(b *Bus) {
@@ -227,6 +235,9 @@ func (b *Bus) RunReplays(ctx context.Context, cfg ReplayerConfig, h Handler) err
 		}
 		for _, r := range list {
 			if r.Done() {
+				if r.FinishedAt != nil && time.Since(*r.FinishedAt) > ReplayKept {
+					_ = b.State(BucketReplays).Delete(ctx, replayKey(r.Stage, r.ID))
+				}
 				continue
 			}
 			if _, err := b.RunReplay(ctx, cfg, r.ID, h); err != nil && !errors.Is(err, ErrExists) && ctx.Err() == nil {
@@ -267,6 +278,11 @@ func (b *Bus) RunReplay(ctx context.Context, cfg ReplayerConfig, id string, h Ha
 		return r, err
 	}
 	defer release()
+	if cfg.Prepare != nil {
+		if err := cfg.Prepare(lctx); err != nil {
+			return r, fmt.Errorf("bus: replay %s of %s: prepare: %w", id, cfg.Stage, err)
+		}
+	}
 	log := cfg.Logger.With("stage", cfg.Stage, "replay", id)
 	reader := b.StreamReader(input)
 	total, err := reader.Count(lctx)
