@@ -124,8 +124,8 @@ func (b *Bus) ReplayStatus(ctx context.Context, stage Stage, id string) (Replay,
 }
 
 func (b *Bus) replay(ctx context.Context, stage Stage, id string) (Replay, uint64, error) {
-	if !validReplayID(id) {
-		return Replay{}, 0, mark(ErrNotFound, fmt.Errorf("bus: replay %q: not an id", id))
+	if _, ok := InputOf(stage); !ok || !validReplayID(id) {
+		return Replay{}, 0, mark(ErrNotFound, fmt.Errorf("bus: replay %.100q of %.100q: no such stage or id", id, stage))
 	}
 	e, err := b.State(BucketReplays).Get(ctx, replayKey(stage, id))
 	if err != nil {

@@ -104,6 +104,9 @@ func TestReplay(t *testing.T) {
 	if _, err := b.ReplayStatus(ctx, bus.StageEnricher, "../x"); !bus.IsNotFound(err) {
 		t.Fatalf("status of a bad id: %v", err)
 	}
+	if _, err := b.ReplayStatus(ctx, "enricher.*", r.ID); !bus.IsNotFound(err) {
+		t.Fatalf("status of a bad stage: %v", err)
+	}
 }
 
 // TestReplayNeverOvertakesLiveTraffic writes a newer input message for a
