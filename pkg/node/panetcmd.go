@@ -150,29 +150,69 @@ func PaNETCommand() *cobra.Command {
 			}
 			fmt.Fprintf(out, "replay %s of the enricher requested\n", r.ID)
 			if detach {
+				fmt.Fprintf(out, "follow it with: fairway panet replay-status %s --follow\n", r.ID)
 				return nil
 			}
-			bar := newReplayBar(cmd.ErrOrStderr())
-			r, err = c.FollowReplay(ctx, r, interval, bar.update)
-			bar.finish()
+			return followReplay(cmd, c, r, interval)
+		},
+	}
+	var follow bool
+	status := &cobra.Command{
+		Use:   "replay-status ID [--follow]",
+		Short: "Show how a re-tagging replay stands (operator token)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := af.client()
 			if err != nil {
-				return fmt.Errorf("following replay %s (it goes on): %w", r.ID, err)
+				return err
 			}
-			fmt.Fprintf(out, "re-tagged: %d datasets read, %d changed, %d superseded by newer versions, %d refused\n", r.Read, r.Emitted, r.Superseded, r.Failed)
+			r, err := c.Replay(cmd.Context(), string(bus.StageEnricher), args[0])
+			if err != nil {
+				return err
+			}
+			if follow && !r.Done() {
+				return followReplay(cmd, c, r, interval)
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "replay %s of the %s: %s, %d of %d datasets read, %d changed, %d superseded, %d refused (attempt %d",
+				r.ID, r.Stage, r.State, r.Read, r.Total, r.Emitted, r.Superseded, r.Failed, r.Attempts)
+			if r.Holder != "" {
+				fmt.Fprintf(out, ", by %s", clip(r.Holder, 80))
+			}
+			fmt.Fprintln(out, ")")
 			if r.LastError != "" {
 				fmt.Fprintf(out, "  last error: %s\n", r.LastError)
 			}
 			return nil
 		},
 	}
+	status.Flags().BoolVar(&follow, "follow", false, "follow the replay until it is done")
+	status.Flags().DurationVar(&interval, "interval", 500*time.Millisecond, "how often to poll the replay's progress")
 	update.Flags().StringVar(&from, "from", "", "the new release: a PaNET OWL file (RDF/XML), a path or an http(s) URL")
 	update.Flags().BoolVar(&yes, "yes", false, "re-tag every dataset without asking")
 	update.Flags().BoolVar(&noRetag, "no-retag", false, "do not re-tag the datasets already in the catalogue")
 	update.Flags().BoolVar(&detach, "detach", false, "do not follow the replay")
 	update.Flags().DurationVar(&interval, "interval", 500*time.Millisecond, "how often to poll the replay's progress")
 	update.Flags().DurationVar(&wait, "wait", 20*time.Second, "how long to wait for the running enrichers to use the new release")
-	cmd.AddCommand(show, update)
+	cmd.AddCommand(show, update, status)
 	return cmd
+}
+
+// followReplay follows r with a progress bar until it is done, then says
+// what it did.
+func followReplay(cmd *cobra.Command, c *api.Client, r bus.Replay, interval time.Duration) error {
+	bar := newReplayBar(cmd.ErrOrStderr())
+	r, err := c.FollowReplay(cmd.Context(), r, interval, bar.update)
+	bar.finish()
+	if err != nil {
+		return fmt.Errorf("following replay %s (it goes on): %w", r.ID, err)
+	}
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "re-tagged: %d datasets read, %d changed, %d superseded by newer versions, %d refused\n", r.Read, r.Emitted, r.Superseded, r.Failed)
+	if r.LastError != "" {
+		fmt.Fprintf(out, "  last error: %s\n", r.LastError)
+	}
+	return nil
 }
 
 // waitEnrichers waits (at most d) until every running enricher reports

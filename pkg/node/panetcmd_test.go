@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -289,7 +290,18 @@ func TestPaNETUpdate(t *testing.T) {
 		}
 	}
 
-	// A second replay emits nothing.
+	// A second replay emits nothing: detached, then followed.
+	out, err = runPaNETCLI(t, "update", "--from", newFile, "--yes", "--detach")
+	m := regexp.MustCompile(`replay (\S+) of the enricher requested`).FindStringSubmatch(out)
+	if err != nil || m == nil || !strings.Contains(out, "replay-status "+m[1]) {
+		t.Fatalf("update --detach: %v\n%s", err, out)
+	}
+	if out, err := runPaNETCLI(t, "replay-status", m[1], "--follow", "--interval", "100ms"); err != nil || !strings.Contains(out, " 0 changed") {
+		t.Fatalf("replay-status --follow: %v\n%s", err, out)
+	}
+	if out, err := runPaNETCLI(t, "replay-status", m[1]); err != nil || !strings.Contains(out, ": done, ") {
+		t.Fatalf("replay-status: %v\n%s", err, out)
+	}
 	r, err := op.RequestReplay(ctx, "enricher", "again")
 	if err != nil {
 		t.Fatal(err)
