@@ -131,9 +131,7 @@ func New(ctx context.Context, cfg Config, b *bus.Bus, log *slog.Logger) (*Stage,
 		return nil, err
 	}
 	log.Info("PaNET loaded", "source", rel.Source, "classes", ont.Len(), "version", ont.Version(), "digest", rel.Digest, "aliases", len(aliases))
-	s := newStage(cfg, b, ont, aliases, log)
-	s.swap(ont, rel)
-	return s, nil
+	return newStage(cfg, b, ont, rel, aliases, log), nil
 }
 
 // startRelease loads the release the stage starts with (see New).
@@ -232,13 +230,13 @@ func writeCopy(path string, b []byte) error {
 // NewWithOntology returns the enricher stage over an ontology already
 // loaded, with the alias dictionaries given (cfg.Aliases is not read).
 func NewWithOntology(cfg Config, b *bus.Bus, ont *panet.Ontology, log *slog.Logger, aliases ...panet.Alias) *Stage {
-	return newStage(cfg, b, ont, aliases, log)
+	return newStage(cfg, b, ont, Release{Version: ont.Version(), Classes: ont.Len(), Techniques: panet.Techniques(ont)}, aliases, log)
 }
 
-func newStage(cfg Config, b *bus.Bus, ont *panet.Ontology, aliases []panet.Alias, log *slog.Logger) *Stage {
+func newStage(cfg Config, b *bus.Bus, ont *panet.Ontology, rel Release, aliases []panet.Alias, log *slog.Logger) *Stage {
 	cfg.setDefaults()
 	s := &Stage{cfg: cfg, bus: b, aliases: aliases, log: log, now: time.Now}
-	s.swap(ont, Release{Version: ont.Version(), Classes: ont.Len(), Techniques: panet.Techniques(ont)})
+	s.swap(ont, rel)
 	return s
 }
 
