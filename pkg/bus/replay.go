@@ -291,7 +291,7 @@ func (b *Bus) RunReplay(ctx context.Context, cfg ReplayerConfig, id string, h Ha
 	}
 	now := time.Now().UTC()
 	r.State, r.Holder, r.StartedAt, r.FinishedAt = ReplayRunning, cfg.Holder, &now, nil
-	r.Total, r.Read, r.Emitted, r.Superseded, r.Failed = total, 0, 0, 0, 0
+	r.Total, r.Read, r.Emitted, r.Superseded, r.Failed, r.LastError = total, 0, 0, 0, 0, ""
 	r.Attempts++
 	if err := b.saveReplay(lctx, r); err != nil {
 		return r, err
