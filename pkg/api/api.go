@@ -22,6 +22,11 @@
 //	DELETE /api/v1/destinations/{id}     remove a destination
 //	GET    /api/v1/destinations/{id}/status   its delivery status
 //	POST   /api/v1/destinations/{id}/replay   push again from a position ({"from_seq":N} or {"since":"RFC3339"}, {"all":true}); 202
+//	GET    /api/v1/panet                 the node's PaNET release and the release each enricher uses (see panet.go)
+//	GET    /api/v1/panet/release         the node's PaNET release (the OWL file)
+//	PUT    /api/v1/panet/release         a new PaNET release (operators; parsed and checked first)
+//	POST   /api/v1/replays               replay a stage ({"stage":"enricher"}; operators); 202
+//	GET    /api/v1/replays/{stage}/{id}  a replay's progress (operators)
 //
 // Reads are open, except the destinations'. Every write needs
 // "Authorization: Bearer <token>": an operator token manages every feed, a
@@ -53,6 +58,7 @@ import (
 
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/destinations"
+	"github.com/panosc/fairway/pkg/enricher"
 	"github.com/panosc/fairway/pkg/feeds"
 	"github.com/panosc/fairway/pkg/harvester"
 )
@@ -146,6 +152,7 @@ func New(cfg Config, b *bus.Bus, log *slog.Logger) (*Server, error) {
 	s.mux.HandleFunc("DELETE /api/v1/destinations/{id}", s.operator(s.removeDestination))
 	s.mux.HandleFunc("GET /api/v1/destinations/{id}/status", s.operator(s.destinationStatus))
 	s.mux.HandleFunc("POST /api/v1/destinations/{id}/replay", s.operator(s.replayDestination))
+	s.routePaNET()
 	s.mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fmt.Errorf("%w: %s %s", errNoRoute, r.Method, r.URL.Path))
 	})
@@ -267,6 +274,11 @@ func View(f feeds.Feed) Feed {
 // write wraps a handler that changes something: it authenticates the
 // request first.
 func (s *Server) write(h func(http.ResponseWriter, *http.Request, Principal) error) http.HandlerFunc {
+	return s.writeLimit(s.cfg.MaxBodyBytes, h)
+}
+
+// writeLimit is write with a body of at most limit bytes.
+func (s *Server) writeLimit(limit int64, h func(http.ResponseWriter, *http.Request, Principal) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		// A web page must not drive the API from a browser (an open demo
 		// on loopback has no token to protect it): a browser says where a
@@ -287,7 +299,7 @@ func (s *Server) write(h func(http.ResponseWriter, *http.Request, Principal) err
 			s.fail(w, r, err)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		if err := h(w, r, p); err != nil {
 			s.fail(w, r, err)
 		}
@@ -656,7 +668,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		errors.Is(err, destinations.ErrExists), errors.Is(err, destinations.ErrConflict):
 		status = http.StatusConflict
 	case errors.Is(err, feeds.ErrInvalid), errors.Is(err, feeds.ErrCheckFailed),
-		errors.Is(err, destinations.ErrInvalid), errors.Is(err, destinations.ErrCheckFailed):
+		errors.Is(err, destinations.ErrInvalid), errors.Is(err, destinations.ErrCheckFailed),
+		errors.Is(err, enricher.ErrInvalidRelease), errors.Is(err, errInvalidReplay):
 		status = http.StatusUnprocessableEntity
 	case errors.As(err, new(unavailable)):
 		status = http.StatusServiceUnavailable

@@ -362,13 +362,21 @@ func (b *Bus) Logger() *slog.Logger { return b.log }
 // the dedup window are dropped by the server. It returns after the server
 // has stored every event, one after the other.
 func (b *Bus) Publish(ctx context.Context, origin string, events ...Event) error {
+	_, err := b.PublishCount(ctx, origin, events...)
+	return err
+}
+
+// PublishCount is Publish, and says how many events were stored (those
+// marked SkipUnchanged whose hash origin already emitted are not).
+func (b *Bus) PublishCount(ctx context.Context, origin string, events ...Event) (int, error) {
+	stored := 0
 	for _, ev := range events {
 		if err := ctx.Err(); err != nil {
-			return err
+			return stored, err
 		}
 		skip, prev, err := b.unchanged(ctx, origin, ev)
 		if err != nil {
-			return err
+			return stored, err
 		}
 		if skip {
 			continue
@@ -378,13 +386,14 @@ func (b *Bus) Publish(ctx context.Context, origin string, events ...Event) error
 			msg.Metadata.Set(k, v)
 		}
 		if err := b.pub.Publish(Subject(ev.Stream, ev.Key), msg); err != nil {
-			return publishError(ev, err)
+			return stored, publishError(ev, err)
 		}
 		if err := b.remember(ctx, origin, ev); err != nil {
-			return err
+			return stored, err
 		}
+		stored++
 	}
-	return nil
+	return stored, nil
 }
 
 // PublishBatch sends events like Publish, but without waiting for each

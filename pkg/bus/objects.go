@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -74,4 +75,36 @@ func (o *Objects) fail(op string, err error) error {
 		return mark(ErrNotFound, err)
 	}
 	return err
+}
+
+// ObjectInfo describes a stored object.
+type ObjectInfo struct {
+	// Name of the object.
+	Name string
+	// Size in bytes.
+	Size uint64
+	// Modified is when it was last put.
+	Modified time.Time
+	// Description given when it was put.
+	Description string
+	// Metadata given when it was put.
+	Metadata map[string]string
+}
+
+// PutWithMetadata stores data under name like Put, with metadata kept
+// beside it (read back by Info without reading the data).
+func (o *Objects) PutWithMetadata(ctx context.Context, name string, data []byte, description string, metadata map[string]string) error {
+	_, err := o.st.Put(ctx, jetstream.ObjectMeta{Name: name, Description: description, Metadata: metadata}, bytes.NewReader(data))
+	return o.fail("put "+name, err)
+}
+
+// Info describes the object name without reading it, or fails with an
+// error satisfying errors.Is(err, ErrNotFound): one request, cheap enough
+// to poll.
+func (o *Objects) Info(ctx context.Context, name string) (ObjectInfo, error) {
+	info, err := o.st.GetInfo(ctx, name)
+	if err != nil {
+		return ObjectInfo{}, o.fail("info "+name, err)
+	}
+	return ObjectInfo{Name: info.Name, Size: info.Size, Modified: info.ModTime, Description: info.Description, Metadata: info.Metadata}, nil
 }

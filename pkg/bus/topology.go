@@ -199,13 +199,21 @@ const (
 	// normaliser caps the sources of a dataset, and a value is at most
 	// Topology.MaxMsgSize.
 	BucketSources Bucket = "fairway_sources"
+	// BucketReplays holds replay requests (run a stage's handler again over
+	// the last message of every key of its input), their progress and how
+	// they ended, under "<stage>.<id>" (see RequestReplay).
+	BucketReplays Bucket = "fairway_replays"
+	// BucketPresence holds what each running replica reports about itself
+	// (the PaNET release an enricher uses, say); an entry expires LeaseTTL
+	// after its last refresh, so that a replica gone stops being listed.
+	BucketPresence Bucket = "fairway_presence"
 )
 
 // LeaseTTL is how long a harvest lease lives without being refreshed.
 const LeaseTTL = 30 * time.Second
 
 // Buckets lists every KV bucket.
-var Buckets = []Bucket{BucketFeeds, BucketCheckpoints, BucketHashes, BucketKeys, BucketRequests, BucketLeases, BucketOwners, BucketDestinations, BucketDeliveries, BucketSources}
+var Buckets = []Bucket{BucketFeeds, BucketCheckpoints, BucketHashes, BucketKeys, BucketRequests, BucketLeases, BucketOwners, BucketDestinations, BucketDeliveries, BucketSources, BucketReplays, BucketPresence}
 
 // Topology holds the tunables of the streams and consumers.
 type Topology struct {
@@ -338,7 +346,7 @@ func (t Topology) KVConfig(b Bucket) jetstream.KeyValueConfig {
 	if b == BucketFeeds || b == BucketCheckpoints || b == BucketOwners || b == BucketDestinations {
 		cfg.History = 5
 	}
-	if b == BucketLeases {
+	if b == BucketLeases || b == BucketPresence {
 		cfg.TTL = LeaseTTL
 	}
 	if b == BucketSources {
@@ -356,17 +364,26 @@ const (
 	// last complete full harvest, to find deletions at sources that keep
 	// none.
 	ObjectStoreSeen ObjectStore = "fairway_seen"
+	// ObjectStorePaNET holds the node's PaNET release of record (the OWL
+	// file, with its version and digest as metadata), which every enricher
+	// replica loads and watches.
+	ObjectStorePaNET ObjectStore = "fairway_panet"
 )
 
 // ObjectStores lists every object store.
-var ObjectStores = []ObjectStore{ObjectStoreSeen}
+var ObjectStores = []ObjectStore{ObjectStoreSeen, ObjectStorePaNET}
+
+var objectStoreDescription = map[ObjectStore]string{
+	ObjectStoreSeen:  "source identifiers seen by complete full harvests, to find deletions",
+	ObjectStorePaNET: "the node's PaNET release of record, loaded by every enricher",
+}
 
 // ObjectStoreConfig returns the configuration of an object store.
 func (t Topology) ObjectStoreConfig(o ObjectStore) jetstream.ObjectStoreConfig {
 	t.setDefaults()
 	return jetstream.ObjectStoreConfig{
 		Bucket:      string(o),
-		Description: "source identifiers seen by complete full harvests, to find deletions",
+		Description: objectStoreDescription[o],
 		Storage:     jetstream.FileStorage,
 		Replicas:    t.Replicas,
 		Compression: true,

@@ -3,8 +3,8 @@
 package enricher
 
 import (
-	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -14,6 +14,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -31,7 +33,9 @@ const DefaultPaNET = "https://raw.githubusercontent.com/ExPaNDS-eu/ExPaNDS-exper
 
 // Config configures the enricher stage.
 type Config struct {
-	// PaNET is the path or URL of the PaNET OWL file. Default DefaultPaNET.
+	// PaNET is the path or URL of the PaNET OWL file. With a bus, a release
+	// given here becomes the node's release (see New); empty means the
+	// node's release, else DefaultPaNET.
 	PaNET string
 	// Copy is a file where the ontology last fetched from a URL is kept;
 	// when the URL cannot be fetched at start, the stage starts from that
@@ -44,21 +48,33 @@ type Config struct {
 	// extend the synonyms of the classes they name. Empty: none. A file
 	// that cannot be read stops New.
 	Aliases []string
+	// Watch is how often Run looks whether the node's release changed.
+	// Default 2s.
+	Watch time.Duration
+	// Holder names this replica in its reports and replay leases. Default:
+	// the host name, the process id and a random suffix.
+	Holder string
 }
 
 func (c *Config) setDefaults() {
-	if c.PaNET == "" {
-		c.PaNET = DefaultPaNET
-	}
 	if c.Concurrency == 0 {
 		c.Concurrency = 2
+	}
+	if c.Watch == 0 {
+		c.Watch = 2 * time.Second
+	}
+	if c.Holder == "" {
+		host, _ := os.Hostname()
+		var rnd [4]byte
+		_, _ = rand.Read(rnd[:])
+		c.Holder = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(rnd[:]))
 	}
 }
 
 // Validate reports whether the configuration is usable.
 func (c Config) Validate() error {
-	if c.Concurrency < 0 {
-		return errors.New("enricher: negative concurrency")
+	if c.Concurrency < 0 || c.Watch < 0 {
+		return errors.New("enricher: negative concurrency or watch interval")
 	}
 	for _, a := range c.Aliases {
 		if a == "" {
@@ -72,62 +88,122 @@ func (c Config) Validate() error {
 type Stage struct {
 	cfg     Config
 	bus     *bus.Bus
-	matcher *panet.Matcher
-	version string
+	aliases []panet.Alias
+	cur     atomic.Pointer[loaded]
 	log     *slog.Logger
 	now     func() time.Time
+
+	refreshMu sync.Mutex // one Refresh at a time
+	mu        sync.Mutex
+	loadErr   string // why the node's release could not be loaded, if so
+	badSeen   string // digest of the release that failed, not tried again
+}
+
+// loaded is the release the stage tags with, swapped whole.
+type loaded struct {
+	matcher  *panet.Matcher
+	version  string
+	release  Release
+	loadedAt time.Time
 }
 
 // ErrNoOntology is returned by New when PaNET can be read neither from its
 // source nor from the kept copy.
 var ErrNoOntology = errors.New("enricher: no PaNET ontology")
 
-// New loads the ontology and returns the enricher stage.
+// New loads the ontology and returns the enricher stage. With a bus, the
+// node's release of record (bus.ObjectStorePaNET) decides: a release given
+// in cfg.PaNET is loaded and becomes the node's release; without one, the
+// stored release is loaded; with none stored, the official release
+// (DefaultPaNET, or the kept copy when it cannot be fetched) is loaded and
+// stored. Without a bus, cfg.PaNET (default DefaultPaNET) is loaded.
 func New(ctx context.Context, cfg Config, b *bus.Bus, log *slog.Logger) (*Stage, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	cfg.setDefaults()
-	ont, err := loadOntology(ctx, cfg, log)
-	if err != nil {
-		return nil, err
-	}
 	aliases, err := panet.LoadAliases(cfg.Aliases...)
 	if err != nil {
 		return nil, fmt.Errorf("enricher: %w", err)
 	}
-	log.Info("PaNET loaded", "source", cfg.PaNET, "classes", ont.Len(), "version", ont.Version(), "aliases", len(aliases))
-	return newStage(cfg, b, ont, aliases, log), nil
+	ont, rel, err := startRelease(ctx, cfg, b, log)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("PaNET loaded", "source", rel.Source, "classes", ont.Len(), "version", ont.Version(), "digest", rel.Digest, "aliases", len(aliases))
+	return newStage(cfg, b, ont, rel, aliases, log), nil
 }
 
-// loadOntology reads PaNET from its source. An ontology fetched from a URL
-// is kept in cfg.Copy; when the URL cannot be fetched (an offline machine,
-// the release host down), the stage starts from that copy.
-func loadOntology(ctx context.Context, cfg Config, log *slog.Logger) (*panet.Ontology, error) {
-	if !panet.IsURL(cfg.PaNET) || cfg.Copy == "" {
-		ont, err := panet.Load(ctx, cfg.PaNET)
+// startRelease loads the release the stage starts with (see New).
+func startRelease(ctx context.Context, cfg Config, b *bus.Bus, log *slog.Logger) (*panet.Ontology, Release, error) {
+	if b != nil && cfg.PaNET == "" {
+		data, rel, err := ReleaseData(ctx, b)
+		switch {
+		case err == nil:
+			ont, parsed, perr := ParseRelease(data, rel.Source)
+			if perr == nil {
+				parsed.StoredAt = rel.StoredAt
+				return ont, parsed, nil
+			}
+			log.Error("the node's PaNET release cannot be read; loading the official release", "digest", rel.Digest, "err", perr)
+		case !bus.IsNotFound(err):
+			return nil, Release{}, fmt.Errorf("%w: the node's release: %w", ErrNoOntology, err)
+		}
+	}
+	source := cfg.PaNET
+	if source == "" {
+		source = DefaultPaNET
+	}
+	data, err := loadData(ctx, source, cfg.Copy, log)
+	if err != nil {
+		return nil, Release{}, err
+	}
+	ont, rel, err := ParseRelease(data, source)
+	if err != nil {
+		return nil, Release{}, fmt.Errorf("%w: load from %s: %w (give a local copy with --panet PATH or FAIRWAY_PANET)", ErrNoOntology, source, err)
+	}
+	if b != nil {
+		stored, err := PutRelease(ctx, b, data, source)
 		if err != nil {
-			return nil, fmt.Errorf("%w: load from %s: %w (give a local copy with --panet PATH or FAIRWAY_PANET)", ErrNoOntology, cfg.PaNET, err)
+			return nil, Release{}, err
 		}
-		return ont, nil
-	}
-	b, err := panet.Fetch(ctx, cfg.PaNET)
-	var ont *panet.Ontology
-	if err == nil {
-		ont, err = panet.Parse(bytes.NewReader(b))
-	}
-	if err == nil {
-		if werr := writeCopy(cfg.Copy, b); werr != nil {
-			log.Warn("cannot keep a copy of PaNET", "copy", cfg.Copy, "err", werr)
+		if stored.Digest == rel.Digest {
+			rel = stored
 		}
-		return ont, nil
 	}
-	kept, kerr := panet.Load(ctx, cfg.Copy)
+	return ont, rel, nil
+}
+
+// loadData reads a release from its source. A release fetched from a URL
+// is kept in copyPath; when the URL cannot be fetched (an offline machine,
+// the release host down), the copy is read instead.
+func loadData(ctx context.Context, source, copyPath string, log *slog.Logger) ([]byte, error) {
+	if !panet.IsURL(source) || copyPath == "" {
+		data, err := ReadSource(ctx, source)
+		if err != nil {
+			return nil, fmt.Errorf("%w: load from %s: %w (give a local copy with --panet PATH or FAIRWAY_PANET)", ErrNoOntology, source, err)
+		}
+		return data, nil
+	}
+	data, err := ReadSource(ctx, source)
+	if err == nil {
+		_, _, err = ParseRelease(data, source)
+	}
+	if err == nil {
+		if werr := writeCopy(copyPath, data); werr != nil {
+			log.Warn("cannot keep a copy of PaNET", "copy", copyPath, "err", werr)
+		}
+		return data, nil
+	}
+	kept, kerr := ReadSource(ctx, copyPath)
+	if kerr == nil {
+		_, _, kerr = ParseRelease(kept, copyPath)
+	}
 	if kerr != nil {
 		return nil, fmt.Errorf("%w: load from %s: %w; no usable copy at %s (%w): give a local copy with --panet PATH or FAIRWAY_PANET",
-			ErrNoOntology, cfg.PaNET, err, cfg.Copy, kerr)
+			ErrNoOntology, source, err, copyPath, kerr)
 	}
-	log.Warn("PaNET release cannot be fetched: starting from the copy last loaded", "source", cfg.PaNET, "copy", cfg.Copy, "version", kept.Version(), "err", err)
+	log.Warn("PaNET release cannot be fetched: starting from the copy last loaded", "source", source, "copy", copyPath, "err", err)
 	return kept, nil
 }
 
@@ -154,17 +230,27 @@ func writeCopy(path string, b []byte) error {
 // NewWithOntology returns the enricher stage over an ontology already
 // loaded, with the alias dictionaries given (cfg.Aliases is not read).
 func NewWithOntology(cfg Config, b *bus.Bus, ont *panet.Ontology, log *slog.Logger, aliases ...panet.Alias) *Stage {
-	return newStage(cfg, b, ont, aliases, log)
+	return newStage(cfg, b, ont, Release{Version: ont.Version(), Classes: ont.Len(), Techniques: panet.Techniques(ont)}, aliases, log)
 }
 
-func newStage(cfg Config, b *bus.Bus, ont *panet.Ontology, aliases []panet.Alias, log *slog.Logger) *Stage {
+func newStage(cfg Config, b *bus.Bus, ont *panet.Ontology, rel Release, aliases []panet.Alias, log *slog.Logger) *Stage {
 	cfg.setDefaults()
-	version := ont.Version()
-	if len(aliases) > 0 {
-		version += "+aliases:" + aliasDigest(aliases)
-	}
-	return &Stage{cfg: cfg, bus: b, matcher: panet.NewMatcher(ont, aliases...), version: version, log: log, now: time.Now}
+	s := &Stage{cfg: cfg, bus: b, aliases: aliases, log: log, now: time.Now}
+	s.swap(ont, rel)
+	return s
 }
+
+// swap makes ont the release the next datasets are tagged with.
+func (s *Stage) swap(ont *panet.Ontology, rel Release) {
+	version := ont.Version()
+	if len(s.aliases) > 0 {
+		version += "+aliases:" + aliasDigest(s.aliases)
+	}
+	s.cur.Store(&loaded{matcher: panet.NewMatcher(ont, s.aliases...), version: version, release: rel, loadedAt: s.now().UTC()})
+}
+
+// Release describes the release the stage tags with.
+func (s *Stage) Release() Release { return s.cur.Load().release }
 
 // aliasDigest identifies a set of alias dictionaries, so that the version
 // recorded on a dataset (and its hash) changes with them.
@@ -181,9 +267,41 @@ func aliasDigest(aliases []panet.Alias) string {
 	return hex.EncodeToString(h.Sum(nil)[:6])
 }
 
-// Run consumes canonical datasets until ctx ends.
+// Run consumes canonical datasets until ctx ends. Meanwhile it follows
+// the node's release (Watch), reports the release it uses in
+// bus.BucketPresence, and runs the enricher's replays (bus.RunReplays) that
+// no other replica runs.
 func (s *Stage) Run(ctx context.Context) error {
-	return s.bus.Run(ctx, bus.RunConfig{Stage: bus.StageEnricher, Concurrency: s.cfg.Concurrency}, s.Handle)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		s.watch(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		err := s.bus.RunReplays(ctx, bus.ReplayerConfig{
+			Stage: bus.StageEnricher, Holder: s.cfg.Holder, Logger: s.log,
+			// The release stored just before the replay was asked for is
+			// the one it applies; one that cannot be read is reported and
+			// the release in use stays.
+			Prepare: func(ctx context.Context) error {
+				if _, err := s.Refresh(ctx); err != nil {
+					s.log.Warn("replay with the PaNET release in use", "err", err)
+				}
+				return nil
+			},
+		}, s.Handle)
+		if err != nil {
+			s.log.Error("replays", "err", err)
+		}
+	}()
+	err := s.bus.Run(ctx, bus.RunConfig{Stage: bus.StageEnricher, Concurrency: s.cfg.Concurrency}, s.Handle)
+	cancel()
+	wg.Wait()
+	return err
 }
 
 // Handle enriches one dataset. A tombstone passes through as a tombstone.
@@ -203,11 +321,12 @@ func (s *Stage) Handle(_ context.Context, m *bus.Message) ([]bus.Event, error) {
 // Enrich returns ds with its techniques, its quality score, the score of
 // each quality dimension and what the metadata lacks (the failed checks).
 func (s *Stage) Enrich(ds *fairwayv1.Dataset) *fairwayv1.EnrichedDataset {
-	e := &fairwayv1.EnrichedDataset{Dataset: ds, PanetVersion: s.version, EnrichedAt: timestamppb.New(s.now().UTC())}
+	cur := s.cur.Load()
+	e := &fairwayv1.EnrichedDataset{Dataset: ds, PanetVersion: cur.version, EnrichedAt: timestamppb.New(s.now().UTC())}
 	if ds.Deleted {
 		return e
 	}
-	e.Techniques = s.matcher.MatchDataset(ds)
+	e.Techniques = cur.matcher.MatchDataset(ds)
 	score, checks := quality.Score(e)
 	e.QualityScore, e.QualityGaps, e.QualityDimensions = score, quality.Gaps(checks), quality.Dimensions(checks)
 	return e
