@@ -1,26 +1,24 @@
 package analytics
 
-// statement is one DDL statement of the schema.
-type statement struct {
-	name string
-	sql  string
-}
-
-// schema returns the statements creating the database db (quoted) and its
-// tables when missing. The types and engines are the ones both ClickHouse
-// 18.16 and current releases accept (no LowCardinality, no codecs, no TTL).
-//
-// datasets holds every version written; ReplacingMergeTree(version) keeps
-// the highest version per key when parts merge, and reads use FINAL to get
-// that answer before they do.
-//
-// harvest_runs keeps one row per run: a run reported again (a redelivery,
-// or "running" then "complete") replaces the report with an earlier or
-// equal finished_at.
-func schema(db string) []statement {
-	return []statement{
-		{"database", "CREATE DATABASE IF NOT EXISTS " + db},
-		{"datasets", "CREATE TABLE IF NOT EXISTS " + db + `.datasets (
+// migrations is the analytics schema, one versioned migration after the
+// other (see Migrate). A released migration is never edited: a change is a
+// new migration at the end of the list. Every step is idempotent (CREATE …
+// IF NOT EXISTS, a column added when missing), and the SQL is what both
+// ClickHouse 18.16 and current releases accept: no LowCardinality, no
+// codecs, no TTL, no DateTime64, no ADD COLUMN IF NOT EXISTS.
+var migrations = []Migration{
+	{
+		// The schema before migrations were recorded: a database written by
+		// an older Fairway already has these tables, and this migration
+		// finds them in place.
+		Version: 1,
+		Name:    "datasets and harvest runs",
+		Steps: []Step{
+			// datasets holds every version written;
+			// ReplacingMergeTree(version) keeps the highest version per key
+			// when parts merge, and reads use FINAL to get that answer
+			// before they do.
+			{SQL: `CREATE TABLE IF NOT EXISTS {db}.datasets (
     key String,
     doi String,
     facility String,
@@ -41,7 +39,10 @@ func schema(db string) []statement {
     published_at DateTime
 ) ENGINE = ReplacingMergeTree(version)
 ORDER BY key`},
-		{"harvest_runs", "CREATE TABLE IF NOT EXISTS " + db + `.harvest_runs (
+			// harvest_runs keeps one row per run: a run reported again (a
+			// redelivery, or "running" then "complete") replaces the
+			// report with an earlier or equal finished_at.
+			{SQL: `CREATE TABLE IF NOT EXISTS {db}.harvest_runs (
     run_id String,
     feed_id String,
     facility String,
@@ -55,5 +56,6 @@ ORDER BY key`},
     error String
 ) ENGINE = ReplacingMergeTree(finished_at)
 ORDER BY (feed_id, started_at, run_id)`},
-	}
+		},
+	},
 }

@@ -34,9 +34,24 @@ type TechniqueCount struct {
 }
 
 // Open connects to ClickHouse over the native protocol, checks that it
-// answers and creates the database and tables when missing. A server that
-// cannot be reached gives an error wrapping ErrUnavailable.
+// answers and applies the schema's migrations (see Migrate). A server that
+// cannot be reached gives an error wrapping ErrUnavailable; a database whose
+// applied migrations differ from this build's, ErrMigrationChanged.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
+	s, err := Connect(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.EnsureSchema(ctx); err != nil {
+		_ = s.conn.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Connect connects to ClickHouse over the native protocol and checks that it
+// answers, without touching the schema (Migrate does).
+func Connect(ctx context.Context, cfg Config) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -68,10 +83,6 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		_ = conn.Close()
 		return nil, err
 	}
-	if err := s.EnsureSchema(ctx); err != nil {
-		_ = conn.Close()
-		return nil, err
-	}
 	if v, err := conn.ServerVersion(); err == nil {
 		s.log.InfoContext(ctx, "analytics store ready", "server", v.String())
 	}
@@ -91,13 +102,12 @@ func (s *Store) Close() error {
 // Database returns the name of the database the store writes to.
 func (s *Store) Database() string { return s.cfg.Database }
 
-// EnsureSchema creates the database and its tables when they are missing;
-// it leaves existing ones as they are, so calling it again is harmless.
+// EnsureSchema applies the migrations the database lacks (Migrate); a
+// database dropped under the store is created again. Calling it again is
+// harmless.
 func (s *Store) EnsureSchema(ctx context.Context) error {
-	for _, stmt := range schema(s.db) {
-		if err := s.conn.Exec(ctx, stmt.sql); err != nil {
-			return wrap("create "+stmt.name, err)
-		}
+	if _, err := s.Migrate(ctx, false); err != nil {
+		return err
 	}
 	s.log.DebugContext(ctx, "schema ready")
 	return nil

@@ -55,8 +55,7 @@ func (c *Config) BindFlags(fs *pflag.FlagSet, target string) {
 		fs.StringVar(&c.HTTPAddr, "http", "127.0.0.1:8080", "HTTP listen address (catalogue, OAI-PMH); empty disables")
 		fs.StringVar(&c.BaseURL, "base-url", "", "public base URL of the node (default http://<http>)")
 		fs.StringVar(&c.AdminEmail, "admin-email", "", "e-mail address of the node's administrator, in OAI-PMH Identify (default: the provider's)")
-		fs.StringVar(&c.ClickHouse.Addr, "clickhouse", "127.0.0.1:9000", "ClickHouse native address")
-		fs.StringVar(&c.ClickHouse.Database, "clickhouse-db", "fairway", "ClickHouse database")
+		bindClickHouseFlags(fs, &c.ClickHouse)
 		fs.BoolVar(&c.NoAnalytics, "no-analytics", false, "do not write analytics to ClickHouse")
 	}
 	if target == TargetAll || target == TargetPublisher || target == TargetHarvester {

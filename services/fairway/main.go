@@ -25,6 +25,7 @@ func main() {
 		node.HarvestCommand(),
 		node.DeadLettersCommand(),
 		node.DatasetsCommand(),
+		node.AnalyticsCommand(),
 	)
 	if err := root.ExecuteContext(context.Background()); err != nil {
 		os.Exit(1)
