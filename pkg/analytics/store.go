@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -263,4 +264,98 @@ func (s *Store) CountsByTechnique(ctx context.Context) ([]TechniqueCount, error)
 // let the older version of a withdrawn dataset through.
 func (s *Store) live(columns string) string {
 	return fmt.Sprintf("(SELECT %s FROM %s.datasets FINAL)", columns, s.db)
+}
+
+// InsertPipelineEvents writes pipeline events, at most Config.BatchSize per
+// insert. An event written again (a redelivery, a replay) replaces its own
+// row: pipeline_events is keyed by stage and stream sequence.
+func (s *Store) InsertPipelineEvents(ctx context.Context, rows []PipelineEventRow) error {
+	values := make([][]any, len(rows))
+	for i, r := range rows {
+		values[i] = r.values()
+	}
+	return s.insert(ctx, "pipeline_events", pipelineEventColumns, values)
+}
+
+// InsertDeadLetters writes dead letters, keyed by their sequence in the
+// dead-letter stream (written again, they replace their own rows).
+func (s *Store) InsertDeadLetters(ctx context.Context, rows []DeadLetterRow) error {
+	values := make([][]any, len(rows))
+	for i, r := range rows {
+		values[i] = r.values()
+	}
+	return s.insert(ctx, "dead_letters", deadLetterColumns, values)
+}
+
+// InsertDeliveries writes delivery outcomes, keyed by destination and their
+// sequence in the ops stream (written again, they replace their own rows).
+func (s *Store) InsertDeliveries(ctx context.Context, rows []DeliveryRow) error {
+	values := make([][]any, len(rows))
+	for i, r := range rows {
+		values[i] = r.values()
+	}
+	return s.insert(ctx, "deliveries", deliveryColumns, values)
+}
+
+// RefreshAggregates rebuilds datasets_by_month from the current state of
+// every dataset (datasets FINAL: the latest version per key, tombstones
+// left out) as a snapshot stamped now, then deletes the older snapshots.
+// Readers take the rows of max(snapshot). It returns the snapshot time.
+func (s *Store) RefreshAggregates(ctx context.Context) (time.Time, error) {
+	var last time.Time
+	if err := s.conn.QueryRow(ctx, "SELECT max(snapshot) FROM "+s.db+".datasets_by_month").Scan(&last); err != nil {
+		return time.Time{}, wrap("aggregates", err)
+	}
+	// Snapshots are whole seconds, one after the other.
+	snap := time.Now().UTC().Truncate(time.Second)
+	if !snap.After(last) {
+		snap = last.Add(time.Second)
+	}
+	stamp := snap.Format("2006-01-02 15:04:05")
+	q := fmt.Sprintf(`INSERT INTO %[1]s.datasets_by_month (snapshot, facility, technique, month, datasets, open, quality_sum)
+SELECT toDateTime('%[2]s') AS snapshot, facility, technique, toStartOfMonth(issued) AS month,
+       count() AS datasets, sum(access_rights = 'open') AS open, sum(quality) AS quality_sum
+FROM (SELECT facility, issued, access_rights, quality, deleted, techniques_all FROM %[1]s.datasets FINAL)
+ARRAY JOIN arrayConcat([''], techniques_all) AS technique
+WHERE deleted = 0
+GROUP BY facility, technique, month`, s.db, stamp)
+	if err := s.conn.Exec(ctx, q); err != nil {
+		return time.Time{}, wrap("aggregates", err)
+	}
+	if err := s.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s.datasets_by_month DELETE WHERE snapshot < toDateTime('%s')", s.db, stamp)); err != nil {
+		return time.Time{}, wrap("aggregates", err)
+	}
+	return snap, nil
+}
+
+// MonthlyCount is a row of the latest aggregate snapshot.
+type MonthlyCount struct {
+	Facility string
+	// Technique is a PaNET IRI; "" counts every dataset of the facility.
+	Technique string
+	// Month of issue (1970-01-01: unknown).
+	Month    time.Time
+	Datasets uint64
+	Open     uint64
+}
+
+// MonthlyCounts returns the latest snapshot of datasets_by_month, ordered
+// by facility, technique and month.
+func (s *Store) MonthlyCounts(ctx context.Context) ([]MonthlyCount, error) {
+	q := "SELECT facility, technique, month, datasets, open FROM " + s.db + ".datasets_by_month " +
+		"WHERE snapshot = (SELECT max(snapshot) FROM " + s.db + ".datasets_by_month) ORDER BY facility, technique, month"
+	rows, err := s.conn.Query(ctx, q)
+	if err != nil {
+		return nil, wrap("monthly counts", err)
+	}
+	defer rows.Close()
+	var out []MonthlyCount
+	for rows.Next() {
+		var c MonthlyCount
+		if err := rows.Scan(&c.Facility, &c.Technique, &c.Month, &c.Datasets, &c.Open); err != nil {
+			return nil, wrap("monthly counts", err)
+		}
+		out = append(out, c)
+	}
+	return out, wrap("monthly counts", rows.Err())
 }

@@ -58,6 +58,9 @@ func (c *Config) BindFlags(fs *pflag.FlagSet, target string) {
 		bindClickHouseFlags(fs, &c.ClickHouse)
 		fs.BoolVar(&c.NoAnalytics, "no-analytics", false, "do not write analytics to ClickHouse")
 	}
+	if target == TargetAnalytics {
+		bindClickHouseFlags(fs, &c.ClickHouse)
+	}
 	if target == TargetAll || target == TargetPublisher || target == TargetHarvester {
 		fs.StringVar(&c.TokensFile, "tokens", "", "JSON file of the feed API's tokens and address rules: {\"operator\": [...], \"facilities\": {\"ESRF\": [...]}} (also env FAIRWAY_OPERATOR_TOKEN)")
 		fs.BoolVar(&c.AllowPrivateFeeds, "allow-private-feeds", false, "let feeds point at loopback, private and link-local addresses (registration and harvests)")
@@ -76,7 +79,7 @@ func (c *Config) BindFlags(fs *pflag.FlagSet, target string) {
 		fs.IntVar(&c.DemoPageSize, "demo-page-size", 25, "page size of the demo feeds")
 		fs.DurationVar(&c.Harvester.PollInterval, "poll", 0, "how often the feed registry is checked (default 5s)")
 	}
-	if target != TargetHarvester {
+	if target != TargetHarvester && target != TargetAnalytics {
 		fs.IntVar(&c.Concurrency, "concurrency", 2, "messages each stage handles at once")
 	}
 }
