@@ -54,11 +54,19 @@ type PipelineEventRow struct {
 
 const pipelineEventColumns = "stage, seq, outcome, key, facility, feed_id, run_id, harvested_at, at, latency_ms"
 
-func (r PipelineEventRow) values() []any {
-	return []any{
-		r.Stage, r.Seq, r.Outcome, bound(r.Key, maxName), bound(r.Facility, maxName), bound(r.FeedID, maxName),
-		bound(r.RunID, maxName), storedTime(r.HarvestedAt), storedTime(r.At), uint64(max(r.Latency, 0).Milliseconds()),
+// pipelineEventColumnsOf returns the rows' values column by column, in the
+// order of pipelineEventColumns.
+func pipelineEventColumnsOf(rows []PipelineEventRow) []any {
+	n := len(rows)
+	stage, outcome, key, facility, feed, run := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	seq, latency := make([]uint64, n), make([]uint64, n)
+	harvestedAt, at := make([]time.Time, n), make([]time.Time, n)
+	for i, r := range rows {
+		stage[i], seq[i], outcome[i] = r.Stage, r.Seq, r.Outcome
+		key[i], facility[i], feed[i], run[i] = bound(r.Key, maxName), bound(r.Facility, maxName), bound(r.FeedID, maxName), bound(r.RunID, maxName)
+		harvestedAt[i], at[i], latency[i] = storedTime(r.HarvestedAt), storedTime(r.At), uint64(max(r.Latency, 0).Milliseconds())
 	}
+	return []any{stage, seq, outcome, key, facility, feed, run, harvestedAt, at, latency}
 }
 
 // stageOfStream is the stage whose output each stream is.

@@ -189,28 +189,11 @@ func (r DatasetRow) validate() error {
 }
 
 // datasetColumns is the column list of every datasets insert, in the order
-// of datasetRow.values.
+// of datasetColumnsOf.
 const datasetColumns = "key, doi, facility, feed_id, title, publication_year, issued, access_rights, " +
 	"license, techniques, technique_labels, creators, orcids, quality, deleted, content_hash, version, published_at, " +
 	"techniques_all, quality_dimensions, quality_scores, quality_gaps, modified, created, available, " +
 	"collected_start, collected_end, entry_version, panet_version, metadata_format, run_id, harvested_at, enriched_at"
-
-// values returns the row's values in the order of datasetColumns, with the
-// Go types the driver maps to the column types.
-func (r DatasetRow) values() []any {
-	return []any{
-		r.Key, r.DOI, r.Facility, r.FeedID, r.Title,
-		r.PublicationYear, storedDate(r.Issued), r.AccessRights, r.License,
-		nonNil(r.Techniques), nonNil(r.TechniqueLabels),
-		r.Creators, r.ORCIDs, r.Quality, boolToUint8(r.Deleted),
-		r.ContentHash, r.Version, storedTime(r.PublishedAt),
-		nonNil(r.TechniquesAll), nonNil(r.QualityDimensions), nonNilFloats(r.QualityScores), nonNil(r.QualityGaps),
-		storedTime(r.Modified), storedTime(r.Created), storedTime(r.Available),
-		storedTime(r.CollectedStart), storedTime(r.CollectedEnd),
-		r.EntryVersion, r.PaNETVersion, r.MetadataFormat, r.RunID,
-		storedTime(r.HarvestedAt), storedTime(r.EnrichedAt),
-	}
-}
 
 // runColumns is the column list of every harvest_runs insert, in the order
 // of runValues.
@@ -306,4 +289,41 @@ func nonNilFloats(s []float64) []float64 {
 		return []float64{}
 	}
 	return s
+}
+
+// datasetColumnsOf returns the rows' values column by column, in the order
+// of datasetColumns, as the typed slices the driver appends at once.
+func datasetColumnsOf(rows []DatasetRow) []any {
+	n := len(rows)
+	var (
+		key, doi, facility, feed, title, access, license = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		year, creators, orcids                           = make([]uint16, n), make([]uint16, n), make([]uint16, n)
+		issued, published                                = make([]time.Time, n), make([]time.Time, n)
+		techniques, labels, all, dims, gaps              = make([][]string, n), make([][]string, n), make([][]string, n), make([][]string, n), make([][]string, n)
+		scores                                           = make([][]float64, n)
+		quality                                          = make([]float64, n)
+		deleted                                          = make([]uint8, n)
+		hash, entryVersion, panet, format, run           = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		version                                          = make([]uint64, n)
+		modified, created, available, cstart, cend       = make([]time.Time, n), make([]time.Time, n), make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
+		harvestedAt, enrichedAt                          = make([]time.Time, n), make([]time.Time, n)
+	)
+	for i, r := range rows {
+		key[i], doi[i], facility[i], feed[i], title[i] = r.Key, r.DOI, r.Facility, r.FeedID, r.Title
+		year[i], issued[i], access[i], license[i] = r.PublicationYear, storedDate(r.Issued), r.AccessRights, r.License
+		techniques[i], labels[i] = nonNil(r.Techniques), nonNil(r.TechniqueLabels)
+		creators[i], orcids[i], quality[i], deleted[i] = r.Creators, r.ORCIDs, r.Quality, boolToUint8(r.Deleted)
+		hash[i], version[i], published[i] = r.ContentHash, r.Version, storedTime(r.PublishedAt)
+		all[i], dims[i], scores[i], gaps[i] = nonNil(r.TechniquesAll), nonNil(r.QualityDimensions), nonNilFloats(r.QualityScores), nonNil(r.QualityGaps)
+		modified[i], created[i], available[i] = storedTime(r.Modified), storedTime(r.Created), storedTime(r.Available)
+		cstart[i], cend[i] = storedTime(r.CollectedStart), storedTime(r.CollectedEnd)
+		entryVersion[i], panet[i], format[i], run[i] = r.EntryVersion, r.PaNETVersion, r.MetadataFormat, r.RunID
+		harvestedAt[i], enrichedAt[i] = storedTime(r.HarvestedAt), storedTime(r.EnrichedAt)
+	}
+	return []any{
+		key, doi, facility, feed, title, year, issued, access, license, techniques, labels,
+		creators, orcids, quality, deleted, hash, version, published,
+		all, dims, scores, gaps, modified, created, available, cstart, cend,
+		entryVersion, panet, format, run, harvestedAt, enrichedAt,
+	}
 }
