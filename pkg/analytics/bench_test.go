@@ -3,12 +3,14 @@ package analytics
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"testing"
 	"time"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/bus"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
@@ -127,4 +129,61 @@ func BenchmarkInsertDatasets(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(size*b.N)/time.Since(start).Seconds(), "rows/s")
+}
+
+// BenchmarkWriter measures the whole writer: 20,000 records wait in the
+// normalised, enriched and catalogue streams of an embedded JetStream, and
+// the timer runs from the writer's start until ClickHouse holds their
+// 20,000 dataset rows and 60,000 pipeline-event rows. Its consumers fetch,
+// decode and insert in parallel, one per stream, in batches of 2,000 (the
+// consumers' limit of unacknowledged messages is 2,048).
+func BenchmarkWriter(b *testing.B) {
+	const n = 20000
+	msgs := benchEntries(b, n)
+	for b.Loop() {
+		b.StopTimer()
+		bs := testenv.Bus(b)
+		events := make([]bus.Event, 0, 3*n)
+		for _, m := range msgs {
+			var c fairwayv1.CatalogueEntry
+			if err := proto.Unmarshal(m.Data, &c); err != nil {
+				b.Fatal(err)
+			}
+			key, hash := c.GetKey(), c.GetContentHash()
+			events = append(events,
+				bus.Event{Stream: bus.Normalised, Key: key, Hash: hash, Payload: mustMarshal(b, c.GetDataset().GetDataset())},
+				bus.Event{Stream: bus.Enriched, Key: key, Hash: hash, Payload: mustMarshal(b, c.GetDataset())},
+				bus.Event{Stream: bus.Catalogue, Key: key, Hash: hash, Payload: m.Data})
+		}
+		if err := bs.PublishBatch(context.Background(), "bench", events); err != nil {
+			b.Fatal(err)
+		}
+		store := openBenchStore(b, Config{})
+		sink, err := NewSink(SinkConfig{Store: Config{Addr: store.cfg.Addr, Database: store.Database(), BatchSize: 2000, FlushInterval: 100 * time.Millisecond},
+			RetryDelay: 100 * time.Millisecond}, bs, slog.New(slog.DiscardHandler))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		b.StartTimer()
+		start := time.Now()
+		go func() { done <- sink.Run(ctx) }()
+		for {
+			d, _ := store.Count(context.Background(), "datasets", "")
+			e, _ := store.Count(context.Background(), "pipeline_events", "")
+			if d >= n && e >= 3*n {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		el := time.Since(start)
+		b.StopTimer()
+		cancel()
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(4*n)/el.Seconds(), "rows/s")
+		b.StartTimer()
+	}
 }
