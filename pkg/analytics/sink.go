@@ -191,7 +191,11 @@ func (s *Sink) Run(ctx context.Context) error {
 		}
 		// Whatever the reason, analytics never stop the node: they wait.
 		delay := retry.NextBackOff()
-		s.log.Warn("ClickHouse unavailable; analytics wait", "addr", s.cfg.Store.Addr, "retry_in", delay, "err", err)
+		if errors.Is(err, ErrMigrationChanged) {
+			s.log.Error("analytics schema differs from this build's; analytics wait for an operator", "database", s.cfg.Store.Database, "retry_in", delay, "err", err)
+		} else {
+			s.log.Warn("ClickHouse unavailable; analytics wait", "addr", s.cfg.Store.Addr, "retry_in", delay, "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return nil
