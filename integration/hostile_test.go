@@ -1,8 +1,11 @@
 package integration
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +18,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/panosc/fairway/internal/testenv"
+	"github.com/panosc/fairway/pkg/analytics"
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/natsembed"
 	"github.com/panosc/fairway/pkg/samplefeed"
@@ -126,8 +130,17 @@ func TestHostileFeed(t *testing.T) {
 	}
 	httpAddr, natsAddr := freeAddr(t), freeAddr(t)
 	server := "http://" + httpAddr
+	db := fmt.Sprintf("fairway_it_%d", rand.Uint32())
+	store, err := analytics.Open(t.Context(), analytics.Config{Addr: clickhouseAddr(), Database: db})
+	if err != nil {
+		t.Fatalf("clickhouse at %s (run scripts/clickhouse.sh start): %v", clickhouseAddr(), err)
+	}
+	defer func() {
+		_ = store.DropDatabase(context.Background())
+		store.Close()
+	}()
 	p := start(t, "fairway", "up", "--data", data, "--http", httpAddr, "--nats-listen", natsAddr, "--poll", "200ms",
-		"--tokens", tokens, "--allow-private-feeds", "--no-analytics", "--panet", testenv.PaNET(t))
+		"--tokens", tokens, "--allow-private-feeds", "--clickhouse", clickhouseAddr(), "--clickhouse-db", db, "--panet", testenv.PaNET(t))
 	eventually(t, 30*time.Second, "the node's API", func() (bool, string) {
 		resp, err := httpClient.Get(server + "/healthz")
 		if err != nil {
@@ -170,6 +183,17 @@ func TestHostileFeed(t *testing.T) {
 	if !strings.Contains(letters, "bytes, over the limit of 1024") {
 		t.Errorf("no dead letter says the identifier is too long:\n%s", letters)
 	}
+	// The analytics hold the dead letters, with their stage, reason and
+	// facility, and the pipeline events of the records that went through.
+	eventually(t, time.Minute, "the dead letters in ClickHouse", func() (bool, string) {
+		n, err := store.Count(t.Context(), "dead_letters FINAL", "stage = 'harvester' AND reason LIKE '%over the limit of 1024%' AND facility = 'ILL'")
+		m, err2 := store.Count(t.Context(), "dead_letters FINAL", "reason LIKE '%owned by ESRF%'")
+		return err == nil && err2 == nil && n >= 1 && m >= 1, fmt.Sprintf("%d too long, %d owned by ESRF (%v %v)", n, m, err, err2)
+	})
+	eventually(t, time.Minute, "the pipeline events in ClickHouse", func() (bool, string) {
+		n, err := store.Count(t.Context(), "pipeline_events FINAL", "stage = 'publisher' AND facility = 'ESRF'")
+		return err == nil && n > 0, fmt.Sprintf("%d ESRF catalogue events (%v)", n, err)
+	})
 	if strings.Contains(doc, "javascript:") {
 		t.Error("the catalogue publishes a javascript: link")
 	}

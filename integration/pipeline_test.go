@@ -35,8 +35,10 @@ func clickhouseAddr() string {
 }
 
 // TestPipelineAsSeparateServices harvests the sample facility through the
-// four services, each its own process, over a real nats-server, and checks
-// the catalogue, the tombstones, ClickHouse and the Turtle export.
+// five services (the analytics writer as its own), each its own process,
+// over a real nats-server, and checks the catalogue, the tombstones,
+// ClickHouse (datasets, pipeline events per stage, harvest runs) and the
+// Turtle export.
 func TestPipelineAsSeparateServices(t *testing.T) {
 	const records, pageSize = 240, 40
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -92,8 +94,9 @@ func TestPipelineAsSeparateServices(t *testing.T) {
 	httpAddr := freeAddr(t)
 	common := []string{"--nats", natsURL, "--nats-credentials", credentials, "--log-format", "json"}
 	publisher := startEnv(t, []string{"FAIRWAY_OPERATOR_TOKEN=" + operatorToken}, "publisher",
-		append(common, "--http", httpAddr, "--data", t.TempDir(), "--clickhouse", clickhouseAddr(), "--clickhouse-db", db, "--allow-private-feeds")...)
+		append(common, "--http", httpAddr, "--data", t.TempDir(), "--no-analytics", "--allow-private-feeds")...)
 	services := []*proc{
+		start(t, "analytics", append(common, "--clickhouse", clickhouseAddr(), "--clickhouse-db", db)...),
 		start(t, "harvester", append(common, "--poll", "200ms", "--allow-private-feeds")...),
 		start(t, "normaliser", common...),
 		start(t, "enricher", append(common, "--panet", testenv.PaNET(t))...),
@@ -198,6 +201,24 @@ func TestPipelineAsSeparateServices(t *testing.T) {
 			return false, err.Error()
 		}
 		return n == uint64(live), fmt.Sprintf("%d live rows, want %d", n, live)
+	})
+	// Every record passed the three stages, each an event with the time
+	// it took from the harvest; the runs are there with their bytes.
+	for _, stage := range []string{"normaliser", "enricher", "publisher"} {
+		eventually(t, time.Minute, "pipeline events of the "+stage, func() (bool, string) {
+			n, err := store.Count(ctx, "pipeline_events FINAL", "stage = '"+stage+"' AND facility IN ('ESRF', 'ILL') AND harvested_at > toDateTime(0)")
+			if err != nil {
+				return false, err.Error()
+			}
+			return n == uint64(want), fmt.Sprintf("%d events, want %d", n, want)
+		})
+	}
+	eventually(t, time.Minute, "the harvest runs", func() (bool, string) {
+		n, err := store.Count(ctx, "harvest_runs FINAL", "status = 'complete' AND bytes > 0 AND records > 0")
+		if err != nil {
+			return false, err.Error()
+		}
+		return n == uint64(len(harvested)), fmt.Sprintf("%d complete runs with bytes, want %d", n, len(harvested))
 	})
 
 	// The Turtle export parses and describes every live dataset.

@@ -28,7 +28,7 @@ func build(dir string) error {
 	pkgs := []string{
 		"github.com/nats-io/nats-server/v2",
 		"../services/fairway", "../services/harvester", "../services/normaliser",
-		"../services/enricher", "../services/publisher",
+		"../services/enricher", "../services/publisher", "../services/analytics",
 	}
 	args := append([]string{"build", "-o", dir + string(os.PathSeparator)}, pkgs...)
 	cmd := exec.Command("go", args...)

@@ -56,6 +56,25 @@ type DatasetRow struct {
 	Version uint64
 	// PublishedAt is when the publisher put this version in the catalogue.
 	PublishedAt time.Time
+	// TechniquesAll are Techniques and every broader technique the
+	// enricher gave for them, without duplicates.
+	TechniquesAll []string
+	// QualityDimensions and QualityScores are the parts of Quality, index
+	// by index; QualityGaps the rubric checks the dataset failed.
+	QualityDimensions []string
+	QualityScores     []float64
+	QualityGaps       []string
+	// Dates of the dataset; unknown is the zero time.
+	Modified, Created, Available, CollectedStart, CollectedEnd time.Time
+	// EntryVersion is the dataset's version as its source gives it.
+	EntryVersion string
+	// PaNETVersion is the PaNET release the enricher used, MetadataFormat
+	// the format the record was harvested in.
+	PaNETVersion, MetadataFormat string
+	// RunID is the harvest run the dataset came from; HarvestedAt when the
+	// harvester received it, EnrichedAt when the enricher tagged it.
+	RunID                   string
+	HarvestedAt, EnrichedAt time.Time
 }
 
 // RowFromEntry flattens a catalogue entry into the row of its version.
@@ -84,6 +103,32 @@ func RowFromEntry(e *fairwayv1.CatalogueEntry, version uint64) DatasetRow {
 		ContentHash:     cmp.Or(e.GetContentHash(), d.GetContentHash()),
 		Version:         version,
 		PublishedAt:     timeOf(e.GetPublishedAt()),
+		Modified:        timeOf(d.GetModified()),
+		Created:         timeOf(d.GetCreated()),
+		Available:       timeOf(d.GetAvailable()),
+		CollectedStart:  timeOf(d.GetCollectedStart()),
+		CollectedEnd:    timeOf(d.GetCollectedEnd()),
+		EntryVersion:    d.GetVersion(),
+		PaNETVersion:    enriched.GetPanetVersion(),
+		MetadataFormat:  d.GetMetadataFormat(),
+		RunID:           d.GetProvenance().GetRunId(),
+		HarvestedAt:     timeOf(d.GetProvenance().GetHarvestedAt()),
+		EnrichedAt:      timeOf(enriched.GetEnrichedAt()),
+	}
+	for _, q := range enriched.GetQualityDimensions() {
+		score := q.GetScore()
+		if math.IsNaN(score) || math.IsInf(score, 0) {
+			score = 0
+		}
+		row.QualityDimensions = append(row.QualityDimensions, q.GetName())
+		row.QualityScores = append(row.QualityScores, score)
+	}
+	gaps := make(map[string]bool)
+	for _, g := range enriched.GetQualityGaps() {
+		if c := g.GetCheck(); c != "" && !gaps[c] {
+			gaps[c] = true
+			row.QualityGaps = append(row.QualityGaps, c)
+		}
 	}
 	var orcids int64
 	for _, p := range d.GetCreators() {
@@ -108,6 +153,21 @@ func RowFromEntry(e *fairwayv1.CatalogueEntry, version uint64) DatasetRow {
 		row.Techniques = append(row.Techniques, iri)
 		row.TechniqueLabels = append(row.TechniqueLabels, t.GetLabel())
 	}
+	all := make(map[string]bool)
+	add := func(iri string) {
+		if iri = strings.TrimSpace(iri); iri != "" && !all[iri] {
+			all[iri] = true
+			row.TechniquesAll = append(row.TechniquesAll, iri)
+		}
+	}
+	for _, iri := range row.Techniques {
+		add(iri)
+	}
+	for _, t := range enriched.GetTechniques() {
+		for _, b := range t.GetBroader() {
+			add(b)
+		}
+	}
 	return row
 }
 
@@ -121,30 +181,24 @@ func (r DatasetRow) validate() error {
 			ErrInvalidRow, r.Key, len(r.Techniques), len(r.TechniqueLabels))
 	case math.IsNaN(r.Quality) || math.IsInf(r.Quality, 0):
 		return fmt.Errorf("%w: key %q: quality %v is not a number", ErrInvalidRow, r.Key, r.Quality)
+	case len(r.QualityDimensions) != len(r.QualityScores):
+		return fmt.Errorf("%w: key %q: %d quality dimensions but %d scores",
+			ErrInvalidRow, r.Key, len(r.QualityDimensions), len(r.QualityScores))
 	}
 	return nil
 }
 
 // datasetColumns is the column list of every datasets insert, in the order
-// of datasetRow.values.
+// of datasetColumnsOf.
 const datasetColumns = "key, doi, facility, feed_id, title, publication_year, issued, access_rights, " +
-	"license, techniques, technique_labels, creators, orcids, quality, deleted, content_hash, version, published_at"
-
-// values returns the row's values in the order of datasetColumns, with the
-// Go types the driver maps to the column types.
-func (r DatasetRow) values() []any {
-	return []any{
-		r.Key, r.DOI, r.Facility, r.FeedID, r.Title,
-		r.PublicationYear, storedDate(r.Issued), r.AccessRights, r.License,
-		nonNil(r.Techniques), nonNil(r.TechniqueLabels),
-		r.Creators, r.ORCIDs, r.Quality, boolToUint8(r.Deleted),
-		r.ContentHash, r.Version, storedTime(r.PublishedAt),
-	}
-}
+	"license, techniques, technique_labels, creators, orcids, quality, deleted, content_hash, version, published_at, " +
+	"techniques_all, quality_dimensions, quality_scores, quality_gaps, modified, created, available, " +
+	"collected_start, collected_end, entry_version, panet_version, metadata_format, run_id, harvested_at, enriched_at"
 
 // runColumns is the column list of every harvest_runs insert, in the order
 // of runValues.
-const runColumns = "run_id, feed_id, facility, status, started_at, finished_at, pages, records, deleted, rejected, error"
+const runColumns = "run_id, feed_id, facility, status, started_at, finished_at, pages, records, deleted, rejected, error, " +
+	"bytes, retries, list_size, requested_from, response_date"
 
 // runValues validates a harvest run and returns its values in the order of
 // runColumns.
@@ -158,7 +212,8 @@ func runValues(r *fairwayv1.HarvestRun) ([]any, error) {
 	counts := []struct {
 		name string
 		v    int64
-	}{{"pages", r.GetPages()}, {"records", r.GetRecords()}, {"deleted", r.GetDeleted()}, {"rejected", r.GetRejected()}}
+	}{{"pages", r.GetPages()}, {"records", r.GetRecords()}, {"deleted", r.GetDeleted()}, {"rejected", r.GetRejected()},
+		{"bytes", r.GetBytes()}, {"retries", r.GetRetries()}, {"list size", r.GetListSize()}}
 	for _, c := range counts {
 		if c.v < 0 {
 			return nil, fmt.Errorf("%w: harvest run %q: negative %s %d", ErrInvalidRow, r.GetRunId(), c.name, c.v)
@@ -169,6 +224,8 @@ func runValues(r *fairwayv1.HarvestRun) ([]any, error) {
 		storedTime(timeOf(r.GetStartedAt())), storedTime(timeOf(r.GetFinishedAt())),
 		uint64(r.GetPages()), uint64(r.GetRecords()), uint64(r.GetDeleted()), uint64(r.GetRejected()),
 		r.GetError(),
+		uint64(r.GetBytes()), uint64(r.GetRetries()), uint64(r.GetListSize()), r.GetFrom(),
+		storedTime(timeOf(r.GetResponseDate())),
 	}, nil
 }
 
@@ -225,4 +282,48 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+func nonNilFloats(s []float64) []float64 {
+	if s == nil {
+		return []float64{}
+	}
+	return s
+}
+
+// datasetColumnsOf returns the rows' values column by column, in the order
+// of datasetColumns, as the typed slices the driver appends at once.
+func datasetColumnsOf(rows []DatasetRow) []any {
+	n := len(rows)
+	var (
+		key, doi, facility, feed, title, access, license = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		year, creators, orcids                           = make([]uint16, n), make([]uint16, n), make([]uint16, n)
+		issued, published                                = make([]time.Time, n), make([]time.Time, n)
+		techniques, labels, all, dims, gaps              = make([][]string, n), make([][]string, n), make([][]string, n), make([][]string, n), make([][]string, n)
+		scores                                           = make([][]float64, n)
+		quality                                          = make([]float64, n)
+		deleted                                          = make([]uint8, n)
+		hash, entryVersion, panet, format, run           = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		version                                          = make([]uint64, n)
+		modified, created, available, cstart, cend       = make([]time.Time, n), make([]time.Time, n), make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
+		harvestedAt, enrichedAt                          = make([]time.Time, n), make([]time.Time, n)
+	)
+	for i, r := range rows {
+		key[i], doi[i], facility[i], feed[i], title[i] = r.Key, r.DOI, r.Facility, r.FeedID, r.Title
+		year[i], issued[i], access[i], license[i] = r.PublicationYear, storedDate(r.Issued), r.AccessRights, r.License
+		techniques[i], labels[i] = nonNil(r.Techniques), nonNil(r.TechniqueLabels)
+		creators[i], orcids[i], quality[i], deleted[i] = r.Creators, r.ORCIDs, r.Quality, boolToUint8(r.Deleted)
+		hash[i], version[i], published[i] = r.ContentHash, r.Version, storedTime(r.PublishedAt)
+		all[i], dims[i], scores[i], gaps[i] = nonNil(r.TechniquesAll), nonNil(r.QualityDimensions), nonNilFloats(r.QualityScores), nonNil(r.QualityGaps)
+		modified[i], created[i], available[i] = storedTime(r.Modified), storedTime(r.Created), storedTime(r.Available)
+		cstart[i], cend[i] = storedTime(r.CollectedStart), storedTime(r.CollectedEnd)
+		entryVersion[i], panet[i], format[i], run[i] = r.EntryVersion, r.PaNETVersion, r.MetadataFormat, r.RunID
+		harvestedAt[i], enrichedAt[i] = storedTime(r.HarvestedAt), storedTime(r.EnrichedAt)
+	}
+	return []any{
+		key, doi, facility, feed, title, year, issued, access, license, techniques, labels,
+		creators, orcids, quality, deleted, hash, version, published,
+		all, dims, scores, gaps, modified, created, available, cstart, cend,
+		entryVersion, panet, format, run, harvestedAt, enrichedAt,
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -20,9 +21,16 @@ type SinkConfig struct {
 	// to fill.
 	Store Config
 	// RetryDelay is how long the writer waits after ClickHouse failed
-	// before it tries again; the messages wait in their stream meanwhile.
-	// Default 5s.
+	// before it tries again the first time; each failure in a row doubles
+	// the wait, up to MaxRetryDelay. The messages wait in their streams
+	// meanwhile. Default 5s.
 	RetryDelay time.Duration
+	// MaxRetryDelay bounds the growing wait. Default 1m.
+	MaxRetryDelay time.Duration
+	// AggregateInterval is how often the writer rebuilds the aggregate
+	// tables (datasets_by_month) from the current state of the datasets.
+	// Default 1m.
+	AggregateInterval time.Duration
 }
 
 func (c *SinkConfig) setDefaults() {
@@ -30,27 +38,133 @@ func (c *SinkConfig) setDefaults() {
 	if c.RetryDelay == 0 {
 		c.RetryDelay = 5 * time.Second
 	}
+	if c.MaxRetryDelay == 0 {
+		c.MaxRetryDelay = time.Minute
+	}
+	if c.AggregateInterval == 0 {
+		c.AggregateInterval = time.Minute
+	}
 }
 
 // Validate reports whether the configuration is usable.
 func (c SinkConfig) Validate() error {
-	if c.RetryDelay < 0 {
-		return fmt.Errorf("%w: negative retry delay", ErrInvalidConfig)
+	if c.RetryDelay < 0 || c.MaxRetryDelay < 0 || c.AggregateInterval < 0 {
+		return fmt.Errorf("%w: negative retry delay or aggregate interval", ErrInvalidConfig)
 	}
 	return c.Store.Validate()
 }
 
-// Sink is the analytics writer: it reads the catalogue and ops streams in
-// batches, with durable consumers of its own (bus.RunBatches), and writes
-// each batch to ClickHouse at once. It
-// never blocks the pipeline: while ClickHouse is down its consumers lag, and
-// they catch up later; a row written twice (a batch redelivered after a
-// crash) is counted once, because datasets are versioned by their stream
-// sequence.
+// Consumer is one of the writer's batch consumers: the bus stage whose
+// durable consumer it reads, and how a batch of that stream's messages is
+// written. Write returns an error marked bus.Permanent for a message that
+// can never be written (the batch is split until it is dead-lettered), and
+// any other error to leave the batch in its stream and try again later.
+type Consumer struct {
+	Stage bus.Stage
+	Write func(ctx context.Context, s *Store, msgs []bus.StoredMessage) error
+}
+
+// Consumers returns the writer's batch consumers, one per stream it reads.
+// A new table fed from a stream is a new entry here (and a stage in the
+// bus's topology).
+func Consumers() []Consumer {
+	return []Consumer{
+		{bus.StageAnalytics, writeCatalogue},
+		{bus.StageAnalyticsOps, writeOps},
+		{bus.StageAnalyticsNormalised, pipelineWriter(bus.Normalised)},
+		{bus.StageAnalyticsEnriched, pipelineWriter(bus.Enriched)},
+		{bus.StageAnalyticsDeadLetters, writeDeadLetters},
+	}
+}
+
+// writeCatalogue writes a batch of catalogue entries: one dataset version
+// and one pipeline event each. Both are keyed by the entry's stream
+// sequence, so a batch written again after a failure between the two
+// inserts is counted once.
+func writeCatalogue(ctx context.Context, store *Store, msgs []bus.StoredMessage) error {
+	rows := make([]DatasetRow, 0, len(msgs))
+	events := make([]PipelineEventRow, 0, len(msgs))
+	for _, m := range msgs {
+		var e fairwayv1.CatalogueEntry
+		if err := proto.Unmarshal(m.Data, &e); err != nil {
+			return bus.Permanent(fmt.Errorf("not a catalogue entry on %s: %w", m.Subject, err))
+		}
+		rows = append(rows, RowFromEntry(&e, m.Sequence))
+		events = append(events, PipelineEventFrom(bus.Catalogue, m))
+	}
+	if err := badData(store.InsertDatasets(ctx, rows)); err != nil {
+		return err
+	}
+	return badData(store.InsertPipelineEvents(ctx, events))
+}
+
+// writeOps writes a batch of the ops stream: harvest runs and delivery
+// outcomes.
+func writeOps(ctx context.Context, store *Store, msgs []bus.StoredMessage) error {
+	var (
+		runs       []*fairwayv1.HarvestRun
+		deliveries []DeliveryRow
+	)
+	for _, m := range msgs {
+		switch bus.OpsEventKind(m) {
+		case bus.EventHarvestRun:
+			var r fairwayv1.HarvestRun
+			if err := proto.Unmarshal(m.Data, &r); err != nil {
+				return bus.Permanent(fmt.Errorf("not a harvest run on %s: %w", m.Subject, err))
+			}
+			runs = append(runs, &r)
+		case bus.EventDelivery:
+			d, err := DeliveryFrom(m)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			deliveries = append(deliveries, d)
+		}
+		// Other kinds are for other readers.
+	}
+	if err := badData(store.InsertRuns(ctx, runs)); err != nil {
+		return err
+	}
+	return badData(store.InsertDeliveries(ctx, deliveries))
+}
+
+// pipelineWriter writes a batch of stream s as pipeline events; every
+// message gives a row, readable or not.
+func pipelineWriter(s bus.Stream) func(context.Context, *Store, []bus.StoredMessage) error {
+	return func(ctx context.Context, store *Store, msgs []bus.StoredMessage) error {
+		rows := make([]PipelineEventRow, len(msgs))
+		for i, m := range msgs {
+			rows[i] = PipelineEventFrom(s, m)
+		}
+		return badData(store.InsertPipelineEvents(ctx, rows))
+	}
+}
+
+// writeDeadLetters writes a batch of dead letters; every message gives a
+// row (a dead letter of this writer must never be dead-lettered again into
+// the stream it reads).
+func writeDeadLetters(ctx context.Context, store *Store, msgs []bus.StoredMessage) error {
+	rows := make([]DeadLetterRow, len(msgs))
+	for i, m := range msgs {
+		rows[i] = DeadLetterFrom(m)
+	}
+	// Whatever the rows hold, they fit their columns: no error here is
+	// the data's fault, and none is marked permanent.
+	return store.InsertDeadLetters(ctx, rows)
+}
+
+// Sink is the analytics writer: it reads the pipeline's streams in batches,
+// with durable consumers of its own (see Consumers and bus.RunBatches), and
+// writes each batch to ClickHouse at once. It never blocks the pipeline:
+// while ClickHouse is down its consumers lag, waiting longer after each
+// failure, and they catch up later; a message written twice (a batch
+// redelivered after a crash, a replay) is counted once, because every row
+// is keyed by its message's stream sequence.
 type Sink struct {
-	cfg SinkConfig
-	bus *bus.Bus
-	log *slog.Logger
+	cfg       SinkConfig
+	bus       *bus.Bus
+	log       *slog.Logger
+	consumers []Consumer
 }
 
 // NewSink returns the analytics writer.
@@ -62,12 +176,13 @@ func NewSink(cfg SinkConfig, b *bus.Bus, log *slog.Logger) (*Sink, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Sink{cfg: cfg, bus: b, log: log}, nil
+	return &Sink{cfg: cfg, bus: b, log: log, consumers: Consumers()}, nil
 }
 
 // Run writes until ctx ends.
 func (s *Sink) Run(ctx context.Context) error {
 	var store *Store
+	retry := bus.BatchConfig{RetryDelay: s.cfg.RetryDelay, MaxRetryDelay: s.cfg.MaxRetryDelay}.RetryBackOff()
 	for store == nil {
 		st, err := Open(ctx, s.cfg.Store)
 		if err == nil {
@@ -75,50 +190,73 @@ func (s *Sink) Run(ctx context.Context) error {
 			break
 		}
 		// Whatever the reason, analytics never stop the node: they wait.
-		s.log.Warn("ClickHouse unavailable; analytics wait", "addr", s.cfg.Store.Addr, "err", err)
+		delay := retry.NextBackOff()
+		if errors.Is(err, ErrMigrationChanged) {
+			s.log.Error("analytics schema differs from this build's; analytics wait for an operator", "database", s.cfg.Store.Database, "retry_in", delay, "err", err)
+		} else {
+			s.log.Warn("ClickHouse unavailable; analytics wait", "addr", s.cfg.Store.Addr, "retry_in", delay, "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(s.cfg.RetryDelay):
+		case <-time.After(delay):
 		}
 	}
 	defer store.Close()
-	s.log.Info("analytics writing", "addr", s.cfg.Store.Addr, "database", store.Database())
-	done := make(chan error, 1)
+	s.log.Info("analytics writing", "addr", s.cfg.Store.Addr, "database", store.Database(), "consumers", len(s.consumers))
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	for _, c := range s.consumers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.bus.RunBatches(ctx, s.batches(c.Stage, store), func(ctx context.Context, msgs []bus.StoredMessage) error {
+				return c.Write(ctx, store, msgs)
+			})
+			if err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("%s: %w", c.Stage, err))
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Add(1)
 	go func() {
-		done <- s.bus.RunBatches(ctx, s.batches(bus.StageAnalyticsOps, store), func(ctx context.Context, msgs []bus.StoredMessage) error {
-			runs := make([]*fairwayv1.HarvestRun, 0, len(msgs))
-			for _, m := range msgs {
-				var r fairwayv1.HarvestRun
-				if err := proto.Unmarshal(m.Data, &r); err != nil {
-					return bus.Permanent(fmt.Errorf("not a harvest run on %s: %w", m.Subject, err))
-				}
-				runs = append(runs, &r)
-			}
-			return badData(store.InsertRuns(ctx, runs))
-		})
+		defer wg.Done()
+		s.aggregate(ctx, store)
 	}()
-	err := s.bus.RunBatches(ctx, s.batches(bus.StageAnalytics, store), func(ctx context.Context, msgs []bus.StoredMessage) error {
-		rows := make([]DatasetRow, 0, len(msgs))
-		for _, m := range msgs {
-			var e fairwayv1.CatalogueEntry
-			if err := proto.Unmarshal(m.Data, &e); err != nil {
-				return bus.Permanent(fmt.Errorf("not a catalogue entry on %s: %w", m.Subject, err))
-			}
-			rows = append(rows, RowFromEntry(&e, m.Sequence))
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// aggregate rebuilds the aggregate tables every AggregateInterval until ctx
+// ends; a failure waits for the next round.
+func (s *Sink) aggregate(ctx context.Context, store *Store) {
+	t := time.NewTicker(s.cfg.AggregateInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
-		return badData(store.InsertDatasets(ctx, rows))
-	})
-	return errors.Join(err, <-done)
+		if _, err := store.RefreshAggregates(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("analytics aggregates not refreshed; next round", "err", err)
+		}
+	}
 }
 
 // batches returns how the writer consumes the input of stage: in batches
 // of the store's size, each written at once. While ClickHouse cannot take
-// a batch, the batch waits in its stream; a database or table that went
-// missing is created again before the retry.
+// a batch, the batch waits in its stream; a database that went missing is
+// migrated again before the retry.
 func (s *Sink) batches(stage bus.Stage, store *Store) bus.BatchConfig {
 	return bus.BatchConfig{
-		Stage: stage, Size: s.cfg.Store.BatchSize, Wait: s.cfg.Store.FlushInterval, RetryDelay: s.cfg.RetryDelay,
+		Stage: stage, Size: s.cfg.Store.BatchSize, Wait: s.cfg.Store.FlushInterval,
+		RetryDelay: s.cfg.RetryDelay, MaxRetryDelay: s.cfg.MaxRetryDelay,
 		OnFailure: func(ctx context.Context, size int, err error) {
 			s.log.Warn("ClickHouse cannot take the batch; analytics lag and retry", "consumer", stage, "batch", size, "err", err)
 			if err := store.EnsureSchema(ctx); err != nil && ctx.Err() == nil {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -34,9 +36,24 @@ type TechniqueCount struct {
 }
 
 // Open connects to ClickHouse over the native protocol, checks that it
-// answers and creates the database and tables when missing. A server that
-// cannot be reached gives an error wrapping ErrUnavailable.
+// answers and applies the schema's migrations (see Migrate). A server that
+// cannot be reached gives an error wrapping ErrUnavailable; a database whose
+// applied migrations differ from this build's, ErrMigrationChanged.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
+	s, err := Connect(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.EnsureSchema(ctx); err != nil {
+		_ = s.conn.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Connect connects to ClickHouse over the native protocol and checks that it
+// answers, without touching the schema (Migrate does).
+func Connect(ctx context.Context, cfg Config) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -68,10 +85,6 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		_ = conn.Close()
 		return nil, err
 	}
-	if err := s.EnsureSchema(ctx); err != nil {
-		_ = conn.Close()
-		return nil, err
-	}
 	if v, err := conn.ServerVersion(); err == nil {
 		s.log.InfoContext(ctx, "analytics store ready", "server", v.String())
 	}
@@ -91,13 +104,12 @@ func (s *Store) Close() error {
 // Database returns the name of the database the store writes to.
 func (s *Store) Database() string { return s.cfg.Database }
 
-// EnsureSchema creates the database and its tables when they are missing;
-// it leaves existing ones as they are, so calling it again is harmless.
+// EnsureSchema applies the migrations the database lacks (Migrate); a
+// database dropped under the store is created again. Calling it again is
+// harmless.
 func (s *Store) EnsureSchema(ctx context.Context) error {
-	for _, stmt := range schema(s.db) {
-		if err := s.conn.Exec(ctx, stmt.sql); err != nil {
-			return wrap("create "+stmt.name, err)
-		}
+	if _, err := s.Migrate(ctx, false); err != nil {
+		return err
 	}
 	s.log.DebugContext(ctx, "schema ready")
 	return nil
@@ -113,14 +125,14 @@ func (s *Store) InsertDatasets(ctx context.Context, rows []DatasetRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	values := make([][]any, len(rows))
 	for i, r := range rows {
 		if err := r.validate(); err != nil {
 			return fmt.Errorf("analytics: insert datasets: row %d: %w", i, err)
 		}
-		values[i] = r.values()
 	}
-	return s.insert(ctx, "datasets", datasetColumns, values)
+	return s.insertColumns(ctx, "datasets", datasetColumns, len(rows), func(start, end int) []any {
+		return datasetColumnsOf(rows[start:end])
+	})
 }
 
 // InsertRuns writes harvest-run reports, at most Config.BatchSize per
@@ -154,6 +166,43 @@ func (s *Store) insert(ctx context.Context, table, columns string, rows [][]any)
 			return err
 		}
 		s.log.DebugContext(ctx, "inserted", "table", table, "rows", end-start)
+	}
+	return nil
+}
+
+// insertColumns sends n rows to table in batches of at most BatchSize,
+// column by column: chunk returns the typed slices of rows start to end, in
+// the order of columns. It is the fast path of the widest and busiest
+// tables: no value is boxed.
+func (s *Store) insertColumns(ctx context.Context, table, columns string, n int, chunk func(start, end int) []any) error {
+	query := fmt.Sprintf("INSERT INTO %s.%s (%s)", s.db, table, columns)
+	for start := 0; start < n; start += s.cfg.BatchSize {
+		end := min(start+s.cfg.BatchSize, n)
+		if err := s.insertColumnBatch(ctx, table, query, chunk(start, end)); err != nil {
+			return err
+		}
+		s.log.DebugContext(ctx, "inserted", "table", table, "rows", end-start)
+	}
+	return nil
+}
+
+func (s *Store) insertColumnBatch(ctx context.Context, table, query string, cols []any) (err error) {
+	batch, err := s.conn.PrepareBatch(ctx, query)
+	if err != nil {
+		return wrap("insert "+table, err)
+	}
+	defer func() {
+		if err != nil && !batch.IsSent() {
+			_ = batch.Abort()
+		}
+	}()
+	for i, c := range cols {
+		if err := batch.Column(i).Append(c); err != nil {
+			return fmt.Errorf("analytics: insert %s: column %d: %w: %w", table, i, ErrInvalidRow, err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return wrap("insert "+table, err)
 	}
 	return nil
 }
@@ -253,4 +302,121 @@ func (s *Store) CountsByTechnique(ctx context.Context) ([]TechniqueCount, error)
 // let the older version of a withdrawn dataset through.
 func (s *Store) live(columns string) string {
 	return fmt.Sprintf("(SELECT %s FROM %s.datasets FINAL)", columns, s.db)
+}
+
+// InsertPipelineEvents writes pipeline events, at most Config.BatchSize per
+// insert. An event written again (a redelivery, a replay) replaces its own
+// row: pipeline_events is keyed by stage and stream sequence.
+func (s *Store) InsertPipelineEvents(ctx context.Context, rows []PipelineEventRow) error {
+	return s.insertColumns(ctx, "pipeline_events", pipelineEventColumns, len(rows), func(start, end int) []any {
+		return pipelineEventColumnsOf(rows[start:end])
+	})
+}
+
+// InsertDeadLetters writes dead letters, keyed by their sequence in the
+// dead-letter stream (written again, they replace their own rows).
+func (s *Store) InsertDeadLetters(ctx context.Context, rows []DeadLetterRow) error {
+	values := make([][]any, len(rows))
+	for i, r := range rows {
+		values[i] = r.values()
+	}
+	return s.insert(ctx, "dead_letters", deadLetterColumns, values)
+}
+
+// InsertDeliveries writes delivery outcomes, keyed by destination and their
+// sequence in the ops stream (written again, they replace their own rows).
+func (s *Store) InsertDeliveries(ctx context.Context, rows []DeliveryRow) error {
+	values := make([][]any, len(rows))
+	for i, r := range rows {
+		values[i] = r.values()
+	}
+	return s.insert(ctx, "deliveries", deliveryColumns, values)
+}
+
+// RefreshAggregates rebuilds datasets_by_month from the current state of
+// every dataset (datasets FINAL: the latest version per key, tombstones
+// left out) as a snapshot stamped now, then deletes the older snapshots.
+// Readers take the rows of max(snapshot). It returns the snapshot time.
+func (s *Store) RefreshAggregates(ctx context.Context) (time.Time, error) {
+	var last time.Time
+	if err := s.conn.QueryRow(ctx, "SELECT max(snapshot) FROM "+s.db+".datasets_by_month").Scan(&last); err != nil {
+		return time.Time{}, wrap("aggregates", err)
+	}
+	// Snapshots are whole seconds, one after the other.
+	snap := time.Now().UTC().Truncate(time.Second)
+	if !snap.After(last) {
+		snap = last.Add(time.Second)
+	}
+	stamp := snap.Format("2006-01-02 15:04:05")
+	q := fmt.Sprintf(`INSERT INTO %[1]s.datasets_by_month (snapshot, facility, technique, month, datasets, open, quality_sum)
+SELECT toDateTime('%[2]s') AS snapshot, facility, technique, toStartOfMonth(issued) AS month,
+       count() AS datasets, sum(access_rights = 'open') AS open, sum(quality) AS quality_sum
+FROM (SELECT facility, issued, access_rights, quality, deleted, techniques_all FROM %[1]s.datasets FINAL)
+ARRAY JOIN arrayConcat([''], techniques_all) AS technique
+WHERE deleted = 0
+GROUP BY facility, technique, month`, s.db, stamp)
+	if err := s.conn.Exec(ctx, q); err != nil {
+		return time.Time{}, wrap("aggregates", err)
+	}
+	if err := s.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s.datasets_by_month DELETE WHERE snapshot < toDateTime('%s')", s.db, stamp)); err != nil {
+		return time.Time{}, wrap("aggregates", err)
+	}
+	return snap, nil
+}
+
+// MonthlyCount is a row of the latest aggregate snapshot.
+type MonthlyCount struct {
+	Facility string
+	// Technique is a PaNET IRI; "" counts every dataset of the facility.
+	Technique string
+	// Month of issue (1970-01-01: unknown).
+	Month    time.Time
+	Datasets uint64
+	Open     uint64
+}
+
+// MonthlyCounts returns the latest snapshot of datasets_by_month, ordered
+// by facility, technique and month.
+func (s *Store) MonthlyCounts(ctx context.Context) ([]MonthlyCount, error) {
+	q := "SELECT facility, technique, month, datasets, open FROM " + s.db + ".datasets_by_month " +
+		"WHERE snapshot = (SELECT max(snapshot) FROM " + s.db + ".datasets_by_month) ORDER BY facility, technique, month"
+	rows, err := s.conn.Query(ctx, q)
+	if err != nil {
+		return nil, wrap("monthly counts", err)
+	}
+	defer rows.Close()
+	var out []MonthlyCount
+	for rows.Next() {
+		var c MonthlyCount
+		if err := rows.Scan(&c.Facility, &c.Technique, &c.Month, &c.Datasets, &c.Open); err != nil {
+			return nil, wrap("monthly counts", err)
+		}
+		out = append(out, c)
+	}
+	return out, wrap("monthly counts", rows.Err())
+}
+
+// Count returns the number of rows of table (a table of the schema,
+// optionally followed by FINAL) that match where (a SQL condition with ?
+// placeholders for args; empty for every row). where is SQL written by the
+// caller — a test, a report — never text from a request.
+func (s *Store) Count(ctx context.Context, table, where string, args ...any) (uint64, error) {
+	name, final, _ := strings.Cut(table, " ")
+	if !identifier.MatchString(name) || (final != "" && final != "FINAL") {
+		return 0, fmt.Errorf("analytics: count: table %q: want a table name, optionally with FINAL", table)
+	}
+	q := "SELECT count() FROM " + s.db + "." + name
+	if final != "" {
+		// In a subquery, so that where runs after the versions are merged
+		// (see live).
+		q = "SELECT count() FROM (SELECT * FROM " + s.db + "." + name + " FINAL)"
+	}
+	if where != "" {
+		q += " WHERE " + where
+	}
+	var n uint64
+	if err := s.conn.QueryRow(ctx, q, args...).Scan(&n); err != nil {
+		return 0, wrap("count "+name, err)
+	}
+	return n, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -20,9 +21,13 @@ type BatchConfig struct {
 	// Default 1s.
 	Wait time.Duration
 	// RetryDelay is how long a batch that could not be handled waits before
-	// it is tried again; its messages wait in their stream meanwhile.
-	// Default 5s.
+	// it is tried again the first time; its messages wait in their stream
+	// meanwhile. Each failure in a row doubles the wait (with some jitter),
+	// up to MaxRetryDelay; a batch handled resets it. Default 5s.
 	RetryDelay time.Duration
+	// MaxRetryDelay bounds the growing wait between attempts. Default 1m,
+	// and never less than RetryDelay.
+	MaxRetryDelay time.Duration
 	// OnFailure, when set, is called with the size and the error of a batch
 	// that failed for a reason other than its data, before the batch waits
 	// to be tried again (the analytics writer reports it and creates its
@@ -40,12 +45,31 @@ func (c *BatchConfig) setDefaults() {
 	if c.RetryDelay == 0 {
 		c.RetryDelay = 5 * time.Second
 	}
+	if c.MaxRetryDelay == 0 {
+		c.MaxRetryDelay = time.Minute
+	}
+	c.MaxRetryDelay = max(c.MaxRetryDelay, c.RetryDelay)
+}
+
+// RetryBackOff returns the growing wait between the attempts at a batch
+// (backoff/v4: from RetryDelay, doubling, up to MaxRetryDelay, never
+// giving up).
+func (c BatchConfig) RetryBackOff() *backoff.ExponentialBackOff {
+	c.setDefaults()
+	bo := backoff.NewExponentialBackOff()
+	bo.InitialInterval = c.RetryDelay
+	bo.MaxInterval = c.MaxRetryDelay
+	bo.Multiplier = 2
+	bo.RandomizationFactor = 0.2
+	bo.MaxElapsedTime = 0 // never give up: the stage lags instead
+	bo.Reset()
+	return bo
 }
 
 // Validate reports whether the configuration is usable (zero values mean
 // their defaults).
 func (c BatchConfig) Validate() error {
-	if c.Size < 0 || c.Wait < 0 || c.RetryDelay < 0 {
+	if c.Size < 0 || c.Wait < 0 || c.RetryDelay < 0 || c.MaxRetryDelay < 0 {
 		return fmt.Errorf("bus: batches of %s: negative size, wait or retry delay", c.Stage)
 	}
 	return nil
@@ -57,7 +81,7 @@ func (c BatchConfig) Validate() error {
 // fault: the batch is split and handled again in halves, until the one
 // message at fault is dead-lettered and the others are acknowledged. Any
 // other error leaves the whole batch unacknowledged: the stage lags and
-// tries again after the retry delay, however long that takes.
+// tries again after a growing retry delay, however long that takes.
 type BatchHandler func(ctx context.Context, msgs []StoredMessage) error
 
 // RunBatches consumes the stage's input in batches with h until ctx ends.
@@ -75,6 +99,7 @@ func (b *Bus) RunBatches(ctx context.Context, cfg BatchConfig, h BatchHandler) e
 	if !ok {
 		return fmt.Errorf("bus: %w: %q", ErrUnknownStage, cfg.Stage)
 	}
+	retry := cfg.RetryBackOff()
 	var cons jetstream.Consumer
 	for {
 		c, err := b.js.Consumer(ctx, string(stream), string(cfg.Stage))
@@ -112,7 +137,7 @@ func (b *Bus) RunBatches(ctx context.Context, cfg BatchConfig, h BatchHandler) e
 		if len(msgs) == 0 {
 			continue
 		}
-		b.handleOrSplit(ctx, cfg, msgs, h)
+		b.handleOrSplit(ctx, cfg, msgs, h, retry)
 	}
 	return nil
 }
@@ -123,7 +148,7 @@ type batchMsg struct {
 	stored StoredMessage
 }
 
-func (b *Bus) handleOrSplit(ctx context.Context, cfg BatchConfig, msgs []batchMsg, h BatchHandler) {
+func (b *Bus) handleOrSplit(ctx context.Context, cfg BatchConfig, msgs []batchMsg, h BatchHandler, retry *backoff.ExponentialBackOff) {
 	in := make([]StoredMessage, len(msgs))
 	for i, m := range msgs {
 		in[i] = m.stored
@@ -137,6 +162,7 @@ func (b *Bus) handleOrSplit(ctx context.Context, cfg BatchConfig, msgs []batchMs
 			_ = m.msg.Nak()
 		}
 	case err == nil:
+		retry.Reset()
 		for _, m := range msgs {
 			_ = m.msg.Ack()
 		}
@@ -145,8 +171,8 @@ func (b *Bus) handleOrSplit(ctx context.Context, cfg BatchConfig, msgs []batchMs
 	case errors.Is(err, ErrPermanent):
 		// Bad data somewhere in the batch: find it.
 		half := len(msgs) / 2
-		b.handleOrSplit(ctx, cfg, msgs[:half], h)
-		b.handleOrSplit(ctx, cfg, msgs[half:], h)
+		b.handleOrSplit(ctx, cfg, msgs[:half], h, retry)
+		b.handleOrSplit(ctx, cfg, msgs[half:], h, retry)
 	default:
 		// The destination away, or failing for a reason of its own: the
 		// batch waits in its stream.
@@ -155,10 +181,11 @@ func (b *Bus) handleOrSplit(ctx context.Context, cfg BatchConfig, msgs []batchMs
 		} else {
 			b.log.Warn("batch not handled; the stage lags and tries again", "consumer", cfg.Stage, "batch", len(msgs), "err", err)
 		}
+		delay := retry.NextBackOff()
 		for _, m := range msgs {
-			_ = m.msg.NakWithDelay(cfg.RetryDelay)
+			_ = m.msg.NakWithDelay(delay)
 		}
-		sleep(ctx, cfg.RetryDelay)
+		sleep(ctx, delay)
 	}
 }
 

@@ -137,3 +137,66 @@ func TestRunBatchesUnknownStage(t *testing.T) {
 		t.Fatalf("err = %v, want ErrUnknownStage", err)
 	}
 }
+
+// TestRunBatchesWaitsLongerAfterEachFailure keeps a batch stage's
+// destination down: the waits between attempts grow from RetryDelay to
+// MaxRetryDelay and stay there.
+func TestRunBatchesWaitsLongerAfterEachFailure(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b := testenv.Bus(t)
+	if err := b.Publish(ctx, "publisher", bus.Event{Stream: bus.Catalogue, Key: "k", Hash: "h", Payload: []byte("m")}); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		calls []time.Time
+	)
+	const attempts = 7
+	h := func(context.Context, []bus.StoredMessage) error {
+		mu.Lock()
+		defer mu.Unlock()
+		calls = append(calls, time.Now())
+		if len(calls) <= attempts {
+			return errors.New("destination down")
+		}
+		return nil
+	}
+	cfg := bus.BatchConfig{Stage: bus.StageAnalytics, Size: 1, Wait: 50 * time.Millisecond,
+		RetryDelay: 50 * time.Millisecond, MaxRetryDelay: 400 * time.Millisecond, OnFailure: func(context.Context, int, error) {}}
+	done := make(chan error, 1)
+	go func() { done <- b.RunBatches(ctx, cfg, h) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		mu.Lock()
+		n := len(calls)
+		mu.Unlock()
+		if n > attempts {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d attempts in 20s", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	gaps := make([]time.Duration, 0, attempts)
+	for i := 1; i < len(calls); i++ {
+		gaps = append(gaps, calls[i].Sub(calls[i-1]))
+	}
+	// Expected about 50, 100, 200, 400, 400, 400 ms (±20%), plus fetches.
+	if gaps[0] > 250*time.Millisecond || gaps[3] < 300*time.Millisecond || gaps[3] < 2*gaps[0] {
+		t.Errorf("waits %v do not grow from 50ms to 400ms", gaps)
+	}
+	for _, g := range gaps {
+		if g > 1500*time.Millisecond {
+			t.Errorf("waits %v exceed the maximum of 400ms by far", gaps)
+			break
+		}
+	}
+}

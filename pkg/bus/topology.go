@@ -103,8 +103,17 @@ const (
 	StagePublisher Stage = "publisher"
 	// StageAnalytics reads Catalogue and writes ClickHouse.
 	StageAnalytics Stage = "analytics"
-	// StageAnalyticsOps reads Ops and writes ClickHouse.
+	// StageAnalyticsOps reads Ops (harvest runs, delivery outcomes) and
+	// writes ClickHouse.
 	StageAnalyticsOps Stage = "analytics-ops"
+	// StageAnalyticsNormalised reads Normalised and writes ClickHouse (the
+	// pipeline events of the normaliser).
+	StageAnalyticsNormalised Stage = "analytics-normalised"
+	// StageAnalyticsEnriched reads Enriched and writes ClickHouse (the
+	// pipeline events of the enricher).
+	StageAnalyticsEnriched Stage = "analytics-enriched"
+	// StageAnalyticsDeadLetters reads DeadLetters and writes ClickHouse.
+	StageAnalyticsDeadLetters Stage = "analytics-dlq"
 )
 
 // ConsumerSpec defines the durable pull consumer of a stage.
@@ -120,6 +129,9 @@ var Consumers = []ConsumerSpec{
 	{StagePublisher, Enriched},
 	{StageAnalytics, Catalogue},
 	{StageAnalyticsOps, Ops},
+	{StageAnalyticsNormalised, Normalised},
+	{StageAnalyticsEnriched, Enriched},
+	{StageAnalyticsDeadLetters, DeadLetters},
 }
 
 // InputOf returns the stream a stage consumes.
@@ -310,7 +322,7 @@ func (t Topology) StreamConfig(s Stream) jetstream.StreamConfig {
 		cfg.Description = "dead letters of every stage, with stage, reason and attempts"
 		cfg.MaxAge = 0
 	case Ops:
-		cfg.Description = "operational events: harvest runs"
+		cfg.Description = "operational events: harvest runs, delivery outcomes"
 		cfg.MaxAge = 90 * 24 * time.Hour
 	}
 	return cfg

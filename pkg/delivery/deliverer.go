@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/destinations"
@@ -41,6 +43,7 @@ const maxErrorText = 512
 // the handler of the bus's delivery of the catalogue to it (see
 // bus.Deliver).
 type deliverer struct {
+	bus    *bus.Bus
 	dest   destinations.Destination
 	push   Pusher
 	led    *ledger
@@ -64,7 +67,7 @@ func newDeliverer(ctx context.Context, b *bus.Bus, d destinations.Destination, p
 	if err != nil {
 		return nil, err
 	}
-	return &deliverer{dest: d, push: p, led: led, log: log, holder: holder, now: time.Now, c: c, rev: rev, firstFail: map[uint64]time.Time{}}, nil
+	return &deliverer{bus: b, dest: d, push: p, led: led, log: log, holder: holder, now: time.Now, c: c, rev: rev, firstFail: map[uint64]time.Time{}}, nil
 }
 
 // Handle handles one catalogue entry for the destination: it pushes a live
@@ -109,8 +112,11 @@ func (d *deliverer) handle(ctx context.Context, m bus.StoredMessage, attempt int
 		if d.dest.DeletePolicy() != destinations.OnDeleteKeep {
 			out, err := d.push.Withdraw(ctx, key)
 			if err != nil {
-				return d.failed(ctx, m.Sequence, attempt, fmt.Errorf("withdraw %s: %w", key, err))
+				err = d.failed(ctx, m.Sequence, attempt, fmt.Errorf("withdraw %s: %w", key, err))
+				d.report(ctx, m.Sequence, &e, attempt, err)
+				return err
 			}
+			d.report(ctx, m.Sequence, &e, attempt, nil)
 			d.log.DebugContext(ctx, "withdrawn", "key", key, "outcome", out)
 		}
 		if err := d.led.remove(ctx, key); err != nil {
@@ -127,8 +133,11 @@ func (d *deliverer) handle(ctx context.Context, m bus.StoredMessage, attempt int
 	}
 	out, err := d.push.Push(ctx, &e)
 	if err != nil {
-		return d.failed(ctx, m.Sequence, attempt, fmt.Errorf("push %s: %w", key, err))
+		err = d.failed(ctx, m.Sequence, attempt, fmt.Errorf("push %s: %w", key, err))
+		d.report(ctx, m.Sequence, &e, attempt, err)
+		return err
 	}
+	d.report(ctx, m.Sequence, &e, attempt, nil)
 	if err := d.led.put(ctx, key, Delivered{Hash: hash, Seq: m.Sequence, Round: round, At: d.now().UTC()}, rev); err != nil {
 		if errors.Is(err, errLedgerMoved) {
 			// Another process delivered the dataset meanwhile (two held
@@ -180,6 +189,51 @@ func (d *deliverer) failed(ctx context.Context, seq uint64, attempt int, err err
 		d.log.WarnContext(ctx, "destination did not take a dataset; retrying", "attempt", attempt, "err", err)
 	}
 	return err
+}
+
+// Outcomes of a push or withdrawal, as delivery reports name them.
+const (
+	OutcomePushed    = "pushed"
+	OutcomeWithdrawn = "withdrawn"
+	OutcomeFailed    = "failed"
+	OutcomeRefused   = "refused"
+)
+
+// report publishes the outcome of an attempt at the catalogue entry at seq
+// on the ops stream, for the analytics (bus.DeliveryOutcomeEvent): err nil
+// is a push or withdrawal taken, a permanent err a refusal (the entry is
+// dead-lettered), another a failure tried again. A report that cannot be
+// published is logged: the delivery itself is done or retried either way.
+func (d *deliverer) report(ctx context.Context, seq uint64, e *fairwayv1.CatalogueEntry, attempt int, err error) {
+	ev := &fairwayv1.DeliveryEvent{
+		Destination: d.dest.ID, Key: e.GetKey(), Facility: e.GetDataset().GetDataset().GetFacility(),
+		Attempts: int32(min(attempt, math.MaxInt32)), At: timestamppb.New(d.now()), CatalogueSeq: seq,
+	}
+	switch {
+	case err == nil && (e.GetDeleted() || !d.dest.Selects(e.GetDataset())):
+		ev.Outcome = OutcomeWithdrawn
+	case err == nil:
+		ev.Outcome = OutcomePushed
+	case errors.Is(err, bus.ErrPermanent):
+		ev.Outcome = OutcomeRefused
+	default:
+		ev.Outcome = OutcomeFailed
+	}
+	if err != nil {
+		ev.Error = err.Error()
+		if len(ev.Error) > maxErrorText {
+			ev.Error = ev.Error[:maxErrorText] + "…"
+		}
+		// Protobuf strings are UTF-8: a cut through a character is mended.
+		ev.Error = strings.ToValidUTF8(ev.Error, "")
+	}
+	payload, merr := proto.Marshal(ev)
+	if merr == nil {
+		merr = d.bus.Publish(ctx, StageOf(d.dest.ID), bus.DeliveryOutcomeEvent(d.dest.ID, seq, ev.Outcome, attempt, payload))
+	}
+	if merr != nil && ctx.Err() == nil {
+		d.log.WarnContext(ctx, "delivery report not published", "key", ev.Key, "outcome", ev.Outcome, "err", merr)
+	}
 }
 
 // refused counts an entry dead-lettered before it reached the destination.

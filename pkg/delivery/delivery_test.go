@@ -469,3 +469,60 @@ func TestOneProcessAtATimeDelivers(t *testing.T) {
 		}
 	}
 }
+
+// deliveryReports returns the delivery outcomes on the ops stream, per
+// destination and outcome.
+func deliveryReports(t *testing.T, b *bus.Bus) map[string]int {
+	t.Helper()
+	str, err := b.JetStream().Stream(context.Background(), string(bus.Ops))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := str.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
+		raw, err := str.GetMsg(context.Background(), seq)
+		if err != nil {
+			continue
+		}
+		if raw.Header.Get(bus.HeaderEvent) != bus.EventDelivery {
+			continue
+		}
+		var ev fairwayv1.DeliveryEvent
+		if err := proto.Unmarshal(raw.Data, &ev); err != nil {
+			t.Fatalf("delivery report %d: %v", seq, err)
+		}
+		if ev.Key == "" || ev.CatalogueSeq == 0 || ev.Attempts < 1 || ev.At == nil {
+			t.Errorf("delivery report %d incomplete: %v", seq, &ev)
+		}
+		out[ev.Destination+" "+ev.Outcome]++
+	}
+	return out
+}
+
+func TestEveryPushOutcomeIsReportedOnTheOpsStream(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	srv := scicattest.Start(scicattest.Config{Users: map[string]string{"fairway": "s3cret"}, TokenTTL: time.Hour})
+	t.Cleanup(srv.Close)
+	ds := corpus(t, 5)
+	f.publish(ds...)
+	d := destinations.Destination{ID: "daphne", Kind: destinations.KindSciCat, URL: srv.URL, Username: "fairway",
+		Password: feeds.Secret("s3cret"), OwnerGroup: "daphne", InFlight: 2, Enabled: true}
+	if _, err := f.reg.Create(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	f.settled("daphne")
+	f.publish(tombstone(ds[0]))
+	f.settled("daphne")
+	waitFor(t, "delivery reports", func() bool {
+		r := deliveryReports(t, f.b)
+		return r["daphne pushed"] == 5 && r["daphne withdrawn"] == 1
+	})
+	if r := deliveryReports(t, f.b); len(r) != 2 {
+		t.Fatalf("reports %v, want 5 pushed and 1 withdrawn only", r)
+	}
+}

@@ -55,9 +55,11 @@ func (c *Config) BindFlags(fs *pflag.FlagSet, target string) {
 		fs.StringVar(&c.HTTPAddr, "http", "127.0.0.1:8080", "HTTP listen address (catalogue, OAI-PMH); empty disables")
 		fs.StringVar(&c.BaseURL, "base-url", "", "public base URL of the node (default http://<http>)")
 		fs.StringVar(&c.AdminEmail, "admin-email", "", "e-mail address of the node's administrator, in OAI-PMH Identify (default: the provider's)")
-		fs.StringVar(&c.ClickHouse.Addr, "clickhouse", "127.0.0.1:9000", "ClickHouse native address")
-		fs.StringVar(&c.ClickHouse.Database, "clickhouse-db", "fairway", "ClickHouse database")
+		bindClickHouseFlags(fs, &c.ClickHouse)
 		fs.BoolVar(&c.NoAnalytics, "no-analytics", false, "do not write analytics to ClickHouse")
+	}
+	if target == TargetAnalytics {
+		bindClickHouseFlags(fs, &c.ClickHouse)
 	}
 	if target == TargetAll || target == TargetPublisher || target == TargetHarvester {
 		fs.StringVar(&c.TokensFile, "tokens", "", "JSON file of the feed API's tokens and address rules: {\"operator\": [...], \"facilities\": {\"ESRF\": [...]}} (also env FAIRWAY_OPERATOR_TOKEN)")
@@ -77,7 +79,7 @@ func (c *Config) BindFlags(fs *pflag.FlagSet, target string) {
 		fs.IntVar(&c.DemoPageSize, "demo-page-size", 25, "page size of the demo feeds")
 		fs.DurationVar(&c.Harvester.PollInterval, "poll", 0, "how often the feed registry is checked (default 5s)")
 	}
-	if target != TargetHarvester {
+	if target != TargetHarvester && target != TargetAnalytics {
 		fs.IntVar(&c.Concurrency, "concurrency", 2, "messages each stage handles at once")
 	}
 }

@@ -1,8 +1,8 @@
 // Package node is Fairway's command line: it wires the stages into a
 // running process — one binary runs as the whole node (target "all":
 // embedded NATS, every stage, one HTTP listener) or as one service per
-// process (targets "harvester", "normaliser", "enricher", "publisher")
-// against an external NATS — and holds the operator's commands that talk to
+// process (targets "harvester", "normaliser", "enricher", "publisher",
+// "analytics") against an external NATS — and holds the operator's commands that talk to
 // a running node (feeds, harvest, datasets, dlq).
 package node
 
@@ -49,10 +49,13 @@ const (
 	TargetNormaliser = "normaliser"
 	TargetEnricher   = "enricher"
 	TargetPublisher  = "publisher"
+	// TargetAnalytics runs the analytics writer alone (the targets all and
+	// publisher run it too, unless NoAnalytics).
+	TargetAnalytics = "analytics"
 )
 
 // Targets lists the valid targets.
-var Targets = []string{TargetAll, TargetHarvester, TargetNormaliser, TargetEnricher, TargetPublisher}
+var Targets = []string{TargetAll, TargetHarvester, TargetNormaliser, TargetEnricher, TargetPublisher, TargetAnalytics}
 
 // Config configures a node process.
 type Config struct {
@@ -99,9 +102,11 @@ type Config struct {
 	// AllowPrivateFeeds lets feeds point at loopback, private and
 	// link-local addresses (implied by Demo).
 	AllowPrivateFeeds bool
-	// ClickHouse is where analytics go (targets all and publisher).
+	// ClickHouse is where analytics go (targets all, publisher and
+	// analytics).
 	ClickHouse analytics.Config
-	// NoAnalytics turns the analytics writer off.
+	// NoAnalytics turns the analytics writer off (targets all and
+	// publisher).
 	NoAnalytics bool
 	// PaNET is the path or URL of the PaNET OWL file.
 	PaNET string
@@ -295,6 +300,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 		start("enricher", e.Run)
 	}
+	if cfg.Target == TargetAnalytics || cfg.runs(TargetPublisher) && !cfg.NoAnalytics {
+		sink, err := analytics.NewSink(analytics.SinkConfig{Store: cfg.ClickHouse}, b, log.With("stage", "analytics"))
+		if err != nil {
+			return err
+		}
+		start("analytics", sink.Run)
+	}
 	var srv *http.Server
 	if cfg.runs(TargetPublisher) {
 		pcfg := publisher.Config{BaseURL: cfg.BaseURL, Concurrency: cfg.Concurrency}
@@ -310,13 +322,6 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			return err
 		}
 		start("publisher", p.Run)
-		if !cfg.NoAnalytics {
-			sink, err := analytics.NewSink(analytics.SinkConfig{Store: cfg.ClickHouse}, b, log.With("stage", "analytics"))
-			if err != nil {
-				return err
-			}
-			start("analytics", sink.Run)
-		}
 		model, err := openReadModel(ctx, cfg, b, log.With("component", "readmodel"))
 		if err != nil {
 			return err

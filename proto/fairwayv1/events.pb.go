@@ -2532,6 +2532,117 @@ func (x *HarvestRun) GetListSize() int64 {
 	return 0
 }
 
+// DeliveryEvent reports one outcome of delivering a catalogue entry to a
+// push destination (EOSC, DAPHNE, …); the delivery manager publishes one per
+// attempt on the ops stream, and the analytics writer counts them.
+type DeliveryEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Destination id.
+	Destination string `protobuf:"bytes,1,opt,name=destination,proto3" json:"destination,omitempty"`
+	// Dataset key.
+	Key string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	// Facility of the dataset, when the entry names it.
+	Facility string `protobuf:"bytes,3,opt,name=facility,proto3" json:"facility,omitempty"`
+	// "pushed", "withdrawn", "failed" (tried again later) or "refused" (the
+	// destination refused it for good: dead-lettered).
+	Outcome string `protobuf:"bytes,4,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	// Attempt of this outcome, from 1.
+	Attempts int32 `protobuf:"varint,5,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	// Why it failed or was refused (bounded).
+	Error string                 `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
+	At    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=at,proto3" json:"at,omitempty"`
+	// Sequence of the catalogue entry delivered.
+	CatalogueSeq  uint64 `protobuf:"varint,8,opt,name=catalogue_seq,json=catalogueSeq,proto3" json:"catalogue_seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeliveryEvent) Reset() {
+	*x = DeliveryEvent{}
+	mi := &file_fairway_v1_events_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeliveryEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeliveryEvent) ProtoMessage() {}
+
+func (x *DeliveryEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_fairway_v1_events_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeliveryEvent.ProtoReflect.Descriptor instead.
+func (*DeliveryEvent) Descriptor() ([]byte, []int) {
+	return file_fairway_v1_events_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *DeliveryEvent) GetDestination() string {
+	if x != nil {
+		return x.Destination
+	}
+	return ""
+}
+
+func (x *DeliveryEvent) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *DeliveryEvent) GetFacility() string {
+	if x != nil {
+		return x.Facility
+	}
+	return ""
+}
+
+func (x *DeliveryEvent) GetOutcome() string {
+	if x != nil {
+		return x.Outcome
+	}
+	return ""
+}
+
+func (x *DeliveryEvent) GetAttempts() int32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *DeliveryEvent) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *DeliveryEvent) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *DeliveryEvent) GetCatalogueSeq() uint64 {
+	if x != nil {
+		return x.CatalogueSeq
+	}
+	return 0
+}
+
 var File_fairway_v1_events_proto protoreflect.FileDescriptor
 
 const file_fairway_v1_events_proto_rawDesc = "" +
@@ -2771,7 +2882,16 @@ const file_fairway_v1_events_proto_rawDesc = "" +
 	"\x05error\x18\r \x01(\tR\x05error\x12\x14\n" +
 	"\x05bytes\x18\x0e \x01(\x03R\x05bytes\x12\x18\n" +
 	"\aretries\x18\x0f \x01(\x03R\aretries\x12\x1b\n" +
-	"\tlist_size\x18\x10 \x01(\x03R\blistSize*\x83\x01\n" +
+	"\tlist_size\x18\x10 \x01(\x03R\blistSize\"\xfc\x01\n" +
+	"\rDeliveryEvent\x12 \n" +
+	"\vdestination\x18\x01 \x01(\tR\vdestination\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\x12\x1a\n" +
+	"\bfacility\x18\x03 \x01(\tR\bfacility\x12\x18\n" +
+	"\aoutcome\x18\x04 \x01(\tR\aoutcome\x12\x1a\n" +
+	"\battempts\x18\x05 \x01(\x05R\battempts\x12\x14\n" +
+	"\x05error\x18\x06 \x01(\tR\x05error\x12*\n" +
+	"\x02at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12#\n" +
+	"\rcatalogue_seq\x18\b \x01(\x04R\fcatalogueSeq*\x83\x01\n" +
 	"\rHarvestStatus\x12\x1e\n" +
 	"\x1aHARVEST_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16HARVEST_STATUS_RUNNING\x10\x01\x12\x1b\n" +
@@ -2791,7 +2911,7 @@ func file_fairway_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_fairway_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_fairway_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_fairway_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_fairway_v1_events_proto_goTypes = []any{
 	(HarvestStatus)(0),            // 0: fairway.v1.HarvestStatus
 	(*Provenance)(nil),            // 1: fairway.v1.Provenance
@@ -2819,58 +2939,60 @@ var file_fairway_v1_events_proto_goTypes = []any{
 	(*QualityDimension)(nil),      // 23: fairway.v1.QualityDimension
 	(*CatalogueEntry)(nil),        // 24: fairway.v1.CatalogueEntry
 	(*HarvestRun)(nil),            // 25: fairway.v1.HarvestRun
-	(*timestamppb.Timestamp)(nil), // 26: google.protobuf.Timestamp
+	(*DeliveryEvent)(nil),         // 26: fairway.v1.DeliveryEvent
+	(*timestamppb.Timestamp)(nil), // 27: google.protobuf.Timestamp
 }
 var file_fairway_v1_events_proto_depIdxs = []int32{
-	26, // 0: fairway.v1.Provenance.response_date:type_name -> google.protobuf.Timestamp
-	26, // 1: fairway.v1.Provenance.harvested_at:type_name -> google.protobuf.Timestamp
+	27, // 0: fairway.v1.Provenance.response_date:type_name -> google.protobuf.Timestamp
+	27, // 1: fairway.v1.Provenance.harvested_at:type_name -> google.protobuf.Timestamp
 	1,  // 2: fairway.v1.RawRecord.provenance:type_name -> fairway.v1.Provenance
 	3,  // 3: fairway.v1.Dataset.creators:type_name -> fairway.v1.Person
 	3,  // 4: fairway.v1.Dataset.contributors:type_name -> fairway.v1.Person
-	26, // 5: fairway.v1.Dataset.issued:type_name -> google.protobuf.Timestamp
-	26, // 6: fairway.v1.Dataset.modified:type_name -> google.protobuf.Timestamp
-	26, // 7: fairway.v1.Dataset.embargo_until:type_name -> google.protobuf.Timestamp
+	27, // 5: fairway.v1.Dataset.issued:type_name -> google.protobuf.Timestamp
+	27, // 6: fairway.v1.Dataset.modified:type_name -> google.protobuf.Timestamp
+	27, // 7: fairway.v1.Dataset.embargo_until:type_name -> google.protobuf.Timestamp
 	6,  // 8: fairway.v1.Dataset.subjects:type_name -> fairway.v1.Subject
 	7,  // 9: fairway.v1.Dataset.related:type_name -> fairway.v1.RelatedIdentifier
 	1,  // 10: fairway.v1.Dataset.provenance:type_name -> fairway.v1.Provenance
 	4,  // 11: fairway.v1.Dataset.distributions:type_name -> fairway.v1.Distribution
 	5,  // 12: fairway.v1.Dataset.contacts:type_name -> fairway.v1.Contact
-	26, // 13: fairway.v1.Dataset.collected_start:type_name -> google.protobuf.Timestamp
-	26, // 14: fairway.v1.Dataset.collected_end:type_name -> google.protobuf.Timestamp
+	27, // 13: fairway.v1.Dataset.collected_start:type_name -> google.protobuf.Timestamp
+	27, // 14: fairway.v1.Dataset.collected_end:type_name -> google.protobuf.Timestamp
 	18, // 15: fairway.v1.Dataset.sources:type_name -> fairway.v1.Source
 	13, // 16: fairway.v1.Dataset.titles:type_name -> fairway.v1.LangText
 	13, // 17: fairway.v1.Dataset.descriptions:type_name -> fairway.v1.LangText
 	14, // 18: fairway.v1.Dataset.identifiers:type_name -> fairway.v1.Identifier
 	15, // 19: fairway.v1.Dataset.funding:type_name -> fairway.v1.Funding
-	26, // 20: fairway.v1.Dataset.created:type_name -> google.protobuf.Timestamp
-	26, // 21: fairway.v1.Dataset.available:type_name -> google.protobuf.Timestamp
+	27, // 20: fairway.v1.Dataset.created:type_name -> google.protobuf.Timestamp
+	27, // 21: fairway.v1.Dataset.available:type_name -> google.protobuf.Timestamp
 	3,  // 22: fairway.v1.Dataset.principal_investigator:type_name -> fairway.v1.Person
 	16, // 23: fairway.v1.Dataset.samples:type_name -> fairway.v1.Sample
 	17, // 24: fairway.v1.Dataset.gaps:type_name -> fairway.v1.Gap
 	9,  // 25: fairway.v1.Dataset.dates:type_name -> fairway.v1.TypedDate
 	10, // 26: fairway.v1.Dataset.geo_locations:type_name -> fairway.v1.GeoLocation
-	26, // 27: fairway.v1.TypedDate.time:type_name -> google.protobuf.Timestamp
-	26, // 28: fairway.v1.TypedDate.end:type_name -> google.protobuf.Timestamp
+	27, // 27: fairway.v1.TypedDate.time:type_name -> google.protobuf.Timestamp
+	27, // 28: fairway.v1.TypedDate.end:type_name -> google.protobuf.Timestamp
 	11, // 29: fairway.v1.GeoLocation.point:type_name -> fairway.v1.GeoPoint
 	12, // 30: fairway.v1.GeoLocation.box:type_name -> fairway.v1.GeoBox
 	11, // 31: fairway.v1.GeoLocation.polygon:type_name -> fairway.v1.GeoPoint
 	8,  // 32: fairway.v1.SourceVersions.versions:type_name -> fairway.v1.Dataset
 	8,  // 33: fairway.v1.EnrichedDataset.dataset:type_name -> fairway.v1.Dataset
 	20, // 34: fairway.v1.EnrichedDataset.techniques:type_name -> fairway.v1.Technique
-	26, // 35: fairway.v1.EnrichedDataset.enriched_at:type_name -> google.protobuf.Timestamp
+	27, // 35: fairway.v1.EnrichedDataset.enriched_at:type_name -> google.protobuf.Timestamp
 	22, // 36: fairway.v1.EnrichedDataset.quality_gaps:type_name -> fairway.v1.QualityGap
 	23, // 37: fairway.v1.EnrichedDataset.quality_dimensions:type_name -> fairway.v1.QualityDimension
 	21, // 38: fairway.v1.CatalogueEntry.dataset:type_name -> fairway.v1.EnrichedDataset
-	26, // 39: fairway.v1.CatalogueEntry.published_at:type_name -> google.protobuf.Timestamp
+	27, // 39: fairway.v1.CatalogueEntry.published_at:type_name -> google.protobuf.Timestamp
 	0,  // 40: fairway.v1.HarvestRun.status:type_name -> fairway.v1.HarvestStatus
-	26, // 41: fairway.v1.HarvestRun.started_at:type_name -> google.protobuf.Timestamp
-	26, // 42: fairway.v1.HarvestRun.finished_at:type_name -> google.protobuf.Timestamp
-	26, // 43: fairway.v1.HarvestRun.response_date:type_name -> google.protobuf.Timestamp
-	44, // [44:44] is the sub-list for method output_type
-	44, // [44:44] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	27, // 41: fairway.v1.HarvestRun.started_at:type_name -> google.protobuf.Timestamp
+	27, // 42: fairway.v1.HarvestRun.finished_at:type_name -> google.protobuf.Timestamp
+	27, // 43: fairway.v1.HarvestRun.response_date:type_name -> google.protobuf.Timestamp
+	27, // 44: fairway.v1.DeliveryEvent.at:type_name -> google.protobuf.Timestamp
+	45, // [45:45] is the sub-list for method output_type
+	45, // [45:45] is the sub-list for method input_type
+	45, // [45:45] is the sub-list for extension type_name
+	45, // [45:45] is the sub-list for extension extendee
+	0,  // [0:45] is the sub-list for field type_name
 }
 
 func init() { file_fairway_v1_events_proto_init() }
@@ -2884,7 +3006,7 @@ func file_fairway_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fairway_v1_events_proto_rawDesc), len(file_fairway_v1_events_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   25,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

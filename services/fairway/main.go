@@ -26,6 +26,7 @@ func main() {
 		node.DeadLettersCommand(),
 		node.DatasetsCommand(),
 		node.PaNETCommand(),
+		node.AnalyticsCommand(),
 	)
 	if err := root.ExecuteContext(context.Background()); err != nil {
 		os.Exit(1)

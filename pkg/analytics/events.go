@@ -1,0 +1,249 @@
+package analytics
+
+import (
+	"cmp"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/panosc/fairway/pkg/bus"
+	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
+)
+
+// maxText bounds the free texts (reasons, errors) and maxName the names
+// (keys, facilities, stages, subjects) the writer stores from a message: a
+// hostile one cannot grow a row.
+const (
+	maxText = 1024
+	maxName = 512
+)
+
+// Outcomes of a pipeline event.
+const (
+	// OutcomeEmitted: the stage emitted the dataset.
+	OutcomeEmitted = "emitted"
+	// OutcomeDeleted: the stage emitted the dataset's withdrawal.
+	OutcomeDeleted = "deleted"
+	// OutcomeUnreadable: the writer could not read the message.
+	OutcomeUnreadable = "unreadable"
+)
+
+// PipelineEventRow is one message a stage emitted (a row of
+// pipeline_events).
+type PipelineEventRow struct {
+	// Stage that emitted it: normaliser, enricher or publisher.
+	Stage string
+	// Seq is its sequence in the stage's output stream; with Stage it
+	// identifies the message.
+	Seq     uint64
+	Outcome string
+	Key     string
+	// Facility, FeedID and RunID say where the dataset was harvested.
+	Facility, FeedID, RunID string
+	// HarvestedAt is when the harvester received the record (zero when
+	// the message does not say).
+	HarvestedAt time.Time
+	// At is when the stream stored the message.
+	At time.Time
+	// Latency is At - HarvestedAt, 0 when unknown (or negative: clocks).
+	Latency time.Duration
+}
+
+const pipelineEventColumns = "stage, seq, outcome, key, facility, feed_id, run_id, harvested_at, at, latency_ms"
+
+// pipelineEventColumnsOf returns the rows' values column by column, in the
+// order of pipelineEventColumns.
+func pipelineEventColumnsOf(rows []PipelineEventRow) []any {
+	n := len(rows)
+	stage, outcome, key, facility, feed, run := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	seq, latency := make([]uint64, n), make([]uint64, n)
+	harvestedAt, at := make([]time.Time, n), make([]time.Time, n)
+	for i, r := range rows {
+		stage[i], seq[i], outcome[i] = r.Stage, r.Seq, r.Outcome
+		key[i], facility[i], feed[i], run[i] = bound(r.Key, maxName), bound(r.Facility, maxName), bound(r.FeedID, maxName), bound(r.RunID, maxName)
+		harvestedAt[i], at[i], latency[i] = storedTime(r.HarvestedAt), storedTime(r.At), uint64(max(r.Latency, 0).Milliseconds())
+	}
+	return []any{stage, seq, outcome, key, facility, feed, run, harvestedAt, at, latency}
+}
+
+// stageOfStream is the stage whose output each stream is.
+var stageOfStream = map[bus.Stream]string{
+	bus.Normalised: "normaliser",
+	bus.Enriched:   "enricher",
+	bus.Catalogue:  "publisher",
+}
+
+// PipelineEventFrom reads the pipeline event of message m of stream s
+// (Normalised, Enriched or Catalogue). A message it cannot read still gives
+// a row, with OutcomeUnreadable and the key its headers name.
+func PipelineEventFrom(s bus.Stream, m bus.StoredMessage) PipelineEventRow {
+	r := PipelineEventRow{Stage: cmp.Or(stageOfStream[s], string(s)), Seq: m.Sequence, At: m.Time, Key: m.Header.Get(bus.HeaderKey), Outcome: OutcomeEmitted}
+	var (
+		d       *fairwayv1.Dataset
+		deleted bool
+	)
+	switch s {
+	case bus.Normalised:
+		var v fairwayv1.Dataset
+		if proto.Unmarshal(m.Data, &v) != nil {
+			r.Outcome = OutcomeUnreadable
+			return r
+		}
+		d = &v
+	case bus.Enriched:
+		var v fairwayv1.EnrichedDataset
+		if proto.Unmarshal(m.Data, &v) != nil {
+			r.Outcome = OutcomeUnreadable
+			return r
+		}
+		d = v.GetDataset()
+	case bus.Catalogue:
+		var v fairwayv1.CatalogueEntry
+		if proto.Unmarshal(m.Data, &v) != nil {
+			r.Outcome = OutcomeUnreadable
+			return r
+		}
+		d, deleted = v.GetDataset().GetDataset(), v.GetDeleted()
+		r.Key = cmp.Or(v.GetKey(), r.Key)
+	}
+	r.Key = cmp.Or(r.Key, d.GetKey())
+	if deleted || d.GetDeleted() {
+		r.Outcome = OutcomeDeleted
+	}
+	r.Facility, r.FeedID = d.GetFacility(), d.GetFeedId()
+	r.RunID = d.GetProvenance().GetRunId()
+	r.HarvestedAt = timeOf(d.GetProvenance().GetHarvestedAt())
+	if !r.HarvestedAt.IsZero() && !r.At.IsZero() {
+		r.Latency = r.At.Sub(r.HarvestedAt)
+	}
+	return r
+}
+
+// DeadLetterRow is one message of the dead-letter stream (a row of
+// dead_letters).
+type DeadLetterRow struct {
+	// Seq is its sequence in the dead-letter stream.
+	Seq uint64
+	// Stage that gave up, and why.
+	Stage, Reason string
+	// Key of the dataset, when the dead letter names it.
+	Key string
+	// FeedID and Facility, when the original message says.
+	FeedID, Facility string
+	// Subject the original message was read from.
+	Subject  string
+	Attempts uint32
+	// At is when it was dead-lettered.
+	At time.Time
+}
+
+const deadLetterColumns = "seq, stage, reason, key, feed_id, facility, subject, attempts, at"
+
+func (r DeadLetterRow) values() []any {
+	return []any{
+		r.Seq, bound(r.Stage, maxName), bound(r.Reason, maxText), bound(r.Key, maxName), bound(r.FeedID, maxName),
+		bound(r.Facility, maxName), bound(r.Subject, maxName), r.Attempts, storedTime(r.At),
+	}
+}
+
+// DeadLetterFrom reads the row of a dead-letter stream message. Whatever
+// the message holds it gives a row: the original payload is read as what
+// the stage that gave up consumes, for its feed and facility, and left
+// alone when it is not that.
+func DeadLetterFrom(m bus.StoredMessage) DeadLetterRow {
+	h := m.Header
+	r := DeadLetterRow{
+		Seq: m.Sequence, Stage: h.Get(bus.HeaderStage), Reason: h.Get(bus.HeaderReason), At: m.Time,
+		Subject: cmp.Or(h.Get(bus.HeaderSubject), h.Get(bus.HeaderSourceSubject)),
+		Key:     h.Get(bus.HeaderDatasetKey),
+	}
+	if k := h.Get(bus.HeaderKey); r.Key == "" && k != r.Stage {
+		r.Key = k
+	}
+	if n, err := strconv.ParseUint(h.Get(bus.HeaderAttempts), 10, 32); err == nil {
+		r.Attempts = uint32(n)
+	}
+	var d *fairwayv1.Dataset
+	switch {
+	case r.Stage == "harvester" || r.Stage == "normaliser":
+		var v fairwayv1.RawRecord
+		if proto.Unmarshal(m.Data, &v) == nil {
+			r.FeedID, r.Facility = v.GetFeedId(), v.GetFacility()
+		}
+	case r.Stage == "enricher":
+		var v fairwayv1.Dataset
+		if proto.Unmarshal(m.Data, &v) == nil {
+			d = &v
+		}
+	case r.Stage == "publisher":
+		var v fairwayv1.EnrichedDataset
+		if proto.Unmarshal(m.Data, &v) == nil {
+			d = v.GetDataset()
+		}
+	case r.Stage == string(bus.StageAnalytics) || strings.HasPrefix(r.Stage, "push:"):
+		var v fairwayv1.CatalogueEntry
+		if proto.Unmarshal(m.Data, &v) == nil {
+			d = v.GetDataset().GetDataset()
+			r.Key = cmp.Or(r.Key, v.GetKey())
+		}
+	}
+	if d != nil {
+		r.FeedID, r.Facility = d.GetFeedId(), d.GetFacility()
+		r.Key = cmp.Or(r.Key, d.GetKey())
+	}
+	return r
+}
+
+// DeliveryRow is one outcome of delivering a dataset to a push destination
+// (a row of deliveries).
+type DeliveryRow struct {
+	// Seq is the report's sequence in the ops stream.
+	Seq                        uint64
+	Destination, Key, Facility string
+	Outcome                    string
+	Attempts                   uint32
+	Error                      string
+	CatalogueSeq               uint64
+	At                         time.Time
+}
+
+const deliveryColumns = "seq, destination, key, facility, outcome, attempts, error, catalogue_seq, at"
+
+func (r DeliveryRow) values() []any {
+	return []any{
+		r.Seq, bound(r.Destination, maxName), bound(r.Key, maxName), bound(r.Facility, maxName), bound(r.Outcome, maxName),
+		r.Attempts, bound(r.Error, maxText), r.CatalogueSeq, storedTime(r.At),
+	}
+}
+
+// DeliveryFrom reads the row of a delivery report on the ops stream; the
+// error wraps ErrInvalidRow when the message is not one.
+func DeliveryFrom(m bus.StoredMessage) (DeliveryRow, error) {
+	var v fairwayv1.DeliveryEvent
+	if err := proto.Unmarshal(m.Data, &v); err != nil {
+		return DeliveryRow{}, fmt.Errorf("%w: delivery report %d: %w", ErrInvalidRow, m.Sequence, err)
+	}
+	if v.GetDestination() == "" || v.GetOutcome() == "" {
+		return DeliveryRow{}, fmt.Errorf("%w: delivery report %d without destination or outcome", ErrInvalidRow, m.Sequence)
+	}
+	at := timeOf(v.GetAt())
+	if at.IsZero() {
+		at = m.Time
+	}
+	return DeliveryRow{
+		Seq: m.Sequence, Destination: v.GetDestination(), Key: v.GetKey(), Facility: v.GetFacility(),
+		Outcome: v.GetOutcome(), Attempts: uint32(max(v.GetAttempts(), 0)), Error: v.GetError(),
+		CatalogueSeq: v.GetCatalogueSeq(), At: at,
+	}, nil
+}
+
+// bound cuts s to at most n bytes, on a character boundary.
+func bound(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
+}
