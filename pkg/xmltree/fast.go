@@ -34,6 +34,7 @@ type fastParser struct {
 	i int
 
 	els     []Element  // elements not yet handed out
+	elsLeft int        // how many more elements the payload can hold
 	attrs   []xml.Attr // attributes not yet handed out
 	nodes   []node     // the content of closed elements
 	pending []node     // the content of open elements, innermost last
@@ -41,6 +42,10 @@ type fastParser struct {
 	ns      []nsBinding
 	buf     []byte // decoded text that is not a substring
 }
+
+// firstSlab is the most elements or attributes parseFast allocates before
+// it has read any.
+const firstSlab = 256
 
 type openElement struct {
 	el            *Element
@@ -55,12 +60,16 @@ const xmlURL = "http://www.w3.org/XML/1998/namespace"
 
 func (p *fastParser) parse() (*Element, bool) {
 	s := p.s
-	// Upper bounds: every element starts with '<' that no '/' follows.
+	// Upper bounds: every element starts with '<' that no '/' follows,
+	// every attribute but a valueless one has its '='. A hostile payload
+	// can hold far more of them than it can have elements, so the slices
+	// start at no more than firstSlab and grow with what is read.
 	lt := strings.Count(s, "<")
-	ends := strings.Count(s, "</")
-	p.els = make([]Element, 0, max(lt-ends, 1))
-	p.attrs = make([]xml.Attr, 0, strings.Count(s, "=")+1)
-	p.nodes = make([]node, 0, lt+1)
+	p.elsLeft = max(lt-strings.Count(s, "</"), 1)
+	p.els = make([]Element, 0, min(p.elsLeft, firstSlab))
+	p.elsLeft -= cap(p.els)
+	p.attrs = make([]xml.Attr, 0, min(strings.Count(s, "=")+1, firstSlab))
+	p.nodes = make([]node, 0, min(lt+1, 2*firstSlab))
 	var root *Element
 	for p.i < len(s) {
 		if s[p.i] != '<' {
@@ -379,7 +388,7 @@ func (p *fastParser) startTag() (el *Element, empty, ok bool) {
 			// The estimate was short (attributes without '='): go on in a
 			// new slice, leaving the attributes handed out where they are.
 			n := len(p.attrs) - first
-			grown := make([]xml.Attr, n, 2*n+8)
+			grown := make([]xml.Attr, n, max(2*n+8, min(2*cap(p.attrs), 4096)))
 			copy(grown, p.attrs[first:])
 			p.attrs, first = grown, 0
 		}
@@ -400,7 +409,10 @@ func (p *fastParser) startTag() (el *Element, empty, ok bool) {
 		attrs[i].Name.Space = p.translate(attrs[i].Name, false)
 	}
 	if len(p.els) == cap(p.els) {
-		p.els = make([]Element, 0, 16)
+		// A new slice, so that the elements handed out stay where they are.
+		n := max(min(2*cap(p.els), p.elsLeft, 4096), 16)
+		p.els = make([]Element, 0, n)
+		p.elsLeft -= n
 	}
 	p.els = append(p.els, Element{
 		Name:  local,

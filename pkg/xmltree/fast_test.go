@@ -2,6 +2,7 @@ package xmltree
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -194,5 +195,53 @@ func TestCollapse(t *testing.T) {
 		if got, want := collapse(s), strings.Join(strings.Fields(s), " "); got != want {
 			t.Errorf("collapse(%q) = %q, want %q", s, got, want)
 		}
+	}
+}
+
+// allocated returns the bytes f allocates.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// TestParseMemoryBounded: what Parse allocates grows with what a payload
+// holds, not with how many '<' or '=' it has (the fast parser's first
+// slices are sized by counting them). A payload the fast parser gives up
+// on late is read twice: Parse then allocates at most 7/4 of what
+// encoding/xml alone does, plus the fast parser's copy of the payload
+// (truncated after 1 MiB of elements: 32 × the payload for the fast
+// parser, then 58 × for encoding/xml); on what it reads, less than
+// encoding/xml alone.
+func TestParseMemoryBounded(t *testing.T) {
+	const size = 1 << 20
+	for _, tt := range []struct {
+		name    string
+		payload string
+	}{
+		{"only <", strings.Repeat("<", size)},
+		{"only = in a tag", "<a " + strings.Repeat("=", size)},
+		{"empty elements", "<r>" + strings.Repeat("<a/>", size/4) + "</r>"},
+		{"truncated", "<r>" + strings.Repeat("<a></a>", size/7)},
+		{"valueless attributes", "<a" + strings.Repeat(" b", size/2) + "/>"},
+		{"attributes", "<r>" + strings.Repeat(`<a b="1" c="2"/>`, size/16) + "</r>"},
+		{"comments", strings.Repeat("<!--<<<<<<<<-->", size/15) + "<a/>"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			payload := []byte(tt.payload)
+			got := allocated(func() { _, _ = Parse(payload) })
+			decoder := allocated(func() {
+				if b, err := prepare(payload); err == nil {
+					_, _ = parseDecoder(b)
+				}
+			})
+			if limit := 7*decoder/4 + uint64(len(payload)) + 4<<20; got > limit {
+				t.Errorf("Parse allocated %d bytes for %d, more than %d (encoding/xml alone: %d)", got, len(payload), limit, decoder)
+			}
+			t.Logf("%.1f × the payload; encoding/xml alone %.1f ×", float64(got)/float64(len(payload)), float64(decoder)/float64(len(payload)))
+		})
 	}
 }
