@@ -104,7 +104,7 @@ func Normalise(raw *fairwayv1.RawRecord, now time.Time) (*fairwayv1.Dataset, err
 			return nil, err
 		}
 	}
-	h, err := contentHash(d)
+	h, err := contentHashOwned(d)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
 	}
@@ -211,9 +211,42 @@ func contentHashWith(mapping string, d *fairwayv1.Dataset) (string, error) {
 	for _, src := range c.Sources {
 		src.Datestamp = "" // when, like provenance, not what
 	}
+	return encodeHash(mapping, c, d.GetKey())
+}
+
+// contentHashOwned is contentHash of a dataset that nothing else holds yet
+// (the one Normalise is making): instead of copying the dataset, it blanks
+// the fields the hash leaves out while it encodes, and puts them back.
+func contentHashOwned(d *fairwayv1.Dataset) (string, error) {
+	prov, hash := d.Provenance, d.ContentHash
+	var stamps []string
+	if len(d.Sources) > 0 {
+		stamps = make([]string, len(d.Sources))
+		for i, src := range d.Sources {
+			stamps[i] = src.GetDatestamp()
+			if src != nil {
+				src.Datestamp = ""
+			}
+		}
+	}
+	d.Provenance, d.ContentHash = nil, ""
+	defer func() {
+		d.Provenance, d.ContentHash = prov, hash
+		for i, src := range d.Sources {
+			if src != nil {
+				src.Datestamp = stamps[i]
+			}
+		}
+	}()
+	return encodeHash(MappingVersion, d, d.GetKey())
+}
+
+// encodeHash hashes the mapping version and the deterministic encoding of
+// c, the dataset as the hash covers it.
+func encodeHash(mapping string, c *fairwayv1.Dataset, key string) (string, error) {
 	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(c)
 	if err != nil {
-		return "", fmt.Errorf("encode dataset %s: %w", d.GetKey(), err)
+		return "", fmt.Errorf("encode dataset %s: %w", key, err)
 	}
 	h := sha256.New()
 	h.Write([]byte("mapping " + mapping + "\x00"))

@@ -60,6 +60,16 @@ func Parse(payload []byte) (*Element, error) {
 	if err != nil {
 		return nil, err
 	}
+	if root, ok := parseFast(b); ok {
+		return root, nil
+	}
+	return parseDecoder(b)
+}
+
+// parseDecoder is Parse with encoding/xml's tokenizer. It reads what
+// parseFast leaves to it: every payload that is not plain XML, and every
+// error.
+func parseDecoder(b []byte) (*Element, error) {
 	d := xml.NewDecoder(bytes.NewReader(b))
 	d.Strict = false
 	d.Entity = xml.HTMLEntity
@@ -177,7 +187,28 @@ func (e *Element) Children(local string) []*Element {
 // included, with runs of white space collapsed to one blank and the ends
 // trimmed: the form for names, titles and identifiers.
 func (e *Element) Text() string {
-	return strings.Join(strings.Fields(e.RawText()), " ")
+	return collapse(e.RawText())
+}
+
+// collapse is strings.Join(strings.Fields(s), " "), without the work when
+// s is already in that form.
+func collapse(s string) string {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			// Unicode has white space of its own: leave it to Fields.
+			return strings.Join(strings.Fields(s), " ")
+		}
+		switch c {
+		case '\t', '\n', '\v', '\f', '\r':
+			return strings.Join(strings.Fields(s), " ")
+		case ' ':
+			if i == 0 || i == len(s)-1 || s[i+1] == ' ' {
+				return strings.Join(strings.Fields(s), " ")
+			}
+		}
+	}
+	return s
 }
 
 // Block returns the character data inside the element as paragraphs: the
@@ -214,6 +245,9 @@ func (e *Element) RawText() string {
 	if e == nil {
 		return ""
 	}
+	if len(e.content) == 1 && e.content[0].el == nil {
+		return e.content[0].text
+	}
 	var sb strings.Builder
 	e.appendText(&sb)
 	return sb.String()
@@ -241,6 +275,10 @@ func prepare(payload []byte) ([]byte, error) {
 	}
 	if len(bytes.TrimSpace(b)) == 0 {
 		return nil, fmt.Errorf("%w: empty payload", ErrMalformed)
+	}
+	if clean(b) {
+		// Valid UTF-8 of legal characters, the everyday payload.
+		return b, nil
 	}
 	if !utf8.Valid(b) {
 		// A payload cut out of a converted document is UTF-8 whatever it
