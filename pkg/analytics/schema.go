@@ -18,7 +18,7 @@ type statement struct {
 // or "running" then "complete") replaces the report with an earlier or
 // equal finished_at.
 func schema(db string) []statement {
-	return []statement{
+	return append([]statement{
 		{"database", "CREATE DATABASE IF NOT EXISTS " + db},
 		{"datasets", "CREATE TABLE IF NOT EXISTS " + db + `.datasets (
     key String,
@@ -55,5 +55,5 @@ ORDER BY key`},
     error String
 ) ENGINE = ReplacingMergeTree(finished_at)
 ORDER BY (feed_id, started_at, run_id)`},
-	}
+	}, usageSchema(db)...)
 }

@@ -84,7 +84,8 @@ func (s *Sink) Run(ctx context.Context) error {
 	}
 	defer store.Close()
 	s.log.Info("analytics writing", "addr", s.cfg.Store.Addr, "database", store.Database())
-	done := make(chan error, 1)
+	done, usageDone := make(chan error, 1), make(chan error, 1)
+	go func() { usageDone <- s.runUsage(ctx, store) }()
 	go func() {
 		done <- s.bus.RunBatches(ctx, s.batches(bus.StageAnalyticsOps, store), func(ctx context.Context, msgs []bus.StoredMessage) error {
 			runs := make([]*fairwayv1.HarvestRun, 0, len(msgs))
@@ -109,7 +110,7 @@ func (s *Sink) Run(ctx context.Context) error {
 		}
 		return badData(store.InsertDatasets(ctx, rows))
 	})
-	return errors.Join(err, <-done)
+	return errors.Join(err, <-done, <-usageDone)
 }
 
 // batches returns how the writer consumes the input of stage: in batches

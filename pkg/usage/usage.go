@@ -328,6 +328,9 @@ func (in *Intake) Event(source string, e Input) (Event, error) {
 			ev.Client = Agent
 		}
 	}
+	if ev.Client == MachineClient {
+		ev.AccessMethod = Machine // software on its own schedule is machine access
+	}
 	if e.Session != "" {
 		ev.Session = in.hasher.Sum("api", source, e.Session)
 	}
@@ -367,6 +370,9 @@ func (e *Event) Validate(now time.Time) error {
 	}
 	if e.Client, err = client(e.Client); err != nil {
 		return err
+	}
+	if e.Client == MachineClient {
+		e.AccessMethod = Machine
 	}
 	if e.Status, err = status(e.Status); err != nil {
 		return err

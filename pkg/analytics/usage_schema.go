@@ -1,0 +1,51 @@
+package analytics
+
+// usageSchema returns the statements creating the usage and reuse tables
+// of database db (quoted) when missing; schema appends them.
+//
+// usage_events holds one row per usage event (COUNTER investigations and
+// requests). ReplacingMergeTree keeps one row per event when parts merge
+// (the sorting key ends with the event id, and a redelivered or replayed
+// event is the same row), and the reports read it with FINAL, so a
+// redelivery never counts twice even before the merge. Months are
+// partitions: a report of some months reads only those.
+//
+// dataset_citations holds, per catalogue version of every dataset, its
+// related identifiers as harvested (relation types, identifiers and their
+// types, index by index): the datasets table holds none, so the writer
+// fills this one from the catalogue stream with a consumer of its own.
+// ReplacingMergeTree(version) keeps the latest version per dataset, so a
+// relation removed at the source stops counting as reuse.
+func usageSchema(db string) []statement {
+	return []statement{
+		{"usage_events", "CREATE TABLE IF NOT EXISTS " + db + `.usage_events (
+    id String,
+    dataset String,
+    time DateTime('UTC'),
+    kind Enum8('investigation' = 1, 'request' = 2),
+    session String,
+    access_method Enum8('regular' = 1, 'machine' = 2),
+    client Enum8('human' = 1, 'machine' = 2, 'agent' = 3),
+    robot UInt8,
+    status UInt16,
+    country FixedString(2),
+    source String,
+    facility String
+) ENGINE = ReplacingMergeTree()
+PARTITION BY toYYYYMM(time)
+ORDER BY (dataset, time, id)`},
+		{"dataset_citations", "CREATE TABLE IF NOT EXISTS " + db + `.dataset_citations (
+    key String,
+    doi String,
+    facility String,
+    title String,
+    deleted UInt8,
+    relations Array(String),
+    identifiers Array(String),
+    identifier_types Array(String),
+    version UInt64,
+    published_at DateTime('UTC')
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY key`},
+	}
+}
