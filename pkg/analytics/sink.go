@@ -23,6 +23,10 @@ type SinkConfig struct {
 	// before it tries again; the messages wait in their stream meanwhile.
 	// Default 5s.
 	RetryDelay time.Duration
+	// UsageRollup is how often the writer counts again the months that
+	// received usage events (Store.RollupUsage): the reports lag the
+	// events by at most this much. Default 30s.
+	UsageRollup time.Duration
 }
 
 func (c *SinkConfig) setDefaults() {
@@ -30,12 +34,15 @@ func (c *SinkConfig) setDefaults() {
 	if c.RetryDelay == 0 {
 		c.RetryDelay = 5 * time.Second
 	}
+	if c.UsageRollup == 0 {
+		c.UsageRollup = 30 * time.Second
+	}
 }
 
 // Validate reports whether the configuration is usable.
 func (c SinkConfig) Validate() error {
-	if c.RetryDelay < 0 {
-		return fmt.Errorf("%w: negative retry delay", ErrInvalidConfig)
+	if c.RetryDelay < 0 || c.UsageRollup < 0 {
+		return fmt.Errorf("%w: negative retry delay or usage rollup interval", ErrInvalidConfig)
 	}
 	return c.Store.Validate()
 }

@@ -10,6 +10,17 @@ package analytics
 // redelivery never counts twice even before the merge. Months are
 // partitions: a report of some months reads only those.
 //
+// usage_monthly holds the COUNTER counts of every dataset, month, access
+// method and client kind, computed from usage_events by the writer's
+// rollup (Store.RollupUsage) whenever events of that month arrived since
+// its last rollup (usage_rollups records when each month was last
+// computed). Sessions are hourly, so every count of a month depends on
+// that month's events only: a month is computed whole into a staging table
+// and swapped in for the month's partition (REPLACE PARTITION, atomic), so
+// a report never sees a month half computed nor twice, and reads no FINAL.
+// Each row carries the dataset's DOI, title and facility as the catalogue
+// held them when the month was computed.
+//
 // dataset_citations holds, per catalogue version of every dataset, its
 // related identifiers as harvested (relation types, identifiers and their
 // types, index by index): the datasets table holds none, so the writer
@@ -30,10 +41,31 @@ func usageSchema(db string) []statement {
     status UInt16,
     country FixedString(2),
     source String,
-    facility String
+    facility String,
+    received DateTime('UTC')
 ) ENGINE = ReplacingMergeTree()
 PARTITION BY toYYYYMM(time)
 ORDER BY (dataset, time, id)`},
+		{"usage_monthly", "CREATE TABLE IF NOT EXISTS " + db + `.usage_monthly (
+    month Date,
+    dataset String,
+    access_method Enum8('regular' = 1, 'machine' = 2),
+    client Enum8('human' = 1, 'machine' = 2, 'agent' = 3),
+    facility String,
+    doi String,
+    title String,
+    total_investigations UInt64,
+    unique_investigations UInt64,
+    total_requests UInt64,
+    unique_requests UInt64
+) ENGINE = MergeTree()
+PARTITION BY toYYYYMM(month)
+ORDER BY (month, dataset, access_method, client)`},
+		{"usage_rollups", "CREATE TABLE IF NOT EXISTS " + db + `.usage_rollups (
+    month Date,
+    computed DateTime('UTC')
+) ENGINE = ReplacingMergeTree(computed)
+ORDER BY month`},
 		{"dataset_citations", "CREATE TABLE IF NOT EXISTS " + db + `.dataset_citations (
     key String,
     doi String,

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -19,6 +20,11 @@ import (
 // that it can be replayed alone).
 func (s *Sink) runUsage(ctx context.Context, store *Store) error {
 	done := make(chan error, 1)
+	rolled := make(chan struct{})
+	go func() {
+		defer close(rolled)
+		s.rollup(ctx, store)
+	}()
 	go func() {
 		done <- s.bus.RunBatches(ctx, s.batches(bus.StageAnalyticsCitations, store), func(ctx context.Context, msgs []bus.StoredMessage) error {
 			rows, err := CitationRows(msgs)
@@ -35,7 +41,30 @@ func (s *Sink) runUsage(ctx context.Context, store *Store) error {
 		}
 		return badData(store.InsertUsage(ctx, events))
 	})
-	return errors.Join(err, <-done)
+	err = errors.Join(err, <-done)
+	<-rolled
+	return err
+}
+
+// rollup counts the months that received usage events, at start and then
+// every UsageRollup, until ctx ends. A failure is logged and tried again at
+// the next tick: the events are kept, only the reports lag.
+func (s *Sink) rollup(ctx context.Context, store *Store) {
+	t := time.NewTicker(s.cfg.UsageRollup)
+	defer t.Stop()
+	for {
+		months, err := store.RollupUsage(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("usage not counted yet; the reports lag", "err", err)
+		} else if len(months) > 0 {
+			s.log.Debug("usage counted", "months", len(months))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // UsageEvents decodes the usage stream's messages (one JSON usage.Event

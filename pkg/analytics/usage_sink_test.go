@@ -21,7 +21,7 @@ func runSink(t *testing.T, b *bus.Bus, store *Store) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	sink, err := NewSink(SinkConfig{
 		Store:      Config{Addr: testAddr(), Database: store.Database(), FlushInterval: 100 * time.Millisecond},
-		RetryDelay: 200 * time.Millisecond,
+		RetryDelay: 200 * time.Millisecond, UsageRollup: 200 * time.Millisecond,
 	}, b, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +125,15 @@ func TestSinkUsageCountedOnceAfterRedeliveryAndReplay(t *testing.T) {
 	distinct := uint64(len(events) - 1) // the log holds one redelivery, which JetStream drops (same message id)
 	waitConsumed(t, b, bus.StageAnalyticsUsage)
 	waitFor(t, "reuse", func() bool { r, _ := store.Reuses(ctx, "", 10); return len(r) == 1 })
+	waitFor(t, "usage counted", func() bool {
+		c, _ := store.UsageCounts(ctx, UsageQuery{Begin: at(4, 1, 0, 0, 0), End: at(6, 1, 0, 0, 0)})
+		return len(c) == 5
+	})
 	stop()
+	waitConsumed(t, b, bus.StageAnalyticsCitations)
+	if _, err := store.RollupUsage(ctx); err != nil { // once the citations are in: the titles
+		t.Fatal(err)
+	}
 	want, err := store.UsageCounts(ctx, UsageQuery{Begin: at(4, 1, 0, 0, 0), End: at(6, 1, 0, 0, 0)})
 	if err != nil {
 		t.Fatal(err)
@@ -148,6 +156,9 @@ func TestSinkUsageCountedOnceAfterRedeliveryAndReplay(t *testing.T) {
 	stop = runSink(t, b, store)
 	waitConsumed(t, b, bus.StageAnalyticsUsage)
 	stop()
+	if _, err := store.RollupUsage(ctx); err != nil {
+		t.Fatal(err)
+	}
 	got, err := store.UsageCounts(ctx, UsageQuery{Begin: at(4, 1, 0, 0, 0), End: at(6, 1, 0, 0, 0)})
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,8 @@ package analytics
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -13,7 +15,7 @@ import (
 
 // usageColumns are the columns of usage_events, in the order of
 // usageValues.
-const usageColumns = "id, dataset, time, kind, session, access_method, client, robot, status, country, source, facility"
+const usageColumns = "id, dataset, time, kind, session, access_method, client, robot, status, country, source, facility, received"
 
 // InsertUsage writes usage events, at most Config.BatchSize per insert.
 // Every event is validated first (usage.Event.Validate: the bus may carry
@@ -26,6 +28,7 @@ func (s *Store) InsertUsage(ctx context.Context, events []usage.Event) error {
 		return nil
 	}
 	now := time.Now()
+	received := now.UTC().Truncate(time.Second)
 	values := make([][]any, len(events))
 	for i, e := range events {
 		if err := e.Validate(now); err != nil {
@@ -40,7 +43,7 @@ func (s *Store) InsertUsage(ctx context.Context, events []usage.Event) error {
 			country = "\x00\x00"
 		}
 		values[i] = []any{e.ID, e.Dataset, e.Time, string(e.Kind), usage.StoredSession(e.Session),
-			string(e.AccessMethod), string(e.Client), robot, uint16(e.Status), country, e.Source, e.Facility}
+			string(e.AccessMethod), string(e.Client), robot, uint16(e.Status), country, e.Source, e.Facility, received}
 	}
 	return s.insert(ctx, "usage_events", usageColumns, values)
 }
@@ -189,9 +192,10 @@ GROUP BY key ORDER BY n DESC, key LIMIT %d`, s.db, strings.Join(rels, ", "), whe
 	return out, wrap("reuse", rows.Err())
 }
 
-// UsageQuery selects the usage a report counts.
+// UsageQuery selects the usage a report counts. COUNTER counts by month:
+// the months from Begin's to End's are counted whole.
 type UsageQuery struct {
-	// Begin and End bound the events' times: Begin <= time < End. Required.
+	// Begin is in the first month counted; End in the last. Required.
 	Begin, End time.Time
 	// Datasets keeps these dataset keys only (none: every dataset).
 	Datasets []string
@@ -222,9 +226,12 @@ type UsageCount struct {
 	TotalRequests uint64
 	// UniqueRequests counts the sessions that requested the dataset.
 	UniqueRequests uint64
-	// Title, DOI and Facility of the dataset, from its latest catalogue
-	// version (empty for a dataset the catalogue does not hold).
-	Title, DOI, Facility string
+	// Facility that owns the dataset (as the intake recorded it, else as
+	// the catalogue holds it).
+	Facility string
+	// Title and DOI of the dataset, from its latest catalogue version
+	// (empty for a dataset the catalogue does not hold).
+	Title, DOI string
 }
 
 // DoubleClick is the window within which a repeated action of one session
@@ -234,8 +241,10 @@ const DoubleClick = 30 * time.Second
 // ErrBadQuery is wrapped by errors about a report's parameters.
 var ErrBadQuery = errors.New("analytics: bad usage query")
 
-// UsageCounts counts usage as the COUNTER Code of Practice for Research
-// Data does, per dataset, month (UTC), access method and client kind:
+// monthCounts is the SELECT that counts the usage of one month [m0, m1)
+// (Unix seconds) as the COUNTER Code of Practice for Research Data does,
+// per dataset, access method and client kind, in the columns of
+// usage_monthly:
 //
 //   - only successful answers count (2xx, 304), and never robots;
 //   - a session is a session key in one clock hour (the node's own pages
@@ -245,33 +254,122 @@ var ErrBadQuery = errors.New("analytics: bad usage query")
 //     within 30 seconds of the previous one counts once (a double click:
 //     of a run of clicks each within 30 s of the next, the last counts);
 //   - a unique investigation (request) is a session that investigated
-//     (requested) the dataset;
-//   - requests are investigations too.
+//     (requested) the dataset; requests are investigations too.
 //
-// Events are deduplicated by id (FINAL) before anything is counted. The
-// whole computation runs in ClickHouse in one pass over the months asked
-// for, with array functions that ClickHouse 18.16 has.
+// An event delivered twice falls in its own session, hour and action at
+// the same second: it is a double click of itself, so duplicates never
+// change a count, even before ReplacingMergeTree merges them away (the
+// query needs no FINAL). Array functions do what window functions would,
+// which ClickHouse 18.16 lacks. The dataset's DOI, title and facility
+// come from the catalogue's latest version (dataset_citations).
+func (s *Store) monthCounts(m0, m1 int64) string {
+	clicks := func(times string) string {
+		return fmt.Sprintf("if(empty(%[1]s), 0, 1 + arrayCount(d -> d > %[2]d, arrayPopFront(arrayDifference(arraySort(%[1]s)))))", times, int(DoubleClick.Seconds()))
+	}
+	events := fmt.Sprintf("time >= toDateTime(%d, 'UTC') AND time < toDateTime(%d, 'UTC')", m0, m1)
+	return fmt.Sprintf(`SELECT month, dataset, access_method, client, if(facility = '', cfacility, facility), doi, title, ti, ui, tr, ur FROM (
+  SELECT toDate(toDateTime(%[1]d, 'UTC')) AS month, dataset, access_method, client, any(facility) AS facility,
+    sum(ci + cr) AS ti, count() AS ui, sum(cr) AS tr, countIf(cr > 0) AS ur
+  FROM (
+    SELECT dataset, access_method, client, any(facility) AS facility,
+      if(session = '', id, session) AS sess, toStartOfHour(time) AS hour,
+      groupArrayIf(toUInt32(time), kind = 'investigation') AS inv, groupArrayIf(toUInt32(time), kind = 'request') AS req,
+      %[4]s AS ci, %[5]s AS cr
+    FROM %[2]s.usage_events
+    WHERE %[3]s AND robot = 0 AND (status >= 200 AND status < 300 OR status = 304)
+    GROUP BY dataset, access_method, client, sess, hour
+  )
+  GROUP BY dataset, access_method, client
+) ANY LEFT JOIN (
+  SELECT key AS dataset, doi, title, facility AS cfacility FROM %[2]s.dataset_citations FINAL
+  WHERE key IN (SELECT dataset FROM %[2]s.usage_events WHERE %[3]s)
+) USING dataset`, m0, s.db, events, clicks("inv"), clicks("req"))
+}
+
+// rollupSlack is how long before its start a rollup says it computed a
+// month: an insert under way as it started is seen by the next rollup.
+const rollupSlack = time.Minute
+
+// RollupUsage counts again every month that received usage events since
+// it was last counted (see monthCounts), into usage_monthly, and returns
+// the months it counted. Each month is computed into a staging table of
+// this call's own and swapped in whole, so that it is idempotent and safe
+// to run from several writers at once; the writer runs it periodically.
+func (s *Store) RollupUsage(ctx context.Context) ([]time.Time, error) {
+	q := fmt.Sprintf(`SELECT m FROM (
+  SELECT toStartOfMonth(time) AS m, max(received) AS r FROM %[1]s.usage_events GROUP BY m
+) ANY LEFT JOIN (
+  SELECT month AS m, max(computed) AS c FROM %[1]s.usage_rollups GROUP BY m
+) USING m WHERE r >= c ORDER BY m`, s.db)
+	rows, err := s.conn.Query(ctx, q)
+	if err != nil {
+		return nil, wrap("usage rollup", err)
+	}
+	var months []time.Time
+	for rows.Next() {
+		var m time.Time
+		if err := rows.Scan(&m); err != nil {
+			rows.Close()
+			return nil, wrap("usage rollup", err)
+		}
+		months = append(months, m.UTC())
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, wrap("usage rollup", err)
+	}
+	if len(months) == 0 {
+		return nil, nil
+	}
+	staging := fmt.Sprintf("%s.usage_monthly_staging_%s", s.db, randomSuffix())
+	if err := s.conn.Exec(ctx, fmt.Sprintf("CREATE TABLE %s AS %s.usage_monthly", staging, s.db)); err != nil {
+		return nil, wrap("usage rollup: staging table", err)
+	}
+	defer func() {
+		if err := s.conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+staging); err != nil {
+			s.log.Warn("usage rollup: staging table left behind", "table", staging, "err", err)
+		}
+	}()
+	for i, m := range months {
+		computed := time.Now().Add(-rollupSlack).Unix()
+		m0, m1 := m.Unix(), m.AddDate(0, 1, 0).Unix()
+		partition := m.Format("200601")
+		steps := []string{
+			fmt.Sprintf("INSERT INTO %s (month, dataset, access_method, client, facility, doi, title, "+
+				"total_investigations, unique_investigations, total_requests, unique_requests) %s", staging, s.monthCounts(m0, m1)),
+			fmt.Sprintf("ALTER TABLE %s.usage_monthly REPLACE PARTITION %s FROM %s", s.db, partition, staging),
+			fmt.Sprintf("ALTER TABLE %s DROP PARTITION %s", staging, partition),
+			fmt.Sprintf("INSERT INTO %s.usage_rollups (month, computed) SELECT toDate(toDateTime(%d, 'UTC')), toDateTime(%d, 'UTC')", s.db, m0, computed),
+		}
+		for _, step := range steps {
+			if err := s.conn.Exec(ctx, step); err != nil {
+				return months[:i], wrap("usage rollup "+m.Format("2006-01"), err)
+			}
+		}
+		s.log.DebugContext(ctx, "usage counted", "month", m.Format("2006-01"))
+	}
+	return months, nil
+}
+
+// randomSuffix returns 12 random hexadecimal digits.
+func randomSuffix() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// UsageCounts returns the COUNTER counts of the months q asks for, per
+// dataset, month (UTC), access method and client kind, as the last rollup
+// counted them (RollupUsage). Rows come by dataset, then month.
 func (s *Store) UsageCounts(ctx context.Context, q UsageQuery) ([]UsageCount, error) {
 	where, err := s.usageWhere(q)
 	if err != nil {
 		return nil, err
 	}
-	sql := fmt.Sprintf(`SELECT dataset, month, access_method, client, ti, ui, tr, ur, title, doi, facility FROM (
-  SELECT dataset, toStartOfMonth(hour) AS month, access_method, client,
-    sum(clicks) AS ti, uniqExact(sess, hour) AS ui,
-    sumIf(clicks, kind = 'request') AS tr, uniqExactIf(sess, hour, kind = 'request') AS ur
-  FROM (
-    SELECT dataset, kind, access_method, client, if(session = '', id, session) AS sess, toStartOfHour(time) AS hour,
-      1 + arrayCount(d -> d > %d, arrayPopFront(arrayDifference(arraySort(groupArray(toUInt32(time)))))) AS clicks
-    FROM (SELECT id, dataset, time, kind, session, access_method, client, robot, status, facility FROM %s.usage_events FINAL WHERE %s)
-    WHERE robot = 0 AND (status >= 200 AND status < 300 OR status = 304)
-    GROUP BY dataset, kind, access_method, client, sess, hour
-  )
-  GROUP BY dataset, month, access_method, client
-) ANY LEFT JOIN (
-  SELECT key AS dataset, title, doi, facility FROM %s.dataset_citations FINAL
-) USING dataset
-ORDER BY dataset, month, access_method, client`, int(DoubleClick.Seconds()), s.db, where, s.db)
+	sql := fmt.Sprintf(`SELECT dataset, month, access_method, client, total_investigations, unique_investigations,
+  total_requests, unique_requests, facility, title, doi
+FROM %s.usage_monthly WHERE %s
+ORDER BY dataset, month, access_method, client`, s.db, where)
 	rows, err := s.conn.Query(ctx, sql)
 	if err != nil {
 		return nil, wrap("usage counts", err)
@@ -284,7 +382,7 @@ ORDER BY dataset, month, access_method, client`, int(DoubleClick.Seconds()), s.d
 			am, client string
 		)
 		if err := rows.Scan(&c.Dataset, &c.Month, &am, &client, &c.TotalInvestigations, &c.UniqueInvestigations,
-			&c.TotalRequests, &c.UniqueRequests, &c.Title, &c.DOI, &c.Facility); err != nil {
+			&c.TotalRequests, &c.UniqueRequests, &c.Facility, &c.Title, &c.DOI); err != nil {
 			return nil, wrap("usage counts", err)
 		}
 		c.AccessMethod, c.Client = usage.AccessMethod(am), usage.Client(client)
@@ -294,22 +392,26 @@ ORDER BY dataset, month, access_method, client`, int(DoubleClick.Seconds()), s.d
 	return out, wrap("usage counts", rows.Err())
 }
 
-// usageWhere is the filter of q on usage_events (its partition key first,
+// monthOf returns the first instant of t's month, in UTC.
+func monthOf(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+}
+
+// usageWhere is the filter of q on usage_monthly (its partition key first,
 // so that only the months asked for are read).
 func (s *Store) usageWhere(q UsageQuery) (string, error) {
-	if q.Begin.IsZero() || q.End.IsZero() || !q.Begin.Before(q.End) {
+	if q.Begin.IsZero() || q.End.IsZero() || q.End.Before(q.Begin) {
 		return "", fmt.Errorf("%w: want a begin before the end", ErrBadQuery)
 	}
 	if len(q.Datasets) > 1000 {
 		return "", fmt.Errorf("%w: %d datasets, at most 1000", ErrBadQuery, len(q.Datasets))
 	}
-	begin, end := clampTime(q.Begin.UTC()), clampTime(q.End.UTC())
+	begin, end := monthOf(clampTime(q.Begin)), monthOf(clampTime(q.End))
 	if q.End.After(maxStoredTime) {
-		end = maxStoredTime
+		end = monthOf(maxStoredTime)
 	}
-	conds := []string{
-		fmt.Sprintf("time >= toDateTime(%d, 'UTC') AND time < toDateTime(%d, 'UTC')", begin.Unix(), end.Unix()),
-	}
+	conds := []string{fmt.Sprintf("month >= toDate('%s') AND month <= toDate('%s')", begin.Format("2006-01-02"), end.Format("2006-01-02"))}
 	if len(q.Datasets) > 0 {
 		ds := make([]string, len(q.Datasets))
 		for i, d := range q.Datasets {

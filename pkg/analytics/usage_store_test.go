@@ -76,6 +76,9 @@ func TestUsageCountsCOUNTER(t *testing.T) {
 	if err := s.InsertUsage(ctx, events); err != nil {
 		t.Fatal(err)
 	}
+	if months, err := s.RollupUsage(ctx); err != nil || len(months) != 2 {
+		t.Fatalf("rollup: %v %v, want April and May", months, err)
+	}
 	var stored uint64
 	if err := s.conn.QueryRow(ctx, "SELECT count() FROM "+s.db+".usage_events FINAL").Scan(&stored); err != nil {
 		t.Fatal(err)
@@ -132,8 +135,8 @@ func TestUsageCountsCOUNTER(t *testing.T) {
 	if len(agents) != 1 || agents[key{"doi:10.5072/a", time.May, usage.Regular, usage.Agent}] != (counts{1, 1, 0, 0}) {
 		t.Errorf("agents: %v", agents)
 	}
-	// Filters: one dataset, machine access, a day's range.
-	one := get(UsageQuery{Begin: at(5, 1, 0, 0, 0), End: at(5, 2, 0, 0, 0), Datasets: []string{"doi:10.5072/a"}, AccessMethods: []usage.AccessMethod{usage.Machine}})
+	// Filters: one dataset, machine access, one month.
+	one := get(UsageQuery{Begin: at(5, 1, 0, 0, 0), End: at(5, 31, 0, 0, 0), Datasets: []string{"doi:10.5072/a"}, AccessMethods: []usage.AccessMethod{usage.Machine}})
 	if len(one) != 1 || one[key{"doi:10.5072/a", time.May, usage.Machine, usage.Human}] != (counts{2, 1, 2, 1}) {
 		t.Errorf("filtered: %v", one)
 	}
@@ -142,6 +145,19 @@ func TestUsageCountsCOUNTER(t *testing.T) {
 	}
 	if _, err := s.UsageCounts(ctx, UsageQuery{Begin: at(6, 1, 0, 0, 0), End: at(5, 1, 0, 0, 0)}); err == nil {
 		t.Error("an end before the begin is accepted")
+	}
+	// Events that arrive late for May are counted at the next rollup, and
+	// only May is counted again.
+	late := usage.Event{ID: "late", Dataset: "doi:10.5072/b", Time: at(5, 20, 8, 0, 0), Kind: usage.Request, Session: "s9", Status: 200, Source: "test"}
+	if err := s.InsertUsage(ctx, []usage.Event{late}); err != nil {
+		t.Fatal(err)
+	}
+	if months, err := s.RollupUsage(ctx); err != nil || len(months) != 2 {
+		// April too: it was counted less than rollupSlack ago.
+		t.Fatalf("rollup: %v %v", months, err)
+	}
+	if got := get(UsageQuery{Begin: at(5, 1, 0, 0, 0), End: at(5, 1, 0, 0, 0)}); got[key{"doi:10.5072/b", time.May, usage.Regular, usage.Human}] != (counts{5, 5, 2, 2}) {
+		t.Errorf("after a late event: %v", got)
 	}
 }
 
