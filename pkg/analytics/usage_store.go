@@ -267,7 +267,7 @@ func (s *Store) monthCounts(m0, m1 int64) string {
 		return fmt.Sprintf("if(empty(%[1]s), 0, 1 + arrayCount(d -> d > %[2]d, arrayPopFront(arrayDifference(arraySort(%[1]s)))))", times, int(DoubleClick.Seconds()))
 	}
 	events := fmt.Sprintf("time >= toDateTime(%d, 'UTC') AND time < toDateTime(%d, 'UTC')", m0, m1)
-	return fmt.Sprintf(`SELECT month, dataset, access_method, client, if(facility = '', cfacility, facility), doi, title, ti, ui, tr, ur FROM (
+	return fmt.Sprintf(`SELECT month, dataset, access_method, client, if(cfacility != '', cfacility, facility), doi, title, ti, ui, tr, ur FROM (
   SELECT toDate(toDateTime(%[1]d, 'UTC')) AS month, dataset, access_method, client, any(facility) AS facility,
     sum(ci + cr) AS ti, count() AS ui, sum(cr) AS tr, countIf(cr > 0) AS ur
   FROM (

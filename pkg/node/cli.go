@@ -58,6 +58,7 @@ func (c *Config) BindFlags(fs *pflag.FlagSet, target string) {
 		fs.StringVar(&c.ClickHouse.Addr, "clickhouse", "127.0.0.1:9000", "ClickHouse native address")
 		fs.StringVar(&c.ClickHouse.Database, "clickhouse-db", "fairway", "ClickHouse database")
 		fs.BoolVar(&c.NoAnalytics, "no-analytics", false, "do not write analytics to ClickHouse")
+		fs.StringVar(&c.UsageRobots, "usage-robots", envOr("FAIRWAY_USAGE_ROBOTS", ""), "file of robots' user-agent patterns whose traffic is not counted as usage (a regular expression a line, or COUNTER's JSON list; reread when it changes; default: the built-in list; env FAIRWAY_USAGE_ROBOTS)")
 	}
 	if target == TargetAll || target == TargetPublisher || target == TargetHarvester {
 		fs.StringVar(&c.TokensFile, "tokens", "", "JSON file of the feed API's tokens and address rules: {\"operator\": [...], \"facilities\": {\"ESRF\": [...]}} (also env FAIRWAY_OPERATOR_TOKEN)")

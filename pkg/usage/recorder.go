@@ -128,12 +128,13 @@ func (r *Recorder) Dropped() uint64 { return r.dropped.Load() }
 // Sent returns how many events were published so far.
 func (r *Recorder) Sent() uint64 { return r.sent.Load() }
 
-// Viewed records an investigation of the dataset key by the client of req,
-// answered successfully: source names the page ("page", "export", "oai").
+// Viewed records an investigation of the dataset key (of facility) by the
+// client of req, answered successfully: source names the page ("dataset",
+// "doi", "oai").
 // The client's address and user agent become a session key for the hour
 // and are not kept; a robot's view is recorded as such (stored, never
 // counted), a script's as Machine access, an AI agent's apart.
-func (r *Recorder) Viewed(req *http.Request, key, source string) {
+func (r *Recorder) Viewed(req *http.Request, key, facility, source string) {
 	if r == nil {
 		return
 	}
@@ -142,7 +143,7 @@ func (r *Recorder) Viewed(req *http.Request, key, source string) {
 	c := r.cfg.Classifier.Classify(ua)
 	e := Event{
 		Dataset: key, Time: now, Kind: Investigation, AccessMethod: Regular, Client: Human,
-		Status: http.StatusOK, Source: "node:" + source, Robot: c.Robot,
+		Status: http.StatusOK, Source: "node:" + source, Robot: c.Robot, Facility: facility,
 		Session: r.cfg.Hasher.ClientSession(req.RemoteAddr, ua, now),
 	}
 	if c.Machine {

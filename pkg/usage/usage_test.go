@@ -316,7 +316,7 @@ func TestRecorder(t *testing.T) {
 	// what the queue cannot hold.
 	start := time.Now()
 	for range 20 {
-		r.Viewed(req, "doi:10.5072/x", "page")
+		r.Viewed(req, "doi:10.5072/x", "ESRF", "page")
 	}
 	if d := time.Since(start); d > time.Second {
 		t.Fatalf("Viewed waited %s for a stuck publisher", d)
