@@ -25,7 +25,7 @@ type SinkConfig struct {
 	RetryDelay time.Duration
 	// UsageRollup is how often the writer counts again the months that
 	// received usage events (Store.RollupUsage): the reports lag the
-	// events by at most this much. Default 30s.
+	// events by at most this much. Default 1m.
 	UsageRollup time.Duration
 }
 
@@ -35,7 +35,7 @@ func (c *SinkConfig) setDefaults() {
 		c.RetryDelay = 5 * time.Second
 	}
 	if c.UsageRollup == 0 {
-		c.UsageRollup = 30 * time.Second
+		c.UsageRollup = time.Minute
 	}
 }
 
