@@ -133,6 +133,11 @@ ORDER BY (destination, seq)`},
 ORDER BY (snapshot, facility, technique, month)`},
 		),
 	},
+	{
+		Version: 3,
+		Name:    "usage events, monthly COUNTER counts, citations",
+		Steps:   usageSteps(),
+	},
 }
 
 // column is a column a migration adds to an existing table.

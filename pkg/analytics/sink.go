@@ -31,6 +31,10 @@ type SinkConfig struct {
 	// tables (datasets_by_month) from the current state of the datasets.
 	// Default 1m.
 	AggregateInterval time.Duration
+	// UsageRollup is how often the writer counts again the months that
+	// received usage events (Store.RollupUsage): the reports lag the
+	// events by at most this much. Default 1m.
+	UsageRollup time.Duration
 }
 
 func (c *SinkConfig) setDefaults() {
@@ -44,12 +48,15 @@ func (c *SinkConfig) setDefaults() {
 	if c.AggregateInterval == 0 {
 		c.AggregateInterval = time.Minute
 	}
+	if c.UsageRollup == 0 {
+		c.UsageRollup = time.Minute
+	}
 }
 
 // Validate reports whether the configuration is usable.
 func (c SinkConfig) Validate() error {
-	if c.RetryDelay < 0 || c.MaxRetryDelay < 0 || c.AggregateInterval < 0 {
-		return fmt.Errorf("%w: negative retry delay or aggregate interval", ErrInvalidConfig)
+	if c.RetryDelay < 0 || c.MaxRetryDelay < 0 || c.AggregateInterval < 0 || c.UsageRollup < 0 {
+		return fmt.Errorf("%w: negative retry delay, aggregate or usage rollup interval", ErrInvalidConfig)
 	}
 	return c.Store.Validate()
 }
@@ -74,6 +81,8 @@ func Consumers() []Consumer {
 		{bus.StageAnalyticsNormalised, pipelineWriter(bus.Normalised)},
 		{bus.StageAnalyticsEnriched, pipelineWriter(bus.Enriched)},
 		{bus.StageAnalyticsDeadLetters, writeDeadLetters},
+		{bus.StageAnalyticsUsage, writeUsage},
+		{bus.StageAnalyticsCitations, writeCitations},
 	}
 }
 
@@ -223,6 +232,11 @@ func (s *Sink) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.rollup(ctx, store)
+	}()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

@@ -35,7 +35,7 @@ func testAddr() string {
 // openTestStore opens a store on the test server, on a database of its
 // own, dropped when the test ends. It fails the test when ClickHouse does
 // not answer.
-func openTestStore(t *testing.T, cfg Config) *Store {
+func openTestStore(t testing.TB, cfg Config) *Store {
 	t.Helper()
 	cfg.Addr = testAddr()
 	return openTestStoreAt(t, cfg)
@@ -43,7 +43,7 @@ func openTestStore(t *testing.T, cfg Config) *Store {
 
 // openTestStoreAt is openTestStore at cfg.Addr. The database is dropped
 // through a connection of its own, so that a test may break cfg.Addr.
-func openTestStoreAt(t *testing.T, cfg Config) *Store {
+func openTestStoreAt(t testing.TB, cfg Config) *Store {
 	t.Helper()
 	var b [6]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -573,7 +573,7 @@ func TestUnavailable(t *testing.T) {
 }
 
 // dropDatabase drops a test database on the test server.
-func dropDatabase(t *testing.T, db string) {
+func dropDatabase(t testing.TB, db string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()

@@ -218,7 +218,7 @@ func waitConsumed(t *testing.T, b *bus.Bus) {
 		deadline := time.Now().Add(60 * time.Second)
 		for {
 			info, err := cons.Info(context.Background())
-			if err == nil && info.NumPending == 0 && info.NumAckPending == 0 && info.Delivered.Stream > 0 {
+			if err == nil && info.NumPending == 0 && info.NumAckPending == 0 && (info.Delivered.Stream > 0 || streamEmpty(t, b, s)) {
 				break
 			}
 			if time.Now().After(deadline) {
@@ -227,4 +227,15 @@ func waitConsumed(t *testing.T, b *bus.Bus) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
+}
+
+// streamEmpty reports whether stream s holds no message (its consumer has
+// nothing to deliver).
+func streamEmpty(t *testing.T, b *bus.Bus, s bus.Stream) bool {
+	t.Helper()
+	st, err := b.StreamState(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Msgs == 0
 }

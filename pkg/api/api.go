@@ -27,6 +27,9 @@
 //	PUT    /api/v1/panet/release         a new PaNET release (operators; parsed and checked first)
 //	POST   /api/v1/replays               replay a stage ({"stage":"enricher"}; operators); 202
 //	GET    /api/v1/replays/{stage}/{id}  a replay's progress (operators)
+//	POST   /api/v1/usage                 a batch of usage events (see usage.go: facility token for its own datasets, or operator)
+//	GET    /api/v1/usage/counts          COUNTER counts per dataset and month; GET /api/v1/usage/reuse, the most reused datasets
+//	GET    /api/v1/sushi/status, /api/v1/sushi/reports, /api/v1/sushi/reports/dsr   the COUNTER SUSHI service (Dataset Report)
 //
 // Reads are open, except the destinations'. Every write needs
 // "Authorization: Bearer <token>": an operator token manages every feed, a
@@ -61,6 +64,8 @@ import (
 	"github.com/panosc/fairway/pkg/enricher"
 	"github.com/panosc/fairway/pkg/feeds"
 	"github.com/panosc/fairway/pkg/harvester"
+	"github.com/panosc/fairway/pkg/sushi"
+	"github.com/panosc/fairway/pkg/usage"
 )
 
 // Prefix is the path under which the API is served.
@@ -86,6 +91,17 @@ type Config struct {
 	// returns, for a client to tell them from the run it started.
 	// Default 100.
 	KnownRuns int
+	// Usage validates, classifies and pseudonymises the usage events of
+	// POST /api/v1/usage. Optional: without it, that route answers 503.
+	Usage *usage.Intake
+	// MaxUsageEvents bounds the events of one usage batch. Default
+	// DefaultMaxUsageEvents.
+	MaxUsageEvents int
+	// Reports answers the usage counts, reuse and SUSHI routes. Optional:
+	// without it, they answer 503 (SUSHI: exception 1000).
+	Reports UsageReports
+	// SUSHI describes the node in its COUNTER reports.
+	SUSHI sushi.Config
 }
 
 // Validate reports whether the configuration is usable.
@@ -96,7 +112,7 @@ func (c Config) Validate() error {
 	if c.Checker == nil {
 		return errors.New("api: Checker is required")
 	}
-	if c.MaxBodyBytes < 0 || c.MaxRuns < 0 || c.KnownRuns < 0 {
+	if c.MaxBodyBytes < 0 || c.MaxRuns < 0 || c.KnownRuns < 0 || c.MaxUsageEvents < 0 {
 		return errors.New("api: negative limit")
 	}
 	return nil
@@ -111,6 +127,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.KnownRuns == 0 {
 		c.KnownRuns = 100
+	}
+	if c.MaxUsageEvents == 0 {
+		c.MaxUsageEvents = DefaultMaxUsageEvents
 	}
 }
 
@@ -153,6 +172,12 @@ func New(cfg Config, b *bus.Bus, log *slog.Logger) (*Server, error) {
 	s.mux.HandleFunc("GET /api/v1/destinations/{id}/status", s.operator(s.destinationStatus))
 	s.mux.HandleFunc("POST /api/v1/destinations/{id}/replay", s.operator(s.replayDestination))
 	s.routePaNET()
+	s.mux.HandleFunc("POST /api/v1/usage", s.write(s.postUsage))
+	s.mux.HandleFunc("GET /api/v1/usage/counts", s.usageCounts)
+	s.mux.HandleFunc("GET /api/v1/usage/reuse", s.usageReuse)
+	s.mux.HandleFunc("GET /api/v1/sushi/status", s.sushiStatus)
+	s.mux.HandleFunc("GET /api/v1/sushi/reports", s.sushiReports)
+	s.mux.HandleFunc("GET /api/v1/sushi/reports/dsr", s.sushiDSR)
 	s.mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fmt.Errorf("%w: %s %s", errNoRoute, r.Method, r.URL.Path))
 	})

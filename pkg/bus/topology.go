@@ -37,10 +37,13 @@ const (
 	Ops Stream = "FAIRWAY_OPS"
 	// DeadLetters holds the messages a stage gave up on, with the reason.
 	DeadLetters Stream = "FAIRWAY_DLQ"
+	// Usage holds usage events (COUNTER investigations and requests), one
+	// JSON event per message, keyed and deduplicated by the event's id.
+	Usage Stream = "FAIRWAY_USAGE"
 )
 
 // Streams lists every stream in pipeline order.
-var Streams = []Stream{Raw, Normalised, Enriched, Catalogue, Ops, DeadLetters}
+var Streams = []Stream{Raw, Normalised, Enriched, Catalogue, Ops, DeadLetters, Usage}
 
 // subjectRoot is the first token of a stream's subjects.
 var subjectRoot = map[Stream]string{
@@ -50,6 +53,7 @@ var subjectRoot = map[Stream]string{
 	Catalogue:   "fairway.catalogue",
 	Ops:         "fairway.ops",
 	DeadLetters: "fairway.dlq",
+	Usage:       "fairway.usage",
 }
 
 // Subject returns the subject an event about key is published on in stream
@@ -114,6 +118,11 @@ const (
 	StageAnalyticsEnriched Stage = "analytics-enriched"
 	// StageAnalyticsDeadLetters reads DeadLetters and writes ClickHouse.
 	StageAnalyticsDeadLetters Stage = "analytics-dlq"
+	// StageAnalyticsUsage reads Usage and writes ClickHouse's usage events.
+	StageAnalyticsUsage Stage = "analytics-usage"
+	// StageAnalyticsCitations reads Catalogue and writes ClickHouse's
+	// citations (the related identifiers that count as reuse).
+	StageAnalyticsCitations Stage = "analytics-citations"
 )
 
 // ConsumerSpec defines the durable pull consumer of a stage.
@@ -132,6 +141,8 @@ var Consumers = []ConsumerSpec{
 	{StageAnalyticsNormalised, Normalised},
 	{StageAnalyticsEnriched, Enriched},
 	{StageAnalyticsDeadLetters, DeadLetters},
+	{StageAnalyticsUsage, Usage},
+	{StageAnalyticsCitations, Catalogue},
 }
 
 // InputOf returns the stream a stage consumes.
@@ -323,6 +334,11 @@ func (t Topology) StreamConfig(s Stream) jetstream.StreamConfig {
 		cfg.MaxAge = 0
 	case Ops:
 		cfg.Description = "operational events: harvest runs, delivery outcomes"
+		cfg.MaxAge = 90 * 24 * time.Hour
+	case Usage:
+		// ClickHouse keeps the events; the stream keeps them long enough
+		// for a writer that was away to catch up, and for a replay.
+		cfg.Description = "usage events (COUNTER investigations and requests), one per message, deduplicated by event id"
 		cfg.MaxAge = 90 * 24 * time.Hour
 	}
 	return cfg

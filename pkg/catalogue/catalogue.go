@@ -70,6 +70,11 @@ type Config struct {
 	OAI http.Handler
 	// Now is the clock of the write deadlines. Default time.Now.
 	Now func() time.Time
+	// Viewed, when set, is called after one dataset was served whole
+	// (GET /datasets/{key}, GET /doi/{doi}, in any format; source is
+	// "dataset" or "doi"): the node counts it as a usage investigation. It
+	// must not block.
+	Viewed func(r *http.Request, key, facility, source string)
 }
 
 // Validate reports whether the configuration is usable.

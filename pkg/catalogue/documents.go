@@ -530,7 +530,7 @@ func (h *Handler) dataset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec, err := h.src.Get(r.Context(), key)
-	h.serveDataset(w, r, rec, err, "key "+key)
+	h.serveDataset(w, r, rec, err, "key "+key, "dataset")
 }
 
 // doi serves the dataset of a DOI (bare, doi:-prefixed or as a resolver
@@ -542,10 +542,10 @@ func (h *Handler) doi(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec, err := h.src.ByDOI(r.Context(), doi)
-	h.serveDataset(w, r, rec, err, "DOI "+doi)
+	h.serveDataset(w, r, rec, err, "DOI "+doi, "doi")
 }
 
-func (h *Handler) serveDataset(w http.ResponseWriter, r *http.Request, rec readmodel.Record, err error, what string) {
+func (h *Handler) serveDataset(w http.ResponseWriter, r *http.Request, rec readmodel.Record, err error, what, source string) {
 	switch {
 	case errors.Is(err, readmodel.ErrNotFound):
 		http.Error(w, "no dataset with "+what+" here", http.StatusNotFound)
@@ -584,7 +584,9 @@ func (h *Handler) serveDataset(w http.ResponseWriter, r *http.Request, rec readm
 	}
 	startDocument(w, f)
 	w.Header().Set("Last-Modified", rec.Datestamp.UTC().Format(http.TimeFormat))
-	_, _ = w.Write(doc.Bytes())
+	if _, err := w.Write(doc.Bytes()); err == nil && h.cfg.Viewed != nil && r.Method == http.MethodGet {
+		h.cfg.Viewed(r, rec.Key, rec.Facility, source)
+	}
 }
 
 // quality serves the node's quality metrics, which every dataset's DQV

@@ -57,6 +57,7 @@ func (c *Config) BindFlags(fs *pflag.FlagSet, target string) {
 		fs.StringVar(&c.AdminEmail, "admin-email", "", "e-mail address of the node's administrator, in OAI-PMH Identify (default: the provider's)")
 		bindClickHouseFlags(fs, &c.ClickHouse)
 		fs.BoolVar(&c.NoAnalytics, "no-analytics", false, "do not write analytics to ClickHouse")
+		fs.StringVar(&c.UsageRobots, "usage-robots", envOr("FAIRWAY_USAGE_ROBOTS", ""), "file of robots' user-agent patterns whose traffic is not counted as usage (a regular expression a line, or COUNTER's JSON list; reread when it changes; default: the built-in list; env FAIRWAY_USAGE_ROBOTS)")
 	}
 	if target == TargetAnalytics {
 		bindClickHouseFlags(fs, &c.ClickHouse)

@@ -93,7 +93,7 @@ func TestDatasetsQualityCLI(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); _ = model.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done; model.Close() })
-	cat, err := catalogueHandler(Config{BaseURL: baseURL, DataDir: t.TempDir()}, model, p.Options(), log)
+	cat, err := catalogueHandler(Config{BaseURL: baseURL, DataDir: t.TempDir()}, model, p.Options(), nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,7 @@ func TestHTTPHandlerHostCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer model.Close()
-	catalogue, err := catalogueHandler(Config{BaseURL: "http://fairway.test:8080", DataDir: t.TempDir()}, model, p.Options(), log)
+	catalogue, err := catalogueHandler(Config{BaseURL: "http://fairway.test:8080", DataDir: t.TempDir()}, model, p.Options(), nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}

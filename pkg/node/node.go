@@ -39,7 +39,9 @@ import (
 	"github.com/panosc/fairway/pkg/publisher"
 	"github.com/panosc/fairway/pkg/readmodel"
 	"github.com/panosc/fairway/pkg/samplefeed"
+	"github.com/panosc/fairway/pkg/sushi"
 	"github.com/panosc/fairway/pkg/urlguard"
+	"github.com/panosc/fairway/pkg/usage"
 )
 
 // Targets a process can run.
@@ -105,9 +107,14 @@ type Config struct {
 	// ClickHouse is where analytics go (targets all, publisher and
 	// analytics).
 	ClickHouse analytics.Config
-	// NoAnalytics turns the analytics writer off (targets all and
-	// publisher).
+	// NoAnalytics turns the analytics writer off (targets all, publisher and
+	// analytics), and the usage reports, which read what it writes.
 	NoAnalytics bool
+	// UsageRobots is a file of the user-agent patterns of robots whose
+	// traffic is not counted as usage (one regular expression a line, or
+	// COUNTER's JSON list), read again when it changes; empty means the
+	// built-in list (see usage.Classifier).
+	UsageRobots string
 	// PaNET is the path or URL of the PaNET OWL file.
 	PaNET string
 	// PaNETAliases are alias dictionaries that extend PaNET's synonyms
@@ -341,11 +348,21 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 		start("delivery", pushes.Run)
 		if cfg.HTTPAddr != "" {
-			feedAPI, err := newAPI(cfg, b, log.With("component", "api"))
+			use, err := newUsage(cfg, b, log.With("component", "usage"))
 			if err != nil {
 				return err
 			}
-			catalogue, err := catalogueHandler(cfg, model, p.Options(), log.With("component", "http"))
+			defer use.close(log)
+			start("usage recorder", use.recorder.Run)
+			start("robots list", func(ctx context.Context) error {
+				use.classifier.Watch(ctx, time.Minute, log.With("component", "usage"))
+				return nil
+			})
+			feedAPI, err := newAPI(cfg, b, use, log.With("component", "api"))
+			if err != nil {
+				return err
+			}
+			catalogue, err := catalogueHandler(cfg, model, p.Options(), use.recorder, log.With("component", "http"))
 			if err != nil {
 				return err
 			}
@@ -470,23 +487,24 @@ func oaiTokenKey(dataDir string) ([]byte, error) {
 
 // catalogueHandler returns the catalogue's HTTP handler over the read
 // model, the OAI-PMH provider mounted at /oai.
-func catalogueHandler(cfg Config, model *readmodel.Model, opts dcat.Options, log *slog.Logger) (http.Handler, error) {
+func catalogueHandler(cfg Config, model *readmodel.Model, opts dcat.Options, rec *usage.Recorder, log *slog.Logger) (http.Handler, error) {
 	key, err := oaiTokenKey(cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
-	oai, err := oaiprovider.New(oaiprovider.Config{BaseURL: cfg.BaseURL, AdminEmail: cfg.AdminEmail, DCAT: opts, TokenKey: key}, model, log.With("component", "oai"))
+	oai, err := oaiprovider.New(oaiprovider.Config{BaseURL: cfg.BaseURL, AdminEmail: cfg.AdminEmail, DCAT: opts, TokenKey: key,
+		Viewed: func(r *http.Request, key, facility string) { rec.Viewed(r, key, facility, "oai") }}, model, log.With("component", "oai"))
 	if err != nil {
 		return nil, err
 	}
-	return catalogue.New(catalogue.Config{DCAT: opts, OAI: oai}, model, log)
+	return catalogue.New(catalogue.Config{DCAT: opts, OAI: oai, Viewed: rec.Viewed}, model, log)
 }
 
 // newAPI returns the feed registry's HTTP API: its tokens come from the
 // tokens file and FAIRWAY_OPERATOR_TOKEN, else (target all) from the data
 // directory, where one is generated the first time; the demo on loopback
 // runs open.
-func newAPI(cfg Config, b *bus.Bus, log *slog.Logger) (*api.Server, error) {
+func newAPI(cfg Config, b *bus.Bus, use *usageParts, log *slog.Logger) (*api.Server, error) {
 	tokens, err := api.LoadTokensFile(cfg.TokensFile)
 	if err != nil {
 		return nil, err
@@ -515,7 +533,12 @@ func newAPI(cfg Config, b *bus.Bus, log *slog.Logger) (*api.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return api.New(api.Config{Access: access, Checker: checker, DestinationChecker: destChecker, Destinations: delivery.NewStatusReader(b)}, b, log)
+	acfg := api.Config{Access: access, Checker: checker, DestinationChecker: destChecker, Destinations: delivery.NewStatusReader(b),
+		Usage: use.intake, SUSHI: sushi.Config{Platform: cfg.BaseURL}}
+	if use.reader != nil {
+		acfg.Reports = use.reader
+	}
+	return api.New(acfg, b, log)
 }
 
 // newDelivery returns the manager that keeps the registered push

@@ -91,6 +91,10 @@ type Config struct {
 	// oai_dc and oai_datacite) and the dcat_ap format; the node passes the
 	// publisher's options.
 	DCAT dcat.Options
+	// Viewed, when set, is called after a GetRecord of a dataset (not a
+	// deleted record) was answered: the node counts it as a usage
+	// investigation. It must not block.
+	Viewed func(r *http.Request, key, facility string)
 	// TechniqueLabel names a PaNET technique (by IRI) for the setName of
 	// its set, "" when unknown (the node can pass the PaNET ontology's
 	// labels). Default, and for what it does not know: the label a
@@ -280,6 +284,10 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := resp.write(w); err != nil {
 		p.log.Debug("oai-pmh: writing the response", "err", err)
+		return
+	}
+	if v := resp.Env.viewed; v != nil && p.cfg.Viewed != nil {
+		p.cfg.Viewed(r, v.Key, v.Facility)
 	}
 }
 

@@ -67,6 +67,9 @@ type response struct {
 }
 
 type envelope struct {
+	// viewed is the record a GetRecord disseminated (not deleted), for
+	// Config.Viewed; encoding/xml skips it.
+	viewed              *readmodel.Record
 	XMLName             xml.Name             `xml:"http://www.openarchives.org/OAI/2.0/ OAI-PMH"`
 	XSI                 string               `xml:"xmlns:xsi,attr"`
 	SchemaLocation      string               `xml:"xsi:schemaLocation,attr"`
@@ -435,6 +438,9 @@ func (p *Provider) getRecord(ctx context.Context, args map[string]string, env *e
 		return fail(CannotDisseminateFormat, "%q is not available as %s", clip(args["identifier"]), f.prefix)
 	}
 	env.GetRecord = &getRecordBody{Record: r}
+	if !rec.Deleted {
+		env.viewed = &rec
+	}
 	return nil
 }
 

@@ -1,0 +1,468 @@
+package analytics
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/panosc/fairway/pkg/usage"
+	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
+)
+
+// usageColumns are the columns of usage_events, in the order of
+// usageValues.
+const usageColumns = "id, dataset, time, kind, session, access_method, client, robot, status, country, source, facility, received"
+
+// InsertUsage writes usage events, at most Config.BatchSize per insert.
+// Every event is validated first (usage.Event.Validate: the bus may carry
+// what a facility published directly); an invalid one fails the call with
+// an error wrapping ErrInvalidRow before anything is sent. The session key
+// is stored as usage.StoredSession of what the event carries. Writing an
+// event again (a redelivery, a replay) does not change any count.
+func (s *Store) InsertUsage(ctx context.Context, events []usage.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	now := time.Now()
+	received := now.UTC().Truncate(time.Second)
+	values := make([][]any, len(events))
+	for i, e := range events {
+		if err := e.Validate(now); err != nil {
+			return fmt.Errorf("analytics: insert usage: event %d: %w: %w", i, ErrInvalidRow, err)
+		}
+		robot := uint8(0)
+		if e.Robot {
+			robot = 1
+		}
+		country := e.Country
+		if country == "" {
+			country = "\x00\x00"
+		}
+		values[i] = []any{e.ID, e.Dataset, e.Time, string(e.Kind), usage.StoredSession(e.Session),
+			string(e.AccessMethod), string(e.Client), robot, uint16(e.Status), country, e.Source, e.Facility, received}
+	}
+	return s.insert(ctx, "usage_events", usageColumns, values)
+}
+
+// CitationRow is one catalogue version of one dataset with its related
+// identifiers, in the dataset_citations table.
+type CitationRow struct {
+	Key      string
+	DOI      string
+	Facility string
+	Title    string
+	Deleted  bool
+	// Relations, Identifiers and Types are the related identifiers, index
+	// by index (relation type as harvested, e.g. IsCitedBy).
+	Relations   []string
+	Identifiers []string
+	Types       []string
+	// Version is the catalogue stream's sequence of the entry.
+	Version     uint64
+	PublishedAt time.Time
+}
+
+// MaxRelated bounds the related identifiers kept per dataset.
+const MaxRelated = 1024
+
+// CitationRowFromEntry returns the citations row of a catalogue entry.
+func CitationRowFromEntry(e *fairwayv1.CatalogueEntry, version uint64) CitationRow {
+	d := e.GetDataset().GetDataset()
+	r := CitationRow{
+		Key: e.GetKey(), DOI: d.GetDoi(), Facility: d.GetFacility(), Title: truncate(d.GetTitle(), 4096),
+		Deleted: e.GetDeleted(), Version: version, PublishedAt: clampTime(timeOf(e.GetPublishedAt())),
+		Relations: []string{}, Identifiers: []string{}, Types: []string{},
+	}
+	if r.Key == "" {
+		r.Key = d.GetKey()
+	}
+	if r.Deleted {
+		return r
+	}
+	for _, rel := range d.GetRelated() {
+		if len(r.Relations) == MaxRelated {
+			break
+		}
+		if rel.GetIdentifier() == "" {
+			continue
+		}
+		r.Relations = append(r.Relations, truncate(rel.GetRelation(), 64))
+		r.Identifiers = append(r.Identifiers, truncate(rel.GetIdentifier(), 2048))
+		r.Types = append(r.Types, truncate(rel.GetType(), 64))
+	}
+	return r
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}
+
+func clampTime(t time.Time) time.Time {
+	if t.Before(minStoredTime) || t.After(maxStoredTime) {
+		return minStoredTime
+	}
+	return t
+}
+
+const citationColumns = "key, doi, facility, title, deleted, relations, identifiers, identifier_types, version, published_at"
+
+// InsertCitations writes citations rows; a row without a key or with
+// mismatched arrays fails the call with ErrInvalidRow before anything is
+// sent. A version written again changes nothing.
+func (s *Store) InsertCitations(ctx context.Context, rows []CitationRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	values := make([][]any, len(rows))
+	for i, r := range rows {
+		if r.Key == "" {
+			return fmt.Errorf("analytics: insert citations: row %d: %w: no key", i, ErrInvalidRow)
+		}
+		if len(r.Relations) != len(r.Identifiers) || len(r.Relations) != len(r.Types) {
+			return fmt.Errorf("analytics: insert citations: row %d: %w: related identifiers do not line up", i, ErrInvalidRow)
+		}
+		deleted := uint8(0)
+		if r.Deleted {
+			deleted = 1
+		}
+		values[i] = []any{r.Key, r.DOI, r.Facility, r.Title, deleted, nonNil(r.Relations), nonNil(r.Identifiers), nonNil(r.Types), r.Version, clampTime(r.PublishedAt)}
+	}
+	return s.insert(ctx, "dataset_citations", citationColumns, values)
+}
+
+// ReuseRelations are the DataCite relation types (compared without regard
+// to case) by which another work says it uses a dataset: each distinct
+// related identifier with one of them counts as one reuse of the dataset.
+var ReuseRelations = []string{"IsCitedBy", "IsReferencedBy", "IsSupplementedBy", "IsSourceOf", "IsDocumentedBy", "IsReviewedBy"}
+
+// Reuse is the reuse of one dataset, from its harvested related
+// identifiers.
+type Reuse struct {
+	Dataset  string
+	Facility string
+	Title    string
+	// Citations is the number of distinct works related to the dataset by
+	// one of ReuseRelations.
+	Citations uint64
+}
+
+// Reuses returns the datasets with the most reuse, most first (ties by
+// key), at most limit of them (1 to 10,000); facility, when not empty,
+// keeps that facility's datasets (without regard to case).
+func (s *Store) Reuses(ctx context.Context, facility string, limit int) ([]Reuse, error) {
+	if limit < 1 || limit > 10000 {
+		return nil, fmt.Errorf("analytics: reuse: limit %d: want 1 to 10000", limit)
+	}
+	rels := make([]string, len(ReuseRelations))
+	for i, r := range ReuseRelations {
+		rels[i] = quote(strings.ToLower(r))
+	}
+	where := ""
+	if facility != "" {
+		where = " AND lower(facility) = " + quote(strings.ToLower(facility))
+	}
+	q := fmt.Sprintf(`SELECT key, any(facility), any(title), uniqExact(identifier) AS n
+FROM (SELECT key, facility, title, deleted, relations, identifiers FROM %s.dataset_citations FINAL)
+ARRAY JOIN relations AS relation, identifiers AS identifier
+WHERE deleted = 0 AND lower(relation) IN (%s)%s
+GROUP BY key ORDER BY n DESC, key LIMIT %d`, s.db, strings.Join(rels, ", "), where, limit)
+	rows, err := s.conn.Query(ctx, q)
+	if err != nil {
+		return nil, wrap("reuse", err)
+	}
+	defer rows.Close()
+	var out []Reuse
+	for rows.Next() {
+		var r Reuse
+		if err := rows.Scan(&r.Dataset, &r.Facility, &r.Title, &r.Citations); err != nil {
+			return nil, wrap("reuse", err)
+		}
+		out = append(out, r)
+	}
+	return out, wrap("reuse", rows.Err())
+}
+
+// UsageQuery selects the usage a report counts. COUNTER counts by month:
+// the months from Begin's to End's are counted whole.
+type UsageQuery struct {
+	// Begin is in the first month counted; End in the last. Required.
+	Begin, End time.Time
+	// Datasets keeps these dataset keys only (none: every dataset).
+	Datasets []string
+	// AccessMethods keeps these access methods only (none: both).
+	AccessMethods []usage.AccessMethod
+	// Clients keeps these client kinds only (none: human and machine —
+	// AI agents are counted apart, and only when asked for).
+	Clients []usage.Client
+	// Facility keeps the events of the datasets of this facility (as the
+	// intake recorded it; without regard to case).
+	Facility string
+}
+
+// UsageCount holds COUNTER's four metrics of one dataset in one month, for
+// one access method and one client kind.
+type UsageCount struct {
+	Dataset      string
+	Month        time.Time
+	AccessMethod usage.AccessMethod
+	Client       usage.Client
+	// TotalInvestigations counts investigations and requests (COUNTER
+	// counts every request as an investigation too), double clicks once.
+	TotalInvestigations uint64
+	// UniqueInvestigations counts the sessions that investigated or
+	// requested the dataset.
+	UniqueInvestigations uint64
+	// TotalRequests counts requests, double clicks once.
+	TotalRequests uint64
+	// UniqueRequests counts the sessions that requested the dataset.
+	UniqueRequests uint64
+	// Facility that owns the dataset (as the intake recorded it, else as
+	// the catalogue holds it).
+	Facility string
+	// Title and DOI of the dataset, from its latest catalogue version
+	// (empty for a dataset the catalogue does not hold).
+	Title, DOI string
+}
+
+// DoubleClick is the window within which a repeated action of one session
+// on one dataset counts once.
+const DoubleClick = 30 * time.Second
+
+// ErrBadQuery is wrapped by errors about a report's parameters.
+var ErrBadQuery = errors.New("analytics: bad usage query")
+
+// monthCounts is the SELECT that counts the usage of one month [m0, m1)
+// (Unix seconds) as the COUNTER Code of Practice for Research Data does,
+// per dataset, access method and client kind, in the columns of
+// usage_monthly:
+//
+//   - only successful answers count (2xx, 304), and never robots;
+//   - a session is a session key in one clock hour (the node's own pages
+//     key it by the client's address and user agent of that hour; an
+//     event without a session key is a session of its own);
+//   - within a session, the same action on the same dataset repeated
+//     within 30 seconds of the previous one counts once (a double click:
+//     of a run of clicks each within 30 s of the next, the last counts);
+//   - a unique investigation (request) is a session that investigated
+//     (requested) the dataset; requests are investigations too.
+//
+// An event delivered twice falls in its own session, hour and action at
+// the same second: it is a double click of itself, so duplicates never
+// change a count, even before ReplacingMergeTree merges them away (the
+// query needs no FINAL). Array functions do what window functions would,
+// which ClickHouse 18.16 lacks. The dataset's DOI, title and facility
+// come from the catalogue's latest version (dataset_citations).
+func (s *Store) monthCounts(m0, m1 int64) string {
+	clicks := func(times string) string {
+		return fmt.Sprintf("if(empty(%[1]s), 0, 1 + arrayCount(d -> d > %[2]d, arrayPopFront(arrayDifference(arraySort(%[1]s)))))", times, int(DoubleClick.Seconds()))
+	}
+	events := fmt.Sprintf("time >= toDateTime(%d, 'UTC') AND time < toDateTime(%d, 'UTC')", m0, m1)
+	return fmt.Sprintf(`SELECT month, dataset, access_method, client, if(cfacility != '', cfacility, facility), doi, title, ti, ui, tr, ur FROM (
+  SELECT toDate(toDateTime(%[1]d, 'UTC')) AS month, dataset, access_method, client, any(facility) AS facility,
+    sum(ci + cr) AS ti, count() AS ui, sum(cr) AS tr, countIf(cr > 0) AS ur
+  FROM (
+    SELECT dataset, access_method, client, any(facility) AS facility,
+      if(session = '', id, session) AS sess, toStartOfHour(time) AS hour,
+      groupArrayIf(toUInt32(time), kind = 'investigation') AS inv, groupArrayIf(toUInt32(time), kind = 'request') AS req,
+      %[4]s AS ci, %[5]s AS cr
+    FROM %[2]s.usage_events
+    WHERE %[3]s AND robot = 0 AND (status >= 200 AND status < 300 OR status = 304)
+    GROUP BY dataset, access_method, client, sess, hour
+  )
+  GROUP BY dataset, access_method, client
+) ANY LEFT JOIN (
+  SELECT key AS dataset, doi, title, facility AS cfacility FROM %[2]s.dataset_citations FINAL
+  WHERE key IN (SELECT dataset FROM %[2]s.usage_events WHERE %[3]s)
+) USING dataset`, m0, s.db, events, clicks("inv"), clicks("req"))
+}
+
+// rollupSlack is how long before its start a rollup says it computed a
+// month: an insert under way as it started is seen by the next rollup.
+const rollupSlack = time.Minute
+
+// RollupUsage counts again every month that received usage events since
+// it was last counted (see monthCounts), into usage_monthly, and returns
+// the months it counted. Each month is computed into a staging table of
+// this call's own and swapped in whole, so that it is idempotent and safe
+// to run from several writers at once; the writer runs it periodically.
+func (s *Store) RollupUsage(ctx context.Context) ([]time.Time, error) {
+	q := fmt.Sprintf(`SELECT m FROM (
+  SELECT toStartOfMonth(time) AS m, max(received) AS r FROM %[1]s.usage_events GROUP BY m
+) ANY LEFT JOIN (
+  SELECT month AS m, max(computed) AS c FROM %[1]s.usage_rollups GROUP BY m
+) USING m WHERE r >= c ORDER BY m`, s.db)
+	rows, err := s.conn.Query(ctx, q)
+	if err != nil {
+		return nil, wrap("usage rollup", err)
+	}
+	var months []time.Time
+	for rows.Next() {
+		var m time.Time
+		if err := rows.Scan(&m); err != nil {
+			rows.Close()
+			return nil, wrap("usage rollup", err)
+		}
+		months = append(months, m.UTC())
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, wrap("usage rollup", err)
+	}
+	if len(months) == 0 {
+		return nil, nil
+	}
+	staging := fmt.Sprintf("%s.usage_monthly_staging_%s", s.db, randomSuffix())
+	if err := s.conn.Exec(ctx, fmt.Sprintf("CREATE TABLE %s AS %s.usage_monthly", staging, s.db)); err != nil {
+		return nil, wrap("usage rollup: staging table", err)
+	}
+	defer func() {
+		if err := s.conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+staging); err != nil {
+			s.log.Warn("usage rollup: staging table left behind", "table", staging, "err", err)
+		}
+	}()
+	for i, m := range months {
+		computed := time.Now().Add(-rollupSlack).Unix()
+		m0, m1 := m.Unix(), m.AddDate(0, 1, 0).Unix()
+		partition := m.Format("200601")
+		steps := []string{
+			fmt.Sprintf("INSERT INTO %s (month, dataset, access_method, client, facility, doi, title, "+
+				"total_investigations, unique_investigations, total_requests, unique_requests) %s", staging, s.monthCounts(m0, m1)),
+			fmt.Sprintf("ALTER TABLE %s.usage_monthly REPLACE PARTITION %s FROM %s", s.db, partition, staging),
+			fmt.Sprintf("ALTER TABLE %s DROP PARTITION %s", staging, partition),
+			fmt.Sprintf("INSERT INTO %s.usage_rollups (month, computed) SELECT toDate(toDateTime(%d, 'UTC')), toDateTime(%d, 'UTC')", s.db, m0, computed),
+		}
+		for _, step := range steps {
+			if err := s.conn.Exec(ctx, step); err != nil {
+				return months[:i], wrap("usage rollup "+m.Format("2006-01"), err)
+			}
+		}
+		s.log.DebugContext(ctx, "usage counted", "month", m.Format("2006-01"))
+	}
+	return months, nil
+}
+
+// randomSuffix returns 12 random hexadecimal digits.
+func randomSuffix() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// UsageCounts returns the COUNTER counts of the months q asks for, per
+// dataset, month (UTC), access method and client kind, as the last rollup
+// counted them (RollupUsage). Rows come by dataset, then month.
+func (s *Store) UsageCounts(ctx context.Context, q UsageQuery) ([]UsageCount, error) {
+	where, err := s.usageWhere(q)
+	if err != nil {
+		return nil, err
+	}
+	sql := fmt.Sprintf(`SELECT dataset, month, access_method, client, total_investigations, unique_investigations,
+  total_requests, unique_requests, facility, title, doi
+FROM %s.usage_monthly WHERE %s
+ORDER BY dataset, month, access_method, client`, s.db, where)
+	rows, err := s.conn.Query(ctx, sql)
+	if err != nil {
+		return nil, wrap("usage counts", err)
+	}
+	defer rows.Close()
+	var out []UsageCount
+	for rows.Next() {
+		var (
+			c          UsageCount
+			am, client string
+		)
+		if err := rows.Scan(&c.Dataset, &c.Month, &am, &client, &c.TotalInvestigations, &c.UniqueInvestigations,
+			&c.TotalRequests, &c.UniqueRequests, &c.Facility, &c.Title, &c.DOI); err != nil {
+			return nil, wrap("usage counts", err)
+		}
+		c.AccessMethod, c.Client = usage.AccessMethod(am), usage.Client(client)
+		c.Month = c.Month.UTC()
+		out = append(out, c)
+	}
+	return out, wrap("usage counts", rows.Err())
+}
+
+// monthOf returns the first instant of t's month, in UTC.
+func monthOf(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+}
+
+// usageWhere is the filter of q on usage_monthly (its partition key first,
+// so that only the months asked for are read).
+func (s *Store) usageWhere(q UsageQuery) (string, error) {
+	if q.Begin.IsZero() || q.End.IsZero() || q.End.Before(q.Begin) {
+		return "", fmt.Errorf("%w: want a begin before the end", ErrBadQuery)
+	}
+	if len(q.Datasets) > 1000 {
+		return "", fmt.Errorf("%w: %d datasets, at most 1000", ErrBadQuery, len(q.Datasets))
+	}
+	begin, end := monthOf(clampTime(q.Begin)), monthOf(clampTime(q.End))
+	if q.End.After(maxStoredTime) {
+		end = monthOf(maxStoredTime)
+	}
+	conds := []string{fmt.Sprintf("month >= toDate('%s') AND month <= toDate('%s')", begin.Format("2006-01-02"), end.Format("2006-01-02"))}
+	if len(q.Datasets) > 0 {
+		ds := make([]string, len(q.Datasets))
+		for i, d := range q.Datasets {
+			ds[i] = quote(d)
+		}
+		conds = append(conds, "dataset IN ("+strings.Join(ds, ", ")+")")
+	}
+	if len(q.AccessMethods) > 0 {
+		var ms []string
+		for _, m := range q.AccessMethods {
+			if m != usage.Regular && m != usage.Machine {
+				return "", fmt.Errorf("%w: access method %.40q", ErrBadQuery, string(m))
+			}
+			ms = append(ms, quote(string(m)))
+		}
+		conds = append(conds, "access_method IN ("+strings.Join(ms, ", ")+")")
+	}
+	clients := q.Clients
+	if len(clients) == 0 {
+		clients = []usage.Client{usage.Human, usage.MachineClient}
+	}
+	var cs []string
+	for _, c := range clients {
+		if c != usage.Human && c != usage.MachineClient && c != usage.Agent {
+			return "", fmt.Errorf("%w: client %.40q", ErrBadQuery, string(c))
+		}
+		cs = append(cs, quote(string(c)))
+	}
+	conds = append(conds, "client IN ("+strings.Join(cs, ", ")+")")
+	if q.Facility != "" {
+		conds = append(conds, "lower(facility) = "+quote(strings.ToLower(q.Facility)))
+	}
+	return strings.Join(conds, " AND "), nil
+}
+
+// quote returns s as a ClickHouse string literal.
+func quote(s string) string {
+	var b strings.Builder
+	b.WriteByte('\'')
+	for _, r := range s {
+		switch r {
+		case '\\':
+			b.WriteString(`\\`)
+		case '\'':
+			b.WriteString(`\'`)
+		case 0:
+			b.WriteString(`\0`)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('\'')
+	return b.String()
+}
