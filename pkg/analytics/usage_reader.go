@@ -86,3 +86,12 @@ func (r *Reader) Close() error {
 	r.store = nil
 	return err
 }
+
+// Stats is Store.Stats.
+func (r *Reader) Stats(ctx context.Context, name string, q StatsQuery) (*StatsResult, error) {
+	s, err := r.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.Stats(ctx, name, q)
+}
