@@ -102,6 +102,9 @@ type Config struct {
 	Reports UsageReports
 	// SUSHI describes the node in its COUNTER reports.
 	SUSHI sushi.Config
+	// Stats answers /api/v1/stats/{name}. Optional: without it, those
+	// routes answer 503 (ClickHouse not configured).
+	Stats StatsReader
 }
 
 // Validate reports whether the configuration is usable.
@@ -175,6 +178,7 @@ func New(cfg Config, b *bus.Bus, log *slog.Logger) (*Server, error) {
 	s.mux.HandleFunc("POST /api/v1/usage", s.write(s.postUsage))
 	s.mux.HandleFunc("GET /api/v1/usage/counts", s.usageCounts)
 	s.mux.HandleFunc("GET /api/v1/usage/reuse", s.usageReuse)
+	s.mux.HandleFunc("GET /api/v1/stats/{name}", s.stats)
 	s.mux.HandleFunc("GET /api/v1/sushi/status", s.sushiStatus)
 	s.mux.HandleFunc("GET /api/v1/sushi/reports", s.sushiReports)
 	s.mux.HandleFunc("GET /api/v1/sushi/reports/dsr", s.sushiDSR)

@@ -537,6 +537,7 @@ func newAPI(cfg Config, b *bus.Bus, use *usageParts, log *slog.Logger) (*api.Ser
 		Usage: use.intake, SUSHI: sushi.Config{Platform: cfg.BaseURL}}
 	if use.reader != nil {
 		acfg.Reports = use.reader
+		acfg.Stats = use.reader
 	}
 	return api.New(acfg, b, log)
 }

@@ -27,6 +27,7 @@ func main() {
 		node.DatasetsCommand(),
 		node.PaNETCommand(),
 		node.AnalyticsCommand(),
+		node.StatsCommand(),
 	)
 	if err := root.ExecuteContext(context.Background()); err != nil {
 		os.Exit(1)
