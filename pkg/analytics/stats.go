@@ -197,26 +197,27 @@ GROUP BY month, facility ORDER BY month, facility LIMIT %d`,
 			// Since and until select months of usage, not datasets.
 			dq := q
 			dq.Since, dq.Until = time.Time{}, time.Time{}
+			// The live datasets (streamed) are joined to two small or
+			// per-key tables in turn (18.16 has one JOIN per SELECT):
+			// their usage per dataset, then their citations, counted per
+			// row of dataset_citations FINAL (one per dataset, so no
+			// GROUP BY of a million keys).
 			return fmt.Sprintf(`SELECT dataset, doi, facility, title, investigations, requests, unique_investigations, unique_requests,
   citations, investigations + citations AS reuse
 FROM (
-  SELECT dataset, sum(ti) AS investigations, sum(tr) AS requests, sum(ui) AS unique_investigations,
-    sum(ur) AS unique_requests, sum(c) AS citations
-  FROM (
-    SELECT dataset, total_investigations AS ti, total_requests AS tr, unique_investigations AS ui,
-      unique_requests AS ur, toUInt64(0) AS c
-    FROM %[1]s.usage_monthly WHERE %[2]s
-    UNION ALL
-    SELECT key AS dataset, toUInt64(0) AS ti, toUInt64(0) AS tr, toUInt64(0) AS ui, toUInt64(0) AS ur,
-      uniqExact(identifier) AS c
-    FROM (SELECT key, deleted, relations, identifiers FROM %[1]s.dataset_citations FINAL)
-    ARRAY JOIN relations AS relation, identifiers AS identifier
-    WHERE deleted = 0 AND lower(relation) IN (%[3]s)
-    GROUP BY key
-  )
-  GROUP BY dataset
+  SELECT dataset, doi, facility, title, investigations, requests, unique_investigations, unique_requests
+  FROM (SELECT key AS dataset, doi, facility, title FROM %[4]s WHERE %[5]s)
+  ANY LEFT JOIN (
+    SELECT dataset, sum(total_investigations) AS investigations, sum(total_requests) AS requests,
+      sum(unique_investigations) AS unique_investigations, sum(unique_requests) AS unique_requests
+    FROM %[1]s.usage_monthly WHERE %[2]s GROUP BY dataset
+  ) USING dataset
 )
-ANY INNER JOIN (SELECT key AS dataset, doi, facility, title FROM %[4]s WHERE %[5]s) USING dataset
+ANY LEFT JOIN (
+  SELECT key AS dataset, toUInt64(arrayUniq(arrayFilter((i, r) -> has([%[3]s], lower(r)), identifiers, relations))) AS citations
+  FROM (SELECT key, deleted, relations, identifiers FROM %[1]s.dataset_citations FINAL)
+  WHERE deleted = 0 AND citations > 0
+) USING dataset
 WHERE reuse > 0
 ORDER BY reuse DESC, dataset LIMIT %[6]d`,
 				s.db, strings.Join(months, " AND "), strings.Join(rels, ", "), s.liveStats(), datasetWhere(dq, iri), q.Limit), nil
