@@ -283,7 +283,7 @@ func (s *Stage) Run(ctx context.Context) error {
 	go func() {
 		defer wg.Done()
 		err := s.bus.RunReplays(ctx, bus.ReplayerConfig{
-			Stage: bus.StageEnricher, Holder: s.cfg.Holder, Logger: s.log,
+			Stage: bus.StageEnricher, Holder: s.cfg.Holder, Logger: s.log, Origin: Origin,
 			// The release stored just before the replay was asked for is
 			// the one it applies; one that cannot be read is reported and
 			// the release in use stays.
@@ -302,6 +302,16 @@ func (s *Stage) Run(ctx context.Context) error {
 	cancel()
 	wg.Wait()
 	return err
+}
+
+// Origin returns the feed and the facility of a canonical dataset ("" when
+// it is not one), for the replays by feed or facility.
+func Origin(m bus.StoredMessage) (feed, facility string) {
+	var ds fairwayv1.Dataset
+	if proto.Unmarshal(m.Data, &ds) != nil {
+		return "", ""
+	}
+	return ds.GetProvenance().GetFeedId(), ds.GetFacility()
 }
 
 // Handle enriches one dataset. A tombstone passes through as a tombstone.
