@@ -247,6 +247,14 @@ func (b *Bus) PurgeDeadLetter(ctx context.Context, seq uint64) error {
 	if err != nil {
 		return fmt.Errorf("bus: purge dead letter %d: %w", seq, err)
 	}
+	// The server's answer to the deletion of a message it does not hold
+	// is no sentinel error: look first.
+	if _, err := str.GetMsg(ctx, seq); err != nil {
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return mark(ErrNotFound, fmt.Errorf("bus: dead letter %d: %w", seq, err))
+		}
+		return fmt.Errorf("bus: purge dead letter %d: %w", seq, err)
+	}
 	if err := str.DeleteMsg(ctx, seq); err != nil {
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			return mark(ErrNotFound, fmt.Errorf("bus: dead letter %d: %w", seq, err))
