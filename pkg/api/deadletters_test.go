@@ -30,6 +30,10 @@ func TestDeadLetterRoutes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A dead letter of a stage downstream names its feed in a header.
+	if err := e.bus.Publish(ctx, "enricher", bus.DeadLetterEvent("enricher", "e1", []byte("ds"), "enricher reason", map[string]string{bus.HeaderFeed: "feedX", bus.HeaderDatasetKey: "doi:10.1/x"})); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name, token, method, path, body string
 		status                          int
@@ -41,6 +45,7 @@ func TestDeadLetterRoutes(t *testing.T) {
 		{"a page of one", opToken, "GET", "/api/v1/deadletters?limit=1", "", http.StatusOK, `"next": 1`},
 		{"the next page", opToken, "GET", "/api/v1/deadletters?limit=1&after=1", "", http.StatusOK, `"reason": "reason 1"`},
 		{"by feed", opToken, "GET", "/api/v1/deadletters?feed=feed1", "", http.StatusOK, `"feed": "feed1"`},
+		{"by the feed a header names", opToken, "GET", "/api/v1/deadletters?feed=feedX", "", http.StatusOK, `"reason": "enricher reason"`},
 		{"by error", opToken, "GET", "/api/v1/deadletters?error=REASON%200", "", http.StatusOK, `"seq": 1`},
 		{"a bad time", opToken, "GET", "/api/v1/deadletters?since=yesterday", "", http.StatusBadRequest, "RFC 3339"},
 		{"a bad limit", opToken, "GET", "/api/v1/deadletters?limit=-1", "", http.StatusBadRequest, "limit"},
@@ -50,13 +55,13 @@ func TestDeadLetterRoutes(t *testing.T) {
 		{"show no dead letter", opToken, "GET", "/api/v1/deadletters/99", "", http.StatusNotFound, ""},
 		{"redrive with a facility token", illToken, "POST", "/api/v1/deadletters/redrive", `{"all":true}`, http.StatusForbidden, ""},
 		{"redrive of nothing said", opToken, "POST", "/api/v1/deadletters/redrive", `{}`, http.StatusBadRequest, "say which"},
-		{"redrive of the harvester's", opToken, "POST", "/api/v1/deadletters/redrive", `{"all":true}`, http.StatusOK, `"left": 3`},
+		{"redrive of the harvester's", opToken, "POST", "/api/v1/deadletters/redrive", `{"filter":{"stage":"harvester"}}`, http.StatusOK, `"left": 3`},
 		{"purge dry run", opToken, "POST", "/api/v1/deadletters/purge", `{"filter":{"feed":"feed0"},"dry_run":true}`, http.StatusOK, `"matched": 2`},
 		{"purge by feed", opToken, "POST", "/api/v1/deadletters/purge", `{"filter":{"feed":"feed0"}}`, http.StatusOK, `"done": 2`},
 		{"purge of a purged one", opToken, "POST", "/api/v1/deadletters/purge", `{"seq":1}`, http.StatusNotFound, ""},
 		{"left", opToken, "GET", "/api/v1/deadletters", "", http.StatusOK, `"reason": "reason 1"`},
 		{"status with a facility token", illToken, "GET", "/api/v1/status", "", http.StatusForbidden, ""},
-		{"status", opToken, "GET", "/api/v1/status", "", http.StatusOK, `"dead_letters_total": 1`},
+		{"status", opToken, "GET", "/api/v1/status", "", http.StatusOK, `"dead_letters_total": 2`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -51,8 +51,23 @@ type DeadLetterFilter struct {
 	After uint64 `json:"after,omitempty"`
 }
 
-// HeaderFeed names the feed a message came from, when a stage knows it.
+// HeaderFeed names the feed a message came from, when a stage knows it:
+// the normaliser's and the enricher's events carry the feed of the record
+// that caused them, so that their dead letters downstream can be selected
+// by feed.
 const HeaderFeed = "Fairway-Feed"
+
+// maxFeedHeader bounds the feed a header names.
+const maxFeedHeader = 256
+
+// FeedMetadata returns the event metadata naming feed (nil when feed is
+// empty or longer than a feed id can be).
+func FeedMetadata(feed string) map[string]string {
+	if feed == "" || len(feed) > maxFeedHeader {
+		return nil
+	}
+	return map[string]string{HeaderFeed: feed}
+}
 
 // Empty reports whether f selects every dead letter.
 func (f DeadLetterFilter) Empty() bool {

@@ -325,7 +325,7 @@ func (s *Stage) Handle(_ context.Context, m *bus.Message) ([]bus.Event, error) {
 	if err != nil {
 		return nil, bus.Permanent(fmt.Errorf("enricher: encode %s: %w", ds.Key, err))
 	}
-	return []bus.Event{{Stream: bus.Enriched, Key: ds.Key, Hash: Hash(e), Payload: b, SkipUnchanged: true}}, nil
+	return []bus.Event{{Stream: bus.Enriched, Key: ds.Key, Hash: Hash(e), Payload: b, SkipUnchanged: true, Metadata: bus.FeedMetadata(ds.GetProvenance().GetFeedId())}}, nil
 }
 
 // Enrich returns ds with its techniques, its quality score, the score of

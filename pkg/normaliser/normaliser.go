@@ -509,7 +509,7 @@ func (s *Stage) event(raw *fairwayv1.RawRecord, ds *fairwayv1.Dataset, key strin
 	if err != nil {
 		return bus.Event{}, "", bus.Permanent(fmt.Errorf("normaliser: encode %s: %w", key, err))
 	}
-	return bus.Event{Stream: bus.Normalised, Key: key, Hash: merged.ContentHash, Payload: b}, merged.ContentHash, nil
+	return bus.Event{Stream: bus.Normalised, Key: key, Hash: merged.ContentHash, Payload: b, Metadata: bus.FeedMetadata(raw.GetFeedId())}, merged.ContentHash, nil
 }
 
 // refused is the permanent error of a record about another facility's
