@@ -160,8 +160,12 @@ func (s *Server) listDeadLetters(w http.ResponseWriter, r *http.Request, _ Princ
 }
 
 // ListDeadLetters returns a page of at most limit dead letters that f
-// selects (what GET /api/v1/deadletters answers).
+// selects (what GET /api/v1/deadletters answers); limit is at most
+// MaxDeadLetterPage, which a limit of 0 means.
 func ListDeadLetters(ctx context.Context, b *bus.Bus, f bus.DeadLetterFilter, limit int) (DeadLetterPage, error) {
+	if limit <= 0 || limit > MaxDeadLetterPage {
+		limit = MaxDeadLetterPage
+	}
 	out := DeadLetterPage{Letters: []DeadLetter{}}
 	err := b.EachDeadLetter(ctx, f, func(d bus.DeadLetter) error {
 		if len(out.Letters) == limit {
