@@ -175,6 +175,8 @@ func New(cfg Config, b *bus.Bus, log *slog.Logger) (*Server, error) {
 	s.mux.HandleFunc("GET /api/v1/destinations/{id}/status", s.operator(s.destinationStatus))
 	s.mux.HandleFunc("POST /api/v1/destinations/{id}/replay", s.operator(s.replayDestination))
 	s.routePaNET()
+	s.routeDeadLetters()
+	s.routeStatus()
 	s.mux.HandleFunc("POST /api/v1/usage", s.write(s.postUsage))
 	s.mux.HandleFunc("GET /api/v1/usage/counts", s.usageCounts)
 	s.mux.HandleFunc("GET /api/v1/usage/reuse", s.usageReuse)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
+	"time"
 
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/enricher"
@@ -16,7 +18,8 @@ import (
 //	GET  /api/v1/panet                   the node's release and the release each running enricher uses
 //	GET  /api/v1/panet/release           the node's release, the OWL file itself
 //	PUT  /api/v1/panet/release           make the body (an OWL file, at most enricher.MaxReleaseSize) the node's release (operators)
-//	POST /api/v1/replays                 replay a stage: {"stage":"enricher","reason":"…"}; 202 (operators)
+//	POST /api/v1/replays                 replay a stage (normaliser, enricher, publisher): {"stage":"enricher","reason":"…",
+//	                                     "feed"|"facility":"…","since_seq":N,"until_seq":N,"since":"RFC 3339","until":"…","dry_run":true}; 202 (operators)
 //	GET  /api/v1/replays/{stage}/{id}    a replay's progress (operators)
 
 // PaNETView answers GET /api/v1/panet.
@@ -45,7 +48,24 @@ type StageReplayRequest struct {
 	Stage string `json:"stage"`
 	// Reason is kept with the replay.
 	Reason string `json:"reason,omitempty"`
+	// Feed or Facility, when set, replays only the keys whose last input
+	// message comes from it.
+	Feed     string `json:"feed,omitempty"`
+	Facility string `json:"facility,omitempty"`
+	// SinceSeq and UntilSeq bound the input message's stream sequence
+	// (inclusive).
+	SinceSeq uint64 `json:"since_seq,omitempty"`
+	UntilSeq uint64 `json:"until_seq,omitempty"`
+	// Since and Until bound when it was stored (Since inclusive, Until
+	// exclusive).
+	Since time.Time `json:"since,omitzero"`
+	Until time.Time `json:"until,omitzero"`
+	// DryRun only counts the keys the replay would hand to the stage.
+	DryRun bool `json:"dry_run,omitempty"`
 }
+
+// ReplayableStages are the stages POST /api/v1/replays replays.
+var ReplayableStages = []bus.Stage{bus.StageNormaliser, bus.StageEnricher, bus.StagePublisher}
 
 // errInvalidReplay refuses a replay of a stage that cannot be replayed.
 var errInvalidReplay = errors.New("invalid replay")
@@ -137,10 +157,14 @@ func (s *Server) requestReplay(w http.ResponseWriter, r *http.Request, p Princip
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if in.Stage != string(bus.StageEnricher) {
-		return fmt.Errorf("%w: stage %q: only the enricher can be replayed", errInvalidReplay, in.Stage)
+	if !slices.Contains(ReplayableStages, bus.Stage(in.Stage)) {
+		return fmt.Errorf("%w: stage %.100q: only the normaliser, the enricher and the publisher can be replayed (a destination: POST /api/v1/destinations/{id}/replay)", errInvalidReplay, in.Stage)
 	}
-	rep, err := s.bus.RequestReplay(r.Context(), bus.Stage(in.Stage), in.Reason, p.String())
+	f := bus.ReplayFilter{Feed: in.Feed, Facility: in.Facility, SinceSeq: in.SinceSeq, UntilSeq: in.UntilSeq, Since: in.Since, Until: in.Until}
+	if err := f.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", errInvalidReplay, err)
+	}
+	rep, err := s.bus.RequestStageReplay(r.Context(), bus.ReplayRequest{Stage: bus.Stage(in.Stage), Reason: in.Reason, By: p.String(), Filter: f, DryRun: in.DryRun})
 	if err != nil {
 		return err
 	}

@@ -46,6 +46,12 @@ func (c *Client) RequestReplay(ctx context.Context, stage, reason string) (bus.R
 	return out, c.do(ctx, http.MethodPost, "/api/v1/replays", StageReplayRequest{Stage: stage, Reason: reason}, &out)
 }
 
+// RequestStageReplay asks the node for the replay in.
+func (c *Client) RequestStageReplay(ctx context.Context, in StageReplayRequest) (bus.Replay, error) {
+	var out bus.Replay
+	return out, c.do(ctx, http.MethodPost, "/api/v1/replays", in, &out)
+}
+
 // Replay returns a replay's progress.
 func (c *Client) Replay(ctx context.Context, stage, id string) (bus.Replay, error) {
 	var out bus.Replay

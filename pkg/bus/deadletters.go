@@ -1,7 +1,6 @@
 package bus
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -63,58 +62,24 @@ func DeadLetterEvent(stage, id string, payload []byte, reason string, metadata m
 }
 
 // DeadLetters returns up to limit dead letters of stage ("" for every
-// stage), oldest first.
+// stage; limit 0: all), oldest first.
 func (b *Bus) DeadLetters(ctx context.Context, stage string, limit int) ([]DeadLetter, error) {
-	filter := SubjectFilter(DeadLetters)
-	if stage != "" {
-		filter = Subject(DeadLetters, stage)
-	}
-	str, err := b.js.Stream(ctx, string(DeadLetters))
-	if err != nil {
-		return nil, fmt.Errorf("bus: dead letters: %w", err)
-	}
-	info, err := str.Info(ctx, jetstream.WithSubjectFilter(filter))
-	if err != nil {
-		return nil, fmt.Errorf("bus: dead letters: %w", err)
-	}
-	if info.State.Msgs == 0 {
-		return nil, nil
-	}
-	c, err := str.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
-	if err != nil {
-		return nil, fmt.Errorf("bus: dead letters: %w", err)
-	}
 	var out []DeadLetter
-	for limit <= 0 || len(out) < limit {
-		batch, err := c.Fetch(256, jetstream.FetchMaxWait(500*time.Millisecond))
-		if err != nil {
-			return nil, fmt.Errorf("bus: dead letters: %w", err)
+	err := b.EachDeadLetter(ctx, DeadLetterFilter{Stage: stage}, func(d DeadLetter) error {
+		out = append(out, d)
+		if limit > 0 && len(out) >= limit {
+			return errEnough
 		}
-		n := 0
-		last := false
-		for m := range batch.Messages() {
-			n++
-			md, err := m.Metadata()
-			if err != nil {
-				return nil, fmt.Errorf("bus: dead letters: %w", err)
-			}
-			h := m.Headers()
-			attempts, _ := strconv.Atoi(h.Get(HeaderAttempts))
-			out = append(out, DeadLetter{
-				Seq: md.Sequence.Stream, Stage: h.Get(HeaderStage), Reason: h.Get(HeaderReason), Attempts: attempts,
-				Subject: h.Get(HeaderSubject), Key: cmp.Or(h.Get(HeaderDatasetKey), h.Get(HeaderKey)), Time: md.Timestamp, Payload: m.Data(), header: h,
-			})
-			last = md.NumPending == 0
-			if limit > 0 && len(out) >= limit {
-				break
-			}
-		}
-		if n == 0 || last {
-			break
-		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errEnough) {
+		return nil, err
 	}
 	return out, nil
 }
+
+// errEnough stops a walk that has what it needs.
+var errEnough = errors.New("enough")
 
 // DeadLetterCount returns how many dead letters of stage wait.
 func (b *Bus) DeadLetterCount(ctx context.Context, stage string) (uint64, error) {
@@ -144,7 +109,7 @@ func (b *Bus) Redrive(ctx context.Context, d DeadLetter) error {
 	m.Data = d.Payload
 	for k, vs := range d.header {
 		switch k {
-		case HeaderReason, HeaderAttempts, HeaderStage, HeaderSubject, nats.MsgIdHdr,
+		case HeaderReason, HeaderAttempts, HeaderStage, HeaderSubject, HeaderHistory, nats.MsgIdHdr,
 			"topic_poisoned", "handler_poisoned", "subscriber_poisoned", "Fairway-Delivered":
 			continue
 		}
@@ -152,6 +117,9 @@ func (b *Bus) Redrive(ctx context.Context, d DeadLetter) error {
 			m.Header.Add(k, v)
 		}
 	}
+	// The failure travels with the message: if the stage gives up again,
+	// its new dead letter remembers this one.
+	m.Header.Set(HeaderHistory, d.historyHeader())
 	id := "redrive:" + strconv.FormatUint(d.Seq, 10) + ":" + d.header.Get(wmnats.WatermillUUIDHdr)
 	m.Header.Set(wmnats.WatermillUUIDHdr, id)
 	if _, err := b.js.PublishMsg(ctx, m, jetstream.WithMsgID(id)); err != nil {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -56,6 +57,14 @@ type Replay struct {
 	Total uint64 `json:"total"`
 	// Read is how many keys were replayed so far.
 	Read uint64 `json:"read"`
+	// Filter narrows the keys replayed; its zero value replays them all.
+	Filter ReplayFilter `json:"filter,omitzero"`
+	// DryRun counts the keys the filter selects (Matched) and replays
+	// none.
+	DryRun bool `json:"dry_run,omitempty"`
+	// Matched is how many keys read so far the filter selected (and, but
+	// for a dry run, were handed to the stage).
+	Matched uint64 `json:"matched"`
 	// Emitted is how many events were published (the others were
 	// unchanged).
 	Emitted uint64 `json:"emitted"`
@@ -70,6 +79,68 @@ type Replay struct {
 	// LastError is the last error met (a key refused, a publish that
 	// failed and will be tried again).
 	LastError string `json:"last_error,omitempty"`
+}
+
+// ReplayFilter selects the keys a replay handles: their last input message
+// must match every field set.
+type ReplayFilter struct {
+	// Feed, when set, is the feed the message came from.
+	Feed string `json:"feed,omitempty"`
+	// Facility, when set, is the facility it came from.
+	Facility string `json:"facility,omitempty"`
+	// SinceSeq and UntilSeq, when set, bound the message's sequence in the
+	// input stream (both inclusive).
+	SinceSeq uint64 `json:"since_seq,omitempty"`
+	UntilSeq uint64 `json:"until_seq,omitempty"`
+	// Since and Until, when set, bound when it was stored (Since
+	// inclusive, Until exclusive).
+	Since time.Time `json:"since,omitzero"`
+	Until time.Time `json:"until,omitzero"`
+}
+
+// ErrNoOrigin is returned for a replay by feed or facility of a stage that
+// cannot tell where its messages come from (no ReplayerConfig.Origin).
+var ErrNoOrigin = errors.New("bus: the stage cannot tell a message's feed or facility")
+
+// Validate reports whether f can select anything.
+func (f ReplayFilter) Validate() error {
+	switch {
+	case f.Feed != "" && f.Facility != "":
+		return errors.New("bus: replay: a feed or a facility, not both")
+	case f.UntilSeq > 0 && f.SinceSeq > f.UntilSeq:
+		return errors.New("bus: replay: the first sequence is after the last")
+	case !f.Until.IsZero() && !f.Since.IsZero() && !f.Since.Before(f.Until):
+		return errors.New("bus: replay: the time range is empty")
+	case len(f.Feed) > 256 || len(f.Facility) > 256:
+		return errors.New("bus: replay: feed or facility longer than 256 bytes")
+	}
+	return nil
+}
+
+// match reports whether f selects m; origin tells m's feed and facility.
+func (f ReplayFilter) match(m StoredMessage, origin func(StoredMessage) (feed, facility string)) bool {
+	switch {
+	case f.SinceSeq > 0 && m.Sequence < f.SinceSeq, f.UntilSeq > 0 && m.Sequence > f.UntilSeq:
+		return false
+	case !f.Since.IsZero() && m.Time.Before(f.Since), !f.Until.IsZero() && !m.Time.Before(f.Until):
+		return false
+	case f.Feed == "" && f.Facility == "":
+		return true
+	}
+	feed, facility := origin(m)
+	return (f.Feed == "" || feed == f.Feed) && (f.Facility == "" || facility == f.Facility)
+}
+
+// ReplayRequest is what a replay is asked for with.
+type ReplayRequest struct {
+	// Stage to replay.
+	Stage Stage
+	// Reason and By are kept with the replay.
+	Reason, By string
+	// Filter narrows the keys replayed.
+	Filter ReplayFilter
+	// DryRun only counts them.
+	DryRun bool
 }
 
 // Done reports whether the replay ended.
@@ -91,6 +162,17 @@ func replayLease(stage Stage, id string) string { return "replay." + string(stag
 // RequestReplay records a replay of stage and returns it; a replica of the
 // stage running RunReplays takes it within its poll interval.
 func (b *Bus) RequestReplay(ctx context.Context, stage Stage, reason, by string) (Replay, error) {
+	return b.RequestStageReplay(ctx, ReplayRequest{Stage: stage, Reason: reason, By: by})
+}
+
+// RequestStageReplay records the replay req asks for and returns it; a
+// replica of the stage running RunReplays takes it within its poll
+// interval.
+func (b *Bus) RequestStageReplay(ctx context.Context, req ReplayRequest) (Replay, error) {
+	stage, reason, by := req.Stage, req.Reason, req.By
+	if err := req.Filter.Validate(); err != nil {
+		return Replay{}, err
+	}
 	if _, ok := InputOf(stage); !ok {
 		return Replay{}, fmt.Errorf("%w: %q", ErrNoInput, stage)
 	}
@@ -105,6 +187,7 @@ func (b *Bus) RequestReplay(ctx context.Context, stage Stage, reason, by string)
 	r := Replay{
 		ID:    now.Format("20060102T150405Z") + "-" + hex.EncodeToString(rnd[:]),
 		Stage: stage, Reason: reason, By: by, State: ReplayPending, RequestedAt: now,
+		Filter: req.Filter, DryRun: req.DryRun,
 	}
 	v, err := json.Marshal(r)
 	if err != nil {
@@ -191,6 +274,10 @@ type ReplayerConfig struct {
 	// replay asked for right after an update uses it); an error stops the
 	// replay, to be taken again.
 	Prepare func(context.Context) error
+	// Origin tells the feed and the facility of an input message, for the
+	// replays by feed or facility (which fail with ErrNoOrigin without
+	// it); "" when the message does not say.
+	Origin func(StoredMessage) (feed, facility string)
 }
 
 func (c *ReplayerConfig) setDefaults(b *Bus) {
@@ -278,7 +365,10 @@ func (b *Bus) RunReplay(ctx context.Context, cfg ReplayerConfig, id string, h Ha
 		return r, err
 	}
 	defer release()
-	if cfg.Prepare != nil {
+	if (r.Filter.Feed != "" || r.Filter.Facility != "") && cfg.Origin == nil {
+		return r, fmt.Errorf("bus: replay %s of %s: %w", id, cfg.Stage, ErrNoOrigin)
+	}
+	if cfg.Prepare != nil && !r.DryRun {
 		if err := cfg.Prepare(lctx); err != nil {
 			return r, fmt.Errorf("bus: replay %s of %s: prepare: %w", id, cfg.Stage, err)
 		}
@@ -291,7 +381,7 @@ func (b *Bus) RunReplay(ctx context.Context, cfg ReplayerConfig, id string, h Ha
 	}
 	now := time.Now().UTC()
 	r.State, r.Holder, r.StartedAt, r.FinishedAt = ReplayRunning, cfg.Holder, &now, nil
-	r.Total, r.Read, r.Emitted, r.Superseded, r.Failed, r.LastError = total, 0, 0, 0, 0, ""
+	r.Total, r.Read, r.Emitted, r.Superseded, r.Failed, r.Matched, r.LastError = total, 0, 0, 0, 0, 0, ""
 	r.Attempts++
 	if err := b.saveReplay(lctx, r); err != nil {
 		return r, err
@@ -299,6 +389,20 @@ func (b *Bus) RunReplay(ctx context.Context, cfg ReplayerConfig, id string, h Ha
 	log.Info("replay started", "keys", total, "attempt", r.Attempts)
 	saved := time.Now()
 	err = reader.EachLast(lctx, func(m StoredMessage) error {
+		selected := r.Filter.match(m, cfg.Origin)
+		if selected {
+			r.Matched++
+		}
+		if !selected || r.DryRun {
+			r.Read++
+			if time.Since(saved) >= cfg.ProgressEvery {
+				saved = time.Now()
+				if err := b.saveReplay(lctx, r); err != nil {
+					log.Warn("replay: progress", "err", err)
+				}
+			}
+			return nil
+		}
 		key := m.Header.Get(HeaderKey)
 		md := make(map[string]string, len(m.Header))
 		for k := range m.Header {
@@ -348,7 +452,7 @@ func (b *Bus) RunReplay(ctx context.Context, cfg ReplayerConfig, id string, h Ha
 	if err := b.saveReplay(context.WithoutCancel(ctx), r); err != nil {
 		return r, err
 	}
-	log.Info("replay done", "read", r.Read, "emitted", r.Emitted, "superseded", r.Superseded, "failed", r.Failed)
+	log.Info("replay done", "read", r.Read, "matched", r.Matched, "dry_run", r.DryRun, "emitted", r.Emitted, "superseded", r.Superseded, "failed", r.Failed)
 	return r, nil
 }
 
@@ -411,4 +515,13 @@ func (b *Bus) lease(ctx context.Context, key, holder string, log *slog.Logger) (
 		_ = kv.DeleteAt(rctx, key, rev)
 	}
 	return lctx, release, nil
+}
+
+// NewHolder returns a name for a replica in leases and replays: the host
+// name, the process id and a random suffix.
+func NewHolder() string {
+	host, _ := os.Hostname()
+	var rnd [4]byte
+	_, _ = rand.Read(rnd[:])
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(rnd[:]))
 }

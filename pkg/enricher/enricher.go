@@ -283,7 +283,7 @@ func (s *Stage) Run(ctx context.Context) error {
 	go func() {
 		defer wg.Done()
 		err := s.bus.RunReplays(ctx, bus.ReplayerConfig{
-			Stage: bus.StageEnricher, Holder: s.cfg.Holder, Logger: s.log,
+			Stage: bus.StageEnricher, Holder: s.cfg.Holder, Logger: s.log, Origin: Origin,
 			// The release stored just before the replay was asked for is
 			// the one it applies; one that cannot be read is reported and
 			// the release in use stays.
@@ -304,6 +304,16 @@ func (s *Stage) Run(ctx context.Context) error {
 	return err
 }
 
+// Origin returns the feed and the facility of a canonical dataset ("" when
+// it is not one), for the replays by feed or facility.
+func Origin(m bus.StoredMessage) (feed, facility string) {
+	var ds fairwayv1.Dataset
+	if proto.Unmarshal(m.Data, &ds) != nil {
+		return "", ""
+	}
+	return ds.GetProvenance().GetFeedId(), ds.GetFacility()
+}
+
 // Handle enriches one dataset. A tombstone passes through as a tombstone.
 func (s *Stage) Handle(_ context.Context, m *bus.Message) ([]bus.Event, error) {
 	var ds fairwayv1.Dataset
@@ -315,7 +325,7 @@ func (s *Stage) Handle(_ context.Context, m *bus.Message) ([]bus.Event, error) {
 	if err != nil {
 		return nil, bus.Permanent(fmt.Errorf("enricher: encode %s: %w", ds.Key, err))
 	}
-	return []bus.Event{{Stream: bus.Enriched, Key: ds.Key, Hash: Hash(e), Payload: b, SkipUnchanged: true}}, nil
+	return []bus.Event{{Stream: bus.Enriched, Key: ds.Key, Hash: Hash(e), Payload: b, SkipUnchanged: true, Metadata: bus.FeedMetadata(ds.GetProvenance().GetFeedId())}}, nil
 }
 
 // Enrich returns ds with its techniques, its quality score, the score of

@@ -123,7 +123,7 @@ func TestDeadLettersCommand(t *testing.T) {
 		})
 	}
 	fixed.Store(true)
-	if out := run("redrive"); !strings.Contains(out, "redriven: 1, left: 0") {
+	if out := run("redrive", "--all"); !strings.Contains(out, "redriven: 1, left: 0") {
 		t.Fatalf("redrive output:\n%s", out)
 	}
 	select {

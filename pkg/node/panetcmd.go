@@ -157,16 +157,17 @@ func PaNETCommand() *cobra.Command {
 		},
 	}
 	var follow bool
+	var replayStage string
 	status := &cobra.Command{
 		Use:   "replay-status ID [--follow]",
-		Short: "Show how a re-tagging replay stands (operator token)",
+		Short: "Show how a re-tagging replay (or another stage's replay, --stage) stands (operator token)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := af.client()
 			if err != nil {
 				return err
 			}
-			r, err := c.Replay(cmd.Context(), string(bus.StageEnricher), args[0])
+			r, err := c.Replay(cmd.Context(), replayStage, args[0])
 			if err != nil {
 				return err
 			}
@@ -187,6 +188,7 @@ func PaNETCommand() *cobra.Command {
 		},
 	}
 	status.Flags().BoolVar(&follow, "follow", false, "follow the replay until it is done")
+	status.Flags().StringVar(&replayStage, "stage", string(bus.StageEnricher), "the stage replayed (a replay of `fairway replay`: normaliser, enricher or publisher)")
 	status.Flags().DurationVar(&interval, "interval", 500*time.Millisecond, "how often to poll the replay's progress")
 	update.Flags().StringVar(&from, "from", "", "the new release: a PaNET OWL file (RDF/XML), a path or an http(s) URL")
 	update.Flags().BoolVar(&yes, "yes", false, "re-tag every dataset without asking")
@@ -273,12 +275,13 @@ func short(digest string) string {
 
 // replayBar shows a replay's progress.
 type replayBar struct {
-	out io.Writer
-	bar *progressbar.ProgressBar
-	max uint64
+	out  io.Writer
+	what string
+	bar  *progressbar.ProgressBar
+	max  uint64
 }
 
-func newReplayBar(out io.Writer) *replayBar { return &replayBar{out: out} }
+func newReplayBar(out io.Writer) *replayBar { return &replayBar{out: out, what: "re-tagging"} }
 
 func (b *replayBar) update(r bus.Replay) {
 	if r.State == bus.ReplayPending {
@@ -291,9 +294,9 @@ func (b *replayBar) update(r bus.Replay) {
 		b.max = r.Total
 		b.bar = progressbar.NewOptions64(int64(max(r.Total, 1)),
 			progressbar.OptionSetWriter(b.out),
-			progressbar.OptionSetDescription("re-tagging"),
+			progressbar.OptionSetDescription(b.what),
 			progressbar.OptionShowCount(),
-			progressbar.OptionSetItsString("datasets"),
+			progressbar.OptionSetItsString("keys"),
 			progressbar.OptionShowIts(),
 			progressbar.OptionThrottle(100*time.Millisecond),
 		)

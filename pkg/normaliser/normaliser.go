@@ -23,6 +23,8 @@ import (
 type Config struct {
 	// Concurrency is how many records are normalised at once. Default 2.
 	Concurrency int
+	// Holder names this replica in replay leases. Default: bus.NewHolder.
+	Holder string
 	// MaxSources caps how many sources (feed and record) one dataset may
 	// list; a record that would add one more is dead-lettered with
 	// ErrTooManySources. Default DefaultMaxSources.
@@ -45,6 +47,9 @@ const maxSourceAttempts = 16
 func (c *Config) setDefaults() {
 	if c.Concurrency == 0 {
 		c.Concurrency = 2
+	}
+	if c.Holder == "" {
+		c.Holder = bus.NewHolder()
 	}
 	if c.MaxSources == 0 {
 		c.MaxSources = DefaultMaxSources
@@ -113,9 +118,32 @@ func NewWithState(cfg Config, b *bus.Bus, st Stores, log *slog.Logger) (*Stage, 
 	return &Stage{cfg: cfg, bus: b, st: st, log: log, now: time.Now}, nil
 }
 
-// Run consumes raw records until ctx ends.
+// Run consumes raw records until ctx ends, and runs the normaliser's
+// replays (bus.RunReplays) that no other replica runs.
 func (s *Stage) Run(ctx context.Context) error {
-	return s.bus.Run(ctx, bus.RunConfig{Stage: bus.StageNormaliser, Concurrency: s.cfg.Concurrency}, s.Handle)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	replays := make(chan struct{})
+	go func() {
+		defer close(replays)
+		if err := s.bus.RunReplays(ctx, bus.ReplayerConfig{Stage: bus.StageNormaliser, Holder: s.cfg.Holder, Logger: s.log, Origin: Origin}, s.Handle); err != nil {
+			s.log.Error("replays", "err", err)
+		}
+	}()
+	err := s.bus.Run(ctx, bus.RunConfig{Stage: bus.StageNormaliser, Concurrency: s.cfg.Concurrency}, s.Handle)
+	cancel()
+	<-replays
+	return err
+}
+
+// Origin returns the feed and the facility of a raw record ("" when it is
+// not one), for the replays by feed or facility.
+func Origin(m bus.StoredMessage) (feed, facility string) {
+	var raw fairwayv1.RawRecord
+	if proto.Unmarshal(m.Data, &raw) != nil {
+		return "", ""
+	}
+	return raw.FeedId, raw.Facility
 }
 
 // Handle turns one raw record into the dataset event of its key: the merge
@@ -481,7 +509,7 @@ func (s *Stage) event(raw *fairwayv1.RawRecord, ds *fairwayv1.Dataset, key strin
 	if err != nil {
 		return bus.Event{}, "", bus.Permanent(fmt.Errorf("normaliser: encode %s: %w", key, err))
 	}
-	return bus.Event{Stream: bus.Normalised, Key: key, Hash: merged.ContentHash, Payload: b}, merged.ContentHash, nil
+	return bus.Event{Stream: bus.Normalised, Key: key, Hash: merged.ContentHash, Payload: b, Metadata: bus.FeedMetadata(raw.GetFeedId())}, merged.ContentHash, nil
 }
 
 // refused is the permanent error of a record about another facility's

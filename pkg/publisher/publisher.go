@@ -28,6 +28,8 @@ type Config struct {
 	BaseURL string
 	// Concurrency is how many datasets are rendered at once. Default 2.
 	Concurrency int
+	// Holder names this replica in replay leases. Default: bus.NewHolder.
+	Holder string
 	// EmbargoCheck is how often the catalogue is searched for embargoes
 	// that ended, whose datasets are rendered again as public. Default 1h.
 	EmbargoCheck time.Duration
@@ -39,6 +41,9 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
+	if c.Holder == "" {
+		c.Holder = bus.NewHolder()
+	}
 	if c.EmbargoCheck == 0 {
 		c.EmbargoCheck = time.Hour
 	}
@@ -118,9 +123,27 @@ func (s *Stage) Run(ctx context.Context) error {
 			}
 		}
 	}()
+	replays := make(chan struct{})
+	go func() {
+		defer close(replays)
+		if err := s.bus.RunReplays(ctx, bus.ReplayerConfig{Stage: bus.StagePublisher, Holder: s.cfg.Holder, Logger: s.log, Origin: Origin}, s.Handle); err != nil {
+			s.log.Error("replays", "err", err)
+		}
+	}()
 	err := s.bus.Run(ctx, bus.RunConfig{Stage: bus.StagePublisher, Concurrency: s.cfg.Concurrency}, s.Handle)
 	<-done
+	<-replays
 	return err
+}
+
+// Origin returns the feed and the facility of an enriched dataset ("" when
+// it is not one), for the replays by feed or facility.
+func Origin(m bus.StoredMessage) (feed, facility string) {
+	var e fairwayv1.EnrichedDataset
+	if proto.Unmarshal(m.Data, &e) != nil {
+		return "", ""
+	}
+	return e.GetDataset().GetProvenance().GetFeedId(), e.GetDataset().GetFacility()
 }
 
 // LiftEmbargoes renders again every catalogue entry whose embargo ended

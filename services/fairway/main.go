@@ -24,6 +24,8 @@ func main() {
 		node.DestinationsCommand(),
 		node.HarvestCommand(),
 		node.DeadLettersCommand(),
+		node.ReplayCommand(),
+		node.StatusCommand(),
 		node.DatasetsCommand(),
 		node.PaNETCommand(),
 		node.AnalyticsCommand(),
