@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -199,6 +200,7 @@ type DSRWriter struct {
 	items   int
 	written bool
 	err     error
+	buf     []byte
 }
 
 // NewDSRWriter returns a writer of the DSR of p to w.
@@ -247,17 +249,106 @@ func (d *DSRWriter) flush() error {
 			return err
 		}
 	}
-	b, err := json.MarshalIndent(it, "    ", "  ")
-	if err != nil {
-		d.err = err
-		return err
-	}
 	sep := ",\n    "
 	if d.items == 0 {
 		sep = "\n    "
 	}
 	d.items++
-	return d.write([]byte(sep), b)
+	d.buf = append(d.buf[:0], sep...)
+	d.buf = appendItem(d.buf, it)
+	return d.write(d.buf)
+}
+
+// appendItem appends it as json.MarshalIndent(it, "    ", "  ") writes
+// it (a test holds them equal), without reflection: a report holds
+// hundreds of thousands of items.
+func appendItem(b []byte, it Item) []byte {
+	const in = "\n      "
+	b = append(b, "{"+in+`"Item": `...)
+	b = appendString(b, it.Item)
+	b = append(b, ","+in+`"Item_ID": `...)
+	if it.ItemID == nil {
+		b = append(b, "null"...)
+	} else {
+		b = appendCounts(b, in, it.ItemID, func(b []byte, v string) []byte { return appendString(b, v) })
+	}
+	b = append(b, ","+in+`"Platform": `...)
+	b = appendString(b, it.Platform)
+	if it.Publisher != "" {
+		b = append(b, ","+in+`"Publisher": `...)
+		b = appendString(b, it.Publisher)
+	}
+	b = append(b, ","+in+`"Attribute_Performance": `...)
+	switch {
+	case it.AttributePerformance == nil:
+		b = append(b, "null"...)
+	case len(it.AttributePerformance) == 0:
+		b = append(b, "[]"...)
+	default:
+		b = append(b, '[')
+		for i, ap := range it.AttributePerformance {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			const in2 = in + "    "
+			b = append(b, in+"  {"+in2+`"Data_Type": `...)
+			b = appendString(b, ap.DataType)
+			b = append(b, ","+in2+`"Access_Method": `...)
+			b = appendString(b, ap.AccessMethod)
+			b = append(b, ","+in2+`"Performance": `...)
+			if ap.Performance == nil {
+				b = append(b, "null"...)
+			} else {
+				b = appendCounts(b, in2, ap.Performance, func(b []byte, v map[string]uint64) []byte {
+					if v == nil {
+						return append(b, "null"...)
+					}
+					return appendCounts(b, in2+"  ", v, func(b []byte, n uint64) []byte { return strconv.AppendUint(b, n, 10) })
+				})
+			}
+			b = append(b, in+"  }"...)
+		}
+		b = append(b, in+"]"...)
+	}
+	return append(b, "\n    }"...)
+}
+
+// appendCounts appends map m as MarshalIndent does at indentation in:
+// keys sorted, one per line, value written by value.
+func appendCounts[V any](b []byte, in string, m map[string]V, value func([]byte, V) []byte) []byte {
+	if len(m) == 0 {
+		return append(b, "{}"...)
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, in+"  "...)
+		b = appendString(b, k)
+		b = append(b, ": "...)
+		b = value(b, m[k])
+	}
+	return append(b, in+"}"...)
+}
+
+// appendString appends s as a JSON string, escaped as encoding/json
+// escapes it.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always encodes
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 func (d *DSRWriter) header() Header { return header(d.p, d.cfg, d.created) }

@@ -183,6 +183,9 @@ func TestDSRWriterWritesWhatDSRBuilds(t *testing.T) {
 		{"filters and warnings", Params{Begin: jan, End: dec, Granularity: Month, Datasets: []string{"10.5072/bench.000001"}, Facility: "ESRF",
 			Warnings: []Exception{ErrInvalidDates.With("a warning")}}, dsrCounts(2)},
 		{"no usage at all", Params{Begin: jan, End: dec, Granularity: Month}, nil},
+		{"texts to escape", Params{Begin: jan, End: dec, Granularity: Month}, []analytics.UsageCount{
+			{Dataset: "src:x:\"<a>&\\", Title: "Titre <b>\"été\"</b>\n\t\u2028\x01 & \xff", Facility: "ÉLETTRA", DOI: "10.5072/\u2029", Month: jan,
+				AccessMethod: usage.Machine, TotalRequests: 3, UniqueRequests: 1}}},
 		{"only cells without usage", Params{Begin: jan, End: dec, Granularity: Month}, dsrCounts(30)[3*18 : 4*18]},
 	}
 	for _, c := range cases {
