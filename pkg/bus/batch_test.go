@@ -200,3 +200,51 @@ func TestRunBatchesWaitsLongerAfterEachFailure(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchConsumersHaveTheirOwnAckPendingLimit: the analytics writer's
+// consumers get Topology.BatchMaxAckPending, every other stage
+// MaxAckPending, defaults and set values alike, and the server holds the
+// limit the topology gives.
+func TestBatchConsumersHaveTheirOwnAckPendingLimit(t *testing.T) {
+	cases := []struct {
+		name  string
+		topo  bus.Topology
+		stage int
+		batch int
+	}{
+		{name: "defaults", topo: bus.Topology{}, stage: 2048, batch: 20000},
+		{name: "set", topo: bus.Topology{MaxAckPending: 100, BatchMaxAckPending: 50000}, stage: 100, batch: 50000},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for _, spec := range bus.Consumers {
+				want := c.stage
+				if bus.BatchStage(spec.Stage) {
+					want = c.batch
+				}
+				if got := c.topo.ConsumerConfig(spec).MaxAckPending; got != want {
+					t.Errorf("%s: max ack pending %d, want %d", spec.Stage, got, want)
+				}
+			}
+		})
+	}
+	for _, s := range []bus.Stage{bus.StageAnalytics, bus.StageAnalyticsUsage, bus.StageAnalyticsCitations} {
+		if !bus.BatchStage(s) {
+			t.Errorf("%s is not a batch stage", s)
+		}
+	}
+	if bus.BatchStage(bus.StageNormaliser) || bus.BatchStage(bus.StagePublisher) {
+		t.Error("a stage of the pipeline counted as a batch stage")
+	}
+	if err := (bus.Topology{BatchMaxAckPending: -1}).Validate(); err == nil {
+		t.Error("a negative BatchMaxAckPending validated")
+	}
+	b := testenv.Bus(t)
+	info, err := b.JetStream().Consumer(context.Background(), string(bus.Catalogue), string(bus.StageAnalytics))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.CachedInfo().Config.MaxAckPending; got != 20000 {
+		t.Errorf("the server holds max ack pending %d for the writer's consumer, want 20000", got)
+	}
+}
