@@ -248,3 +248,70 @@ func TestBatchConsumersHaveTheirOwnAckPendingLimit(t *testing.T) {
 		t.Errorf("the server holds max ack pending %d for the writer's consumer, want 20000", got)
 	}
 }
+
+// TestRunBatchesHandlesBatchesInOrder: with the next batch fetched while
+// one is handled, batches are still handled one at a time, every message
+// once, in stream order.
+func TestRunBatchesHandlesBatchesInOrder(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b := testenv.Bus(t)
+	const n = 60
+	events := make([]bus.Event, n)
+	for i := range events {
+		events[i] = bus.Event{Stream: bus.Catalogue, Key: fmt.Sprintf("k%d", i), Hash: "h", Payload: []byte{byte(i)}}
+	}
+	if err := b.PublishBatch(ctx, "publisher", events); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu      sync.Mutex
+		seqs    []uint64
+		running atomic.Int32
+		overlap atomic.Bool
+	)
+	h := func(_ context.Context, msgs []bus.StoredMessage) error {
+		if running.Add(1) > 1 {
+			overlap.Store(true)
+		}
+		defer running.Add(-1)
+		time.Sleep(5 * time.Millisecond) // the next fetch runs meanwhile
+		mu.Lock()
+		defer mu.Unlock()
+		for _, m := range msgs {
+			seqs = append(seqs, m.Sequence)
+		}
+		return nil
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- b.RunBatches(ctx, bus.BatchConfig{Stage: bus.StageAnalytics, Size: 7, Wait: 50 * time.Millisecond}, h)
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		mu.Lock()
+		got := len(seqs)
+		mu.Unlock()
+		if got >= n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d messages handled", got, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if overlap.Load() {
+		t.Error("two batches were handled at once")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i, s := range seqs {
+		if s != uint64(i+1) {
+			t.Fatalf("sequences handled %v, want 1 to %d in order", seqs, n)
+		}
+	}
+}
