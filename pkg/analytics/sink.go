@@ -74,7 +74,7 @@ type Consumer struct {
 
 // Consumers returns the writer's batch consumers, one per stream it reads.
 // A new table fed from a stream is a new entry here (and a stage in the
-// bus's topology).
+// bus's topology, among its batch stages: see bus.BatchStage).
 func Consumers() []Consumer {
 	return []Consumer{
 		{bus.StageAnalytics, writeCatalogue},
