@@ -29,7 +29,7 @@ const (
 	DefaultDatabase      = "fairway"
 	DefaultUsername      = "default"
 	DefaultDialTimeout   = 5 * time.Second
-	DefaultBatchSize     = 1000
+	DefaultBatchSize     = 10000
 	DefaultFlushInterval = time.Second
 )
 
@@ -75,8 +75,10 @@ type Config struct {
 	DialTimeout time.Duration
 	// BatchSize is the most rows one INSERT carries: larger slices given to
 	// InsertDatasets or InsertRuns are sent in several inserts. A writer
-	// consuming a stream should flush when it holds that many rows.
-	// Default 1000.
+	// consuming a stream should flush when it holds that many rows: the
+	// writer's consumers fetch batches of this many messages (bounded too
+	// by the topology's BatchMaxAckPending, half of which a batch can
+	// use, and by 64 MiB). Default 10,000.
 	BatchSize int
 	// FlushInterval is the longest a writer consuming a stream should hold a
 	// partial batch before inserting it. The Store itself does not buffer:

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/panosc/fairway/pkg/bus"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -58,5 +60,20 @@ func TestSinkConfigValidate(t *testing.T) {
 	}
 	if err := (SinkConfig{RetryDelay: -time.Second}).Validate(); !errors.Is(err, ErrInvalidConfig) {
 		t.Fatalf("negative retry delay: %v, want ErrInvalidConfig", err)
+	}
+}
+
+// TestEveryWriterConsumerIsABatchStage: each of the writer's consumers has
+// the bus's limit for batch stages, large enough for a batch in the insert
+// and one fetched ahead.
+func TestEveryWriterConsumerIsABatchStage(t *testing.T) {
+	for _, c := range Consumers() {
+		if !bus.BatchStage(c.Stage) {
+			t.Errorf("%s is not a batch stage of the bus", c.Stage)
+		}
+		spec := bus.ConsumerSpec{Stage: c.Stage}
+		if got := (bus.Topology{}).ConsumerConfig(spec).MaxAckPending; got < 2*DefaultBatchSize {
+			t.Errorf("%s: max ack pending %d, below two batches of %d", c.Stage, got, DefaultBatchSize)
+		}
 	}
 }

@@ -6,8 +6,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/panosc/fairway/pkg/bus"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
@@ -86,29 +89,58 @@ func PipelineEventFrom(s bus.Stream, m bus.StoredMessage) PipelineEventRow {
 		deleted bool
 	)
 	switch s {
-	case bus.Normalised:
-		var v fairwayv1.Dataset
-		if proto.Unmarshal(m.Data, &v) != nil {
+	case bus.Normalised, bus.Enriched:
+		// Only the few fields of the event are read, without decoding
+		// the whole dataset (the writer's busiest consumers).
+		var f eventFields
+		data := m.Data
+		ok := true
+		if s == bus.Enriched {
+			ok = scanMessage(data, func(num protowire.Number, typ protowire.Type, v []byte) bool {
+				if num == 1 && typ == protowire.BytesType {
+					return f.scanDataset(v)
+				}
+				return true
+			})
+		} else {
+			ok = f.scanDataset(data)
+		}
+		if !ok {
 			r.Outcome = OutcomeUnreadable
 			return r
 		}
-		d = &v
-	case bus.Enriched:
-		var v fairwayv1.EnrichedDataset
-		if proto.Unmarshal(m.Data, &v) != nil {
-			r.Outcome = OutcomeUnreadable
-			return r
+		r.Key = cmp.Or(r.Key, f.key)
+		if f.deleted {
+			r.Outcome = OutcomeDeleted
 		}
-		d = v.GetDataset()
+		r.Facility, r.FeedID, r.RunID = f.facility, f.feed, f.run
+		r.HarvestedAt = f.harvestedAt()
+		if !r.HarvestedAt.IsZero() && !r.At.IsZero() {
+			r.Latency = r.At.Sub(r.HarvestedAt)
+		}
+		return r
 	case bus.Catalogue:
 		var v fairwayv1.CatalogueEntry
 		if proto.Unmarshal(m.Data, &v) != nil {
 			r.Outcome = OutcomeUnreadable
 			return r
 		}
-		d, deleted = v.GetDataset().GetDataset(), v.GetDeleted()
-		r.Key = cmp.Or(v.GetKey(), r.Key)
+		return catalogueEvent(m, &v)
 	}
+	return datasetEvent(r, d, deleted)
+}
+
+// catalogueEvent is the pipeline event of catalogue message m, whose entry
+// e the caller decoded already (the writer's catalogue consumer decodes
+// each entry once for both of its rows).
+func catalogueEvent(m bus.StoredMessage, e *fairwayv1.CatalogueEntry) PipelineEventRow {
+	r := PipelineEventRow{Stage: stageOfStream[bus.Catalogue], Seq: m.Sequence, At: m.Time, Key: m.Header.Get(bus.HeaderKey), Outcome: OutcomeEmitted}
+	r.Key = cmp.Or(e.GetKey(), r.Key)
+	return datasetEvent(r, e.GetDataset().GetDataset(), e.GetDeleted())
+}
+
+// datasetEvent completes r with what dataset d says.
+func datasetEvent(r PipelineEventRow, d *fairwayv1.Dataset, deleted bool) PipelineEventRow {
 	r.Key = cmp.Or(r.Key, d.GetKey())
 	if deleted || d.GetDeleted() {
 		r.Outcome = OutcomeDeleted
@@ -120,6 +152,109 @@ func PipelineEventFrom(s bus.Stream, m bus.StoredMessage) PipelineEventRow {
 		r.Latency = r.At.Sub(r.HarvestedAt)
 	}
 	return r
+}
+
+// eventFields is what a pipeline event reads of a wire-format Dataset
+// (proto/fairway/v1/events.proto): key (1), facility (4), feed_id (5),
+// deleted (23) and provenance (26: run_id 2, harvested_at 5). As in
+// proto.Unmarshal, the last value of a field wins and a message given
+// twice is merged; a field of another wire type than its own is skipped.
+type eventFields struct {
+	key, facility, feed, run string
+	deleted, harvested       bool
+	secs                     int64
+	nanos                    int32
+}
+
+// scanDataset reads the event's fields of Dataset b into f; it reports
+// false when b is not wire format or a string read is not UTF-8.
+func (f *eventFields) scanDataset(b []byte) bool {
+	return scanMessage(b, func(num protowire.Number, typ protowire.Type, v []byte) bool {
+		switch {
+		case typ == protowire.BytesType && (num == 1 || num == 4 || num == 5):
+			if !utf8.Valid(v) {
+				return false
+			}
+			switch num {
+			case 1:
+				f.key = string(v)
+			case 4:
+				f.facility = string(v)
+			default:
+				f.feed = string(v)
+			}
+		case typ == protowire.VarintType && num == 23:
+			x, n := protowire.ConsumeVarint(v)
+			f.deleted = n > 0 && x != 0
+		case typ == protowire.BytesType && num == 26:
+			return scanMessage(v, func(num protowire.Number, typ protowire.Type, v []byte) bool {
+				switch {
+				case typ == protowire.BytesType && num == 2:
+					if !utf8.Valid(v) {
+						return false
+					}
+					f.run = string(v)
+				case typ == protowire.BytesType && num == 5:
+					f.harvested = true
+					return scanMessage(v, func(num protowire.Number, typ protowire.Type, v []byte) bool {
+						if typ != protowire.VarintType {
+							return true
+						}
+						x, _ := protowire.ConsumeVarint(v)
+						switch num {
+						case 1:
+							f.secs = int64(x)
+						case 2:
+							f.nanos = int32(x)
+						}
+						return true
+					})
+				}
+				return true
+			})
+		}
+		return true
+	})
+}
+
+// harvestedAt is the provenance's harvest time, zero when unknown or not
+// a valid timestamp.
+func (f *eventFields) harvestedAt() time.Time {
+	if !f.harvested {
+		return time.Time{}
+	}
+	return timeOf(&timestamppb.Timestamp{Seconds: f.secs, Nanos: f.nanos})
+}
+
+// scanMessage calls field with the number, type and value of every field
+// of wire-format message b, in order: the bytes of a length-delimited
+// field, the varint of a varint field (other types: their raw bytes). It
+// reports false when b is not wire format or field returned false.
+func scanMessage(b []byte, field func(num protowire.Number, typ protowire.Type, v []byte) bool) bool {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return false
+		}
+		b = b[n:]
+		m := protowire.ConsumeFieldValue(num, typ, b)
+		if m < 0 {
+			return false
+		}
+		v := b[:m]
+		if typ == protowire.BytesType {
+			var k int
+			v, k = protowire.ConsumeBytes(b)
+			if k < 0 {
+				return false
+			}
+		}
+		if !field(num, typ, v) {
+			return false
+		}
+		b = b[m:]
+	}
+	return true
 }
 
 // DeadLetterRow is one message of the dead-letter stream (a row of

@@ -1,6 +1,7 @@
 package analytics
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -73,7 +74,7 @@ type Consumer struct {
 
 // Consumers returns the writer's batch consumers, one per stream it reads.
 // A new table fed from a stream is a new entry here (and a stage in the
-// bus's topology).
+// bus's topology, among its batch stages: see bus.BatchStage).
 func Consumers() []Consumer {
 	return []Consumer{
 		{bus.StageAnalytics, writeCatalogue},
@@ -99,12 +100,36 @@ func writeCatalogue(ctx context.Context, store *Store, msgs []bus.StoredMessage)
 			return bus.Permanent(fmt.Errorf("not a catalogue entry on %s: %w", m.Subject, err))
 		}
 		rows = append(rows, RowFromEntry(&e, m.Sequence))
-		events = append(events, PipelineEventFrom(bus.Catalogue, m))
+		events = append(events, catalogueEvent(m, &e))
 	}
-	if err := badData(store.InsertDatasets(ctx, rows)); err != nil {
-		return err
+	// The two inserts go to ClickHouse side by side, on connections of
+	// their own; the batch is acknowledged only when both succeeded.
+	var eventsErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		eventsErr = badData(store.InsertPipelineEvents(ctx, events))
+	}()
+	rowsErr := badData(store.InsertDatasets(ctx, rows))
+	<-done
+	return firstErr(rowsErr, eventsErr)
+}
+
+// firstErr returns the error of the writes that failed, preferring one
+// that is not the data's fault: while ClickHouse is away, a batch waits
+// whole rather than being split.
+func firstErr(errs ...error) error {
+	var permanent error
+	for _, err := range errs {
+		switch {
+		case err == nil:
+		case errors.Is(err, bus.ErrPermanent):
+			permanent = cmp.Or(permanent, err)
+		default:
+			return err
+		}
 	}
-	return badData(store.InsertPipelineEvents(ctx, events))
+	return permanent
 }
 
 // writeOps writes a batch of the ops stream: harvest runs and delivery

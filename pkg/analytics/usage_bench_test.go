@@ -66,6 +66,21 @@ FROM numbers(1000000)`, s.db)
 		{"dataset-year", UsageQuery{Begin: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC),
 			Datasets: []string{"doi:10.5072/bench.42"}}},
 	} {
+		b.Run(bq.name+"/clickhouse", func(b *testing.B) {
+			// The query alone, in ClickHouse: read and sorted there,
+			// counted, no row sent.
+			sql, err := s.usageCountsSQL(bq.q)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var rows uint64
+			for b.Loop() {
+				if err := s.conn.QueryRow(ctx, "SELECT count() FROM ("+sql+")").Scan(&rows); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(rows), "rows")
+		})
 		b.Run(bq.name, func(b *testing.B) {
 			var rows int
 			for b.Loop() {

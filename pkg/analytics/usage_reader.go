@@ -57,6 +57,15 @@ func (r *Reader) UsageCounts(ctx context.Context, q UsageQuery) ([]UsageCount, e
 	return s.UsageCounts(ctx, q)
 }
 
+// EachUsageCount is Store.EachUsageCount.
+func (r *Reader) EachUsageCount(ctx context.Context, q UsageQuery, fn func(UsageCount) error) error {
+	s, err := r.open(ctx)
+	if err != nil {
+		return err
+	}
+	return s.EachUsageCount(ctx, q, fn)
+}
+
 // Reuses is Store.Reuses.
 func (r *Reader) Reuses(ctx context.Context, facility string, limit int) ([]Reuse, error) {
 	s, err := r.open(ctx)

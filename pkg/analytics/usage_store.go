@@ -360,22 +360,34 @@ func randomSuffix() string {
 
 // UsageCounts returns the COUNTER counts of the months q asks for, per
 // dataset, month (UTC), access method and client kind, as the last rollup
-// counted them (RollupUsage). Rows come by dataset, then month.
+// counted them (RollupUsage). Rows come by dataset, then month. It holds
+// them all: EachUsageCount hands them over one at a time.
 func (s *Store) UsageCounts(ctx context.Context, q UsageQuery) ([]UsageCount, error) {
-	where, err := s.usageWhere(q)
+	var out []UsageCount
+	err := s.EachUsageCount(ctx, q, func(c UsageCount) error {
+		out = append(out, c)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	sql := fmt.Sprintf(`SELECT dataset, month, access_method, client, total_investigations, unique_investigations,
-  total_requests, unique_requests, facility, title, doi
-FROM %s.usage_monthly WHERE %s
-ORDER BY dataset, month, access_method, client`, s.db, where)
+	return out, nil
+}
+
+// EachUsageCount calls fn with each count UsageCounts would return, in
+// the same order (by dataset, then month, access method and client), as
+// they arrive from ClickHouse, and stops at the first error fn returns
+// (which it returns as it is).
+func (s *Store) EachUsageCount(ctx context.Context, q UsageQuery, fn func(UsageCount) error) error {
+	sql, err := s.usageCountsSQL(q)
+	if err != nil {
+		return err
+	}
 	rows, err := s.conn.Query(ctx, sql)
 	if err != nil {
-		return nil, wrap("usage counts", err)
+		return wrap("usage counts", err)
 	}
 	defer rows.Close()
-	var out []UsageCount
 	for rows.Next() {
 		var (
 			c          UsageCount
@@ -383,13 +395,27 @@ ORDER BY dataset, month, access_method, client`, s.db, where)
 		)
 		if err := rows.Scan(&c.Dataset, &c.Month, &am, &client, &c.TotalInvestigations, &c.UniqueInvestigations,
 			&c.TotalRequests, &c.UniqueRequests, &c.Facility, &c.Title, &c.DOI); err != nil {
-			return nil, wrap("usage counts", err)
+			return wrap("usage counts", err)
 		}
 		c.AccessMethod, c.Client = usage.AccessMethod(am), usage.Client(client)
 		c.Month = c.Month.UTC()
-		out = append(out, c)
+		if err := fn(c); err != nil {
+			return err
+		}
 	}
-	return out, wrap("usage counts", rows.Err())
+	return wrap("usage counts", rows.Err())
+}
+
+// usageCountsSQL is the query of UsageCounts.
+func (s *Store) usageCountsSQL(q UsageQuery) (string, error) {
+	where, err := s.usageWhere(q)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf(`SELECT dataset, month, access_method, client, total_investigations, unique_investigations,
+  total_requests, unique_requests, facility, title, doi
+FROM %s.usage_monthly WHERE %s
+ORDER BY dataset, month, access_method, client`, s.db, where), nil
 }
 
 // monthOf returns the first instant of t's month, in UTC.

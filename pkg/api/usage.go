@@ -30,6 +30,9 @@ import (
 // *analytics.Reader is the production one.
 type UsageReports interface {
 	UsageCounts(ctx context.Context, q analytics.UsageQuery) ([]analytics.UsageCount, error)
+	// EachUsageCount hands over the counts UsageCounts would return, one
+	// at a time, in the same order (the DSR is streamed from them).
+	EachUsageCount(ctx context.Context, q analytics.UsageQuery, fn func(analytics.UsageCount) error) error
 	Reuses(ctx context.Context, facility string, limit int) ([]analytics.Reuse, error)
 	Ping(ctx context.Context) error
 }
@@ -316,11 +319,40 @@ func (s *Server) sushiDSR(w http.ResponseWriter, r *http.Request) {
 		s.reply(w, http.StatusServiceUnavailable, sushi.ErrServiceUnavailable.With("analytics are off on this node"))
 		return
 	}
-	counts, err := s.cfg.Reports.UsageCounts(r.Context(), p.Query())
-	if err != nil {
+	// The report is written as its counts arrive, a dataset at a time,
+	// so that a year of every dataset (millions of counts) never sits in
+	// memory. Until the first dataset is written the answer can still be
+	// an error; a store that fails later cuts the report short (the
+	// client gets JSON that does not parse, never a report that looks
+	// whole).
+	dsr := sushi.NewDSRWriter(&lazyJSON{w: w}, p, s.cfg.SUSHI, now)
+	err = s.cfg.Reports.EachUsageCount(r.Context(), p.Query(), dsr.Add)
+	if err == nil {
+		err = dsr.Close()
+	}
+	switch {
+	case err == nil:
+	case !dsr.Written():
 		s.log.Warn("sushi: usage counts", "err", err)
 		s.reply(w, http.StatusServiceUnavailable, sushi.ErrServiceUnavailable.With("the usage store does not answer"))
-		return
+	default:
+		s.log.Warn("sushi: report cut short", "err", err)
 	}
-	s.reply(w, http.StatusOK, sushi.DSR(p, counts, s.cfg.SUSHI, now))
+}
+
+// lazyJSON writes a 200 JSON answer's headers on its first write, so that
+// an answer written as it is computed can still fail before that.
+type lazyJSON struct {
+	w       http.ResponseWriter
+	started bool
+}
+
+func (l *lazyJSON) Write(b []byte) (int, error) {
+	if !l.started {
+		l.started = true
+		l.w.Header().Set("Content-Type", "application/json")
+		l.w.Header().Set("Cache-Control", "no-store")
+		l.w.WriteHeader(http.StatusOK)
+	}
+	return l.w.Write(b)
 }

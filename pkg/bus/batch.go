@@ -10,6 +10,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
+// DefaultBatchMaxBytes is the default BatchConfig.MaxBytes.
+const DefaultBatchMaxBytes = 64 << 20
+
 // BatchConfig configures a stage that consumes its input in batches (the
 // analytics writer).
 type BatchConfig struct {
@@ -20,6 +23,11 @@ type BatchConfig struct {
 	// Wait is the longest a batch waits to fill before it is handled.
 	// Default 1s.
 	Wait time.Duration
+	// MaxBytes bounds the bytes of the messages one batch holds (a batch
+	// ends at Size messages or MaxBytes, whichever comes first); with the
+	// batch fetched ahead, a stage holds at most twice that. Default 64
+	// MiB; it must be at least the stream's largest message.
+	MaxBytes int
 	// RetryDelay is how long a batch that could not be handled waits before
 	// it is tried again the first time; its messages wait in their stream
 	// meanwhile. Each failure in a row doubles the wait (with some jitter),
@@ -41,6 +49,9 @@ func (c *BatchConfig) setDefaults() {
 	}
 	if c.Wait == 0 {
 		c.Wait = time.Second
+	}
+	if c.MaxBytes == 0 {
+		c.MaxBytes = DefaultBatchMaxBytes
 	}
 	if c.RetryDelay == 0 {
 		c.RetryDelay = 5 * time.Second
@@ -69,8 +80,8 @@ func (c BatchConfig) RetryBackOff() *backoff.ExponentialBackOff {
 // Validate reports whether the configuration is usable (zero values mean
 // their defaults).
 func (c BatchConfig) Validate() error {
-	if c.Size < 0 || c.Wait < 0 || c.RetryDelay < 0 || c.MaxRetryDelay < 0 {
-		return fmt.Errorf("bus: batches of %s: negative size, wait or retry delay", c.Stage)
+	if c.Size < 0 || c.Wait < 0 || c.RetryDelay < 0 || c.MaxRetryDelay < 0 || c.MaxBytes < 0 {
+		return fmt.Errorf("bus: batches of %s: negative size, bytes, wait or retry delay", c.Stage)
 	}
 	return nil
 }
@@ -115,17 +126,76 @@ func (b *Bus) RunBatches(ctx context.Context, cfg BatchConfig, h BatchHandler) e
 			return nil
 		}
 	}
+	if st, err := b.js.Stream(ctx, string(stream)); err == nil {
+		// A batch must be able to hold the stream's largest message,
+		// with its subject and headers.
+		if m := int(st.CachedInfo().Config.MaxMsgSize); m > 0 {
+			cfg.MaxBytes = max(cfg.MaxBytes, m+64<<10)
+		}
+	}
+	// While batches are handled, the next one is fetched meanwhile (one
+	// fetch ahead, never more), so that the fetch and the handler share
+	// the time instead of taking turns. Batches are handled one at a time,
+	// in the order they were fetched. After a batch failed, nothing is
+	// fetched ahead until one is handled again: the stage then waits as it
+	// would without fetching ahead, and no fetched batch sits out the
+	// retry delay unacknowledged.
+	ahead := true
+	var next <-chan []batchMsg
 	for ctx.Err() == nil {
-		batch, err := cons.Fetch(cfg.Size, jetstream.FetchMaxWait(cfg.Wait))
+		if next == nil {
+			next = b.fetchBatch(ctx, cons, cfg)
+		}
+		msgs := <-next
+		next = nil
+		if ctx.Err() != nil {
+			nakAll(msgs)
+			break
+		}
+		if len(msgs) == 0 {
+			continue
+		}
+		if ahead {
+			next = b.fetchBatch(ctx, cons, cfg)
+		}
+		delay := b.handleOrSplit(ctx, cfg, msgs, h, retry)
+		ahead = delay == 0
+		if delay > 0 {
+			// The batch fetched ahead waits as long as the one that
+			// failed, so that both come back in their order.
+			if next != nil {
+				for _, m := range <-next {
+					_ = m.msg.NakWithDelay(delay)
+				}
+				next = nil
+			}
+			sleep(ctx, delay)
+		}
+	}
+	if next != nil {
+		nakAll(<-next)
+	}
+	return nil
+}
+
+// fetchBatch fetches the next batch of the stage's consumer in a goroutine
+// of its own: the channel gives its readable messages (none after an error
+// or when nothing came within cfg.Wait), once. A message that is not a
+// stream message is dead-lettered there.
+func (b *Bus) fetchBatch(ctx context.Context, cons jetstream.Consumer, cfg BatchConfig) <-chan []batchMsg {
+	out := make(chan []batchMsg, 1)
+	go func() {
+		var msgs []batchMsg
+		defer func() { out <- msgs }()
+		batch, err := cons.Fetch(cfg.Size, jetstream.FetchMaxWait(cfg.Wait), jetstream.FetchMaxBytes(cfg.MaxBytes))
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil
+				return
 			}
 			b.log.Warn("batch fetch", "consumer", cfg.Stage, "err", err)
 			sleep(ctx, time.Second)
-			continue
+			return
 		}
-		var msgs []batchMsg
 		for m := range batch.Messages() {
 			sm, _, err := stored(m)
 			if err != nil {
@@ -134,12 +204,16 @@ func (b *Bus) RunBatches(ctx context.Context, cfg BatchConfig, h BatchHandler) e
 			}
 			msgs = append(msgs, batchMsg{msg: m, stored: sm})
 		}
-		if len(msgs) == 0 {
-			continue
-		}
-		b.handleOrSplit(ctx, cfg, msgs, h, retry)
+	}()
+	return out
+}
+
+// nakAll hands msgs back to their stream at once (the stage is stopping:
+// the next consumer gets them).
+func nakAll(msgs []batchMsg) {
+	for _, m := range msgs {
+		_ = m.msg.Nak()
 	}
-	return nil
 }
 
 // batchMsg is a consumed message and what the handler sees of it.
@@ -148,7 +222,11 @@ type batchMsg struct {
 	stored StoredMessage
 }
 
-func (b *Bus) handleOrSplit(ctx context.Context, cfg BatchConfig, msgs []batchMsg, h BatchHandler, retry *backoff.ExponentialBackOff) {
+// handleOrSplit handles msgs with h, splitting them to find a message at
+// fault. It returns 0 when they were handled (or dead-lettered, or the
+// stage is stopping), else the delay after which they come back: the
+// caller waits that long before the next batch.
+func (b *Bus) handleOrSplit(ctx context.Context, cfg BatchConfig, msgs []batchMsg, h BatchHandler, retry *backoff.ExponentialBackOff) time.Duration {
 	in := make([]StoredMessage, len(msgs))
 	for i, m := range msgs {
 		in[i] = m.stored
@@ -158,9 +236,7 @@ func (b *Bus) handleOrSplit(ctx context.Context, cfg BatchConfig, msgs []batchMs
 	case err != nil && ctx.Err() != nil:
 		// Shutting down: the batch is not the problem; it is delivered
 		// again to the next consumer.
-		for _, m := range msgs {
-			_ = m.msg.Nak()
-		}
+		nakAll(msgs)
 	case err == nil:
 		retry.Reset()
 		for _, m := range msgs {
@@ -171,8 +247,15 @@ func (b *Bus) handleOrSplit(ctx context.Context, cfg BatchConfig, msgs []batchMs
 	case errors.Is(err, ErrPermanent):
 		// Bad data somewhere in the batch: find it.
 		half := len(msgs) / 2
-		b.handleOrSplit(ctx, cfg, msgs[:half], h, retry)
-		b.handleOrSplit(ctx, cfg, msgs[half:], h, retry)
+		if delay := b.handleOrSplit(ctx, cfg, msgs[:half], h, retry); delay > 0 {
+			// The destination went away meanwhile: the other half
+			// waits too.
+			for _, m := range msgs[half:] {
+				_ = m.msg.NakWithDelay(delay)
+			}
+			return delay
+		}
+		return b.handleOrSplit(ctx, cfg, msgs[half:], h, retry)
 	default:
 		// The destination away, or failing for a reason of its own: the
 		// batch waits in its stream.
@@ -185,8 +268,9 @@ func (b *Bus) handleOrSplit(ctx context.Context, cfg BatchConfig, msgs []batchMs
 		for _, m := range msgs {
 			_ = m.msg.NakWithDelay(delay)
 		}
-		sleep(ctx, delay)
+		return delay
 	}
+	return 0
 }
 
 // deadLetterBatchMsg moves a message the stage cannot use into the dead

@@ -200,3 +200,118 @@ func TestRunBatchesWaitsLongerAfterEachFailure(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchConsumersHaveTheirOwnAckPendingLimit: the analytics writer's
+// consumers get Topology.BatchMaxAckPending, every other stage
+// MaxAckPending, defaults and set values alike, and the server holds the
+// limit the topology gives.
+func TestBatchConsumersHaveTheirOwnAckPendingLimit(t *testing.T) {
+	cases := []struct {
+		name  string
+		topo  bus.Topology
+		stage int
+		batch int
+	}{
+		{name: "defaults", topo: bus.Topology{}, stage: 2048, batch: 20000},
+		{name: "set", topo: bus.Topology{MaxAckPending: 100, BatchMaxAckPending: 50000}, stage: 100, batch: 50000},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for _, spec := range bus.Consumers {
+				want := c.stage
+				if bus.BatchStage(spec.Stage) {
+					want = c.batch
+				}
+				if got := c.topo.ConsumerConfig(spec).MaxAckPending; got != want {
+					t.Errorf("%s: max ack pending %d, want %d", spec.Stage, got, want)
+				}
+			}
+		})
+	}
+	for _, s := range []bus.Stage{bus.StageAnalytics, bus.StageAnalyticsUsage, bus.StageAnalyticsCitations} {
+		if !bus.BatchStage(s) {
+			t.Errorf("%s is not a batch stage", s)
+		}
+	}
+	if bus.BatchStage(bus.StageNormaliser) || bus.BatchStage(bus.StagePublisher) {
+		t.Error("a stage of the pipeline counted as a batch stage")
+	}
+	if err := (bus.Topology{BatchMaxAckPending: -1}).Validate(); err == nil {
+		t.Error("a negative BatchMaxAckPending validated")
+	}
+	b := testenv.Bus(t)
+	info, err := b.JetStream().Consumer(context.Background(), string(bus.Catalogue), string(bus.StageAnalytics))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.CachedInfo().Config.MaxAckPending; got != 20000 {
+		t.Errorf("the server holds max ack pending %d for the writer's consumer, want 20000", got)
+	}
+}
+
+// TestRunBatchesHandlesBatchesInOrder: with the next batch fetched while
+// one is handled, batches are still handled one at a time, every message
+// once, in stream order.
+func TestRunBatchesHandlesBatchesInOrder(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b := testenv.Bus(t)
+	const n = 60
+	events := make([]bus.Event, n)
+	for i := range events {
+		events[i] = bus.Event{Stream: bus.Catalogue, Key: fmt.Sprintf("k%d", i), Hash: "h", Payload: []byte{byte(i)}}
+	}
+	if err := b.PublishBatch(ctx, "publisher", events); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu      sync.Mutex
+		seqs    []uint64
+		running atomic.Int32
+		overlap atomic.Bool
+	)
+	h := func(_ context.Context, msgs []bus.StoredMessage) error {
+		if running.Add(1) > 1 {
+			overlap.Store(true)
+		}
+		defer running.Add(-1)
+		time.Sleep(5 * time.Millisecond) // the next fetch runs meanwhile
+		mu.Lock()
+		defer mu.Unlock()
+		for _, m := range msgs {
+			seqs = append(seqs, m.Sequence)
+		}
+		return nil
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- b.RunBatches(ctx, bus.BatchConfig{Stage: bus.StageAnalytics, Size: 7, Wait: 50 * time.Millisecond}, h)
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		mu.Lock()
+		got := len(seqs)
+		mu.Unlock()
+		if got >= n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d messages handled", got, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if overlap.Load() {
+		t.Error("two batches were handled at once")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i, s := range seqs {
+		if s != uint64(i+1) {
+			t.Fatalf("sequences handled %v, want 1 to %d in order", seqs, n)
+		}
+	}
+}

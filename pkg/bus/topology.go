@@ -145,6 +145,18 @@ var Consumers = []ConsumerSpec{
 	{StageAnalyticsCitations, Catalogue},
 }
 
+// batchStages are the stages that consume in batches (RunBatches): the
+// analytics writer's.
+var batchStages = map[Stage]bool{
+	StageAnalytics: true, StageAnalyticsOps: true, StageAnalyticsNormalised: true, StageAnalyticsEnriched: true,
+	StageAnalyticsDeadLetters: true, StageAnalyticsUsage: true, StageAnalyticsCitations: true,
+}
+
+// BatchStage reports whether stage consumes its input in batches (see
+// RunBatches): its consumer's limit of unacknowledged messages is
+// Topology.BatchMaxAckPending instead of MaxAckPending.
+func BatchStage(stage Stage) bool { return batchStages[stage] }
+
 // InputOf returns the stream a stage consumes.
 func InputOf(stage Stage) (Stream, bool) {
 	for _, c := range Consumers {
@@ -255,6 +267,12 @@ type Topology struct {
 	// MaxAckPending bounds the unacknowledged messages per consumer.
 	// Default 2048.
 	MaxAckPending int
+	// BatchMaxAckPending bounds the unacknowledged messages of each batch
+	// consumer (the analytics writer's, see BatchStage): a batch stage
+	// holds one batch in its handler and fetches the next meanwhile, so
+	// this must be at least twice its batch size, or batches come smaller.
+	// Default 20,000 (batches of up to 10,000).
+	BatchMaxAckPending int
 	// MaxMsgSize bounds one message. Default 8 MiB.
 	MaxMsgSize int32
 }
@@ -275,6 +293,9 @@ func (t *Topology) setDefaults() {
 	if t.MaxAckPending == 0 {
 		t.MaxAckPending = 2048
 	}
+	if t.BatchMaxAckPending == 0 {
+		t.BatchMaxAckPending = 20000
+	}
 	if t.MaxMsgSize == 0 {
 		t.MaxMsgSize = 8 << 20
 	}
@@ -288,7 +309,7 @@ func (t Topology) Validate() error {
 		return fmt.Errorf("bus: replicas %d: want 1 to 5", t.Replicas)
 	case t.DedupWindow < 0, t.MaxAge < 0, t.AckWait < 0:
 		return errors.New("bus: negative dedup window, max age or ack wait")
-	case t.MaxAckPending < 0, t.MaxMsgSize < 0:
+	case t.MaxAckPending < 0, t.BatchMaxAckPending < 0, t.MaxMsgSize < 0:
 		return errors.New("bus: negative max ack pending or message size")
 	}
 	return nil
@@ -347,6 +368,10 @@ func (t Topology) StreamConfig(s Stream) jetstream.StreamConfig {
 // ConsumerConfig returns the durable pull consumer configuration of a stage.
 func (t Topology) ConsumerConfig(c ConsumerSpec) jetstream.ConsumerConfig {
 	t.setDefaults()
+	pending := t.MaxAckPending
+	if BatchStage(c.Stage) {
+		pending = t.BatchMaxAckPending
+	}
 	return jetstream.ConsumerConfig{
 		Durable:       string(c.Stage),
 		Description:   "stage " + string(c.Stage) + " reading " + string(c.Stream),
@@ -357,7 +382,7 @@ func (t Topology) ConsumerConfig(c ConsumerSpec) jetstream.ConsumerConfig {
 		// Unlimited: a message is never dropped by JetStream; the router's
 		// retry and dead-letter middleware decide what happens to it.
 		MaxDeliver:    -1,
-		MaxAckPending: t.MaxAckPending,
+		MaxAckPending: pending,
 		Replicas:      t.Replicas,
 	}
 }

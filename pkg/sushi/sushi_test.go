@@ -1,8 +1,11 @@
 package sushi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/url"
 	"strings"
 	"testing"
@@ -139,4 +142,133 @@ func TestDSR(t *testing.T) {
 	if len(r.Items) != 0 || len(r.Header.Exceptions) != 1 || r.Header.Exceptions[0].Code != 3030 {
 		t.Errorf("empty report %+v", r.Header)
 	}
+}
+
+// dsrCounts returns the counts of n datasets over the months of 2025, by
+// dataset then month, as the store gives them: both access methods, some
+// cells without any usage, one dataset without any at all.
+func dsrCounts(n int) []analytics.UsageCount {
+	var counts []analytics.UsageCount
+	for d := range n {
+		key := fmt.Sprintf("doi:10.5072/bench.%06d", d)
+		for m := range 12 {
+			month := time.Date(2025, time.Month(1+m), 1, 0, 0, 0, 0, time.UTC)
+			c := analytics.UsageCount{Dataset: key, DOI: key[4:], Title: "Dataset " + key, Facility: "ESRF", Month: month,
+				AccessMethod: usage.Regular, Client: usage.Human,
+				TotalInvestigations: uint64(d%7 + m), UniqueInvestigations: uint64(d%5 + m/2), TotalRequests: uint64(d % 3), UniqueRequests: uint64(d % 2)}
+			if d%10 == 3 {
+				c = analytics.UsageCount{Dataset: key, Month: month, AccessMethod: usage.Regular, Client: usage.Human}
+			}
+			counts = append(counts, c)
+			if (d+m)%2 == 0 {
+				c.AccessMethod, c.Client = usage.Machine, usage.MachineClient
+				counts = append(counts, c)
+			}
+		}
+	}
+	return counts
+}
+
+// TestDSRWriterWritesWhatDSRBuilds streams reports and compares them byte
+// for byte with the report DSR builds, encoded as the API encodes it.
+func TestDSRWriterWritesWhatDSRBuilds(t *testing.T) {
+	jan, dec := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name   string
+		p      Params
+		counts []analytics.UsageCount
+	}{
+		{"months", Params{Begin: jan, End: dec, Granularity: Month}, dsrCounts(30)},
+		{"totals, one metric", Params{Begin: jan, End: dec, Granularity: Totals, Metrics: []string{TotalRequests}}, dsrCounts(30)},
+		{"filters and warnings", Params{Begin: jan, End: dec, Granularity: Month, Datasets: []string{"10.5072/bench.000001"}, Facility: "ESRF",
+			Warnings: []Exception{ErrInvalidDates.With("a warning")}}, dsrCounts(2)},
+		{"no usage at all", Params{Begin: jan, End: dec, Granularity: Month}, nil},
+		{"texts to escape", Params{Begin: jan, End: dec, Granularity: Month}, []analytics.UsageCount{
+			{Dataset: "src:x:\"<a>&\\", Title: "Titre <b>\"été\"</b>\n\t\u2028\x01 & \xff", Facility: "ÉLETTRA", DOI: "10.5072/\u2029", Month: jan,
+				AccessMethod: usage.Machine, TotalRequests: 3, UniqueRequests: 1}}},
+		{"only cells without usage", Params{Begin: jan, End: dec, Granularity: Month}, dsrCounts(30)[3*18 : 4*18]},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var want bytes.Buffer
+			enc := json.NewEncoder(&want)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(DSR(c.p, c.counts, Config{Platform: "node.example.org"}, now)); err != nil {
+				t.Fatal(err)
+			}
+			var got bytes.Buffer
+			w := NewDSRWriter(&got, c.p, Config{Platform: "node.example.org"}, now)
+			for _, n := range c.counts {
+				if err := w.Add(n); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if !w.Written() || got.String() != want.String() {
+				t.Errorf("written %v; streamed\n%s\nwant\n%s", w.Written(), got.String(), want.String())
+			}
+		})
+	}
+}
+
+// TestDSRWriterHoldsBackUntilADatasetIsComplete: nothing is written while
+// the first dataset's counts arrive (the caller can still answer an
+// error), and counts out of dataset order are refused.
+func TestDSRWriterHoldsBackUntilADatasetIsComplete(t *testing.T) {
+	counts := dsrCounts(3)
+	var out bytes.Buffer
+	w := NewDSRWriter(&out, Params{Begin: counts[0].Month, End: counts[0].Month, Granularity: Month}, Config{}, now)
+	for _, c := range counts[:18] {
+		if err := w.Add(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w.Written() || out.Len() != 0 {
+		t.Fatalf("%d bytes written before the first dataset was complete", out.Len())
+	}
+	if err := w.Add(counts[18]); err != nil || !w.Written() {
+		t.Fatalf("second dataset: %v, written %v", err, w.Written())
+	}
+	if err := w.Add(counts[0]); !errors.Is(err, ErrUnordered) {
+		t.Fatalf("a count out of order: %v, want ErrUnordered", err)
+	}
+	if err := w.Close(); !errors.Is(err, ErrUnordered) {
+		t.Fatalf("close after a refused count: %v", err)
+	}
+}
+
+// BenchmarkDSR measures building and encoding a DSR of a whole year over
+// 100,000 datasets (1.8 million counts), in memory (DSR, then encoded as
+// the API does) and streamed (DSRWriter).
+func BenchmarkDSR(b *testing.B) {
+	counts := dsrCounts(100_000)
+	p := Params{Begin: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC), Granularity: Month}
+	b.Run("in-memory", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			enc := json.NewEncoder(io.Discard)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(DSR(p, counts, Config{}, now)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(counts)), "counts")
+	})
+	b.Run("streamed", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			w := NewDSRWriter(io.Discard, p, Config{}, now)
+			for _, c := range counts {
+				if err := w.Add(c); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := w.Close(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(counts)), "counts")
+	})
 }
