@@ -122,6 +122,7 @@ func (b *Bus) Run(ctx context.Context, cfg RunConfig, h Handler) error {
 		middleware.CorrelationID,
 		stamp(cfg.Stage),
 		poison,
+		observe(cfg.Stage, b.observer()),
 		retry.Middleware,
 		countAttempts,
 		middleware.Recoverer,
@@ -140,7 +141,11 @@ func (b *Bus) Run(ctx context.Context, cfg RunConfig, h Handler) error {
 				events[i].Metadata[HeaderCorrelation] = corr
 			}
 		}
-		return b.Publish(msg.Context(), string(cfg.Stage), events...)
+		if err := b.Publish(msg.Context(), string(cfg.Stage), events...); err != nil {
+			return err
+		}
+		noteEmitted(msg.Context(), len(events))
+		return nil
 	}
 	for i := range cfg.Concurrency {
 		sub, err := b.subscriber(ctx, cfg)
