@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -69,7 +71,7 @@ func deadLettered(err error) bool {
 // observe is the router middleware that tells obs about each delivery. It
 // sits inside the poison queue and outside the retries, so that it sees
 // the delivery's last error: what the poison queue decides on.
-func observe(stage Stage, obs Observer) message.HandlerMiddleware {
+func observe(stage Stage, obs Observer, log *slog.Logger) message.HandlerMiddleware {
 	return func(h message.HandlerFunc) message.HandlerFunc {
 		return func(msg *message.Message) ([]*message.Message, error) {
 			emitted := 0
@@ -85,6 +87,12 @@ func observe(stage Stage, obs Observer) message.HandlerMiddleware {
 			}
 			if err != nil {
 				emitted = 0 // a failed delivery's events count when it succeeds
+				rl := recordLogger(log, stage, msg.Metadata)
+				if outcome == OutcomeDeadLettered {
+					rl.Warn("message dead-lettered", "err", err)
+				} else if !errors.Is(err, context.Canceled) {
+					rl.Info("message delivered again later", "err", err)
+				}
 			}
 			obs.Handled(stage, time.Since(start), emitted, outcome)
 			return out, err
@@ -149,4 +157,42 @@ func (b *Bus) Check(ctx context.Context, stages ...Stage) error {
 		}
 	}
 	return nil
+}
+
+// HeaderFeed holds the id of the feed a record was harvested from; it is
+// carried from stage to stage like the correlation id, so that every log
+// line about the record names its feed.
+const HeaderFeed = "Fairway-Feed"
+
+// maxLoggedKey bounds the dataset key a log line quotes.
+const maxLoggedKey = 200
+
+type loggerKey struct{}
+
+// recordLogger returns log with what identifies the message's record: its
+// feed, its dataset key (bounded) and its correlation id.
+func recordLogger(log *slog.Logger, stage Stage, md message.Metadata) *slog.Logger {
+	key := md.Get(HeaderKey)
+	if len(key) > maxLoggedKey {
+		key = strings.ToValidUTF8(key[:maxLoggedKey], "") + "…"
+	}
+	attrs := []any{"stage", stage, "key", key, "correlation_id", md.Get(HeaderCorrelation)}
+	if feed := md.Get(HeaderFeed); feed != "" {
+		attrs = append(attrs, "feed", feed)
+	}
+	return log.With(attrs...)
+}
+
+// Log returns the logger of the record a stage handler works on (with its
+// feed, dataset key and correlation id), or def outside a handler.
+func Log(ctx context.Context, def *slog.Logger) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
+		return l
+	}
+	return def
+}
+
+// withRecordLogger returns ctx carrying the record's logger.
+func withRecordLogger(ctx context.Context, log *slog.Logger) context.Context {
+	return context.WithValue(ctx, loggerKey{}, log)
 }

@@ -352,7 +352,7 @@ func (r *run) provenance(requestURL string) *fairwayv1.Provenance {
 func (r *run) rawEvent(id, hash string, payload []byte, skipUnchanged bool) bus.Event {
 	return bus.Event{
 		Stream: bus.Raw, Key: r.feed.ID + ":" + id, Hash: hash, Payload: payload,
-		Metadata:      map[string]string{bus.HeaderCorrelation: r.mark.RunID},
+		Metadata:      map[string]string{bus.HeaderCorrelation: r.mark.RunID, bus.HeaderFeed: r.feed.ID},
 		SkipUnchanged: skipUnchanged,
 	}
 }
