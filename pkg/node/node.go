@@ -144,6 +144,8 @@ type Config struct {
 	// OpsAddr, when set, receives the address the ops endpoints are served
 	// on once they are (tests listen on port 0).
 	OpsAddr chan<- string
+	// opsDefault says OpsListen is the target's default.
+	opsDefault bool
 }
 
 func (c *Config) setDefaults() {
@@ -167,6 +169,7 @@ func (c *Config) setDefaults() {
 	}
 	if c.OpsListen == "" {
 		c.OpsListen = defaultOpsListen[c.Target]
+		c.opsDefault = true
 	}
 }
 
@@ -442,14 +445,20 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	if srv == nil && cfg.OpsListen != "off" && cfg.OpsListen != "" {
 		addr, stopOps, err := serveOps(cfg.OpsListen, mx.HTTP(opsHandler(mx, hl)), cfg.HTTPTimeouts, errs, log)
-		if err != nil {
+		switch {
+		case err != nil && cfg.opsDefault:
+			// The default address taken (a second replica on the host):
+			// the stages run, without ops endpoints, and say so.
+			log.Error("no ops endpoints: the default address is taken; give --ops-listen", "addr", cfg.OpsListen, "err", err)
+		case err != nil:
 			return err
-		}
-		// Served until the stages have drained: /healthz answers while the
-		// process runs.
-		defer stopOps()
-		if cfg.OpsAddr != nil {
-			cfg.OpsAddr <- addr
+		default:
+			// Served until the stages have drained: /healthz answers while
+			// the process runs.
+			defer stopOps()
+			if cfg.OpsAddr != nil {
+				cfg.OpsAddr <- addr
+			}
 		}
 	}
 	if cfg.Ready != nil {
