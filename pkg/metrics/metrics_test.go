@@ -80,6 +80,9 @@ func TestBatchAndHarvestCounters(t *testing.T) {
 	m := New()
 	m.Batch(bus.StageAnalytics, 10, time.Millisecond, nil)
 	m.Batch(bus.StageAnalytics, 4, time.Millisecond, errors.New("clickhouse away"))
+	m.Delivered("eosc", "pushed")
+	m.Delivered("eosc", "pushed")
+	m.Delivered("eosc", "failed")
 	m.HarvestPage("feed-a", 1, 25, 1000, 2)
 	m.HarvestPage("feed-a", 1, 5, 200, -1) // a list restarted: never a negative count
 	if got := testutil.ToFloat64(m.batches.WithLabelValues("analytics")); got != 1 {
@@ -93,6 +96,12 @@ func TestBatchAndHarvestCounters(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(m.harvestRecords.WithLabelValues("feed-a")); got != 30 {
 		t.Errorf("records %v", got)
+	}
+	if got := testutil.ToFloat64(m.pushes.WithLabelValues("eosc", "pushed")); got != 2 {
+		t.Errorf("pushes %v", got)
+	}
+	if got := testutil.ToFloat64(m.pushes.WithLabelValues("eosc", "failed")); got != 1 {
+		t.Errorf("push failures %v", got)
 	}
 	if got := testutil.ToFloat64(m.retries.WithLabelValues("feed-a")); got != 2 {
 		t.Errorf("retries %v", got)

@@ -398,7 +398,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}); err != nil {
 			return err
 		}
-		pushes, err := newDelivery(cfg, b, log.With("component", "delivery"))
+		pushes, err := newDelivery(cfg, b, mx, log.With("component", "delivery"))
 		if err != nil {
 			return err
 		}
@@ -621,7 +621,7 @@ func newAPI(cfg Config, b *bus.Bus, use *usageParts, log *slog.Logger) (*api.Ser
 // newDelivery returns the manager that keeps the registered push
 // destinations in step with the catalogue; destinations obey the address
 // rules of feeds.
-func newDelivery(cfg Config, b *bus.Bus, log *slog.Logger) (*delivery.Manager, error) {
+func newDelivery(cfg Config, b *bus.Bus, obs delivery.Observer, log *slog.Logger) (*delivery.Manager, error) {
 	tokens, err := api.LoadTokensFile(cfg.TokensFile)
 	if err != nil {
 		return nil, err
@@ -634,7 +634,7 @@ func newDelivery(cfg Config, b *bus.Bus, log *slog.Logger) (*delivery.Manager, e
 	if replica == "" {
 		replica = defaultReplica(cfg.DataDir)
 	}
-	return delivery.New(delivery.Config{Holder: replica, Policy: policy, Clients: delivery.ClientOptions{NodeBaseURL: cfg.BaseURL}}, b, log)
+	return delivery.New(delivery.Config{Holder: replica, Policy: policy, Clients: delivery.ClientOptions{NodeBaseURL: cfg.BaseURL}, Observer: obs}, b, log)
 }
 
 // feedPolicy is the address policy of feed URLs: private addresses are
