@@ -7,12 +7,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/panosc/fairway/internal/testenv"
+	"github.com/panosc/fairway/pkg/analytics"
 	"github.com/panosc/fairway/pkg/natsembed"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -270,4 +272,80 @@ func TestReadyzFollowsNATS(t *testing.T) {
 		code, st, err := readyz(addr)
 		return code == http.StatusOK && st.Ready, fmt.Sprintf("%d %+v %v", code, st, err)
 	})
+}
+
+// startNode runs cfg until the test ends and returns its ops address.
+func startNode(t *testing.T, cfg Config) string {
+	t.Helper()
+	ops := make(chan string, 1)
+	cfg.OpsAddr = ops
+	ctx, cancel := context.WithCancel(context.Background())
+	log, _ := testenv.CaptureLog()
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, cfg, log) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	select {
+	case addr := <-ops:
+		return addr
+	case err := <-done:
+		t.Fatalf("node stopped: %v", err)
+	case <-time.After(time.Minute):
+		t.Fatal("node did not start")
+	}
+	return ""
+}
+
+// TestReadyzClickHouse: ClickHouse is required by the analytics service
+// and only reported by the publisher, whose catalogue stays ready without
+// it.
+func TestReadyzClickHouse(t *testing.T) {
+	dir := t.TempDir()
+	natsAddr := freeLoopback(t)
+	ecfg := natsembed.Config{StoreDir: filepath.Join(dir, "nats"), Listen: natsAddr, CredentialsFile: filepath.Join(dir, "creds")}
+	ns, err := natsembed.Start(ecfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ns.Shutdown() })
+	chAddr := os.Getenv("FAIRWAY_CLICKHOUSE_ADDR")
+	if chAddr == "" {
+		chAddr = analytics.DefaultAddr
+	}
+	away := freeLoopback(t) // nothing listens there
+	for _, c := range []struct {
+		name       string
+		target     string
+		clickHouse string
+		code       int
+		chOK       bool
+		required   bool
+	}{
+		{"analytics with ClickHouse", TargetAnalytics, chAddr, http.StatusOK, true, true},
+		{"analytics without ClickHouse", TargetAnalytics, away, http.StatusServiceUnavailable, false, true},
+		{"publisher without ClickHouse", TargetPublisher, away, http.StatusOK, false, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := Config{Target: c.target, NATSURL: "nats://" + natsAddr, NATSCredentials: ecfg.CredentialsFile, OpsListen: "127.0.0.1:0",
+				DataDir: t.TempDir(), ClickHouse: analytics.Config{Addr: c.clickHouse, Database: fmt.Sprintf("fairway_readyz_%d", time.Now().UnixNano()), DialTimeout: 500 * time.Millisecond}}
+			if c.clickHouse == chAddr {
+				// Registered first: runs after the node has stopped.
+				t.Cleanup(func() {
+					if s, err := analytics.Connect(context.Background(), cfg.ClickHouse); err == nil {
+						_ = s.DropDatabase(context.Background())
+						_ = s.Close()
+					}
+				})
+			}
+			addr := startNode(t, cfg)
+			waitFor(t, 30*time.Second, "readyz", func() (bool, string) {
+				code, st, err := readyz(addr)
+				ch := st.Components["clickhouse"]
+				return err == nil && code == c.code && ch.OK == c.chOK && ch.Required == c.required && st.Components["nats"].OK,
+					fmt.Sprintf("%d %+v %v", code, st, err)
+			})
+		})
+	}
 }
