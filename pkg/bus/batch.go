@@ -231,7 +231,11 @@ func (b *Bus) handleOrSplit(ctx context.Context, cfg BatchConfig, msgs []batchMs
 	for i, m := range msgs {
 		in[i] = m.stored
 	}
+	start := time.Now()
 	err := h(ctx, in)
+	if ctx.Err() == nil || err == nil {
+		b.observer().Batch(cfg.Stage, len(in), time.Since(start), err)
+	}
 	switch {
 	case err != nil && ctx.Err() != nil:
 		// Shutting down: the batch is not the problem; it is delivered

@@ -67,6 +67,9 @@ type Config struct {
 	// Options are more connection options, applied to every connection
 	// after the bus's own (credentials, say: nats.UserInfo).
 	Options []nats.Option
+	// Observer is told what the stages run on this bus do (metrics);
+	// nil means none.
+	Observer Observer
 }
 
 func (c *Config) setDefaults() {

@@ -54,7 +54,9 @@ type DeadLetterFilter struct {
 // HeaderFeed names the feed a message came from, when a stage knows it:
 // the normaliser's and the enricher's events carry the feed of the record
 // that caused them, so that their dead letters downstream can be selected
-// by feed.
+// by feed. The router also carries it from stage to stage like the
+// correlation id (set by the harvester), so that every log line about a
+// record names its feed.
 const HeaderFeed = "Fairway-Feed"
 
 // maxFeedHeader bounds the feed a header names.

@@ -122,25 +122,37 @@ func (b *Bus) Run(ctx context.Context, cfg RunConfig, h Handler) error {
 		middleware.CorrelationID,
 		stamp(cfg.Stage),
 		poison,
+		observe(cfg.Stage, b.observer(), b.log),
 		retry.Middleware,
 		countAttempts,
 		middleware.Recoverer,
 	)
 	handler := func(msg *message.Message) error {
 		in := &Message{Key: msg.Metadata.Get(HeaderKey), Payload: msg.Payload, Metadata: msg.Metadata}
-		events, err := h(msg.Context(), in)
+		// The handler's log lines about the record name it (Log).
+		events, err := h(withRecordLogger(msg.Context(), recordLogger(b.log, cfg.Stage, msg.Metadata)), in)
 		if err != nil {
 			return err
 		}
-		if corr := middleware.MessageCorrelationID(msg); corr != "" {
+		carried := map[string]string{HeaderCorrelation: middleware.MessageCorrelationID(msg), HeaderFeed: msg.Metadata.Get(HeaderFeed)}
+		for k, v := range carried {
+			if v == "" {
+				continue
+			}
 			for i := range events {
 				if events[i].Metadata == nil {
 					events[i].Metadata = map[string]string{}
 				}
-				events[i].Metadata[HeaderCorrelation] = corr
+				if k == HeaderCorrelation || events[i].Metadata[k] == "" {
+					events[i].Metadata[k] = v
+				}
 			}
 		}
-		return b.Publish(msg.Context(), string(cfg.Stage), events...)
+		if err := b.Publish(msg.Context(), string(cfg.Stage), events...); err != nil {
+			return err
+		}
+		noteEmitted(msg.Context(), len(events))
+		return nil
 	}
 	for i := range cfg.Concurrency {
 		sub, err := b.subscriber(ctx, cfg)

@@ -43,13 +43,15 @@ const maxErrorText = 512
 // the handler of the bus's delivery of the catalogue to it (see
 // bus.Deliver).
 type deliverer struct {
-	bus    *bus.Bus
-	dest   destinations.Destination
-	push   Pusher
-	led    *ledger
-	log    *slog.Logger
-	holder string
-	now    func() time.Time
+	// observer, when set, is told every attempt's outcome (metrics).
+	observer Observer
+	bus      *bus.Bus
+	dest     destinations.Destination
+	push     Pusher
+	led      *ledger
+	log      *slog.Logger
+	holder   string
+	now      func() time.Time
 
 	mu          sync.Mutex
 	c           counters
@@ -191,6 +193,12 @@ func (d *deliverer) failed(ctx context.Context, seq uint64, attempt int, err err
 	return err
 }
 
+// Observer is told the outcome of every attempt at a push or withdrawal,
+// per destination (registered destinations: a bounded set).
+type Observer interface {
+	Delivered(destination, outcome string)
+}
+
 // Outcomes of a push or withdrawal, as delivery reports name them.
 const (
 	OutcomePushed    = "pushed"
@@ -226,6 +234,9 @@ func (d *deliverer) report(ctx context.Context, seq uint64, e *fairwayv1.Catalog
 		}
 		// Protobuf strings are UTF-8: a cut through a character is mended.
 		ev.Error = strings.ToValidUTF8(ev.Error, "")
+	}
+	if d.observer != nil {
+		d.observer.Delivered(d.dest.ID, ev.Outcome)
 	}
 	payload, merr := proto.Marshal(ev)
 	if merr == nil {

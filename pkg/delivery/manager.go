@@ -53,6 +53,8 @@ type Config struct {
 	// SweepEvery is how often what removed destinations left (their
 	// consumer of the catalogue, their ledger) is removed. Default 30s.
 	SweepEvery time.Duration
+	// Observer, when set, is told every push's outcome (metrics).
+	Observer Observer
 }
 
 // Validate reports whether the configuration is usable (zero values mean
@@ -207,6 +209,9 @@ func (m *Manager) deliver(ctx context.Context, d destinations.Destination, log *
 		return err
 	}
 	dl, err := newDeliverer(ctx, m.b, d, p, m.cfg.Holder, log)
+	if err == nil {
+		dl.observer = m.cfg.Observer
+	}
 	if err != nil {
 		return err
 	}

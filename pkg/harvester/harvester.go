@@ -140,6 +140,8 @@ type Config struct {
 	// refuses private addresses: urlguard.Policy.HTTPClient); its Timeout
 	// should be 0, PageTimeout applies. Default: the client's own.
 	HTTPClient *http.Client
+	// Observer, when set, is told what each page of a run added (metrics).
+	Observer Observer
 }
 
 // DefaultUserAgent is the default of Config.UserAgent.

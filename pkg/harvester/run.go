@@ -38,6 +38,31 @@ type run struct {
 	// report is the run's state as the ops stream is told it.
 	report *fairwayv1.HarvestRun
 	log    *slog.Logger
+	// told is what the observer was told of mark so far.
+	told pageCounts
+}
+
+// Observer is told what each page of a run added once its checkpoint is
+// saved: pages, records, bytes and retried requests, per feed.
+type Observer interface {
+	HarvestPage(feed string, pages, records, bytes, retries int64)
+}
+
+// pageCounts are the counts of a run an observer is told.
+type pageCounts struct{ pages, records, bytes, retries int64 }
+
+func countsOf(m *RunMark) pageCounts {
+	return pageCounts{pages: m.Pages, records: m.Records, bytes: m.Bytes, retries: m.Retries}
+}
+
+// tell tells the observer what the run added since it was last told.
+func (r *run) tell() {
+	now := countsOf(r.mark)
+	if o := r.h.cfg.Observer; o != nil {
+		t := r.told
+		o.HarvestPage(r.feed.ID, now.pages-t.pages, now.records-t.records, now.bytes-t.bytes, now.retries-t.retries)
+	}
+	r.told = now
 }
 
 // source is what a run of a feed depends on its kind for: how it resumes,
@@ -104,6 +129,8 @@ func (r *run) harvest(ctx context.Context) (*fairwayv1.HarvestRun, error) {
 		r.mark = &RunMark{RunID: watermill.NewULID(), Started: r.h.now().UTC(), ConfirmDeletions: r.req.ConfirmDeletions}
 	}
 	r.log = r.h.log.With("feed", r.feed.ID, "run", r.mark.RunID)
+	// A resumed run's pages were counted by the process that took them.
+	r.told = countsOf(r.mark)
 	r.report = &fairwayv1.HarvestRun{
 		RunId: r.mark.RunID, FeedId: r.feed.ID, Facility: r.feed.Facility,
 		Status: fairwayv1.HarvestStatus_HARVEST_STATUS_RUNNING, StartedAt: timestamppb.New(r.mark.Started),
@@ -168,6 +195,7 @@ func (r *run) pageDone(ctx context.Context, more bool) error {
 	if err := r.save(ctx); err != nil {
 		return err
 	}
+	r.tell()
 	if more && r.h.slots.yielding(r.feed.ID) {
 		return errYield
 	}
@@ -324,7 +352,7 @@ func (r *run) provenance(requestURL string) *fairwayv1.Provenance {
 func (r *run) rawEvent(id, hash string, payload []byte, skipUnchanged bool) bus.Event {
 	return bus.Event{
 		Stream: bus.Raw, Key: r.feed.ID + ":" + id, Hash: hash, Payload: payload,
-		Metadata:      map[string]string{bus.HeaderCorrelation: r.mark.RunID},
+		Metadata:      map[string]string{bus.HeaderCorrelation: r.mark.RunID, bus.HeaderFeed: r.feed.ID},
 		SkipUnchanged: skipUnchanged,
 	}
 }

@@ -80,6 +80,15 @@ func (c *Config) BindFlags(fs *pflag.FlagSet, target string) {
 		fs.IntVar(&c.DemoPageSize, "demo-page-size", 25, "page size of the demo feeds")
 		fs.DurationVar(&c.Harvester.PollInterval, "poll", 0, "how often the feed registry is checked (default 5s)")
 	}
+	if def, ok := defaultOpsListen[target]; ok {
+		usage := "address of the ops endpoints /metrics, /healthz and /readyz (default " + def + "; \"off\": none; the default taken by another process is logged, not fatal)"
+		if target == TargetPublisher {
+			usage += "; used only when --http is empty (else they are served there)"
+		}
+		// Empty here: the default is applied by Run, which then knows it
+		// was not asked for.
+		fs.StringVar(&c.OpsListen, "ops-listen", "", usage)
+	}
 	if target != TargetHarvester && target != TargetAnalytics {
 		fs.IntVar(&c.Concurrency, "concurrency", 2, "messages each stage handles at once")
 	}

@@ -105,7 +105,7 @@ func TestDatasetsQualityCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := httpHandler(baseURL, feedAPI, cat, log)
+	h, err := httpHandler(baseURL, feedAPI, cat, nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}

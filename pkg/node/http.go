@@ -63,13 +63,20 @@ func newHTTPServer(h http.Handler, t HTTPTimeouts) *http.Server {
 	}
 }
 
-// httpHandler returns what the node serves: the API and the catalogue on
-// one mux. An open API (the demo) serves only requests addressed to
+// httpHandler returns what the node serves: the API, the catalogue and
+// the ops endpoints on one mux. An open API (the demo) serves only requests addressed to
 // loopback, localhost or the base URL's host, so that no web page reaches
 // it through DNS rebinding.
-func httpHandler(baseURL string, feedAPI *api.Server, catalogue http.Handler, log *slog.Logger) (http.Handler, error) {
+func httpHandler(baseURL string, feedAPI *api.Server, catalogue http.Handler, ops *http.ServeMux, log *slog.Logger) (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.Handle(api.Prefix, feedAPI)
+	if ops != nil {
+		// The ops endpoints (/metrics, /healthz, /readyz) beside the
+		// catalogue.
+		for _, p := range []string{"GET /metrics", "GET /healthz", "GET /readyz"} {
+			mux.Handle(p, ops)
+		}
+	}
 	mux.Handle("/", catalogue)
 	if !feedAPI.Open() {
 		return mux, nil

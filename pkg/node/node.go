@@ -33,6 +33,7 @@ import (
 	"github.com/panosc/fairway/pkg/enricher"
 	"github.com/panosc/fairway/pkg/feeds"
 	"github.com/panosc/fairway/pkg/harvester"
+	"github.com/panosc/fairway/pkg/metrics"
 	"github.com/panosc/fairway/pkg/natsembed"
 	"github.com/panosc/fairway/pkg/normaliser"
 	"github.com/panosc/fairway/pkg/oaiprovider"
@@ -134,6 +135,17 @@ type Config struct {
 	Topology bus.Topology
 	// Ready, when set, is closed once every stage runs.
 	Ready chan struct{}
+	// OpsListen is where /metrics, /healthz and /readyz are served by a
+	// process without the catalogue's HTTP (the targets all and publisher
+	// serve them on HTTPAddr, unless it is empty); "off" disables them.
+	// Default per target: harvester 127.0.0.1:9101, normaliser :9102,
+	// enricher :9103, publisher :9104, analytics :9105.
+	OpsListen string
+	// OpsAddr, when set, receives the address the ops endpoints are served
+	// on once they are (tests listen on port 0).
+	OpsAddr chan<- string
+	// opsDefault says OpsListen is the target's default.
+	opsDefault bool
 }
 
 func (c *Config) setDefaults() {
@@ -154,6 +166,10 @@ func (c *Config) setDefaults() {
 	}
 	if c.Concurrency == 0 {
 		c.Concurrency = 2
+	}
+	if c.OpsListen == "" {
+		c.OpsListen = defaultOpsListen[c.Target]
+		c.opsDefault = true
 	}
 }
 
@@ -189,7 +205,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return fmt.Errorf("node: data dir %q: %w", cfg.DataDir, err)
 	}
 	cfg.DataDir = dataDir
-	bcfg := bus.Config{Name: "fairway-" + cfg.Target, Topology: cfg.Topology, Logger: log}
+	// One registry per process: the stages report through the bus, the
+	// harvester through its observer.
+	mx := metrics.New()
+	cfg.Harvester.Observer = mx
+	bcfg := bus.Config{Name: "fairway-" + cfg.Target, Topology: cfg.Topology, Logger: log, Observer: mx}
 	if cfg.NATSURL != "" {
 		// Credentials in the URLs move into options: errors and logs quote
 		// URLs.
@@ -229,6 +249,17 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer b.Close()
+	if err := mx.RegisterLag(b, metrics.LagConfig{Logger: log}); err != nil {
+		return err
+	}
+	hl := newHealth()
+	var consumed []bus.Stage
+	for _, st := range []bus.Stage{bus.StageNormaliser, bus.StageEnricher, bus.StagePublisher} {
+		if cfg.runs(string(st)) {
+			consumed = append(consumed, st)
+		}
+	}
+	hl.add(natsComponent(b, consumed))
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -253,10 +284,20 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 	}()
 	start := func(name string, run func(context.Context) error) {
+		// Every part is required but the analytics writer: analytics
+		// that wait for ClickHouse never make the catalogue unready.
+		running := hl.stage(name, name != "analytics" || cfg.Target == TargetAnalytics)
+		running(true)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			err := run(ctx)
+			if err != nil || ctx.Err() != nil {
+				// Failed, or draining; a part that ended its job
+				// (a robots list without a file to watch) stays ready.
+				running(false)
+			}
+			if err != nil && !errors.Is(err, context.Canceled) {
 				errs <- fmt.Errorf("%s: %w", name, err)
 				cancel()
 			}
@@ -313,6 +354,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			return err
 		}
 		start("analytics", sink.Run)
+		ch, closeCH := clickHouseComponent(cfg.ClickHouse, cfg.Target == TargetAnalytics, log.With("component", "readyz"))
+		defer closeCH()
+		hl.add(ch)
 	}
 	var srv *http.Server
 	if cfg.runs(TargetPublisher) {
@@ -342,7 +386,19 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			}
 		}()
 		start("read model", model.Run)
-		pushes, err := newDelivery(cfg, b, log.With("component", "delivery"))
+		// The catalogue is ready when its read model and stream answer; its
+		// lag behind the catalogue stream is a metric.
+		hl.add(component{name: "catalogue", required: true, check: func(ctx context.Context) error {
+			_, err := model.Lag(ctx)
+			return err
+		}})
+		if err := mx.RegisterGauge("readmodel_lag_messages", "Messages of the catalogue stream the read model has not applied yet.", func(ctx context.Context) (float64, error) {
+			n, err := model.Lag(ctx)
+			return float64(n), err
+		}); err != nil {
+			return err
+		}
+		pushes, err := newDelivery(cfg, b, mx, log.With("component", "delivery"))
 		if err != nil {
 			return err
 		}
@@ -366,7 +422,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			if err != nil {
 				return err
 			}
-			handler, err := httpHandler(cfg.BaseURL, feedAPI, catalogue, log.With("component", "http"))
+			handler, err := httpHandler(cfg.BaseURL, feedAPI, catalogue, opsHandler(mx, hl), log.With("component", "http"))
 			if err != nil {
 				return err
 			}
@@ -374,7 +430,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			if err != nil {
 				return fmt.Errorf("node: http: %w", err)
 			}
-			srv = newHTTPServer(handler, cfg.HTTPTimeouts)
+			srv = newHTTPServer(mx.HTTP(handler), cfg.HTTPTimeouts)
+			if cfg.OpsAddr != nil {
+				cfg.OpsAddr <- ln.Addr().String()
+			}
 			go func() {
 				if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 					errs <- fmt.Errorf("http: %w", err)
@@ -382,6 +441,24 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 				}
 			}()
 			log.Info("serving", "catalogue", cfg.BaseURL+"/catalogue", "oai", cfg.BaseURL+"/oai", "feeds", cfg.BaseURL+api.Prefix+"feeds")
+		}
+	}
+	if srv == nil && cfg.OpsListen != "off" && cfg.OpsListen != "" {
+		addr, stopOps, err := serveOps(cfg.OpsListen, mx.HTTP(opsHandler(mx, hl)), cfg.HTTPTimeouts, errs, log)
+		switch {
+		case err != nil && cfg.opsDefault:
+			// The default address taken (a second replica on the host):
+			// the stages run, without ops endpoints, and say so.
+			log.Error("no ops endpoints: the default address is taken; give --ops-listen", "addr", cfg.OpsListen, "err", err)
+		case err != nil:
+			return err
+		default:
+			// Served until the stages have drained: /healthz answers while
+			// the process runs.
+			defer stopOps()
+			if cfg.OpsAddr != nil {
+				cfg.OpsAddr <- addr
+			}
 		}
 	}
 	if cfg.Ready != nil {
@@ -545,7 +622,7 @@ func newAPI(cfg Config, b *bus.Bus, use *usageParts, log *slog.Logger) (*api.Ser
 // newDelivery returns the manager that keeps the registered push
 // destinations in step with the catalogue; destinations obey the address
 // rules of feeds.
-func newDelivery(cfg Config, b *bus.Bus, log *slog.Logger) (*delivery.Manager, error) {
+func newDelivery(cfg Config, b *bus.Bus, obs delivery.Observer, log *slog.Logger) (*delivery.Manager, error) {
 	tokens, err := api.LoadTokensFile(cfg.TokensFile)
 	if err != nil {
 		return nil, err
@@ -558,7 +635,7 @@ func newDelivery(cfg Config, b *bus.Bus, log *slog.Logger) (*delivery.Manager, e
 	if replica == "" {
 		replica = defaultReplica(cfg.DataDir)
 	}
-	return delivery.New(delivery.Config{Holder: replica, Policy: policy, Clients: delivery.ClientOptions{NodeBaseURL: cfg.BaseURL}}, b, log)
+	return delivery.New(delivery.Config{Holder: replica, Policy: policy, Clients: delivery.ClientOptions{NodeBaseURL: cfg.BaseURL}, Observer: obs}, b, log)
 }
 
 // feedPolicy is the address policy of feed URLs: private addresses are

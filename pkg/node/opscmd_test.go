@@ -60,7 +60,7 @@ func opsRecord(feed, facility, id, doi, title string) bus.Event {
 }
 
 // waitFor polls cond until it holds or a minute passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(time.Minute); !cond(); {
 		if time.Now().After(deadline) {
@@ -147,7 +147,7 @@ func TestOperations(t *testing.T) {
 	if err := b.Publish(ctx, "harvester", raws...); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "seven datasets in the catalogue", func() bool { return len(liveEntries(t, b)) == 7 })
+	waitUntil(t, "seven datasets in the catalogue", func() bool { return len(liveEntries(t, b)) == 7 })
 
 	// ILL's record of the moved DOI is refused: ESRF owns the dataset.
 	poison := opsRecord("ill-oai", "ILL", "oai:ill:moved", moved, "Moved to ILL")
@@ -155,7 +155,7 @@ func TestOperations(t *testing.T) {
 		t.Fatal(err)
 	}
 	var seq uint64
-	waitFor(t, "the poison record in the dead letters", func() bool {
+	waitUntil(t, "the poison record in the dead letters", func() bool {
 		letters, err := b.DeadLetters(ctx, string(bus.StageNormaliser), 0)
 		if err == nil && len(letters) == 1 {
 			seq = letters[0].Seq
@@ -175,7 +175,7 @@ func TestOperations(t *testing.T) {
 	if out := cli("dlq", "redrive", strconv.FormatUint(seq, 10)); !strings.Contains(out, "redriven: 1, left: 0") {
 		t.Fatalf("dlq redrive:\n%s", out)
 	}
-	waitFor(t, "the poison record back in the dead letters", func() bool {
+	waitUntil(t, "the poison record back in the dead letters", func() bool {
 		letters, err := b.DeadLetters(ctx, string(bus.StageNormaliser), 0)
 		if err == nil && len(letters) == 1 && letters[0].Seq != seq {
 			seq = letters[0].Seq
@@ -200,7 +200,7 @@ func TestOperations(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "four dead letters", func() bool {
+	waitUntil(t, "four dead letters", func() bool {
 		n, err := b.DeadLetterCount(ctx, string(bus.StageNormaliser))
 		return err == nil && n == 4
 	})
@@ -255,7 +255,7 @@ func TestOperations(t *testing.T) {
 	}
 	// The dataset lists ILL's record among its sources (ESRF's, first,
 	// stays until ESRF's feed withdraws it).
-	waitFor(t, "ILL's record in the catalogue", func() bool {
+	waitUntil(t, "ILL's record in the catalogue", func() bool {
 		e := liveEntries(t, b)["doi:"+moved]
 		return e != nil && slices.ContainsFunc(e.GetDataset().GetDataset().GetSources(), func(s *fairwayv1.Source) bool {
 			return s.GetFeedId() == "ill-oai" && s.GetSourceIdentifier() == "oai:ill:moved"

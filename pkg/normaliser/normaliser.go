@@ -267,7 +267,7 @@ func (s *Stage) Handle(ctx context.Context, m *bus.Message) ([]bus.Event, error)
 		}
 	}
 	if len(next.Withdraw) > maxPendingWithdrawals {
-		s.log.Warn("normaliser: too many keys of one record left to withdraw; the oldest are forgotten",
+		bus.Log(ctx, s.log).Warn("normaliser: too many keys of one record left to withdraw; the oldest are forgotten",
 			"feed", raw.FeedId, "record", raw.SourceIdentifier, "forgotten", next.Withdraw[maxPendingWithdrawals:])
 		next.Withdraw = next.Withdraw[:maxPendingWithdrawals]
 	}
@@ -370,7 +370,7 @@ func (s *Stage) change(ctx context.Context, raw *fairwayv1.RawRecord, ds *fairwa
 		if rev == 0 && last != nil {
 			stored.Versions = standIns(last, raw.FeedId+"\x00"+raw.SourceIdentifier)
 			if rebuilt = len(stored.Versions) > 0; rebuilt {
-				s.log.Info("normaliser: sources rebuilt from the last dataset emitted", "key", key, "sources", len(stored.Versions))
+				bus.Log(ctx, s.log).Info("normaliser: sources rebuilt from the last dataset emitted", "key", key, "sources", len(stored.Versions))
 			}
 		}
 		versions, changed, err := edit(stored.Versions)
@@ -411,7 +411,7 @@ func (s *Stage) change(ctx context.Context, raw *fairwayv1.RawRecord, ds *fairwa
 // this one redriven) rebuilds its sources from itself and the normalised
 // stream's last message.
 func (s *Stage) unreadable(ctx context.Context, key, entry string, rev uint64, cause error) error {
-	s.log.Error("normaliser: the sources of a dataset cannot be read; removed, to be rebuilt by its next record", "key", key, "revision", rev, "err", cause)
+	bus.Log(ctx, s.log).Error("normaliser: the sources of a dataset cannot be read; removed, to be rebuilt by its next record", "key", key, "revision", rev, "err", cause)
 	err := fmt.Errorf("normaliser: %w of %.200s (removed, to be rebuilt by the next record): %w", ErrUnreadableSources, key, cause)
 	if derr := s.st.Sources.DeleteAt(ctx, entry, rev); derr != nil && !errors.Is(derr, bus.ErrConflict) {
 		// Not removed: sent back, to be found unreadable again.

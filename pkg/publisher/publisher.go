@@ -272,7 +272,7 @@ func (s *Stage) stale(ctx context.Context, e *fairwayv1.EnrichedDataset) (stale 
 	in := e.GetDataset().GetProvenance().GetHarvestedAt()
 	held := cur.GetDataset().GetDataset().GetProvenance().GetHarvestedAt()
 	if in != nil && held != nil && held.AsTime().After(in.AsTime()) {
-		s.log.Debug("older version dropped", "key", key, "harvested", in.AsTime(), "catalogue", held.AsTime())
+		bus.Log(ctx, s.log).Debug("older version dropped", "key", key, "harvested", in.AsTime(), "catalogue", held.AsTime())
 		return true, last.Sequence, nil
 	}
 	return false, last.Sequence, nil

@@ -1,0 +1,193 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Outcome is what became of one delivery of a message to a stage.
+type Outcome string
+
+// Outcomes a stage observer is told.
+const (
+	// OutcomeOK: handled, its events published, acknowledged.
+	OutcomeOK Outcome = "ok"
+	// OutcomeFailed: failed transiently (or at shutdown); it is delivered
+	// again later.
+	OutcomeFailed Outcome = "failed"
+	// OutcomeDeadLettered: failed for good (permanently, or after its
+	// retries); it goes to the dead letters.
+	OutcomeDeadLettered Outcome = "dead_lettered"
+)
+
+// Observer is told what the stages of a process do: every delivery a
+// streaming stage handles (Run) and every batch a batch stage handles
+// (RunBatches). Its methods are called concurrently and must not block.
+type Observer interface {
+	// Handled reports one delivery of a message to stage: how long the
+	// handler took (its retries included), how many events it emitted and
+	// what became of it.
+	Handled(stage Stage, took time.Duration, emitted int, outcome Outcome)
+	// Batch reports one batch a batch stage handled: its size, how long
+	// it took and the handler's error (nil when written).
+	Batch(stage Stage, size int, took time.Duration, err error)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Handled(Stage, time.Duration, int, Outcome) {}
+func (nopObserver) Batch(Stage, int, time.Duration, error)     {}
+
+func (b *Bus) observer() Observer {
+	if b.cfg.Observer == nil {
+		return nopObserver{}
+	}
+	return b.cfg.Observer
+}
+
+type emittedKey struct{}
+
+// noteEmitted adds n to the count of events the delivery of ctx emitted
+// (when it is observed).
+func noteEmitted(ctx context.Context, n int) {
+	if p, ok := ctx.Value(emittedKey{}).(*int); ok {
+		*p += n
+	}
+}
+
+// deadLettered reports whether the poison queue takes a message whose
+// handler returned err.
+func deadLettered(err error) bool {
+	return !errors.Is(err, ErrTransient) && !errors.Is(err, context.Canceled)
+}
+
+// observe is the router middleware that tells obs about each delivery. It
+// sits inside the poison queue and outside the retries, so that it sees
+// the delivery's last error: what the poison queue decides on.
+func observe(stage Stage, obs Observer, log *slog.Logger) message.HandlerMiddleware {
+	return func(h message.HandlerFunc) message.HandlerFunc {
+		return func(msg *message.Message) ([]*message.Message, error) {
+			emitted := 0
+			msg.SetContext(context.WithValue(msg.Context(), emittedKey{}, &emitted))
+			start := time.Now()
+			out, err := h(msg)
+			outcome := OutcomeOK
+			switch {
+			case err != nil && deadLettered(err):
+				outcome = OutcomeDeadLettered
+			case err != nil:
+				outcome = OutcomeFailed
+			}
+			if err != nil {
+				emitted = 0 // a failed delivery's events count when it succeeds
+				rl := recordLogger(log, stage, msg.Metadata)
+				if outcome == OutcomeDeadLettered {
+					rl.Warn("message dead-lettered", "err", err)
+				} else if !errors.Is(err, context.Canceled) {
+					rl.Info("message delivered again later", "err", err)
+				}
+			}
+			obs.Handled(stage, time.Since(start), emitted, outcome)
+			return out, err
+		}
+	}
+}
+
+// ConsumerLag is how far behind one durable consumer is.
+type ConsumerLag struct {
+	// Stream the consumer reads.
+	Stream Stream
+	// Consumer is the durable consumer's name.
+	Consumer string
+	// Pending counts the messages not yet delivered to it.
+	Pending uint64
+	// AckPending counts the messages delivered and not yet acknowledged.
+	AckPending int
+}
+
+// ConsumerLags returns the lag of every durable consumer of every stream
+// of the topology, from the server's consumer info.
+func (b *Bus) ConsumerLags(ctx context.Context) ([]ConsumerLag, error) {
+	var out []ConsumerLag
+	for _, s := range Streams {
+		st, err := b.js.Stream(ctx, string(s))
+		if err != nil {
+			return out, fmt.Errorf("bus: stream %s: %w", s, err)
+		}
+		list := st.ListConsumers(ctx)
+		for info := range list.Info() {
+			if info.Config.Durable == "" {
+				continue // ephemeral: a reader's or a replay's, gone soon
+			}
+			out = append(out, ConsumerLag{Stream: s, Consumer: info.Name, Pending: info.NumPending, AckPending: info.NumAckPending})
+		}
+		if err := list.Err(); err != nil && !errors.Is(err, jetstream.ErrEndOfData) {
+			return out, fmt.Errorf("bus: consumers of %s: %w", s, err)
+		}
+	}
+	return out, nil
+}
+
+// Check reports whether the bus can work: its connection is up and every
+// stream of the topology answers, with the input consumers of stages
+// when given.
+func (b *Bus) Check(ctx context.Context, stages ...Stage) error {
+	if !b.nc.IsConnected() {
+		return fmt.Errorf("bus: not connected to NATS (%s)", b.nc.Status())
+	}
+	for _, s := range Streams {
+		if _, err := b.js.Stream(ctx, string(s)); err != nil {
+			return fmt.Errorf("bus: stream %s: %w", s, err)
+		}
+	}
+	for _, stage := range stages {
+		in, ok := InputOf(stage)
+		if !ok {
+			return fmt.Errorf("bus: %w: %q", ErrUnknownStage, stage)
+		}
+		if _, err := b.js.Consumer(ctx, string(in), string(stage)); err != nil {
+			return fmt.Errorf("bus: consumer %s: %w", stage, err)
+		}
+	}
+	return nil
+}
+
+// maxLoggedKey bounds the dataset key a log line quotes.
+const maxLoggedKey = 200
+
+type loggerKey struct{}
+
+// recordLogger returns log with what identifies the message's record: its
+// feed, its dataset key (bounded) and its correlation id.
+func recordLogger(log *slog.Logger, stage Stage, md message.Metadata) *slog.Logger {
+	key := md.Get(HeaderKey)
+	if len(key) > maxLoggedKey {
+		key = strings.ToValidUTF8(key[:maxLoggedKey], "") + "…"
+	}
+	attrs := []any{"stage", stage, "key", key, "correlation_id", md.Get(HeaderCorrelation)}
+	if feed := md.Get(HeaderFeed); feed != "" {
+		attrs = append(attrs, "feed", feed)
+	}
+	return log.With(attrs...)
+}
+
+// Log returns the logger of the record a stage handler works on (with its
+// feed, dataset key and correlation id), or def outside a handler.
+func Log(ctx context.Context, def *slog.Logger) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
+		return l
+	}
+	return def
+}
+
+// withRecordLogger returns ctx carrying the record's logger.
+func withRecordLogger(ctx context.Context, log *slog.Logger) context.Context {
+	return context.WithValue(ctx, loggerKey{}, log)
+}
