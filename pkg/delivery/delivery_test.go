@@ -401,10 +401,12 @@ func TestSciCatReceivesEachDatasetOnceAndUnpublishesWithdrawals(t *testing.T) {
 	if got := srv.Dataset(pid(ds[1])); got["isPublished"] != false {
 		t.Errorf("withdrawn dataset: isPublished %v, want false (unpublish is SciCat's default)", got["isPublished"])
 	}
-	// 20 creates; for the change, a 401 (the token expired), a login, and
-	// a 409 that becomes a PATCH.
-	if c := srv.Counts(); c[scicattest.RouteCreate] != 22 || c[scicattest.RouteLogin] != 2 || len(srv.Datasets()) != 20 {
-		t.Errorf("creates %d, logins %d, datasets %d; want 22, 2, 20", c[scicattest.RouteCreate], c[scicattest.RouteLogin], len(srv.Datasets()))
+	// 20 creates; for the change, a 409 that becomes a PATCH; one request
+	// meets the expired token (a 401) and one login follows. The change
+	// and the withdrawal go out side by side, so the 401 falls on the
+	// change's create (22 creates) or on the withdrawal (21).
+	if c := srv.Counts(); (c[scicattest.RouteCreate] != 21 && c[scicattest.RouteCreate] != 22) || c[scicattest.RouteLogin] != 2 || len(srv.Datasets()) != 20 {
+		t.Errorf("creates %d, logins %d, datasets %d; want 21 or 22, 2, 20", c[scicattest.RouteCreate], c[scicattest.RouteLogin], len(srv.Datasets()))
 	}
 	if st.Held != 19 || st.Deleted != 1 {
 		t.Errorf("status %+v", st)
