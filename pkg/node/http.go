@@ -71,6 +71,7 @@ func httpHandler(baseURL string, feedAPI *api.Server, catalogue http.Handler, lo
 	mux := http.NewServeMux()
 	mux.Handle(api.Prefix, feedAPI)
 	mux.Handle("/", catalogue)
+	mux.Handle(CapabilitiesPath, newCapabilities(baseURL, mux))
 	if !feedAPI.Open() {
 		return mux, nil
 	}
