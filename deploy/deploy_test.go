@@ -6,6 +6,7 @@ package deploy
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -301,4 +302,63 @@ func TestConfigFiles(t *testing.T) {
 			}
 		}
 	}
+}
+
+var updateDocs = flag.Bool("update-docs", false, "rewrite the stream table of docs/deploy.md")
+
+// roles describe the streams whose configuration has no description.
+var roles = map[bus.Stream]string{
+	bus.Raw:        "harvested records exactly as received, with provenance",
+	bus.Normalised: "canonical datasets, last version per dataset",
+	bus.Enriched:   "datasets with PaNET techniques, links and quality, last version per dataset",
+}
+
+// streamTable renders the settings of every stream with three replicas.
+func streamTable() string {
+	var b strings.Builder
+	b.WriteString("| Stream | Subjects | Replicas | Keeps | Per subject | Dedup window | What it holds |\n|---|---|---|---|---|---|---|\n")
+	for _, s := range bus.Streams {
+		c := bus.Topology{Replicas: 3}.StreamConfig(s)
+		keeps := "forever"
+		if c.MaxAge > 0 {
+			keeps = fmt.Sprintf("%d days", int(c.MaxAge.Hours()/24))
+		}
+		per := "all"
+		if c.MaxMsgsPerSubject > 0 {
+			per = fmt.Sprintf("last %d", c.MaxMsgsPerSubject)
+		}
+		desc := c.Description
+		if desc == "" {
+			desc = roles[s]
+		}
+		fmt.Fprintf(&b, "| `%s` | `%s` | %d | %s | %s | %s | %s |\n", c.Name, strings.Join(c.Subjects, " "), c.Replicas, keeps, per, c.Duplicates, desc)
+	}
+	return b.String()
+}
+
+// TestStreamTable fails when docs/deploy.md's stream table differs from
+// the streams the bus creates.
+func TestStreamTable(t *testing.T) {
+	const begin, end = "<!-- streams:begin -->\n", "<!-- streams:end -->"
+	path := filepath.Join("..", "docs", "deploy.md")
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, rest, ok := strings.Cut(string(doc), begin)
+	_, after, ok2 := strings.Cut(rest, end)
+	if !ok || !ok2 {
+		t.Fatalf("%s lacks the stream table markers", path)
+	}
+	want := before + begin + streamTable() + end + after
+	if want == string(doc) {
+		return
+	}
+	if *updateDocs {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Fatalf("%s is stale: go test ./deploy/ -run TestStreamTable -update-docs", path)
 }

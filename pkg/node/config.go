@@ -28,7 +28,7 @@ var ErrConfigFile = errors.New("node: configuration file")
 // follow the rule FAIRWAY_<FLAG> (upper case, dashes as underscores).
 var envNames = map[string]string{
 	"clickhouse": "FAIRWAY_CLICKHOUSE_ADDR",
-	// FAIRWAY_DATA names the reference data of tests and CI.
+	// FAIRWAY_DATA is the Taskfile's and scripts' variable, set by tests.
 	"data": "FAIRWAY_DATA_DIR",
 }
 
