@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/panosc/fairway/internal/piveautest"
 	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/analytics"
 	"github.com/panosc/fairway/pkg/bus"
@@ -62,8 +63,8 @@ func (r *restartable) crash(t *testing.T) {
 // while each service in turn is killed with SIGKILL and restarted, and one
 // NATS server is killed and restarted. Afterwards the catalogue holds one
 // entry per record, written once (its last sequence is the record count:
-// nothing duplicated), and ClickHouse one live row per live dataset —
-// what an undisturbed run gives.
+// nothing duplicated), the push destination every live dataset, and
+// ClickHouse one live row per live dataset — what an undisturbed run gives.
 func TestFaultsLoseNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fault test: not with -short")
@@ -161,6 +162,15 @@ func TestFaultsLoseNothing(t *testing.T) {
 	for _, name := range []string{"analytics", "harvester", "normaliser", "enricher"} {
 		svc[name].start(t)
 	}
+	// A push destination (a piveau hub) that receives the catalogue.
+	hub := piveautest.Start(piveautest.Config{APIKey: "fault-hub-key-1234"})
+	t.Cleanup(hub.Close)
+	keyFile := filepath.Join(t.TempDir(), "hub-key")
+	if err := os.WriteFile(keyFile, []byte("fault-hub-key-1234\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	runEnv(t, []string{"FAIRWAY_TOKEN=" + operatorToken}, "fairway", "destinations", "add", "--server", "http://"+httpAddr, "--id", "eosc",
+		"--kind", "piveau", "--url", hub.URL, "--catalogue", "panosc", "--create-catalogue", "--api-key-file", keyFile)
 	for _, f := range node.DemoFeeds(feedURL) {
 		runEnv(t, []string{"FAIRWAY_TOKEN=" + operatorToken}, "fairway", "feeds", "add", "--server", "http://"+httpAddr, "--id", f.ID,
 			"--facility", f.Facility, "--url", feedURL, "--format", f.Format, "--set", f.Set, "--every", "0")
@@ -234,6 +244,19 @@ func TestFaultsLoseNothing(t *testing.T) {
 	}
 
 	live := records - corpus.DeletedCount()
+	// The destination holds every live dataset, each once (a push repeated
+	// after a crash is an idempotent upsert of the same dataset).
+	eventually(t, 3*time.Minute, "the hub to hold every live dataset", func() (bool, string) {
+		n := hub.Len("panosc")
+		return n == live, fmt.Sprintf("%d datasets, want %d", n, live)
+	})
+	repeated := 0
+	for key := range hub.Datasets("panosc") {
+		if hub.Writes("panosc", key) > 1 {
+			repeated++
+		}
+	}
+	t.Logf("%d of %d datasets pushed more than once (at-least-once delivery across the crashes)", repeated, live)
 	store, err := analytics.Open(ctx, analytics.Config{Addr: clickhouseAddr(), Database: db})
 	if err != nil {
 		t.Fatalf("clickhouse at %s (run scripts/clickhouse.sh start): %v", clickhouseAddr(), err)
