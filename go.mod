@@ -22,6 +22,7 @@ require (
 	go.etcd.io/bbolt v1.5.0
 	gonum.org/v1/plot v0.17.0
 	google.golang.org/protobuf v1.36.12
+	gopkg.in/yaml.v3 v3.0.1
 )
 
 require (

@@ -106,12 +106,16 @@ func envOr(key, def string) string {
 func Command(use, target, short string) *cobra.Command {
 	var cfg Config
 	var logc LogConfig
+	var configFile string
 	cmd := &cobra.Command{
 		Use:           use,
 		Short:         short,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: false,
+		PreRunE: func(cmd *cobra.Command, _ []string) error {
+			return applySettings(cmd.Flags(), configFile)
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := logc.Logger()
 			if err != nil {
@@ -131,6 +135,7 @@ func Command(use, target, short string) *cobra.Command {
 	}
 	cfg.BindFlags(cmd.Flags(), target)
 	BindLogFlags(cmd.Flags(), &logc)
+	bindConfigFlag(cmd.Flags(), &configFile)
 	return cmd
 }
 

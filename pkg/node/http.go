@@ -78,6 +78,7 @@ func httpHandler(baseURL string, feedAPI *api.Server, catalogue http.Handler, op
 		}
 	}
 	mux.Handle("/", catalogue)
+	mux.Handle(CapabilitiesPath, newCapabilities(baseURL, mux))
 	if !feedAPI.Open() {
 		return mux, nil
 	}
