@@ -45,8 +45,18 @@ func (s *Store) InsertUsage(ctx context.Context, events []usage.Event) error {
 		values[i] = []any{e.ID, e.Dataset, e.Time, string(e.Kind), usage.StoredSession(e.Session),
 			string(e.AccessMethod), string(e.Client), robot, uint16(e.Status), country, e.Source, e.Facility, received}
 	}
+	// An insert must finish well within rollupSlack of its received
+	// stamp, or a rollup that ran meanwhile would never count its month
+	// again: one that takes longer fails, and the batch is written again
+	// later with a new stamp (the same events: no count changes).
+	ctx, cancel := context.WithTimeout(ctx, usageInsertTimeout)
+	defer cancel()
 	return s.insert(ctx, "usage_events", usageColumns, values)
 }
+
+// usageInsertTimeout bounds an insert of usage events: less than
+// rollupSlack, so that the rollup after it sees its rows.
+const usageInsertTimeout = rollupSlack / 2
 
 // CitationRow is one catalogue version of one dataset with its related
 // identifiers, in the dataset_citations table.

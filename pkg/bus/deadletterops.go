@@ -208,8 +208,19 @@ func (b *Bus) EachDeadLetter(ctx context.Context, f DeadLetterFilter, fn func(De
 		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) {
 			return fmt.Errorf("bus: dead letters: %w", err)
 		}
-		if n == 0 || end {
+		if end {
 			return nil
+		}
+		if n == 0 {
+			// Nothing within the wait: done only when the consumer has
+			// nothing left to deliver (a slow server is waited for).
+			ci, err := c.Info(ctx)
+			if err != nil {
+				return fmt.Errorf("bus: dead letters: %w", err)
+			}
+			if ci.NumPending == 0 {
+				return nil
+			}
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"strconv"
+	"strings"
 	"time"
 
 	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
@@ -104,6 +105,12 @@ func (b *Bus) DeadLetterCount(ctx context.Context, stage string) (uint64, error)
 func (b *Bus) Redrive(ctx context.Context, d DeadLetter) error {
 	if d.Subject == "" {
 		return fmt.Errorf("bus: dead letter %d: %w", d.Seq, ErrNotRedrivable)
+	}
+	// A push's dead letter holds a catalogue entry: sent back to the
+	// catalogue, which keeps one message per dataset, it would replace a
+	// newer entry or a tombstone. A destination is replayed instead.
+	if strings.HasPrefix(d.Subject, subjectRoot[Catalogue]+".") {
+		return fmt.Errorf("bus: dead letter %d of %s: %w: its subject is on the catalogue; replay the destination instead (fairway destinations replay ID)", d.Seq, d.Stage, ErrNotRedrivable)
 	}
 	m := nats.NewMsg(d.Subject)
 	m.Data = d.Payload

@@ -365,6 +365,14 @@ func (b *Bus) RunReplay(ctx context.Context, cfg ReplayerConfig, id string, h Ha
 		return r, err
 	}
 	defer release()
+	// Another replica may have finished it between the first read and the
+	// lease: read it again under the lease.
+	if r, _, err = b.replay(lctx, cfg.Stage, id); err != nil {
+		return Replay{}, err
+	}
+	if r.Done() {
+		return r, nil
+	}
 	if (r.Filter.Feed != "" || r.Filter.Facility != "") && cfg.Origin == nil {
 		return r, fmt.Errorf("bus: replay %s of %s: %w", id, cfg.Stage, ErrNoOrigin)
 	}

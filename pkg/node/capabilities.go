@@ -100,7 +100,9 @@ func (h *capabilitiesHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) 
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	doc := h.document(r.Context())
+	// The probes' answer is cached for every caller: a client that goes
+	// away must not cut them short (each probe has a timeout of its own).
+	doc := h.document(context.WithoutCancel(r.Context()))
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "max-age=10")
 	_, _ = w.Write(doc)

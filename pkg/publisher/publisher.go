@@ -105,6 +105,10 @@ func (s *Stage) Options() dcat.Options { return s.opts }
 // Run consumes enriched datasets until ctx ends, and lifts the embargoes
 // that end meanwhile.
 func (s *Stage) Run(ctx context.Context) error {
+	// The embargo and replay loops end with the stage, also when the bus
+	// stops first with an error.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -131,6 +135,7 @@ func (s *Stage) Run(ctx context.Context) error {
 		}
 	}()
 	err := s.bus.Run(ctx, bus.RunConfig{Stage: bus.StagePublisher, Concurrency: s.cfg.Concurrency}, s.Handle)
+	cancel()
 	<-done
 	<-replays
 	return err
