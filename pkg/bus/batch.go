@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -24,8 +25,9 @@ type BatchConfig struct {
 	// Default 1s.
 	Wait time.Duration
 	// MaxBytes bounds the bytes of the messages one batch holds (a batch
-	// ends at Size messages or MaxBytes, whichever comes first); with the
-	// batch fetched ahead, a stage holds at most twice that. Default 64
+	// ends at Size messages or once it reaches MaxBytes, whichever comes
+	// first); with the batch buffered ahead, a stage holds about twice
+	// that. Default 64
 	// MiB; it must be at least the stream's largest message.
 	MaxBytes int
 	// RetryDelay is how long a batch that could not be handled waits before
@@ -133,79 +135,111 @@ func (b *Bus) RunBatches(ctx context.Context, cfg BatchConfig, h BatchHandler) e
 			cfg.MaxBytes = max(cfg.MaxBytes, m+64<<10)
 		}
 	}
-	// While batches are handled, the next one is fetched meanwhile (one
-	// fetch ahead, never more), so that the fetch and the handler share
-	// the time instead of taking turns. Batches are handled one at a time,
-	// in the order they were fetched. After a batch failed, nothing is
-	// fetched ahead until one is handled again: the stage then waits as it
-	// would without fetching ahead, and no fetched batch sits out the
-	// retry delay unacknowledged.
-	ahead := true
-	var next <-chan []batchMsg
+	// The consumer is read through one long-lived pull subscription whose
+	// buffer the client keeps filled up to one batch (Size messages or
+	// MaxBytes) while the current batch is handled: the next batch is
+	// fetched meanwhile, and a pull request that expires never leaves
+	// messages on their way to a subscription that is gone (a Fetch of
+	// its own per batch did: the client gives a fetch up on a timer of its
+	// own, and what the server delivered after that waited for AckWait).
+	// Batches are handled one at a time, in the order they came. After a
+	// batch failed, the subscription is drained, what it buffered waits
+	// as long as the batch that failed, and a new one starts after the
+	// retry delay: no buffered message sits out the delay unacknowledged.
 	for ctx.Err() == nil {
-		if next == nil {
-			next = b.fetchBatch(ctx, cons, cfg)
-		}
-		msgs := <-next
-		next = nil
-		if ctx.Err() != nil {
-			nakAll(msgs)
-			break
-		}
-		if len(msgs) == 0 {
+		it, err := cons.Messages(jetstream.PullMaxMessagesWithBytesLimit(cfg.Size, cfg.MaxBytes))
+		if err != nil {
+			b.log.Warn("batch subscription", "consumer", cfg.Stage, "err", err)
+			sleep(ctx, cfg.RetryDelay)
 			continue
 		}
-		if ahead {
-			next = b.fetchBatch(ctx, cons, cfg)
-		}
-		delay := b.handleOrSplit(ctx, cfg, msgs, h, retry)
-		ahead = delay == 0
-		if delay > 0 {
-			// The batch fetched ahead waits as long as the one that
-			// failed, so that both come back in their order.
-			if next != nil {
-				for _, m := range <-next {
-					_ = m.msg.NakWithDelay(delay)
-				}
-				next = nil
+		delay := b.runBatches(ctx, cfg, it, h, retry)
+		it.Drain()
+		for _, m := range drained(it) {
+			if delay > 0 {
+				_ = m.NakWithDelay(delay)
+			} else {
+				_ = m.Nak()
 			}
+		}
+		if delay > 0 {
 			sleep(ctx, delay)
 		}
-	}
-	if next != nil {
-		nakAll(<-next)
 	}
 	return nil
 }
 
-// fetchBatch fetches the next batch of the stage's consumer in a goroutine
-// of its own: the channel gives its readable messages (none after an error
-// or when nothing came within cfg.Wait), once. A message that is not a
-// stream message is dead-lettered there.
-func (b *Bus) fetchBatch(ctx context.Context, cons jetstream.Consumer, cfg BatchConfig) <-chan []batchMsg {
-	out := make(chan []batchMsg, 1)
-	go func() {
-		var msgs []batchMsg
-		defer func() { out <- msgs }()
-		batch, err := cons.Fetch(cfg.Size, jetstream.FetchMaxWait(cfg.Wait), jetstream.FetchMaxBytes(cfg.MaxBytes))
-		if err != nil {
-			if ctx.Err() != nil {
-				return
+// runBatches handles the batches of one subscription until ctx ends, the
+// subscription closes (0) or a batch fails (the delay before it comes
+// back).
+func (b *Bus) runBatches(ctx context.Context, cfg BatchConfig, it jetstream.MessagesContext, h BatchHandler, retry *backoff.ExponentialBackOff) time.Duration {
+	for ctx.Err() == nil {
+		msgs, open := b.nextBatch(ctx, cfg, it)
+		if ctx.Err() != nil {
+			nakAll(msgs)
+			return 0
+		}
+		if len(msgs) > 0 {
+			if delay := b.handleOrSplit(ctx, cfg, msgs, h, retry); delay > 0 {
+				return delay
 			}
-			b.log.Warn("batch fetch", "consumer", cfg.Stage, "err", err)
+		}
+		if !open {
+			// The subscription closed (the connection went away, the
+			// consumer was deleted): a new one, after a pause.
 			sleep(ctx, time.Second)
-			return
+			return 0
 		}
-		for m := range batch.Messages() {
-			sm, _, err := stored(m)
-			if err != nil {
-				b.deadLetterBatchMsg(ctx, cfg, batchMsg{msg: m}, Permanent(err))
-				continue
+	}
+	return 0
+}
+
+// nextBatch takes the next batch from the subscription: it ends at Size
+// messages, at MaxBytes or when cfg.Wait has passed since it began
+// (MaxBytes may be passed by the last message). A message that is not a
+// stream message is dead-lettered there. open is false when the
+// subscription has closed.
+func (b *Bus) nextBatch(ctx context.Context, cfg BatchConfig, it jetstream.MessagesContext) (msgs []batchMsg, open bool) {
+	wait, cancel := context.WithTimeout(ctx, cfg.Wait)
+	defer cancel()
+	size := 0
+	for len(msgs) < cfg.Size && size < cfg.MaxBytes {
+		m, err := it.Next(jetstream.NextContext(wait))
+		if err != nil {
+			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.Is(err, nats.ErrTimeout) {
+				return msgs, true
 			}
-			msgs = append(msgs, batchMsg{msg: m, stored: sm})
+			if !errors.Is(err, jetstream.ErrMsgIteratorClosed) && ctx.Err() == nil {
+				b.log.Warn("batch fetch", "consumer", cfg.Stage, "err", err)
+			}
+			return msgs, false
 		}
-	}()
-	return out
+		size += len(m.Subject()) + len(m.Reply()) + len(m.Data())
+		for k, vs := range m.Headers() {
+			for _, v := range vs {
+				size += len(k) + len(v) + 4
+			}
+		}
+		sm, _, err := stored(m)
+		if err != nil {
+			b.deadLetterBatchMsg(ctx, cfg, batchMsg{msg: m}, Permanent(err))
+			continue
+		}
+		msgs = append(msgs, batchMsg{msg: m, stored: sm})
+	}
+	return msgs, true
+}
+
+// drained returns what a drained subscription still held.
+func drained(it jetstream.MessagesContext) []jetstream.Msg {
+	var out []jetstream.Msg
+	for {
+		m, err := it.Next(jetstream.NextMaxWait(time.Second))
+		if err != nil {
+			return out
+		}
+		out = append(out, m)
+	}
 }
 
 // nakAll hands msgs back to their stream at once (the stage is stopping:
