@@ -17,6 +17,7 @@ import (
 	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/cenkalti/backoff/v4"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -197,27 +198,12 @@ func Connect(ctx context.Context, cfg Config) (*Bus, error) {
 		nc.Close()
 		return nil, fmt.Errorf("bus: jetstream: %w", err)
 	}
-	if !cfg.SkipProvision {
-		if err := b.Provision(ctx); err != nil {
-			nc.Close()
-			return nil, err
-		}
-	}
-	for _, name := range Buckets {
-		kv, err := b.js.KeyValue(ctx, string(name))
-		if err != nil {
-			nc.Close()
-			return nil, fmt.Errorf("bus: bucket %s: %w", name, err)
-		}
-		b.bucket[name] = kv
-	}
-	for _, name := range ObjectStores {
-		st, err := b.js.ObjectStore(ctx, string(name))
-		if err != nil {
-			nc.Close()
-			return nil, fmt.Errorf("bus: object store %s: %w", name, err)
-		}
-		b.objects[name] = st
+	// A cluster that is electing leaders (a server just restarted) times
+	// out or answers "temporarily unavailable" for a while: the process
+	// waits for it rather than exiting.
+	if err := whileUnavailable(ctx, b.log, func() error { return b.openStores(ctx, !cfg.SkipProvision) }); err != nil {
+		nc.Close()
+		return nil, err
 	}
 	b.pub, err = wmjs.NewPublisher(wmjs.PublisherConfig{
 		Conn:   nc,
@@ -274,6 +260,64 @@ func (b *Bus) dial(suffix string) (*nats.Conn, error) {
 	b.conns = append(b.conns, nc)
 	b.mu.Unlock()
 	return nc, nil
+}
+
+// openStores provisions the topology when asked, then opens every KV
+// bucket and object store of it.
+func (b *Bus) openStores(ctx context.Context, provision bool) error {
+	if provision {
+		if err := b.Provision(ctx); err != nil {
+			return err
+		}
+	}
+	for _, name := range Buckets {
+		kv, err := b.js.KeyValue(ctx, string(name))
+		if err != nil {
+			return fmt.Errorf("bus: bucket %s: %w", name, err)
+		}
+		b.bucket[name] = kv
+	}
+	for _, name := range ObjectStores {
+		st, err := b.js.ObjectStore(ctx, string(name))
+		if err != nil {
+			return fmt.Errorf("bus: object store %s: %w", name, err)
+		}
+		b.objects[name] = st
+	}
+	return nil
+}
+
+// MaxUnavailable bounds how long Connect waits for JetStream to become
+// available again (see whileUnavailable).
+const MaxUnavailable = 2 * time.Minute
+
+// whileUnavailable runs fn again, with growing waits, while it fails
+// because JetStream is unavailable for a while (a request timed out, no
+// server answered, the cluster has no leader yet), for at most
+// MaxUnavailable or until ctx ends; any other error is returned at once.
+func whileUnavailable(ctx context.Context, log *slog.Logger, fn func() error) error {
+	wait := backoff.NewExponentialBackOff()
+	wait.InitialInterval, wait.MaxInterval, wait.MaxElapsedTime = 200*time.Millisecond, 5*time.Second, MaxUnavailable
+	return backoff.RetryNotify(func() error {
+		err := fn()
+		if err != nil && (ctx.Err() != nil || !unavailable(err)) {
+			return backoff.Permanent(err)
+		}
+		return err
+	}, backoff.WithContext(wait, ctx), func(err error, d time.Duration) {
+		log.Warn("JetStream unavailable; waiting", "retry_in", d, "err", err)
+	})
+}
+
+// unavailable reports whether err says that JetStream could not answer for
+// now rather than that the request was wrong.
+func unavailable(err error) bool {
+	var api *jetstream.APIError
+	if errors.As(err, &api) && api.Code == 503 {
+		return true
+	}
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoHeartbeat)
 }
 
 // redacted returns the comma-separated NATS URLs with any password hidden.
