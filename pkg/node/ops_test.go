@@ -228,9 +228,14 @@ func TestReadyzFollowsNATS(t *testing.T) {
 	ops := make(chan string, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg := Config{Target: TargetNormaliser, NATSURL: "nats://" + natsAddr, NATSCredentials: ecfg.CredentialsFile, OpsListen: "127.0.0.1:0", OpsAddr: ops}
-	log, _ := testenv.CaptureLog()
+	log, buf := testenv.CaptureLog()
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, cfg, log) }()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("LOG:\n%s", buf.String())
+		}
+	})
 	t.Cleanup(func() {
 		cancel()
 		<-done
