@@ -1,19 +1,11 @@
 package node
 
 import (
-	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
 	"github.com/panosc/fairway/internal/testenv"
-	"github.com/panosc/fairway/pkg/api"
-	"github.com/panosc/fairway/pkg/feeds"
-	"github.com/panosc/fairway/pkg/publisher"
-	"github.com/panosc/fairway/pkg/readmodel"
 )
 
 // TestCapabilitiesDocument serves a real node's HTTP handler (bus, read
@@ -22,39 +14,8 @@ import (
 // up, SUSHI down with analytics off, what the node does not serve marked so.
 func TestCapabilitiesDocument(t *testing.T) {
 	b := testenv.Bus(t)
-	log := slog.New(slog.DiscardHandler)
+	srv := startPublisherNode(t, b).srv
 	const baseURL = "http://127.0.0.1:8080"
-	p, err := publisher.New(publisher.Config{BaseURL: baseURL}, b, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	model, err := readmodel.Open(ctx, readmodel.Config{Dir: filepath.Join(t.TempDir(), "readmodel")}, b, log)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { defer close(done); _ = model.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done; model.Close() })
-	cat, err := catalogueHandler(Config{BaseURL: baseURL, DataDir: t.TempDir()}, model, p.Options(), nil, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checker, err := feeds.NewChecker(feeds.CheckerConfig{Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	feedAPI, err := api.New(api.Config{Access: api.OpenAccess(), Checker: checker}, b, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := httpHandler(baseURL, feedAPI, cat, nil, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
 
 	resp, err := http.Get(srv.URL + CapabilitiesPath)
 	if err != nil {

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,10 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/panosc/fairway/internal/testenv"
-	"github.com/panosc/fairway/pkg/api"
 	"github.com/panosc/fairway/pkg/bus"
-	"github.com/panosc/fairway/pkg/feeds"
-	"github.com/panosc/fairway/pkg/publisher"
 	"github.com/panosc/fairway/pkg/quality"
 	"github.com/panosc/fairway/pkg/readmodel"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
@@ -78,39 +73,9 @@ func TestDatasetsCLI(t *testing.T) {
 // table and as JSON, and one facility with --facility.
 func TestDatasetsQualityCLI(t *testing.T) {
 	b := testenv.Bus(t)
-	log := slog.New(slog.DiscardHandler)
-	const baseURL = "http://127.0.0.1:8080"
-	p, err := publisher.New(publisher.Config{BaseURL: baseURL}, b, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	model, err := readmodel.Open(ctx, readmodel.Config{Dir: filepath.Join(t.TempDir(), "readmodel")}, b, log)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { defer close(done); _ = model.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done; model.Close() })
-	cat, err := catalogueHandler(Config{BaseURL: baseURL, DataDir: t.TempDir()}, model, p.Options(), nil, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checker, err := feeds.NewChecker(feeds.CheckerConfig{Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	feedAPI, err := api.New(api.Config{Access: api.OpenAccess(), Checker: checker}, b, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := httpHandler(baseURL, feedAPI, cat, nil, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
+	n := startPublisherNode(t, b)
+	p, model, srv := n.publisher, n.model, n.srv
+	ctx := context.Background()
 
 	// Two ESRF datasets, one of them with a DOI and ORCID iDs, and one
 	// ILL dataset, scored by the rubric and published by the publisher.
