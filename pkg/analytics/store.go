@@ -11,6 +11,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/panosc/fairway/pkg/bus"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
 
@@ -165,6 +166,7 @@ func (s *Store) insert(ctx context.Context, table, columns string, rows [][]any)
 		if err := s.insertBatch(ctx, table, query, rows[start:end], start); err != nil {
 			return err
 		}
+		bus.NoteRows(ctx, end-start) // the writer's metrics count rows
 		s.log.DebugContext(ctx, "inserted", "table", table, "rows", end-start)
 	}
 	return nil
@@ -181,6 +183,7 @@ func (s *Store) insertColumns(ctx context.Context, table, columns string, n int,
 		if err := s.insertColumnBatch(ctx, table, query, chunk(start, end)); err != nil {
 			return err
 		}
+		bus.NoteRows(ctx, end-start)
 		s.log.DebugContext(ctx, "inserted", "table", table, "rows", end-start)
 	}
 	return nil

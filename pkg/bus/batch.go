@@ -94,7 +94,9 @@ func (c BatchConfig) Validate() error {
 // fault: the batch is split and handled again in halves, until the one
 // message at fault is dead-lettered and the others are acknowledged. Any
 // other error leaves the whole batch unacknowledged: the stage lags and
-// tries again after a growing retry delay, however long that takes.
+// tries again after a growing retry delay, however long that takes. A
+// handler that writes rows says how many with NoteRows (the metrics count
+// rows, not messages).
 type BatchHandler func(ctx context.Context, msgs []StoredMessage) error
 
 // RunBatches consumes the stage's input in batches with h until ctx ends.
@@ -266,9 +268,10 @@ func (b *Bus) handleOrSplit(ctx context.Context, cfg BatchConfig, msgs []batchMs
 		in[i] = m.stored
 	}
 	start := time.Now()
-	err := h(ctx, in)
+	hctx, rows := withRowCount(ctx)
+	err := h(hctx, in)
 	if ctx.Err() == nil || err == nil {
-		b.observer().Batch(cfg.Stage, len(in), time.Since(start), err)
+		b.observer().Batch(cfg.Stage, len(in), rows.rows(len(in)), time.Since(start), err)
 	}
 	switch {
 	case err != nil && ctx.Err() != nil:
@@ -325,6 +328,7 @@ func (b *Bus) deadLetterBatchMsg(ctx context.Context, cfg BatchConfig, m batchMs
 		_ = m.msg.NakWithDelay(cfg.RetryDelay)
 		return
 	}
+	b.observer().DeadLettered(cfg.Stage)
 	_ = m.msg.Ack()
 }
 

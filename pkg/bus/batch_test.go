@@ -315,3 +315,51 @@ func TestRunBatchesHandlesBatchesInOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestRunBatchesTellsRowsAndDeadLetters: the rows a batch handler notes
+// are what the metrics count (not its messages), and a message at fault
+// that the stage dead-letters counts among the stage's dead letters.
+func TestRunBatchesTellsRowsAndDeadLetters(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b, m := obsBus(t)
+	const n = 6
+	for i := range n {
+		payload := fmt.Sprintf("m%d", i)
+		if i == 3 {
+			payload = "bad"
+		}
+		if err := b.Publish(ctx, "publisher", bus.Event{Stream: bus.Catalogue, Key: fmt.Sprintf("k%d", i), Hash: payload, Payload: []byte(payload)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var written atomic.Int64
+	h := func(ctx context.Context, msgs []bus.StoredMessage) error {
+		for _, m := range msgs {
+			if string(m.Data) == "bad" {
+				return bus.Permanent(errors.New("bad entry"))
+			}
+		}
+		// Three rows a message, in two inserts.
+		bus.NoteRows(ctx, len(msgs))
+		bus.NoteRows(ctx, 2*len(msgs))
+		written.Add(int64(len(msgs)))
+		return nil
+	}
+	go func() {
+		_ = b.RunBatches(ctx, bus.BatchConfig{Stage: bus.StageAnalytics, Size: n, Wait: 100 * time.Millisecond, RetryDelay: 50 * time.Millisecond}, h)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for written.Load() < n-1 || metricValue(t, m, "fairway_stage_messages_dead_lettered_total", map[string]string{"stage": "analytics"}) < 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d messages written", written.Load())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if v := metricValue(t, m, "fairway_batch_rows_total", map[string]string{"stage": "analytics"}); v != 3*(n-1) {
+		t.Errorf("rows counted %v, want %d", v, 3*(n-1))
+	}
+	if v := metricValue(t, m, "fairway_stage_messages_dead_lettered_total", map[string]string{"stage": "analytics"}); v != 1 {
+		t.Errorf("dead letters counted %v, want 1", v)
+	}
+}

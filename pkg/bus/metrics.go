@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -35,15 +36,31 @@ type Observer interface {
 	// handler took (its retries included), how many events it emitted and
 	// what became of it.
 	Handled(stage Stage, took time.Duration, emitted int, outcome Outcome)
-	// Batch reports one batch a batch stage handled: its size, how long
-	// it took and the handler's error (nil when written).
-	Batch(stage Stage, size int, took time.Duration, err error)
+	// Batch reports one batch a batch stage handled: its size (messages),
+	// the rows the handler wrote for it (see NoteRows; its size when the
+	// handler does not say), how long it took and the handler's error (nil
+	// when written).
+	Batch(stage Stage, size, rows int, took time.Duration, err error)
+	// DeadLettered reports a message stage filed in the dead letters
+	// outside the deliveries Handled reports: a batch stage's message at
+	// fault, a key a replay's handler refused.
+	DeadLettered(stage Stage)
+	// Replayed reports one key a replay of stage read, what became of it
+	// and how many events it published.
+	Replayed(stage Stage, outcome ReplayOutcome, events int)
+	// ReplayProgress reports where a replay this process runs stands: as
+	// it starts, each time its progress is recorded, and as it ends or
+	// stops (active false: this process no longer runs it).
+	ReplayProgress(r Replay, active bool)
 }
 
 type nopObserver struct{}
 
-func (nopObserver) Handled(Stage, time.Duration, int, Outcome) {}
-func (nopObserver) Batch(Stage, int, time.Duration, error)     {}
+func (nopObserver) Handled(Stage, time.Duration, int, Outcome)  {}
+func (nopObserver) Batch(Stage, int, int, time.Duration, error) {}
+func (nopObserver) DeadLettered(Stage)                          {}
+func (nopObserver) Replayed(Stage, ReplayOutcome, int)          {}
+func (nopObserver) ReplayProgress(Replay, bool)                 {}
 
 func (b *Bus) observer() Observer {
 	if b.cfg.Observer == nil {
@@ -60,6 +77,39 @@ func noteEmitted(ctx context.Context, n int) {
 	if p, ok := ctx.Value(emittedKey{}).(*int); ok {
 		*p += n
 	}
+}
+
+type rowsKey struct{}
+
+// rowCount is what a batch handler told of the rows it wrote.
+type rowCount struct {
+	n     atomic.Int64
+	noted atomic.Bool
+}
+
+// NoteRows tells the bus that the batch handler working under ctx wrote n
+// rows (an insert of n rows succeeded), for Observer.Batch; a handler may
+// call it several times, from several goroutines. Outside a batch handler
+// it does nothing.
+func NoteRows(ctx context.Context, n int) {
+	if c, ok := ctx.Value(rowsKey{}).(*rowCount); ok {
+		c.n.Add(int64(n))
+		c.noted.Store(true)
+	}
+}
+
+// withRowCount returns ctx carrying a count of rows for NoteRows.
+func withRowCount(ctx context.Context) (context.Context, *rowCount) {
+	c := &rowCount{}
+	return context.WithValue(ctx, rowsKey{}, c), c
+}
+
+// rows returns the rows noted, or size when none were.
+func (c *rowCount) rows(size int) int {
+	if !c.noted.Load() {
+		return size
+	}
+	return int(c.n.Load())
 }
 
 // deadLettered reports whether the poison queue takes a message whose

@@ -23,7 +23,10 @@ type recordingObserver struct{ got []handled }
 func (o *recordingObserver) Handled(stage Stage, _ time.Duration, emitted int, outcome Outcome) {
 	o.got = append(o.got, handled{stage, emitted, outcome})
 }
-func (o *recordingObserver) Batch(Stage, int, time.Duration, error) {}
+func (o *recordingObserver) Batch(Stage, int, int, time.Duration, error) {}
+func (o *recordingObserver) DeadLettered(Stage)                          {}
+func (o *recordingObserver) Replayed(Stage, ReplayOutcome, int)          {}
+func (o *recordingObserver) ReplayProgress(Replay, bool)                 {}
 
 func TestObserveMiddleware(t *testing.T) {
 	for _, c := range []struct {

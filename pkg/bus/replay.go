@@ -10,8 +10,13 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // ReplayState is where a replay stands.
@@ -25,7 +30,43 @@ const (
 	ReplayRunning ReplayState = "running"
 	// ReplayDone: every key was replayed.
 	ReplayDone ReplayState = "done"
+	// ReplayRetrying: an attempt failed (a publish or a dead letter that
+	// could not be stored, a handler failing transiently, the ontology
+	// that could not be loaded); a replica takes it again, from the
+	// start, once RetryAt has passed. Each failure in a row waits longer.
+	ReplayRetrying ReplayState = "retrying"
+	// ReplayFailed: ReplayerConfig.MaxFailures attempts in a row failed
+	// (or the replay can never run: ErrNoOrigin); no replica takes it
+	// again unless it is retried (RetryReplay). Nothing is lost: what it
+	// published stays, and running it again is idempotent.
+	ReplayFailed ReplayState = "failed"
 )
+
+// ReplayOutcome is what became of one key a replay read.
+type ReplayOutcome string
+
+// The outcomes Observer.Replayed is told.
+const (
+	// ReplayedChanged: handled, and its changed events published.
+	ReplayedChanged ReplayOutcome = "changed"
+	// ReplayedUnchanged: handled; its events equal those the stage
+	// emitted already, and none was published.
+	ReplayedUnchanged ReplayOutcome = "unchanged"
+	// ReplayedSuperseded: the key got a newer input message meanwhile;
+	// the live consumer handles that one.
+	ReplayedSuperseded ReplayOutcome = "superseded"
+	// ReplayedRefused: the handler refused it; it is in the dead letters.
+	ReplayedRefused ReplayOutcome = "refused"
+	// ReplayedSkipped: the replay's filter did not select it (not a
+	// refusal: it is not dead-lettered).
+	ReplayedSkipped ReplayOutcome = "skipped"
+	// ReplayedCounted: a dry run selected it and handed it to no one.
+	ReplayedCounted ReplayOutcome = "counted"
+)
+
+// HeaderReplay names the replay whose handler refused a dead letter's
+// message (the dead letters a replay files; see RunReplay).
+const HeaderReplay = "Fairway-Replay"
 
 // Replay is a request to run a stage's handler again over the last message
 // of every key of its input stream (a new PaNET release applied to every
@@ -72,11 +113,19 @@ type Replay struct {
 	// were replayed: the live consumer handles that one, and the replay
 	// emits nothing for the older.
 	Superseded uint64 `json:"superseded"`
-	// Failed is how many keys the handler refused; LastError says why.
+	// Failed is how many keys the handler refused; each of them is in
+	// the dead letters (stage, reason and HeaderReplay), from where it can
+	// be redriven once fixed. LastError says why the last one was.
 	Failed uint64 `json:"failed"`
 	// Attempts counts the times a replica took the replay.
 	Attempts int `json:"attempts"`
-	// LastError is the last error met (a key refused, a publish that
+	// Failures counts the attempts in a row that failed (State retrying,
+	// or failed once it reaches ReplayerConfig.MaxFailures); a replay
+	// done resets it.
+	Failures int `json:"failures,omitempty"`
+	// RetryAt is when a retrying replay is taken again.
+	RetryAt *time.Time `json:"retry_at,omitempty"`
+	// LastError is the last error met (a key refused, an attempt that
 	// failed and will be tried again).
 	LastError string `json:"last_error,omitempty"`
 }
@@ -143,8 +192,35 @@ type ReplayRequest struct {
 	DryRun bool
 }
 
-// Done reports whether the replay ended.
-func (r Replay) Done() bool { return r.State == ReplayDone }
+// Done reports whether the replay ended: every key was replayed
+// (ReplayDone), or it gave up (ReplayFailed).
+func (r Replay) Done() bool { return r.State == ReplayDone || r.State == ReplayFailed }
+
+// ErrNotRetryable is returned by RetryReplay for a replay that has not
+// failed.
+var ErrNotRetryable = errors.New("bus: only a failed or retrying replay can be retried")
+
+// RetryReplay makes a replay that failed (or waits to be retried) pending
+// again, with its failures forgotten: a replica takes it within its poll
+// interval and runs it from the start.
+func (b *Bus) RetryReplay(ctx context.Context, stage Stage, id string) (Replay, error) {
+	r, rev, err := b.replay(ctx, stage, id)
+	if err != nil {
+		return Replay{}, err
+	}
+	if r.State != ReplayFailed && r.State != ReplayRetrying {
+		return r, fmt.Errorf("%w: replay %s is %s", ErrNotRetryable, id, r.State)
+	}
+	r.State, r.Failures, r.RetryAt, r.FinishedAt = ReplayPending, 0, nil, nil
+	v, err := json.Marshal(r)
+	if err != nil {
+		return Replay{}, fmt.Errorf("bus: replay %s: %w", id, err)
+	}
+	if _, err := b.State(BucketReplays).Update(ctx, replayKey(stage, id), v, rev); err != nil {
+		return Replay{}, err
+	}
+	return r, nil
+}
 
 // ErrNoInput is returned by RequestReplay for a stage that reads no stream.
 var ErrNoInput = errors.New("bus: stage reads no stream")
@@ -278,6 +354,21 @@ type ReplayerConfig struct {
 	// replays by feed or facility (which fail with ErrNoOrigin without
 	// it); "" when the message does not say.
 	Origin func(StoredMessage) (feed, facility string)
+	// RetryDelay is how long a replay whose attempt failed waits before it
+	// is taken again the first time; each failure in a row doubles the
+	// wait (with some jitter), up to MaxRetryDelay. Default 2s.
+	RetryDelay time.Duration
+	// MaxRetryDelay bounds the growing wait. Default 2m, and never less
+	// than RetryDelay.
+	MaxRetryDelay time.Duration
+	// MaxFailures is how many attempts in a row may fail before the
+	// replay stops as failed (ReplayFailed). Default 8: with the default
+	// delays, about six minutes of failures.
+	MaxFailures int
+	// KeyRetries is how often a key whose handler failed with an error
+	// neither Permanent nor Transient is handed to it again before it is
+	// dead-lettered, as the live stage retries it. Default 3.
+	KeyRetries int
 }
 
 func (c *ReplayerConfig) setDefaults(b *Bus) {
@@ -290,6 +381,33 @@ func (c *ReplayerConfig) setDefaults(b *Bus) {
 	if c.Logger == nil {
 		c.Logger = b.log
 	}
+	if c.RetryDelay == 0 {
+		c.RetryDelay = 2 * time.Second
+	}
+	if c.MaxRetryDelay == 0 {
+		c.MaxRetryDelay = 2 * time.Minute
+	}
+	c.MaxRetryDelay = max(c.MaxRetryDelay, c.RetryDelay)
+	if c.MaxFailures == 0 {
+		c.MaxFailures = 8
+	}
+	if c.KeyRetries == 0 {
+		c.KeyRetries = 3
+	}
+}
+
+// retryDelay returns the wait after the failures-th failure in a row
+// (backoff/v4: from RetryDelay, doubling, up to MaxRetryDelay).
+func (c ReplayerConfig) retryDelay(failures int) time.Duration {
+	bo := backoff.NewExponentialBackOff()
+	bo.InitialInterval, bo.MaxInterval = c.RetryDelay, c.MaxRetryDelay
+	bo.Multiplier, bo.RandomizationFactor, bo.MaxElapsedTime = 2, 0.2, 0
+	bo.Reset()
+	d := c.RetryDelay
+	for range max(failures, 1) {
+		d = bo.NextBackOff()
+	}
+	return d
 }
 
 // Validate reports whether the configuration is usable.
@@ -300,8 +418,8 @@ func (c ReplayerConfig) Validate() error {
 	if c.Holder == "" {
 		return errors.New("bus: replayer: holder is required")
 	}
-	if c.Poll < 0 || c.ProgressEvery < 0 {
-		return errors.New("bus: replayer: negative interval")
+	if c.Poll < 0 || c.ProgressEvery < 0 || c.RetryDelay < 0 || c.MaxRetryDelay < 0 || c.MaxFailures < 0 || c.KeyRetries < 0 {
+		return errors.New("bus: replayer: negative interval, delay or count")
 	}
 	return nil
 }
@@ -327,6 +445,9 @@ func (b *Bus) RunReplays(ctx context.Context, cfg ReplayerConfig, h Handler) err
 				}
 				continue
 			}
+			if r.State == ReplayRetrying && r.RetryAt != nil && time.Now().Before(*r.RetryAt) {
+				continue
+			}
 			if _, err := b.RunReplay(ctx, cfg, r.ID, h); err != nil && !errors.Is(err, ErrExists) && ctx.Err() == nil {
 				cfg.Logger.Warn("replay stopped; it will be taken again", "stage", cfg.Stage, "replay", r.ID, "err", err)
 			}
@@ -344,15 +465,26 @@ func (b *Bus) RunReplays(ctx context.Context, cfg ReplayerConfig, h Handler) err
 // returns it as it ended. It reads the last message of every key of the
 // stage's input, hands it to h and publishes what h returns, except when
 // the key got a newer input message meanwhile (the live consumer handles
-// that one: an older version must not overtake it). Keys that h refuses are
-// counted, and the replay goes on. A replay cut short (ctx, a failed
-// publish) stays running, to be taken again.
+// that one: an older version must not overtake it).
+//
+// A key that h refuses (an error that is not Transient; one neither
+// Permanent nor Transient after cfg.KeyRetries more tries) is filed in the
+// dead letters with the stage, the reason, HeaderReplay and the subject it
+// was read from, so that it can be redriven once fixed, and the replay
+// goes on. A key the filter does not select is skipped: that is no
+// refusal, and nothing is dead-lettered for it.
+//
+// An attempt cut short by ctx (a shutdown) stays running, to be taken
+// again by the next replica. An attempt that fails otherwise (a publish or
+// a dead letter that could not be stored, h failing transiently, Prepare
+// failing) leaves the replay retrying: it is taken again, from the start,
+// after a wait that grows with each failure in a row, and after
+// cfg.MaxFailures of them it stops as failed (RetryReplay runs it again).
 func (b *Bus) RunReplay(ctx context.Context, cfg ReplayerConfig, id string, h Handler) (Replay, error) {
 	if err := cfg.Validate(); err != nil {
 		return Replay{}, err
 	}
 	cfg.setDefaults(b)
-	input, _ := InputOf(cfg.Stage)
 	r, _, err := b.replay(ctx, cfg.Stage, id)
 	if err != nil {
 		return Replay{}, err
@@ -373,29 +505,53 @@ func (b *Bus) RunReplay(ctx context.Context, cfg ReplayerConfig, id string, h Ha
 	if r.Done() {
 		return r, nil
 	}
+	obs := b.observer()
+	defer func() { obs.ReplayProgress(r, false) }()
+	if err := b.runReplay(ctx, lctx, cfg, &r, h); err != nil {
+		b.replayStopped(ctx, cfg, &r, err)
+		return r, fmt.Errorf("bus: replay %s of %s: %w", id, cfg.Stage, err)
+	}
+	return r, nil
+}
+
+// runReplay is one attempt at r, under the lease of lctx.
+func (b *Bus) runReplay(ctx, lctx context.Context, cfg ReplayerConfig, r *Replay, h Handler) error {
 	if (r.Filter.Feed != "" || r.Filter.Facility != "") && cfg.Origin == nil {
-		return r, fmt.Errorf("bus: replay %s of %s: %w", id, cfg.Stage, ErrNoOrigin)
+		return ErrNoOrigin
 	}
 	if cfg.Prepare != nil && !r.DryRun {
 		if err := cfg.Prepare(lctx); err != nil {
-			return r, fmt.Errorf("bus: replay %s of %s: prepare: %w", id, cfg.Stage, err)
+			return fmt.Errorf("prepare: %w", err)
 		}
 	}
-	log := cfg.Logger.With("stage", cfg.Stage, "replay", id)
+	input, _ := InputOf(cfg.Stage)
+	obs := b.observer()
+	log := cfg.Logger.With("stage", cfg.Stage, "replay", r.ID)
 	reader := b.StreamReader(input)
 	total, err := reader.Count(lctx)
 	if err != nil {
-		return r, err
+		return err
 	}
 	now := time.Now().UTC()
-	r.State, r.Holder, r.StartedAt, r.FinishedAt = ReplayRunning, cfg.Holder, &now, nil
+	r.State, r.Holder, r.StartedAt, r.FinishedAt, r.RetryAt = ReplayRunning, cfg.Holder, &now, nil, nil
 	r.Total, r.Read, r.Emitted, r.Superseded, r.Failed, r.Matched, r.LastError = total, 0, 0, 0, 0, 0, ""
 	r.Attempts++
-	if err := b.saveReplay(lctx, r); err != nil {
-		return r, err
+	if err := b.saveReplay(lctx, *r); err != nil {
+		return err
 	}
+	obs.ReplayProgress(*r, true)
 	log.Info("replay started", "keys", total, "attempt", r.Attempts)
 	saved := time.Now()
+	progress := func() {
+		if time.Since(saved) < cfg.ProgressEvery {
+			return
+		}
+		saved = time.Now()
+		if err := b.saveReplay(lctx, *r); err != nil {
+			log.Warn("replay: progress", "err", err)
+		}
+		obs.ReplayProgress(*r, true)
+	}
 	err = reader.EachLast(lctx, func(m StoredMessage) error {
 		selected := r.Filter.match(m, cfg.Origin)
 		if selected {
@@ -403,26 +559,31 @@ func (b *Bus) RunReplay(ctx context.Context, cfg ReplayerConfig, id string, h Ha
 		}
 		if !selected || r.DryRun {
 			r.Read++
-			if time.Since(saved) >= cfg.ProgressEvery {
-				saved = time.Now()
-				if err := b.saveReplay(lctx, r); err != nil {
-					log.Warn("replay: progress", "err", err)
-				}
+			outcome := ReplayedSkipped
+			if selected {
+				outcome = ReplayedCounted
 			}
+			obs.Replayed(cfg.Stage, outcome, 0)
+			progress()
 			return nil
 		}
 		key := m.Header.Get(HeaderKey)
-		md := make(map[string]string, len(m.Header))
-		for k := range m.Header {
-			md[k] = m.Header.Get(k)
-		}
-		events, herr := h(lctx, &Message{Key: key, Payload: m.Data, Metadata: md})
-		r.Read++
+		events, herr := b.replayKey(lctx, cfg, m, h)
 		switch {
+		case herr != nil && !deadLettered(herr):
+			// Not the record's fault: the attempt stops, to be taken
+			// again later.
+			return Transient(fmt.Errorf("key %.200s: %w", key, herr))
 		case herr != nil:
+			if err := b.deadLetterReplayed(lctx, cfg.Stage, r.ID, m, herr); err != nil {
+				return Transient(err)
+			}
+			r.Read++
 			r.Failed++
 			r.LastError = fmt.Sprintf("%.200s: %.500s", key, herr.Error())
-			log.Warn("replay: key refused", "key", key, "err", herr)
+			log.Warn("replay: key refused; dead-lettered", "key", clipKey(key), "err", herr)
+			obs.DeadLettered(cfg.Stage)
+			obs.Replayed(cfg.Stage, ReplayedRefused, 0)
 		case len(events) > 0:
 			// Read again: a newer version of the key may have come in
 			// since the read began; it is the live consumer's.
@@ -431,7 +592,9 @@ func (b *Bus) RunReplay(ctx context.Context, cfg ReplayerConfig, id string, h Ha
 				return Transient(lerr)
 			}
 			if lerr != nil || last.Sequence != m.Sequence {
+				r.Read++
 				r.Superseded++
+				obs.Replayed(cfg.Stage, ReplayedSuperseded, 0)
 				break
 			}
 			n, perr := b.PublishCount(lctx, string(cfg.Stage), events...)
@@ -439,29 +602,120 @@ func (b *Bus) RunReplay(ctx context.Context, cfg ReplayerConfig, id string, h Ha
 			if perr != nil {
 				return perr
 			}
-		}
-		if time.Since(saved) >= cfg.ProgressEvery {
-			saved = time.Now()
-			if err := b.saveReplay(lctx, r); err != nil {
-				log.Warn("replay: progress", "err", err)
+			r.Read++
+			outcome := ReplayedUnchanged
+			if n > 0 {
+				outcome = ReplayedChanged
 			}
+			obs.Replayed(cfg.Stage, outcome, n)
+		default:
+			r.Read++
+			obs.Replayed(cfg.Stage, ReplayedUnchanged, 0)
 		}
+		progress()
 		return nil
 	})
 	if err != nil {
-		r.LastError = fmt.Sprintf("%.500s", err.Error())
-		if serr := b.saveReplay(context.WithoutCancel(ctx), r); serr != nil {
-			log.Warn("replay: progress", "err", serr)
-		}
-		return r, fmt.Errorf("bus: replay %s of %s: %w", id, cfg.Stage, err)
+		return err
 	}
 	end := time.Now().UTC()
-	r.State, r.FinishedAt = ReplayDone, &end
-	if err := b.saveReplay(context.WithoutCancel(ctx), r); err != nil {
-		return r, err
+	r.State, r.FinishedAt, r.Failures = ReplayDone, &end, 0
+	if err := b.saveReplay(context.WithoutCancel(ctx), *r); err != nil {
+		return err
 	}
 	log.Info("replay done", "read", r.Read, "matched", r.Matched, "dry_run", r.DryRun, "emitted", r.Emitted, "superseded", r.Superseded, "failed", r.Failed)
-	return r, nil
+	return nil
+}
+
+// replayKey hands m to h, trying again (cfg.KeyRetries times, with a short
+// growing wait) while h fails with an error neither Permanent nor
+// Transient, as the live stage's retries do.
+func (b *Bus) replayKey(ctx context.Context, cfg ReplayerConfig, m StoredMessage, h Handler) ([]Event, error) {
+	key := m.Header.Get(HeaderKey)
+	md := make(map[string]string, len(m.Header))
+	for k := range m.Header {
+		md[k] = m.Header.Get(k)
+	}
+	var events []Event
+	bo := backoff.NewExponentialBackOff()
+	bo.InitialInterval, bo.MaxInterval, bo.MaxElapsedTime = 100*time.Millisecond, time.Second, 0
+	err := backoff.Retry(func() error {
+		var err error
+		events, err = h(ctx, &Message{Key: key, Payload: m.Data, Metadata: md})
+		if err != nil && (errors.Is(err, ErrPermanent) || errors.Is(err, ErrTransient) || errors.Is(err, context.Canceled)) {
+			return backoff.Permanent(err)
+		}
+		return err
+	}, backoff.WithContext(backoff.WithMaxRetries(bo, uint64(cfg.KeyRetries)), ctx))
+	return events, err
+}
+
+// maxReplayReasonHeader bounds the reason a replay's dead letter carries.
+const maxReplayReasonHeader = 4000
+
+// deadLetterReplayed files m, the input message of a key the replay id of
+// stage refused with cause, in the dead letters as the live stage would
+// (its headers, the stage, the reason, one attempt, the subject it was read
+// from: a redrive sends it back there), with HeaderReplay. Its message id
+// names the replay and the input message, so that a replay taken again
+// within the dead letters' dedup window does not file it twice.
+func (b *Bus) deadLetterReplayed(ctx context.Context, stage Stage, id string, m StoredMessage, cause error) error {
+	msg := nats.NewMsg(Subject(DeadLetters, string(stage)))
+	msg.Data = m.Data
+	for k, vs := range m.Header {
+		if strings.HasPrefix(k, "Nats-") {
+			continue
+		}
+		for _, v := range vs {
+			msg.Header.Add(k, v)
+		}
+	}
+	reason := cause.Error()
+	if len(reason) > maxReplayReasonHeader {
+		reason = strings.ToValidUTF8(reason[:maxReplayReasonHeader], "")
+	}
+	msg.Header.Set(HeaderStage, string(stage))
+	msg.Header.Set(HeaderReason, reason)
+	msg.Header.Set(HeaderAttempts, "1")
+	msg.Header.Set(HeaderSubject, m.Subject)
+	msg.Header.Set(HeaderReplay, id)
+	dedup := "replay:" + id + ":" + strconv.FormatUint(m.Sequence, 10)
+	if _, err := b.js.PublishMsg(ctx, msg, jetstream.WithMsgID(dedup)); err != nil {
+		return fmt.Errorf("bus: replay %s: dead letter of %.200s: %w", id, m.Header.Get(HeaderKey), err)
+	}
+	return nil
+}
+
+// replayStopped records the attempt at r that failed with err: a shutdown
+// leaves it running (the next replica takes it at once); any other error
+// leaves it retrying after a growing wait, or failed after
+// cfg.MaxFailures in a row (ErrNoOrigin at once: it can never run here).
+func (b *Bus) replayStopped(ctx context.Context, cfg ReplayerConfig, r *Replay, err error) {
+	log := cfg.Logger.With("stage", cfg.Stage, "replay", r.ID)
+	r.LastError = fmt.Sprintf("%.500s", err.Error())
+	if ctx.Err() == nil {
+		now := time.Now().UTC()
+		r.Failures++
+		if r.Failures >= cfg.MaxFailures || errors.Is(err, ErrNoOrigin) {
+			r.State, r.FinishedAt, r.RetryAt = ReplayFailed, &now, nil
+			log.Error("replay failed; it is not taken again unless retried", "failures", r.Failures, "err", err)
+		} else {
+			at := now.Add(cfg.retryDelay(r.Failures))
+			r.State, r.RetryAt = ReplayRetrying, &at
+			log.Warn("replay attempt failed; it is taken again later", "failures", r.Failures, "retry_at", at, "err", err)
+		}
+	}
+	if serr := b.saveReplay(context.WithoutCancel(ctx), *r); serr != nil {
+		log.Warn("replay: progress", "err", serr)
+	}
+}
+
+// clipKey bounds a key a log line quotes.
+func clipKey(key string) string {
+	if len(key) > maxLoggedKey {
+		return strings.ToValidUTF8(key[:maxLoggedKey], "") + "…"
+	}
+	return key
 }
 
 // saveReplay records r (its holder alone writes it while it holds the

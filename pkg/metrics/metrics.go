@@ -35,6 +35,8 @@ type Metrics struct {
 	batchLatency                                          *prometheus.HistogramVec
 	harvestPages, harvestRecords, harvestBytes, retries   *prometheus.CounterVec
 	pushes                                                *prometheus.CounterVec
+	replayKeys, replayEvents, replays, replayFailures     *prometheus.CounterVec
+	replayRunning, replayTotal, replayRead                *prometheus.GaugeVec
 	httpRequests                                          *prometheus.CounterVec
 	httpLatency                                           *prometheus.HistogramVec
 }
@@ -60,7 +62,7 @@ func New() *Metrics {
 	m.deadLettered = counter("stage_messages_dead_lettered_total", "Messages a stage sent to the dead letters.", "stage")
 	m.latency = histogram("stage_processing_seconds", "Time a stage took over one delivery, its retries included.", prometheus.ExponentialBuckets(0.0005, 4, 10), "stage")
 	m.batches = counter("batch_batches_total", "Batches a batch stage (the analytics writer's consumers: ClickHouse) wrote.", "stage")
-	m.batchRows = counter("batch_rows_total", "Messages of the batches a batch stage wrote.", "stage")
+	m.batchRows = counter("batch_rows_total", "Rows a batch stage wrote (the analytics writer: rows inserted into ClickHouse, which may be more or fewer than the messages).", "stage")
 	m.batchFailures = counter("batch_failures_total", "Batches a batch stage failed to write (retried later, or split to find bad data).", "stage")
 	m.batchLatency = histogram("batch_seconds", "Time a batch stage took over one batch.", prometheus.ExponentialBuckets(0.001, 4, 10), "stage")
 	m.harvestPages = counter("harvest_pages_total", "Pages harvested.", "feed")
@@ -68,6 +70,18 @@ func New() *Metrics {
 	m.harvestBytes = counter("harvest_bytes_total", "Bytes of the pages harvested.", "feed")
 	m.retries = counter("harvest_retries_total", "Requests to a feed that failed and were retried.", "feed")
 	m.pushes = counter("destination_pushes_total", "Attempts at pushing or withdrawing a dataset at a destination, by outcome (pushed, withdrawn, failed: tried again, refused: dead-lettered).", "destination", "outcome")
+	m.replayKeys = counter("replay_keys_total", "Keys replays read, by outcome (changed, unchanged, superseded, refused: dead-lettered, skipped: not selected by the filter, counted: a dry run's).", "stage", "outcome")
+	m.replayEvents = counter("replay_events_total", "Events replays published (changed outputs).", "stage")
+	m.replays = counter("replays_total", "Replays this process ended, by state (done, failed).", "stage", "state")
+	m.replayFailures = counter("replay_attempts_failed_total", "Attempts at replays that failed and wait to be taken again (retrying).", "stage")
+	gauge := func(name, help string, labels ...string) *prometheus.GaugeVec {
+		g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: name, Help: help}, labels)
+		m.reg.MustRegister(g)
+		return g
+	}
+	m.replayRunning = gauge("replay_running", "Replays of the stage this process runs now.", "stage")
+	m.replayTotal = gauge("replay_keys", "Keys of the input of the replay this process runs (or ran last).", "stage")
+	m.replayRead = gauge("replay_keys_read", "Keys the replay this process runs (or ran last) has read.", "stage")
 	m.httpRequests = counter("http_requests_total", "HTTP requests answered, by route pattern and status.", "route", "code")
 	m.httpLatency = histogram("http_request_seconds", "Time taken to answer an HTTP request, by route pattern.", prometheus.DefBuckets, "route")
 	return m
@@ -97,8 +111,8 @@ func (m *Metrics) Handled(stage bus.Stage, took time.Duration, emitted int, outc
 	}
 }
 
-// Batch implements bus.Observer.
-func (m *Metrics) Batch(stage bus.Stage, size int, took time.Duration, err error) {
+// Batch implements bus.Observer: rows, not messages, are counted.
+func (m *Metrics) Batch(stage bus.Stage, _, rows int, took time.Duration, err error) {
 	s := string(stage)
 	m.batchLatency.WithLabelValues(s).Observe(took.Seconds())
 	if err != nil {
@@ -106,7 +120,39 @@ func (m *Metrics) Batch(stage bus.Stage, size int, took time.Duration, err error
 		return
 	}
 	m.batches.WithLabelValues(s).Inc()
-	m.batchRows.WithLabelValues(s).Add(float64(size))
+	m.batchRows.WithLabelValues(s).Add(float64(max(rows, 0)))
+}
+
+// DeadLettered implements bus.Observer: a batch stage's or a replay's dead
+// letter counts among the stage's dead letters.
+func (m *Metrics) DeadLettered(stage bus.Stage) {
+	m.deadLettered.WithLabelValues(string(stage)).Inc()
+}
+
+// Replayed implements bus.Observer.
+func (m *Metrics) Replayed(stage bus.Stage, outcome bus.ReplayOutcome, events int) {
+	m.replayKeys.WithLabelValues(string(stage), string(outcome)).Inc()
+	if events > 0 {
+		m.replayEvents.WithLabelValues(string(stage)).Add(float64(events))
+	}
+}
+
+// ReplayProgress implements bus.Observer.
+func (m *Metrics) ReplayProgress(r bus.Replay, active bool) {
+	s := string(r.Stage)
+	m.replayTotal.WithLabelValues(s).Set(float64(r.Total))
+	m.replayRead.WithLabelValues(s).Set(float64(r.Read))
+	if active {
+		m.replayRunning.WithLabelValues(s).Set(1)
+		return
+	}
+	m.replayRunning.WithLabelValues(s).Set(0)
+	switch r.State {
+	case bus.ReplayDone, bus.ReplayFailed:
+		m.replays.WithLabelValues(s, string(r.State)).Inc()
+	case bus.ReplayRetrying:
+		m.replayFailures.WithLabelValues(s).Inc()
+	}
 }
 
 // HarvestPage implements harvester.Observer: a page of feed was written.

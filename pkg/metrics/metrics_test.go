@@ -78,8 +78,9 @@ func TestObserverCounters(t *testing.T) {
 
 func TestBatchAndHarvestCounters(t *testing.T) {
 	m := New()
-	m.Batch(bus.StageAnalytics, 10, time.Millisecond, nil)
-	m.Batch(bus.StageAnalytics, 4, time.Millisecond, errors.New("clickhouse away"))
+	m.Batch(bus.StageAnalytics, 10, 20, time.Millisecond, nil) // 10 messages, 20 rows
+	m.Batch(bus.StageAnalytics, 4, 8, time.Millisecond, errors.New("clickhouse away"))
+	m.DeadLettered(bus.StageAnalytics)
 	m.Delivered("eosc", "pushed")
 	m.Delivered("eosc", "pushed")
 	m.Delivered("eosc", "failed")
@@ -88,8 +89,11 @@ func TestBatchAndHarvestCounters(t *testing.T) {
 	if got := testutil.ToFloat64(m.batches.WithLabelValues("analytics")); got != 1 {
 		t.Errorf("batches %v", got)
 	}
-	if got := testutil.ToFloat64(m.batchRows.WithLabelValues("analytics")); got != 10 {
-		t.Errorf("rows %v", got)
+	if got := testutil.ToFloat64(m.batchRows.WithLabelValues("analytics")); got != 20 {
+		t.Errorf("rows %v, want the 20 rows written", got)
+	}
+	if got := testutil.ToFloat64(m.deadLettered.WithLabelValues("analytics")); got != 1 {
+		t.Errorf("dead letters of the batch stage %v", got)
 	}
 	if got := testutil.ToFloat64(m.batchFailures.WithLabelValues("analytics")); got != 1 {
 		t.Errorf("failures %v", got)
@@ -105,6 +109,47 @@ func TestBatchAndHarvestCounters(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(m.retries.WithLabelValues("feed-a")); got != 2 {
 		t.Errorf("retries %v", got)
+	}
+}
+
+func TestReplayCounters(t *testing.T) {
+	m := New()
+	r := bus.Replay{ID: "r1", Stage: bus.StageEnricher, State: bus.ReplayRunning, Total: 5, Read: 2}
+	m.ReplayProgress(r, true)
+	for _, o := range []bus.ReplayOutcome{bus.ReplayedChanged, bus.ReplayedChanged, bus.ReplayedRefused} {
+		events := 0
+		if o == bus.ReplayedChanged {
+			events = 2
+		}
+		m.Replayed(bus.StageEnricher, o, events)
+	}
+	body := exposition(t, m)
+	for _, want := range []string{
+		`fairway_replay_running{stage="enricher"} 1`,
+		`fairway_replay_keys{stage="enricher"} 5`,
+		`fairway_replay_keys_read{stage="enricher"} 2`,
+		`fairway_replay_keys_total{outcome="changed",stage="enricher"} 2`,
+		`fairway_replay_keys_total{outcome="refused",stage="enricher"} 1`,
+		`fairway_replay_events_total{stage="enricher"} 4`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("exposition lacks %q:\n%s", want, body)
+		}
+	}
+	r.State = bus.ReplayRetrying
+	m.ReplayProgress(r, false)
+	r.State, r.Read = bus.ReplayFailed, 3
+	m.ReplayProgress(r, false)
+	body = exposition(t, m)
+	for _, want := range []string{
+		`fairway_replay_running{stage="enricher"} 0`,
+		`fairway_replay_keys_read{stage="enricher"} 3`,
+		`fairway_replay_attempts_failed_total{stage="enricher"} 1`,
+		`fairway_replays_total{stage="enricher",state="failed"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("exposition lacks %q:\n%s", want, body)
+		}
 	}
 }
 
