@@ -27,6 +27,7 @@
 //	PUT    /api/v1/panet/release         a new PaNET release (operators; parsed and checked first)
 //	POST   /api/v1/replays               replay a stage ({"stage":"enricher"}; operators); 202
 //	GET    /api/v1/replays/{stage}/{id}  a replay's progress (operators)
+//	POST   /api/v1/replays/{stage}/{id}/retry  run a failed replay again (operators); 409 unless failed or retrying
 //	POST   /api/v1/usage                 a batch of usage events (see usage.go: facility token for its own datasets, or operator)
 //	GET    /api/v1/usage/counts          COUNTER counts per dataset and month; GET /api/v1/usage/reuse, the most reused datasets
 //	GET    /api/v1/sushi/status, /api/v1/sushi/reports, /api/v1/sushi/reports/dsr   the COUNTER SUSHI service (Dataset Report)
@@ -696,7 +697,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, feeds.ErrNotFound), errors.Is(err, destinations.ErrNotFound), errors.Is(err, errNoRoute), errors.Is(err, errNotFound):
 		status = http.StatusNotFound
 	case errors.Is(err, feeds.ErrExists), errors.Is(err, feeds.ErrConflict),
-		errors.Is(err, destinations.ErrExists), errors.Is(err, destinations.ErrConflict):
+		errors.Is(err, destinations.ErrExists), errors.Is(err, destinations.ErrConflict), errors.Is(err, bus.ErrNotRetryable):
 		status = http.StatusConflict
 	case errors.Is(err, feeds.ErrInvalid), errors.Is(err, feeds.ErrCheckFailed),
 		errors.Is(err, destinations.ErrInvalid), errors.Is(err, destinations.ErrCheckFailed),

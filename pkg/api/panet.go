@@ -21,6 +21,8 @@ import (
 //	POST /api/v1/replays                 replay a stage (normaliser, enricher, publisher): {"stage":"enricher","reason":"…",
 //	                                     "feed"|"facility":"…","since_seq":N,"until_seq":N,"since":"RFC 3339","until":"…","dry_run":true}; 202 (operators)
 //	GET  /api/v1/replays/{stage}/{id}    a replay's progress (operators)
+//	POST /api/v1/replays/{stage}/{id}/retry  take a failed (or retrying) replay again at once, its failures
+//	                                     forgotten (operators); 409 for a replay that has not failed
 
 // PaNETView answers GET /api/v1/panet.
 type PaNETView struct {
@@ -76,6 +78,7 @@ func (s *Server) routePaNET() {
 	s.mux.HandleFunc("PUT /api/v1/panet/release", s.writeLimit(enricher.MaxReleaseSize, s.onlyOperator(s.putPaNETRelease)))
 	s.mux.HandleFunc("POST /api/v1/replays", s.write(s.onlyOperator(s.requestReplay)))
 	s.mux.HandleFunc("GET /api/v1/replays/{stage}/{id}", s.write(s.onlyOperator(s.replayStatus)))
+	s.mux.HandleFunc("POST /api/v1/replays/{stage}/{id}/retry", s.write(s.onlyOperator(s.retryReplay)))
 }
 
 // onlyOperator refuses every principal but an operator.
@@ -182,5 +185,18 @@ func (s *Server) replayStatus(w http.ResponseWriter, r *http.Request, _ Principa
 		return err
 	}
 	s.reply(w, http.StatusOK, rep)
+	return nil
+}
+
+func (s *Server) retryReplay(w http.ResponseWriter, r *http.Request, p Principal) error {
+	rep, err := s.bus.RetryReplay(r.Context(), bus.Stage(r.PathValue("stage")), r.PathValue("id"))
+	if bus.IsNotFound(err) {
+		return fmt.Errorf("%w: no replay %s of %s", errNotFound, r.PathValue("id"), r.PathValue("stage"))
+	}
+	if err != nil {
+		return err
+	}
+	s.log.Info("replay retried", "stage", rep.Stage, "replay", rep.ID, "by", p.String())
+	s.reply(w, http.StatusAccepted, rep)
 	return nil
 }

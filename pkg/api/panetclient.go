@@ -58,7 +58,14 @@ func (c *Client) Replay(ctx context.Context, stage, id string) (bus.Replay, erro
 	return out, c.send(ctx, http.MethodGet, "/api/v1/replays/"+url.PathEscape(stage)+"/"+url.PathEscape(id), nil, &out, true)
 }
 
-// FollowReplay polls a replay every interval until it is done, calling
+// RetryReplay asks the node to run a failed replay again.
+func (c *Client) RetryReplay(ctx context.Context, stage, id string) (bus.Replay, error) {
+	var out bus.Replay
+	return out, c.do(ctx, http.MethodPost, "/api/v1/replays/"+url.PathEscape(stage)+"/"+url.PathEscape(id)+"/retry", struct{}{}, &out)
+}
+
+// FollowReplay polls a replay every interval until it ends (done or
+// failed: bus.Replay.Done), calling
 // progress (if not nil) with each state read. It stops with ctx.
 func (c *Client) FollowReplay(ctx context.Context, r bus.Replay, interval time.Duration, progress func(bus.Replay)) (bus.Replay, error) {
 	if interval <= 0 {

@@ -335,4 +335,53 @@ func TestOperations(t *testing.T) {
 	if got := len(liveEntries(t, b)); got != 7 {
 		t.Fatalf("%d datasets after the replays, want 7", got)
 	}
+	// Each refusal of a replay is a dead letter naming its replay: the
+	// three junk records in each of the two replays of every key, and
+	// ESRF's record of the dataset that moved to ILL (ownership) in those
+	// and the two replays of ESRF's feed. The dry runs refused nothing.
+	letters, err := b.DeadLetters(ctx, string(bus.StageNormaliser), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused, replays := map[string]int{}, map[string]bool{}
+	for _, d := range letters {
+		if d.Headers()[bus.HeaderReplay] == "" || d.Subject == "" || d.Attempts != 1 {
+			t.Fatalf("a dead letter after the replays: %+v %v", d, d.Headers())
+		}
+		if d.Key == "esrf-oai:oai:esrf:0" && !strings.Contains(d.Reason, "owned by ILL") {
+			t.Fatalf("the ownership refusal's reason: %q", d.Reason)
+		}
+		refused[d.Key]++
+		replays[d.Headers()[bus.HeaderReplay]] = true
+	}
+	want := map[string]int{"junk-feed:0": 2, "junk-feed:1": 2, "junk-feed:2": 2, "esrf-oai:oai:esrf:0": 4}
+	if fmt.Sprint(refused) != fmt.Sprint(want) || len(replays) != 4 {
+		t.Fatalf("refused by the replays: %v from %d replays; want %v from 4", refused, len(replays), want)
+	}
+
+	// A replay that failed (as the bus leaves one whose attempts kept
+	// failing) says so, and --retry runs it again to the end.
+	failedAt := time.Now().UTC()
+	failed := bus.Replay{ID: "20260101T000000Z-0123456789ab", Stage: bus.StagePublisher, State: bus.ReplayFailed, RequestedAt: failedAt,
+		FinishedAt: &failedAt, Attempts: 8, Failures: 8, LastError: "bus: publish: nats: timeout"}
+	v, err := json.Marshal(failed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.State(bus.BucketReplays).Put(ctx, "publisher."+failed.ID, v); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runPaNETCLI(t, "replay-status", failed.ID, "--stage", "publisher", "--follow"); err != nil ||
+		!strings.Contains(out, ": failed, ") || !strings.Contains(out, "--retry "+failed.ID) {
+		t.Fatalf("replay-status of a failed replay: %v\n%s", err, out)
+	}
+	if out, err := runOpsCLI(t, "", "replay", "--stage", "enricher", "--retry", failed.ID); err == nil || !strings.Contains(out+err.Error(), "404") {
+		t.Fatalf("retry of another stage's replay: %v\n%s", err, out)
+	}
+	if out := cli("replay", "--stage", "publisher", "--retry", failed.ID, "--interval", "100ms"); !strings.Contains(out, "replayed: 7 of 7 keys, 0 changed") {
+		t.Fatalf("replay --retry:\n%s", out)
+	}
+	if out, err := runOpsCLI(t, "", "replay", "--stage", "publisher", "--retry", failed.ID); err == nil || !strings.Contains(err.Error(), "409") {
+		t.Fatalf("retry of a replay done: %v\n%s", err, out)
+	}
 }

@@ -181,8 +181,14 @@ func PaNETCommand() *cobra.Command {
 				fmt.Fprintf(out, ", by %s", clip(r.Holder, 80))
 			}
 			fmt.Fprintln(out, ")")
+			if r.State == bus.ReplayRetrying && r.RetryAt != nil {
+				fmt.Fprintf(out, "  %d attempts in a row failed; taken again at %s\n", r.Failures, r.RetryAt.Format(time.RFC3339))
+			}
 			if r.LastError != "" {
 				fmt.Fprintf(out, "  last error: %s\n", r.LastError)
+			}
+			if err := replayFailed(r); err != nil {
+				fmt.Fprintf(out, "  %s\n", err)
 			}
 			return nil
 		},
@@ -211,10 +217,7 @@ func followReplay(cmd *cobra.Command, c *api.Client, r bus.Replay, interval time
 	}
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "re-tagged: %d datasets read, %d changed, %d superseded by newer versions, %d refused\n", r.Read, r.Emitted, r.Superseded, r.Failed)
-	if r.LastError != "" {
-		fmt.Fprintf(out, "  last error: %s\n", r.LastError)
-	}
-	return nil
+	return replayEnded(out, r)
 }
 
 // waitEnrichers waits (at most d) until every running enricher reports

@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,11 +21,11 @@ import (
 // destination again (--destination). An operator token is required.
 func ReplayCommand() *cobra.Command {
 	var af apiFlags
-	var stage, destination, feed, facility, since, until, reason string
+	var stage, destination, feed, facility, since, until, reason, retry string
 	var dryRun, detach, all bool
 	var interval time.Duration
 	cmd := &cobra.Command{
-		Use:   "replay --stage STAGE [--feed F | --facility X] [--since SEQ|TIME] [--until SEQ|TIME] [--dry-run] [--detach]",
+		Use:   "replay --stage STAGE [--feed F | --facility X] [--since SEQ|TIME] [--until SEQ|TIME] [--dry-run] [--detach] | --retry ID --stage STAGE",
 		Short: "Re-run a stage over its input stream, or push a destination again",
 		Long: "Re-run a stage over the last message of every key of its input stream: the normaliser\n" +
 			"reads the raw records, the enricher the canonical datasets, the publisher the enriched\n" +
@@ -35,7 +36,9 @@ func ReplayCommand() *cobra.Command {
 			"now such as 24h) narrow the keys replayed; --dry-run only says how many there are.\n" +
 			"--destination ID pushes one destination again instead (as `fairway destinations replay`),\n" +
 			"from --since (a catalogue sequence or a time). The replay is followed with a progress\n" +
-			"bar until it ends, unless --detach.",
+			"bar until it ends, unless --detach. A replay whose attempts keep failing (its events or\n" +
+			"dead letters cannot be stored) waits longer after each and stops as failed: once the\n" +
+			"cause is fixed, --retry ID --stage STAGE runs it again.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := af.client()
@@ -66,6 +69,16 @@ func ReplayCommand() *cobra.Command {
 			if !slices.Contains(api.ReplayableStages, bus.Stage(stage)) {
 				return fmt.Errorf("--stage %q: want normaliser, enricher or publisher (or --destination ID)", clip(stage, 60))
 			}
+			var r bus.Replay
+			if retry != "" {
+				if feed != "" || facility != "" || since != "" || until != "" || dryRun {
+					return errors.New("--retry runs a replay again as it was asked for: no --feed, --facility, --since, --until or --dry-run")
+				}
+				if r, err = c.RetryReplay(cmd.Context(), stage, retry); err != nil {
+					return err
+				}
+				return followStageReplay(cmd, c, r, detach, interval)
+			}
 			if feed != "" && facility != "" {
 				return errors.New("--feed or --facility, not both")
 			}
@@ -79,37 +92,17 @@ func ReplayCommand() *cobra.Command {
 			if req.Reason == "" {
 				req.Reason = "fairway replay"
 			}
-			r, err := c.RequestStageReplay(cmd.Context(), req)
-			if err != nil {
+			if r, err = c.RequestStageReplay(cmd.Context(), req); err != nil {
 				return err
 			}
-			if detach {
-				fmt.Fprintf(out, "replay %s of the %s requested; follow it with: fairway panet replay-status %s --stage %s --follow\n", r.ID, r.Stage, r.ID, r.Stage)
-				return nil
-			}
-			bar := newReplayBar(cmd.ErrOrStderr())
-			bar.what = "replaying " + stage
-			r, err = c.FollowReplay(cmd.Context(), r, interval, bar.update)
-			bar.finish()
-			if err != nil {
-				return fmt.Errorf("following replay %s (it goes on): %w", r.ID, err)
-			}
-			if r.DryRun {
-				fmt.Fprintf(out, "dry run: the replay would hand %d of %d keys to the %s\n", r.Matched, r.Total, r.Stage)
-			} else {
-				fmt.Fprintf(out, "replayed: %d of %d keys, %d changed, %d superseded by newer versions, %d refused\n",
-					r.Matched, r.Total, r.Emitted, r.Superseded, r.Failed)
-			}
-			if r.LastError != "" {
-				fmt.Fprintf(out, "  last error: %s\n", r.LastError)
-			}
-			return nil
+			return followStageReplay(cmd, c, r, detach, interval)
 		},
 	}
 	af.bind(cmd.Flags())
 	f := cmd.Flags()
 	f.StringVar(&stage, "stage", "", "stage to replay: normaliser (from the raw records), enricher (from the canonical datasets) or publisher (from the enriched datasets)")
 	f.StringVar(&destination, "destination", "", "push this destination again instead")
+	f.StringVar(&retry, "retry", "", "run this failed replay (of --stage) again")
 	f.StringVar(&feed, "feed", "", "only the keys whose last input message comes from this feed")
 	f.StringVar(&facility, "facility", "", "only the keys whose last input message comes from this facility")
 	f.StringVar(&since, "since", "", "only input messages from this stream sequence or time on (RFC 3339, or a duration before now)")
@@ -120,6 +113,51 @@ func ReplayCommand() *cobra.Command {
 	f.BoolVar(&all, "all", false, "with --destination: push again even what the destination holds as it is")
 	f.DurationVar(&interval, "interval", 500*time.Millisecond, "how often to poll the replay's progress")
 	return cmd
+}
+
+// followStageReplay follows r with a progress bar until it ends (unless
+// detach), then says what it did; a replay that failed is an error.
+func followStageReplay(cmd *cobra.Command, c *api.Client, r bus.Replay, detach bool, interval time.Duration) error {
+	out := cmd.OutOrStdout()
+	if detach {
+		fmt.Fprintf(out, "replay %s of the %s requested; follow it with: fairway panet replay-status %s --stage %s --follow\n", r.ID, r.Stage, r.ID, r.Stage)
+		return nil
+	}
+	bar := newReplayBar(cmd.ErrOrStderr())
+	bar.what = "replaying " + string(r.Stage)
+	r, err := c.FollowReplay(cmd.Context(), r, interval, bar.update)
+	bar.finish()
+	if err != nil {
+		return fmt.Errorf("following replay %s (it goes on): %w", r.ID, err)
+	}
+	if r.DryRun {
+		fmt.Fprintf(out, "dry run: the replay would hand %d of %d keys to the %s\n", r.Matched, r.Total, r.Stage)
+	} else {
+		fmt.Fprintf(out, "replayed: %d of %d keys, %d changed, %d superseded by newer versions, %d refused\n",
+			r.Matched, r.Total, r.Emitted, r.Superseded, r.Failed)
+	}
+	return replayEnded(out, r)
+}
+
+// replayEnded says how r ended beyond its counts (its last error, where its
+// refused keys are) and returns the error of a replay that failed.
+func replayEnded(out io.Writer, r bus.Replay) error {
+	if r.LastError != "" {
+		fmt.Fprintf(out, "  last error: %s\n", r.LastError)
+	}
+	if r.Failed > 0 {
+		fmt.Fprintf(out, "  the %d keys refused are in the dead letters: fairway dlq list --stage %s\n", r.Failed, r.Stage)
+	}
+	return replayFailed(r)
+}
+
+// replayFailed returns the error that says r failed (nil unless it did).
+func replayFailed(r bus.Replay) error {
+	if r.State != bus.ReplayFailed {
+		return nil
+	}
+	return fmt.Errorf("replay %s of the %s failed after %d attempts in a row (%s); what it published stays: once the cause is fixed, run it again with fairway replay --retry %s --stage %s",
+		r.ID, r.Stage, r.Failures, clip(r.LastError, 500), r.ID, r.Stage)
 }
 
 // parseSeqOrTime reads a stream sequence, an RFC 3339 time or a duration
