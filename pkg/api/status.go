@@ -32,9 +32,13 @@ type NodeStatus struct {
 	ReadModels   []bus.ConsumerStatus `json:"read_models"`
 	ReadModelLag uint64               `json:"read_model_lag"`
 	// Analytics are the analytics writer's consumers; AnalyticsLag the sum
-	// of their lags.
-	Analytics    []bus.ConsumerStatus `json:"analytics"`
-	AnalyticsLag uint64               `json:"analytics_lag"`
+	// of their lags; AnalyticsState says whether a writer reads them
+	// (AnalyticsActive, AnalyticsDisabled or AnalyticsAbsent): the lag of
+	// consumers no writer reads is no delay of the analytics but their
+	// absence.
+	Analytics      []bus.ConsumerStatus `json:"analytics"`
+	AnalyticsLag   uint64               `json:"analytics_lag"`
+	AnalyticsState string               `json:"analytics_state"`
 	// Feeds and their last runs.
 	Feeds []FeedStatus `json:"feeds"`
 	// Destinations and how their delivery stands (nil when the node does
@@ -45,6 +49,41 @@ type NodeStatus struct {
 	// their sum.
 	DeadLetters      map[string]uint64 `json:"dead_letters"`
 	DeadLettersTotal uint64            `json:"dead_letters_total"`
+}
+
+// The analytics states of NodeStatus.
+const (
+	// AnalyticsActive: a writer reads the analytics consumers (in this
+	// process or in an analytics service elsewhere).
+	AnalyticsActive = "active"
+	// AnalyticsDisabled: the consumers exist and no writer reads them
+	// (the node runs with --no-analytics and no analytics service runs
+	// elsewhere, or the writer has not reached ClickHouse since it
+	// started).
+	AnalyticsDisabled = "disabled"
+	// AnalyticsAbsent: the node has no analytics consumer.
+	AnalyticsAbsent = "absent"
+)
+
+// AnalyticsRecent is how long after its last acknowledgement an analytics
+// consumer counts as read by a writer when no pull request of one waits
+// (a writer between two subscriptions, after a failed batch).
+const AnalyticsRecent = 5 * time.Minute
+
+// analyticsState tells from the analytics consumers whether a writer reads
+// them: one of them has a pull request waiting (a writer's subscription
+// asks for work), messages delivered and not yet acknowledged (a writer
+// holds a batch, or retries one), or acknowledged within AnalyticsRecent.
+func analyticsState(cs []bus.ConsumerStatus, now time.Time) string {
+	if len(cs) == 0 {
+		return AnalyticsAbsent
+	}
+	for _, c := range cs {
+		if c.Waiting > 0 || c.AckPending > 0 || (!c.LastActive.IsZero() && now.Sub(c.LastActive) < AnalyticsRecent) {
+			return AnalyticsActive
+		}
+	}
+	return AnalyticsDisabled
 }
 
 // StageStatus is how a pipeline stage stands.
@@ -110,6 +149,7 @@ func (s *Server) Status(ctx context.Context) (NodeStatus, error) {
 			}
 		}
 	}
+	out.AnalyticsState = analyticsState(out.Analytics, out.Time)
 	// Dead letters are counted by subject (one per stage that gave up).
 	stages := []string{harvester.Origin}
 	for _, c := range bus.Consumers {

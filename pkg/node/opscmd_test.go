@@ -241,8 +241,13 @@ func TestOperations(t *testing.T) {
 	if len(st.ReadModels) == 0 {
 		t.Fatalf("status: no read model")
 	}
+	// The node runs with --no-analytics: its analytics consumers exist,
+	// and no writer reads them.
+	if len(st.Analytics) == 0 || st.AnalyticsState != api.AnalyticsDisabled {
+		t.Fatalf("status of the analytics with --no-analytics: %q, %d consumers", st.AnalyticsState, len(st.Analytics))
+	}
 	table := cli("status")
-	for _, want := range []string{"STREAM", "FAIRWAY_CATALOGUE", "STAGE", "normaliser", "dead letters: 1  normaliser: 1", "read-model lag: "} {
+	for _, want := range []string{"STREAM", "FAIRWAY_CATALOGUE", "STAGE", "normaliser", "dead letters: 1  normaliser: 1", "read-model lag: ", "analytics: disabled"} {
 		if !strings.Contains(strings.ToLower(table), strings.ToLower(want)) {
 			t.Fatalf("status lacks %q:\n%s", want, table)
 		}

@@ -71,7 +71,7 @@ func printStatus(out io.Writer, st api.NodeStatus) error {
 			fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%s\n", clip(c.Name, 80), c.Stream, c.Pending, c.AckPending, c.Lag, when(c.LastActive))
 		}
 	}
-	fmt.Fprintf(w, "\nread-model lag: %d (%d read models)\tanalytics lag: %d (%d consumers)\n", st.ReadModelLag, len(st.ReadModels), st.AnalyticsLag, len(st.Analytics))
+	fmt.Fprintf(w, "\nread-model lag: %d (%d read models)\t%s\n", st.ReadModelLag, len(st.ReadModels), analyticsLine(st))
 	fmt.Fprintln(w, "\nFEED\tFACILITY\tENABLED\tLAST RUN\tSTATUS\tSTARTED\tRECORDS\tERROR")
 	for _, f := range st.Feeds {
 		if f.LastRun == nil {
@@ -97,4 +97,16 @@ func printStatus(out io.Writer, st api.NodeStatus) error {
 	}
 	fmt.Fprintln(w)
 	return w.Flush()
+}
+
+// analyticsLine says how the analytics stand: their lag while a writer
+// reads their consumers, else that they are disabled (or absent).
+func analyticsLine(st api.NodeStatus) string {
+	switch st.AnalyticsState {
+	case api.AnalyticsDisabled:
+		return fmt.Sprintf("analytics: disabled (no writer reads its %d consumers: --no-analytics, and no analytics service elsewhere)", len(st.Analytics))
+	case api.AnalyticsAbsent:
+		return "analytics: absent (no analytics consumer)"
+	}
+	return fmt.Sprintf("analytics lag: %d (%d consumers)", st.AnalyticsLag, len(st.Analytics))
 }
