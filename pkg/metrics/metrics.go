@@ -31,7 +31,7 @@ type Metrics struct {
 
 	messagesIn, messagesOut, messagesFailed, deadLettered *prometheus.CounterVec
 	latency                                               *prometheus.HistogramVec
-	batches, batchRows, batchFailures                     *prometheus.CounterVec
+	batches, batchRows, batchMessages, batchFailures      *prometheus.CounterVec
 	batchLatency                                          *prometheus.HistogramVec
 	harvestPages, harvestRecords, harvestBytes, retries   *prometheus.CounterVec
 	pushes                                                *prometheus.CounterVec
@@ -63,6 +63,7 @@ func New() *Metrics {
 	m.latency = histogram("stage_processing_seconds", "Time a stage took over one delivery, its retries included.", prometheus.ExponentialBuckets(0.0005, 4, 10), "stage")
 	m.batches = counter("batch_batches_total", "Batches a batch stage (the analytics writer's consumers: ClickHouse) wrote.", "stage")
 	m.batchRows = counter("batch_rows_total", "Rows a batch stage wrote (the analytics writer: rows inserted into ClickHouse, which may be more or fewer than the messages).", "stage")
+	m.batchMessages = counter("batch_messages_total", "Messages of the batches a batch stage wrote.", "stage")
 	m.batchFailures = counter("batch_failures_total", "Batches a batch stage failed to write (retried later, or split to find bad data).", "stage")
 	m.batchLatency = histogram("batch_seconds", "Time a batch stage took over one batch.", prometheus.ExponentialBuckets(0.001, 4, 10), "stage")
 	m.harvestPages = counter("harvest_pages_total", "Pages harvested.", "feed")
@@ -112,7 +113,7 @@ func (m *Metrics) Handled(stage bus.Stage, took time.Duration, emitted int, outc
 }
 
 // Batch implements bus.Observer: rows, not messages, are counted.
-func (m *Metrics) Batch(stage bus.Stage, _, rows int, took time.Duration, err error) {
+func (m *Metrics) Batch(stage bus.Stage, size, rows int, took time.Duration, err error) {
 	s := string(stage)
 	m.batchLatency.WithLabelValues(s).Observe(took.Seconds())
 	if err != nil {
@@ -121,6 +122,7 @@ func (m *Metrics) Batch(stage bus.Stage, _, rows int, took time.Duration, err er
 	}
 	m.batches.WithLabelValues(s).Inc()
 	m.batchRows.WithLabelValues(s).Add(float64(max(rows, 0)))
+	m.batchMessages.WithLabelValues(s).Add(float64(max(size, 0)))
 }
 
 // DeadLettered implements bus.Observer: a batch stage's or a replay's dead

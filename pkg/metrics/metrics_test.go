@@ -92,6 +92,9 @@ func TestBatchAndHarvestCounters(t *testing.T) {
 	if got := testutil.ToFloat64(m.batchRows.WithLabelValues("analytics")); got != 20 {
 		t.Errorf("rows %v, want the 20 rows written", got)
 	}
+	if got := testutil.ToFloat64(m.batchMessages.WithLabelValues("analytics")); got != 10 {
+		t.Errorf("messages %v, want the 10 of the batch written", got)
+	}
 	if got := testutil.ToFloat64(m.deadLettered.WithLabelValues("analytics")); got != 1 {
 		t.Errorf("dead letters of the batch stage %v", got)
 	}

@@ -25,8 +25,6 @@ import (
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/enricher"
 	"github.com/panosc/fairway/pkg/natsembed"
-	"github.com/panosc/fairway/pkg/panet"
-	"github.com/panosc/fairway/pkg/samplefeed"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
 
@@ -162,33 +160,8 @@ func TestPaNETUpdate(t *testing.T) {
 	}
 
 	// A technique the demo never tags gets a synonym some titles hold.
-	ont, err := panet.Parse(bytes.NewReader(ref))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A leaf: a broader technique found only in text gives way to the
-	// narrower techniques found with it; and not one of the upper classes
-	// (ids below PaNET01000), which free text does not name.
-	broader := map[string]bool{}
-	for _, c := range ont.Classes() {
-		for _, a := range ont.Ancestors(c.ID) {
-			broader[a.ID] = true
-		}
-	}
-	var target string
-	for _, c := range ont.Classes() {
-		used := slices.ContainsFunc(samplefeed.Techniques, func(tc samplefeed.Technique) bool { return tc.ID == c.ID })
-		if !c.Specifier && !used && !broader[c.ID] && c.ID >= "PaNET01000" {
-			target = c.ID
-			break
-		}
-	}
 	const synonym = "zeolite catalysts"
-	open := `<owl:Class rdf:about="http://purl.org/pan-science/PaNET/` + target + `">`
-	if !bytes.Contains(ref, []byte(open)) {
-		t.Fatalf("no %s in the release", open)
-	}
-	modified := bytes.Replace(ref, []byte(open), []byte(open+"\n        <skos:altLabel>"+synonym+"</skos:altLabel>"), 1)
+	target, modified := panetWithSynonym(t, ref, synonym)
 	newFile := filepath.Join(dir, "PaNET-modified.owl")
 	if err := os.WriteFile(newFile, modified, 0o644); err != nil {
 		t.Fatal(err)
