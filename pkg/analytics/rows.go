@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -123,10 +124,9 @@ func RowFromEntry(e *fairwayv1.CatalogueEntry, version uint64) DatasetRow {
 		row.QualityDimensions = append(row.QualityDimensions, q.GetName())
 		row.QualityScores = append(row.QualityScores, score)
 	}
-	gaps := make(map[string]bool)
+	var gaps uniqueStrings
 	for _, g := range enriched.GetQualityGaps() {
-		if c := g.GetCheck(); c != "" && !gaps[c] {
-			gaps[c] = true
+		if c := g.GetCheck(); c != "" && !gaps.seen(row.QualityGaps, c) {
 			row.QualityGaps = append(row.QualityGaps, c)
 		}
 	}
@@ -140,23 +140,21 @@ func RowFromEntry(e *fairwayv1.CatalogueEntry, version uint64) DatasetRow {
 	if math.IsNaN(row.Quality) || math.IsInf(row.Quality, 0) {
 		row.Quality = 0
 	}
-	seen := make(map[string]bool)
+	var seen uniqueStrings
 	for _, t := range enriched.GetTechniques() {
 		iri := strings.TrimSpace(t.GetIri())
 		if iri == "" && strings.TrimSpace(t.GetId()) != "" {
 			iri = PaNETNamespace + strings.TrimSpace(t.GetId())
 		}
-		if iri == "" || seen[iri] {
+		if iri == "" || seen.seen(row.Techniques, iri) {
 			continue
 		}
-		seen[iri] = true
 		row.Techniques = append(row.Techniques, iri)
 		row.TechniqueLabels = append(row.TechniqueLabels, t.GetLabel())
 	}
-	all := make(map[string]bool)
+	var all uniqueStrings
 	add := func(iri string) {
-		if iri = strings.TrimSpace(iri); iri != "" && !all[iri] {
-			all[iri] = true
+		if iri = strings.TrimSpace(iri); iri != "" && !all.seen(row.TechniquesAll, iri) {
 			row.TechniquesAll = append(row.TechniquesAll, iri)
 		}
 	}
@@ -169,6 +167,36 @@ func RowFromEntry(e *fairwayv1.CatalogueEntry, version uint64) DatasetRow {
 		}
 	}
 	return row
+}
+
+// uniqueStrings tells whether a list built without duplicates holds a
+// string already. A short list is searched (no allocation: the common
+// case of a few techniques or gaps); past smallList strings a set takes
+// over, so that a hostile list of thousands stays linear.
+type uniqueStrings struct {
+	set map[string]struct{}
+}
+
+// smallList is the longest list uniqueStrings searches.
+const smallList = 16
+
+// seen reports whether list holds s; when it does not, s is remembered as
+// the string the caller appends to list next.
+func (u *uniqueStrings) seen(list []string, s string) bool {
+	if u.set == nil {
+		if len(list) < smallList {
+			return slices.Contains(list, s)
+		}
+		u.set = make(map[string]struct{}, 2*len(list))
+		for _, v := range list {
+			u.set[v] = struct{}{}
+		}
+	}
+	if _, ok := u.set[s]; ok {
+		return true
+	}
+	u.set[s] = struct{}{}
+	return false
 }
 
 // validate reports why the row cannot be stored, wrapping ErrInvalidRow.

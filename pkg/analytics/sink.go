@@ -83,36 +83,47 @@ func Consumers() []Consumer {
 		{bus.StageAnalyticsEnriched, pipelineWriter(bus.Enriched)},
 		{bus.StageAnalyticsDeadLetters, writeDeadLetters},
 		{bus.StageAnalyticsUsage, writeUsage},
-		{bus.StageAnalyticsCitations, writeCitations},
 	}
 }
 
-// writeCatalogue writes a batch of catalogue entries: one dataset version
-// and one pipeline event each. Both are keyed by the entry's stream
-// sequence, so a batch written again after a failure between the two
-// inserts is counted once.
+// writeCatalogue writes a batch of catalogue entries: one dataset version,
+// one pipeline event and one citations row each, from one decoding of the
+// entry. All three are keyed by the entry's stream sequence, so a batch
+// written again after a failure between the inserts is counted once.
 func writeCatalogue(ctx context.Context, store *Store, msgs []bus.StoredMessage) error {
 	rows := make([]DatasetRow, 0, len(msgs))
 	events := make([]PipelineEventRow, 0, len(msgs))
+	citations := make([]CitationRow, 0, len(msgs))
+	var e fairwayv1.CatalogueEntry
 	for _, m := range msgs {
-		var e fairwayv1.CatalogueEntry
+		// Unmarshal resets e; the rows keep none of its memory.
 		if err := proto.Unmarshal(m.Data, &e); err != nil {
 			return bus.Permanent(fmt.Errorf("not a catalogue entry on %s: %w", m.Subject, err))
 		}
 		rows = append(rows, RowFromEntry(&e, m.Sequence))
 		events = append(events, catalogueEvent(m, &e))
+		citations = append(citations, CitationRowFromEntry(&e, m.Sequence))
 	}
-	// The two inserts go to ClickHouse side by side, on connections of
-	// their own; the batch is acknowledged only when both succeeded.
-	var eventsErr error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		eventsErr = badData(store.InsertPipelineEvents(ctx, events))
-	}()
-	rowsErr := badData(store.InsertDatasets(ctx, rows))
-	<-done
-	return firstErr(rowsErr, eventsErr)
+	// The three inserts go to ClickHouse side by side, on connections of
+	// their own; the batch is acknowledged only when all succeeded.
+	return firstErr(sideBySide(ctx,
+		func(ctx context.Context) error { return badData(store.InsertDatasets(ctx, rows)) },
+		func(ctx context.Context) error { return badData(store.InsertPipelineEvents(ctx, events)) },
+		func(ctx context.Context) error { return badData(store.InsertCitations(ctx, citations)) },
+	)...)
+}
+
+// sideBySide runs every write at once and returns their errors, in order,
+// once all have returned.
+func sideBySide(ctx context.Context, writes ...func(context.Context) error) []error {
+	errs := make([]error, len(writes))
+	var wg sync.WaitGroup
+	for i, w := range writes[1:] {
+		wg.Go(func() { errs[i+1] = w(ctx) })
+	}
+	errs[0] = writes[0](ctx)
+	wg.Wait()
+	return errs
 }
 
 // firstErr returns the error of the writes that failed, preferring one

@@ -6,11 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/usage"
-	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
 
 // writeUsage writes a batch of the usage stream into usage_events.
@@ -20,16 +17,6 @@ func writeUsage(ctx context.Context, store *Store, msgs []bus.StoredMessage) err
 		return err
 	}
 	return badData(store.InsertUsage(ctx, events))
-}
-
-// writeCitations writes the related identifiers of a batch of catalogue
-// entries into dataset_citations.
-func writeCitations(ctx context.Context, store *Store, msgs []bus.StoredMessage) error {
-	rows, err := CitationRows(msgs)
-	if err != nil {
-		return err
-	}
-	return badData(store.InsertCitations(ctx, rows))
 }
 
 // rollup counts the months that received usage events, at start and then
@@ -66,18 +53,4 @@ func UsageEvents(msgs []bus.StoredMessage) ([]usage.Event, error) {
 		events = append(events, e)
 	}
 	return events, nil
-}
-
-// CitationRows decodes catalogue entries into citations rows, versioned by
-// their stream sequence.
-func CitationRows(msgs []bus.StoredMessage) ([]CitationRow, error) {
-	rows := make([]CitationRow, 0, len(msgs))
-	for _, m := range msgs {
-		var e fairwayv1.CatalogueEntry
-		if err := proto.Unmarshal(m.Data, &e); err != nil {
-			return nil, bus.Permanent(fmt.Errorf("not a catalogue entry on %s: %w", m.Subject, err))
-		}
-		rows = append(rows, CitationRowFromEntry(&e, m.Sequence))
-	}
-	return rows, nil
 }

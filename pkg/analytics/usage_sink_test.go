@@ -130,7 +130,7 @@ func TestSinkUsageCountedOnceAfterRedeliveryAndReplay(t *testing.T) {
 		return len(c) == 5
 	})
 	stop()
-	waitStageConsumed(t, b, bus.StageAnalyticsCitations)
+	waitStageConsumed(t, b, bus.StageAnalytics)
 	if _, err := store.RollupUsage(ctx); err != nil { // once the citations are in: the titles
 		t.Fatal(err)
 	}

@@ -133,7 +133,6 @@ func (s *Store) InsertCitations(ctx context.Context, rows []CitationRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	values := make([][]any, len(rows))
 	for i, r := range rows {
 		if r.Key == "" {
 			return fmt.Errorf("analytics: insert citations: row %d: %w: no key", i, ErrInvalidRow)
@@ -141,13 +140,26 @@ func (s *Store) InsertCitations(ctx context.Context, rows []CitationRow) error {
 		if len(r.Relations) != len(r.Identifiers) || len(r.Relations) != len(r.Types) {
 			return fmt.Errorf("analytics: insert citations: row %d: %w: related identifiers do not line up", i, ErrInvalidRow)
 		}
-		deleted := uint8(0)
-		if r.Deleted {
-			deleted = 1
-		}
-		values[i] = []any{r.Key, r.DOI, r.Facility, r.Title, deleted, nonNil(r.Relations), nonNil(r.Identifiers), nonNil(r.Types), r.Version, clampTime(r.PublishedAt)}
 	}
-	return s.insert(ctx, "dataset_citations", citationColumns, values)
+	return s.insertColumns(ctx, "dataset_citations", citationColumns, len(rows), func(start, end int) []any {
+		return citationColumnsOf(rows[start:end])
+	})
+}
+
+// citationColumnsOf returns the rows' values column by column, in the
+// order of citationColumns.
+func citationColumnsOf(rows []CitationRow) []any {
+	n := len(rows)
+	key, doi, facility, title := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	deleted := make([]uint8, n)
+	relations, identifiers, types := make([][]string, n), make([][]string, n), make([][]string, n)
+	version, published := make([]uint64, n), make([]time.Time, n)
+	for i, r := range rows {
+		key[i], doi[i], facility[i], title[i], deleted[i] = r.Key, r.DOI, r.Facility, r.Title, boolToUint8(r.Deleted)
+		relations[i], identifiers[i], types[i] = nonNil(r.Relations), nonNil(r.Identifiers), nonNil(r.Types)
+		version[i], published[i] = r.Version, clampTime(r.PublishedAt)
+	}
+	return []any{key, doi, facility, title, deleted, relations, identifiers, types, version, published}
 }
 
 // ReuseRelations are the DataCite relation types (compared without regard

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -89,7 +90,9 @@ func (c BatchConfig) Validate() error {
 }
 
 // BatchHandler handles one batch of messages at once (writes them to a
-// database, say). It knows nothing about NATS. nil acknowledges every
+// database, say). It knows nothing about NATS. msgs is the stage's to
+// reuse once the handler returns: a handler keeps no reference to it (the
+// messages' fields it keeps are its own). nil acknowledges every
 // message of the batch. An error marked Permanent says the data is at
 // fault: the batch is split and handled again in halves, until the one
 // message at fault is dead-lettered and the others are acknowledged. Any
@@ -175,17 +178,30 @@ func (b *Bus) RunBatches(ctx context.Context, cfg BatchConfig, h BatchHandler) e
 // subscription closes (0) or a batch fails (the delay before it comes
 // back).
 func (b *Bus) runBatches(ctx context.Context, cfg BatchConfig, it jetstream.MessagesContext, h BatchHandler, retry *backoff.ExponentialBackOff) time.Duration {
+	// One batch's buffers serve every batch: a batch of thousands does
+	// not grow a new slice of its messages, and another of what the
+	// handler sees, each time.
+	var (
+		buf []batchMsg
+		in  []StoredMessage
+	)
 	for ctx.Err() == nil {
-		msgs, open := b.nextBatch(ctx, cfg, it)
+		msgs, open := b.nextBatch(ctx, cfg, it, buf[:0])
 		if ctx.Err() != nil {
 			nakAll(msgs)
 			return 0
 		}
 		if len(msgs) > 0 {
-			if delay := b.handleOrSplit(ctx, cfg, msgs, h, retry); delay > 0 {
+			in = slices.Grow(in[:0], len(msgs))[:len(msgs)]
+			delay := b.handleOrSplit(ctx, cfg, msgs, in, h, retry)
+			// What was handled is let go before the next batch fills.
+			clear(msgs)
+			clear(in)
+			if delay > 0 {
 				return delay
 			}
 		}
+		buf = msgs
 		if !open {
 			// The subscription closed (the connection went away, the
 			// consumer was deleted): a new one, after a pause.
@@ -196,17 +212,18 @@ func (b *Bus) runBatches(ctx context.Context, cfg BatchConfig, it jetstream.Mess
 	return 0
 }
 
-// nextBatch takes the next batch from the subscription: it ends at Size
-// messages, at MaxBytes or when cfg.Wait has passed since it began
+// nextBatch appends the next batch from the subscription to msgs: it ends
+// at Size messages, at MaxBytes or when cfg.Wait has passed since it began
 // (MaxBytes may be passed by the last message). A message that is not a
 // stream message is dead-lettered there. open is false when the
 // subscription has closed.
-func (b *Bus) nextBatch(ctx context.Context, cfg BatchConfig, it jetstream.MessagesContext) (msgs []batchMsg, open bool) {
+func (b *Bus) nextBatch(ctx context.Context, cfg BatchConfig, it jetstream.MessagesContext, msgs []batchMsg) (_ []batchMsg, open bool) {
 	wait, cancel := context.WithTimeout(ctx, cfg.Wait)
 	defer cancel()
+	next := jetstream.NextContext(wait)
 	size := 0
 	for len(msgs) < cfg.Size && size < cfg.MaxBytes {
-		m, err := it.Next(jetstream.NextContext(wait))
+		m, err := it.Next(next)
 		if err != nil {
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.Is(err, nats.ErrTimeout) {
 				return msgs, true
@@ -262,8 +279,9 @@ type batchMsg struct {
 // fault. It returns 0 when they were handled (or dead-lettered, or the
 // stage is stopping), else the delay after which they come back: the
 // caller waits that long before the next batch.
-func (b *Bus) handleOrSplit(ctx context.Context, cfg BatchConfig, msgs []batchMsg, h BatchHandler, retry *backoff.ExponentialBackOff) time.Duration {
-	in := make([]StoredMessage, len(msgs))
+//
+// in, as long as msgs, is where the handler's view of msgs is built.
+func (b *Bus) handleOrSplit(ctx context.Context, cfg BatchConfig, msgs []batchMsg, in []StoredMessage, h BatchHandler, retry *backoff.ExponentialBackOff) time.Duration {
 	for i, m := range msgs {
 		in[i] = m.stored
 	}
@@ -288,7 +306,7 @@ func (b *Bus) handleOrSplit(ctx context.Context, cfg BatchConfig, msgs []batchMs
 	case errors.Is(err, ErrPermanent):
 		// Bad data somewhere in the batch: find it.
 		half := len(msgs) / 2
-		if delay := b.handleOrSplit(ctx, cfg, msgs[:half], h, retry); delay > 0 {
+		if delay := b.handleOrSplit(ctx, cfg, msgs[:half], in[:half], h, retry); delay > 0 {
 			// The destination went away meanwhile: the other half
 			// waits too.
 			for _, m := range msgs[half:] {
@@ -296,7 +314,7 @@ func (b *Bus) handleOrSplit(ctx context.Context, cfg BatchConfig, msgs []batchMs
 			}
 			return delay
 		}
-		return b.handleOrSplit(ctx, cfg, msgs[half:], h, retry)
+		return b.handleOrSplit(ctx, cfg, msgs[half:], in[half:], h, retry)
 	default:
 		// The destination away, or failing for a reason of its own: the
 		// batch waits in its stream.

@@ -228,7 +228,7 @@ func TestBatchConsumersHaveTheirOwnAckPendingLimit(t *testing.T) {
 			}
 		})
 	}
-	for _, s := range []bus.Stage{bus.StageAnalytics, bus.StageAnalyticsUsage, bus.StageAnalyticsCitations} {
+	for _, s := range []bus.Stage{bus.StageAnalytics, bus.StageAnalyticsUsage} {
 		if !bus.BatchStage(s) {
 			t.Errorf("%s is not a batch stage", s)
 		}

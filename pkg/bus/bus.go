@@ -335,7 +335,8 @@ func redacted(urls string) string {
 }
 
 // Provision creates or updates every stream, consumer and KV bucket of the
-// topology. It is idempotent.
+// topology, and deletes the consumers an older topology had and this one
+// retired. It is idempotent.
 func (b *Bus) Provision(ctx context.Context) error {
 	t := b.cfg.Topology
 	for _, s := range Streams {
@@ -349,6 +350,11 @@ func (b *Bus) Provision(ctx context.Context) error {
 	for _, c := range Consumers {
 		if _, err := b.js.CreateOrUpdateConsumer(ctx, string(c.Stream), t.ConsumerConfig(c)); err != nil {
 			return fmt.Errorf("bus: consumer %s on %s: %w", c.Stage, c.Stream, err)
+		}
+	}
+	for _, c := range retiredConsumers {
+		if err := b.DeleteConsumer(ctx, c.Stream, string(c.Stage)); err != nil {
+			return fmt.Errorf("bus: retired consumer %s on %s: %w", c.Stage, c.Stream, err)
 		}
 	}
 	for _, name := range Buckets {

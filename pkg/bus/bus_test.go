@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/bus"
 )
@@ -92,6 +94,32 @@ func TestProvisionIdempotentAndDedup(t *testing.T) {
 	}
 	if _, err := b.LastEntry(ctx, bus.Catalogue, "nope"); !bus.IsNotFound(err) {
 		t.Fatalf("missing entry error = %v", err)
+	}
+}
+
+// TestProvisionDeletesRetiredConsumers: a consumer an older topology
+// provisioned and no stage reads any more (the analytics writer's
+// citations consumer, whose table the catalogue consumer now writes) is
+// deleted by Provision, and Provision runs again when it is gone.
+func TestProvisionDeletesRetiredConsumers(t *testing.T) {
+	ctx := context.Background()
+	b := testenv.Bus(t)
+	const retired = "analytics-citations"
+	if _, err := b.JetStream().CreateOrUpdateConsumer(ctx, string(bus.Catalogue), jetstream.ConsumerConfig{
+		Durable: retired, AckPolicy: jetstream.AckExplicitPolicy,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := b.Provision(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.JetStream().Consumer(ctx, string(bus.Catalogue), retired); !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			t.Fatalf("the retired consumer after Provision: %v, want not found", err)
+		}
+	}
+	if _, err := b.JetStream().Consumer(ctx, string(bus.Catalogue), string(bus.StageAnalytics)); err != nil {
+		t.Fatalf("the analytics consumer: %v", err)
 	}
 }
 

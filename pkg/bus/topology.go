@@ -105,7 +105,8 @@ const (
 	StageEnricher Stage = "enricher"
 	// StagePublisher reads Enriched and writes Catalogue.
 	StagePublisher Stage = "publisher"
-	// StageAnalytics reads Catalogue and writes ClickHouse.
+	// StageAnalytics reads Catalogue and writes ClickHouse (the datasets,
+	// the publisher's pipeline events and the citations).
 	StageAnalytics Stage = "analytics"
 	// StageAnalyticsOps reads Ops (harvest runs, delivery outcomes) and
 	// writes ClickHouse.
@@ -120,9 +121,6 @@ const (
 	StageAnalyticsDeadLetters Stage = "analytics-dlq"
 	// StageAnalyticsUsage reads Usage and writes ClickHouse's usage events.
 	StageAnalyticsUsage Stage = "analytics-usage"
-	// StageAnalyticsCitations reads Catalogue and writes ClickHouse's
-	// citations (the related identifiers that count as reuse).
-	StageAnalyticsCitations Stage = "analytics-citations"
 )
 
 // ConsumerSpec defines the durable pull consumer of a stage.
@@ -142,14 +140,23 @@ var Consumers = []ConsumerSpec{
 	{StageAnalyticsEnriched, Enriched},
 	{StageAnalyticsDeadLetters, DeadLetters},
 	{StageAnalyticsUsage, Usage},
-	{StageAnalyticsCitations, Catalogue},
+}
+
+// retiredConsumers are durable consumers an older Fairway provisioned and
+// no stage reads any more: Provision deletes them, so that they show no
+// lag that grows forever.
+var retiredConsumers = []ConsumerSpec{
+	// The analytics writer's citations consumer: its catalogue consumer
+	// (StageAnalytics) writes dataset_citations since, from the same
+	// decoding of each entry.
+	{"analytics-citations", Catalogue},
 }
 
 // batchStages are the stages that consume in batches (RunBatches): the
 // analytics writer's.
 var batchStages = map[Stage]bool{
 	StageAnalytics: true, StageAnalyticsOps: true, StageAnalyticsNormalised: true, StageAnalyticsEnriched: true,
-	StageAnalyticsDeadLetters: true, StageAnalyticsUsage: true, StageAnalyticsCitations: true,
+	StageAnalyticsDeadLetters: true, StageAnalyticsUsage: true,
 }
 
 // BatchStage reports whether stage consumes its input in batches (see
