@@ -136,6 +136,17 @@ type Config struct {
 	// so does a scheduled run whose feed was disabled (ErrFeedDisabled).
 	// Default 5s.
 	FeedCheckInterval time.Duration
+	// MaxBacklog bounds how far the harvester runs ahead of the stages:
+	// after a page, while the pipeline holds this many messages or more
+	// (bus.Bus.Backlog: those waiting for the normaliser, the enricher and
+	// the publisher, delivered or not), the run waits before it asks for
+	// the next page. It never waits within a page, and only after the
+	// page's checkpoint is saved. Negative turns the flow control off.
+	// Default 5000 (DefaultMaxBacklog).
+	MaxBacklog int
+	// BacklogPoll is how often a waiting run reads the backlog again.
+	// Default 250ms (DefaultBacklogPoll).
+	BacklogPoll time.Duration
 	// HTTPClient, when set, makes the requests to the feeds (e.g. one that
 	// refuses private addresses: urlguard.Policy.HTTPClient); its Timeout
 	// should be 0, PageTimeout applies. Default: the client's own.
@@ -177,6 +188,8 @@ func (c *Config) SetDefaults() {
 	c.MaxDuration = cmp.Or(c.MaxDuration, DefaultMaxDuration)
 	c.MaxEmptyPages = cmp.Or(c.MaxEmptyPages, DefaultMaxEmptyPages)
 	c.FeedCheckInterval = cmp.Or(c.FeedCheckInterval, 5*time.Second)
+	c.MaxBacklog = cmp.Or(c.MaxBacklog, DefaultMaxBacklog)
+	c.BacklogPoll = cmp.Or(c.BacklogPoll, DefaultBacklogPoll)
 }
 
 // Validate reports the first invalid field of c: a negative duration,
@@ -206,6 +219,7 @@ func (c Config) Validate() error {
 		{"MaxDuration", c.MaxDuration < 0},
 		{"MaxEmptyPages", c.MaxEmptyPages < 0},
 		{"FeedCheckInterval", c.FeedCheckInterval < 0},
+		{"BacklogPoll", c.BacklogPoll < 0},
 	} {
 		if f.negative {
 			return fmt.Errorf("harvester: %s must not be negative", f.name)
@@ -329,6 +343,8 @@ type Harvester struct {
 	leases map[string]uint64
 	// leaseMu serialises lease refreshes.
 	leaseMu sync.Mutex
+	// flow bounds how far the runs get ahead of the stages.
+	flow *flow
 }
 
 // New returns a harvester publishing on b and reading feeds from the
@@ -341,7 +357,7 @@ func New(cfg Config, b *bus.Bus, log *slog.Logger) (*Harvester, error) {
 	return &Harvester{
 		cfg: cfg, bus: b, reg: feeds.NewRegistry(b.State(bus.BucketFeeds), feeds.WithLogger(log)), log: log, now: time.Now,
 		busy: map[string]bool{}, slots: newSlots(cfg.Parallel),
-		id: watermill.NewULID(), leases: map[string]uint64{},
+		id: watermill.NewULID(), leases: map[string]uint64{}, flow: newFlow(cfg, b),
 	}, nil
 }
 

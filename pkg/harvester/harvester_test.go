@@ -39,6 +39,12 @@ type env struct {
 
 func newEnv(t *testing.T, records, pageSize int) *env {
 	t.Helper()
+	return newEnvWith(t, records, pageSize, harvester.Config{Transport: fetch.Transport{MaxRetries: 1}})
+}
+
+// newEnvWith is newEnv with a harvester configuration of the test's own.
+func newEnvWith(t *testing.T, records, pageSize int, cfg harvester.Config) *env {
+	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
 	b := testenv.Bus(t)
@@ -63,7 +69,7 @@ func newEnv(t *testing.T, records, pageSize int) *env {
 	}
 	t.Cleanup(func() { _ = stop(context.Background()) })
 	e.url = url
-	e.h, err = harvester.New(harvester.Config{Transport: fetch.Transport{MaxRetries: 1}}, b, log)
+	e.h, err = harvester.New(cfg, b, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,9 +43,12 @@ type run struct {
 }
 
 // Observer is told what each page of a run added once its checkpoint is
-// saved: pages, records, bytes and retried requests, per feed.
+// saved: pages, records, bytes and retried requests, per feed; and how
+// long a run waited between two pages for the pipeline to drain (see
+// Config.MaxBacklog).
 type Observer interface {
 	HarvestPage(feed string, pages, records, bytes, retries int64)
+	HarvestWait(feed string, waited time.Duration)
 }
 
 // pageCounts are the counts of a run an observer is told.
@@ -182,8 +185,9 @@ func (r *run) save(ctx context.Context) error {
 
 // pageDone ends a page whose records are written: it saves the checkpoint
 // and, when the list goes on (more), fails a run that reached a cap
-// (before the save) and stops one whose slot goes to another facility
-// (after it, with errYield).
+// (before the save), stops one whose slot goes to another facility
+// (after it, with errYield), and waits while the pipeline's backlog is at
+// its bound (Config.MaxBacklog, after the save).
 func (r *run) pageDone(ctx context.Context, more bool) error {
 	r.mark.tick()
 	r.cp.Current = r.mark
@@ -195,8 +199,19 @@ func (r *run) pageDone(ctx context.Context, more bool) error {
 	if err := r.save(ctx); err != nil {
 		return err
 	}
+	records := r.mark.Records - r.told.records
 	r.tell()
-	if more && r.h.slots.yielding(r.feed.ID) {
+	if !more {
+		return nil
+	}
+	if r.h.slots.yielding(r.feed.ID) {
+		return errYield
+	}
+	if err := r.holdBack(ctx, records); err != nil {
+		return err
+	}
+	// The slot may have been asked for while the run waited.
+	if r.h.slots.yielding(r.feed.ID) {
 		return errYield
 	}
 	return nil

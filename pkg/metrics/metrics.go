@@ -34,6 +34,7 @@ type Metrics struct {
 	batches, batchRows, batchMessages, batchFailures      *prometheus.CounterVec
 	batchLatency                                          *prometheus.HistogramVec
 	harvestPages, harvestRecords, harvestBytes, retries   *prometheus.CounterVec
+	harvestWaits, harvestWaited                           *prometheus.CounterVec
 	pushes                                                *prometheus.CounterVec
 	replayKeys, replayEvents, replays, replayFailures     *prometheus.CounterVec
 	replayRunning, replayTotal, replayRead                *prometheus.GaugeVec
@@ -70,6 +71,8 @@ func New() *Metrics {
 	m.harvestRecords = counter("harvest_records_total", "Records harvested (deletions included; rejected ones not).", "feed")
 	m.harvestBytes = counter("harvest_bytes_total", "Bytes of the pages harvested.", "feed")
 	m.retries = counter("harvest_retries_total", "Requests to a feed that failed and were retried.", "feed")
+	m.harvestWaits = counter("harvest_backlog_waits_total", "Times a harvest waited between two pages for the pipeline's backlog to fall under its bound (flow control).", "feed")
+	m.harvestWaited = counter("harvest_backlog_wait_seconds_total", "Time harvests spent waiting between pages for the pipeline's backlog to fall under its bound.", "feed")
 	m.pushes = counter("destination_pushes_total", "Attempts at pushing or withdrawing a dataset at a destination, by outcome (pushed, withdrawn, failed: tried again, refused: dead-lettered).", "destination", "outcome")
 	m.replayKeys = counter("replay_keys_total", "Keys replays read, by outcome (changed, unchanged, superseded, refused: dead-lettered, skipped: not selected by the filter, counted: a dry run's).", "stage", "outcome")
 	m.replayEvents = counter("replay_events_total", "Events replays published (changed outputs).", "stage")
@@ -164,6 +167,13 @@ func (m *Metrics) HarvestPage(feed string, pages, records, bytes, retries int64)
 	m.harvestRecords.WithLabelValues(feed).Add(float64(max(records, 0)))
 	m.harvestBytes.WithLabelValues(feed).Add(float64(max(bytes, 0)))
 	m.retries.WithLabelValues(feed).Add(float64(max(retries, 0)))
+}
+
+// HarvestWait implements harvester.Observer: a run of feed waited for the
+// pipeline to drain.
+func (m *Metrics) HarvestWait(feed string, waited time.Duration) {
+	m.harvestWaits.WithLabelValues(feed).Inc()
+	m.harvestWaited.WithLabelValues(feed).Add(max(waited.Seconds(), 0))
 }
 
 // Delivered implements delivery.Observer: one attempt at destination.

@@ -11,6 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/panosc/fairway/pkg/harvester"
 )
 
 // LogConfig selects the log level and format.
@@ -46,7 +48,9 @@ func (c *Config) BindFlags(fs *pflag.FlagSet, target string) {
 	if target == TargetAll {
 		fs.StringVar(&c.DataDir, "data", ".fairway", "data directory (embedded NATS store, read model)")
 		fs.StringVar(&c.NATSListen, "nats-listen", "", "also let clients reach the embedded NATS at this address")
+		fs.IntVar(&c.NATSMaxMemoryMiB, "nats-max-memory", DefaultNATSMaxMemoryMiB, "MiB of the embedded JetStream's memory store (no stream uses it)")
 	}
+	fs.IntVar(&c.MemoryLimitMiB, "memory-limit", 0, fmt.Sprintf("the Go runtime's soft memory limit in MiB (default: %d for target all, none for the others, unless env GOMEMLIMIT sets one; negative: none)", DefaultMemoryLimitMiB))
 	if target == TargetPublisher {
 		fs.StringVar(&c.DataDir, "data", ".fairway", "data directory (the read model of the catalogue, in <data>/readmodel)")
 	}
@@ -78,7 +82,9 @@ func (c *Config) BindFlags(fs *pflag.FlagSet, target string) {
 		fs.BoolVar(&c.Demo, "demo", false, "start the built-in sample facility and register its feeds (demo-<facility>)")
 		fs.IntVar(&c.DemoRecords, "demo-records", 500, "records in the demo corpus")
 		fs.IntVar(&c.DemoPageSize, "demo-page-size", 25, "page size of the demo feeds")
+		fs.Float64Var(&c.DemoRate, "demo-rate", 0, "records per second the demo facility serves at most, over all its feeds (0: as fast as asked)")
 		fs.DurationVar(&c.Harvester.PollInterval, "poll", 0, "how often the feed registry is checked (default 5s)")
+		fs.IntVar(&c.Harvester.MaxBacklog, "max-backlog", harvester.DefaultMaxBacklog, "flow control: a harvest waits between pages while this many messages wait for the normaliser, enricher and publisher (negative: no bound)")
 	}
 	if def, ok := defaultOpsListen[target]; ok {
 		usage := "address of the ops endpoints /metrics, /healthz and /readyz (default " + def + "; \"off\": none; the default taken by another process is logged, not fatal)"
@@ -130,6 +136,7 @@ func Command(use, target, short string) *cobra.Command {
 				stop()
 			}()
 			cfg.OperatorToken = os.Getenv("FAIRWAY_OPERATOR_TOKEN")
+			ApplyMemoryLimit(cfg, log)
 			return Run(ctx, cfg, log)
 		},
 	}

@@ -127,12 +127,24 @@ type Config struct {
 	DemoRecords int
 	// DemoPageSize is the demo feeds' page size. Default 25.
 	DemoPageSize int
+	// DemoRate, when positive, is how many records per second the demo
+	// facility serves at most, over all its feeds (a steady feed, for
+	// measuring latency). Default 0: as fast as it is asked.
+	DemoRate float64
 	// Concurrency of each consuming stage. Default 2.
 	Concurrency int
 	// Harvester tunes the harvester.
 	Harvester harvester.Config
 	// Topology tunes streams and consumers.
 	Topology bus.Topology
+	// MemoryLimitMiB is the Go runtime's soft memory limit in MiB, set by
+	// the commands before Run (see ApplyMemoryLimit). Zero means
+	// DefaultMemoryLimitMiB for target all (unless GOMEMLIMIT is set) and
+	// none for the other targets; negative means none.
+	MemoryLimitMiB int
+	// NATSMaxMemoryMiB bounds the embedded JetStream's memory store, in
+	// MiB. Default DefaultNATSMaxMemoryMiB.
+	NATSMaxMemoryMiB int
 	// Ready, when set, is closed once every stage runs.
 	Ready chan struct{}
 	// OpsListen is where /metrics, /healthz and /readyz are served by a
@@ -167,6 +179,9 @@ func (c *Config) setDefaults() {
 	if c.Concurrency == 0 {
 		c.Concurrency = 2
 	}
+	if c.NATSMaxMemoryMiB == 0 {
+		c.NATSMaxMemoryMiB = DefaultNATSMaxMemoryMiB
+	}
 	if c.OpsListen == "" {
 		c.OpsListen = defaultOpsListen[c.Target]
 		c.opsDefault = true
@@ -184,8 +199,8 @@ func (c Config) Validate() error {
 	if c.Demo && c.Target != TargetAll && c.Target != TargetHarvester {
 		return errors.New("node: --demo needs target all or harvester")
 	}
-	if c.DemoRecords < 0 || c.DemoPageSize < 0 || c.Concurrency < 0 {
-		return errors.New("node: negative demo records, demo page size or concurrency")
+	if c.DemoRecords < 0 || c.DemoPageSize < 0 || c.Concurrency < 0 || c.NATSMaxMemoryMiB < 0 || c.DemoRate < 0 {
+		return errors.New("node: negative demo records, demo page size, demo rate, concurrency or NATS max memory")
 	}
 	return c.HTTPTimeouts.Validate()
 }
@@ -227,7 +242,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("node: data dir: %w", err)
 		}
-		ecfg := natsembed.Config{StoreDir: dir, Listen: cfg.NATSListen, CredentialsFile: filepath.Join(cfg.DataDir, natsembed.CredentialsFile)}
+		ecfg := natsembed.Config{StoreDir: dir, Listen: cfg.NATSListen, CredentialsFile: filepath.Join(cfg.DataDir, natsembed.CredentialsFile),
+			MaxMemory: int64(cfg.NATSMaxMemoryMiB) << 20}
 		ns, err := natsembed.Start(ecfg)
 		if err != nil {
 			return err
@@ -675,7 +691,7 @@ func DemoFeeds(url string) []feeds.Feed {
 // startDemo serves the built-in sample facility on loopback and registers
 // its feeds.
 func startDemo(ctx context.Context, cfg Config, reg *feeds.Registry, log *slog.Logger) (func(), error) {
-	srv, err := samplefeed.NewServer(samplefeed.ServerConfig{Corpus: DemoCorpus(cfg.DemoRecords), PageSize: cfg.DemoPageSize, Logger: log})
+	srv, err := samplefeed.NewServer(samplefeed.ServerConfig{Corpus: DemoCorpus(cfg.DemoRecords), PageSize: cfg.DemoPageSize, Rate: cfg.DemoRate, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("node: demo feed: %w", err)
 	}

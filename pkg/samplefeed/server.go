@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Metadata formats served.
@@ -50,6 +52,10 @@ type ServerConfig struct {
 	Logger *slog.Logger
 	// Now is the clock for responseDate. Default time.Now.
 	Now func() time.Time
+	// Rate, when positive, is how many records per second the lists serve
+	// at most, over all requests: a page waits until its records fit
+	// (a steady feed, for measuring latency). Default 0: no limit.
+	Rate float64
 }
 
 // Validate reports an invalid field.
@@ -59,6 +65,9 @@ func (c ServerConfig) Validate() error {
 	}
 	if c.PageSize < 0 {
 		return errors.New("samplefeed: PageSize must not be negative")
+	}
+	if c.Rate < 0 {
+		return errors.New("samplefeed: Rate must not be negative")
 	}
 	return nil
 }
@@ -82,6 +91,8 @@ type Server struct {
 	now     func() time.Time
 	fp      uint32 // corpus fingerprint, part of token checksums
 	formats []format
+	// pace holds the lists to cfg.Rate (nil: no limit).
+	pace *rate.Limiter
 }
 
 type format struct {
@@ -120,6 +131,11 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 			{PrefixOAIDataCite, schemaOAIDataCite, NamespaceOAIDataCite, SampleRecord.AppendOAIDataCiteXML},
 			{PrefixDataCite, schemaDataCite, NamespaceDataCite, SampleRecord.AppendDataCiteXML},
 		},
+	}
+	if cfg.Rate > 0 {
+		// A page is the burst: its records leave together once the
+		// limiter has room for all of them.
+		s.pace = rate.NewLimiter(rate.Limit(cfg.Rate), cfg.PageSize)
 	}
 	return s, nil
 }
@@ -542,6 +558,11 @@ func (s *Server) list(ctx context.Context, out *xmlWriter, base string, args map
 		return 0, errorf("badResumptionToken", "resumption token is past the end of the list")
 	}
 	end := min(q.offset+s.cfg.PageSize, w.count)
+	if s.pace != nil {
+		if err := s.pace.WaitN(ctx, end-q.offset); err != nil {
+			return 0, nil // the client went away
+		}
+	}
 
 	s.writeHeader(out, base, args)
 	out.str("<" + verb + ">\n")

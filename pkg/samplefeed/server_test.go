@@ -458,3 +458,37 @@ func BenchmarkServerPage(b *testing.B) {
 	b.SetBytes(w.n / int64(max(k, 1)))
 	b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
 }
+
+func TestServerRate(t *testing.T) {
+	// At 400 records a second in pages of 40, the first page leaves at
+	// once and the next four wait their turn: 160 records after it take at
+	// least 0.4 s. Unpaced, the same list is not held back.
+	for _, tc := range []struct {
+		name    string
+		rate    float64
+		atLeast time.Duration
+	}{
+		{"paced", 400, 400 * time.Millisecond},
+		{"unpaced", 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := NewServer(ServerConfig{Corpus: NewCorpus(1, 200), PageSize: 40, Rate: tc.rate,
+				Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return fixedNow }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			_, _, pages := walk(t, s, "verb=ListRecords&metadataPrefix=oai_dc")
+			took := time.Since(start)
+			if pages != 5 {
+				t.Fatalf("%d pages, want 5", pages)
+			}
+			if took < tc.atLeast {
+				t.Errorf("the list took %v, want at least %v", took, tc.atLeast)
+			}
+		})
+	}
+	if _, err := NewServer(ServerConfig{Corpus: NewCorpus(1, 10), Rate: -1}); err == nil {
+		t.Error("a negative rate is accepted")
+	}
+}
