@@ -116,9 +116,20 @@ type Event struct {
 	// SkipUnchanged drops the event when the origin already emitted the
 	// same hash for the same key, however long ago (the dedup window is only
 	// minutes): an unchanged record re-harvested weeks later does not ripple
-	// through the pipeline. The last hash per origin and key is kept in the
-	// hashes bucket once the event is stored.
+	// through the pipeline. In a stream that keeps the last message of every
+	// key forever (Normalised, Enriched, Catalogue) that message is the
+	// memory: its hash is compared when the origin wrote it, and nothing
+	// else is written. In the other streams the last hash per origin and key
+	// is kept in the hashes bucket once the event is stored.
 	SkipUnchanged bool
+	// LastHash, when set, is what the origin read of the last message about
+	// Key in Stream (LastHash of the message it read, "" when there was
+	// none): a SkipUnchanged event into a stream that keeps the last
+	// message of every key is compared with it instead of reading that
+	// message again. A stage that read it to guard the event with
+	// ExpectLast passes it, so that the hash and the guard are of the same
+	// message.
+	LastHash *string
 	// ExpectLast, when set, stores the event only if the last message about
 	// its key in its stream has this sequence (0: there is none): a
 	// concurrent write makes the publish fail, transiently, and the stage
@@ -137,7 +148,8 @@ type Bus struct {
 	bucket  map[Bucket]jetstream.KeyValue
 	objects map[ObjectStore]jetstream.ObjectStore
 	mu      sync.Mutex
-	conns   []*nats.Conn // every connection dialled, closed by Close
+	readers map[Stream]*StreamReader // one per stream, keeping its handle
+	conns   []*nats.Conn             // every connection dialled, closed by Close
 	closing atomic.Bool
 	// open counts the connections whose closed handler has not run yet.
 	open    sync.WaitGroup
@@ -186,6 +198,10 @@ func Connect(ctx context.Context, cfg Config) (*Bus, error) {
 	}
 	cfg.setDefaults()
 	b := &Bus{cfg: cfg, log: cfg.Logger, bucket: map[Bucket]jetstream.KeyValue{}, objects: map[ObjectStore]jetstream.ObjectStore{}, lost: make(chan struct{})}
+	b.readers = make(map[Stream]*StreamReader, len(Streams))
+	for _, s := range Streams {
+		b.readers[s] = b.StreamReader(s)
+	}
 	b.wmLog = watermill.NewSlogLoggerWithLevelMapping(cfg.Logger, map[slog.Level]slog.Level{
 		slog.LevelInfo: slog.LevelDebug, // watermill logs every message at info
 	})
@@ -536,11 +552,50 @@ func headers(origin string, ev Event) map[string]string {
 
 func hashKey(origin, key string) string { return origin + "." + Digest(key) }
 
+// keepsLast reports whether stream s keeps the last message of every key
+// forever, so that it remembers what each key's origin emitted last.
+func keepsLast(s Stream) bool {
+	cfg := Topology{}.StreamConfig(s)
+	return cfg.MaxMsgsPerSubject == 1 && cfg.MaxAge == 0
+}
+
+// lastKept is keepsLast of every stream, computed once.
+var lastKept = func() map[Stream]bool {
+	m := map[Stream]bool{}
+	for _, s := range Streams {
+		m[s] = keepsLast(s)
+	}
+	return m
+}()
+
+// LastHash returns the hash origin gave the stored message m ("" when
+// another origin wrote it), for Event.LastHash.
+func LastHash(m StoredMessage, origin string) string {
+	if m.Header.Get(HeaderOrigin) != origin {
+		return ""
+	}
+	return m.Header.Get(HeaderHash)
+}
+
 // unchanged reports whether ev is marked SkipUnchanged and origin already
 // emitted its hash for its key; prev is the hash origin emitted last.
 func (b *Bus) unchanged(ctx context.Context, origin string, ev Event) (skip bool, prev string, err error) {
 	if !ev.SkipUnchanged {
 		return false, "", nil
+	}
+	if lastKept[ev.Stream] {
+		if ev.LastHash != nil {
+			prev = *ev.LastHash
+		} else {
+			m, err := b.readers[ev.Stream].Last(ctx, ev.Key)
+			if err != nil && !IsNotFound(err) {
+				return false, "", Transient(fmt.Errorf("bus: last hash of %s: %w", ev.Key, err))
+			}
+			if err == nil {
+				prev = LastHash(m, origin)
+			}
+		}
+		return prev != "" && prev == ev.Hash, prev, nil
 	}
 	last, err := b.State(BucketHashes).Get(ctx, hashKey(origin, ev.Key))
 	if errors.Is(err, ErrNotFound) {
@@ -565,8 +620,8 @@ func eventID(origin string, ev Event, prev string) string {
 
 // remember records the hash of a stored SkipUnchanged event.
 func (b *Bus) remember(ctx context.Context, origin string, ev Event) error {
-	if !ev.SkipUnchanged {
-		return nil
+	if !ev.SkipUnchanged || lastKept[ev.Stream] {
+		return nil // the stream's last message remembers it
 	}
 	if _, err := b.State(BucketHashes).Put(ctx, hashKey(origin, ev.Key), []byte(ev.Hash)); err != nil {
 		return Transient(fmt.Errorf("bus: remember hash of %s: %w", ev.Key, err))

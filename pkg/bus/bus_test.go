@@ -41,7 +41,7 @@ func TestHugeKey(t *testing.T) {
 	b := testenv.Bus(t)
 	key := "src:hostile:" + strings.Repeat("a", 6000)
 	ev := bus.Event{Stream: bus.Catalogue, Key: key, Hash: "h1", Payload: []byte("one"), SkipUnchanged: true}
-	for range 2 { // the second is unchanged: read from the hashes bucket and skipped
+	for range 2 { // the second is unchanged: its hash is the catalogue's last entry's, skipped
 		if err := b.Publish(ctx, "test", ev); err != nil {
 			t.Fatalf("publish: %v", err)
 		}
@@ -297,6 +297,50 @@ func TestChangeBackWithinDedupWindow(t *testing.T) {
 		t.Fatalf("last version %q (%v), want A", m.Data, err)
 	}
 }
+
+// TestSkipUnchangedByLastMessage: in a stream that keeps every key's last
+// message, that message is the memory of SkipUnchanged (no hashes bucket
+// entry is written); only the origin's own last message counts, and a hash
+// the origin read itself (LastHash) is used as it is.
+func TestSkipUnchangedByLastMessage(t *testing.T) {
+	ctx := context.Background()
+	b := testenv.Bus(t)
+	const key = "doi:10.1/skip"
+	cases := []struct {
+		name   string
+		origin string
+		hash   string
+		last   *string
+		stored int // enriched messages about key after the event
+	}{
+		{"first", "enricher", "A", nil, 1},
+		{"unchanged", "enricher", "A", nil, 1},
+		{"changed", "enricher", "B", nil, 2},
+		{"another origin's hash", "other", "B", nil, 3},
+		{"own hash read before another origin wrote", "enricher", "B", nil, 4},
+		{"unchanged again", "enricher", "B", nil, 4},
+		{"hash the origin read", "enricher", "C", ptr("C"), 4},
+		{"hash the origin read differs", "enricher", "C", ptr("B"), 5},
+	}
+	for _, c := range cases {
+		ev := bus.Event{Stream: bus.Enriched, Key: key, Hash: c.hash, Payload: []byte(c.name), SkipUnchanged: true, LastHash: c.last}
+		if err := b.Publish(ctx, c.origin, ev); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		info, err := b.JetStream().Stream(ctx, string(bus.Enriched))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := info.CachedInfo().State.LastSeq; got != uint64(c.stored) {
+			t.Errorf("%s: last sequence %d, want %d", c.name, got, c.stored)
+		}
+	}
+	if keys, err := b.State(bus.BucketHashes).Keys(ctx); err != nil || len(keys) != 0 {
+		t.Fatalf("hashes bucket holds %v (%v), want nothing", keys, err)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
 
 // TestLost: a connection the server closes for good (here by a control line
 // over its limit, as a raw identifier in a subject once did) is reported,

@@ -130,7 +130,7 @@ func (b *Bus) Run(ctx context.Context, cfg RunConfig, h Handler) error {
 	handler := func(msg *message.Message) error {
 		in := &Message{Key: msg.Metadata.Get(HeaderKey), Payload: msg.Payload, Metadata: msg.Metadata}
 		// The handler's log lines about the record name it (Log).
-		events, err := h(withRecordLogger(msg.Context(), recordLogger(b.log, cfg.Stage, msg.Metadata)), in)
+		events, err := h(withLazyRecordLogger(msg.Context(), b.log, cfg.Stage, msg.Metadata), in)
 		if err != nil {
 			return err
 		}

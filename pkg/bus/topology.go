@@ -214,7 +214,10 @@ const (
 	BucketFeeds Bucket = "fairway_feeds"
 	// BucketCheckpoints holds harvest checkpoints per feed.
 	BucketCheckpoints Bucket = "fairway_checkpoints"
-	// BucketHashes holds the last content hash each stage emitted per key.
+	// BucketHashes holds the last content hash each origin emitted per key
+	// into a stream that does not keep every key's last message (the raw
+	// stream: the SciCat harvester's); in the others, that message is the
+	// memory (see Event.SkipUnchanged).
 	BucketHashes Bucket = "fairway_hashes"
 	// BucketKeys maps a feed's source identifiers to dataset keys, so that a
 	// deletion (which carries no DOI) finds the dataset it withdraws.
@@ -349,9 +352,12 @@ func (t Topology) StreamConfig(s Stream) jetstream.StreamConfig {
 	case Normalised, Enriched:
 		// The last version of every dataset stays, however old: replaying
 		// a stage (a new PaNET release applied to every dataset) reaches
-		// them all.
+		// them all. Its stage reads it for every record (the normaliser to
+		// guard its merge, the enricher to skip an unchanged output):
+		// direct gets answer those reads without the JetStream API.
 		cfg.MaxMsgsPerSubject = 1
 		cfg.MaxAge = 0
+		cfg.AllowDirect = true
 	case Catalogue:
 		cfg.Description = "live DCAT-AP catalogue: last entry per dataset, tombstones for deletions"
 		cfg.MaxMsgsPerSubject = 1

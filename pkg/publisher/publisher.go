@@ -207,7 +207,7 @@ func (s *Stage) EndedEmbargoes(ctx context.Context) ([]bus.Event, error) {
 		if err != nil {
 			return events, err
 		}
-		ev, err := catalogueEvent(entry, last.Sequence)
+		ev, err := catalogueEvent(entry, held{seq: last.Sequence, hash: bus.LastHash(last, string(bus.StagePublisher))})
 		if err != nil {
 			return events, err
 		}
@@ -225,7 +225,7 @@ func (s *Stage) Handle(ctx context.Context, m *bus.Message) ([]bus.Event, error)
 	if err := proto.Unmarshal(m.Payload, &e); err != nil {
 		return nil, bus.Permanent(fmt.Errorf("publisher: not an enriched dataset: %w", err))
 	}
-	stale, seq, err := s.stale(ctx, &e)
+	stale, cur, err := s.stale(ctx, &e)
 	if err != nil || stale {
 		return nil, err
 	}
@@ -233,54 +233,62 @@ func (s *Stage) Handle(ctx context.Context, m *bus.Message) ([]bus.Event, error)
 	if err != nil {
 		return nil, bus.Permanent(err)
 	}
-	ev, err := catalogueEvent(entry, seq)
+	ev, err := catalogueEvent(entry, cur)
 	if err != nil {
 		return nil, bus.Permanent(err)
 	}
 	return []bus.Event{ev}, nil
 }
 
+// held is what the stage read of a dataset's catalogue entry: its stream
+// sequence (0: none) and the hash the publisher gave it ("" for none).
+type held struct {
+	seq  uint64
+	hash string
+}
+
 // catalogueEvent returns the event that writes entry into the catalogue.
-// It is stored only if the catalogue still holds the entry at stream
-// sequence seq (0: none) that the stage read: a concurrent write makes it
-// fail and come again.
-func catalogueEvent(entry *fairwayv1.CatalogueEntry, seq uint64) (bus.Event, error) {
+// It is stored only if the catalogue still holds the entry cur that the
+// stage read (a concurrent write makes it fail and come again), and not
+// when that entry has the same hash: the catalogue's last entry is the
+// publisher's memory of what it emitted, read once for both.
+func catalogueEvent(entry *fairwayv1.CatalogueEntry, cur held) (bus.Event, error) {
 	b, err := proto.Marshal(entry)
 	if err != nil {
 		return bus.Event{}, fmt.Errorf("publisher: encode %s: %w", entry.Key, err)
 	}
 	return bus.Event{
 		Stream: bus.Catalogue, Key: entry.Key, Hash: entry.ContentHash, Payload: b, SkipUnchanged: true,
-		ExpectLast: &seq,
+		ExpectLast: &cur.seq, LastHash: &cur.hash,
 	}, nil
 }
 
 // stale reports whether the catalogue holds a version of e's dataset that
-// was harvested after e; seq is the stream sequence of the entry it holds
-// (0: none).
-func (s *Stage) stale(ctx context.Context, e *fairwayv1.EnrichedDataset) (stale bool, seq uint64, err error) {
+// was harvested after e; cur is the entry it holds (sequence 0: none).
+func (s *Stage) stale(ctx context.Context, e *fairwayv1.EnrichedDataset) (stale bool, cur held, err error) {
 	key := e.GetDataset().GetKey()
 	if s.cat == nil || key == "" {
-		return false, 0, nil
+		return false, held{}, nil
 	}
 	last, err := s.cat.Last(ctx, key)
 	if bus.IsNotFound(err) {
-		return false, 0, nil
+		return false, held{}, nil
 	}
 	if err != nil {
-		return false, 0, bus.Transient(fmt.Errorf("publisher: catalogue entry of %s: %w", key, err))
+		return false, held{}, bus.Transient(fmt.Errorf("publisher: catalogue entry of %s: %w", key, err))
 	}
-	var cur fairwayv1.CatalogueEntry
-	if err := proto.Unmarshal(last.Data, &cur); err != nil {
-		return false, last.Sequence, nil // an unreadable entry is replaced
+	cur = held{seq: last.Sequence, hash: bus.LastHash(last, string(bus.StagePublisher))}
+	var entry fairwayv1.CatalogueEntry
+	if err := proto.Unmarshal(last.Data, &entry); err != nil {
+		return false, held{seq: last.Sequence}, nil // an unreadable entry is replaced
 	}
 	in := e.GetDataset().GetProvenance().GetHarvestedAt()
-	held := cur.GetDataset().GetDataset().GetProvenance().GetHarvestedAt()
-	if in != nil && held != nil && held.AsTime().After(in.AsTime()) {
-		bus.Log(ctx, s.log).Debug("older version dropped", "key", key, "harvested", in.AsTime(), "catalogue", held.AsTime())
-		return true, last.Sequence, nil
+	kept := entry.GetDataset().GetDataset().GetProvenance().GetHarvestedAt()
+	if in != nil && kept != nil && kept.AsTime().After(in.AsTime()) {
+		bus.Log(ctx, s.log).Debug("older version dropped", "key", key, "harvested", in.AsTime(), "catalogue", kept.AsTime())
+		return true, cur, nil
 	}
-	return false, last.Sequence, nil
+	return false, cur, nil
 }
 
 // Entry returns the catalogue entry of e.

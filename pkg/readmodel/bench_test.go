@@ -240,3 +240,42 @@ func BenchmarkSearchWhileApplying(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkApplyTrickle measures what the model costs while it follows a
+// catalogue that fills at the pipeline's pace (batches of 20 entries every
+// 10 ms, about 2,000 entries a second) rather than one stored beforehand:
+// each fetch then finds a few entries, and the index makes many small
+// segments that it merges later. It reports the CPU time of the process
+// per entry (the embedded server's and the publisher's included) and how
+// long the model took to catch up after the last entry was stored.
+func BenchmarkApplyTrickle(b *testing.B) {
+	entries := make([]*fairwayv1.CatalogueEntry, benchEntries)
+	for i := range entries {
+		entries[i] = realistic(i)
+	}
+	var cpu time.Duration
+	var catchUp float64
+	for b.Loop() {
+		b.StopTimer()
+		bs := testenv.Bus(b)
+		m := start(b, bs, b.TempDir(), "trickle")
+		b.StartTimer()
+		c0 := cpuTime()
+		tick := time.NewTicker(10 * time.Millisecond)
+		var seq uint64
+		for i := 0; i < len(entries); i += 20 {
+			<-tick.C
+			seq = publish(b, bs, entries[i:min(i+20, len(entries))]...)
+		}
+		tick.Stop()
+		stored := time.Now()
+		caughtUp(b, m.Model, seq)
+		catchUp = max(catchUp, time.Since(stored).Seconds()*1000)
+		cpu += cpuTime() - c0
+		b.StopTimer()
+		m.stop()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(cpu.Microseconds())/float64(benchEntries*b.N), "cpu-µs/entry")
+	b.ReportMetric(catchUp, "catch-up-ms")
+}
