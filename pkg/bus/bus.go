@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -151,6 +153,9 @@ type Bus struct {
 	readers map[Stream]*StreamReader // one per stream, keeping its handle
 	conns   []*nats.Conn             // every connection dialled, closed by Close
 	closing atomic.Bool
+	// released holds the connections a part of the bus closed on purpose
+	// (a stage's subscriber that stopped): their closing is no loss.
+	released sync.Map
 	// open counts the connections whose closed handler has not run yet.
 	open    sync.WaitGroup
 	lost    chan struct{}
@@ -158,10 +163,13 @@ type Bus struct {
 	lostOne sync.Once
 }
 
-// ErrConnectionLost is the error Lost reports: the server closed a
-// connection of the bus for good (a protocol error), so the process cannot
-// go on. A connection that drops is reconnected, without limit, and is not
-// lost.
+// ErrConnectionLost is the error Lost reports: a connection of the bus was
+// closed for good by a protocol or authorisation error (an authorisation
+// refused again on reconnecting, a control line too long), so the process
+// cannot go on. A connection that drops (a server shutting down or
+// restarting, a network cut) is reconnected, without limit, and is not
+// lost; a connection that a stage opens while the server is away waits for
+// it (see whileUnavailable).
 var ErrConnectionLost = errors.New("bus: connection lost")
 
 // Lost is closed when a connection of the bus is closed for good by
@@ -181,8 +189,10 @@ func (b *Bus) Err() error {
 
 func (b *Bus) closed(name string, nc *nats.Conn) {
 	err := nc.LastError()
-	if b.closing.Load() || err == nil {
-		return // closed on purpose: by Close, or drained by a subscriber that stopped
+	if _, released := b.released.LoadAndDelete(nc); released || b.closing.Load() || err == nil {
+		// Closed on purpose: by Close, or by a part that stopped (its
+		// LastError may still hold a failed reconnect's error).
+		return
 	}
 	b.lostOne.Do(func() {
 		b.lostErr = fmt.Errorf("%w: %s: %w", ErrConnectionLost, name, err)
@@ -309,8 +319,9 @@ const MaxUnavailable = 2 * time.Minute
 
 // whileUnavailable runs fn again, with growing waits, while it fails
 // because JetStream is unavailable for a while (a request timed out, no
-// server answered, the cluster has no leader yet), for at most
-// MaxUnavailable or until ctx ends; any other error is returned at once.
+// server answered, the cluster has no leader yet, the server is away), for
+// at most MaxUnavailable or until ctx ends; any other error (an
+// authorisation refused, a wrong configuration) is returned at once.
 func whileUnavailable(ctx context.Context, log *slog.Logger, fn func() error) error {
 	wait := backoff.NewExponentialBackOff()
 	wait.InitialInterval, wait.MaxInterval, wait.MaxElapsedTime = 200*time.Millisecond, 5*time.Second, MaxUnavailable
@@ -326,15 +337,44 @@ func whileUnavailable(ctx context.Context, log *slog.Logger, fn func() error) er
 }
 
 // unavailable reports whether err says that JetStream could not answer for
-// now rather than that the request was wrong.
+// now rather than that the request was wrong: a request that timed out or
+// found no responder, a cluster without a leader, or a connection that
+// could not be opened because the server is away (it shuts down and closes
+// the new connection, refuses it, or none of the servers answers). An
+// authorisation or protocol error is not: waiting would not mend it.
 func unavailable(err error) bool {
 	var api *jetstream.APIError
 	if errors.As(err, &api) && api.Code == 503 {
 		return true
 	}
+	if errors.Is(err, nats.ErrAuthorization) || errors.Is(err, nats.ErrAuthExpired) || errors.Is(err, nats.ErrAuthRevoked) ||
+		errors.Is(err, nats.ErrAccountAuthExpired) {
+		return false
+	}
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
-		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoHeartbeat)
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoHeartbeat) ||
+		serverAway(err)
 }
+
+// serverAway reports whether opening a connection failed because the
+// server was not there to take it: shutting down (it closes the new
+// connection: EOF, reset, broken pipe), not listening (refused), or no
+// server of the list answering.
+func serverAway(err error) bool {
+	return errors.Is(err, nats.ErrNoServers) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// release closes a connection of the bus on purpose: its closing is not
+// reported as lost, whatever its last error.
+func (b *Bus) release(nc *nats.Conn) {
+	b.releasing(nc)
+	nc.Close()
+}
+
+// releasing marks a connection of the bus that is about to be closed on
+// purpose by its owner (a publisher that closes its own connection).
+func (b *Bus) releasing(nc *nats.Conn) { b.released.Store(nc, struct{}{}) }
 
 // redacted returns the comma-separated NATS URLs with any password hidden.
 func redacted(urls string) string {

@@ -10,6 +10,7 @@ import (
 	wmjs "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/jetstream"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -93,11 +94,14 @@ func (b *Bus) Run(ctx context.Context, cfg RunConfig, h Handler) error {
 	if err != nil {
 		return fmt.Errorf("bus: router: %w", err)
 	}
-	dlq, err := b.deadLetterPublisher()
+	dlq, dlqConn, err := b.deadLetterPublisher(ctx)
 	if err != nil {
 		return err
 	}
-	defer dlq.Close()
+	defer func() {
+		b.releasing(dlqConn) // the publisher closes its connection
+		_ = dlq.Close()
+	}()
 	poison, err := middleware.PoisonQueueWithFilter(dlq, Subject(DeadLetters, string(cfg.Stage)), func(err error) bool {
 		// A transient failure or a shutdown is not the message's fault.
 		return !errors.Is(err, ErrTransient) && !errors.Is(err, context.Canceled)
@@ -172,33 +176,43 @@ func (b *Bus) Run(ctx context.Context, cfg RunConfig, h Handler) error {
 }
 
 // subscriber returns the subscriber of the stage's provisioned durable
-// consumer, on a connection of its own.
+// consumer, on a connection of its own. A server that is away while the
+// stage starts (shutting down, restarting) is waited for, as the bus's
+// other connections reconnect to it (whileUnavailable).
 func (b *Bus) subscriber(ctx context.Context, cfg RunConfig) (*consumerSubscriber, error) {
-	nc, err := b.dial("-" + string(cfg.Stage))
-	if err != nil {
-		return nil, err
-	}
-	stream, _ := InputOf(cfg.Stage)
-	js, err := jetstream.New(nc)
-	if err == nil {
-		var cons jetstream.Consumer
-		if cons, err = js.Consumer(ctx, string(stream), string(cfg.Stage)); err == nil {
-			return &consumerSubscriber{
-				nc: nc, cons: cons,
-				// The local wait for an ack matches the server's redelivery wait.
-				ackWait:  b.cfg.Topology.AckWait,
-				nakDelay: cfg.TransientDelay,
-				// A small client buffer: messages pulled but not yet handled
-				// when the process stops wait an ack wait before they are
-				// delivered again (to this or another replica).
-				pull:    32,
-				log:     b.log.With("stage", cfg.Stage),
-				closing: make(chan struct{}),
-			}, nil
+	var s *consumerSubscriber
+	err := whileUnavailable(ctx, b.log, func() error {
+		nc, err := b.dial("-" + string(cfg.Stage))
+		if err != nil {
+			return err
 		}
+		stream, _ := InputOf(cfg.Stage)
+		js, err := jetstream.New(nc)
+		if err == nil {
+			var cons jetstream.Consumer
+			if cons, err = js.Consumer(ctx, string(stream), string(cfg.Stage)); err == nil {
+				s = &consumerSubscriber{
+					bus: b, nc: nc, cons: cons,
+					// The local wait for an ack matches the server's redelivery wait.
+					ackWait:  b.cfg.Topology.AckWait,
+					nakDelay: cfg.TransientDelay,
+					// A small client buffer: messages pulled but not yet handled
+					// when the process stops wait an ack wait before they are
+					// delivered again (to this or another replica).
+					pull:    32,
+					log:     b.log.With("stage", cfg.Stage),
+					closing: make(chan struct{}),
+				}
+				return nil
+			}
+		}
+		b.release(nc)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bus: subscriber %s: %w", cfg.Stage, err)
 	}
-	nc.Close()
-	return nil, fmt.Errorf("bus: subscriber %s: %w", cfg.Stage, err)
+	return s, nil
 }
 
 // subjectUnmarshaler keeps the subject a message was read from, so that a
@@ -241,15 +255,19 @@ func countAttempts(h message.HandlerFunc) message.HandlerFunc {
 // deadLetterPublisher publishes to the dead-letter stream without message
 // ids: a message dead-lettered again after a redrive must not be dropped as
 // a duplicate.
-func (b *Bus) deadLetterPublisher() (*wmjs.Publisher, error) {
-	nc, err := b.dial("-dlq")
-	if err != nil {
-		return nil, err
+// Its connection, like a subscriber's, waits for a server that is away.
+func (b *Bus) deadLetterPublisher(ctx context.Context) (*wmjs.Publisher, *nats.Conn, error) {
+	var nc *nats.Conn
+	if err := whileUnavailable(ctx, b.log, func() (err error) {
+		nc, err = b.dial("-dlq")
+		return err
+	}); err != nil {
+		return nil, nil, err
 	}
 	p, err := wmjs.NewPublisher(wmjs.PublisherConfig{Conn: nc, Logger: b.wmLog, ConfigureStream: subjectAsIs})
 	if err != nil {
-		nc.Close()
-		return nil, fmt.Errorf("bus: dead-letter publisher: %w", err)
+		b.release(nc)
+		return nil, nil, fmt.Errorf("bus: dead-letter publisher: %w", err)
 	}
-	return p, nil
+	return p, nc, nil
 }

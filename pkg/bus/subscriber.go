@@ -26,6 +26,7 @@ import (
 // ahead and not handled are nak'ed, so that the server delivers them again
 // at once.
 type consumerSubscriber struct {
+	bus      *Bus
 	nc       *nats.Conn
 	cons     jetstream.Consumer
 	ackWait  time.Duration // how long a handler may take before the message is given up locally
@@ -157,7 +158,7 @@ func (s *consumerSubscriber) Close() error {
 		case <-time.After(s.ackWait + 10*time.Second):
 			s.log.Warn("consumer: a delivery did not end in time")
 		}
-		s.nc.Close()
+		s.bus.release(s.nc)
 	})
 	return nil
 }

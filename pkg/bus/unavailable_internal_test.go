@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	"os"
+	"syscall"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -23,6 +27,14 @@ func TestUnavailable(t *testing.T) {
 		{"cluster without a leader", &jetstream.APIError{Code: 503, ErrorCode: 10008, Description: "JetStream system temporarily unavailable"}, true},
 		{"stream in use with another config", &jetstream.APIError{Code: 400, ErrorCode: 10058, Description: "stream name already in use"}, false},
 		{"anything else", errors.New("bus: stream FAIRWAY_RAW: layout"), false},
+		// A connection opened while the server is away.
+		{"closed by a server shutting down", fmt.Errorf("bus: connect nats://127.0.0.1:4222: %w", io.EOF), true},
+		{"write to a server shutting down", &net.OpError{Op: "write", Net: "tcp", Err: os.NewSyscallError("write", syscall.EPIPE)}, true},
+		{"refused", &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}, true},
+		{"no server answers", fmt.Errorf("bus: connect: %w", nats.ErrNoServers), true},
+		// Refused for good: waiting mends nothing.
+		{"authorisation", fmt.Errorf("bus: connect: %w", nats.ErrAuthorization), false},
+		{"authorisation revoked", nats.ErrAuthRevoked, false},
 	} {
 		if got := unavailable(tc.err); got != tc.want {
 			t.Errorf("%s: unavailable = %v, want %v", tc.name, got, tc.want)

@@ -238,7 +238,9 @@ func TestReadyzFollowsNATS(t *testing.T) {
 	})
 	t.Cleanup(func() {
 		cancel()
-		<-done
+		if err := <-done; t.Failed() {
+			t.Logf("the node returned: %v", err)
+		}
 	})
 	var addr string
 	select {
