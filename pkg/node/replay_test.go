@@ -293,12 +293,12 @@ func TestReplayRetagsCatalogueDestinationAndAnalytics(t *testing.T) {
 	if got, _ := sum(fams, "fairway_replay_keys_read", map[string]string{"stage": "enricher"}); got != float64(keys) {
 		t.Errorf("replay progress: %v keys read, want %d", got, keys)
 	}
-	// A catalogue entry is two rows: a dataset version and a pipeline
-	// event.
+	// A catalogue entry is three rows: a dataset version, a pipeline
+	// event and its citations row.
 	msgs, _ := sum(fams, "fairway_batch_messages_total", map[string]string{"stage": "analytics"})
 	rows, _ := sum(fams, "fairway_batch_rows_total", map[string]string{"stage": "analytics"})
-	if msgs == 0 || rows != 2*msgs {
-		t.Errorf("analytics writer: %v rows for %v catalogue entries, want two each", rows, msgs)
+	if msgs == 0 || rows != 3*msgs {
+		t.Errorf("analytics writer: %v rows for %v catalogue entries, want three each", rows, msgs)
 	}
 
 	// The status shows the analytics as active.
