@@ -1,14 +1,12 @@
 package node
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -33,23 +31,8 @@ func TestRunWithNATSListener(t *testing.T) {
 		Target: TargetAll, DataDir: dir, NATSListen: addr, NoAnalytics: true,
 		PaNET: testenv.PaNET(t), Ready: make(chan struct{}),
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg, slog.New(slog.DiscardHandler)) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("node: %v", err)
-		}
-	}()
-	select {
-	case <-cfg.Ready:
-	case err := <-done:
-		done <- nil
-		t.Fatalf("node did not start: %v", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("node not ready after 60s")
-	}
+	ctx, stop := runUntilReady(t, cfg, slog.New(slog.DiscardHandler))
+	defer stop()
 
 	path := filepath.Join(dir, natsembed.CredentialsFile)
 	fi, err := os.Stat(path)

@@ -100,23 +100,8 @@ func TestPaNETUpdate(t *testing.T) {
 		Demo: true, DemoRecords: records, NoAnalytics: true, PaNET: testenv.PaNET(t), Ready: make(chan struct{}),
 	}
 	cfg.Harvester.PollInterval = 100 * time.Millisecond
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg, log) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("node: %v", err)
-		}
-	}()
-	select {
-	case <-cfg.Ready:
-	case err := <-done:
-		done <- nil
-		t.Fatalf("node did not start: %v", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("node not ready after 60s")
-	}
+	ctx, stop := runUntilReady(t, cfg, log)
+	defer stop()
 	urls, opts, err := natsClient("nats://"+natsAddr, filepath.Join(cfg.DataDir, natsembed.CredentialsFile))
 	if err != nil {
 		t.Fatal(err)

@@ -87,23 +87,8 @@ func TestReplayRetagsCatalogueDestinationAndAnalytics(t *testing.T) {
 		ClickHouse: analytics.Config{Addr: chAddr, Database: db, FlushInterval: 200 * time.Millisecond},
 	}
 	cfg.Harvester.PollInterval = 100 * time.Millisecond
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg, log) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("node: %v", err)
-		}
-	}()
-	select {
-	case <-cfg.Ready:
-	case err := <-done:
-		done <- nil
-		t.Fatalf("node did not start: %v", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("node not ready after 60s")
-	}
+	ctx, stop := runUntilReady(t, cfg, log)
+	defer stop()
 	store, err := analytics.Open(ctx, analytics.Config{Addr: chAddr, Database: db})
 	if err != nil {
 		t.Fatalf("ClickHouse at %s: %v", chAddr, err)
