@@ -252,13 +252,17 @@ const (
 	// (the PaNET release an enricher uses, say); an entry expires LeaseTTL
 	// after its last refresh, so that a replica gone stops being listed.
 	BucketPresence Bucket = "fairway_presence"
+	// BucketSecrets holds the node's secrets that every replica must share
+	// (the key of the usage session hashes, SecretUsageSessions), made by
+	// the first replica that needs one (see Bus.Secret).
+	BucketSecrets Bucket = "fairway_secrets"
 )
 
 // LeaseTTL is how long a harvest lease lives without being refreshed.
 const LeaseTTL = 30 * time.Second
 
 // Buckets lists every KV bucket.
-var Buckets = []Bucket{BucketFeeds, BucketCheckpoints, BucketHashes, BucketKeys, BucketRequests, BucketLeases, BucketOwners, BucketDestinations, BucketDeliveries, BucketSources, BucketReplays, BucketPresence}
+var Buckets = []Bucket{BucketFeeds, BucketCheckpoints, BucketHashes, BucketKeys, BucketRequests, BucketLeases, BucketOwners, BucketDestinations, BucketDeliveries, BucketSources, BucketReplays, BucketPresence, BucketSecrets}
 
 // Topology holds the tunables of the streams and consumers.
 type Topology struct {

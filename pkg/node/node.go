@@ -420,7 +420,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 		start("delivery", pushes.Run)
 		if cfg.HTTPAddr != "" {
-			use, err := newUsage(cfg, b, log.With("component", "usage"))
+			use, err := newUsage(ctx, cfg, b, log.With("component", "usage"))
 			if err != nil {
 				return err
 			}

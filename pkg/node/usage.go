@@ -1,7 +1,11 @@
 package node
 
 import (
+	"context"
+	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
 
 	"github.com/panosc/fairway/pkg/analytics"
 	"github.com/panosc/fairway/pkg/bus"
@@ -20,10 +24,12 @@ type usageParts struct {
 }
 
 // newUsage makes the node's usage parts: the session secret comes from
-// DataDir (made the first time), the robots list from cfg.UsageRobots or
-// the built-in one.
-func newUsage(cfg Config, b *bus.Bus, log *slog.Logger) (*usageParts, error) {
-	secret, err := usage.LoadSecret(cfg.DataDir)
+// DataDir's usage.SecretFile where one is (a node that made it before the
+// bus kept it, or one an operator mounted), or else from the bus, shared
+// by every replica (bus.SecretUsageSessions); the robots list comes from
+// cfg.UsageRobots or the built-in one.
+func newUsage(ctx context.Context, cfg Config, b *bus.Bus, log *slog.Logger) (*usageParts, error) {
+	secret, err := usageSecret(ctx, cfg.DataDir, b, log)
 	if err != nil {
 		return nil, err
 	}
@@ -49,6 +55,22 @@ func newUsage(cfg Config, b *bus.Bus, log *slog.Logger) (*usageParts, error) {
 		}
 	}
 	return u, nil
+}
+
+// usageSecret returns the key of the usage session hashes: dir's
+// usage.SecretFile where there is one, or else the bus's, which every
+// replica shares.
+func usageSecret(ctx context.Context, dir string, b *bus.Bus, log *slog.Logger) ([]byte, error) {
+	secret, err := usage.ReadSecret(dir)
+	switch {
+	case err == nil:
+		log.Info("usage session secret read from the data directory", "path", filepath.Join(dir, usage.SecretFile))
+		return secret, nil
+	case errors.Is(err, os.ErrNotExist):
+		return b.Secret(ctx, bus.SecretUsageSessions, 32)
+	default:
+		return nil, err
+	}
 }
 
 func (u *usageParts) close(log *slog.Logger) {

@@ -1,10 +1,13 @@
 package node
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"log/slog"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -70,7 +73,7 @@ func TestOwnPagesCountAsInvestigations(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	use, err := newUsage(Config{DataDir: dir, NoAnalytics: true}, b, log)
+	use, err := newUsage(ctx, Config{DataDir: dir, NoAnalytics: true}, b, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,5 +156,40 @@ func TestOwnPagesCountAsInvestigations(t *testing.T) {
 	}
 	if use.recorder.Dropped() != 0 {
 		t.Errorf("%d dropped", use.recorder.Dropped())
+	}
+}
+
+// TestUsageSecretSharedByReplicas starts the usage parts of two replicas
+// with data directories of their own on one bus: both key their session
+// hashes with the bus's secret, so that one client is one session whichever
+// replica it reaches; a secret file in a data directory takes precedence.
+func TestUsageSecretSharedByReplicas(t *testing.T) {
+	ctx := context.Background()
+	b := testenv.Bus(t)
+	log := slog.New(slog.DiscardHandler)
+	a, err := usageSecret(ctx, t.TempDir(), b, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := usageSecret(ctx, t.TempDir(), b, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, other) {
+		t.Fatal("two replicas of one node hash sessions with different secrets")
+	}
+	dir := t.TempDir()
+	own := bytes.Repeat([]byte{7}, 32)
+	if err := os.WriteFile(filepath.Join(dir, usage.SecretFile), []byte(hex.EncodeToString(own)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := usageSecret(ctx, dir, b, log); err != nil || !bytes.Equal(got, own) {
+		t.Fatalf("the data directory's secret is not used: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, usage.SecretFile), []byte("broken"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := usageSecret(ctx, dir, b, log); err == nil {
+		t.Fatal("a broken secret file is ignored")
 	}
 }

@@ -2,10 +2,8 @@ package usage
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -56,44 +54,22 @@ func (h *Hasher) ClientSession(remoteAddr, userAgent string, t time.Time) string
 	return h.Sum("client", host, userAgent, t.UTC().Format("2006010215"))
 }
 
-// SecretFile is the file of the data directory that holds the session
-// secret (made the first time, mode 0600). Replicas of one node that
-// should count one client as one session need the same file.
+// SecretFile is the file of the data directory that may hold the session
+// secret (in hex, at least MinSecretBytes): a node reads it when it is
+// there, and otherwise uses the secret its bus keeps for every replica.
 const SecretFile = "usage-secret"
 
-// LoadSecret reads the session secret from dir/SecretFile, or makes one
-// there.
-func LoadSecret(dir string) ([]byte, error) {
+// ReadSecret reads the session secret from dir/SecretFile; an error
+// satisfying errors.Is(err, os.ErrNotExist) says there is none.
+func ReadSecret(dir string) ([]byte, error) {
 	path := filepath.Join(dir, SecretFile)
-	if b, err := os.ReadFile(path); err == nil {
-		key, err := hex.DecodeString(strings.TrimSpace(string(b)))
-		if err != nil || len(key) < MinSecretBytes {
-			return nil, fmt.Errorf("usage: %s: not a secret of at least %d bytes in hex", path, MinSecretBytes)
-		}
-		return key, nil
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("usage: %w", err)
-	}
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return nil, fmt.Errorf("usage: session secret: %w", err)
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("usage: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		return LoadSecret(dir) // made meanwhile by another process
-	}
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("usage: %w", err)
 	}
-	_, err = f.WriteString(hex.EncodeToString(key) + "\n")
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, fmt.Errorf("usage: %w", err)
+	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(key) < MinSecretBytes {
+		return nil, fmt.Errorf("usage: %s: not a secret of at least %d bytes in hex", path, MinSecretBytes)
 	}
 	return key, nil
 }

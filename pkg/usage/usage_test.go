@@ -259,25 +259,28 @@ func TestClientSession(t *testing.T) {
 	}
 }
 
-func TestLoadSecret(t *testing.T) {
+func TestReadSecret(t *testing.T) {
 	dir := t.TempDir()
-	a, err := LoadSecret(dir)
-	if err != nil {
-		t.Fatal(err)
+	if _, err := ReadSecret(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("no file: %v", err)
 	}
-	b, err := LoadSecret(dir)
-	if err != nil || string(a) != string(b) || len(a) < MinSecretBytes {
-		t.Fatalf("secret not kept: %v", err)
+	tests := []struct {
+		name, file string
+		ok         bool
+	}{
+		{"32 bytes in hex", strings.Repeat("ab", 32) + "\n", true},
+		{"16 bytes", strings.Repeat("01", 16), true},
+		{"too short", "abcd\n", false},
+		{"not hex", strings.Repeat("zz", 32), false},
 	}
-	fi, _ := os.Stat(filepath.Join(dir, SecretFile))
-	if fi.Mode().Perm() != 0o600 {
-		t.Errorf("mode %v", fi.Mode())
-	}
-	if err := os.WriteFile(filepath.Join(dir, SecretFile), []byte("short\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := LoadSecret(dir); err == nil {
-		t.Error("a broken secret loads")
+	for _, tc := range tests {
+		if err := os.WriteFile(filepath.Join(dir, SecretFile), []byte(tc.file), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		key, err := ReadSecret(dir)
+		if (err == nil) != tc.ok || tc.ok && len(key) < MinSecretBytes {
+			t.Errorf("%s: %d bytes, %v", tc.name, len(key), err)
+		}
 	}
 }
 
