@@ -1,10 +1,12 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +19,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/panosc/fairway/pkg/aai"
 	"github.com/panosc/fairway/pkg/feeds"
 )
 
@@ -102,6 +105,37 @@ type Principal struct {
 	Operator bool
 	// Facility is the facility a facility principal manages.
 	Facility string
+	// Subject names who acts, for the audit log: the "sub" of a sign-in
+	// token, or "token:" and the first hex digits of a static token's
+	// SHA-256 (which tells tokens apart without revealing them); empty
+	// for an open demo node.
+	Subject string
+	// Issuer is the issuer of a sign-in token (empty for a static token).
+	Issuer string
+}
+
+// Role names the role alone: "operator" or "facility-manager".
+func (p Principal) Role() string {
+	if p.Operator {
+		return "operator"
+	}
+	return "facility-manager"
+}
+
+// LogValue implements slog.LogValuer: the role, facility, subject and
+// issuer (never a token).
+func (p Principal) LogValue() slog.Value {
+	attrs := []slog.Attr{slog.String("role", p.Role())}
+	if !p.Operator {
+		attrs = append(attrs, slog.String("facility", p.Facility))
+	}
+	if p.Subject != "" {
+		attrs = append(attrs, slog.String("subject", p.Subject))
+	}
+	if p.Issuer != "" {
+		attrs = append(attrs, slog.String("issuer", p.Issuer))
+	}
+	return slog.GroupValue(attrs...)
 }
 
 // CanManage reports whether p may manage the feeds of facility (facility
@@ -128,7 +162,20 @@ type tokenEntry struct {
 type Access struct {
 	open    bool
 	entries []tokenEntry
+	// oidc verifies sign-in tokens; nil: static tokens only.
+	oidc *aai.Verifier
 }
+
+// WithVerifier returns a copy of a that also accepts the sign-in tokens v
+// verifies (an open Access stays open).
+func (a *Access) WithVerifier(v *aai.Verifier) *Access {
+	c := *a
+	c.oidc = v
+	return &c
+}
+
+// Verifier returns the sign-in token verifier, nil when there is none.
+func (a *Access) Verifier() *aai.Verifier { return a.oidc }
 
 // OpenAccess returns an Access that lets every write through without a
 // token, as an operator: only for a demo on a loopback listener.
@@ -182,14 +229,18 @@ func NewAccess(t TokensFile, operatorTokens ...string) (*Access, error) {
 // Open reports whether writes need no token.
 func (a *Access) Open() bool { return a.open }
 
-// Empty reports whether no token is configured (and writes are refused,
-// unless the access is open).
-func (a *Access) Empty() bool { return len(a.entries) == 0 }
+// Empty reports whether no token is configured and no issuer either (and
+// writes are refused, unless the access is open).
+func (a *Access) Empty() bool { return len(a.entries) == 0 && a.oidc == nil }
 
 // Authenticate returns the principal of an Authorization header value
-// ("Bearer <token>"). Every configured token is compared, in constant
-// time, whatever matches.
-func (a *Access) Authenticate(header string) (Principal, error) {
+// ("Bearer <token>"): a static token's, else, when sign-in is configured,
+// the role a sign-in token's claims map to. Every configured static token
+// is compared, in constant time, whatever matches. A sign-in token that
+// is invalid is ErrUnauthenticated; one whose claims map to no role is
+// ErrForbidden, with the reason; an issuer that cannot be reached is a
+// 503.
+func (a *Access) Authenticate(ctx context.Context, header string) (Principal, error) {
 	if a.open {
 		return Principal{Operator: true}, nil
 	}
@@ -205,10 +256,24 @@ func (a *Access) Authenticate(header string) (Principal, error) {
 			found, match = e.principal, 1
 		}
 	}
-	if match == 0 {
+	if match == 1 {
+		found.Subject = "token:" + hex.EncodeToString(sum[:4])
+		return found, nil
+	}
+	tok = strings.TrimSpace(tok)
+	if a.oidc == nil || !aai.LooksLikeJWT(tok) {
 		return Principal{}, ErrUnauthenticated
 	}
-	return found, nil
+	id, err := a.oidc.Verify(ctx, tok)
+	switch {
+	case errors.Is(err, aai.ErrNoRole):
+		return Principal{}, fmt.Errorf("%w: %w", ErrForbidden, err)
+	case errors.Is(err, aai.ErrUnavailable):
+		return Principal{}, unavailable("sign-in: " + err.Error())
+	case err != nil:
+		return Principal{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
+	}
+	return Principal{Operator: id.Operator, Facility: id.Facility, Subject: id.Subject, Issuer: id.Issuer}, nil
 }
 
 // GenerateToken returns a new random token (32 bytes from crypto/rand,
@@ -240,6 +305,8 @@ type AccessConfig struct {
 	OpenOnLoopback bool
 	// Listen is the HTTP listen address the API is served on.
 	Listen string
+	// OIDC, when set, verifies sign-in tokens beside the static ones.
+	OIDC *aai.Verifier
 }
 
 // SetupAccess returns the Access cfg describes, in this order: the
@@ -256,8 +323,15 @@ func SetupAccess(cfg AccessConfig, log *slog.Logger) (*Access, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.OIDC != nil {
+		a = a.WithVerifier(cfg.OIDC)
+	}
 	if !a.Empty() {
-		log.Info("feed API: writes need a bearer token", "tokens", len(a.entries))
+		var issuers []string
+		if cfg.OIDC != nil {
+			issuers = cfg.OIDC.Issuers()
+		}
+		log.Info("feed API: writes need a bearer token", "tokens", len(a.entries), "issuers", issuers)
 		return a, nil
 	}
 	if cfg.OpenOnLoopback {
