@@ -60,6 +60,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/panosc/fairway/pkg/aai"
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/destinations"
 	"github.com/panosc/fairway/pkg/enricher"
@@ -197,6 +198,10 @@ func New(cfg Config, b *bus.Bus, log *slog.Logger) (*Server, error) {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Verifier returns the verifier of sign-in tokens, nil when sign-in is
+// not configured.
+func (s *Server) Verifier() *aai.Verifier { return s.cfg.Access.Verifier() }
 
 // Open reports whether the API lets writes through without a token (the
 // demo): such a node must also refuse requests for other hosts
