@@ -263,3 +263,27 @@ func TestMetadata(t *testing.T) {
 		t.Errorf("metadata = %+v", m)
 	}
 }
+
+// TestDocExample reads the issuers file of docs/aai.md.
+func TestDocExample(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "aai.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(doc), "```yaml\nhttp_timeout")
+	block, _, ok2 := strings.Cut(block, "```")
+	if !ok || !ok2 {
+		t.Fatal("docs/aai.md lacks its issuers file")
+	}
+	path := filepath.Join(t.TempDir(), "aai.yaml")
+	if err := os.WriteFile(path, []byte("http_timeout"+block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := aai.LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil || len(c.Issuers) != 2 || c.Issuers[0].Facilities["ILL"].Subjects[0] != "ill-harvest-robot@egi.eu" || c.HTTPTimeout != 10*time.Second {
+		t.Fatalf("%+v, %v", c, err)
+	}
+}

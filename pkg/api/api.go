@@ -34,7 +34,10 @@
 //
 // Reads are open, except the destinations'. Every write needs
 // "Authorization: Bearer <token>": an operator token manages every feed, a
-// facility token the feeds of its own facility only. Every destination
+// facility token the feeds of its own facility only. A sign-in token of a
+// configured OpenID Provider (see package aai) counts as the token of the
+// role its claims map to; one that maps to no role gets 403 with the
+// reason. Every write is logged as an "audit" line (see audit.go). Every destination
 // route, reads included, needs an operator token (destinations hold
 // credentials and the node's topology): a facility token gets 403. An open
 // demo node lets destination requests through as it lets its writes.

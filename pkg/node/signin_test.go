@@ -88,6 +88,31 @@ func TestSignInSettings(t *testing.T) {
 			}
 		})
 	}
+	t.Run("the README's example", func(t *testing.T) {
+		readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, block, ok := strings.Cut(string(readme), "```yaml\n# fairway.yaml")
+		_, block, _ = strings.Cut(block, "\n") // the rest of the comment line
+		block, _, ok2 := strings.Cut(block, "```")
+		if !ok || !ok2 {
+			t.Fatal("the README lacks its sign-in example")
+		}
+		cfg := signInConfig(t, block, nil)
+		if err := cfg.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		sc, err := cfg.SignIn()
+		if err != nil {
+			t.Fatal(err)
+		}
+		is := sc.Issuers[0]
+		if len(is.Facilities) != 3 || is.Facilities["PSI"].Subjects[0] != "1234567890abcdef@eosc-federation.eu" ||
+			is.Facilities["ESRF"].Entitlements[0] != esrfManagerURN || is.ClockSkew != time.Minute || len(is.Operators.Entitlements) != 1 {
+			t.Fatalf("the README's example reads as %+v", is)
+		}
+	})
 	t.Run("bad file", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "aai.yaml")
 		if err := os.WriteFile(path, []byte("issuers:\n  - url: https://aai.example\n    audience: x\n"), 0o600); err != nil {
