@@ -185,7 +185,8 @@ func TestSignInEndToEnd(t *testing.T) {
 	// until the provider's side approves that code.
 	out := &testenv.Buffer{}
 	done := make(chan error, 1)
-	go func() { done <- runSignInCLI(out, "login", "--issuer", op.URL()) }()
+	// No --issuer: the node's metadata names it.
+	go func() { done <- runSignInCLI(out, "login") }()
 	var code string
 	deadline := time.Now().Add(10 * time.Second)
 	for code == "" || !strings.Contains(out.String(), code) {
@@ -313,5 +314,38 @@ func writeStored(t *testing.T, path string, st signin.Stored) {
 	}
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestNodeIssuer: login without --issuer takes the node's one issuer, and
+// says why when the node names none or several.
+func TestNodeIssuer(t *testing.T) {
+	serveHandler := func(h http.Handler) string {
+		s := httptest.NewServer(h)
+		t.Cleanup(s.Close)
+		return s.URL
+	}
+	serve := func(m aai.ResourceMetadata) string { return serveHandler(aai.MetadataHandler(m)) }
+	tests := []struct {
+		name, server, want, err string
+	}{
+		{"one", serve(aai.ResourceMetadata{AuthorizationServers: []string{"https://aai.example"}}), "https://aai.example", ""},
+		{"none", serve(aai.Metadata("https://fairway.test", nil)), "", "accepts no sign-in"},
+		{"several", serve(aai.ResourceMetadata{AuthorizationServers: []string{"https://a.example", "https://b.example"}}), "", "choose one with --issuer"},
+		{"no metadata", serveHandler(http.NotFoundHandler()), "", "404"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := nodeIssuer(context.Background(), tt.server)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("nodeIssuer = %q, %v; want %q", got, err, tt.err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("nodeIssuer = %q, %v", got, err)
+			}
+		})
 	}
 }
