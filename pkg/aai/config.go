@@ -1,10 +1,11 @@
 // Package aai verifies the OpenID Connect access tokens of the federation's
 // identity layer (EOSC AAI and other OpenID Providers) and maps their
 // claims to the node's roles: operator, or facility manager of one named
-// facility. Keys come from each issuer's discovery document and JWKS (keys
-// the issuer rotates in are fetched when a token names one not seen
-// before); the issuer, the audience, the expiry (with a configured clock
-// skew) and the signature are checked before any claim is read.
+// facility. Each issuer is discovered (go-oidc); its JWKS is fetched when a
+// token names a key not held (at most once per DefaultMinKeyRefresh) and
+// when the keys are older than DefaultMaxKeyAge; the issuer, the audience,
+// the expiry (with a configured clock skew) and the signature are checked
+// before any claim is read.
 package aai
 
 import (

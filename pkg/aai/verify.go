@@ -172,10 +172,9 @@ func (v *Verifier) verifier(ctx context.Context, is *issuer) (*oidc.IDTokenVerif
 	if !is.failedAt.IsZero() && v.now().Sub(is.failedAt) < retryDiscovery {
 		return nil, fmt.Errorf("%w: %s: %w", ErrUnavailable, is.cfg.URL, is.lastErr)
 	}
-	// The provider keeps this context to fetch keys later: it carries the
-	// HTTP client, not the request's deadline.
-	pctx := oidc.ClientContext(context.WithoutCancel(ctx), v.client)
-	dctx, cancel := context.WithTimeout(pctx, v.client.Timeout+time.Second)
+	// Discovery goes through the verifier's client, with its timeout (and
+	// the request's cancellation).
+	dctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, v.client), v.client.Timeout+time.Second)
 	defer cancel()
 	p, err := oidc.NewProvider(dctx, is.cfg.URL)
 	if err != nil {
@@ -190,7 +189,7 @@ func (v *Verifier) verifier(ctx context.Context, is *issuer) (*oidc.IDTokenVerif
 		is.failedAt, is.lastErr = v.now(), errors.New("discovery has no jwks_uri")
 		return nil, fmt.Errorf("%w: %s: discovery has no jwks_uri", ErrUnavailable, is.cfg.URL)
 	}
-	keys := oidc.NewRemoteKeySet(pctx, claims.JWKS)
+	keys := &keySet{url: claims.JWKS, client: v.client, now: v.now, minRefresh: DefaultMinKeyRefresh, maxAge: DefaultMaxKeyAge}
 	skew := is.cfg.ClockSkew
 	is.verifier = oidc.NewVerifier(is.cfg.URL, keys, &oidc.Config{
 		ClientID:             is.cfg.Audience,

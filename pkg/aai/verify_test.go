@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -111,12 +112,40 @@ func TestVerify(t *testing.T) {
 	}
 }
 
+// clock is a test clock: the real time plus an offset the test moves.
+type clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
+}
+
+func newClockedVerifier(t *testing.T, op *testop.OP) (*aai.Verifier, *clock) {
+	t.Helper()
+	c := &clock{}
+	v, err := aai.NewVerifier(aai.Config{Issuers: []aai.Issuer{issuerConfig(op.URL())}}, slog.New(slog.DiscardHandler), aai.WithClock(c.now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v, c
+}
+
 // TestVerifyKeyRotation: after the provider rotates its key and removes
 // the old one, a token of the new key is accepted (the verifier fetches
 // the JWKS again), and a token of the removed key is refused.
 func TestVerifyKeyRotation(t *testing.T) {
 	op := testop.Start(t, audience)
-	v := newVerifier(t, op)
+	v, clk := newClockedVerifier(t, op)
 	claims := testop.Claims{Subject: "bob", Extra: ents(esrfManager)}
 	old := op.Token(t, claims)
 	if _, err := v.Verify(context.Background(), old); err != nil {
@@ -124,16 +153,61 @@ func TestVerifyKeyRotation(t *testing.T) {
 	}
 	hits := op.JWKSHits()
 	op.Rotate(t)
+	clk.advance(aai.DefaultMinKeyRefresh)
 	rotated := op.Token(t, claims)
 	id, err := v.Verify(context.Background(), rotated)
 	if err != nil || id.Facility != "ESRF" {
 		t.Fatalf("token of the new key: %+v, %v", id, err)
 	}
-	if op.JWKSHits() <= hits {
-		t.Errorf("the JWKS was not fetched again after the rotation")
+	if op.JWKSHits() != hits+1 {
+		t.Errorf("JWKS fetched %d times after the rotation, want once", op.JWKSHits()-hits)
 	}
 	if _, err := v.Verify(context.Background(), old); !errors.Is(err, aai.ErrInvalidToken) {
 		t.Errorf("token of the removed key: %v, want ErrInvalidToken", err)
+	}
+}
+
+// TestVerifyKeyFlood: tokens naming made-up keys make the verifier fetch
+// the JWKS at most once per DefaultMinKeyRefresh; keys older than
+// DefaultMaxKeyAge are fetched again, so a key the issuer withdrew stops
+// working even when no token names a new one.
+func TestVerifyKeyFlood(t *testing.T) {
+	op := testop.Start(t, audience)
+	v, clk := newClockedVerifier(t, op)
+	claims := testop.Claims{Subject: "bob", Extra: ents(esrfManager)}
+	good := op.Token(t, claims)
+	if _, err := v.Verify(context.Background(), good); err != nil {
+		t.Fatal(err)
+	}
+	stranger := op.UnknownKeyToken(t, claims)
+	hits := op.JWKSHits()
+	for range 50 {
+		if _, err := v.Verify(context.Background(), stranger); !errors.Is(err, aai.ErrInvalidToken) {
+			t.Fatalf("unknown key: %v", err)
+		}
+	}
+	if op.JWKSHits() != hits {
+		t.Errorf("50 tokens of an unknown key fetched the JWKS %d times within the interval, want 0", op.JWKSHits()-hits)
+	}
+	clk.advance(aai.DefaultMinKeyRefresh)
+	for range 10 {
+		_, _ = v.Verify(context.Background(), stranger)
+	}
+	if op.JWKSHits() != hits+1 {
+		t.Errorf("after the interval: %d fetches, want 1", op.JWKSHits()-hits)
+	}
+	if _, err := v.Verify(context.Background(), good); err != nil {
+		t.Errorf("a good token after the flood: %v", err)
+	}
+	// The issuer withdraws its key: once the keys are stale, the token of
+	// the withdrawn key is refused.
+	op.Rotate(t)
+	if _, err := v.Verify(context.Background(), good); err != nil {
+		t.Errorf("before the keys are stale: %v", err)
+	}
+	clk.advance(aai.DefaultMaxKeyAge + time.Second)
+	if _, err := v.Verify(context.Background(), good); !errors.Is(err, aai.ErrInvalidToken) {
+		t.Errorf("a withdrawn key after the keys went stale: %v, want ErrInvalidToken", err)
 	}
 }
 
@@ -285,5 +359,30 @@ func TestDocExample(t *testing.T) {
 	}
 	if err := c.Validate(); err != nil || len(c.Issuers) != 2 || c.Issuers[0].Facilities["ILL"].Subjects[0] != "ill-harvest-robot@egi.eu" || c.HTTPTimeout != 10*time.Second {
 		t.Fatalf("%+v, %v", c, err)
+	}
+}
+
+// TestVerifyConcurrent: tokens verified at once on a fresh verifier make
+// one discovery and one JWKS fetch between them.
+func TestVerifyConcurrent(t *testing.T) {
+	op := testop.Start(t, audience)
+	v := newVerifier(t, op)
+	tok := op.Token(t, testop.Claims{Subject: "bob", Extra: ents(esrfManager)})
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for range 20 {
+		wg.Go(func() {
+			if _, err := v.Verify(context.Background(), tok); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if op.JWKSHits() != 1 {
+		t.Errorf("JWKS fetched %d times, want 1", op.JWKSHits())
 	}
 }
