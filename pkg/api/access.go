@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -106,9 +105,10 @@ type Principal struct {
 	// Facility is the facility a facility principal manages.
 	Facility string
 	// Subject names who acts, for the audit log: the "sub" of a sign-in
-	// token, or "token:" and the first hex digits of a static token's
-	// SHA-256 (which tells tokens apart without revealing them); empty
-	// for an open demo node.
+	// token, or, for a static token, where it is configured — "token:"
+	// and the principal with the token's position in its list
+	// ("token:operator#1", "token:ESRF#2", "token:operator-env"), nothing
+	// derived from the token itself; empty for an open demo node.
 	Subject string
 	// Issuer is the issuer of a sign-in token (empty for a static token).
 	Issuer string
@@ -155,6 +155,8 @@ func (p Principal) String() string {
 type tokenEntry struct {
 	sum       [sha256.Size]byte
 	principal Principal
+	// label names the token's place in the configuration (Subject).
+	label string
 }
 
 // Access decides who may write through the API. Tokens are kept as SHA-256
@@ -188,7 +190,7 @@ func OpenAccess() *Access { return &Access{open: true} }
 func NewAccess(t TokensFile, operatorTokens ...string) (*Access, error) {
 	a := &Access{}
 	seen := map[[sha256.Size]byte]Principal{}
-	add := func(tok string, p Principal) error {
+	add := func(tok string, p Principal, label string) error {
 		if len(tok) < MinTokenLength {
 			return fmt.Errorf("%w: a token of %s is shorter than %d characters", ErrTokens, p, MinTokenLength)
 		}
@@ -200,11 +202,20 @@ func NewAccess(t TokensFile, operatorTokens ...string) (*Access, error) {
 			return fmt.Errorf("%w: the same token is given to %s and %s", ErrTokens, other, p)
 		}
 		seen[sum] = p
-		a.entries = append(a.entries, tokenEntry{sum: sum, principal: p})
+		a.entries = append(a.entries, tokenEntry{sum: sum, principal: p, label: "token:" + label})
 		return nil
 	}
-	for _, tok := range append(append([]string{}, t.Operator...), operatorTokens...) {
-		if err := add(tok, Principal{Operator: true}); err != nil {
+	for i, tok := range t.Operator {
+		if err := add(tok, Principal{Operator: true}, fmt.Sprintf("operator#%d", i+1)); err != nil {
+			return nil, err
+		}
+	}
+	for i, tok := range operatorTokens {
+		label := "operator-env"
+		if len(operatorTokens) > 1 {
+			label = fmt.Sprintf("operator-env#%d", i+1)
+		}
+		if err := add(tok, Principal{Operator: true}, label); err != nil {
 			return nil, err
 		}
 	}
@@ -217,8 +228,8 @@ func NewAccess(t TokensFile, operatorTokens ...string) (*Access, error) {
 		if err := feeds.ValidFacility(name); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrTokens, err)
 		}
-		for _, tok := range t.Facilities[name] {
-			if err := add(tok, Principal{Facility: name}); err != nil {
+		for i, tok := range t.Facilities[name] {
+			if err := add(tok, Principal{Facility: name}, fmt.Sprintf("%s#%d", name, i+1)); err != nil {
 				return nil, err
 			}
 		}
@@ -254,10 +265,10 @@ func (a *Access) Authenticate(ctx context.Context, header string) (Principal, er
 	for _, e := range a.entries {
 		if subtle.ConstantTimeCompare(sum[:], e.sum[:]) == 1 {
 			found, match = e.principal, 1
+			found.Subject = e.label
 		}
 	}
 	if match == 1 {
-		found.Subject = "token:" + hex.EncodeToString(sum[:4])
 		return found, nil
 	}
 	tok = strings.TrimSpace(tok)

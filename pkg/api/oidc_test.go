@@ -152,7 +152,7 @@ func TestSignInRoles(t *testing.T) {
 		`msg=audit by.role=facility-manager by.facility=ESRF by.subject=emma@esrf by.issuer=` + op.URL() + ` method=PATCH route="PATCH /api/v1/feeds/{id}" path=/api/v1/feeds/esrf status=200 fields=[every]`,
 		`msg=audit by.role=operator by.subject=olga@eosc by.issuer=` + op.URL() + ` method=PATCH route="PATCH /api/v1/feeds/{id}" path=/api/v1/feeds/esrf status=200 fields=[max_duration]`,
 		`msg=audit by.role=facility-manager by.facility=ESRF by.subject=emma@esrf by.issuer=` + op.URL() + ` method=DELETE route="DELETE /api/v1/feeds/{id}" path=/api/v1/feeds/ill status=403`,
-		`msg=audit by.role=facility-manager by.facility=ILL by.subject=token:`,
+		`msg=audit by.role=facility-manager by.facility=ILL by.subject=token:ILL#1 `,
 		`msg="feed updated" feed=esrf facility=ESRF rechecked=false by.role=facility-manager by.facility=ESRF by.subject=emma@esrf`,
 		`path=/api/v1/usage status=200 fields=[events]`,
 	} {
