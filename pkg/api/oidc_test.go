@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/base64"
 	"io"
 	"log/slog"
 	"net/http"
@@ -185,4 +186,38 @@ func doHeader(t *testing.T, base, token, method, path, body string) (int, http.H
 		t.Fatal(err)
 	}
 	return resp.StatusCode, resp.Header, string(b)
+}
+
+// TestSignInIssuerDown: a token of an issuer the node cannot reach is
+// 503 (try again), not 401; static tokens still work.
+func TestSignInIssuerDown(t *testing.T) {
+	e := newEnv(t, urlguard.Policy{AllowPrivate: true})
+	log := slog.New(slog.NewTextHandler(e.logs, nil))
+	down := "http://127.0.0.1:1"
+	v, err := aai.NewVerifier(aai.Config{Issuers: []aai.Issuer{{URL: down, Audience: nodeAudience, Operators: aai.Rule{Subjects: []string{"olga"}}}}}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	access, err := api.SetupAccess(api.AccessConfig{Tokens: tokensFile(), OIDC: v}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checker, err := feeds.NewChecker(feeds.CheckerConfig{Policy: urlguard.Policy{AllowPrivate: true}, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := api.New(api.Config{Access: access, Checker: checker}, e.bus, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := httptest.NewServer(srv)
+	t.Cleanup(s.Close)
+	// A JWT naming the unreachable issuer (its signature is never reached).
+	forged := "eyJhbGciOiJSUzI1NiJ9." + base64.RawURLEncoding.EncodeToString([]byte(`{"iss":"`+down+`","sub":"olga"}`)) + ".c2ln"
+	if status, _, body := doHeader(t, s.URL, forged, "DELETE", "/api/v1/feeds/x", ""); status != 503 || !strings.Contains(body, "issuer unavailable") {
+		t.Errorf("issuer down: %d %s, want 503", status, body)
+	}
+	if status, _, body := doHeader(t, s.URL, opToken, "DELETE", "/api/v1/feeds/x", ""); status != 404 {
+		t.Errorf("static token with the issuer down: %d %s, want 404", status, body)
+	}
 }
