@@ -240,7 +240,3 @@ func (k publicKey) ID() string                         { return k.id }
 func (k publicKey) Algorithm() jose.SignatureAlgorithm { return jose.RS256 }
 func (k publicKey) Use() string                        { return "sig" }
 func (k publicKey) Key() any                           { return &k.priv.PublicKey }
-
-// errNotSupported answers what this provider does not do (the code flow,
-// introspection, revocation, …).
-var errNotSupported = fmt.Errorf("testop: %w", http.ErrNotSupported)

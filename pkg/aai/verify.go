@@ -174,7 +174,11 @@ func (v *Verifier) verifier(ctx context.Context, is *issuer) (*oidc.IDTokenVerif
 	}
 	// Discovery goes through the verifier's client, with its timeout (and
 	// the request's cancellation).
-	dctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, v.client), v.client.Timeout+time.Second)
+	timeout := v.client.Timeout
+	if timeout == 0 {
+		timeout = DefaultHTTPTimeout
+	}
+	dctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, v.client), timeout)
 	defer cancel()
 	p, err := oidc.NewProvider(dctx, is.cfg.URL)
 	if err != nil {
