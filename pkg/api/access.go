@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -17,6 +18,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/panosc/fairway/pkg/aai"
 	"github.com/panosc/fairway/pkg/feeds"
 )
 
@@ -102,6 +104,38 @@ type Principal struct {
 	Operator bool
 	// Facility is the facility a facility principal manages.
 	Facility string
+	// Subject names who acts, for the audit log: the "sub" of a sign-in
+	// token, or, for a static token, where it is configured — "token:"
+	// and the principal with the token's position in its list
+	// ("token:operator#1", "token:ESRF#2", "token:operator-env"), nothing
+	// derived from the token itself; empty for an open demo node.
+	Subject string
+	// Issuer is the issuer of a sign-in token (empty for a static token).
+	Issuer string
+}
+
+// Role names the role alone: "operator" or "facility-manager".
+func (p Principal) Role() string {
+	if p.Operator {
+		return "operator"
+	}
+	return "facility-manager"
+}
+
+// LogValue implements slog.LogValuer: the role, facility, subject and
+// issuer (never a token).
+func (p Principal) LogValue() slog.Value {
+	attrs := []slog.Attr{slog.String("role", p.Role())}
+	if !p.Operator {
+		attrs = append(attrs, slog.String("facility", p.Facility))
+	}
+	if p.Subject != "" {
+		attrs = append(attrs, slog.String("subject", p.Subject))
+	}
+	if p.Issuer != "" {
+		attrs = append(attrs, slog.String("issuer", p.Issuer))
+	}
+	return slog.GroupValue(attrs...)
 }
 
 // CanManage reports whether p may manage the feeds of facility (facility
@@ -121,6 +155,8 @@ func (p Principal) String() string {
 type tokenEntry struct {
 	sum       [sha256.Size]byte
 	principal Principal
+	// label names the token's place in the configuration (Subject).
+	label string
 }
 
 // Access decides who may write through the API. Tokens are kept as SHA-256
@@ -128,7 +164,20 @@ type tokenEntry struct {
 type Access struct {
 	open    bool
 	entries []tokenEntry
+	// oidc verifies sign-in tokens; nil: static tokens only.
+	oidc *aai.Verifier
 }
+
+// WithVerifier returns a copy of a that also accepts the sign-in tokens v
+// verifies (an open Access stays open).
+func (a *Access) WithVerifier(v *aai.Verifier) *Access {
+	c := *a
+	c.oidc = v
+	return &c
+}
+
+// Verifier returns the sign-in token verifier, nil when there is none.
+func (a *Access) Verifier() *aai.Verifier { return a.oidc }
 
 // OpenAccess returns an Access that lets every write through without a
 // token, as an operator: only for a demo on a loopback listener.
@@ -141,7 +190,7 @@ func OpenAccess() *Access { return &Access{open: true} }
 func NewAccess(t TokensFile, operatorTokens ...string) (*Access, error) {
 	a := &Access{}
 	seen := map[[sha256.Size]byte]Principal{}
-	add := func(tok string, p Principal) error {
+	add := func(tok string, p Principal, label string) error {
 		if len(tok) < MinTokenLength {
 			return fmt.Errorf("%w: a token of %s is shorter than %d characters", ErrTokens, p, MinTokenLength)
 		}
@@ -153,11 +202,20 @@ func NewAccess(t TokensFile, operatorTokens ...string) (*Access, error) {
 			return fmt.Errorf("%w: the same token is given to %s and %s", ErrTokens, other, p)
 		}
 		seen[sum] = p
-		a.entries = append(a.entries, tokenEntry{sum: sum, principal: p})
+		a.entries = append(a.entries, tokenEntry{sum: sum, principal: p, label: "token:" + label})
 		return nil
 	}
-	for _, tok := range append(append([]string{}, t.Operator...), operatorTokens...) {
-		if err := add(tok, Principal{Operator: true}); err != nil {
+	for i, tok := range t.Operator {
+		if err := add(tok, Principal{Operator: true}, fmt.Sprintf("operator#%d", i+1)); err != nil {
+			return nil, err
+		}
+	}
+	for i, tok := range operatorTokens {
+		label := "operator-env"
+		if len(operatorTokens) > 1 {
+			label = fmt.Sprintf("operator-env#%d", i+1)
+		}
+		if err := add(tok, Principal{Operator: true}, label); err != nil {
 			return nil, err
 		}
 	}
@@ -170,8 +228,8 @@ func NewAccess(t TokensFile, operatorTokens ...string) (*Access, error) {
 		if err := feeds.ValidFacility(name); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrTokens, err)
 		}
-		for _, tok := range t.Facilities[name] {
-			if err := add(tok, Principal{Facility: name}); err != nil {
+		for i, tok := range t.Facilities[name] {
+			if err := add(tok, Principal{Facility: name}, fmt.Sprintf("%s#%d", name, i+1)); err != nil {
 				return nil, err
 			}
 		}
@@ -182,14 +240,18 @@ func NewAccess(t TokensFile, operatorTokens ...string) (*Access, error) {
 // Open reports whether writes need no token.
 func (a *Access) Open() bool { return a.open }
 
-// Empty reports whether no token is configured (and writes are refused,
-// unless the access is open).
-func (a *Access) Empty() bool { return len(a.entries) == 0 }
+// Empty reports whether no token is configured and no issuer either (and
+// writes are refused, unless the access is open).
+func (a *Access) Empty() bool { return len(a.entries) == 0 && a.oidc == nil }
 
 // Authenticate returns the principal of an Authorization header value
-// ("Bearer <token>"). Every configured token is compared, in constant
-// time, whatever matches.
-func (a *Access) Authenticate(header string) (Principal, error) {
+// ("Bearer <token>"): a static token's, else, when sign-in is configured,
+// the role a sign-in token's claims map to. Every configured static token
+// is compared, in constant time, whatever matches. A sign-in token that
+// is invalid is ErrUnauthenticated; one whose claims map to no role is
+// ErrForbidden, with the reason; an issuer that cannot be reached is a
+// 503.
+func (a *Access) Authenticate(ctx context.Context, header string) (Principal, error) {
 	if a.open {
 		return Principal{Operator: true}, nil
 	}
@@ -203,12 +265,26 @@ func (a *Access) Authenticate(header string) (Principal, error) {
 	for _, e := range a.entries {
 		if subtle.ConstantTimeCompare(sum[:], e.sum[:]) == 1 {
 			found, match = e.principal, 1
+			found.Subject = e.label
 		}
 	}
-	if match == 0 {
+	if match == 1 {
+		return found, nil
+	}
+	tok = strings.TrimSpace(tok)
+	if a.oidc == nil || !aai.LooksLikeJWT(tok) {
 		return Principal{}, ErrUnauthenticated
 	}
-	return found, nil
+	id, err := a.oidc.Verify(ctx, tok)
+	switch {
+	case errors.Is(err, aai.ErrNoRole):
+		return Principal{}, fmt.Errorf("%w: %w", ErrForbidden, err)
+	case errors.Is(err, aai.ErrUnavailable):
+		return Principal{}, unavailable("sign-in: " + err.Error())
+	case err != nil:
+		return Principal{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
+	}
+	return Principal{Operator: id.Operator, Facility: id.Facility, Subject: id.Subject, Issuer: id.Issuer}, nil
 }
 
 // GenerateToken returns a new random token (32 bytes from crypto/rand,
@@ -240,6 +316,8 @@ type AccessConfig struct {
 	OpenOnLoopback bool
 	// Listen is the HTTP listen address the API is served on.
 	Listen string
+	// OIDC, when set, verifies sign-in tokens beside the static ones.
+	OIDC *aai.Verifier
 }
 
 // SetupAccess returns the Access cfg describes, in this order: the
@@ -256,8 +334,15 @@ func SetupAccess(cfg AccessConfig, log *slog.Logger) (*Access, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.OIDC != nil {
+		a = a.WithVerifier(cfg.OIDC)
+	}
 	if !a.Empty() {
-		log.Info("feed API: writes need a bearer token", "tokens", len(a.entries))
+		var issuers []string
+		if cfg.OIDC != nil {
+			issuers = cfg.OIDC.Issuers()
+		}
+		log.Info("feed API: writes need a bearer token", "tokens", len(a.entries), "issuers", issuers)
 		return a, nil
 	}
 	if cfg.OpenOnLoopback {

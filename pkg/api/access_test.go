@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -70,7 +71,11 @@ func TestAuthenticate(t *testing.T) {
 		{"Bearer ", api.Principal{}, false},
 	}
 	for _, tt := range tests {
-		p, err := a.Authenticate(tt.header)
+		p, err := a.Authenticate(context.Background(), tt.header)
+		if tt.ok && !strings.HasPrefix(p.Subject, "token:") {
+			t.Errorf("Authenticate(%q): subject %q, want token:<digest>", tt.header, p.Subject)
+		}
+		p.Subject = ""
 		if tt.ok != (err == nil) || p != tt.want {
 			t.Errorf("Authenticate(%q) = %v, %v; want %v ok=%v", tt.header, p, err, tt.want, tt.ok)
 		}
@@ -78,7 +83,7 @@ func TestAuthenticate(t *testing.T) {
 			t.Errorf("error %v is not ErrUnauthenticated", err)
 		}
 	}
-	if p, err := api.OpenAccess().Authenticate(""); err != nil || !p.Operator {
+	if p, err := api.OpenAccess().Authenticate(context.Background(), ""); err != nil || !p.Operator {
 		t.Errorf("open access: %v, %v", p, err)
 	}
 }
@@ -148,7 +153,7 @@ func TestSetupAccess(t *testing.T) {
 					t.Fatal(err)
 				}
 				tok := strings.TrimSpace(string(b))
-				if p, err := a.Authenticate("Bearer " + tok); err != nil || !p.Operator {
+				if p, err := a.Authenticate(context.Background(), "Bearer "+tok); err != nil || !p.Operator {
 					t.Fatalf("generated token: %v %v", p, err)
 				}
 				if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {

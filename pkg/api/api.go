@@ -34,7 +34,10 @@
 //
 // Reads are open, except the destinations'. Every write needs
 // "Authorization: Bearer <token>": an operator token manages every feed, a
-// facility token the feeds of its own facility only. Every destination
+// facility token the feeds of its own facility only. A sign-in token of a
+// configured OpenID Provider (see package aai) counts as the token of the
+// role its claims map to; one that maps to no role gets 403 with the
+// reason. Every write is logged as an "audit" line (see audit.go). Every destination
 // route, reads included, needs an operator token (destinations hold
 // credentials and the node's topology): a facility token gets 403. An open
 // demo node lets destination requests through as it lets its writes.
@@ -60,6 +63,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/panosc/fairway/pkg/aai"
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/destinations"
 	"github.com/panosc/fairway/pkg/enricher"
@@ -106,6 +110,10 @@ type Config struct {
 	// Stats answers /api/v1/stats/{name}. Optional: without it, those
 	// routes answer 503 (ClickHouse not configured).
 	Stats StatsReader
+	// ResourceMetadataURL is the URL of the node's OAuth protected
+	// resource metadata (RFC 9728), named in the WWW-Authenticate header
+	// of every 401 so that a client finds the issuers. Optional.
+	ResourceMetadataURL string
 }
 
 // Validate reports whether the configuration is usable.
@@ -193,6 +201,10 @@ func New(cfg Config, b *bus.Bus, log *slog.Logger) (*Server, error) {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Verifier returns the verifier of sign-in tokens, nil when sign-in is
+// not configured.
+func (s *Server) Verifier() *aai.Verifier { return s.cfg.Access.Verifier() }
 
 // Open reports whether the API lets writes through without a token (the
 // demo): such a node must also refuse requests for other hosts
@@ -325,17 +337,35 @@ func (s *Server) writeLimit(limit int64, h func(http.ResponseWriter, *http.Reque
 			s.fail(w, r, fmt.Errorf("%w: a write from another site", errForbiddenOrigin))
 			return
 		}
-		p, err := s.cfg.Access.Authenticate(r.Header.Get("Authorization"))
+		p, err := s.cfg.Access.Authenticate(r.Context(), r.Header.Get("Authorization"))
 		if err != nil {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="fairway"`)
+			if errors.Is(err, ErrUnauthenticated) {
+				w.Header().Set("WWW-Authenticate", s.challenge(r))
+			}
 			s.fail(w, r, err)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, limit)
-		if err := h(w, r, p); err != nil {
-			s.fail(w, r, err)
+		body := &auditBody{r: http.MaxBytesReader(w, r.Body, limit)}
+		r.Body = body
+		sw := &statusWriter{ResponseWriter: w}
+		if err := h(sw, r, p); err != nil {
+			s.fail(sw, r, err)
 		}
+		s.audit(r, p, sw.status, body)
 	}
+}
+
+// challenge is the WWW-Authenticate value of a 401 (RFC 6750, with the
+// resource metadata of RFC 9728 when the node publishes it).
+func (s *Server) challenge(r *http.Request) string {
+	c := `Bearer realm="fairway"`
+	if s.cfg.ResourceMetadataURL != "" {
+		c += `, resource_metadata="` + s.cfg.ResourceMetadataURL + `"`
+	}
+	if strings.TrimSpace(r.Header.Get("Authorization")) != "" {
+		c += `, error="invalid_token"`
+	}
+	return c
 }
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
@@ -399,7 +429,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, p Principal) err
 	if err != nil {
 		return err
 	}
-	s.log.Info("feed registered", "feed", saved.ID, "facility", saved.Facility, "kind", saved.Kind, "url", saved.URL, "by", p.String())
+	s.log.Info("feed registered", "feed", saved.ID, "facility", saved.Facility, "kind", saved.Kind, "url", saved.URL, "by", p)
 	s.reply(w, http.StatusCreated, View(saved))
 	return nil
 }
@@ -475,7 +505,7 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, p Principal) err
 	if err != nil {
 		return err
 	}
-	s.log.Info("feed updated", "feed", saved.ID, "facility", saved.Facility, "rechecked", recheck, "by", p.String())
+	s.log.Info("feed updated", "feed", saved.ID, "facility", saved.Facility, "rechecked", recheck, "by", p)
 	s.reply(w, http.StatusOK, View(saved))
 	return nil
 }
@@ -488,7 +518,7 @@ func (s *Server) remove(w http.ResponseWriter, r *http.Request, p Principal) err
 	if err := s.reg.Delete(r.Context(), f.ID); err != nil {
 		return err
 	}
-	s.log.Info("feed removed", "feed", f.ID, "facility", f.Facility, "by", p.String())
+	s.log.Info("feed removed", "feed", f.ID, "facility", f.Facility, "by", p)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -578,7 +608,7 @@ func (s *Server) harvest(w http.ResponseWriter, r *http.Request, p Principal) er
 		return err
 	}
 	s.log.Info("harvest requested", "feed", f.ID, "full", in.Full, "from", from, "until", until,
-		"confirm_deletions", in.ConfirmDeletions, "by", p.String())
+		"confirm_deletions", in.ConfirmDeletions, "by", p)
 	s.reply(w, http.StatusAccepted, acc)
 	return nil
 }

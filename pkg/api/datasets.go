@@ -128,7 +128,7 @@ func (s *Server) transfer(w http.ResponseWriter, r *http.Request, p Principal) e
 	if err != nil {
 		return err
 	}
-	s.log.Info("dataset transferred", "key", key, "from", prev, "to", own.Facility, "by", p.String())
+	s.log.Info("dataset transferred", "key", key, "from", prev, "to", own.Facility, "by", p)
 	s.reply(w, http.StatusOK, Ownership{Key: own.Key, Facility: own.Facility, Since: own.Since, Previous: prev})
 	return nil
 }

@@ -283,7 +283,7 @@ func (s *Server) deadLetterAction(w http.ResponseWriter, r *http.Request, p Prin
 	if err != nil {
 		return err
 	}
-	s.log.Info("dead letters "+verb, "matched", out.Matched, "done", out.Done, "left", out.Left, "dry_run", a.DryRun, "by", p.String())
+	s.log.Info("dead letters "+verb, "matched", out.Matched, "done", out.Done, "left", out.Left, "dry_run", a.DryRun, "by", p)
 	s.reply(w, http.StatusOK, out)
 	return nil
 }

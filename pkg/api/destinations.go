@@ -249,7 +249,7 @@ func (s *Server) createDestination(w http.ResponseWriter, r *http.Request, p Pri
 	if err != nil {
 		return err
 	}
-	s.log.Info("destination registered", "destination", saved.ID, "kind", saved.Kind, "url", saved.URL, "enabled", saved.Enabled, "by", p.String())
+	s.log.Info("destination registered", "destination", saved.ID, "kind", saved.Kind, "url", saved.URL, "enabled", saved.Enabled, "by", p)
 	s.reply(w, http.StatusCreated, DestinationView(saved))
 	return nil
 }
@@ -290,7 +290,7 @@ func (s *Server) updateDestination(w http.ResponseWriter, r *http.Request, p Pri
 	if err != nil {
 		return err
 	}
-	s.log.Info("destination updated", "destination", saved.ID, "kind", saved.Kind, "url", saved.URL, "rechecked", recheck, "by", p.String())
+	s.log.Info("destination updated", "destination", saved.ID, "kind", saved.Kind, "url", saved.URL, "rechecked", recheck, "by", p)
 	s.reply(w, http.StatusOK, DestinationView(saved))
 	return nil
 }
@@ -300,7 +300,7 @@ func (s *Server) removeDestination(w http.ResponseWriter, r *http.Request, p Pri
 	if err := s.dreg.Delete(r.Context(), id); err != nil {
 		return err
 	}
-	s.log.Info("destination removed", "destination", id, "by", p.String())
+	s.log.Info("destination removed", "destination", id, "by", p)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -374,7 +374,7 @@ func (s *Server) replayDestination(w http.ResponseWriter, r *http.Request, p Pri
 		return err
 	}
 	s.log.Info("destination replay requested", "destination", id, "replay", rp.ID, "from_seq", rp.FromSeq,
-		"since", rp.Since, "all", rp.All, "by", p.String())
+		"since", rp.Since, "all", rp.All, "by", p)
 	s.reply(w, http.StatusAccepted, DestinationView(saved))
 	return nil
 }

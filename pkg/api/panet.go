@@ -150,7 +150,7 @@ func (s *Server) putPaNETRelease(w http.ResponseWriter, r *http.Request, p Princ
 	}
 	out.Changed = out.Previous == nil || out.Previous.Digest != out.Release.Digest
 	out.Summary = panet.Diff(prev, next)
-	s.log.Info("PaNET release stored", "version", out.Release.Version, "digest", out.Release.Digest, "changed", out.Changed, "by", p.String())
+	s.log.Info("PaNET release stored", "version", out.Release.Version, "digest", out.Release.Digest, "changed", out.Changed, "by", p)
 	s.reply(w, http.StatusOK, out)
 	return nil
 }
@@ -171,7 +171,7 @@ func (s *Server) requestReplay(w http.ResponseWriter, r *http.Request, p Princip
 	if err != nil {
 		return err
 	}
-	s.log.Info("replay requested", "stage", rep.Stage, "replay", rep.ID, "reason", rep.Reason, "by", p.String())
+	s.log.Info("replay requested", "stage", rep.Stage, "replay", rep.ID, "reason", rep.Reason, "by", p)
 	s.reply(w, http.StatusAccepted, rep)
 	return nil
 }
@@ -196,7 +196,7 @@ func (s *Server) retryReplay(w http.ResponseWriter, r *http.Request, p Principal
 	if err != nil {
 		return err
 	}
-	s.log.Info("replay retried", "stage", rep.Stage, "replay", rep.ID, "by", p.String())
+	s.log.Info("replay retried", "stage", rep.Stage, "replay", rep.ID, "by", p)
 	s.reply(w, http.StatusAccepted, rep)
 	return nil
 }

@@ -151,7 +151,7 @@ func (s *Server) postUsage(w http.ResponseWriter, r *http.Request, p Principal) 
 	if ans.Accepted == 0 && ans.Refused > 0 {
 		status = http.StatusUnprocessableEntity
 	}
-	s.log.Info("usage events taken", "by", p.String(), "accepted", ans.Accepted, "refused", ans.Refused)
+	s.log.Info("usage events taken", "by", p, "accepted", ans.Accepted, "refused", ans.Refused)
 	s.reply(w, status, ans)
 	return nil
 }

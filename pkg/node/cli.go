@@ -60,6 +60,13 @@ func (c *Config) BindFlags(fs *pflag.FlagSet, target string) {
 		fs.StringVar(&c.BaseURL, "base-url", "", "public base URL of the node (default http://<http>)")
 		fs.StringVar(&c.AdminEmail, "admin-email", "", "e-mail address of the node's administrator, in OAI-PMH Identify (default: the provider's)")
 		bindClickHouseFlags(fs, &c.ClickHouse)
+		fs.StringVar(&c.OIDCConfigFile, "oidc-config", "", "YAML file of the OpenID Providers whose sign-in tokens the API accepts and how their claims map to roles (see docs/aai.md)")
+		fs.StringVar(&c.OIDC.URL, "oidc-issuer", "", "an OpenID Provider (issuer URL) whose sign-in tokens the API accepts, beside the static tokens (e.g. EOSC AAI)")
+		fs.StringVar(&c.OIDC.Audience, "oidc-audience", "", "the \"aud\" the --oidc-issuer's tokens must hold for this node")
+		fs.DurationVar(&c.OIDC.ClockSkew, "oidc-clock-skew", 0, "clock difference allowed with the --oidc-issuer when checking expiry (default 30s, at most 10m)")
+		fs.StringArrayVar(&c.OIDC.Claims, "oidc-claims", nil, "claims of the --oidc-issuer's tokens whose values the rules compare (default eduperson_entitlement, entitlements, groups)")
+		fs.StringArrayVar(&c.OIDC.Operators, "oidc-operators", nil, "entitlements or groups (or sub:SUBJECT) of the --oidc-issuer's tokens that act as operator")
+		fs.StringArrayVar(&c.OIDC.FacilityManagers, "oidc-facility-managers", nil, "FACILITY=ENTITLEMENT (or FACILITY=sub:SUBJECT): tokens of the --oidc-issuer that manage that facility's feeds and usage")
 		fs.BoolVar(&c.NoAnalytics, "no-analytics", false, "do not write analytics to ClickHouse")
 		fs.StringVar(&c.UsageRobots, "usage-robots", envOr("FAIRWAY_USAGE_ROBOTS", ""), "file of robots' user-agent patterns whose traffic is not counted as usage (a regular expression a line, or COUNTER's JSON list; reread when it changes; default: the built-in list; env FAIRWAY_USAGE_ROBOTS)")
 	}

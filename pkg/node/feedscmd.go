@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/panosc/fairway/pkg/api"
 	"github.com/panosc/fairway/pkg/feeds"
+	"github.com/panosc/fairway/pkg/signin"
 )
 
 // apiFlags are the flags of the commands that talk to a node's API.
@@ -29,8 +31,9 @@ func (a *apiFlags) bind(fs *pflag.FlagSet) {
 }
 
 // client returns an API client with the token of --token-file, else of
-// FAIRWAY_TOKEN (a token is never a flag: it would show in ps).
-func (a *apiFlags) client() (*api.Client, error) {
+// FAIRWAY_TOKEN (a token is never a flag: it would show in ps), else the
+// access token of `fairway login`, refreshed when it expired.
+func (a *apiFlags) client(ctx context.Context) (*api.Client, error) {
 	token := os.Getenv("FAIRWAY_TOKEN")
 	if a.tokenFile != "" {
 		b, err := os.ReadFile(a.tokenFile)
@@ -38,6 +41,15 @@ func (a *apiFlags) client() (*api.Client, error) {
 			return nil, fmt.Errorf("token file: %w", err)
 		}
 		token = strings.TrimSpace(string(b))
+	}
+	if strings.TrimSpace(token) == "" {
+		tok, err := signin.AccessToken(ctx, signin.Config{})
+		switch {
+		case err == nil:
+			token = tok
+		case !errors.Is(err, signin.ErrNotSignedIn):
+			return nil, err
+		}
 	}
 	return api.NewClient(a.server, strings.TrimSpace(token), nil)
 }
@@ -184,7 +196,7 @@ func FeedsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := af.client()
+			c, err := af.client(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -204,7 +216,7 @@ func FeedsCommand() *cobra.Command {
 		Short: "List the registered feeds",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := af.client()
+			c, err := af.client(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -232,7 +244,7 @@ func FeedsCommand() *cobra.Command {
 		Short: "Show a feed, with what the last check learnt of its source and its last run's report",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := af.client()
+			c, err := af.client(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -268,7 +280,7 @@ func FeedsCommand() *cobra.Command {
 			if in == (api.FeedInput{}) {
 				return errors.New("nothing to change: give the flags of the fields to change")
 			}
-			c, err := af.client()
+			c, err := af.client(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -286,7 +298,7 @@ func FeedsCommand() *cobra.Command {
 		Short: "Remove a feed",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := af.client()
+			c, err := af.client(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -303,7 +315,7 @@ func FeedsCommand() *cobra.Command {
 		Short: "Check a feed's source again and record what it says",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := af.client()
+			c, err := af.client(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -322,7 +334,7 @@ func FeedsCommand() *cobra.Command {
 		Short: "List a feed's last harvest runs, newest first",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := af.client()
+			c, err := af.client(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/panosc/fairway/pkg/aai"
 	"github.com/panosc/fairway/pkg/api"
 )
 
@@ -79,6 +80,7 @@ func httpHandler(baseURL string, feedAPI *api.Server, catalogue http.Handler, op
 	}
 	mux.Handle("/", catalogue)
 	mux.Handle(CapabilitiesPath, newCapabilities(baseURL, mux))
+	mux.Handle("GET "+aai.MetadataPath, aai.MetadataHandler(aai.Metadata(baseURL, feedAPI.Verifier())))
 	if !feedAPI.Open() {
 		return mux, nil
 	}

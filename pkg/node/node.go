@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/panosc/fairway/pkg/aai"
 	"github.com/panosc/fairway/pkg/analytics"
 	"github.com/panosc/fairway/pkg/api"
 	"github.com/panosc/fairway/pkg/bus"
@@ -102,6 +103,13 @@ type Config struct {
 	// OperatorToken is one more operator token of the API; Command reads
 	// it from FAIRWAY_OPERATOR_TOKEN (never from a flag: ps shows flags).
 	OperatorToken string
+	// OIDCConfigFile is a YAML (or JSON) file of the issuers whose sign-in
+	// tokens the API accepts and how their claims map to roles (see
+	// aai.Config); empty means none.
+	OIDCConfigFile string
+	// OIDC is one more issuer, given by flags (--oidc-issuer and the
+	// flags beside it).
+	OIDC aai.FlagIssuer
 	// AllowPrivateFeeds lets feeds point at loopback, private and
 	// link-local addresses (implied by Demo).
 	AllowPrivateFeeds bool
@@ -202,7 +210,31 @@ func (c Config) Validate() error {
 	if c.DemoRecords < 0 || c.DemoPageSize < 0 || c.Concurrency < 0 || c.NATSMaxMemoryMiB < 0 || c.DemoRate < 0 {
 		return errors.New("node: negative demo records, demo page size, demo rate, concurrency or NATS max memory")
 	}
+	if is, ok, err := c.OIDC.Issuer(); err != nil {
+		return err
+	} else if ok {
+		if err := (aai.Config{Issuers: []aai.Issuer{is}}).Validate(); err != nil {
+			return err
+		}
+	}
 	return c.HTTPTimeouts.Validate()
+}
+
+// SignIn returns the sign-in configuration: the issuers of
+// OIDCConfigFile and the one of the --oidc flags, validated.
+func (c Config) SignIn() (aai.Config, error) {
+	sc, err := aai.LoadFile(c.OIDCConfigFile)
+	if err != nil {
+		return sc, err
+	}
+	is, ok, err := c.OIDC.Issuer()
+	if err != nil {
+		return sc, err
+	}
+	if ok {
+		sc.Issuers = append(sc.Issuers, is)
+	}
+	return sc, sc.Validate()
 }
 
 func (c Config) runs(target string) bool { return c.Target == TargetAll || c.Target == target }
@@ -606,6 +638,15 @@ func newAPI(cfg Config, b *bus.Bus, use *usageParts, log *slog.Logger) (*api.Ser
 	if cfg.Target == TargetAll {
 		ac.DataDir = cfg.DataDir
 	}
+	signIn, err := cfg.SignIn()
+	if err != nil {
+		return nil, err
+	}
+	if signIn.Enabled() {
+		if ac.OIDC, err = aai.NewVerifier(signIn, log.With("component", "aai")); err != nil {
+			return nil, err
+		}
+	}
 	access, err := api.SetupAccess(ac, log)
 	if err != nil {
 		return nil, err
@@ -627,7 +668,7 @@ func newAPI(cfg Config, b *bus.Bus, use *usageParts, log *slog.Logger) (*api.Ser
 		return nil, err
 	}
 	acfg := api.Config{Access: access, Checker: checker, DestinationChecker: destChecker, Destinations: delivery.NewStatusReader(b),
-		Usage: use.intake, SUSHI: sushi.Config{Platform: cfg.BaseURL}}
+		Usage: use.intake, SUSHI: sushi.Config{Platform: cfg.BaseURL}, ResourceMetadataURL: aai.MetadataURL(cfg.BaseURL)}
 	if use.reader != nil {
 		acfg.Reports = use.reader
 		acfg.Stats = use.reader

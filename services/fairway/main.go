@@ -30,6 +30,8 @@ func main() {
 		node.PaNETCommand(),
 		node.AnalyticsCommand(),
 		node.StatsCommand(),
+		node.LoginCommand(),
+		node.LogoutCommand(),
 	)
 	if err := root.ExecuteContext(context.Background()); err != nil {
 		os.Exit(1)

@@ -1,0 +1,203 @@
+package aai
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+)
+
+// Key set defaults.
+const (
+	// DefaultMinKeyRefresh is the shortest time between two fetches of an
+	// issuer's JWKS that tokens naming an unknown key cause: a flood of
+	// tokens with made-up key ids makes the node fetch the keys once per
+	// interval, not once per token.
+	DefaultMinKeyRefresh = 10 * time.Second
+	// DefaultMaxKeyAge is how long fetched keys are used before they are
+	// fetched again (so that a key the issuer withdrew stops working even
+	// if no token names a new one).
+	DefaultMaxKeyAge = time.Hour
+	// maxJWKS bounds a JWKS document.
+	maxJWKS = 1 << 20
+)
+
+var errUnknownKey = errors.New("unknown key")
+
+// keySet is an issuer's JWKS, fetched when a token names a key it does
+// not hold (at most once per minRefresh) and when older than maxAge. It
+// implements oidc.KeySet.
+type keySet struct {
+	url        string
+	client     *http.Client
+	now        func() time.Time
+	minRefresh time.Duration
+	maxAge     time.Duration
+
+	fetchMu  sync.Mutex // one fetch at a time
+	mu       sync.Mutex
+	keys     []jose.JSONWebKey
+	fetched  time.Time // last fetch that succeeded
+	tried    time.Time // last fetch, successful or not
+	gen      int       // fetches completed
+	inFlight bool      // a fetch is under way
+	lastErr  error     // of the last fetch
+}
+
+// joseAlgs are signingAlgs for go-jose.
+var joseAlgs = func() []jose.SignatureAlgorithm {
+	out := make([]jose.SignatureAlgorithm, len(signingAlgs))
+	for i, a := range signingAlgs {
+		out[i] = jose.SignatureAlgorithm(a)
+	}
+	return out
+}()
+
+// VerifySignature verifies a JWS with the issuer's keys and returns its
+// payload. Keys older than maxAge are fetched again (the ones held still
+// serve while the issuer cannot be reached); a key id not held makes a
+// fetch, at most once per minRefresh.
+func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
+	jws, err := jose.ParseSigned(raw, joseAlgs)
+	if err != nil {
+		return nil, fmt.Errorf("malformed token: %w", err)
+	}
+	if len(jws.Signatures) != 1 {
+		return nil, errors.New("want exactly one signature")
+	}
+	kid := jws.Signatures[0].Header.KeyID
+	keys, stale, gen := k.cached()
+	p, ok := verifyWith(jws, kid, keys)
+	if ok && !stale {
+		return p, nil
+	}
+	if !k.mayFetch(stale) {
+		if ok {
+			return p, nil
+		}
+		return nil, fmt.Errorf("%w %q (the issuer's keys were fetched less than %s ago)", errUnknownKey, kid, k.minRefresh)
+	}
+	fresh, err := k.fetch(ctx, gen)
+	if err != nil {
+		if ok {
+			return p, nil
+		}
+		return nil, err
+	}
+	if p, ok := verifyWith(jws, kid, fresh); ok {
+		return p, nil
+	}
+	return nil, fmt.Errorf("%w %q: no key of the issuer verifies the signature", errUnknownKey, kid)
+}
+
+// cached returns the keys held, whether they are stale, and the number of
+// fetches completed so far.
+func (k *keySet) cached() ([]jose.JSONWebKey, bool, int) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.keys, k.fetched.IsZero() || k.now().Sub(k.fetched) > k.maxAge, k.gen
+}
+
+// mayFetch reports whether the caller may fetch (or wait for a fetch under
+// way, whose result it then takes): while a fetch is under way; the first
+// time; when the keys are stale, a second after the last try; else
+// minRefresh after it.
+func (k *keySet) mayFetch(stale bool) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	switch {
+	case k.inFlight, k.gen == 0 && k.tried.IsZero():
+		return true
+	case stale:
+		return k.now().Sub(k.tried) >= time.Second
+	}
+	return k.now().Sub(k.tried) >= k.minRefresh
+}
+
+func verifyWith(jws *jose.JSONWebSignature, kid string, keys []jose.JSONWebKey) ([]byte, bool) {
+	for _, key := range keys {
+		if kid != "" && key.KeyID != kid || key.Use != "" && key.Use != "sig" {
+			continue
+		}
+		if p, err := jws.Verify(&key); err == nil {
+			return p, true
+		}
+	}
+	return nil, false
+}
+
+// fetch reads the JWKS, one fetch at a time: a caller that waited while
+// another fetched (the count of completed fetches moved past gen) takes
+// that result instead.
+func (k *keySet) fetch(ctx context.Context, gen int) ([]jose.JSONWebKey, error) {
+	k.fetchMu.Lock()
+	defer k.fetchMu.Unlock()
+	k.mu.Lock()
+	if k.gen != gen {
+		keys, err := k.keys, k.lastErr
+		k.mu.Unlock()
+		return keys, err
+	}
+	k.tried, k.inFlight = k.now(), true
+	k.mu.Unlock()
+	keys, err := k.get(ctx)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.gen++
+	k.inFlight = false
+	if err != nil {
+		k.lastErr = fmt.Errorf("%w: keys: %w", ErrUnavailable, err)
+		return nil, k.lastErr
+	}
+	k.keys, k.fetched, k.lastErr = keys, k.now(), nil
+	return keys, nil
+}
+
+func (k *keySet) get(ctx context.Context) ([]jose.JSONWebKey, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := k.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: %s", k.url, resp.Status)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKS+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(body) > maxJWKS {
+		return nil, fmt.Errorf("%s: larger than %d bytes", k.url, maxJWKS)
+	}
+	// Keys of a type or algorithm go-jose does not know are skipped, not
+	// fatal: an issuer may publish keys for others.
+	var doc struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", k.url, err)
+	}
+	var keys []jose.JSONWebKey
+	for _, raw := range doc.Keys {
+		var key jose.JSONWebKey
+		if err := key.UnmarshalJSON(raw); err != nil || !key.IsPublic() {
+			continue
+		}
+		keys = append(keys, key)
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("%s: no usable public key", k.url)
+	}
+	return keys, nil
+}
