@@ -72,11 +72,12 @@ func str(v any, path ...any) string { s, _ := get(v, path...).(string); return s
 
 // TestNATSConfigs parses the NATS servers' configurations with the
 // server's own parser: the cluster has a name, three routes and
-// JetStream, and both demand a user and password.
+// JetStream, both demand a user and password and open the monitoring
+// port that KEDA's scaler reads (monitor_test.go runs them).
 func TestNATSConfigs(t *testing.T) {
 	env := map[string]string{
 		"FAIRWAY_NATS_NAME": "fairway-1", "FAIRWAY_NATS_HOST": "127.0.0.1", "FAIRWAY_NATS_PORT": "4222",
-		"FAIRWAY_NATS_CLUSTER_PORT": "6222", "FAIRWAY_NATS_STORE": t.TempDir(),
+		"FAIRWAY_NATS_CLUSTER_PORT": "6222", "FAIRWAY_NATS_MONITOR_PORT": "8222", "FAIRWAY_NATS_STORE": t.TempDir(),
 		"FAIRWAY_NATS_USER": "fairway", "FAIRWAY_NATS_PASSWORD": "secret",
 		"FAIRWAY_NATS_ROUTE_1": "nats://127.0.0.1:6222", "FAIRWAY_NATS_ROUTE_2": "nats://127.0.0.1:6223", "FAIRWAY_NATS_ROUTE_3": "nats://127.0.0.1:6224",
 	}
@@ -90,6 +91,9 @@ func TestNATSConfigs(t *testing.T) {
 		}
 		if !opts.JetStream || opts.StoreDir != env["FAIRWAY_NATS_STORE"] || opts.Username != "fairway" || opts.Password != "secret" {
 			t.Errorf("%s: jetstream %v, store %q, user %q", name, opts.JetStream, opts.StoreDir, opts.Username)
+		}
+		if opts.HTTPPort != 8222 || opts.HTTPSPort != 0 {
+			t.Errorf("%s: monitoring port %d (https %d), want FAIRWAY_NATS_MONITOR_PORT's 8222 over http (KEDA's scaler)", name, opts.HTTPPort, opts.HTTPSPort)
 		}
 		if opts.MaxPayload < 8<<20 {
 			t.Errorf("%s: max_payload %d, want at least the streams' 8 MiB", name, opts.MaxPayload)
