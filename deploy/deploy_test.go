@@ -169,7 +169,7 @@ func TestKustomizations(t *testing.T) {
 func asList(v any) []any { l, _ := v.([]any); return l }
 
 // TestDeployments checks each service's Deployment: its image, the probes
-// on the operations port, resources, and the ConfigMap and Secret it reads
+// on the port of the ops endpoints, resources, and the ConfigMap and Secret it reads
 // being the base's.
 func TestDeployments(t *testing.T) {
 	for _, s := range services {
@@ -191,12 +191,19 @@ func TestDeployments(t *testing.T) {
 		if str(c, "image") != name {
 			t.Errorf("%s: image %q, want %s", s, str(c, "image"), name)
 		}
+		// The publisher serves the ops endpoints on its HTTP listener; the
+		// others on the ops port (k8s/render_test.go checks both against
+		// the rendered configuration).
+		opsPort, opsNumber := "ops", 9100
+		if s == node.TargetPublisher {
+			opsPort, opsNumber = "http", 8080
+		}
 		if str(c, "livenessProbe", "httpGet", "path") != "/healthz" || str(c, "readinessProbe", "httpGet", "path") != "/readyz" ||
-			str(c, "livenessProbe", "httpGet", "port") != "ops" || str(c, "readinessProbe", "httpGet", "port") != "ops" {
+			str(c, "livenessProbe", "httpGet", "port") != opsPort || str(c, "readinessProbe", "httpGet", "port") != opsPort {
 			t.Errorf("%s: probes %v %v", s, get(c, "livenessProbe"), get(c, "readinessProbe"))
 		}
-		if get(c, "ports", 0, "name") != "ops" || get(c, "ports", 0, "containerPort") != 9100 {
-			t.Errorf("%s: first port %v, want ops 9100", s, get(c, "ports", 0))
+		if get(c, "ports", 0, "name") != opsPort || get(c, "ports", 0, "containerPort") != opsNumber {
+			t.Errorf("%s: first port %v, want %s %d", s, get(c, "ports", 0), opsPort, opsNumber)
 		}
 		if get(c, "resources", "requests", "cpu") == nil || get(c, "resources", "requests", "memory") == nil || get(c, "resources", "limits", "memory") == nil {
 			t.Errorf("%s: resources %v", s, get(c, "resources"))
