@@ -283,8 +283,8 @@ func TestNATSMonitoringCluster(t *testing.T) {
 		})
 		urls = append(urls, s.ClientURL())
 	}
-	// Once the cluster has a meta leader (a JetStream request sent
-	// before waits for an answer that never comes).
+	// Once the cluster has a meta leader, so that provisioning does not
+	// begin with requests that nobody answers.
 	endpoint := net.JoinHostPort(hosts[0], monitor) // the Service's address
 	for {
 		var j struct {
@@ -308,6 +308,8 @@ func TestNATSMonitoringCluster(t *testing.T) {
 	// request would wait for all of it).
 	provision(t.Context(), t, strings.Join(urls, ","), 3, records)
 
+	ctx, cancel = context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
 	for _, tr := range triggers(t) {
 		var lead []string // servers that lead the consumer, with its lag
 		for {
