@@ -72,11 +72,12 @@ func str(v any, path ...any) string { s, _ := get(v, path...).(string); return s
 
 // TestNATSConfigs parses the NATS servers' configurations with the
 // server's own parser: the cluster has a name, three routes and
-// JetStream, and both demand a user and password.
+// JetStream, both demand a user and password and open the monitoring
+// port that KEDA's scaler reads (monitor_test.go runs them).
 func TestNATSConfigs(t *testing.T) {
 	env := map[string]string{
 		"FAIRWAY_NATS_NAME": "fairway-1", "FAIRWAY_NATS_HOST": "127.0.0.1", "FAIRWAY_NATS_PORT": "4222",
-		"FAIRWAY_NATS_CLUSTER_PORT": "6222", "FAIRWAY_NATS_STORE": t.TempDir(),
+		"FAIRWAY_NATS_CLUSTER_PORT": "6222", "FAIRWAY_NATS_MONITOR_PORT": "8222", "FAIRWAY_NATS_STORE": t.TempDir(),
 		"FAIRWAY_NATS_USER": "fairway", "FAIRWAY_NATS_PASSWORD": "secret",
 		"FAIRWAY_NATS_ROUTE_1": "nats://127.0.0.1:6222", "FAIRWAY_NATS_ROUTE_2": "nats://127.0.0.1:6223", "FAIRWAY_NATS_ROUTE_3": "nats://127.0.0.1:6224",
 	}
@@ -90,6 +91,9 @@ func TestNATSConfigs(t *testing.T) {
 		}
 		if !opts.JetStream || opts.StoreDir != env["FAIRWAY_NATS_STORE"] || opts.Username != "fairway" || opts.Password != "secret" {
 			t.Errorf("%s: jetstream %v, store %q, user %q", name, opts.JetStream, opts.StoreDir, opts.Username)
+		}
+		if opts.HTTPPort != 8222 || opts.HTTPSPort != 0 {
+			t.Errorf("%s: monitoring port %d (https %d), want FAIRWAY_NATS_MONITOR_PORT's 8222 over http (KEDA's scaler)", name, opts.HTTPPort, opts.HTTPSPort)
 		}
 		if opts.MaxPayload < 8<<20 {
 			t.Errorf("%s: max_payload %d, want at least the streams' 8 MiB", name, opts.MaxPayload)
@@ -165,7 +169,7 @@ func TestKustomizations(t *testing.T) {
 func asList(v any) []any { l, _ := v.([]any); return l }
 
 // TestDeployments checks each service's Deployment: its image, the probes
-// on the operations port, resources, and the ConfigMap and Secret it reads
+// on the port of the ops endpoints, resources, and the ConfigMap and Secret it reads
 // being the base's.
 func TestDeployments(t *testing.T) {
 	for _, s := range services {
@@ -187,12 +191,19 @@ func TestDeployments(t *testing.T) {
 		if str(c, "image") != name {
 			t.Errorf("%s: image %q, want %s", s, str(c, "image"), name)
 		}
+		// The publisher serves the ops endpoints on its HTTP listener; the
+		// others on the ops port (k8s/render_test.go checks both against
+		// the rendered configuration).
+		opsPort, opsNumber := "ops", 9100
+		if s == node.TargetPublisher {
+			opsPort, opsNumber = "http", 8080
+		}
 		if str(c, "livenessProbe", "httpGet", "path") != "/healthz" || str(c, "readinessProbe", "httpGet", "path") != "/readyz" ||
-			str(c, "livenessProbe", "httpGet", "port") != "ops" || str(c, "readinessProbe", "httpGet", "port") != "ops" {
+			str(c, "livenessProbe", "httpGet", "port") != opsPort || str(c, "readinessProbe", "httpGet", "port") != opsPort {
 			t.Errorf("%s: probes %v %v", s, get(c, "livenessProbe"), get(c, "readinessProbe"))
 		}
-		if get(c, "ports", 0, "name") != "ops" || get(c, "ports", 0, "containerPort") != 9100 {
-			t.Errorf("%s: first port %v, want ops 9100", s, get(c, "ports", 0))
+		if get(c, "ports", 0, "name") != opsPort || get(c, "ports", 0, "containerPort") != opsNumber {
+			t.Errorf("%s: first port %v, want %s %d", s, get(c, "ports", 0), opsPort, opsNumber)
 		}
 		if get(c, "resources", "requests", "cpu") == nil || get(c, "resources", "requests", "memory") == nil || get(c, "resources", "limits", "memory") == nil {
 			t.Errorf("%s: resources %v", s, get(c, "resources"))

@@ -47,7 +47,7 @@ func TestClusterSurvivesLosingAServer(t *testing.T) {
 		_, cport, _ := strings.Cut(routes[i], ":")
 		env := []string{
 			fmt.Sprintf("FAIRWAY_NATS_NAME=fairway-%d", i+1), "FAIRWAY_NATS_HOST=" + host,
-			"FAIRWAY_NATS_PORT=" + port, "FAIRWAY_NATS_CLUSTER_PORT=" + cport,
+			"FAIRWAY_NATS_PORT=" + port, "FAIRWAY_NATS_CLUSTER_PORT=" + cport, "FAIRWAY_NATS_MONITOR_PORT=0",
 			"FAIRWAY_NATS_STORE=" + t.TempDir(), "FAIRWAY_NATS_USER=" + clusterUser, "FAIRWAY_NATS_PASSWORD=" + clusterPassword,
 		}
 		for j, r := range routes {

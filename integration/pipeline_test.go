@@ -66,7 +66,7 @@ func TestPipelineAsSeparateServices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	startEnv(t, []string{"FAIRWAY_NATS_HOST=" + host, "FAIRWAY_NATS_PORT=" + port, "FAIRWAY_NATS_STORE=" + t.TempDir(),
+	startEnv(t, []string{"FAIRWAY_NATS_HOST=" + host, "FAIRWAY_NATS_PORT=" + port, "FAIRWAY_NATS_MONITOR_PORT=0", "FAIRWAY_NATS_STORE=" + t.TempDir(),
 		"FAIRWAY_NATS_USER=" + clusterUser, "FAIRWAY_NATS_PASSWORD=" + clusterPassword}, "nats-server", "-c", conf)
 	natsURL := "nats://" + natsAddr
 	credentials := filepath.Join(t.TempDir(), "nats-credentials")
