@@ -409,7 +409,7 @@ func TestSecretsNeverReturned(t *testing.T) {
 // TestHarvestTriggerAndFollow asks for harvests over HTTP, with a real
 // harvester on the bus, and follows them to their end.
 func TestHarvestTriggerAndFollow(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	e := newEnv(t, urlguard.Policy{AllowPrivate: true})
 	e.runHarvester()
@@ -505,7 +505,7 @@ func TestHarvestTriggerAndFollow(t *testing.T) {
 
 // TestFollowFailedRun follows a run that fails: the source has gone.
 func TestFollowFailedRun(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	e := newEnv(t, urlguard.Policy{AllowPrivate: true})
 	e.runHarvester()

@@ -34,7 +34,7 @@ func opsConsumers(t *testing.T, b *bus.Bus) []string {
 // every request releases what it read the ops stream with, so the stream
 // is left with the consumers it was provisioned with.
 func TestRunsReleaseTheirConsumers(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	e := newEnv(t, urlguard.Policy{AllowPrivate: true})
 	before := opsConsumers(t, e.bus)
