@@ -156,7 +156,7 @@ var stats = map[string]stat{
   countIf(doi != '') AS with_doi, countIf(notEmpty(techniques)) AS with_technique, round(avg(quality), 4) AS mean_quality
 FROM %s WHERE %s
 GROUP BY facility ORDER BY datasets DESC, facility LIMIT %d`,
-				s.liveStats(), datasetWhere(q, iri), q.Limit), nil
+				s.liveStats(iri), datasetWhere(q, ""), q.Limit), nil
 		},
 	},
 	StatTechniques: {
@@ -173,7 +173,7 @@ FROM (
 )
 ARRAY JOIN techniques_all AS technique
 GROUP BY technique ORDER BY datasets DESC, technique LIMIT %d`,
-				s.liveStats(), datasetWhere(q, iri), q.Limit), nil
+				s.live(statsColumns), datasetWhere(q, iri), q.Limit), nil
 		},
 	},
 	StatTimeline: {
@@ -182,7 +182,7 @@ GROUP BY technique ORDER BY datasets DESC, technique LIMIT %d`,
 			return fmt.Sprintf(`SELECT toStartOfMonth(issued) AS month, facility, count() AS datasets, countIf(access_rights = 'open') AS open
 FROM %s WHERE %s
 GROUP BY month, facility ORDER BY month, facility LIMIT %d`,
-				s.liveStats(), datasetWhere(q, iri), q.Limit), nil
+				s.liveStats(iri), datasetWhere(q, ""), q.Limit), nil
 		},
 	},
 	StatReuse: {
@@ -190,11 +190,13 @@ GROUP BY month, facility ORDER BY month, facility LIMIT %d`,
 			"investigations", KindInt, "requests", KindInt, "unique_investigations", KindInt, "unique_requests", KindInt,
 			"citations", KindInt, "reuse", KindInt),
 		sql: func(s *Store, q StatsQuery, iri string) (string, error) {
-			rels := make([]string, len(ReuseRelations))
-			for i, r := range ReuseRelations {
-				rels[i] = quote(strings.ToLower(r))
-			}
+			// The usage of all months is summed in usage_totals; some
+			// months are summed from usage_monthly.
+			usage := "(SELECT * FROM " + s.db + ".usage_totals FINAL)"
 			months := []string{"client != 'agent'"}
+			if !q.Since.IsZero() || !q.Until.IsZero() {
+				usage = s.db + ".usage_monthly"
+			}
 			if !q.Since.IsZero() {
 				months = append(months, "month >= toStartOfMonth(toDate("+quote(q.Since.UTC().Format(time.DateOnly))+"))")
 			}
@@ -204,30 +206,28 @@ GROUP BY month, facility ORDER BY month, facility LIMIT %d`,
 			// Since and until select months of usage, not datasets.
 			dq := q
 			dq.Since, dq.Until = time.Time{}, time.Time{}
-			// The live datasets (streamed) are joined to two small or
-			// per-key tables in turn (18.16 has one JOIN per SELECT):
-			// their usage per dataset, then their citations, counted per
-			// row of dataset_citations FINAL (one per dataset, so no
-			// GROUP BY of a million keys).
+			// The live datasets (streamed) are joined to their usage per
+			// dataset, then to their citations (18.16 has one JOIN per
+			// SELECT), counted once per row of dataset_citations by the
+			// view that fills citation_counts.
 			return fmt.Sprintf(`SELECT dataset, doi, facility, title, investigations, requests, unique_investigations, unique_requests,
   citations, investigations + citations AS reuse
 FROM (
   SELECT dataset, doi, facility, title, investigations, requests, unique_investigations, unique_requests
-  FROM (SELECT key AS dataset, doi, facility, title FROM %[4]s WHERE %[5]s)
+  FROM (SELECT key AS dataset, doi, facility, title FROM %[3]s WHERE %[4]s)
   ANY LEFT JOIN (
     SELECT dataset, sum(total_investigations) AS investigations, sum(total_requests) AS requests,
       sum(unique_investigations) AS unique_investigations, sum(unique_requests) AS unique_requests
-    FROM %[1]s.usage_monthly WHERE %[2]s GROUP BY dataset
+    FROM %[6]s WHERE %[2]s GROUP BY dataset
   ) USING dataset
 )
 ANY LEFT JOIN (
-  SELECT key AS dataset, toUInt64(arrayUniq(arrayFilter((i, r) -> has([%[3]s], lower(r)), identifiers, relations))) AS citations
-  FROM (SELECT key, deleted, relations, identifiers FROM %[1]s.dataset_citations FINAL)
+  SELECT key AS dataset, citations FROM (SELECT key, deleted, citations FROM %[1]s.citation_counts FINAL)
   WHERE deleted = 0 AND citations > 0
 ) USING dataset
 WHERE reuse > 0
-ORDER BY reuse DESC, dataset LIMIT %[6]d`,
-				s.db, strings.Join(months, " AND "), strings.Join(rels, ", "), s.liveStats(), datasetWhere(dq, iri), q.Limit), nil
+ORDER BY reuse DESC, dataset LIMIT %[5]d`,
+				s.db, strings.Join(months, " AND "), s.liveStats(iri), datasetWhere(dq, ""), q.Limit, usage), nil
 		},
 	},
 	StatQuality: {
@@ -238,18 +238,18 @@ ORDER BY reuse DESC, dataset LIMIT %[6]d`,
   b / 10 AS from, (b + 1) / 10 AS to, count() AS datasets
 FROM (SELECT facility, toFloat64(least(floor(quality * 10), 9)) AS b FROM %s WHERE %s)
 GROUP BY facility, b ORDER BY facility, b LIMIT %d`,
-				s.liveStats(), datasetWhere(q, iri), q.Limit), nil
+				s.liveStats(iri), datasetWhere(q, ""), q.Limit), nil
 		},
 	},
 	StatGaps: {
 		columns: cols("facility", KindString, "gap", KindString, "datasets", KindInt, "share", KindFloat),
 		sql: func(s *Store, q StatsQuery, iri string) (string, error) {
-			where := datasetWhere(q, iri)
+			where := datasetWhere(q, "")
 			return fmt.Sprintf(`SELECT facility, gap, datasets, round(datasets / total, 4) AS share
 FROM (SELECT facility, gap, count() AS datasets FROM %[1]s ARRAY JOIN quality_gaps AS gap WHERE %[2]s GROUP BY facility, gap)
 ANY LEFT JOIN (SELECT facility, count() AS total FROM %[1]s WHERE %[2]s GROUP BY facility) USING facility
 ORDER BY facility, datasets DESC, gap LIMIT %[3]d BY facility`,
-				s.liveStats(), where, q.Limit), nil
+				s.liveStats(iri), where, q.Limit), nil
 		},
 	},
 	StatHarvests: {
@@ -292,13 +292,32 @@ ORDER BY error_rate DESC, lag_seconds DESC, feed LIMIT %[3]d`,
 	},
 }
 
+// statsColumns are the columns of datasets the statistics read.
+const statsColumns = "key, doi, facility, title, issued, access_rights, techniques, technique_labels, techniques_all, quality, quality_gaps, deleted"
+
 // liveStats is the current state of every dataset with the columns the
-// statistics read; callers filter deleted = 0 (datasetWhere does).
-func (s *Store) liveStats() string {
-	return s.live("key, doi, facility, title, issued, access_rights, techniques, technique_labels, techniques_all, quality, quality_gaps, deleted")
+// statistics read; callers filter deleted = 0 (datasetWhere does). With iri,
+// it holds the datasets whose current version carries that technique (or a
+// narrower one), without the technique columns but techniques: the current
+// versions of datasets joined to the technique's range of
+// datasets_by_technique, on key and version (a row there of an older
+// version is a technique the dataset no longer carries).
+func (s *Store) liveStats(iri string) string {
+	if iri == "" {
+		return s.live(statsColumns)
+	}
+	return fmt.Sprintf(`(
+  SELECT key, doi, facility, title, issued, access_rights, techniques, quality, quality_gaps, toUInt8(0) AS deleted
+  FROM (SELECT key, version FROM %s WHERE deleted = 0)
+  ANY INNER JOIN (
+    SELECT key, version, doi, facility, title, issued, access_rights, techniques, quality, quality_gaps
+    FROM %s.datasets_by_technique FINAL WHERE technique = %s
+  ) USING (key, version)
+)`, s.live("key, version, deleted"), s.db, quote(iri))
 }
 
-// datasetWhere is the filter of live datasets by q.
+// datasetWhere is the filter of live datasets by q; iri, when given,
+// keeps those carrying it (liveStats(iri) holds those only already).
 func datasetWhere(q StatsQuery, iri string) string {
 	where := []string{"deleted = 0"}
 	if q.Facility != "" {
@@ -350,8 +369,11 @@ func (s *Store) Stats(ctx context.Context, name string, q StatsQuery) (*StatsRes
 	}
 	if q.Technique != "" && name != StatHarvests {
 		iri, _ := TechniqueIRI(q.Technique)
-		n, err := s.Count(ctx, "datasets FINAL", "deleted = 0 AND has(techniques_all, ?)", iri)
-		if err != nil {
+		// The first live dataset that carries it ends the scan.
+		check := fmt.Sprintf("SELECT count() FROM (SELECT 1 FROM %s WHERE deleted = 0 AND has(techniques_all, ?) LIMIT 1)",
+			s.live("deleted, techniques_all"))
+		var n uint64
+		if err := s.conn.QueryRow(ctx, check, iri).Scan(&n); err != nil {
 			return nil, wrap("stats "+name, err)
 		}
 		if n == 0 {
