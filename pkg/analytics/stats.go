@@ -190,44 +190,7 @@ GROUP BY month, facility ORDER BY month, facility LIMIT %d`,
 			"investigations", KindInt, "requests", KindInt, "unique_investigations", KindInt, "unique_requests", KindInt,
 			"citations", KindInt, "reuse", KindInt),
 		sql: func(s *Store, q StatsQuery, iri string) (string, error) {
-			// The usage of all months is summed in usage_totals; some
-			// months are summed from usage_monthly.
-			usage := "(SELECT * FROM " + s.db + ".usage_totals FINAL)"
-			months := []string{"client != 'agent'"}
-			if !q.Since.IsZero() || !q.Until.IsZero() {
-				usage = s.db + ".usage_monthly"
-			}
-			if !q.Since.IsZero() {
-				months = append(months, "month >= toStartOfMonth(toDate("+quote(q.Since.UTC().Format(time.DateOnly))+"))")
-			}
-			if !q.Until.IsZero() {
-				months = append(months, "month < toDate("+quote(q.Until.UTC().Format(time.DateOnly))+")")
-			}
-			// Since and until select months of usage, not datasets.
-			dq := q
-			dq.Since, dq.Until = time.Time{}, time.Time{}
-			// The live datasets (streamed) are joined to their usage per
-			// dataset, then to their citations (18.16 has one JOIN per
-			// SELECT), counted once per row of dataset_citations by the
-			// view that fills citation_counts.
-			return fmt.Sprintf(`SELECT dataset, doi, facility, title, investigations, requests, unique_investigations, unique_requests,
-  citations, investigations + citations AS reuse
-FROM (
-  SELECT dataset, doi, facility, title, investigations, requests, unique_investigations, unique_requests
-  FROM (SELECT key AS dataset, doi, facility, title FROM %[3]s WHERE %[4]s)
-  ANY LEFT JOIN (
-    SELECT dataset, sum(total_investigations) AS investigations, sum(total_requests) AS requests,
-      sum(unique_investigations) AS unique_investigations, sum(unique_requests) AS unique_requests
-    FROM %[6]s WHERE %[2]s GROUP BY dataset
-  ) USING dataset
-)
-ANY LEFT JOIN (
-  SELECT key AS dataset, citations FROM (SELECT key, deleted, citations FROM %[1]s.citation_counts FINAL)
-  WHERE deleted = 0 AND citations > 0
-) USING dataset
-WHERE reuse > 0
-ORDER BY reuse DESC, dataset LIMIT %[5]d`,
-				s.db, strings.Join(months, " AND "), s.liveStats(iri), datasetWhere(dq, ""), q.Limit, usage), nil
+			return s.reuseSQL(q, iri, 0), nil
 		},
 	},
 	StatQuality: {
@@ -291,6 +254,84 @@ ORDER BY error_rate DESC, lag_seconds DESC, feed LIMIT %[3]d`,
 		},
 	},
 }
+
+// reuseSQL is the SQL of the reuse statistic. With candidates 0, every
+// live dataset is joined to its usage, then to its citations (18.16 has
+// one JOIN per SELECT): exact, and the slowest. With candidates n, the
+// usage and the citations are joined first, the n datasets most reused,
+// live or not, kept (reuseCandidatesSQL), and the live datasets joined to
+// those: the same rows whenever they are at least q.Limit, or the
+// candidates fewer than n (see Store.Stats).
+func (s *Store) reuseSQL(q StatsQuery, iri string, candidates int) string {
+	// Since and until select months of usage, not datasets.
+	dq := q
+	dq.Since, dq.Until = time.Time{}, time.Time{}
+	live := fmt.Sprintf("(SELECT key AS dataset, doi, facility, title FROM %s WHERE %s)", s.liveStats(iri), datasetWhere(dq, ""))
+	if candidates > 0 {
+		return fmt.Sprintf(`SELECT dataset, doi, facility, title, investigations, requests, unique_investigations, unique_requests, citations, reuse
+FROM %s
+ANY INNER JOIN (%s) USING dataset
+ORDER BY reuse DESC, dataset LIMIT %d`, live, s.reuseCandidatesSQL(q, candidates), q.Limit)
+	}
+	return fmt.Sprintf(`SELECT dataset, doi, facility, title, investigations, requests, unique_investigations, unique_requests,
+  citations, investigations + citations AS reuse
+FROM (
+  SELECT dataset, doi, facility, title, investigations, requests, unique_investigations, unique_requests
+  FROM %s
+  ANY LEFT JOIN %s USING dataset
+)
+ANY LEFT JOIN %s USING dataset
+WHERE reuse > 0
+ORDER BY reuse DESC, dataset LIMIT %d`, live, s.reuseUsage(q), s.reuseCitations(), q.Limit)
+}
+
+// reuseCandidatesSQL is the n datasets most reused, live or not, most
+// first: their citations (streamed) joined to their usage, and the usage
+// of the datasets without citations after them (a FULL JOIN).
+func (s *Store) reuseCandidatesSQL(q StatsQuery, n int) string {
+	return fmt.Sprintf(`SELECT dataset, investigations, requests, unique_investigations, unique_requests, citations,
+  investigations + citations AS reuse
+FROM %s
+ANY FULL JOIN %s USING dataset
+WHERE reuse > 0
+ORDER BY reuse DESC, dataset LIMIT %d`, s.reuseCitations(), s.reuseUsage(q), n)
+}
+
+// reuseUsage is the usage per dataset of the months q selects, AI agents
+// left out: usage_totals for all months, usage_monthly for some.
+func (s *Store) reuseUsage(q StatsQuery) string {
+	from := "(SELECT * FROM " + s.db + ".usage_totals FINAL)"
+	months := []string{"client != 'agent'"}
+	if !q.Since.IsZero() || !q.Until.IsZero() {
+		from = s.db + ".usage_monthly"
+	}
+	if !q.Since.IsZero() {
+		months = append(months, "month >= toStartOfMonth(toDate("+quote(q.Since.UTC().Format(time.DateOnly))+"))")
+	}
+	if !q.Until.IsZero() {
+		months = append(months, "month < toDate("+quote(q.Until.UTC().Format(time.DateOnly))+")")
+	}
+	return fmt.Sprintf(`(
+  SELECT dataset, sum(total_investigations) AS investigations, sum(total_requests) AS requests,
+    sum(unique_investigations) AS unique_investigations, sum(unique_requests) AS unique_requests
+  FROM %s WHERE %s GROUP BY dataset
+)`, from, strings.Join(months, " AND "))
+}
+
+// reuseCitations is the number of citations of every dataset cited, as
+// its latest row of dataset_citations has them (counted once per row by
+// the view that fills citation_counts).
+func (s *Store) reuseCitations() string {
+	return fmt.Sprintf(`(
+  SELECT key AS dataset, citations FROM (SELECT key, deleted, citations FROM %s.citation_counts FINAL)
+  WHERE deleted = 0 AND citations > 0
+)`, s.db)
+}
+
+// reuseCandidates is how many of the most reused datasets, live or not,
+// the reuse statistic looks among for the limit most reused live ones
+// before it looks at every dataset.
+func reuseCandidates(limit int) int { return max(1000, 100*limit) }
 
 // statsColumns are the columns of datasets the statistics read.
 const statsColumns = "key, doi, facility, title, issued, access_rights, techniques, technique_labels, techniques_all, quality, quality_gaps, deleted"
@@ -380,6 +421,41 @@ func (s *Store) Stats(ctx context.Context, name string, q StatsQuery) (*StatsRes
 			return nil, fmt.Errorf("%w: no dataset of this node carries %s or a narrower technique", ErrUnknownTechnique, iri)
 		}
 	}
+	if name == StatReuse {
+		return s.reuseStats(ctx, q, sql)
+	}
+	return s.statsQuery(ctx, name, sql)
+}
+
+// reuseStats answers the reuse statistic from its candidates (see
+// reuseSQL): when they give fewer rows than the limit although they were
+// as many as asked for, the live datasets they missed may be reused less
+// but still enough to be listed, and full, the exact SQL, answers.
+func (s *Store) reuseStats(ctx context.Context, q StatsQuery, full string) (*StatsResult, error) {
+	if q.Limit == 0 {
+		q.Limit = DefaultStatsLimit
+	}
+	iri := ""
+	if q.Technique != "" {
+		iri, _ = TechniqueIRI(q.Technique)
+	}
+	n := reuseCandidates(q.Limit)
+	res, err := s.statsQuery(ctx, StatReuse, s.reuseSQL(q, iri, n))
+	if err != nil || len(res.Rows) >= q.Limit {
+		return res, err
+	}
+	var found uint64
+	if err := s.conn.QueryRow(ctx, "SELECT count() FROM ("+s.reuseCandidatesSQL(q, n)+")").Scan(&found); err != nil {
+		return nil, wrap("stats "+StatReuse, err)
+	}
+	if found < uint64(n) {
+		return res, nil
+	}
+	return s.statsQuery(ctx, StatReuse, full)
+}
+
+// statsQuery runs the SQL of the statistic name and reads its rows.
+func (s *Store) statsQuery(ctx context.Context, name, sql string) (*StatsResult, error) {
 	st := stats[name]
 	rows, err := s.conn.Query(ctx, sql)
 	if err != nil {

@@ -201,3 +201,67 @@ func TestReuseRelationsOfMigrationFour(t *testing.T) {
 		}
 	}
 }
+
+// TestReuseLooksPastItsCandidates cites more datasets than the reuse
+// statistic takes as candidates, most of them not in the catalogue: the
+// live ones, ranked after every candidate, are still found, as the exact
+// SQL finds them.
+func TestReuseLooksPastItsCandidates(t *testing.T) {
+	s := openTestStore(t, Config{})
+	ctx := testContext(t)
+	n := reuseCandidates(DefaultStatsLimit) + 100
+	var cites []CitationRow
+	for i := range n {
+		cites = append(cites, CitationRow{Key: fmt.Sprintf("doi:10.1/k%05d", i), Facility: "ESRF", Relations: []string{"IsCitedBy"},
+			Identifiers: []string{"p"}, Types: []string{"DOI"}, Version: 1})
+	}
+	if err := s.InsertCitations(ctx, cites); err != nil {
+		t.Fatal(err)
+	}
+	// Every dataset is cited once: ties, ranked by key, so the last keys
+	// come after every candidate.
+	var live []DatasetRow
+	for i := n - 3; i < n; i++ {
+		live = append(live, row(fmt.Sprintf("doi:10.1/k%05d", i), "ESRF", 2, false))
+	}
+	mustInsert(t, s, live...)
+	r, err := s.Stats(ctx, StatReuse, StatsQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for i := n - 3; i < n; i++ {
+		k := fmt.Sprintf("doi:10.1/k%05d", i)
+		want = append(want, fmt.Sprintf("%s %s ESRF Dataset %s 0 0 0 0 1 1", k, strings.TrimPrefix(k, "doi:"), k))
+	}
+	if got := statRows(r); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("reuse:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestReuseCandidatesGiveTheExactRows compares the reuse statistic with its
+// exact SQL (StatsSQL) on the fixture of TestStats.
+func TestReuseCandidatesGiveTheExactRows(t *testing.T) {
+	s := openTestStore(t, Config{})
+	fillStats(t, s)
+	for _, q := range []StatsQuery{
+		{}, {Limit: 1}, {Limit: 2}, {Facility: "esrf"}, {Technique: "PaNET01188"},
+		{Since: time.Date(2024, 4, 1, 0, 0, 0, 0, time.UTC)}, {Until: time.Date(2024, 4, 1, 0, 0, 0, 0, time.UTC), Limit: 1},
+	} {
+		got, err := s.Stats(testContext(t), StatReuse, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sql, err := s.StatsSQL(StatReuse, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := s.statsQuery(testContext(t), StatReuse, sql)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g, w := strings.Join(statRows(got), "\n"), strings.Join(statRows(want), "\n"); g != w || len(want.Rows) == 0 {
+			t.Errorf("reuse of %+v:\n%s\nexact SQL:\n%s", q, g, w)
+		}
+	}
+}
