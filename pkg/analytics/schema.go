@@ -138,6 +138,11 @@ ORDER BY (snapshot, facility, technique, month)`},
 		Name:    "usage events, monthly COUNTER counts, citations",
 		Steps:   usageSteps(),
 	},
+	{
+		Version: 4,
+		Name:    "citation counts, usage totals and datasets by technique, for the statistics",
+		Steps:   reuseSteps(),
+	},
 }
 
 // column is a column a migration adds to an existing table.

@@ -156,7 +156,7 @@ var stats = map[string]stat{
   countIf(doi != '') AS with_doi, countIf(notEmpty(techniques)) AS with_technique, round(avg(quality), 4) AS mean_quality
 FROM %s WHERE %s
 GROUP BY facility ORDER BY datasets DESC, facility LIMIT %d`,
-				s.liveStats(), datasetWhere(q, iri), q.Limit), nil
+				s.liveStats(iri), datasetWhere(q, ""), q.Limit), nil
 		},
 	},
 	StatTechniques: {
@@ -173,7 +173,7 @@ FROM (
 )
 ARRAY JOIN techniques_all AS technique
 GROUP BY technique ORDER BY datasets DESC, technique LIMIT %d`,
-				s.liveStats(), datasetWhere(q, iri), q.Limit), nil
+				s.live(statsColumns), datasetWhere(q, iri), q.Limit), nil
 		},
 	},
 	StatTimeline: {
@@ -182,7 +182,7 @@ GROUP BY technique ORDER BY datasets DESC, technique LIMIT %d`,
 			return fmt.Sprintf(`SELECT toStartOfMonth(issued) AS month, facility, count() AS datasets, countIf(access_rights = 'open') AS open
 FROM %s WHERE %s
 GROUP BY month, facility ORDER BY month, facility LIMIT %d`,
-				s.liveStats(), datasetWhere(q, iri), q.Limit), nil
+				s.liveStats(iri), datasetWhere(q, ""), q.Limit), nil
 		},
 	},
 	StatReuse: {
@@ -190,44 +190,7 @@ GROUP BY month, facility ORDER BY month, facility LIMIT %d`,
 			"investigations", KindInt, "requests", KindInt, "unique_investigations", KindInt, "unique_requests", KindInt,
 			"citations", KindInt, "reuse", KindInt),
 		sql: func(s *Store, q StatsQuery, iri string) (string, error) {
-			rels := make([]string, len(ReuseRelations))
-			for i, r := range ReuseRelations {
-				rels[i] = quote(strings.ToLower(r))
-			}
-			months := []string{"client != 'agent'"}
-			if !q.Since.IsZero() {
-				months = append(months, "month >= toStartOfMonth(toDate("+quote(q.Since.UTC().Format(time.DateOnly))+"))")
-			}
-			if !q.Until.IsZero() {
-				months = append(months, "month < toDate("+quote(q.Until.UTC().Format(time.DateOnly))+")")
-			}
-			// Since and until select months of usage, not datasets.
-			dq := q
-			dq.Since, dq.Until = time.Time{}, time.Time{}
-			// The live datasets (streamed) are joined to two small or
-			// per-key tables in turn (18.16 has one JOIN per SELECT):
-			// their usage per dataset, then their citations, counted per
-			// row of dataset_citations FINAL (one per dataset, so no
-			// GROUP BY of a million keys).
-			return fmt.Sprintf(`SELECT dataset, doi, facility, title, investigations, requests, unique_investigations, unique_requests,
-  citations, investigations + citations AS reuse
-FROM (
-  SELECT dataset, doi, facility, title, investigations, requests, unique_investigations, unique_requests
-  FROM (SELECT key AS dataset, doi, facility, title FROM %[4]s WHERE %[5]s)
-  ANY LEFT JOIN (
-    SELECT dataset, sum(total_investigations) AS investigations, sum(total_requests) AS requests,
-      sum(unique_investigations) AS unique_investigations, sum(unique_requests) AS unique_requests
-    FROM %[1]s.usage_monthly WHERE %[2]s GROUP BY dataset
-  ) USING dataset
-)
-ANY LEFT JOIN (
-  SELECT key AS dataset, toUInt64(arrayUniq(arrayFilter((i, r) -> has([%[3]s], lower(r)), identifiers, relations))) AS citations
-  FROM (SELECT key, deleted, relations, identifiers FROM %[1]s.dataset_citations FINAL)
-  WHERE deleted = 0 AND citations > 0
-) USING dataset
-WHERE reuse > 0
-ORDER BY reuse DESC, dataset LIMIT %[6]d`,
-				s.db, strings.Join(months, " AND "), strings.Join(rels, ", "), s.liveStats(), datasetWhere(dq, iri), q.Limit), nil
+			return s.reuseSQL(q, iri, 0), nil
 		},
 	},
 	StatQuality: {
@@ -238,18 +201,18 @@ ORDER BY reuse DESC, dataset LIMIT %[6]d`,
   b / 10 AS from, (b + 1) / 10 AS to, count() AS datasets
 FROM (SELECT facility, toFloat64(least(floor(quality * 10), 9)) AS b FROM %s WHERE %s)
 GROUP BY facility, b ORDER BY facility, b LIMIT %d`,
-				s.liveStats(), datasetWhere(q, iri), q.Limit), nil
+				s.liveStats(iri), datasetWhere(q, ""), q.Limit), nil
 		},
 	},
 	StatGaps: {
 		columns: cols("facility", KindString, "gap", KindString, "datasets", KindInt, "share", KindFloat),
 		sql: func(s *Store, q StatsQuery, iri string) (string, error) {
-			where := datasetWhere(q, iri)
+			where := datasetWhere(q, "")
 			return fmt.Sprintf(`SELECT facility, gap, datasets, round(datasets / total, 4) AS share
 FROM (SELECT facility, gap, count() AS datasets FROM %[1]s ARRAY JOIN quality_gaps AS gap WHERE %[2]s GROUP BY facility, gap)
 ANY LEFT JOIN (SELECT facility, count() AS total FROM %[1]s WHERE %[2]s GROUP BY facility) USING facility
 ORDER BY facility, datasets DESC, gap LIMIT %[3]d BY facility`,
-				s.liveStats(), where, q.Limit), nil
+				s.liveStats(iri), where, q.Limit), nil
 		},
 	},
 	StatHarvests: {
@@ -292,13 +255,110 @@ ORDER BY error_rate DESC, lag_seconds DESC, feed LIMIT %[3]d`,
 	},
 }
 
-// liveStats is the current state of every dataset with the columns the
-// statistics read; callers filter deleted = 0 (datasetWhere does).
-func (s *Store) liveStats() string {
-	return s.live("key, doi, facility, title, issued, access_rights, techniques, technique_labels, techniques_all, quality, quality_gaps, deleted")
+// reuseSQL is the SQL of the reuse statistic. With candidates 0, every
+// live dataset is joined to its usage, then to its citations (18.16 has
+// one JOIN per SELECT): exact, and the slowest. With candidates n, the
+// usage and the citations are joined first, the n datasets most reused,
+// live or not, kept (reuseCandidatesSQL), and the live datasets joined to
+// those: the same rows whenever they are at least q.Limit, or the
+// candidates fewer than n (see Store.Stats).
+func (s *Store) reuseSQL(q StatsQuery, iri string, candidates int) string {
+	// Since and until select months of usage, not datasets.
+	dq := q
+	dq.Since, dq.Until = time.Time{}, time.Time{}
+	live := fmt.Sprintf("(SELECT key AS dataset, doi, facility, title FROM %s WHERE %s)", s.liveStats(iri), datasetWhere(dq, ""))
+	if candidates > 0 {
+		return fmt.Sprintf(`SELECT dataset, doi, facility, title, investigations, requests, unique_investigations, unique_requests, citations, reuse
+FROM %s
+ANY INNER JOIN (%s) USING dataset
+ORDER BY reuse DESC, dataset LIMIT %d`, live, s.reuseCandidatesSQL(q, candidates), q.Limit)
+	}
+	return fmt.Sprintf(`SELECT dataset, doi, facility, title, investigations, requests, unique_investigations, unique_requests,
+  citations, investigations + citations AS reuse
+FROM (
+  SELECT dataset, doi, facility, title, investigations, requests, unique_investigations, unique_requests
+  FROM %s
+  ANY LEFT JOIN %s USING dataset
+)
+ANY LEFT JOIN %s USING dataset
+WHERE reuse > 0
+ORDER BY reuse DESC, dataset LIMIT %d`, live, s.reuseUsage(q), s.reuseCitations(), q.Limit)
 }
 
-// datasetWhere is the filter of live datasets by q.
+// reuseCandidatesSQL is the n datasets most reused, live or not, most
+// first: their citations (streamed) joined to their usage, and the usage
+// of the datasets without citations after them (a FULL JOIN).
+func (s *Store) reuseCandidatesSQL(q StatsQuery, n int) string {
+	return fmt.Sprintf(`SELECT dataset, investigations, requests, unique_investigations, unique_requests, citations,
+  investigations + citations AS reuse
+FROM %s
+ANY FULL JOIN %s USING dataset
+WHERE reuse > 0
+ORDER BY reuse DESC, dataset LIMIT %d`, s.reuseCitations(), s.reuseUsage(q), n)
+}
+
+// reuseUsage is the usage per dataset of the months q selects, AI agents
+// left out: usage_totals for all months, usage_monthly for some.
+func (s *Store) reuseUsage(q StatsQuery) string {
+	from := "(SELECT * FROM " + s.db + ".usage_totals FINAL)"
+	months := []string{"client != 'agent'"}
+	if !q.Since.IsZero() || !q.Until.IsZero() {
+		from = s.db + ".usage_monthly"
+	}
+	if !q.Since.IsZero() {
+		months = append(months, "month >= toStartOfMonth(toDate("+quote(q.Since.UTC().Format(time.DateOnly))+"))")
+	}
+	if !q.Until.IsZero() {
+		months = append(months, "month < toDate("+quote(q.Until.UTC().Format(time.DateOnly))+")")
+	}
+	return fmt.Sprintf(`(
+  SELECT dataset, sum(total_investigations) AS investigations, sum(total_requests) AS requests,
+    sum(unique_investigations) AS unique_investigations, sum(unique_requests) AS unique_requests
+  FROM %s WHERE %s GROUP BY dataset
+)`, from, strings.Join(months, " AND "))
+}
+
+// reuseCitations is the number of citations of every dataset cited, as
+// its latest row of dataset_citations has them (counted once per row by
+// the view that fills citation_counts).
+func (s *Store) reuseCitations() string {
+	return fmt.Sprintf(`(
+  SELECT key AS dataset, citations FROM (SELECT key, deleted, citations FROM %s.citation_counts FINAL)
+  WHERE deleted = 0 AND citations > 0
+)`, s.db)
+}
+
+// reuseCandidates is how many of the most reused datasets, live or not,
+// the reuse statistic looks among for the limit most reused live ones
+// before it looks at every dataset.
+func reuseCandidates(limit int) int { return max(1000, 100*limit) }
+
+// statsColumns are the columns of datasets the statistics read.
+const statsColumns = "key, doi, facility, title, issued, access_rights, techniques, technique_labels, techniques_all, quality, quality_gaps, deleted"
+
+// liveStats is the current state of every dataset with the columns the
+// statistics read; callers filter deleted = 0 (datasetWhere does). With iri,
+// it holds the datasets whose current version carries that technique (or a
+// narrower one), without the technique columns but techniques: the current
+// versions of datasets joined to the technique's range of
+// datasets_by_technique, on key and version (a row there of an older
+// version is a technique the dataset no longer carries).
+func (s *Store) liveStats(iri string) string {
+	if iri == "" {
+		return s.live(statsColumns)
+	}
+	return fmt.Sprintf(`(
+  SELECT key, doi, facility, title, issued, access_rights, techniques, quality, quality_gaps, toUInt8(0) AS deleted
+  FROM (SELECT key, version FROM %s WHERE deleted = 0)
+  ANY INNER JOIN (
+    SELECT key, version, doi, facility, title, issued, access_rights, techniques, quality, quality_gaps
+    FROM %s.datasets_by_technique FINAL WHERE technique = %s
+  ) USING (key, version)
+)`, s.live("key, version, deleted"), s.db, quote(iri))
+}
+
+// datasetWhere is the filter of live datasets by q; iri, when given,
+// keeps those carrying it (liveStats(iri) holds those only already).
 func datasetWhere(q StatsQuery, iri string) string {
 	where := []string{"deleted = 0"}
 	if q.Facility != "" {
@@ -350,14 +410,52 @@ func (s *Store) Stats(ctx context.Context, name string, q StatsQuery) (*StatsRes
 	}
 	if q.Technique != "" && name != StatHarvests {
 		iri, _ := TechniqueIRI(q.Technique)
-		n, err := s.Count(ctx, "datasets FINAL", "deleted = 0 AND has(techniques_all, ?)", iri)
-		if err != nil {
+		// The first live dataset that carries it ends the scan.
+		check := fmt.Sprintf("SELECT count() FROM (SELECT 1 FROM %s WHERE deleted = 0 AND has(techniques_all, ?) LIMIT 1)",
+			s.live("deleted, techniques_all"))
+		var n uint64
+		if err := s.conn.QueryRow(ctx, check, iri).Scan(&n); err != nil {
 			return nil, wrap("stats "+name, err)
 		}
 		if n == 0 {
 			return nil, fmt.Errorf("%w: no dataset of this node carries %s or a narrower technique", ErrUnknownTechnique, iri)
 		}
 	}
+	if name == StatReuse {
+		return s.reuseStats(ctx, q, sql)
+	}
+	return s.statsQuery(ctx, name, sql)
+}
+
+// reuseStats answers the reuse statistic from its candidates (see
+// reuseSQL): when they give fewer rows than the limit although they were
+// as many as asked for, the live datasets they missed may be reused less
+// but still enough to be listed, and full, the exact SQL, answers.
+func (s *Store) reuseStats(ctx context.Context, q StatsQuery, full string) (*StatsResult, error) {
+	if q.Limit == 0 {
+		q.Limit = DefaultStatsLimit
+	}
+	iri := ""
+	if q.Technique != "" {
+		iri, _ = TechniqueIRI(q.Technique)
+	}
+	n := reuseCandidates(q.Limit)
+	res, err := s.statsQuery(ctx, StatReuse, s.reuseSQL(q, iri, n))
+	if err != nil || len(res.Rows) >= q.Limit {
+		return res, err
+	}
+	var found uint64
+	if err := s.conn.QueryRow(ctx, "SELECT count() FROM ("+s.reuseCandidatesSQL(q, n)+")").Scan(&found); err != nil {
+		return nil, wrap("stats "+StatReuse, err)
+	}
+	if found < uint64(n) {
+		return res, nil
+	}
+	return s.statsQuery(ctx, StatReuse, full)
+}
+
+// statsQuery runs the SQL of the statistic name and reads its rows.
+func (s *Store) statsQuery(ctx context.Context, name, sql string) (*StatsResult, error) {
 	st := stats[name]
 	rows, err := s.conn.Query(ctx, sql)
 	if err != nil {

@@ -2,6 +2,7 @@ package analytics
 
 import (
 	"fmt"
+	"os"
 	"testing"
 	"time"
 )
@@ -12,9 +13,94 @@ import (
 // usage_monthly as the writer does, 1,000,000 citation rows and 50,000
 // harvest runs of 50 feeds, all generated inside ClickHouse (INSERT …
 // SELECT FROM numbers()). The time the data took is logged.
+//
+// With FAIRWAY_BENCH_STATS_DB=name the data goes to that database and stays
+// there after the benchmark: a later run with the same name and number of
+// events measures it again without loading it (the migrations this build
+// adds are applied to it first, as to any database), which is how to
+// iterate on the SQL. Drop that database by hand when done.
 func BenchmarkStats(b *testing.B) {
 	events := benchUsageEvents(b)
-	s := openTestStore(b, Config{})
+	ctx := b.Context()
+	s, loaded := openStatsBenchStore(b, events)
+	if !loaded {
+		loadStatsBench(b, s, events)
+	}
+	for _, bq := range []struct {
+		name string
+		q    StatsQuery
+	}{
+		{StatHoldings, StatsQuery{}},
+		{StatTechniques, StatsQuery{}},
+		{StatTimeline, StatsQuery{Limit: MaxStatsLimit}},
+		{StatReuse, StatsQuery{Limit: 20}},
+		{StatQuality, StatsQuery{}},
+		{StatGaps, StatsQuery{Limit: 5}},
+		{StatHarvests, StatsQuery{}},
+		{StatHoldings + "-technique", StatsQuery{Technique: "PaNET01127"}},
+		{StatTimeline + "-facility-since", StatsQuery{Facility: "F3", Since: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), Limit: MaxStatsLimit}},
+	} {
+		name := bq.name
+		stat := name
+		if i := len(StatHoldings); len(name) > i && name[:i] == StatHoldings {
+			stat = StatHoldings
+		}
+		if i := len(StatTimeline); len(name) > i && name[:i] == StatTimeline {
+			stat = StatTimeline
+		}
+		b.Run(name, func(b *testing.B) {
+			var rows int
+			for b.Loop() {
+				r, err := s.Stats(ctx, stat, bq.q)
+				if err != nil {
+					b.Fatal(err)
+				}
+				rows = len(r.Rows)
+			}
+			b.ReportMetric(float64(rows), "rows")
+		})
+	}
+}
+
+// statsBenchDBEnv names the database BenchmarkStats keeps its data in
+// between runs; statsBenchMark is the table there that says the data is
+// whole, and of how many events.
+const (
+	statsBenchDBEnv = "FAIRWAY_BENCH_STATS_DB"
+	statsBenchMark  = "bench_stats_loaded"
+)
+
+// openStatsBenchStore opens the store of BenchmarkStats: a database of its
+// own, dropped at the end, or the one FAIRWAY_BENCH_STATS_DB names, kept;
+// loaded reports whether that one already holds the data of a run with as
+// many events.
+func openStatsBenchStore(b *testing.B, events int) (s *Store, loaded bool) {
+	db := os.Getenv(statsBenchDBEnv)
+	if db == "" {
+		return openTestStore(b, Config{}), false
+	}
+	s, err := Open(b.Context(), Config{Addr: testAddr(), Database: db})
+	if err != nil {
+		b.Fatalf("open %s: %v", db, err)
+	}
+	b.Cleanup(func() { _ = s.Close() })
+	var n uint64
+	err = s.conn.QueryRow(b.Context(), fmt.Sprintf("SELECT any(events) FROM %s.%s", s.db, statsBenchMark)).Scan(&n)
+	if err == nil && n == uint64(events) {
+		b.Logf("reusing the data in %s", db)
+		return s, true
+	}
+	// Missing, half loaded or of another size: start again.
+	dropDatabase(b, db)
+	if err := s.EnsureSchema(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	return s, false
+}
+
+// loadStatsBench generates the data of BenchmarkStats into s and, in a
+// kept database, marks it whole.
+func loadStatsBench(b *testing.B, s *Store, events int) {
 	ctx := b.Context()
 	start := time.Now()
 	const datasets = 1_000_000
@@ -66,38 +152,10 @@ FROM numbers(50000)`, s.db),
 		b.Fatal(err)
 	}
 	b.Logf("%d datasets, %d usage events (counted), citations and runs generated in %s", datasets, events, time.Since(start))
-	for _, bq := range []struct {
-		name string
-		q    StatsQuery
-	}{
-		{StatHoldings, StatsQuery{}},
-		{StatTechniques, StatsQuery{}},
-		{StatTimeline, StatsQuery{Limit: MaxStatsLimit}},
-		{StatReuse, StatsQuery{Limit: 20}},
-		{StatQuality, StatsQuery{}},
-		{StatGaps, StatsQuery{Limit: 5}},
-		{StatHarvests, StatsQuery{}},
-		{StatHoldings + "-technique", StatsQuery{Technique: "PaNET01127"}},
-		{StatTimeline + "-facility-since", StatsQuery{Facility: "F3", Since: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), Limit: MaxStatsLimit}},
-	} {
-		name := bq.name
-		stat := name
-		if i := len(StatHoldings); len(name) > i && name[:i] == StatHoldings {
-			stat = StatHoldings
+	if os.Getenv(statsBenchDBEnv) != "" {
+		mark := fmt.Sprintf("CREATE TABLE %s.%s ENGINE = Log AS SELECT toUInt64(%d) AS events", s.db, statsBenchMark, events)
+		if err := s.conn.Exec(ctx, mark); err != nil {
+			b.Fatal(err)
 		}
-		if i := len(StatTimeline); len(name) > i && name[:i] == StatTimeline {
-			stat = StatTimeline
-		}
-		b.Run(name, func(b *testing.B) {
-			var rows int
-			for b.Loop() {
-				r, err := s.Stats(ctx, stat, bq.q)
-				if err != nil {
-					b.Fatal(err)
-				}
-				rows = len(r.Rows)
-			}
-			b.ReportMetric(float64(rows), "rows")
-		})
 	}
 }

@@ -1,5 +1,7 @@
 package analytics
 
+import "strings"
+
 // usageSteps are the steps of migration 3: the usage and reuse tables.
 //
 // usage_events holds one row per usage event (COUNTER investigations and
@@ -79,4 +81,115 @@ ORDER BY month`},
 ) ENGINE = ReplacingMergeTree(version)
 ORDER BY key`},
 	}
+}
+
+// reuseRelationsV4 are the relation types migration 4 counts as reuse: the
+// lower-case ReuseRelations of its release. A change of ReuseRelations is a
+// new migration that recreates the view (a test checks the two agree).
+var reuseRelationsV4 = []string{"iscitedby", "isreferencedby", "issupplementedby", "issourceof", "isdocumentedby", "isreviewedby"}
+
+// citationsExpr counts the distinct related identifiers of a row of
+// dataset_citations whose relation is one of rels (lower case).
+func citationsExpr(rels []string) string {
+	q := make([]string, len(rels))
+	for i, r := range rels {
+		q[i] = quote(r)
+	}
+	return "toUInt64(arrayUniq(arrayFilter((i, r) -> has([" + strings.Join(q, ", ") + "], lower(r)), identifiers, relations)))"
+}
+
+// reuseSteps are the steps of migration 4: what the statistics of reuse and
+// of one technique read instead of counting every dataset's citations,
+// usage and techniques at each query.
+//
+// citation_counts holds, per row of dataset_citations, its number of
+// citations (see ReuseRelations) and nothing else: a materialized view
+// fills it as dataset_citations is written, and the migration fills it from
+// the rows written before. ReplacingMergeTree(version) keeps the latest
+// version per dataset, as dataset_citations does, so readers use FINAL;
+// a row written twice (a redelivery, a replay, or the view and the filling
+// step both) is the same row.
+//
+// datasets_by_technique holds a row per version of a dataset and technique
+// it carries (techniques_all: with the broader ones), with the columns the
+// statistics of one technique read: a materialized view fills it as
+// datasets is written, the migration from the rows written before. Keyed by
+// technique, then dataset, a technique's datasets are one range of it, and
+// ReplacingMergeTree(version) keeps, per technique and dataset, the latest
+// version that carried the technique. That version counts only when it is
+// the dataset's current version: a newer version without the technique, or
+// a tombstone, leaves its old row here, and readers join the current
+// versions of datasets (see Store.liveStats).
+//
+// usage_totals holds the COUNTER counts of every dataset, access method
+// and client kind over all months: the sums of usage_monthly, computed
+// again by each rollup that changed a month (Store.RollupUsage) and stamped
+// with the time it began. ReplacingMergeTree(computed) keeps the latest
+// sums per row; a count never disappears from usage_monthly (a month
+// counted again has every event it had), so the latest computation holds
+// every row. The migration computes it from usage_monthly as it is.
+func reuseSteps() []Step {
+	cite := citationsExpr(reuseRelationsV4)
+	return []Step{
+		{SQL: `CREATE TABLE IF NOT EXISTS {db}.citation_counts (
+    key String,
+    version UInt64,
+    deleted UInt8,
+    citations UInt64
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY key`},
+		{SQL: `CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.citation_counts_mv TO {db}.citation_counts AS
+SELECT key, version, deleted, ` + cite + ` AS citations FROM {db}.dataset_citations`},
+		{SQL: `INSERT INTO {db}.citation_counts (key, version, deleted, citations)
+SELECT key, version, deleted, ` + cite + ` FROM {db}.dataset_citations`},
+		{SQL: `CREATE TABLE IF NOT EXISTS {db}.usage_totals (
+    dataset String,
+    access_method Enum8('regular' = 1, 'machine' = 2),
+    client Enum8('human' = 1, 'machine' = 2, 'agent' = 3),
+    total_investigations UInt64,
+    unique_investigations UInt64,
+    total_requests UInt64,
+    unique_requests UInt64,
+    computed DateTime('UTC')
+) ENGINE = ReplacingMergeTree(computed)
+ORDER BY (dataset, access_method, client)`},
+		{SQL: "INSERT INTO {db}.usage_totals (" + usageTotalsColumns + ") " + usageTotalsSelect("{db}", "now()")},
+		{SQL: `CREATE TABLE IF NOT EXISTS {db}.datasets_by_technique (
+    technique String,
+    key String,
+    version UInt64,
+    deleted UInt8,
+    doi String,
+    facility String,
+    title String,
+    issued Date,
+    access_rights String,
+    techniques Array(String),
+    quality Float64,
+    quality_gaps Array(String)
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY (technique, key)`},
+		{SQL: "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.datasets_by_technique_mv TO {db}.datasets_by_technique AS\n" + byTechniqueSelect},
+		{SQL: "INSERT INTO {db}.datasets_by_technique (" + byTechniqueColumns + ")\n" + byTechniqueSelect},
+	}
+}
+
+// byTechniqueColumns are the columns of datasets_by_technique, in the order
+// byTechniqueSelect gives them.
+const byTechniqueColumns = "technique, key, version, deleted, doi, facility, title, issued, access_rights, techniques, quality, quality_gaps"
+
+// byTechniqueSelect is a row of datasets_by_technique per version of a
+// dataset and technique it carries, with its broader techniques.
+const byTechniqueSelect = "SELECT " + byTechniqueColumns + " FROM {db}.datasets ARRAY JOIN techniques_all AS technique"
+
+// usageTotalsColumns are the columns of usage_totals, in the order
+// usageTotalsSelect gives them.
+const usageTotalsColumns = "dataset, access_method, client, total_investigations, unique_investigations, total_requests, unique_requests, computed"
+
+// usageTotalsSelect sums usage_monthly of database db per dataset, access
+// method and client, stamped computed (a SQL DateTime expression).
+func usageTotalsSelect(db, computed string) string {
+	return `SELECT dataset, access_method, client, sum(total_investigations), sum(unique_investigations),
+  sum(total_requests), sum(unique_requests), toDateTime(` + computed + `, 'UTC')
+FROM ` + db + `.usage_monthly GROUP BY dataset, access_method, client`
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -341,7 +342,9 @@ func (s *Store) RollupUsage(ctx context.Context) ([]time.Time, error) {
 		return nil, wrap("usage rollup", err)
 	}
 	if len(months) == 0 {
-		return nil, nil
+		// A rollup that counted months and then failed to sum them left
+		// the totals behind: sum them now.
+		return nil, s.sumUsageTotals(ctx, false)
 	}
 	staging := fmt.Sprintf("%s.usage_monthly_staging_%s", s.db, randomSuffix())
 	if err := s.conn.Exec(ctx, fmt.Sprintf("CREATE TABLE %s AS %s.usage_monthly", staging, s.db)); err != nil {
@@ -370,7 +373,30 @@ func (s *Store) RollupUsage(ctx context.Context) ([]time.Time, error) {
 		}
 		s.log.DebugContext(ctx, "usage counted", "month", m.Format("2006-01"))
 	}
-	return months, nil
+	return months, s.sumUsageTotals(ctx, true)
+}
+
+// sumUsageTotals sums usage_monthly into usage_totals, stamped with the time
+// it begins, when always is set or when a month was counted since the
+// totals were last summed. A month's rollup stamp is rollupSlack before
+// the month was counted, so totals stamped later than that stamp plus
+// rollupSlack include it.
+func (s *Store) sumUsageTotals(ctx context.Context, always bool) error {
+	if !always {
+		var stale uint8
+		q := fmt.Sprintf(`SELECT (SELECT count() FROM %[1]s.usage_rollups) > 0
+  AND (SELECT max(computed) FROM %[1]s.usage_totals) < (SELECT max(computed) FROM %[1]s.usage_rollups) + %[2]d`,
+			s.db, int(rollupSlack.Seconds()))
+		if err := s.conn.QueryRow(ctx, q).Scan(&stale); err != nil {
+			return wrap("usage totals", err)
+		}
+		if stale == 0 {
+			return nil
+		}
+	}
+	at := strconv.FormatInt(time.Now().Unix(), 10)
+	q := fmt.Sprintf("INSERT INTO %s.usage_totals (%s) %s", s.db, usageTotalsColumns, usageTotalsSelect(s.db, at))
+	return wrap("usage totals", s.conn.Exec(ctx, q))
 }
 
 // randomSuffix returns 12 random hexadecimal digits.
