@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -29,6 +30,19 @@ const (
 )
 
 var errUnknownKey = errors.New("unknown key")
+
+// unavailableKey is the context key of a call's *atomic.Bool that the key
+// set sets when it could not reach the issuer: go-oidc wraps the key set's
+// errors with %v, so ErrUnavailable would not survive the trip.
+type unavailableKey struct{}
+
+// markUnavailable records, for the call of ctx, that the issuer's keys
+// could not be fetched.
+func markUnavailable(ctx context.Context) {
+	if f, ok := ctx.Value(unavailableKey{}).(*atomic.Bool); ok {
+		f.Store(true)
+	}
+}
 
 // keySet is an issuer's JWKS, fetched when a token names a key it does
 // not hold (at most once per minRefresh) and when older than maxAge. It
@@ -81,6 +95,10 @@ func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error
 		if ok {
 			return p, nil
 		}
+		if err := k.failure(); err != nil {
+			markUnavailable(ctx)
+			return nil, err
+		}
 		return nil, fmt.Errorf("%w %q (the issuer's keys were fetched less than %s ago)", errUnknownKey, kid, k.minRefresh)
 	}
 	fresh, err := k.fetch(ctx, gen)
@@ -88,6 +106,7 @@ func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error
 		if ok {
 			return p, nil
 		}
+		markUnavailable(ctx)
 		return nil, err
 	}
 	if p, ok := verifyWith(jws, kid, fresh); ok {
@@ -102,6 +121,13 @@ func (k *keySet) cached() ([]jose.JSONWebKey, bool, int) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.keys, k.fetched.IsZero() || k.now().Sub(k.fetched) > k.maxAge, k.gen
+}
+
+// failure returns the error of the last fetch, nil when it succeeded.
+func (k *keySet) failure() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.lastErr
 }
 
 // mayFetch reports whether the caller may fetch (or wait for a fetch under

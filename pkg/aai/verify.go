@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -140,8 +141,12 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
 	if err != nil {
 		return Identity{}, err
 	}
-	tok, err := ver.Verify(ctx, raw)
+	unavailable := new(atomic.Bool)
+	tok, err := ver.Verify(context.WithValue(ctx, unavailableKey{}, unavailable), raw)
 	if err != nil {
+		if unavailable.Load() {
+			return Identity{}, fmt.Errorf("%w: %s: the issuer's keys cannot be fetched: %w", ErrUnavailable, is.cfg.URL, err)
+		}
 		var expired *oidc.TokenExpiredError
 		if errors.As(err, &expired) {
 			return Identity{}, fmt.Errorf("%w: expired at %s", ErrInvalidToken, expired.Expiry.UTC().Format(time.RFC3339))

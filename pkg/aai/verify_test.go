@@ -386,3 +386,41 @@ func TestVerifyConcurrent(t *testing.T) {
 		t.Errorf("JWKS fetched %d times, want 1", op.JWKSHits())
 	}
 }
+
+// TestVerifyKeysUnavailable: once the issuer is discovered, keys that
+// cannot be fetched make a token the held keys cannot verify fail with
+// ErrUnavailable (a 503), not ErrInvalidToken.
+func TestVerifyKeysUnavailable(t *testing.T) {
+	claims := testop.Claims{Subject: "bob", Extra: ents(esrfManager)}
+	tests := []struct {
+		name  string
+		token func(op *testop.OP) string
+		wait  time.Duration // clock moved after the provider stopped
+	}{
+		{"unknown key", func(op *testop.OP) string { return op.UnknownKeyToken(t, claims) }, aai.DefaultMinKeyRefresh},
+		{"unknown key, again within the interval", func(op *testop.OP) string { return op.UnknownKeyToken(t, claims) }, 0},
+		{"rotated key, stale keys", func(op *testop.OP) string { op.Rotate(t); return op.Token(t, claims) }, aai.DefaultMaxKeyAge + time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			op := testop.Start(t, audience)
+			v, clk := newClockedVerifier(t, op)
+			if _, err := v.Verify(context.Background(), op.Token(t, claims)); err != nil {
+				t.Fatal(err)
+			}
+			tok := tt.token(op)
+			op.Stop()
+			clk.advance(tt.wait)
+			if tt.wait == 0 {
+				// A first try fails the fetch; the next, within the
+				// interval, is told the issuer is still unavailable.
+				clk.advance(aai.DefaultMinKeyRefresh)
+				_, _ = v.Verify(context.Background(), tok)
+			}
+			_, err := v.Verify(context.Background(), tok)
+			if !errors.Is(err, aai.ErrUnavailable) {
+				t.Fatalf("Verify = %v, want ErrUnavailable", err)
+			}
+		})
+	}
+}
