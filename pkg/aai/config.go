@@ -66,9 +66,9 @@ type Issuer struct {
 	// identifier at this issuer (often its base URL or a client id).
 	// Required.
 	Audience string `yaml:"audience" json:"audience"`
-	// ClockSkew is how much the issuer's clock may differ from the node's
-	// when expiry is checked. Default DefaultClockSkew, at most
-	// MaxClockSkew.
+	// ClockSkew is how far the issuer's clock may run ahead of or behind
+	// the node's when "exp" and "nbf" are checked. Default
+	// DefaultClockSkew, at most MaxClockSkew.
 	ClockSkew time.Duration `yaml:"clock_skew,omitempty" json:"clock_skew,omitempty"`
 	// Claims name the token claims (a string or a list of strings) whose
 	// values are compared with the rules' entitlements. Default

@@ -147,10 +147,6 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
 		if unavailable.Load() {
 			return Identity{}, fmt.Errorf("%w: %s: the issuer's keys cannot be fetched: %w", ErrUnavailable, is.cfg.URL, err)
 		}
-		var expired *oidc.TokenExpiredError
-		if errors.As(err, &expired) {
-			return Identity{}, fmt.Errorf("%w: expired at %s", ErrInvalidToken, expired.Expiry.UTC().Format(time.RFC3339))
-		}
 		if ctx.Err() != nil {
 			return Identity{}, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
 		}
@@ -162,6 +158,9 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
 	var claims map[string]any
 	if err := tok.Claims(&claims); err != nil {
 		return Identity{}, fmt.Errorf("%w: claims: %w", ErrInvalidToken, err)
+	}
+	if err := is.checkTimes(v.now(), tok.Expiry, claims["nbf"]); err != nil {
+		return Identity{}, err
 	}
 	return is.role(tok.Issuer, tok.Subject, claims)
 }
@@ -199,16 +198,40 @@ func (v *Verifier) verifier(ctx context.Context, is *issuer) (*oidc.IDTokenVerif
 		return nil, fmt.Errorf("%w: %s: discovery has no jwks_uri", ErrUnavailable, is.cfg.URL)
 	}
 	keys := &keySet{url: claims.JWKS, client: v.client, now: v.now, minRefresh: DefaultMinKeyRefresh, maxAge: DefaultMaxKeyAge}
-	skew := is.cfg.ClockSkew
 	is.verifier = oidc.NewVerifier(is.cfg.URL, keys, &oidc.Config{
 		ClientID:             is.cfg.Audience,
 		SupportedSigningAlgs: signingAlgs,
-		// Expiry is checked against a clock set back by the skew: a token
-		// stays valid that long after its "exp".
-		Now: func() time.Time { return v.now().Add(-skew) },
+		// "exp" and "nbf" are checked by checkTimes, with the issuer's
+		// skew either way (go-oidc's own check adds a fixed allowance to
+		// "nbf" only).
+		SkipExpiryCheck: true,
 	})
 	v.log.Info("sign-in: issuer discovered", "issuer", is.cfg.URL, "jwks", claims.JWKS)
 	return is.verifier, nil
+}
+
+// checkTimes checks a token's expiry and, when it has one, its "nbf"
+// against now, allowing the issuer's clock skew either way: a token is
+// valid from nbf-skew to exp+skew. A token without "exp" is refused.
+func (is *issuer) checkTimes(now, exp time.Time, nbf any) error {
+	skew := is.cfg.ClockSkew
+	if exp.IsZero() {
+		return fmt.Errorf("%w: no expiry (\"exp\"): this node accepts only tokens that expire", ErrInvalidToken)
+	}
+	if now.After(exp.Add(skew)) {
+		return fmt.Errorf("%w: expired at %s (clock skew allowed: %s)", ErrInvalidToken, exp.UTC().Format(time.RFC3339), skew)
+	}
+	if nbf == nil {
+		return nil
+	}
+	n, ok := nbf.(float64)
+	if !ok {
+		return fmt.Errorf("%w: \"nbf\" is not a number", ErrInvalidToken)
+	}
+	if from := time.Unix(int64(n), 0); now.Before(from.Add(-skew)) {
+		return fmt.Errorf("%w: not valid before %s (clock skew allowed: %s)", ErrInvalidToken, from.UTC().Format(time.RFC3339), skew)
+	}
+	return nil
 }
 
 // role maps a verified token's subject and claims to a role.

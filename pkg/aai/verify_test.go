@@ -424,3 +424,44 @@ func TestVerifyKeysUnavailable(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyClockSkew: the skew allows an issuer's clock ahead of the
+// node's ("nbf" and "iat" in the future) as much as behind ("exp" in the
+// past), beyond go-oidc's fixed five minutes; a token without "exp" is
+// refused.
+func TestVerifyClockSkew(t *testing.T) {
+	op := testop.Start(t, audience)
+	is := issuerConfig(op.URL())
+	is.ClockSkew = 8 * time.Minute
+	v, err := aai.NewVerifier(aai.Config{Issuers: []aai.Issuer{is}}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tests := []struct {
+		name   string
+		c      testop.Claims
+		reason string // empty: accepted
+	}{
+		{"issuer 7 minutes ahead", testop.Claims{NotBefore: now.Add(7 * time.Minute), Expiry: now.Add(67 * time.Minute)}, ""},
+		{"issuer 9 minutes ahead", testop.Claims{NotBefore: now.Add(9 * time.Minute), Expiry: now.Add(69 * time.Minute)}, "not valid before"},
+		{"expired 7 minutes ago", testop.Claims{Expiry: now.Add(-7 * time.Minute)}, ""},
+		{"expired 9 minutes ago", testop.Claims{Expiry: now.Add(-9 * time.Minute)}, "expired at"},
+		{"no expiry", testop.Claims{NoExpiry: true}, "no expiry"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.c.Subject, tt.c.Extra = "bob", ents(esrfManager)
+			_, err := v.Verify(context.Background(), op.Token(t, tt.c))
+			if tt.reason == "" {
+				if err != nil {
+					t.Fatalf("Verify = %v, want accepted", err)
+				}
+				return
+			}
+			if !errors.Is(err, aai.ErrInvalidToken) || !strings.Contains(err.Error(), tt.reason) {
+				t.Fatalf("Verify = %v, want ErrInvalidToken with %q", err, tt.reason)
+			}
+		})
+	}
+}
