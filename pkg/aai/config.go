@@ -63,8 +63,8 @@ type Issuer struct {
 	// Required; https unless the host is a loopback address.
 	URL string `yaml:"url" json:"url"`
 	// Audience is the value the token's "aud" must hold: the node's
-	// identifier at this issuer (often its base URL or a client id).
-	// Required.
+	// resource identifier at this issuer (its base URL), not a client id
+	// (an ID token's audience is the client it was issued to). Required.
 	Audience string `yaml:"audience" json:"audience"`
 	// ClockSkew is how far the issuer's clock may run ahead of or behind
 	// the node's when "exp" and "nbf" are checked. Default

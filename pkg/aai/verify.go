@@ -162,6 +162,9 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
 	if err := is.checkTimes(v.now(), tok.Expiry, claims["nbf"]); err != nil {
 		return Identity{}, err
 	}
+	if err := accessToken(raw, claims); err != nil {
+		return Identity{}, err
+	}
 	return is.role(tok.Issuer, tok.Subject, claims)
 }
 
@@ -230,6 +233,41 @@ func (is *issuer) checkTimes(now, exp time.Time, nbf any) error {
 	}
 	if from := time.Unix(int64(n), 0); now.Before(from.Add(-skew)) {
 		return fmt.Errorf("%w: not valid before %s (clock skew allowed: %s)", ErrInvalidToken, from.UTC().Format(time.RFC3339), skew)
+	}
+	return nil
+}
+
+// accessToken refuses a token that is an ID token rather than an access
+// token: a header "typ" other than at+jwt or JWT (RFC 9068; absent is
+// allowed), a payload "typ" of "ID" (Keycloak), or a "nonce" or "at_hash"
+// claim (which only ID tokens carry). An ID token's audience is a client,
+// so one issued to a client configured as the audience would otherwise
+// pass.
+func accessToken(raw string, claims map[string]any) error {
+	head, _, _ := strings.Cut(raw, ".")
+	b, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil {
+		return fmt.Errorf("%w: header is not base64url", ErrInvalidToken)
+	}
+	var h struct {
+		Type *string `json:"typ"`
+	}
+	if err := json.Unmarshal(b, &h); err != nil {
+		return fmt.Errorf("%w: header is not a JSON object", ErrInvalidToken)
+	}
+	if h.Type != nil {
+		typ := strings.TrimPrefix(strings.ToLower(*h.Type), "application/")
+		if typ != "at+jwt" && typ != "jwt" {
+			return fmt.Errorf("%w: header typ %q: want an access token (at+jwt or JWT)", ErrInvalidToken, truncate(*h.Type, 40))
+		}
+	}
+	if t, ok := claims["typ"].(string); ok && strings.EqualFold(t, "ID") {
+		return fmt.Errorf("%w: an ID token, not an access token (typ %q)", ErrInvalidToken, t)
+	}
+	for _, c := range []string{"nonce", "at_hash"} {
+		if _, ok := claims[c]; ok {
+			return fmt.Errorf("%w: an ID token, not an access token (it has %q)", ErrInvalidToken, c)
+		}
 	}
 	return nil
 }

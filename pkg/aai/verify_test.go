@@ -465,3 +465,45 @@ func TestVerifyClockSkew(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyNotIDToken: ID tokens are refused as access tokens, by the
+// header's typ, Keycloak's payload typ, or the claims only ID tokens have.
+func TestVerifyNotIDToken(t *testing.T) {
+	op := testop.Start(t, audience)
+	v := newVerifier(t, op)
+	tests := []struct {
+		name   string
+		typ    string
+		extra  map[string]any
+		reason string // empty: accepted
+	}{
+		{"at+jwt", "", nil, ""},
+		{"JWT", "JWT", nil, ""},
+		{"application/at+jwt", "application/at+jwt", nil, ""},
+		{"AT+JWT", "AT+JWT", nil, ""},
+		{"no typ", "-", nil, ""},
+		{"Keycloak access token", "JWT", map[string]any{"typ": "Bearer"}, ""},
+		{"Keycloak ID token", "JWT", map[string]any{"typ": "ID"}, "ID token"},
+		{"nonce", "JWT", map[string]any{"nonce": "n-0S6_WzA2Mj"}, "nonce"},
+		{"at_hash", "JWT", map[string]any{"at_hash": "77QmUPtjPfzWtF2AnpK9RQ"}, "at_hash"},
+		{"logout token", "logout+jwt", nil, "header typ"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			extra := ents(esrfManager)
+			for k, val := range tt.extra {
+				extra[k] = val
+			}
+			_, err := v.Verify(context.Background(), op.Token(t, testop.Claims{Subject: "bob", Type: tt.typ, Extra: extra}))
+			if tt.reason == "" {
+				if err != nil {
+					t.Fatalf("Verify = %v, want accepted", err)
+				}
+				return
+			}
+			if !errors.Is(err, aai.ErrInvalidToken) || !strings.Contains(err.Error(), tt.reason) {
+				t.Fatalf("Verify = %v, want ErrInvalidToken with %q", err, tt.reason)
+			}
+		})
+	}
+}
