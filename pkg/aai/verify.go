@@ -179,13 +179,15 @@ func (v *Verifier) verifier(ctx context.Context, is *issuer) (*oidc.IDTokenVerif
 	if !is.failedAt.IsZero() && v.now().Sub(is.failedAt) < retryDiscovery {
 		return nil, fmt.Errorf("%w: %s: %w", ErrUnavailable, is.cfg.URL, is.lastErr)
 	}
-	// Discovery goes through the verifier's client, with its timeout (and
-	// the request's cancellation).
+	// Discovery goes through the verifier's client, with its timeout but
+	// not the request's cancellation: a request cancelled half-way must
+	// not count as the issuer failing (and make its next tokens wait
+	// retryDiscovery).
 	timeout := v.client.Timeout
 	if timeout == 0 {
 		timeout = DefaultHTTPTimeout
 	}
-	dctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, v.client), timeout)
+	dctx, cancel := context.WithTimeout(oidc.ClientContext(context.WithoutCancel(ctx), v.client), timeout)
 	defer cancel()
 	p, err := oidc.NewProvider(dctx, is.cfg.URL)
 	if err != nil {
@@ -200,7 +202,7 @@ func (v *Verifier) verifier(ctx context.Context, is *issuer) (*oidc.IDTokenVerif
 		is.failedAt, is.lastErr = v.now(), errors.New("discovery has no jwks_uri")
 		return nil, fmt.Errorf("%w: %s: discovery has no jwks_uri", ErrUnavailable, is.cfg.URL)
 	}
-	keys := &keySet{url: claims.JWKS, client: v.client, now: v.now, minRefresh: DefaultMinKeyRefresh, maxAge: DefaultMaxKeyAge}
+	keys := &keySet{url: claims.JWKS, client: v.client, timeout: timeout, now: v.now, minRefresh: DefaultMinKeyRefresh, maxAge: DefaultMaxKeyAge, log: v.log}
 	is.verifier = oidc.NewVerifier(is.cfg.URL, keys, &oidc.Config{
 		ClientID:             is.cfg.Audience,
 		SupportedSigningAlgs: signingAlgs,

@@ -199,15 +199,28 @@ func TestVerifyKeyFlood(t *testing.T) {
 	if _, err := v.Verify(context.Background(), good); err != nil {
 		t.Errorf("a good token after the flood: %v", err)
 	}
-	// The issuer withdraws its key: once the keys are stale, the token of
-	// the withdrawn key is refused.
+	// The issuer withdraws its key: once the keys are stale, the first
+	// token still verified by them is accepted and makes the verifier
+	// fetch them again in the background; then the token of the
+	// withdrawn key is refused.
 	op.Rotate(t)
 	if _, err := v.Verify(context.Background(), good); err != nil {
 		t.Errorf("before the keys are stale: %v", err)
 	}
 	clk.advance(aai.DefaultMaxKeyAge + time.Second)
-	if _, err := v.Verify(context.Background(), good); !errors.Is(err, aai.ErrInvalidToken) {
-		t.Errorf("a withdrawn key after the keys went stale: %v, want ErrInvalidToken", err)
+	if _, err := v.Verify(context.Background(), good); err != nil {
+		t.Errorf("stale keys, refreshed in the background: %v", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := v.Verify(context.Background(), good)
+		if errors.Is(err, aai.ErrInvalidToken) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a withdrawn key after the keys were refreshed: %v, want ErrInvalidToken", err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -503,6 +516,77 @@ func TestVerifyNotIDToken(t *testing.T) {
 			}
 			if !errors.Is(err, aai.ErrInvalidToken) || !strings.Contains(err.Error(), tt.reason) {
 				t.Fatalf("Verify = %v, want ErrInvalidToken with %q", err, tt.reason)
+			}
+		})
+	}
+}
+
+// TestVerifyStaleKeysHangingIssuer: keys that are stale but verify the
+// token answer at once, however long the issuer takes to answer the
+// refresh (which runs in the background).
+func TestVerifyStaleKeysHangingIssuer(t *testing.T) {
+	op := testop.Start(t, audience)
+	clk := &clock{}
+	v, err := aai.NewVerifier(aai.Config{HTTPTimeout: 3 * time.Second, Issuers: []aai.Issuer{issuerConfig(op.URL())}},
+		slog.New(slog.DiscardHandler), aai.WithClock(clk.now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := op.Token(t, testop.Claims{Subject: "bob", Extra: ents(esrfManager)})
+	if _, err := v.Verify(context.Background(), tok); err != nil {
+		t.Fatal(err)
+	}
+	op.Hang(true)
+	clk.advance(aai.DefaultMaxKeyAge + time.Second)
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, 10)
+	for range 10 {
+		wg.Go(func() {
+			if _, err := v.Verify(context.Background(), tok); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("10 tokens with stale keys and a hanging issuer took %s, want at once", took)
+	}
+}
+
+// TestVerifyCancelled: a request cancelled while the issuer is discovered
+// or its keys fetched does not count as the issuer failing: the next
+// token is verified at once.
+func TestVerifyCancelled(t *testing.T) {
+	claims := testop.Claims{Subject: "bob", Extra: ents(esrfManager)}
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, op *testop.OP, v *aai.Verifier) // before the cancelled request
+	}{
+		{"discovery", func(*testing.T, *testop.OP, *aai.Verifier) {}},
+		{"keys of a rotated key", func(t *testing.T, op *testop.OP, v *aai.Verifier) {
+			if _, err := v.Verify(context.Background(), op.Token(t, claims)); err != nil {
+				t.Fatal(err)
+			}
+			op.Rotate(t)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			op := testop.Start(t, audience)
+			v, clk := newClockedVerifier(t, op)
+			tt.setup(t, op, v)
+			clk.advance(aai.DefaultMinKeyRefresh)
+			tok := op.Token(t, claims)
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			_, _ = v.Verify(ctx, tok)
+			if _, err := v.Verify(context.Background(), tok); err != nil {
+				t.Fatalf("after a cancelled request: %v", err)
 			}
 		})
 	}
