@@ -3,12 +3,14 @@ package api_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/panosc/fairway/internal/testenv"
+	"github.com/panosc/fairway/pkg/aai"
 	"github.com/panosc/fairway/pkg/api"
 )
 
@@ -118,6 +120,11 @@ func TestIsLoopback(t *testing.T) {
 
 func TestSetupAccess(t *testing.T) {
 	dir := t.TempDir()
+	v, err := aai.NewVerifier(aai.Config{Issuers: []aai.Issuer{{URL: "https://aai.example", Audience: "https://fairway.test",
+		Operators: aai.Rule{Subjects: []string{"olga"}}}}}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name      string
 		cfg       api.AccessConfig
@@ -132,6 +139,9 @@ func TestSetupAccess(t *testing.T) {
 		{"no token, no data dir", api.AccessConfig{Listen: "127.0.0.1:8080"}, false, false, false, "every write is refused"},
 		{"demo on every interface", api.AccessConfig{OpenOnLoopback: true, Listen: ":8080", DataDir: dir}, false, true, true, "generated an operator token"},
 		{"generated before", api.AccessConfig{Listen: "127.0.0.1:8080", DataDir: dir}, false, true, true, "generated before"},
+		{"sign-in beside the generated token", api.AccessConfig{Listen: ":8080", DataDir: dir, OIDC: v}, false, true, true, "generated before"},
+		{"sign-in on a demo", api.AccessConfig{OpenOnLoopback: true, Listen: "127.0.0.1:8080", DataDir: dir, OIDC: v}, false, true, true, "sign-in is configured"},
+		{"sign-in, no data dir", api.AccessConfig{Listen: ":8080", OIDC: v}, false, true, false, "writes need a sign-in token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
