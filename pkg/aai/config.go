@@ -20,6 +20,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/panosc/fairway/pkg/feeds"
+	"github.com/panosc/fairway/pkg/urlguard"
 )
 
 // ErrConfig wraps every problem with the sign-in configuration.
@@ -123,7 +124,7 @@ func (is Issuer) validate() error {
 		return errors.New("url is required")
 	case err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "":
 		return errors.New("url: want an absolute URL without query or fragment")
-	case u.Scheme != "https" && !(u.Scheme == "http" && loopback(u.Hostname())):
+	case u.Scheme != "https" && !(u.Scheme == "http" && urlguard.IsLoopback(u.Hostname())):
 		return errors.New("url: want https (http only on a loopback address)")
 	case strings.TrimSpace(is.Audience) == "":
 		return errors.New("audience is required (the value of \"aud\" in the node's tokens)")
@@ -161,10 +162,6 @@ func (r Rule) validate() error {
 		}
 	}
 	return nil
-}
-
-func loopback(host string) bool {
-	return host == "localhost" || host == "127.0.0.1" || host == "::1" || strings.HasPrefix(host, "127.")
 }
 
 // LoadFile reads a sign-in configuration file (YAML or JSON: both are

@@ -261,6 +261,8 @@ func TestConfigValidate(t *testing.T) {
 		{"loopback http", mod(func(is *aai.Issuer) { is.URL = "http://127.0.0.1:9000/realm" }), true},
 		{"no url", mod(func(is *aai.Issuer) { is.URL = "" }), false},
 		{"plain http", mod(func(is *aai.Issuer) { is.URL = "http://aai.example" }), false},
+		{"http to a look-alike of loopback", mod(func(is *aai.Issuer) { is.URL = "http://127.evil.example/realm" }), false},
+		{"http to localhost", mod(func(is *aai.Issuer) { is.URL = "http://localhost:8080/realm" }), true},
 		{"query", mod(func(is *aai.Issuer) { is.URL = "https://aai.example/?a=b" }), false},
 		{"no audience", mod(func(is *aai.Issuer) { is.Audience = " " }), false},
 		{"negative skew", mod(func(is *aai.Issuer) { is.ClockSkew = -time.Second }), false},

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/panosc/fairway/pkg/aai"
 	"github.com/panosc/fairway/pkg/feeds"
+	"github.com/panosc/fairway/pkg/urlguard"
 )
 
 var (
@@ -354,7 +354,7 @@ func SetupAccess(cfg AccessConfig, log *slog.Logger) (*Access, error) {
 		switch {
 		case cfg.OIDC != nil:
 			log.Warn("feed API: sign-in is configured, so the demo's writes still need a token", "issuers", issuers)
-		case IsLoopback(cfg.Listen):
+		case urlguard.IsLoopback(cfg.Listen):
 			log.Warn("feed API: no token configured; writes are open to anyone on this machine (demo on a loopback listener)", "listen", cfg.Listen)
 			return OpenAccess(), nil
 		default:
@@ -413,19 +413,4 @@ func operatorToken(path string) (string, bool, error) {
 		return "", false, fmt.Errorf("%w: %w", ErrTokens, err)
 	}
 	return tok, true, nil
-}
-
-// IsLoopback reports whether a listen address (host:port) is a loopback
-// address: an IP literal of the loopback network or "localhost". An empty
-// host (every interface) is not.
-func IsLoopback(listen string) bool {
-	host, _, err := net.SplitHostPort(listen)
-	if err != nil {
-		host = listen
-	}
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.Unmap().IsLoopback()
 }

@@ -107,17 +107,6 @@ func TestPrincipalCanManage(t *testing.T) {
 	}
 }
 
-func TestIsLoopback(t *testing.T) {
-	for addr, want := range map[string]bool{
-		"127.0.0.1:8080": true, "localhost:8080": true, "[::1]:8080": true, "127.1.2.3:80": true,
-		":8080": false, "0.0.0.0:8080": false, "192.168.1.2:8080": false, "example.org:80": false,
-	} {
-		if got := api.IsLoopback(addr); got != want {
-			t.Errorf("IsLoopback(%q) = %v", addr, got)
-		}
-	}
-}
-
 func TestSetupAccess(t *testing.T) {
 	dir := t.TempDir()
 	v, err := aai.NewVerifier(aai.Config{Issuers: []aai.Issuer{{URL: "https://aai.example", Audience: "https://fairway.test",
