@@ -28,6 +28,9 @@ const (
 	DefaultMaxKeyAge = time.Hour
 	// maxJWKS bounds a JWKS document.
 	maxJWKS = 1 << 20
+	// maxKidShown bounds how much of a token's key id (chosen by whoever
+	// sent the token) errors and logs quote.
+	maxKidShown = 64
 	// maxBackoff bounds the wait between two fetches after failures.
 	maxBackoff = time.Minute
 )
@@ -107,7 +110,7 @@ func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error
 			markUnavailable(ctx)
 			return nil, err
 		}
-		return nil, fmt.Errorf("%w %q (the issuer's keys were fetched less than %s ago)", errUnknownKey, kid, k.minRefresh)
+		return nil, fmt.Errorf("%w %q (the issuer's keys were fetched less than %s ago)", errUnknownKey, truncate(kid, maxKidShown), k.minRefresh)
 	}
 	fresh, err := k.fetch(ctx, gen)
 	if err != nil {
@@ -117,7 +120,7 @@ func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error
 	if p, ok := verifyWith(jws, kid, fresh); ok {
 		return p, nil
 	}
-	return nil, fmt.Errorf("%w %q: no key of the issuer verifies the signature", errUnknownKey, kid)
+	return nil, fmt.Errorf("%w %q: no key of the issuer verifies the signature", errUnknownKey, truncate(kid, maxKidShown))
 }
 
 // cached returns the keys held, whether they are stale, and the number of

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 )
@@ -358,9 +359,15 @@ func unverifiedIssuer(raw string) (string, error) {
 	return c.Issuer, nil
 }
 
+// truncate returns at most n bytes of s, cut at a character boundary,
+// with "…" when it cut; invalid UTF-8 is dropped.
 func truncate(s string, n int) string {
+	s = strings.ToValidUTF8(s, "")
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }
