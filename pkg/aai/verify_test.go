@@ -5,10 +5,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -591,5 +593,64 @@ func TestVerifyCancelled(t *testing.T) {
 				t.Fatalf("after a cancelled request: %v", err)
 			}
 		})
+	}
+}
+
+// countingTransport counts the requests for a JWKS that have ended.
+type countingTransport struct {
+	keys atomic.Int64
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if strings.HasSuffix(r.URL.Path, "/keys") {
+		c.keys.Add(1)
+	}
+	return resp, err
+}
+
+// TestVerifyKeyBackoff: while the issuer cannot be reached, stale keys
+// are fetched again less and less often (after 1 s, then 2 s, 4 s, …),
+// and the held keys keep answering.
+func TestVerifyKeyBackoff(t *testing.T) {
+	op := testop.Start(t, audience)
+	clk := &clock{}
+	ct := &countingTransport{}
+	v, err := aai.NewVerifier(aai.Config{Issuers: []aai.Issuer{issuerConfig(op.URL())}}, slog.New(slog.DiscardHandler),
+		aai.WithClock(clk.now), aai.WithHTTPClient(&http.Client{Transport: ct, Timeout: 5 * time.Second}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := op.Token(t, testop.Claims{Subject: "bob", Extra: ents(esrfManager)})
+	verify := func(wantFetches int64) {
+		t.Helper()
+		if _, err := v.Verify(context.Background(), tok); err != nil {
+			t.Fatalf("Verify with the held keys: %v", err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for ct.keys.Load() < wantFetches && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		time.Sleep(50 * time.Millisecond) // room for an unwanted fetch, and for the failure to be recorded
+		if got := ct.keys.Load(); got != wantFetches {
+			t.Fatalf("%d key fetches, want %d", got, wantFetches)
+		}
+	}
+	verify(1)
+	op.Stop()
+	clk.advance(aai.DefaultMaxKeyAge + time.Second)
+	verify(2) // stale: fetched in the background, which fails
+	steps := []struct {
+		advance time.Duration
+		fetches int64
+	}{
+		{time.Second, 2},     // one failure: wait 2 s
+		{time.Second, 3},     // 2 s: fetched again, failing again
+		{3 * time.Second, 3}, // two failures: wait 4 s
+		{time.Second, 4},
+	}
+	for _, s := range steps {
+		clk.advance(s.advance)
+		verify(s.fetches)
 	}
 }
