@@ -41,15 +41,15 @@ func LoginCommand() *cobra.Command {
 					return err
 				}
 				cfg.Issuer = issuer
-				fmt.Fprintf(cmd.OutOrStdout(), "Signing in at %s, the issuer the node at %s names\n", issuer, server)
+				fmt.Fprintf(cmd.OutOrStdout(), "Signing in at %s, the issuer the node at %s names\n", signin.Printable(issuer), server)
 			} else {
-				fmt.Fprintf(cmd.OutOrStdout(), "Signing in at %s for the node at %s\n", cfg.Issuer, server)
+				fmt.Fprintf(cmd.OutOrStdout(), "Signing in at %s for the node at %s\n", signin.Printable(cfg.Issuer), server)
 			}
 			path, err := signin.Login(cmd.Context(), cfg, cmd.OutOrStdout())
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Signed in at %s; the sign-in is kept in %s\n", cfg.Issuer, path)
+			fmt.Fprintf(cmd.OutOrStdout(), "Signed in at %s; the sign-in is kept in %s\n", signin.Printable(cfg.Issuer), path)
 			return nil
 		},
 	}

@@ -1,8 +1,10 @@
 // Package signin signs the command line in at an OpenID Provider with the
 // OAuth 2.0 device authorization grant (RFC 8628), keeps the tokens in the
-// user's configuration directory (mode 0600) and refreshes the access
-// token when it expires. It prints where to sign in and the user code,
-// never a token.
+// user's configuration directory (mode 0600) with the node they are for,
+// gives the access token only for requests to that node (over https, or
+// http to this machine) and refreshes it when it expires. It prints where
+// to sign in and the user code, without control characters, never a
+// token.
 package signin
 
 import (
