@@ -22,13 +22,14 @@ const accessTTL = time.Hour
 type storage struct {
 	audience string
 
-	mu        sync.Mutex
-	keys      []*key // keys[0] signs; all are published
-	devices   map[string]*deviceRequest
-	refresh   map[string]*refreshRequest
-	people    map[string]map[string]any
-	refreshes int
-	jwksHits  int
+	mu              sync.Mutex
+	keys            []*key // keys[0] signs; all are published
+	devices         map[string]*deviceRequest
+	refresh         map[string]*refreshRequest
+	people          map[string]map[string]any
+	refreshes       int
+	jwksHits        int
+	refreshResource string
 }
 
 type deviceRequest struct {

@@ -37,6 +37,12 @@ type Claims struct {
 	Audience string
 	// Expiry is "exp"; default one hour after now.
 	Expiry time.Time
+	// NoExpiry leaves "exp" out.
+	NoExpiry bool
+	// NotBefore, when set, is "nbf" (and "iat").
+	NotBefore time.Time
+	// Type is the header's "typ"; default "at+jwt"; "-" leaves it out.
+	Type string
 	// Extra holds further claims (eduperson_entitlement, groups, …).
 	Extra map[string]any
 }
@@ -46,8 +52,9 @@ type OP struct {
 	// Audience is the default "aud" of the tokens it issues.
 	Audience string
 
-	srv *httptest.Server
-	st  *storage
+	srv  *httptest.Server
+	st   *storage
+	hang chan struct{} // closed when hanging ends
 }
 
 // Start starts a provider on loopback, stopped when the test ends; its
@@ -76,10 +83,26 @@ func Start(t testing.TB, audience string) *OP {
 		t.Fatal(err)
 	}
 	h := provider.HttpHandler()
+	o := &OP{Audience: audience, st: st}
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st.mu.Lock()
+		hang := o.hang
+		st.mu.Unlock()
+		if hang != nil {
+			select {
+			case <-hang:
+			case <-r.Context().Done():
+				return
+			}
+		}
 		if r.URL.Path == "/keys" {
 			st.mu.Lock()
 			st.jwksHits++
+			st.mu.Unlock()
+		}
+		if r.Method == http.MethodPost && r.ParseForm() == nil && r.PostForm.Get("grant_type") == "refresh_token" {
+			st.mu.Lock()
+			st.refreshResource = r.PostForm.Get("resource")
 			st.mu.Unlock()
 		}
 		h.ServeHTTP(w, r)
@@ -87,12 +110,45 @@ func Start(t testing.TB, audience string) *OP {
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()
-	t.Cleanup(srv.Close)
-	return &OP{Audience: audience, srv: srv, st: st}
+	o.srv = srv
+	t.Cleanup(func() {
+		o.Hang(false)
+		srv.Close()
+	})
+	return o
 }
 
 // URL is the issuer identifier.
 func (o *OP) URL() string { return o.srv.URL }
+
+// Stop stops the provider: its address then refuses connections.
+func (o *OP) Stop() {
+	o.Hang(false)
+	o.srv.CloseClientConnections()
+	o.srv.Listener.Close()
+}
+
+// Hang makes every request wait (on) until Hang(false), the request's
+// end or the test's.
+func (o *OP) Hang(on bool) {
+	o.st.mu.Lock()
+	defer o.st.mu.Unlock()
+	switch {
+	case on && o.hang == nil:
+		o.hang = make(chan struct{})
+	case !on && o.hang != nil:
+		close(o.hang)
+		o.hang = nil
+	}
+}
+
+// RefreshResource is the "resource" parameter of the last refresh-token
+// grant.
+func (o *OP) RefreshResource() string {
+	o.st.mu.Lock()
+	defer o.st.mu.Unlock()
+	return o.st.refreshResource
+}
 
 // Rotate makes a new key the signing key and removes every older one
 // from the JWKS.
@@ -170,8 +226,15 @@ func (o *OP) UnknownKeyToken(t testing.TB, c Claims) string {
 
 func (o *OP) sign(t testing.TB, k *key, c Claims) string {
 	t.Helper()
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: k.priv},
-		(&jose.SignerOptions{}).WithType("at+jwt").WithHeader("kid", k.id))
+	opts := (&jose.SignerOptions{}).WithHeader("kid", k.id)
+	switch c.Type {
+	case "":
+		opts = opts.WithType("at+jwt")
+	case "-":
+	default:
+		opts = opts.WithType(jose.ContentType(c.Type))
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: k.priv}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,6 +248,12 @@ func (o *OP) sign(t testing.TB, k *key, c Claims) string {
 	std := jwt.Claims{
 		Issuer: o.URL(), Subject: c.Subject, Audience: jwt.Audience{c.Audience},
 		Expiry: jwt.NewNumericDate(c.Expiry), IssuedAt: jwt.NewNumericDate(now), ID: randomString(),
+	}
+	if c.NoExpiry {
+		std.Expiry = nil
+	}
+	if !c.NotBefore.IsZero() {
+		std.NotBefore, std.IssuedAt = jwt.NewNumericDate(c.NotBefore), jwt.NewNumericDate(c.NotBefore)
 	}
 	b := jwt.Signed(signer).Claims(std)
 	if len(c.Extra) > 0 {

@@ -20,6 +20,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/panosc/fairway/pkg/feeds"
+	"github.com/panosc/fairway/pkg/urlguard"
 )
 
 // ErrConfig wraps every problem with the sign-in configuration.
@@ -63,12 +64,12 @@ type Issuer struct {
 	// Required; https unless the host is a loopback address.
 	URL string `yaml:"url" json:"url"`
 	// Audience is the value the token's "aud" must hold: the node's
-	// identifier at this issuer (often its base URL or a client id).
-	// Required.
+	// resource identifier at this issuer (its base URL), not a client id
+	// (an ID token's audience is the client it was issued to). Required.
 	Audience string `yaml:"audience" json:"audience"`
-	// ClockSkew is how much the issuer's clock may differ from the node's
-	// when expiry is checked. Default DefaultClockSkew, at most
-	// MaxClockSkew.
+	// ClockSkew is how far the issuer's clock may run ahead of or behind
+	// the node's when "exp" and "nbf" are checked. Default
+	// DefaultClockSkew, at most MaxClockSkew.
 	ClockSkew time.Duration `yaml:"clock_skew,omitempty" json:"clock_skew,omitempty"`
 	// Claims name the token claims (a string or a list of strings) whose
 	// values are compared with the rules' entitlements. Default
@@ -123,7 +124,7 @@ func (is Issuer) validate() error {
 		return errors.New("url is required")
 	case err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "":
 		return errors.New("url: want an absolute URL without query or fragment")
-	case u.Scheme != "https" && !(u.Scheme == "http" && loopback(u.Hostname())):
+	case u.Scheme != "https" && !(u.Scheme == "http" && urlguard.IsLoopback(u.Hostname())):
 		return errors.New("url: want https (http only on a loopback address)")
 	case strings.TrimSpace(is.Audience) == "":
 		return errors.New("audience is required (the value of \"aud\" in the node's tokens)")
@@ -161,10 +162,6 @@ func (r Rule) validate() error {
 		}
 	}
 	return nil
-}
-
-func loopback(host string) bool {
-	return host == "localhost" || host == "127.0.0.1" || host == "::1" || strings.HasPrefix(host, "127.")
 }
 
 // LoadFile reads a sign-in configuration file (YAML or JSON: both are

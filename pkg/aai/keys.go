@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -26,9 +28,27 @@ const (
 	DefaultMaxKeyAge = time.Hour
 	// maxJWKS bounds a JWKS document.
 	maxJWKS = 1 << 20
+	// maxKidShown bounds how much of a token's key id (chosen by whoever
+	// sent the token) errors and logs quote.
+	maxKidShown = 64
+	// maxBackoff bounds the wait between two fetches after failures.
+	maxBackoff = time.Minute
 )
 
 var errUnknownKey = errors.New("unknown key")
+
+// unavailableKey is the context key of a call's *atomic.Bool that the key
+// set sets when it could not reach the issuer: go-oidc wraps the key set's
+// errors with %v, so ErrUnavailable would not survive the trip.
+type unavailableKey struct{}
+
+// markUnavailable records, for the call of ctx, that the issuer's keys
+// could not be fetched.
+func markUnavailable(ctx context.Context) {
+	if f, ok := ctx.Value(unavailableKey{}).(*atomic.Bool); ok {
+		f.Store(true)
+	}
+}
 
 // keySet is an issuer's JWKS, fetched when a token names a key it does
 // not hold (at most once per minRefresh) and when older than maxAge. It
@@ -36,9 +56,11 @@ var errUnknownKey = errors.New("unknown key")
 type keySet struct {
 	url        string
 	client     *http.Client
+	timeout    time.Duration // of one fetch
 	now        func() time.Time
 	minRefresh time.Duration
 	maxAge     time.Duration
+	log        *slog.Logger
 
 	fetchMu  sync.Mutex // one fetch at a time
 	mu       sync.Mutex
@@ -47,6 +69,8 @@ type keySet struct {
 	tried    time.Time // last fetch, successful or not
 	gen      int       // fetches completed
 	inFlight bool      // a fetch is under way
+	bg       bool      // a background refresh is under way
+	failures int       // fetches failed in a row
 	lastErr  error     // of the last fetch
 }
 
@@ -60,9 +84,10 @@ var joseAlgs = func() []jose.SignatureAlgorithm {
 }()
 
 // VerifySignature verifies a JWS with the issuer's keys and returns its
-// payload. Keys older than maxAge are fetched again (the ones held still
-// serve while the issuer cannot be reached); a key id not held makes a
-// fetch, at most once per minRefresh.
+// payload. Keys older than maxAge are fetched again, in the background
+// when they verify the token (the answer does not wait for a slow issuer,
+// and the keys held still serve while it cannot be reached); a key id not
+// held makes a fetch, at most once per minRefresh (longer after failures).
 func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
 	jws, err := jose.ParseSigned(raw, joseAlgs)
 	if err != nil {
@@ -74,26 +99,28 @@ func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error
 	kid := jws.Signatures[0].Header.KeyID
 	keys, stale, gen := k.cached()
 	p, ok := verifyWith(jws, kid, keys)
-	if ok && !stale {
+	if ok {
+		if stale {
+			k.refreshInBackground(ctx, gen)
+		}
 		return p, nil
 	}
 	if !k.mayFetch(stale) {
-		if ok {
-			return p, nil
+		if err := k.failure(); err != nil {
+			markUnavailable(ctx)
+			return nil, err
 		}
-		return nil, fmt.Errorf("%w %q (the issuer's keys were fetched less than %s ago)", errUnknownKey, kid, k.minRefresh)
+		return nil, fmt.Errorf("%w %q (the issuer's keys were fetched less than %s ago)", errUnknownKey, truncate(kid, maxKidShown), k.minRefresh)
 	}
 	fresh, err := k.fetch(ctx, gen)
 	if err != nil {
-		if ok {
-			return p, nil
-		}
+		markUnavailable(ctx)
 		return nil, err
 	}
 	if p, ok := verifyWith(jws, kid, fresh); ok {
 		return p, nil
 	}
-	return nil, fmt.Errorf("%w %q: no key of the issuer verifies the signature", errUnknownKey, kid)
+	return nil, fmt.Errorf("%w %q: no key of the issuer verifies the signature", errUnknownKey, truncate(kid, maxKidShown))
 }
 
 // cached returns the keys held, whether they are stale, and the number of
@@ -104,20 +131,59 @@ func (k *keySet) cached() ([]jose.JSONWebKey, bool, int) {
 	return k.keys, k.fetched.IsZero() || k.now().Sub(k.fetched) > k.maxAge, k.gen
 }
 
+// failure returns the error of the last fetch, nil when it succeeded.
+func (k *keySet) failure() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.lastErr
+}
+
+// refreshInBackground fetches the keys in a goroutine of their own, unless
+// one is under way or the last try was too recent (see mayFetch).
+func (k *keySet) refreshInBackground(ctx context.Context, gen int) {
+	k.mu.Lock()
+	if k.bg || k.inFlight || !k.mayFetchLocked(true) {
+		k.mu.Unlock()
+		return
+	}
+	k.bg = true
+	k.mu.Unlock()
+	ctx = context.WithoutCancel(ctx)
+	go func() {
+		defer func() {
+			k.mu.Lock()
+			k.bg = false
+			k.mu.Unlock()
+		}()
+		if _, err := k.fetch(ctx, gen); err != nil && k.log != nil {
+			k.log.Warn("sign-in: the issuer's keys could not be refreshed; the keys held still serve", "jwks", k.url, "err", err)
+		}
+	}()
+}
+
 // mayFetch reports whether the caller may fetch (or wait for a fetch under
 // way, whose result it then takes): while a fetch is under way; the first
 // time; when the keys are stale, a second after the last try; else
-// minRefresh after it.
+// minRefresh after it. After failures in a row, the wait doubles with
+// each, up to maxBackoff (never less than the above).
 func (k *keySet) mayFetch(stale bool) bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	switch {
-	case k.inFlight, k.gen == 0 && k.tried.IsZero():
+	return k.inFlight || k.mayFetchLocked(stale)
+}
+
+func (k *keySet) mayFetchLocked(stale bool) bool {
+	if k.gen == 0 && k.tried.IsZero() {
 		return true
-	case stale:
-		return k.now().Sub(k.tried) >= time.Second
 	}
-	return k.now().Sub(k.tried) >= k.minRefresh
+	wait := k.minRefresh
+	if stale {
+		wait = time.Second
+	}
+	if k.failures > 0 {
+		wait = max(wait, min(time.Second<<min(k.failures, 10), maxBackoff))
+	}
+	return k.now().Sub(k.tried) >= wait
 }
 
 func verifyWith(jws *jose.JSONWebSignature, kid string, keys []jose.JSONWebKey) ([]byte, bool) {
@@ -134,7 +200,9 @@ func verifyWith(jws *jose.JSONWebSignature, kid string, keys []jose.JSONWebKey) 
 
 // fetch reads the JWKS, one fetch at a time: a caller that waited while
 // another fetched (the count of completed fetches moved past gen) takes
-// that result instead.
+// that result instead. The fetch does not end with the caller's request
+// (a request cancelled half-way must not count as the issuer failing): it
+// has a timeout of its own.
 func (k *keySet) fetch(ctx context.Context, gen int) ([]jose.JSONWebKey, error) {
 	k.fetchMu.Lock()
 	defer k.fetchMu.Unlock()
@@ -146,16 +214,19 @@ func (k *keySet) fetch(ctx context.Context, gen int) ([]jose.JSONWebKey, error) 
 	}
 	k.tried, k.inFlight = k.now(), true
 	k.mu.Unlock()
-	keys, err := k.get(ctx)
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), k.timeout)
+	keys, err := k.get(fctx)
+	cancel()
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.gen++
 	k.inFlight = false
 	if err != nil {
+		k.failures++
 		k.lastErr = fmt.Errorf("%w: keys: %w", ErrUnavailable, err)
 		return nil, k.lastErr
 	}
-	k.keys, k.fetched, k.lastErr = keys, k.now(), nil
+	k.keys, k.fetched, k.lastErr, k.failures = keys, k.now(), nil, 0
 	return keys, nil
 }
 

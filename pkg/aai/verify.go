@@ -12,7 +12,9 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 )
@@ -140,11 +142,11 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
 	if err != nil {
 		return Identity{}, err
 	}
-	tok, err := ver.Verify(ctx, raw)
+	unavailable := new(atomic.Bool)
+	tok, err := ver.Verify(context.WithValue(ctx, unavailableKey{}, unavailable), raw)
 	if err != nil {
-		var expired *oidc.TokenExpiredError
-		if errors.As(err, &expired) {
-			return Identity{}, fmt.Errorf("%w: expired at %s", ErrInvalidToken, expired.Expiry.UTC().Format(time.RFC3339))
+		if unavailable.Load() {
+			return Identity{}, fmt.Errorf("%w: %s: the issuer's keys cannot be fetched: %w", ErrUnavailable, is.cfg.URL, err)
 		}
 		if ctx.Err() != nil {
 			return Identity{}, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
@@ -157,6 +159,12 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
 	var claims map[string]any
 	if err := tok.Claims(&claims); err != nil {
 		return Identity{}, fmt.Errorf("%w: claims: %w", ErrInvalidToken, err)
+	}
+	if err := is.checkTimes(v.now(), tok.Expiry, claims["nbf"]); err != nil {
+		return Identity{}, err
+	}
+	if err := accessToken(raw, claims); err != nil {
+		return Identity{}, err
 	}
 	return is.role(tok.Issuer, tok.Subject, claims)
 }
@@ -172,13 +180,15 @@ func (v *Verifier) verifier(ctx context.Context, is *issuer) (*oidc.IDTokenVerif
 	if !is.failedAt.IsZero() && v.now().Sub(is.failedAt) < retryDiscovery {
 		return nil, fmt.Errorf("%w: %s: %w", ErrUnavailable, is.cfg.URL, is.lastErr)
 	}
-	// Discovery goes through the verifier's client, with its timeout (and
-	// the request's cancellation).
+	// Discovery goes through the verifier's client, with its timeout but
+	// not the request's cancellation: a request cancelled half-way must
+	// not count as the issuer failing (and make its next tokens wait
+	// retryDiscovery).
 	timeout := v.client.Timeout
 	if timeout == 0 {
 		timeout = DefaultHTTPTimeout
 	}
-	dctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, v.client), timeout)
+	dctx, cancel := context.WithTimeout(oidc.ClientContext(context.WithoutCancel(ctx), v.client), timeout)
 	defer cancel()
 	p, err := oidc.NewProvider(dctx, is.cfg.URL)
 	if err != nil {
@@ -193,17 +203,76 @@ func (v *Verifier) verifier(ctx context.Context, is *issuer) (*oidc.IDTokenVerif
 		is.failedAt, is.lastErr = v.now(), errors.New("discovery has no jwks_uri")
 		return nil, fmt.Errorf("%w: %s: discovery has no jwks_uri", ErrUnavailable, is.cfg.URL)
 	}
-	keys := &keySet{url: claims.JWKS, client: v.client, now: v.now, minRefresh: DefaultMinKeyRefresh, maxAge: DefaultMaxKeyAge}
-	skew := is.cfg.ClockSkew
+	keys := &keySet{url: claims.JWKS, client: v.client, timeout: timeout, now: v.now, minRefresh: DefaultMinKeyRefresh, maxAge: DefaultMaxKeyAge, log: v.log}
 	is.verifier = oidc.NewVerifier(is.cfg.URL, keys, &oidc.Config{
 		ClientID:             is.cfg.Audience,
 		SupportedSigningAlgs: signingAlgs,
-		// Expiry is checked against a clock set back by the skew: a token
-		// stays valid that long after its "exp".
-		Now: func() time.Time { return v.now().Add(-skew) },
+		// "exp" and "nbf" are checked by checkTimes, with the issuer's
+		// skew either way (go-oidc's own check adds a fixed allowance to
+		// "nbf" only).
+		SkipExpiryCheck: true,
 	})
 	v.log.Info("sign-in: issuer discovered", "issuer", is.cfg.URL, "jwks", claims.JWKS)
 	return is.verifier, nil
+}
+
+// checkTimes checks a token's expiry and, when it has one, its "nbf"
+// against now, allowing the issuer's clock skew either way: a token is
+// valid from nbf-skew to exp+skew. A token without "exp" is refused.
+func (is *issuer) checkTimes(now, exp time.Time, nbf any) error {
+	skew := is.cfg.ClockSkew
+	if exp.IsZero() {
+		return fmt.Errorf("%w: no expiry (\"exp\"): this node accepts only tokens that expire", ErrInvalidToken)
+	}
+	if now.After(exp.Add(skew)) {
+		return fmt.Errorf("%w: expired at %s (clock skew allowed: %s)", ErrInvalidToken, exp.UTC().Format(time.RFC3339), skew)
+	}
+	if nbf == nil {
+		return nil
+	}
+	n, ok := nbf.(float64)
+	if !ok {
+		return fmt.Errorf("%w: \"nbf\" is not a number", ErrInvalidToken)
+	}
+	if from := time.Unix(int64(n), 0); now.Before(from.Add(-skew)) {
+		return fmt.Errorf("%w: not valid before %s (clock skew allowed: %s)", ErrInvalidToken, from.UTC().Format(time.RFC3339), skew)
+	}
+	return nil
+}
+
+// accessToken refuses a token that is an ID token rather than an access
+// token: a header "typ" other than at+jwt or JWT (RFC 9068; absent is
+// allowed), a payload "typ" of "ID" (Keycloak), or a "nonce" or "at_hash"
+// claim (which only ID tokens carry). An ID token's audience is a client,
+// so one issued to a client configured as the audience would otherwise
+// pass.
+func accessToken(raw string, claims map[string]any) error {
+	head, _, _ := strings.Cut(raw, ".")
+	b, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil {
+		return fmt.Errorf("%w: header is not base64url", ErrInvalidToken)
+	}
+	var h struct {
+		Type *string `json:"typ"`
+	}
+	if err := json.Unmarshal(b, &h); err != nil {
+		return fmt.Errorf("%w: header is not a JSON object", ErrInvalidToken)
+	}
+	if h.Type != nil {
+		typ := strings.TrimPrefix(strings.ToLower(*h.Type), "application/")
+		if typ != "at+jwt" && typ != "jwt" {
+			return fmt.Errorf("%w: header typ %q: want an access token (at+jwt or JWT)", ErrInvalidToken, truncate(*h.Type, 40))
+		}
+	}
+	if t, ok := claims["typ"].(string); ok && strings.EqualFold(t, "ID") {
+		return fmt.Errorf("%w: an ID token, not an access token (typ %q)", ErrInvalidToken, t)
+	}
+	for _, c := range []string{"nonce", "at_hash"} {
+		if _, ok := claims[c]; ok {
+			return fmt.Errorf("%w: an ID token, not an access token (it has %q)", ErrInvalidToken, c)
+		}
+	}
+	return nil
 }
 
 // role maps a verified token's subject and claims to a role.
@@ -290,9 +359,15 @@ func unverifiedIssuer(raw string) (string, error) {
 	return c.Issuer, nil
 }
 
+// truncate returns at most n bytes of s, cut at a character boundary,
+// with "…" when it cut; invalid UTF-8 is dropped.
 func truncate(s string, n int) string {
+	s = strings.ToValidUTF8(s, "")
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }

@@ -5,10 +5,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -199,15 +201,28 @@ func TestVerifyKeyFlood(t *testing.T) {
 	if _, err := v.Verify(context.Background(), good); err != nil {
 		t.Errorf("a good token after the flood: %v", err)
 	}
-	// The issuer withdraws its key: once the keys are stale, the token of
-	// the withdrawn key is refused.
+	// The issuer withdraws its key: once the keys are stale, the first
+	// token still verified by them is accepted and makes the verifier
+	// fetch them again in the background; then the token of the
+	// withdrawn key is refused.
 	op.Rotate(t)
 	if _, err := v.Verify(context.Background(), good); err != nil {
 		t.Errorf("before the keys are stale: %v", err)
 	}
 	clk.advance(aai.DefaultMaxKeyAge + time.Second)
-	if _, err := v.Verify(context.Background(), good); !errors.Is(err, aai.ErrInvalidToken) {
-		t.Errorf("a withdrawn key after the keys went stale: %v, want ErrInvalidToken", err)
+	if _, err := v.Verify(context.Background(), good); err != nil {
+		t.Errorf("stale keys, refreshed in the background: %v", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := v.Verify(context.Background(), good)
+		if errors.Is(err, aai.ErrInvalidToken) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a withdrawn key after the keys were refreshed: %v, want ErrInvalidToken", err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -248,6 +263,8 @@ func TestConfigValidate(t *testing.T) {
 		{"loopback http", mod(func(is *aai.Issuer) { is.URL = "http://127.0.0.1:9000/realm" }), true},
 		{"no url", mod(func(is *aai.Issuer) { is.URL = "" }), false},
 		{"plain http", mod(func(is *aai.Issuer) { is.URL = "http://aai.example" }), false},
+		{"http to a look-alike of loopback", mod(func(is *aai.Issuer) { is.URL = "http://127.evil.example/realm" }), false},
+		{"http to localhost", mod(func(is *aai.Issuer) { is.URL = "http://localhost:8080/realm" }), true},
 		{"query", mod(func(is *aai.Issuer) { is.URL = "https://aai.example/?a=b" }), false},
 		{"no audience", mod(func(is *aai.Issuer) { is.Audience = " " }), false},
 		{"negative skew", mod(func(is *aai.Issuer) { is.ClockSkew = -time.Second }), false},
@@ -384,5 +401,256 @@ func TestVerifyConcurrent(t *testing.T) {
 	}
 	if op.JWKSHits() != 1 {
 		t.Errorf("JWKS fetched %d times, want 1", op.JWKSHits())
+	}
+}
+
+// TestVerifyKeysUnavailable: once the issuer is discovered, keys that
+// cannot be fetched make a token the held keys cannot verify fail with
+// ErrUnavailable (a 503), not ErrInvalidToken.
+func TestVerifyKeysUnavailable(t *testing.T) {
+	claims := testop.Claims{Subject: "bob", Extra: ents(esrfManager)}
+	tests := []struct {
+		name  string
+		token func(op *testop.OP) string
+		wait  time.Duration // clock moved after the provider stopped
+	}{
+		{"unknown key", func(op *testop.OP) string { return op.UnknownKeyToken(t, claims) }, aai.DefaultMinKeyRefresh},
+		{"unknown key, again within the interval", func(op *testop.OP) string { return op.UnknownKeyToken(t, claims) }, 0},
+		{"rotated key, stale keys", func(op *testop.OP) string { op.Rotate(t); return op.Token(t, claims) }, aai.DefaultMaxKeyAge + time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			op := testop.Start(t, audience)
+			v, clk := newClockedVerifier(t, op)
+			if _, err := v.Verify(context.Background(), op.Token(t, claims)); err != nil {
+				t.Fatal(err)
+			}
+			tok := tt.token(op)
+			op.Stop()
+			clk.advance(tt.wait)
+			if tt.wait == 0 {
+				// A first try fails the fetch; the next, within the
+				// interval, is told the issuer is still unavailable.
+				clk.advance(aai.DefaultMinKeyRefresh)
+				_, _ = v.Verify(context.Background(), tok)
+			}
+			_, err := v.Verify(context.Background(), tok)
+			if !errors.Is(err, aai.ErrUnavailable) {
+				t.Fatalf("Verify = %v, want ErrUnavailable", err)
+			}
+		})
+	}
+}
+
+// TestVerifyClockSkew: the skew allows an issuer's clock ahead of the
+// node's ("nbf" and "iat" in the future) as much as behind ("exp" in the
+// past), beyond go-oidc's fixed five minutes; a token without "exp" is
+// refused.
+func TestVerifyClockSkew(t *testing.T) {
+	op := testop.Start(t, audience)
+	is := issuerConfig(op.URL())
+	is.ClockSkew = 8 * time.Minute
+	v, err := aai.NewVerifier(aai.Config{Issuers: []aai.Issuer{is}}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tests := []struct {
+		name   string
+		c      testop.Claims
+		reason string // empty: accepted
+	}{
+		{"issuer 7 minutes ahead", testop.Claims{NotBefore: now.Add(7 * time.Minute), Expiry: now.Add(67 * time.Minute)}, ""},
+		{"issuer 9 minutes ahead", testop.Claims{NotBefore: now.Add(9 * time.Minute), Expiry: now.Add(69 * time.Minute)}, "not valid before"},
+		{"expired 7 minutes ago", testop.Claims{Expiry: now.Add(-7 * time.Minute)}, ""},
+		{"expired 9 minutes ago", testop.Claims{Expiry: now.Add(-9 * time.Minute)}, "expired at"},
+		{"no expiry", testop.Claims{NoExpiry: true}, "no expiry"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.c.Subject, tt.c.Extra = "bob", ents(esrfManager)
+			_, err := v.Verify(context.Background(), op.Token(t, tt.c))
+			if tt.reason == "" {
+				if err != nil {
+					t.Fatalf("Verify = %v, want accepted", err)
+				}
+				return
+			}
+			if !errors.Is(err, aai.ErrInvalidToken) || !strings.Contains(err.Error(), tt.reason) {
+				t.Fatalf("Verify = %v, want ErrInvalidToken with %q", err, tt.reason)
+			}
+		})
+	}
+}
+
+// TestVerifyNotIDToken: ID tokens are refused as access tokens, by the
+// header's typ, Keycloak's payload typ, or the claims only ID tokens have.
+func TestVerifyNotIDToken(t *testing.T) {
+	op := testop.Start(t, audience)
+	v := newVerifier(t, op)
+	tests := []struct {
+		name   string
+		typ    string
+		extra  map[string]any
+		reason string // empty: accepted
+	}{
+		{"at+jwt", "", nil, ""},
+		{"JWT", "JWT", nil, ""},
+		{"application/at+jwt", "application/at+jwt", nil, ""},
+		{"AT+JWT", "AT+JWT", nil, ""},
+		{"no typ", "-", nil, ""},
+		{"Keycloak access token", "JWT", map[string]any{"typ": "Bearer"}, ""},
+		{"Keycloak ID token", "JWT", map[string]any{"typ": "ID"}, "ID token"},
+		{"nonce", "JWT", map[string]any{"nonce": "n-0S6_WzA2Mj"}, "nonce"},
+		{"at_hash", "JWT", map[string]any{"at_hash": "77QmUPtjPfzWtF2AnpK9RQ"}, "at_hash"},
+		{"logout token", "logout+jwt", nil, "header typ"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			extra := ents(esrfManager)
+			for k, val := range tt.extra {
+				extra[k] = val
+			}
+			_, err := v.Verify(context.Background(), op.Token(t, testop.Claims{Subject: "bob", Type: tt.typ, Extra: extra}))
+			if tt.reason == "" {
+				if err != nil {
+					t.Fatalf("Verify = %v, want accepted", err)
+				}
+				return
+			}
+			if !errors.Is(err, aai.ErrInvalidToken) || !strings.Contains(err.Error(), tt.reason) {
+				t.Fatalf("Verify = %v, want ErrInvalidToken with %q", err, tt.reason)
+			}
+		})
+	}
+}
+
+// TestVerifyStaleKeysHangingIssuer: keys that are stale but verify the
+// token answer at once, however long the issuer takes to answer the
+// refresh (which runs in the background).
+func TestVerifyStaleKeysHangingIssuer(t *testing.T) {
+	op := testop.Start(t, audience)
+	clk := &clock{}
+	v, err := aai.NewVerifier(aai.Config{HTTPTimeout: 3 * time.Second, Issuers: []aai.Issuer{issuerConfig(op.URL())}},
+		slog.New(slog.DiscardHandler), aai.WithClock(clk.now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := op.Token(t, testop.Claims{Subject: "bob", Extra: ents(esrfManager)})
+	if _, err := v.Verify(context.Background(), tok); err != nil {
+		t.Fatal(err)
+	}
+	op.Hang(true)
+	clk.advance(aai.DefaultMaxKeyAge + time.Second)
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, 10)
+	for range 10 {
+		wg.Go(func() {
+			if _, err := v.Verify(context.Background(), tok); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("10 tokens with stale keys and a hanging issuer took %s, want at once", took)
+	}
+}
+
+// TestVerifyCancelled: a request cancelled while the issuer is discovered
+// or its keys fetched does not count as the issuer failing: the next
+// token is verified at once.
+func TestVerifyCancelled(t *testing.T) {
+	claims := testop.Claims{Subject: "bob", Extra: ents(esrfManager)}
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, op *testop.OP, v *aai.Verifier) // before the cancelled request
+	}{
+		{"discovery", func(*testing.T, *testop.OP, *aai.Verifier) {}},
+		{"keys of a rotated key", func(t *testing.T, op *testop.OP, v *aai.Verifier) {
+			if _, err := v.Verify(context.Background(), op.Token(t, claims)); err != nil {
+				t.Fatal(err)
+			}
+			op.Rotate(t)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			op := testop.Start(t, audience)
+			v, clk := newClockedVerifier(t, op)
+			tt.setup(t, op, v)
+			clk.advance(aai.DefaultMinKeyRefresh)
+			tok := op.Token(t, claims)
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			_, _ = v.Verify(ctx, tok)
+			if _, err := v.Verify(context.Background(), tok); err != nil {
+				t.Fatalf("after a cancelled request: %v", err)
+			}
+		})
+	}
+}
+
+// countingTransport counts the requests for a JWKS that have ended.
+type countingTransport struct {
+	keys atomic.Int64
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if strings.HasSuffix(r.URL.Path, "/keys") {
+		c.keys.Add(1)
+	}
+	return resp, err
+}
+
+// TestVerifyKeyBackoff: while the issuer cannot be reached, stale keys
+// are fetched again less and less often (after 1 s, then 2 s, 4 s, …),
+// and the held keys keep answering.
+func TestVerifyKeyBackoff(t *testing.T) {
+	op := testop.Start(t, audience)
+	clk := &clock{}
+	ct := &countingTransport{}
+	v, err := aai.NewVerifier(aai.Config{Issuers: []aai.Issuer{issuerConfig(op.URL())}}, slog.New(slog.DiscardHandler),
+		aai.WithClock(clk.now), aai.WithHTTPClient(&http.Client{Transport: ct, Timeout: 5 * time.Second}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := op.Token(t, testop.Claims{Subject: "bob", Extra: ents(esrfManager)})
+	verify := func(wantFetches int64) {
+		t.Helper()
+		if _, err := v.Verify(context.Background(), tok); err != nil {
+			t.Fatalf("Verify with the held keys: %v", err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for ct.keys.Load() < wantFetches && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		time.Sleep(50 * time.Millisecond) // room for an unwanted fetch, and for the failure to be recorded
+		if got := ct.keys.Load(); got != wantFetches {
+			t.Fatalf("%d key fetches, want %d", got, wantFetches)
+		}
+	}
+	verify(1)
+	op.Stop()
+	clk.advance(aai.DefaultMaxKeyAge + time.Second)
+	verify(2) // stale: fetched in the background, which fails
+	steps := []struct {
+		advance time.Duration
+		fetches int64
+	}{
+		{time.Second, 2},     // one failure: wait 2 s
+		{time.Second, 3},     // 2 s: fetched again, failing again
+		{3 * time.Second, 3}, // two failures: wait 4 s
+		{time.Second, 4},
+	}
+	for _, s := range steps {
+		clk.advance(s.advance)
+		verify(s.fetches)
 	}
 }

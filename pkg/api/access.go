@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/panosc/fairway/pkg/aai"
 	"github.com/panosc/fairway/pkg/feeds"
+	"github.com/panosc/fairway/pkg/urlguard"
 )
 
 var (
@@ -321,10 +321,12 @@ type AccessConfig struct {
 }
 
 // SetupAccess returns the Access cfg describes, in this order: the
-// configured tokens; else, for a demo on loopback, open access; else the
-// operator token stored in (or generated into) DataDir; else an Access
-// that refuses every write. It logs which, and where a generated token is
-// — never a token.
+// configured static tokens; else, for a demo on loopback without sign-in,
+// open access; else the operator token stored in (or generated into)
+// DataDir; else no static token at all. Sign-in tokens (cfg.OIDC) are
+// accepted beside the static ones: configuring sign-in does not take the
+// generated operator token away. It logs which, and where a generated
+// token is — never a token.
 func SetupAccess(cfg AccessConfig, log *slog.Logger) (*Access, error) {
 	var extra []string
 	if cfg.OperatorToken != "" {
@@ -334,27 +336,38 @@ func SetupAccess(cfg AccessConfig, log *slog.Logger) (*Access, error) {
 	if err != nil {
 		return nil, err
 	}
+	var issuers []string
 	if cfg.OIDC != nil {
-		a = a.WithVerifier(cfg.OIDC)
+		issuers = cfg.OIDC.Issuers()
 	}
-	if !a.Empty() {
-		var issuers []string
+	withOIDC := func(a *Access) *Access {
 		if cfg.OIDC != nil {
-			issuers = cfg.OIDC.Issuers()
+			return a.WithVerifier(cfg.OIDC)
 		}
+		return a
+	}
+	if len(a.entries) > 0 {
 		log.Info("feed API: writes need a bearer token", "tokens", len(a.entries), "issuers", issuers)
-		return a, nil
+		return withOIDC(a), nil
 	}
 	if cfg.OpenOnLoopback {
-		if IsLoopback(cfg.Listen) {
+		switch {
+		case cfg.OIDC != nil:
+			log.Warn("feed API: sign-in is configured, so the demo's writes still need a token", "issuers", issuers)
+		case urlguard.IsLoopback(cfg.Listen):
 			log.Warn("feed API: no token configured; writes are open to anyone on this machine (demo on a loopback listener)", "listen", cfg.Listen)
 			return OpenAccess(), nil
+		default:
+			log.Warn("feed API: the demo listens on a non-loopback address, so writes still need a token", "listen", cfg.Listen)
 		}
-		log.Warn("feed API: the demo listens on a non-loopback address, so writes still need a token", "listen", cfg.Listen)
 	}
 	if cfg.DataDir == "" {
-		log.Warn("feed API: no token configured (FAIRWAY_OPERATOR_TOKEN or --tokens): every write is refused")
-		return a, nil
+		if cfg.OIDC != nil {
+			log.Info("feed API: no static token configured (FAIRWAY_OPERATOR_TOKEN or --tokens): writes need a sign-in token", "issuers", issuers)
+		} else {
+			log.Warn("feed API: no token configured (FAIRWAY_OPERATOR_TOKEN or --tokens): every write is refused")
+		}
+		return withOIDC(a), nil
 	}
 	path := filepath.Join(cfg.DataDir, OperatorTokenFile)
 	tok, created, err := operatorToken(path)
@@ -365,11 +378,11 @@ func SetupAccess(cfg AccessConfig, log *slog.Logger) (*Access, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if created {
-		log.Info("feed API: no token configured; generated an operator token (send it as FAIRWAY_TOKEN)", "file", path)
+		log.Info("feed API: no token configured; generated an operator token (send it as FAIRWAY_TOKEN)", "file", path, "issuers", issuers)
 	} else {
-		log.Info("feed API: no token configured; using the operator token generated before", "file", path)
+		log.Info("feed API: no token configured; using the operator token generated before", "file", path, "issuers", issuers)
 	}
-	return a, nil
+	return withOIDC(a), nil
 }
 
 // operatorToken reads the token at path, or generates one there (0600).
@@ -400,19 +413,4 @@ func operatorToken(path string) (string, bool, error) {
 		return "", false, fmt.Errorf("%w: %w", ErrTokens, err)
 	}
 	return tok, true, nil
-}
-
-// IsLoopback reports whether a listen address (host:port) is a loopback
-// address: an IP literal of the loopback network or "localhost". An empty
-// host (every interface) is not.
-func IsLoopback(listen string) bool {
-	host, _, err := net.SplitHostPort(listen)
-	if err != nil {
-		host = listen
-	}
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.Unmap().IsLoopback()
 }

@@ -3,12 +3,14 @@ package api_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/panosc/fairway/internal/testenv"
+	"github.com/panosc/fairway/pkg/aai"
 	"github.com/panosc/fairway/pkg/api"
 )
 
@@ -105,19 +107,13 @@ func TestPrincipalCanManage(t *testing.T) {
 	}
 }
 
-func TestIsLoopback(t *testing.T) {
-	for addr, want := range map[string]bool{
-		"127.0.0.1:8080": true, "localhost:8080": true, "[::1]:8080": true, "127.1.2.3:80": true,
-		":8080": false, "0.0.0.0:8080": false, "192.168.1.2:8080": false, "example.org:80": false,
-	} {
-		if got := api.IsLoopback(addr); got != want {
-			t.Errorf("IsLoopback(%q) = %v", addr, got)
-		}
-	}
-}
-
 func TestSetupAccess(t *testing.T) {
 	dir := t.TempDir()
+	v, err := aai.NewVerifier(aai.Config{Issuers: []aai.Issuer{{URL: "https://aai.example", Audience: "https://fairway.test",
+		Operators: aai.Rule{Subjects: []string{"olga"}}}}}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name      string
 		cfg       api.AccessConfig
@@ -132,6 +128,9 @@ func TestSetupAccess(t *testing.T) {
 		{"no token, no data dir", api.AccessConfig{Listen: "127.0.0.1:8080"}, false, false, false, "every write is refused"},
 		{"demo on every interface", api.AccessConfig{OpenOnLoopback: true, Listen: ":8080", DataDir: dir}, false, true, true, "generated an operator token"},
 		{"generated before", api.AccessConfig{Listen: "127.0.0.1:8080", DataDir: dir}, false, true, true, "generated before"},
+		{"sign-in beside the generated token", api.AccessConfig{Listen: ":8080", DataDir: dir, OIDC: v}, false, true, true, "generated before"},
+		{"sign-in on a demo", api.AccessConfig{OpenOnLoopback: true, Listen: "127.0.0.1:8080", DataDir: dir, OIDC: v}, false, true, true, "sign-in is configured"},
+		{"sign-in, no data dir", api.AccessConfig{Listen: ":8080", OIDC: v}, false, true, false, "writes need a sign-in token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

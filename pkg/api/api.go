@@ -339,8 +339,15 @@ func (s *Server) writeLimit(limit int64, h func(http.ResponseWriter, *http.Reque
 		}
 		p, err := s.cfg.Access.Authenticate(r.Context(), r.Header.Get("Authorization"))
 		if err != nil {
-			if errors.Is(err, ErrUnauthenticated) {
-				w.Header().Set("WWW-Authenticate", s.challenge(r))
+			switch {
+			case errors.Is(err, ErrUnauthenticated):
+				code := ""
+				if strings.TrimSpace(r.Header.Get("Authorization")) != "" {
+					code = "invalid_token"
+				}
+				w.Header().Set("WWW-Authenticate", s.challenge(code))
+			case errors.Is(err, aai.ErrNoRole):
+				w.Header().Set("WWW-Authenticate", s.challenge("insufficient_scope"))
 			}
 			s.fail(w, r, err)
 			return
@@ -355,15 +362,17 @@ func (s *Server) writeLimit(limit int64, h func(http.ResponseWriter, *http.Reque
 	}
 }
 
-// challenge is the WWW-Authenticate value of a 401 (RFC 6750, with the
-// resource metadata of RFC 9728 when the node publishes it).
-func (s *Server) challenge(r *http.Request) string {
+// challenge is the WWW-Authenticate value of a 401, or of a 403 for a
+// sign-in token that maps to no role (RFC 6750, with the resource
+// metadata of RFC 9728 when the node publishes it); code, when not empty,
+// is its error ("invalid_token", "insufficient_scope").
+func (s *Server) challenge(code string) string {
 	c := `Bearer realm="fairway"`
 	if s.cfg.ResourceMetadataURL != "" {
 		c += `, resource_metadata="` + s.cfg.ResourceMetadataURL + `"`
 	}
-	if strings.TrimSpace(r.Header.Get("Authorization")) != "" {
-		c += `, error="invalid_token"`
+	if code != "" {
+		c += `, error="` + code + `"`
 	}
 	return c
 }

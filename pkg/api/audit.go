@@ -89,9 +89,17 @@ func (s *Server) audit(r *http.Request, p Principal, status int, body *auditBody
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		return
 	}
+	if status == 0 {
+		status = http.StatusOK // the handler wrote nothing: net/http answers 200
+	}
 	args := []any{"by", p, "method", r.Method, "route", r.Pattern, "path", r.URL.Path, "status", status}
-	if r.URL.RawQuery != "" {
-		args = append(args, "query", r.URL.RawQuery)
+	// A token sent in the query (RFC 6750 allows it; the node reads the
+	// header only) is never logged.
+	if q := r.URL.Query(); len(q) > 0 {
+		q.Del("access_token")
+		if len(q) > 0 {
+			args = append(args, "query", q.Encode())
+		}
 	}
 	args = append(args, body.changed()...)
 	s.log.InfoContext(r.Context(), "audit", args...)

@@ -36,9 +36,19 @@ func (e *Error) Error() string {
 
 // Client talks to a node's API.
 type Client struct {
-	base  string
-	token string
-	http  *http.Client
+	base    string
+	token   string
+	tokenFn func(context.Context) (string, error)
+	http    *http.Client
+}
+
+// WithTokenFunc returns a copy of c that, when it has no token, asks f
+// for one when a request needs it (and only then: a read that needs no
+// token never calls f). An empty token from f sends none.
+func (c *Client) WithTokenFunc(f func(context.Context) (string, error)) *Client {
+	d := *c
+	d.tokenFn = f
+	return &d
 }
 
 // NewClient returns a client of the API at server (e.g.
@@ -81,8 +91,16 @@ func (c *Client) send(ctx context.Context, method, path string, in, out any, aut
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if c.token != "" && auth {
-		req.Header.Set("Authorization", "Bearer "+c.token)
+	if auth {
+		tok := c.token
+		if tok == "" && c.tokenFn != nil {
+			if tok, err = c.tokenFn(ctx); err != nil {
+				return fmt.Errorf("api: token: %w", err)
+			}
+		}
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

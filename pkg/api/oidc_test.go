@@ -113,6 +113,7 @@ func TestSignInRoles(t *testing.T) {
 		{"ESRF manager raises its caps", esrf, "PATCH", "/api/v1/feeds/esrf", `{"max_duration":"1000h"}`, 403, "only an operator may raise"},
 		{"ESRF manager changes its own feed", esrf, "PATCH", "/api/v1/feeds/esrf", `{"every":"1h"}`, 200, `"every": "1h0m0s"`},
 		{"operator raises ESRF's caps", operator, "PATCH", "/api/v1/feeds/esrf", `{"max_duration":"1000h"}`, 200, `"max_duration": "1000h0m0s"`},
+		{"a token in the query is not logged", operator, "PATCH", "/api/v1/feeds/esrf?access_token=query-secret-0123&x=1", `{"every":"2h"}`, 200, `"every": "2h0m0s"`},
 		{"operator moves a feed", operator, "PATCH", "/api/v1/feeds/esrf2", `{"facility":"ILL"}`, 200, `"facility": "ILL"`},
 		{"ESRF manager reports ESRF usage", esrf, "POST", "/api/v1/usage", usageOf("10.5072/esrf.1"), 200, `"accepted": 1`},
 		{"ESRF manager reports ILL usage", esrf, "POST", "/api/v1/usage", usageOf("10.5072/ill.1"), 422, "belongs to ILL"},
@@ -134,6 +135,11 @@ func TestSignInRoles(t *testing.T) {
 		if status != s.status || !strings.Contains(body, s.want) {
 			t.Fatalf("%s: %s %s = %d %s; want %d with %q", s.name, s.method, s.path, status, body, s.status, s.want)
 		}
+		if s.token == nobody {
+			if c := hdr.Get("WWW-Authenticate"); !strings.Contains(c, `error="insufficient_scope"`) {
+				t.Errorf("%s: WWW-Authenticate %q", s.name, c)
+			}
+		}
 		if status == 401 {
 			if c := hdr.Get("WWW-Authenticate"); !strings.Contains(c, `resource_metadata="`+metadataURL+`"`) || !strings.Contains(c, `error="invalid_token"`) {
 				t.Errorf("%s: WWW-Authenticate %q", s.name, c)
@@ -144,6 +150,9 @@ func TestSignInRoles(t *testing.T) {
 		t.Errorf("no token: WWW-Authenticate %q", hdr.Get("WWW-Authenticate"))
 	}
 	logs := e.logs.String()
+	if strings.Contains(logs, "query-secret-0123") || !strings.Contains(logs, `query="x=1"`) {
+		t.Error("the audit line logs the query's access_token, or not the rest of the query")
+	}
 	for _, tok := range []string{operator, esrf, ill, nobody, expired, stranger} {
 		if strings.Contains(logs, tok) || strings.Contains(logs, tok[strings.LastIndex(tok, ".")+1:]) {
 			t.Fatal("a token is in the log")

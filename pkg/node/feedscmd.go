@@ -32,8 +32,10 @@ func (a *apiFlags) bind(fs *pflag.FlagSet) {
 
 // client returns an API client with the token of --token-file, else of
 // FAIRWAY_TOKEN (a token is never a flag: it would show in ps), else the
-// access token of `fairway login`, refreshed when it expired.
-func (a *apiFlags) client(ctx context.Context) (*api.Client, error) {
+// access token of `fairway login`: read (and refreshed when it expired)
+// only when a request needs a token, and only for the node the sign-in
+// was made for (over https, or http to this machine).
+func (a *apiFlags) client(_ context.Context) (*api.Client, error) {
 	token := os.Getenv("FAIRWAY_TOKEN")
 	if a.tokenFile != "" {
 		b, err := os.ReadFile(a.tokenFile)
@@ -42,16 +44,18 @@ func (a *apiFlags) client(ctx context.Context) (*api.Client, error) {
 		}
 		token = strings.TrimSpace(string(b))
 	}
-	if strings.TrimSpace(token) == "" {
-		tok, err := signin.AccessToken(ctx, signin.Config{})
-		switch {
-		case err == nil:
-			token = tok
-		case !errors.Is(err, signin.ErrNotSignedIn):
-			return nil, err
-		}
+	c, err := api.NewClient(a.server, strings.TrimSpace(token), nil)
+	if err != nil || strings.TrimSpace(token) != "" {
+		return c, err
 	}
-	return api.NewClient(a.server, strings.TrimSpace(token), nil)
+	server := a.server
+	return c.WithTokenFunc(func(ctx context.Context) (string, error) {
+		tok, err := signin.AccessToken(ctx, signin.Config{Server: server})
+		if errors.Is(err, signin.ErrNotSignedIn) {
+			return "", nil
+		}
+		return tok, err
+	}), nil
 }
 
 // readSecretFile reads a secret from a file, or from stdin for "-".

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/panosc/fairway/pkg/aai"
 	"github.com/panosc/fairway/pkg/api"
 	"github.com/panosc/fairway/pkg/signin"
+	"github.com/panosc/fairway/pkg/urlguard"
 )
 
 // LoginCommand returns `fairway login`: sign in at an OpenID Provider with
@@ -32,23 +34,27 @@ func LoginCommand() *cobra.Command {
 			"Without --issuer, the issuer is the one the node at --server names in its protected resource metadata.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.Server = server
 			if cfg.Issuer == "" {
 				issuer, err := nodeIssuer(cmd.Context(), server)
 				if err != nil {
 					return err
 				}
 				cfg.Issuer = issuer
+				fmt.Fprintf(cmd.OutOrStdout(), "Signing in at %s, the issuer the node at %s names\n", signin.Printable(issuer), server)
+			} else {
+				fmt.Fprintf(cmd.OutOrStdout(), "Signing in at %s for the node at %s\n", signin.Printable(cfg.Issuer), server)
 			}
 			path, err := signin.Login(cmd.Context(), cfg, cmd.OutOrStdout())
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Signed in at %s; the sign-in is kept in %s\n", cfg.Issuer, path)
+			fmt.Fprintf(cmd.OutOrStdout(), "Signed in at %s; the sign-in is kept in %s\n", signin.Printable(cfg.Issuer), path)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&cfg.Issuer, "issuer", envOr("FAIRWAY_OIDC_ISSUER", ""), "issuer URL of the OpenID Provider (env FAIRWAY_OIDC_ISSUER; default: the one the node at --server names)")
-	cmd.Flags().StringVar(&server, "server", envOr("FAIRWAY_SERVER", api.DefaultServer), "URL of the node, asked for its issuer when --issuer is not given (env FAIRWAY_SERVER)")
+	cmd.Flags().StringVar(&server, "server", envOr("FAIRWAY_SERVER", api.DefaultServer), "URL of the node the sign-in is for (its token goes to that node only), asked for its issuer when --issuer is not given (env FAIRWAY_SERVER)")
 	cmd.Flags().StringVar(&cfg.ClientID, "client-id", envOr("FAIRWAY_OIDC_CLIENT_ID", signin.DefaultClientID), "public OAuth client registered at the provider for the device grant (env FAIRWAY_OIDC_CLIENT_ID)")
 	cmd.Flags().StringSliceVar(&cfg.Scopes, "scopes", nil, "scopes to ask for (default openid,offline_access; EOSC AAI: add eduperson_entitlement)")
 	cmd.Flags().StringVar(&cfg.Resource, "resource", "", "the node the token is for, sent as resource indicator and audience (when the provider needs it)")
@@ -56,7 +62,10 @@ func LoginCommand() *cobra.Command {
 }
 
 // nodeIssuer returns the one authorization server that the node at server
-// names in its protected resource metadata (RFC 9728).
+// names in its protected resource metadata (RFC 9728), once the metadata's
+// resource is the server itself (RFC 9728, section 3.3: else the metadata
+// may be another resource's) and the issuer is https (or http on this
+// machine).
 func nodeIssuer(ctx context.Context, server string) (string, error) {
 	u := aai.MetadataURL(server)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
@@ -76,13 +85,21 @@ func nodeIssuer(ctx context.Context, server string) (string, error) {
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&md); err != nil {
 		return "", fmt.Errorf("login: %s: %w", u, err)
 	}
+	if strings.TrimRight(md.Resource, "/") != strings.TrimRight(server, "/") {
+		return "", fmt.Errorf("login: %s names the resource %q, not %s: not signing in with it (RFC 9728, section 3.3)", u, signin.Printable(md.Resource), server)
+	}
 	switch len(md.AuthorizationServers) {
 	case 1:
-		return md.AuthorizationServers[0], nil
+		issuer := md.AuthorizationServers[0]
+		iu, err := url.Parse(issuer)
+		if err != nil || iu.Host == "" || (iu.Scheme != "https" && !(iu.Scheme == "http" && urlguard.IsLoopback(iu.Hostname()))) {
+			return "", fmt.Errorf("login: the node at %s names the issuer %q: want an https URL (http only on this machine)", server, signin.Printable(issuer))
+		}
+		return issuer, nil
 	case 0:
 		return "", fmt.Errorf("login: the node at %s accepts no sign-in (static tokens only)", server)
 	}
-	return "", fmt.Errorf("login: the node at %s accepts several issuers; choose one with --issuer: %s", server, strings.Join(md.AuthorizationServers, ", "))
+	return "", fmt.Errorf("login: the node at %s accepts several issuers; choose one with --issuer: %s", server, signin.Printable(strings.Join(md.AuthorizationServers, ", ")))
 }
 
 // LogoutCommand returns `fairway logout`: forget the stored sign-in.

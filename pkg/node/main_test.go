@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// TestMain points the user's config directory at a fresh one, so that the
+// TestMain points the user's config directory (and home) at a fresh one, so that the
 // commands under test never read a sign-in (fairway login) of the person
 // running the tests.
 func TestMain(m *testing.M) {
@@ -15,7 +15,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	// os.UserConfigDir reads XDG_CONFIG_HOME on Linux and HOME on macOS.
 	os.Setenv("XDG_CONFIG_HOME", dir)
+	os.Setenv("HOME", dir)
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

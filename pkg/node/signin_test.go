@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -132,9 +133,16 @@ func TestSignInSettings(t *testing.T) {
 // access token is refreshed; logout forgets the sign-in.
 func TestSignInEndToEnd(t *testing.T) {
 	op := testop.Start(t, signInAudience)
+	// The node's base URL is where it listens: login checks that the
+	// metadata's resource is the server it asked.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodeURL := "http://" + ln.Addr().String()
 	file := "oidc-issuer: " + op.URL() + "\noidc-audience: " + signInAudience + "\n" +
 		"oidc-facility-managers: [\"ESRF=" + esrfManagerURN + "\", \"ILL=" + illManagerURN + "\"]\n" +
-		"allow-private-feeds: true\nbase-url: " + signInAudience + "\n"
+		"allow-private-feeds: true\nbase-url: " + nodeURL + "\n"
 	cfg := signInConfig(t, file, map[string]string{"FAIRWAY_OIDC_OPERATORS": "sub:olga@eosc"})
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
@@ -150,7 +158,10 @@ func TestSignInEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	node := httptest.NewServer(h)
+	node := httptest.NewUnstartedServer(h)
+	node.Listener.Close()
+	node.Listener = ln
+	node.Start()
 	t.Cleanup(node.Close)
 	sampleSrv, err := samplefeed.NewServer(samplefeed.ServerConfig{Corpus: samplefeed.NewCorpus(5, 12), PageSize: 12, Logger: log})
 	if err != nil {
@@ -170,7 +181,7 @@ func TestSignInEndToEnd(t *testing.T) {
 	var md aai.ResourceMetadata
 	err = json.NewDecoder(resp.Body).Decode(&md)
 	resp.Body.Close()
-	if err != nil || md.Resource != signInAudience || len(md.AuthorizationServers) != 1 || md.AuthorizationServers[0] != op.URL() {
+	if err != nil || md.Resource != nodeURL || len(md.AuthorizationServers) != 1 || md.AuthorizationServers[0] != op.URL() {
 		t.Fatalf("metadata %+v, %v", md, err)
 	}
 
@@ -186,7 +197,7 @@ func TestSignInEndToEnd(t *testing.T) {
 	out := &testenv.Buffer{}
 	done := make(chan error, 1)
 	// No --issuer: the node's metadata names it.
-	go func() { done <- runSignInCLI(out, "login") }()
+	go func() { done <- runSignInCLI(out, "login", "--resource", signInAudience) }()
 	var code string
 	deadline := time.Now().Add(10 * time.Second)
 	for code == "" || !strings.Contains(out.String(), code) {
@@ -197,6 +208,9 @@ func TestSignInEndToEnd(t *testing.T) {
 			code = codes[0]
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(out.String(), "Signing in at "+op.URL()) {
+		t.Errorf("login does not say where it signs in: %q", out.String())
 	}
 	if !strings.Contains(out.String(), op.URL()+"/activate") {
 		t.Errorf("login does not print the verification address: %q", out.String())
@@ -257,6 +271,9 @@ func TestSignInEndToEnd(t *testing.T) {
 	if op.Refreshes() != 1 {
 		t.Errorf("refreshes %d, want 1", op.Refreshes())
 	}
+	if op.RefreshResource() != signInAudience {
+		t.Errorf("the refresh sent the resource %q, want %q", op.RefreshResource(), signInAudience)
+	}
 	if again := readStored(t, path); again.Token.AccessToken == stored.Token.AccessToken || !again.Token.Expiry.After(time.Now()) {
 		t.Errorf("the refreshed token was not stored")
 	}
@@ -267,6 +284,36 @@ func TestSignInEndToEnd(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), stored.Token.AccessToken) {
 		t.Error("the node logged a token")
+	}
+
+	// The sign-in's token goes to its node only: another server gets no
+	// token (and the command says why).
+	t.Run("another server", func(t *testing.T) {
+		other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Authorization") != "" {
+				t.Errorf("the sign-in's token was sent to another server")
+			}
+			http.Error(w, "{}", http.StatusUnauthorized)
+		}))
+		defer other.Close()
+		t.Setenv("FAIRWAY_SERVER", other.URL)
+		err := runSignInCLI(&testenv.Buffer{}, "feeds", "update", "esrf", "--every", "3h")
+		if err == nil || !strings.Contains(err.Error(), "not for this node") {
+			t.Errorf("a write to another server: %v, want the sign-in refused", err)
+		}
+	})
+
+	// A read needs no token: it works with a sign-in that expired and
+	// cannot be refreshed.
+	expired := readStored(t, path)
+	expired.Token.Expiry, expired.Token.RefreshToken = time.Now().Add(-time.Minute), ""
+	writeStored(t, path, expired)
+	out = &testenv.Buffer{}
+	if err := runSignInCLI(out, "feeds", "list"); err != nil || !strings.Contains(out.String(), "esrf") {
+		t.Errorf("feeds list with an expired sign-in: %v, %s", err, out.String())
+	}
+	if err := runSignInCLI(&testenv.Buffer{}, "feeds", "update", "esrf", "--every", "3h"); err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Errorf("a write with an expired sign-in: %v, want it expired", err)
 	}
 
 	// Logout forgets the sign-in: writes are unauthenticated again.
@@ -317,22 +364,36 @@ func writeStored(t *testing.T, path string, st signin.Stored) {
 	}
 }
 
-// TestNodeIssuer: login without --issuer takes the node's one issuer, and
-// says why when the node names none or several.
+// TestNodeIssuer: login without --issuer takes the node's one issuer once
+// the metadata's resource is the node asked and the issuer is https (or
+// on loopback), and says why not otherwise.
 func TestNodeIssuer(t *testing.T) {
-	serveHandler := func(h http.Handler) string {
-		s := httptest.NewServer(h)
+	// serve answers metadata whose resource is the server's own URL
+	// (self) unless m names another.
+	serve := func(m aai.ResourceMetadata, self bool) string {
+		s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if self {
+				m.Resource = "http://" + r.Host
+			}
+			aai.MetadataHandler(m).ServeHTTP(w, r)
+		}))
 		t.Cleanup(s.Close)
 		return s.URL
 	}
-	serve := func(m aai.ResourceMetadata) string { return serveHandler(aai.MetadataHandler(m)) }
+	notFound := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(notFound.Close)
 	tests := []struct {
 		name, server, want, err string
 	}{
-		{"one", serve(aai.ResourceMetadata{AuthorizationServers: []string{"https://aai.example"}}), "https://aai.example", ""},
-		{"none", serve(aai.Metadata("https://fairway.test", nil)), "", "accepts no sign-in"},
-		{"several", serve(aai.ResourceMetadata{AuthorizationServers: []string{"https://a.example", "https://b.example"}}), "", "choose one with --issuer"},
-		{"no metadata", serveHandler(http.NotFoundHandler()), "", "404"},
+		{"one", serve(aai.ResourceMetadata{AuthorizationServers: []string{"https://aai.example"}}, true), "https://aai.example", ""},
+		{"loopback http issuer", serve(aai.ResourceMetadata{AuthorizationServers: []string{"http://127.0.0.1:9999"}}, true), "http://127.0.0.1:9999", ""},
+		{"none", serve(aai.ResourceMetadata{}, true), "", "accepts no sign-in"},
+		{"several", serve(aai.ResourceMetadata{AuthorizationServers: []string{"https://a.example", "https://b.example"}}, true), "", "choose one with --issuer"},
+		{"another resource", serve(aai.ResourceMetadata{Resource: "https://other.example", AuthorizationServers: []string{"https://aai.example"}}, false), "", "names the resource"},
+		{"no resource", serve(aai.ResourceMetadata{AuthorizationServers: []string{"https://aai.example"}}, false), "", "names the resource"},
+		{"plain http issuer", serve(aai.ResourceMetadata{AuthorizationServers: []string{"http://aai.example"}}, true), "", "want an https URL"},
+		{"look-alike loopback issuer", serve(aai.ResourceMetadata{AuthorizationServers: []string{"http://127.evil.example"}}, true), "", "want an https URL"},
+		{"no metadata", notFound.URL, "", "404"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,8 +1,10 @@
 // Package signin signs the command line in at an OpenID Provider with the
 // OAuth 2.0 device authorization grant (RFC 8628), keeps the tokens in the
-// user's configuration directory (mode 0600) and refreshes the access
-// token when it expires. It prints where to sign in and the user code,
-// never a token.
+// user's configuration directory (mode 0600) with the node they are for,
+// gives the access token only for requests to that node (over https, or
+// http to this machine) and refreshes it when it expires. It prints where
+// to sign in and the user code, without control characters, never a
+// token.
 package signin
 
 import (
@@ -13,13 +15,18 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/panosc/fairway/pkg/urlguard"
 )
 
 var (
@@ -28,6 +35,10 @@ var (
 	// ErrExpired is returned when the stored token expired and cannot be
 	// refreshed.
 	ErrExpired = errors.New("the sign-in expired (run fairway login again)")
+	// ErrOtherServer is returned when the stored sign-in is for another
+	// node than the one a request goes to, or the request would carry it
+	// over plain http to a host other than this machine.
+	ErrOtherServer = errors.New("the sign-in is not for this node")
 	// ErrSignIn wraps every other sign-in failure.
 	ErrSignIn = errors.New("sign-in")
 )
@@ -55,8 +66,13 @@ type Config struct {
 	// refresh token).
 	Scopes []string
 	// Resource, when set, is sent as the resource indicator (RFC 8707) and
-	// as "audience": the node the token is for.
+	// as "audience", at sign-in and at every refresh: the node the token
+	// is for.
 	Resource string
+	// Server is the node's URL: Login records it, and AccessToken gives
+	// the token only for a request to that node (same scheme, host and
+	// port), never over plain http unless to this machine. Required.
+	Server string
 	// Dir is where the sign-in is stored. Default os.UserConfigDir()/fairway.
 	Dir string
 	// HTTPClient reaches the provider. Default a client with a 30s timeout.
@@ -68,6 +84,12 @@ type Stored struct {
 	// Issuer and ClientID are where the token came from (to refresh it).
 	Issuer   string `json:"issuer"`
 	ClientID string `json:"client_id"`
+	// Server is the URL of the node the sign-in is for; its token goes
+	// to that node only.
+	Server string `json:"server,omitempty"`
+	// Resource is the resource indicator sent at sign-in, sent again on
+	// refresh.
+	Resource string `json:"resource,omitempty"`
 	// Token is the access token, its refresh token and expiry.
 	Token *oauth2.Token `json:"token"`
 }
@@ -122,6 +144,13 @@ func Login(ctx context.Context, cfg Config, out io.Writer) (string, error) {
 	if cfg.Issuer == "" {
 		return "", fmt.Errorf("%w: an issuer URL is required", ErrSignIn)
 	}
+	if err := secureURL(cfg.Issuer); err != nil {
+		return "", fmt.Errorf("%w: issuer: %w", ErrSignIn, err)
+	}
+	server, err := origin(cfg.Server)
+	if err != nil {
+		return "", fmt.Errorf("%w: server: %w", ErrSignIn, err)
+	}
 	oc, ctx, err := cfg.oauth(ctx, cfg.Issuer, cfg.ClientID)
 	if err != nil {
 		return "", err
@@ -137,9 +166,9 @@ func Login(ctx context.Context, cfg Config, out io.Writer) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: device authorization: %w", ErrSignIn, err)
 	}
-	fmt.Fprintf(out, "To sign in, open %s\nand enter the code %s\n", da.VerificationURI, da.UserCode)
+	fmt.Fprintf(out, "To sign in, open %s\nand enter the code %s\n", Printable(da.VerificationURI), Printable(da.UserCode))
 	if da.VerificationURIComplete != "" {
-		fmt.Fprintf(out, "(or open %s)\n", da.VerificationURIComplete)
+		fmt.Fprintf(out, "(or open %s)\n", Printable(da.VerificationURIComplete))
 	}
 	fmt.Fprintln(out, "Waiting for the sign-in to be approved…")
 	tok, err := oc.DeviceAccessToken(ctx, da, opts...)
@@ -147,15 +176,17 @@ func Login(ctx context.Context, cfg Config, out io.Writer) (string, error) {
 		return "", fmt.Errorf("%w: %w", ErrSignIn, err)
 	}
 	path := filepath.Join(cfg.Dir, FileName)
-	if err := save(path, Stored{Issuer: cfg.Issuer, ClientID: cfg.ClientID, Token: tok}); err != nil {
+	if err := save(path, Stored{Issuer: cfg.Issuer, ClientID: cfg.ClientID, Server: server, Resource: cfg.Resource, Token: tok}); err != nil {
 		return "", err
 	}
 	return path, nil
 }
 
-// AccessToken returns the stored access token, refreshed (and stored
-// again) when it expired or is about to. It is ErrNotSignedIn when
-// nothing is stored and ErrExpired when the token cannot be refreshed.
+// AccessToken returns the stored access token for a request to the node
+// at cfg.Server, refreshed (and stored again) when it expired or is about
+// to. It is ErrNotSignedIn when nothing is stored, ErrOtherServer when the
+// sign-in is for another node (or cfg.Server is plain http to another
+// machine), and ErrExpired when the token cannot be refreshed.
 func AccessToken(ctx context.Context, cfg Config) (string, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return "", err
@@ -163,6 +194,9 @@ func AccessToken(ctx context.Context, cfg Config) (string, error) {
 	path := filepath.Join(cfg.Dir, FileName)
 	st, err := load(path)
 	if err != nil {
+		return "", err
+	}
+	if err := st.For(cfg.Server); err != nil {
 		return "", err
 	}
 	if st.Token.Expiry.IsZero() || time.Until(st.Token.Expiry) > refreshMargin {
@@ -175,15 +209,9 @@ func AccessToken(ctx context.Context, cfg Config) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	old := *st.Token
-	old.Expiry = time.Now().Add(-time.Second) // make the source refresh now
-	tok, err := oc.TokenSource(ctx, &old).Token()
+	tok, err := refresh(ctx, cfg.HTTPClient, oc, st)
 	if err != nil {
-		var re *oauth2.RetrieveError
-		if errors.As(err, &re) {
-			return "", fmt.Errorf("%w: %s", ErrExpired, re.ErrorCode)
-		}
-		return "", fmt.Errorf("%w: refresh: %w", ErrSignIn, err)
+		return "", err
 	}
 	if tok.RefreshToken == "" {
 		tok.RefreshToken = st.Token.RefreshToken
@@ -257,4 +285,119 @@ func save(path string, st Stored) error {
 		return fmt.Errorf("%w: %w", ErrSignIn, err)
 	}
 	return nil
+}
+
+// For returns nil when the sign-in's token may go to the node at server:
+// the node it was made for (same scheme, host and port), over https or
+// to this machine. Else it is ErrOtherServer, with the reason.
+func (st Stored) For(server string) error {
+	o, err := origin(server)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrOtherServer, err)
+	}
+	if err := secureURL(o); err != nil {
+		return fmt.Errorf("%w: not sending it to %s: %w", ErrOtherServer, o, err)
+	}
+	if st.Server == "" {
+		return fmt.Errorf("%w: the stored sign-in names no node (run fairway login --server %s)", ErrOtherServer, o)
+	}
+	if so, err := origin(st.Server); err != nil || so != o {
+		return fmt.Errorf("%w: it is for %s, not %s (run fairway login --server %s)", ErrOtherServer, st.Server, o, o)
+	}
+	return nil
+}
+
+// origin returns scheme://host[:port] of an http or https URL, in lower
+// case, without a default port.
+func origin(raw string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("%q: want an http or https URL", raw)
+	}
+	scheme, host, port := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname()), u.Port()
+	if scheme == "http" && port == "80" || scheme == "https" && port == "443" {
+		port = ""
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	return scheme + "://" + host, nil
+}
+
+// secureURL refuses a URL that is plain http to a host other than this
+// machine.
+func secureURL(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Host == "":
+		return fmt.Errorf("%q: want an absolute URL", raw)
+	case u.Scheme == "https", u.Scheme == "http" && urlguard.IsLoopback(u.Hostname()):
+		return nil
+	}
+	return fmt.Errorf("%s: want https (http only to this machine)", u.Redacted())
+}
+
+// Printable returns s without control characters (nor bidirectional
+// controls), for printing what a provider or a node sent: it then cannot
+// move the cursor or rewrite what the terminal shows.
+func Printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == utf8.RuneError || unicode.Is(unicode.Bidi_Control, r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// refresh runs the refresh-token grant of st, sending its resource
+// indicator again (which oauth2's token source cannot add).
+func refresh(ctx context.Context, hc *http.Client, oc *oauth2.Config, st Stored) (*oauth2.Token, error) {
+	form := url.Values{
+		"grant_type":    {"refresh_token"},
+		"refresh_token": {st.Token.RefreshToken},
+		"client_id":     {oc.ClientID},
+	}
+	if st.Resource != "" {
+		form.Set("resource", st.Resource)
+		form.Set("audience", st.Resource)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, oc.Endpoint.TokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, fmt.Errorf("%w: refresh: %w", ErrSignIn, err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: refresh: %w", ErrSignIn, err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		AccessToken  string `json:"access_token"`
+		TokenType    string `json:"token_type"`
+		RefreshToken string `json:"refresh_token"`
+		ExpiresIn    int64  `json:"expires_in"`
+		Error        string `json:"error"`
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%w: refresh: %w", ErrSignIn, err)
+	}
+	if err := json.Unmarshal(b, &body); err != nil {
+		return nil, fmt.Errorf("%w: refresh: %s: the answer is not JSON", ErrSignIn, resp.Status)
+	}
+	if body.Error != "" {
+		return nil, fmt.Errorf("%w: %s", ErrExpired, Printable(body.Error))
+	}
+	if resp.StatusCode != http.StatusOK || body.AccessToken == "" {
+		return nil, fmt.Errorf("%w: refresh: %s: no access token", ErrSignIn, resp.Status)
+	}
+	tok := &oauth2.Token{AccessToken: body.AccessToken, TokenType: body.TokenType, RefreshToken: body.RefreshToken}
+	if body.ExpiresIn > 0 {
+		tok.Expiry = time.Now().Add(time.Duration(body.ExpiresIn) * time.Second)
+	}
+	return tok, nil
 }

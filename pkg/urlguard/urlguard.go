@@ -298,3 +298,20 @@ func SameHostRedirects(c *http.Client) *http.Client {
 	}
 	return &out
 }
+
+// IsLoopback reports whether host (a host name or IP literal, with or
+// without a port or IPv6 brackets) is this machine: an address of the
+// loopback network (an IPv4-mapped one included, a zoned one not) or
+// "localhost". A name that merely starts like one ("127.evil.example",
+// "localhost.example") is not, nor is an empty host (every interface).
+func IsLoopback(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Zone() == "" && ip.Unmap().IsLoopback()
+}

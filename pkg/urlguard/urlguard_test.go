@@ -366,3 +366,16 @@ func TestSameHostRedirects(t *testing.T) {
 		t.Error("the API key reached another host")
 	}
 }
+
+func TestIsLoopback(t *testing.T) {
+	for host, want := range map[string]bool{
+		"127.0.0.1": true, "127.0.0.1:8080": true, "127.1.2.3": true, "::1": true, "[::1]:80": true, "[::1]": true,
+		"::ffff:127.0.0.1": true, "localhost": true, "LocalHost:9": true, "localhost.": true,
+		"127.evil.example": false, "127.0.0.1.evil.example": false, "localhost.example": false,
+		"": false, ":8080": false, "0.0.0.0": false, "::": false, "fe80::1%lo": false, "example.org": false, "10.0.0.1": false,
+	} {
+		if got := urlguard.IsLoopback(host); got != want {
+			t.Errorf("IsLoopback(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
