@@ -144,6 +144,7 @@ func TestSignInEndToEnd(t *testing.T) {
 		"oidc-facility-managers: [\"ESRF=" + esrfManagerURN + "\", \"ILL=" + illManagerURN + "\"]\n" +
 		"allow-private-feeds: true\nbase-url: " + nodeURL + "\n"
 	cfg := signInConfig(t, file, map[string]string{"FAIRWAY_OIDC_OPERATORS": "sub:olga@eosc"})
+	cfg.DataDir = t.TempDir() // the generated operator token goes there
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
