@@ -85,10 +85,7 @@ func TestFaultsLoseNothing(t *testing.T) {
 	defer stopFeed(context.Background())
 
 	// The cluster, from deploy/nats/cluster.conf.
-	conf, err := filepath.Abs(filepath.Join("..", "deploy", "nats", "cluster.conf"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	conf := natsConf(t, "cluster.conf")
 	var clients, routes []string
 	for range 3 {
 		clients = append(clients, freeAddr(t))
@@ -96,16 +93,7 @@ func TestFaultsLoseNothing(t *testing.T) {
 	}
 	var servers []*restartable
 	for i := range 3 {
-		host, port, _ := strings.Cut(clients[i], ":")
-		_, cport, _ := strings.Cut(routes[i], ":")
-		env := []string{
-			fmt.Sprintf("FAIRWAY_NATS_NAME=fairway-%d", i+1), "FAIRWAY_NATS_HOST=" + host,
-			"FAIRWAY_NATS_PORT=" + port, "FAIRWAY_NATS_CLUSTER_PORT=" + cport, "FAIRWAY_NATS_MONITOR_PORT=0",
-			"FAIRWAY_NATS_STORE=" + t.TempDir(), "FAIRWAY_NATS_USER=" + clusterUser, "FAIRWAY_NATS_PASSWORD=" + clusterPassword,
-		}
-		for j, r := range routes {
-			env = append(env, fmt.Sprintf("FAIRWAY_NATS_ROUTE_%d=nats://%s", j+1, r))
-		}
+		env := clusterNATSEnv(t, i, clients, routes)
 		s := &restartable{env: env, name: "nats-server", args: []string{"-c", conf}}
 		s.start(t)
 		servers = append(servers, s)

@@ -45,13 +45,7 @@ func TestPaNETUpdateAcrossEnricherReplicas(t *testing.T) {
 	defer stopFeed(context.Background())
 
 	natsAddr := freeAddr(t)
-	host, port, _ := strings.Cut(natsAddr, ":")
-	conf, err := filepath.Abs(filepath.Join("..", "deploy", "nats", "single.conf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	startEnv(t, []string{"FAIRWAY_NATS_HOST=" + host, "FAIRWAY_NATS_PORT=" + port, "FAIRWAY_NATS_STORE=" + t.TempDir(),
-		"FAIRWAY_NATS_USER=" + clusterUser, "FAIRWAY_NATS_PASSWORD=" + clusterPassword}, "nats-server", "-c", conf)
+	startEnv(t, singleNATSEnv(t, natsAddr), "nats-server", "-c", natsConf(t, "single.conf"))
 	natsURL := "nats://" + natsAddr
 	credentials := filepath.Join(t.TempDir(), "nats-credentials")
 	if err := os.WriteFile(credentials, []byte("user="+clusterUser+"\npassword="+clusterPassword+"\n"), 0o600); err != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -167,4 +168,41 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() (b
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Fatalf("timed out after %s waiting for %s (last: %s)", timeout, what, last)
+}
+
+// natsConf returns the absolute path of one of the project's NATS server
+// configurations in deploy/nats.
+func natsConf(t *testing.T, name string) string {
+	t.Helper()
+	conf, err := filepath.Abs(filepath.Join("..", "deploy", "nats", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conf
+}
+
+// singleNATSEnv is the environment deploy/nats/single.conf reads, for a
+// server listening on addr (host:port), with a store of its own, the
+// tests' user and no monitoring port.
+func singleNATSEnv(t *testing.T, addr string) []string {
+	host, port, _ := strings.Cut(addr, ":")
+	return []string{"FAIRWAY_NATS_HOST=" + host, "FAIRWAY_NATS_PORT=" + port, "FAIRWAY_NATS_MONITOR_PORT=0",
+		"FAIRWAY_NATS_STORE=" + t.TempDir(), "FAIRWAY_NATS_USER=" + clusterUser, "FAIRWAY_NATS_PASSWORD=" + clusterPassword}
+}
+
+// clusterNATSEnv is the environment deploy/nats/cluster.conf reads for
+// server i of a cluster whose servers listen for clients on clients and
+// for each other on routes (host:port each).
+func clusterNATSEnv(t *testing.T, i int, clients, routes []string) []string {
+	host, port, _ := strings.Cut(clients[i], ":")
+	_, cport, _ := strings.Cut(routes[i], ":")
+	env := []string{
+		fmt.Sprintf("FAIRWAY_NATS_NAME=fairway-%d", i+1), "FAIRWAY_NATS_HOST=" + host,
+		"FAIRWAY_NATS_PORT=" + port, "FAIRWAY_NATS_CLUSTER_PORT=" + cport, "FAIRWAY_NATS_MONITOR_PORT=0",
+		"FAIRWAY_NATS_STORE=" + t.TempDir(), "FAIRWAY_NATS_USER=" + clusterUser, "FAIRWAY_NATS_PASSWORD=" + clusterPassword,
+	}
+	for j, r := range routes {
+		env = append(env, fmt.Sprintf("FAIRWAY_NATS_ROUTE_%d=nats://%s", j+1, r))
+	}
+	return env
 }
