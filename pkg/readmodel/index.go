@@ -27,6 +27,12 @@ type document struct {
 	Description  string    `json:"description"`
 	Keywords     []string  `json:"keywords"`
 	Creators     []string  `json:"creators"`
+	// What search filters, counts and reads besides (see searchdoc.go).
+	Instrument  []string `json:"instrument"` // names and PIDs, lower case
+	Licence     string   `json:"licence"`    // SPDX id, else as given
+	Quality     float64  `json:"quality"`    // in [0, 1]
+	Instruments []string `json:"instruments"`
+	Samples     []string `json:"samples"`
 }
 
 // Field names of the index.
@@ -40,16 +46,27 @@ const (
 	fieldSeq         = "seq"
 	fieldDeleted     = "deleted"
 	fieldAccess      = "access_rights"
+	fieldInstrument  = "instrument"
+	fieldLicence     = "licence"
+	fieldQuality     = "quality"
 	textAnalyzer     = en.AnalyzerName
 )
 
+// scoringModel ranks text matches with BM25 (bleve_index_api's
+// BM25Scoring; the default would be TF-IDF).
+const scoringModel = "bm25"
+
 // textFields are the fields Query.Text searches.
-var textFields = []string{"title", "description", "keywords", "creators"}
+var textFields = []string{"title", "description", "keywords", "creators", "instruments", "samples"}
+
+// textBoost is the weight of a word found in a text field (others weigh 1):
+// a word of the title says more than one of the description.
+var textBoost = map[string]float64{"title": 3, "keywords": 2, "instruments": 2, "samples": 1.5}
 
 // indexMapping returns the mapping of the index: keywords for the
-// identifiers and facets, a datetime, a number and a boolean for the
-// filters and orders, English text for title, description, keywords and
-// creators. There is no composite _all field: Query.Text asks the text
+// identifiers and facets, a datetime, numbers and a boolean for the
+// filters and orders, English text for title, description, keywords,
+// creators, instruments and samples, scored with BM25. There is no composite _all field: Query.Text asks the text
 // fields one by one, which costs less than indexing every word twice.
 func indexMapping() mapping.IndexMapping {
 	kw := func(docValues bool) *mapping.FieldMapping {
@@ -71,7 +88,12 @@ func indexMapping() mapping.IndexMapping {
 	dm.AddFieldMappingsAt(fieldDOI, kw(false))
 	dm.AddFieldMappingsAt(fieldTechnique, kw(true))
 	dm.AddFieldMappingsAt(fieldTechniqueID, kw(false))
-	dm.AddFieldMappingsAt(fieldAccess, kw(false))
+	dm.AddFieldMappingsAt(fieldAccess, kw(true))
+	dm.AddFieldMappingsAt(fieldInstrument, kw(true))
+	dm.AddFieldMappingsAt(fieldLicence, kw(true))
+	qs := bleve.NewNumericFieldMapping()
+	qs.Store, qs.IncludeInAll, qs.DocValues = false, false, false
+	dm.AddFieldMappingsAt(fieldQuality, qs)
 	ts := bleve.NewDateTimeFieldMapping()
 	ts.Store, ts.IncludeInAll, ts.DocValues = false, false, true
 	dm.AddFieldMappingsAt(fieldDatestamp, ts)
@@ -89,5 +111,6 @@ func indexMapping() mapping.IndexMapping {
 	im.DefaultAnalyzer = keyword.Name
 	im.StoreDynamic, im.IndexDynamic, im.DocValuesDynamic = false, false, false
 	im.DefaultField = "title"
+	im.ScoringModel = scoringModel
 	return im
 }
