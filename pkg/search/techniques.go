@@ -276,21 +276,25 @@ func (r *Release) Matcher() *panet.Matcher { return r.cur.Load() }
 func (r *Release) Set(ont *panet.Ontology) { r.cur.Store(panet.NewMatcher(ont)) }
 
 // Run loads the node's release, then looks every interval (default a
-// minute) whether it changed, until ctx ends.
+// minute; every 5 s while there is none) whether it changed, until ctx
+// ends.
 func (r *Release) Run(ctx context.Context, every time.Duration) error {
 	if every <= 0 {
 		every = time.Minute
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
 	for {
 		if err := r.load(ctx); err != nil && ctx.Err() == nil {
 			r.log.Warn("search: the node's PaNET release cannot be loaded; technique names wait for it", "err", err)
 		}
+		wait := every
+		if r.cur.Load() == nil {
+			// None yet (the enricher stores the first at its start).
+			wait = min(every, 5*time.Second)
+		}
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
+		case <-time.After(wait):
 		}
 	}
 }
