@@ -46,7 +46,7 @@ func Ontology(t testing.TB) *panet.Matcher {
 // Dataset describes one catalogue entry.
 type Dataset struct {
 	Key, Facility, DOI, Title, Description, Instrument, Licence, Access string
-	Keywords, Creators, Samples                                        []string
+	Keywords, Creators, Samples                                         []string
 	// Techniques are PaNET ids the dataset is tagged with.
 	Techniques []string
 	Quality    float64
@@ -228,7 +228,7 @@ func Synthetic(n int, seed uint64) []Dataset {
 			Licence: pick(licences), Access: Public, Keywords: []string{subject, method},
 			Creators: []string{fmt.Sprintf("Scientist %d", r.IntN(5000))}, Samples: []string{subject + " sample"},
 			Techniques: []string{pick(techniqueIDs)}, Quality: float64(r.IntN(101)) / 100,
-			At:         start.Add(time.Duration(r.Int64N(int64(10 * 365 * 24 * time.Hour)))).Truncate(time.Second),
+			At: start.Add(time.Duration(r.Int64N(int64(10 * 365 * 24 * time.Hour)))).Truncate(time.Second),
 		}
 		if r.IntN(5) == 0 {
 			d.Access = Restricted
