@@ -129,8 +129,18 @@ var Catalogue = []Dataset{
 func Model(t testing.TB, entries []*fairwayv1.CatalogueEntry) *readmodel.Model {
 	t.Helper()
 	b := testenv.Bus(t)
+	m := Open(t, b, t.TempDir())
+	Publish(t, b, entries)
+	CaughtUp(t, b, m)
+	return m
+}
+
+// Open opens and runs a read model of b's catalogue in dir until the test
+// ends.
+func Open(t testing.TB, b *bus.Bus, dir string) *readmodel.Model {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	m, err := readmodel.Open(ctx, readmodel.Config{Dir: t.TempDir(), Replica: "search-test"}, b, slog.New(slog.DiscardHandler))
+	m, err := readmodel.Open(ctx, readmodel.Config{Dir: dir, Replica: "search-test"}, b, slog.New(slog.DiscardHandler))
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -142,13 +152,11 @@ func Model(t testing.TB, entries []*fairwayv1.CatalogueEntry) *readmodel.Model {
 		<-done
 		_ = m.Close()
 	})
-	Publish(t, b, m, entries)
 	return m
 }
 
-// Publish writes entries into the catalogue stream and waits for m to
-// apply them.
-func Publish(t testing.TB, b *bus.Bus, m *readmodel.Model, entries []*fairwayv1.CatalogueEntry) {
+// Publish writes entries into the catalogue stream, as the publisher does.
+func Publish(t testing.TB, b *bus.Bus, entries []*fairwayv1.CatalogueEntry) {
 	t.Helper()
 	ctx := context.Background()
 	for len(entries) > 0 {
@@ -166,11 +174,17 @@ func Publish(t testing.TB, b *bus.Bus, m *readmodel.Model, entries []*fairwayv1.
 		}
 		entries = entries[n:]
 	}
+}
+
+// CaughtUp waits until m applied every message of b's catalogue stream.
+func CaughtUp(t testing.TB, b *bus.Bus, m *readmodel.Model) {
+	t.Helper()
+	ctx := context.Background()
 	seq, err := b.LastSequence(ctx, bus.Catalogue)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Hour)
 	defer cancel()
 	if err := m.WaitFor(wctx, seq); err != nil {
 		t.Fatalf("model at %d, want %d: %v", m.Position(), seq, err)
