@@ -9,12 +9,17 @@ import (
 
 // addSearch fills what search needs of e into d: the instrument (its name
 // and PID, as a filter and as text), the licence (its SPDX id when the
-// normaliser recognised one), the quality score and the samples' names.
+// normaliser recognised one), the quality score, and the text searched
+// (d's title, description, keywords and creators, the instrument and the
+// samples' names).
 func (d *document) addSearch(e *fairwayv1.CatalogueEntry) {
 	ds := e.GetDataset().GetDataset()
+	d.Text = append(d.Text, d.Title, d.Description)
+	d.Text = append(d.Text, d.Keywords...)
+	d.Text = append(d.Text, d.Creators...)
 	if name := strings.TrimSpace(ds.GetInstrument()); name != "" {
 		d.Instrument = append(d.Instrument, strings.ToLower(bound(name, maxTitle)))
-		d.Instruments = append(d.Instruments, bound(name, maxTitle))
+		d.Text = append(d.Text, bound(name, maxTitle))
 	}
 	if pid := strings.TrimSpace(ds.GetInstrumentPid()); pid != "" {
 		d.Instrument = append(d.Instrument, strings.ToLower(bound(pid, maxTitle)))
@@ -24,8 +29,8 @@ func (d *document) addSearch(e *fairwayv1.CatalogueEntry) {
 		d.Quality = min(s, 1)
 	}
 	for _, s := range ds.GetSamples() {
-		if n := strings.TrimSpace(s.GetName()); n != "" && len(d.Samples) < maxValues {
-			d.Samples = append(d.Samples, bound(n, maxTitle))
+		if n := strings.TrimSpace(s.GetName()); n != "" && len(d.Text) < 3*maxValues {
+			d.Text = append(d.Text, bound(n, maxTitle))
 		}
 	}
 }
