@@ -352,8 +352,6 @@ func (s *Searcher) modelError(err error) error {
 // reason says why nothing matches q.
 func (s *Searcher) reason(ctx context.Context, q readmodel.Query, res Result) string {
 	switch {
-	case q.After != "":
-		return "no dataset after the cursor: the previous page was the last"
 	case q.Text == "" && res.Filters.empty():
 		return "the catalogue holds no dataset yet"
 	case q.Text != "" && len(res.Words) == 0 && len(q.TextTechniques) == 0:

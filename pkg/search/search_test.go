@@ -234,3 +234,27 @@ func manyWords(n int) string {
 	}
 	return b.String()
 }
+
+// TestSearchWithoutOntology takes ids and IRIs, and refuses names with
+// the reason.
+func TestSearchWithoutOntology(t *testing.T) {
+	m := searchtest.Ontology(t)
+	model := searchtest.Model(t, searchtest.Entries(m.Ontology(), searchtest.Catalogue))
+	s, err := search.New(search.Config{}, model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Search(context.Background(), search.Request{Technique: "PaNET01129"})
+	if err != nil || r.Total != 2 {
+		t.Fatalf("by id: total %d, err %v", r.Total, err)
+	}
+	_, err = s.Search(context.Background(), search.Request{Technique: "tomography"})
+	var u *search.UnknownTechniqueError
+	if !errors.As(err, &u) || !strings.Contains(u.Reason, "no PaNET ontology") {
+		t.Errorf("by name: %v", err)
+	}
+	// Text still searches words.
+	if r, err := s.Search(context.Background(), search.Request{Query: "tomography"}); err != nil || r.Total != 1 {
+		t.Errorf("text: total %d, err %v", r.Total, err)
+	}
+}
