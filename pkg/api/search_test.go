@@ -95,6 +95,12 @@ func TestSearchRoute(t *testing.T) {
 		{name: "query syntax characters", query: "q=" + url.QueryEscape(`+-:^~*?"()[]{}\/`), status: 200, total: 5, has: []string{`"words": []`}},
 		{name: "query syntax around words", query: "q=" + url.QueryEscape(`bone^5 AND (mice~ OR "x*")`), status: 200, total: 0},
 		{name: "not UTF-8", query: "q=%ff%fe", status: 400},
+		{name: "control characters", query: "q=%00%01bone%7f", status: 200, total: 1},
+		{name: "limit overflows", query: "limit=99999999999999999999", status: 400},
+		{name: "negative quality", query: "min_quality=-0.1", status: 400},
+		{name: "no such month", query: "from=2025-13-01", status: 400},
+		{name: "huge technique", query: "technique=" + strings.Repeat("t", 4000), status: 400},
+		{name: "cursor of another order", query: "sort=relevance&q=bone&cursor=" + dateCursor(t, base), status: 400, has: []string{"cursor"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -144,4 +150,19 @@ func TestSearchRouteWithoutSearcher(t *testing.T) {
 	if rec.Code != http.StatusServiceUnavailable {
 		t.Errorf("status %d: %s", rec.Code, rec.Body)
 	}
+}
+
+// dateCursor returns the cursor of a first page by date.
+func dateCursor(t *testing.T, base string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/api/v1/search?sort=date&limit=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r search.Result
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || r.Next == "" {
+		t.Fatalf("no cursor: %v", err)
+	}
+	return url.QueryEscape(r.Next)
 }
