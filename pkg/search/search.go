@@ -176,14 +176,19 @@ type Technique struct {
 
 // Filters are the filters a search applied.
 type Filters struct {
-	Technique  *Technique `json:"technique,omitempty"`
-	Facility   string     `json:"facility,omitempty"`
-	Instrument string     `json:"instrument,omitempty"`
-	Access     string     `json:"access,omitempty"`
-	Licence    string     `json:"licence,omitempty"`
-	From       time.Time  `json:"from,omitzero"`
-	Until      time.Time  `json:"until,omitzero"`
-	MinQuality float64    `json:"min_quality,omitempty"`
+	// Technique resolved, with how many narrower techniques it takes in.
+	Technique *Technique `json:"technique,omitempty"`
+	// Facility in lower case.
+	Facility string `json:"facility,omitempty"`
+	// Instrument, Access and Licence as matched.
+	Instrument string `json:"instrument,omitempty"`
+	Access     string `json:"access,omitempty"`
+	Licence    string `json:"licence,omitempty"`
+	// From and Until bound the datestamp (UTC, inclusive).
+	From  time.Time `json:"from,omitzero"`
+	Until time.Time `json:"until,omitzero"`
+	// MinQuality is the least quality score.
+	MinQuality float64 `json:"min_quality,omitempty"`
 }
 
 // empty reports whether f filters nothing.
@@ -193,6 +198,7 @@ func (f Filters) empty() bool { return f == Filters{} }
 // frequent values first. A dataset counts for each of its techniques and
 // each broader one.
 type Facets struct {
+	// Facility, Technique (IRIs), Instrument, Access and Licence values.
 	Facility   []FacetValue `json:"facility"`
 	Technique  []FacetValue `json:"technique"`
 	Instrument []FacetValue `json:"instrument"`
@@ -202,32 +208,43 @@ type Facets struct {
 
 // FacetValue is one value of a facet.
 type FacetValue struct {
+	// Value as the filter of the facet takes it.
 	Value string `json:"value"`
 	// Label names a technique's IRI.
 	Label string `json:"label,omitempty"`
+	// Count of matching datasets with the value.
 	Count uint64 `json:"count"`
 }
 
 // Hit is one matching dataset, with what a client shows of it. Its texts
 // come from harvested metadata, as the facility wrote them.
 type Hit struct {
-	Key         string      `json:"key"`
-	DOI         string      `json:"doi,omitempty"`
-	Title       string      `json:"title"`
-	Description string      `json:"description,omitempty"`
-	Facility    string      `json:"facility"`
-	Instrument  string      `json:"instrument,omitempty"`
-	Techniques  []Technique `json:"techniques"`
-	Access      string      `json:"access_rights,omitempty"`
-	Licence     string      `json:"licence,omitempty"`
-	Quality     float64     `json:"quality_score"`
-	Datestamp   time.Time   `json:"datestamp"`
+	// Key of the dataset (GET /datasets/{key}) and its DOI, when it has one.
+	Key string `json:"key"`
+	DOI string `json:"doi,omitempty"`
+	// Title, and the description cut at 500 characters.
+	Title       string `json:"title"`
+	Description string `json:"description,omitempty"`
+	// Facility in lower case, and the instrument as the dataset names it.
+	Facility   string `json:"facility"`
+	Instrument string `json:"instrument,omitempty"`
+	// Techniques the dataset is tagged with (not their broader ones).
+	Techniques []Technique `json:"techniques"`
+	// Access rights and licence (SPDX id, else as given).
+	Access  string `json:"access_rights,omitempty"`
+	Licence string `json:"licence,omitempty"`
+	// Quality is the FAIR quality score in [0, 1].
+	Quality float64 `json:"quality_score"`
+	// Datestamp of the dataset in the catalogue.
+	Datestamp time.Time `json:"datestamp"`
 	// Score is the BM25 relevance (sort by relevance only).
-	Score       float64  `json:"score,omitempty"`
-	LandingPage string   `json:"landing_page,omitempty"`
-	Creators    []string `json:"creators,omitempty"`
-	Keywords    []string `json:"keywords,omitempty"`
-	Samples     []string `json:"samples,omitempty"`
+	Score float64 `json:"score,omitempty"`
+	// LandingPage of the dataset at its facility.
+	LandingPage string `json:"landing_page,omitempty"`
+	// Creators, Keywords and Samples: the first ten of each.
+	Creators []string `json:"creators,omitempty"`
+	Keywords []string `json:"keywords,omitempty"`
+	Samples  []string `json:"samples,omitempty"`
 }
 
 // Search runs req.
