@@ -374,7 +374,7 @@ func (s *Searcher) reason(ctx context.Context, q readmodel.Query, res Result) st
 	case q.Text != "" && len(res.Words) == 0 && len(q.TextTechniques) == 0:
 		return fmt.Sprintf("the query %q has only stop words, and no dataset matches the filters", q.Text)
 	case q.Text == "":
-		return "no dataset matches the filters"
+		return s.filtersReason(ctx, q)
 	case res.Filters.empty():
 		return fmt.Sprintf("no dataset has every word of %q in its text%s", q.Text, techniquesSaid(res.QueryTechniques))
 	}
@@ -384,6 +384,39 @@ func (s *Searcher) reason(ctx context.Context, q readmodel.Query, res Result) st
 		return fmt.Sprintf("%d datasets match %q, none of them with the filters", page.Total, q.Text)
 	}
 	return fmt.Sprintf("no dataset has every word of %q in its text%s, even without the filters", q.Text, techniquesSaid(res.QueryTechniques))
+}
+
+// filtersReason says which of q's filters matches no dataset on its own,
+// else that they match none together.
+func (s *Searcher) filtersReason(ctx context.Context, q readmodel.Query) string {
+	one := []struct {
+		name, value string
+		set         bool
+		q           readmodel.Query
+	}{
+		{"technique", q.Technique, q.Technique != "", readmodel.Query{Technique: q.Technique}},
+		{"facility", q.Facility, q.Facility != "", readmodel.Query{Facility: q.Facility}},
+		{"instrument", q.Instrument, q.Instrument != "", readmodel.Query{Instrument: q.Instrument}},
+		{"access", q.AccessRights, q.AccessRights != "", readmodel.Query{AccessRights: q.AccessRights}},
+		{"licence", q.Licence, q.Licence != "", readmodel.Query{Licence: q.Licence}},
+		{"dates", "", !q.From.IsZero() || !q.Until.IsZero(), readmodel.Query{From: q.From, Until: q.Until}},
+		{"min_quality", "", q.MinQuality > 0, readmodel.Query{MinQuality: q.MinQuality}},
+	}
+	for _, f := range one {
+		if !f.set {
+			continue
+		}
+		f.q.Limit, f.q.KeysOnly = 1, true
+		page, err := s.model.Search(ctx, f.q)
+		if err != nil || page.Total > 0 {
+			continue
+		}
+		if f.value != "" {
+			return fmt.Sprintf("no dataset has %s %q (the facets of a search without it list the values there are)", f.name, f.value)
+		}
+		return fmt.Sprintf("no dataset is within the %s asked for", f.name)
+	}
+	return "each filter matches datasets, but no dataset matches them all"
 }
 
 func techniquesSaid(ts []Technique) string {

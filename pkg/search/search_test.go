@@ -111,6 +111,18 @@ func TestSearch(t *testing.T) {
 					t.Errorf("reason %q", r.Reason)
 				}
 			}},
+		{name: "filters that match nothing together", req: search.Request{Facility: "esrf", Licence: "CC0-1.0"}, want: []string{},
+			check: func(t *testing.T, r search.Result) {
+				if r.Reason != "each filter matches datasets, but no dataset matches them all" {
+					t.Errorf("reason %q", r.Reason)
+				}
+			}},
+		{name: "a filter that matches nothing is named", req: search.Request{Facility: "esrf", Licence: "nope"}, want: []string{},
+			check: func(t *testing.T, r search.Result) {
+				if !strings.HasPrefix(r.Reason, `no dataset has licence "nope"`) {
+					t.Errorf("reason %q", r.Reason)
+				}
+			}},
 		{name: "query syntax is words", req: search.Request{Query: `+bone: -"mice"^ ~ * ? ( ) [ ] { } \ && || !`}, want: []string{"esrf-2"}},
 	}
 	for _, c := range cases {
