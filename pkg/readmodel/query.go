@@ -499,11 +499,9 @@ func (m *Model) request(q Query) (req, count *bleve.SearchRequest, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	all := filter(q, words)
-	if len(q.TextTechniques) > 0 {
-		if all, err = m.withTechniques(q, words); err != nil {
-			return nil, nil, err
-		}
+	all, err := m.matchQuery(q, words)
+	if err != nil {
+		return nil, nil, err
 	}
 	match := all
 	if r := cursorRange(q.Order, after); r != nil {

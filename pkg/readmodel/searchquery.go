@@ -41,10 +41,32 @@ func wordsQuery(words []string) query.Query {
 	return bleve.NewConjunctionQuery(must...)
 }
 
-// withTechniques returns the query of q whose text also matches the
-// datasets tagged with one of q.TextTechniques (or a narrower technique)
-// whose text has the other words.
-func (m *Model) withTechniques(q Query, words []string) (query.Query, error) {
+// matchQuery returns the query of q: its filters and its text. Ranked by
+// relevance, the text is what is scored and drives the search, the
+// filters only keep or leave its matches (they score nothing); in the other
+// orders, nothing is scored and every clause narrows the others.
+func (m *Model) matchQuery(q Query, words []string) (query.Query, error) {
+	text, err := m.textQuery(q, words)
+	if err != nil {
+		return nil, err
+	}
+	filters := filter(q, nil)
+	switch {
+	case text == nil:
+		return filters, nil
+	case q.Order == ByRelevance:
+		b := bleve.NewBooleanQuery()
+		b.AddMust(text)
+		b.AddFilter(filters)
+		return b, nil
+	}
+	return bleve.NewConjunctionQuery(filters, text), nil
+}
+
+// textQuery returns the query of q's text, nil without one: every word
+// in the text fields, or, for each of q.TextTechniques, the datasets tagged
+// with it (or a narrower technique) whose text has the other words.
+func (m *Model) textQuery(q Query, words []string) (query.Query, error) {
 	var either []query.Query
 	if w := wordsQuery(words); w != nil {
 		either = append(either, w)
@@ -68,11 +90,13 @@ func (m *Model) withTechniques(q Query, words []string) (query.Query, error) {
 			either = append(either, t)
 		}
 	}
-	filters := filter(q, nil)
-	if len(either) == 0 {
-		return filters, nil
+	switch len(either) {
+	case 0:
+		return nil, nil
+	case 1:
+		return either[0], nil
 	}
-	return bleve.NewConjunctionQuery(filters, bleve.NewDisjunctionQuery(either...)), nil
+	return bleve.NewDisjunctionQuery(either...), nil
 }
 
 // addFacets asks req for the counts of every facet, at most n values each
