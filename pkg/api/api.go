@@ -31,6 +31,7 @@
 //	POST   /api/v1/usage                 a batch of usage events (see usage.go: facility token for its own datasets, or operator)
 //	GET    /api/v1/usage/counts          COUNTER counts per dataset and month; GET /api/v1/usage/reuse, the most reused datasets
 //	GET    /api/v1/sushi/status, /api/v1/sushi/reports, /api/v1/sushi/reports/dsr   the COUNTER SUSHI service (Dataset Report)
+//	GET    /api/v1/search                datasets by text, technique, facility, instrument, dates, access, licence, quality (see search.go)
 //
 // Reads are open, except the destinations'. Every write needs
 // "Authorization: Bearer <token>": an operator token manages every feed, a
@@ -110,6 +111,9 @@ type Config struct {
 	// Stats answers /api/v1/stats/{name}. Optional: without it, those
 	// routes answer 503 (ClickHouse not configured).
 	Stats StatsReader
+	// Search answers GET /api/v1/search. Optional: without it, that route
+	// answers 503.
+	Search Searcher
 	// ResourceMetadataURL is the URL of the node's OAuth protected
 	// resource metadata (RFC 9728), named in the WWW-Authenticate header
 	// of every 401 so that a client finds the issuers. Optional.
@@ -193,6 +197,7 @@ func New(cfg Config, b *bus.Bus, log *slog.Logger) (*Server, error) {
 	s.mux.HandleFunc("GET /api/v1/sushi/status", s.sushiStatus)
 	s.mux.HandleFunc("GET /api/v1/sushi/reports", s.sushiReports)
 	s.mux.HandleFunc("GET /api/v1/sushi/reports/dsr", s.sushiDSR)
+	s.routeSearch()
 	s.mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fmt.Errorf("%w: %s %s", errNoRoute, r.Method, r.URL.Path))
 	})

@@ -41,6 +41,7 @@ import (
 	"github.com/panosc/fairway/pkg/publisher"
 	"github.com/panosc/fairway/pkg/readmodel"
 	"github.com/panosc/fairway/pkg/samplefeed"
+	"github.com/panosc/fairway/pkg/search"
 	"github.com/panosc/fairway/pkg/sushi"
 	"github.com/panosc/fairway/pkg/urlguard"
 	"github.com/panosc/fairway/pkg/usage"
@@ -462,7 +463,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 				use.classifier.Watch(ctx, time.Minute, log.With("component", "usage"))
 				return nil
 			})
-			feedAPI, err := newAPI(cfg, b, use, log.With("component", "api"))
+			techniques := search.NewRelease(b, log.With("component", "search"))
+			start("search techniques", func(ctx context.Context) error { return techniques.Run(ctx, time.Minute) })
+			searcher, err := search.New(search.Config{Techniques: techniques}, model)
+			if err != nil {
+				return err
+			}
+			feedAPI, err := newAPI(cfg, b, use, searcher, log.With("component", "api"))
 			if err != nil {
 				return err
 			}
@@ -629,7 +636,7 @@ func catalogueHandler(cfg Config, model *readmodel.Model, opts dcat.Options, rec
 // tokens file and FAIRWAY_OPERATOR_TOKEN, else (target all) from the data
 // directory, where one is generated the first time; the demo on loopback
 // runs open.
-func newAPI(cfg Config, b *bus.Bus, use *usageParts, log *slog.Logger) (*api.Server, error) {
+func newAPI(cfg Config, b *bus.Bus, use *usageParts, searcher api.Searcher, log *slog.Logger) (*api.Server, error) {
 	tokens, err := api.LoadTokensFile(cfg.TokensFile)
 	if err != nil {
 		return nil, err
@@ -668,7 +675,7 @@ func newAPI(cfg Config, b *bus.Bus, use *usageParts, log *slog.Logger) (*api.Ser
 		return nil, err
 	}
 	acfg := api.Config{Access: access, Checker: checker, DestinationChecker: destChecker, Destinations: delivery.NewStatusReader(b),
-		Usage: use.intake, SUSHI: sushi.Config{Platform: cfg.BaseURL}, ResourceMetadataURL: aai.MetadataURL(cfg.BaseURL)}
+		Usage: use.intake, SUSHI: sushi.Config{Platform: cfg.BaseURL}, ResourceMetadataURL: aai.MetadataURL(cfg.BaseURL), Search: searcher}
 	if use.reader != nil {
 		acfg.Reports = use.reader
 		acfg.Stats = use.reader

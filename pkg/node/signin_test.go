@@ -151,7 +151,7 @@ func TestSignInEndToEnd(t *testing.T) {
 	logs := &testenv.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	b := testenv.Bus(t)
-	feedAPI, err := newAPI(cfg, b, &usageParts{}, log)
+	feedAPI, err := newAPI(cfg, b, &usageParts{}, nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}

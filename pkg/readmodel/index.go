@@ -10,8 +10,9 @@ import (
 )
 
 // document is what the index holds of one record: nothing is stored in the
-// index (the records are in the bbolt file), every field is only indexed,
-// and those the model sorts or counts by keep doc values.
+// index (the records are in the bbolt file), the mapped fields are only
+// indexed (Description and Creators only within Text), and those the model
+// sorts or counts by keep doc values.
 type document struct {
 	Key          string    `json:"key"`
 	Facility     string    `json:"facility"`
@@ -27,6 +28,15 @@ type document struct {
 	Description  string    `json:"description"`
 	Keywords     []string  `json:"keywords"`
 	Creators     []string  `json:"creators"`
+	// What search filters, counts and reads besides (see searchdoc.go).
+	Instrument []string `json:"instrument"` // names and PIDs, lower case
+	Licence    string   `json:"licence"`    // SPDX id, else as given
+	Quality    float64  `json:"quality"`    // in [0, 1]
+	// Text is every text Query.Text searches: title, description,
+	// keywords, creators, instrument and samples (Description and
+	// Creators are indexed only in it, title and keywords also on their
+	// own, to weigh more).
+	Text []string `json:"text"`
 }
 
 // Field names of the index.
@@ -40,16 +50,32 @@ const (
 	fieldSeq         = "seq"
 	fieldDeleted     = "deleted"
 	fieldAccess      = "access_rights"
+	fieldInstrument  = "instrument"
+	fieldLicence     = "licence"
+	fieldQuality     = "quality"
+	fieldText        = "text"
 	textAnalyzer     = en.AnalyzerName
 )
 
-// textFields are the fields Query.Text searches.
-var textFields = []string{"title", "description", "keywords", "creators"}
+// scoringModel ranks text matches with BM25 (bleve_index_api's
+// BM25Scoring; the default would be TF-IDF).
+const scoringModel = "bm25"
+
+// textFields are the fields Query.Text searches: a word must be in the
+// first, which holds every text; found in the others too, it weighs more.
+// One field of every text costs one term per word where a field per text
+// would cost a disjunction of six.
+var textFields = []string{fieldText, "title", "keywords"}
+
+// textBoost is the weight of a word found in a field: a word of the title
+// says more than one of the description.
+var textBoost = map[string]float64{fieldText: 1, "title": 2, "keywords": 1}
 
 // indexMapping returns the mapping of the index: keywords for the
-// identifiers and facets, a datetime, a number and a boolean for the
-// filters and orders, English text for title, description, keywords and
-// creators. There is no composite _all field: Query.Text asks the text
+// identifiers and facets, a datetime, numbers and a boolean for the
+// filters and orders, English text for the title, the keywords and one
+// field of every text (document.Text), scored with BM25; description and
+// creators are not indexed on their own. There is no composite _all field: Query.Text asks the text
 // fields one by one, which costs less than indexing every word twice.
 func indexMapping() mapping.IndexMapping {
 	kw := func(docValues bool) *mapping.FieldMapping {
@@ -71,7 +97,12 @@ func indexMapping() mapping.IndexMapping {
 	dm.AddFieldMappingsAt(fieldDOI, kw(false))
 	dm.AddFieldMappingsAt(fieldTechnique, kw(true))
 	dm.AddFieldMappingsAt(fieldTechniqueID, kw(false))
-	dm.AddFieldMappingsAt(fieldAccess, kw(false))
+	dm.AddFieldMappingsAt(fieldAccess, kw(true))
+	dm.AddFieldMappingsAt(fieldInstrument, kw(true))
+	dm.AddFieldMappingsAt(fieldLicence, kw(true))
+	qs := bleve.NewNumericFieldMapping()
+	qs.Store, qs.IncludeInAll, qs.DocValues = false, false, false
+	dm.AddFieldMappingsAt(fieldQuality, qs)
 	ts := bleve.NewDateTimeFieldMapping()
 	ts.Store, ts.IncludeInAll, ts.DocValues = false, false, true
 	dm.AddFieldMappingsAt(fieldDatestamp, ts)
@@ -89,5 +120,6 @@ func indexMapping() mapping.IndexMapping {
 	im.DefaultAnalyzer = keyword.Name
 	im.StoreDynamic, im.IndexDynamic, im.DocValuesDynamic = false, false, false
 	im.DefaultField = "title"
+	im.ScoringModel = scoringModel
 	return im
 }

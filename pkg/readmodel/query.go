@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -43,6 +44,9 @@ type Record struct {
 	// Entry is the whole entry (nil only when the query asked for keys
 	// only).
 	Entry *fairwayv1.CatalogueEntry
+	// Score is the record's BM25 relevance to Query.Text in a query
+	// ByRelevance, 0 in other orders.
+	Score float64
 	// quality is what the counts keep of the entry's quality.
 	quality qualitySummary
 }
@@ -72,6 +76,12 @@ const (
 	BySeq
 	// ByDatestamp orders by datestamp, then key.
 	ByDatestamp
+	// ByRelevance orders by relevance to Query.Text (BM25, the most
+	// relevant first), then key; without text every record scores alike.
+	ByRelevance
+	// ByNewest orders by datestamp, the newest first, then key (last
+	// first).
+	ByNewest
 )
 
 // Query asks the model for records. Zero fields do not filter.
@@ -85,6 +95,14 @@ type Query struct {
 	Technique string
 	// AccessRights as the dataset gives them (exactly).
 	AccessRights string
+	// Instrument name or PID, case-insensitive (exactly otherwise).
+	Instrument string
+	// Licence: the SPDX id (CC-BY-4.0) of a licence the normaliser
+	// recognised, else the licence as the dataset gives it (exactly).
+	Licence string
+	// MinQuality keeps the datasets whose FAIR quality score is at least
+	// this, in [0, 1]; 0 does not filter.
+	MinQuality float64
 	// From and Until bound the datestamp, inclusive; zero is open.
 	From, Until time.Time
 	// AfterSeq keeps only entries at catalogue positions > AfterSeq (the
@@ -92,9 +110,18 @@ type Query struct {
 	AfterSeq uint64
 	// Deleted says whether tombstones are wanted.
 	Deleted Deletion
-	// Text holds words searched over title, description, keywords and
-	// creators (English analysis); every word must match.
+	// Text holds words searched over title, description, keywords,
+	// creators, instruments and samples (English analysis); every word
+	// must match.
 	Text string
+	// TextTechniques are techniques named in Text: a dataset tagged with
+	// one of them (or a narrower one) matches as well, when the rest of
+	// Text's words match (a match so found ranks above one by words).
+	TextTechniques []TextTechnique
+	// Facets, when set, asks for the counts of the matching records per
+	// facility, technique, instrument, access rights and licence
+	// (Page.Facets), at most this many values of each.
+	Facets int
 	// Order of the records.
 	Order Order
 	// Offset skips that many records (page-numbered paging), at most
@@ -121,7 +148,35 @@ const (
 	MaxOffset = 100000
 	// maxText bounds Query.Text.
 	maxText = 1000
+	// MaxFacets bounds Query.Facets.
+	MaxFacets = 1000
+	// maxTextTechniques bounds Query.TextTechniques.
+	maxTextTechniques = 8
 )
+
+// TextTechnique is a technique named in a query's text.
+type TextTechnique struct {
+	// IRI of the technique.
+	IRI string
+	// Words of the text that name it (those need not match the dataset's
+	// text when the dataset is tagged with it).
+	Words string
+}
+
+// The facets of Page.Facets.
+const (
+	FacetFacility   = "facility"
+	FacetTechnique  = "technique"
+	FacetInstrument = "instrument"
+	FacetAccess     = "access_rights"
+	FacetLicence    = "licence"
+)
+
+// facetFields are the index fields of the facets.
+var facetFields = map[string]string{
+	FacetFacility: fieldFacility, FacetTechnique: fieldTechnique, FacetInstrument: fieldInstrument,
+	FacetAccess: fieldAccess, FacetLicence: fieldLicence,
+}
 
 // Page is one page of a query's records.
 type Page struct {
@@ -132,6 +187,9 @@ type Page struct {
 	Records []Record
 	// Next is the cursor of the next page, "" when this page is the last.
 	Next string
+	// Facets are the counts Query.Facets asked for, by facet name
+	// (FacetFacility, …): the most frequent values first, then by value.
+	Facets map[string][]Count
 }
 
 // Search returns one page of the records matching q.
@@ -151,9 +209,9 @@ func (m *Model) Search(ctx context.Context, q Query) (Page, error) {
 	if err != nil {
 		return Page{}, err
 	}
-	page := Page{Total: res.Total, Records: recs}
+	page := Page{Total: res.Total, Records: recs, Facets: facets(res)}
 	if len(res.Hits) == req.Size && req.Size > 1 {
-		page.Next = encodeCursor(q.Order, res.Hits[req.Size-2].Sort)
+		page.Next = encodeCursor(q.Order, sortValues(res.Hits[req.Size-2]))
 	}
 	if count != nil {
 		// The page was searched from its cursor on; the total is of the
@@ -163,6 +221,7 @@ func (m *Model) Search(ctx context.Context, q Query) (Page, error) {
 			return Page{}, fmt.Errorf("readmodel: count: %w", err)
 		}
 		page.Total = c.Total
+		page.Facets = facets(c)
 	}
 	return page, nil
 }
@@ -387,6 +446,10 @@ func sortFields(o Order) ([]string, error) {
 		return []string{fieldSeq}, nil
 	case ByDatestamp:
 		return []string{fieldDatestamp, "_id"}, nil
+	case ByRelevance:
+		return []string{"-_score", "_id"}, nil
+	case ByNewest:
+		return []string{"-" + fieldDatestamp, "-_id"}, nil
 	}
 	return nil, fmt.Errorf("%w: order %d", ErrBadQuery, o)
 }
@@ -404,8 +467,15 @@ func (m *Model) request(q Query) (req, count *bleve.SearchRequest, err error) {
 		return nil, nil, fmt.Errorf("%w: offset %d (0 to %d; page deeper with cursors)", ErrBadQuery, q.Offset, MaxOffset)
 	case len(q.Text) > maxText:
 		return nil, nil, fmt.Errorf("%w: text of %d bytes (at most %d)", ErrBadQuery, len(q.Text), maxText)
-	case len(q.Facility) > maxKey || len(q.Feed) > maxKey || len(q.Technique) > maxKey || len(q.AccessRights) > maxKey:
+	case len(q.Facility) > maxKey || len(q.Feed) > maxKey || len(q.Technique) > maxKey || len(q.AccessRights) > maxKey ||
+		len(q.Instrument) > maxKey || len(q.Licence) > maxKey:
 		return nil, nil, fmt.Errorf("%w: filter value over %d bytes", ErrBadQuery, maxKey)
+	case !(q.MinQuality >= 0 && q.MinQuality <= 1):
+		return nil, nil, fmt.Errorf("%w: minimum quality %v (0 to 1)", ErrBadQuery, q.MinQuality)
+	case q.Facets < 0 || q.Facets > MaxFacets:
+		return nil, nil, fmt.Errorf("%w: facets %d (0 to %d)", ErrBadQuery, q.Facets, MaxFacets)
+	case len(q.TextTechniques) > maxTextTechniques:
+		return nil, nil, fmt.Errorf("%w: %d techniques in the text (at most %d)", ErrBadQuery, len(q.TextTechniques), maxTextTechniques)
 	case q.Deleted < LiveOnly || q.Deleted > DeletedOnly:
 		return nil, nil, fmt.Errorf("%w: deletion filter %d", ErrBadQuery, q.Deleted)
 	case !q.From.IsZero() && !q.Until.IsZero() && q.Until.Before(q.From):
@@ -429,16 +499,26 @@ func (m *Model) request(q Query) (req, count *bleve.SearchRequest, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	all := filter(q, words)
+	all, err := m.matchQuery(q, words)
+	if err != nil {
+		return nil, nil, err
+	}
 	match := all
 	if r := cursorRange(q.Order, after); r != nil {
 		match = bleve.NewConjunctionQuery(all, r)
 		count = bleve.NewSearchRequestOptions(all, 0, 0, false)
 		count.Score = "none"
+		addFacets(count, q.Facets)
 	}
 	req = bleve.NewSearchRequestOptions(match, limit+1, q.Offset, false)
 	req.Score = "none"
+	if q.Order == ByRelevance {
+		req.Score = ""
+	}
 	req.SortBy(fields)
+	if count == nil {
+		addFacets(req, q.Facets)
+	}
 	if after != nil {
 		req.From = 0
 		req.SetSearchAfter(after)
@@ -499,6 +579,18 @@ func filter(q Query, words []string) query.Query {
 	if q.AccessRights != "" {
 		term(fieldAccess, q.AccessRights)
 	}
+	if i := strings.ToLower(strings.TrimSpace(q.Instrument)); i != "" {
+		term(fieldInstrument, i)
+	}
+	if q.Licence != "" {
+		term(fieldLicence, q.Licence)
+	}
+	if q.MinQuality > 0 {
+		min, yes := q.MinQuality, true
+		r := bleve.NewNumericRangeInclusiveQuery(&min, nil, &yes, nil)
+		r.SetField(fieldQuality)
+		must = append(must, r)
+	}
 	if t := strings.TrimSpace(q.Technique); t != "" {
 		if id := normalID(t); id != "" {
 			term(fieldTechniqueID, id)
@@ -527,14 +619,8 @@ func filter(q Query, words []string) query.Query {
 		r.SetField(fieldSeq)
 		must = append(must, r)
 	}
-	for _, word := range words {
-		either := make([]query.Query, len(textFields))
-		for i, f := range textFields {
-			t := bleve.NewTermQuery(word)
-			t.SetField(f)
-			either[i] = t
-		}
-		must = append(must, bleve.NewDisjunctionQuery(either...))
+	if w := wordsQuery(words); w != nil {
+		must = append(must, w)
 	}
 	if len(must) == 0 {
 		return bleve.NewMatchAllQuery()
@@ -598,6 +684,9 @@ func (m *Model) records(hits search.DocumentMatchCollection, keysOnly bool) (out
 			r, err := decodeRecord(h.ID, v, !keysOnly)
 			if err != nil {
 				return err
+			}
+			if !math.IsNaN(h.Score) {
+				r.Score = h.Score
 			}
 			out = append(out, r)
 		}

@@ -74,8 +74,8 @@ import (
 // SchemaVersion is the version of the stored form (index mapping and
 // records). Raise it when either changes: a model of another version is
 // removed and rebuilt from the stream (2: records keep their quality, and
-// the counts each facility's).
-const SchemaVersion = 2
+// the counts each facility's; 3: the index holds what search needs, BM25).
+const SchemaVersion = 3
 
 // ErrNotFound is returned for a key or DOI the model does not hold.
 var ErrNotFound = errors.New("readmodel: not found")

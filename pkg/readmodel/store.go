@@ -284,6 +284,7 @@ func record(e *fairwayv1.CatalogueEntry, seq uint64, t time.Time) (Record, docum
 			d.Creators = append(d.Creators, bound(name, maxTitle))
 		}
 	}
+	d.addSearch(e)
 	return r, d
 }
 

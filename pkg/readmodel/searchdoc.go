@@ -1,0 +1,46 @@
+package readmodel
+
+import (
+	"math"
+	"strings"
+
+	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
+)
+
+// addSearch fills what search needs of e into d: the instrument (its name
+// and PID, as a filter and as text), the licence (its SPDX id when the
+// normaliser recognised one), the quality score, and the text searched
+// (d's title, description, keywords and creators, the instrument and the
+// samples' names).
+func (d *document) addSearch(e *fairwayv1.CatalogueEntry) {
+	ds := e.GetDataset().GetDataset()
+	d.Text = append(d.Text, d.Title, d.Description)
+	d.Text = append(d.Text, d.Keywords...)
+	d.Text = append(d.Text, d.Creators...)
+	if name := strings.TrimSpace(ds.GetInstrument()); name != "" {
+		d.Instrument = append(d.Instrument, strings.ToLower(bound(name, maxTitle)))
+		d.Text = append(d.Text, bound(name, maxTitle))
+	}
+	if pid := strings.TrimSpace(ds.GetInstrumentPid()); pid != "" {
+		d.Instrument = append(d.Instrument, strings.ToLower(bound(pid, maxTitle)))
+	}
+	d.Licence = licenceOf(ds)
+	if s := e.GetDataset().GetQualityScore(); !math.IsNaN(s) && s > 0 {
+		d.Quality = min(s, 1)
+	}
+	for _, s := range ds.GetSamples() {
+		if n := strings.TrimSpace(s.GetName()); n != "" && len(d.Text) < 3*maxValues {
+			d.Text = append(d.Text, bound(n, maxTitle))
+		}
+	}
+}
+
+// licenceOf returns the licence of ds as search filters and counts it: its
+// SPDX id when the normaliser recognised one, else the licence as given
+// (bounded), "" when it has none.
+func licenceOf(ds *fairwayv1.Dataset) string {
+	if id := strings.TrimSpace(ds.GetLicenseSpdx()); id != "" {
+		return bound(id, maxTitle)
+	}
+	return bound(strings.TrimSpace(ds.GetLicense()), maxTitle)
+}

@@ -1,0 +1,272 @@
+package search_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/panosc/fairway/internal/searchtest"
+	"github.com/panosc/fairway/pkg/panet"
+	"github.com/panosc/fairway/pkg/search"
+)
+
+// searcher returns a Searcher over the test catalogue, with the reference
+// PaNET release.
+func searcher(t *testing.T) (*search.Searcher, *panet.Matcher) {
+	t.Helper()
+	m := searchtest.Ontology(t)
+	model := searchtest.Model(t, searchtest.Entries(m.Ontology(), searchtest.Catalogue))
+	s, err := search.New(search.Config{Techniques: search.Fixed{M: m}}, model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, m
+}
+
+func hitKeys(r search.Result) []string {
+	out := make([]string, len(r.Hits))
+	for i, h := range r.Hits {
+		out[i] = h.Key
+	}
+	return out
+}
+
+func TestSearch(t *testing.T) {
+	s, _ := searcher(t)
+	ctx := context.Background()
+	cases := []struct {
+		name string
+		req  search.Request
+		// want are the keys in order; nil with sorted: any order.
+		want   []string
+		sorted bool
+		check  func(t *testing.T, r search.Result)
+	}{
+		{name: "everything, newest first", req: search.Request{}, want: []string{"psi-1", "esrf-2", "desy-1", "esrf-1", "ill-1"},
+			check: func(t *testing.T, r search.Result) {
+				if r.Sort != search.SortDate || r.Total != 5 {
+					t.Errorf("sort %s total %d", r.Sort, r.Total)
+				}
+				if !slices.ContainsFunc(r.Facets.Facility, func(f search.FacetValue) bool { return f.Value == "esrf" && f.Count == 2 }) {
+					t.Errorf("facility facet %+v", r.Facets.Facility)
+				}
+				if !slices.ContainsFunc(r.Facets.Licence, func(f search.FacetValue) bool { return f.Value == "CC0-1.0" && f.Count == 1 }) {
+					t.Errorf("licence facet %+v", r.Facets.Licence)
+				}
+			}},
+		{name: "tomography: text or tagged with a narrower technique", req: search.Request{Query: "tomography"},
+			want: []string{"esrf-1", "esrf-2", "psi-1"}, sorted: true,
+			check: func(t *testing.T, r search.Result) {
+				if len(r.QueryTechniques) != 1 || r.QueryTechniques[0].ID != "PaNET01129" || r.QueryTechniques[0].Narrower < 10 {
+					t.Errorf("query techniques %+v", r.QueryTechniques)
+				}
+				if r.Sort != search.SortRelevance {
+					t.Errorf("sort %s", r.Sort)
+				}
+				for i := 1; i < len(r.Hits); i++ {
+					if r.Hits[i].Score > r.Hits[i-1].Score {
+						t.Errorf("hits not by score: %v", hitKeys(r))
+					}
+				}
+				if r.Hits[0].Score <= 0 {
+					t.Errorf("no score: %+v", r.Hits[0])
+				}
+			}},
+		{name: "technique filter by name finds narrower", req: search.Request{Technique: "tomography"}, want: []string{"esrf-1", "esrf-2"}, sorted: true,
+			check: func(t *testing.T, r search.Result) {
+				f := r.Filters.Technique
+				if f == nil || f.IRI != panet.Namespace+"PaNET01129" || f.Label != "tomography" || f.Narrower < 10 {
+					t.Errorf("filter %+v", f)
+				}
+			}},
+		{name: "technique by acronym", req: search.Request{Technique: "SAXS"}, want: []string{"desy-1"}},
+		{name: "technique by id", req: search.Request{Technique: "PaNET01208"}, want: []string{"esrf-1"}},
+		{name: "technique by IRI", req: search.Request{Technique: panet.Namespace + "PaNET01188"}, want: []string{"desy-1"}},
+		{name: "acronym in the text", req: search.Request{Query: "SAXS lysozyme"}, want: []string{"desy-1"}},
+		{name: "technique words and other words", req: search.Request{Query: "tomography molars"}, want: []string{"esrf-1"}},
+		{name: "sample", req: search.Request{Query: "naledi"}, want: []string{"esrf-1"}},
+		{name: "creator", req: search.Request{Query: "Svergun"}, want: []string{"desy-1"}},
+		{name: "instrument as text", req: search.Request{Query: "TOMCAT"}, want: []string{"psi-1"}},
+		{name: "keyword stem", req: search.Request{Query: "protein"}, want: []string{"desy-1"}},
+		{name: "facility", req: search.Request{Facility: "esrf"}, want: []string{"esrf-2", "esrf-1"}},
+		{name: "instrument filter", req: search.Request{Instrument: "id19", Query: "bone"}, want: []string{"esrf-2"}},
+		{name: "licence", req: search.Request{Licence: "CC0-1.0"}, want: []string{"psi-1"}},
+		{name: "access", req: search.Request{Access: searchtest.Restricted}, want: []string{"esrf-2"}},
+		{name: "quality", req: search.Request{MinQuality: 0.8}, want: []string{"desy-1", "esrf-1"}},
+		{name: "dates", req: search.Request{From: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(2024, 12, 31, 0, 0, 0, 0, time.UTC)},
+			want: []string{"desy-1", "esrf-1"}},
+		{name: "text sorted by date", req: search.Request{Query: "tomography", Sort: search.SortDate}, want: []string{"psi-1", "esrf-2", "esrf-1"}},
+		{name: "no match says why", req: search.Request{Query: "unobtainium"}, want: []string{},
+			check: func(t *testing.T, r search.Result) {
+				if r.Total != 0 || !strings.Contains(r.Reason, "unobtainium") {
+					t.Errorf("total %d reason %q", r.Total, r.Reason)
+				}
+			}},
+		{name: "no match with filters says the text alone matches", req: search.Request{Query: "tomography", Facility: "ILL"}, want: []string{},
+			check: func(t *testing.T, r search.Result) {
+				if !strings.Contains(r.Reason, "3 datasets match") {
+					t.Errorf("reason %q", r.Reason)
+				}
+			}},
+		{name: "filters that match nothing together", req: search.Request{Facility: "esrf", Licence: "CC0-1.0"}, want: []string{},
+			check: func(t *testing.T, r search.Result) {
+				if r.Reason != "each filter matches datasets, but no dataset matches them all" {
+					t.Errorf("reason %q", r.Reason)
+				}
+			}},
+		{name: "a filter that matches nothing is named", req: search.Request{Facility: "esrf", Licence: "nope"}, want: []string{},
+			check: func(t *testing.T, r search.Result) {
+				if !strings.HasPrefix(r.Reason, `no dataset has licence "nope"`) {
+					t.Errorf("reason %q", r.Reason)
+				}
+			}},
+		{name: "query syntax is words", req: search.Request{Query: `+bone: -"mice"^ ~ * ? ( ) [ ] { } \ && || !`}, want: []string{"esrf-2"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, err := s.Search(ctx, c.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := hitKeys(r)
+			want := c.want
+			if c.sorted {
+				got, want = slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want))
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("hits %v, want %v (reason %q)", hitKeys(r), c.want, r.Reason)
+			}
+			if r.Total != uint64(len(c.want)) {
+				t.Errorf("total %d, want %d", r.Total, len(c.want))
+			}
+			if c.check != nil {
+				c.check(t, r)
+			}
+		})
+	}
+}
+
+func TestSearchInvalid(t *testing.T) {
+	s, _ := searcher(t)
+	cases := []struct {
+		name string
+		req  search.Request
+		near string
+	}{
+		{name: "unknown technique with near matches", req: search.Request{Technique: "tomografy"}, near: "PaNET01129"},
+		{name: "unknown id", req: search.Request{Technique: "PaNET99999"}},
+		{name: "huge query", req: search.Request{Query: strings.Repeat("bone ", 1000)}},
+		{name: "negative limit", req: search.Request{Limit: -1}},
+		{name: "limit too large", req: search.Request{Limit: search.MaxLimit + 1}},
+		{name: "bad sort", req: search.Request{Sort: "random"}},
+		{name: "quality above 1", req: search.Request{MinQuality: 2}},
+		{name: "until before from", req: search.Request{From: time.Now(), Until: time.Now().Add(-time.Hour)}},
+		{name: "cursor of nothing", req: search.Request{Cursor: "garbage!"}},
+		{name: "too many words", req: search.Request{Query: manyWords(40)}},
+		{name: "huge filter", req: search.Request{Facility: strings.Repeat("x", search.MaxValue+1)}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := s.Search(context.Background(), c.req)
+			if !errors.Is(err, search.ErrInvalid) {
+				t.Fatalf("err %v, want ErrInvalid", err)
+			}
+			if c.near != "" {
+				var u *search.UnknownTechniqueError
+				if !errors.As(err, &u) || !slices.ContainsFunc(u.Near, func(n search.Technique) bool { return n.ID == c.near }) {
+					t.Errorf("err %v: near %+v, want %s", err, u, c.near)
+				}
+			}
+		})
+	}
+}
+
+// TestSearchPages pages through every order with cursors: each dataset
+// once, in order.
+func TestSearchPages(t *testing.T) {
+	m := searchtest.Ontology(t)
+	ds := searchtest.Synthetic(300, 7)
+	model := searchtest.Model(t, searchtest.Entries(m.Ontology(), ds))
+	s, err := search.New(search.Config{Techniques: search.Fixed{M: m}}, model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, req := range []search.Request{
+		{Query: "tomography bone"}, {Query: "sample", Sort: search.SortRelevance}, {Sort: search.SortDate}, {Query: "data", Facility: "esrf"},
+	} {
+		t.Run(req.Query+"/"+req.Sort, func(t *testing.T) {
+			req.Limit = 7
+			whole := req
+			whole.Limit = search.MaxLimit
+			first, err := s.Search(context.Background(), whole)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]bool{}
+			var order []string
+			var total uint64
+			for page := 0; ; page++ {
+				r, err := s.Search(context.Background(), req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				total = r.Total
+				for _, h := range r.Hits {
+					if seen[h.Key] {
+						t.Fatalf("page %d repeats %s", page, h.Key)
+					}
+					seen[h.Key] = true
+					order = append(order, h.Key)
+				}
+				if r.Next == "" {
+					break
+				}
+				req.Cursor = r.Next
+			}
+			if uint64(len(order)) != total || total == 0 {
+				t.Fatalf("paged %d, total %d", len(order), total)
+			}
+			if n := min(len(first.Hits), len(order)); !slices.Equal(hitKeys(first)[:n], order[:n]) {
+				t.Errorf("pages differ from one page:\n%v\n%v", hitKeys(first)[:n], order[:n])
+			}
+		})
+	}
+}
+
+// manyWords returns n distinct words.
+func manyWords(n int) string {
+	var b strings.Builder
+	for i := range n {
+		b.WriteString(" word")
+		b.WriteByte(byte('a' + i%26))
+		b.WriteByte(byte('a' + i/26))
+	}
+	return b.String()
+}
+
+// TestSearchWithoutOntology takes ids and IRIs, and refuses names with
+// the reason.
+func TestSearchWithoutOntology(t *testing.T) {
+	m := searchtest.Ontology(t)
+	model := searchtest.Model(t, searchtest.Entries(m.Ontology(), searchtest.Catalogue))
+	s, err := search.New(search.Config{}, model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Search(context.Background(), search.Request{Technique: "PaNET01129"})
+	if err != nil || r.Total != 2 {
+		t.Fatalf("by id: total %d, err %v", r.Total, err)
+	}
+	_, err = s.Search(context.Background(), search.Request{Technique: "tomography"})
+	var u *search.UnknownTechniqueError
+	if !errors.As(err, &u) || !strings.Contains(u.Reason, "no PaNET ontology") {
+		t.Errorf("by name: %v", err)
+	}
+	// Text still searches words.
+	if r, err := s.Search(context.Background(), search.Request{Query: "tomography"}); err != nil || r.Total != 1 {
+		t.Errorf("text: total %d, err %v", r.Total, err)
+	}
+}
