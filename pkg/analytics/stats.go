@@ -287,12 +287,14 @@ ORDER BY reuse DESC, dataset LIMIT %d`, live, s.reuseUsage(q), s.reuseCitations(
 
 // reuseCandidatesSQL is the n datasets most reused, live or not, most
 // first: their citations (streamed) joined to their usage, and the usage
-// of the datasets without citations after them (a FULL JOIN).
+// of the datasets without citations after them (a FULL JOIN: ALL, as
+// current ClickHouse releases implement no FULL join of kind ANY; both sides hold
+// one row per dataset, so ALL and ANY give the same rows).
 func (s *Store) reuseCandidatesSQL(q StatsQuery, n int) string {
 	return fmt.Sprintf(`SELECT dataset, investigations, requests, unique_investigations, unique_requests, citations,
   investigations + citations AS reuse
 FROM %s
-ANY FULL JOIN %s USING dataset
+ALL FULL JOIN %s USING dataset
 WHERE reuse > 0
 ORDER BY reuse DESC, dataset LIMIT %d`, s.reuseCitations(), s.reuseUsage(q), n)
 }
