@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -58,13 +59,23 @@ func newUsage(ctx context.Context, cfg Config, b *bus.Bus, log *slog.Logger) (*u
 }
 
 // usageSecret returns the key of the usage session hashes: dir's
-// usage.SecretFile where there is one, or else the bus's, which every
+// usage.SecretFile where there is one (offered to the bus, so that
+// replicas without a file hash with it too), or else the bus's, which every
 // replica shares.
 func usageSecret(ctx context.Context, dir string, b *bus.Bus, log *slog.Logger) ([]byte, error) {
 	secret, err := usage.ReadSecret(dir)
 	switch {
 	case err == nil:
-		log.Info("usage session secret read from the data directory", "path", filepath.Join(dir, usage.SecretFile))
+		path := filepath.Join(dir, usage.SecretFile)
+		shared, err := b.OfferSecret(ctx, bus.SecretUsageSessions, secret)
+		if err != nil {
+			return nil, err
+		}
+		if !bytes.Equal(shared, secret) {
+			log.Warn("the data directory's usage session secret is not the one the other replicas share: a client reaching this replica and another counts as two sessions; remove the file to use the shared one", "path", path)
+		} else {
+			log.Info("usage session secret read from the data directory", "path", path)
+		}
 		return secret, nil
 	case errors.Is(err, os.ErrNotExist):
 		return b.Secret(ctx, bus.SecretUsageSessions, 32)

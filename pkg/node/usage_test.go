@@ -162,7 +162,9 @@ func TestOwnPagesCountAsInvestigations(t *testing.T) {
 // TestUsageSecretSharedByReplicas starts the usage parts of two replicas
 // with data directories of their own on one bus: both key their session
 // hashes with the bus's secret, so that one client is one session whichever
-// replica it reaches; a secret file in a data directory takes precedence.
+// replica it reaches; a secret file in a data directory takes precedence,
+// is offered to the bus (shared when the bus has none) and reported when it
+// differs from the shared one.
 func TestUsageSecretSharedByReplicas(t *testing.T) {
 	ctx := context.Background()
 	b := testenv.Bus(t)
@@ -183,8 +185,21 @@ func TestUsageSecretSharedByReplicas(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, usage.SecretFile), []byte(hex.EncodeToString(own)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := usageSecret(ctx, dir, b, log); err != nil || !bytes.Equal(got, own) {
+	logs := &testenv.Buffer{}
+	if got, err := usageSecret(ctx, dir, b, slog.New(slog.NewTextHandler(logs, nil))); err != nil || !bytes.Equal(got, own) {
 		t.Fatalf("the data directory's secret is not used: %v", err)
+	}
+	if !strings.Contains(logs.String(), "not the one the other replicas share") {
+		t.Errorf("a secret file unlike the shared one is not reported: %s", logs)
+	}
+
+	// On a bus without a secret yet, the file's is offered and shared.
+	fresh := testenv.Bus(t)
+	if got, err := usageSecret(ctx, dir, fresh, log); err != nil || !bytes.Equal(got, own) {
+		t.Fatalf("first replica, with a file: %v", err)
+	}
+	if got, err := usageSecret(ctx, t.TempDir(), fresh, log); err != nil || !bytes.Equal(got, own) {
+		t.Fatalf("a replica without a file does not share the file's secret: %v", err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, usage.SecretFile), []byte("broken"), 0o600); err != nil {
 		t.Fatal(err)
