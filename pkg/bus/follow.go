@@ -28,6 +28,13 @@ type FollowConfig struct {
 	Batch int
 	// Wait is the longest a fetch waits for its batch to fill. Default 1s.
 	Wait time.Duration
+	// Linger is how long a fetch that found fewer than Batch messages waits
+	// for more before it hands them over (0: it hands over at once what is
+	// there). A handler whose cost per call dominates (an index that makes
+	// a segment per call) lingers, so that a stream filling at a trickle
+	// comes in a few large batches instead of many small ones; the
+	// follower's lag grows by up to Linger.
+	Linger time.Duration
 	// Inactive is how long the server keeps the consumer while nobody reads
 	// it, so that the consumer of a replica that is gone is removed. Default
 	// 72h.
@@ -72,8 +79,8 @@ func (c FollowConfig) Validate() error {
 		return fmt.Errorf("bus: follower name %q: want 1 to %d letters, digits, '-' or '_'", c.Name, maxConsumerName)
 	case c.Batch < 0 || c.Batch > 10000:
 		return fmt.Errorf("bus: follower batch %d: want 1 to 10000", c.Batch)
-	case c.Wait < 0, c.Inactive < 0, c.RetryDelay < 0, c.AckWait < 0:
-		return errors.New("bus: follower: negative wait, inactive threshold, retry delay or ack wait")
+	case c.Wait < 0, c.Linger < 0, c.Inactive < 0, c.RetryDelay < 0, c.AckWait < 0:
+		return errors.New("bus: follower: negative wait, linger, inactive threshold, retry delay or ack wait")
 	}
 	return nil
 }
@@ -212,10 +219,10 @@ func (b *Bus) Follow(ctx context.Context, cfg FollowConfig, h FollowHandler) err
 // fetch returns the next messages of cons: at once what is there (up to
 // a batch); when nothing is, it waits (up to cfg.Wait) for one message and
 // takes what came with it. A batch is handed over as soon as it is there,
-// not when it is full.
+// not when it is full, unless cfg.Linger is set: then a batch that is not
+// full waits up to cfg.Linger for the rest.
 func fetch(cons jetstream.Consumer, cfg FollowConfig) ([]jetstream.Msg, error) {
-	collect := func(n int, out []jetstream.Msg) ([]jetstream.Msg, error) {
-		batch, err := cons.FetchNoWait(n)
+	collect := func(batch jetstream.MessageBatch, err error, out []jetstream.Msg) ([]jetstream.Msg, error) {
 		if err != nil {
 			return out, err
 		}
@@ -227,9 +234,21 @@ func fetch(cons jetstream.Consumer, cfg FollowConfig) ([]jetstream.Msg, error) {
 		}
 		return out, nil
 	}
-	out, err := collect(cfg.Batch, nil)
-	if err != nil || len(out) > 0 {
+	// linger tops out up to a full batch, waiting up to cfg.Linger.
+	linger := func(out []jetstream.Msg) ([]jetstream.Msg, error) {
+		if cfg.Linger <= 0 || len(out) >= cfg.Batch {
+			return out, nil
+		}
+		b, err := cons.Fetch(cfg.Batch-len(out), jetstream.FetchMaxWait(cfg.Linger))
+		return collect(b, err, out)
+	}
+	b, err := cons.FetchNoWait(cfg.Batch)
+	out, err := collect(b, err, nil)
+	if err != nil {
 		return out, err
+	}
+	if len(out) > 0 {
+		return linger(out)
 	}
 	m, err := cons.Next(jetstream.FetchMaxWait(cfg.Wait))
 	if errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrNoMessages) {
@@ -241,7 +260,11 @@ func fetch(cons jetstream.Consumer, cfg FollowConfig) ([]jetstream.Msg, error) {
 	if cfg.Batch == 1 {
 		return []jetstream.Msg{m}, nil
 	}
-	return collect(cfg.Batch-1, []jetstream.Msg{m})
+	b, err = cons.FetchNoWait(cfg.Batch - 1)
+	if out, err = collect(b, err, []jetstream.Msg{m}); err != nil {
+		return out, err
+	}
+	return linger(out)
 }
 
 // follower returns the durable consumer of cfg positioned to deliver next:

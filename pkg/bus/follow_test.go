@@ -243,6 +243,47 @@ func TestFollow(t *testing.T) {
 	})
 }
 
+// TestFollowLinger: a follower that lingers hands over what trickles in
+// meanwhile in one batch, one that does not hands it over as it comes; a
+// full batch does not wait.
+func TestFollowLinger(t *testing.T) {
+	tests := []struct {
+		name    string
+		linger  time.Duration
+		batches func([]int) bool
+	}{
+		{"no linger: as it comes", 0, func(b []int) bool { return len(b) >= 2 }},
+		{"linger: one batch", 3 * time.Second, func(b []int) bool { return len(b) == 1 && b[0] == 6 }},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := testenv.Bus(t)
+			cfg := bus.FollowConfig{Stream: bus.Catalogue, Name: bus.FollowerName(fmt.Sprint("linger", i)), Batch: 10,
+				Wait: 100 * time.Millisecond, Linger: tc.linger}
+			f := startFollow(t, b, cfg, 0)
+			publishN(t, b, 0, 3)
+			time.Sleep(300 * time.Millisecond)
+			last := publishN(t, b, 3, 3)
+			if got := until(t, f, last); !inOrder(got, 1, last) {
+				t.Errorf("handed %v", got)
+			}
+			f.mu.Lock()
+			batches := append([]int(nil), f.batches...)
+			f.mu.Unlock()
+			if !tc.batches(batches) {
+				t.Errorf("batches %v", batches)
+			}
+			// A full batch is handed over at once, however long the linger.
+			began := time.Now()
+			last = publishN(t, b, 6, 10)
+			until(t, f, last)
+			if d := time.Since(began); d > 2*time.Second {
+				t.Errorf("a full batch took %s", d)
+			}
+		})
+	}
+}
+
 func TestFollowConfigValidate(t *testing.T) {
 	ok := bus.FollowConfig{Stream: bus.Catalogue, Name: "readmodel-node"}
 	tests := []struct {
@@ -257,6 +298,7 @@ func TestFollowConfigValidate(t *testing.T) {
 		{"long name", bus.FollowConfig{Stream: bus.Catalogue, Name: strings.Repeat("a", 65)}, false},
 		{"huge batch", bus.FollowConfig{Stream: bus.Catalogue, Name: "x", Batch: 10001}, false},
 		{"negative wait", bus.FollowConfig{Stream: bus.Catalogue, Name: "x", Wait: -1}, false},
+		{"negative linger", bus.FollowConfig{Stream: bus.Catalogue, Name: "x", Linger: -1}, false},
 	}
 	for _, tc := range tests {
 		if err := tc.cfg.Validate(); (err == nil) != tc.ok {

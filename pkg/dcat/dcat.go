@@ -302,7 +302,7 @@ type graph struct {
 	bprefix string // blank node label prefix
 	blanks  int
 	typed   map[string]bool // IRI nodes already described
-	dropped []DroppedIRI    // values of the data refused as IRIs
+	dropped dropList        // values of the data refused as IRIs
 }
 
 func newGraph(subject string) (*graph, error) {

@@ -4,10 +4,10 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -269,43 +269,105 @@ type DroppedIRI struct {
 
 // DroppedIRIs returns the values of e's dataset that DatasetTurtle leaves
 // out because they are given as IRIs that cannot be published, in the
-// order the rendering meets them, each field and value once. It walks the
-// dataset exactly as the rendering does (the options of the node do not
-// change what is dropped), so the quality score and the catalogue agree.
+// order the rendering meets them, each field and value once. It makes the
+// rendering's decisions about every value that may be given as an IRI
+// (landing page, publisher ROR, creators' ORCID iDs, subject IRIs, related
+// identifiers, instrument PID, licence, distribution URLs), in its order,
+// without building the graph; TestDroppedIRIsAgreeWithRendering holds the
+// two together, and the options of the node do not change what is dropped,
+// so the quality score and the catalogue agree.
 func DroppedIRIs(e *fairwayv1.EnrichedDataset) []DroppedIRI {
-	if e.GetDataset() == nil || e.GetDataset().GetDeleted() {
+	d := e.GetDataset()
+	if d == nil || d.GetDeleted() {
 		return nil
 	}
-	g, err := newGraph(DefaultBaseURL + "/datasets/dropped")
-	if err != nil {
-		return nil // a constant IRI: cannot happen
+	var l dropList
+	// As graph.dataset, in its order.
+	l.fromFeed(FieldLandingPage, d.GetLandingPage(), d.GetLandingPage())
+	if _, ok := literal(firstText(d.GetPublisher(), d.GetFacility())); ok { // graph.publisher
+		ror, isROR := metadata.RORIRI(d.GetPublisherRor())
+		if strings.TrimSpace(d.GetPublisherRor()) != "" && !isROR {
+			l.drop(FieldPublisherROR, d.GetPublisherRor())
+		}
+		l.fromFeed(FieldPublisherROR, d.GetPublisherRor(), ror)
 	}
-	g.dataset(e, Options{Now: func() time.Time { return time.Time{} }}.withDefaults())
-	return g.dropped
+	for _, p := range d.GetCreators() { // graph.creator
+		if _, ok := literal(firstText(p.GetName(), strings.TrimSpace(p.GetGivenName()+" "+p.GetFamilyName()))); !ok {
+			continue
+		}
+		orcidIRI, _ := metadata.ORCIDIRI(p.GetOrcid())
+		if _, ok := dataIRI(orcidIRI); !ok && looksLikeIRI(p.GetOrcid()) {
+			l.drop(FieldORCID, p.GetOrcid())
+		}
+	}
+	for _, s := range d.GetSubjects() { // graph.subjects
+		l.fromFeed(FieldSubjectURI, s.GetValueUri(), strings.TrimSpace(s.GetValueUri()))
+	}
+	for _, r := range d.GetRelated() {
+		l.fromFeed(FieldRelated, r.GetIdentifier(), relatedIRI(r))
+	}
+	l.fromFeed(FieldInstrumentPID, d.GetInstrumentPid(), instrumentIRI(d.GetInstrumentPid())) // graph.activity
+	if licenceDropped(d) {                                                                    // graph.distributions: its licence first
+		l.drop(FieldLicense, d.GetLicense())
+	}
+	for i, x := range d.GetDistributions() {
+		if i == maxDistributions {
+			break
+		}
+		l.fromFeed(FieldDistributionURL, x.GetDownloadUrl(), x.GetDownloadUrl())
+		l.fromFeed(FieldDistributionURL, x.GetAccessUrl(), x.GetAccessUrl())
+	}
+	return l
 }
+
+// licenceDropped reports whether graph.licence leaves d's licence out as an
+// IRI that cannot be published.
+func licenceDropped(d *fairwayv1.Dataset) bool {
+	lic := strings.TrimSpace(validUTF8(d.GetLicense()))
+	if lic == "" {
+		return false
+	}
+	if _, ok := metadata.SPDXLicenseIRI(d.GetLicenseSpdx()); ok {
+		return false
+	}
+	if iri, ok := LicenseIRI(lic); ok {
+		if _, ok := dataIRI(iri); ok {
+			return false
+		}
+	}
+	return looksLikeIRI(lic)
+}
+
+// dropList is the list of values left out, each field and value once.
+type dropList []DroppedIRI
 
 // fromFeed turns a value of the harvested metadata into an IRI. candidate
 // is what the value resolves to (the value itself, or an IRI built from an
 // identifier); "" when the value is not given as an IRI. A candidate that
 // cannot be published is recorded as dropped, under field and the value.
-func (g *graph) fromFeed(field, value, candidate string) (rdf.IRI, bool) {
+func (l *dropList) fromFeed(field, value, candidate string) (rdf.IRI, bool) {
 	if strings.TrimSpace(candidate) == "" {
 		return rdf.IRI{}, false
 	}
 	i, ok := dataIRI(candidate)
 	if !ok {
-		g.drop(field, value)
+		l.drop(field, value)
 	}
 	return i, ok
 }
 
 // drop records a value left out of the rendering.
-func (g *graph) drop(field, value string) {
+func (l *dropList) drop(field, value string) {
 	d := DroppedIRI{Field: field, Value: value}
-	for _, have := range g.dropped {
-		if have == d {
-			return
-		}
+	if !slices.Contains(*l, d) {
+		*l = append(*l, d)
 	}
-	g.dropped = append(g.dropped, d)
 }
+
+// fromFeed is dropList.fromFeed over the graph's list.
+func (g *graph) fromFeed(field, value, candidate string) (rdf.IRI, bool) {
+	return g.dropped.fromFeed(field, value, candidate)
+}
+
+// drop records a value left out of the rendering.
+func (g *graph) drop(field, value string) { g.dropped.drop(field, value) }

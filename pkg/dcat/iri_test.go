@@ -1,6 +1,7 @@
 package dcat
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -237,8 +238,14 @@ func TestDatasetTurtleDropsUnpublishableIRIs(t *testing.T) {
 	}
 }
 
-func TestDroppedIRIs(t *testing.T) {
-	tests := []struct {
+// droppedCases are datasets with values given as IRIs, good and bad, and
+// what DroppedIRIs says of them.
+func droppedCases() []struct {
+	name string
+	in   *fairwayv1.EnrichedDataset
+	want []DroppedIRI
+} {
+	return []struct {
 		name string
 		in   *fairwayv1.EnrichedDataset
 		want []DroppedIRI
@@ -274,11 +281,57 @@ func TestDroppedIRIs(t *testing.T) {
 			e.Dataset.License = "urn:x-esrf:licence:1"
 			e.Dataset.Related = []*fairwayv1.RelatedIdentifier{{Identifier: "urn:nbn:de:1-2", Type: "URN"}, {Identifier: "hdl:1234/5", Type: "Other"}}
 		})},
+		{name: "hostile", in: hostile(), want: []DroppedIRI{
+			{FieldLandingPage, "javascript:alert(1)"}, {FieldORCID, "javascript:alert(1)"},
+			{FieldSubjectURI, "javascript:alert(1)"}, {FieldSubjectURI, "\x01file:///etc/passwd"},
+			{FieldRelated, "javascript:alert(1)"}, {FieldRelated, " JaVaScRiPt:alert(2)"},
+			{FieldRelated, "data:text/html,<script>alert(3)</script>"}, {FieldLicense, "vbscript:msgbox(1)"},
+		}},
+		{name: "every field, nameless agents, too many distributions", in: edit(func(e *fairwayv1.EnrichedDataset) {
+			d := e.Dataset
+			d.Publisher, d.Facility, d.PublisherRor = " ", "", "javascript:x" // no publisher: its ROR is not read
+			d.Creators = []*fairwayv1.Person{{Orcid: "javascript:nameless"}, {Name: "A", Orcid: "mailto:a@b"}, {GivenName: "B", Orcid: "0000-0002-1825-0097"}}
+			d.InstrumentPid = "file:///pid"
+			d.License, d.LicenseSpdx = "ftp:/nohost", ""
+			d.Distributions = nil
+			for i := range maxDistributions + 2 {
+				d.Distributions = append(d.Distributions, &fairwayv1.Distribution{DownloadUrl: fmt.Sprintf("file:///%d", i), AccessUrl: "https://data.esrf.fr/x"})
+			}
+		}), want: func() []DroppedIRI {
+			out := []DroppedIRI{{FieldORCID, "mailto:a@b"}, {FieldInstrumentPID, "file:///pid"}, {FieldLicense, "ftp:/nohost"}}
+			for i := range maxDistributions {
+				out = append(out, DroppedIRI{FieldDistributionURL, fmt.Sprintf("file:///%d", i)})
+			}
+			return out
+		}()},
 	}
-	for _, tc := range tests {
+}
+
+func TestDroppedIRIs(t *testing.T) {
+	for _, tc := range droppedCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := DroppedIRIs(tc.in); !slices.Equal(got, tc.want) {
 				t.Errorf("DroppedIRIs = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestDroppedIRIsAgreeWithRendering: DroppedIRIs, which does not render,
+// names exactly what the rendering of each dataset left out, in its order.
+func TestDroppedIRIsAgreeWithRendering(t *testing.T) {
+	for _, tc := range droppedCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.in.GetDataset() == nil || tc.in.GetDataset().GetDeleted() {
+				return // not rendered
+			}
+			g, err := newGraph(DefaultBaseURL + "/datasets/x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			g.dataset(tc.in, Options{}.withDefaults())
+			if got := DroppedIRIs(tc.in); !slices.Equal(got, []DroppedIRI(g.dropped)) {
+				t.Errorf("DroppedIRIs = %v, the rendering dropped %v", got, g.dropped)
 			}
 		})
 	}

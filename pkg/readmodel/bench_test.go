@@ -247,35 +247,44 @@ func BenchmarkSearchWhileApplying(b *testing.B) {
 // each fetch then finds a few entries, and the index makes many small
 // segments that it merges later. It reports the CPU time of the process
 // per entry (the embedded server's and the publisher's included) and how
-// long the model took to catch up after the last entry was stored.
+// long the model took to catch up after the last entry was stored, without
+// and with the model's Linger.
 func BenchmarkApplyTrickle(b *testing.B) {
 	entries := make([]*fairwayv1.CatalogueEntry, benchEntries)
 	for i := range entries {
 		entries[i] = realistic(i)
 	}
-	var cpu time.Duration
-	var catchUp float64
-	for b.Loop() {
-		b.StopTimer()
-		bs := testenv.Bus(b)
-		m := start(b, bs, b.TempDir(), "trickle")
-		b.StartTimer()
-		c0 := cpuTime()
-		tick := time.NewTicker(10 * time.Millisecond)
-		var seq uint64
-		for i := 0; i < len(entries); i += 20 {
-			<-tick.C
-			seq = publish(b, bs, entries[i:min(i+20, len(entries))]...)
+	for _, linger := range []time.Duration{-1, 0} {
+		name := "linger=default"
+		if linger < 0 {
+			name = "linger=none"
 		}
-		tick.Stop()
-		stored := time.Now()
-		caughtUp(b, m.Model, seq)
-		catchUp = max(catchUp, time.Since(stored).Seconds()*1000)
-		cpu += cpuTime() - c0
-		b.StopTimer()
-		m.stop()
-		b.StartTimer()
+		b.Run(name, func(b *testing.B) {
+			var cpu time.Duration
+			var catchUp float64
+			for b.Loop() {
+				b.StopTimer()
+				bs := testenv.Bus(b)
+				m := startWith(b, bs, readmodel.Config{Dir: b.TempDir(), Replica: "trickle", Linger: linger})
+				b.StartTimer()
+				c0 := cpuTime()
+				tick := time.NewTicker(10 * time.Millisecond)
+				var seq uint64
+				for i := 0; i < len(entries); i += 20 {
+					<-tick.C
+					seq = publish(b, bs, entries[i:min(i+20, len(entries))]...)
+				}
+				tick.Stop()
+				stored := time.Now()
+				caughtUp(b, m.Model, seq)
+				catchUp = max(catchUp, time.Since(stored).Seconds()*1000)
+				cpu += cpuTime() - c0
+				b.StopTimer()
+				m.stop()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(cpu.Microseconds())/float64(benchEntries*b.N), "cpu-µs/entry")
+			b.ReportMetric(catchUp, "catch-up-ms")
+		})
 	}
-	b.ReportMetric(float64(cpu.Microseconds())/float64(benchEntries*b.N), "cpu-µs/entry")
-	b.ReportMetric(catchUp, "catch-up-ms")
 }

@@ -23,7 +23,8 @@
 //
 // Run follows the catalogue stream through bus.Follow with the consumer
 // bus.FollowerName(Config.Replica), from the stored position plus one, in
-// stream order, in batches of Config.BatchSize. A batch is applied to the
+// stream order, in batches of Config.BatchSize (a fetch that finds less
+// waits up to Config.Linger for more). A batch is applied to the
 // index (a bleve batch that also records the position in the index's
 // internal storage) and to the records (one bbolt transaction that records
 // the position too); the batch is acknowledged after both commit. On Open,
@@ -105,6 +106,13 @@ type Config struct {
 	// BatchSize is how many catalogue entries are applied per index batch.
 	// Default 500.
 	BatchSize int
+	// Linger is how long a fetch that found less than a batch waits for
+	// more before the model applies it. Every batch makes an index segment
+	// that the index merges again and again later, so a catalogue filling
+	// at the pipeline's pace is cheaper applied in a few large batches than
+	// in many of a few entries each; the model lags by up to Linger more.
+	// Default 500ms; negative: no wait.
+	Linger time.Duration
 	// Inactive is how long the server keeps the replica's consumer while
 	// the replica is gone. Default 72h.
 	Inactive time.Duration
@@ -125,6 +133,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.RetryDelay == 0 {
 		c.RetryDelay = 5 * time.Second
+	}
+	if c.Linger == 0 {
+		c.Linger = 500 * time.Millisecond
 	}
 }
 
@@ -320,7 +331,7 @@ func (m *Model) create(stream string) error {
 func (m *Model) Run(ctx context.Context) error {
 	return m.bus.Follow(ctx, bus.FollowConfig{
 		Stream: bus.Catalogue, Name: bus.FollowerName(m.cfg.Replica), StartSeq: m.Position() + 1,
-		Batch: m.cfg.BatchSize, Inactive: m.cfg.Inactive, RetryDelay: m.cfg.RetryDelay,
+		Batch: m.cfg.BatchSize, Linger: max(m.cfg.Linger, 0), Inactive: m.cfg.Inactive, RetryDelay: m.cfg.RetryDelay,
 	}, m.apply)
 }
 

@@ -79,8 +79,12 @@ func main() {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1) //nolint:gocritic // the profile is of no use after a failure
-
+		// os.Exit skips the deferred calls: the CPU profile of a run that
+		// failed or timed out is written all the same (it tells why).
+		if *cpuprofile != "" {
+			pprof.StopCPUProfile()
+		}
+		os.Exit(1) //nolint:gocritic // the heap profile is of no use after a failure
 	}
 }
 
