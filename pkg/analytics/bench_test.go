@@ -270,7 +270,11 @@ func BenchmarkWriter(b *testing.B) {
 		go func() { done <- sink.Run(ctx) }()
 		for _, t := range targets {
 			for {
-				info, err := t.cons.Info(context.Background())
+				// A loaded server may answer later than the client's
+				// default API timeout of 5 s.
+				ictx, icancel := context.WithTimeout(context.Background(), time.Minute)
+				info, err := t.cons.Info(ictx)
+				icancel()
 				if err != nil {
 					b.Fatal(err)
 				}
