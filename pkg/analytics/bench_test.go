@@ -18,6 +18,7 @@ import (
 
 	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/bus"
+	"github.com/panosc/fairway/pkg/dcat"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
 
@@ -45,7 +46,12 @@ func benchEntries(b testing.TB, n int) []bus.StoredMessage {
 			QualityDimensions: []*fairwayv1.QualityDimension{{Name: "findability", Score: 1}, {Name: "reusability", Score: 0.5}},
 			QualityGaps:       []*fairwayv1.QualityGap{{Check: "orcid"}},
 		}
-		c := &fairwayv1.CatalogueEntry{Key: key, Dataset: e, ContentHash: key, PublishedAt: timestamppb.Now()}
+		// Each entry carries its DCAT-AP Turtle, as the publisher's do.
+		turtle, err := dcat.DatasetTurtle(e, dcat.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := &fairwayv1.CatalogueEntry{Key: key, Dataset: e, Turtle: turtle, ContentHash: key, PublishedAt: timestamppb.Now()}
 		msgs[i] = bus.StoredMessage{Subject: bus.Subject(bus.Catalogue, key), Sequence: uint64(i + 1), Data: mustMarshal(b, c), Time: time.Now()}
 	}
 	return msgs
@@ -264,7 +270,11 @@ func BenchmarkWriter(b *testing.B) {
 		go func() { done <- sink.Run(ctx) }()
 		for _, t := range targets {
 			for {
-				info, err := t.cons.Info(context.Background())
+				// A loaded server may answer later than the client's
+				// default API timeout of 5 s.
+				ictx, icancel := context.WithTimeout(context.Background(), time.Minute)
+				info, err := t.cons.Info(ictx)
+				icancel()
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/panosc/fairway/pkg/bus"
@@ -96,8 +97,8 @@ func writeCatalogue(ctx context.Context, store *Store, msgs []bus.StoredMessage)
 	citations := make([]CitationRow, 0, len(msgs))
 	var e fairwayv1.CatalogueEntry
 	for _, m := range msgs {
-		// Unmarshal resets e; the rows keep none of its memory.
-		if err := proto.Unmarshal(m.Data, &e); err != nil {
+		// unmarshalEntry resets e; the rows keep none of its memory.
+		if err := unmarshalEntry(m.Data, &e); err != nil {
 			return bus.Permanent(fmt.Errorf("not a catalogue entry on %s: %w", m.Subject, err))
 		}
 		rows = append(rows, RowFromEntry(&e, m.Sequence))
@@ -111,6 +112,40 @@ func writeCatalogue(ctx context.Context, store *Store, msgs []bus.StoredMessage)
 		func(ctx context.Context) error { return badData(store.InsertPipelineEvents(ctx, events)) },
 		func(ctx context.Context) error { return badData(store.InsertCitations(ctx, citations)) },
 	)...)
+}
+
+// entryTurtle is the field number of CatalogueEntry.turtle.
+const entryTurtle = 3
+
+// unmarshalEntry decodes the catalogue entry b into e, without its Turtle:
+// the writer stores none of it, and it is most of an entry's bytes. The
+// fields before and after it are decoded as they are, in place (protobuf
+// merges consecutive parts of a message as one), so nothing is copied. A
+// message that is not wire format is decoded whole, for its error.
+func unmarshalEntry(b []byte, e *fairwayv1.CatalogueEntry) error {
+	proto.Reset(e)
+	merge := proto.UnmarshalOptions{Merge: true}
+	start := 0
+	for rest := b; len(rest) > 0; {
+		num, typ, n := protowire.ConsumeTag(rest)
+		if n < 0 {
+			return proto.Unmarshal(b, e)
+		}
+		m := protowire.ConsumeFieldValue(num, typ, rest[n:])
+		if m < 0 {
+			return proto.Unmarshal(b, e)
+		}
+		at := len(b) - len(rest)
+		rest = rest[n+m:]
+		if num != entryTurtle || typ != protowire.BytesType {
+			continue
+		}
+		if err := merge.Unmarshal(b[start:at], e); err != nil {
+			return err
+		}
+		start = len(b) - len(rest)
+	}
+	return merge.Unmarshal(b[start:], e)
 }
 
 // sideBySide runs every write at once and returns their errors, in order,

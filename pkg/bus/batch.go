@@ -12,8 +12,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// DefaultBatchMaxBytes is the default BatchConfig.MaxBytes.
-const DefaultBatchMaxBytes = 64 << 20
+// DefaultBatchMaxBytes is the default BatchConfig.MaxBytes (16 MiB).
+const DefaultBatchMaxBytes = 16 << 20
 
 // BatchConfig configures a stage that consumes its input in batches (the
 // analytics writer).
@@ -28,8 +28,10 @@ type BatchConfig struct {
 	// MaxBytes bounds the bytes of the messages one batch holds (a batch
 	// ends at Size messages or once it reaches MaxBytes, whichever comes
 	// first); with the batch buffered ahead, a stage holds about twice
-	// that. Default 64
-	// MiB; it must be at least the stream's largest message.
+	// that. Default 16 MiB (DefaultBatchMaxBytes): the batch buffered
+	// ahead stays well below the NATS client's 64 MB limit of what one
+	// subscription holds pending; it must be at least the stream's
+	// largest message (it is raised to that).
 	MaxBytes int
 	// RetryDelay is how long a batch that could not be handled waits before
 	// it is tried again the first time; its messages wait in their stream
