@@ -63,14 +63,14 @@ func (m *Model) matchQuery(q Query, words []string) (query.Query, error) {
 	return bleve.NewConjunctionQuery(filters, text), nil
 }
 
-// textQuery returns the query of q's text, nil without one: every word
-// in the text fields, or, for each of q.TextTechniques, the datasets tagged
-// with it (or a narrower technique) whose text has the other words.
+// textQuery returns the query of q's text, nil without one: for each of
+// q.TextTechniques, the datasets whose text has the words naming it or that
+// are tagged with it (or a narrower technique), and every other word in the
+// text fields; so a query naming two techniques finds the datasets tagged
+// with both, whatever their text.
 func (m *Model) textQuery(q Query, words []string) (query.Query, error) {
-	var either []query.Query
-	if w := wordsQuery(words); w != nil {
-		either = append(either, w)
-	}
+	var must []query.Query
+	rest := slices.Clone(words)
 	for _, tt := range q.TextTechniques {
 		iri := strings.TrimSpace(tt.IRI)
 		if iri == "" || len(iri) > maxKey {
@@ -80,23 +80,26 @@ func (m *Model) textQuery(q Query, words []string) (query.Query, error) {
 		if err != nil {
 			return nil, err
 		}
-		rest := slices.DeleteFunc(slices.Clone(words), func(w string) bool { return slices.Contains(named, w) })
+		rest = slices.DeleteFunc(rest, func(w string) bool { return slices.Contains(named, w) })
 		t := bleve.NewTermQuery(iri)
 		t.SetField(fieldTechnique)
 		t.SetBoost(techniqueBoost)
-		if w := wordsQuery(rest); w != nil {
-			either = append(either, bleve.NewConjunctionQuery(t, w))
+		if w := wordsQuery(named); w != nil {
+			must = append(must, bleve.NewDisjunctionQuery(w, t))
 		} else {
-			either = append(either, t)
+			must = append(must, t)
 		}
 	}
-	switch len(either) {
+	if w := wordsQuery(rest); w != nil {
+		must = append(must, w)
+	}
+	switch len(must) {
 	case 0:
 		return nil, nil
 	case 1:
-		return either[0], nil
+		return must[0], nil
 	}
-	return bleve.NewDisjunctionQuery(either...), nil
+	return bleve.NewConjunctionQuery(must...), nil
 }
 
 // addFacets asks req for the counts of every facet, at most n values each

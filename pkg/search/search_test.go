@@ -270,3 +270,41 @@ func TestSearchWithoutOntology(t *testing.T) {
 		t.Errorf("text: total %d, err %v", r.Total, err)
 	}
 }
+
+// TestSearchNamesTwoTechniques searches for a dataset tagged with two
+// techniques whose text names neither: a query naming both finds it, as a
+// query naming either does, and one naming a technique it lacks does not.
+func TestSearchNamesTwoTechniques(t *testing.T) {
+	m := searchtest.Ontology(t)
+	ds := []searchtest.Dataset{
+		{Key: "both", Facility: "DESY", Title: "Beamtime 4711", Techniques: []string{"PaNET01188", "PaNET01208"}, Quality: 0.5,
+			At: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{Key: "saxs-only", Facility: "DESY", Title: "Beamtime 4712", Techniques: []string{"PaNET01188"}, Quality: 0.5,
+			At: time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC)},
+	}
+	model := searchtest.Model(t, searchtest.Entries(m.Ontology(), ds))
+	s, err := search.New(search.Config{Techniques: search.Fixed{M: m}}, model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		q    string
+		want []string
+	}{
+		{"SAXS", []string{"both", "saxs-only"}},
+		{"tomography", []string{"both"}},
+		{"SAXS tomography", []string{"both"}},
+		{"SAXS tomography 4711", []string{"both"}},
+		{"SAXS tomography 4712", nil},
+	} {
+		r, err := s.Search(context.Background(), search.Request{Query: tc.q})
+		if err != nil {
+			t.Fatalf("%q: %v", tc.q, err)
+		}
+		got := hitKeys(r)
+		slices.Sort(got)
+		if !slices.Equal(got, tc.want) && !(len(got) == 0 && tc.want == nil) {
+			t.Errorf("%q: %v, want %v", tc.q, got, tc.want)
+		}
+	}
+}
