@@ -12,7 +12,8 @@ import (
 
 // TestUnmarshalEntry checks that unmarshalEntry decodes what proto.Unmarshal
 // decodes, the Turtle left out, wherever the Turtle is, and refuses what
-// proto.Unmarshal refuses.
+// proto.Unmarshal refuses, but for a Turtle that is not valid UTF-8: the
+// writer never reads that field, so it no longer refuses such an entry.
 func TestUnmarshalEntry(t *testing.T) {
 	full := &fairwayv1.CatalogueEntry{
 		Key: "doi:10.5072/e.1", Turtle: "<a> <b> <c> .\n", ContentHash: "h",

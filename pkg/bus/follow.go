@@ -82,6 +82,13 @@ func (c FollowConfig) Validate() error {
 	case c.Wait < 0, c.Linger < 0, c.Inactive < 0, c.RetryDelay < 0, c.AckWait < 0:
 		return errors.New("bus: follower: negative wait, linger, inactive threshold, retry delay or ack wait")
 	}
+	d := c
+	d.setDefaults()
+	if d.Wait+d.Linger >= d.AckWait/2 {
+		// The first messages of a batch must not be delivered again while
+		// the fetch still waits for the rest.
+		return fmt.Errorf("bus: follower: wait %s and linger %s: together they must stay under half the ack wait (%s)", d.Wait, d.Linger, d.AckWait)
+	}
 	return nil
 }
 
@@ -240,7 +247,11 @@ func fetch(cons jetstream.Consumer, cfg FollowConfig) ([]jetstream.Msg, error) {
 			return out, nil
 		}
 		b, err := cons.Fetch(cfg.Batch-len(out), jetstream.FetchMaxWait(cfg.Linger))
-		return collect(b, err, out)
+		// An error here ends the linger only: what came before it came in
+		// order and is handed over; the next fetch meets the error again
+		// if it lasts.
+		more, _ := collect(b, err, out)
+		return more, nil
 	}
 	b, err := cons.FetchNoWait(cfg.Batch)
 	out, err := collect(b, err, nil)

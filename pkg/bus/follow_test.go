@@ -299,6 +299,9 @@ func TestFollowConfigValidate(t *testing.T) {
 		{"huge batch", bus.FollowConfig{Stream: bus.Catalogue, Name: "x", Batch: 10001}, false},
 		{"negative wait", bus.FollowConfig{Stream: bus.Catalogue, Name: "x", Wait: -1}, false},
 		{"negative linger", bus.FollowConfig{Stream: bus.Catalogue, Name: "x", Linger: -1}, false},
+		{"the read model's linger", bus.FollowConfig{Stream: bus.Catalogue, Name: "x", Linger: 500 * time.Millisecond}, true},
+		{"linger near the ack wait", bus.FollowConfig{Stream: bus.Catalogue, Name: "x", Linger: 3 * time.Minute}, false},
+		{"wait and linger past half a short ack wait", bus.FollowConfig{Stream: bus.Catalogue, Name: "x", Wait: 2 * time.Second, Linger: 3 * time.Second, AckWait: 10 * time.Second}, false},
 	}
 	for _, tc := range tests {
 		if err := tc.cfg.Validate(); (err == nil) != tc.ok {

@@ -525,11 +525,15 @@ func TestAddressGuard(t *testing.T) {
 	}
 }
 
+// TestConcurrentPuts puts 25 datasets twice each, side by side, while the
+// hub answers its first requests with 503: each is written once. The hub
+// refuses fewer requests than a put's attempts (4), so that no put can
+// give up, whichever of them the refusals land on.
 func TestConcurrentPuts(t *testing.T) {
 	srv := piveautest.Start(piveautest.Config{APIKey: key, Catalogues: []string{"panosc"}})
 	defer srv.Close()
 	c, _ := newClient(t, srv, nil)
-	srv.Unavailable(5, "0")
+	srv.Unavailable(3, "0")
 	var wg sync.WaitGroup
 	errs := make(chan error, 50)
 	for i := range 50 {

@@ -75,8 +75,9 @@ var textBoost = map[string]float64{fieldText: 1, "title": 2, "keywords": 1}
 // identifiers and facets, a datetime, numbers and a boolean for the
 // filters and orders, English text for the title, the keywords and one
 // field of every text (document.Text), scored with BM25; description and
-// creators are not indexed on their own. There is no composite _all field: Query.Text asks the text
-// fields one by one, which costs less than indexing every word twice.
+// creators are not indexed on their own. Title and keywords are indexed
+// twice, in their own fields and in the text field, so that a match there
+// weighs more (textBoost); a word of the query is three term queries.
 func indexMapping() mapping.IndexMapping {
 	kw := func(docValues bool) *mapping.FieldMapping {
 		f := bleve.NewKeywordFieldMapping()
