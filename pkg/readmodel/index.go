@@ -29,9 +29,10 @@ type document struct {
 	Keywords     []string  `json:"keywords"`
 	Creators     []string  `json:"creators"`
 	// What search filters, counts and reads besides (see searchdoc.go).
-	Instrument []string `json:"instrument"` // names and PIDs, lower case
-	Licence    string   `json:"licence"`    // SPDX id, else as given
-	Quality    float64  `json:"quality"`    // in [0, 1]
+	Instrument     []string `json:"instrument"`      // name and PID, lower case
+	InstrumentName string   `json:"instrument_name"` // the name alone, for the facet
+	Licence        string   `json:"licence"`         // SPDX id, else as given
+	Quality        float64  `json:"quality"`         // in [0, 1]
 	// Text is every text Query.Text searches: title, description,
 	// keywords, creators, instrument and samples (Description and
 	// Creators are indexed only in it, title and keywords also on their
@@ -51,6 +52,7 @@ const (
 	fieldDeleted     = "deleted"
 	fieldAccess      = "access_rights"
 	fieldInstrument  = "instrument"
+	fieldInstName    = "instrument_name"
 	fieldLicence     = "licence"
 	fieldQuality     = "quality"
 	fieldText        = "text"
@@ -99,7 +101,8 @@ func indexMapping() mapping.IndexMapping {
 	dm.AddFieldMappingsAt(fieldTechnique, kw(true))
 	dm.AddFieldMappingsAt(fieldTechniqueID, kw(false))
 	dm.AddFieldMappingsAt(fieldAccess, kw(true))
-	dm.AddFieldMappingsAt(fieldInstrument, kw(true))
+	dm.AddFieldMappingsAt(fieldInstrument, kw(false))
+	dm.AddFieldMappingsAt(fieldInstName, kw(true))
 	dm.AddFieldMappingsAt(fieldLicence, kw(true))
 	qs := bleve.NewNumericFieldMapping()
 	qs.Store, qs.IncludeInAll, qs.DocValues = false, false, false

@@ -95,7 +95,8 @@ type Query struct {
 	Technique string
 	// AccessRights as the dataset gives them (exactly).
 	AccessRights string
-	// Instrument name or PID, case-insensitive (exactly otherwise).
+	// Instrument name or PID, case-insensitive (exactly otherwise), cut
+	// as the index cuts it (at 4 KiB).
 	Instrument string
 	// Licence: the SPDX id (CC-BY-4.0) of a licence the normaliser
 	// recognised, else the licence as the dataset gives it (exactly).
@@ -174,7 +175,7 @@ const (
 
 // facetFields are the index fields of the facets.
 var facetFields = map[string]string{
-	FacetFacility: fieldFacility, FacetTechnique: fieldTechnique, FacetInstrument: fieldInstrument,
+	FacetFacility: fieldFacility, FacetTechnique: fieldTechnique, FacetInstrument: fieldInstName,
 	FacetAccess: fieldAccess, FacetLicence: fieldLicence,
 }
 
@@ -468,7 +469,7 @@ func (m *Model) request(q Query) (req, count *bleve.SearchRequest, err error) {
 	case len(q.Text) > maxText:
 		return nil, nil, fmt.Errorf("%w: text of %d bytes (at most %d)", ErrBadQuery, len(q.Text), maxText)
 	case len(q.Facility) > maxKey || len(q.Feed) > maxKey || len(q.Technique) > maxKey || len(q.AccessRights) > maxKey ||
-		len(q.Instrument) > maxKey || len(q.Licence) > maxKey:
+		len(q.Instrument) > maxDescription || len(q.Licence) > maxKey:
 		return nil, nil, fmt.Errorf("%w: filter value over %d bytes", ErrBadQuery, maxKey)
 	case !(q.MinQuality >= 0 && q.MinQuality <= 1):
 		return nil, nil, fmt.Errorf("%w: minimum quality %v (0 to 1)", ErrBadQuery, q.MinQuality)
@@ -579,7 +580,7 @@ func filter(q Query, words []string) query.Query {
 	if q.AccessRights != "" {
 		term(fieldAccess, q.AccessRights)
 	}
-	if i := strings.ToLower(strings.TrimSpace(q.Instrument)); i != "" {
+	if i := instrumentTerm(q.Instrument); i != "" {
 		term(fieldInstrument, i)
 	}
 	if q.Licence != "" {

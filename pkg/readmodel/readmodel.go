@@ -75,8 +75,9 @@ import (
 // SchemaVersion is the version of the stored form (index mapping and
 // records). Raise it when either changes: a model of another version is
 // removed and rebuilt from the stream (2: records keep their quality, and
-// the counts each facility's; 3: the index holds what search needs, BM25).
-const SchemaVersion = 3
+// the counts each facility's; 3: the index holds what search needs, BM25; 4: the instrument facet counts
+// names only).
+const SchemaVersion = 4
 
 // ErrNotFound is returned for a key or DOI the model does not hold.
 var ErrNotFound = errors.New("readmodel: not found")

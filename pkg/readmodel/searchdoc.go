@@ -8,7 +8,7 @@ import (
 )
 
 // addSearch fills what search needs of e into d: the instrument (its name
-// and PID, as a filter and as text), the licence (its SPDX id when the
+// and PID as a filter, its name as a facet and as text), the licence (its SPDX id when the
 // normaliser recognised one), the quality score, and the text searched
 // (d's title, description, keywords and creators, the instrument and the
 // samples' names).
@@ -18,11 +18,12 @@ func (d *document) addSearch(e *fairwayv1.CatalogueEntry) {
 	d.Text = append(d.Text, d.Keywords...)
 	d.Text = append(d.Text, d.Creators...)
 	if name := strings.TrimSpace(ds.GetInstrument()); name != "" {
-		d.Instrument = append(d.Instrument, strings.ToLower(bound(name, maxTitle)))
+		d.Instrument = append(d.Instrument, instrumentTerm(name))
+		d.InstrumentName = instrumentTerm(name)
 		d.Text = append(d.Text, bound(name, maxTitle))
 	}
-	if pid := strings.TrimSpace(ds.GetInstrumentPid()); pid != "" {
-		d.Instrument = append(d.Instrument, strings.ToLower(bound(pid, maxTitle)))
+	if pid := instrumentTerm(ds.GetInstrumentPid()); pid != "" {
+		d.Instrument = append(d.Instrument, pid)
 	}
 	d.Licence = licenceOf(ds)
 	if s := e.GetDataset().GetQualityScore(); !math.IsNaN(s) && s > 0 {
@@ -33,6 +34,13 @@ func (d *document) addSearch(e *fairwayv1.CatalogueEntry) {
 			d.Text = append(d.Text, bound(n, maxTitle))
 		}
 	}
+}
+
+// instrumentTerm returns an instrument's name or PID as the index holds
+// it and a filter looks for it: trimmed, cut to maxTitle bytes, in lower
+// case.
+func instrumentTerm(s string) string {
+	return strings.ToLower(bound(strings.TrimSpace(s), maxTitle))
 }
 
 // licenceOf returns the licence of ds as search filters and counts it: its

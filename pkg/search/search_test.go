@@ -10,6 +10,7 @@ import (
 
 	"github.com/panosc/fairway/internal/searchtest"
 	"github.com/panosc/fairway/pkg/panet"
+	"github.com/panosc/fairway/pkg/readmodel"
 	"github.com/panosc/fairway/pkg/search"
 )
 
@@ -306,5 +307,57 @@ func TestSearchNamesTwoTechniques(t *testing.T) {
 		if !slices.Equal(got, tc.want) && !(len(got) == 0 && tc.want == nil) {
 			t.Errorf("%q: %v, want %v", tc.q, got, tc.want)
 		}
+	}
+}
+
+// TestSearchInstrument filters on an instrument by its name (however
+// long) or its PID, and counts the instrument facet on names only.
+func TestSearchInstrument(t *testing.T) {
+	m := searchtest.Ontology(t)
+	long := "Beamline " + strings.Repeat("Ä", 3000) // over what the index keeps of a name
+	ds := []searchtest.Dataset{
+		{Key: "long", Facility: "DESY", Title: "Beamtime 1", Instrument: long, Quality: 0.5},
+		{Key: "p12", Facility: "DESY", Title: "Beamtime 2", Instrument: "P12", Quality: 0.5},
+	}
+	entries := searchtest.Entries(m.Ontology(), ds)
+	entries[1].GetDataset().GetDataset().InstrumentPid = "https://hdl.handle.net/21.11157/p12"
+	model := searchtest.Model(t, entries)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, instrument string
+		want             []string
+	}{
+		{"long name", long, []string{"long"}},
+		{"long name, upper case", strings.ToUpper(long), []string{"long"}},
+		{"name", "p12", []string{"p12"}},
+		{"pid", "https://hdl.handle.net/21.11157/P12", []string{"p12"}},
+		{"other", "P13", nil},
+	} {
+		page, err := model.Search(ctx, readmodel.Query{Instrument: tc.instrument, Limit: 10, KeysOnly: true})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		var got []string
+		for _, r := range page.Records {
+			got = append(got, r.Key)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	s, err := search.New(search.Config{Techniques: search.Fixed{M: m}}, model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Search(ctx, search.Request{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var values []string
+	for _, v := range r.Facets.Instrument {
+		values = append(values, v.Value)
+	}
+	if len(values) != 2 || !slices.Contains(values, "p12") {
+		t.Errorf("instrument facet %q, want the two names", values)
 	}
 }
