@@ -23,7 +23,7 @@ func searchAPI(t *testing.T) string {
 	t.Helper()
 	m := searchtest.Ontology(t)
 	model := searchtest.Model(t, searchtest.Entries(m.Ontology(), searchtest.Catalogue))
-	s, err := search.New(search.Config{Techniques: search.Fixed{M: m}}, model)
+	s, err := search.New(search.Config{Techniques: search.NewTerms(m)}, model)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,10 +53,10 @@ func BenchmarkSearch(b *testing.B) {
 		name string
 		cfg  search.Config
 	}{
-		{"filtered", search.Config{Techniques: search.Fixed{M: m}}},
+		{"filtered", search.Config{Techniques: search.NewTerms(m)}},
 		// The same without the facets (one value each, the least they
 		// can cost), to tell what they cost.
-		{"filtered-onefacet", search.Config{Techniques: search.Fixed{M: m}, FacetSize: 1}},
+		{"filtered-onefacet", search.Config{Techniques: search.NewTerms(m), FacetSize: 1}},
 	} {
 		s, err := search.New(c.cfg, model)
 		if err != nil {

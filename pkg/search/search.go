@@ -309,17 +309,17 @@ func (s *Searcher) query(req Request) (readmodel.Query, Result, error) {
 		return q, res, fmt.Errorf("%w: sort %.40q: want %s or %s", ErrInvalid, req.Sort, SortRelevance, SortDate)
 	}
 	res.Sort = req.Sort
-	matcher := s.matcher()
+	terms := s.terms()
 	if t := strings.TrimSpace(req.Technique); t != "" {
-		tech, err := resolve(matcher, t)
+		tech, err := resolve(terms, t)
 		if err != nil {
 			return q, res, err
 		}
 		q.Technique = tech.IRI
 		res.Filters.Technique = &tech
 	}
-	if text != "" && matcher != nil {
-		for _, t := range named(matcher, text) {
+	if text != "" && terms != nil {
+		for _, t := range named(terms, text) {
 			q.TextTechniques = append(q.TextTechniques, readmodel.TextTechnique{IRI: t.IRI, Words: t.Matched})
 			res.QueryTechniques = append(res.QueryTechniques, t)
 		}
@@ -496,9 +496,9 @@ func (s *Searcher) facets(counts map[string][]readmodel.Count) Facets {
 		Facility: conv(readmodel.FacetFacility), Technique: conv(readmodel.FacetTechnique),
 		Instrument: conv(readmodel.FacetInstrument), Access: conv(readmodel.FacetAccess), Licence: conv(readmodel.FacetLicence),
 	}
-	if m := s.matcher(); m != nil {
+	if t := s.terms(); t != nil {
 		for i, v := range f.Technique {
-			if c, ok := m.Ontology().Class(v.Value); ok {
+			if c, ok := t.m.Ontology().Class(v.Value); ok {
 				f.Technique[i].Label = c.Label
 			}
 		}

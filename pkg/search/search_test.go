@@ -20,7 +20,7 @@ func searcher(t *testing.T) (*search.Searcher, *panet.Matcher) {
 	t.Helper()
 	m := searchtest.Ontology(t)
 	model := searchtest.Model(t, searchtest.Entries(m.Ontology(), searchtest.Catalogue))
-	s, err := search.New(search.Config{Techniques: search.Fixed{M: m}}, model)
+	s, err := search.New(search.Config{Techniques: search.NewTerms(m)}, model)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestSearchPages(t *testing.T) {
 	m := searchtest.Ontology(t)
 	ds := searchtest.Synthetic(300, 7)
 	model := searchtest.Model(t, searchtest.Entries(m.Ontology(), ds))
-	s, err := search.New(search.Config{Techniques: search.Fixed{M: m}}, model)
+	s, err := search.New(search.Config{Techniques: search.NewTerms(m)}, model)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +284,7 @@ func TestSearchNamesTwoTechniques(t *testing.T) {
 			At: time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC)},
 	}
 	model := searchtest.Model(t, searchtest.Entries(m.Ontology(), ds))
-	s, err := search.New(search.Config{Techniques: search.Fixed{M: m}}, model)
+	s, err := search.New(search.Config{Techniques: search.NewTerms(m)}, model)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,7 +345,7 @@ func TestSearchInstrument(t *testing.T) {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
 	}
-	s, err := search.New(search.Config{Techniques: search.Fixed{M: m}}, model)
+	s, err := search.New(search.Config{Techniques: search.NewTerms(m)}, model)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unicode"
@@ -19,18 +18,38 @@ import (
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
 
-// Techniques gives the PaNET matcher that technique names are resolved
+// Techniques gives the PaNET release that technique names are resolved
 // and recognised with.
 type Techniques interface {
-	// Matcher returns the current matcher, nil when there is none yet.
-	Matcher() *panet.Matcher
+	// Terms returns the current release, nil when there is none yet.
+	Terms() *Terms
 }
 
-// Fixed is a Techniques of one matcher.
-type Fixed struct{ M *panet.Matcher }
+// Terms is one PaNET release as search uses it: its matcher, and how many
+// narrower classes each class has (counted once, kept with the release so
+// that they go with it). A *Terms is a Techniques of that one release.
+type Terms struct {
+	m        *panet.Matcher
+	narrower map[string]int
+}
 
-// Matcher returns f.M.
-func (f Fixed) Matcher() *panet.Matcher { return f.M }
+// NewTerms returns the Terms of m's release.
+func NewTerms(m *panet.Matcher) *Terms {
+	t := &Terms{m: m, narrower: map[string]int{}}
+	o := m.Ontology()
+	for _, c := range o.Classes() {
+		for _, a := range o.Ancestors(c.ID) {
+			t.narrower[a.ID]++
+		}
+	}
+	return t
+}
+
+// Terms returns t.
+func (t *Terms) Terms() *Terms { return t }
+
+// Matcher returns the release's matcher.
+func (t *Terms) Matcher() *panet.Matcher { return t.m }
 
 // UnknownTechniqueError says that a technique filter names no PaNET
 // technique, or several; Near are the techniques it may have meant.
@@ -53,42 +72,47 @@ func (e *UnknownTechniqueError) Is(target error) bool { return target == ErrInva
 // maxNear bounds UnknownTechniqueError.Near.
 const maxNear = 5
 
-func (s *Searcher) matcher() *panet.Matcher {
+// terms returns the release in use, nil when there is none.
+func (s *Searcher) terms() *Terms {
 	if s.cfg.Techniques == nil {
 		return nil
 	}
-	return s.cfg.Techniques.Matcher()
+	t := s.cfg.Techniques.Terms()
+	if t == nil || t.m == nil {
+		return nil
+	}
+	return t
 }
 
 // resolve returns the technique name names: an IRI or id (of a class of
 // the ontology, when there is one), a label, a synonym or an acronym.
-func resolve(m *panet.Matcher, name string) (Technique, error) {
+func resolve(t *Terms, name string) (Technique, error) {
 	iri, isTerm := panet.TermIRI(name)
-	if m == nil {
+	if t == nil {
 		if !isTerm {
 			return Technique{}, &UnknownTechniqueError{Technique: name,
 				Reason: "the node has no PaNET ontology loaded yet: give a PaNET IRI or id (PaNET01188)"}
 		}
 		return Technique{IRI: iri, ID: strings.TrimPrefix(iri, panet.Namespace)}, nil
 	}
-	o := m.Ontology()
+	m, o := t.m, t.m.Ontology()
 	if isTerm {
 		c, ok := o.Class(iri)
 		if !ok {
 			return Technique{}, &UnknownTechniqueError{Technique: name, Reason: fmt.Sprintf("no such class in PaNET %s", o.Version())}
 		}
-		return described(o, c, ""), nil
+		return t.described(c, ""), nil
 	}
 	want := fold(name)
 	var found []*fairwayv1.Technique
-	for _, t := range m.Match([]*fairwayv1.Subject{{Value: name}}) {
-		switch t.GetMatchedBy() {
+	for _, f := range m.Match([]*fairwayv1.Subject{{Value: name}}) {
+		switch f.GetMatchedBy() {
 		case panet.MatchedByIRI, panet.MatchedByID, panet.MatchedByLabel, panet.MatchedBySynonym:
-			found = append(found, t)
+			found = append(found, f)
 		default:
 			// Read as free text: only a technique the whole name names.
-			if fold(t.GetMatchedText()) == want {
-				found = append(found, t)
+			if fold(f.GetMatchedText()) == want {
+				found = append(found, f)
 			}
 		}
 	}
@@ -98,67 +122,49 @@ func resolve(m *panet.Matcher, name string) (Technique, error) {
 		if c == nil {
 			return Technique{IRI: found[0].GetIri(), ID: found[0].GetId(), Label: found[0].GetLabel()}, nil
 		}
-		return described(o, c, ""), nil
+		return t.described(c, ""), nil
 	case 0:
-		return Technique{}, &UnknownTechniqueError{Technique: name, Reason: "names no PaNET technique", Near: near(o, want)}
+		return Technique{}, &UnknownTechniqueError{Technique: name, Reason: "names no PaNET technique", Near: t.near(want)}
 	}
 	e := &UnknownTechniqueError{Technique: name, Reason: "names several PaNET techniques: give one of their IRIs"}
-	for _, t := range found {
-		if c, ok := o.Class(t.GetIri()); ok && len(e.Near) < maxNear {
-			e.Near = append(e.Near, described(o, c, ""))
+	for _, f := range found {
+		if c, ok := o.Class(f.GetIri()); ok && len(e.Near) < maxNear {
+			e.Near = append(e.Near, t.described(c, ""))
 		}
 	}
 	return Technique{}, e
 }
 
 // named returns the techniques text names (as free text).
-func named(m *panet.Matcher, text string) []Technique {
-	o := m.Ontology()
+func named(t *Terms, text string) []Technique {
+	o := t.m.Ontology()
 	var out []Technique
-	for _, t := range m.Match(nil, text) {
+	for _, f := range t.m.Match(nil, text) {
 		if len(out) == 8 {
 			break
 		}
-		c, ok := o.Class(t.GetIri())
+		c, ok := o.Class(f.GetIri())
 		if !ok {
 			continue
 		}
-		out = append(out, described(o, c, t.GetMatchedText()))
+		out = append(out, t.described(c, f.GetMatchedText()))
 	}
 	return out
 }
 
 // described returns c as an answer names it.
-func described(o *panet.Ontology, c *panet.Class, matched string) Technique {
-	return Technique{IRI: c.IRI, ID: c.ID, Label: c.Label, Narrower: narrower(o)[c.ID], Matched: matched}
-}
-
-// narrowerCounts keeps, per ontology, how many narrower classes each class
-// has.
-var narrowerCounts sync.Map // *panet.Ontology → map[string]int
-
-// narrower returns how many narrower classes each class of o has, by id.
-func narrower(o *panet.Ontology) map[string]int {
-	if v, ok := narrowerCounts.Load(o); ok {
-		return v.(map[string]int)
-	}
-	n := map[string]int{}
-	for _, c := range o.Classes() {
-		for _, a := range o.Ancestors(c.ID) {
-			n[a.ID]++
-		}
-	}
-	v, _ := narrowerCounts.LoadOrStore(o, n)
-	return v.(map[string]int)
+func (t *Terms) described(c *panet.Class, matched string) Technique {
+	return Technique{IRI: c.IRI, ID: c.ID, Label: c.Label, Narrower: t.narrower[c.ID], Matched: matched}
 }
 
 // near returns the techniques whose label or a synonym is near want (a
 // folded name): those containing it or contained in it, then those within
 // a small edit distance, the nearest first.
-func near(o *panet.Ontology, want string) []Technique {
+func (t *Terms) near(want string) []Technique {
 	if want == "" {
 		return nil
 	}
+	o := t.m.Ontology()
 	type cand struct {
 		c    *panet.Class
 		dist int
@@ -193,7 +199,7 @@ func near(o *panet.Ontology, want string) []Technique {
 		if len(out) == maxNear {
 			break
 		}
-		out = append(out, described(o, c.c, ""))
+		out = append(out, t.described(c.c, ""))
 	}
 	return out
 }
@@ -260,7 +266,7 @@ func fold(s string) string {
 type Release struct {
 	bus *bus.Bus
 	log *slog.Logger
-	cur atomic.Pointer[panet.Matcher]
+	cur atomic.Pointer[Terms]
 	// digest of the release loaded.
 	digest string
 }
@@ -269,11 +275,20 @@ type Release struct {
 // is nil until Run has loaded one.
 func NewRelease(b *bus.Bus, log *slog.Logger) *Release { return &Release{bus: b, log: log} }
 
-// Matcher returns the matcher of the release loaded, nil before the first.
-func (r *Release) Matcher() *panet.Matcher { return r.cur.Load() }
+// Terms returns the release loaded, nil before the first.
+func (r *Release) Terms() *Terms { return r.cur.Load() }
 
-// Set makes ont the release search uses (until Run loads another).
-func (r *Release) Set(ont *panet.Ontology) { r.cur.Store(panet.NewMatcher(ont)) }
+// Matcher returns the matcher of the release loaded, nil before the first.
+func (r *Release) Matcher() *panet.Matcher {
+	if t := r.cur.Load(); t != nil {
+		return t.m
+	}
+	return nil
+}
+
+// Set makes ont the release search uses (until Run loads another); the
+// release it replaces is no longer referenced.
+func (r *Release) Set(ont *panet.Ontology) { r.cur.Store(NewTerms(panet.NewMatcher(ont))) }
 
 // Run loads the node's release, then looks every interval (default a
 // minute; every 5 s while there is none) whether it changed, until ctx

@@ -4,9 +4,12 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"runtime"
 	"testing"
 	"time"
+	"weak"
 
+	"github.com/panosc/fairway/internal/searchtest"
 	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/enricher"
 	"github.com/panosc/fairway/pkg/search"
@@ -46,5 +49,42 @@ func TestRelease(t *testing.T) {
 	}
 	if _, ok := r.Matcher().Ontology().Class("PaNET01129"); !ok {
 		t.Error("no tomography in the release loaded")
+	}
+}
+
+// TestReleaseFreesOld loads a release, searches with it, then loads
+// another: nothing of search keeps the first alive.
+func TestReleaseFreesOld(t *testing.T) {
+	for _, req := range []search.Request{
+		{Technique: "PaNET01129"},
+		{Query: "tomography"},
+	} {
+		r := search.NewRelease(nil, slog.New(slog.DiscardHandler))
+		first := searchtest.Ontology(t).Ontology()
+		model := searchtest.Model(t, searchtest.Entries(first, searchtest.Catalogue))
+		r.Set(first)
+		s, err := search.New(search.Config{Techniques: r}, model)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := s.Search(context.Background(), req)
+		if err != nil {
+			t.Fatalf("%+v: %v", req, err)
+		}
+		if res.Total == 0 {
+			t.Fatalf("%+v: nothing found", req)
+		}
+		old := weak.Make(first)
+		first = nil
+		r.Set(searchtest.Ontology(t).Ontology())
+		if _, err := s.Search(context.Background(), req); err != nil {
+			t.Fatalf("%+v: %v", req, err)
+		}
+		for range 5 {
+			runtime.GC()
+		}
+		if old.Value() != nil {
+			t.Errorf("%+v: the first release is still in memory", req)
+		}
 	}
 }
