@@ -105,7 +105,7 @@ func indexMapping() mapping.IndexMapping {
 	dm.AddFieldMappingsAt(fieldInstName, kw(true))
 	dm.AddFieldMappingsAt(fieldLicence, kw(true))
 	qs := bleve.NewNumericFieldMapping()
-	qs.Store, qs.IncludeInAll, qs.DocValues = false, false, false
+	qs.Store, qs.IncludeInAll, qs.DocValues = false, false, true
 	dm.AddFieldMappingsAt(fieldQuality, qs)
 	ts := bleve.NewDateTimeFieldMapping()
 	ts.Store, ts.IncludeInAll, ts.DocValues = false, false, true

@@ -88,7 +88,7 @@ func TestTombstoneReplacesLiveEntry(t *testing.T) {
 		t.Errorf("changes after 3: %+v, %v", changes, err)
 	}
 	f, err := m.Facilities(ctx)
-	if err != nil || !slices.Equal(f, []readmodel.Count{{"esrf", 2}}) {
+	if err != nil || !slices.Equal(f, []readmodel.Count{{Value: "esrf", Count: 2}}) {
 		t.Errorf("facilities %v, %v", f, err)
 	}
 	// And back: a new version of the dataset is live again.

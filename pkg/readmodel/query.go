@@ -120,8 +120,9 @@ type Query struct {
 	// Text's words match (a match so found ranks above one by words).
 	TextTechniques []TextTechnique
 	// Facets, when set, asks for the counts of the matching records per
-	// facility, technique, instrument, access rights and licence
-	// (Page.Facets), at most this many values of each.
+	// facility, technique, instrument, access rights, licence and year
+	// (Page.Facets), at most this many values of each, and per band of
+	// quality score.
 	Facets int
 	// Order of the records.
 	Order Order
@@ -171,7 +172,26 @@ const (
 	FacetInstrument = "instrument"
 	FacetAccess     = "access_rights"
 	FacetLicence    = "licence"
+	// FacetYear counts per year (UTC) of the datestamp, the filter of
+	// Query.From and Query.Until: the values are years, the newest first,
+	// over the last facetYears years.
+	FacetYear = "year"
+	// FacetQuality counts per band of quality score (qualityBands), the
+	// lowest first; a Count of it has the band's bounds.
+	FacetQuality = "quality"
 )
+
+// facetYears is how many years FacetYear counts, back from next year.
+const facetYears = 40
+
+// qualityBands are the bands of FacetQuality: each takes in its lower
+// bound and not its upper one, but the last takes in 1.
+var qualityBands = []struct {
+	name     string
+	min, max float64
+}{
+	{"0.0-0.2", 0, 0.2}, {"0.2-0.4", 0.2, 0.4}, {"0.4-0.6", 0.4, 0.6}, {"0.6-0.8", 0.6, 0.8}, {"0.8-1.0", 0.8, 1},
+}
 
 // facetFields are the index fields of the facets.
 var facetFields = map[string]string{
@@ -380,6 +400,8 @@ type Count struct {
 	Value string
 	// Count of live datasets.
 	Count uint64
+	// Min and Max bound a band of FacetQuality (nil otherwise).
+	Min, Max *float64
 }
 
 // Facilities returns how many live datasets each facility has, sorted by

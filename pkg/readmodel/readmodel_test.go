@@ -156,14 +156,14 @@ func TestQueries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := []readmodel.Count{{"esrf", 2}, {"ill", 1}, {"psi", 1}}; !slices.Equal(f, want) {
+		if want := []readmodel.Count{{Value: "esrf", Count: 2}, {Value: "ill", Count: 1}, {Value: "psi", Count: 1}}; !slices.Equal(f, want) {
 			t.Errorf("facilities %v, want %v", f, want)
 		}
 		tq, err := m.Techniques(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []readmodel.Count{{panet + "PaNET00001", 2}, {panet + "PaNET01012", 2}, {panet + "PaNET01188", 1}}
+		want := []readmodel.Count{{Value: panet + "PaNET00001", Count: 2}, {Value: panet + "PaNET01012", Count: 2}, {Value: panet + "PaNET01188", Count: 1}}
 		if !slices.Equal(tq, want) {
 			t.Errorf("techniques %v, want %v", tq, want)
 		}

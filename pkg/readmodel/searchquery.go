@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search"
@@ -111,6 +112,21 @@ func addFacets(req *bleve.SearchRequest, n int) {
 	for name, field := range facetFields {
 		req.AddFacet(name, bleve.NewFacetRequest(field, n))
 	}
+	years := bleve.NewFacetRequest(fieldDatestamp, min(n, facetYears))
+	next := time.Now().UTC().Year() + 1
+	for y := next; y > next-facetYears; y-- {
+		years.AddDateTimeRange(strconv.Itoa(y), time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(y+1, 1, 1, 0, 0, 0, 0, time.UTC))
+	}
+	req.AddFacet(FacetYear, years)
+	quality := bleve.NewFacetRequest(fieldQuality, len(qualityBands))
+	for i, b := range qualityBands {
+		lo, hi := b.min, &b.max
+		if i == len(qualityBands)-1 {
+			hi = nil // takes in 1
+		}
+		quality.AddNumericRange(b.name, &lo, hi)
+	}
+	req.AddFacet(FacetQuality, quality)
 }
 
 // facets returns the counts of res's facets, nil when it has none.
@@ -126,9 +142,29 @@ func facets(res *bleve.SearchResult) map[string][]Count {
 				counts = append(counts, Count{Value: t.Term, Count: uint64(max(t.Count, 0))})
 			}
 		}
-		slices.SortFunc(counts, func(a, b Count) int {
-			return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Value, b.Value))
-		})
+		for _, r := range f.DateRanges {
+			counts = append(counts, Count{Value: r.Name, Count: uint64(max(r.Count, 0))})
+		}
+		for _, r := range f.NumericRanges {
+			c := Count{Value: r.Name, Count: uint64(max(r.Count, 0))}
+			for _, b := range qualityBands {
+				if b.name == r.Name {
+					c.Min, c.Max = &b.min, &b.max
+				}
+			}
+			counts = append(counts, c)
+		}
+		switch name {
+		case FacetYear:
+			// Years are of four digits: the newest first.
+			slices.SortFunc(counts, func(a, b Count) int { return strings.Compare(b.Value, a.Value) })
+		case FacetQuality:
+			slices.SortFunc(counts, func(a, b Count) int { return strings.Compare(a.Value, b.Value) })
+		default:
+			slices.SortFunc(counts, func(a, b Count) int {
+				return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Value, b.Value))
+			})
+		}
 		out[name] = counts
 	}
 	return out

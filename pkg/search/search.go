@@ -204,6 +204,13 @@ type Facets struct {
 	Instrument []FacetValue `json:"instrument"`
 	Access     []FacetValue `json:"access_rights"`
 	Licence    []FacetValue `json:"licence"`
+	// Year counts per year (UTC) of the datestamp, the date From and
+	// Until filter on: the newest first, over the last 40 years.
+	Year []FacetValue `json:"year"`
+	// Quality counts per band of quality score (0.0-0.2, 0.2-0.4, …,
+	// 0.8-1.0; a band takes in its Min and not its Max, but the last
+	// takes in 1), the lowest first; bands without a match are left out.
+	Quality []FacetValue `json:"quality"`
 }
 
 // FacetValue is one value of a facet.
@@ -214,6 +221,9 @@ type FacetValue struct {
 	Label string `json:"label,omitempty"`
 	// Count of matching datasets with the value.
 	Count uint64 `json:"count"`
+	// Min and Max bound a band of quality score.
+	Min *float64 `json:"min,omitempty"`
+	Max *float64 `json:"max,omitempty"`
 }
 
 // Hit is one matching dataset, with what a client shows of it. Its texts
@@ -488,13 +498,14 @@ func (s *Searcher) facets(counts map[string][]readmodel.Count) Facets {
 	conv := func(name string) []FacetValue {
 		out := []FacetValue{}
 		for _, c := range counts[name] {
-			out = append(out, FacetValue{Value: c.Value, Count: c.Count})
+			out = append(out, FacetValue{Value: c.Value, Count: c.Count, Min: c.Min, Max: c.Max})
 		}
 		return out
 	}
 	f := Facets{
 		Facility: conv(readmodel.FacetFacility), Technique: conv(readmodel.FacetTechnique),
 		Instrument: conv(readmodel.FacetInstrument), Access: conv(readmodel.FacetAccess), Licence: conv(readmodel.FacetLicence),
+		Year: conv(readmodel.FacetYear), Quality: conv(readmodel.FacetQuality),
 	}
 	if t := s.terms(); t != nil {
 		for i, v := range f.Technique {

@@ -3,6 +3,8 @@ package search_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -360,4 +362,65 @@ func TestSearchInstrument(t *testing.T) {
 	if len(values) != 2 || !slices.Contains(values, "p12") {
 		t.Errorf("instrument facet %q, want the two names", values)
 	}
+}
+
+// TestSearchFacetsYearQuality counts the matches per year of their
+// datestamp (newest first) and per band of quality score.
+func TestSearchFacetsYearQuality(t *testing.T) {
+	m := searchtest.Ontology(t)
+	at := func(y int) time.Time { return time.Date(y, 7, 1, 0, 0, 0, 0, time.UTC) }
+	ds := []searchtest.Dataset{
+		{Key: "a", Facility: "DESY", Title: "Bone 1", Quality: 0.1, At: at(2023)},
+		{Key: "b", Facility: "DESY", Title: "Bone 2", Quality: 0.2, At: at(2024)},
+		{Key: "c", Facility: "DESY", Title: "Bone 3", Quality: 0.55, At: at(2024)},
+		{Key: "d", Facility: "ESRF", Title: "Bone 4", Quality: 1, At: time.Date(2024, 12, 31, 23, 59, 59, 0, time.UTC)},
+		{Key: "e", Facility: "ESRF", Title: "Tooth 5", Quality: 0.8, At: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)},
+	}
+	model := searchtest.Model(t, searchtest.Entries(m.Ontology(), ds))
+	s, err := search.New(search.Config{Techniques: search.NewTerms(m)}, model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	band := func(lo, hi float64, n uint64) search.FacetValue {
+		return search.FacetValue{Value: fmt.Sprintf("%.1f-%.1f", lo, hi), Count: n, Min: &lo, Max: &hi}
+	}
+	for _, tc := range []struct {
+		name    string
+		req     search.Request
+		years   []search.FacetValue
+		quality []search.FacetValue
+	}{
+		{"all", search.Request{},
+			[]search.FacetValue{{Value: "2025", Count: 1}, {Value: "2024", Count: 3}, {Value: "2023", Count: 1}},
+			[]search.FacetValue{band(0, 0.2, 1), band(0.2, 0.4, 1), band(0.4, 0.6, 1), band(0.8, 1, 2)}},
+		{"bone", search.Request{Query: "bone"},
+			[]search.FacetValue{{Value: "2024", Count: 3}, {Value: "2023", Count: 1}},
+			[]search.FacetValue{band(0, 0.2, 1), band(0.2, 0.4, 1), band(0.4, 0.6, 1), band(0.8, 1, 1)}},
+		{"from 2024-06", search.Request{From: time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC), Facility: "esrf"},
+			[]search.FacetValue{{Value: "2025", Count: 1}, {Value: "2024", Count: 1}},
+			[]search.FacetValue{band(0.8, 1, 2)}},
+	} {
+		r, err := s.Search(context.Background(), tc.req)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if !reflect.DeepEqual(r.Facets.Year, tc.years) {
+			t.Errorf("%s: years %s, want %s", tc.name, facetString(r.Facets.Year), facetString(tc.years))
+		}
+		if !reflect.DeepEqual(r.Facets.Quality, tc.quality) {
+			t.Errorf("%s: quality %s, want %s", tc.name, facetString(r.Facets.Quality), facetString(tc.quality))
+		}
+	}
+}
+
+func facetString(vs []search.FacetValue) string {
+	var b strings.Builder
+	for _, v := range vs {
+		fmt.Fprintf(&b, "%s:%d", v.Value, v.Count)
+		if v.Min != nil && v.Max != nil {
+			fmt.Fprintf(&b, "[%g,%g]", *v.Min, *v.Max)
+		}
+		b.WriteByte(' ')
+	}
+	return b.String()
 }
