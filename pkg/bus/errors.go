@@ -40,6 +40,10 @@ var (
 	// ErrConflict is returned by State.Update and State.DeleteAt when the
 	// key was written since the revision given.
 	ErrConflict = errors.New("revision conflict")
+	// ErrNotProvisioned is returned by a State of a bucket the server does
+	// not have (a client that does not provision, on a node set up by an
+	// older build).
+	ErrNotProvisioned = errors.New("bucket not provisioned")
 )
 
 // mark returns err marked with sentinel (nil for a nil err).

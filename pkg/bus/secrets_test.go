@@ -3,11 +3,14 @@ package bus_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"log/slog"
 	"sync"
 	"testing"
 
 	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/bus"
+	"github.com/panosc/fairway/pkg/natsembed"
 )
 
 // TestSecret asks for one secret from many replicas at once: each gets
@@ -66,5 +69,40 @@ func TestSecret(t *testing.T) {
 		if _, err := b.Secret(ctx, key, tc.size); err == nil {
 			t.Errorf("%s: accepted", tc.name)
 		}
+	}
+}
+
+// TestConnectWithoutNewerBuckets connects a client that does not
+// provision (as fairway dlq does) to a node set up before a bucket existed:
+// it connects, its other buckets work, and the missing one answers
+// ErrNotProvisioned instead of failing the connection or panicking.
+func TestConnectWithoutNewerBuckets(t *testing.T) {
+	ctx := context.Background()
+	ns, err := natsembed.Start(natsembed.Config{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ns.Shutdown)
+	node, err := bus.Connect(ctx, bus.Config{InProcess: ns, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = node.Close() })
+	if err := node.JetStream().DeleteKeyValue(ctx, string(bus.BucketSecrets)); err != nil {
+		t.Fatal(err)
+	}
+	c, err := bus.Connect(ctx, bus.Config{InProcess: ns, Logger: slog.New(slog.DiscardHandler), SkipProvision: true})
+	if err != nil {
+		t.Fatalf("connect without the newer bucket: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	if _, err := c.State(bus.BucketRequests).Keys(ctx); err != nil {
+		t.Errorf("an existing bucket: %v", err)
+	}
+	if _, err := c.State(bus.BucketSecrets).Get(ctx, bus.SecretUsageSessions); !errors.Is(err, bus.ErrNotProvisioned) {
+		t.Errorf("the missing bucket's Get = %v, want ErrNotProvisioned", err)
+	}
+	if _, err := c.Secret(ctx, bus.SecretUsageSessions, 32); !errors.Is(err, bus.ErrNotProvisioned) {
+		t.Errorf("Secret on the missing bucket = %v, want ErrNotProvisioned", err)
 	}
 }

@@ -36,6 +36,9 @@ func (b *Bus) State(name Bucket) *State { return &State{name: name, kv: b.bucket
 // Get returns the entry of key, or an error satisfying
 // errors.Is(err, ErrNotFound).
 func (s *State) Get(ctx context.Context, key string) (Entry, error) {
+	if err := s.absent(); err != nil {
+		return Entry{}, err
+	}
 	e, err := s.kv.Get(ctx, key)
 	if err != nil {
 		return Entry{}, s.fail("get", err)
@@ -46,6 +49,9 @@ func (s *State) Get(ctx context.Context, key string) (Entry, error) {
 // Put stores value under key, whatever was there, and returns the new
 // revision.
 func (s *State) Put(ctx context.Context, key string, value []byte) (uint64, error) {
+	if err := s.absent(); err != nil {
+		return 0, err
+	}
 	rev, err := s.kv.Put(ctx, key, value)
 	return rev, s.fail("put", err)
 }
@@ -54,6 +60,9 @@ func (s *State) Put(ctx context.Context, key string, value []byte) (uint64, erro
 // and returns the new revision; otherwise the error satisfies
 // errors.Is(err, ErrExists).
 func (s *State) Create(ctx context.Context, key string, value []byte) (uint64, error) {
+	if err := s.absent(); err != nil {
+		return 0, err
+	}
 	rev, err := s.kv.Create(ctx, key, value)
 	return rev, s.fail("create", err)
 }
@@ -62,24 +71,36 @@ func (s *State) Create(ctx context.Context, key string, value []byte) (uint64, e
 // and returns the new revision; otherwise the error satisfies
 // errors.Is(err, ErrConflict).
 func (s *State) Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
+	if err := s.absent(); err != nil {
+		return 0, err
+	}
 	next, err := s.kv.Update(ctx, key, value, rev)
 	return next, s.fail("update", err)
 }
 
 // Delete removes key, whatever its revision.
 func (s *State) Delete(ctx context.Context, key string) error {
+	if err := s.absent(); err != nil {
+		return err
+	}
 	return s.fail("delete", s.kv.Delete(ctx, key))
 }
 
 // DeleteAt removes key if rev is still its last revision; otherwise the
 // error satisfies errors.Is(err, ErrConflict).
 func (s *State) DeleteAt(ctx context.Context, key string, rev uint64) error {
+	if err := s.absent(); err != nil {
+		return err
+	}
 	return s.fail("delete", s.kv.Delete(ctx, key, jetstream.LastRevision(rev)))
 }
 
 // Keys returns every key the bucket holds, sorted (none for an empty
 // bucket).
 func (s *State) Keys(ctx context.Context) ([]string, error) {
+	if err := s.absent(); err != nil {
+		return nil, err
+	}
 	keys, err := s.kv.Keys(ctx)
 	if errors.Is(err, jetstream.ErrNoKeysFound) {
 		return nil, nil
@@ -93,6 +114,9 @@ func (s *State) Keys(ctx context.Context) ([]string, error) {
 // KeysMatching returns the keys that match filter (a subject-style pattern:
 // "d.eosc.*", "d.>"), in no set order.
 func (s *State) KeysMatching(ctx context.Context, filter string) ([]string, error) {
+	if err := s.absent(); err != nil {
+		return nil, err
+	}
 	lister, err := s.kv.ListKeysFiltered(ctx, filter)
 	if err != nil {
 		return nil, s.fail("keys", err)
@@ -114,7 +138,18 @@ func (s *State) KeysMatching(ctx context.Context, filter string) ([]string, erro
 
 // Purge removes key and every earlier revision of it.
 func (s *State) Purge(ctx context.Context, key string) error {
+	if err := s.absent(); err != nil {
+		return err
+	}
 	return s.fail("purge", s.kv.Purge(ctx, key))
+}
+
+// absent reports a bucket the bus did not open (see ErrNotProvisioned).
+func (s *State) absent() error {
+	if s.kv == nil {
+		return fmt.Errorf("bus: %s: %w", s.name, ErrNotProvisioned)
+	}
+	return nil
 }
 
 // fail marks a bucket error with the bus's sentinel for it.
