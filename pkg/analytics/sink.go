@@ -114,8 +114,9 @@ func writeCatalogue(ctx context.Context, store *Store, msgs []bus.StoredMessage)
 	)...)
 }
 
-// entryTurtle is the field number of CatalogueEntry.turtle.
-const entryTurtle = 3
+// entryTurtle is the field number of CatalogueEntry.turtle, read from the
+// message's descriptor so that it follows the .proto.
+var entryTurtle = protowire.Number((&fairwayv1.CatalogueEntry{}).ProtoReflect().Descriptor().Fields().ByName("turtle").Number())
 
 // unmarshalEntry decodes the catalogue entry b into e, without its Turtle:
 // the writer stores none of it, and it is most of an entry's bytes. The

@@ -28,10 +28,11 @@ type BatchConfig struct {
 	// MaxBytes bounds the bytes of the messages one batch holds (a batch
 	// ends at Size messages or once it reaches MaxBytes, whichever comes
 	// first); with the batch buffered ahead, a stage holds about twice
-	// that. Default 16 MiB (DefaultBatchMaxBytes): the batch buffered
-	// ahead stays well below the NATS client's 64 MB limit of what one
-	// subscription holds pending; it must be at least the stream's
-	// largest message (it is raised to that).
+	// that. Default 16 MiB (DefaultBatchMaxBytes): with 64 MiB, batches of
+	// entries that carry their Turtle stalled the writer (the likely limit
+	// is the server's 64 MB of pending bytes per connection, which the
+	// writer's consumers share); it must be at least the stream's largest
+	// message (it is raised to that).
 	MaxBytes int
 	// RetryDelay is how long a batch that could not be handled waits before
 	// it is tried again the first time; its messages wait in their stream
