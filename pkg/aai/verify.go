@@ -89,6 +89,9 @@ func NewVerifier(cfg Config, log *slog.Logger, opts ...Option) (*Verifier, error
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	timeout := cfg.HTTPTimeout
 	if timeout == 0 {
 		timeout = DefaultHTTPTimeout
@@ -339,8 +342,11 @@ func claimValues(v any) []string {
 // unverifiedIssuer reads "iss" from a JWT's payload without checking it,
 // only to pick the issuer whose keys then verify the token.
 func unverifiedIssuer(raw string) (string, error) {
-	parts := strings.Split(raw, ".")
-	if len(parts) != 3 || len(raw) > 64<<10 {
+	if len(raw) > 64<<10 {
+		return "", fmt.Errorf("%w: not a signed JWT", ErrInvalidToken)
+	}
+	parts := strings.SplitN(raw, ".", 4)
+	if len(parts) != 3 {
 		return "", fmt.Errorf("%w: not a signed JWT", ErrInvalidToken)
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(parts[1])

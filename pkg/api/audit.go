@@ -81,6 +81,13 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // answer extends its write deadline).
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// Flush sends what the handler wrote so far, for handlers that stream.
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
 // audit logs a write (every method but GET and HEAD) that passed
 // authentication: who (subject, issuer, role), what (method, route, path
 // and the fields its body sets) and how it ended (status). No token and no

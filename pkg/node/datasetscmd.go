@@ -32,7 +32,7 @@ func DatasetsCommand() *cobra.Command {
 		Short: "Show which facility owns a dataset",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := af.client(cmd.Context())
+			c, err := af.client()
 			if err != nil {
 				return err
 			}
@@ -54,7 +54,7 @@ func DatasetsCommand() *cobra.Command {
 			if to == "" {
 				return errors.New("--to FACILITY is required")
 			}
-			c, err := af.client(cmd.Context())
+			c, err := af.client()
 			if err != nil {
 				return err
 			}
@@ -78,7 +78,7 @@ func DatasetsCommand() *cobra.Command {
 			"most often failed, from the node's read model (GET /quality/facilities).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := af.client(cmd.Context())
+			c, err := af.client()
 			if err != nil {
 				return err
 			}

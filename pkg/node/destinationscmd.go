@@ -241,7 +241,7 @@ func DestinationsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := af.client(cmd.Context())
+			c, err := af.client()
 			if err != nil {
 				return err
 			}
@@ -260,7 +260,7 @@ func DestinationsCommand() *cobra.Command {
 		Short: "List the destinations",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := af.client(cmd.Context())
+			c, err := af.client()
 			if err != nil {
 				return err
 			}
@@ -286,7 +286,7 @@ func DestinationsCommand() *cobra.Command {
 		Short: "Show a destination (its credentials only as has_api_key, has_bearer_token, has_password)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := af.client(cmd.Context())
+			c, err := af.client()
 			if err != nil {
 				return err
 			}
@@ -311,7 +311,7 @@ func DestinationsCommand() *cobra.Command {
 			if p.Empty() {
 				return errors.New("nothing to change: give the flags of the fields to change")
 			}
-			c, err := af.client(cmd.Context())
+			c, err := af.client()
 			if err != nil {
 				return err
 			}
@@ -329,7 +329,7 @@ func DestinationsCommand() *cobra.Command {
 		Short: "Remove a destination (what it holds stays there)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := af.client(cmd.Context())
+			c, err := af.client()
 			if err != nil {
 				return err
 			}
@@ -347,7 +347,7 @@ func DestinationsCommand() *cobra.Command {
 		Short: "Show how the delivery to each destination (or one) stands",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := af.client(cmd.Context())
+			c, err := af.client()
 			if err != nil {
 				return err
 			}
@@ -390,7 +390,7 @@ func DestinationsCommand() *cobra.Command {
 				return err
 			}
 			req.All = all
-			c, err := af.client(cmd.Context())
+			c, err := af.client()
 			if err != nil {
 				return err
 			}

@@ -56,7 +56,7 @@ func DeadLettersCommand() *cobra.Command {
 	ff.bind(cmd.PersistentFlags())
 	backend := func(ctx context.Context) (*dlqBackend, error) {
 		if natsURL == "" {
-			c, err := af.client(cmd.Context())
+			c, err := af.client()
 			if err != nil {
 				return nil, err
 			}

@@ -35,7 +35,7 @@ func (a *apiFlags) bind(fs *pflag.FlagSet) {
 // access token of `fairway login`: read (and refreshed when it expired)
 // only when a request needs a token, and only for the node the sign-in
 // was made for (over https, or http to this machine).
-func (a *apiFlags) client(_ context.Context) (*api.Client, error) {
+func (a *apiFlags) client() (*api.Client, error) {
 	token := os.Getenv("FAIRWAY_TOKEN")
 	if a.tokenFile != "" {
 		b, err := os.ReadFile(a.tokenFile)
@@ -200,7 +200,7 @@ func FeedsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := af.client(cmd.Context())
+			c, err := af.client()
 			if err != nil {
 				return err
 			}
@@ -220,7 +220,7 @@ func FeedsCommand() *cobra.Command {
 		Short: "List the registered feeds",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := af.client(cmd.Context())
+			c, err := af.client()
 			if err != nil {
 				return err
 			}
@@ -248,7 +248,7 @@ func FeedsCommand() *cobra.Command {
 		Short: "Show a feed, with what the last check learnt of its source and its last run's report",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := af.client(cmd.Context())
+			c, err := af.client()
 			if err != nil {
 				return err
 			}
@@ -284,7 +284,7 @@ func FeedsCommand() *cobra.Command {
 			if in == (api.FeedInput{}) {
 				return errors.New("nothing to change: give the flags of the fields to change")
 			}
-			c, err := af.client(cmd.Context())
+			c, err := af.client()
 			if err != nil {
 				return err
 			}
@@ -302,7 +302,7 @@ func FeedsCommand() *cobra.Command {
 		Short: "Remove a feed",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := af.client(cmd.Context())
+			c, err := af.client()
 			if err != nil {
 				return err
 			}
@@ -319,7 +319,7 @@ func FeedsCommand() *cobra.Command {
 		Short: "Check a feed's source again and record what it says",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := af.client(cmd.Context())
+			c, err := af.client()
 			if err != nil {
 				return err
 			}
@@ -338,7 +338,7 @@ func FeedsCommand() *cobra.Command {
 		Short: "List a feed's last harvest runs, newest first",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := af.client(cmd.Context())
+			c, err := af.client()
 			if err != nil {
 				return err
 			}

@@ -29,7 +29,7 @@ func HarvestCommand() *cobra.Command {
 			"unless --detach is given; the command fails when the run fails. Needs FAIRWAY_TOKEN.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := af.client(cmd.Context())
+			c, err := af.client()
 			if err != nil {
 				return err
 			}

@@ -34,7 +34,7 @@ func PaNETCommand() *cobra.Command {
 		Short: "Show the node's PaNET release and the release each running enricher uses",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := af.client(cmd.Context())
+			c, err := af.client()
 			if err != nil {
 				return err
 			}
@@ -97,7 +97,7 @@ func PaNETCommand() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("refused: %s: %w", from, err)
 			}
-			c, err := af.client(cmd.Context())
+			c, err := af.client()
 			if err != nil {
 				return err
 			}
@@ -163,7 +163,7 @@ func PaNETCommand() *cobra.Command {
 		Short: "Show how a re-tagging replay (or another stage's replay, --stage) stands (operator token)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := af.client(cmd.Context())
+			c, err := af.client()
 			if err != nil {
 				return err
 			}

@@ -41,7 +41,7 @@ func ReplayCommand() *cobra.Command {
 			"cause is fixed, --retry ID --stage STAGE runs it again.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := af.client(cmd.Context())
+			c, err := af.client()
 			if err != nil {
 				return err
 			}

@@ -57,7 +57,7 @@ func StatsCommand() *cobra.Command {
 				if format != "table" && format != "csv" && format != "json" {
 					return fmt.Errorf("--format %q: want table, csv or json", format)
 				}
-				c, err := af.client(cmd.Context())
+				c, err := af.client()
 				if err != nil {
 					return err
 				}

@@ -26,7 +26,7 @@ func StatusCommand() *cobra.Command {
 		Short: "Show how the node stands: streams, lag, feeds, destinations, dead letters",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := af.client(cmd.Context())
+			c, err := af.client()
 			if err != nil {
 				return err
 			}

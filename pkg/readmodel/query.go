@@ -152,8 +152,8 @@ const (
 	maxText = 1000
 	// MaxFacets bounds Query.Facets.
 	MaxFacets = 1000
-	// maxTextTechniques bounds Query.TextTechniques.
-	maxTextTechniques = 8
+	// MaxTextTechniques bounds Query.TextTechniques.
+	MaxTextTechniques = 8
 )
 
 // TextTechnique is a technique named in a query's text.
@@ -497,8 +497,8 @@ func (m *Model) request(q Query) (req, count *bleve.SearchRequest, err error) {
 		return nil, nil, fmt.Errorf("%w: minimum quality %v (0 to 1)", ErrBadQuery, q.MinQuality)
 	case q.Facets < 0 || q.Facets > MaxFacets:
 		return nil, nil, fmt.Errorf("%w: facets %d (0 to %d)", ErrBadQuery, q.Facets, MaxFacets)
-	case len(q.TextTechniques) > maxTextTechniques:
-		return nil, nil, fmt.Errorf("%w: %d techniques in the text (at most %d)", ErrBadQuery, len(q.TextTechniques), maxTextTechniques)
+	case len(q.TextTechniques) > MaxTextTechniques:
+		return nil, nil, fmt.Errorf("%w: %d techniques in the text (at most %d)", ErrBadQuery, len(q.TextTechniques), MaxTextTechniques)
 	case q.Deleted < LiveOnly || q.Deleted > DeletedOnly:
 		return nil, nil, fmt.Errorf("%w: deletion filter %d", ErrBadQuery, q.Deleted)
 	case !q.From.IsZero() && !q.Until.IsZero() && q.Until.Before(q.From):
@@ -576,9 +576,8 @@ func cursorRange(o Order, after []string) query.Query {
 	return nil
 }
 
-// filter returns the query of q's filters; words are Query.Text's words
-// as the text fields' analyser makes them.
-func filter(q Query, words []string) query.Query {
+// filter returns the query of q's filters (its text is textQuery's).
+func filter(q Query) query.Query {
 	var must []query.Query
 	term := func(field, value string) {
 		t := bleve.NewTermQuery(value)
@@ -641,9 +640,6 @@ func filter(q Query, words []string) query.Query {
 		r := bleve.NewNumericRangeInclusiveQuery(&min, nil, &no, nil)
 		r.SetField(fieldSeq)
 		must = append(must, r)
-	}
-	if w := wordsQuery(words); w != nil {
-		must = append(must, w)
 	}
 	if len(must) == 0 {
 		return bleve.NewMatchAllQuery()

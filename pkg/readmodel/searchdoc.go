@@ -25,7 +25,7 @@ func (d *document) addSearch(e *fairwayv1.CatalogueEntry) {
 	if pid := instrumentTerm(ds.GetInstrumentPid()); pid != "" {
 		d.Instrument = append(d.Instrument, pid)
 	}
-	d.Licence = licenceOf(ds)
+	d.Licence = LicenceOf(ds)
 	if s := e.GetDataset().GetQualityScore(); !math.IsNaN(s) && s > 0 {
 		d.Quality = min(s, 1)
 	}
@@ -43,10 +43,10 @@ func instrumentTerm(s string) string {
 	return strings.ToLower(bound(strings.TrimSpace(s), maxTitle))
 }
 
-// licenceOf returns the licence of ds as search filters and counts it: its
-// SPDX id when the normaliser recognised one, else the licence as given
-// (bounded), "" when it has none.
-func licenceOf(ds *fairwayv1.Dataset) string {
+// LicenceOf returns the licence of ds as search filters, counts and shows
+// it: its SPDX id when the normaliser recognised one, else the licence as
+// given (trimmed, bounded), "" when it has none.
+func LicenceOf(ds *fairwayv1.Dataset) string {
 	if id := strings.TrimSpace(ds.GetLicenseSpdx()); id != "" {
 		return bound(id, maxTitle)
 	}

@@ -51,7 +51,7 @@ func (m *Model) matchQuery(q Query, words []string) (query.Query, error) {
 	if err != nil {
 		return nil, err
 	}
-	filters := filter(q, nil)
+	filters := filter(q)
 	switch {
 	case text == nil:
 		return filters, nil

@@ -446,15 +446,13 @@ func hit(r readmodel.Record, scored bool) Hit {
 	ds := e.GetDataset()
 	h := Hit{
 		Key: r.Key, DOI: r.DOI, Title: ds.GetTitle(), Description: cut(ds.GetDescription(), maxDescription),
-		Facility: r.Facility, Instrument: ds.GetInstrument(), Access: ds.GetAccessRights(), Licence: ds.GetLicenseSpdx(),
+		Facility: r.Facility, Instrument: ds.GetInstrument(), Access: ds.GetAccessRights(), Licence: readmodel.LicenceOf(ds),
 		Quality: e.GetQualityScore(), Datestamp: r.Datestamp, LandingPage: ds.GetLandingPage(), Techniques: []Technique{},
-	}
-	if h.Licence == "" {
-		h.Licence = ds.GetLicense()
 	}
 	if math.IsNaN(h.Quality) {
 		h.Quality = 0
 	}
+	h.Quality = min(max(h.Quality, 0), 1) // as the index holds it
 	if scored {
 		h.Score = r.Score
 	}

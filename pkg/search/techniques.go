@@ -48,9 +48,6 @@ func NewTerms(m *panet.Matcher) *Terms {
 // Terms returns t.
 func (t *Terms) Terms() *Terms { return t }
 
-// Matcher returns the release's matcher.
-func (t *Terms) Matcher() *panet.Matcher { return t.m }
-
 // UnknownTechniqueError says that a technique filter names no PaNET
 // technique, or several; Near are the techniques it may have meant.
 type UnknownTechniqueError struct {
@@ -140,7 +137,7 @@ func named(t *Terms, text string) []Technique {
 	o := t.m.Ontology()
 	var out []Technique
 	for _, f := range t.m.Match(nil, text) {
-		if len(out) == 8 {
+		if len(out) == readmodel.MaxTextTechniques {
 			break
 		}
 		c, ok := o.Class(f.GetIri())
