@@ -15,6 +15,7 @@ import (
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/enricher"
 	"github.com/panosc/fairway/pkg/panet"
+	"github.com/panosc/fairway/pkg/readmodel"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
 
