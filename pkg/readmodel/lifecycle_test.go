@@ -159,6 +159,30 @@ func TestCursorPaging(t *testing.T) {
 			t.Errorf("cursor of ByKey used BySeq: %v", err)
 		}
 	})
+	t.Run("cursor of another query", func(t *testing.T) {
+		b := testenv.Bus(t)
+		m := start(t, b, t.TempDir(), "node")
+		caughtUp(t, m.Model, publish(t, b, numbered(3, "esrf")...))
+		ctx := context.Background()
+		made := readmodel.Query{Limit: 1, Facility: "esrf"}
+		page, err := m.Search(ctx, made)
+		if err != nil || page.Next == "" {
+			t.Fatal(page, err)
+		}
+		for _, q := range []readmodel.Query{
+			{Facility: "psi"}, {}, {Facility: "esrf", Text: "x"}, {Facility: "esrf", MinQuality: 0.5},
+			{Facility: "esrf", Deleted: readmodel.WithDeleted}, {Facility: "esrf", Until: day3},
+		} {
+			q.Limit, q.After = 1, page.Next
+			if _, err := m.Search(ctx, q); !errors.Is(err, readmodel.ErrBadQuery) {
+				t.Errorf("cursor of %+v taken by %+v: %v", made, q, err)
+			}
+		}
+		// The same query, in another case and with another page size, takes it.
+		if _, err := m.Search(ctx, readmodel.Query{Limit: 2, Facility: "ESRF", After: page.Next}); err != nil {
+			t.Errorf("cursor refused by its own query: %v", err)
+		}
+	})
 }
 
 // corpusOf publishes a small catalogue with updates and a deletion.

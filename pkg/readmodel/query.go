@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"slices"
 	"strings"
@@ -232,7 +233,7 @@ func (m *Model) Search(ctx context.Context, q Query) (Page, error) {
 	}
 	page := Page{Total: res.Total, Records: recs, Facets: facets(res)}
 	if len(res.Hits) == req.Size && req.Size > 1 {
-		page.Next = encodeCursor(q.Order, sortValues(res.Hits[req.Size-2]))
+		page.Next = encodeCursor(q, sortValues(res.Hits[req.Size-2]))
 	}
 	if count != nil {
 		// The page was searched from its cursor on; the total is of the
@@ -514,7 +515,7 @@ func (m *Model) request(q Query) (req, count *bleve.SearchRequest, err error) {
 	}
 	var after []string
 	if q.After != "" {
-		if after, err = decodeCursor(q.After, q.Order, len(fields)); err != nil {
+		if after, err = decodeCursor(q, len(fields)); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -715,16 +716,20 @@ func (m *Model) records(hits search.DocumentMatchCollection, keysOnly bool) (out
 }
 
 // cursorVersion begins every cursor.
-const cursorVersion = 1
+const cursorVersion = 2
 
 // maxCursor bounds a cursor's length.
 const maxCursor = 3 * maxKey
 
-// encodeCursor returns the cursor that continues after a record with these
-// sort values: version, order, the values, length-prefixed, in unpadded
-// URL-safe base64 (a sort value of a number is binary).
-func encodeCursor(o Order, values []string) string {
-	b := []byte{cursorVersion, byte(o)}
+// cursorHead is the length of a cursor's head: its version, its order and
+// the fingerprint of its query.
+const cursorHead = 2 + 8
+
+// encodeCursor returns the cursor of q that continues after a record with
+// these sort values (of q's order).
+func encodeCursor(q Query, values []string) string {
+	b := []byte{cursorVersion, byte(q.Order)}
+	b = binary.BigEndian.AppendUint64(b, fingerprint(q))
 	for _, v := range values {
 		b = binary.AppendUvarint(b, uint64(len(v)))
 		b = append(b, v...)
@@ -732,18 +737,49 @@ func encodeCursor(o Order, values []string) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// errCursor says a cursor was not made by this model for this order.
+// fingerprint hashes what q selects (its text and filters, not its page),
+// so that a cursor is taken only by the query that made it: the same
+// values continue another query at a place that means nothing there.
+func fingerprint(q Query) uint64 {
+	h := fnv.New64a()
+	field := func(s string) {
+		var n [binary.MaxVarintLen64]byte
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(s)))])
+		h.Write([]byte(s))
+	}
+	for _, s := range []string{strings.ToLower(q.Facility), q.Feed, q.Technique, q.AccessRights,
+		strings.ToLower(q.Instrument), q.Licence, q.Text} {
+		field(s)
+	}
+	for _, t := range q.TextTechniques {
+		field(t.IRI)
+		field(t.Words)
+	}
+	var n [8 * 6]byte
+	binary.BigEndian.PutUint64(n[0:], math.Float64bits(q.MinQuality))
+	binary.BigEndian.PutUint64(n[8:], uint64(q.From.UnixNano()))
+	binary.BigEndian.PutUint64(n[16:], uint64(q.Until.UnixNano()))
+	binary.BigEndian.PutUint64(n[24:], q.AfterSeq)
+	binary.BigEndian.PutUint64(n[32:], uint64(q.Deleted))
+	binary.BigEndian.PutUint64(n[40:], uint64(len(q.TextTechniques)))
+	h.Write(n[:])
+	return h.Sum64()
+}
+
+// errCursor says a cursor was not made by this model for this query.
 var errCursor = errors.New("cursor not made for this query")
 
-func decodeCursor(s string, o Order, n int) ([]string, error) {
+func decodeCursor(q Query, n int) ([]string, error) {
+	s := q.After
 	if len(s) > maxCursor {
 		return nil, fmt.Errorf("%w: %w (%d bytes)", ErrBadQuery, errCursor, len(s))
 	}
 	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) < 2 || b[0] != cursorVersion || b[1] != byte(o) {
+	if err != nil || len(b) < cursorHead || b[0] != cursorVersion || b[1] != byte(q.Order) ||
+		binary.BigEndian.Uint64(b[2:cursorHead]) != fingerprint(q) {
 		return nil, fmt.Errorf("%w: %w", ErrBadQuery, errCursor)
 	}
-	d := decoder{b: b[2:]}
+	d := decoder{b: b[cursorHead:]}
 	values := make([]string, n)
 	for i := range values {
 		values[i] = d.string()
