@@ -597,3 +597,45 @@ func TestBrowserWritesRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenNeverOverPlainHTTP checks that the client sends a token over
+// https or to loopback only: a plain-http server elsewhere gets no request.
+func TestTokenNeverOverPlainHTTP(t *testing.T) {
+	for _, tc := range []struct {
+		server string
+		token  string
+		want   error
+	}{
+		{"http://fairway.example", "secret", api.ErrPlainToken},
+		{"http://127.evil.example:8080", "secret", api.ErrPlainToken},
+		{"http://10.0.0.7:8080", "secret", api.ErrPlainToken},
+		{"http://fairway.example", "", nil}, // no token: the request goes
+		{"https://fairway.example", "secret", nil},
+		{"http://[::1]:8080", "secret", nil},
+	} {
+		t.Run(tc.server+"/"+tc.token, func(t *testing.T) {
+			hc := &http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
+				return nil, errSent
+			})}
+			c, err := api.NewClient(tc.server, tc.token, hc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.CreateFeed(context.Background(), api.FeedInput{})
+			switch {
+			case tc.want != nil && !errors.Is(err, tc.want):
+				t.Errorf("err = %v, want %v", err, tc.want)
+			case tc.want == nil && !errors.Is(err, errSent):
+				t.Errorf("err = %v, want the request sent", err)
+			}
+		})
+	}
+}
+
+// errSent is what roundTripFunc transports answer in
+// TestTokenNeverOverPlainHTTP: the request left the client.
+var errSent = errors.New("sent")
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

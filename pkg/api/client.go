@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/panosc/fairway/pkg/urlguard"
 )
 
 // DefaultServer is the API a client talks to unless told otherwise.
@@ -32,6 +34,17 @@ type Error struct {
 // Error implements error.
 func (e *Error) Error() string {
 	return fmt.Sprintf("%s (HTTP %d)", e.Message, e.Status)
+}
+
+// ErrPlainToken is returned when a request would carry a token over plain
+// http to a server not on loopback, where anyone on the path could read it.
+var ErrPlainToken = errors.New("refusing to send a token over plain http to a host not on loopback (use https)")
+
+// safeForToken reports whether a token may travel to c's server: over
+// https, or over http on loopback only.
+func (c *Client) safeForToken() bool {
+	u, err := url.Parse(c.base)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http" && urlguard.IsLoopback(u.Hostname()))
 }
 
 // Client talks to a node's API.
@@ -99,6 +112,9 @@ func (c *Client) send(ctx context.Context, method, path string, in, out any, aut
 			}
 		}
 		if tok != "" {
+			if !c.safeForToken() {
+				return fmt.Errorf("api: %s %s: %w", method, c.base+path, ErrPlainToken)
+			}
 			req.Header.Set("Authorization", "Bearer "+tok)
 		}
 	}

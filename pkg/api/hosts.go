@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+
+	"github.com/panosc/fairway/pkg/urlguard"
 )
 
 // LocalHostsOnly returns next behind a check of the Host header, for a
@@ -64,11 +66,10 @@ func localHost(hostport, base string) bool {
 	if host == "" {
 		return false
 	}
+	if urlguard.IsLoopback(host) {
+		return true
+	}
 	if ip, err := netip.ParseAddr(host); err == nil {
-		// A zone (fe80::1%eth0) is not loopback; a mapped 127.x is.
-		if ip.Unmap().IsLoopback() && ip.Zone() == "" {
-			return true
-		}
 		return base != "" && ip.String() == base
 	}
 	name := canonicalHost(host)
