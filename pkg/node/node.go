@@ -211,12 +211,10 @@ func (c Config) Validate() error {
 	if c.DemoRecords < 0 || c.DemoPageSize < 0 || c.Concurrency < 0 || c.NATSMaxMemoryMiB < 0 || c.DemoRate < 0 {
 		return errors.New("node: negative demo records, demo page size, demo rate, concurrency or NATS max memory")
 	}
-	if is, ok, err := c.OIDC.Issuer(); err != nil {
+	// The sign-in file is read here, so that a bad one stops the node
+	// before anything starts, not when the API does.
+	if _, err := c.SignIn(); err != nil {
 		return err
-	} else if ok {
-		if err := (aai.Config{Issuers: []aai.Issuer{is}}).Validate(); err != nil {
-			return err
-		}
 	}
 	return c.HTTPTimeouts.Validate()
 }

@@ -123,6 +123,14 @@ func TestSignInSettings(t *testing.T) {
 		if _, err := cfg.SignIn(); err == nil || !strings.Contains(err.Error(), "no role") {
 			t.Fatalf("SignIn = %v", err)
 		}
+		// Validate reads the file too, so that the node stops before it starts.
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "no role") {
+			t.Fatalf("Validate = %v", err)
+		}
+		cfg.OIDCConfigFile = filepath.Join(t.TempDir(), "missing.yaml")
+		if err := cfg.Validate(); err == nil {
+			t.Fatal("Validate took a missing sign-in file")
+		}
 	})
 }
 
