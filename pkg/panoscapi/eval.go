@@ -280,10 +280,10 @@ func selectObject(o *object, f *Filter) (*selected, error) {
 				picked = append(picked, rs)
 			}
 		}
-		if in.Scope != nil && in.Scope.Where != nil && !matched {
+		if in.Scope.restricts() && !matched {
 			return nil, nil
 		}
-		if in.Scope != nil && in.Scope.Where != nil && len(picked) == 0 {
+		if in.Scope.restricts() && len(picked) == 0 {
 			// Only broader techniques matched: show the dataset's own.
 			for _, r := range o.rels[in.Relation] {
 				picked = append(picked, &selected{obj: r})
@@ -301,6 +301,23 @@ func selectObject(o *object, f *Filter) (*selected, error) {
 		s.included[in.Relation] = merge(s.included[in.Relation], picked)
 	}
 	return s, nil
+}
+
+// restricts reports whether a scope selects some related objects only:
+// it has a where, or includes a relation with a scope that restricts.
+func (f *Filter) restricts() bool {
+	if f == nil {
+		return false
+	}
+	if f.Where != nil {
+		return true
+	}
+	for _, in := range f.Include {
+		if in.Scope.restricts() {
+			return true
+		}
+	}
+	return false
 }
 
 // merge adds to a the objects of b it does not hold yet (two includes of

@@ -55,8 +55,9 @@ type Include struct {
 	// Relation is its name (techniques, parameters, datasets…).
 	Relation string
 	// Scope filters the related objects (nil: all). An object of which no
-	// related object matches a scope with a where is left out, as the
-	// PaNOSC API does.
+	// related object matches a scope that restricts (one with a where, or
+	// with an include whose scope restricts) is left out, as the PaNOSC API
+	// does.
 	Scope *Filter
 }
 
