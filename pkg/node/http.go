@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/panosc/fairway/pkg/panoscapi"
+
 	"github.com/panosc/fairway/pkg/aai"
 	"github.com/panosc/fairway/pkg/api"
 )
@@ -64,13 +66,17 @@ func newHTTPServer(h http.Handler, t HTTPTimeouts) *http.Server {
 	}
 }
 
-// httpHandler returns what the node serves: the API, the catalogue and
+// httpHandler returns what the node serves: the API, the catalogue, the
+// PaNOSC search API (under panoscapi.Prefix, when panosc is not nil) and
 // the ops endpoints on one mux. An open API (the demo) serves only requests addressed to
 // loopback, localhost or the base URL's host, so that no web page reaches
 // it through DNS rebinding.
-func httpHandler(baseURL string, feedAPI *api.Server, catalogue http.Handler, ops *http.ServeMux, log *slog.Logger) (http.Handler, error) {
+func httpHandler(baseURL string, feedAPI *api.Server, catalogue, panosc http.Handler, ops *http.ServeMux, log *slog.Logger) (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.Handle(api.Prefix, feedAPI)
+	if panosc != nil {
+		mux.Handle(panoscapi.Prefix+"/", panosc)
+	}
 	if ops != nil {
 		// The ops endpoints (/metrics, /healthz, /readyz) beside the
 		// catalogue.

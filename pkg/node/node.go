@@ -23,6 +23,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/panosc/fairway/pkg/panoscapi"
+
 	"github.com/panosc/fairway/pkg/aai"
 	"github.com/panosc/fairway/pkg/analytics"
 	"github.com/panosc/fairway/pkg/api"
@@ -475,7 +477,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			if err != nil {
 				return err
 			}
-			handler, err := httpHandler(cfg.BaseURL, feedAPI, catalogue, opsHandler(mx, hl), log.With("component", "http"))
+			panosc, err := panoscapi.New(panoscapi.Config{Model: model, Techniques: techniques, Log: log.With("component", "panoscapi")})
+			if err != nil {
+				return err
+			}
+			handler, err := httpHandler(cfg.BaseURL, feedAPI, catalogue, panosc, opsHandler(mx, hl), log.With("component", "http"))
 			if err != nil {
 				return err
 			}

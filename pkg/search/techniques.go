@@ -336,3 +336,9 @@ func (r *Release) load(ctx context.Context) error {
 	r.log.Info("search: PaNET loaded", "version", ont.Version(), "digest", rel.Digest, "classes", ont.Len())
 	return nil
 }
+
+// Resolve returns the technique name names, as a search filter resolves
+// it: an IRI or id, a label, a synonym or an acronym of t's release (only
+// an IRI or id when t is nil). An unknown or ambiguous name is an
+// *UnknownTechniqueError.
+func (t *Terms) Resolve(name string) (Technique, error) { return resolve(t, name) }

@@ -1,0 +1,379 @@
+package panoscapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/panosc/fairway/pkg/readmodel"
+	"github.com/panosc/fairway/pkg/search"
+)
+
+// Prefix is where the node mounts the API.
+const Prefix = "/panosc-api"
+
+// DefaultMaxScan is Config.MaxScan's default.
+const DefaultMaxScan = 20000
+
+// Config configures a Handler.
+type Config struct {
+	// Model is the read model served (required).
+	Model *readmodel.Model
+	// Techniques resolves technique names to PaNET; nil (or a release not
+	// loaded yet) takes only IRIs and ids.
+	Techniques search.Techniques
+	// MaxScan bounds the records one request reads from the read model
+	// (default DefaultMaxScan); a filter the read model cannot answer
+	// itself is evaluated over at most that many.
+	MaxScan int
+	// Log (default: discard).
+	Log *slog.Logger
+}
+
+// Validate checks c.
+func (c Config) Validate() error {
+	if c.Model == nil {
+		return errors.New("panoscapi: no read model")
+	}
+	if c.MaxScan < 0 || c.MaxScan > 10_000_000 {
+		return fmt.Errorf("panoscapi: MaxScan %d out of [0, 10000000]", c.MaxScan)
+	}
+	return nil
+}
+
+// Handler serves the PaNOSC search API under Prefix.
+type Handler struct {
+	cfg Config
+	mux *http.ServeMux
+}
+
+// New returns the API's handler.
+func New(cfg Config) (*Handler, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.MaxScan == 0 {
+		cfg.MaxScan = DefaultMaxScan
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{cfg: cfg, mux: http.NewServeMux()}
+	for _, name := range []string{"datasets", "Datasets"} {
+		h.mux.HandleFunc("GET "+Prefix+"/"+name, h.listDatasets)
+		h.mux.HandleFunc("GET "+Prefix+"/"+name+"/count", h.countDatasets)
+		h.mux.HandleFunc("GET "+Prefix+"/"+name+"/{pid...}", h.getDataset)
+	}
+	for _, name := range []string{"documents", "Documents"} {
+		h.mux.HandleFunc("GET "+Prefix+"/"+name, h.listDocuments)
+		h.mux.HandleFunc("GET "+Prefix+"/"+name+"/count", h.countDocuments)
+		h.mux.HandleFunc("GET "+Prefix+"/"+name+"/{pid...}", h.getDocument)
+	}
+	for _, name := range []string{"instruments", "Instruments"} {
+		h.mux.HandleFunc("GET "+Prefix+"/"+name, h.listInstruments)
+		h.mux.HandleFunc("GET "+Prefix+"/"+name+"/count", h.countInstruments)
+		h.mux.HandleFunc("GET "+Prefix+"/"+name+"/{pid...}", h.getInstrument)
+	}
+	return h, nil
+}
+
+// ServeHTTP serves r.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+func (h *Handler) terms() *search.Terms {
+	if h.cfg.Techniques == nil {
+		return nil
+	}
+	return h.cfg.Techniques.Terms()
+}
+
+// request is a parsed list request.
+type request struct {
+	filter Filter
+	query  string
+}
+
+func (h *Handler) parse(r *http.Request, whereOnly bool) (request, error) {
+	var req request
+	q := r.URL.Query()
+	var err error
+	if whereOnly {
+		req.filter.Where, err = ParseWhere(q.Get("where"))
+	} else {
+		req.filter, err = ParseFilter(q.Get("filter"))
+	}
+	if err != nil {
+		return req, err
+	}
+	req.query = strings.TrimSpace(q.Get("query"))
+	if len(req.query) > 500 {
+		return req, fmt.Errorf("%w: query longer than 500 bytes", ErrFilter)
+	}
+	expandTechniques(&req.filter, h.terms())
+	return req, nil
+}
+
+// kind says which objects a scan yields.
+type kind int
+
+const (
+	kindDataset kind = iota
+	kindDocument
+)
+
+// scan reads the records (by relevance to query when there is one, else
+// by key) and calls fn with each one's dataset or document until fn says
+// stop, over at most MaxScan records.
+func (h *Handler) scan(ctx context.Context, k kind, query string, fn func(*object) (bool, error)) error {
+	q := readmodel.Query{Order: readmodel.ByKey, Limit: 500}
+	if query != "" {
+		q.Text, q.Order = query, readmodel.ByRelevance
+	}
+	m := &mapper{}
+	n := 0
+	errStop := errors.New("stop")
+	err := h.cfg.Model.Each(ctx, q, func(rec readmodel.Record) error {
+		if n++; n > h.cfg.MaxScan {
+			h.cfg.Log.Warn("panoscapi: scan bound reached", "max_scan", h.cfg.MaxScan)
+			return errStop
+		}
+		if query != "" && m.maxScore == 0 {
+			m.maxScore = rec.Score
+		}
+		o := m.dataset(rec)
+		if k == kindDocument {
+			doc := m.document(rec, o)
+			o.rels["documents"] = []*object{doc}
+			o = doc
+		} else {
+			o.rels["documents"] = []*object{m.document(rec, o)}
+		}
+		more, err := fn(o)
+		if err != nil {
+			return err
+		}
+		if !more {
+			return errStop
+		}
+		return nil
+	})
+	if errors.Is(err, errStop) {
+		return nil
+	}
+	return err
+}
+
+func (h *Handler) list(w http.ResponseWriter, r *http.Request, k kind) {
+	req, err := h.parse(r, false)
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	limit := req.filter.Limit
+	if limit == 0 {
+		limit = DefaultLimit
+	}
+	out := []any{}
+	skipped := 0
+	err = h.scan(r.Context(), k, req.query, func(o *object) (bool, error) {
+		s, err := selectObject(o, &req.filter)
+		if err != nil || s == nil {
+			return err == nil, err
+		}
+		if skipped < req.filter.Skip {
+			skipped++
+			return true, nil
+		}
+		out = append(out, s.JSON())
+		return len(out) < limit, nil
+	})
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	h.write(w, out)
+}
+
+func (h *Handler) count(w http.ResponseWriter, r *http.Request, k kind) {
+	req, err := h.parse(r, true)
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	n := 0
+	err = h.scan(r.Context(), k, "", func(o *object) (bool, error) {
+		if req.filter.Where.matches(o) {
+			n++
+		}
+		return true, nil
+	})
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	h.write(w, map[string]int{"count": n})
+}
+
+func (h *Handler) get(w http.ResponseWriter, r *http.Request, k kind) {
+	req, err := h.parse(r, false)
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	pid := r.PathValue("pid")
+	rec, err := h.cfg.Model.ByDOI(r.Context(), pid)
+	if errors.Is(err, readmodel.ErrNotFound) {
+		rec, err = h.cfg.Model.Get(r.Context(), pid)
+	}
+	if err == nil && rec.Deleted {
+		err = readmodel.ErrNotFound
+	}
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	m := &mapper{}
+	o := m.dataset(rec)
+	doc := m.document(rec, o)
+	o.rels["documents"] = []*object{doc}
+	if k == kindDocument {
+		o = doc
+	}
+	s, err := selectObject(o, &req.filter)
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	if s == nil {
+		h.fail(w, fmt.Errorf("%w: %s does not match the filter", readmodel.ErrNotFound, pid))
+		return
+	}
+	h.write(w, s.JSON())
+}
+
+func (h *Handler) listDatasets(w http.ResponseWriter, r *http.Request)   { h.list(w, r, kindDataset) }
+func (h *Handler) countDatasets(w http.ResponseWriter, r *http.Request)  { h.count(w, r, kindDataset) }
+func (h *Handler) getDataset(w http.ResponseWriter, r *http.Request)     { h.get(w, r, kindDataset) }
+func (h *Handler) listDocuments(w http.ResponseWriter, r *http.Request)  { h.list(w, r, kindDocument) }
+func (h *Handler) countDocuments(w http.ResponseWriter, r *http.Request) { h.count(w, r, kindDocument) }
+func (h *Handler) getDocument(w http.ResponseWriter, r *http.Request)    { h.get(w, r, kindDocument) }
+
+// instruments returns the instruments of the datasets scanned, by pid.
+func (h *Handler) instruments(ctx context.Context) ([]*object, error) {
+	byPID := map[string]*object{}
+	err := h.scan(ctx, kindDataset, "", func(o *object) (bool, error) {
+		for _, in := range o.rels["instrument"] {
+			pid := in.props["pid"].(string)
+			if _, ok := byPID[pid]; !ok {
+				byPID[pid] = in
+			}
+		}
+		return true, nil
+	})
+	out := make([]*object, 0, len(byPID))
+	for _, o := range byPID {
+		out = append(out, o)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].props["pid"].(string) < out[j].props["pid"].(string) })
+	return out, err
+}
+
+func (h *Handler) listInstruments(w http.ResponseWriter, r *http.Request) {
+	req, err := h.parse(r, false)
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	all, err := h.instruments(r.Context())
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	var sel []any
+	for _, o := range all {
+		s, err := selectObject(o, &req.filter)
+		if err != nil {
+			h.fail(w, err)
+			return
+		}
+		if s != nil {
+			sel = append(sel, s.JSON())
+		}
+	}
+	limit := req.filter.Limit
+	if limit == 0 {
+		limit = DefaultLimit
+	}
+	out := page(sel, req.filter.Skip, limit)
+	if out == nil {
+		out = []any{}
+	}
+	h.write(w, out)
+}
+
+func (h *Handler) countInstruments(w http.ResponseWriter, r *http.Request) {
+	req, err := h.parse(r, true)
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	all, err := h.instruments(r.Context())
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	n := 0
+	for _, o := range all {
+		if req.filter.Where.matches(o) {
+			n++
+		}
+	}
+	h.write(w, map[string]int{"count": n})
+}
+
+func (h *Handler) getInstrument(w http.ResponseWriter, r *http.Request) {
+	all, err := h.instruments(r.Context())
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	pid := r.PathValue("pid")
+	for _, o := range all {
+		if strings.EqualFold(o.props["pid"].(string), pid) {
+			h.write(w, (&selected{obj: o}).JSON())
+			return
+		}
+	}
+	h.fail(w, fmt.Errorf("%w: instrument %.200s", readmodel.ErrNotFound, pid))
+}
+
+func (h *Handler) write(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		h.cfg.Log.Debug("panoscapi: write", "err", err)
+	}
+}
+
+// fail answers err: 400 for a bad filter, 404 for what is not there,
+// 500 otherwise (LoopBack's error shape).
+func (h *Handler) fail(w http.ResponseWriter, err error) {
+	status, msg := http.StatusInternalServerError, "internal error"
+	switch {
+	case errors.Is(err, ErrFilter), errors.Is(err, readmodel.ErrBadQuery):
+		status, msg = http.StatusBadRequest, err.Error()
+	case errors.Is(err, readmodel.ErrNotFound):
+		status, msg = http.StatusNotFound, err.Error()
+	case errors.Is(err, context.Canceled):
+		status, msg = 499, "canceled"
+	default:
+		h.cfg.Log.Error("panoscapi: request", "err", err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"statusCode": status, "message": msg}})
+}
