@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,6 +93,20 @@ func TestFairwayUpDemo(t *testing.T) {
 		if report, bad := testenv.SHACL(t, file); bad {
 			t.Errorf("GET %s is not valid DCAT-AP 3.0.1:\n%s", doc.path, report)
 		}
+	}
+
+	// The PaNOSC search API is mounted: every live dataset counts, and a
+	// filtered page holds datasets of the asked facility's instruments.
+	b, err := httpGet("http://" + httpAddr + "/panosc-api/datasets/count")
+	var count struct{ Count int }
+	if err != nil || json.Unmarshal(b, &count) != nil || count.Count != live {
+		t.Errorf("GET /panosc-api/datasets/count = %s %v, want %d", b, err, live)
+	}
+	filter := url.QueryEscape(`{"limit":3,"include":["instrument"]}`)
+	b, err = httpGet("http://" + httpAddr + "/panosc-api/datasets?filter=" + filter)
+	var datasets []struct{ Pid, Title string }
+	if err != nil || json.Unmarshal(b, &datasets) != nil || len(datasets) != 3 || datasets[0].Pid == "" {
+		t.Errorf("GET /panosc-api/datasets?filter=%s = %s %v", filter, b, err)
 	}
 
 	// The demo's feed API, through the CLI: open to writes on loopback.
