@@ -204,11 +204,12 @@ FROM ` + db + `.usage_monthly GROUP BY dataset, access_method, client`
 const techniqueSetExpr = "cityHash64(techniques_all, techniques, technique_labels)"
 
 // techniqueSetSelect is a row of technique_sets per set of the rows it
-// reads from datasets (an insert block, or the whole table). DISTINCT, not
-// GROUP BY with any(): 18.16 does not resolve the aliases of aggregates in
-// a view's query as it inserts.
-const techniqueSetSelect = "SELECT DISTINCT " + techniqueSetExpr + ` AS technique_set, techniques, technique_labels, techniques_all
-FROM {db}.datasets`
+// reads from datasets (an insert block, or the whole table). LIMIT 1 BY,
+// not GROUP BY with any() (18.16 does not resolve the aliases of
+// aggregates in a view's query as it inserts) nor DISTINCT over the arrays
+// (it cost an insert of 200,000 rows 0.6–1.0 s more, LIMIT 1 BY about 0.2 s).
+const techniqueSetSelect = "SELECT " + techniqueSetExpr + ` AS technique_set, techniques, technique_labels, techniques_all
+FROM {db}.datasets LIMIT 1 BY technique_set`
 
 // techniqueSetSteps are the steps of migration 5: datasets gets the
 // column technique_set, computed by ClickHouse as rows are written (the
