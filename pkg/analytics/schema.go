@@ -143,6 +143,11 @@ ORDER BY (snapshot, facility, technique, month)`},
 		Name:    "citation counts, usage totals and datasets by technique, for the statistics",
 		Steps:   reuseSteps(),
 	},
+	{
+		Version: 5,
+		Name:    "technique sets, for the techniques statistic",
+		Steps:   techniqueSetSteps(),
+	},
 }
 
 // column is a column a migration adds to an existing table.

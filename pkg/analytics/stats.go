@@ -162,18 +162,32 @@ GROUP BY facility ORDER BY datasets DESC, facility LIMIT %d`,
 	StatTechniques: {
 		columns: cols("technique", KindString, "label", KindString, "datasets", KindInt, "direct", KindInt, "facilities", KindInt),
 		sql: func(s *Store, q StatsQuery, iri string) (string, error) {
-			// Datasets share a few hundred combinations of techniques:
-			// counting the combinations first makes the ARRAY JOIN and
-			// its has() run over those, not over every dataset.
+			// Datasets share a few hundred sets of techniques: the
+			// current datasets are counted per facility and set (one
+			// number each), the arrays of each set read from
+			// technique_sets, and the ARRAY JOIN and its has() run over
+			// those, not over every dataset.
+			where := datasetWhere(q, "")
+			sets := "1"
+			if iri != "" {
+				sets = "has(techniques_all, " + quote(iri) + ")"
+			}
 			return fmt.Sprintf(`SELECT technique, max(technique_labels[indexOf(techniques, technique)]) AS label,
   sum(n) AS datasets, sumIf(n, has(techniques, technique)) AS direct, uniqExact(facility) AS facilities
 FROM (
-  SELECT facility, techniques, technique_labels, techniques_all, count() AS n FROM %s WHERE %s
-  GROUP BY facility, techniques, technique_labels, techniques_all
+  SELECT facility, techniques, technique_labels, techniques_all, n
+  FROM (SELECT facility, technique_set, count() AS n FROM %s WHERE %s GROUP BY facility, technique_set)
+  ANY INNER JOIN (
+    SELECT technique_set, t AS techniques, l AS technique_labels, a AS techniques_all FROM (
+      SELECT technique_set, any(techniques) AS t, any(technique_labels) AS l, any(techniques_all) AS a
+      FROM %s.technique_sets GROUP BY technique_set
+    )
+  ) USING technique_set
+  WHERE %s
 )
 ARRAY JOIN techniques_all AS technique
 GROUP BY technique ORDER BY datasets DESC, technique LIMIT %d`,
-				s.live(statsColumns), datasetWhere(q, iri), q.Limit), nil
+				s.live("facility, issued, technique_set, deleted"), where, s.db, sets, q.Limit), nil
 		},
 	},
 	StatTimeline: {

@@ -45,6 +45,18 @@ func TestStatsOfATechniqueFollowTheCurrentVersion(t *testing.T) {
 	}
 	want(statSAXS, "ESRF 2 2 2 2 0.5", "ILL 1 1 1 1 0.9")
 	want(statDiffr, "ILL 1 1 1 1 0.5")
+	// The techniques of every dataset count their sets (technique_sets).
+	techniques := func(rows ...string) {
+		t.Helper()
+		r, err := s.Stats(testContext(t), StatTechniques, StatsQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := statRows(r); strings.Join(got, "\n") != strings.Join(rows, "\n") {
+			t.Fatalf("techniques:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(rows, "\n"))
+		}
+	}
+	techniques(statScattering+"  4 0 2", statSAXS+" label of PaNET01188 3 3 2", statDiffr+" label of PaNET01168 1 1 1")
 
 	// x loses its technique, y is withdrawn, z moves from diffraction to
 	// SAXS, and w is written again as it was (a replay).
@@ -56,6 +68,7 @@ func TestStatsOfATechniqueFollowTheCurrentVersion(t *testing.T) {
 	)
 	want(statSAXS, "ILL 2 2 2 2 0.8")
 	want(statScattering, "ILL 2 2 2 2 0.8")
+	techniques(statScattering+"  2 0 1", statSAXS+" label of PaNET01188 2 2 1")
 	if _, err := holdings(statDiffr); !errors.Is(err, ErrUnknownTechnique) {
 		t.Fatalf("holdings of diffraction, carried by an old version only: err = %v, want ErrUnknownTechnique", err)
 	}
@@ -189,6 +202,46 @@ func TestMigrationFourFillsItsTablesFromExistingRows(t *testing.T) {
 			t.Errorf("%s after migration 4:\n%s\nwant:\n%s", tt.stat, strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
 		}
 	}
+}
+
+// TestMigrationFiveFillsTechniqueSetsFromExistingRows writes a database as
+// the schema of migration 4 had it, then migrates: the techniques
+// statistic reads technique_sets and the column technique_set, which the
+// rows written before have too, and gives what TestStats wants; a dataset
+// written afterwards, in a set of its own, counts as well.
+func TestMigrationFiveFillsTechniqueSetsFromExistingRows(t *testing.T) {
+	all := migrations
+	migrations = all[:4]
+	s := openTestStore(t, Config{})
+	fillStats(t, s)
+	migrations = all
+	t.Cleanup(func() { migrations = all })
+	if err := s.EnsureSchema(testContext(t)); err != nil {
+		t.Fatal(err)
+	}
+	techniques := func(rows ...string) {
+		t.Helper()
+		r, err := s.Stats(testContext(t), StatTechniques, StatsQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := statRows(r); strings.Join(got, "\n") != strings.Join(rows, "\n") {
+			t.Fatalf("techniques after migration 5:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(rows, "\n"))
+		}
+	}
+	techniques(
+		statScattering+"  3 0 2",
+		statSAXS+" label of PaNET01188 2 2 2",
+		statDiffr+" label of PaNET01168 1 1 1",
+	)
+	// e, without a technique so far, gets SAXS and diffraction: a set no
+	// row had before.
+	mustInsert(t, s, statsRow("doi:10.1/e", "ILL", 8, false, 0, "2025-01-10", nil, statSAXS, statDiffr))
+	techniques(
+		statScattering+"  4 0 2",
+		statSAXS+" label of PaNET01188 3 3 2",
+		statDiffr+" label of PaNET01168 2 2 2",
+	)
 }
 
 func TestReuseRelationsOfMigrationFour(t *testing.T) {
