@@ -8,7 +8,7 @@ import (
 
 // Defaults of the flow control (Config.MaxBacklog, BacklogPoll).
 const (
-	DefaultMaxBacklog  = 5000
+	DefaultMaxBacklog  = 1000
 	DefaultBacklogPoll = 250 * time.Millisecond
 	// backlogRecheck is how long a reading of the backlog is trusted while
 	// the records published since keep it under the bound (other

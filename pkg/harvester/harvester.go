@@ -142,7 +142,7 @@ type Config struct {
 	// the publisher, delivered or not), the run waits before it asks for
 	// the next page. It never waits within a page, and only after the
 	// page's checkpoint is saved. Negative turns the flow control off.
-	// Default 5000 (DefaultMaxBacklog).
+	// Default 1000 (DefaultMaxBacklog).
 	MaxBacklog int
 	// BacklogPoll is how often a waiting run reads the backlog again.
 	// Default 250ms (DefaultBacklogPoll).

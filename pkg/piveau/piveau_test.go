@@ -574,3 +574,33 @@ func TestListIsBounded(t *testing.T) {
 		t.Errorf("List of 30 with a bound of 25 = %v, want ErrMalformedResponse", err)
 	}
 }
+
+// TestPutRenderedSkipsTheParseOnly checks that PutRendered sends Turtle
+// without parsing it (the hub receives what Put would have refused) and
+// still checks the identifier and the size.
+func TestPutRenderedSkipsTheParseOnly(t *testing.T) {
+	srv := piveautest.Start(piveautest.Config{APIKey: key, Catalogues: []string{"panosc"}})
+	defer srv.Close()
+	c, _ := newClient(t, srv, nil)
+	ctx := context.Background()
+	if _, err := c.PutRendered(ctx, "a", turtle("a", "A")); err != nil {
+		t.Fatalf("PutRendered = %v", err)
+	}
+	if n := srv.Count(piveautest.RoutePutDataset); n != 1 {
+		t.Fatalf("%d PUTs reached the hub, want 1", n)
+	}
+	for name, tc := range map[string]struct {
+		id     string
+		turtle []byte
+	}{
+		"empty id":  {"", turtle("x", "X")},
+		"too large": {"b", make([]byte, c.Config().MaxBodyBytes+1)},
+	} {
+		if _, err := c.PutRendered(ctx, tc.id, tc.turtle); !errors.Is(err, piveau.ErrInvalidDataset) {
+			t.Errorf("%s: PutRendered = %v, want ErrInvalidDataset", name, err)
+		}
+	}
+	if n := srv.Count(piveautest.RoutePutDataset); n != 1 {
+		t.Fatalf("%d PUTs reached the hub after the refused ones, want 1", n)
+	}
+}
