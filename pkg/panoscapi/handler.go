@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/panosc/fairway/pkg/readmodel"
@@ -126,22 +127,47 @@ const (
 	kindDocument
 )
 
-// scan reads the records (by relevance to query when there is one, else
-// by key) and calls fn with each one's dataset or document until fn says
-// stop, over at most MaxScan records.
-func (h *Handler) scan(ctx context.Context, k kind, query string, fn func(*object) (bool, error)) error {
-	q := readmodel.Query{Order: readmodel.ByKey, Limit: 500}
+// Headers of an answer evaluated over the records read.
+const (
+	// HeaderScanned is how many records the API read and evaluated.
+	HeaderScanned = "X-Total-Scanned"
+	// HeaderTruncated is set (to MaxScan) when the records left by what
+	// the read model could select were more than MaxScan, so that the
+	// answer is of the first MaxScan of them only.
+	HeaderTruncated = "X-Scan-Truncated"
+)
+
+// ErrTooBroad is the error of a request whose answer needs more records
+// evaluated than MaxScan allows; the API answers it with 422.
+var ErrTooBroad = errors.New("panoscapi: filter too broad")
+
+// scanned says what a scan read.
+type scanned struct {
+	// n records were read and evaluated.
+	n int
+	// truncated: more records matched the read model's query than the
+	// scan's bound.
+	truncated bool
+}
+
+// scan reads the records of q (by relevance to query when there is one,
+// else by key) and calls fn with each one's dataset or document until fn
+// says stop, over at most bound records.
+func (h *Handler) scan(ctx context.Context, k kind, q readmodel.Query, query string, bound int, fn func(*object) (bool, error)) (scanned, error) {
+	q.Order, q.Limit = readmodel.ByKey, 500
 	if query != "" {
 		q.Text, q.Order = query, readmodel.ByRelevance
 	}
 	m := &mapper{}
-	n := 0
+	var sc scanned
 	errStop := errors.New("stop")
 	err := h.cfg.Model.Each(ctx, q, func(rec readmodel.Record) error {
-		if n++; n > h.cfg.MaxScan {
-			h.cfg.Log.Warn("panoscapi: scan bound reached", "max_scan", h.cfg.MaxScan)
+		if sc.n >= bound {
+			sc.truncated = true
+			h.cfg.Log.Warn("panoscapi: scan bound reached", "max_scan", bound)
 			return errStop
 		}
+		sc.n++
 		if query != "" && m.maxScore == 0 {
 			m.maxScore = rec.Score
 		}
@@ -163,9 +189,30 @@ func (h *Handler) scan(ctx context.Context, k kind, query string, fn func(*objec
 		return nil
 	})
 	if errors.Is(err, errStop) {
-		return nil
+		return sc, nil
 	}
-	return err
+	return sc, err
+}
+
+// report sets the headers of what sc read.
+func (h *Handler) report(w http.ResponseWriter, sc scanned) {
+	w.Header().Set(HeaderScanned, strconv.Itoa(sc.n))
+	if sc.truncated {
+		w.Header().Set(HeaderTruncated, strconv.Itoa(h.cfg.MaxScan))
+		w.Header().Set("Warning", fmt.Sprintf(`299 fairway "only the first %d records the read model selects were evaluated: narrow the filter"`, h.cfg.MaxScan))
+	}
+}
+
+// tooBroad is the error of a truncated scan of q: how many records the
+// read model's narrowing left.
+func (h *Handler) tooBroad(ctx context.Context, q readmodel.Query) error {
+	q.Limit, q.KeysOnly, q.Order = 1, true, readmodel.ByKey
+	n := "more"
+	if page, err := h.cfg.Model.Search(ctx, q); err == nil {
+		n = strconv.FormatUint(page.Total, 10)
+	}
+	return fmt.Errorf("%w: %s records to evaluate, over the bound of %d; narrow the filter with conditions the read model takes "+
+		"(a PaNET technique, an instrument, a facility, a licence; see docs/panosc-api.md)", ErrTooBroad, n, h.cfg.MaxScan)
 }
 
 func (h *Handler) list(w http.ResponseWriter, r *http.Request, k kind) {
@@ -178,9 +225,16 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, k kind) {
 	if limit == 0 {
 		limit = DefaultLimit
 	}
+	p := pushDown(&req.filter, k)
+	bound := h.cfg.MaxScan
+	if p.exact {
+		// Every record read is selected: the page reads no more than it
+		// shows and skips.
+		bound = max(bound, req.filter.Skip+limit)
+	}
 	out := []any{}
 	skipped := 0
-	err = h.scan(r.Context(), k, req.query, func(o *object) (bool, error) {
+	sc, err := h.scan(r.Context(), k, p.q, req.query, bound, func(o *object) (bool, error) {
 		s, err := selectObject(o, &req.filter)
 		if err != nil || s == nil {
 			return err == nil, err
@@ -196,6 +250,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, k kind) {
 		h.fail(w, err)
 		return
 	}
+	h.report(w, sc)
 	h.write(w, out)
 }
 
@@ -205,17 +260,34 @@ func (h *Handler) count(w http.ResponseWriter, r *http.Request, k kind) {
 		h.fail(w, err)
 		return
 	}
+	p := pushDown(&req.filter, k)
+	if p.exact {
+		q := p.q
+		q.Limit, q.KeysOnly = 1, true
+		page, err := h.cfg.Model.Search(r.Context(), q)
+		if err != nil {
+			h.fail(w, err)
+			return
+		}
+		h.report(w, scanned{})
+		h.write(w, map[string]uint64{"count": page.Total})
+		return
+	}
 	n := 0
-	err = h.scan(r.Context(), k, "", func(o *object) (bool, error) {
+	sc, err := h.scan(r.Context(), k, p.q, "", h.cfg.MaxScan, func(o *object) (bool, error) {
 		if req.filter.Where.matches(o) {
 			n++
 		}
 		return true, nil
 	})
+	if err == nil && sc.truncated {
+		err = h.tooBroad(r.Context(), p.q)
+	}
 	if err != nil {
 		h.fail(w, err)
 		return
 	}
+	h.report(w, sc)
 	h.write(w, map[string]int{"count": n})
 }
 
@@ -263,10 +335,11 @@ func (h *Handler) listDocuments(w http.ResponseWriter, r *http.Request)  { h.lis
 func (h *Handler) countDocuments(w http.ResponseWriter, r *http.Request) { h.count(w, r, kindDocument) }
 func (h *Handler) getDocument(w http.ResponseWriter, r *http.Request)    { h.get(w, r, kindDocument) }
 
-// instruments returns the instruments of the datasets scanned, by pid.
-func (h *Handler) instruments(ctx context.Context) ([]*object, error) {
+// instruments returns the instruments of the datasets of q scanned, by
+// pid.
+func (h *Handler) instruments(ctx context.Context, q readmodel.Query) ([]*object, scanned, error) {
 	byPID := map[string]*object{}
-	err := h.scan(ctx, kindDataset, "", func(o *object) (bool, error) {
+	sc, err := h.scan(ctx, kindDataset, q, "", h.cfg.MaxScan, func(o *object) (bool, error) {
 		for _, in := range o.rels["instrument"] {
 			pid := in.props["pid"].(string)
 			if _, ok := byPID[pid]; !ok {
@@ -280,7 +353,15 @@ func (h *Handler) instruments(ctx context.Context) ([]*object, error) {
 		out = append(out, o)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].props["pid"].(string) < out[j].props["pid"].(string) })
-	return out, err
+	return out, sc, err
+}
+
+// instrumentQuery is the read-model query of the datasets of the
+// instruments w can select.
+func instrumentQuery(w *Where) readmodel.Query {
+	var p pushed
+	p.instrumentWhere(w)
+	return p.q
 }
 
 func (h *Handler) listInstruments(w http.ResponseWriter, r *http.Request) {
@@ -289,7 +370,7 @@ func (h *Handler) listInstruments(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, err)
 		return
 	}
-	all, err := h.instruments(r.Context())
+	all, sc, err := h.instruments(r.Context(), instrumentQuery(req.filter.Where))
 	if err != nil {
 		h.fail(w, err)
 		return
@@ -313,6 +394,12 @@ func (h *Handler) listInstruments(w http.ResponseWriter, r *http.Request) {
 	if out == nil {
 		out = []any{}
 	}
+	if len(out) == limit {
+		// A full page is right whatever was not read; a short one
+		// may miss instruments of the records left.
+		sc.truncated = false
+	}
+	h.report(w, sc)
 	h.write(w, out)
 }
 
@@ -322,7 +409,11 @@ func (h *Handler) countInstruments(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, err)
 		return
 	}
-	all, err := h.instruments(r.Context())
+	q := instrumentQuery(req.filter.Where)
+	all, sc, err := h.instruments(r.Context(), q)
+	if err == nil && sc.truncated {
+		err = h.tooBroad(r.Context(), q)
+	}
 	if err != nil {
 		h.fail(w, err)
 		return
@@ -333,21 +424,38 @@ func (h *Handler) countInstruments(w http.ResponseWriter, r *http.Request) {
 			n++
 		}
 	}
+	h.report(w, sc)
 	h.write(w, map[string]int{"count": n})
 }
 
 func (h *Handler) getInstrument(w http.ResponseWriter, r *http.Request) {
-	all, err := h.instruments(r.Context())
-	if err != nil {
-		h.fail(w, err)
-		return
-	}
 	pid := r.PathValue("pid")
-	for _, o := range all {
-		if strings.EqualFold(o.props["pid"].(string), pid) {
-			h.write(w, (&selected{obj: o}).JSON())
+	// The instrument's own PID, else facility/name.
+	queries := []readmodel.Query{{Instrument: pid}}
+	if fac, name, ok := strings.Cut(pid, "/"); ok && fac != "" && name != "" {
+		queries = append(queries, readmodel.Query{Facility: fac, Instrument: name})
+	}
+	var truncated bool
+	for _, q := range queries {
+		all, sc, err := h.instruments(r.Context(), q)
+		if errors.Is(err, readmodel.ErrBadQuery) {
+			continue
+		}
+		if err != nil {
+			h.fail(w, err)
 			return
 		}
+		truncated = truncated || sc.truncated
+		for _, o := range all {
+			if strings.EqualFold(o.props["pid"].(string), pid) {
+				h.write(w, (&selected{obj: o}).JSON())
+				return
+			}
+		}
+	}
+	if truncated {
+		h.fail(w, fmt.Errorf("%w: more records of instrument %.200s than the bound of %d", ErrTooBroad, pid, h.cfg.MaxScan))
+		return
 	}
 	h.fail(w, fmt.Errorf("%w: instrument %.200s", readmodel.ErrNotFound, pid))
 }
@@ -368,6 +476,8 @@ func (h *Handler) fail(w http.ResponseWriter, err error) {
 		status, msg = http.StatusBadRequest, err.Error()
 	case errors.Is(err, readmodel.ErrNotFound):
 		status, msg = http.StatusNotFound, err.Error()
+	case errors.Is(err, ErrTooBroad):
+		status, msg = http.StatusUnprocessableEntity, err.Error()
 	case errors.Is(err, context.Canceled):
 		status, msg = 499, "canceled"
 	default:
