@@ -793,18 +793,22 @@ func fingerprint(q Query) uint64 {
 		field(t.IRI)
 		field(t.Words)
 	}
-	for _, t := range q.AnyTechnique {
-		field(t)
-	}
-	var n [8 * 7]byte
+	var n [8 * 6]byte
 	binary.BigEndian.PutUint64(n[0:], math.Float64bits(q.MinQuality))
 	binary.BigEndian.PutUint64(n[8:], uint64(q.From.UnixNano()))
 	binary.BigEndian.PutUint64(n[16:], uint64(q.Until.UnixNano()))
 	binary.BigEndian.PutUint64(n[24:], q.AfterSeq)
 	binary.BigEndian.PutUint64(n[32:], uint64(q.Deleted))
 	binary.BigEndian.PutUint64(n[40:], uint64(len(q.TextTechniques)))
-	binary.BigEndian.PutUint64(n[48:], uint64(len(q.AnyTechnique)))
 	h.Write(n[:])
+	// After the rest, and only when set: the cursors of the queries
+	// without it keep their fingerprints.
+	if len(q.AnyTechnique) > 0 {
+		field("any-technique")
+		for _, t := range q.AnyTechnique {
+			field(t)
+		}
+	}
 	return h.Sum64()
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -187,6 +188,7 @@ func TestQueries(t *testing.T) {
 		for _, q := range []readmodel.Query{
 			{Limit: -1}, {Limit: readmodel.MaxLimit + 1}, {Offset: readmodel.MaxOffset + 1}, {After: "!!!"},
 			{After: "AQA"}, {Order: 7}, {Deleted: 9}, {From: day2, Until: day1},
+			{AnyTechnique: make([]string, readmodel.MaxAnyTechniques+1)}, {AnyTechnique: []string{strings.Repeat("x", 5000)}},
 		} {
 			if _, err := m.Search(ctx, q); !errors.Is(err, readmodel.ErrBadQuery) {
 				t.Errorf("%+v: %v, want ErrBadQuery", q, err)
