@@ -282,10 +282,14 @@ func (p *parser) where(v any, depth int) (*Where, error) {
 			parts = append(parts, c)
 		}
 	}
-	if len(parts) == 1 {
+	switch len(parts) {
+	case 0:
+		// {} takes all.
+		return nil, nil
+	case 1:
 		return parts[0], nil
 	}
-	// Several keys of one object are a conjunction ({} takes all).
+	// Several keys of one object are a conjunction.
 	return &Where{And: parts}, nil
 }
 
