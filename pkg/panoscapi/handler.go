@@ -151,10 +151,14 @@ type scanned struct {
 }
 
 // scan reads the records of q (by relevance to query when there is one,
-// else by key) and calls fn with each one's dataset or document until fn
-// says stop, over at most bound records.
+// else by key; in batches of q.Limit, default 500) and calls fn with each
+// one's dataset or document until fn says stop, over at most bound
+// records.
 func (h *Handler) scan(ctx context.Context, k kind, q readmodel.Query, query string, bound int, fn func(*object) (bool, error)) (scanned, error) {
-	q.Order, q.Limit = readmodel.ByKey, 500
+	q.Order = readmodel.ByKey
+	if q.Limit == 0 {
+		q.Limit = 500
+	}
 	if query != "" {
 		q.Text, q.Order = query, readmodel.ByRelevance
 	}
@@ -231,6 +235,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, k kind) {
 		// Every record read is selected: the page reads no more than it
 		// shows and skips.
 		bound = max(bound, req.filter.Skip+limit)
+		p.q.Limit = min(500, req.filter.Skip+limit)
 	}
 	out := []any{}
 	skipped := 0
