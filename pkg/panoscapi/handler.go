@@ -286,6 +286,7 @@ func (h *Handler) count(w http.ResponseWriter, r *http.Request, k kind) {
 		return true, nil
 	})
 	if err == nil && sc.truncated {
+		h.report(w, sc)
 		err = h.tooBroad(r.Context(), p.q)
 	}
 	if err != nil {
@@ -399,11 +400,6 @@ func (h *Handler) listInstruments(w http.ResponseWriter, r *http.Request) {
 	if out == nil {
 		out = []any{}
 	}
-	if len(out) == limit {
-		// A full page is right whatever was not read; a short one
-		// may miss instruments of the records left.
-		sc.truncated = false
-	}
 	h.report(w, sc)
 	h.write(w, out)
 }
@@ -417,6 +413,7 @@ func (h *Handler) countInstruments(w http.ResponseWriter, r *http.Request) {
 	q := instrumentQuery(req.filter.Where)
 	all, sc, err := h.instruments(r.Context(), q)
 	if err == nil && sc.truncated {
+		h.report(w, sc)
 		err = h.tooBroad(r.Context(), q)
 	}
 	if err != nil {

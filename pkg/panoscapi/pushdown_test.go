@@ -154,6 +154,9 @@ func TestPushDown(t *testing.T) {
 		{name: "a truncated count is refused", path: "/datasets/count", key: "where", value: `{"isPublic":true}`, want: -1},
 		{name: "a full page is not truncated", path: "/datasets", key: "filter", value: `{"limit":5,"where":{"isPublic":true}}`, want: 5},
 		{name: "instruments count over the bound", path: "/instruments/count", want: -1},
+		// Instruments are sorted once collected: even a full page may miss
+		// some of the datasets not read.
+		{name: "instruments over the bound", path: "/instruments", key: "filter", value: `{"limit":1}`, want: 1, truncated: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := call(t, srv, tc.path, tc.key, tc.value)
@@ -163,8 +166,8 @@ func TestPushDown(t *testing.T) {
 			}
 			switch {
 			case tc.want < 0:
-				if a.code != http.StatusUnprocessableEntity {
-					t.Fatalf("status %d, want 422", a.code)
+				if a.code != http.StatusUnprocessableEntity || !a.truncated {
+					t.Fatalf("status %d (truncated %v), want 422 truncated", a.code, a.truncated)
 				}
 				return
 			case a.code != http.StatusOK:
