@@ -175,15 +175,7 @@ func (h *Handler) scan(ctx context.Context, k kind, q readmodel.Query, query str
 		if query != "" && m.maxScore == 0 {
 			m.maxScore = rec.Score
 		}
-		o := m.dataset(rec)
-		if k == kindDocument {
-			doc := m.document(rec, o)
-			o.rels["documents"] = []*object{doc}
-			o = doc
-		} else {
-			o.rels["documents"] = []*object{m.document(rec, o)}
-		}
-		more, err := fn(o)
+		more, err := fn(m.object(rec, k))
 		if err != nil {
 			return err
 		}
@@ -230,16 +222,19 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, k kind) {
 		limit = DefaultLimit
 	}
 	p := pushDown(&req.filter, k)
-	bound := h.cfg.MaxScan
 	if p.exact {
-		// Every record read is selected: the page reads no more than it
-		// shows and skips.
-		bound = max(bound, req.filter.Skip+limit)
-		p.q.Limit = min(500, req.filter.Skip+limit)
+		out, sc, err := h.exactPage(r.Context(), k, p.q, req.query, &req.filter, limit)
+		if err != nil {
+			h.fail(w, err)
+			return
+		}
+		h.report(w, sc)
+		h.write(w, out)
+		return
 	}
 	out := []any{}
 	skipped := 0
-	sc, err := h.scan(r.Context(), k, p.q, req.query, bound, func(o *object) (bool, error) {
+	sc, err := h.scan(r.Context(), k, p.q, req.query, h.cfg.MaxScan, func(o *object) (bool, error) {
 		s, err := selectObject(o, &req.filter)
 		if err != nil || s == nil {
 			return err == nil, err
@@ -257,6 +252,49 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, k kind) {
 	}
 	h.report(w, sc)
 	h.write(w, out)
+}
+
+// exactPage answers a page of a filter the read model selects exactly
+// (q): it pages, so that the records skipped are not read.
+func (h *Handler) exactPage(ctx context.Context, k kind, q readmodel.Query, query string, f *Filter, limit int) ([]any, scanned, error) {
+	q.Order, q.Offset, q.Limit = readmodel.ByKey, f.Skip, limit
+	if query != "" {
+		q.Text, q.Order = query, readmodel.ByRelevance
+	}
+	page, err := h.cfg.Model.Search(ctx, q)
+	if err != nil {
+		return nil, scanned{}, err
+	}
+	m := &mapper{}
+	if query != "" && len(page.Records) > 0 {
+		// Scores are over the best match's, the first of the whole query.
+		m.maxScore = page.Records[0].Score
+		if f.Skip > 0 {
+			best := q
+			best.Offset, best.Limit, best.KeysOnly = 0, 1, true
+			top, err := h.cfg.Model.Search(ctx, best)
+			if err != nil {
+				return nil, scanned{}, err
+			}
+			if len(top.Records) > 0 {
+				m.maxScore = top.Records[0].Score
+			}
+		}
+	}
+	out := []any{}
+	for _, rec := range page.Records {
+		s, err := selectObject(m.object(rec, k), f)
+		if err != nil {
+			return nil, scanned{}, err
+		}
+		if s == nil {
+			// The push-down would be wrong: say so, leave it out.
+			h.cfg.Log.Error("panoscapi: a record of an exact query does not match the filter", "key", rec.Key)
+			continue
+		}
+		out = append(out, s.JSON())
+	}
+	return out, scanned{n: len(page.Records)}, nil
 }
 
 func (h *Handler) count(w http.ResponseWriter, r *http.Request, k kind) {
@@ -315,14 +353,7 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, k kind) {
 		h.fail(w, err)
 		return
 	}
-	m := &mapper{}
-	o := m.dataset(rec)
-	doc := m.document(rec, o)
-	o.rels["documents"] = []*object{doc}
-	if k == kindDocument {
-		o = doc
-	}
-	s, err := selectObject(o, &req.filter)
+	s, err := selectObject((&mapper{}).object(rec, k), &req.filter)
 	if err != nil {
 		h.fail(w, err)
 		return
