@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -251,7 +253,10 @@ func (p *parser) where(v any, depth int) (*Where, error) {
 		return nil, fmt.Errorf("%w: a where is a JSON object", ErrFilter)
 	}
 	var parts []*Where
-	for k, x := range obj {
+	// In the order of the keys: the same where parses (and renders) the
+	// same whatever the map's order.
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
+		x := obj[k]
 		switch k {
 		case "and", "or":
 			list, ok := x.([]any)
@@ -282,10 +287,14 @@ func (p *parser) where(v any, depth int) (*Where, error) {
 			parts = append(parts, c)
 		}
 	}
-	if len(parts) == 1 {
+	switch len(parts) {
+	case 0:
+		// {} takes all.
+		return nil, nil
+	case 1:
 		return parts[0], nil
 	}
-	// Several keys of one object are a conjunction ({} takes all).
+	// Several keys of one object are a conjunction.
 	return &Where{And: parts}, nil
 }
 

@@ -19,6 +19,8 @@ func TestParseFilter(t *testing.T) {
 		bad      string // part of the error of a bad one
 	}{
 		{name: "empty", in: "", want: "{}"},
+		{name: "empty where takes all", in: `{"where":{}}`, want: "{}"},
+		{name: "empty where in an and", in: `{"where":{"and":[{},{"a":1}]}}`, want: "({} and a eq 1)"},
 		{name: "plain value", in: `{"where":{"title":"PaNOSC"}}`, want: "title eq PaNOSC"},
 		{name: "operators", in: `{"where":{"and":[{"size":{"gt":10}},{"pid":{"inq":["a","b"]}}]}}`, want: "(size gt 10 and pid inq [a b])"},
 		{name: "two keys are an and", in: `{"where":{"isPublic":true,"size":{"lte":5}}}`, want: "(isPublic eq true and size lte 5)"},

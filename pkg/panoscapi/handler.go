@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/panosc/fairway/pkg/readmodel"
@@ -126,34 +127,55 @@ const (
 	kindDocument
 )
 
-// scan reads the records (by relevance to query when there is one, else
-// by key) and calls fn with each one's dataset or document until fn says
-// stop, over at most MaxScan records.
-func (h *Handler) scan(ctx context.Context, k kind, query string, fn func(*object) (bool, error)) error {
-	q := readmodel.Query{Order: readmodel.ByKey, Limit: 500}
+// Headers of an answer evaluated over the records read.
+const (
+	// HeaderScanned is how many records the API read and evaluated.
+	HeaderScanned = "X-Total-Scanned"
+	// HeaderTruncated is set (to MaxScan) when the records left by what
+	// the read model could select were more than MaxScan, so that the
+	// answer is of the first MaxScan of them only.
+	HeaderTruncated = "X-Scan-Truncated"
+)
+
+// ErrTooBroad is the error of a request whose answer needs more records
+// evaluated than MaxScan allows; the API answers it with 422.
+var ErrTooBroad = errors.New("panoscapi: filter too broad")
+
+// scanned says what a scan read.
+type scanned struct {
+	// n records were read and evaluated.
+	n int
+	// truncated: more records matched the read model's query than the
+	// scan's bound.
+	truncated bool
+}
+
+// scan reads the records of q (by relevance to query when there is one,
+// else by key; in batches of q.Limit, default 500) and calls fn with each
+// one's dataset or document until fn says stop, over at most bound
+// records.
+func (h *Handler) scan(ctx context.Context, k kind, q readmodel.Query, query string, bound int, fn func(*object) (bool, error)) (scanned, error) {
+	q.Order = readmodel.ByKey
+	if q.Limit == 0 {
+		q.Limit = 500
+	}
 	if query != "" {
 		q.Text, q.Order = query, readmodel.ByRelevance
 	}
 	m := &mapper{}
-	n := 0
+	var sc scanned
 	errStop := errors.New("stop")
 	err := h.cfg.Model.Each(ctx, q, func(rec readmodel.Record) error {
-		if n++; n > h.cfg.MaxScan {
-			h.cfg.Log.Warn("panoscapi: scan bound reached", "max_scan", h.cfg.MaxScan)
+		if sc.n >= bound {
+			sc.truncated = true
+			h.cfg.Log.Warn("panoscapi: scan bound reached", "max_scan", bound)
 			return errStop
 		}
+		sc.n++
 		if query != "" && m.maxScore == 0 {
 			m.maxScore = rec.Score
 		}
-		o := m.dataset(rec)
-		if k == kindDocument {
-			doc := m.document(rec, o)
-			o.rels["documents"] = []*object{doc}
-			o = doc
-		} else {
-			o.rels["documents"] = []*object{m.document(rec, o)}
-		}
-		more, err := fn(o)
+		more, err := fn(m.object(rec, k))
 		if err != nil {
 			return err
 		}
@@ -163,9 +185,30 @@ func (h *Handler) scan(ctx context.Context, k kind, query string, fn func(*objec
 		return nil
 	})
 	if errors.Is(err, errStop) {
-		return nil
+		return sc, nil
 	}
-	return err
+	return sc, err
+}
+
+// report sets the headers of what sc read.
+func (h *Handler) report(w http.ResponseWriter, sc scanned) {
+	w.Header().Set(HeaderScanned, strconv.Itoa(sc.n))
+	if sc.truncated {
+		w.Header().Set(HeaderTruncated, strconv.Itoa(h.cfg.MaxScan))
+		w.Header().Set("Warning", fmt.Sprintf(`299 fairway "only the first %d records the read model selects were evaluated: narrow the filter"`, h.cfg.MaxScan))
+	}
+}
+
+// tooBroad is the error of a truncated scan of q: how many records the
+// read model's narrowing left.
+func (h *Handler) tooBroad(ctx context.Context, q readmodel.Query) error {
+	q.Limit, q.KeysOnly, q.Order = 1, true, readmodel.ByKey
+	n := "more"
+	if page, err := h.cfg.Model.Search(ctx, q); err == nil {
+		n = strconv.FormatUint(page.Total, 10)
+	}
+	return fmt.Errorf("%w: %s records to evaluate, over the bound of %d; narrow the filter with conditions the read model takes "+
+		"(a PaNET technique, an instrument, a facility, a licence; see docs/panosc-api.md)", ErrTooBroad, n, h.cfg.MaxScan)
 }
 
 func (h *Handler) list(w http.ResponseWriter, r *http.Request, k kind) {
@@ -178,9 +221,20 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, k kind) {
 	if limit == 0 {
 		limit = DefaultLimit
 	}
+	p := pushDown(&req.filter, k)
+	if p.exact {
+		out, sc, err := h.exactPage(r.Context(), k, p.q, req.query, &req.filter, limit)
+		if err != nil {
+			h.fail(w, err)
+			return
+		}
+		h.report(w, sc)
+		h.write(w, out)
+		return
+	}
 	out := []any{}
 	skipped := 0
-	err = h.scan(r.Context(), k, req.query, func(o *object) (bool, error) {
+	sc, err := h.scan(r.Context(), k, p.q, req.query, h.cfg.MaxScan, func(o *object) (bool, error) {
 		s, err := selectObject(o, &req.filter)
 		if err != nil || s == nil {
 			return err == nil, err
@@ -196,7 +250,51 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, k kind) {
 		h.fail(w, err)
 		return
 	}
+	h.report(w, sc)
 	h.write(w, out)
+}
+
+// exactPage answers a page of a filter the read model selects exactly
+// (q): it pages, so that the records skipped are not read.
+func (h *Handler) exactPage(ctx context.Context, k kind, q readmodel.Query, query string, f *Filter, limit int) ([]any, scanned, error) {
+	q.Order, q.Offset, q.Limit = readmodel.ByKey, f.Skip, limit
+	if query != "" {
+		q.Text, q.Order = query, readmodel.ByRelevance
+	}
+	page, err := h.cfg.Model.Search(ctx, q)
+	if err != nil {
+		return nil, scanned{}, err
+	}
+	m := &mapper{}
+	if query != "" && len(page.Records) > 0 {
+		// Scores are over the best match's, the first of the whole query.
+		m.maxScore = page.Records[0].Score
+		if f.Skip > 0 {
+			best := q
+			best.Offset, best.Limit, best.KeysOnly = 0, 1, true
+			top, err := h.cfg.Model.Search(ctx, best)
+			if err != nil {
+				return nil, scanned{}, err
+			}
+			if len(top.Records) > 0 {
+				m.maxScore = top.Records[0].Score
+			}
+		}
+	}
+	out := []any{}
+	for _, rec := range page.Records {
+		s, err := selectObject(m.object(rec, k), f)
+		if err != nil {
+			return nil, scanned{}, err
+		}
+		if s == nil {
+			// The push-down would be wrong: say so, leave it out.
+			h.cfg.Log.Error("panoscapi: a record of an exact query does not match the filter", "key", rec.Key)
+			continue
+		}
+		out = append(out, s.JSON())
+	}
+	return out, scanned{n: len(page.Records)}, nil
 }
 
 func (h *Handler) count(w http.ResponseWriter, r *http.Request, k kind) {
@@ -205,17 +303,35 @@ func (h *Handler) count(w http.ResponseWriter, r *http.Request, k kind) {
 		h.fail(w, err)
 		return
 	}
+	p := pushDown(&req.filter, k)
+	if p.exact {
+		q := p.q
+		q.Limit, q.KeysOnly = 1, true
+		page, err := h.cfg.Model.Search(r.Context(), q)
+		if err != nil {
+			h.fail(w, err)
+			return
+		}
+		h.report(w, scanned{})
+		h.write(w, map[string]uint64{"count": page.Total})
+		return
+	}
 	n := 0
-	err = h.scan(r.Context(), k, "", func(o *object) (bool, error) {
+	sc, err := h.scan(r.Context(), k, p.q, "", h.cfg.MaxScan, func(o *object) (bool, error) {
 		if req.filter.Where.matches(o) {
 			n++
 		}
 		return true, nil
 	})
+	if err == nil && sc.truncated {
+		h.report(w, sc)
+		err = h.tooBroad(r.Context(), p.q)
+	}
 	if err != nil {
 		h.fail(w, err)
 		return
 	}
+	h.report(w, sc)
 	h.write(w, map[string]int{"count": n})
 }
 
@@ -237,14 +353,7 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, k kind) {
 		h.fail(w, err)
 		return
 	}
-	m := &mapper{}
-	o := m.dataset(rec)
-	doc := m.document(rec, o)
-	o.rels["documents"] = []*object{doc}
-	if k == kindDocument {
-		o = doc
-	}
-	s, err := selectObject(o, &req.filter)
+	s, err := selectObject((&mapper{}).object(rec, k), &req.filter)
 	if err != nil {
 		h.fail(w, err)
 		return
@@ -263,10 +372,11 @@ func (h *Handler) listDocuments(w http.ResponseWriter, r *http.Request)  { h.lis
 func (h *Handler) countDocuments(w http.ResponseWriter, r *http.Request) { h.count(w, r, kindDocument) }
 func (h *Handler) getDocument(w http.ResponseWriter, r *http.Request)    { h.get(w, r, kindDocument) }
 
-// instruments returns the instruments of the datasets scanned, by pid.
-func (h *Handler) instruments(ctx context.Context) ([]*object, error) {
+// instruments returns the instruments of the datasets of q scanned, by
+// pid.
+func (h *Handler) instruments(ctx context.Context, q readmodel.Query) ([]*object, scanned, error) {
 	byPID := map[string]*object{}
-	err := h.scan(ctx, kindDataset, "", func(o *object) (bool, error) {
+	sc, err := h.scan(ctx, kindDataset, q, "", h.cfg.MaxScan, func(o *object) (bool, error) {
 		for _, in := range o.rels["instrument"] {
 			pid := in.props["pid"].(string)
 			if _, ok := byPID[pid]; !ok {
@@ -280,7 +390,15 @@ func (h *Handler) instruments(ctx context.Context) ([]*object, error) {
 		out = append(out, o)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].props["pid"].(string) < out[j].props["pid"].(string) })
-	return out, err
+	return out, sc, err
+}
+
+// instrumentQuery is the read-model query of the datasets of the
+// instruments w can select.
+func instrumentQuery(w *Where) readmodel.Query {
+	var p pushed
+	p.instrumentWhere(w)
+	return p.q
 }
 
 func (h *Handler) listInstruments(w http.ResponseWriter, r *http.Request) {
@@ -289,7 +407,7 @@ func (h *Handler) listInstruments(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, err)
 		return
 	}
-	all, err := h.instruments(r.Context())
+	all, sc, err := h.instruments(r.Context(), instrumentQuery(req.filter.Where))
 	if err != nil {
 		h.fail(w, err)
 		return
@@ -313,6 +431,7 @@ func (h *Handler) listInstruments(w http.ResponseWriter, r *http.Request) {
 	if out == nil {
 		out = []any{}
 	}
+	h.report(w, sc)
 	h.write(w, out)
 }
 
@@ -322,7 +441,12 @@ func (h *Handler) countInstruments(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, err)
 		return
 	}
-	all, err := h.instruments(r.Context())
+	q := instrumentQuery(req.filter.Where)
+	all, sc, err := h.instruments(r.Context(), q)
+	if err == nil && sc.truncated {
+		h.report(w, sc)
+		err = h.tooBroad(r.Context(), q)
+	}
 	if err != nil {
 		h.fail(w, err)
 		return
@@ -333,21 +457,38 @@ func (h *Handler) countInstruments(w http.ResponseWriter, r *http.Request) {
 			n++
 		}
 	}
+	h.report(w, sc)
 	h.write(w, map[string]int{"count": n})
 }
 
 func (h *Handler) getInstrument(w http.ResponseWriter, r *http.Request) {
-	all, err := h.instruments(r.Context())
-	if err != nil {
-		h.fail(w, err)
-		return
-	}
 	pid := r.PathValue("pid")
-	for _, o := range all {
-		if strings.EqualFold(o.props["pid"].(string), pid) {
-			h.write(w, (&selected{obj: o}).JSON())
+	// The instrument's own PID, else facility/name.
+	queries := []readmodel.Query{{Instrument: pid}}
+	if fac, name, ok := strings.Cut(pid, "/"); ok && fac != "" && name != "" {
+		queries = append(queries, readmodel.Query{Facility: fac, Instrument: name})
+	}
+	var truncated bool
+	for _, q := range queries {
+		all, sc, err := h.instruments(r.Context(), q)
+		if errors.Is(err, readmodel.ErrBadQuery) {
+			continue
+		}
+		if err != nil {
+			h.fail(w, err)
 			return
 		}
+		truncated = truncated || sc.truncated
+		for _, o := range all {
+			if strings.EqualFold(o.props["pid"].(string), pid) {
+				h.write(w, (&selected{obj: o}).JSON())
+				return
+			}
+		}
+	}
+	if truncated {
+		h.fail(w, fmt.Errorf("%w: more records of instrument %.200s than the bound of %d", ErrTooBroad, pid, h.cfg.MaxScan))
+		return
 	}
 	h.fail(w, fmt.Errorf("%w: instrument %.200s", readmodel.ErrNotFound, pid))
 }
@@ -368,6 +509,8 @@ func (h *Handler) fail(w http.ResponseWriter, err error) {
 		status, msg = http.StatusBadRequest, err.Error()
 	case errors.Is(err, readmodel.ErrNotFound):
 		status, msg = http.StatusNotFound, err.Error()
+	case errors.Is(err, ErrTooBroad):
+		status, msg = http.StatusUnprocessableEntity, err.Error()
 	case errors.Is(err, context.Canceled):
 		status, msg = 499, "canceled"
 	default:

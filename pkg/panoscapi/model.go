@@ -148,6 +148,18 @@ func (m *mapper) dataset(r readmodel.Record) *object {
 	return o
 }
 
+// object maps r to the object of kind k: its dataset or its document,
+// each related to the other.
+func (m *mapper) object(r readmodel.Record, k kind) *object {
+	o := m.dataset(r)
+	doc := m.document(r, o)
+	o.rels["documents"] = []*object{doc}
+	if k == kindDocument {
+		return doc
+	}
+	return o
+}
+
 // document maps r to a Document of type "proposal" when the record names
 // its proposal and "dataset" otherwise, whose pid and DOI are the
 // dataset's; its members are the creators; its one dataset is ds (shared,

@@ -172,6 +172,7 @@ func TestCursorPaging(t *testing.T) {
 		for _, q := range []readmodel.Query{
 			{Facility: "psi"}, {}, {Facility: "esrf", Text: "x"}, {Facility: "esrf", MinQuality: 0.5},
 			{Facility: "esrf", Deleted: readmodel.WithDeleted}, {Facility: "esrf", Until: day3},
+			{Facility: "esrf", AnyTechnique: []string{"PaNET01012"}},
 		} {
 			q.Limit, q.After = 1, page.Next
 			if _, err := m.Search(ctx, q); !errors.Is(err, readmodel.ErrBadQuery) {

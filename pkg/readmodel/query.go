@@ -94,6 +94,10 @@ type Query struct {
 	// Technique is a PaNET IRI or bare id (PaNET01188): datasets tagged with
 	// it or with a narrower technique.
 	Technique string
+	// AnyTechnique, when set, keeps the datasets tagged with one of these
+	// techniques (PaNET IRIs or bare ids) or with a narrower one, at most
+	// MaxAnyTechniques; it narrows along with Technique.
+	AnyTechnique []string
 	// AccessRights as the dataset gives them (exactly).
 	AccessRights string
 	// Instrument name or PID, case-insensitive (exactly otherwise), cut
@@ -155,6 +159,8 @@ const (
 	MaxFacets = 1000
 	// MaxTextTechniques bounds Query.TextTechniques.
 	MaxTextTechniques = 8
+	// MaxAnyTechniques bounds Query.AnyTechnique.
+	MaxAnyTechniques = 256
 )
 
 // TextTechnique is a technique named in a query's text.
@@ -500,10 +506,17 @@ func (m *Model) request(q Query) (req, count *bleve.SearchRequest, err error) {
 		return nil, nil, fmt.Errorf("%w: facets %d (0 to %d)", ErrBadQuery, q.Facets, MaxFacets)
 	case len(q.TextTechniques) > MaxTextTechniques:
 		return nil, nil, fmt.Errorf("%w: %d techniques in the text (at most %d)", ErrBadQuery, len(q.TextTechniques), MaxTextTechniques)
+	case len(q.AnyTechnique) > MaxAnyTechniques:
+		return nil, nil, fmt.Errorf("%w: %d techniques to take any of (at most %d)", ErrBadQuery, len(q.AnyTechnique), MaxAnyTechniques)
 	case q.Deleted < LiveOnly || q.Deleted > DeletedOnly:
 		return nil, nil, fmt.Errorf("%w: deletion filter %d", ErrBadQuery, q.Deleted)
 	case !q.From.IsZero() && !q.Until.IsZero() && q.Until.Before(q.From):
 		return nil, nil, fmt.Errorf("%w: until %s before from %s", ErrBadQuery, q.Until, q.From)
+	}
+	for _, t := range q.AnyTechnique {
+		if len(t) > maxKey {
+			return nil, nil, fmt.Errorf("%w: technique of %d bytes (at most %d)", ErrBadQuery, len(t), maxKey)
+		}
 	}
 	fields, err := sortFields(q.Order)
 	if err != nil {
@@ -614,12 +627,21 @@ func filter(q Query) query.Query {
 		r.SetField(fieldQuality)
 		must = append(must, r)
 	}
-	if t := strings.TrimSpace(q.Technique); t != "" {
-		if id := normalID(t); id != "" {
-			term(fieldTechniqueID, id)
-		} else {
-			term(fieldTechnique, t)
+	if t := techniqueTerm(q.Technique); t != nil {
+		must = append(must, t)
+	}
+	if len(q.AnyTechnique) > 0 {
+		var anyOf []query.Query
+		for _, s := range q.AnyTechnique {
+			if t := techniqueTerm(s); t != nil {
+				anyOf = append(anyOf, t)
+			}
 		}
+		if len(anyOf) == 0 {
+			// Only blank values: nothing is tagged with none of them.
+			anyOf = append(anyOf, bleve.NewMatchNoneQuery())
+		}
+		must = append(must, bleve.NewDisjunctionQuery(anyOf...))
 	}
 	from, until := clamp(q.From), clamp(q.Until)
 	if !from.IsZero() || !until.IsZero() {
@@ -646,6 +668,22 @@ func filter(q Query) query.Query {
 		return bleve.NewMatchAllQuery()
 	}
 	return bleve.NewConjunctionQuery(must...)
+}
+
+// techniqueTerm returns the query of the datasets tagged with technique t
+// (a PaNET IRI or bare id) or a narrower one, nil for a blank t.
+func techniqueTerm(t string) query.Query {
+	t = strings.TrimSpace(t)
+	if t == "" {
+		return nil
+	}
+	field := fieldTechnique
+	if id := normalID(t); id != "" {
+		field, t = fieldTechniqueID, id
+	}
+	q := bleve.NewTermQuery(t)
+	q.SetField(field)
+	return q
 }
 
 // maxWords bounds the words of Query.Text.
@@ -763,6 +801,14 @@ func fingerprint(q Query) uint64 {
 	binary.BigEndian.PutUint64(n[32:], uint64(q.Deleted))
 	binary.BigEndian.PutUint64(n[40:], uint64(len(q.TextTechniques)))
 	h.Write(n[:])
+	// After the rest, and only when set: the cursors of the queries
+	// without it keep their fingerprints.
+	if len(q.AnyTechnique) > 0 {
+		field("any-technique")
+		for _, t := range q.AnyTechnique {
+			field(t)
+		}
+	}
 	return h.Sum64()
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,6 +62,10 @@ func TestQueries(t *testing.T) {
 		{"broader technique by IRI", readmodel.Query{Technique: panet + "PaNET01012"}, []string{"10.5072/esrf-1", "ill/42"}, 2},
 		{"bare id in lower case", readmodel.Query{Technique: "panet01012"}, []string{"10.5072/esrf-1", "ill/42"}, 2},
 		{"unknown technique", readmodel.Query{Technique: "PaNET99999"}, []string{}, 0},
+		{"any of techniques", readmodel.Query{AnyTechnique: []string{"PaNET01188", "PaNET99999"}}, []string{"10.5072/esrf-1"}, 1},
+		{"any of techniques, narrower", readmodel.Query{AnyTechnique: []string{panet + "PaNET01012", "PaNET01188"}}, []string{"10.5072/esrf-1", "ill/42"}, 2},
+		{"any of techniques and a technique", readmodel.Query{Technique: "PaNET01012", AnyTechnique: []string{"PaNET01188"}}, []string{"10.5072/esrf-1"}, 1},
+		{"any of blank techniques", readmodel.Query{AnyTechnique: []string{" "}}, []string{}, 0},
 		{"from", readmodel.Query{From: day2}, []string{"10.5072/esrf-1", "10.5072/esrf-2", "psi/7"}, 3},
 		{"until", readmodel.Query{Until: day2}, []string{"10.5072/esrf-1", "ill/42", "psi/7"}, 3},
 		{"from until one day", readmodel.Query{From: day2, Until: day2}, []string{"10.5072/esrf-1", "psi/7"}, 2},
@@ -183,6 +188,7 @@ func TestQueries(t *testing.T) {
 		for _, q := range []readmodel.Query{
 			{Limit: -1}, {Limit: readmodel.MaxLimit + 1}, {Offset: readmodel.MaxOffset + 1}, {After: "!!!"},
 			{After: "AQA"}, {Order: 7}, {Deleted: 9}, {From: day2, Until: day1},
+			{AnyTechnique: make([]string, readmodel.MaxAnyTechniques+1)}, {AnyTechnique: []string{strings.Repeat("x", 5000)}},
 		} {
 			if _, err := m.Search(ctx, q); !errors.Is(err, readmodel.ErrBadQuery) {
 				t.Errorf("%+v: %v, want ErrBadQuery", q, err)
