@@ -65,11 +65,15 @@ func newHTTPServer(h http.Handler, t HTTPTimeouts) *http.Server {
 }
 
 // httpHandler returns what the node serves: the API, the catalogue and
-// the ops endpoints on one mux. An open API (the demo) serves only requests addressed to
+// the ops endpoints on one mux, and MCP at MCPPath when mcpH is not nil. An open API (the demo) serves only requests addressed to
 // loopback, localhost or the base URL's host, so that no web page reaches
 // it through DNS rebinding.
-func httpHandler(baseURL string, feedAPI *api.Server, catalogue http.Handler, ops *http.ServeMux, log *slog.Logger) (http.Handler, error) {
+func httpHandler(baseURL string, feedAPI *api.Server, catalogue http.Handler, ops *http.ServeMux, mcpH http.Handler, log *slog.Logger) (http.Handler, error) {
 	mux := http.NewServeMux()
+	if mcpH != nil {
+		// MCP for AI data agents (streamable HTTP, stateless).
+		mux.Handle(MCPPath, mcpH)
+	}
 	mux.Handle(api.Prefix, feedAPI)
 	if ops != nil {
 		// The ops endpoints (/metrics, /healthz, /readyz) beside the

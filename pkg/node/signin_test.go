@@ -155,7 +155,7 @@ func TestSignInEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := httpHandler(cfg.BaseURL, feedAPI, http.NotFoundHandler(), nil, log)
+	h, err := httpHandler(cfg.BaseURL, feedAPI, http.NotFoundHandler(), nil, nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}
