@@ -4,16 +4,21 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/panosc/fairway/internal/searchtest"
 	"github.com/panosc/fairway/internal/testenv"
+	"github.com/panosc/fairway/pkg/bus"
+	"github.com/panosc/fairway/pkg/natsembed"
 	"github.com/panosc/fairway/pkg/search"
 )
 
@@ -112,5 +117,69 @@ func TestMCPTypeScriptClientHTTP(t *testing.T) {
 	r := got.Search.StructuredContent
 	if got.Search.IsError || r.Result.Total != 2 || len(r.Result.Hits) != 2 || r.Result.Filters.Technique.ID == "" || r.Notice == "" {
 		t.Errorf("search_datasets: %s", out)
+	}
+}
+
+// TestMCPTypeScriptClientStdio runs the TypeScript SDK's client against
+// the built `fairway mcp`, which follows a running node's catalogue over
+// NATS.
+func TestMCPTypeScriptClientStdio(t *testing.T) {
+	tools := testenv.NodeTools(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	dir := t.TempDir()
+	cfg := Config{Target: TargetAll, DataDir: dir, NATSListen: addr, NoAnalytics: true, PaNET: testenv.PaNET(t), Ready: make(chan struct{})}
+	ctx, stop := runUntilReady(t, cfg, slog.New(slog.DiscardHandler))
+	defer stop()
+	creds := filepath.Join(dir, natsembed.CredentialsFile)
+	urls, opts, err := natsClient("nats://"+addr, creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bus.Connect(ctx, bus.Config{URL: urls, Options: opts, Name: "mcp-test", Logger: slog.New(slog.DiscardHandler), SkipProvision: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	searchtest.Publish(t, b, searchtest.Entries(searchtest.Ontology(t).Ontology(), searchtest.Catalogue))
+
+	bin := filepath.Join(t.TempDir(), "fairway")
+	_, file, _, _ := runtime.Caller(0)
+	build := exec.Command("go", "build", "-o", bin, "./services/fairway")
+	build.Dir = filepath.Join(filepath.Dir(file), "..", "..")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v: %s", err, out)
+	}
+	out, err := exec.Command("node", filepath.Join(tools, "mcp-client.mjs"), "stdio", `{"facility":"esrf"}`,
+		bin, "mcp", "--nats", "nats://"+addr, "--nats-credentials", creds, "--dir", filepath.Join(t.TempDir(), "rm")).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			t.Fatalf("mcp-client.mjs: %v: %s", err, ee.Stderr)
+		}
+		t.Fatal(err)
+	}
+	var got struct {
+		Tools  []struct{ Name string }
+		Search struct {
+			IsError           bool
+			StructuredContent struct {
+				Result struct {
+					Total int
+					Hits  []struct{ Key string }
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	r := got.Search.StructuredContent.Result
+	if len(got.Tools) == 0 || got.Search.IsError || r.Total != 2 || len(r.Hits) != 2 {
+		t.Errorf("fairway mcp: %s", out)
 	}
 }
