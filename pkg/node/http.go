@@ -67,12 +67,17 @@ func newHTTPServer(h http.Handler, t HTTPTimeouts) *http.Server {
 }
 
 // httpHandler returns what the node serves: the API, the catalogue, the
-// PaNOSC search API (under panoscapi.Prefix, when panosc is not nil) and
-// the ops endpoints on one mux. An open API (the demo) serves only requests addressed to
-// loopback, localhost or the base URL's host, so that no web page reaches
-// it through DNS rebinding.
-func httpHandler(baseURL string, feedAPI *api.Server, catalogue, panosc http.Handler, ops *http.ServeMux, log *slog.Logger) (http.Handler, error) {
+// PaNOSC search API (under panoscapi.Prefix, when panosc is not nil), MCP
+// at MCPPath (when mcpH is not nil) and the ops endpoints on one mux. An
+// open API (the demo) serves only requests addressed to loopback,
+// localhost or the base URL's host, so that no web page reaches it
+// through DNS rebinding.
+func httpHandler(baseURL string, feedAPI *api.Server, catalogue, panosc http.Handler, ops *http.ServeMux, mcpH http.Handler, log *slog.Logger) (http.Handler, error) {
 	mux := http.NewServeMux()
+	if mcpH != nil {
+		// MCP for AI data agents (streamable HTTP, stateless).
+		mux.Handle(MCPPath, mcpH)
+	}
 	mux.Handle(api.Prefix, feedAPI)
 	if panosc != nil {
 		mux.Handle(panoscapi.Prefix+"/", panosc)

@@ -481,7 +481,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			if err != nil {
 				return err
 			}
-			handler, err := httpHandler(cfg.BaseURL, feedAPI, catalogue, panosc, opsHandler(mx, hl), log.With("component", "http"))
+			mcpH, err := mcpHandler(searcher)
+			if err != nil {
+				return err
+			}
+			handler, err := httpHandler(cfg.BaseURL, feedAPI, catalogue, panosc, opsHandler(mx, hl), mcpH, log.With("component", "http"))
 			if err != nil {
 				return err
 			}

@@ -24,6 +24,7 @@ func main() {
 		node.DestinationsCommand(),
 		node.HarvestCommand(),
 		node.DeadLettersCommand(),
+		node.MCPCommand(),
 		node.ReplayCommand(),
 		node.StatusCommand(),
 		node.DatasetsCommand(),
