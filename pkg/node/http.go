@@ -76,11 +76,11 @@ func httpHandler(baseURL string, feedAPI *api.Server, catalogue, panosc http.Han
 	mux := http.NewServeMux()
 	if mcpH != nil {
 		// MCP for AI data agents (streamable HTTP, stateless).
-		mux.Handle(MCPPath, mcpH)
+		mux.Handle(MCPPath, boundedQueries(mcpH, maxInFlight, maxQueryBody))
 	}
 	mux.Handle(api.Prefix, feedAPI)
 	if panosc != nil {
-		mux.Handle(panoscapi.Prefix+"/", panosc)
+		mux.Handle(panoscapi.Prefix+"/", boundedQueries(panosc, maxInFlight, maxQueryBody))
 	}
 	if ops != nil {
 		// The ops endpoints (/metrics, /healthz, /readyz) beside the
@@ -96,4 +96,30 @@ func httpHandler(baseURL string, feedAPI *api.Server, catalogue, panosc http.Han
 		return mux, nil
 	}
 	return api.LocalHostsOnly(mux, baseURL, log)
+}
+
+// Bounds of the open query endpoints (the PaNOSC search API and MCP),
+// which anyone may call: a request's body, and how many run at once.
+const (
+	maxInFlight  = 8
+	maxQueryBody = 1 << 20
+)
+
+// boundedQueries serves h with at most n requests at once (one more is 503 with
+// Retry-After, so that a few clients cannot keep the read model busy) and
+// request bodies of at most maxBody bytes.
+func boundedQueries(h http.Handler, n int, maxBody int64) http.Handler {
+	slots := make(chan struct{}, n)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
+		default:
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "too many requests at once; retry", http.StatusServiceUnavailable)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		h.ServeHTTP(w, r)
+	})
 }

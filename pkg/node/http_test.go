@@ -205,3 +205,55 @@ func TestOAITokenKey(t *testing.T) {
 		t.Error("a file without a key was accepted")
 	}
 }
+
+// TestBoundedQueryEndpoints checks the bound of the open query endpoints:
+// a request beyond n at once is 503, and a body over the limit is cut.
+func TestBoundedQueryEndpoints(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{}, 2)
+	h := boundedQueries(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/body" {
+			if _, err := io.ReadAll(r.Body); err == nil {
+				t.Error("a body over the limit was read whole")
+			}
+			return
+		}
+		entered <- struct{}{}
+		<-release
+	}), 2, 10)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	done := make(chan int, 2)
+	for range 2 {
+		go func() {
+			resp, err := http.Get(srv.URL + "/slow")
+			if err != nil {
+				done <- 0
+				return
+			}
+			resp.Body.Close()
+			done <- resp.StatusCode
+		}()
+	}
+	<-entered
+	<-entered
+	resp, err := http.Get(srv.URL + "/third")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("third request at once: %d, want 503 with Retry-After", resp.StatusCode)
+	}
+	close(release)
+	for range 2 {
+		if code := <-done; code != http.StatusOK {
+			t.Errorf("a request within the bound: %d", code)
+		}
+	}
+	resp, err = http.Post(srv.URL+"/body", "text/plain", strings.NewReader(strings.Repeat("x", 100)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+}

@@ -378,8 +378,8 @@ func (h *Handler) instruments(ctx context.Context, q readmodel.Query) ([]*object
 	byPID := map[string]*object{}
 	sc, err := h.scan(ctx, kindDataset, q, "", h.cfg.MaxScan, func(o *object) (bool, error) {
 		for _, in := range o.rels["instrument"] {
-			pid := in.props["pid"].(string)
-			if _, ok := byPID[pid]; !ok {
+			pid := objectPID(in)
+			if _, ok := byPID[pid]; !ok && pid != "" {
 				byPID[pid] = in
 			}
 		}
@@ -389,7 +389,7 @@ func (h *Handler) instruments(ctx context.Context, q readmodel.Query) ([]*object
 	for _, o := range byPID {
 		out = append(out, o)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].props["pid"].(string) < out[j].props["pid"].(string) })
+	sort.Slice(out, func(i, j int) bool { return objectPID(out[i]) < objectPID(out[j]) })
 	return out, sc, err
 }
 
@@ -480,7 +480,7 @@ func (h *Handler) getInstrument(w http.ResponseWriter, r *http.Request) {
 		}
 		truncated = truncated || sc.truncated
 		for _, o := range all {
-			if strings.EqualFold(o.props["pid"].(string), pid) {
+			if strings.EqualFold(objectPID(o), pid) {
 				h.write(w, (&selected{obj: o}).JSON())
 				return
 			}
@@ -519,4 +519,10 @@ func (h *Handler) fail(w http.ResponseWriter, err error) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"statusCode": status, "message": msg}})
+}
+
+// objectPID returns o's pid, "" when it has none.
+func objectPID(o *object) string {
+	pid, _ := o.props["pid"].(string)
+	return pid
 }
