@@ -49,6 +49,12 @@ func newEnv(t *testing.T, policy urlguard.Policy) *env {
 	e := &env{t: t, bus: testenv.Bus(t)}
 	log, logs := testenv.CaptureLog()
 	e.logs = logs
+	t.Cleanup(func() {
+		if t.Failed() {
+			// What the API, the harvester and the sample facility did.
+			t.Logf("logs:\n%s", logs.String())
+		}
+	})
 	srv, err := samplefeed.NewServer(samplefeed.ServerConfig{Corpus: samplefeed.NewCorpus(3, records), PageSize: pageSize, Logger: log})
 	if err != nil {
 		t.Fatal(err)
