@@ -50,8 +50,11 @@ type Dataset struct {
 	// Techniques are PaNET ids the dataset is tagged with.
 	Techniques []string
 	Quality    float64
-	At         time.Time
-	Deleted    bool
+	// At is the entry's time in the catalogue (its datestamp); Issued,
+	// when set, the dataset's own date, and PublicationYear its year.
+	At, Issued      time.Time
+	PublicationYear int32
+	Deleted         bool
 }
 
 // Entry returns the catalogue entry of d as the publisher makes it, its
@@ -60,7 +63,10 @@ func Entry(o *panet.Ontology, d Dataset) *fairwayv1.CatalogueEntry {
 	ds := &fairwayv1.Dataset{
 		Key: d.Key, Doi: d.DOI, Facility: d.Facility, FeedId: strings.ToLower(d.Facility) + "-oai", Title: d.Title,
 		Description: d.Description, Instrument: d.Instrument, License: d.Licence, AccessRights: d.Access, Deleted: d.Deleted,
-		LandingPage: "https://data.example.org/" + d.Key,
+		LandingPage: "https://data.example.org/" + d.Key, PublicationYear: d.PublicationYear,
+	}
+	if !d.Issued.IsZero() {
+		ds.Issued = timestamppb.New(d.Issued)
 	}
 	if strings.HasPrefix(d.Licence, "CC") {
 		ds.LicenseSpdx = d.Licence

@@ -21,6 +21,7 @@ type document struct {
 	Technique    []string  `json:"technique"`    // IRIs, broader included
 	TechniqueID  []string  `json:"technique_id"` // their bare ids
 	Datestamp    time.Time `json:"datestamp"`
+	Issued       time.Time `json:"issued"` // IssuedOf
 	Seq          float64   `json:"seq"`
 	Deleted      bool      `json:"deleted"`
 	AccessRights string    `json:"access_rights"`
@@ -48,6 +49,7 @@ const (
 	fieldTechnique   = "technique"
 	fieldTechniqueID = "technique_id"
 	fieldDatestamp   = "datestamp"
+	fieldIssued      = "issued"
 	fieldSeq         = "seq"
 	fieldDeleted     = "deleted"
 	fieldAccess      = "access_rights"
@@ -110,6 +112,9 @@ func indexMapping() mapping.IndexMapping {
 	ts := bleve.NewDateTimeFieldMapping()
 	ts.Store, ts.IncludeInAll, ts.DocValues = false, false, true
 	dm.AddFieldMappingsAt(fieldDatestamp, ts)
+	issued := bleve.NewDateTimeFieldMapping()
+	issued.Store, issued.IncludeInAll, issued.DocValues = false, false, true
+	dm.AddFieldMappingsAt(fieldIssued, issued)
 	seq := bleve.NewNumericFieldMapping()
 	seq.Store, seq.IncludeInAll, seq.DocValues = false, false, true
 	dm.AddFieldMappingsAt(fieldSeq, seq)

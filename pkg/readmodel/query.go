@@ -83,6 +83,9 @@ const (
 	// ByNewest orders by datestamp, the newest first, then key (last
 	// first).
 	ByNewest
+	// ByIssued orders by the dataset's own date (IssuedOf), the newest
+	// first, then key (last first).
+	ByIssued
 )
 
 // Query asks the model for records. Zero fields do not filter.
@@ -111,6 +114,9 @@ type Query struct {
 	MinQuality float64
 	// From and Until bound the datestamp, inclusive; zero is open.
 	From, Until time.Time
+	// IssuedFrom and IssuedUntil bound the dataset's own date (IssuedOf),
+	// inclusive; zero is open.
+	IssuedFrom, IssuedUntil time.Time
 	// AfterSeq keeps only entries at catalogue positions > AfterSeq (the
 	// changes feed).
 	AfterSeq uint64
@@ -179,9 +185,9 @@ const (
 	FacetInstrument = "instrument"
 	FacetAccess     = "access_rights"
 	FacetLicence    = "licence"
-	// FacetYear counts per year (UTC) of the datestamp, the filter of
-	// Query.From and Query.Until: the values are years, the newest first,
-	// over the last facetYears years.
+	// FacetYear counts per year (UTC) of the dataset's own date
+	// (IssuedOf), the filter of Query.IssuedFrom and Query.IssuedUntil: the
+	// values are years, the newest first, over the last facetYears years.
 	FacetYear = "year"
 	// FacetQuality counts per band of quality score (qualityBands), the
 	// lowest first; a Count of it has the band's bounds.
@@ -480,6 +486,8 @@ func sortFields(o Order) ([]string, error) {
 		return []string{"-_score", "_id"}, nil
 	case ByNewest:
 		return []string{"-" + fieldDatestamp, "-_id"}, nil
+	case ByIssued:
+		return []string{"-" + fieldIssued, "-_id"}, nil
 	}
 	return nil, fmt.Errorf("%w: order %d", ErrBadQuery, o)
 }
@@ -512,6 +520,8 @@ func (m *Model) request(q Query) (req, count *bleve.SearchRequest, err error) {
 		return nil, nil, fmt.Errorf("%w: deletion filter %d", ErrBadQuery, q.Deleted)
 	case !q.From.IsZero() && !q.Until.IsZero() && q.Until.Before(q.From):
 		return nil, nil, fmt.Errorf("%w: until %s before from %s", ErrBadQuery, q.Until, q.From)
+	case !q.IssuedFrom.IsZero() && !q.IssuedUntil.IsZero() && q.IssuedUntil.Before(q.IssuedFrom):
+		return nil, nil, fmt.Errorf("%w: issued until %s before issued from %s", ErrBadQuery, q.IssuedUntil, q.IssuedFrom)
 	}
 	for _, t := range q.AnyTechnique {
 		if len(t) > maxKey {
@@ -643,19 +653,10 @@ func filter(q Query) query.Query {
 		}
 		must = append(must, bleve.NewDisjunctionQuery(anyOf...))
 	}
-	from, until := clamp(q.From), clamp(q.Until)
-	if !from.IsZero() || !until.IsZero() {
-		yes := true
-		var r *query.DateRangeQuery
-		switch {
-		case until.IsZero():
-			r = bleve.NewDateRangeInclusiveQuery(from.UTC(), time.Time{}, &yes, nil)
-		case from.IsZero():
-			r = bleve.NewDateRangeInclusiveQuery(time.Time{}, until.UTC(), nil, &yes)
-		default:
-			r = bleve.NewDateRangeInclusiveQuery(from.UTC(), until.UTC(), &yes, &yes)
-		}
-		r.SetField(fieldDatestamp)
+	if r := dateRange(fieldDatestamp, q.From, q.Until); r != nil {
+		must = append(must, r)
+	}
+	if r := dateRange(fieldIssued, q.IssuedFrom, q.IssuedUntil); r != nil {
 		must = append(must, r)
 	}
 	if q.AfterSeq > 0 {
@@ -668,6 +669,27 @@ func filter(q Query) query.Query {
 		return bleve.NewMatchAllQuery()
 	}
 	return bleve.NewConjunctionQuery(must...)
+}
+
+// dateRange returns the query of the dates of field from and until,
+// inclusive (a zero bound is open), nil when both are zero.
+func dateRange(field string, from, until time.Time) query.Query {
+	from, until = clamp(from), clamp(until)
+	if from.IsZero() && until.IsZero() {
+		return nil
+	}
+	yes := true
+	var r *query.DateRangeQuery
+	switch {
+	case until.IsZero():
+		r = bleve.NewDateRangeInclusiveQuery(from.UTC(), time.Time{}, &yes, nil)
+	case from.IsZero():
+		r = bleve.NewDateRangeInclusiveQuery(time.Time{}, until.UTC(), nil, &yes)
+	default:
+		r = bleve.NewDateRangeInclusiveQuery(from.UTC(), until.UTC(), &yes, &yes)
+	}
+	r.SetField(field)
+	return r
 }
 
 // techniqueTerm returns the query of the datasets tagged with technique t
@@ -808,6 +830,13 @@ func fingerprint(q Query) uint64 {
 		for _, t := range q.AnyTechnique {
 			field(t)
 		}
+	}
+	if !q.IssuedFrom.IsZero() || !q.IssuedUntil.IsZero() {
+		field("issued")
+		var n [16]byte
+		binary.BigEndian.PutUint64(n[0:], uint64(q.IssuedFrom.UnixNano()))
+		binary.BigEndian.PutUint64(n[8:], uint64(q.IssuedUntil.UnixNano()))
+		h.Write(n[:])
 	}
 	return h.Sum64()
 }

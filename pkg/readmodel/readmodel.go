@@ -76,8 +76,9 @@ import (
 // records). Raise it when either changes: a model of another version is
 // removed and rebuilt from the stream (2: records keep their quality, and
 // the counts each facility's; 3: the index holds what search needs, BM25; 4: the instrument facet counts
-// names only; 5: the quality score keeps doc values, for its facet).
-const SchemaVersion = 5
+// names only; 5: the quality score keeps doc values, for its facet; 6: the
+// dataset's own date, IssuedOf, for the date filter, order and facet).
+const SchemaVersion = 6
 
 // ErrNotFound is returned for a key or DOI the model does not hold.
 var ErrNotFound = errors.New("readmodel: not found")

@@ -112,7 +112,7 @@ func addFacets(req *bleve.SearchRequest, n int) {
 	for name, field := range facetFields {
 		req.AddFacet(name, bleve.NewFacetRequest(field, n))
 	}
-	years := bleve.NewFacetRequest(fieldDatestamp, min(n, facetYears))
+	years := bleve.NewFacetRequest(fieldIssued, min(n, facetYears))
 	next := time.Now().UTC().Year() + 1
 	for y := next; y > next-facetYears; y-- {
 		years.AddDateTimeRange(strconv.Itoa(y), time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(y+1, 1, 1, 0, 0, 0, 0, time.UTC))

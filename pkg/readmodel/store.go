@@ -11,6 +11,7 @@ import (
 	"github.com/blevesearch/bleve/v2/search/query"
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
@@ -264,6 +265,7 @@ func record(e *fairwayv1.CatalogueEntry, seq uint64, t time.Time) (Record, docum
 		Technique:    r.Techniques,
 		TechniqueID:  ids,
 		Datestamp:    r.Datestamp,
+		Issued:       IssuedOf(e.GetDataset().GetDataset(), r.Datestamp),
 		Seq:          float64(seq),
 		Deleted:      r.Deleted,
 		AccessRights: ds.GetAccessRights(),
@@ -313,6 +315,24 @@ var (
 
 // indexable reports whether the index can hold t.
 func indexable(t time.Time) bool { return t.After(minTime) && t.Before(maxTime) }
+
+// IssuedOf returns the date of a dataset as search filters, orders and
+// counts it by year: when it was issued, else the first day of its
+// publication year, else when it was created, else when it was made
+// available, else datestamp (its time in the catalogue); a date the index
+// cannot hold is passed over. UTC, truncated to the second.
+func IssuedOf(ds *fairwayv1.Dataset, datestamp time.Time) time.Time {
+	var year *timestamppb.Timestamp
+	if y := ds.GetPublicationYear(); y > 0 && y < 10000 {
+		year = timestamppb.New(time.Date(int(y), 1, 1, 0, 0, 0, 0, time.UTC))
+	}
+	for _, t := range []*timestamppb.Timestamp{ds.GetIssued(), year, ds.GetCreated(), ds.GetAvailable()} {
+		if t.IsValid() && indexable(t.AsTime()) {
+			return t.AsTime().UTC().Truncate(time.Second)
+		}
+	}
+	return datestamp
+}
 
 // bareID returns the PaNET id an IRI ends with (PaNET01188 for
 // http://purl.org/pan-science/PaNET/PaNET01188), or "".

@@ -119,13 +119,16 @@ type Request struct {
 	Access string `json:"access,omitempty"`
 	// Licence: an SPDX id (CC-BY-4.0), else the licence as given.
 	Licence string `json:"licence,omitempty"`
-	// From and Until bound the datestamp, inclusive.
+	// From and Until bound the dataset's date, inclusive: when it was
+	// issued (or its publication year, else when it was created or made
+	// available, else its datestamp; readmodel.IssuedOf).
 	From  time.Time `json:"from,omitzero"`
 	Until time.Time `json:"until,omitzero"`
 	// MinQuality keeps the datasets of at least this FAIR quality score,
 	// in [0, 1].
 	MinQuality float64 `json:"min_quality,omitempty"`
-	// Sort is SortRelevance or SortDate; the default is SortRelevance with
+	// Sort is SortRelevance or SortDate (the dataset's date, the newest
+	// first); the default is SortRelevance with
 	// a query, SortDate without.
 	Sort string `json:"sort,omitempty"`
 	// Limit is the page size: default DefaultLimit, at most MaxLimit.
@@ -184,7 +187,7 @@ type Filters struct {
 	Instrument string `json:"instrument,omitempty"`
 	Access     string `json:"access,omitempty"`
 	Licence    string `json:"licence,omitempty"`
-	// From and Until bound the datestamp (UTC, inclusive).
+	// From and Until bound the dataset's date (UTC, inclusive).
 	From  time.Time `json:"from,omitzero"`
 	Until time.Time `json:"until,omitzero"`
 	// MinQuality is the least quality score.
@@ -204,8 +207,8 @@ type Facets struct {
 	Instrument []FacetValue `json:"instrument"`
 	Access     []FacetValue `json:"access_rights"`
 	Licence    []FacetValue `json:"licence"`
-	// Year counts per year (UTC) of the datestamp, the date From and
-	// Until filter on: the newest first, over the last 40 years.
+	// Year counts per year (UTC) of the dataset's date, the date From
+	// and Until filter on: the newest first, over the last 40 years.
 	Year []FacetValue `json:"year"`
 	// Quality counts per band of quality score (0.0-0.2, 0.2-0.4, …,
 	// 0.8-1.0; a band takes in its Min and not its Max, but the last
@@ -245,6 +248,9 @@ type Hit struct {
 	Licence string `json:"licence,omitempty"`
 	// Quality is the FAIR quality score in [0, 1].
 	Quality float64 `json:"quality_score"`
+	// Issued is the dataset's date, the one From, Until, SortDate and the
+	// year facet use (readmodel.IssuedOf).
+	Issued time.Time `json:"issued"`
 	// Datestamp of the dataset in the catalogue.
 	Datestamp time.Time `json:"datestamp"`
 	// Score is the BM25 relevance (sort by relevance only).
@@ -309,9 +315,9 @@ func (s *Searcher) query(req Request) (readmodel.Query, Result, error) {
 	case SortRelevance:
 		q.Order = readmodel.ByRelevance
 	case SortDate:
-		q.Order = readmodel.ByNewest
+		q.Order = readmodel.ByIssued
 	case "":
-		q.Order, req.Sort = readmodel.ByNewest, SortDate
+		q.Order, req.Sort = readmodel.ByIssued, SortDate
 		if text != "" {
 			q.Order, req.Sort = readmodel.ByRelevance, SortRelevance
 		}
@@ -338,12 +344,12 @@ func (s *Searcher) query(req Request) (readmodel.Query, Result, error) {
 	q.Instrument = strings.TrimSpace(req.Instrument)
 	q.AccessRights = strings.TrimSpace(req.Access)
 	q.Licence = strings.TrimSpace(req.Licence)
-	q.From, q.Until = req.From.UTC(), req.Until.UTC()
+	q.IssuedFrom, q.IssuedUntil = req.From.UTC(), req.Until.UTC()
 	if req.From.IsZero() {
-		q.From = time.Time{}
+		q.IssuedFrom = time.Time{}
 	}
 	if req.Until.IsZero() {
-		q.Until = time.Time{}
+		q.IssuedUntil = time.Time{}
 	}
 	q.MinQuality = req.MinQuality
 	q.Limit = req.Limit
@@ -354,7 +360,7 @@ func (s *Searcher) query(req Request) (readmodel.Query, Result, error) {
 	q.Facets = s.cfg.FacetSize
 	f := &res.Filters
 	f.Facility, f.Instrument, f.Access, f.Licence = q.Facility, q.Instrument, q.AccessRights, q.Licence
-	f.From, f.Until, f.MinQuality = q.From, q.Until, q.MinQuality
+	f.From, f.Until, f.MinQuality = q.IssuedFrom, q.IssuedUntil, q.MinQuality
 	words, err := s.model.Words(text)
 	if err != nil {
 		return q, res, fmt.Errorf("%w: %w", ErrInvalid, err)
@@ -409,7 +415,7 @@ func (s *Searcher) filtersReason(ctx context.Context, q readmodel.Query) string 
 		{"instrument", q.Instrument, q.Instrument != "", readmodel.Query{Instrument: q.Instrument}},
 		{"access", q.AccessRights, q.AccessRights != "", readmodel.Query{AccessRights: q.AccessRights}},
 		{"licence", q.Licence, q.Licence != "", readmodel.Query{Licence: q.Licence}},
-		{"dates", "", !q.From.IsZero() || !q.Until.IsZero(), readmodel.Query{From: q.From, Until: q.Until}},
+		{"dates", "", !q.IssuedFrom.IsZero() || !q.IssuedUntil.IsZero(), readmodel.Query{IssuedFrom: q.IssuedFrom, IssuedUntil: q.IssuedUntil}},
 		{"min_quality", "", q.MinQuality > 0, readmodel.Query{MinQuality: q.MinQuality}},
 	}
 	for _, f := range one {
@@ -447,7 +453,7 @@ func hit(r readmodel.Record, scored bool) Hit {
 	h := Hit{
 		Key: r.Key, DOI: r.DOI, Title: ds.GetTitle(), Description: cut(ds.GetDescription(), maxDescription),
 		Facility: r.Facility, Instrument: ds.GetInstrument(), Access: ds.GetAccessRights(), Licence: readmodel.LicenceOf(ds),
-		Quality: e.GetQualityScore(), Datestamp: r.Datestamp, LandingPage: ds.GetLandingPage(), Techniques: []Technique{},
+		Quality: e.GetQualityScore(), Datestamp: r.Datestamp, Issued: readmodel.IssuedOf(ds, r.Datestamp), LandingPage: ds.GetLandingPage(), Techniques: []Technique{},
 	}
 	if math.IsNaN(h.Quality) {
 		h.Quality = 0

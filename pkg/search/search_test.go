@@ -424,3 +424,49 @@ func facetString(vs []search.FacetValue) string {
 	}
 	return b.String()
 }
+
+// TestDatesAreTheDatasets checks that the date filter, the date order and
+// the year facet take the dataset's own date (issued, else its publication
+// year), not its time in the catalogue.
+func TestDatesAreTheDatasets(t *testing.T) {
+	m := searchtest.Ontology(t)
+	catalogued := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	model := searchtest.Model(t, searchtest.Entries(m.Ontology(), []searchtest.Dataset{
+		{Key: "old", Facility: "ESRF", Title: "Bone tomography", At: catalogued, Issued: time.Date(2015, 4, 2, 0, 0, 0, 0, time.UTC)},
+		{Key: "year", Facility: "ESRF", Title: "Bone tomography again", At: catalogued.Add(time.Hour), PublicationYear: 2019},
+		{Key: "undated", Facility: "ESRF", Title: "Bone tomography undated", At: time.Date(2021, 5, 1, 0, 0, 0, 0, time.UTC)},
+	}))
+	s, err := search.New(search.Config{}, model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := func(y int, mo time.Month, d int) time.Time { return time.Date(y, mo, d, 0, 0, 0, 0, time.UTC) }
+	for _, tc := range []struct {
+		name  string
+		req   search.Request
+		want  []string
+		years string
+	}{
+		{"newest first by the dataset's date", search.Request{}, []string{"undated", "year", "old"}, "2021:1 2019:1 2015:1 "},
+		{"issued in 2015", search.Request{From: day(2015, 1, 1), Until: day(2015, 12, 31)}, []string{"old"}, "2015:1 "},
+		{"publication year 2019", search.Request{From: day(2019, 1, 1), Until: day(2019, 12, 31)}, []string{"year"}, "2019:1 "},
+		{"nothing was issued in the catalogue's year", search.Request{From: day(2026, 1, 1)}, []string{}, ""},
+		{"undated falls back to the datestamp", search.Request{From: day(2021, 1, 1), Until: day(2021, 12, 31)}, []string{"undated"}, "2021:1 "},
+	} {
+		r, err := s.Search(context.Background(), tc.req)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := hitKeys(r); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: hits %v, want %v", tc.name, got, tc.want)
+		}
+		if got := facetString(r.Facets.Year); got != tc.years {
+			t.Errorf("%s: years %q, want %q", tc.name, got, tc.years)
+		}
+		for _, h := range r.Hits {
+			if h.Key == "old" && !h.Issued.Equal(day(2015, 4, 2)) {
+				t.Errorf("%s: issued %s", tc.name, h.Issued)
+			}
+		}
+	}
+}
