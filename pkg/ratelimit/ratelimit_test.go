@@ -191,3 +191,32 @@ func TestRateLimitConfig(t *testing.T) {
 		t.Error("New without a key function passed")
 	}
 }
+
+// BenchmarkAllow measures one client's requests.
+func BenchmarkAllow(b *testing.B) {
+	l, err := New(Config{Rate: 1e9, Burst: 1 << 30}, ClientAddress)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		l.Allow("192.0.2.1")
+	}
+}
+
+// BenchmarkAllowFlood measures requests from ever new addresses: the map
+// stays at MaxClients.
+func BenchmarkAllowFlood(b *testing.B) {
+	l, err := New(Config{}, ClientAddress)
+	if err != nil {
+		b.Fatal(err)
+	}
+	i := 0
+	for b.Loop() {
+		l.Allow("flood" + strconv.Itoa(i))
+		i++
+	}
+	if n := l.Clients(); n > DefaultMaxClients {
+		b.Fatalf("%d clients kept, more than %d", n, DefaultMaxClients)
+	}
+	b.ReportMetric(float64(l.Clients()), "clients")
+}
