@@ -68,6 +68,7 @@ func (c *Config) BindFlags(fs *pflag.FlagSet, target string) {
 		fs.StringArrayVar(&c.OIDC.Operators, "oidc-operators", nil, "entitlements or groups (or sub:SUBJECT) of the --oidc-issuer's tokens that act as operator")
 		fs.StringArrayVar(&c.OIDC.FacilityManagers, "oidc-facility-managers", nil, "FACILITY=ENTITLEMENT (or FACILITY=sub:SUBJECT): tokens of the --oidc-issuer that manage that facility's feeds and usage")
 		fs.BoolVar(&c.NoAnalytics, "no-analytics", false, "do not write analytics to ClickHouse")
+		bindQueryFlags(fs, &c.Queries)
 		fs.StringVar(&c.UsageRobots, "usage-robots", envOr("FAIRWAY_USAGE_ROBOTS", ""), "file of robots' user-agent patterns whose traffic is not counted as usage (a regular expression a line, or COUNTER's JSON list; reread when it changes; default: the built-in list; env FAIRWAY_USAGE_ROBOTS)")
 	}
 	if target == TargetAnalytics {

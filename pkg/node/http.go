@@ -68,19 +68,25 @@ func newHTTPServer(h http.Handler, t HTTPTimeouts) *http.Server {
 
 // httpHandler returns what the node serves: the API, the catalogue, the
 // PaNOSC search API (under panoscapi.Prefix, when panosc is not nil), MCP
-// at MCPPath (when mcpH is not nil) and the ops endpoints on one mux. An
-// open API (the demo) serves only requests addressed to loopback,
-// localhost or the base URL's host, so that no web page reaches it
-// through DNS rebinding.
-func httpHandler(baseURL string, feedAPI *api.Server, catalogue, panosc http.Handler, ops *http.ServeMux, mcpH http.Handler, log *slog.Logger) (http.Handler, error) {
+// at MCPPath (when mcpH is not nil) and the ops endpoints on one mux. The
+// query endpoints (MCP and the PaNOSC API) are rate limited per client and
+// bounded (boundedQueries), and MCP needs a token when q says so (see
+// queryHandlers). An open API (the demo) serves only requests addressed to
+// loopback, localhost or the base URL's host, so that no web page reaches
+// it through DNS rebinding.
+func httpHandler(baseURL string, feedAPI *api.Server, catalogue, panosc http.Handler, ops *http.ServeMux, mcpH http.Handler, q QueryEndpoints, log *slog.Logger) (http.Handler, error) {
+	mcpQueries, panoscQueries, err := queryHandlers(q, feedAPI)
+	if err != nil {
+		return nil, err
+	}
 	mux := http.NewServeMux()
 	if mcpH != nil {
 		// MCP for AI data agents (streamable HTTP, stateless).
-		mux.Handle(MCPPath, boundedQueries(mcpH, maxInFlight, maxQueryBody))
+		mux.Handle(MCPPath, mcpQueries(mcpH))
 	}
 	mux.Handle(api.Prefix, feedAPI)
 	if panosc != nil {
-		mux.Handle(panoscapi.Prefix+"/", boundedQueries(panosc, maxInFlight, maxQueryBody))
+		mux.Handle(panoscapi.Prefix+"/", panoscQueries(panosc))
 	}
 	if ops != nil {
 		// The ops endpoints (/metrics, /healthz, /readyz) beside the
@@ -98,8 +104,9 @@ func httpHandler(baseURL string, feedAPI *api.Server, catalogue, panosc http.Han
 	return api.LocalHostsOnly(mux, baseURL, log)
 }
 
-// Bounds of the open query endpoints (the PaNOSC search API and MCP),
-// which anyone may call: a request's body, and how many run at once.
+// Bounds of the query endpoints (the PaNOSC search API and MCP), which
+// anyone may call (MCP may need a token): a request's body, and how many
+// run at once on each.
 const (
 	maxInFlight  = 8
 	maxQueryBody = 1 << 20

@@ -100,6 +100,9 @@ type Config struct {
 	BaseURL string
 	// HTTPTimeouts bound the HTTP server's connections.
 	HTTPTimeouts HTTPTimeouts
+	// Queries says who may call the query endpoints (MCP, the PaNOSC
+	// search API) and how often.
+	Queries QueryEndpoints
 	// TokensFile is the JSON file of the API's tokens (see api.TokensFile);
 	// empty means none.
 	TokensFile string
@@ -216,6 +219,9 @@ func (c Config) Validate() error {
 	// The sign-in file is read here, so that a bad one stops the node
 	// before anything starts, not when the API does.
 	if _, err := c.SignIn(); err != nil {
+		return err
+	}
+	if err := c.Queries.Validate(); err != nil {
 		return err
 	}
 	return c.HTTPTimeouts.Validate()
@@ -485,7 +491,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			if err != nil {
 				return err
 			}
-			handler, err := httpHandler(cfg.BaseURL, feedAPI, catalogue, panosc, opsHandler(mx, hl), mcpH, log.With("component", "http"))
+			handler, err := httpHandler(cfg.BaseURL, feedAPI, catalogue, panosc, opsHandler(mx, hl), mcpH, cfg.Queries, log.With("component", "http"))
 			if err != nil {
 				return err
 			}
