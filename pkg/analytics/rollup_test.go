@@ -434,9 +434,12 @@ func TestMigrationSixCountsUsageAgain(t *testing.T) {
 func TestRollupLeaseOneWriterCounts(t *testing.T) {
 	b := testenv.Bus(t)
 	s := openTestStore(t, Config{})
-	stop1 := runUsageSink(t, b, s)
-	stop2 := runUsageSink(t, b, s)
-	defer stop2()
+	stops := map[string]func(){"writer-1": runUsageSinkAs(t, b, s, "writer-1"), "writer-2": runUsageSinkAs(t, b, s, "writer-2")}
+	defer func() {
+		for _, stop := range stops {
+			stop()
+		}
+	}()
 	ctx := testContext(t)
 	want := map[string]rollupCounts{}
 	if err := s.InsertUsage(ctx, firstWave.events()); err != nil {
@@ -445,11 +448,13 @@ func TestRollupLeaseOneWriterCounts(t *testing.T) {
 	firstWave.want(want)
 	waitTotals(t, s, want)
 	lease, err := b.State(bus.BucketLeases).Get(ctx, RollupLease(s.Database()))
-	if err != nil || len(lease.Value) == 0 {
-		t.Fatalf("rollup lease: %q, %v", lease.Value, err)
+	if err != nil || stops[string(lease.Value)] == nil {
+		t.Fatalf("rollup lease: %q, %v; want one of the writers", lease.Value, err)
 	}
-	// The holder stops and releases its lease: the other counts.
-	stop1()
+	// The holder stops and releases its lease: the other takes it and
+	// counts.
+	stops[string(lease.Value)]()
+	delete(stops, string(lease.Value))
 	late := rollupWave{tag: "late", months: []time.Month{time.June}, datasets: []int{1},
 		inv: func(int) int { return 3 }, req: func(int) int { return 0 }}
 	if err := s.InsertUsage(ctx, late.events()); err != nil {
@@ -457,6 +462,9 @@ func TestRollupLeaseOneWriterCounts(t *testing.T) {
 	}
 	late.want(want)
 	waitTotals(t, s, want)
+	if next, err := b.State(bus.BucketLeases).Get(ctx, RollupLease(s.Database())); err != nil || next.Value == nil || string(next.Value) == string(lease.Value) {
+		t.Fatalf("rollup lease after its holder stopped: %q, %v; want the other writer", next.Value, err)
+	}
 }
 
 // waitTotals waits until the totals hold want.
