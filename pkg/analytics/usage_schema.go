@@ -16,9 +16,11 @@ import "strings"
 // rollup (Store.RollupUsage) whenever events of that month arrived since
 // its last rollup (usage_rollups records when each month was last
 // computed). Sessions are hourly, so every count of a month depends on
-// that month's events only: a month is computed whole into a staging table
-// and swapped in for the month's partition (REPLACE PARTITION, atomic), so
-// a report never sees a month half computed nor twice, and reads no FINAL.
+// that month's events only: a month is built in a staging table (the
+// datasets with new events counted again, the others copied, since
+// migration 6) and swapped in for the month's partition (REPLACE
+// PARTITION, atomic), so a report never sees a month half computed nor
+// twice, and reads no FINAL.
 // Each row carries the dataset's DOI, title and facility as the catalogue
 // held them when the month was computed.
 //
