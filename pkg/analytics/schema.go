@@ -148,6 +148,11 @@ ORDER BY (snapshot, facility, technique, month)`},
 		Name:    "technique sets, for the techniques statistic",
 		Steps:   techniqueSetSteps(),
 	},
+	{
+		Version: 6,
+		Name:    "usage counts versioned by the events they counted: usage_monthly.events, usage_all_months",
+		Steps:   usageVersionSteps(),
+	},
 }
 
 // column is a column a migration adds to an existing table.

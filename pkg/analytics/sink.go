@@ -35,8 +35,13 @@ type SinkConfig struct {
 	AggregateInterval time.Duration
 	// UsageRollup is how often the writer counts again the months that
 	// received usage events (Store.RollupUsage): the reports lag the
-	// events by at most this much. Default 1m.
+	// events by at most this much. Default 1m. Of several writers on one
+	// bus and database (replicas), the one that holds the rollup's lease
+	// counts (see Sink.rollup).
 	UsageRollup time.Duration
+	// Holder names this writer in the rollup's lease. Default
+	// bus.NewHolder() (host, process and a random suffix).
+	Holder string
 }
 
 func (c *SinkConfig) setDefaults() {
@@ -52,6 +57,9 @@ func (c *SinkConfig) setDefaults() {
 	}
 	if c.UsageRollup == 0 {
 		c.UsageRollup = time.Minute
+	}
+	if c.Holder == "" {
+		c.Holder = bus.NewHolder()
 	}
 }
 

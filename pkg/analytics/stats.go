@@ -314,9 +314,9 @@ ORDER BY reuse DESC, dataset LIMIT %d`, s.reuseCitations(), s.reuseUsage(q), n)
 }
 
 // reuseUsage is the usage per dataset of the months q selects, AI agents
-// left out: usage_totals for all months, usage_monthly for some.
+// left out: usage_all_months for all months, usage_monthly for some.
 func (s *Store) reuseUsage(q StatsQuery) string {
-	from := "(SELECT * FROM " + s.db + ".usage_totals FINAL)"
+	from := "(SELECT * FROM " + s.db + ".usage_all_months FINAL)"
 	months := []string{"client != 'agent'"}
 	if !q.Since.IsZero() || !q.Until.IsZero() {
 		from = s.db + ".usage_monthly"

@@ -11,7 +11,7 @@ import (
 )
 
 // The statistics of one technique read datasets_by_technique, and reuse
-// reads citation_counts and usage_totals: tables kept beside the ones they
+// reads citation_counts and usage_all_months: tables kept beside the ones they
 // summarise. These tests change a dataset, its citations and its usage
 // after the first figures, write rows again as a replay does, and check
 // that the figures follow the current state, computed by hand.

@@ -71,8 +71,8 @@ func fillStats(t *testing.T, s *Store) {
 	}
 	// As a rollup does once it has counted months (when the schema has
 	// the totals: a test may stop it before).
-	if len(migrations) >= 4 {
-		if err := s.sumUsageTotals(ctx, true); err != nil {
+	if len(migrations) >= 6 {
+		if err := s.sumUsageTotals(ctx, "", "now()"); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -16,9 +16,11 @@ import "strings"
 // rollup (Store.RollupUsage) whenever events of that month arrived since
 // its last rollup (usage_rollups records when each month was last
 // computed). Sessions are hourly, so every count of a month depends on
-// that month's events only: a month is computed whole into a staging table
-// and swapped in for the month's partition (REPLACE PARTITION, atomic), so
-// a report never sees a month half computed nor twice, and reads no FINAL.
+// that month's events only: a month is built in a staging table (the
+// datasets with new events counted again, the others copied, since
+// migration 6) and swapped in for the month's partition (REPLACE
+// PARTITION, atomic), so a report never sees a month half computed nor
+// twice, and reads no FINAL.
 // Each row carries the dataset's DOI, title and facility as the catalogue
 // held them when the month was computed.
 //
@@ -231,4 +233,62 @@ ORDER BY technique_set`},
 		{SQL: "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.technique_sets_mv TO {db}.technique_sets AS\n" + techniqueSetSelect},
 		{SQL: "INSERT INTO {db}.technique_sets (technique_set, techniques, technique_labels, techniques_all)\n" + techniqueSetSelect},
 	}
+}
+
+// usageVersionSteps are the steps of migration 6: usage counts that carry
+// how many events they counted, so that the rollup's result depends on the
+// events only, not on which writer stamped it when (see Store.RollupUsage).
+//
+// usage_monthly gets the column events: the number of distinct events
+// (by id) a row counted. Events are only ever added, so a row counted again
+// counts as many events or more, and the same number means the same events
+// and the same counts.
+//
+// usage_all_months holds the COUNTER counts of every dataset, access
+// method and client kind over all months: the sums of its rows of
+// usage_monthly, events included, computed again for the datasets a rollup
+// counted again. ReplacingMergeTree(events) keeps the sums that counted
+// the most events, which are the latest: a writer that summed older counts
+// and wrote them later does not win, and two that summed the same counts
+// wrote the same row (computed, when it was summed, is only informative).
+// It replaces usage_totals of migration 4, versioned by the time a writer
+// summed it (which two writers could stamp alike from different counts);
+// that table stays for the builds before this migration and is written by
+// no later one. The migration fills usage_all_months from usage_monthly as
+// it is, and empties usage_rollups, so that the next rollup counts every
+// month whole again, with its events.
+func usageVersionSteps() []Step {
+	return []Step{
+		{Table: "usage_monthly", Column: "events", Type: "UInt64"},
+		{SQL: `CREATE TABLE IF NOT EXISTS {db}.usage_all_months (
+    dataset String,
+    access_method Enum8('regular' = 1, 'machine' = 2),
+    client Enum8('human' = 1, 'machine' = 2, 'agent' = 3),
+    total_investigations UInt64,
+    unique_investigations UInt64,
+    total_requests UInt64,
+    unique_requests UInt64,
+    events UInt64,
+    computed DateTime('UTC')
+) ENGINE = ReplacingMergeTree(events)
+ORDER BY (dataset, access_method, client)`},
+		{SQL: "INSERT INTO {db}.usage_all_months (" + usageAllMonthsColumns + ") " + usageAllMonthsSelect("{db}", "", "now()")},
+		{SQL: "TRUNCATE TABLE {db}.usage_rollups"},
+	}
+}
+
+// usageAllMonthsColumns are the columns of usage_all_months, in the order
+// usageAllMonthsSelect gives them.
+const usageAllMonthsColumns = "dataset, access_method, client, total_investigations, unique_investigations, total_requests, unique_requests, events, computed"
+
+// usageAllMonthsSelect sums usage_monthly of database db per dataset,
+// access method and client, for the datasets where selects (a condition;
+// empty: all), stamped computed (a SQL DateTime expression).
+func usageAllMonthsSelect(db, where, computed string) string {
+	if where == "" {
+		where = "1"
+	}
+	return `SELECT dataset, access_method, client, sum(total_investigations), sum(unique_investigations),
+  sum(total_requests), sum(unique_requests), sum(events), toDateTime(` + computed + `, 'UTC')
+FROM ` + db + `.usage_monthly WHERE ` + where + ` GROUP BY dataset, access_method, client`
 }

@@ -18,10 +18,17 @@ import (
 // stop is called.
 func runUsageSink(t *testing.T, b *bus.Bus, store *Store) (stop func()) {
 	t.Helper()
+	return runUsageSinkAs(t, b, store, "")
+}
+
+// runUsageSinkAs is runUsageSink with the writer named holder in the
+// rollup's lease (empty: the default).
+func runUsageSinkAs(t *testing.T, b *bus.Bus, store *Store, holder string) (stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	sink, err := NewSink(SinkConfig{
 		Store:      Config{Addr: testAddr(), Database: store.Database(), FlushInterval: 100 * time.Millisecond},
-		RetryDelay: 200 * time.Millisecond, UsageRollup: 200 * time.Millisecond,
+		RetryDelay: 200 * time.Millisecond, UsageRollup: 200 * time.Millisecond, Holder: holder,
 	}, b, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

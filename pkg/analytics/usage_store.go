@@ -25,11 +25,17 @@ const usageColumns = "id, dataset, time, kind, session, access_method, client, r
 // is stored as usage.StoredSession of what the event carries. Writing an
 // event again (a redelivery, a replay) does not change any count.
 func (s *Store) InsertUsage(ctx context.Context, events []usage.Event) error {
+	return s.insertUsage(ctx, events, time.Now())
+}
+
+// insertUsage is InsertUsage with the events stamped received at received
+// (tests write events received earlier).
+func (s *Store) insertUsage(ctx context.Context, events []usage.Event, received time.Time) error {
 	if len(events) == 0 {
 		return nil
 	}
 	now := time.Now()
-	received := now.UTC().Truncate(time.Second)
+	received = received.UTC().Truncate(time.Second)
 	values := make([][]any, len(events))
 	for i, e := range events {
 		if err := e.Validate(now); err != nil {
@@ -284,18 +290,24 @@ var ErrBadQuery = errors.New("analytics: bad usage query")
 // change a count, even before ReplacingMergeTree merges them away (the
 // query needs no FINAL). Array functions do what window functions would,
 // which ClickHouse 18.16 lacks. The dataset's DOI, title and facility
-// come from the catalogue's latest version (dataset_citations).
-func (s *Store) monthCounts(m0, m1 int64) string {
+// come from the catalogue's latest version (dataset_citations). The last
+// column is how many distinct events the row counted (usage_monthly's
+// events); only, when set, is a further condition on the events read (the
+// datasets a rollup counts again).
+func (s *Store) monthCounts(m0, m1 int64, only string) string {
 	clicks := func(times string) string {
 		return fmt.Sprintf("if(empty(%[1]s), 0, 1 + arrayCount(d -> d > %[2]d, arrayPopFront(arrayDifference(arraySort(%[1]s)))))", times, int(DoubleClick.Seconds()))
 	}
 	events := fmt.Sprintf("time >= toDateTime(%d, 'UTC') AND time < toDateTime(%d, 'UTC')", m0, m1)
-	return fmt.Sprintf(`SELECT month, dataset, access_method, client, if(cfacility != '', cfacility, facility), doi, title, ti, ui, tr, ur FROM (
+	if only != "" {
+		events += " AND " + only
+	}
+	return fmt.Sprintf(`SELECT month, dataset, access_method, client, if(cfacility != '', cfacility, facility), doi, title, ti, ui, tr, ur, n FROM (
   SELECT toDate(toDateTime(%[1]d, 'UTC')) AS month, dataset, access_method, client, any(facility) AS facility,
-    sum(ci + cr) AS ti, count() AS ui, sum(cr) AS tr, countIf(cr > 0) AS ur
+    sum(ci + cr) AS ti, count() AS ui, sum(cr) AS tr, countIf(cr > 0) AS ur, sum(ids) AS n
   FROM (
     SELECT dataset, access_method, client, any(facility) AS facility,
-      if(session = '', id, session) AS sess, toStartOfHour(time) AS hour,
+      if(session = '', id, session) AS sess, toStartOfHour(time) AS hour, uniqExact(id) AS ids,
       groupArrayIf(toUInt32(time), kind = 'investigation') AS inv, groupArrayIf(toUInt32(time), kind = 'request') AS req,
       %[4]s AS ci, %[5]s AS cr
     FROM %[2]s.usage_events
@@ -309,17 +321,96 @@ func (s *Store) monthCounts(m0, m1 int64) string {
 ) USING dataset`, m0, s.db, events, clicks("inv"), clicks("req"))
 }
 
-// rollupSlack is how long before its start a rollup says it computed a
-// month: an insert under way as it started is seen by the next rollup.
+// rollupSlack is how long before its start a rollup says it counted a
+// month: an insert under way as it started (usageInsertTimeout bounds it)
+// is seen by the next rollup.
 const rollupSlack = time.Minute
 
-// RollupUsage counts again every month that received usage events since
-// it was last counted (see monthCounts), into usage_monthly, and returns
-// the months it counted. Each month is computed into a staging table of
-// this call's own and swapped in whole, so that it is idempotent and safe
-// to run from several writers at once; the writer runs it periodically.
+// usageMonthlyColumns are the columns of usage_monthly, in the order
+// monthCounts gives them.
+const usageMonthlyColumns = "month, dataset, access_method, client, facility, doi, title, " +
+	"total_investigations, unique_investigations, total_requests, unique_requests, events"
+
+// RollupUsage counts the usage that arrived since the last rollup, and
+// returns the months it counted. For every month that received usage
+// events since it was last counted, the datasets that received them (all
+// the month's datasets the first time) are counted again from their events
+// (see monthCounts), the others are kept as they were, and the month is
+// swapped in whole for its partition of usage_monthly, so that a report
+// never sees a month half counted. Then the totals over all months of the
+// datasets counted again, and of no others, are summed again into
+// usage_all_months, and each month records when it was counted
+// (usage_rollups, rollupSlack before the rollup began): a rollup that
+// fails before counts the same months again.
+//
+// Its result depends on the events only, not on who counted them when:
+// every row of usage_monthly and usage_all_months carries how many
+// distinct events it counted, a number that only grows as events arrive,
+// and both tables keep, of two computations of a row, the one that counted
+// more (usage_all_months by its ReplacingMergeTree version, usage_monthly
+// by refusing to swap in a month in which a row would count fewer events
+// than it holds). Two rollups at once (two writers) leave the rows one
+// would; the writer runs it under a lease all the same (see Sink), so that
+// one replica does the work.
 func (s *Store) RollupUsage(ctx context.Context) ([]time.Time, error) {
-	q := fmt.Sprintf(`SELECT m FROM (
+	stamp := time.Now().Add(-rollupSlack).Unix()
+	todo, err := s.monthsToCount(ctx)
+	if err != nil || len(todo) == 0 {
+		return nil, err
+	}
+	suffix := randomSuffix()
+	staging := fmt.Sprintf("%s.usage_monthly_staging_%s", s.db, suffix)
+	keys := fmt.Sprintf("%s.usage_rollup_keys_%s", s.db, suffix)
+	defer s.dropStaging(ctx, staging, keys)
+	for _, create := range []string{
+		fmt.Sprintf("CREATE TABLE %s AS %s.usage_monthly", staging, s.db),
+		fmt.Sprintf("CREATE TABLE %s (month Date, dataset String) ENGINE = Memory", keys),
+	} {
+		if err := s.conn.Exec(ctx, create); err != nil {
+			return nil, wrap("usage rollup: staging tables", err)
+		}
+	}
+	var (
+		counted []time.Time
+		failed  error
+	)
+	for _, m := range todo {
+		swapped, err := s.countMonth(ctx, m, staging, keys)
+		if err != nil {
+			failed = wrap("usage rollup "+m.month.Format("2006-01"), err)
+			break
+		}
+		if swapped {
+			counted = append(counted, m.month)
+		}
+	}
+	if len(counted) == 0 {
+		return nil, failed
+	}
+	if err := s.sumUsageTotals(ctx, "dataset IN (SELECT dataset FROM "+keys+")", strconv.FormatInt(stamp, 10)); err != nil {
+		return nil, errors.Join(failed, err)
+	}
+	for i, m := range counted {
+		q := fmt.Sprintf("INSERT INTO %s.usage_rollups (month, computed) SELECT toDate(toDateTime(%d, 'UTC')), toDateTime(%d, 'UTC')",
+			s.db, m.Unix(), stamp)
+		if err := s.conn.Exec(ctx, q); err != nil {
+			return counted[:i], errors.Join(failed, wrap("usage rollup "+m.Format("2006-01"), err))
+		}
+		s.log.DebugContext(ctx, "usage counted", "month", m.Format("2006-01"))
+	}
+	return counted, failed
+}
+
+// monthToCount is a month that received usage events since it was last
+// counted, and when that was (the Unix epoch: never).
+type monthToCount struct {
+	month, counted time.Time
+}
+
+// monthsToCount returns the months that received usage events since they
+// were last counted, in order.
+func (s *Store) monthsToCount(ctx context.Context) ([]monthToCount, error) {
+	q := fmt.Sprintf(`SELECT m, c FROM (
   SELECT toStartOfMonth(time) AS m, max(received) AS r FROM %[1]s.usage_events GROUP BY m
 ) ANY LEFT JOIN (
   SELECT month AS m, max(computed) AS c FROM %[1]s.usage_rollups GROUP BY m
@@ -328,74 +419,89 @@ func (s *Store) RollupUsage(ctx context.Context) ([]time.Time, error) {
 	if err != nil {
 		return nil, wrap("usage rollup", err)
 	}
-	var months []time.Time
+	defer rows.Close()
+	var out []monthToCount
 	for rows.Next() {
-		var m time.Time
-		if err := rows.Scan(&m); err != nil {
-			rows.Close()
+		var m monthToCount
+		if err := rows.Scan(&m.month, &m.counted); err != nil {
 			return nil, wrap("usage rollup", err)
 		}
-		months = append(months, m.UTC())
+		m.month = m.month.UTC()
+		out = append(out, m)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, wrap("usage rollup", err)
-	}
-	if len(months) == 0 {
-		// A rollup that counted months and then failed to sum them left
-		// the totals behind: sum them now.
-		return nil, s.sumUsageTotals(ctx, false)
-	}
-	staging := fmt.Sprintf("%s.usage_monthly_staging_%s", s.db, randomSuffix())
-	if err := s.conn.Exec(ctx, fmt.Sprintf("CREATE TABLE %s AS %s.usage_monthly", staging, s.db)); err != nil {
-		return nil, wrap("usage rollup: staging table", err)
-	}
-	defer func() {
-		if err := s.conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+staging); err != nil {
-			s.log.Warn("usage rollup: staging table left behind", "table", staging, "err", err)
-		}
-	}()
-	for i, m := range months {
-		computed := time.Now().Add(-rollupSlack).Unix()
-		m0, m1 := m.Unix(), m.AddDate(0, 1, 0).Unix()
-		partition := m.Format("200601")
-		steps := []string{
-			fmt.Sprintf("INSERT INTO %s (month, dataset, access_method, client, facility, doi, title, "+
-				"total_investigations, unique_investigations, total_requests, unique_requests) %s", staging, s.monthCounts(m0, m1)),
-			fmt.Sprintf("ALTER TABLE %s.usage_monthly REPLACE PARTITION %s FROM %s", s.db, partition, staging),
-			fmt.Sprintf("ALTER TABLE %s DROP PARTITION %s", staging, partition),
-			fmt.Sprintf("INSERT INTO %s.usage_rollups (month, computed) SELECT toDate(toDateTime(%d, 'UTC')), toDateTime(%d, 'UTC')", s.db, m0, computed),
-		}
-		for _, step := range steps {
-			if err := s.conn.Exec(ctx, step); err != nil {
-				return months[:i], wrap("usage rollup "+m.Format("2006-01"), err)
-			}
-		}
-		s.log.DebugContext(ctx, "usage counted", "month", m.Format("2006-01"))
-	}
-	return months, s.sumUsageTotals(ctx, true)
+	return out, wrap("usage rollup", rows.Err())
 }
 
-// sumUsageTotals sums usage_monthly into usage_totals, stamped with the time
-// it begins, when always is set or when a month was counted since the
-// totals were last summed. A month's rollup stamp is rollupSlack before
-// the month was counted, so totals stamped later than that stamp plus
-// rollupSlack include it.
-func (s *Store) sumUsageTotals(ctx context.Context, always bool) error {
-	if !always {
-		var stale uint8
-		q := fmt.Sprintf(`SELECT (SELECT count() FROM %[1]s.usage_rollups) > 0
-  AND (SELECT max(computed) FROM %[1]s.usage_totals) < (SELECT max(computed) FROM %[1]s.usage_rollups) + %[2]d`,
-			s.db, int(rollupSlack.Seconds()))
-		if err := s.conn.QueryRow(ctx, q).Scan(&stale); err != nil {
-			return wrap("usage totals", err)
+// countMonth counts month m again into the empty table staging (the
+// structure of usage_monthly): the datasets that received events since
+// the month was last counted (all of them when it never was) from their
+// events, the others as usage_monthly holds them, and records the datasets
+// counted again in keys. It then swaps the month in for its partition of
+// usage_monthly, unless a row there counted more events than staging's
+// (a rollup that began later swapped the month in meanwhile: its rows are
+// the newer, and this month is counted again next time), and reports
+// whether it did. It leaves staging empty.
+func (s *Store) countMonth(ctx context.Context, m monthToCount, staging, keys string) (bool, error) {
+	m0, m1 := m.month.Unix(), m.month.AddDate(0, 1, 0).Unix()
+	month := fmt.Sprintf("toDate(toDateTime(%d, 'UTC'))", m0)
+	changed := fmt.Sprintf("time >= toDateTime(%d, 'UTC') AND time < toDateTime(%d, 'UTC')", m0, m1)
+	whole := m.counted.Unix() <= 0
+	if !whole {
+		changed += fmt.Sprintf(" AND received >= toDateTime(%d, 'UTC')", m.counted.Unix())
+	}
+	steps := []string{fmt.Sprintf("INSERT INTO %s (month, dataset) SELECT DISTINCT %s, dataset FROM %s.usage_events WHERE %s",
+		keys, month, s.db, changed)}
+	only := ""
+	if !whole {
+		// Fixed in keys, the datasets counted again are the same in the
+		// two statements, whatever arrives in between.
+		again := fmt.Sprintf("(SELECT dataset FROM %s WHERE month = %s)", keys, month)
+		steps = append(steps, fmt.Sprintf("INSERT INTO %s (%s) SELECT %[2]s FROM %[3]s.usage_monthly WHERE month = %[4]s AND dataset NOT IN %[5]s",
+			staging, usageMonthlyColumns, s.db, month, again))
+		only = "dataset IN " + again
+	}
+	steps = append(steps, fmt.Sprintf("INSERT INTO %s (%s) %s", staging, usageMonthlyColumns, s.monthCounts(m0, m1, only)))
+	partition := m.month.Format("200601")
+	defer func() {
+		if err := s.conn.Exec(context.WithoutCancel(ctx), fmt.Sprintf("ALTER TABLE %s DROP PARTITION %s", staging, partition)); err != nil {
+			s.log.Warn("usage rollup: staging partition left behind", "table", staging, "err", err)
 		}
-		if stale == 0 {
-			return nil
+	}()
+	for _, q := range steps {
+		if err := s.conn.Exec(ctx, q); err != nil {
+			return false, err
 		}
 	}
-	at := strconv.FormatInt(time.Now().Unix(), 10)
-	q := fmt.Sprintf("INSERT INTO %s.usage_totals (%s) %s", s.db, usageTotalsColumns, usageTotalsSelect(s.db, at))
+	var behind uint64
+	q := fmt.Sprintf(`SELECT count() FROM (
+  SELECT dataset, access_method, client, events AS held FROM %[1]s.usage_monthly WHERE month = %[2]s
+) ANY LEFT JOIN (
+  SELECT dataset, access_method, client, events AS counted FROM %[3]s
+) USING (dataset, access_method, client) WHERE counted < held`, s.db, month, staging)
+	if err := s.conn.QueryRow(ctx, q).Scan(&behind); err != nil {
+		return false, err
+	}
+	if behind > 0 {
+		s.log.InfoContext(ctx, "usage rollup: a later rollup counted the month; kept", "month", m.month.Format("2006-01"), "rows", behind)
+		return false, nil
+	}
+	return true, s.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s.usage_monthly REPLACE PARTITION %s FROM %s", s.db, partition, staging))
+}
+
+// dropStaging drops a rollup's staging tables.
+func (s *Store) dropStaging(ctx context.Context, tables ...string) {
+	for _, t := range tables {
+		if err := s.conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+t); err != nil {
+			s.log.Warn("usage rollup: staging table left behind", "table", t, "err", err)
+		}
+	}
+}
+
+// sumUsageTotals sums usage_monthly over all months into usage_all_months
+// for the datasets that where selects (a condition on dataset; empty: every
+// dataset), stamped computed (a SQL DateTime expression).
+func (s *Store) sumUsageTotals(ctx context.Context, where, computed string) error {
+	q := fmt.Sprintf("INSERT INTO %s.usage_all_months (%s) %s", s.db, usageAllMonthsColumns, usageAllMonthsSelect(s.db, where, computed))
 	return wrap("usage totals", s.conn.Exec(ctx, q))
 }
 

@@ -492,7 +492,7 @@ func (b *Bus) RunReplay(ctx context.Context, cfg ReplayerConfig, id string, h Ha
 	if r.Done() {
 		return r, nil
 	}
-	lctx, release, err := b.lease(ctx, replayLease(cfg.Stage, id), cfg.Holder, cfg.Logger)
+	lctx, release, err := b.Lease(ctx, replayLease(cfg.Stage, id), cfg.Holder, cfg.Logger)
 	if err != nil {
 		return r, err
 	}
@@ -729,54 +729,6 @@ func (b *Bus) saveReplay(ctx context.Context, r Replay) error {
 	defer cancel()
 	_, err = b.State(BucketReplays).Put(ctx, replayKey(r.Stage, r.ID), v)
 	return err
-}
-
-// lease takes key in BucketLeases for holder, or fails with ErrExists when
-// another holds it. The returned context ends when the lease is lost (it
-// could not be refreshed in time) or ctx ends; release gives it back.
-func (b *Bus) lease(ctx context.Context, key, holder string, log *slog.Logger) (context.Context, func(), error) {
-	kv := b.State(BucketLeases)
-	rev, err := kv.Create(ctx, key, []byte(holder))
-	if err != nil {
-		return nil, nil, err
-	}
-	lctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(LeaseTTL / 3)
-		defer t.Stop()
-		refreshed := time.Now()
-		for {
-			select {
-			case <-lctx.Done():
-				return
-			case <-t.C:
-				if late := time.Since(refreshed); late > LeaseTTL/2 {
-					log.Warn("lease not refreshed in time; the work stops", "lease", key, "since", late)
-					cancel()
-					return
-				}
-				next, err := kv.Update(lctx, key, []byte(holder), rev)
-				if err != nil {
-					if lctx.Err() == nil {
-						log.Warn("lease lost; the work stops", "lease", key, "err", err)
-						cancel()
-					}
-					return
-				}
-				rev, refreshed = next, time.Now()
-			}
-		}
-	}()
-	release := func() {
-		cancel()
-		<-done
-		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer rcancel()
-		_ = kv.DeleteAt(rctx, key, rev)
-	}
-	return lctx, release, nil
 }
 
 // NewHolder returns a name for a replica in leases and replays: the host
