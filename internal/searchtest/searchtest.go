@@ -220,19 +220,23 @@ var (
 	licences = []string{"CC-BY-4.0", "CC0-1.0", "CC-BY-SA-4.0", "ESRF data policy"}
 )
 
-// Synthetic returns n datasets of random but plausible content (the same
-// for the same seed).
-func Synthetic(n int, seed uint64) []Dataset {
+// Synthetic returns n datasets of random but plausible content, numbered
+// from first on (their keys and DOIs hold the number, so that the sets of
+// two calls with ranges apart are apart); the content is the same for the
+// same first.
+func Synthetic(n int, first uint64) []Dataset {
+	seed := first
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	pick := func(s []string) string { return s[r.IntN(len(s))] }
 	out := make([]Dataset, n)
 	start := time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := range out {
+	for j := range out {
+		i := int(first) + j
 		fac := pick(facilities)
 		subject, method := pick(subjects), pick(methods)
 		var desc strings.Builder
-		for j := 0; j < 30+r.IntN(40); j++ {
-			if j > 0 {
+		for k := 0; k < 30+r.IntN(40); k++ {
+			if k > 0 {
 				desc.WriteByte(' ')
 			}
 			if r.IntN(8) == 0 {
@@ -253,7 +257,8 @@ func Synthetic(n int, seed uint64) []Dataset {
 		if r.IntN(5) == 0 {
 			d.Access = Restricted
 		}
-		out[i] = d
+		d.Issued = d.At.Add(-time.Duration(r.Int64N(int64(90 * 24 * time.Hour))))
+		out[j] = d
 	}
 	return out
 }
