@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/panosc/fairway/pkg/nodepage"
 	"github.com/panosc/fairway/pkg/panoscapi"
 
 	"github.com/panosc/fairway/pkg/aai"
@@ -68,11 +69,14 @@ func newHTTPServer(h http.Handler, t HTTPTimeouts) *http.Server {
 
 // httpHandler returns what the node serves: the API, the catalogue, the
 // PaNOSC search API (under panoscapi.Prefix, when panosc is not nil), MCP
-// at MCPPath (when mcpH is not nil) and the ops endpoints on one mux. An
+// at MCPPath (when mcpH is not nil), the node's own pages (when page is
+// not nil: GET /, GET /search, and GET /datasets/{key} for a client that
+// prefers HTML, nodepage.PrefersHTML; other clients get the catalogue's
+// RDF there) and the ops endpoints on one mux. An
 // open API (the demo) serves only requests addressed to loopback,
 // localhost or the base URL's host, so that no web page reaches it
 // through DNS rebinding.
-func httpHandler(baseURL string, feedAPI *api.Server, catalogue, panosc http.Handler, ops *http.ServeMux, mcpH http.Handler, log *slog.Logger) (http.Handler, error) {
+func httpHandler(baseURL string, feedAPI *api.Server, catalogue, panosc http.Handler, ops *http.ServeMux, mcpH, page http.Handler, log *slog.Logger) (http.Handler, error) {
 	mux := http.NewServeMux()
 	if mcpH != nil {
 		// MCP for AI data agents (streamable HTTP, stateless).
@@ -90,6 +94,17 @@ func httpHandler(baseURL string, feedAPI *api.Server, catalogue, panosc http.Han
 		}
 	}
 	mux.Handle("/", catalogue)
+	if page != nil {
+		mux.Handle("GET /{$}", page)
+		mux.Handle("GET /search", page)
+		mux.Handle("GET /datasets/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if nodepage.PrefersHTML(r) {
+				page.ServeHTTP(w, r)
+				return
+			}
+			catalogue.ServeHTTP(w, r)
+		}))
+	}
 	mux.Handle(CapabilitiesPath, newCapabilities(baseURL, mux))
 	mux.Handle("GET "+aai.MetadataPath, aai.MetadataHandler(aai.Metadata(baseURL, feedAPI.Verifier())))
 	if !feedAPI.Open() {

@@ -69,7 +69,7 @@ func TestHTTPHandlerHostCheck(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			h, err := httpHandler("http://fairway.test:8080", feedAPI, catalogue, nil, nil, nil, log)
+			h, err := httpHandler("http://fairway.test:8080", feedAPI, catalogue, nil, nil, nil, nil, log)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -163,7 +163,7 @@ func TestSignInEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := httpHandler(cfg.BaseURL, feedAPI, http.NotFoundHandler(), nil, nil, nil, log)
+	h, err := httpHandler(cfg.BaseURL, feedAPI, http.NotFoundHandler(), nil, nil, nil, nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}
