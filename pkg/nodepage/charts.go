@@ -3,7 +3,6 @@ package nodepage
 import (
 	"bytes"
 	"fmt"
-	"html"
 	"html/template"
 	"math"
 	"strings"
@@ -76,8 +75,13 @@ const (
 // hue, carries the number).
 var barColor = drawing.Color{R: 0x2b, G: 0x6c, B: 0xb0, A: 255}
 
-// renderBars draws c's bars as SVG. Labels are escaped here: the chart
-// library writes text into the SVG as it is given.
+// chartText turns the characters of markup into look-alikes that are
+// text: the chart library writes labels into the SVG as it is given, and
+// wraps them where it likes, so escaping them (whose entities a wrap may
+// cut) would not do.
+var chartText = strings.NewReplacer("<", "‹", ">", "›", "&", "＆", `"`, "”", "'", "’")
+
+// renderBars draws c's bars as SVG.
 func renderBars(c *Chart) {
 	if c.Err != "" || len(c.Bars) == 0 {
 		return
@@ -91,7 +95,7 @@ func renderBars(c *Chart) {
 	}
 	bars := make([]chart.Value, len(c.Bars))
 	for i, b := range c.Bars {
-		bars[i] = chart.Value{Value: b.Value, Label: html.EscapeString(shorten(b.Label, maxLabel)),
+		bars[i] = chart.Value{Value: b.Value, Label: chartText.Replace(shorten(b.Label, maxLabel)),
 			Style: chart.Style{FillColor: barColor, StrokeColor: barColor, StrokeWidth: 1}}
 	}
 	bw := min(maxBar, (chartWidth-90)/len(bars)-barSpacing)
