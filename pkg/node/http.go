@@ -96,7 +96,9 @@ func httpHandler(baseURL string, feedAPI *api.Server, catalogue, panosc http.Han
 	mux.Handle("/", catalogue)
 	if page != nil {
 		mux.Handle("GET /{$}", page)
-		mux.Handle("GET /search", page)
+		// The search form runs the search anyone may run: bounded as
+		// the other open query endpoints are.
+		mux.Handle("GET /search", boundedQueries(page, maxInFlight, maxQueryBody))
 		mux.Handle("GET /datasets/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if nodepage.PrefersHTML(r) {
 				page.ServeHTTP(w, r)
@@ -113,8 +115,9 @@ func httpHandler(baseURL string, feedAPI *api.Server, catalogue, panosc http.Han
 	return api.LocalHostsOnly(mux, baseURL, log)
 }
 
-// Bounds of the open query endpoints (the PaNOSC search API and MCP),
-// which anyone may call: a request's body, and how many run at once.
+// Bounds of the open query endpoints (the PaNOSC search API, MCP and the
+// search page), which anyone may call: a request's body, and how many run
+// at once.
 const (
 	maxInFlight  = 8
 	maxQueryBody = 1 << 20

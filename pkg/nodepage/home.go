@@ -83,6 +83,25 @@ type destinationView struct {
 }
 
 func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
+	h.mu.Lock()
+	now := h.cfg.Now()
+	if h.cached == nil || h.cfg.CacheFor < 0 || now.Sub(h.built) >= h.cfg.CacheFor {
+		// Built apart from the request: one that goes away does not
+		// leave the next ones an aborted page.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 2*h.cfg.Timeout)
+		d := h.buildHome(ctx)
+		cancel()
+		h.cached, h.built = &d, now
+	}
+	d := *h.cached
+	h.mu.Unlock()
+	w.Header().Set("Cache-Control", "no-cache")
+	h.render(w, http.StatusOK, "home.html", d)
+}
+
+// buildHome reads every source of the page at /, concurrently, each
+// bounded by the source timeout, and draws the charts.
+func (h *Handler) buildHome(ctx context.Context) homeData {
 	d := homeData{page: page{Node: h.cfg.Title, Now: h.cfg.Now().UTC()}}
 	d.Facilities = Chart{Name: "facilities", Title: "Datasets per facility", Unit: "datasets", Empty: "The catalogue holds no dataset yet."}
 	d.Techniques = Chart{Name: "techniques", Title: "Datasets per technique (PaNET, as tagged)", Unit: "datasets", Empty: "No dataset is tagged with a technique yet."}
@@ -94,7 +113,6 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 	d.Reuse = Chart{Name: "reuse", Title: fmt.Sprintf("Reuse over the last %d months (COUNTER investigations)", h.cfg.Months), Unit: "investigations",
 		Zero: "No use of the datasets recorded in these months yet."}
 
-	ctx := r.Context()
 	var wg sync.WaitGroup
 	wg.Go(func() { h.catalogueCharts(ctx, &d) })
 	wg.Go(func() { h.qualityCharts(ctx, &d) })
@@ -112,7 +130,7 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 	for _, c := range []*Chart{&d.Facilities, &d.Techniques, &d.Quality, &d.Gaps, &d.Lag, &d.DeadLetters, &d.Timeline, &d.Reuse} {
 		renderBars(c)
 	}
-	h.render(w, http.StatusOK, "home.html", d)
+	return d
 }
 
 // catalogueCharts counts the live catalogue by facility and technique

@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/panosc/fairway/pkg/analytics"
@@ -66,8 +67,9 @@ var _ Analytics = (*analytics.Reader)(nil)
 
 // Defaults of Config.
 const (
-	DefaultTitle   = "Fairway node"
-	DefaultTimeout = 3 * time.Second
+	DefaultTitle    = "Fairway node"
+	DefaultTimeout  = 3 * time.Second
+	DefaultCacheFor = 10 * time.Second
 	// DefaultMonths is how many months the charts over time show.
 	DefaultMonths = 12
 )
@@ -91,6 +93,10 @@ type Config struct {
 	Analytics Analytics
 	// Timeout bounds each source's answer. Default DefaultTimeout.
 	Timeout time.Duration
+	// CacheFor is how long the page at / is kept once built: requests
+	// meanwhile get it as it was, and a flood of them reads the sources
+	// once per CacheFor. Default DefaultCacheFor; negative: not kept.
+	CacheFor time.Duration
 	// Months is how many months the charts over time show. Default
 	// DefaultMonths.
 	Months int
@@ -129,6 +135,9 @@ func (c *Config) setDefaults() {
 	if c.Months == 0 {
 		c.Months = DefaultMonths
 	}
+	if c.CacheFor == 0 {
+		c.CacheFor = DefaultCacheFor
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -163,6 +172,12 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 type Handler struct {
 	cfg Config
 	mux *http.ServeMux
+
+	// mu guards the page at / as last built, and is held while it is
+	// built: concurrent requests wait for one build.
+	mu     sync.Mutex
+	cached *homeData
+	built  time.Time
 }
 
 // New returns the pages' handler.

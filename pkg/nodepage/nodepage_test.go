@@ -194,7 +194,7 @@ func TestNodePageHome(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := Config{Catalogue: model, Search: s, Timeout: 100 * time.Millisecond, Now: func() time.Time { return now }}
+			cfg := Config{Catalogue: model, Search: s, Timeout: 100 * time.Millisecond, CacheFor: -1, Now: func() time.Time { return now }}
 			if tc.status != nil {
 				cfg.Status = tc.status
 			}
@@ -425,5 +425,51 @@ func TestNodePageConfig(t *testing.T) {
 		if _, err := New(tc.cfg); (err == nil) != tc.ok {
 			t.Errorf("%d: %v", i, err)
 		}
+	}
+}
+
+// countingStatus counts the status reads.
+type countingStatus struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *countingStatus) Status(context.Context) (api.NodeStatus, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n++
+	return sampleStatus(), nil
+}
+
+// TestNodePageHomeCache: the page at / is built once per CacheFor,
+// whatever the requests.
+func TestNodePageHomeCache(t *testing.T) {
+	model, s := catalogue(t)
+	clock := now
+	var mu sync.Mutex
+	st := &countingStatus{}
+	h, err := New(Config{Catalogue: model, Search: s, Status: st, CacheFor: time.Minute, Now: func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return clock
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if code, _, _ := get(t, h, "/"); code != http.StatusOK {
+				t.Errorf("status %d", code)
+			}
+		})
+	}
+	wg.Wait()
+	mu.Lock()
+	clock = clock.Add(time.Minute)
+	mu.Unlock()
+	get(t, h, "/")
+	if st.n != 2 {
+		t.Errorf("%d status reads for 9 requests over two minutes, want 2", st.n)
 	}
 }
