@@ -6,6 +6,9 @@
 #     rdf-validate-shacl  validates DCAT-AP against the official SHACL shapes
 #     jsonld              reads JSON-LD back into RDF
 #     oai-pmh             harvests the node's OAI-PMH provider
+#     playwright-core     drives the browser below through the node's pages
+#   chromium (Debian's chromium)  the headless browser the page tests open
+#                                 the node's own pages in
 #
 # Usage: scripts/tools.sh install|check
 #
@@ -23,7 +26,9 @@ missing() {
 	local m=()
 	command -v rapper >/dev/null 2>&1 || m+=("rapper (apt: raptor2-utils)")
 	command -v node >/dev/null 2>&1 || m+=("node (apt: nodejs)")
-	[[ -x "$NODE_DIR/node_modules/.bin/oai-pmh" && -d "$NODE_DIR/node_modules/rdf-validate-shacl" && -d "$NODE_DIR/node_modules/jsonld" ]] ||
+	command -v chromium >/dev/null 2>&1 || m+=("chromium (apt: chromium)")
+	[[ -x "$NODE_DIR/node_modules/.bin/oai-pmh" && -d "$NODE_DIR/node_modules/rdf-validate-shacl" && -d "$NODE_DIR/node_modules/jsonld" &&
+		-d "$NODE_DIR/node_modules/playwright-core" ]] ||
 		m+=("the npm packages of tools/node (npm ci)")
 	printf '%s\n' "${m[@]}"
 }
@@ -32,6 +37,7 @@ install() {
 	local -a pkgs=()
 	command -v rapper >/dev/null 2>&1 || pkgs+=(raptor2-utils)
 	command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
+	command -v chromium >/dev/null 2>&1 || pkgs+=(chromium)
 	if ((${#pkgs[@]})); then
 		local -a sudo=()
 		if ((EUID != 0)); then

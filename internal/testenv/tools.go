@@ -87,3 +87,25 @@ func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
 }
+
+// Chromium returns the path of the headless browser the page tests drive
+// (Debian's chromium, through tools/node's playwright-core): CHROMIUM when
+// set, else chromium on the PATH. The test fails when it is missing (`task
+// setup` installs it).
+func Chromium(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("CHROMIUM"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("CHROMIUM=%s: %v: run `task setup` (scripts/tools.sh install)", p, err)
+		}
+		return p
+	}
+	p, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatalf("chromium (Debian's chromium) is missing: run `task setup` (scripts/tools.sh install): %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(NodeTools(t), "node_modules", "playwright-core")); err != nil {
+		t.Fatalf("playwright-core of tools/node is not installed: run `task setup` (scripts/tools.sh install): %v", err)
+	}
+	return p
+}

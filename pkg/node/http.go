@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/panosc/fairway/pkg/nodepage"
 	"github.com/panosc/fairway/pkg/panoscapi"
 
 	"github.com/panosc/fairway/pkg/aai"
@@ -68,13 +69,16 @@ func newHTTPServer(h http.Handler, t HTTPTimeouts) *http.Server {
 
 // httpHandler returns what the node serves: the API, the catalogue, the
 // PaNOSC search API (under panoscapi.Prefix, when panosc is not nil), MCP
-// at MCPPath (when mcpH is not nil) and the ops endpoints on one mux. The
-// query endpoints (MCP and the PaNOSC API) are rate limited per client and
-// bounded (boundedQueries), and MCP needs a token when q says so (see
+// at MCPPath (when mcpH is not nil), the node's own pages (when page is
+// not nil: GET /, GET /search, and GET /datasets/{key} for a client that
+// prefers HTML, nodepage.PrefersHTML; other clients get the catalogue's
+// RDF there) and the ops endpoints on one mux. The query endpoints (MCP
+// and the PaNOSC API) are rate limited per client and bounded
+// (boundedQueries), and MCP needs a token when q says so (see
 // queryHandlers). An open API (the demo) serves only requests addressed to
 // loopback, localhost or the base URL's host, so that no web page reaches
 // it through DNS rebinding.
-func httpHandler(baseURL string, feedAPI *api.Server, catalogue, panosc http.Handler, ops *http.ServeMux, mcpH http.Handler, q QueryEndpoints, log *slog.Logger) (http.Handler, error) {
+func httpHandler(baseURL string, feedAPI *api.Server, catalogue, panosc http.Handler, ops *http.ServeMux, mcpH, page http.Handler, q QueryEndpoints, log *slog.Logger) (http.Handler, error) {
 	mcpQueries, panoscQueries, err := queryHandlers(q, feedAPI)
 	if err != nil {
 		return nil, err
@@ -96,6 +100,19 @@ func httpHandler(baseURL string, feedAPI *api.Server, catalogue, panosc http.Han
 		}
 	}
 	mux.Handle("/", catalogue)
+	if page != nil {
+		mux.Handle("GET /{$}", page)
+		// The search form runs the search anyone may run: bounded as
+		// the other open query endpoints are.
+		mux.Handle("GET /search", boundedQueries(page, maxInFlight, maxQueryBody))
+		mux.Handle("GET /datasets/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if nodepage.PrefersHTML(r) {
+				page.ServeHTTP(w, r)
+				return
+			}
+			catalogue.ServeHTTP(w, r)
+		}))
+	}
 	mux.Handle(CapabilitiesPath, newCapabilities(baseURL, mux))
 	mux.Handle("GET "+aai.MetadataPath, aai.MetadataHandler(aai.Metadata(baseURL, feedAPI.Verifier())))
 	if !feedAPI.Open() {
@@ -104,9 +121,9 @@ func httpHandler(baseURL string, feedAPI *api.Server, catalogue, panosc http.Han
 	return api.LocalHostsOnly(mux, baseURL, log)
 }
 
-// Bounds of the query endpoints (the PaNOSC search API and MCP), which
-// anyone may call (MCP may need a token): a request's body, and how many
-// run at once on each.
+// Bounds of the query endpoints (the PaNOSC search API, MCP and the
+// search page), which anyone may call (MCP may need a token): a request's
+// body, and how many run at once on each.
 const (
 	maxInFlight  = 8
 	maxQueryBody = 1 << 20

@@ -14,11 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/panosc/fairway/internal/searchtest"
 	"github.com/panosc/fairway/internal/testenv"
 	"github.com/panosc/fairway/pkg/api"
 	"github.com/panosc/fairway/pkg/feeds"
 	"github.com/panosc/fairway/pkg/publisher"
 	"github.com/panosc/fairway/pkg/readmodel"
+	"github.com/panosc/fairway/pkg/search"
 )
 
 // TestHTTPHandlerHostCheck sends requests for several hosts to every
@@ -69,7 +71,7 @@ func TestHTTPHandlerHostCheck(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			h, err := httpHandler("http://fairway.test:8080", feedAPI, catalogue, nil, nil, nil, QueryEndpoints{}, log)
+			h, err := httpHandler("http://fairway.test:8080", feedAPI, catalogue, nil, nil, nil, nil, QueryEndpoints{}, log)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -256,4 +258,76 @@ func TestBoundedQueryEndpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+}
+
+// TestHTTPNodePage: the node's pages are mounted beside the catalogue; a
+// browser asking for a dataset gets its page, every other client the
+// catalogue's answer.
+func TestHTTPNodePage(t *testing.T) {
+	m := searchtest.Ontology(t)
+	model := searchtest.Model(t, searchtest.Entries(m.Ontology(), searchtest.Catalogue))
+	s, err := search.New(search.Config{Techniques: search.NewTerms(m)}, model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	b := testenv.Bus(t)
+	p, err := publisher.New(publisher.Config{BaseURL: "http://fairway.test:8080"}, b, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	catalogue, err := catalogueHandler(Config{BaseURL: "http://fairway.test:8080", DataDir: t.TempDir()}, model, p.Options(), nil, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := api.NewAccess(api.TokensFile{Operator: []string{"operator-token-0123456789"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checker, err := feeds.NewChecker(feeds.CheckerConfig{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	feedAPI, err := api.New(api.Config{Access: tokens, Checker: checker}, b, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := nodePage(p.Options(), model, s, feedAPI, &usageParts{}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := httpHandler("http://fairway.test:8080", feedAPI, catalogue, nil, nil, nil, page, QueryEndpoints{}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+	tests := []struct {
+		path, accept string
+		code         int
+		contentType  string
+		body         string
+	}{
+		{"/", browser, http.StatusOK, "text/html", `data-chart="facilities" data-points="4"`},
+		{"/", "", http.StatusOK, "text/html", `data-chart="facilities"`},
+		{"/search?q=fossil", browser, http.StatusOK, "text/html", `<a href="/datasets/esrf-1">`},
+		{"/datasets/esrf-1", browser, http.StatusOK, "text/html", "Microtomography of fossil teeth"},
+		{"/datasets/esrf-1", "", http.StatusOK, "text/turtle", "@prefix dcat:"},
+		{"/datasets/esrf-1", "application/ld+json", http.StatusOK, "application/ld+json", "Dataset"},
+		{"/datasets/esrf-1?format=rdfxml", browser, http.StatusOK, "application/rdf+xml", "Dataset"},
+		{"/datasets/nope", browser, http.StatusNotFound, "text/html", "No dataset with this key here."},
+		{"/datasets/nope", "text/turtle", http.StatusNotFound, "text/plain", "no dataset"},
+		{"/catalogue", browser, http.StatusOK, "application/rdf+xml", "Catalog"},
+		{"/nope", browser, http.StatusNotFound, "text/plain", ""},
+	}
+	for _, tc := range tests {
+		r := httptest.NewRequest(http.MethodGet, tc.path, nil)
+		if tc.accept != "" {
+			r.Header.Set("Accept", tc.accept)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if ct := w.Header().Get("Content-Type"); w.Code != tc.code || !strings.HasPrefix(ct, tc.contentType) || !strings.Contains(w.Body.String(), tc.body) {
+			t.Errorf("GET %s (Accept %q) = %d %s, want %d %s with %q: %.300s", tc.path, tc.accept, w.Code, ct, tc.code, tc.contentType, tc.body, w.Body)
+		}
+	}
 }

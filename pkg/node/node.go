@@ -38,6 +38,7 @@ import (
 	"github.com/panosc/fairway/pkg/harvester"
 	"github.com/panosc/fairway/pkg/metrics"
 	"github.com/panosc/fairway/pkg/natsembed"
+	"github.com/panosc/fairway/pkg/nodepage"
 	"github.com/panosc/fairway/pkg/normaliser"
 	"github.com/panosc/fairway/pkg/oaiprovider"
 	"github.com/panosc/fairway/pkg/publisher"
@@ -491,7 +492,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			if err != nil {
 				return err
 			}
-			handler, err := httpHandler(cfg.BaseURL, feedAPI, catalogue, panosc, opsHandler(mx, hl), mcpH, cfg.Queries, log.With("component", "http"))
+			page, err := nodePage(p.Options(), model, searcher, feedAPI, use, log.With("component", "nodepage"))
+			if err != nil {
+				return err
+			}
+			handler, err := httpHandler(cfg.BaseURL, feedAPI, catalogue, panosc, opsHandler(mx, hl), mcpH, page, cfg.Queries, log.With("component", "http"))
 			if err != nil {
 				return err
 			}
@@ -644,6 +649,18 @@ func catalogueHandler(cfg Config, model *readmodel.Model, opts dcat.Options, rec
 		return nil, err
 	}
 	return catalogue.New(catalogue.Config{DCAT: opts, OAI: oai, Viewed: rec.Viewed}, model, log)
+}
+
+// nodePage returns the node's own pages (/, /search, the dataset pages)
+// over the read model, the search, the node's status and, unless the node
+// runs without analytics, ClickHouse; a dataset page counts as a usage
+// investigation of the dataset.
+func nodePage(opts dcat.Options, model *readmodel.Model, searcher *search.Searcher, status *api.Server, use *usageParts, log *slog.Logger) (*nodepage.Handler, error) {
+	pc := nodepage.Config{Title: opts.CatalogueTitle, Catalogue: model, Search: searcher, Status: status, Viewed: use.recorder.Viewed, Log: log}
+	if use.reader != nil {
+		pc.Analytics = use.reader
+	}
+	return nodepage.New(pc)
 }
 
 // newAPI returns the feed registry's HTTP API: its tokens come from the

@@ -54,7 +54,7 @@ func startPublisherNode(t *testing.T, b *bus.Bus) publisherNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := httpHandler(baseURL, feedAPI, cat, nil, nil, nil, QueryEndpoints{}, log)
+	h, err := httpHandler(baseURL, feedAPI, cat, nil, nil, nil, nil, QueryEndpoints{}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,7 +62,7 @@ func queryNode(t *testing.T, q QueryEndpoints, access *api.Access, panosc http.H
 	if err != nil {
 		t.Fatal(err)
 	}
-	return httpHandler(mcpBaseURL, feedAPI, http.NotFoundHandler(), panosc, nil, mcpH, q, log)
+	return httpHandler(mcpBaseURL, feedAPI, http.NotFoundHandler(), panosc, nil, mcpH, nil, q, log)
 }
 
 // postMCP posts an MCP initialize to /mcp of h from addr, with the

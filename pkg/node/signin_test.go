@@ -163,7 +163,7 @@ func TestSignInEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := httpHandler(cfg.BaseURL, feedAPI, http.NotFoundHandler(), nil, nil, nil, QueryEndpoints{}, log)
+	h, err := httpHandler(cfg.BaseURL, feedAPI, http.NotFoundHandler(), nil, nil, nil, nil, QueryEndpoints{}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
