@@ -171,7 +171,7 @@ func New(cfg Config) (*mcp.Server, error) {
 	}
 	mcp.AddTool(s, &mcp.Tool{
 		Name:        "search_datasets",
-		Description: "Search the node's catalogue of photon and neutron datasets by text, PaNET technique (names, synonyms, acronyms, IRIs or ids; narrower techniques included), facility, instrument, dates (a day or RFC 3339), access rights, licence and quality score. The answer echoes the query and filters it ran and the total.",
+		Description: "Search the node's catalogue of photon and neutron datasets by text, PaNET technique (names, synonyms, acronyms, IRIs or ids; narrower techniques included), facility, instrument, dates (a day, month or year, or RFC 3339), access rights, licence and quality score. The answer echoes the query and filters it ran and the total.",
 		Annotations: readOnly(),
 	}, h.searchDatasets)
 	mcp.AddTool(s, &mcp.Tool{
@@ -181,7 +181,7 @@ func New(cfg Config) (*mcp.Server, error) {
 	}, h.getDataset)
 	mcp.AddTool(s, &mcp.Tool{
 		Name:        "list_techniques",
-		Description: "The PaNET tree of experimental techniques of the node's release, each with its broader and narrower techniques and how many of the node's live datasets it has (its narrower techniques' included). Narrow it to a technique's subtree (root), to a depth, or to techniques with datasets.",
+		Description: "The PaNET tree of experimental techniques of the node's release, each with its broader and narrower techniques and how many of the node's live datasets it has (its narrower techniques' included). The whole tree is large (about 80 KB): narrow it to a technique's subtree (root), to a depth, or to techniques with datasets.",
 		Annotations: readOnly(),
 	}, h.listTechniques)
 	mcp.AddTool(s, &mcp.Tool{
@@ -231,8 +231,8 @@ type SearchInput struct {
 	Technique  string  `json:"technique,omitempty" jsonschema:"a PaNET technique: name, synonym, acronym, IRI or id (PaNET01188)"`
 	Facility   string  `json:"facility,omitempty" jsonschema:"facility acronym, case-insensitive"`
 	Instrument string  `json:"instrument,omitempty" jsonschema:"instrument name or PID"`
-	From       string  `json:"from,omitempty" jsonschema:"earliest datestamp: a day (2026-05-01, from its start) or RFC 3339"`
-	Until      string  `json:"until,omitempty" jsonschema:"latest datestamp: a day (2026-05-31, to its end) or RFC 3339"`
+	From       string  `json:"from,omitempty" jsonschema:"earliest datestamp: a day (2026-05-01), month (2026-05) or year (2026), from its start, or RFC 3339"`
+	Until      string  `json:"until,omitempty" jsonschema:"latest datestamp: a day (2026-05-31), month or year, to its end, or RFC 3339"`
 	Access     string  `json:"access,omitempty" jsonschema:"access rights"`
 	Licence    string  `json:"licence,omitempty" jsonschema:"licence, an SPDX id such as CC-BY-4.0"`
 	MinQuality float64 `json:"min_quality,omitempty" jsonschema:"least FAIR quality score, 0 to 1"`
@@ -270,9 +270,11 @@ func (h *handlers) searchDatasets(ctx context.Context, _ *mcp.CallToolRequest, i
 	return nil, SearchOutput{Notice: HarvestedNotice, Result: res}, nil
 }
 
-// ParseTime reads a time given as a day (2026-05-01) or RFC 3339, in UTC;
-// "" is the zero time. A day is its first second, or with end its last
-// (datestamps count to the second), so that a range of days takes both in.
+// ParseTime reads a date bound as GET /api/v1/search does: RFC 3339, a
+// day (2026-05-01), a month (2026-05) or a year (2026), in UTC; "" is the
+// zero time. A day, month or year is its first second, or with end its
+// last (datestamps count to the second), so that a range takes both ends
+// in whole.
 func ParseTime(s string, end bool) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
@@ -280,12 +282,20 @@ func ParseTime(s string, end bool) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t.UTC(), nil
 	}
-	t, err := time.Parse(time.DateOnly, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%.40q: want a day (2026-05-01) or RFC 3339", s)
+	for _, f := range []struct {
+		layout string
+		next   func(time.Time) time.Time
+	}{
+		{time.DateOnly, func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }},
+		{"2006-01", func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }},
+		{"2006", func(t time.Time) time.Time { return t.AddDate(1, 0, 0) }},
+	} {
+		if t, err := time.Parse(f.layout, s); err == nil {
+			if end {
+				t = f.next(t).Add(-time.Second)
+			}
+			return t, nil
+		}
 	}
-	if end {
-		t = t.Add(24*time.Hour - time.Second)
-	}
-	return t, nil
+	return time.Time{}, fmt.Errorf("%.40q: want a day (2026-05-01), a month (2026-05), a year (2026) or RFC 3339", s)
 }

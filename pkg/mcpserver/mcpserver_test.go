@@ -225,6 +225,7 @@ func testSearchDatasets(t *testing.T, f fixture) {
 		{"one day, from its start to its end", map[string]any{"from": "2025-01-10", "until": "2025-01-10"}, []string{"esrf-2"}, false},
 		{"until a day takes it in", map[string]any{"until": "2024-03-01"}, []string{"esrf-1", "euxfel-1", "ill-1"}, false},
 		{"RFC 3339", map[string]any{"from": "2025-01-10T00:00:01Z"}, []string{"psi-1"}, false},
+		{"a month", map[string]any{"from": "2025-01", "until": "2025-01"}, []string{"esrf-2"}, false},
 		{"unknown technique", map[string]any{"technique": "no such technique at all"}, nil, true},
 		{"bad date", map[string]any{"from": "yesterday"}, nil, true},
 		{"bad day", map[string]any{"until": "2025-02-30"}, nil, true},
@@ -271,7 +272,10 @@ func TestParseTime(t *testing.T) {
 		{"2026-05-01", false, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), false},
 		{"2026-05-01", true, time.Date(2026, 5, 1, 23, 59, 59, 0, time.UTC), false},
 		{"2026-05-01T12:00:00+02:00", true, time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC), false},
-		{"2026-05", false, time.Time{}, true},
+		{"2026-05", false, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), false},
+		{"2026-02", true, time.Date(2026, 2, 28, 23, 59, 59, 0, time.UTC), false},
+		{"2026", true, time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC), false},
+		{"2026-13", false, time.Time{}, true},
 		{"1 May 2026", false, time.Time{}, true},
 	}
 	for _, tc := range tests {
@@ -463,6 +467,7 @@ func testListTechniques(t *testing.T, f fixture) {
 		}, ""},
 		{"unknown root", map[string]any{"root": "no such technique at all"}, nil, "technique"},
 		{"negative depth", map[string]any{"max_depth": -1}, nil, "max_depth"},
+		{"root too long", map[string]any{"root": strings.Repeat("x", 600)}, nil, "at most"},
 	}
 	cs := connect(t, context.Background(), f, mcpserver.Config{})
 	for _, tc := range tests {

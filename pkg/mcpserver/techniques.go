@@ -100,8 +100,11 @@ func (h *handlers) counts(ctx context.Context) (map[string]uint64, uint64, error
 }
 
 func (h *handlers) listTechniques(ctx context.Context, _ *mcp.CallToolRequest, in TechniquesInput) (*mcp.CallToolResult, TechniquesOutput, error) {
-	if in.MaxDepth < 0 {
+	switch {
+	case in.MaxDepth < 0:
 		return nil, TechniquesOutput{}, fmt.Errorf("max_depth %d: want 0 or more", in.MaxDepth)
+	case len(in.Root) > search.MaxValue:
+		return nil, TechniquesOutput{}, fmt.Errorf("root of %d bytes: at most %d", len(in.Root), search.MaxValue)
 	}
 	terms, o, err := h.techniques()
 	if err != nil {
