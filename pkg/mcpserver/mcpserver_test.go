@@ -690,6 +690,7 @@ func testReuseStats(t *testing.T, f fixture) {
 		{"backwards", map[string]any{"from": "2026-03", "until": "2026-01"}, mcpserver.ReuseQuery{}, mcpserver.ReuseTotals{}, nil, "after"},
 		{"bad month", map[string]any{"until": "March"}, mcpserver.ReuseQuery{}, mcpserver.ReuseTotals{}, nil, "want a month"},
 		{"unknown dataset", map[string]any{"dataset": "10.9999/none"}, mcpserver.ReuseQuery{}, mcpserver.ReuseTotals{}, nil, "no dataset"},
+		{"unknown facility", map[string]any{"facility": "nowhere"}, mcpserver.ReuseQuery{}, mcpserver.ReuseTotals{}, nil, "the facilities are: desy, esrf"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -302,6 +302,11 @@ func (h *handlers) reuseStats(ctx context.Context, _ *mcp.CallToolRequest, in Re
 		return nil, ReuseOutput{}, err
 	}
 	q.From, q.Until = begin.Format("2006-01"), end.Format("2006-01")
+	if q.Facility != "" {
+		if err := h.knownFacility(ctx, q.Facility); err != nil {
+			return nil, ReuseOutput{}, err
+		}
+	}
 	var rec readmodel.Record
 	if in.Dataset != "" {
 		if rec, _, err = h.find(ctx, in.Dataset, ""); err != nil {
@@ -369,6 +374,23 @@ func (h *handlers) reuseStats(ctx context.Context, _ *mcp.CallToolRequest, in Re
 	}
 	out.Totals.Datasets = len(out.Datasets)
 	return nil, out, nil
+}
+
+// knownFacility returns an error naming the node's facilities when
+// facility has no live datasets in it.
+func (h *handlers) knownFacility(ctx context.Context, facility string) error {
+	fs, err := h.cfg.Catalogue.Facilities(ctx)
+	if err != nil {
+		return fmt.Errorf("the catalogue cannot be read now: %w", err)
+	}
+	var names []string
+	for _, f := range fs {
+		if strings.EqualFold(f.Value, facility) {
+			return nil
+		}
+		names = append(names, f.Value)
+	}
+	return fmt.Errorf("facility %.80q has no datasets in this node; the facilities are: %s", facility, strings.Join(names, ", "))
 }
 
 // period returns the first days of the first and last months of from and

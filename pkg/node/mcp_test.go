@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -20,7 +21,9 @@ import (
 
 	"github.com/panosc/fairway/internal/searchtest"
 	"github.com/panosc/fairway/internal/testenv"
+	"github.com/panosc/fairway/pkg/analytics"
 	"github.com/panosc/fairway/pkg/bus"
+	"github.com/panosc/fairway/pkg/mcpserver"
 	"github.com/panosc/fairway/pkg/natsembed"
 	"github.com/panosc/fairway/pkg/search"
 	"github.com/panosc/fairway/pkg/usage"
@@ -42,9 +45,9 @@ func mcpCatalogue(t *testing.T) []*fairwayv1.CatalogueEntry {
 }
 
 // mcpTestServer serves the node's MCP handler over a read model of the
-// test catalogue on b, with the node's usage recorder: it returns the
-// server's URL.
-func mcpTestServer(t *testing.T, b *bus.Bus) string {
+// test catalogue on b, with the node's usage recorder and reader (nil:
+// analytics off): it returns the server's URL.
+func mcpTestServer(t *testing.T, b *bus.Bus, reader *analytics.Reader) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -61,7 +64,7 @@ func mcpTestServer(t *testing.T, b *bus.Bus) string {
 		t.Fatal(err)
 	}
 	go func() { _ = use.recorder.Run(ctx) }()
-	h, err := mcpHandler(mcpParts{search: s, model: model, techniques: search.NewTerms(m), recorder: use.recorder})
+	h, err := mcpHandler(mcpParts{search: s, model: model, techniques: search.NewTerms(m), recorder: use.recorder, reader: reader})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +127,7 @@ func checkAgentEvents(t *testing.T, events []usage.Event, sources ...string) {
 // usage stream; a search and a miss count nothing.
 func TestMCPHTTP(t *testing.T) {
 	b := testenv.Bus(t)
-	url := mcpTestServer(t, b)
+	url := mcpTestServer(t, b, nil)
 	ctx := context.Background()
 	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil).Connect(ctx, &mcp.StreamableClientTransport{Endpoint: url}, nil)
 	if err != nil {
@@ -162,6 +165,97 @@ func TestMCPHTTP(t *testing.T) {
 		}
 	}
 	checkAgentEvents(t, usageEvents(t, b, 1), "node:mcp:get_dataset")
+}
+
+// TestMCPAnalytics answers facility_stats and reuse_stats from the test
+// ClickHouse through the analytics' reader, as the node wires it: the
+// holdings of a facility, and another's COUNTER usage and citations over
+// months, AI agents apart.
+func TestMCPAnalytics(t *testing.T) {
+	cfg := statsTestConfig(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := analytics.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// The dataset of mcpDOI, at ILL beside the test database's doi:10.1/c.
+	if err := s.InsertDatasets(ctx, []analytics.DatasetRow{{Key: "doi:" + mcpDOI, DOI: mcpDOI, Facility: "ILL", FeedID: "ill-oai",
+		Title: "Spin waves in a kagome magnet", Issued: time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC), AccessRights: "open", Quality: 0.5,
+		ContentHash: "mcp", Version: 5, PublishedAt: time.Date(2024, 3, 2, 0, 0, 0, 0, time.UTC)}}); err != nil {
+		t.Fatal(err)
+	}
+	ev := func(n int, at time.Time, client usage.Client) usage.Event {
+		return usage.Event{ID: fmt.Sprintf("%032d", n), Dataset: "doi:" + mcpDOI, Facility: "ILL", Time: at, Kind: usage.Investigation,
+			Session: fmt.Sprintf("s%d", n), AccessMethod: usage.Regular, Client: client, Status: 200, Source: "test"}
+	}
+	if err := s.InsertUsage(ctx, []usage.Event{
+		ev(1, time.Date(2026, 1, 10, 10, 0, 0, 0, time.UTC), usage.Human),
+		ev(2, time.Date(2026, 1, 11, 10, 0, 0, 0, time.UTC), usage.Human),
+		ev(3, time.Date(2026, 1, 12, 10, 0, 0, 0, time.UTC), usage.Agent),
+		ev(4, time.Date(2026, 2, 3, 10, 0, 0, 0, time.UTC), usage.Human),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RollupUsage(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.InsertCitations(ctx, []analytics.CitationRow{{Key: "doi:" + mcpDOI, DOI: mcpDOI, Facility: "ILL", Title: "Spin waves in a kagome magnet",
+		Relations: []string{"IsCitedBy", "IsReferencedBy", "IsPartOf"}, Identifiers: []string{"10.1/p1", "10.1/p2", "10.1/whole"},
+		Types: []string{"DOI", "DOI", "DOI"}, Version: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	reader, err := analytics.NewReader(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	url := mcpTestServer(t, testenv.Bus(t), reader)
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil).Connect(ctx, &mcp.StreamableClientTransport{Endpoint: url}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cs.Close() }()
+	call := func(tool string, args map[string]any, out any) {
+		t.Helper()
+		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: tool, Arguments: args})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.IsError {
+			t.Fatalf("%s %v: %v", tool, args, res.Content[0].(*mcp.TextContent).Text)
+		}
+		b, _ := json.Marshal(res.StructuredContent)
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var fs mcpserver.FacilityStatsOutput
+	call("facility_stats", map[string]any{"facility": "esrf"}, &fs)
+	if h := fs.Facilities[0].Holdings; fs.Analytics != mcpserver.AnalyticsOn || h == nil ||
+		*h != (mcpserver.Holdings{Datasets: 1, Open: 1, WithDOI: 1, WithTechnique: 1, MeanQuality: 0.5}) {
+		t.Errorf("facility_stats: analytics %q, holdings %+v", fs.Analytics, h)
+	}
+	for _, tc := range []struct {
+		from, until string
+		total       mcpserver.ReuseTotals
+	}{
+		{"2026-01", "2026-01", mcpserver.ReuseTotals{Investigations: 2, UniqueInvestigations: 2, AgentInvestigations: 1, Citations: 2, Datasets: 1}},
+		{"2026-01-20", "2026-02-01", mcpserver.ReuseTotals{Investigations: 3, UniqueInvestigations: 3, AgentInvestigations: 1, Citations: 2, Datasets: 1}},
+		{"2026-03", "2026-06", mcpserver.ReuseTotals{Citations: 2, Datasets: 1}},
+	} {
+		var out mcpserver.ReuseOutput
+		call("reuse_stats", map[string]any{"facility": "ill", "from": tc.from, "until": tc.until}, &out)
+		if out.Totals != tc.total || len(out.Datasets) != 1 {
+			t.Errorf("%s to %s: totals %+v, want %+v; datasets %+v", tc.from, tc.until, out.Totals, tc.total, out.Datasets)
+			continue
+		}
+		d := out.Datasets[0]
+		if d.Dataset != "doi:"+mcpDOI || d.Title == "" || d.Investigations != tc.total.Investigations || d.Citations != 2 || d.Reuse != d.Investigations+2 {
+			t.Errorf("%s to %s: dataset %+v", tc.from, tc.until, d)
+		}
+	}
 }
 
 // runMCPClient runs tools/node/mcp-client.mjs with args and decodes what
@@ -320,7 +414,7 @@ func (a tsAnswer) check(t *testing.T, searchTotal int) {
 func TestMCPTypeScriptClientHTTP(t *testing.T) {
 	testenv.NodeTools(t)
 	b := testenv.Bus(t)
-	url := mcpTestServer(t, b)
+	url := mcpTestServer(t, b, nil)
 	var got tsAnswer
 	runMCPClient(t, &got, "http", url, tsPlan)
 	got.check(t, 2)
@@ -368,12 +462,6 @@ func TestMCPTypeScriptClientStdio(t *testing.T) {
 	var got tsAnswer
 	runMCPClient(t, &got, "stdio", tsPlan, bin, "mcp", "--nats", "nats://"+addr, "--nats-credentials", creds,
 		"--dir", filepath.Join(t.TempDir(), "rm"), "--no-analytics")
-	// The node's PaNET release loads in the background: the tree may be
-	// missing at the first call, and is then a tool error saying so.
-	if got.ListTechniques.IsError {
-		t.Log("list_techniques: the release was not loaded yet")
-		got.ListTechniques.IsError, got.ListTechniques.StructuredContent.Total = false, -1
-	}
 	got.check(t, 2)
 	checkAgentEvents(t, usageEvents(t, b, 2), "node:mcp:get_dataset", "node:mcp:resource")
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/spf13/cobra"
@@ -74,6 +75,10 @@ func mcpHandler(p mcpParts) (http.Handler, error) {
 	}), nil
 }
 
+// releaseWait bounds how long `fairway mcp` waits for the node's PaNET
+// release before it serves.
+const releaseWait = 10 * time.Second
+
 // MCPCommand returns `fairway mcp`: the node's MCP server for AI data
 // agents over stdio, answering from a read model of the node's catalogue
 // stream kept in its own directory.
@@ -125,6 +130,14 @@ func MCPCommand() *cobra.Command {
 			}
 			techniques := search.NewRelease(b, log)
 			go func() { _ = techniques.Run(ctx, 0) }()
+			// The node's release is on the bus: wait a moment for it, so
+			// that the first call already knows technique names.
+			for wait := time.Now().Add(releaseWait); techniques.Terms() == nil && time.Now().Before(wait) && ctx.Err() == nil; {
+				time.Sleep(20 * time.Millisecond)
+			}
+			if techniques.Terms() == nil {
+				log.Warn("the node's PaNET release is not loaded yet: techniques are known by IRI or id until it is")
+			}
 			searcher, err := search.New(search.Config{Techniques: techniques}, model)
 			if err != nil {
 				return err
