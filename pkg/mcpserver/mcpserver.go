@@ -176,7 +176,7 @@ func New(cfg Config) (*mcp.Server, error) {
 	}, h.searchDatasets)
 	mcp.AddTool(s, &mcp.Tool{
 		Name:        "get_dataset",
-		Description: "One dataset by its DOI or its key in this node: its whole record, its DCAT-AP description (Turtle, as the catalogue serves it), its FAIR quality score and gaps, and its links to publications, related works, its instrument and its proposal.",
+		Description: "One dataset by its DOI or its key in this node: its whole record, its DCAT-AP description (Turtle, as the publisher rendered it into the catalogue), its FAIR quality score and gaps, and its links to publications, related works, its instrument and its proposal.",
 		Annotations: readOnly(),
 	}, h.getDataset)
 	mcp.AddTool(s, &mcp.Tool{

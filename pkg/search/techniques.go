@@ -58,15 +58,6 @@ func (t *Terms) Ontology() *panet.Ontology {
 	return t.m.Ontology()
 }
 
-// Narrower returns how many narrower classes the class id (a bare id) has
-// in the release, transitively.
-func (t *Terms) Narrower(id string) int {
-	if t == nil {
-		return 0
-	}
-	return t.narrower[id]
-}
-
 // UnknownTechniqueError says that a technique filter names no PaNET
 // technique, or several; Near are the techniques it may have meant.
 type UnknownTechniqueError struct {
