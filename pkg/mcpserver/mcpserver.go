@@ -1,17 +1,31 @@
 // Package mcpserver builds the node's Model Context Protocol server for AI
-// data agents from its read side: the search over the read model. It only
-// builds an *mcp.Server; the transports (stdio, streamable HTTP) are wired
-// by the node.
+// data agents from its read side: the search and the read model of the
+// catalogue, the node's PaNET release and, when the node runs them, its
+// analytics. It only builds an *mcp.Server; the transports (stdio,
+// streamable HTTP) are wired by the node.
+//
+// The server is read-only. Its tools (search_datasets, get_dataset,
+// list_techniques, facility_stats, reuse_stats) take typed inputs and give
+// structured outputs that echo the query they ran and its totals; its
+// resources are each dataset (by DOI or key) and the node's inventory; its
+// prompts start the common tasks. Text that came from harvested metadata
+// is marked with HarvestedNotice. A dataset an agent reads (get_dataset, a
+// dataset resource) is reported to Config.Investigations, which the node
+// counts as an investigation by an AI agent.
 package mcpserver
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/panosc/fairway/pkg/analytics"
+	"github.com/panosc/fairway/pkg/readmodel"
 	"github.com/panosc/fairway/pkg/search"
 )
 
@@ -25,21 +39,117 @@ type Searcher interface {
 	Search(ctx context.Context, req search.Request) (search.Result, error)
 }
 
+// Catalogue is what the server reads of the read model (*readmodel.Model).
+type Catalogue interface {
+	// Get returns the record of a dataset key, or readmodel.ErrNotFound.
+	Get(ctx context.Context, key string) (readmodel.Record, error)
+	// ByDOI returns the record of a DOI, or readmodel.ErrNotFound.
+	ByDOI(ctx context.Context, doi string) (readmodel.Record, error)
+	// Facilities returns how many live datasets each facility has.
+	Facilities(ctx context.Context) ([]readmodel.Count, error)
+	// Techniques returns how many live datasets each technique IRI has,
+	// a dataset counting for its techniques and every broader one.
+	Techniques(ctx context.Context) ([]readmodel.Count, error)
+	// FacilityQuality returns the quality of one facility's live
+	// datasets, or readmodel.ErrNotFound.
+	FacilityQuality(ctx context.Context, facility string) (readmodel.FacilityQuality, error)
+}
+
+var _ Catalogue = (*readmodel.Model)(nil)
+
+// Analytics is what the server reads of the node's analytics
+// (*analytics.Reader).
+type Analytics interface {
+	// EachUsageCount hands over the COUNTER counts of q, one at a time.
+	EachUsageCount(ctx context.Context, q analytics.UsageQuery, fn func(analytics.UsageCount) error) error
+	// Reuses returns the datasets most cited, from their related
+	// identifiers.
+	Reuses(ctx context.Context, facility string, limit int) ([]analytics.Reuse, error)
+	// Stats answers the statistic name (analytics.StatHoldings, …).
+	Stats(ctx context.Context, name string, q analytics.StatsQuery) (*analytics.StatsResult, error)
+}
+
+var _ Analytics = (*analytics.Reader)(nil)
+
+// Investigation is one dataset an agent read whole through the server.
+type Investigation struct {
+	// Key and Facility of the dataset.
+	Key, Facility string
+	// Via names what read it: "get_dataset" or "resource".
+	Via string
+	// Session identifies the agent's session, as it came (not hashed):
+	// what the transport set with WithSession (the node's HTTP transport:
+	// the client's address and user agent), else the MCP session's id,
+	// else one per server (stdio: one per process).
+	Session string
+}
+
+// Investigations is told of the datasets agents read (the node counts
+// each as a COUNTER investigation by an AI agent).
+type Investigations interface {
+	// Investigated is called once a dataset was answered whole. It must
+	// not block.
+	Investigated(ctx context.Context, inv Investigation)
+}
+
 // Config configures the server. Zero fields take their defaults.
 type Config struct {
 	// Name and Version the server reports to clients. Default "fairway"
 	// and "dev".
 	Name, Version string
-	// Search answers search_datasets. Required.
+	// Search answers search_datasets and the facets of facility_stats.
+	// Required.
 	Search Searcher
+	// Catalogue is the read model: get_dataset, the dataset resources,
+	// the counts of list_techniques, facility_stats and the inventory.
+	// Required.
+	Catalogue Catalogue
+	// Techniques is the node's PaNET release (*search.Release), the tree of
+	// list_techniques and the labels of the inventory. Optional: without
+	// it (or before a release is loaded) list_techniques is a tool error
+	// and the inventory names techniques by IRI only.
+	Techniques search.Techniques
+	// Analytics are the node's usage reports and statistics. Optional:
+	// without them (a node run with analytics off) facility_stats answers
+	// from the read model and says so, and reuse_stats is a tool error.
+	Analytics Analytics
+	// Investigations is told of every dataset an agent reads. Optional.
+	Investigations Investigations
+	// Now is the clock of reuse_stats' default period. Default time.Now.
+	Now func() time.Time
 }
 
 // Validate reports whether the configuration is usable.
 func (c Config) Validate() error {
-	if c.Search == nil {
+	switch {
+	case c.Search == nil:
 		return errors.New("mcpserver: no searcher")
+	case c.Catalogue == nil:
+		return errors.New("mcpserver: no catalogue")
 	}
 	return nil
+}
+
+func (c *Config) setDefaults() {
+	if c.Name == "" {
+		c.Name = "fairway"
+	}
+	if c.Version == "" {
+		c.Version = "dev"
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+type sessionKey struct{}
+
+// WithSession returns ctx carrying what identifies the agent's session
+// (not hashed: the node's usage recorder hashes it). A transport that knows
+// its client sets it on the context it serves a request with; the stateless
+// HTTP transport gives every request a session of its own otherwise.
+func WithSession(ctx context.Context, session string) context.Context {
+	return context.WithValue(ctx, sessionKey{}, session)
 }
 
 // New returns the MCP server over cfg's read side.
@@ -47,20 +157,72 @@ func New(cfg Config) (*mcp.Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Name == "" {
-		cfg.Name = "fairway"
+	cfg.setDefaults()
+	s := mcp.NewServer(&mcp.Implementation{Name: cfg.Name, Version: cfg.Version}, &mcp.ServerOptions{
+		Instructions: "A PaNOSC node's catalogue of photon and neutron datasets. Find datasets with search_datasets, read one with get_dataset " +
+			"(or the resource fairway://datasets/doi/{doi}), browse PaNET techniques with list_techniques, and ask facility_stats and reuse_stats " +
+			"for holdings and reuse. " + HarvestedNotice,
+	})
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	h := &handlers{cfg: cfg, process: "process:" + hex.EncodeToString(id[:])}
+	readOnly := func() *mcp.ToolAnnotations {
+		return &mcp.ToolAnnotations{ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: new(bool)}
 	}
-	if cfg.Version == "" {
-		cfg.Version = "dev"
-	}
-	s := mcp.NewServer(&mcp.Implementation{Name: cfg.Name, Version: cfg.Version}, nil)
-	h := handlers{cfg: cfg}
 	mcp.AddTool(s, &mcp.Tool{
 		Name:        "search_datasets",
-		Description: "Search the node's catalogue of photon and neutron datasets by text, PaNET technique (names, synonyms, acronyms, IRIs or ids; narrower techniques included), facility, instrument, dates, access rights, licence and quality score. The answer echoes the query and filters it ran and the total.",
-		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, OpenWorldHint: new(bool)},
+		Description: "Search the node's catalogue of photon and neutron datasets by text, PaNET technique (names, synonyms, acronyms, IRIs or ids; narrower techniques included), facility, instrument, dates (a day, month or year, or RFC 3339), access rights, licence and quality score. The answer echoes the query and filters it ran and the total.",
+		Annotations: readOnly(),
 	}, h.searchDatasets)
+	mcp.AddTool(s, &mcp.Tool{
+		Name:        "get_dataset",
+		Description: "One dataset by its DOI or its key in this node: its whole record, its DCAT-AP description (Turtle, as the publisher rendered it into the catalogue), its FAIR quality score and gaps, and its links to publications, related works, its instrument and its proposal.",
+		Annotations: readOnly(),
+	}, h.getDataset)
+	mcp.AddTool(s, &mcp.Tool{
+		Name:        "list_techniques",
+		Description: "The PaNET tree of experimental techniques of the node's release, each with its broader and narrower techniques and how many of the node's live datasets it has (its narrower techniques' included). The whole tree is large (about 80 KB): narrow it to a technique's subtree (root), to a depth, or to techniques with datasets.",
+		Annotations: readOnly(),
+	}, h.listTechniques)
+	mcp.AddTool(s, &mcp.Tool{
+		Name:        "facility_stats",
+		Description: "Per facility (or for one): live datasets, the techniques, instruments, access rights, licences and years they have, their FAIR quality (mean, distribution, dimensions, common gaps) and, when the node runs analytics, its holdings statistics.",
+		Annotations: readOnly(),
+	}, h.facilityStats)
+	mcp.AddTool(s, &mcp.Tool{
+		Name:        "reuse_stats",
+		Description: "COUNTER usage (investigations, requests, unique ones) and citations of one dataset, one facility's datasets or the whole node over a period of months, with the most reused datasets. Needs the node's analytics.",
+		Annotations: readOnly(),
+	}, h.reuseStats)
+	h.addResources(s)
+	addPrompts(s)
 	return s, nil
+}
+
+type handlers struct {
+	cfg Config
+	// process is the session of a client that has no other: one per
+	// server, so one per process over stdio.
+	process string
+}
+
+// session returns what identifies the session of the client of a request.
+func (h *handlers) session(ctx context.Context, ss *mcp.ServerSession) string {
+	if s, ok := ctx.Value(sessionKey{}).(string); ok && s != "" {
+		return s
+	}
+	if ss != nil && ss.ID() != "" {
+		return "mcp:" + ss.ID()
+	}
+	return h.process
+}
+
+// investigated tells Config.Investigations of a dataset read whole.
+func (h *handlers) investigated(ctx context.Context, ss *mcp.ServerSession, rec readmodel.Record, via string) {
+	if h.cfg.Investigations == nil {
+		return
+	}
+	h.cfg.Investigations.Investigated(ctx, Investigation{Key: rec.Key, Facility: rec.Facility, Via: via, Session: h.session(ctx, ss)})
 }
 
 // SearchInput is the input of search_datasets.
@@ -69,8 +231,8 @@ type SearchInput struct {
 	Technique  string  `json:"technique,omitempty" jsonschema:"a PaNET technique: name, synonym, acronym, IRI or id (PaNET01188)"`
 	Facility   string  `json:"facility,omitempty" jsonschema:"facility acronym, case-insensitive"`
 	Instrument string  `json:"instrument,omitempty" jsonschema:"instrument name or PID"`
-	From       string  `json:"from,omitempty" jsonschema:"earliest datestamp, RFC 3339"`
-	Until      string  `json:"until,omitempty" jsonschema:"latest datestamp, RFC 3339"`
+	From       string  `json:"from,omitempty" jsonschema:"earliest datestamp: a day (2026-05-01), month (2026-05) or year (2026), from its start, or RFC 3339"`
+	Until      string  `json:"until,omitempty" jsonschema:"latest datestamp: a day (2026-05-31), month or year, to its end, or RFC 3339"`
 	Access     string  `json:"access,omitempty" jsonschema:"access rights"`
 	Licence    string  `json:"licence,omitempty" jsonschema:"licence, an SPDX id such as CC-BY-4.0"`
 	MinQuality float64 `json:"min_quality,omitempty" jsonschema:"least FAIR quality score, 0 to 1"`
@@ -88,30 +250,52 @@ type SearchOutput struct {
 	Result search.Result `json:"result"`
 }
 
-type handlers struct{ cfg Config }
-
-func (h handlers) searchDatasets(ctx context.Context, _ *mcp.CallToolRequest, in SearchInput) (*mcp.CallToolResult, SearchOutput, error) {
+func (h *handlers) searchDatasets(ctx context.Context, _ *mcp.CallToolRequest, in SearchInput) (*mcp.CallToolResult, SearchOutput, error) {
 	req := search.Request{
 		Query: in.Query, Technique: in.Technique, Facility: in.Facility, Instrument: in.Instrument,
 		Access: in.Access, Licence: in.Licence, MinQuality: in.MinQuality, Sort: in.Sort,
 		Limit: in.Limit, Cursor: in.Cursor,
 	}
-	for _, b := range []struct {
-		s string
-		t *time.Time
-	}{{in.From, &req.From}, {in.Until, &req.Until}} {
-		if b.s == "" {
-			continue
-		}
-		t, err := time.Parse(time.RFC3339, b.s)
-		if err != nil {
-			return nil, SearchOutput{}, fmt.Errorf("date %.40q: want RFC 3339", b.s)
-		}
-		*b.t = t.UTC()
+	var err error
+	if req.From, err = ParseTime(in.From, false); err != nil {
+		return nil, SearchOutput{}, fmt.Errorf("from: %w", err)
+	}
+	if req.Until, err = ParseTime(in.Until, true); err != nil {
+		return nil, SearchOutput{}, fmt.Errorf("until: %w", err)
 	}
 	res, err := h.cfg.Search.Search(ctx, req)
 	if err != nil {
 		return nil, SearchOutput{}, fmt.Errorf("search_datasets: %w", err)
 	}
 	return nil, SearchOutput{Notice: HarvestedNotice, Result: res}, nil
+}
+
+// ParseTime reads a date bound as GET /api/v1/search does: RFC 3339, a
+// day (2026-05-01), a month (2026-05) or a year (2026), in UTC; "" is the
+// zero time. A day, month or year is its first second, or with end its
+// last (datestamps count to the second), so that a range takes both ends
+// in whole.
+func ParseTime(s string, end bool) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	for _, f := range []struct {
+		layout string
+		next   func(time.Time) time.Time
+	}{
+		{time.DateOnly, func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }},
+		{"2006-01", func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }},
+		{"2006", func(t time.Time) time.Time { return t.AddDate(1, 0, 0) }},
+	} {
+		if t, err := time.Parse(f.layout, s); err == nil {
+			if end {
+				t = f.next(t).Add(-time.Second)
+			}
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%.40q: want a day (2026-05-01), a month (2026-05), a year (2026) or RFC 3339", s)
 }

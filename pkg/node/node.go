@@ -488,7 +488,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			if err != nil {
 				return err
 			}
-			mcpH, err := mcpHandler(searcher)
+			mcpH, err := mcpHandler(mcpParts{search: searcher, model: model, techniques: techniques, reader: use.reader, recorder: use.recorder})
 			if err != nil {
 				return err
 			}

@@ -58,7 +58,7 @@ func queryNode(t *testing.T, q QueryEndpoints, access *api.Access, panosc http.H
 	if err != nil {
 		t.Fatal(err)
 	}
-	mcpH, err := mcpHandler(s)
+	mcpH, err := mcpHandler(mcpParts{search: s, model: model, techniques: search.NewTerms(m)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,6 +49,15 @@ func NewTerms(m *panet.Matcher) *Terms {
 // Terms returns t.
 func (t *Terms) Terms() *Terms { return t }
 
+// Ontology returns the release's ontology (the class tree the node tags
+// datasets with), nil for a nil Terms.
+func (t *Terms) Ontology() *panet.Ontology {
+	if t == nil || t.m == nil {
+		return nil
+	}
+	return t.m.Ontology()
+}
+
 // UnknownTechniqueError says that a technique filter names no PaNET
 // technique, or several; Near are the techniques it may have meant.
 type UnknownTechniqueError struct {

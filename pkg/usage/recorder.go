@@ -156,6 +156,27 @@ func (r *Recorder) Viewed(req *http.Request, key, facility, source string) {
 	r.enqueue(e)
 }
 
+// AgentInvestigated records an investigation of the dataset key (of
+// facility) by an AI agent through the node's MCP server: Client Agent,
+// machine access, counted apart from people and machines. source names
+// the call ("mcp:get_dataset", "mcp:resource"); session is what
+// identifies the agent's session (its MCP session, or its HTTP client's
+// address and user agent): it becomes a session key for the clock hour,
+// hashed with the node's secret, and is not kept.
+func (r *Recorder) AgentInvestigated(key, facility, source, session string) {
+	if r == nil {
+		return
+	}
+	now := r.now().UTC().Truncate(time.Second)
+	e := Event{
+		Dataset: key, Time: now, Kind: Investigation, AccessMethod: Machine, Client: Agent,
+		Status: http.StatusOK, Source: "node:" + source, Facility: facility,
+		Session: r.cfg.Hasher.Sum("agent", session, now.Format("2006010215")),
+	}
+	e.ID = randomID()
+	r.enqueue(e)
+}
+
 func (r *Recorder) enqueue(e Event) {
 	select {
 	case r.queue <- e:

@@ -345,3 +345,49 @@ func TestRecorder(t *testing.T) {
 		t.Errorf("writer refuses the recorder's event: %v", err)
 	}
 }
+
+// TestRecorderAgentInvestigated records agent investigations: each is an
+// investigation by an AI agent with machine access, the writer takes it,
+// and its session key is the same for the same agent session within the
+// hour, another for another session, and never the raw session.
+func TestRecorderAgentInvestigated(t *testing.T) {
+	var got []Event
+	r, err := NewRecorder(RecorderConfig{Hasher: testHasher(t)}, func(_ context.Context, evs []Event) error {
+		got = append(got, evs...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- r.Run(ctx) }()
+	tests := []struct{ key, facility, source, session string }{
+		{"doi:10.5072/x", "ESRF", "mcp:get_dataset", "192.0.2.7\x00claude-code/2.0"},
+		{"doi:10.5072/y", "ILL", "mcp:resource", "192.0.2.7\x00claude-code/2.0"},
+		{"doi:10.5072/x", "ESRF", "mcp:get_dataset", "stdio:1234"},
+	}
+	for _, tc := range tests {
+		r.AgentInvestigated(tc.key, tc.facility, tc.source, tc.session)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(tests) {
+		t.Fatalf("%d events, want %d", len(got), len(tests))
+	}
+	for i, tc := range tests {
+		e := got[i]
+		if e.Kind != Investigation || e.Client != Agent || e.AccessMethod != Machine || e.Dataset != tc.key ||
+			e.Facility != tc.facility || e.Source != "node:"+tc.source || e.Robot || e.Session == "" || e.Session == tc.session {
+			t.Errorf("event %d: %+v", i, e)
+		}
+		if err := e.Validate(time.Now()); err != nil {
+			t.Errorf("the writer refuses event %d: %v", i, err)
+		}
+	}
+	if got[0].Session != got[1].Session || got[0].Session == got[2].Session {
+		t.Errorf("sessions %q %q %q: want the first two alike, the third apart", got[0].Session, got[1].Session, got[2].Session)
+	}
+}
