@@ -51,10 +51,11 @@ type Dataset struct {
 	Techniques []string
 	Quality    float64
 	// At is the entry's time in the catalogue (its datestamp); Issued,
-	// when set, the dataset's own date, and PublicationYear its year.
-	At, Issued      time.Time
-	PublicationYear int32
-	Deleted         bool
+	// when set, the dataset's own date, PublicationYear its year, and
+	// Created when it was made.
+	At, Issued, Created time.Time
+	PublicationYear     int32
+	Deleted             bool
 }
 
 // Entry returns the catalogue entry of d as the publisher makes it, its
@@ -67,6 +68,9 @@ func Entry(o *panet.Ontology, d Dataset) *fairwayv1.CatalogueEntry {
 	}
 	if !d.Issued.IsZero() {
 		ds.Issued = timestamppb.New(d.Issued)
+	}
+	if !d.Created.IsZero() {
+		ds.Created = timestamppb.New(d.Created)
 	}
 	if strings.HasPrefix(d.Licence, "CC") {
 		ds.LicenseSpdx = d.Licence

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/panosc/fairway/pkg/search"
 )
@@ -106,10 +105,10 @@ func searchRequest(v url.Values) (search.Request, error) {
 	req.Query, req.Technique, req.Facility, req.Instrument = one["q"], one["technique"], one["facility"], one["instrument"]
 	req.Access, req.Licence, req.Sort, req.Cursor = one["access"], one["licence"], one["sort"], one["cursor"]
 	var err error
-	if req.From, err = searchDate(one["from"], false); err != nil {
+	if req.From, err = search.ParseDate(one["from"], false); err != nil {
 		return req, fmt.Errorf("%w: from: %w", errBadRequest, err)
 	}
-	if req.Until, err = searchDate(one["until"], true); err != nil {
+	if req.Until, err = search.ParseDate(one["until"], true); err != nil {
 		return req, fmt.Errorf("%w: until: %w", errBadRequest, err)
 	}
 	if l, ok := one["limit"]; ok {
@@ -127,31 +126,4 @@ func searchRequest(v url.Values) (search.Request, error) {
 		req.MinQuality = f
 	}
 	return req, nil
-}
-
-// searchDate reads a date bound: RFC 3339, a day (YYYY-MM-DD), a month
-// (YYYY-MM) or a year (YYYY); an until day, month or year takes it in whole.
-func searchDate(s string, until bool) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.UTC(), nil
-	}
-	for _, f := range []struct {
-		layout string
-		next   func(time.Time) time.Time
-	}{
-		{time.DateOnly, func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }},
-		{"2006-01", func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }},
-		{"2006", func(t time.Time) time.Time { return t.AddDate(1, 0, 0) }},
-	} {
-		if t, err := time.Parse(f.layout, s); err == nil {
-			if until {
-				t = f.next(t).Add(-time.Second)
-			}
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("%.40q: want RFC 3339, YYYY-MM-DD, YYYY-MM or YYYY", s)
 }

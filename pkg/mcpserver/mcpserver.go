@@ -231,8 +231,8 @@ type SearchInput struct {
 	Technique  string  `json:"technique,omitempty" jsonschema:"a PaNET technique: name, synonym, acronym, IRI or id (PaNET01188)"`
 	Facility   string  `json:"facility,omitempty" jsonschema:"facility acronym, case-insensitive"`
 	Instrument string  `json:"instrument,omitempty" jsonschema:"instrument name or PID"`
-	From       string  `json:"from,omitempty" jsonschema:"earliest datestamp: a day (2026-05-01), month (2026-05) or year (2026), from its start, or RFC 3339"`
-	Until      string  `json:"until,omitempty" jsonschema:"latest datestamp: a day (2026-05-31), month or year, to its end, or RFC 3339"`
+	From       string  `json:"from,omitempty" jsonschema:"earliest date of the dataset (issued, else publication year, created or made available): a day (2026-05-01), month (2026-05) or year (2026), from its start, or RFC 3339"`
+	Until      string  `json:"until,omitempty" jsonschema:"latest date of the dataset: a day (2026-05-31), month or year, to its end, or RFC 3339"`
 	Access     string  `json:"access,omitempty" jsonschema:"access rights"`
 	Licence    string  `json:"licence,omitempty" jsonschema:"licence, an SPDX id such as CC-BY-4.0"`
 	MinQuality float64 `json:"min_quality,omitempty" jsonschema:"least FAIR quality score, 0 to 1"`
@@ -257,10 +257,10 @@ func (h *handlers) searchDatasets(ctx context.Context, _ *mcp.CallToolRequest, i
 		Limit: in.Limit, Cursor: in.Cursor,
 	}
 	var err error
-	if req.From, err = ParseTime(in.From, false); err != nil {
+	if req.From, err = search.ParseDate(in.From, false); err != nil {
 		return nil, SearchOutput{}, fmt.Errorf("from: %w", err)
 	}
-	if req.Until, err = ParseTime(in.Until, true); err != nil {
+	if req.Until, err = search.ParseDate(in.Until, true); err != nil {
 		return nil, SearchOutput{}, fmt.Errorf("until: %w", err)
 	}
 	res, err := h.cfg.Search.Search(ctx, req)
@@ -268,34 +268,4 @@ func (h *handlers) searchDatasets(ctx context.Context, _ *mcp.CallToolRequest, i
 		return nil, SearchOutput{}, fmt.Errorf("search_datasets: %w", err)
 	}
 	return nil, SearchOutput{Notice: HarvestedNotice, Result: res}, nil
-}
-
-// ParseTime reads a date bound as GET /api/v1/search does: RFC 3339, a
-// day (2026-05-01), a month (2026-05) or a year (2026), in UTC; "" is the
-// zero time. A day, month or year is its first second, or with end its
-// last (datestamps count to the second), so that a range takes both ends
-// in whole.
-func ParseTime(s string, end bool) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.UTC(), nil
-	}
-	for _, f := range []struct {
-		layout string
-		next   func(time.Time) time.Time
-	}{
-		{time.DateOnly, func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }},
-		{"2006-01", func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }},
-		{"2006", func(t time.Time) time.Time { return t.AddDate(1, 0, 0) }},
-	} {
-		if t, err := time.Parse(f.layout, s); err == nil {
-			if end {
-				t = f.next(t).Add(-time.Second)
-			}
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("%.40q: want a day (2026-05-01), a month (2026-05), a year (2026) or RFC 3339", s)
 }

@@ -261,31 +261,6 @@ func testSearchDatasets(t *testing.T, f fixture) {
 	}
 }
 
-func TestParseTime(t *testing.T) {
-	tests := []struct {
-		in   string
-		end  bool
-		want time.Time
-		err  bool
-	}{
-		{"", false, time.Time{}, false},
-		{"2026-05-01", false, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), false},
-		{"2026-05-01", true, time.Date(2026, 5, 1, 23, 59, 59, 0, time.UTC), false},
-		{"2026-05-01T12:00:00+02:00", true, time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC), false},
-		{"2026-05", false, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), false},
-		{"2026-02", true, time.Date(2026, 2, 28, 23, 59, 59, 0, time.UTC), false},
-		{"2026", true, time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC), false},
-		{"2026-13", false, time.Time{}, true},
-		{"1 May 2026", false, time.Time{}, true},
-	}
-	for _, tc := range tests {
-		got, err := mcpserver.ParseTime(tc.in, tc.end)
-		if (err != nil) != tc.err || !got.Equal(tc.want) {
-			t.Errorf("ParseTime(%q, %v) = %v, %v; want %v (error %v)", tc.in, tc.end, got, err, tc.want, tc.err)
-		}
-	}
-}
-
 func testGetDataset(t *testing.T, f fixture) {
 	rec := &recorded{}
 	cs := connect(t, context.Background(), f, mcpserver.Config{Investigations: rec})

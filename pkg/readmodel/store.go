@@ -316,18 +316,26 @@ var (
 // indexable reports whether the index can hold t.
 func indexable(t time.Time) bool { return t.After(minTime) && t.Before(maxTime) }
 
+// maxAhead is how far after its datestamp a dataset's date may lie
+// (IssuedOf): an embargo's release or a publication year announced ahead.
+const maxAhead = 366 * 24 * time.Hour
+
 // IssuedOf returns the date of a dataset as search filters, orders and
 // counts it by year: when it was issued, else the first day of its
 // publication year, else when it was created, else when it was made
-// available, else datestamp (its time in the catalogue); a date the index
-// cannot hold is passed over. UTC, truncated to the second.
+// available, else datestamp (its time in the catalogue). A date the index
+// cannot hold is passed over, and so is one more than a year after the
+// datestamp (maxAhead): no dataset is issued years before it is harvested,
+// so such a date is an error or a facility's attempt to stay at the top
+// of every listing by date. UTC, truncated to the second.
 func IssuedOf(ds *fairwayv1.Dataset, datestamp time.Time) time.Time {
 	var year *timestamppb.Timestamp
 	if y := ds.GetPublicationYear(); y > 0 && y < 10000 {
 		year = timestamppb.New(time.Date(int(y), 1, 1, 0, 0, 0, 0, time.UTC))
 	}
+	latest := datestamp.Add(maxAhead)
 	for _, t := range []*timestamppb.Timestamp{ds.GetIssued(), year, ds.GetCreated(), ds.GetAvailable()} {
-		if t.IsValid() && indexable(t.AsTime()) {
+		if t.IsValid() && indexable(t.AsTime()) && !t.AsTime().After(latest) {
 			return t.AsTime().UTC().Truncate(time.Second)
 		}
 	}

@@ -520,3 +520,33 @@ func (s *Searcher) facets(counts map[string][]readmodel.Count) Facets {
 	}
 	return f
 }
+
+// ParseDate reads a date bound of a search as every front end takes it:
+// RFC 3339, a day (2026-05-01), a month (2026-05) or a year (2026), in
+// UTC; "" is the zero time (no bound). A day, month or year is its first
+// second, or with end its last (dates count to the second), so that a
+// range takes both ends in whole.
+func ParseDate(s string, end bool) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	for _, f := range []struct {
+		layout string
+		next   func(time.Time) time.Time
+	}{
+		{time.DateOnly, func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }},
+		{"2006-01", func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }},
+		{"2006", func(t time.Time) time.Time { return t.AddDate(1, 0, 0) }},
+	} {
+		if t, err := time.Parse(f.layout, s); err == nil {
+			if end {
+				t = f.next(t).Add(-time.Second)
+			}
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%.40q: want a day (2026-05-01), a month (2026-05), a year (2026) or RFC 3339", s)
+}

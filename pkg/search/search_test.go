@@ -435,6 +435,10 @@ func TestDatesAreTheDatasets(t *testing.T) {
 		{Key: "old", Facility: "ESRF", Title: "Bone tomography", At: catalogued, Issued: time.Date(2015, 4, 2, 0, 0, 0, 0, time.UTC)},
 		{Key: "year", Facility: "ESRF", Title: "Bone tomography again", At: catalogued.Add(time.Hour), PublicationYear: 2019},
 		{Key: "undated", Facility: "ESRF", Title: "Bone tomography undated", At: time.Date(2021, 5, 1, 0, 0, 0, 0, time.UTC)},
+		// A date decades ahead of the harvest cannot put a dataset at the
+		// top of every listing: its creation date counts instead.
+		{Key: "ahead", Facility: "ILL", Title: "Bone tomography ahead", At: catalogued, Issued: time.Date(2105, 1, 1, 0, 0, 0, 0, time.UTC),
+			Created: time.Date(2012, 7, 1, 0, 0, 0, 0, time.UTC)},
 	}))
 	s, err := search.New(search.Config{}, model)
 	if err != nil {
@@ -447,7 +451,8 @@ func TestDatesAreTheDatasets(t *testing.T) {
 		want  []string
 		years string
 	}{
-		{"newest first by the dataset's date", search.Request{}, []string{"undated", "year", "old"}, "2021:1 2019:1 2015:1 "},
+		{"newest first by the dataset's date", search.Request{}, []string{"undated", "year", "old", "ahead"}, "2021:1 2019:1 2015:1 2012:1 "},
+		{"a date far ahead is passed over", search.Request{From: day(2100, 1, 1)}, []string{}, ""},
 		{"issued in 2015", search.Request{From: day(2015, 1, 1), Until: day(2015, 12, 31)}, []string{"old"}, "2015:1 "},
 		{"publication year 2019", search.Request{From: day(2019, 1, 1), Until: day(2019, 12, 31)}, []string{"year"}, "2019:1 "},
 		{"nothing was issued in the catalogue's year", search.Request{From: day(2026, 1, 1)}, []string{}, ""},
@@ -467,6 +472,31 @@ func TestDatesAreTheDatasets(t *testing.T) {
 			if h.Key == "old" && !h.Issued.Equal(day(2015, 4, 2)) {
 				t.Errorf("%s: issued %s", tc.name, h.Issued)
 			}
+		}
+	}
+}
+
+func TestParseDate(t *testing.T) {
+	tests := []struct {
+		in   string
+		end  bool
+		want time.Time
+		err  bool
+	}{
+		{"", false, time.Time{}, false},
+		{"2026-05-01", false, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), false},
+		{"2026-05-01", true, time.Date(2026, 5, 1, 23, 59, 59, 0, time.UTC), false},
+		{"2026-05-01T12:00:00+02:00", true, time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC), false},
+		{"2026-05", false, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), false},
+		{"2026-02", true, time.Date(2026, 2, 28, 23, 59, 59, 0, time.UTC), false},
+		{"2026", true, time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC), false},
+		{"2026-13", false, time.Time{}, true},
+		{"1 May 2026", false, time.Time{}, true},
+	}
+	for _, tc := range tests {
+		got, err := search.ParseDate(tc.in, tc.end)
+		if (err != nil) != tc.err || !got.Equal(tc.want) {
+			t.Errorf("ParseDate(%q, %v) = %v, %v; want %v (error %v)", tc.in, tc.end, got, err, tc.want, tc.err)
 		}
 	}
 }
