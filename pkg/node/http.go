@@ -79,18 +79,18 @@ func newHTTPServer(h http.Handler, t HTTPTimeouts) *http.Server {
 // loopback, localhost or the base URL's host, so that no web page reaches
 // it through DNS rebinding.
 func httpHandler(baseURL string, feedAPI *api.Server, catalogue, panosc http.Handler, ops *http.ServeMux, mcpH, page http.Handler, q QueryEndpoints, log *slog.Logger) (http.Handler, error) {
-	mcpQueries, panoscQueries, err := queryHandlers(q, feedAPI)
+	queries, err := queryHandlers(q, feedAPI)
 	if err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
 	if mcpH != nil {
 		// MCP for AI data agents (streamable HTTP, stateless).
-		mux.Handle(MCPPath, mcpQueries(mcpH))
+		mux.Handle(MCPPath, queries.mcp(mcpH))
 	}
 	mux.Handle(api.Prefix, feedAPI)
 	if panosc != nil {
-		mux.Handle(panoscapi.Prefix+"/", panoscQueries(panosc))
+		mux.Handle(panoscapi.Prefix+"/", queries.panosc(panosc))
 	}
 	if ops != nil {
 		// The ops endpoints (/metrics, /healthz, /readyz) beside the
@@ -102,9 +102,9 @@ func httpHandler(baseURL string, feedAPI *api.Server, catalogue, panosc http.Han
 	mux.Handle("/", catalogue)
 	if page != nil {
 		mux.Handle("GET /{$}", page)
-		// The search form runs the search anyone may run: bounded as
-		// the other open query endpoints are.
-		mux.Handle("GET /search", boundedQueries(page, maxInFlight, maxQueryBody))
+		// The search form runs the search anyone may run: limited and
+		// bounded as the other open query endpoints are.
+		mux.Handle("GET /search", queries.searchPage(page))
 		mux.Handle("GET /datasets/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if nodepage.PrefersHTML(r) {
 				page.ServeHTTP(w, r)

@@ -61,40 +61,80 @@ func queryKey(r *http.Request) string {
 	return "addr " + ratelimit.ClientAddress(r)
 }
 
-// queryHandlers returns the decorators of the query endpoints: mcp for
-// /mcp, panosc for the PaNOSC search API. Each endpoint has its own rate
-// limit and at most maxInFlight requests running at once; /mcp, under
-// MCPAuthToken, authenticates before the rate limit (so that a client with
-// a token is counted by its subject, one without by its address) and
-// refuses a request without a valid token after it (so that failed
-// attempts are rate limited too).
-func queryHandlers(q QueryEndpoints, feedAPI *api.Server) (mcp, panosc func(http.Handler) http.Handler, err error) {
+// queryDecorators wrap the query endpoints: MCP, the PaNOSC search API
+// and the search page, each with its own rate limit per client and at
+// most maxInFlight requests running at once.
+type queryDecorators struct {
+	mcp, panosc, searchPage func(http.Handler) http.Handler
+}
+
+// queryHandlers returns the decorators of the query endpoints. /mcp,
+// under MCPAuthToken, is first limited per address with room for a few
+// clients behind one address (addressSlack times the burst), so that a
+// flood of forged tokens costs no signature checks; it then authenticates
+// (so that a client with a token is counted by its subject, one without
+// by its address) and refuses a request without a valid token after the
+// rate limit (so that failed attempts are rate limited too).
+func queryHandlers(q QueryEndpoints, feedAPI *api.Server) (queryDecorators, error) {
+	var d queryDecorators
 	if err := q.Validate(); err != nil {
-		return nil, nil, err
+		return d, err
 	}
 	var gate *api.ReadGate
 	if q.MCPAuth == MCPAuthToken {
+		var err error
 		if gate, err = feedAPI.ReadGate(); err != nil {
-			return nil, nil, fmt.Errorf("node: --mcp-auth token: %w", err)
+			return d, fmt.Errorf("node: --mcp-auth token: %w", err)
 		}
 	}
-	mcpLimit, err := ratelimit.New(q.RateLimit, queryKey)
-	if err != nil {
-		return nil, nil, err
+	limiter := func(cfg ratelimit.Config, key func(*http.Request) string) (func(http.Handler) http.Handler, error) {
+		l, err := ratelimit.New(cfg, key)
+		if err != nil {
+			return nil, err
+		}
+		return l.Handler, nil
 	}
-	panoscLimit, err := ratelimit.New(q.RateLimit, queryKey)
+	mcpLimit, err := limiter(q.RateLimit, queryKey)
 	if err != nil {
-		return nil, nil, err
+		return d, err
 	}
-	mcp = func(h http.Handler) http.Handler {
+	panoscLimit, err := limiter(q.RateLimit, queryKey)
+	if err != nil {
+		return d, err
+	}
+	pageLimit, err := limiter(q.RateLimit, queryKey)
+	if err != nil {
+		return d, err
+	}
+	d.mcp = func(h http.Handler) http.Handler {
 		h = boundedQueries(h, maxInFlight, maxQueryBody)
 		if gate == nil {
-			return mcpLimit.Handler(h)
+			return mcpLimit(h)
 		}
-		return gate.Identify(mcpLimit.Handler(gate.Require(h)))
+		return h
 	}
-	panosc = func(h http.Handler) http.Handler {
-		return panoscLimit.Handler(boundedQueries(h, maxInFlight, maxQueryBody))
+	if gate != nil {
+		perAddress := q.RateLimit.WithDefaults()
+		perAddress.Rate *= addressSlack
+		perAddress.Burst *= addressSlack
+		addrLimit, err := limiter(perAddress, func(r *http.Request) string { return ratelimit.ClientAddress(r) })
+		if err != nil {
+			return d, err
+		}
+		d.mcp = func(h http.Handler) http.Handler {
+			return addrLimit(gate.Identify(mcpLimit(gate.Require(boundedQueries(h, maxInFlight, maxQueryBody)))))
+		}
 	}
-	return mcp, panosc, nil
+	d.panosc = func(h http.Handler) http.Handler {
+		return panoscLimit(boundedQueries(h, maxInFlight, maxQueryBody))
+	}
+	d.searchPage = func(h http.Handler) http.Handler {
+		return pageLimit(boundedQueries(h, maxInFlight, maxQueryBody))
+	}
+	return d, nil
 }
+
+// addressSlack is how many clients with tokens of their own one address
+// may carry, under MCPAuthToken, before the address's own limit refuses
+// (a NAT, a laboratory's proxy).
+const addressSlack = 4

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -218,6 +219,26 @@ func TestRateLimitQueryEndpoints(t *testing.T) {
 		if s.status == 429 && w.Header().Get("Retry-After") != "10" {
 			t.Errorf("%s: Retry-After %q, want 10 (one token per 10s)", s.name, w.Header().Get("Retry-After"))
 		}
+	}
+	// Forged tokens from one address: the first are refused as such, the
+	// next by the address's bucket; past addressSlack bursts the address
+	// itself is refused before any token is checked, even a good one whose
+	// own bucket has room.
+	const three = "198.51.100.3:5000"
+	for i := range addressSlack * 2 {
+		want := http.StatusTooManyRequests
+		if i < 2 {
+			want = http.StatusUnauthorized
+		}
+		if w := postMCP(h, three, fmt.Sprintf("Bearer forged-%d-0123456789", i)); w.Code != want {
+			t.Fatalf("forged token %d: %d, want %d", i, w.Code, want)
+		}
+	}
+	if w := postMCP(h, three, facility); w.Code != http.StatusTooManyRequests {
+		t.Fatalf("a good token from an address past its slack: %d, want 429", w.Code)
+	}
+	if w := postMCP(h, two, facility); w.Code != http.StatusOK {
+		t.Fatalf("the same token from another address: %d, want 200", w.Code)
 	}
 }
 

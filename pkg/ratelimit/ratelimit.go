@@ -55,6 +55,12 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// WithDefaults returns c with its zero fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	c.setDefaults()
+	return c
+}
+
 func (c *Config) setDefaults() {
 	if c.Rate == 0 {
 		c.Rate = DefaultRate
