@@ -165,28 +165,18 @@ func TestRollupTwoReplicasAtOnce(t *testing.T) {
 	}
 	firstWave.want(want)
 
-	var (
-		wg    sync.WaitGroup
-		start = make(chan struct{})
-		errs  [2]error
-	)
-	for i, s := range []*Store{s1, s2} {
-		wg.Go(func() {
-			<-start
-			_, errs[i] = s.RollupUsage(ctx)
-		})
-	}
-	close(start)
-	wg.Wait()
-	if err := errors.Join(errs[:]...); err != nil {
-		t.Fatal(err)
-	}
+	atOnce(t, []*Store{s1, s2}, func(s *Store) error {
+		_, err := s.RollupUsage(ctx)
+		return err
+	})
 	checkTotals(t, s1, want)
 
 	// Under the lease, with events arriving meanwhile.
 	b := testenv.Bus(t)
 	key := RollupLease(s1.Database())
 	var (
+		wg                       sync.WaitGroup
+		errs                     [2]error
 		active, overlaps, rounds atomic.Int32
 		arrived                  atomic.Bool
 	)
@@ -239,6 +229,28 @@ func TestRollupTwoReplicasAtOnce(t *testing.T) {
 	}
 	t.Logf("%d rollups under the lease", rounds.Load())
 	checkTotals(t, s1, want)
+}
+
+// atOnce runs f on every store at the same moment, as replicas of the
+// writer would, and fails the test if one fails.
+func atOnce(t *testing.T, stores []*Store, f func(*Store) error) {
+	t.Helper()
+	var (
+		wg    sync.WaitGroup
+		start = make(chan struct{})
+		errs  = make([]error, len(stores))
+	)
+	for i, s := range stores {
+		wg.Go(func() {
+			<-start
+			errs[i] = f(s)
+		})
+	}
+	close(start)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestRollupRecountsOnlyTheChangedDatasets counts events received long

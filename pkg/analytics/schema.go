@@ -153,6 +153,15 @@ ORDER BY (snapshot, facility, technique, month)`},
 		Name:    "usage counts versioned by the events they counted: usage_monthly.events, usage_all_months",
 		Steps:   usageVersionSteps(),
 	},
+	{
+		// A rebuild of datasets_by_month is told from another stamped in
+		// the same second by a number of its own: readers take the
+		// greatest (snapshot, rebuild), so two rebuilds at once are never
+		// summed together (see Store.RefreshAggregates).
+		Version: 7,
+		Name:    "datasets_by_month.rebuild, which of two snapshots stamped alike is read",
+		Steps:   []Step{{Table: "datasets_by_month", Column: "rebuild", Type: "UInt64"}},
+	},
 }
 
 // column is a column a migration adds to an existing table.

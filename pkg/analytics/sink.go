@@ -31,7 +31,8 @@ type SinkConfig struct {
 	MaxRetryDelay time.Duration
 	// AggregateInterval is how often the writer rebuilds the aggregate
 	// tables (datasets_by_month) from the current state of the datasets.
-	// Default 1m.
+	// Default 1m. Of several writers on one bus and database, the one that
+	// holds the aggregates' lease rebuilds (see Sink.aggregate).
 	AggregateInterval time.Duration
 	// UsageRollup is how often the writer counts again the months that
 	// received usage events (Store.RollupUsage): the reports lag the
@@ -39,7 +40,8 @@ type SinkConfig struct {
 	// bus and database (replicas), the one that holds the rollup's lease
 	// counts (see Sink.rollup).
 	UsageRollup time.Duration
-	// Holder names this writer in the rollup's lease. Default
+	// Holder names this writer in the leases of the rollup and the
+	// aggregates. Default
 	// bus.NewHolder() (host, process and a random suffix).
 	Holder string
 }
@@ -326,22 +328,71 @@ func (s *Sink) Run(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// aggregate rebuilds the aggregate tables every AggregateInterval until ctx
-// ends; a failure waits for the next round.
+// AggregatesLease is the key, in bus.BucketLeases, of the lease under
+// which a writer rebuilds the aggregate tables (Store.RefreshAggregates)
+// of analytics database db: one writer at a time per database.
+func AggregatesLease(db string) string { return "analytics.aggregates." + db }
+
+// aggregate rebuilds the aggregate tables at start and then every
+// AggregateInterval, until ctx ends, while this writer holds the
+// aggregates' lease (AggregatesLease; see whileLeased): of several
+// writers, one rebuilds, and another takes over when it stops; one that
+// loses the lease cancels the rebuild in flight. A rebuild that lands
+// anyway after another writer's (its query was already running on the
+// server) is read only if it counted a newer state, whoever lands last:
+// see Store.RefreshAggregates. A failure waits for the next round.
 func (s *Sink) aggregate(ctx context.Context, store *Store) {
 	t := time.NewTicker(s.cfg.AggregateInterval)
 	defer t.Stop()
+	s.whileLeased(ctx, AggregatesLease(store.Database()), "aggregates", t, func(ctx context.Context) {
+		snap, err := store.RefreshAggregates(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.Warn("analytics aggregates not refreshed; next round", "err", err)
+		case err == nil:
+			s.log.Debug(aggregatesRefreshed, "holder", s.cfg.Holder, "snapshot", snap)
+		}
+	})
+}
+
+// whileLeased runs round at once and then at every tick of t, until ctx
+// ends, while this writer holds the lease key (bus.Lease; what names the
+// work in the logs). Another writer's lease is tried again at every tick,
+// so that when its holder stops (it released the lease, or the lease
+// expired bus.LeaseTTL after its last refresh) one of the others takes
+// over within a tick. The context round is given is the lease's: it ends
+// when the lease is lost, and the round must stop with it; the next tick
+// tries to take the lease again.
+func (s *Sink) whileLeased(ctx context.Context, key, what string, t *time.Ticker, round func(context.Context)) {
 	for {
+		lctx, release, err := s.bus.Lease(ctx, key, s.cfg.Holder, s.log)
+		switch {
+		case err == nil:
+			s.log.Debug(what+" lease taken", "lease", key, "holder", s.cfg.Holder)
+			for lctx.Err() == nil {
+				round(lctx)
+				select {
+				case <-lctx.Done():
+				case <-t.C:
+				}
+			}
+			release()
+		case errors.Is(err, bus.ErrExists):
+			// Another writer does it.
+		case ctx.Err() == nil:
+			s.log.Warn(what+" lease not taken; next round", "lease", key, "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		if _, err := store.RefreshAggregates(ctx); err != nil && ctx.Err() == nil {
-			s.log.Warn("analytics aggregates not refreshed; next round", "err", err)
-		}
 	}
 }
+
+// aggregatesRefreshed is the message of the debug line the writer logs
+// after each rebuild of the aggregates.
+const aggregatesRefreshed = "analytics aggregates refreshed"
 
 // batches returns how the writer consumes the input of stage: in batches
 // of the store's size, each written at once. While ClickHouse cannot take

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	mathrand "math/rand/v2"
 	"sort"
 	"strings"
 	"time"
@@ -338,33 +339,66 @@ func (s *Store) InsertDeliveries(ctx context.Context, rows []DeliveryRow) error 
 
 // RefreshAggregates rebuilds datasets_by_month from the current state of
 // every dataset (datasets FINAL: the latest version per key, tombstones
-// left out) as a snapshot stamped now, then deletes the older snapshots.
-// Readers take the rows of max(snapshot). It returns the snapshot time.
+// left out) as a new snapshot, then deletes the snapshots older than the
+// ones it can have replaced. Readers take the rows of the latest snapshot
+// (latestAggregates). It returns the snapshot's stamp.
+//
+// The result does not depend on which writer, or which of two rebuilds at
+// once, lands last. The stamp is taken by ClickHouse in the rebuild's own
+// query, as it reads the datasets: the later of now() and one second
+// after the latest stamp there is, so that a rebuild that begins later
+// gets a stamp as late or later (ClickHouse's clock, not the writers').
+// A query that begins later reads every insert of datasets that an
+// earlier one read, so a snapshot stamped later counts a state at least as
+// new (up to the instant between the stamp and the choice of the parts
+// read), whenever it lands: a writer paused with its rebuild in flight (its
+// lease expired, another rebuilt meanwhile) lands an older stamp, which no
+// reader takes. Two rebuilds that began together can get the same stamp;
+// each snapshot's rebuild column, a random number, tells them apart, and
+// readers take the greatest (snapshot, rebuild): both counted the state of
+// that second. The delete removes only snapshots stamped before a stamp
+// taken before the rebuild began, so never one as new as its own or
+// newer; a loser of a tie stays until the next rebuild removes it.
 func (s *Store) RefreshAggregates(ctx context.Context) (time.Time, error) {
-	var last time.Time
-	if err := s.conn.QueryRow(ctx, "SELECT max(snapshot) FROM "+s.db+".datasets_by_month").Scan(&last); err != nil {
+	// Every snapshot stamped before floor began before this rebuild (see
+	// above): this one replaces them.
+	stamp := "greatest(now(), (SELECT max(snapshot) FROM " + s.db + ".datasets_by_month) + 1)"
+	var floor time.Time
+	if err := s.conn.QueryRow(ctx, "SELECT "+stamp).Scan(&floor); err != nil {
 		return time.Time{}, wrap("aggregates", err)
 	}
-	// Snapshots are whole seconds, one after the other.
-	snap := time.Now().UTC().Truncate(time.Second)
-	if !snap.After(last) {
-		snap = last.Add(time.Second)
-	}
-	stamp := snap.Format("2006-01-02 15:04:05")
-	q := fmt.Sprintf(`INSERT INTO %[1]s.datasets_by_month (snapshot, facility, technique, month, datasets, open, quality_sum)
-SELECT toDateTime('%[2]s') AS snapshot, facility, technique, toStartOfMonth(issued) AS month,
+	rebuild := mathrand.Uint64()
+	q := fmt.Sprintf(`INSERT INTO %[1]s.datasets_by_month (snapshot, rebuild, facility, technique, month, datasets, open, quality_sum)
+SELECT %[2]s AS snapshot, toUInt64(%[3]d) AS rebuild, facility, technique, toStartOfMonth(issued) AS month,
        count() AS datasets, sum(access_rights = 'open') AS open, sum(quality) AS quality_sum
 FROM (SELECT facility, issued, access_rights, quality, deleted, techniques_all FROM %[1]s.datasets FINAL)
 ARRAY JOIN arrayConcat([''], techniques_all) AS technique
 WHERE deleted = 0
-GROUP BY facility, technique, month`, s.db, stamp)
+GROUP BY facility, technique, month`, s.db, stamp, rebuild)
 	if err := s.conn.Exec(ctx, q); err != nil {
 		return time.Time{}, wrap("aggregates", err)
 	}
-	if err := s.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s.datasets_by_month DELETE WHERE snapshot < toDateTime('%s')", s.db, stamp)); err != nil {
+	if err := s.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s.datasets_by_month DELETE WHERE snapshot < toDateTime(%d)", s.db, floor.Unix())); err != nil {
 		return time.Time{}, wrap("aggregates", err)
 	}
-	return snap, nil
+	// The stamp the rebuild got (none when there is no live dataset: the
+	// floor, before which everything is gone).
+	snap := floor
+	var got time.Time
+	if err := s.conn.QueryRow(ctx, fmt.Sprintf("SELECT max(snapshot) FROM %s.datasets_by_month WHERE rebuild = %d", s.db, rebuild)).Scan(&got); err != nil {
+		return time.Time{}, wrap("aggregates", err)
+	}
+	if got.After(snap) {
+		snap = got
+	}
+	return snap.UTC(), nil
+}
+
+// latestAggregates returns the condition that selects the rows of the
+// latest snapshot of datasets_by_month of database db (quoted): the
+// greatest snapshot and, of rebuilds stamped alike, the greatest rebuild.
+func latestAggregates(db string) string {
+	return "(snapshot, rebuild) IN (SELECT snapshot, rebuild FROM " + db + ".datasets_by_month ORDER BY snapshot DESC, rebuild DESC LIMIT 1)"
 }
 
 // MonthlyCount is a row of the latest aggregate snapshot.
@@ -382,7 +416,7 @@ type MonthlyCount struct {
 // by facility, technique and month.
 func (s *Store) MonthlyCounts(ctx context.Context) ([]MonthlyCount, error) {
 	q := "SELECT facility, technique, month, datasets, open FROM " + s.db + ".datasets_by_month " +
-		"WHERE snapshot = (SELECT max(snapshot) FROM " + s.db + ".datasets_by_month) ORDER BY facility, technique, month"
+		"WHERE " + latestAggregates(s.db) + " ORDER BY facility, technique, month"
 	rows, err := s.conn.Query(ctx, q)
 	if err != nil {
 		return nil, wrap("monthly counts", err)

@@ -3,7 +3,6 @@ package analytics
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -27,52 +26,24 @@ func RollupLease(db string) string { return "analytics.rollup." + db }
 
 // rollup counts the usage that arrived (Store.RollupUsage) at start and
 // then every UsageRollup, until ctx ends, while this writer holds the
-// rollup's lease (RollupLease): of several writers, one counts, and when it
-// stops (its lease released, or expired bus.LeaseTTL after it stopped
-// refreshing it) another takes the lease at its next round. A writer that
-// loses its lease stops counting at once (the rollup's context ends) and
-// tries to take it again at the next round. A failure is logged and tried
-// again at the next round: the events are kept, only the reports lag.
+// rollup's lease (RollupLease; see whileLeased): of several writers, one
+// counts, and when it stops (its lease released, or expired bus.LeaseTTL
+// after it stopped refreshing it) another takes the lease at its next
+// round. A writer that loses its lease stops counting at once (the
+// rollup's context ends) and tries to take it again at the next round. A
+// failure is logged and tried again at the next round: the events are
+// kept, only the reports lag.
 func (s *Sink) rollup(ctx context.Context, store *Store) {
 	t := time.NewTicker(s.cfg.UsageRollup)
 	defer t.Stop()
-	key := RollupLease(store.Database())
-	for {
-		lctx, release, err := s.bus.Lease(ctx, key, s.cfg.Holder, s.log)
-		switch {
-		case err == nil:
-			s.log.Debug("usage rollup lease taken", "lease", key, "holder", s.cfg.Holder)
-			s.rollupWhileHeld(lctx, store, t)
-			release()
-		case errors.Is(err, bus.ErrExists):
-			// Another writer counts.
-		case ctx.Err() == nil:
-			s.log.Warn("usage rollup lease not taken; next round", "lease", key, "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// rollupWhileHeld counts the usage now and at every tick of t until ctx
-// (the lease's) ends.
-func (s *Sink) rollupWhileHeld(ctx context.Context, store *Store, t *time.Ticker) {
-	for {
+	s.whileLeased(ctx, RollupLease(store.Database()), "usage rollup", t, func(ctx context.Context) {
 		months, err := store.RollupUsage(ctx)
 		if err != nil && ctx.Err() == nil {
 			s.log.Warn("usage not counted yet; the reports lag", "err", err)
 		} else if len(months) > 0 {
 			s.log.Debug("usage counted", "months", len(months))
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }
 
 // UsageEvents decodes the usage stream's messages (one JSON usage.Event

@@ -25,11 +25,18 @@ func runUsageSink(t *testing.T, b *bus.Bus, store *Store) (stop func()) {
 // rollup's lease (empty: the default).
 func runUsageSinkAs(t *testing.T, b *bus.Bus, store *Store, holder string) (stop func()) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	sink, err := NewSink(SinkConfig{
+	return runSinkWith(t, b, SinkConfig{
 		Store:      Config{Addr: testAddr(), Database: store.Database(), FlushInterval: 100 * time.Millisecond},
 		RetryDelay: 200 * time.Millisecond, UsageRollup: 200 * time.Millisecond, Holder: holder,
-	}, b, slog.New(slog.DiscardHandler))
+	}, slog.New(slog.DiscardHandler))
+}
+
+// runSinkWith runs the analytics writer configured by cfg until the
+// returned stop is called.
+func runSinkWith(t *testing.T, b *bus.Bus, cfg SinkConfig, log *slog.Logger) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	sink, err := NewSink(cfg, b, log)
 	if err != nil {
 		t.Fatal(err)
 	}

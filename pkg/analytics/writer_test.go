@@ -167,7 +167,7 @@ func TestWriterFillsEveryTableAndCountsAReplayOnce(t *testing.T) {
 	}
 	// The aggregates count the current state: 10 datasets, whatever the
 	// versions.
-	waitCount(t, store, "SELECT sum(datasets) FROM %[1]s.datasets_by_month WHERE technique = '' AND snapshot = (SELECT max(snapshot) FROM %[1]s.datasets_by_month)", 10)
+	waitCount(t, store, "SELECT sum(datasets) FROM %[1]s.datasets_by_month WHERE technique = '' AND "+latestAggregates("%[1]s"), 10)
 	stop()
 
 	// Replay: every writer consumer starts again from the first message.

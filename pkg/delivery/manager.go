@@ -263,54 +263,12 @@ func (m *Manager) deliverConfig(d destinations.Destination) bus.DeliverConfig {
 // leaseKey is the key of destination id's lease in bus.BucketLeases.
 func leaseKey(id string) string { return "push." + id }
 
-// lease takes destination id's lease, or fails with bus.ErrExists when
-// another process holds it. The returned context ends when the lease is
-// lost (it could not be refreshed) or ctx ends; release gives it back.
+// lease takes destination id's lease (bus.Lease), or fails with
+// bus.ErrExists when another process holds it. The returned context ends
+// when the lease is lost (it could not be refreshed, or not in time) or ctx
+// ends; release gives it back.
 func (m *Manager) lease(ctx context.Context, id string) (context.Context, func(), error) {
-	kv := m.b.State(bus.BucketLeases)
-	rev, err := kv.Create(ctx, leaseKey(id), []byte(m.cfg.Holder))
-	if err != nil {
-		return nil, nil, err
-	}
-	lctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(bus.LeaseTTL / 3)
-		defer t.Stop()
-		refreshed := time.Now()
-		for {
-			select {
-			case <-lctx.Done():
-				return
-			case <-t.C:
-				if late := time.Since(refreshed); late > bus.LeaseTTL/2 {
-					// Paused for long (a stalled process): the lease may
-					// have expired and another process taken it.
-					m.log.Warn("destination lease not refreshed in time; delivery stops", "destination", id, "since", late)
-					cancel()
-					return
-				}
-				next, err := kv.Update(lctx, leaseKey(id), []byte(m.cfg.Holder), rev)
-				if err != nil {
-					if lctx.Err() == nil {
-						m.log.Warn("destination lease lost; delivery stops", "destination", id, "err", err)
-						cancel()
-					}
-					return
-				}
-				rev, refreshed = next, time.Now()
-			}
-		}
-	}()
-	release := func() {
-		cancel()
-		<-done
-		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer rcancel()
-		_ = kv.DeleteAt(rctx, leaseKey(id), rev)
-	}
-	return lctx, release, nil
+	return m.b.Lease(ctx, leaseKey(id), m.cfg.Holder, m.log.With("destination", id))
 }
 
 // sweep removes the consumer and the ledger of every destination that is
