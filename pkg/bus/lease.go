@@ -17,7 +17,8 @@ import (
 // (it expired, LeaseTTL after its last refresh, and another took it) cannot
 // refresh it and knows it lost it. The returned context ends when the
 // lease is lost, when a refresh comes later than LeaseTTL/2 after the last
-// one (a paused process: the entry may be about to expire), or when ctx
+// one (a paused process: the entry may be about to expire) or takes more
+// than LeaseTTL/3 (a stalled server), or when ctx
 // ends; work done under the lease must stop with it. release stops the
 // refreshing and deletes the entry if it is still this holder's, so that
 // another replica may take the key at once; it must be called once, and
@@ -48,7 +49,11 @@ func (b *Bus) Lease(ctx context.Context, key, holder string, log *slog.Logger) (
 					cancel()
 					return
 				}
-				next, err := kv.Update(lctx, key, []byte(holder), rev)
+				// Bounded, so that a stalled server cannot keep the
+				// holder working past the entry's expiry.
+				uctx, ucancel := context.WithTimeout(lctx, LeaseTTL/3)
+				next, err := kv.Update(uctx, key, []byte(holder), rev)
+				ucancel()
 				if err != nil {
 					if lctx.Err() == nil {
 						log.Warn("lease lost; the work stops", "lease", key, "err", err)
