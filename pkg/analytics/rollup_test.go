@@ -110,10 +110,48 @@ func monthlyTotals(t *testing.T, s *Store) map[string]rollupCounts {
 	return out
 }
 
+// checkByMonth fails the test unless UsageByMonth gives the sums per
+// month of UsageCounts' rows.
+func checkByMonth(t *testing.T, s *Store) {
+	t.Helper()
+	q := UsageQuery{Begin: at(1, 1, 0, 0, 0), End: at(12, 1, 0, 0, 0)}
+	rows, err := s.UsageCounts(testContext(t), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[time.Time]MonthUsage{}
+	for _, r := range rows {
+		m := want[r.Month]
+		m.Month = r.Month
+		m.TotalInvestigations += r.TotalInvestigations
+		m.UniqueInvestigations += r.UniqueInvestigations
+		m.TotalRequests += r.TotalRequests
+		m.UniqueRequests += r.UniqueRequests
+		want[r.Month] = m
+	}
+	got, err := s.UsageByMonth(testContext(t), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Errorf("usage by month: %d months, want %d", len(got), len(want))
+	}
+	for i, m := range got {
+		if m != want[m.Month] {
+			t.Errorf("usage by month: %s: %+v, want %+v", m.Month.Format("2006-01"), m, want[m.Month])
+		}
+		if i > 0 && !got[i-1].Month.Before(m.Month) {
+			t.Errorf("usage by month: %s after %s", m.Month.Format("2006-01"), got[i-1].Month.Format("2006-01"))
+		}
+	}
+}
+
 // checkTotals fails the test unless the totals and the monthly reports
-// hold want (the monthly reports carry no event counts).
+// hold want (the monthly reports carry no event counts), and the sums per
+// month agree with them.
 func checkTotals(t *testing.T, s *Store, want map[string]rollupCounts) {
 	t.Helper()
+	checkByMonth(t, s)
 	got := usageTotals(t, s)
 	monthly := monthlyTotals(t, s)
 	if len(got) != len(want) || len(monthly) != len(want) {

@@ -57,6 +57,15 @@ func (r *Reader) UsageCounts(ctx context.Context, q UsageQuery) ([]UsageCount, e
 	return s.UsageCounts(ctx, q)
 }
 
+// UsageByMonth is Store.UsageByMonth.
+func (r *Reader) UsageByMonth(ctx context.Context, q UsageQuery) ([]MonthUsage, error) {
+	s, err := r.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.UsageByMonth(ctx, q)
+}
+
 // EachUsageCount is Store.EachUsageCount.
 func (r *Reader) EachUsageCount(ctx context.Context, q UsageQuery, fn func(UsageCount) error) error {
 	s, err := r.open(ctx)

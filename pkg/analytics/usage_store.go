@@ -560,6 +560,42 @@ func (s *Store) EachUsageCount(ctx context.Context, q UsageQuery, fn func(UsageC
 	return wrap("usage counts", rows.Err())
 }
 
+// MonthUsage holds COUNTER's four metrics of one month, summed over the
+// datasets, access methods and clients a UsageQuery keeps (unique counts
+// are summed per dataset, as COUNTER's per-dataset reports give them).
+type MonthUsage struct {
+	Month                                     time.Time
+	TotalInvestigations, UniqueInvestigations uint64
+	TotalRequests, UniqueRequests             uint64
+}
+
+// UsageByMonth returns the counts of the months q asks for, summed per
+// month by ClickHouse (the months without usage are left out), in order:
+// one row a month whatever the number of datasets.
+func (s *Store) UsageByMonth(ctx context.Context, q UsageQuery) ([]MonthUsage, error) {
+	where, err := s.usageWhere(q)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.conn.Query(ctx, fmt.Sprintf(`SELECT month, sum(total_investigations), sum(unique_investigations),
+  sum(total_requests), sum(unique_requests)
+FROM %s.usage_monthly WHERE %s GROUP BY month ORDER BY month`, s.db, where))
+	if err != nil {
+		return nil, wrap("usage by month", err)
+	}
+	defer rows.Close()
+	var out []MonthUsage
+	for rows.Next() {
+		var m MonthUsage
+		if err := rows.Scan(&m.Month, &m.TotalInvestigations, &m.UniqueInvestigations, &m.TotalRequests, &m.UniqueRequests); err != nil {
+			return nil, wrap("usage by month", err)
+		}
+		m.Month = m.Month.UTC()
+		out = append(out, m)
+	}
+	return out, wrap("usage by month", rows.Err())
+}
+
 // usageCountsSQL is the query of UsageCounts.
 func (s *Store) usageCountsSQL(q UsageQuery) (string, error) {
 	where, err := s.usageWhere(q)

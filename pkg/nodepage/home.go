@@ -346,9 +346,9 @@ func (h *Handler) reuse(ctx context.Context, d *homeData) {
 	now := h.cfg.Now().UTC()
 	end := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
 	begin := end.AddDate(0, -(h.cfg.Months - 1), 0)
-	var counts []analytics.UsageCount
+	var counts []analytics.MonthUsage
 	if msg := h.call(ctx, "analytics", func(ctx context.Context) (err error) {
-		counts, err = h.cfg.Analytics.UsageCounts(ctx, analytics.UsageQuery{Begin: begin, End: end})
+		counts, err = h.cfg.Analytics.UsageByMonth(ctx, analytics.UsageQuery{Begin: begin, End: end})
 		return err
 	}); msg != "" {
 		d.Reuse.Err = msg

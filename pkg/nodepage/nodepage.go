@@ -60,7 +60,7 @@ var _ Searcher = (*search.Searcher)(nil)
 // is the production one.
 type Analytics interface {
 	Stats(ctx context.Context, name string, q analytics.StatsQuery) (*analytics.StatsResult, error)
-	UsageCounts(ctx context.Context, q analytics.UsageQuery) ([]analytics.UsageCount, error)
+	UsageByMonth(ctx context.Context, q analytics.UsageQuery) ([]analytics.MonthUsage, error)
 }
 
 var _ Analytics = (*analytics.Reader)(nil)
@@ -77,6 +77,10 @@ const (
 // Config configures the pages. Catalogue and Search are required; the
 // other sources may be nil: their sections then say that the node does
 // not have them.
+//
+// Every source must return when its context ends: the page at / is built
+// under a lock (one build serves the requests of CacheFor), bounded by
+// Timeout per source only as long as each source honours its context.
 type Config struct {
 	// Title names the node in the pages. Default DefaultTitle.
 	Title string

@@ -74,7 +74,7 @@ func (s status) Status(ctx context.Context) (api.NodeStatus, error) {
 // stats answers fixed statistics.
 type stats struct {
 	results map[string]*analytics.StatsResult
-	usage   []analytics.UsageCount
+	usage   []analytics.MonthUsage
 	err     error
 }
 
@@ -88,7 +88,7 @@ func (s stats) Stats(_ context.Context, name string, _ analytics.StatsQuery) (*a
 	return nil, analytics.ErrUnknownStat
 }
 
-func (s stats) UsageCounts(context.Context, analytics.UsageQuery) ([]analytics.UsageCount, error) {
+func (s stats) UsageByMonth(context.Context, analytics.UsageQuery) ([]analytics.MonthUsage, error) {
 	return s.usage, s.err
 }
 
@@ -124,7 +124,7 @@ func sampleStats() stats {
 				Rows: [][]any{{"http://purl.org/pan-science/PaNET/PaNET01012", "photon probe", int64(5), int64(0), int64(2)},
 					{"http://purl.org/pan-science/PaNET/PaNET01208", "tomography", int64(3), int64(3), int64(2)}}},
 		},
-		usage: []analytics.UsageCount{{Dataset: "esrf-1", Month: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), TotalInvestigations: 7}},
+		usage: []analytics.MonthUsage{{Month: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), TotalInvestigations: 7}},
 	}
 }
 

@@ -25,7 +25,7 @@ try {
 	context = await chromium.launchPersistentContext(profile, {
 		executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
 		headless: true,
-		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic', '--no-first-run',
 			'--disable-background-networking', '--disable-component-update', '--disable-sync'],
 		viewport: { width: 1280, height: 900 },
 		javaScriptEnabled: false, // the pages need none
