@@ -423,7 +423,7 @@ func (g *graph) dataset(e *fairwayv1.EnrichedDataset, o Options) {
 		g.concept(dctLanguage, lang, dctLinguisticSys, languageCS, "")
 	}
 	for _, r := range d.GetRelated() {
-		if i, ok := g.fromFeed(FieldRelated, r.GetIdentifier(), relatedIRI(r)); ok {
+		if i, ok := g.fromFeed(FieldRelated, r.GetIdentifier(), RelatedIRI(r)); ok {
 			g.add(relationPredicate(r.GetRelation()), i)
 		}
 	}

@@ -304,7 +304,7 @@ func DroppedIRIs(e *fairwayv1.EnrichedDataset) []DroppedIRI {
 		l.fromFeed(FieldSubjectURI, s.GetValueUri(), strings.TrimSpace(s.GetValueUri()))
 	}
 	for _, r := range d.GetRelated() {
-		l.fromFeed(FieldRelated, r.GetIdentifier(), relatedIRI(r))
+		l.fromFeed(FieldRelated, r.GetIdentifier(), RelatedIRI(r))
 	}
 	l.fromFeed(FieldInstrumentPID, d.GetInstrumentPid(), instrumentIRI(d.GetInstrumentPid())) // graph.activity
 	if licenceDropped(d) {                                                                    // graph.distributions: its licence first

@@ -85,12 +85,14 @@ func relationPredicate(relation string) rdf.Predicate {
 	return dctRelation
 }
 
-// relatedIRI resolves a related identifier to the IRI to publish, for
+// RelatedIRI resolves a related identifier to the IRI to publish, for
 // PublishableIRI to check: DOIs to https://doi.org/, handles to
 // https://hdl.handle.net/, arXiv and PubMed ids to their pages; an
 // identifier of type URL, URI, URN or PURL, or one given as an IRI
-// (looksLikeIRI), as it is. Other identifiers (a bare ISBN) give "".
-func relatedIRI(r *fairwayv1.RelatedIdentifier) string {
+// (looksLikeIRI), as it is. Other identifiers (a bare ISBN) give "". Pages
+// and answers that link a related work use it too, so that they link what
+// the DCAT-AP rendering publishes.
+func RelatedIRI(r *fairwayv1.RelatedIdentifier) string {
 	id := strings.TrimSpace(r.GetIdentifier())
 	if id == "" {
 		return ""

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/panosc/fairway/pkg/analytics"
+	"github.com/panosc/fairway/pkg/dcat"
 	"github.com/panosc/fairway/pkg/metadata"
 	"github.com/panosc/fairway/pkg/readmodel"
 	"github.com/panosc/fairway/pkg/search"
@@ -262,7 +263,7 @@ func links(ds *fairwayv1.Dataset) Links {
 	cited := map[string]bool{}
 	for _, r := range ds.GetRelated() {
 		rel := strings.ToLower(strings.TrimSpace(r.GetRelation()))
-		link := Link{Identifier: r.GetIdentifier(), Type: r.GetType(), Relation: r.GetRelation(), URL: resolve(r.GetIdentifier())}
+		link := Link{Identifier: r.GetIdentifier(), Type: r.GetType(), Relation: r.GetRelation(), URL: webLink(dcat.RelatedIRI(r))}
 		link.Citation = slices.ContainsFunc(analytics.ReuseRelations, func(s string) bool { return strings.EqualFold(s, rel) })
 		if link.Citation {
 			cited[r.GetIdentifier()] = true
@@ -275,7 +276,7 @@ func links(ds *fairwayv1.Dataset) Links {
 	}
 	l.Citations = len(cited)
 	if name, pid := strings.TrimSpace(ds.GetInstrument()), strings.TrimSpace(ds.GetInstrumentPid()); name != "" || pid != "" {
-		l.Instrument = &Instrument{Name: name, PID: pid, URL: resolve(pid)}
+		l.Instrument = &Instrument{Name: name, PID: pid, URL: webLink(dcat.RelatedIRI(&fairwayv1.RelatedIdentifier{Identifier: pid}))}
 	}
 	l.Total = len(l.Publications) + len(l.Related)
 	if l.Instrument != nil {
@@ -287,15 +288,10 @@ func links(ds *fairwayv1.Dataset) Links {
 	return l
 }
 
-// resolve returns the URL of an identifier: a DOI's resolver URL, an
-// http(s) URL as it is, "" otherwise.
-func resolve(id string) string {
-	id = strings.TrimSpace(id)
-	if doi, ok := metadata.LooseDOI(id); ok {
-		return metadata.DOIResolver + doi
-	}
-	if u, err := url.Parse(id); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
-		return id
+// webLink returns iri when it is an http(s) URL a client can open, else "".
+func webLink(iri string) string {
+	if u, err := url.Parse(iri); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+		return iri
 	}
 	return ""
 }

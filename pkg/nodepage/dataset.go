@@ -10,6 +10,7 @@ import (
 
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 
+	"github.com/panosc/fairway/pkg/dcat"
 	"github.com/panosc/fairway/pkg/readmodel"
 	"github.com/panosc/fairway/pkg/search"
 )
@@ -145,39 +146,12 @@ func fillDataset(d *datasetData, rec readmodel.Record) {
 	for _, rel := range ds.GetRelated() {
 		d.Related = append(d.Related, relatedView{
 			Relation: rel.GetRelation(), Type: rel.GetType(), Identifier: rel.GetIdentifier(),
-			Href: identifierURL(rel.GetType(), rel.GetIdentifier()),
+			Href: safeURL(dcat.RelatedIRI(rel)),
 		})
 	}
 	for _, f := range dcatFormats {
 		d.Formats = append(d.Formats, formatLink{Name: f.name, Href: d.Path + "?format=" + f.param})
 	}
-}
-
-// identifierURL returns a resolver's URL of a related identifier (a DOI,
-// a handle, an http(s) URL, an arXiv id), or "" when it has none.
-func identifierURL(typ, id string) string {
-	id = strings.TrimSpace(id)
-	switch strings.ToLower(typ) {
-	case "doi":
-		id = strings.TrimPrefix(strings.TrimPrefix(id, "doi:"), "https://doi.org/")
-		if strings.HasPrefix(id, "10.") {
-			return "https://doi.org/" + pathEscapeKeepSlash(id)
-		}
-	case "handle":
-		return "https://hdl.handle.net/" + pathEscapeKeepSlash(id)
-	case "arxiv":
-		return "https://arxiv.org/abs/" + pathEscapeKeepSlash(strings.TrimPrefix(strings.ToLower(id), "arxiv:"))
-	}
-	return safeURL(id)
-}
-
-// pathEscapeKeepSlash escapes each segment of p.
-func pathEscapeKeepSlash(p string) string {
-	parts := strings.Split(p, "/")
-	for i, s := range parts {
-		parts[i] = url.PathEscape(s)
-	}
-	return strings.Join(parts, "/")
 }
 
 // searchData is what the search page shows.
