@@ -8,6 +8,9 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
+
+	"github.com/panosc/fairway/pkg/aai"
+	"github.com/panosc/fairway/pkg/panoscapi"
 )
 
 // CapabilitiesPath is where the node serves its capabilities document:
@@ -51,6 +54,10 @@ type Capabilities struct {
 	Capabilities []Capability `json:"capabilities"`
 }
 
+// mcpProtocolVersion is the newest MCP protocol version the node's server
+// (the Go SDK) speaks; clients may ask for older ones.
+const mcpProtocolVersion = "2026-07-28"
+
 // capabilityProbe is a capability and the in-process request that tells
 // whether it works.
 type capabilityProbe struct {
@@ -73,9 +80,17 @@ type capabilitiesHandler struct {
 	checked time.Time
 }
 
+// served says which of the query endpoints a node's handler mounts, for
+// its capabilities document.
+type served struct {
+	// panosc: the PaNOSC search API; mcp: MCP at MCPPath, which needs a
+	// bearer token when mcpToken is set.
+	panosc, mcp, mcpToken bool
+}
+
 // newCapabilities returns the capabilities handler of the node at baseURL
-// whose routes inner serves.
-func newCapabilities(baseURL string, inner http.Handler) *capabilitiesHandler {
+// whose routes inner serves, with the query endpoints s says it mounts.
+func newCapabilities(baseURL string, inner http.Handler, s served) *capabilitiesHandler {
 	sushiActive := func(status int, body []byte) bool {
 		var st []struct {
 			Active bool `json:"Service_Active"`
@@ -83,12 +98,28 @@ func newCapabilities(baseURL string, inner http.Handler) *capabilitiesHandler {
 		return status == http.StatusOK && json.Unmarshal(body, &st) == nil && len(st) > 0 && st[0].Active
 	}
 	rdf := []string{"text/turtle", "application/n-triples", "application/rdf+xml", "application/ld+json"}
+	panosc := capabilityProbe{Capability: Capability{Type: "search", Standard: "PaNOSC search API", Status: StatusUnavailable, Note: "not served by this node"}}
+	if s.panosc {
+		panosc = capabilityProbe{Capability: Capability{Type: "search", Standard: "PaNOSC search API", Endpoint: baseURL + panoscapi.Prefix,
+			Formats: []string{"application/json"}}, probe: panoscapi.Prefix + `/datasets?filter={"limit":1}`}
+	}
+	// MCP answers POSTs only; its status is that of the read model it
+	// reads, as the catalogue's is.
+	mcp := capabilityProbe{Capability: Capability{Type: "mcp", Standard: "Model Context Protocol, streamable HTTP", Status: StatusUnavailable, Note: "not served by this node"}}
+	if s.mcp {
+		mcp = capabilityProbe{Capability: Capability{Type: "mcp", Standard: "Model Context Protocol, streamable HTTP", Version: mcpProtocolVersion,
+			Endpoint: baseURL + MCPPath, Formats: []string{"application/json", "text/event-stream"}}, probe: "/healthz"}
+		if s.mcpToken {
+			mcp.Note = "needs a bearer token (see " + aai.MetadataPath + ")"
+		}
+	}
 	return &capabilitiesHandler{baseURL: baseURL, inner: inner, ttl: 10 * time.Second, probes: []capabilityProbe{
 		{Capability: Capability{Type: "catalogue", Standard: "DCAT-AP", Version: "3.0", Endpoint: baseURL + "/catalogue", Formats: rdf}, probe: "/healthz"},
 		{Capability: Capability{Type: "changes", Standard: "DCAT-AP", Version: "3.0", Endpoint: baseURL + "/changes", Formats: rdf}, probe: "/healthz"},
 		{Capability: Capability{Type: "oai-pmh", Standard: "OAI-PMH", Version: "2.0", Endpoint: baseURL + "/oai", Formats: []string{"oai_dc", "oai_datacite"}}, probe: "/oai?verb=Identify"},
 		{Capability: Capability{Type: "sushi", Standard: "COUNTER Code of Practice for Research Data, SUSHI", Version: "5.1", Endpoint: baseURL + "/api/v1/sushi", Formats: []string{"application/json"}}, probe: "/api/v1/sushi/status", ok: sushiActive},
-		{Capability: Capability{Type: "search", Standard: "PaNOSC search API", Version: "", Status: StatusUnavailable, Note: "not served by this node yet"}},
+		panosc,
+		mcp,
 		{Capability: Capability{Type: "metrics", Standard: "Prometheus exposition format", Version: "0.0.4", Status: StatusUnavailable, Note: "served on each service's operations listener, not on the catalogue's"}},
 	}}
 }
@@ -121,7 +152,14 @@ func (h *capabilitiesHandler) document(ctx context.Context) []byte {
 	for _, p := range h.probes {
 		c := p.Capability
 		if p.probe != "" {
-			c.Status, c.Note = h.probe(ctx, p)
+			status, note := h.probe(ctx, p)
+			c.Status = status
+			switch {
+			case note != "" && c.Note != "":
+				c.Note = note + "; " + c.Note
+			case note != "":
+				c.Note = note
+			}
 		}
 		doc.Capabilities = append(doc.Capabilities, c)
 	}

@@ -38,6 +38,7 @@ func TestCapabilitiesDocument(t *testing.T) {
 		"oai-pmh":   {StatusUp, baseURL + "/oai", "2.0"},
 		"sushi":     {StatusDown, baseURL + "/api/v1/sushi", "5.1"},
 		"search":    {StatusUnavailable, "", ""},
+		"mcp":       {StatusUnavailable, "", ""},
 		"metrics":   {StatusUnavailable, "", "0.0.4"},
 	}
 	if len(doc.Capabilities) != len(want) {

@@ -113,7 +113,7 @@ func httpHandler(baseURL string, feedAPI *api.Server, catalogue, panosc http.Han
 			catalogue.ServeHTTP(w, r)
 		}))
 	}
-	mux.Handle(CapabilitiesPath, newCapabilities(baseURL, mux))
+	mux.Handle(CapabilitiesPath, newCapabilities(baseURL, mux, served{panosc: panosc != nil, mcp: mcpH != nil, mcpToken: q.MCPAuth == MCPAuthToken}))
 	mux.Handle("GET "+aai.MetadataPath, aai.MetadataHandler(aai.Metadata(baseURL, feedAPI.Verifier())))
 	if !feedAPI.Open() {
 		return mux, nil

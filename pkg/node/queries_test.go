@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -272,5 +273,32 @@ func TestConfigurationQueryFlags(t *testing.T) {
 				t.Errorf("%s %v: Validate = %v, want ok %v", target, tt.args, err, tt.ok)
 			}
 		}
+	}
+}
+
+// TestCapabilitiesOfQueryEndpoints checks that the capabilities document
+// announces the PaNOSC search API and MCP where the node serves them, and
+// that MCP needs a token.
+func TestCapabilitiesOfQueryEndpoints(t *testing.T) {
+	panosc := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "[]") })
+	h, err := queryNode(t, QueryEndpoints{MCPAuth: MCPAuthToken}, nil, panosc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, CapabilitiesPath, nil))
+	var doc Capabilities
+	if err := json.Unmarshal(w.Body.Bytes(), &doc); err != nil {
+		t.Fatalf("%d %s: %v", w.Code, w.Body, err)
+	}
+	got := map[string]Capability{}
+	for _, c := range doc.Capabilities {
+		got[c.Type] = c
+	}
+	if c := got["search"]; c.Status != StatusUp || c.Endpoint != mcpBaseURL+"/panosc-api" {
+		t.Errorf("search: %+v", c)
+	}
+	if c := got["mcp"]; c.Endpoint != mcpBaseURL+MCPPath || c.Version == "" || !strings.Contains(c.Note, "bearer token") {
+		t.Errorf("mcp: %+v", c)
 	}
 }
