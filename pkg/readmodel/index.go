@@ -30,10 +30,12 @@ type document struct {
 	Keywords     []string  `json:"keywords"`
 	Creators     []string  `json:"creators"`
 	// What search filters, counts and reads besides (see searchdoc.go).
-	Instrument     []string `json:"instrument"`      // name and PID, lower case
-	InstrumentName string   `json:"instrument_name"` // the name alone, for the facet
-	Licence        string   `json:"licence"`         // SPDX id, else as given
-	Quality        float64  `json:"quality"`         // in [0, 1]
+	Instrument []string `json:"instrument"` // name and PID, lower case
+	Licence    string   `json:"licence"`    // SPDX id, else as given
+	Quality    float64  `json:"quality"`    // in [0, 1]
+	// Facet holds every value the facets count, each as facetDocTerm
+	// makes it (facetdoc.go): the only doc values the facets read.
+	Facet []string `json:"facet"`
 	// Text is every text Query.Text searches: title, description,
 	// keywords, creators, instrument and samples (Description and
 	// Creators are indexed only in it, title and keywords also on their
@@ -54,9 +56,9 @@ const (
 	fieldDeleted     = "deleted"
 	fieldAccess      = "access_rights"
 	fieldInstrument  = "instrument"
-	fieldInstName    = "instrument_name"
 	fieldLicence     = "licence"
 	fieldQuality     = "quality"
+	fieldFacet       = "facet"
 	fieldText        = "text"
 	textAnalyzer     = en.AnalyzerName
 )
@@ -97,17 +99,17 @@ func indexMapping() mapping.IndexMapping {
 	}
 	dm := bleve.NewDocumentStaticMapping()
 	dm.AddFieldMappingsAt("key", kw(false))
-	dm.AddFieldMappingsAt(fieldFacility, kw(true))
+	dm.AddFieldMappingsAt(fieldFacility, kw(false))
 	dm.AddFieldMappingsAt(fieldFeed, kw(false))
 	dm.AddFieldMappingsAt(fieldDOI, kw(false))
-	dm.AddFieldMappingsAt(fieldTechnique, kw(true))
+	dm.AddFieldMappingsAt(fieldTechnique, kw(false))
 	dm.AddFieldMappingsAt(fieldTechniqueID, kw(false))
-	dm.AddFieldMappingsAt(fieldAccess, kw(true))
+	dm.AddFieldMappingsAt(fieldAccess, kw(false))
 	dm.AddFieldMappingsAt(fieldInstrument, kw(false))
-	dm.AddFieldMappingsAt(fieldInstName, kw(true))
-	dm.AddFieldMappingsAt(fieldLicence, kw(true))
+	dm.AddFieldMappingsAt(fieldLicence, kw(false))
+	dm.AddFieldMappingsAt(fieldFacet, kw(true))
 	qs := bleve.NewNumericFieldMapping()
-	qs.Store, qs.IncludeInAll, qs.DocValues = false, false, true
+	qs.Store, qs.IncludeInAll, qs.DocValues = false, false, false
 	dm.AddFieldMappingsAt(fieldQuality, qs)
 	ts := bleve.NewDateTimeFieldMapping()
 	ts.Store, ts.IncludeInAll, ts.DocValues = false, false, true
