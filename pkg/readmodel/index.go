@@ -3,6 +3,9 @@ package readmodel
 import (
 	"time"
 
+	bdoc "github.com/blevesearch/bleve/v2/document"
+	index "github.com/blevesearch/bleve_index_api"
+
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	"github.com/blevesearch/bleve/v2/analysis/lang/en"
@@ -34,8 +37,9 @@ type document struct {
 	Licence    string   `json:"licence"`    // SPDX id, else as given
 	Quality    float64  `json:"quality"`    // in [0, 1]
 	// Facet holds every value the facets count, each as facetDocTerm
-	// makes it (facetdoc.go): the only doc values the facets read.
-	Facet []string `json:"facet"`
+	// makes it (facetdoc.go): the only doc values the facets read. It is
+	// not mapped: indexDocument adds it.
+	Facet []string `json:"-"`
 	// Text is every text Query.Text searches: title, description,
 	// keywords, creators, instrument and samples (Description and
 	// Creators are indexed only in it, title and keywords also on their
@@ -107,7 +111,6 @@ func indexMapping() mapping.IndexMapping {
 	dm.AddFieldMappingsAt(fieldAccess, kw(false))
 	dm.AddFieldMappingsAt(fieldInstrument, kw(false))
 	dm.AddFieldMappingsAt(fieldLicence, kw(false))
-	dm.AddFieldMappingsAt(fieldFacet, kw(true))
 	qs := bleve.NewNumericFieldMapping()
 	qs.Store, qs.IncludeInAll, qs.DocValues = false, false, false
 	dm.AddFieldMappingsAt(fieldQuality, qs)
@@ -133,4 +136,26 @@ func indexMapping() mapping.IndexMapping {
 	im.DefaultField = "title"
 	im.ScoringModel = scoringModel
 	return im
+}
+
+// facetOptions are the options of the facet field: indexed, with doc
+// values kept per document and uncompressed (as bleve keeps a geopoint's),
+// so that reading one match's values reads them alone: a chunk of 1024
+// documents, compressed, is decompressed whole for each match in it that
+// a search counts, and a search of thousands of matches spread over the
+// catalogue decompresses nearly all of them.
+const facetOptions = index.IndexField | index.DocValues | index.SkipDVChunking | index.SkipDVCompression
+
+// indexDocument adds to batch the document of key: its mapped fields, and
+// its facet values (document.Facet, one keyword term each) with
+// facetOptions, which a mapping cannot set.
+func indexDocument(idx bleve.Index, batch *bleve.Batch, key string, d document) error {
+	doc := bdoc.NewDocument(key)
+	if err := idx.Mapping().MapDocument(doc, d); err != nil {
+		return err
+	}
+	for _, v := range d.Facet {
+		doc.AddField(bdoc.NewTextFieldWithIndexingOptions(fieldFacet, nil, []byte(v), facetOptions))
+	}
+	return batch.IndexAdvanced(doc)
 }

@@ -467,7 +467,7 @@ func (m *Model) apply(ctx context.Context, msgs []bus.StoredMessage) error {
 	for _, c := range changes {
 		if c.stored == nil {
 			batch.Delete(c.key)
-		} else if err := batch.Index(c.key, c.doc); err != nil {
+		} else if err := indexDocument(m.index, batch, c.key, c.doc); err != nil {
 			return fmt.Errorf("readmodel: index %.200s: %w", c.key, err)
 		}
 	}
