@@ -49,7 +49,7 @@ func wordsQuery(words []string) query.Query {
 // clause narrowing the others (the index advances them all by the rarest).
 // Ranked by relevance, only the text is scored: the filters are searched
 // unscored (unscoredQuery), so that they score nothing and the index joins
-// their terms into one set of documents.
+// their terms into one set of documents, and so is the text with them.
 func (m *Model) matchQuery(q Query, words []string) (query.Query, error) {
 	text, err := m.textQuery(q, words)
 	if err != nil {
@@ -60,7 +60,11 @@ func (m *Model) matchQuery(q Query, words []string) (query.Query, error) {
 	case text == nil:
 		return filters, nil
 	case q.Order == ByRelevance:
-		return bleve.NewConjunctionQuery(text, unscoredQuery{filters}), nil
+		// The whole query unscored is sets of documents the index joins
+		// (an OR of each word's terms, ANDs) before anything is read,
+		// into the few matches: they drive the scored text, which is
+		// read only at them.
+		return bleve.NewConjunctionQuery(text, unscoredQuery{bleve.NewConjunctionQuery(filters, text)}), nil
 	}
 	return bleve.NewConjunctionQuery(filters, text), nil
 }
