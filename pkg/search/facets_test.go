@@ -126,3 +126,42 @@ func TestSearchFacetsExact(t *testing.T) {
 		}
 	}
 }
+
+// TestIssuedRange checks that the issued-date filter keeps exactly the
+// datasets whose own date is within the range, inclusive, for ranges
+// within a year, over two, and over several with whole and partial years
+// at their ends (those ask for whole years by term).
+func TestIssuedRange(t *testing.T) {
+	m := searchtest.Ontology(t)
+	model := searchtest.Model(t, searchtest.Entries(m.Ontology(), searchtest.Synthetic(3000, 1)))
+	ctx := context.Background()
+	var issued []time.Time
+	err := model.Each(ctx, readmodel.Query{}, func(r readmodel.Record) error {
+		issued = append(issued, readmodel.IssuedOf(r.Entry.GetDataset().GetDataset(), r.Datestamp))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := func(y, m, d int) time.Time { return time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC) }
+	for _, r := range [][2]time.Time{
+		{day(2017, 1, 1), day(2023, 12, 31)}, {day(2016, 3, 7), day(2022, 5, 1).Add(-time.Second)},
+		{day(2018, 1, 1), day(2021, 1, 1)}, {day(2019, 6, 1), day(2020, 6, 1)}, {day(2020, 2, 1), day(2020, 3, 1)},
+		{issued[0], issued[1]}, {issued[7], issued[7]},
+	} {
+		from, until := r[0], r[1]
+		if until.Before(from) {
+			from, until = until, from
+		}
+		var want uint64
+		for _, at := range issued {
+			if !at.Before(from) && !at.After(until) {
+				want++
+			}
+		}
+		page, err := model.Search(ctx, readmodel.Query{IssuedFrom: from, IssuedUntil: until, Limit: 1, KeysOnly: true})
+		if err != nil || page.Total != want || want == 0 {
+			t.Errorf("%s to %s: %d datasets, %v; want %d (of %d)", from, until, page.Total, err, want, len(issued))
+		}
+	}
+}
