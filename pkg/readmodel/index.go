@@ -3,19 +3,18 @@ package readmodel
 import (
 	"time"
 
-	bdoc "github.com/blevesearch/bleve/v2/document"
-	index "github.com/blevesearch/bleve_index_api"
-
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	"github.com/blevesearch/bleve/v2/analysis/lang/en"
+	bdoc "github.com/blevesearch/bleve/v2/document"
 	"github.com/blevesearch/bleve/v2/mapping"
+	index "github.com/blevesearch/bleve_index_api"
 )
 
 // document is what the index holds of one record: nothing is stored in the
 // index (the records are in the bbolt file), the mapped fields are only
-// indexed (Description and Creators only within Text), and those the model
-// sorts or counts by keep doc values.
+// indexed (Description and Creators only within Text), those the model
+// sorts by keep doc values, and the facets count Facet alone.
 type document struct {
 	Key          string    `json:"key"`
 	Facility     string    `json:"facility"`
@@ -81,8 +80,8 @@ var textFields = []string{fieldText, "title", "keywords"}
 // says more than one of the description.
 var textBoost = map[string]float64{fieldText: 1, "title": 2, "keywords": 1}
 
-// indexMapping returns the mapping of the index: keywords for the
-// identifiers and facets, a datetime, numbers and a boolean for the
+// indexMapping returns the mapping of the index (all but document.Facet,
+// which indexDocument adds): keywords for the identifiers, a datetime, numbers and a boolean for the
 // filters and orders, English text for the title, the keywords and one
 // field of every text (document.Text), scored with BM25; description and
 // creators are not indexed on their own. Title and keywords are indexed
