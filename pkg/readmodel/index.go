@@ -6,13 +6,15 @@ import (
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	"github.com/blevesearch/bleve/v2/analysis/lang/en"
+	bdoc "github.com/blevesearch/bleve/v2/document"
 	"github.com/blevesearch/bleve/v2/mapping"
+	index "github.com/blevesearch/bleve_index_api"
 )
 
 // document is what the index holds of one record: nothing is stored in the
 // index (the records are in the bbolt file), the mapped fields are only
-// indexed (Description and Creators only within Text), and those the model
-// sorts or counts by keep doc values.
+// indexed (Description and Creators only within Text), those the model
+// sorts by keep doc values, and the facets count Facet alone.
 type document struct {
 	Key          string    `json:"key"`
 	Facility     string    `json:"facility"`
@@ -30,10 +32,13 @@ type document struct {
 	Keywords     []string  `json:"keywords"`
 	Creators     []string  `json:"creators"`
 	// What search filters, counts and reads besides (see searchdoc.go).
-	Instrument     []string `json:"instrument"`      // name and PID, lower case
-	InstrumentName string   `json:"instrument_name"` // the name alone, for the facet
-	Licence        string   `json:"licence"`         // SPDX id, else as given
-	Quality        float64  `json:"quality"`         // in [0, 1]
+	Instrument []string `json:"instrument"` // name and PID, lower case
+	Licence    string   `json:"licence"`    // SPDX id, else as given
+	Quality    float64  `json:"quality"`    // in [0, 1]
+	// Facet holds every value the facets count, each as facetDocTerm
+	// makes it (facetdoc.go): the only doc values the facets read. It is
+	// not mapped: indexDocument adds it.
+	Facet []string `json:"-"`
 	// Text is every text Query.Text searches: title, description,
 	// keywords, creators, instrument and samples (Description and
 	// Creators are indexed only in it, title and keywords also on their
@@ -54,9 +59,9 @@ const (
 	fieldDeleted     = "deleted"
 	fieldAccess      = "access_rights"
 	fieldInstrument  = "instrument"
-	fieldInstName    = "instrument_name"
 	fieldLicence     = "licence"
 	fieldQuality     = "quality"
+	fieldFacet       = "facet"
 	fieldText        = "text"
 	textAnalyzer     = en.AnalyzerName
 )
@@ -75,8 +80,8 @@ var textFields = []string{fieldText, "title", "keywords"}
 // says more than one of the description.
 var textBoost = map[string]float64{fieldText: 1, "title": 2, "keywords": 1}
 
-// indexMapping returns the mapping of the index: keywords for the
-// identifiers and facets, a datetime, numbers and a boolean for the
+// indexMapping returns the mapping of the index (all but document.Facet,
+// which indexDocument adds): keywords for the identifiers, a datetime, numbers and a boolean for the
 // filters and orders, English text for the title, the keywords and one
 // field of every text (document.Text), scored with BM25; description and
 // creators are not indexed on their own. Title and keywords are indexed
@@ -97,17 +102,16 @@ func indexMapping() mapping.IndexMapping {
 	}
 	dm := bleve.NewDocumentStaticMapping()
 	dm.AddFieldMappingsAt("key", kw(false))
-	dm.AddFieldMappingsAt(fieldFacility, kw(true))
+	dm.AddFieldMappingsAt(fieldFacility, kw(false))
 	dm.AddFieldMappingsAt(fieldFeed, kw(false))
 	dm.AddFieldMappingsAt(fieldDOI, kw(false))
-	dm.AddFieldMappingsAt(fieldTechnique, kw(true))
+	dm.AddFieldMappingsAt(fieldTechnique, kw(false))
 	dm.AddFieldMappingsAt(fieldTechniqueID, kw(false))
-	dm.AddFieldMappingsAt(fieldAccess, kw(true))
+	dm.AddFieldMappingsAt(fieldAccess, kw(false))
 	dm.AddFieldMappingsAt(fieldInstrument, kw(false))
-	dm.AddFieldMappingsAt(fieldInstName, kw(true))
-	dm.AddFieldMappingsAt(fieldLicence, kw(true))
+	dm.AddFieldMappingsAt(fieldLicence, kw(false))
 	qs := bleve.NewNumericFieldMapping()
-	qs.Store, qs.IncludeInAll, qs.DocValues = false, false, true
+	qs.Store, qs.IncludeInAll, qs.DocValues = false, false, false
 	dm.AddFieldMappingsAt(fieldQuality, qs)
 	ts := bleve.NewDateTimeFieldMapping()
 	ts.Store, ts.IncludeInAll, ts.DocValues = false, false, true
@@ -131,4 +135,26 @@ func indexMapping() mapping.IndexMapping {
 	im.DefaultField = "title"
 	im.ScoringModel = scoringModel
 	return im
+}
+
+// facetOptions are the options of the facet field: indexed, with doc
+// values kept per document and uncompressed (as bleve keeps a geopoint's),
+// so that reading one match's values reads them alone: a chunk of 1024
+// documents, compressed, is decompressed whole for each match in it that
+// a search counts, and a search of thousands of matches spread over the
+// catalogue decompresses nearly all of them.
+const facetOptions = index.IndexField | index.DocValues | index.SkipDVChunking | index.SkipDVCompression
+
+// indexDocument adds to batch the document of key: its mapped fields, and
+// its facet values (document.Facet, one keyword term each) with
+// facetOptions, which a mapping cannot set.
+func indexDocument(idx bleve.Index, batch *bleve.Batch, key string, d document) error {
+	doc := bdoc.NewDocument(key)
+	if err := idx.Mapping().MapDocument(doc, d); err != nil {
+		return err
+	}
+	for _, v := range d.Facet {
+		doc.AddField(bdoc.NewTextFieldWithIndexingOptions(fieldFacet, nil, []byte(v), facetOptions))
+	}
+	return batch.IndexAdvanced(doc)
 }

@@ -197,20 +197,28 @@ const (
 // facetYears is how many years FacetYear counts, back from next year.
 const facetYears = 40
 
-// qualityBands are the bands of FacetQuality: each takes in its lower
-// bound and not its upper one, but the last takes in 1.
-var qualityBands = []struct {
+// band is a band of quality scores.
+type band struct {
 	name     string
 	min, max float64
-}{
+}
+
+// qualityBands are the bands of FacetQuality: each takes in its lower
+// bound and not its upper one, but the last takes in 1.
+var qualityBands = []band{
 	{"0.0-0.2", 0, 0.2}, {"0.2-0.4", 0.2, 0.4}, {"0.4-0.6", 0.4, 0.6}, {"0.6-0.8", 0.6, 0.8}, {"0.8-1.0", 0.8, 1},
 }
 
-// facetFields are the index fields of the facets.
-var facetFields = map[string]string{
-	FacetFacility: fieldFacility, FacetTechnique: fieldTechnique, FacetInstrument: fieldInstName,
-	FacetAccess: fieldAccess, FacetLicence: fieldLicence,
+// facetCodes begin the terms of each facet in the facet field
+// (facetDocTerm).
+var facetCodes = map[string]byte{
+	FacetFacility: 'f', FacetTechnique: 't', FacetInstrument: 'i', FacetAccess: 'a', FacetLicence: 'l',
+	FacetYear: 'y', FacetQuality: 'q',
 }
+
+// facetTerms are the facets whose values the facet field holds as
+// facetTerm makes them.
+var facetTerms = map[string]bool{FacetTechnique: true, FacetAccess: true}
 
 // Page is one page of a query's records.
 type Page struct {
@@ -243,7 +251,7 @@ func (m *Model) Search(ctx context.Context, q Query) (Page, error) {
 	if err != nil {
 		return Page{}, err
 	}
-	page := Page{Total: res.Total, Records: recs, Facets: facets(res)}
+	page := Page{Total: res.Total, Records: recs, Facets: facets(res, q.Facets)}
 	if len(res.Hits) == req.Size && req.Size > 1 {
 		page.Next = encodeCursor(q, sortValues(res.Hits[req.Size-2]))
 	}
@@ -255,7 +263,7 @@ func (m *Model) Search(ctx context.Context, q Query) (Page, error) {
 			return Page{}, fmt.Errorf("readmodel: count: %w", err)
 		}
 		page.Total = c.Total
-		page.Facets = facets(c)
+		page.Facets = facets(c, q.Facets)
 	}
 	return page, nil
 }

@@ -77,8 +77,10 @@ import (
 // removed and rebuilt from the stream (2: records keep their quality, and
 // the counts each facility's; 3: the index holds what search needs, BM25; 4: the instrument facet counts
 // names only; 5: the quality score keeps doc values, for its facet; 6: the
-// dataset's own date, IssuedOf, for the date filter, order and facet).
-const SchemaVersion = 6
+// dataset's own date, IssuedOf, for the date filter, order and facet; 7:
+// the facets count short keyword doc values: compacted techniques and
+// access rights, the year, the quality band).
+const SchemaVersion = 7
 
 // ErrNotFound is returned for a key or DOI the model does not hold.
 var ErrNotFound = errors.New("readmodel: not found")
@@ -465,7 +467,7 @@ func (m *Model) apply(ctx context.Context, msgs []bus.StoredMessage) error {
 	for _, c := range changes {
 		if c.stored == nil {
 			batch.Delete(c.key)
-		} else if err := batch.Index(c.key, c.doc); err != nil {
+		} else if err := indexDocument(m.index, batch, c.key, c.doc); err != nil {
 			return fmt.Errorf("readmodel: index %.200s: %w", c.key, err)
 		}
 	}

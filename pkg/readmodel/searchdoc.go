@@ -11,15 +11,16 @@ import (
 // and PID as a filter, its name as a facet and as text), the licence (its SPDX id when the
 // normaliser recognised one), the quality score, and the text searched
 // (d's title, description, keywords and creators, the instrument and the
-// samples' names).
+// samples' names), and the values the facets count (addFacetValues).
 func (d *document) addSearch(e *fairwayv1.CatalogueEntry) {
 	ds := e.GetDataset().GetDataset()
 	d.Text = append(d.Text, d.Title, d.Description)
 	d.Text = append(d.Text, d.Keywords...)
 	d.Text = append(d.Text, d.Creators...)
+	var instrument string // the name alone, for the facet
 	if name := strings.TrimSpace(ds.GetInstrument()); name != "" {
 		d.Instrument = append(d.Instrument, instrumentTerm(name))
-		d.InstrumentName = instrumentTerm(name)
+		instrument = instrumentTerm(name)
 		d.Text = append(d.Text, bound(name, maxTitle))
 	}
 	if pid := instrumentTerm(ds.GetInstrumentPid()); pid != "" {
@@ -34,6 +35,7 @@ func (d *document) addSearch(e *fairwayv1.CatalogueEntry) {
 			d.Text = append(d.Text, bound(n, maxTitle))
 		}
 	}
+	d.addFacetValues(instrument)
 }
 
 // instrumentTerm returns an instrument's name or PID as the index holds

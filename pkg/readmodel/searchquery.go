@@ -2,6 +2,7 @@ package readmodel
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"slices"
 	"strconv"
@@ -9,8 +10,10 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
+	index "github.com/blevesearch/bleve_index_api"
 )
 
 // techniqueBoost weighs a dataset tagged with a technique the text names
@@ -42,10 +45,11 @@ func wordsQuery(words []string) query.Query {
 	return bleve.NewConjunctionQuery(must...)
 }
 
-// matchQuery returns the query of q: its filters and its text. Ranked by
-// relevance, the text is what is scored and drives the search, the
-// filters only keep or leave its matches (they score nothing); in the other
-// orders, nothing is scored and every clause narrows the others.
+// matchQuery returns the query of q: its filters and its text, each
+// clause narrowing the others (the index advances them all by the rarest).
+// Ranked by relevance, only the text is scored: the filters are searched
+// unscored (unscoredQuery), so that they score nothing and the index joins
+// their terms into one set of documents, and so is the text with them.
 func (m *Model) matchQuery(q Query, words []string) (query.Query, error) {
 	text, err := m.textQuery(q, words)
 	if err != nil {
@@ -56,12 +60,23 @@ func (m *Model) matchQuery(q Query, words []string) (query.Query, error) {
 	case text == nil:
 		return filters, nil
 	case q.Order == ByRelevance:
-		b := bleve.NewBooleanQuery()
-		b.AddMust(text)
-		b.AddFilter(filters)
-		return b, nil
+		// The whole query unscored is sets of documents the index joins
+		// (an OR of each word's terms, ANDs) before anything is read,
+		// into the few matches: they drive the scored text, which is
+		// read only at them.
+		return bleve.NewConjunctionQuery(text, unscoredQuery{bleve.NewConjunctionQuery(filters, text)}), nil
 	}
 	return bleve.NewConjunctionQuery(filters, text), nil
+}
+
+// unscoredQuery searches its query unscored whatever the search's scoring:
+// its matches score 0, and add nothing to the score of a conjunction of it.
+type unscoredQuery struct{ query.Query }
+
+// Searcher returns the searcher of the query, unscored.
+func (u unscoredQuery) Searcher(ctx context.Context, i index.IndexReader, m mapping.IndexMapping, o search.SearcherOptions) (search.Searcher, error) {
+	o.Score, o.Explain, o.IncludeTermVectors = "none", false, false
+	return u.Query.Searcher(ctx, i, m, o)
 }
 
 // textQuery returns the query of q's text, nil without one: for each of
@@ -104,33 +119,33 @@ func (m *Model) textQuery(q Query, words []string) (query.Query, error) {
 }
 
 // addFacets asks req for the counts of every facet, at most n values each
-// (none when n is 0).
+// (none when n is 0): each counts the terms of the facet field that begin
+// with its code (facetdoc.go); the years are counted all, and facets keeps
+// those of the last facetYears.
 func addFacets(req *bleve.SearchRequest, n int) {
 	if n <= 0 {
 		return
 	}
-	for name, field := range facetFields {
-		req.AddFacet(name, bleve.NewFacetRequest(field, n))
-	}
-	years := bleve.NewFacetRequest(fieldIssued, min(n, facetYears))
-	next := time.Now().UTC().Year() + 1
-	for y := next; y > next-facetYears; y-- {
-		years.AddDateTimeRange(strconv.Itoa(y), time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(y+1, 1, 1, 0, 0, 0, 0, time.UTC))
-	}
-	req.AddFacet(FacetYear, years)
-	quality := bleve.NewFacetRequest(fieldQuality, len(qualityBands))
-	for i, b := range qualityBands {
-		lo, hi := b.min, &b.max
-		if i == len(qualityBands)-1 {
-			hi = nil // takes in 1
+	for name, code := range facetCodes {
+		size := n
+		switch name {
+		case FacetYear:
+			size = maxYears
+		case FacetQuality:
+			size = len(qualityBands)
 		}
-		quality.AddNumericRange(b.name, &lo, hi)
+		f := bleve.NewFacetRequest(fieldFacet, size)
+		f.SetPrefixFilter(string(code))
+		req.AddFacet(name, f)
 	}
-	req.AddFacet(FacetQuality, quality)
 }
 
-// facets returns the counts of res's facets, nil when it has none.
-func facets(res *bleve.SearchResult) map[string][]Count {
+// maxYears bounds the distinct years the index can hold (indexable).
+const maxYears = 10000
+
+// facets returns the counts of res's facets, at most n values each, nil
+// when it has none.
+func facets(res *bleve.SearchResult, n int) map[string][]Count {
 	if len(res.Facets) == 0 {
 		return nil
 	}
@@ -139,31 +154,36 @@ func facets(res *bleve.SearchResult) map[string][]Count {
 		counts := []Count{}
 		if f.Terms != nil {
 			for _, t := range f.Terms.Terms() {
-				counts = append(counts, Count{Value: t.Term, Count: uint64(max(t.Count, 0))})
+				counts = append(counts, Count{Value: facetDocValue(name, t.Term), Count: uint64(max(t.Count, 0))})
 			}
 		}
-		for _, r := range f.DateRanges {
-			counts = append(counts, Count{Value: r.Name, Count: uint64(max(r.Count, 0))})
-		}
-		for _, r := range f.NumericRanges {
-			c := Count{Value: r.Name, Count: uint64(max(r.Count, 0))}
-			for _, b := range qualityBands {
-				if b.name == r.Name {
-					c.Min, c.Max = &b.min, &b.max
-				}
-			}
-			counts = append(counts, c)
+		byCount := func(a, b Count) int {
+			return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Value, b.Value))
 		}
 		switch name {
 		case FacetYear:
-			// Years are of four digits: the newest first.
+			// The years of the last facetYears, the most frequent
+			// min(n, facetYears) of them; years are of four digits
+			// there: the newest first.
+			next := time.Now().UTC().Year() + 1
+			counts = slices.DeleteFunc(counts, func(c Count) bool {
+				y, err := strconv.Atoi(c.Value)
+				return err != nil || y > next || y <= next-facetYears || c.Count == 0
+			})
+			slices.SortFunc(counts, byCount)
+			counts = counts[:min(len(counts), n, facetYears)]
 			slices.SortFunc(counts, func(a, b Count) int { return strings.Compare(b.Value, a.Value) })
 		case FacetQuality:
+			for i := range counts {
+				for _, b := range qualityBands {
+					if b.name == counts[i].Value {
+						counts[i].Min, counts[i].Max = &b.min, &b.max
+					}
+				}
+			}
 			slices.SortFunc(counts, func(a, b Count) int { return strings.Compare(a.Value, b.Value) })
 		default:
-			slices.SortFunc(counts, func(a, b Count) int {
-				return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Value, b.Value))
-			})
+			slices.SortFunc(counts, byCount)
 		}
 		out[name] = counts
 	}
