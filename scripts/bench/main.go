@@ -40,7 +40,7 @@ func main() {
 	maxBacklog := flag.Int("max-backlog", 0, "pipeline: the harvester's --max-backlog (0: its default; negative: no flow control)")
 	memoryLimit := flag.Int("memory-limit", 0, "pipeline: the node's --memory-limit in MiB (0: fairway up's default; negative: none)")
 	hubOnly := flag.Bool("serve-hub", false, "serve the destination hub on stdin/stdout (the pipeline's child process)")
-	memprofile := flag.String("memprofile", "", "write a heap profile here at the end")
+	memprofile := flag.String("memprofile", "", "write a heap profile here: for the pipeline, of the live heap when the catalogue is complete (the node still running); otherwise at the end")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run here")
 	flag.Parse()
 	if *hubOnly {
@@ -56,7 +56,7 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
-	if *memprofile != "" {
+	if *memprofile != "" && *stage != "pipeline" {
 		defer func() {
 			f, err := os.Create(*memprofile)
 			if err == nil {
@@ -69,7 +69,8 @@ func main() {
 	switch *stage {
 	case "pipeline":
 		err = runPipeline(pipelineOptions{records: *records, pageSize: *pageSize, panet: *panet, clickhouse: *clickhouse,
-			concurrency: *concurrency, timeout: *timeout, rate: *rate, pushLatency: *pushLatency, maxBacklog: *maxBacklog, memoryLimit: *memoryLimit})
+			concurrency: *concurrency, timeout: *timeout, rate: *rate, pushLatency: *pushLatency, maxBacklog: *maxBacklog, memoryLimit: *memoryLimit,
+			memprofile: *memprofile})
 	case "harvest":
 		err = runHarvest(*records, *pageSize, *timeout)
 	case "catalogue":

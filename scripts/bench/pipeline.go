@@ -12,6 +12,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -46,6 +48,9 @@ type pipelineOptions struct {
 	// maxBacklog and memoryLimit are the node's --max-backlog and
 	// --memory-limit (0: their defaults).
 	maxBacklog, memoryLimit int
+	// memprofile, when set, is where the heap profile of the live heap is
+	// written once the catalogue is complete, while the node still runs.
+	memprofile string
 }
 
 // hubCatalogue is the catalogue of the destination's hub.
@@ -117,6 +122,7 @@ func runPipeline(o pipelineOptions) error {
 	}
 	began := time.Now()
 	cpuBegan := cpuTime()
+	gcBegan := readGC()
 	// The node's listening NATS requires the credentials it generated.
 	creds, err := natsembed.ReadCredentials(filepath.Join(dir, natsembed.CredentialsFile))
 	if err != nil {
@@ -151,6 +157,12 @@ func runPipeline(o pipelineOptions) error {
 	elapsed := time.Since(began)
 	cpu := cpuTime() - cpuBegan
 	peakCatalogue := max(peak.Load(), rssKB("VmHWM"))
+	gcEnded := readGC()
+	if o.memprofile != "" {
+		if err := writeHeapProfile(o.memprofile); err != nil {
+			return err
+		}
+	}
 
 	lat, err := latencies(ctx, catalogue)
 	if err != nil {
@@ -193,6 +205,8 @@ func runPipeline(o pipelineOptions) error {
 		pct(lat.d, 0.50), pct(lat.d, 0.95), pct(lat.d, 0.99), pct(lat.d, 1))
 	fmt.Printf("CPU:            %.1f s user+sys over %.1f s: %.0f%% of %d cores\n", cpu.Seconds(), elapsed.Seconds(), 100*cpu.Seconds()/elapsed.Seconds()/float64(runtime.NumCPU()), runtime.NumCPU())
 	fmt.Printf("peak RSS:       %.0f MB until the catalogue was complete, %.0f MB until everything was delivered\n", float64(peakCatalogue)/1024, float64(peakAll)/1024)
+	fmt.Printf("GC:             %d cycles, %.0f%% of the CPU the process used (the runtime's estimate), until the catalogue was complete; then a live heap of %.0f MB, %.0f MB of it with pointers\n",
+		gcEnded.cycles-gcBegan.cycles, 100*(gcEnded.gc-gcBegan.gc)/max(gcEnded.used-gcBegan.used, 1e-9), float64(gcEnded.live)/1e6, float64(gcEnded.scan)/1e6)
 	if hub != nil {
 		fmt.Printf("destination:    all %d live datasets at the hub (answering in %s) %.1f s after the node was ready\n", lat.live, o.pushLatency, hubDone.Seconds())
 	}
@@ -200,6 +214,53 @@ func runPipeline(o pipelineOptions) error {
 		fmt.Printf("ClickHouse:     all %d live datasets in %s %.1f s after the node was ready\n", lat.live, o.clickhouse, chDone.Seconds())
 	}
 	return nil
+}
+
+// gcStats is what the runtime counts of its garbage collector.
+type gcStats struct {
+	cycles uint64
+	// gc and used are the runtime's estimates of the CPU seconds spent in
+	// the collector and in all (less idle time).
+	gc, used float64
+	// live is the heap the last cycle marked, scan the part of it that
+	// holds pointers (what a cycle has to scan), in bytes.
+	live, scan uint64
+}
+
+// readGC reads gcStats from runtime/metrics.
+func readGC() gcStats {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/cpu/classes/gc/total:cpu-seconds"},
+		{Name: "/cpu/classes/total:cpu-seconds"}, {Name: "/cpu/classes/idle:cpu-seconds"},
+		{Name: "/gc/heap/live:bytes"}, {Name: "/gc/scan/heap:bytes"}}
+	metrics.Read(s)
+	u := func(i int) uint64 {
+		if s[i].Value.Kind() == metrics.KindUint64 {
+			return s[i].Value.Uint64()
+		}
+		return 0
+	}
+	f := func(i int) float64 {
+		if s[i].Value.Kind() == metrics.KindFloat64 {
+			return s[i].Value.Float64()
+		}
+		return 0
+	}
+	return gcStats{cycles: u(0), gc: f(1), used: f(2) - f(3), live: u(4), scan: u(5)}
+}
+
+// writeHeapProfile collects the garbage and writes a heap profile of what
+// is live now to path.
+func writeHeapProfile(path string) error {
+	runtime.GC()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // freeAddr returns a loopback address with a port free now.
