@@ -69,6 +69,10 @@ const (
 	barSpacing = 14
 	fontSize   = 10
 	maxLabel   = 30
+	// charWidth is a little more than the width of a label's character
+	// as the chart library measures its font: a line of wrapLabel's is
+	// not wrapped again by the library.
+	charWidth = 7
 )
 
 // barColor is the fill of the bars (one colour: the bar's height, not its
@@ -93,12 +97,13 @@ func renderBars(c *Chart) {
 	if maxV <= 0 {
 		maxV = 1
 	}
+	bw := min(maxBar, (chartWidth-90)/len(c.Bars)-barSpacing)
 	bars := make([]chart.Value, len(c.Bars))
 	for i, b := range c.Bars {
-		bars[i] = chart.Value{Value: b.Value, Label: chartText.Replace(shorten(b.Label, maxLabel)),
+		label := wrapLabel(chartText.Replace(shorten(b.Label, maxLabel)), (max(bw, 6)+barSpacing)/charWidth)
+		bars[i] = chart.Value{Value: b.Value, Label: label,
 			Style: chart.Style{FillColor: barColor, StrokeColor: barColor, StrokeWidth: 1}}
 	}
-	bw := min(maxBar, (chartWidth-90)/len(bars)-barSpacing)
 	bc := chart.BarChart{
 		Width: chartWidth, Height: chartHeight, BarWidth: max(bw, 6), BarSpacing: barSpacing,
 		Background: chart.Style{Padding: chart.Box{Top: 12, Left: 8, Right: 8, Bottom: labelRoom}},
@@ -160,6 +165,47 @@ func formatNumber(v float64) string {
 }
 
 // shorten cuts s to n characters, with an ellipsis.
+// wrapLabel breaks s into lines of at most width characters (at least
+// two), joined by newlines, for a label under its bar: a line ends after a
+// space or a hyphen where it can ("related-publications" becomes
+// "related-" and "publications"), and a word longer than a line is cut
+// with a hyphen. The chart library's own wrapping cuts words anywhere,
+// and a word it could not cut ran into the neighbouring labels.
+func wrapLabel(s string, width int) string {
+	width = max(width, 2)
+	var words []string
+	for len(s) > 0 {
+		i := strings.IndexAny(s, " -")
+		if i < 0 {
+			words = append(words, s)
+			break
+		}
+		words = append(words, s[:i+1])
+		s = s[i+1:]
+	}
+	var lines []string
+	line := ""
+	for _, w := range words {
+		if utf8.RuneCountInString(strings.TrimRight(line+w, " ")) <= width {
+			line += w
+			continue
+		}
+		if line != "" {
+			lines = append(lines, strings.TrimRight(line, " "))
+		}
+		for utf8.RuneCountInString(strings.TrimRight(w, " ")) > width {
+			r := []rune(w)
+			lines = append(lines, string(r[:width-1])+"-")
+			w = string(r[width-1:])
+		}
+		line = w
+	}
+	if line = strings.TrimRight(line, " "); line != "" {
+		lines = append(lines, line)
+	}
+	return strings.Join(lines, "\n")
+}
+
 func shorten(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s

@@ -473,3 +473,29 @@ func TestNodePageHomeCache(t *testing.T) {
 		t.Errorf("%d status reads for 9 requests over two minutes, want 2", st.n)
 	}
 }
+
+// TestWrapLabel: labels break after spaces and hyphens, and only cut a
+// word longer than a line.
+func TestWrapLabel(t *testing.T) {
+	tests := []struct {
+		in    string
+		width int
+		want  string
+	}{
+		{"licence", 10, "licence"},
+		{"related-publications", 12, "related-\npublications"},
+		{"creator-orcid", 12, "creator-\norcid"},
+		{"x-ray powder diffraction", 10, "x-ray\npowder\ndiffracti-\non"},
+		{"neutron scattering", 20, "neutron scattering"},
+		{"macromolecular crystallography", 9, "macromol-\necular\ncrystall-\nography"},
+		{"a b", 0, "a\nb"},
+		{"abc", 0, "a-\nbc"},
+		{"", 5, ""},
+		{"été-hiver", 4, "été-\nhiv-\ner"},
+	}
+	for _, tc := range tests {
+		if got := wrapLabel(tc.in, tc.width); got != tc.want {
+			t.Errorf("wrapLabel(%q, %d) = %q, want %q", tc.in, tc.width, got, tc.want)
+		}
+	}
+}
