@@ -205,19 +205,26 @@ func processCPU(b *testing.B) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// benchWriterRecords is how many records BenchmarkWriter and
+// BenchmarkWriterBatches write: FAIRWAY_BENCH_WRITER_RECORDS, default
+// 20,000. With more, the last batch's wait to fill (the store's
+// FlushInterval, 1 s) weighs less: the writer's rate while it catches up.
+func benchWriterRecords(b *testing.B) int { return benchSize(b, "FAIRWAY_BENCH_WRITER_RECORDS", 20000) }
+
 // BenchmarkWriter measures the whole writer as it runs, with its default
-// configuration: 20,000 records wait in the normalised, enriched and
+// configuration: 20,000 records (benchWriterRecords) wait in the normalised, enriched and
 // catalogue streams of an embedded JetStream, and the timer runs from the
 // writer's start until each of its four consumers of those streams has
 // acknowledged every message (its ack floor at the stream's last sequence,
 // none pending). The streams are filled before the timer starts. rows/s
-// is the rows the writer stored over that time — 100,000: 20,000 in
-// datasets, 20,000 in dataset_citations, 60,000 in pipeline_events —
+// is the rows the writer stored over that time — five a record, 100,000
+// from 20,000: 20,000 in datasets, 20,000 in dataset_citations, 60,000 in
+// pipeline_events —
 // checked afterwards to be there exactly once each (FINAL). cpu-µs/row
 // is the CPU time of this process (the writer and the embedded server,
 // not ClickHouse) per row, less noisy than the rate on a shared machine.
 func BenchmarkWriter(b *testing.B) {
-	const n = 20000
+	n := benchWriterRecords(b)
 	events := writerInputs(b, benchEntries(b, n))
 	want := writerRows(n)
 	// The writer's consumers of the three streams.
@@ -308,7 +315,7 @@ func BenchmarkWriter(b *testing.B) {
 // BenchmarkWriter is the cost of receiving the messages from the embedded
 // server and acknowledging them.
 func BenchmarkWriterBatches(b *testing.B) {
-	const n = 20000
+	n := benchWriterRecords(b)
 	entries := benchEntries(b, n)
 	inputs := map[bus.Stream][]bus.StoredMessage{}
 	for i, ev := range writerInputs(b, entries) {

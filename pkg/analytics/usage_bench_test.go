@@ -11,14 +11,20 @@ import (
 // benchUsageEvents is how many usage events BenchmarkUsageDSR generates:
 // FAIRWAY_BENCH_USAGE_EVENTS, default 10,000,000.
 func benchUsageEvents(b *testing.B) int {
-	if v := os.Getenv("FAIRWAY_BENCH_USAGE_EVENTS"); v != "" {
+	return benchSize(b, "FAIRWAY_BENCH_USAGE_EVENTS", 10_000_000)
+}
+
+// benchSize is the positive number in the environment variable name, or
+// def when it is unset.
+func benchSize(b *testing.B, name string, def int) int {
+	if v := os.Getenv(name); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			b.Fatalf("FAIRWAY_BENCH_USAGE_EVENTS=%q: want a positive number", v)
+			b.Fatalf("%s=%q: want a positive number", name, v)
 		}
 		return n
 	}
-	return 10_000_000
+	return def
 }
 
 // BenchmarkUsageDSR measures the query behind the DSR of a whole year
