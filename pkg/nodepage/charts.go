@@ -164,7 +164,6 @@ func formatNumber(v float64) string {
 	return fmt.Sprintf("%.2f", v)
 }
 
-// shorten cuts s to n characters, with an ellipsis.
 // wrapLabel breaks s into lines of at most width characters (at least
 // two), joined by newlines, for a label under its bar: a line ends after a
 // space or a hyphen where it can ("related-publications" becomes
@@ -206,6 +205,7 @@ func wrapLabel(s string, width int) string {
 	return strings.Join(lines, "\n")
 }
 
+// shorten cuts s to n characters, with an ellipsis.
 func shorten(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s

@@ -102,7 +102,9 @@ func (h *Handler) dataset(w http.ResponseWriter, r *http.Request) {
 	fillDataset(&d, rec)
 	d.Heading = d.Title
 	h.render(w, http.StatusOK, "dataset.html", d)
-	if h.cfg.Viewed != nil {
+	// A HEAD (a link checker) is no investigation: COUNTER counts the
+	// pages that were read, as the catalogue's own documents do.
+	if h.cfg.Viewed != nil && r.Method == http.MethodGet {
 		h.cfg.Viewed(r, rec.Key, rec.Facility, "page")
 	}
 }

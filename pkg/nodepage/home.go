@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,6 +41,10 @@ type homeData struct {
 	Gaps         Chart
 	// MeanQuality over every live dataset.
 	MeanQuality float64
+	// FacilityCount is the number of facilities with live datasets, from
+	// the quality source (the facility chart shows at most its facet's
+	// size); 0 when that source did not answer.
+	FacilityCount int
 
 	// Operations: nil Status when the node has no status source.
 	HasStatus    bool
@@ -217,6 +222,9 @@ func (h *Handler) qualityCharts(ctx context.Context, d *homeData) {
 		for _, g := range q.Gaps {
 			gaps[g.Check] += g.Datasets
 		}
+		if q.Datasets > 0 {
+			d.FacilityCount++
+		}
 	}
 	if n == 0 {
 		return
@@ -274,11 +282,37 @@ func (h *Handler) statusParts(ctx context.Context, d *homeData) {
 	for _, f := range st.Feeds {
 		v := feedView{ID: f.ID, Facility: f.Facility, Enabled: f.Enabled, State: "never"}
 		if run := f.LastRun; run != nil {
-			v.State, v.Started, v.Records, v.Rejected, v.Error = run.Status, when(run.StartedAt), run.Records, run.Rejected, run.Error
+			v.State, v.Started, v.Records, v.Rejected, v.Error = run.Status, when(run.StartedAt), run.Records, run.Rejected, publicError(run.Error)
 		}
 		d.Feeds = append(d.Feeds, v)
 	}
 }
+
+// publicError is a harvest error as the public page shows it: every URL
+// in it cut to its scheme, host and path (a feed's URL may carry a key in
+// its query or credentials in its user part; the operators' API,
+// /api/v1/status, has the whole text), and at most maxErrorText
+// characters.
+func publicError(msg string) string {
+	msg = urlInText.ReplaceAllStringFunc(msg, func(raw string) string {
+		u, err := url.Parse(raw)
+		if err != nil || u.Host == "" {
+			return "(a URL)"
+		}
+		out := u.Scheme + "://" + u.Host + u.EscapedPath()
+		if u.RawQuery != "" || u.Fragment != "" {
+			out += "?…"
+		}
+		return out
+	})
+	return shorten(msg, maxErrorText)
+}
+
+// urlInText finds URLs in an error's text.
+var urlInText = regexp.MustCompile(`(?i)\b[a-z][a-z0-9+.-]*://[^\s"'<>]+`)
+
+// maxErrorText bounds a feed's error on the page.
+const maxErrorText = 300
 
 // timeline counts the live datasets by year of issue (the last maxYears
 // years that have any).

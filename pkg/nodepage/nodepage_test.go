@@ -102,7 +102,7 @@ func sampleStatus() api.NodeStatus {
 		AnalyticsState: api.AnalyticsActive, AnalyticsLag: 5,
 		Feeds: []api.FeedStatus{
 			{ID: "esrf-oai", Facility: "ESRF", Enabled: true, LastRun: &api.Run{Status: api.StatusComplete, StartedAt: &done, Records: 12}},
-			{ID: "ill-oai", Facility: "ILL", Enabled: true, LastRun: &api.Run{Status: api.StatusFailed, StartedAt: &done, Error: "503 from the provider"}},
+			{ID: "ill-oai", Facility: "ILL", Enabled: true, LastRun: &api.Run{Status: api.StatusFailed, StartedAt: &done, Error: `oaipmh: Get "https://user:pw@oai.ill.example/oai?verb=ListRecords&apikey=k3y": 503 from the provider`}},
 			{ID: "psi-scicat", Facility: "PSI"},
 		},
 		Destinations: []destinations.Status{{ID: "eosc", Kind: "piveau", URL: "https://hub.example.org/secret-path", Enabled: true, Running: true,
@@ -172,10 +172,10 @@ func TestNodePageHome(t *testing.T) {
 	}{
 		{"every source", status{st: sampleStatus()}, sampleStats(),
 			map[string]int{"facilities": 4, "techniques": 1, "quality": 10, "lag": 6, "deadletters": 2, "timeline": 3, "reuse": 12},
-			[]string{`<span class="state failed">failed</span>`, "503 from the provider", `<span class="state failing">failing</span>`, "never",
+			[]string{`<span class="state failed">failed</span>`, "https://oai.ill.example/oai?…", "503 from the provider", `<span class="state failing">failing</span>`, "never",
 				`href="/search?facility=esrf"`, `href="/search?technique=http%3A%2F%2Fpurl.org%2Fpan-science%2FPaNET%2FPaNET01208"`,
 				"Datasets issued, per month", "2024-04"},
-			[]string{"secret-path", "abc123", "photon probe", "Analytics are off"}},
+			[]string{"secret-path", "abc123", "photon probe", "Analytics are off", "k3y", "pw@"}},
 		{"analytics off", status{st: sampleStatus()}, nil,
 			map[string]int{"facilities": 4, "techniques": 10, "timeline": -1, "reuse": -1},
 			[]string{`data-section="analytics-off"`, "broader techniques included"}, nil},
@@ -309,6 +309,19 @@ func TestNodePageDataset(t *testing.T) {
 			}
 		})
 	}
+	// A HEAD (a link checker) reads no page: it is no investigation.
+	t.Run("HEAD", func(t *testing.T) {
+		mu.Lock()
+		views = nil
+		mu.Unlock()
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodHead, DatasetPath("esrf-1"), nil))
+		mu.Lock()
+		defer mu.Unlock()
+		if rec.Code != http.StatusOK || len(views) != 0 {
+			t.Errorf("HEAD: status %d, views %v", rec.Code, views)
+		}
+	})
 }
 
 // TestNodePageSearch runs the search form's queries.
@@ -496,6 +509,24 @@ func TestWrapLabel(t *testing.T) {
 	for _, tc := range tests {
 		if got := wrapLabel(tc.in, tc.width); got != tc.want {
 			t.Errorf("wrapLabel(%q, %d) = %q, want %q", tc.in, tc.width, got, tc.want)
+		}
+	}
+}
+
+// TestPublicError: a feed's error on the public page keeps no URL's
+// credentials, query or fragment, and is bounded.
+func TestPublicError(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"503 from the provider", "503 from the provider"},
+		{`Get "https://u:p@h.example/oai?verb=ListRecords&key=s": EOF`, `Get "https://h.example/oai?…": EOF`},
+		{"see http://h.example/a/b#frag and ftp://f.example/x", "see http://h.example/a/b?… and ftp://f.example/x"},
+		{"odd http://%zz/x", "odd (a URL)"},
+		{"no host file:///etc/passwd", "no host (a URL)"},
+		{strings.Repeat("e", 1000), strings.Repeat("e", maxErrorText-1) + "…"},
+	}
+	for _, tc := range tests {
+		if got := publicError(tc.in); got != tc.want {
+			t.Errorf("publicError(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }
