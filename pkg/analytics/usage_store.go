@@ -623,10 +623,22 @@ func (s *Store) usageWhere(q UsageQuery) (string, error) {
 	if len(q.Datasets) > 1000 {
 		return "", fmt.Errorf("%w: %d datasets, at most 1000", ErrBadQuery, len(q.Datasets))
 	}
-	begin, end := monthOf(clampTime(q.Begin)), monthOf(clampTime(q.End))
-	if q.End.After(maxStoredTime) {
-		end = monthOf(maxStoredTime)
+	// Outside the months a row can have (1970 to 2105) nothing is held:
+	// a period wholly outside is refused (clamped, its ends would have
+	// become 1970 and asked for every month), one that overlaps them is
+	// cut to them.
+	if q.Begin.After(maxStoredTime) || q.End.Before(minStoredTime) {
+		return "", fmt.Errorf("%w: months %s to %s: usage is held from %s to %s", ErrBadQuery,
+			q.Begin.UTC().Format("2006-01"), q.End.UTC().Format("2006-01"), minStoredTime.Format("2006-01"), maxStoredTime.Format("2006-01"))
 	}
+	begin, end := q.Begin, q.End
+	if begin.Before(minStoredTime) {
+		begin = minStoredTime
+	}
+	if end.After(maxStoredTime) {
+		end = maxStoredTime
+	}
+	begin, end = monthOf(begin), monthOf(end)
 	conds := []string{fmt.Sprintf("month >= toDate('%s') AND month <= toDate('%s')", begin.Format("2006-01-02"), end.Format("2006-01-02"))}
 	if len(q.Datasets) > 0 {
 		ds := make([]string, len(q.Datasets))

@@ -3,6 +3,7 @@ package analytics
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -209,3 +210,36 @@ func TestReuses(t *testing.T) {
 }
 
 func errorsIs(err, target error) bool { return errors.Is(err, target) }
+
+// TestUsageWhereMonths: the months asked for are the months read, cut to
+// those a row can have; a period wholly outside them is refused rather
+// than clamped into every month.
+func TestUsageWhereMonths(t *testing.T) {
+	s := &Store{db: "db"}
+	day := func(y int, m time.Month) time.Time { return time.Date(y, m, 15, 0, 0, 0, 0, time.UTC) }
+	tests := []struct {
+		name       string
+		begin, end time.Time
+		want       string // the month condition; "" when refused
+	}{
+		{"a year", day(2026, 1), day(2026, 12), "month >= toDate('2026-01-01') AND month <= toDate('2026-12-01')"},
+		{"from before 1970", day(1900, 5), day(1971, 2), "month >= toDate('1970-01-01') AND month <= toDate('1971-02-01')"},
+		{"until past 2105", day(2100, 1), day(2300, 1), "month >= toDate('2100-01-01') AND month <= toDate('2105-12-01')"},
+		{"wholly after 2105", day(2200, 1), day(2200, 12), ""},
+		{"wholly before 1970", day(1900, 1), day(1960, 1), ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			where, err := s.usageWhere(UsageQuery{Begin: tc.begin, End: tc.end})
+			if tc.want == "" {
+				if !errors.Is(err, ErrBadQuery) {
+					t.Fatalf("where %q, err %v: want ErrBadQuery", where, err)
+				}
+				return
+			}
+			if err != nil || !strings.HasPrefix(where, tc.want+" AND ") {
+				t.Errorf("where %q, err %v: want it to begin with %q", where, err, tc.want)
+			}
+		})
+	}
+}

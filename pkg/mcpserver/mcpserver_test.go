@@ -664,6 +664,8 @@ func testReuseStats(t *testing.T, f fixture) {
 		{"limit", map[string]any{"limit": 101}, mcpserver.ReuseQuery{}, mcpserver.ReuseTotals{}, nil, "limit"},
 		{"backwards", map[string]any{"from": "2026-03", "until": "2026-01"}, mcpserver.ReuseQuery{}, mcpserver.ReuseTotals{}, nil, "after"},
 		{"bad month", map[string]any{"until": "March"}, mcpserver.ReuseQuery{}, mcpserver.ReuseTotals{}, nil, "want a month"},
+		{"far future", map[string]any{"dataset": "esrf-1", "from": "2200-01", "until": "2200-12"}, mcpserver.ReuseQuery{}, mcpserver.ReuseTotals{}, nil, "1970 to 2105"},
+		{"long ago", map[string]any{"from": "1900-01", "until": "1900-12"}, mcpserver.ReuseQuery{}, mcpserver.ReuseTotals{}, nil, "1970 to 2105"},
 		{"unknown dataset", map[string]any{"dataset": "10.9999/none"}, mcpserver.ReuseQuery{}, mcpserver.ReuseTotals{}, nil, "no dataset"},
 		{"unknown facility", map[string]any{"facility": "nowhere"}, mcpserver.ReuseQuery{}, mcpserver.ReuseTotals{}, nil, "the facilities are: desy, esrf"},
 	}

@@ -394,13 +394,17 @@ func (h *handlers) knownFacility(ctx context.Context, facility string) error {
 }
 
 // period returns the first days of the first and last months of from and
-// until (a month, a day or RFC 3339): by default the twelve months up to
-// now's.
+// until (a month, a day or RFC 3339, from 1970 to 2105): by default the
+// twelve months up to now's.
 func period(from, until string, now time.Time) (time.Time, time.Time, error) {
 	month := func(s, name string) (time.Time, error) {
 		for _, layout := range []string{"2006-01", time.DateOnly, time.RFC3339} {
 			if t, err := time.Parse(layout, s); err == nil {
 				t = t.UTC()
+				if t.Year() < 1970 || t.Year() > 2105 {
+					// The months usage can be held in.
+					return time.Time{}, fmt.Errorf("%s %.40q: want a month from 1970 to 2105", name, s)
+				}
 				return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC), nil
 			}
 		}
