@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -75,6 +76,47 @@ func mcpHandler(p mcpParts) (http.Handler, error) {
 	}), nil
 }
 
+// runModel runs model in the background and waits until it has applied
+// the catalogue stream's last entry as of now (it serves what it has when
+// the stream cannot be asked). It fails when ctx ends first or the model's
+// Run returns first (it failed: waiting would never end). stop ends Run,
+// waits for it to return and closes the model, as readmodel.Close asks.
+func runModel(ctx context.Context, model *readmodel.Model, b *bus.Bus, log *slog.Logger) (stop func(), err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	var runErr error
+	go func() {
+		defer close(done)
+		if runErr = model.Run(ctx); runErr != nil && ctx.Err() == nil {
+			log.Error("read model stopped", "err", runErr)
+		}
+	}()
+	stop = func() { cancel(); <-done; _ = model.Close() }
+	seq, err := b.LastSequence(ctx, bus.Catalogue)
+	if err != nil {
+		return stop, nil
+	}
+	wctx, wcancel := context.WithCancel(ctx)
+	defer wcancel()
+	go func() {
+		select {
+		case <-done:
+			wcancel()
+		case <-wctx.Done():
+		}
+	}()
+	if err := model.WaitFor(wctx, seq); err != nil {
+		select {
+		case <-done:
+			err = fmt.Errorf("it stopped: %w", cmp.Or(runErr, err))
+		default:
+		}
+		stop()
+		return nil, fmt.Errorf("mcp: read model: %w", err)
+	}
+	return stop, nil
+}
+
 // releaseWait bounds how long `fairway mcp` waits for the node's PaNET
 // release before it serves.
 const releaseWait = 10 * time.Second
@@ -115,19 +157,13 @@ func MCPCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer func() { _ = model.Close() }()
+			stopModel, err := runModel(ctx, model, b, log)
+			if err != nil {
+				return err
+			}
+			defer stopModel()
 			ctx, cancel := context.WithCancel(ctx)
 			defer cancel()
-			go func() {
-				if err := model.Run(ctx); err != nil && ctx.Err() == nil {
-					log.Error("read model stopped", "err", err)
-				}
-			}()
-			if seq, err := b.LastSequence(ctx, bus.Catalogue); err == nil {
-				if err := model.WaitFor(ctx, seq); err != nil {
-					return fmt.Errorf("mcp: read model: %w", err)
-				}
-			}
 			techniques := search.NewRelease(b, log)
 			go func() { _ = techniques.Run(ctx, 0) }()
 			// The node's release is on the bus: wait a moment for it, so
