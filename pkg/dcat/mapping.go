@@ -121,6 +121,12 @@ func RelatedIRI(r *fairwayv1.RelatedIdentifier) string {
 // doiIRI returns the https://doi.org/ IRI of a DOI.
 func doiIRI(doi string) string { return metadata.DOIResolver + escapeIRI(doi) }
 
+// DOIIRI returns the resolver IRI of a DOI as the DCAT-AP rendering links
+// it: the characters an IRI may not hold (and '%') percent-encoded, so
+// that a DOI of the old SICI kind (with '<', '#' or spaces) links
+// correctly.
+func DOIIRI(doi string) string { return doiIRI(doi) }
+
 // escapeIRI percent-encodes the characters an IRI may not hold (those
 // saneIRIText refuses, and '%' itself), leaving every other character as
 // is, so that an IRI built from an identifier is always publishable.

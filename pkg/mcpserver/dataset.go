@@ -235,13 +235,18 @@ func (h *handlers) datasetOutput(rec readmodel.Record, q DatasetQuery) (DatasetO
 }
 
 // ResourceURI returns the URI of a dataset as a resource of the server:
-// by its DOI when it has one, else by its key.
+// by its DOI when it has one, else by its key, with the characters that
+// would end the URI's path or that reading it unescapes ('%', '?', '#',
+// spaces) percent-encoded, so that every id comes back as it is.
 func ResourceURI(key, doi string) string {
 	if doi != "" {
-		return doiPrefix + doi
+		return doiPrefix + uriEscaper.Replace(doi)
 	}
-	return keyPrefix + key
+	return keyPrefix + uriEscaper.Replace(key)
 }
+
+// uriEscaper encodes what ResourceURI encodes.
+var uriEscaper = strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23", " ", "%20")
 
 func quality(e *fairwayv1.EnrichedDataset) Quality {
 	q := Quality{Score: e.GetQualityScore(), Dimensions: []QualityDimension{}, Gaps: []QualityGap{}}
@@ -258,7 +263,7 @@ func quality(e *fairwayv1.EnrichedDataset) Quality {
 func links(ds *fairwayv1.Dataset) Links {
 	l := Links{Publications: []Link{}, Related: []Link{}, LandingPage: ds.GetLandingPage(), Proposal: strings.TrimSpace(ds.GetProposalId())}
 	if ds.GetDoi() != "" {
-		l.DOIURL = metadata.DOIResolver + ds.GetDoi()
+		l.DOIURL = dcat.DOIIRI(ds.GetDoi())
 	}
 	cited := map[string]bool{}
 	for _, r := range ds.GetRelated() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -827,6 +828,28 @@ func testPrompts(t *testing.T, f fixture) {
 			if !strings.Contains(text, w) {
 				t.Errorf("%s %v: %q does not say %q", tc.name, tc.args, text, w)
 			}
+		}
+	}
+}
+
+// TestResourceURIRoundTrips: a dataset's resource URI gives its id back
+// as the server reads it (path-unescaped), whatever the id holds.
+func TestResourceURIRoundTrips(t *testing.T) {
+	tests := []struct{ key, doi, prefix, id string }{
+		{"esrf-1", "10.15151/ESRF-ES-1001", "fairway://datasets/doi/", "10.15151/ESRF-ES-1001"},
+		{"k", "10.1002/(SICI)1097-4571(199806)49:8<693::AID-ASI3>3.0.CO;2-O", "fairway://datasets/doi/", "10.1002/(SICI)1097-4571(199806)49:8<693::AID-ASI3>3.0.CO;2-O"},
+		{"k", "10.5072/a%41b?c#d e", "fairway://datasets/doi/", "10.5072/a%41b?c#d e"},
+		{"ill-50%?#", "", "fairway://datasets/key/", "ill-50%?#"},
+	}
+	for _, tc := range tests {
+		uri := mcpserver.ResourceURI(tc.key, tc.doi)
+		rest, ok := strings.CutPrefix(uri, tc.prefix)
+		if !ok || strings.ContainsAny(rest, "?# ") {
+			t.Errorf("ResourceURI(%q, %q) = %q", tc.key, tc.doi, uri)
+			continue
+		}
+		if got, err := url.PathUnescape(rest); err != nil || got != tc.id {
+			t.Errorf("ResourceURI(%q, %q) = %q: reads back as %q (%v)", tc.key, tc.doi, uri, got, err)
 		}
 	}
 }

@@ -331,9 +331,6 @@ func (h *handlers) reuseStats(ctx context.Context, _ *mcp.CallToolRequest, in Re
 		t.UniqueInvestigations += c.UniqueInvestigations
 		t.Requests += c.TotalRequests
 		t.UniqueRequests += c.UniqueRequests
-		if row.Title == "" {
-			row.Title = c.Title
-		}
 		return nil
 	})
 	if err != nil {

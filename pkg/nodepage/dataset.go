@@ -32,20 +32,22 @@ type datasetData struct {
 	Instrument  string
 	Publisher   string
 	DOI         string
-	Landing     string
-	Licence     string
-	Access      string
-	Issued      string
-	Datestamp   string
-	Creators    []string
-	Keywords    []string
-	Techniques  []techniqueView
-	HasQuality  bool
-	Quality     float64
-	Dimensions  []*fairwayv1.QualityDimension
-	Gaps        []*fairwayv1.QualityGap
-	Related     []relatedView
-	Formats     []formatLink
+	// DOIURL is the DOI at its resolver, as the DCAT-AP links it.
+	DOIURL     string
+	Landing    string
+	Licence    string
+	Access     string
+	Issued     string
+	Datestamp  string
+	Creators   []string
+	Keywords   []string
+	Techniques []techniqueView
+	HasQuality bool
+	Quality    float64
+	Dimensions []*fairwayv1.QualityDimension
+	Gaps       []*fairwayv1.QualityGap
+	Related    []relatedView
+	Formats    []formatLink
 	// Problem is set instead of the rest when there is no such dataset,
 	// it was withdrawn, or the catalogue did not answer.
 	Problem string
@@ -119,6 +121,9 @@ func fillDataset(d *datasetData, rec readmodel.Record) {
 	d.Instrument = ds.GetInstrument()
 	d.Publisher = ds.GetPublisher()
 	d.DOI = ds.GetDoi()
+	if d.DOI != "" {
+		d.DOIURL = dcat.DOIIRI(d.DOI)
+	}
 	d.Landing = ds.GetLandingPage()
 	d.Licence = cmp.Or(ds.GetLicenseSpdx(), ds.GetLicense())
 	d.Access = ds.GetAccessRights()
