@@ -20,7 +20,8 @@ const (
 )
 
 // QueryEndpoints configures who may call the node's query endpoints (MCP
-// at MCPPath and the PaNOSC search API) and how often.
+// at MCPPath, the PaNOSC search API and the node page's /search) and how
+// often (the token requirement is MCP's alone).
 type QueryEndpoints struct {
 	// MCPAuth is MCPAuthOpen or MCPAuthToken. Default MCPAuthOpen.
 	MCPAuth string
@@ -47,8 +48,8 @@ func (q QueryEndpoints) Validate() error {
 // bindQueryFlags registers the flags of q on fs.
 func bindQueryFlags(fs *pflag.FlagSet, q *QueryEndpoints) {
 	fs.StringVar(&q.MCPAuth, "mcp-auth", MCPAuthOpen, "who may call /mcp: open (anyone) or token (a bearer token the feed API accepts: operator, facility or sign-in token; 401 without one)")
-	fs.Float64Var(&q.RateLimit.Rate, "query-rate", 0, fmt.Sprintf("requests per second each client may make to /mcp and to /panosc-api, each apart (default %d; beyond: 429 with Retry-After)", ratelimit.DefaultRate))
-	fs.IntVar(&q.RateLimit.Burst, "query-burst", 0, fmt.Sprintf("requests each client may make at once to /mcp and to /panosc-api, beyond --query-rate (default %d)", ratelimit.DefaultBurst))
+	fs.Float64Var(&q.RateLimit.Rate, "query-rate", 0, fmt.Sprintf("requests per second each client may make to /mcp, to /panosc-api and to the page's /search, each apart (default %d; beyond: 429 with Retry-After)", ratelimit.DefaultRate))
+	fs.IntVar(&q.RateLimit.Burst, "query-burst", 0, fmt.Sprintf("requests each client may make at once to /mcp, to /panosc-api and to /search, beyond --query-rate (default %d)", ratelimit.DefaultBurst))
 }
 
 // queryKey names the client of a query for its rate limit: the subject

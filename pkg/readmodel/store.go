@@ -325,9 +325,9 @@ const maxAhead = 366 * 24 * time.Hour
 // publication year, else when it was created, else when it was made
 // available, else datestamp (its time in the catalogue). A date the index
 // cannot hold is passed over, and so is one more than a year after the
-// datestamp (maxAhead): no dataset is issued years before it is harvested,
-// so such a date is an error or a facility's attempt to stay at the top
-// of every listing by date. UTC, truncated to the second.
+// datestamp (maxAhead): no record changed in its feed a year before the
+// dataset it describes was issued, so such a date is an error or a
+// facility's attempt to stay at the top of every listing by date. UTC, truncated to the second.
 func IssuedOf(ds *fairwayv1.Dataset, datestamp time.Time) time.Time {
 	var year *timestamppb.Timestamp
 	if y := ds.GetPublicationYear(); y > 0 && y < 10000 {
