@@ -24,8 +24,29 @@ const usageColumns = "id, dataset, time, kind, session, access_method, client, r
 // an error wrapping ErrInvalidRow before anything is sent. The session key
 // is stored as usage.StoredSession of what the event carries. Writing an
 // event again (a redelivery, a replay) does not change any count.
+//
+// The events are stamped received at ClickHouse's clock, as the rollup
+// stamps what it counted: two writers whose clocks disagree would
+// otherwise stamp an event before a rollup that could not see it, and
+// its month would not be counted again.
 func (s *Store) InsertUsage(ctx context.Context, events []usage.Event) error {
-	return s.insertUsage(ctx, events, time.Now())
+	if len(events) == 0 {
+		return nil
+	}
+	now, err := s.serverNow(ctx)
+	if err != nil {
+		return wrap("insert usage: the server's clock", err)
+	}
+	return s.insertUsage(ctx, events, now)
+}
+
+// serverNow returns ClickHouse's clock, to the second.
+func (s *Store) serverNow(ctx context.Context) (time.Time, error) {
+	var now time.Time
+	if err := s.conn.QueryRow(ctx, "SELECT now()").Scan(&now); err != nil {
+		return time.Time{}, err
+	}
+	return now.UTC(), nil
 }
 
 // insertUsage is InsertUsage with the events stamped received at received
@@ -353,7 +374,12 @@ const usageMonthlyColumns = "month, dataset, access_method, client, facility, do
 // would; the writer runs it under a lease all the same (see Sink), so that
 // one replica does the work.
 func (s *Store) RollupUsage(ctx context.Context) ([]time.Time, error) {
-	stamp := time.Now().Add(-rollupSlack).Unix()
+	// By ClickHouse's clock, as the events' received stamps.
+	now, err := s.serverNow(ctx)
+	if err != nil {
+		return nil, wrap("usage rollup: the server's clock", err)
+	}
+	stamp := now.Add(-rollupSlack).Unix()
 	todo, err := s.monthsToCount(ctx)
 	if err != nil || len(todo) == 0 {
 		return nil, err
