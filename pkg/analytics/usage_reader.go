@@ -84,6 +84,16 @@ func (r *Reader) Reuses(ctx context.Context, facility string, limit int) ([]Reus
 	return s.Reuses(ctx, facility, limit)
 }
 
+// Citations returns the citations of the live datasets of facility
+// (every facility's when empty); see Store.Citations.
+func (r *Reader) Citations(ctx context.Context, facility string) (uint64, error) {
+	s, err := r.open(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return s.Citations(ctx, facility)
+}
+
 // Ping reports whether ClickHouse answers.
 func (r *Reader) Ping(ctx context.Context) error {
 	s, err := r.open(ctx)

@@ -213,19 +213,7 @@ func (s *Store) Reuses(ctx context.Context, facility string, limit int) ([]Reuse
 	if limit < 1 || limit > 10000 {
 		return nil, fmt.Errorf("analytics: reuse: limit %d: want 1 to 10000", limit)
 	}
-	rels := make([]string, len(ReuseRelations))
-	for i, r := range ReuseRelations {
-		rels[i] = quote(strings.ToLower(r))
-	}
-	where := ""
-	if facility != "" {
-		where = " AND lower(facility) = " + quote(strings.ToLower(facility))
-	}
-	q := fmt.Sprintf(`SELECT key, any(facility), any(title), uniqExact(identifier) AS n
-FROM (SELECT key, facility, title, deleted, relations, identifiers FROM %s.dataset_citations FINAL)
-ARRAY JOIN relations AS relation, identifiers AS identifier
-WHERE deleted = 0 AND lower(relation) IN (%s)%s
-GROUP BY key ORDER BY n DESC, key LIMIT %d`, s.db, strings.Join(rels, ", "), where, limit)
+	q := s.citedSQL(facility) + fmt.Sprintf(" ORDER BY n DESC, key LIMIT %d", limit)
 	rows, err := s.conn.Query(ctx, q)
 	if err != nil {
 		return nil, wrap("reuse", err)
@@ -240,6 +228,35 @@ GROUP BY key ORDER BY n DESC, key LIMIT %d`, s.db, strings.Join(rels, ", "), whe
 		out = append(out, r)
 	}
 	return out, wrap("reuse", rows.Err())
+}
+
+// citedSQL is the query of the live datasets of facility (every
+// facility's when empty) that are cited, from their related identifiers:
+// key, facility, title and n, the distinct identifiers that cite it.
+func (s *Store) citedSQL(facility string) string {
+	rels := make([]string, len(ReuseRelations))
+	for i, r := range ReuseRelations {
+		rels[i] = quote(strings.ToLower(r))
+	}
+	where := ""
+	if facility != "" {
+		where = " AND lower(facility) = " + quote(strings.ToLower(facility))
+	}
+	return fmt.Sprintf(`SELECT key, any(facility), any(title), uniqExact(identifier) AS n
+FROM (SELECT key, facility, title, deleted, relations, identifiers FROM %s.dataset_citations FINAL)
+ARRAY JOIN relations AS relation, identifiers AS identifier
+WHERE deleted = 0 AND lower(relation) IN (%s)%s
+GROUP BY key`, s.db, strings.Join(rels, ", "), where)
+}
+
+// Citations returns the citations of the live datasets of facility
+// (every facility's when empty), summed as Reuses counts them per dataset.
+func (s *Store) Citations(ctx context.Context, facility string) (uint64, error) {
+	var n uint64
+	if err := s.conn.QueryRow(ctx, "SELECT toUInt64(sum(n)) FROM ("+s.citedSQL(facility)+")").Scan(&n); err != nil {
+		return 0, wrap("citations", err)
+	}
+	return n, nil
 }
 
 // UsageQuery selects the usage a report counts. COUNTER counts by month:

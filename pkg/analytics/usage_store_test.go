@@ -204,6 +204,13 @@ func TestReuses(t *testing.T) {
 	if got, _ := s.Reuses(ctx, "ill", 10); len(got) != 0 {
 		t.Errorf("ILL's reuse: %+v", got)
 	}
+	// The sums, as reuse_stats reads them: every facility's, ESRF's
+	// (any case), ILL's (none left) and an unknown one's.
+	for facility, want := range map[string]uint64{"": 3, "esrf": 3, "ESRF": 3, "ill": 0, "nowhere": 0} {
+		if n, err := s.Citations(ctx, facility); err != nil || n != want {
+			t.Errorf("Citations(%q) = %d, %v; want %d", facility, n, err, want)
+		}
+	}
 	if err := s.InsertCitations(ctx, []CitationRow{{Key: "k", Relations: []string{"x"}}}); !errorsIs(err, ErrInvalidRow) {
 		t.Errorf("mismatched arrays: %v", err)
 	}

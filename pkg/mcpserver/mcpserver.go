@@ -62,9 +62,9 @@ var _ Catalogue = (*readmodel.Model)(nil)
 type Analytics interface {
 	// EachUsageCount hands over the COUNTER counts of q, one at a time.
 	EachUsageCount(ctx context.Context, q analytics.UsageQuery, fn func(analytics.UsageCount) error) error
-	// Reuses returns the datasets most cited, from their related
-	// identifiers.
-	Reuses(ctx context.Context, facility string, limit int) ([]analytics.Reuse, error)
+	// Citations returns the citations of a facility's live datasets (or
+	// every facility's), from their related identifiers.
+	Citations(ctx context.Context, facility string) (uint64, error)
 	// Stats answers the statistic name (analytics.StatHoldings, …).
 	Stats(ctx context.Context, name string, q analytics.StatsQuery) (*analytics.StatsResult, error)
 }

@@ -519,14 +519,14 @@ func (r *reports) EachUsageCount(_ context.Context, q analytics.UsageQuery, fn f
 	return nil
 }
 
-func (r *reports) Reuses(_ context.Context, facility string, limit int) ([]analytics.Reuse, error) {
-	var out []analytics.Reuse
+func (r *reports) Citations(_ context.Context, facility string) (uint64, error) {
+	var n uint64
 	for _, x := range r.reuses {
-		if (facility == "" || strings.EqualFold(facility, x.Facility)) && len(out) < limit {
-			out = append(out, x)
+		if facility == "" || strings.EqualFold(facility, x.Facility) {
+			n += x.Citations
 		}
 	}
-	return out, r.fail
+	return n, r.fail
 }
 
 func (r *reports) Stats(_ context.Context, name string, q analytics.StatsQuery) (*analytics.StatsResult, error) {

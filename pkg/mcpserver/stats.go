@@ -244,9 +244,6 @@ type ReuseTotals struct {
 	// Citations counts the distinct works that cite or reuse the datasets
 	// (from their related identifiers; citations carry no month).
 	Citations uint64 `json:"citations"`
-	// CitationsAtLeast says Citations is a lower bound (more datasets are
-	// cited than one answer sums).
-	CitationsAtLeast bool `json:"citations_at_least,omitempty"`
 	// Datasets counts the datasets listed.
 	Datasets int `json:"datasets_listed"`
 }
@@ -276,9 +273,6 @@ type ReuseOutput struct {
 	// out), the most first.
 	Datasets []ReuseRow `json:"datasets"`
 }
-
-// maxCitedDatasets is the most datasets whose citations one answer sums.
-const maxCitedDatasets = 10000
 
 func (h *handlers) reuseStats(ctx context.Context, _ *mcp.CallToolRequest, in ReuseInput) (*mcp.CallToolResult, ReuseOutput, error) {
 	if h.cfg.Analytics == nil {
@@ -348,14 +342,10 @@ func (h *handlers) reuseStats(ctx context.Context, _ *mcp.CallToolRequest, in Re
 		out.Totals.Datasets = 1
 		return nil, out, nil
 	}
-	cited, err := h.cfg.Analytics.Reuses(ctx, q.Facility, maxCitedDatasets)
-	if err != nil {
+	// Summed by ClickHouse: every cited dataset counts, and none is read.
+	if out.Totals.Citations, err = h.cfg.Analytics.Citations(ctx, q.Facility); err != nil {
 		return nil, ReuseOutput{}, fmt.Errorf("reuse_stats: citations: %w", err)
 	}
-	for _, c := range cited {
-		out.Totals.Citations += c.Citations
-	}
-	out.Totals.CitationsAtLeast = len(cited) == maxCitedDatasets
 	// The statistic bounds months by an exclusive end: the month after.
 	res, err := h.cfg.Analytics.Stats(ctx, analytics.StatReuse, analytics.StatsQuery{Facility: q.Facility, Since: begin, Until: end.AddDate(0, 1, 0), Limit: q.Limit})
 	if err != nil {
