@@ -401,9 +401,9 @@ func runServices(o pipelineOptions) (err error) {
 	}
 	_ = b.Close()
 	stopWatch()
-	if err := f.stop(); err != nil {
-		return err
-	}
+	// A service that did not stop cleanly fails the run, after the
+	// figures.
+	stopErr := f.stop()
 
 	const since = "after the harvester started"
 	printCatalogue(o.records, lat, elapsed, since)
@@ -430,7 +430,10 @@ func runServices(o pipelineOptions) (err error) {
 		bl := backlogs[name]
 		fmt.Printf("  %-22s %7.0f (%d)\n", name, bl.mean(), bl.max)
 	}
-	slowest := slowestStage(backlogs)
-	fmt.Printf("slowest stage:  %s (the largest backlog of the normaliser, enricher and publisher; a second process of it: -replicas %s=2)\n", slowest, slowest)
-	return nil
+	if slowest := slowestStage(backlogs); backlogs[string(slowest)].n > 0 {
+		fmt.Printf("slowest stage:  %s (the largest backlog of the normaliser, enricher and publisher; a second process of it: -replicas %s=2)\n", slowest, slowest)
+	} else {
+		fmt.Println("slowest stage:  unknown (the run ended before the first sample)")
+	}
+	return stopErr
 }
