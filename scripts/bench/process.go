@@ -47,13 +47,12 @@ type process struct {
 
 // startProcess starts bin with args, its output in log. exited, when not
 // nil, is called if the process exits before stop is called.
-func startProcess(name, bin string, args []string, env []string, log string, exited func(*process)) (*process, error) {
+func startProcess(name, bin string, args []string, log string, exited func(*process)) (*process, error) {
 	out, err := os.Create(log)
 	if err != nil {
 		return nil, err
 	}
 	p := &process{name: name, log: log, cmd: exec.Command(bin, args...), done: make(chan struct{})}
-	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = out, out
 	// Killed with the run, should it end without stopping it.
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -166,7 +165,7 @@ func startNATS(ctx context.Context, bin, dir string, exited func(*process)) (*pr
 	}
 	host, port, _ := strings.Cut(addr, ":")
 	p, err := startProcess("nats-server", filepath.Join(bin, "nats-server"),
-		[]string{"-js", "-a", host, "-p", port, "-sd", filepath.Join(dir, "nats-store")}, nil, filepath.Join(dir, "nats-server.log"), exited)
+		[]string{"-js", "-a", host, "-p", port, "-sd", filepath.Join(dir, "nats-store")}, filepath.Join(dir, "nats-server.log"), exited)
 	if err != nil {
 		return nil, "", err
 	}

@@ -115,7 +115,7 @@ func (f *fleet) start(ctx context.Context, service, name string, args ...string)
 		return nil, err
 	}
 	args = append(args, "--ops-listen", ops)
-	p, err := startProcess(name, filepath.Join(f.bin, service), args, nil, filepath.Join(f.dir, name+".log"), f.exited)
+	p, err := startProcess(name, filepath.Join(f.bin, service), args, filepath.Join(f.dir, name+".log"), f.exited)
 	if err != nil {
 		return nil, err
 	}
