@@ -5,13 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/nats-io/nats.go"
 
 	"github.com/panosc/fairway/pkg/bus"
 	"github.com/panosc/fairway/pkg/feeds"
@@ -35,11 +31,14 @@ func runHarvest(records, pageSize int, timeout time.Duration) error {
 	}
 	defer os.RemoveAll(dir)
 
-	natsURL, stopNATS, err := startNATS(ctx, dir)
+	if err := buildCommands(ctx, dir, natsServerPkg); err != nil {
+		return err
+	}
+	ns, natsURL, err := startNATS(ctx, dir, dir, nil)
 	if err != nil {
 		return err
 	}
-	defer stopNATS()
+	defer ns.stop(10 * time.Second) //nolint:errcheck // its exit after the figures says nothing of them
 
 	srv, err := samplefeed.NewServer(samplefeed.ServerConfig{Corpus: samplefeed.NewCorpus(42, records), PageSize: pageSize, Logger: log})
 	if err != nil {
@@ -56,7 +55,8 @@ func runHarvest(records, pageSize int, timeout time.Duration) error {
 		return err
 	}
 	defer b.Close()
-	h, err := harvester.New(harvester.Config{}, b, log)
+	// No flow control: no stage reads the raw stream here.
+	h, err := harvester.New(harvester.Config{MaxBacklog: -1}, b, log)
 	if err != nil {
 		return err
 	}
@@ -102,49 +102,32 @@ func runHarvest(records, pageSize int, timeout time.Duration) error {
 	return nil
 }
 
-// startNATS builds the pinned nats-server and runs it with JetStream on a
-// loopback port, its store under dir.
-func startNATS(ctx context.Context, dir string) (string, func(), error) {
-	bin := filepath.Join(dir, "nats-server")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/nats-io/nats-server/v2").CombinedOutput(); err != nil {
-		return "", nil, fmt.Errorf("build nats-server: %v: %s", err, out)
-	}
-	const port = "14333"
-	cmd := exec.Command(bin, "-js", "-a", "127.0.0.1", "-p", port, "-sd", filepath.Join(dir, "store"))
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		return "", nil, err
-	}
-	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
-	url := "nats://127.0.0.1:" + port
-	for range 100 {
-		if nc, err := nats.Connect(url); err == nil {
-			nc.Close()
-			return url, stop, nil
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	stop()
-	return "", nil, fmt.Errorf("nats-server did not start: %s", out.String())
-}
-
 // watchRSS samples the resident set of this process until stopped.
 func watchRSS(peak *atomic.Uint64) func() {
+	return every(50*time.Millisecond, func() {
+		if r := rssKB("VmRSS"); r > peak.Load() {
+			peak.Store(r)
+		}
+	})
+}
+
+// every calls sample every interval until the function it returns is
+// called (more than once is fine); that returns once sample has.
+func every(interval time.Duration, sample func()) func() {
 	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(50 * time.Millisecond)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(interval)
 		defer t.Stop()
 		for {
 			select {
 			case <-done:
 				return
 			case <-t.C:
-				if r := rssKB("VmRSS"); r > peak.Load() {
-					peak.Store(r)
-				}
+				sample()
 			}
 		}
-	}()
-	return func() { close(done) }
+	})
+	var once sync.Once
+	return func() { once.Do(func() { close(done); wg.Wait() }) }
 }

@@ -51,6 +51,9 @@ type pipelineOptions struct {
 	// memprofile, when set, is where the heap profile of the live heap is
 	// written once the catalogue is complete, while the node still runs.
 	memprofile string
+	// replicas is how many processes of each service the services run
+	// starts (one of those not named).
+	replicas replicaCounts
 }
 
 // hubCatalogue is the catalogue of the destination's hub.
@@ -74,15 +77,11 @@ func runPipeline(o pipelineOptions) error {
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
-	var hub *hubProcess
-	if o.pushLatency >= 0 {
-		if hub, err = startHub(ctx, o.pushLatency); err != nil {
-			return err
-		}
-		defer hub.stop()
+	hub, db, stopSinks, err := startSinks(ctx, o)
+	if err != nil {
+		return err
 	}
-
-	db := fmt.Sprintf("fairway_bench_%d", time.Now().UnixNano())
+	defer stopSinks()
 	// A free port: other runs may share the machine.
 	natsAddr, err := freeAddr()
 	if err != nil {
@@ -96,14 +95,6 @@ func runPipeline(o pipelineOptions) error {
 	}
 	cfg.Harvester.PollInterval = 100 * time.Millisecond
 	cfg.Harvester.MaxBacklog = o.maxBacklog
-	if o.clickhouse != "" {
-		defer func() {
-			if st, err := analytics.Open(context.Background(), analytics.Config{Addr: o.clickhouse, Database: db}); err == nil {
-				_ = st.DropDatabase(context.Background())
-				_ = st.Close()
-			}
-		}()
-	}
 	// As `fairway up` does.
 	node.ApplyMemoryLimit(cfg, slog.New(slog.DiscardHandler))
 	limit, limited := cfg.MemoryLimit()
@@ -133,25 +124,14 @@ func runPipeline(o pipelineOptions) error {
 		return err
 	}
 	defer b.Close()
-	if hub != nil {
-		reg := destinations.NewRegistry(b.State(bus.BucketDestinations))
-		if _, err := reg.Create(ctx, destinations.Destination{ID: "eosc", Kind: destinations.KindPiveau, URL: hub.url,
-			Catalogue: hubCatalogue, APIKey: feeds.Secret("k"), Enabled: true}); err != nil {
-			return err
-		}
-	}
-	pace := "as fast as the harvester asks"
-	if o.rate > 0 {
-		pace = fmt.Sprintf("paced at %.0f records/s", o.rate)
+	if err := registerHub(ctx, b, hub); err != nil {
+		return err
 	}
 	fmt.Printf("bench: %d records, page size %d, concurrency %d, sample feed %s, max backlog %s, Go memory limit %s\n",
-		o.records, o.pageSize, o.concurrency, pace, orDefault(o.maxBacklog), memLimit(limit, limited))
+		o.records, o.pageSize, o.concurrency, feedPace(o.rate), orDefault(o.maxBacklog), memLimit(limit, limited))
 
 	catalogue := b.StreamReader(bus.Catalogue)
-	if err := waitFor(ctx, "the catalogue", o.records, func() (int, error) {
-		n, err := catalogue.Count(ctx)
-		return int(n), err
-	}); err != nil {
+	if err := waitCatalogue(ctx, catalogue, o.records); err != nil {
 		return err
 	}
 	elapsed := time.Since(began)
@@ -164,32 +144,9 @@ func runPipeline(o pipelineOptions) error {
 		}
 	}
 
-	lat, err := latencies(ctx, catalogue)
+	lat, done, err := awaitDeliveries(ctx, o, catalogue, hub, db, began)
 	if err != nil {
 		return err
-	}
-	// The destination and ClickHouse catch up after the catalogue.
-	var hubDone, chDone time.Duration
-	if hub != nil {
-		if err := waitFor(ctx, "the destination", lat.live, hub.count); err != nil {
-			return err
-		}
-		hubDone = time.Since(began)
-	}
-	if o.clickhouse != "" {
-		st, err := analytics.Open(ctx, analytics.Config{Addr: o.clickhouse, Database: db})
-		if err != nil {
-			return err
-		}
-		err = waitFor(ctx, "ClickHouse", lat.live, func() (int, error) {
-			n, err := st.LiveCount(ctx)
-			return int(n), err
-		})
-		_ = st.Close()
-		if err != nil {
-			return err
-		}
-		chDone = time.Since(began)
 	}
 	peakAll := max(peak.Load(), rssKB("VmHWM"))
 	_ = b.Close()
@@ -198,22 +155,134 @@ func runPipeline(o pipelineOptions) error {
 		return fmt.Errorf("node: %w", err)
 	}
 
-	span := lat.lastPublished.Sub(lat.firstHarvested)
-	fmt.Printf("records:        %d (%d live, %d deletions) in the catalogue %.1f s after the node was ready\n", o.records, lat.live, o.records-lat.live, elapsed.Seconds())
-	fmt.Printf("throughput:     %.0f records/s harvest to catalogue (first page harvested to last entry published: %.1f s)\n", float64(o.records)/span.Seconds(), span.Seconds())
-	fmt.Printf("latency:        p50 %s, p95 %s, p99 %s, max %s (harvest of the page to publication in the catalogue)\n",
-		pct(lat.d, 0.50), pct(lat.d, 0.95), pct(lat.d, 0.99), pct(lat.d, 1))
-	fmt.Printf("CPU:            %.1f s user+sys over %.1f s: %.0f%% of %d cores\n", cpu.Seconds(), elapsed.Seconds(), 100*cpu.Seconds()/elapsed.Seconds()/float64(runtime.NumCPU()), runtime.NumCPU())
+	const since = "after the node was ready"
+	printCatalogue(o.records, lat, elapsed, since)
+	printCPU(cpu, elapsed)
 	fmt.Printf("peak RSS:       %.0f MB until the catalogue was complete, %.0f MB until everything was delivered\n", float64(peakCatalogue)/1024, float64(peakAll)/1024)
 	fmt.Printf("GC:             %d cycles, %.0f%% of the CPU the process used (the runtime's estimate), until the catalogue was complete; then a live heap of %.0f MB, %.0f MB of it with pointers\n",
 		gcEnded.cycles-gcBegan.cycles, 100*(gcEnded.gc-gcBegan.gc)/max(gcEnded.used-gcBegan.used, 1e-9), float64(gcEnded.live)/1e6, float64(gcEnded.scan)/1e6)
+	printDeliveries(o, lat.live, done, since)
+	return nil
+}
+
+// startSinks starts what a run delivers to besides its catalogue: the
+// destination's hub (unless o has none, a negative push latency: nil
+// then), and names a ClickHouse database of the run's own (when o has a
+// ClickHouse). The function it returns stops the hub and drops the
+// database.
+func startSinks(ctx context.Context, o pipelineOptions) (*hubProcess, string, func(), error) {
+	db := fmt.Sprintf("fairway_bench_%d", time.Now().UnixNano())
+	var hub *hubProcess
+	if o.pushLatency >= 0 {
+		var err error
+		if hub, err = startHub(ctx, o.pushLatency); err != nil {
+			return nil, "", nil, err
+		}
+	}
+	return hub, db, func() {
+		hub.stop()
+		if o.clickhouse == "" {
+			return
+		}
+		if st, err := analytics.Open(context.Background(), analytics.Config{Addr: o.clickhouse, Database: db}); err == nil {
+			_ = st.DropDatabase(context.Background())
+			_ = st.Close()
+		}
+	}, nil
+}
+
+// registerHub registers hub, when there is one, as the push destination
+// eosc.
+func registerHub(ctx context.Context, b *bus.Bus, hub *hubProcess) error {
+	if hub == nil {
+		return nil
+	}
+	reg := destinations.NewRegistry(b.State(bus.BucketDestinations))
+	_, err := reg.Create(ctx, destinations.Destination{ID: "eosc", Kind: destinations.KindPiveau, URL: hub.url,
+		Catalogue: hubCatalogue, APIKey: feeds.Secret("k"), Enabled: true})
+	return err
+}
+
+// feedPace says how fast the sample feed serves.
+func feedPace(rate float64) string {
+	if rate > 0 {
+		return fmt.Sprintf("paced at %.0f records/s", rate)
+	}
+	return "as fast as the harvester asks"
+}
+
+// waitCatalogue waits until the catalogue holds n entries.
+func waitCatalogue(ctx context.Context, catalogue *bus.StreamReader, n int) error {
+	return waitFor(ctx, "the catalogue", n, func() (int, error) {
+		n, err := catalogue.Count(ctx)
+		return int(n), err
+	})
+}
+
+// deliveries is when the destination and ClickHouse held every live
+// dataset, counted from the run's beginning (zero: not measured).
+type deliveries struct{ hub, clickhouse time.Duration }
+
+// awaitDeliveries reads the latencies of the catalogue, once complete,
+// and waits until the destination (when there is one) and ClickHouse
+// (when o has one) hold its live datasets; db is the run's database.
+func awaitDeliveries(ctx context.Context, o pipelineOptions, catalogue *bus.StreamReader, hub *hubProcess, db string, began time.Time) (catalogueTimes, deliveries, error) {
+	var d deliveries
+	lat, err := latencies(ctx, catalogue)
+	if err != nil {
+		return lat, d, err
+	}
+	live := lat.live
+	// The destination and ClickHouse catch up after the catalogue.
 	if hub != nil {
-		fmt.Printf("destination:    all %d live datasets at the hub (answering in %s) %.1f s after the node was ready\n", lat.live, o.pushLatency, hubDone.Seconds())
+		if err := waitFor(ctx, "the destination", live, hub.count); err != nil {
+			return lat, d, err
+		}
+		d.hub = time.Since(began)
 	}
 	if o.clickhouse != "" {
-		fmt.Printf("ClickHouse:     all %d live datasets in %s %.1f s after the node was ready\n", lat.live, o.clickhouse, chDone.Seconds())
+		st, err := analytics.Open(ctx, analytics.Config{Addr: o.clickhouse, Database: db})
+		if err != nil {
+			return lat, d, err
+		}
+		err = waitFor(ctx, "ClickHouse", live, func() (int, error) {
+			n, err := st.LiveCount(ctx)
+			return int(n), err
+		})
+		_ = st.Close()
+		if err != nil {
+			return lat, d, err
+		}
+		d.clickhouse = time.Since(began)
 	}
-	return nil
+	return lat, d, nil
+}
+
+// printCatalogue prints the records, the throughput and the latency of a
+// run whose catalogue was complete elapsed after its beginning (since
+// names it).
+func printCatalogue(records int, lat catalogueTimes, elapsed time.Duration, since string) {
+	span := lat.lastPublished.Sub(lat.firstHarvested)
+	fmt.Printf("records:        %d (%d live, %d deletions) in the catalogue %.1f s %s\n", records, lat.live, records-lat.live, elapsed.Seconds(), since)
+	fmt.Printf("throughput:     %.0f records/s harvest to catalogue (first page harvested to last entry published: %.1f s)\n", float64(records)/span.Seconds(), span.Seconds())
+	fmt.Printf("latency:        p50 %s, p95 %s, p99 %s, max %s (harvest of the page to publication in the catalogue)\n",
+		pct(lat.d, 0.50), pct(lat.d, 0.95), pct(lat.d, 0.99), pct(lat.d, 1))
+}
+
+// printCPU prints the CPU time used over the wall time elapsed.
+func printCPU(cpu, elapsed time.Duration) {
+	fmt.Printf("CPU:            %.1f s user+sys over %.1f s: %.0f%% of %d cores\n", cpu.Seconds(), elapsed.Seconds(), 100*cpu.Seconds()/elapsed.Seconds()/float64(runtime.NumCPU()), runtime.NumCPU())
+}
+
+// printDeliveries prints when the destination and ClickHouse held every
+// live dataset.
+func printDeliveries(o pipelineOptions, live int, d deliveries, since string) {
+	if d.hub > 0 {
+		fmt.Printf("destination:    all %d live datasets at the hub (answering in %s) %.1f s %s\n", live, o.pushLatency, d.hub.Seconds(), since)
+	}
+	if o.clickhouse != "" {
+		fmt.Printf("ClickHouse:     all %d live datasets in %s %.1f s %s\n", live, o.clickhouse, d.clickhouse.Seconds(), since)
+	}
 }
 
 // gcStats is what the runtime counts of its garbage collector.
@@ -273,7 +342,9 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-// waitFor polls count every 100 ms until it reaches want.
+// waitFor polls count every 100 ms until it reaches want, or ctx ends
+// (its cause is in the error: a timeout, or a process of the run that
+// stopped).
 func waitFor(ctx context.Context, what string, want int, count func() (int, error)) error {
 	for {
 		n, err := count()
@@ -285,7 +356,7 @@ func waitFor(ctx context.Context, what string, want int, count func() (int, erro
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("timed out with %d of %d in %s", n, want, what)
+			return fmt.Errorf("gave up with %d of %d in %s: %w", n, want, what, context.Cause(ctx))
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -415,7 +486,11 @@ func startHub(ctx context.Context, latency time.Duration) (*hubProcess, error) {
 	return h, nil
 }
 
+// stop ends the hub's process; a nil hub is none.
 func (h *hubProcess) stop() {
+	if h == nil {
+		return
+	}
 	_ = h.in.Close()
 	if err := h.cmd.Wait(); err != nil && !errors.Is(err, context.Canceled) {
 		_ = h.cmd.Process.Kill()
