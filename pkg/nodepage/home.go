@@ -321,7 +321,10 @@ const maxErrorText = 300
 func (h *Handler) timeline(ctx context.Context, d *homeData) {
 	var res *analytics.StatsResult
 	if msg := h.call(ctx, "analytics", func(ctx context.Context) (err error) {
-		res, err = h.cfg.Analytics.Stats(ctx, analytics.StatTimeline, analytics.StatsQuery{Limit: analytics.MaxStatsLimit})
+		// Only the years the chart can show: the statistic's rows are
+		// (month, facility) pairs, oldest first, and a limit of them.
+		since := time.Date(h.cfg.Now().UTC().Year()-maxYears, 1, 1, 0, 0, 0, 0, time.UTC)
+		res, err = h.cfg.Analytics.Stats(ctx, analytics.StatTimeline, analytics.StatsQuery{Since: since, Limit: analytics.MaxStatsLimit})
 		return err
 	}); msg != "" {
 		d.Timeline.Err = msg
