@@ -33,6 +33,10 @@ func (s *Store) InsertUsage(ctx context.Context, events []usage.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
+	// The stamp and the insert share the insert's bound: the events are
+	// visible within usageInsertTimeout of their stamp.
+	ctx, cancel := context.WithTimeout(ctx, usageInsertTimeout)
+	defer cancel()
 	now, err := s.serverNow(ctx)
 	if err != nil {
 		return wrap("insert usage: the server's clock", err)

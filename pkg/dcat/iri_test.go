@@ -2,6 +2,7 @@ package dcat
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -359,6 +360,23 @@ func TestIdentifierSchemesRendered(t *testing.T) {
 	} {
 		if !g.has(ds, w[0], w[1]) {
 			t.Errorf("missing %s %s; have %v", w[0], w[1], g.objects(ds, w[0]))
+		}
+	}
+}
+
+// TestDOIIRIEndsNoPath: a DOI's '#' and '?' are encoded, so that its IRI
+// names the DOI whole at the resolver (neither a fragment nor a query of
+// a shorter one), and comes back whole when the path is unescaped.
+func TestDOIIRIEndsNoPath(t *testing.T) {
+	for _, doi := range []string{"10.1002/(SICI)1097-4571(199806)49:8<693::AID-ASI3>3.0.CO;2-#", "10.5072/a?b", "10.5072/plain", "10.5072/50%"} {
+		iri := DOIIRI(doi)
+		u, err := url.Parse(iri)
+		if err != nil || u.Fragment != "" || u.RawQuery != "" || u.Host != "doi.org" {
+			t.Errorf("DOIIRI(%q) = %q: %+v, %v", doi, iri, u, err)
+			continue
+		}
+		if got := strings.TrimPrefix(u.Path, "/"); got != doi {
+			t.Errorf("DOIIRI(%q) = %q: names %q", doi, iri, got)
 		}
 	}
 }

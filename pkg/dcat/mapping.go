@@ -119,12 +119,19 @@ func RelatedIRI(r *fairwayv1.RelatedIdentifier) string {
 }
 
 // doiIRI returns the https://doi.org/ IRI of a DOI.
-func doiIRI(doi string) string { return metadata.DOIResolver + escapeIRI(doi) }
+func doiIRI(doi string) string {
+	return metadata.DOIResolver + doiPath.Replace(escapeIRI(doi))
+}
+
+// doiPath encodes what ends an IRI's path: a DOI's '#' or '?' (the DOI
+// Handbook asks for them encoded) would otherwise send the resolver
+// another DOI.
+var doiPath = strings.NewReplacer("#", "%23", "?", "%3F")
 
 // DOIIRI returns the resolver IRI of a DOI as the DCAT-AP rendering links
-// it: the characters an IRI may not hold (and '%') percent-encoded, so
-// that a DOI of the old SICI kind (with '<', '#' or spaces) links
-// correctly.
+// it: the characters an IRI may not hold, '%', '#' and '?' percent-encoded,
+// so that a DOI of the old SICI kind (with '<', '#' or spaces) links to
+// itself.
 func DOIIRI(doi string) string { return doiIRI(doi) }
 
 // escapeIRI percent-encodes the characters an IRI may not hold (those

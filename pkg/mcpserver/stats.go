@@ -241,8 +241,9 @@ type ReuseTotals struct {
 	// AgentInvestigations and AgentRequests count AI agents, apart.
 	AgentInvestigations uint64 `json:"agent_investigations"`
 	AgentRequests       uint64 `json:"agent_requests"`
-	// Citations counts the distinct works that cite or reuse the datasets
-	// (from their related identifiers; citations carry no month).
+	// Citations sums, over the datasets, the distinct works that cite or
+	// reuse each (from their related identifiers; a work citing two
+	// datasets counts twice; citations carry no month).
 	Citations uint64 `json:"citations"`
 	// Datasets counts the datasets listed.
 	Datasets int `json:"datasets_listed"`

@@ -186,6 +186,8 @@ func (m *measuring) SetFontSize(size float64)  { m.Renderer.SetFontSize(size); m
 func (m *measuring) SetTextRotation(r float64) { m.Renderer.SetTextRotation(r); m.rotated = true }
 func (m *measuring) ClearTextRotation()        { m.Renderer.ClearTextRotation(); m.rotated = false }
 
+// MeasureText measures body as the library's renderer does, with the
+// face of the current font, size and resolution made once.
 func (m *measuring) MeasureText(body string) chart.Box {
 	if m.font == nil || m.rotated {
 		return m.Renderer.MeasureText(body)
@@ -231,6 +233,7 @@ func formatNumber(v float64) string {
 // and a word it could not cut ran into the neighbouring labels.
 func wrapLabel(s string, width int) string {
 	width = max(width, 2)
+	s = strings.TrimSpace(s)
 	var words []string
 	for len(s) > 0 {
 		i := strings.IndexAny(s, " -")

@@ -314,10 +314,10 @@ var urlInText = regexp.MustCompile(`(?i)\b[a-z][a-z0-9+.-]*://[^\s"'<>]+`)
 // maxErrorText bounds a feed's error on the page.
 const maxErrorText = 300
 
-// timeline counts the live datasets by date of issue: per month, empty
-// months included, when their months span at most two years, else per
-// year over the last maxYears years up to the latest (empty years
-// included).
+// timeline counts the live datasets issued in the last maxYears years (by
+// the calendar: the statistic is asked for those alone) by date of issue:
+// per month, empty months included, when their months span at most two
+// years, else per year up to the latest (empty years included).
 func (h *Handler) timeline(ctx context.Context, d *homeData) {
 	var res *analytics.StatsResult
 	if msg := h.call(ctx, "analytics", func(ctx context.Context) (err error) {

@@ -504,6 +504,7 @@ func TestWrapLabel(t *testing.T) {
 		{"a b", 0, "a\nb"},
 		{"abc", 0, "a-\nbc"},
 		{"", 5, ""},
+		{" abc ", 2, "a-\nbc"},
 		{"été-hiver", 4, "été-\nhiv-\ner"},
 	}
 	for _, tc := range tests {

@@ -54,8 +54,12 @@ func startProcess(name, bin string, args []string, log string, exited func(*proc
 	}
 	p := &process{name: name, log: log, cmd: exec.Command(bin, args...), done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = out, out
-	// Killed with the run, should it end without stopping it.
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// Killed with the run, should it end without stopping it (Pdeathsig
+	// follows the thread that started it: no goroutine here locks its
+	// thread), and in a process group of its own, so that a Ctrl-C of the
+	// bench reaches the bench alone, which then stops the services before
+	// the nats-server.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := p.cmd.Start(); err != nil {
 		out.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
@@ -115,6 +119,10 @@ func (p *process) tail(n int) string {
 // memKB reads a memory figure of the process (VmRSS, VmHWM) from /proc,
 // 0 once it has exited.
 func (p *process) memKB(field string) uint64 {
+	if p.exited() {
+		// Reaped: its PID may be another process's already.
+		return 0
+	}
 	return procStatusKB(strconv.Itoa(p.cmd.Process.Pid), field)
 }
 
@@ -122,10 +130,19 @@ func (p *process) memKB(field string) uint64 {
 // it (0 once it has exited).
 func (p *process) sampleRSS() uint64 {
 	r := p.memKB("VmRSS")
-	if r > p.peakKB.Load() {
-		p.peakKB.Store(r)
-	}
+	storeMax(&p.peakKB, r)
 	return r
+}
+
+// storeMax raises v to n if n is more (v is read and written by the
+// sampler and the run at once).
+func storeMax(v *atomic.Uint64, n uint64) {
+	for {
+		old := v.Load()
+		if n <= old || v.CompareAndSwap(old, n) {
+			return
+		}
+	}
 }
 
 // clockTicks is the unit of the CPU times in /proc/PID/stat (USER_HZ,
@@ -135,6 +152,9 @@ const clockTicks = 100
 // cpu returns the user and system CPU time of the process so far, from
 // /proc/PID/stat; 0 once it has exited.
 func (p *process) cpu() time.Duration {
+	if p.exited() {
+		return 0
+	}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
 	if err != nil {
 		return 0

@@ -147,9 +147,7 @@ func (f *fleet) sampleRSS() {
 	for _, p := range f.list() {
 		sum += p.sampleRSS()
 	}
-	if sum > f.peakKB.Load() {
-		f.peakKB.Store(sum)
-	}
+	storeMax(&f.peakKB, sum)
 }
 
 // cpu returns every process's CPU time so far, by name.
@@ -166,8 +164,9 @@ func (f *fleet) cpu() map[string]time.Duration {
 func (f *fleet) stop() error {
 	var nats *process
 	var wg sync.WaitGroup
-	errs := make([]error, len(f.list()))
-	for i, p := range f.list() {
+	procs := f.list()
+	errs := make([]error, len(procs))
+	for i, p := range procs {
 		if p.name == "nats-server" {
 			nats = p
 			continue
@@ -397,7 +396,7 @@ func runServices(o pipelineOptions) (err error) {
 	f.sampleRSS()
 	peakAll := f.peakKB.Load()
 	for _, p := range f.list() {
-		p.peakKB.Store(max(p.peakKB.Load(), p.memKB("VmHWM")))
+		storeMax(&p.peakKB, p.memKB("VmHWM"))
 	}
 	_ = b.Close()
 	stopWatch()
