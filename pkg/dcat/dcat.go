@@ -230,7 +230,7 @@ func DatasetIRI(d *fairwayv1.Dataset, opts Options) (string, error) {
 
 func datasetIRI(d *fairwayv1.Dataset, o Options) (string, error) {
 	if doi, ok := metadata.LooseDOI(validUTF8(d.GetDoi())); ok {
-		return doiIRI(doi), nil
+		return DOIIRI(doi), nil
 	}
 	key := strings.TrimSpace(validUTF8(d.GetKey()))
 	if key == "" {
@@ -371,7 +371,7 @@ func (g *graph) dataset(e *fairwayv1.EnrichedDataset, o Options) {
 
 	doi, _ := metadata.LooseDOI(validUTF8(d.GetDoi()))
 	if doi != "" {
-		g.text(dctIdentifier, doiIRI(doi))
+		g.text(dctIdentifier, DOIIRI(doi))
 	}
 	if s := strings.TrimSpace(d.GetSourceIdentifier()); s != "" && s != doi {
 		g.text(dctIdentifier, s)

@@ -111,7 +111,7 @@ func checkIRI(s string) (rdf.IRI, bool) {
 		if !ok {
 			return rdf.IRI{}, false
 		}
-		out = doiIRI(doi)
+		out = DOIIRI(doi)
 	case "hdl":
 		if !handlePattern.MatchString(rest) {
 			return rdf.IRI{}, false

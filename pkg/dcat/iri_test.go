@@ -155,9 +155,9 @@ func TestLooksLikeIRI(t *testing.T) {
 // blank) is escaped into one the rule accepts.
 func TestEscapedIRIsArePublishable(t *testing.T) {
 	for _, id := range []string{"10.1/a\u200bb", "10.1/a b<c>", "10.1/\ufffd\x7f", "10.1/%zz", "10.1/\u202e"} {
-		iri := doiIRI(id)
+		iri := DOIIRI(id)
 		if _, ok := PublishableIRI(iri); !ok {
-			t.Errorf("doiIRI(%q) = %q, refused by PublishableIRI", id, iri)
+			t.Errorf("DOIIRI(%q) = %q, refused by PublishableIRI", id, iri)
 		}
 	}
 }

@@ -98,7 +98,7 @@ func RelatedIRI(r *fairwayv1.RelatedIdentifier) string {
 		return ""
 	}
 	if doi, ok := metadata.LooseDOI(id); ok {
-		return doiIRI(doi)
+		return DOIIRI(doi)
 	}
 	switch strings.ToLower(strings.TrimSpace(r.GetType())) {
 	case "handle":
@@ -118,21 +118,19 @@ func RelatedIRI(r *fairwayv1.RelatedIdentifier) string {
 	return ""
 }
 
-// doiIRI returns the https://doi.org/ IRI of a DOI.
-func doiIRI(doi string) string {
-	return metadata.DOIResolver + doiPath.Replace(escapeIRI(doi))
-}
+// DOIIRI returns the resolver IRI of a DOI, as the DCAT-AP rendering links
+// it: the DOI escaped by EscapeIRIPath, so that a DOI of the old SICI kind
+// (with '<', '#' or spaces) links to itself.
+func DOIIRI(doi string) string { return metadata.DOIResolver + EscapeIRIPath(doi) }
 
-// doiPath encodes what ends an IRI's path: a DOI's '#' or '?' (the DOI
-// Handbook asks for them encoded) would otherwise send the resolver
-// another DOI.
-var doiPath = strings.NewReplacer("#", "%23", "?", "%3F")
+// EscapeIRIPath escapes s to stand in an IRI's path and come back whole
+// when the path is unescaped: what escapeIRI encodes, and what would end
+// the path, '#' and '?' (the DOI Handbook asks for a DOI's encoded; left,
+// the resolver would be sent a shorter DOI). Slashes stay.
+func EscapeIRIPath(s string) string { return pathEnds.Replace(escapeIRI(s)) }
 
-// DOIIRI returns the resolver IRI of a DOI as the DCAT-AP rendering links
-// it: the characters an IRI may not hold, '%', '#' and '?' percent-encoded,
-// so that a DOI of the old SICI kind (with '<', '#' or spaces) links to
-// itself.
-func DOIIRI(doi string) string { return doiIRI(doi) }
+// pathEnds encodes the characters that end an IRI's path.
+var pathEnds = strings.NewReplacer("#", "%23", "?", "%3F")
 
 // escapeIRI percent-encodes the characters an IRI may not hold (those
 // saneIRIText refuses, and '%' itself), leaving every other character as

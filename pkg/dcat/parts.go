@@ -199,7 +199,7 @@ func instrumentIRI(pid string) string {
 		return ""
 	}
 	if doi, ok := metadata.LooseDOI(p); ok {
-		return doiIRI(doi)
+		return DOIIRI(doi)
 	}
 	if looksLikeIRI(p) {
 		return p
@@ -216,7 +216,7 @@ func (g *graph) distributions(d *fairwayv1.Dataset, doi string, landing rdf.IRI,
 	case hasLanding:
 		fallback = landing
 	case doi != "":
-		if i, ok := dataIRI(doiIRI(doi)); ok {
+		if i, ok := dataIRI(DOIIRI(doi)); ok {
 			fallback = i
 		}
 	}

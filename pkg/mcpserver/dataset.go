@@ -235,18 +235,15 @@ func (h *handlers) datasetOutput(rec readmodel.Record, q DatasetQuery) (DatasetO
 }
 
 // ResourceURI returns the URI of a dataset as a resource of the server:
-// by its DOI when it has one, else by its key, with the characters that
-// would end the URI's path or that reading it unescapes ('%', '?', '#',
-// spaces) percent-encoded, so that every id comes back as it is.
+// by its DOI when it has one, else by its key, escaped as the DCAT-AP
+// escapes an IRI's path (dcat.EscapeIRIPath), so that every id comes back
+// as it is when the server reads the URI (it unescapes the path).
 func ResourceURI(key, doi string) string {
 	if doi != "" {
-		return doiPrefix + uriEscaper.Replace(doi)
+		return doiPrefix + dcat.EscapeIRIPath(doi)
 	}
-	return keyPrefix + uriEscaper.Replace(key)
+	return keyPrefix + dcat.EscapeIRIPath(key)
 }
-
-// uriEscaper encodes what ResourceURI encodes.
-var uriEscaper = strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23", " ", "%20")
 
 func quality(e *fairwayv1.EnrichedDataset) Quality {
 	q := Quality{Score: e.GetQualityScore(), Dimensions: []QualityDimension{}, Gaps: []QualityGap{}}

@@ -104,11 +104,7 @@ func runHarvest(records, pageSize int, timeout time.Duration) error {
 
 // watchRSS samples the resident set of this process until stopped.
 func watchRSS(peak *atomic.Uint64) func() {
-	return every(50*time.Millisecond, func() {
-		if r := rssKB("VmRSS"); r > peak.Load() {
-			peak.Store(r)
-		}
-	})
+	return every(50*time.Millisecond, func() { storeMax(peak, rssKB("VmRSS")) })
 }
 
 // every calls sample every interval until the function it returns is
