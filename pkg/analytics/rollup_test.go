@@ -1,6 +1,7 @@
 package analytics
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -298,7 +299,7 @@ func TestRollupRecountsOnlyTheChangedDatasets(t *testing.T) {
 	s := openTestStore(t, Config{})
 	ctx := testContext(t)
 	want := map[string]rollupCounts{}
-	if err := s.insertUsage(ctx, firstWave.events(), time.Now().Add(-2*time.Hour)); err != nil {
+	if err := s.insertUsage(ctx, firstWave.events(), func(context.Context) (time.Time, error) { return time.Now().Add(-2 * time.Hour), nil }); err != nil {
 		t.Fatal(err)
 	}
 	firstWave.want(want)

@@ -14,8 +14,8 @@ import (
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
 
-// usageColumns are the columns of usage_events, in the order of
-// usageValues.
+// usageColumns are the columns of usage_events, in the order
+// insertUsage gives their values.
 const usageColumns = "id, dataset, time, kind, session, access_method, client, robot, status, country, source, facility, received"
 
 // InsertUsage writes usage events, at most Config.BatchSize per insert.
@@ -30,18 +30,7 @@ const usageColumns = "id, dataset, time, kind, session, access_method, client, r
 // otherwise stamp an event before a rollup that could not see it, and
 // its month would not be counted again.
 func (s *Store) InsertUsage(ctx context.Context, events []usage.Event) error {
-	if len(events) == 0 {
-		return nil
-	}
-	// The stamp and the insert share the insert's bound: the events are
-	// visible within usageInsertTimeout of their stamp.
-	ctx, cancel := context.WithTimeout(ctx, usageInsertTimeout)
-	defer cancel()
-	now, err := s.serverNow(ctx)
-	if err != nil {
-		return wrap("insert usage: the server's clock", err)
-	}
-	return s.insertUsage(ctx, events, now)
+	return s.insertUsage(ctx, events, s.serverNow)
 }
 
 // serverNow returns ClickHouse's clock, to the second.
@@ -53,14 +42,14 @@ func (s *Store) serverNow(ctx context.Context) (time.Time, error) {
 	return now.UTC(), nil
 }
 
-// insertUsage is InsertUsage with the events stamped received at received
-// (tests write events received earlier).
-func (s *Store) insertUsage(ctx context.Context, events []usage.Event, received time.Time) error {
+// insertUsage is InsertUsage with the events stamped received by stamp
+// (tests stamp events received earlier). The events are validated before
+// anything is asked of the server.
+func (s *Store) insertUsage(ctx context.Context, events []usage.Event, stamp func(context.Context) (time.Time, error)) error {
 	if len(events) == 0 {
 		return nil
 	}
 	now := time.Now()
-	received = received.UTC().Truncate(time.Second)
 	values := make([][]any, len(events))
 	for i, e := range events {
 		if err := e.Validate(now); err != nil {
@@ -75,14 +64,23 @@ func (s *Store) insertUsage(ctx context.Context, events []usage.Event, received 
 			country = "\x00\x00"
 		}
 		values[i] = []any{e.ID, e.Dataset, e.Time, string(e.Kind), usage.StoredSession(e.Session),
-			string(e.AccessMethod), string(e.Client), robot, uint16(e.Status), country, e.Source, e.Facility, received}
+			string(e.AccessMethod), string(e.Client), robot, uint16(e.Status), country, e.Source, e.Facility, nil}
 	}
 	// An insert must finish well within rollupSlack of its received
 	// stamp, or a rollup that ran meanwhile would never count its month
-	// again: one that takes longer fails, and the batch is written again
-	// later with a new stamp (the same events: no count changes).
+	// again: the stamp and the insert share one bound; one that takes
+	// longer fails, and the batch is written again later with a new stamp
+	// (the same events: no count changes).
 	ctx, cancel := context.WithTimeout(ctx, usageInsertTimeout)
 	defer cancel()
+	received, err := stamp(ctx)
+	if err != nil {
+		return wrap("insert usage: the server's clock", err)
+	}
+	received = received.UTC().Truncate(time.Second)
+	for _, v := range values {
+		v[len(v)-1] = received
+	}
 	return s.insert(ctx, "usage_events", usageColumns, values)
 }
 
