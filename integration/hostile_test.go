@@ -221,7 +221,7 @@ func TestHostileFeed(t *testing.T) {
 			return false, err.Error()
 		}
 		var e fairwayv1.CatalogueEntry
-		return proto.Unmarshal(m.Data, &e) == nil && e.Deleted, "no tombstone yet"
+		return proto.Unmarshal(testenv.Payload(t, m), &e) == nil && e.Deleted, "no tombstone yet"
 	})
 	if doc := catalogue(); !strings.Contains(doc, esrfIRI) || !strings.Contains(doc, esrf.Title) {
 		t.Error("another facility's deletion withdrew the ESRF dataset")

@@ -100,7 +100,7 @@ func TestPaNETUpdateAcrossEnricherReplicas(t *testing.T) {
 				continue // replaced by a newer entry of its dataset
 			}
 			var e fairwayv1.CatalogueEntry
-			if proto.Unmarshal(m.Data, &e) == nil && !e.Deleted {
+			if proto.Unmarshal(testenv.Payload(t, m), &e) == nil && !e.Deleted {
 				out[e.Key] = &e
 			}
 		}

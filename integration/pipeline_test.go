@@ -151,7 +151,7 @@ func TestPipelineAsSeparateServices(t *testing.T) {
 			continue
 		}
 		var e fairwayv1.CatalogueEntry
-		if err := proto.Unmarshal(m.Data, &e); err != nil {
+		if err := proto.Unmarshal(testenv.Payload(t, m), &e); err != nil {
 			t.Fatalf("entry %s: %v", key, err)
 		}
 		if rec.Deleted {

@@ -191,7 +191,7 @@ func TestHarvesterResumesAfterSIGKILL(t *testing.T) {
 			continue
 		}
 		var e fairwayv1.CatalogueEntry
-		if err := proto.Unmarshal(m.Data, &e); err != nil {
+		if err := proto.Unmarshal(testenv.Payload(t, m), &e); err != nil {
 			t.Fatal(err)
 		}
 		if e.Deleted != rec.Deleted || (!rec.Deleted && e.GetDataset().GetDataset().GetTitle() != rec.Title) {

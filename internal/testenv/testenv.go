@@ -67,7 +67,37 @@ func BusWith(t testing.TB, topology bus.Topology) *bus.Bus {
 	return b
 }
 
-// Messages returns every message stream s holds now, in order.
+// Decoded returns m with its payload as it was published (Data decodes
+// what bus.HeaderEncoding says; the headers are m's).
+func Decoded(t testing.TB, m jetstream.Msg) jetstream.Msg {
+	t.Helper()
+	data, err := bus.Payload(m.Headers(), m.Data())
+	if err != nil {
+		t.Fatalf("message on %s: %v", m.Subject(), err)
+	}
+	return decodedMsg{Msg: m, data: data}
+}
+
+// Payload returns the payload of m, read from a stream with a direct get,
+// as it was published (see bus.HeaderEncoding).
+func Payload(t testing.TB, m *jetstream.RawStreamMsg) []byte {
+	t.Helper()
+	data, err := bus.Payload(m.Header, m.Data)
+	if err != nil {
+		t.Fatalf("message %d on %s: %v", m.Sequence, m.Subject, err)
+	}
+	return data
+}
+
+type decodedMsg struct {
+	jetstream.Msg
+	data []byte
+}
+
+func (m decodedMsg) Data() []byte { return m.data }
+
+// Messages returns every message stream s holds now, in order, their
+// payloads as published (Decoded).
 func Messages(t testing.TB, b *bus.Bus, s bus.Stream) []jetstream.Msg {
 	t.Helper()
 	ctx := context.Background()
@@ -83,7 +113,7 @@ func Messages(t testing.TB, b *bus.Bus, s bus.Stream) []jetstream.Msg {
 		}
 		n := 0
 		for m := range batch.Messages() {
-			out = append(out, m)
+			out = append(out, Decoded(t, m))
 			n++
 		}
 		if n == 0 {

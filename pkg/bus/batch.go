@@ -244,7 +244,7 @@ func (b *Bus) nextBatch(ctx context.Context, cfg BatchConfig, it jetstream.Messa
 		}
 		sm, _, err := stored(m)
 		if err != nil {
-			b.deadLetterBatchMsg(ctx, cfg, batchMsg{msg: m}, Permanent(err))
+			b.deadLetterBatchMsg(ctx, cfg, batchMsg{msg: m, stored: sm}, Permanent(err))
 			continue
 		}
 		msgs = append(msgs, batchMsg{msg: m, stored: sm})
@@ -342,7 +342,13 @@ func (b *Bus) deadLetterBatchMsg(ctx context.Context, cfg BatchConfig, m batchMs
 	b.log.Error("batch stage dead-lettered a message", "consumer", cfg.Stage, "subject", subject, "err", cause)
 	// The reply subject names the stream sequence and the delivery: a
 	// dead letter of its own for each.
-	ev := DeadLetterEvent(string(cfg.Stage), m.msg.Reply(), m.msg.Data(), cause.Error(),
+	// The payload as it was published (as it is stored when it could not
+	// be decoded).
+	payload := m.stored.Data
+	if payload == nil {
+		payload = m.msg.Data()
+	}
+	ev := DeadLetterEvent(string(cfg.Stage), m.msg.Reply(), payload, cause.Error(),
 		map[string]string{HeaderAttempts: "1", HeaderSourceSubject: subject})
 	if err := b.Publish(ctx, string(cfg.Stage), ev); err != nil {
 		b.log.Error("cannot dead-letter; the message stays in its stream", "consumer", cfg.Stage, "err", err)

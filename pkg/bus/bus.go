@@ -496,8 +496,12 @@ func (b *Bus) PublishCount(ctx context.Context, origin string, events ...Event) 
 		if skip {
 			continue
 		}
-		msg := message.NewMessage(eventID(origin, ev, prev), ev.Payload)
-		for k, v := range headers(origin, ev) {
+		payload, enc, err := b.encode(ev)
+		if err != nil {
+			return stored, err
+		}
+		msg := message.NewMessage(eventID(origin, ev, prev), payload)
+		for k, v := range headers(origin, ev, enc) {
 			msg.Metadata.Set(k, v)
 		}
 		if err := b.pub.Publish(Subject(ev.Stream, ev.Key), msg); err != nil {
@@ -541,9 +545,13 @@ func (b *Bus) publishChunk(ctx context.Context, origin string, events []Event) e
 		if skip {
 			continue
 		}
+		payload, enc, err := b.encode(ev)
+		if err != nil {
+			return err
+		}
 		m := nats.NewMsg(Subject(ev.Stream, ev.Key))
-		m.Data = ev.Payload
-		for k, v := range headers(origin, ev) {
+		m.Data = payload
+		for k, v := range headers(origin, ev, enc) {
 			m.Header.Set(k, v)
 		}
 		id := eventID(origin, ev, prev)
@@ -583,11 +591,31 @@ func publishError(ev Event, err error) error {
 	return Transient(err)
 }
 
-// headers returns the headers every event carries.
-func headers(origin string, ev Event) map[string]string {
-	h := make(map[string]string, len(ev.Metadata)+3)
+// encode returns what the stream stores of ev's payload and its
+// HeaderEncoding ("" for as it is). A payload past the stream's or the server's largest
+// message is refused as it is, compressed or not, as the server would
+// refuse it uncompressed: what passes does not depend on how well it
+// compresses.
+func (b *Bus) encode(ev Event) ([]byte, string, error) {
+	if n := len(ev.Payload); n > int(b.cfg.Topology.MaxMsgSize) {
+		return nil, "", publishError(ev, fmt.Errorf("%w: %d bytes (at most %d)", jetstream.ErrStreamMessageExceedsMaximum, n, b.cfg.Topology.MaxMsgSize))
+	} else if max := b.nc.MaxPayload(); max > 0 && int64(n) > max {
+		return nil, "", publishError(ev, fmt.Errorf("%w: %d bytes (at most %d)", nats.ErrMaxPayload, n, max))
+	}
+	payload, enc := encodePayload(ev.Payload)
+	return payload, enc, nil
+}
+
+// headers returns the headers every event carries; enc is the
+// HeaderEncoding of what is stored of its payload ("" for as it is).
+func headers(origin string, ev Event, enc string) map[string]string {
+	h := make(map[string]string, len(ev.Metadata)+4)
 	for k, v := range ev.Metadata {
 		h[k] = v
+	}
+	delete(h, HeaderEncoding)
+	if enc != "" {
+		h[HeaderEncoding] = enc
 	}
 	h[HeaderKey], h[HeaderHash], h[HeaderOrigin] = ev.Key, ev.Hash, origin
 	if ev.ExpectLast != nil {

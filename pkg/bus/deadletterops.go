@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -225,6 +226,17 @@ func (b *Bus) EachDeadLetter(ctx context.Context, f DeadLetterFilter, fn func(De
 	}
 }
 
+// deadLetterPayload returns a dead letter's payload as it was published,
+// and drops its HeaderEncoding from h. One that cannot be decoded is kept
+// as it is stored, its header with it, so that a redrive sends back what
+// came.
+func deadLetterPayload(h nats.Header, data []byte) []byte {
+	if out, err := decodeStored(h, data); err == nil {
+		return out
+	}
+	return data
+}
+
 // deadLetterOf reads a message of the dead-letter stream.
 func deadLetterOf(m jetstream.Msg) (DeadLetter, *jetstream.MsgMetadata, error) {
 	md, err := m.Metadata()
@@ -232,6 +244,7 @@ func deadLetterOf(m jetstream.Msg) (DeadLetter, *jetstream.MsgMetadata, error) {
 		return DeadLetter{}, nil, fmt.Errorf("bus: dead letters: %w", err)
 	}
 	h := m.Headers()
+	payload := deadLetterPayload(h, m.Data())
 	attempts, _ := strconv.Atoi(h.Get(HeaderAttempts))
 	key := h.Get(HeaderDatasetKey)
 	if key == "" {
@@ -239,7 +252,7 @@ func deadLetterOf(m jetstream.Msg) (DeadLetter, *jetstream.MsgMetadata, error) {
 	}
 	return DeadLetter{
 		Seq: md.Sequence.Stream, Stage: h.Get(HeaderStage), Reason: h.Get(HeaderReason), Attempts: attempts,
-		Subject: h.Get(HeaderSubject), Key: key, Time: md.Timestamp, Payload: m.Data(), header: h,
+		Subject: h.Get(HeaderSubject), Key: key, Time: md.Timestamp, Payload: payload, header: h,
 	}, md, nil
 }
 
@@ -258,6 +271,7 @@ func (b *Bus) DeadLetter(ctx context.Context, seq uint64) (DeadLetter, error) {
 		return DeadLetter{}, fmt.Errorf("bus: dead letter %d: %w", seq, err)
 	}
 	h := raw.Header
+	payload := deadLetterPayload(h, raw.Data)
 	attempts, _ := strconv.Atoi(h.Get(HeaderAttempts))
 	key := h.Get(HeaderDatasetKey)
 	if key == "" {
@@ -265,7 +279,7 @@ func (b *Bus) DeadLetter(ctx context.Context, seq uint64) (DeadLetter, error) {
 	}
 	return DeadLetter{
 		Seq: raw.Sequence, Stage: h.Get(HeaderStage), Reason: h.Get(HeaderReason), Attempts: attempts,
-		Subject: h.Get(HeaderSubject), Key: key, Time: raw.Time, Payload: raw.Data, header: h,
+		Subject: h.Get(HeaderSubject), Key: key, Time: raw.Time, Payload: payload, header: h,
 	}, nil
 }
 

@@ -440,6 +440,10 @@ func (b *Bus) deliverFrom(ctx context.Context, cons jetstream.Consumer, cfg Deli
 // deliverOne runs h on m until it settles m or ctx ends.
 func (b *Bus) deliverOne(ctx context.Context, cfg DeliverConfig, m jetstream.Msg, h DeliverHandler) {
 	sm, _, err := stored(m)
+	if errors.Is(err, ErrUndecodable) {
+		b.deadLetter(ctx, cfg, m, sm, Permanent(err), 1)
+		return
+	}
 	if err != nil {
 		b.log.Warn("delivery: message without metadata", "consumer", cfg.Name, "err", err)
 		_ = m.Nak()

@@ -18,6 +18,7 @@ import (
 type follow struct {
 	mu      sync.Mutex
 	seqs    []uint64
+	msgs    []bus.StoredMessage
 	batches []int
 	fail    int // batches to fail before the handler works
 	failed  int
@@ -35,6 +36,7 @@ func (f *follow) handler(_ context.Context, msgs []bus.StoredMessage) error {
 	for _, m := range msgs {
 		f.seqs = append(f.seqs, m.Sequence)
 	}
+	f.msgs = append(f.msgs, msgs...)
 	return nil
 }
 

@@ -125,7 +125,11 @@ func (r *StreamReader) Last(ctx context.Context, key string) (StoredMessage, err
 	if err != nil {
 		return StoredMessage{}, fmt.Errorf("bus: stream %s: last message of %.200s: %w", r.stream, key, err)
 	}
-	return StoredMessage{Subject: m.Subject, Sequence: m.Sequence, Header: m.Header, Data: m.Data, Time: m.Time}, nil
+	data, err := decodeStored(m.Header, m.Data)
+	if err != nil {
+		return StoredMessage{}, Permanent(fmt.Errorf("bus: stream %s: last message of %.200s (sequence %d): %w", r.stream, key, m.Sequence, err))
+	}
+	return StoredMessage{Subject: m.Subject, Sequence: m.Sequence, Header: m.Header, Data: data, Time: m.Time}, nil
 }
 
 // EachLast calls fn with the last message of every subject of the stream
@@ -264,12 +268,22 @@ func (r *StreamReader) History(ctx context.Context, key string, fn func(StoredMe
 	return nil
 }
 
-// stored returns a consumed message as its stream stores it, and its
-// delivery metadata.
+// stored returns a consumed message as it was published (its payload
+// decoded, see HeaderEncoding), and its delivery metadata. A payload that
+// cannot be decoded gives an error satisfying errors.Is(err,
+// ErrUndecodable) with the message as it is stored (its HeaderEncoding
+// kept), for the caller to dead-letter or hand over.
 func stored(m jetstream.Msg) (StoredMessage, *jetstream.MsgMetadata, error) {
 	md, err := m.Metadata()
 	if err != nil {
 		return StoredMessage{}, nil, fmt.Errorf("metadata of a message on %s: %w", m.Subject(), err)
 	}
-	return StoredMessage{Subject: m.Subject(), Sequence: md.Sequence.Stream, Header: m.Headers(), Data: m.Data(), Time: md.Timestamp}, md, nil
+	h := m.Headers()
+	sm := StoredMessage{Subject: m.Subject(), Sequence: md.Sequence.Stream, Header: h, Data: m.Data(), Time: md.Timestamp}
+	data, err := decodeStored(h, sm.Data)
+	if err != nil {
+		return sm, md, fmt.Errorf("message %d on %s: %w", md.Sequence.Stream, m.Subject(), err)
+	}
+	sm.Data = data
+	return sm, md, nil
 }

@@ -132,6 +132,11 @@ func (b *Bus) Run(ctx context.Context, cfg RunConfig, h Handler) error {
 		middleware.Recoverer,
 	)
 	handler := func(msg *message.Message) error {
+		if enc := msg.Metadata.Get(HeaderEncoding); enc != "" {
+			// Left by subjectUnmarshaler: the payload could not be decoded.
+			_, err := decodePayload(msg.Payload, enc)
+			return Permanent(fmt.Errorf("bus: stage %s: %w", cfg.Stage, err))
+		}
 		in := &Message{Key: msg.Metadata.Get(HeaderKey), Payload: msg.Payload, Metadata: msg.Metadata}
 		// The handler's log lines about the record name it (Log).
 		events, err := h(withLazyRecordLogger(msg.Context(), b.log, cfg.Stage, msg.Metadata), in)
@@ -225,6 +230,15 @@ func (subjectUnmarshaler) Unmarshal(m jetstream.Msg) (*message.Message, error) {
 		// Never hand the router a nil message: keep the payload and say why.
 		msg = message.NewMessage(m.Headers().Get("Nats-Msg-Id"), m.Data())
 		msg.Metadata.Set(HeaderReason, "unreadable headers: "+err.Error())
+	}
+	if enc := msg.Metadata.Get(HeaderEncoding); enc != "" {
+		// The handler sees the payload as published; one that cannot be
+		// decoded stays as stored, with its header, and the stage
+		// dead-letters it (handler, in Run).
+		if data, err := decodePayload(msg.Payload, enc); err == nil {
+			msg.Payload = data
+			delete(msg.Metadata, HeaderEncoding)
+		}
 	}
 	msg.Metadata.Set(HeaderSubject, m.Subject())
 	if md, err := m.Metadata(); err == nil {

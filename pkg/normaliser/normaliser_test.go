@@ -163,7 +163,7 @@ func waitFor(t *testing.T, b *bus.Bus, s bus.Stream, n int) []jetstream.Msg {
 	}
 	var out []jetstream.Msg
 	for m := range batch.Messages() {
-		out = append(out, m)
+		out = append(out, testenv.Decoded(t, m))
 	}
 	if len(out) != n {
 		t.Fatalf("%s holds %d messages, want exactly %d", s, len(out), n)

@@ -1,0 +1,97 @@
+package bus
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/klauspost/compress/s2"
+	"github.com/nats-io/nats.go"
+)
+
+// HeaderEncoding says how a stored message's payload is encoded: absent,
+// it is the payload as published; EncodingS2, the payload compressed with
+// S2 (block format). The bus's publishes compress a payload of at least
+// CompressMin bytes when that makes it smaller by an eighth or more, and
+// every reader of the bus (stages, followers, readers, dead letters)
+// decodes it and drops the header, so that handlers see what was
+// published. Messages stored before payloads were compressed have no
+// header and are read as they are.
+const HeaderEncoding = "Fairway-Encoding"
+
+// EncodingS2 is the HeaderEncoding of an S2-compressed payload.
+const EncodingS2 = "s2"
+
+// CompressMin is the smallest payload the bus compresses (smaller ones
+// gain too little to pay for the decoding of every reader).
+const CompressMin = 512
+
+// maxDecoded bounds a decoded payload: the largest payload NATS carries.
+const maxDecoded = 64 << 20
+
+// ErrUndecodable is the error a stored payload that cannot be decoded
+// gives (an unknown encoding, corrupt data, or a decoded size past 64 MiB).
+var ErrUndecodable = errors.New("bus: undecodable payload")
+
+// encodePayload returns what to store for payload and its HeaderEncoding
+// ("" when it is stored as it is).
+func encodePayload(payload []byte) ([]byte, string) {
+	if len(payload) < CompressMin {
+		return payload, ""
+	}
+	c := s2.Encode(nil, payload)
+	if len(c) > len(payload)-len(payload)/8 {
+		return payload, ""
+	}
+	return c, EncodingS2
+}
+
+// decodePayload returns the payload as published of stored data with the
+// given HeaderEncoding.
+func decodePayload(data []byte, encoding string) ([]byte, error) {
+	switch encoding {
+	case "":
+		return data, nil
+	case EncodingS2:
+		n, err := s2.DecodedLen(data)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrUndecodable, err)
+		}
+		if n > maxDecoded {
+			return nil, fmt.Errorf("%w: %d bytes decoded (at most %d)", ErrUndecodable, n, maxDecoded)
+		}
+		out, err := s2.Decode(make([]byte, n), data)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrUndecodable, err)
+		}
+		return out, nil
+	default:
+		return nil, fmt.Errorf("%w: unknown encoding %.50q", ErrUndecodable, encoding)
+	}
+}
+
+// decodeStored decodes data in place of its stored form and drops the
+// encoding from h, so that a message passed on with its headers (a
+// replay, a redrive) says what it carries. h may be nil.
+func decodeStored(h nats.Header, data []byte) ([]byte, error) {
+	if h == nil {
+		return data, nil
+	}
+	enc := h.Get(HeaderEncoding)
+	if enc == "" {
+		return data, nil
+	}
+	out, err := decodePayload(data, enc)
+	if err != nil {
+		return nil, err
+	}
+	h.Del(HeaderEncoding)
+	return out, nil
+}
+
+// Payload returns the payload of a message read from a stream of the bus
+// by other means than the bus's (a JetStream consumer of a tool or a test)
+// as it was published, given its headers and stored data; h is not
+// changed. Its errors satisfy errors.Is(err, ErrUndecodable).
+func Payload(h nats.Header, data []byte) ([]byte, error) {
+	return decodePayload(data, h.Get(HeaderEncoding))
+}
