@@ -104,7 +104,7 @@ func (c *Config) BindFlags(fs *pflag.FlagSet, target string) {
 		fs.StringVar(&c.OpsListen, "ops-listen", "", usage)
 	}
 	if target != TargetHarvester && target != TargetAnalytics {
-		fs.IntVar(&c.Concurrency, "concurrency", 2, "messages each stage handles at once")
+		fs.IntVar(&c.Concurrency, "concurrency", DefaultConcurrency, "messages each stage handles at once")
 	}
 }
 

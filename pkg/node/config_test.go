@@ -49,7 +49,7 @@ func TestSettingsPrecedence(t *testing.T) {
 		flagName string
 		want     string
 	}{
-		{"default", TargetAll, nil, nil, "", false, "concurrency", "2"},
+		{"default", TargetAll, nil, nil, "", false, "concurrency", "8"},
 		{"file over default", TargetAll, nil, nil, file, false, "concurrency", "5"},
 		{"file named by FAIRWAY_CONFIG", TargetAll, nil, nil, file, true, "concurrency", "5"},
 		{"env over file", TargetAll, nil, map[string]string{"FAIRWAY_CONCURRENCY": "7"}, file, false, "concurrency", "7"},

@@ -65,6 +65,12 @@ const (
 // Targets lists the valid targets.
 var Targets = []string{TargetAll, TargetHarvester, TargetNormaliser, TargetEnricher, TargetPublisher, TargetAnalytics}
 
+// DefaultConcurrency is the default Config.Concurrency. Separate services
+// handled 301–314 records/s with 2 and 431–449 with 8, at less CPU per
+// record (docs/performance.md#stage-concurrency); fairway up, whose CPU the
+// garbage collector bounds, ran alike with either.
+const DefaultConcurrency = 8
+
 // Config configures a node process.
 type Config struct {
 	// Target selects what the process runs. Default "all".
@@ -146,7 +152,9 @@ type Config struct {
 	// facility serves at most, over all its feeds (a steady feed, for
 	// measuring latency). Default 0: as fast as it is asked.
 	DemoRate float64
-	// Concurrency of each consuming stage. Default 2.
+	// Concurrency of each consuming stage: messages each handles at once
+	// (each on a consumer connection of its own). Default 8
+	// (DefaultConcurrency).
 	Concurrency int
 	// Harvester tunes the harvester.
 	Harvester harvester.Config
@@ -192,7 +200,7 @@ func (c *Config) setDefaults() {
 		c.DemoPageSize = 25
 	}
 	if c.Concurrency == 0 {
-		c.Concurrency = 2
+		c.Concurrency = DefaultConcurrency
 	}
 	if c.NATSMaxMemoryMiB == 0 {
 		c.NATSMaxMemoryMiB = DefaultNATSMaxMemoryMiB

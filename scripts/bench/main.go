@@ -43,6 +43,8 @@ import (
 	"os"
 	"runtime/pprof"
 	"time"
+
+	"github.com/panosc/fairway/pkg/node"
 )
 
 func main() {
@@ -51,7 +53,7 @@ func main() {
 	pageSize := flag.Int("page-size", 500, "page size of the sample feed")
 	panet := flag.String("panet", os.Getenv("FAIRWAY_PANET"), "path or URL of the PaNET OWL file")
 	clickhouse := flag.String("clickhouse", "127.0.0.1:9000", "ClickHouse address ('' disables analytics)")
-	concurrency := flag.Int("concurrency", 2, "messages each stage handles at once")
+	concurrency := flag.Int("concurrency", node.DefaultConcurrency, "messages each stage handles at once")
 	timeout := flag.Duration("timeout", 30*time.Minute, "give up after this long")
 	rate := flag.Float64("rate", 0, "pipeline, services: records per second the sample feed serves (0: as fast as the harvester asks)")
 	pushLatency := flag.Duration("push-latency", 20*time.Millisecond, "pipeline, services: how long the push destination (a piveau hub in a child process) takes to answer; negative: no destination")
