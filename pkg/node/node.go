@@ -66,7 +66,7 @@ const (
 var Targets = []string{TargetAll, TargetHarvester, TargetNormaliser, TargetEnricher, TargetPublisher, TargetAnalytics}
 
 // DefaultConcurrency is the default Config.Concurrency. Separate services
-// handled 301–314 records/s with 2 and 431–449 with 8, at less CPU per
+// handled 263–314 records/s with 2 and 357–449 with 8, at less CPU per
 // record (docs/performance.md#stage-concurrency); fairway up, whose CPU the
 // garbage collector bounds, ran alike with either.
 const DefaultConcurrency = 8
