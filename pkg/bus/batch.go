@@ -244,6 +244,9 @@ func (b *Bus) nextBatch(ctx context.Context, cfg BatchConfig, it jetstream.Messa
 		}
 		sm, _, err := stored(m)
 		if err != nil {
+			err = b.storedAsIs(fmt.Errorf("bus: batch stage %s: %w", cfg.Stage, err))
+		}
+		if err != nil {
 			b.deadLetterBatchMsg(ctx, cfg, batchMsg{msg: m, stored: sm}, Permanent(err))
 			continue
 		}

@@ -592,15 +592,16 @@ func publishError(ev Event, err error) error {
 }
 
 // encode returns what the stream stores of ev's payload and its
-// HeaderEncoding ("" for as it is). A payload past the stream's or the server's largest
-// message is refused as it is, compressed or not, as the server would
-// refuse it uncompressed: what passes does not depend on how well it
-// compresses.
+// HeaderEncoding ("" for as it is). A payload past the stream's or the
+// server's largest message is refused, compressed or not, as the server
+// would refuse it uncompressed: what passes does not depend on how well
+// it compresses (the headers, a few hundred bytes, are left out of the
+// count; the server counts them too).
 func (b *Bus) encode(ev Event) ([]byte, string, error) {
 	if n := len(ev.Payload); n > int(b.cfg.Topology.MaxMsgSize) {
 		return nil, "", publishError(ev, fmt.Errorf("%w: %d bytes (at most %d)", jetstream.ErrStreamMessageExceedsMaximum, n, b.cfg.Topology.MaxMsgSize))
-	} else if max := b.nc.MaxPayload(); max > 0 && int64(n) > max {
-		return nil, "", publishError(ev, fmt.Errorf("%w: %d bytes (at most %d)", nats.ErrMaxPayload, n, max))
+	} else if limit := b.nc.MaxPayload(); limit > 0 && int64(n) > limit {
+		return nil, "", publishError(ev, fmt.Errorf("%w: %d bytes (at most %d)", nats.ErrMaxPayload, n, limit))
 	}
 	payload, enc := encodePayload(ev.Payload)
 	return payload, enc, nil

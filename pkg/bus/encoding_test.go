@@ -19,7 +19,7 @@ import (
 // every reader of the bus (the last entry, a stage, a follower) sees it as
 // published, without the encoding header; a payload that cannot be decoded
 // is dead-lettered by a stage with its reason and handed over as stored by
-// a follower, never dropped; a payload past the largest message is refused
+// a follower or a reader, never dropped; a payload past the largest message is refused
 // however well it compresses.
 func TestCompressedPayloads(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -95,12 +95,22 @@ func TestCompressedPayloads(t *testing.T) {
 	}
 
 	// A follower is handed both, the corrupt one as stored.
-	if _, err := b.JetStream().PublishMsg(context.Background(), func() *nats.Msg {
+	ctx = context.Background()
+	if _, err := b.JetStream().PublishMsg(ctx, func() *nats.Msg {
 		m := nats.NewMsg(bus.Subject(bus.Catalogue, "doi:10.1/corrupt"))
 		m.Data, m.Header = corrupt.Data, corrupt.Header
 		return m
 	}()); err != nil {
 		t.Fatal(err)
+	}
+	// A reader is handed it as stored too, and reads on past it.
+	if m, err := b.LastEntry(ctx, bus.Catalogue, "doi:10.1/corrupt"); err != nil || !bytes.Equal(m.Data, corrupt.Data) ||
+		m.Header.Get(bus.HeaderEncoding) != bus.EncodingS2 {
+		t.Errorf("last entry of the corrupt one: %q, %v; want it as stored", m.Data, err)
+	}
+	read := 0
+	if err := b.StreamReader(bus.Catalogue).EachLast(ctx, func(bus.StoredMessage) error { read++; return nil }); err != nil || read != 2 {
+		t.Errorf("EachLast read %d of 2: %v", read, err)
 	}
 	f := startFollow(t, b, bus.FollowConfig{Stream: bus.Catalogue, Name: "encoding"}, 0)
 	until(t, f, 2)

@@ -169,11 +169,9 @@ func (b *Bus) Follow(ctx context.Context, cfg FollowConfig, h FollowHandler) err
 		acks := got
 		for _, m := range got {
 			sm, md, err := stored(m)
-			if errors.Is(err, ErrUndecodable) {
-				// Handed over as it is stored, in its place: the follower
-				// decides (the read model skips an entry it cannot read).
-				b.log.Error("follower: payload cannot be decoded", "consumer", cfg.Name, "err", err)
-				err = nil
+			if err != nil {
+				// Undecodable: handed over as it is stored, in its place.
+				err = b.storedAsIs(fmt.Errorf("bus: follower %s: %w", cfg.Name, err))
 			}
 			if err != nil {
 				b.log.Warn("follower: message without metadata", "consumer", cfg.Name, "err", err)

@@ -112,7 +112,8 @@ func (r *StreamReader) Ping(ctx context.Context) error {
 }
 
 // Last returns the last message about key, or an error satisfying
-// errors.Is(err, ErrNotFound).
+// errors.Is(err, ErrNotFound). A payload that cannot be decoded is
+// returned as it is stored, its HeaderEncoding kept (see storedAsIs).
 func (r *StreamReader) Last(ctx context.Context, key string) (StoredMessage, error) {
 	str, err := r.handle(ctx)
 	if err != nil {
@@ -125,11 +126,13 @@ func (r *StreamReader) Last(ctx context.Context, key string) (StoredMessage, err
 	if err != nil {
 		return StoredMessage{}, fmt.Errorf("bus: stream %s: last message of %.200s: %w", r.stream, key, err)
 	}
+	sm := StoredMessage{Subject: m.Subject, Sequence: m.Sequence, Header: m.Header, Data: m.Data, Time: m.Time}
 	data, err := decodeStored(m.Header, m.Data)
 	if err != nil {
-		return StoredMessage{}, Permanent(fmt.Errorf("bus: stream %s: last message of %.200s (sequence %d): %w", r.stream, key, m.Sequence, err))
+		return sm, r.bus.storedAsIs(fmt.Errorf("bus: stream %s: last message of %.200s (sequence %d): %w", r.stream, key, m.Sequence, err))
 	}
-	return StoredMessage{Subject: m.Subject, Sequence: m.Sequence, Header: m.Header, Data: data, Time: m.Time}, nil
+	sm.Data = data
+	return sm, nil
 }
 
 // EachLast calls fn with the last message of every subject of the stream
@@ -190,7 +193,9 @@ func (r *StreamReader) EachLast(ctx context.Context, fn func(StoredMessage) erro
 			n++
 			sm, md, err := stored(m)
 			if err != nil {
-				return fmt.Errorf("bus: stream %s: %w", r.stream, err)
+				if err = r.bus.storedAsIs(fmt.Errorf("bus: stream %s: %w", r.stream, err)); err != nil {
+					return err
+				}
 			}
 			if err := fn(sm); err != nil {
 				return err
@@ -251,7 +256,9 @@ func (r *StreamReader) History(ctx context.Context, key string, fn func(StoredMe
 			got++
 			sm, md, err := stored(m)
 			if err != nil {
-				return fmt.Errorf("bus: stream %s: history of %.200s: %w", r.stream, key, err)
+				if err = r.bus.storedAsIs(fmt.Errorf("bus: stream %s: history of %.200s: %w", r.stream, key, err)); err != nil {
+					return err
+				}
 			}
 			if err := fn(sm); err != nil {
 				return err
@@ -265,6 +272,21 @@ func (r *StreamReader) History(ctx context.Context, key string, fn func(StoredMe
 			break
 		}
 	}
+	return nil
+}
+
+// storedAsIs decides what becomes of a message read whose payload could
+// not be decoded (err satisfies ErrUndecodable): it is logged and handed
+// over as it is stored (nil), its HeaderEncoding kept, for the reader to
+// treat as any payload it cannot read (the read model removes the record
+// until the dataset's next version, a stage replaces an unreadable last
+// entry, a replay dead-letters it), so that one bad message neither stops
+// a read nor is dropped unseen. Any other error is returned.
+func (b *Bus) storedAsIs(err error) error {
+	if !errors.Is(err, ErrUndecodable) {
+		return err
+	}
+	b.log.Error("bus: a stored payload cannot be decoded; handed over as stored", "err", err)
 	return nil
 }
 

@@ -133,9 +133,10 @@ func (b *Bus) Run(ctx context.Context, cfg RunConfig, h Handler) error {
 	)
 	handler := func(msg *message.Message) error {
 		if enc := msg.Metadata.Get(HeaderEncoding); enc != "" {
-			// Left by subjectUnmarshaler: the payload could not be decoded.
+			// Left by subjectUnmarshaler: the payload could not be decoded
+			// (decoded again for the reason: a rare path).
 			_, err := decodePayload(msg.Payload, enc)
-			return Permanent(fmt.Errorf("bus: stage %s: %w", cfg.Stage, err))
+			return Permanent(err)
 		}
 		in := &Message{Key: msg.Metadata.Get(HeaderKey), Payload: msg.Payload, Metadata: msg.Metadata}
 		// The handler's log lines about the record name it (Log).
@@ -230,6 +231,10 @@ func (subjectUnmarshaler) Unmarshal(m jetstream.Msg) (*message.Message, error) {
 		// Never hand the router a nil message: keep the payload and say why.
 		msg = message.NewMessage(m.Headers().Get("Nats-Msg-Id"), m.Data())
 		msg.Metadata.Set(HeaderReason, "unreadable headers: "+err.Error())
+		// The encoding stays with the bytes it describes.
+		if enc := m.Headers().Get(HeaderEncoding); enc != "" {
+			msg.Metadata.Set(HeaderEncoding, enc)
+		}
 	}
 	if enc := msg.Metadata.Get(HeaderEncoding); enc != "" {
 		// The handler sees the payload as published; one that cannot be

@@ -494,7 +494,7 @@ func deliveryReports(t *testing.T, b *bus.Bus) map[string]int {
 			continue
 		}
 		var ev fairwayv1.DeliveryEvent
-		if err := proto.Unmarshal(raw.Data, &ev); err != nil {
+		if err := proto.Unmarshal(testenv.Payload(t, raw), &ev); err != nil {
 			t.Fatalf("delivery report %d: %v", seq, err)
 		}
 		if ev.Key == "" || ev.CatalogueSeq == 0 || ev.Attempts < 1 || ev.At == nil {
