@@ -28,7 +28,9 @@ type BatchConfig struct {
 	// MaxBytes bounds the bytes of the messages one batch holds (a batch
 	// ends at Size messages or once it reaches MaxBytes, whichever comes
 	// first); with the batch buffered ahead, a stage holds about twice
-	// that. Default 16 MiB (DefaultBatchMaxBytes): with 64 MiB, batches of
+	// that. It counts messages as stored: a compressed payload counts its
+	// compressed size (decoded, a batch of catalogue entries is about two
+	// and a half times as large). Default 16 MiB (DefaultBatchMaxBytes): with 64 MiB, batches of
 	// entries that carry their Turtle stalled the writer (the likely limit
 	// is the server's 64 MB of pending bytes per connection, which the
 	// writer's consumers share); it must be at least the stream's largest
