@@ -79,8 +79,9 @@ import (
 // names only; 5: the quality score keeps doc values, for its facet; 6: the
 // dataset's own date, IssuedOf, for the date filter, order and facet; 7:
 // the facets count short keyword doc values: compacted techniques and
-// access rights, the year, the quality band).
-const SchemaVersion = 7
+// access rights, the year, the quality band; 8: records keep their entry
+// S2-compressed).
+const SchemaVersion = 8
 
 // ErrNotFound is returned for a key or DOI the model does not hold.
 var ErrNotFound = errors.New("readmodel: not found")
