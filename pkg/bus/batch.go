@@ -353,8 +353,12 @@ func (b *Bus) deadLetterBatchMsg(ctx context.Context, cfg BatchConfig, m batchMs
 	if payload == nil {
 		payload = m.msg.Data()
 	}
-	ev := DeadLetterEvent(string(cfg.Stage), m.msg.Reply(), payload, cause.Error(),
-		map[string]string{HeaderAttempts: "1", HeaderSourceSubject: subject})
+	md := map[string]string{HeaderAttempts: "1", HeaderSourceSubject: subject}
+	// Still there only when the payload was not decoded (stored drops it).
+	if enc := m.msg.Headers().Get(HeaderEncoding); enc != "" {
+		md[HeaderSourceEncoding] = enc
+	}
+	ev := DeadLetterEvent(string(cfg.Stage), m.msg.Reply(), payload, cause.Error(), md)
 	if err := b.Publish(ctx, string(cfg.Stage), ev); err != nil {
 		b.log.Error("cannot dead-letter; the message stays in its stream", "consumer", cfg.Stage, "err", err)
 		_ = m.msg.NakWithDelay(cfg.RetryDelay)

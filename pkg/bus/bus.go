@@ -646,7 +646,7 @@ var lastKept = func() map[Stream]bool {
 // LastHash returns the hash origin gave the stored message m ("" when
 // another origin wrote it), for Event.LastHash.
 func LastHash(m StoredMessage, origin string) string {
-	if m.Header.Get(HeaderOrigin) != origin {
+	if m.Header.Get(HeaderOrigin) != origin || Undecoded(m) {
 		return ""
 	}
 	return m.Header.Get(HeaderHash)

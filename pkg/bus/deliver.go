@@ -488,6 +488,9 @@ func (b *Bus) settle(ctx context.Context, cfg DeliverConfig, m jetstream.Msg) {
 // the dead letter cannot be stored, m is given back to come again.
 func (b *Bus) deadLetter(ctx context.Context, cfg DeliverConfig, m jetstream.Msg, sm StoredMessage, cause error, attempts int) {
 	md := map[string]string{HeaderAttempts: strconv.Itoa(attempts), HeaderSourceSubject: sm.Subject}
+	if Undecoded(sm) {
+		md[HeaderSourceEncoding] = sm.Header.Get(HeaderEncoding)
+	}
 	if key := sm.Header.Get(HeaderKey); key != "" {
 		md[HeaderDatasetKey] = key
 	}

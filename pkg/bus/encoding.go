@@ -18,6 +18,11 @@ import (
 // header and are read as they are.
 const HeaderEncoding = "Fairway-Encoding"
 
+// HeaderSourceEncoding marks a dead letter whose payload is a message's
+// stored bytes that could not be decoded: the HeaderEncoding they claimed
+// (the dead letter itself holds them as its plain payload).
+const HeaderSourceEncoding = "Fairway-Source-Encoding"
+
 // EncodingS2 is the HeaderEncoding of an S2-compressed payload.
 const EncodingS2 = "s2"
 
@@ -95,3 +100,9 @@ func decodeStored(h nats.Header, data []byte) ([]byte, error) {
 func Payload(h nats.Header, data []byte) ([]byte, error) {
 	return decodePayload(data, h.Get(HeaderEncoding))
 }
+
+// Undecoded reports whether m was handed over as it is stored because its
+// payload could not be decoded (it still carries HeaderEncoding): its
+// Data is not what was published, and its HeaderHash must not be taken
+// for the hash of what it holds.
+func Undecoded(m StoredMessage) bool { return m.Header.Get(HeaderEncoding) != "" }

@@ -631,6 +631,11 @@ func (b *Bus) runReplay(ctx, lctx context.Context, cfg ReplayerConfig, r *Replay
 // growing wait) while h fails with an error neither Permanent nor
 // Transient, as the live stage's retries do.
 func (b *Bus) replayKey(ctx context.Context, cfg ReplayerConfig, m StoredMessage, h Handler) ([]Event, error) {
+	if Undecoded(m) {
+		// Dead-lettered as the live stage would, without the handler.
+		_, err := decodePayload(m.Data, m.Header.Get(HeaderEncoding))
+		return nil, Permanent(err)
+	}
 	key := m.Header.Get(HeaderKey)
 	md := make(map[string]string, len(m.Header))
 	for k := range m.Header {

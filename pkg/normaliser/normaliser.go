@@ -352,7 +352,9 @@ func (s *Stage) change(ctx context.Context, raw *fairwayv1.RawRecord, ds *fairwa
 		m, err := s.st.Normalised.Last(ctx, key)
 		if err == nil {
 			seq, last = m.Sequence, &m
-			lastHash, _, _ = strings.Cut(m.Header.Get(bus.HeaderHash), "@")
+			if !bus.Undecoded(m) { // else it is replaced, whatever its hash says
+				lastHash, _, _ = strings.Cut(m.Header.Get(bus.HeaderHash), "@")
+			}
 		} else if !errors.Is(err, bus.ErrNotFound) {
 			return bus.Event{}, false, bus.Transient(fmt.Errorf("normaliser: last dataset of %.200s: %w", key, err))
 		}

@@ -12,8 +12,8 @@
 // their broader PaNET techniques and their bare ids, datestamp, catalogue
 // sequence, deleted, access rights, and English text for title,
 // description, keywords and creators) and records.db (bbolt: one record per
-// dataset key, with the catalogue entry's bytes as they came from the
-// stream; the number of live datasets per facility and per technique; the
+// dataset key, with the catalogue entry's bytes as published on the
+// stream, S2-compressed; the number of live datasets per facility and per technique; the
 // model's schema version, position and stream identity). A query asks the
 // index for keys and reads their records in one bbolt transaction; Get is
 // one bbolt read; Facilities and Techniques read the counts, which every

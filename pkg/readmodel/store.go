@@ -168,8 +168,10 @@ func decodeRecord(key string, b []byte, entry bool) (Record, error) {
 	}
 	if entry {
 		r.Entry = new(fairwayv1.CatalogueEntry)
-		if n, err := s2.DecodedLen(d.b); err != nil || n > maxEntryBytes {
-			return Record{}, fmt.Errorf("%w: %.200s: entry of %d bytes: %v", errCorrupt, key, n, err)
+		if n, err := s2.DecodedLen(d.b); err != nil {
+			return Record{}, fmt.Errorf("%w: %.200s: %w", errCorrupt, key, err)
+		} else if n > maxEntryBytes {
+			return Record{}, fmt.Errorf("%w: %.200s: an entry of %d bytes (at most %d)", errCorrupt, key, n, maxEntryBytes)
 		}
 		raw, err := s2.Decode(nil, d.b)
 		if err != nil {
