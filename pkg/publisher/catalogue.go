@@ -3,6 +3,7 @@ package publisher
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"google.golang.org/protobuf/proto"
 
@@ -31,11 +32,14 @@ var _ LiveCatalogue = (*Catalogue)(nil)
 
 // Catalogue reads the live catalogue from its stream.
 type Catalogue struct {
-	r *bus.StreamReader
+	r   *bus.StreamReader
+	log *slog.Logger
 }
 
 // NewCatalogue returns a reader of the live catalogue of b.
-func NewCatalogue(b *bus.Bus) *Catalogue { return &Catalogue{r: b.StreamReader(bus.Catalogue)} }
+func NewCatalogue(b *bus.Bus) *Catalogue {
+	return &Catalogue{r: b.StreamReader(bus.Catalogue), log: b.Logger()}
+}
 
 // Ping reports whether the catalogue stream answers.
 func (c *Catalogue) Ping(ctx context.Context) error {
@@ -53,18 +57,21 @@ func (c *Catalogue) Last(ctx context.Context, key string) (bus.StoredMessage, er
 
 // Each calls fn with every entry of the live catalogue (the last entry of
 // every dataset, tombstones included), in stream order, until fn returns an
-// error, which Each returns as it is, or the entries end. A read the server
+// error, which Each returns as it is, or the entries end. An entry that
+// cannot be read is logged and passed over: one bad entry must not stop
+// every scan (the embargoes of all the others would never be lifted); the
+// stage replaces it when its dataset comes again. A read the server
 // stops answering fails with ErrStalled: a short catalogue must not pass
 // for a whole one.
 func (c *Catalogue) Each(ctx context.Context, fn func(*fairwayv1.CatalogueEntry) error) error {
-	var stop error // fn's error or an unreadable entry, returned as it is
+	var stop error // fn's error, returned as it is
 	err := c.r.EachLast(ctx, func(m bus.StoredMessage) error {
 		var e fairwayv1.CatalogueEntry
-		if err := proto.Unmarshal(m.Data, &e); err != nil {
-			stop = fmt.Errorf("catalogue: entry on %s: %w", m.Subject, err)
-		} else {
-			stop = fn(&e)
+		if err := proto.Unmarshal(m.Data, &e); err != nil || bus.Undecoded(m) {
+			c.log.Error("catalogue: an entry cannot be read; passed over", "subject", m.Subject, "seq", m.Sequence, "key", m.Header.Get(bus.HeaderKey), "err", err)
+			return nil
 		}
+		stop = fn(&e)
 		return stop
 	})
 	if err != nil && err != stop {
