@@ -84,6 +84,10 @@ var stageOfStream = map[bus.Stream]string{
 // a row, with OutcomeUnreadable and the key its headers name.
 func PipelineEventFrom(s bus.Stream, m bus.StoredMessage) PipelineEventRow {
 	r := PipelineEventRow{Stage: cmp.Or(stageOfStream[s], string(s)), Seq: m.Sequence, At: m.Time, Key: m.Header.Get(bus.HeaderKey), Outcome: OutcomeEmitted}
+	if bus.Undecoded(m) { // stored bytes that could not be decoded: not read, even if they parse
+		r.Outcome = OutcomeUnreadable
+		return r
+	}
 	var (
 		d       *fairwayv1.Dataset
 		deleted bool

@@ -95,6 +95,20 @@ func TestPipelineEventReadsOnlyItsFieldsAsUnmarshalWould(t *testing.T) {
 	}
 }
 
+// TestPipelineEventOfUndecodedMessage: stored bytes that the bus could
+// not decode give an unreadable event under the key their header names,
+// even when they parse (here a whole dataset, marked compressed).
+func TestPipelineEventOfUndecodedMessage(t *testing.T) {
+	data := mustMarshal(t, &fairwayv1.Dataset{Key: "doi:10.5072/u", Facility: "ESRF"})
+	for _, s := range []bus.Stream{bus.Normalised, bus.Enriched, bus.Catalogue} {
+		m := bus.StoredMessage{Subject: bus.Subject(s, "k"), Sequence: 3, Data: data, Time: time.Now(),
+			Header: map[string][]string{bus.HeaderKey: {"doi:10.5072/u"}, bus.HeaderEncoding: {bus.EncodingS2}}}
+		if got := PipelineEventFrom(s, m); got.Outcome != OutcomeUnreadable || got.Key != "doi:10.5072/u" {
+			t.Errorf("%s: %+v, want an unreadable event of doi:10.5072/u", s, got)
+		}
+	}
+}
+
 // BenchmarkPipelineEventFrom measures reading the pipeline event of one
 // enriched dataset (the writer's normalised and enriched consumers).
 func BenchmarkPipelineEventFrom(b *testing.B) {

@@ -431,7 +431,7 @@ func (s *Stage) unreadable(ctx context.Context, key, entry string, rev uint64, c
 // replaces it.
 func standIns(last *bus.StoredMessage, own string) []*fairwayv1.Dataset {
 	var d fairwayv1.Dataset
-	if err := proto.Unmarshal(last.Data, &d); err != nil || d.Deleted || d.Key == "" {
+	if bus.Undecoded(*last) || proto.Unmarshal(last.Data, &d) != nil || d.Deleted || d.Key == "" {
 		return nil
 	}
 	sources := d.GetSources()

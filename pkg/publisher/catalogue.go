@@ -67,8 +67,8 @@ func (c *Catalogue) Each(ctx context.Context, fn func(*fairwayv1.CatalogueEntry)
 	var stop error // fn's error, returned as it is
 	err := c.r.EachLast(ctx, func(m bus.StoredMessage) error {
 		var e fairwayv1.CatalogueEntry
-		if err := proto.Unmarshal(m.Data, &e); err != nil || bus.Undecoded(m) {
-			c.log.Error("catalogue: an entry cannot be read; passed over", "subject", m.Subject, "seq", m.Sequence, "key", m.Header.Get(bus.HeaderKey), "err", err)
+		if bus.Undecoded(m) || proto.Unmarshal(m.Data, &e) != nil {
+			c.log.Error("catalogue: an entry cannot be read; passed over", "subject", m.Subject, "seq", m.Sequence, "key", m.Header.Get(bus.HeaderKey))
 			return nil
 		}
 		stop = fn(&e)

@@ -199,7 +199,7 @@ func (s *Stage) EndedEmbargoes(ctx context.Context) ([]bus.Event, error) {
 			return events, fmt.Errorf("publisher: catalogue entry of %s: %w", key, err)
 		}
 		var cur fairwayv1.CatalogueEntry
-		if err := proto.Unmarshal(last.Data, &cur); err != nil || cur.Deleted ||
+		if bus.Undecoded(last) || proto.Unmarshal(last.Data, &cur) != nil || cur.Deleted ||
 			!cur.GetPublishedAt().AsTime().Before(e.GetDataset().GetEmbargoUntil().AsTime()) {
 			continue
 		}
@@ -279,8 +279,10 @@ func (s *Stage) stale(ctx context.Context, e *fairwayv1.EnrichedDataset) (stale 
 	}
 	cur = held{seq: last.Sequence, hash: bus.LastHash(last, string(bus.StagePublisher))}
 	var entry fairwayv1.CatalogueEntry
-	if err := proto.Unmarshal(last.Data, &entry); err != nil {
-		return false, held{seq: last.Sequence}, nil // an unreadable entry is replaced
+	if bus.Undecoded(last) || proto.Unmarshal(last.Data, &entry) != nil {
+		// An unreadable entry is replaced (stored bytes that could not be
+		// decoded may parse by chance: they are not read).
+		return false, held{seq: last.Sequence}, nil
 	}
 	in := e.GetDataset().GetProvenance().GetHarvestedAt()
 	kept := entry.GetDataset().GetDataset().GetProvenance().GetHarvestedAt()

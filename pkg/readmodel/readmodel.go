@@ -532,6 +532,9 @@ func prepare(msg bus.StoredMessage) (change, error) {
 	if len(hkey) > maxKey {
 		hkey = ""
 	}
+	if bus.Undecoded(msg) {
+		return change{key: hkey}, errors.New("readmodel: a catalogue entry whose stored bytes cannot be decoded")
+	}
 	var e fairwayv1.CatalogueEntry
 	if err := proto.Unmarshal(msg.Data, &e); err != nil {
 		return change{key: hkey}, fmt.Errorf("readmodel: not a catalogue entry: %w", err)

@@ -9,6 +9,7 @@ import (
 	"github.com/klauspost/compress/s2"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/panosc/fairway/pkg/bus"
 	fairwayv1 "github.com/panosc/fairway/proto/fairwayv1"
 )
 
@@ -43,5 +44,20 @@ func TestStoredRecord(t *testing.T) {
 		if _, err := decodeRecord(e.Key, bad, true); !errors.Is(err, errCorrupt) {
 			t.Errorf("%s: %v, want errCorrupt", name, err)
 		}
+	}
+}
+
+// TestPrepareUndecoded: a catalogue message whose stored bytes the bus could
+// not decode removes its key, even when the bytes parse as an entry.
+func TestPrepareUndecoded(t *testing.T) {
+	entry, err := proto.Marshal(&fairwayv1.CatalogueEntry{Key: "doi:10.1/a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := bus.StoredMessage{Sequence: 4, Data: entry,
+		Header: map[string][]string{bus.HeaderKey: {"doi:10.1/a"}, bus.HeaderEncoding: {bus.EncodingS2}}}
+	c, err := prepare(msg)
+	if err == nil || c.key != "doi:10.1/a" || c.stored != nil {
+		t.Fatalf("prepare: %+v, %v; want the change that removes the key, and an error", c, err)
 	}
 }
