@@ -38,6 +38,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -251,12 +252,29 @@ func DatasetTurtle(e *fairwayv1.EnrichedDataset, opts Options) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var buf bytes.Buffer
+	buf := turtleBuffers.Get().(*bytes.Buffer)
+	defer putTurtleBuffer(buf)
 	buf.Grow(len(prefixHeader) + 80*len(ts))
-	if err := writeTurtle(&buf, ts); err != nil {
+	if err := writeTurtle(buf, ts); err != nil {
 		return "", fmt.Errorf("dcat: encode %s: %w", e.GetDataset().GetKey(), err)
 	}
 	return buf.String(), nil
+}
+
+// turtleBuffers recycles the buffers DatasetTurtle writes into (its string
+// is a copy), so that the publisher does not grow one per dataset.
+var turtleBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledTurtle bounds the buffer kept for reuse: the rare huge dataset
+// does not pin its buffer.
+const maxPooledTurtle = 1 << 20
+
+func putTurtleBuffer(buf *bytes.Buffer) {
+	if buf.Cap() > maxPooledTurtle {
+		return
+	}
+	buf.Reset()
+	turtleBuffers.Put(buf)
 }
 
 // DatasetTriples renders one enriched dataset: its dcat:Dataset with the
