@@ -496,16 +496,8 @@ func (b *Bus) PublishCount(ctx context.Context, origin string, events ...Event) 
 		if skip {
 			continue
 		}
-		payload, enc, err := b.encode(ev)
-		if err != nil {
+		if err := b.publishOne(origin, ev, prev); err != nil {
 			return stored, err
-		}
-		msg := message.NewMessage(eventID(origin, ev, prev), payload)
-		for k, v := range headers(origin, ev, enc) {
-			msg.Metadata.Set(k, v)
-		}
-		if err := b.pub.Publish(Subject(ev.Stream, ev.Key), msg); err != nil {
-			return stored, publishError(ev, err)
 		}
 		if err := b.remember(ctx, origin, ev); err != nil {
 			return stored, err
@@ -513,6 +505,26 @@ func (b *Bus) PublishCount(ctx context.Context, origin string, events ...Event) 
 		stored++
 	}
 	return stored, nil
+}
+
+// publishOne sends ev and waits for its acknowledgement, compressing into
+// a pooled buffer: the connection has copied the message when the publish
+// returns.
+func (b *Bus) publishOne(origin string, ev Event, prev string) error {
+	if err := b.checkSize(ev); err != nil {
+		return err
+	}
+	dst, release := encodeBuffer(len(ev.Payload))
+	defer release()
+	payload, enc := encodePayloadInto(dst, ev.Payload)
+	msg := message.NewMessage(eventID(origin, ev, prev), payload)
+	for k, v := range headers(origin, ev, enc) {
+		msg.Metadata.Set(k, v)
+	}
+	if err := b.pub.Publish(Subject(ev.Stream, ev.Key), msg); err != nil {
+		return publishError(ev, err)
+	}
+	return nil
 }
 
 // PublishBatch sends events like Publish, but without waiting for each
@@ -598,13 +610,22 @@ func publishError(ev Event, err error) error {
 // it compresses (the headers, a few hundred bytes, are left out of the
 // count; the server counts them too).
 func (b *Bus) encode(ev Event) ([]byte, string, error) {
-	if n := len(ev.Payload); n > int(b.cfg.Topology.MaxMsgSize) {
-		return nil, "", publishError(ev, fmt.Errorf("%w: %d bytes (at most %d)", jetstream.ErrStreamMessageExceedsMaximum, n, b.cfg.Topology.MaxMsgSize))
-	} else if limit := b.nc.MaxPayload(); limit > 0 && int64(n) > limit {
-		return nil, "", publishError(ev, fmt.Errorf("%w: %d bytes (at most %d)", nats.ErrMaxPayload, n, limit))
+	if err := b.checkSize(ev); err != nil {
+		return nil, "", err
 	}
 	payload, enc := encodePayload(ev.Payload)
 	return payload, enc, nil
+}
+
+// checkSize refuses (permanently) a payload past the stream's or the
+// server's limit, however well it would compress.
+func (b *Bus) checkSize(ev Event) error {
+	if n := len(ev.Payload); n > int(b.cfg.Topology.MaxMsgSize) {
+		return publishError(ev, fmt.Errorf("%w: %d bytes (at most %d)", jetstream.ErrStreamMessageExceedsMaximum, n, b.cfg.Topology.MaxMsgSize))
+	} else if limit := b.nc.MaxPayload(); limit > 0 && int64(n) > limit {
+		return publishError(ev, fmt.Errorf("%w: %d bytes (at most %d)", nats.ErrMaxPayload, n, limit))
+	}
+	return nil
 }
 
 // headers returns the headers every event carries; enc is the

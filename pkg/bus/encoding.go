@@ -3,6 +3,7 @@ package bus
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/klauspost/compress/s2"
 	"github.com/nats-io/nats.go"
@@ -40,10 +41,16 @@ var ErrUndecodable = errors.New("bus: undecodable payload")
 // encodePayload returns what to store for payload and its HeaderEncoding
 // ("" when it is stored as it is).
 func encodePayload(payload []byte) ([]byte, string) {
+	return encodePayloadInto(nil, payload)
+}
+
+// encodePayloadInto is encodePayload compressing into dst when it is large
+// enough (s2.MaxEncodedLen of payload), else into a new slice.
+func encodePayloadInto(dst, payload []byte) ([]byte, string) {
 	if len(payload) < CompressMin {
 		return payload, ""
 	}
-	c := s2.Encode(nil, payload)
+	c := s2.Encode(dst, payload)
 	if len(c) > len(payload)-len(payload)/8 {
 		return payload, ""
 	}
@@ -106,3 +113,25 @@ func Payload(h nats.Header, data []byte) ([]byte, error) {
 // Data is not what was published, and its HeaderHash must not be taken
 // for the hash of what it holds.
 func Undecoded(m StoredMessage) bool { return m.Header.Get(HeaderEncoding) != "" }
+
+// encodeBuffers recycles the buffers a synchronous publish compresses into:
+// the connection has copied the message when the publish returns.
+var encodeBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledEncode bounds the buffer kept for reuse, so that a rare large
+// payload does not pin its buffer.
+const maxPooledEncode = 1 << 20
+
+// encodeBuffer returns a pooled buffer that can hold the compressed form of
+// n bytes, and the function that gives it back. Payloads that are not
+// compressed, or too large to pool, get none.
+func encodeBuffer(n int) ([]byte, func()) {
+	if n < CompressMin || s2.MaxEncodedLen(n) > maxPooledEncode {
+		return nil, func() {}
+	}
+	p := encodeBuffers.Get().(*[]byte)
+	if need := s2.MaxEncodedLen(n); cap(*p) < need {
+		*p = make([]byte, need)
+	}
+	return (*p)[:cap(*p)], func() { encodeBuffers.Put(p) }
+}

@@ -40,6 +40,22 @@ func TestPayloadEncoding(t *testing.T) {
 			if err != nil || !bytes.Equal(got, tc.payload) {
 				t.Fatalf("decoded %d bytes, %v; want the %d published", len(got), err, len(tc.payload))
 			}
+			// A pooled buffer, used before for another payload, gives
+			// the same bytes, and is used when the payload is compressed.
+			for range 2 {
+				dst, release := encodeBuffer(len(tc.payload))
+				for i := range dst {
+					dst[i] = 0xee
+				}
+				pooled, penc := encodePayloadInto(dst, tc.payload)
+				if penc != enc || !bytes.Equal(pooled, stored) {
+					t.Fatalf("into a pooled buffer: %d bytes %q, want %d %q", len(pooled), penc, len(stored), enc)
+				}
+				if enc != "" && (len(dst) == 0 || &pooled[0] != &dst[0]) {
+					t.Fatal("compressed payload not written into the pooled buffer")
+				}
+				release()
+			}
 		})
 	}
 }
