@@ -1,19 +1,32 @@
 package node
 
 import (
+	"context"
 	"log/slog"
 	"math"
 	"os"
 	"runtime/debug"
+	"runtime/metrics"
+	"time"
 )
 
 // Memory defaults of the all-in-one node (see docs/performance.md): the Go
 // runtime's soft limit, which covers the embedded NATS server too (it runs
 // in the process), and the embedded JetStream's memory store.
 const (
-	// DefaultMemoryLimitMiB is the Go runtime's soft memory limit of
-	// `fairway up` when neither --memory-limit nor GOMEMLIMIT gives one.
+	// DefaultMemoryLimitMiB is the floor of the Go runtime's soft memory
+	// limit of `fairway up` when neither --memory-limit nor GOMEMLIMIT
+	// gives one. The limit rises above it with the live heap
+	// (DefaultMemoryHeadroomPercent).
 	DefaultMemoryLimitMiB = 200
+	// DefaultMemoryHeadroomPercent is how far the heap of `fairway up`
+	// may grow past what the last collection found live, as a share of
+	// it, once that is more than the floor allows: the default soft limit
+	// is the larger of DefaultMemoryLimitMiB and the live heap plus this
+	// share. The live heap grows with the catalogue (the embedded server
+	// indexes every subject of every dataset), and a fixed limit under
+	// it would have the collector run without pause.
+	DefaultMemoryHeadroomPercent = 50
 	// DefaultNATSMaxMemoryMiB bounds the embedded JetStream's memory
 	// store (no stream of the topology uses it; the server's own default
 	// is three quarters of the machine's memory).
@@ -22,9 +35,10 @@ const (
 
 // MemoryLimit returns the Go runtime's soft memory limit that cfg asks for,
 // in bytes, and whether it asks for one: MemoryLimitMiB when positive, else
-// DefaultMemoryLimitMiB for target all; none when it is negative, for the
-// other targets by default, or when the environment sets GOMEMLIMIT (the
-// runtime has read it) and MemoryLimitMiB is zero.
+// DefaultMemoryLimitMiB for target all (the floor of an adaptive limit, see
+// AdaptiveMemoryLimit); none when it is negative, for the other targets by
+// default, or when the environment sets GOMEMLIMIT (the runtime has read
+// it) and MemoryLimitMiB is zero.
 func (c Config) MemoryLimit() (int64, bool) {
 	switch {
 	case c.MemoryLimitMiB > 0:
@@ -37,14 +51,68 @@ func (c Config) MemoryLimit() (int64, bool) {
 	return 0, false
 }
 
+// AdaptiveMemoryLimit reports whether the soft limit of cfg is the default
+// of target all, which rises with the live heap: a limit the operator gave
+// (the flag or GOMEMLIMIT) stays as given.
+func (c Config) AdaptiveMemoryLimit() bool {
+	return c.MemoryLimitMiB == 0 && os.Getenv("GOMEMLIMIT") == "" && (c.Target == TargetAll || c.Target == "")
+}
+
 // ApplyMemoryLimit sets the process's Go runtime soft memory limit as cfg
-// asks (MemoryLimit) and logs the limit in force. The commands call it
-// before Run; it changes the whole process, so Run does not.
-func ApplyMemoryLimit(cfg Config, log *slog.Logger) {
-	if limit, ok := cfg.MemoryLimit(); ok {
+// asks (MemoryLimit) and logs the limit in force; when the limit is the
+// adaptive default (AdaptiveMemoryLimit), it raises it with the live heap
+// until ctx ends. The commands call it before Run; it changes the whole
+// process, so Run does not.
+func ApplyMemoryLimit(ctx context.Context, cfg Config, log *slog.Logger) {
+	limit, ok := cfg.MemoryLimit()
+	if ok {
 		debug.SetMemoryLimit(limit)
 	}
 	if cur := debug.SetMemoryLimit(-1); cur != math.MaxInt64 {
-		log.Info("Go memory limit", "mib", cur>>20)
+		log.Info("Go memory limit", "mib", cur>>20, "adaptive", cfg.AdaptiveMemoryLimit())
+	}
+	if ok && cfg.AdaptiveMemoryLimit() {
+		go followLiveHeap(ctx, limit, DefaultMemoryHeadroomPercent, time.Second, log)
+	}
+}
+
+// adaptiveLimit is the soft limit for a live heap of live bytes: the floor,
+// or the live heap with headroom percent more when that is larger.
+func adaptiveLimit(floor int64, live uint64, headroom int) int64 {
+	want := int64(min(live, math.MaxInt64/2))
+	want += want / 100 * int64(headroom)
+	return max(floor, want)
+}
+
+// followLiveHeap sets the soft limit to adaptiveLimit after every
+// collection, checking every interval, until ctx ends. It moves the limit
+// only when it changes by more than a sixteenth, so that it does not
+// chase every collection's noise.
+func followLiveHeap(ctx context.Context, floor int64, headroom int, interval time.Duration, log *slog.Logger) {
+	samples := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/gc/heap/live:bytes"}}
+	cur, cycles := floor, uint64(0)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		metrics.Read(samples)
+		if samples[0].Value.Kind() != metrics.KindUint64 || samples[1].Value.Kind() != metrics.KindUint64 {
+			return // not measured by this runtime: the floor stays
+		}
+		if n := samples[0].Value.Uint64(); n == cycles {
+			continue
+		} else {
+			cycles = n
+		}
+		want := adaptiveLimit(floor, samples[1].Value.Uint64(), headroom)
+		if d := want - cur; d > cur/16 || -d > cur/16 || (want == floor && cur != floor) {
+			debug.SetMemoryLimit(want)
+			log.Debug("Go memory limit follows the live heap", "mib", want>>20, "live_mib", samples[1].Value.Uint64()>>20)
+			cur = want
+		}
 	}
 }

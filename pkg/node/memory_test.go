@@ -1,6 +1,14 @@
 package node
 
-import "testing"
+import (
+	"context"
+	"log/slog"
+	"math"
+	"runtime"
+	"runtime/debug"
+	"testing"
+	"time"
+)
 
 func TestMemoryLimit(t *testing.T) {
 	for _, tc := range []struct {
@@ -26,4 +34,88 @@ func TestMemoryLimit(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestAdaptiveMemoryLimit(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		cfg   Config
+		gomem string
+		want  bool
+	}{
+		{"all: the default adapts", Config{Target: TargetAll}, "", true},
+		{"all: a given limit stays", Config{Target: TargetAll, MemoryLimitMiB: 300}, "", false},
+		{"all: GOMEMLIMIT stays", Config{Target: TargetAll}, "1GiB", false},
+		{"all: none", Config{Target: TargetAll, MemoryLimitMiB: -1}, "", false},
+		{"a service: none", Config{Target: TargetNormaliser}, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("GOMEMLIMIT", tc.gomem)
+			if got := tc.cfg.AdaptiveMemoryLimit(); got != tc.want {
+				t.Errorf("AdaptiveMemoryLimit() = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestAdaptiveLimit(t *testing.T) {
+	const floor = 200 << 20
+	for _, tc := range []struct {
+		name     string
+		live     uint64
+		headroom int
+		want     int64
+	}{
+		{"nothing live: the floor", 0, 50, floor},
+		{"live under the floor's reach: the floor", 100 << 20, 50, floor},
+		{"live and headroom past the floor", 300 << 20, 50, 450 << 20},
+		{"no headroom", 300 << 20, 0, 300 << 20},
+		{"a live heap past any limit does not overflow", math.MaxUint64, 50, math.MaxInt64/2 + math.MaxInt64/2/100*50},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := adaptiveLimit(floor, tc.live, tc.headroom); got != tc.want {
+				t.Errorf("adaptiveLimit(%d) = %d, want %d", tc.live, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestFollowLiveHeap raises the process's soft limit above a small floor
+// once a collection finds more live than the floor allows, and lowers it
+// back to the floor once that is gone.
+func TestFollowLiveHeap(t *testing.T) {
+	prev := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(prev) })
+	const floor = 16 << 20
+	debug.SetMemoryLimit(floor)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		followLiveHeap(ctx, floor, 50, 10*time.Millisecond, slog.New(slog.DiscardHandler))
+	}()
+	defer func() { cancel(); <-done }()
+	waitLimit := func(ok func(int64) bool, what string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			runtime.GC()
+			cur := debug.SetMemoryLimit(-1)
+			if ok(cur) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("soft limit %d MiB: want %s", cur>>20, what)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	live := make([][]byte, 64)
+	for i := range live {
+		live[i] = make([]byte, 1<<20) // 64 MiB live, past the 16 MiB floor
+	}
+	waitLimit(func(cur int64) bool { return cur >= 64<<20+32<<20 }, "at least the 64 MiB live and half more")
+	runtime.KeepAlive(live)
+	live = nil
+	waitLimit(func(cur int64) bool { return cur < 64<<20 }, "back down once the live heap is gone")
 }

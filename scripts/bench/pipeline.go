@@ -96,7 +96,7 @@ func runPipeline(o pipelineOptions) error {
 	cfg.Harvester.PollInterval = 100 * time.Millisecond
 	cfg.Harvester.MaxBacklog = o.maxBacklog
 	// As `fairway up` does.
-	node.ApplyMemoryLimit(cfg, slog.New(slog.DiscardHandler))
+	node.ApplyMemoryLimit(ctx, cfg, slog.New(slog.DiscardHandler))
 	limit, limited := cfg.MemoryLimit()
 
 	var peak atomic.Uint64
@@ -128,7 +128,7 @@ func runPipeline(o pipelineOptions) error {
 		return err
 	}
 	fmt.Printf("bench: %d records, page size %d, concurrency %d, sample feed %s, max backlog %s, Go memory limit %s\n",
-		o.records, o.pageSize, o.concurrency, feedPace(o.rate), orDefault(o.maxBacklog), memLimit(limit, limited))
+		o.records, o.pageSize, o.concurrency, feedPace(o.rate), orDefault(o.maxBacklog), memLimit(limit, limited, cfg.AdaptiveMemoryLimit()))
 
 	catalogue := b.StreamReader(bus.Catalogue)
 	if err := waitCatalogue(ctx, catalogue, o.records); err != nil {
@@ -372,12 +372,15 @@ func orDefault(n int) string {
 	return strconv.Itoa(n)
 }
 
-func memLimit(limit int64, ok bool) string {
+func memLimit(limit int64, ok, adaptive bool) string {
 	if !ok {
 		if env := os.Getenv("GOMEMLIMIT"); env != "" {
 			return env + " (GOMEMLIMIT)"
 		}
 		return "none"
+	}
+	if adaptive {
+		return fmt.Sprintf("%d MiB or the live heap and %d%% more", limit>>20, node.DefaultMemoryHeadroomPercent)
 	}
 	return fmt.Sprintf("%d MiB", limit>>20)
 }
