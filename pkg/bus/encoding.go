@@ -44,8 +44,9 @@ func encodePayload(payload []byte) ([]byte, string) {
 	return encodePayloadInto(nil, payload)
 }
 
-// encodePayloadInto is encodePayload compressing into dst when it is large
-// enough (s2.MaxEncodedLen of payload), else into a new slice.
+// encodePayloadInto is encodePayload compressing into dst when its
+// capacity is enough (s2.MaxEncodedLen of payload), else into a new slice;
+// a payload stored as it is is returned itself, not copied into dst.
 func encodePayloadInto(dst, payload []byte) ([]byte, string) {
 	if len(payload) < CompressMin {
 		return payload, ""
@@ -126,7 +127,7 @@ const maxPooledEncode = 1 << 20
 // n bytes, and the function that gives it back. Payloads that are not
 // compressed, or too large to pool, get none.
 func encodeBuffer(n int) ([]byte, func()) {
-	if n < CompressMin || s2.MaxEncodedLen(n) > maxPooledEncode {
+	if need := s2.MaxEncodedLen(n); n < CompressMin || need < 0 || need > maxPooledEncode {
 		return nil, func() {}
 	}
 	p := encodeBuffers.Get().(*[]byte)

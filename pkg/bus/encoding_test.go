@@ -132,4 +132,8 @@ func TestCompressedPayloads(t *testing.T) {
 	if !errors.Is(err, bus.ErrPermanent) {
 		t.Errorf("a payload past the largest message: %v, want a permanent error", err)
 	}
+	err = b.PublishBatch(context.Background(), "harvester", []bus.Event{{Stream: bus.Raw, Key: "src:huge", Hash: "h", Payload: huge}})
+	if !errors.Is(err, bus.ErrPermanent) {
+		t.Errorf("a payload past the largest message in a batch: %v, want a permanent error", err)
+	}
 }

@@ -50,7 +50,7 @@ func (c *Config) BindFlags(fs *pflag.FlagSet, target string) {
 		fs.StringVar(&c.NATSListen, "nats-listen", "", "also let clients reach the embedded NATS at this address")
 		fs.IntVar(&c.NATSMaxMemoryMiB, "nats-max-memory", DefaultNATSMaxMemoryMiB, "MiB of the embedded JetStream's memory store (no stream uses it)")
 	}
-	fs.IntVar(&c.MemoryLimitMiB, "memory-limit", 0, fmt.Sprintf("the Go runtime's soft memory limit in MiB (default: for target all %d, raised to the live heap and %d%% more when that is larger; none for the others; unless env GOMEMLIMIT sets one; negative: none)", DefaultMemoryLimitMiB, DefaultMemoryHeadroomPercent))
+	fs.IntVar(&c.MemoryLimitMiB, "memory-limit", 0, fmt.Sprintf("the Go runtime's soft memory limit in MiB (default: for target all %d, raised to the live heap and %d%% more when that is larger; none for the others; unless env GOMEMLIMIT sets one; negative: none, GOMEMLIMIT's included)", DefaultMemoryLimitMiB, DefaultMemoryHeadroomPercent))
 	if target == TargetPublisher {
 		fs.StringVar(&c.DataDir, "data", ".fairway", "data directory (the read model of the catalogue, in <data>/readmodel)")
 	}
@@ -144,7 +144,7 @@ func Command(use, target, short string) *cobra.Command {
 				stop()
 			}()
 			cfg.OperatorToken = os.Getenv("FAIRWAY_OPERATOR_TOKEN")
-			ApplyMemoryLimit(ctx, cfg, log)
+			ApplyMemoryLimit(context.WithoutCancel(ctx), cfg, log) // for as long as the process runs, its drain too
 			return Run(ctx, cfg, log)
 		},
 	}

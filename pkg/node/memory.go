@@ -59,14 +59,18 @@ func (c Config) AdaptiveMemoryLimit() bool {
 }
 
 // ApplyMemoryLimit sets the process's Go runtime soft memory limit as cfg
-// asks (MemoryLimit) and logs the limit in force; when the limit is the
-// adaptive default (AdaptiveMemoryLimit), it raises it with the live heap
-// until ctx ends. The commands call it before Run; it changes the whole
-// process, so Run does not.
+// asks (MemoryLimit; a negative MemoryLimitMiB lifts any limit, GOMEMLIMIT's
+// too) and logs the limit in force; when the limit is the adaptive default
+// (AdaptiveMemoryLimit), it moves it with the live heap until ctx ends. The
+// commands call it before Run; it changes the whole process, so Run does
+// not.
 func ApplyMemoryLimit(ctx context.Context, cfg Config, log *slog.Logger) {
 	limit, ok := cfg.MemoryLimit()
-	if ok {
+	switch {
+	case ok:
 		debug.SetMemoryLimit(limit)
+	case cfg.MemoryLimitMiB < 0:
+		debug.SetMemoryLimit(math.MaxInt64)
 	}
 	if cur := debug.SetMemoryLimit(-1); cur != math.MaxInt64 {
 		log.Info("Go memory limit", "mib", cur>>20, "adaptive", cfg.AdaptiveMemoryLimit())
@@ -77,17 +81,25 @@ func ApplyMemoryLimit(ctx context.Context, cfg Config, log *slog.Logger) {
 }
 
 // adaptiveLimit is the soft limit for a live heap of live bytes: the floor,
-// or the live heap with headroom percent more when that is larger.
+// or the live heap with headroom percent more (0 to 100) when that is
+// larger.
 func adaptiveLimit(floor int64, live uint64, headroom int) int64 {
 	want := int64(min(live, math.MaxInt64/2))
-	want += want / 100 * int64(headroom)
+	want += want / 100 * int64(min(max(headroom, 0), 100))
 	return max(floor, want)
 }
 
-// followLiveHeap sets the soft limit to adaptiveLimit after every
-// collection, checking every interval, until ctx ends. It moves the limit
-// only when it changes by more than a sixteenth, so that it does not
-// chase every collection's noise.
+// nextLimit says whether a soft limit of cur should move to want: when it
+// changes by more than a sixteenth, so that it does not chase every
+// collection's noise, or when want is back at the floor.
+func nextLimit(cur, want, floor int64) bool {
+	d := want - cur
+	return d > cur/16 || -d > cur/16 || (want == floor && cur != floor)
+}
+
+// followLiveHeap checks every interval whether a collection ran and, if
+// one did, moves the soft limit to adaptiveLimit of the live heap it found
+// (nextLimit), until ctx ends.
 func followLiveHeap(ctx context.Context, floor int64, headroom int, interval time.Duration, log *slog.Logger) {
 	samples := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/gc/heap/live:bytes"}}
 	cur, cycles := floor, uint64(0)
@@ -101,17 +113,18 @@ func followLiveHeap(ctx context.Context, floor int64, headroom int, interval tim
 		}
 		metrics.Read(samples)
 		if samples[0].Value.Kind() != metrics.KindUint64 || samples[1].Value.Kind() != metrics.KindUint64 {
-			return // not measured by this runtime: the floor stays
+			log.Warn("Go memory limit stays at its floor: the runtime does not report its live heap", "mib", floor>>20)
+			return
 		}
-		if n := samples[0].Value.Uint64(); n == cycles {
+		n := samples[0].Value.Uint64()
+		if n == cycles {
 			continue
-		} else {
-			cycles = n
 		}
-		want := adaptiveLimit(floor, samples[1].Value.Uint64(), headroom)
-		if d := want - cur; d > cur/16 || -d > cur/16 || (want == floor && cur != floor) {
+		cycles = n
+		live := samples[1].Value.Uint64()
+		if want := adaptiveLimit(floor, live, headroom); nextLimit(cur, want, floor) {
 			debug.SetMemoryLimit(want)
-			log.Debug("Go memory limit follows the live heap", "mib", want>>20, "live_mib", samples[1].Value.Uint64()>>20)
+			log.Debug("Go memory limit follows the live heap", "mib", want>>20, "live_mib", live>>20)
 			cur = want
 		}
 	}

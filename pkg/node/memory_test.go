@@ -6,6 +6,7 @@ import (
 	"math"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"testing"
 	"time"
 )
@@ -80,14 +81,42 @@ func TestAdaptiveLimit(t *testing.T) {
 	}
 }
 
+func TestNextLimit(t *testing.T) {
+	const floor = 200 << 20
+	for _, tc := range []struct {
+		name      string
+		cur, want int64
+		move      bool
+	}{
+		{"the same", 300 << 20, 300 << 20, false},
+		{"up by less than a sixteenth", 320 << 20, 330 << 20, false},
+		{"up by more", 320 << 20, 350 << 20, true},
+		{"down by less than a sixteenth", 320 << 20, 310 << 20, false},
+		{"down by more", 320 << 20, 280 << 20, true},
+		{"back to the floor from just above it", floor + 1<<20, floor, true},
+		{"at the floor already", floor, floor, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := nextLimit(tc.cur, tc.want, floor); got != tc.move {
+				t.Errorf("nextLimit(%d, %d) = %v, want %v", tc.cur>>20, tc.want>>20, got, tc.move)
+			}
+		})
+	}
+}
+
 // TestFollowLiveHeap raises the process's soft limit above a small floor
-// once a collection finds more live than the floor allows, and lowers it
-// back to the floor once that is gone.
+// to the live heap and half more once a collection finds more live than
+// the floor allows, and lowers it back to the floor once that is gone.
 func TestFollowLiveHeap(t *testing.T) {
 	prev := debug.SetMemoryLimit(-1)
 	t.Cleanup(func() { debug.SetMemoryLimit(prev) })
 	const floor = 16 << 20
 	debug.SetMemoryLimit(floor)
+	live := make([][]byte, 64)
+	for i := range live {
+		live[i] = make([]byte, 1<<20) // 64 MiB live, past the 16 MiB floor
+	}
+	runtime.GC()
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
 	go func() {
@@ -95,27 +124,57 @@ func TestFollowLiveHeap(t *testing.T) {
 		followLiveHeap(ctx, floor, 50, 10*time.Millisecond, slog.New(slog.DiscardHandler))
 	}()
 	defer func() { cancel(); <-done }()
-	waitLimit := func(ok func(int64) bool, what string) {
+	liveHeap := func() uint64 {
+		s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		metrics.Read(s)
+		return s[0].Value.Uint64()
+	}
+	waitLimit := func(ok func(cur, want int64) bool, what string) {
 		t.Helper()
 		deadline := time.Now().Add(10 * time.Second)
 		for {
 			runtime.GC()
-			cur := debug.SetMemoryLimit(-1)
-			if ok(cur) {
+			time.Sleep(30 * time.Millisecond) // a few of the follower's checks
+			cur, want := debug.SetMemoryLimit(-1), adaptiveLimit(floor, liveHeap(), 50)
+			if ok(cur, want) {
 				return
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("soft limit %d MiB: want %s", cur>>20, what)
+				t.Fatalf("soft limit %d MiB for a live heap of %d MiB: want %s", cur>>20, liveHeap()>>20, what)
 			}
-			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	live := make([][]byte, 64)
-	for i := range live {
-		live[i] = make([]byte, 1<<20) // 64 MiB live, past the 16 MiB floor
-	}
-	waitLimit(func(cur int64) bool { return cur >= 64<<20+32<<20 }, "at least the 64 MiB live and half more")
+	within := func(cur, want int64) bool { return cur >= want-want/16-1 && cur <= want+want/16+1 }
+	waitLimit(func(cur, want int64) bool { return want >= 96<<20 && within(cur, want) }, "the live heap and half more, within a sixteenth")
 	runtime.KeepAlive(live)
 	live = nil
-	waitLimit(func(cur int64) bool { return cur < 64<<20 }, "back down once the live heap is gone")
+	waitLimit(func(cur, want int64) bool { return want == floor && cur == floor }, "the floor once the live heap is gone")
+}
+
+// TestApplyMemoryLimit sets the limit asked for: a given one, and none for
+// a negative one, even over GOMEMLIMIT's.
+func TestApplyMemoryLimit(t *testing.T) {
+	prev := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(prev) })
+	for _, tc := range []struct {
+		name  string
+		cfg   Config
+		gomem string
+		want  int64
+	}{
+		{"given", Config{Target: TargetNormaliser, MemoryLimitMiB: 300}, "", 300 << 20},
+		{"none over GOMEMLIMIT", Config{Target: TargetAll, MemoryLimitMiB: -1}, "1GiB", math.MaxInt64},
+		{"the floor of the default", Config{Target: TargetAll}, "", DefaultMemoryLimitMiB << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("GOMEMLIMIT", tc.gomem)
+			debug.SetMemoryLimit(123 << 20)
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			ApplyMemoryLimit(ctx, tc.cfg, slog.New(slog.DiscardHandler))
+			if got := debug.SetMemoryLimit(-1); got != tc.want {
+				t.Errorf("limit %d, want %d", got, tc.want)
+			}
+		})
+	}
 }
