@@ -127,11 +127,12 @@ const maxPooledEncode = 1 << 20
 // n bytes, and the function that gives it back. Payloads that are not
 // compressed, or too large to pool, get none.
 func encodeBuffer(n int) ([]byte, func()) {
-	if need := s2.MaxEncodedLen(n); n < CompressMin || need < 0 || need > maxPooledEncode {
+	need := s2.MaxEncodedLen(n)
+	if n < CompressMin || need < 0 || need > maxPooledEncode {
 		return nil, func() {}
 	}
 	p := encodeBuffers.Get().(*[]byte)
-	if need := s2.MaxEncodedLen(n); cap(*p) < need {
+	if cap(*p) < need {
 		*p = make([]byte, need)
 	}
 	return (*p)[:cap(*p)], func() { encodeBuffers.Put(p) }
