@@ -557,10 +557,12 @@ func (b *Bus) publishChunk(ctx context.Context, origin string, events []Event) e
 		if skip {
 			continue
 		}
-		payload, enc, err := b.encode(ev)
-		if err != nil {
+		if err := b.checkSize(ev); err != nil {
 			return err
 		}
+		// Not a pooled buffer: the client keeps an asynchronous message
+		// to resend it.
+		payload, enc := encodePayload(ev.Payload)
 		m := nats.NewMsg(Subject(ev.Stream, ev.Key))
 		m.Data = payload
 		for k, v := range headers(origin, ev, enc) {
@@ -603,22 +605,11 @@ func publishError(ev Event, err error) error {
 	return Transient(err)
 }
 
-// encode returns what the stream stores of ev's payload and its
-// HeaderEncoding ("" for as it is). A payload past the stream's or the
-// server's largest message is refused, compressed or not, as the server
-// would refuse it uncompressed: what passes does not depend on how well
-// it compresses (the headers, a few hundred bytes, are left out of the
-// count; the server counts them too).
-func (b *Bus) encode(ev Event) ([]byte, string, error) {
-	if err := b.checkSize(ev); err != nil {
-		return nil, "", err
-	}
-	payload, enc := encodePayload(ev.Payload)
-	return payload, enc, nil
-}
-
 // checkSize refuses (permanently) a payload past the stream's or the
-// server's limit, however well it would compress.
+// server's largest message, before it is compressed, as the server would
+// refuse it uncompressed: what passes does not depend on how well it
+// compresses (the headers, a few hundred bytes, are left out of the count;
+// the server counts them too).
 func (b *Bus) checkSize(ev Event) error {
 	if n := len(ev.Payload); n > int(b.cfg.Topology.MaxMsgSize) {
 		return publishError(ev, fmt.Errorf("%w: %d bytes (at most %d)", jetstream.ErrStreamMessageExceedsMaximum, n, b.cfg.Topology.MaxMsgSize))
