@@ -33,39 +33,40 @@ const (
 	DefaultNATSMaxMemoryMiB = 64
 )
 
-// MemoryLimit returns the Go runtime's soft memory limit that cfg asks for,
-// in bytes, and whether it asks for one: MemoryLimitMiB when positive, else
-// DefaultMemoryLimitMiB for target all (the floor of an adaptive limit, see
-// AdaptiveMemoryLimit); none when it is negative, for the other targets by
-// default, or when the environment sets GOMEMLIMIT (the runtime has read
-// it) and MemoryLimitMiB is zero.
-func (c Config) MemoryLimit() (int64, bool) {
-	switch {
-	case c.MemoryLimitMiB > 0:
-		return int64(c.MemoryLimitMiB) << 20, true
-	case c.MemoryLimitMiB < 0, os.Getenv("GOMEMLIMIT") != "":
-		return 0, false
-	case c.Target == TargetAll || c.Target == "":
-		return DefaultMemoryLimitMiB << 20, true
-	}
-	return 0, false
-}
-
 // AdaptiveMemoryLimit reports whether the soft limit of cfg is the default
 // of target all, which rises with the live heap: a limit the operator gave
 // (the flag or GOMEMLIMIT) stays as given.
 func (c Config) AdaptiveMemoryLimit() bool {
-	return c.MemoryLimitMiB == 0 && os.Getenv("GOMEMLIMIT") == "" && (c.Target == TargetAll || c.Target == "")
+	_, _, adaptive := c.memoryLimit()
+	return adaptive
+}
+
+// memoryLimit returns the Go runtime's soft memory limit that cfg asks
+// for, in bytes, whether it asks for one, and whether it is the adaptive
+// default: MemoryLimitMiB when positive, else DefaultMemoryLimitMiB for
+// target all (the floor of the adaptive limit); none when it is negative,
+// for the other targets by default, or when the environment sets
+// GOMEMLIMIT (the runtime has read it) and MemoryLimitMiB is zero.
+func (c Config) memoryLimit() (limit int64, ok, adaptive bool) {
+	switch {
+	case c.MemoryLimitMiB > 0:
+		return int64(c.MemoryLimitMiB) << 20, true, false
+	case c.MemoryLimitMiB < 0, os.Getenv("GOMEMLIMIT") != "":
+		return 0, false, false
+	case c.Target == TargetAll || c.Target == "":
+		return DefaultMemoryLimitMiB << 20, true, true
+	}
+	return 0, false, false
 }
 
 // ApplyMemoryLimit sets the process's Go runtime soft memory limit as cfg
-// asks (MemoryLimit; a negative MemoryLimitMiB lifts any limit, GOMEMLIMIT's
+// asks (a negative MemoryLimitMiB lifts any limit, GOMEMLIMIT's
 // too) and logs the limit in force; when the limit is the adaptive default
 // (AdaptiveMemoryLimit), it moves it with the live heap until ctx ends. The
 // commands call it before Run; it changes the whole process, so Run does
 // not.
 func ApplyMemoryLimit(ctx context.Context, cfg Config, log *slog.Logger) {
-	limit, ok := cfg.MemoryLimit()
+	limit, ok, adaptive := cfg.memoryLimit()
 	switch {
 	case ok:
 		debug.SetMemoryLimit(limit)
@@ -73,9 +74,9 @@ func ApplyMemoryLimit(ctx context.Context, cfg Config, log *slog.Logger) {
 		debug.SetMemoryLimit(math.MaxInt64)
 	}
 	if cur := debug.SetMemoryLimit(-1); cur != math.MaxInt64 {
-		log.Info("Go memory limit", "mib", cur>>20, "adaptive", cfg.AdaptiveMemoryLimit())
+		log.Info("Go memory limit", "mib", cur>>20, "adaptive", adaptive)
 	}
-	if ok && cfg.AdaptiveMemoryLimit() {
+	if adaptive {
 		go followLiveHeap(ctx, limit, DefaultMemoryHeadroomPercent, time.Second, log)
 	}
 }

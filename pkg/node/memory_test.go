@@ -29,9 +29,9 @@ func TestMemoryLimit(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("GOMEMLIMIT", tc.gomem)
-			got, ok := tc.cfg.MemoryLimit()
+			got, ok, _ := tc.cfg.memoryLimit()
 			if got != tc.want || ok != tc.wantLimit {
-				t.Errorf("MemoryLimit() = %d, %v; want %d, %v", got, ok, tc.want, tc.wantLimit)
+				t.Errorf("memoryLimit() = %d, %v; want %d, %v", got, ok, tc.want, tc.wantLimit)
 			}
 		})
 	}

@@ -161,9 +161,11 @@ type Config struct {
 	// Topology tunes streams and consumers.
 	Topology bus.Topology
 	// MemoryLimitMiB is the Go runtime's soft memory limit in MiB, set by
-	// the commands before Run (see ApplyMemoryLimit). Zero means
-	// DefaultMemoryLimitMiB for target all (unless GOMEMLIMIT is set) and
-	// none for the other targets; negative means none.
+	// the commands before Run (see ApplyMemoryLimit). Zero means, for
+	// target all, DefaultMemoryLimitMiB or the live heap and
+	// DefaultMemoryHeadroomPercent more, whichever is larger (unless
+	// GOMEMLIMIT is set), and none for the other targets; negative means
+	// none, GOMEMLIMIT's too.
 	MemoryLimitMiB int
 	// NATSMaxMemoryMiB bounds the embedded JetStream's memory store, in
 	// MiB. Default DefaultNATSMaxMemoryMiB.

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"runtime/pprof"
 	"sort"
@@ -97,7 +99,6 @@ func runPipeline(o pipelineOptions) error {
 	cfg.Harvester.MaxBacklog = o.maxBacklog
 	// As `fairway up` does.
 	node.ApplyMemoryLimit(ctx, cfg, slog.New(slog.DiscardHandler))
-	limit, limited := cfg.MemoryLimit()
 
 	var peak atomic.Uint64
 	stopWatch := watchRSS(&peak)
@@ -128,7 +129,7 @@ func runPipeline(o pipelineOptions) error {
 		return err
 	}
 	fmt.Printf("bench: %d records, page size %d, concurrency %d, sample feed %s, max backlog %s, Go memory limit %s\n",
-		o.records, o.pageSize, o.concurrency, feedPace(o.rate), orDefault(o.maxBacklog), memLimit(limit, limited, cfg.AdaptiveMemoryLimit()))
+		o.records, o.pageSize, o.concurrency, feedPace(o.rate), orDefault(o.maxBacklog), memLimit(cfg.AdaptiveMemoryLimit()))
 
 	catalogue := b.StreamReader(bus.Catalogue)
 	if err := waitCatalogue(ctx, catalogue, o.records); err != nil {
@@ -372,17 +373,17 @@ func orDefault(n int) string {
 	return strconv.Itoa(n)
 }
 
-func memLimit(limit int64, ok, adaptive bool) string {
-	if !ok {
-		if env := os.Getenv("GOMEMLIMIT"); env != "" {
-			return env + " (GOMEMLIMIT)"
-		}
-		return "none"
-	}
+// memLimit describes the soft limit ApplyMemoryLimit set: the adaptive
+// default by its rule (the follower may have moved it already), else the
+// runtime's limit in force (the flag's, GOMEMLIMIT's, or none).
+func memLimit(adaptive bool) string {
 	if adaptive {
-		return fmt.Sprintf("%d MiB or the live heap and %d%% more", limit>>20, node.DefaultMemoryHeadroomPercent)
+		return fmt.Sprintf("%d MiB or the live heap and %d%% more", node.DefaultMemoryLimitMiB, node.DefaultMemoryHeadroomPercent)
 	}
-	return fmt.Sprintf("%d MiB", limit>>20)
+	if limit := debug.SetMemoryLimit(-1); limit != math.MaxInt64 {
+		return fmt.Sprintf("%d MiB", limit>>20)
+	}
+	return "none"
 }
 
 // cpuTime returns the user and system CPU time of this process so far.
