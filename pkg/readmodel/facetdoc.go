@@ -11,8 +11,8 @@ import (
 // thousands of matches spread over the catalogue decompresses nearly every
 // chunk of every field it counts, and reads each chunk's header of 1024
 // entries. So the facets count one field, document.Facet, of short
-// values: each facet's values begin with its code (facetCodes), and a
-// facet request keeps those of its code (a prefix filter); a PaNET or
+// values: each facet's values begin with its code (facetCodes), one facet
+// request counts them all, and facets splits them by code; a PaNET or
 // access-rights IRI is kept without its long common prefix (facetTerm),
 // the issued date as its year and the quality score as its band's number (a
 // numeric or date field keeps sixteen prefix-coded terms per value). The

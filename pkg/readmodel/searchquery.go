@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -119,47 +120,54 @@ func (m *Model) textQuery(q Query, words []string) (query.Query, error) {
 }
 
 // addFacets asks req for the counts of every facet, at most n values each
-// (none when n is 0): each counts the terms of the facet field that begin
-// with its code (facetdoc.go); the years are counted all, and facets keeps
-// those of the last facetYears.
+// (none when n is 0), in one request over the facet field: every value of
+// every facet among the matches, told apart by their codes (facetdoc.go)
+// when facets reads them. One request reads each match's facet values
+// once; a request per facet (with a prefix filter each) would pass every
+// value of a match to all seven.
 func addFacets(req *bleve.SearchRequest, n int) {
 	if n <= 0 {
 		return
 	}
-	for name, code := range facetCodes {
-		size := n
-		switch name {
-		case FacetYear:
-			size = maxYears
-		case FacetQuality:
-			size = len(qualityBands)
-		}
-		f := bleve.NewFacetRequest(fieldFacet, size)
-		f.SetPrefixFilter(string(code))
-		req.AddFacet(name, f)
-	}
+	req.AddFacet(fieldFacet, bleve.NewFacetRequest(fieldFacet, math.MaxInt32))
 }
 
-// maxYears bounds the distinct years the index can hold (indexable).
-const maxYears = 10000
+// facetNames are the facets by their codes.
+var facetNames = func() map[byte]string {
+	out := make(map[byte]string, len(facetCodes))
+	for name, code := range facetCodes {
+		out[code] = name
+	}
+	return out
+}()
 
 // facets returns the counts of res's facets, at most n values each, nil
-// when it has none.
+// when it has none: the facet field's counts, split by code.
 func facets(res *bleve.SearchResult, n int) map[string][]Count {
-	if len(res.Facets) == 0 {
+	f := res.Facets[fieldFacet]
+	if f == nil {
 		return nil
 	}
-	out := make(map[string][]Count, len(res.Facets))
-	for name, f := range res.Facets {
-		counts := []Count{}
-		if f.Terms != nil {
-			for _, t := range f.Terms.Terms() {
-				counts = append(counts, Count{Value: facetDocValue(name, t.Term), Count: uint64(max(t.Count, 0))})
+	out := make(map[string][]Count, len(facetCodes))
+	for name := range facetCodes {
+		out[name] = []Count{}
+	}
+	if f.Terms != nil {
+		for _, t := range f.Terms.Terms() {
+			if t.Term == "" {
+				continue
 			}
+			name, ok := facetNames[t.Term[0]]
+			if !ok {
+				continue
+			}
+			out[name] = append(out[name], Count{Value: facetDocValue(name, t.Term), Count: uint64(max(t.Count, 0))})
 		}
-		byCount := func(a, b Count) int {
-			return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Value, b.Value))
-		}
+	}
+	byCount := func(a, b Count) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Value, b.Value))
+	}
+	for name, counts := range out {
 		switch name {
 		case FacetYear:
 			// The years of the last facetYears, the most frequent
@@ -184,6 +192,7 @@ func facets(res *bleve.SearchResult, n int) map[string][]Count {
 			slices.SortFunc(counts, func(a, b Count) int { return strings.Compare(a.Value, b.Value) })
 		default:
 			slices.SortFunc(counts, byCount)
+			counts = counts[:min(len(counts), n)]
 		}
 		out[name] = counts
 	}
