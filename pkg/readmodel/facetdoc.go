@@ -29,8 +29,7 @@ var facetPrefixes = []string{
 // v without the prefix it has (class 'b' for facetPrefixes[0], 'd' for the
 // next) or v whole (class 'a' before the first prefix's values, 'c'
 // between, 'e' after). Values with one prefix are contiguous in byte
-// order, so the terms sort as the values do, and the facets' ties, broken
-// by term, fall as they would on the values themselves.
+// order, so the terms sort as the values do.
 func facetTerm(v string) string {
 	class := byte('a')
 	for _, p := range facetPrefixes {

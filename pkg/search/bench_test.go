@@ -46,44 +46,37 @@ func BenchmarkSearch(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("%d datasets: built in %s (%.0f/s), model %.1f MiB (%s), %d index segments", n, built.Round(time.Millisecond), float64(n)/built.Seconds(),
+	b.Logf("%d datasets: built in %s (%.0f/s), model %.1f MiB (%s), %d segment files", n, built.Round(time.Millisecond), float64(n)/built.Seconds(),
 		float64(size)/(1<<20), sizes(b, dir), len(segments))
 	facilities := []string{"esrf", "ill", "psi", "desy", "soleil"}
 	words := []string{"tomography bone", "diffraction battery", "protein scattering", "catalyst operando", "alloy imaging"}
 	from, until := time.Date(2017, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2023, 12, 31, 0, 0, 0, 0, time.UTC)
-	for _, c := range []struct {
-		name string
-		cfg  search.Config
-	}{
-		{"filtered", search.Config{Techniques: search.NewTerms(m)}},
-	} {
-		s, err := search.New(c.cfg, model)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Run(c.name, func(b *testing.B) {
-			ctx := context.Background()
-			var took []time.Duration
-			var hits uint64
-			for i := 0; b.Loop(); i++ {
-				req := search.Request{Query: words[i%len(words)], Facility: facilities[(i/len(words))%len(facilities)], From: from, Until: until}
-				t0 := time.Now()
-				r, err := s.Search(ctx, req)
-				took = append(took, time.Since(t0))
-				if err != nil {
-					b.Fatal(err)
-				}
-				hits += r.Total
-			}
-			slices.Sort(took)
-			pct := func(p float64) float64 { return float64(took[int(p*float64(len(took)-1))].Microseconds()) / 1000 }
-			b.ReportMetric(pct(0.50), "p50-ms")
-			b.ReportMetric(pct(0.95), "p95-ms")
-			b.ReportMetric(float64(n)/built.Seconds(), "build-datasets/s")
-			b.ReportMetric(float64(size)/(1<<20), "model-MiB")
-			b.ReportMetric(float64(hits)/float64(len(took)), "matches/query")
-		})
+	s, err := search.New(search.Config{Techniques: search.NewTerms(m)}, model)
+	if err != nil {
+		b.Fatal(err)
 	}
+	b.Run("filtered", func(b *testing.B) {
+		ctx := context.Background()
+		var took []time.Duration
+		var hits uint64
+		for i := 0; b.Loop(); i++ {
+			req := search.Request{Query: words[i%len(words)], Facility: facilities[(i/len(words))%len(facilities)], From: from, Until: until}
+			t0 := time.Now()
+			r, err := s.Search(ctx, req)
+			took = append(took, time.Since(t0))
+			if err != nil {
+				b.Fatal(err)
+			}
+			hits += r.Total
+		}
+		slices.Sort(took)
+		pct := func(p float64) float64 { return float64(took[int(p*float64(len(took)-1))].Microseconds()) / 1000 }
+		b.ReportMetric(pct(0.50), "p50-ms")
+		b.ReportMetric(pct(0.95), "p95-ms")
+		b.ReportMetric(float64(n)/built.Seconds(), "build-datasets/s")
+		b.ReportMetric(float64(size)/(1<<20), "model-MiB")
+		b.ReportMetric(float64(hits)/float64(len(took)), "matches/query")
+	})
 }
 
 // dirSize returns the bytes of the files under dir.
